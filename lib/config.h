@@ -1,0 +1,50 @@
+/* config: the node's one INI file (git-config style sections) plus `-o section.key=value` overrides.
+ *
+ * Every error names the file and line, or the override, and the key. Unknown sections and keys are
+ * errors, so a typo never silently falls back to a default. See docs/configuration.md.
+ */
+#ifndef RENKEI_CONFIG_H
+#define RENKEI_CONFIG_H
+
+#include "roster.h"
+#include "util.h"
+
+typedef struct rk_peer_config {
+    char *name;                 /* the quoted section name */
+    uint8_t key[RK_KEY_LEN];
+    bool has_key;
+    char *url;                  /* NULL for [member] sections: trusted but not dialled */
+} rk_peer_config;
+
+typedef struct rk_config {
+    /* [node] */
+    char *name;
+    int kind;                   /* Renkei__NodeKind */
+    char prefecture[3];         /* "" when not set */
+    char *data_dir;
+    char *key_file;             /* default: <data_dir>/node.key */
+    size_t map_size;            /* map_size = 1GiB (suffixes K M G) */
+    uint64_t max_clock_skew_ms; /* clock_skew = 600 (seconds) */
+    size_t max_record_bytes;    /* max_record = 256K */
+    char *log_level;            /* debug | info | warn | error */
+    /* [api] */
+    char *socket;
+    char *tcp;                  /* optional loopback "127.0.0.1:7480" */
+    char *group;                /* optional Unix group allowed to publish */
+    size_t max_body;            /* max_body = 1M */
+    /* [gossip] */
+    char **listen;              /* comma-separated in the file */
+    size_t listen_count;
+    unsigned sync_interval_s;   /* sync_interval = 30 */
+    char *tls_cert, *tls_key, *tls_ca; /* for tls+tcp:// */
+    /* [peer "x"] and [member "x"] */
+    rk_peer_config *peers;
+    size_t peer_count;
+} rk_config;
+
+/* Loads path (may be NULL: overrides only) and applies overrides "section.key=value" in order. */
+int rk_config_load(const char *path, char *const *overrides, size_t override_count, rk_config *out,
+                   rk_error *err);
+void rk_config_free(rk_config *c);
+
+#endif

@@ -1,0 +1,33 @@
+/* ingest: the one path by which a signed record enters a store, from a peer or from the node's own
+ * API. Checks run cheapest first, in DESIGN.md's order: size, decode, schema, clock skew, author in
+ * the roster, version newer than the stored one, signature. The first failing check names the reason.
+ */
+#ifndef RENKEI_INGEST_H
+#define RENKEI_INGEST_H
+
+#include "record.h"
+#include "roster.h"
+#include "store.h"
+
+typedef enum rk_ingest_status {
+    RK_INGEST_STORED = 0,
+    RK_INGEST_REJECTED = 1,  /* err names the reason */
+    RK_INGEST_FAILED = -1,   /* the store failed; err says why */
+} rk_ingest_status;
+
+typedef struct rk_ingest_result {
+    rk_ingest_status status;
+    uint64_t seq;            /* change sequence when stored */
+    uint8_t hash[RK_HASH_LEN];
+} rk_ingest_result;
+
+/* Parses, checks and stores one SignedRecord inside the caller's write transaction. On STORED,
+ * *stored (if not NULL) receives the parsed record (owned by the caller). */
+int rk_ingest(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const uint8_t *env,
+              size_t len, rk_ingest_result *res, rk_record *stored, rk_error *err);
+
+/* The same checks for an already parsed record (used by the node's own publishes). */
+int rk_ingest_record(rk_txn *t, const rk_roster *roster, const rk_record *rec, rk_ingest_result *res,
+                     rk_error *err);
+
+#endif

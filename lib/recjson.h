@@ -1,0 +1,38 @@
+/* recjson: JSON <-> protobuf for records, derived from protobuf-c's descriptors so that the JSON
+ * shape cannot drift from proto/renkei.proto.
+ *
+ * Rules: JSON names are proto field names; enums are lower-case codes (value name minus the enum's
+ * UPPER_SNAKE prefix); bytes are lower-case hex; repeated fields are arrays; unknown keys, wrong types
+ * and unknown enum values are errors naming the field path ("case.skills[2]"). Industry also accepts
+ * the JSIC division letter A..T.
+ */
+#ifndef RENKEI_RECJSON_H
+#define RENKEI_RECJSON_H
+
+#include <jansson.h>
+
+#include "record.h"
+
+/* Generic conversion of any message. Output omits fields at their default value. */
+json_t *rk_json_from_message(const ProtobufCMessage *m);
+/* *out is allocated with malloc and must be freed with protobuf_c_message_free_unpacked(*out, NULL).
+ * `path` prefixes field names in errors ("" at top level). */
+int rk_message_from_json(const json_t *j, const ProtobufCMessageDescriptor *desc, const char *path,
+                         ProtobufCMessage **out, rk_error *err);
+
+/* A publish/update body: {"kind", "rid"?, "visibility"?, "language"?, "<kind>": {...}}.
+ * Output-only keys (id, hash, signature, author, version, created_at, provenance) are ignored so a
+ * record fetched with GET can be edited and sent back. Defaults: visibility public, language "ja".
+ * Author, version and created_at are left for the node to fill. Runs rk_record_validate except for
+ * the author/version checks. */
+int rk_record_from_json(const json_t *j, Renkei__Record **out, rk_error *err);
+
+/* The API view of a stored record: the record fields plus "id", "hash", "signature" and
+ * "provenance": {"author", "node", "version", "hash", "signature"}. node_name may be NULL. */
+json_t *rk_record_to_json(const rk_record *rec, const char *node_name);
+
+/* Enum code helpers (also used by query parameters and exports). Return NULL / -1 when unknown. */
+const char *rk_enum_code(const ProtobufCEnumDescriptor *d, int value);
+int rk_enum_parse(const ProtobufCEnumDescriptor *d, const char *code);
+
+#endif

@@ -1,0 +1,262 @@
+/* util: error reporting, growable buffers, hex, clocks and RFC 3339 time. */
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int rk_fail(rk_error *err, const char *code, const char *field, const char *fmt, ...)
+{
+    if (err) {
+        snprintf(err->code, sizeof err->code, "%s", code ? code : "error");
+        snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+void rk_error_clear(rk_error *err)
+{
+    if (err)
+        memset(err, 0, sizeof *err);
+}
+
+void rk_buf_init(rk_buf *b) { memset(b, 0, sizeof *b); }
+
+void rk_buf_free(rk_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+void rk_buf_reset(rk_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+int rk_buf_reserve(rk_buf *b, size_t extra)
+{
+    if (extra > SIZE_MAX - b->len - 1)
+        return -1;
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return -1;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int rk_buf_append(rk_buf *b, const void *data, size_t len)
+{
+    if (rk_buf_reserve(b, len) != 0)
+        return -1;
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int rk_buf_puts(rk_buf *b, const char *s) { return rk_buf_append(b, s, strlen(s)); }
+
+int rk_buf_printf(rk_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || rk_buf_reserve(b, (size_t)n) != 0)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+char *rk_buf_take(rk_buf *b, size_t *len)
+{
+    char *d = b->data;
+    if (len)
+        *len = b->len;
+    if (!d)
+        d = calloc(1, 1);
+    memset(b, 0, sizeof *b);
+    return d;
+}
+
+void rk_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int rk_hex_decode(const char *in, uint8_t *out, size_t len)
+{
+    if (!in || strlen(in) != 2 * len)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        int hi = hex_value(in[2 * i]), lo = hex_value(in[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+uint64_t rk_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t rk_monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void rk_put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+uint64_t rk_get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static int read_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static int days_in_month(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int rk_parse_date(const char *s, int *y, int *m, int *d)
+{
+    if (!s || strlen(s) < 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    if (read_digits(s, 4, y) || read_digits(s + 5, 2, m) || read_digits(s + 8, 2, d))
+        return -1;
+    if (*y < 1900 || *y > 9999 || *m < 1 || *m > 12 || *d < 1 || *d > days_in_month(*y, *m))
+        return -1;
+    return 0;
+}
+
+int rk_parse_rfc3339(const char *s, int64_t *epoch, int *offset_s)
+{
+    int y, mo, d, h, mi, sec;
+    if (!s || rk_parse_date(s, &y, &mo, &d) != 0 || strlen(s) < 20)
+        return -1;
+    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
+        return -1;
+    if (read_digits(s + 11, 2, &h) || read_digits(s + 14, 2, &mi) || read_digits(s + 17, 2, &sec))
+        return -1;
+    if (h > 23 || mi > 59 || sec > 60)
+        return -1;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    int off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (strlen(p) < 6 || p[3] != ':' || read_digits(p + 1, 2, &oh) || read_digits(p + 4, 2, &om))
+            return -1;
+        if (oh > 23 || om > 59)
+            return -1;
+        off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p != '\0')
+        return -1;
+    if (sec == 60)
+        sec = 59;
+    *epoch = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    if (offset_s)
+        *offset_s = off;
+    return 0;
+}
+
+void rk_format_rfc3339(int64_t epoch, int offset_s, bool utc_z, char out[32])
+{
+    time_t t = (time_t)(epoch + offset_s);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    int n = (int)strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (offset_s == 0 && utc_z) {
+        snprintf(out + n, (size_t)(32 - n), "Z");
+    } else {
+        int a = offset_s < 0 ? -offset_s : offset_s;
+        snprintf(out + n, (size_t)(32 - n), "%c%02d:%02d", offset_s < 0 ? '-' : '+', a / 3600 % 100,
+                 a / 60 % 60);
+    }
+}

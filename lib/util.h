@@ -1,0 +1,69 @@
+/* util: the small shared vocabulary of librenkei.
+ *
+ * rk_error carries a stable machine code (used as API error code and metric label), the offending
+ * field when there is one, and a human sentence. rk_buf is a growable byte buffer whose data is
+ * always NUL-terminated. Functions here never abort: allocation failure is reported to the caller.
+ */
+#ifndef RENKEI_UTIL_H
+#define RENKEI_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RK_KEY_LEN 32
+#define RK_SIG_LEN 64
+#define RK_HASH_LEN 32
+
+typedef struct rk_error {
+    char code[48];     /* e.g. "invalid_json", "unknown_field", "bad_signature" */
+    char field[128];   /* dotted path such as "case.industry", or "" */
+    char message[320]; /* one sentence for a person */
+} rk_error;
+
+#if defined(__GNUC__)
+#define RK_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define RK_PRINTF(a, b)
+#endif
+
+/* Fills err (if not NULL) and returns -1, so callers can `return rk_fail(...)`. */
+int rk_fail(rk_error *err, const char *code, const char *field, const char *fmt, ...) RK_PRINTF(4, 5);
+void rk_error_clear(rk_error *err);
+
+typedef struct rk_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} rk_buf;
+
+void rk_buf_init(rk_buf *b);
+void rk_buf_free(rk_buf *b);
+void rk_buf_reset(rk_buf *b);
+int rk_buf_reserve(rk_buf *b, size_t extra);
+int rk_buf_append(rk_buf *b, const void *data, size_t len);
+int rk_buf_puts(rk_buf *b, const char *s);
+int rk_buf_printf(rk_buf *b, const char *fmt, ...) RK_PRINTF(2, 3);
+/* Takes ownership of the data; the buffer is left empty. */
+char *rk_buf_take(rk_buf *b, size_t *len);
+
+void rk_hex_encode(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
+/* Decodes exactly 2*len hex characters; returns -1 on any other input. */
+int rk_hex_decode(const char *in, uint8_t *out, size_t len);
+
+uint64_t rk_now_ms(void);      /* wall clock, ms since the epoch */
+uint64_t rk_monotonic_ns(void);
+
+void rk_put_be64(uint8_t *p, uint64_t v);
+uint64_t rk_get_be64(const uint8_t *p);
+
+/* Parses RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM)" into seconds since the epoch and the offset
+ * in seconds east of UTC. Returns -1 if malformed or out of range. */
+int rk_parse_rfc3339(const char *s, int64_t *epoch, int *offset_s);
+/* Parses YYYY-MM-DD (day 1..31 checked against the month). */
+int rk_parse_date(const char *s, int *y, int *m, int *d);
+/* Formats seconds since the epoch as RFC 3339 with the given offset ("Z" when 0 and utc_z). */
+void rk_format_rfc3339(int64_t epoch, int offset_s, bool utc_z, char out[32]);
+
+#endif

@@ -1,0 +1,61 @@
+/* Tests for lib/util.c: RFC 3339 parsing and formatting, hex, buffers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "util.h"
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    int64_t t;
+    int off;
+    assert_int_equal(rk_parse_rfc3339("2021-10-10T13:00:00+09:00", &t, &off), 0);
+    assert_int_equal(t, 1633838400);
+    assert_int_equal(off, 9 * 3600);
+    assert_int_equal(rk_parse_rfc3339("2021-10-10T04:00:00Z", &t, &off), 0);
+    assert_int_equal(t, 1633838400);
+    assert_int_equal(rk_parse_rfc3339("2024-02-29T00:00:00.123-05:30", &t, &off), 0);
+    assert_int_equal(off, -(5 * 3600 + 1800));
+    assert_int_equal(rk_parse_rfc3339("2023-02-29T00:00:00Z", &t, &off), -1);
+    assert_int_equal(rk_parse_rfc3339("2021-10-10T13:00:00", &t, &off), -1);
+    assert_int_equal(rk_parse_rfc3339("2021-10-10T25:00:00Z", &t, &off), -1);
+    assert_int_equal(rk_parse_rfc3339("2021-10-10T13:00:00+09:00x", &t, &off), -1);
+    char out[32];
+    rk_format_rfc3339(1633838400, 9 * 3600, true, out);
+    assert_string_equal(out, "2021-10-10T13:00:00+09:00");
+    rk_format_rfc3339(1633838400, 0, true, out);
+    assert_string_equal(out, "2021-10-10T04:00:00Z");
+}
+
+static void test_hex_and_buf(void **state)
+{
+    (void)state;
+    uint8_t in[3] = {0x00, 0xab, 0xff}, back[3];
+    char hex[7];
+    rk_hex_encode(in, 3, hex);
+    assert_string_equal(hex, "00abff");
+    assert_int_equal(rk_hex_decode("00ABff", back, 3), 0);
+    assert_memory_equal(in, back, 3);
+    assert_int_equal(rk_hex_decode("00abf", back, 3), -1);
+    assert_int_equal(rk_hex_decode("00abfg", back, 3), -1);
+    rk_buf b;
+    rk_buf_init(&b);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(rk_buf_printf(&b, "%d,", i), 0);
+    assert_int_equal(strncmp(b.data, "0,1,2,", 6), 0);
+    assert_int_equal(b.data[b.len], '\0');
+    rk_buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_hex_and_buf),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
