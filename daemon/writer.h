@@ -1,0 +1,35 @@
+/* writer: the node's single LMDB writer thread with group commit.
+ *
+ * Any thread may submit signed records (the API for local publishes, NNG callbacks for peers). The
+ * writer drains its queue, runs every item through rk_ingest in one write transaction and commits;
+ * only then are completion callbacks and commit listeners run, on the libuv loop thread. So a 201 is
+ * never sent before the record is durable, and a crash loses only unacknowledged work.
+ */
+#ifndef RENKEI_WRITER_H
+#define RENKEI_WRITER_H
+
+#include <uv.h>
+
+#include "ingest.h"
+
+typedef struct rk_writer rk_writer;
+struct rk_node;
+
+/* Called on the loop thread once the item's transaction committed (or failed). `rec` is the stored
+ * record when res->status == RK_INGEST_STORED, else NULL. */
+typedef void (*rk_write_done)(void *ctx, const rk_ingest_result *res, const rk_record *rec, const rk_error *err);
+/* Called on the loop thread after each commit with the records newly stored by it, with the source
+ * each came from (NULL for local publishes, else the peer's name). */
+typedef void (*rk_commit_listener)(void *ctx, const rk_record *const *recs, const char *const *sources, size_t n);
+
+int rk_writer_start(struct rk_node *node, rk_writer **out, rk_error *err);
+/* Stops accepting work, finishes and commits what is queued, runs pending callbacks, joins. */
+void rk_writer_stop(rk_writer *w);
+
+/* Thread-safe. Takes ownership of env (malloc'd). source: NULL for local, else a peer name (copied).
+ * done may be NULL. Returns -1 if the writer is stopping (env is freed). */
+int rk_writer_submit(rk_writer *w, uint8_t *env, size_t len, const char *source, rk_write_done done, void *ctx);
+/* Register before rk_writer_start returns work; listeners are called in registration order. */
+int rk_writer_add_listener(rk_writer *w, rk_commit_listener fn, void *ctx);
+
+#endif
