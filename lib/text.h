@@ -15,7 +15,7 @@
  * out. */
 char *rk_text_normalize(const char *s, size_t len);
 bool rk_text_valid_utf8(const char *s, size_t len);
-/* Calls cb once per distinct token (UTF-8, not NUL-terminated) of an already normalised string. */
+/* Calls cb once per token occurrence (UTF-8, not NUL-terminated) of an already normalised string. */
 typedef int (*rk_token_cb)(const char *tok, size_t len, void *ctx);
 int rk_text_tokens(const char *normalized, rk_token_cb cb, void *ctx);
 /* Display width in terminal columns (East Asian wide characters count 2). */
