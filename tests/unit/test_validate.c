@@ -1,0 +1,534 @@
+/* Tests for lib/validate.c: each content rule rejects exactly the record that breaks it, with its
+ * stable code and field path, and valid records of every kind pass. Records are built directly as
+ * protobuf-c structs so these tests do not depend on the JSON layer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "record.h"
+#include "taxonomy.h"
+
+typedef struct fixture {
+    uint8_t author[RK_KEY_LEN];
+    Renkei__Record r;
+    Renkei__Case c;
+    Renkei__Event e;
+    Renkei__RegionProfile p;
+    Renkei__Tombstone t;
+    Renkei__Organisation org;
+    Renkei__Period period;
+    Renkei__Link link;
+    Renkei__Link *links[1];
+    Renkei__Metric metric;
+    Renkei__Metric *metrics[1];
+    Renkei__Venue venue;
+    Renkei__AgendaItem agenda;
+    Renkei__AgendaItem *agendas[1];
+    Renkei__Skill skills[2];
+    char *tags[2];
+    char *regions[2];
+    Renkei__Industry industries[2];
+    char long_text[20002];
+    char *many[65];
+} fixture;
+
+static void make_base(fixture *f)
+{
+    memset(f, 0, sizeof *f);
+    memset(f->author, 0xab, sizeof f->author);
+    renkei__record__init(&f->r);
+    f->r.author.data = f->author;
+    f->r.author.len = RK_KEY_LEN;
+    f->r.rid = "case-2022.hiroshima_01";
+    f->r.version = 1700000000000ULL;
+    f->r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
+    f->r.language = "ja";
+}
+
+static void make_case(fixture *f)
+{
+    make_base(f);
+    renkei__case__init(&f->c);
+    renkei__organisation__init(&f->org);
+    renkei__period__init(&f->period);
+    renkei__link__init(&f->link);
+    renkei__metric__init(&f->metric);
+    f->c.title = "ITパスポート取得支援でＡＩ活用人材を育成";
+    f->c.summary = "リスキリング推進企業応援プロジェクト";
+    f->c.prefecture = "34";
+    f->c.municipality = "34100";
+    f->c.industry = RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING;
+    f->c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_EFFICIENCY;
+    f->org.anonymised = 1;
+    f->org.employees = 120;
+    f->c.organisation = &f->org;
+    f->period.start = "2022-04";
+    f->period.end = "2023-03-31";
+    f->period.fiscal_year = "2022";
+    f->c.period = &f->period;
+    f->link.title = "県のページ";
+    f->link.url = "https://www.pref.hiroshima.lg.jp/";
+    f->links[0] = &f->link;
+    f->c.sources = f->links;
+    f->c.n_sources = 1;
+    f->metric.metric = "ITパスポート合格者";
+    f->metric.value = 2700;
+    f->metric.baseline = 1400;
+    f->metrics[0] = &f->metric;
+    f->c.results = f->metrics;
+    f->c.n_results = 1;
+    f->skills[0] = RENKEI__SKILL__SKILL_IT_PASSPORT;
+    f->skills[1] = RENKEI__SKILL__SKILL_AI;
+    f->c.skills = f->skills;
+    f->c.n_skills = 2;
+    f->tags[0] = "リスキリング";
+    f->tags[1] = "宣言";
+    f->c.tags = f->tags;
+    f->c.n_tags = 2;
+    f->r.kind = RENKEI__KIND__KIND_CASE;
+    f->r.body_case = RENKEI__RECORD__BODY_CASE;
+    f->r.case_ = &f->c;
+}
+
+static void make_event(fixture *f)
+{
+    make_base(f);
+    renkei__event__init(&f->e);
+    renkei__venue__init(&f->venue);
+    renkei__agenda_item__init(&f->agenda);
+    f->e.title = "自治体リスキリング共同宣言";
+    f->e.event_type = RENKEI__EVENT_TYPE__EVENT_TYPE_KICKOFF;
+    f->e.starts_at = "2023-05-10T13:00:00+09:00";
+    f->e.ends_at = "2023-05-10T16:00:00+09:00";
+    f->e.format = RENKEI__EVENT_FORMAT__EVENT_FORMAT_HYBRID;
+    f->e.prefecture = "13";
+    f->venue.name = "会場";
+    f->venue.prefecture = "13";
+    f->e.venue = &f->venue;
+    f->regions[0] = "01";
+    f->regions[1] = "47";
+    f->e.regions = f->regions;
+    f->e.n_regions = 2;
+    f->e.application_url = "http://example.jp/apply";
+    f->e.application_deadline = "2023-05-01";
+    f->agenda.starts_at = "13:00";
+    f->agenda.ends_at = "2023-05-10T14:00:00+09:00";
+    f->agenda.title = "基調講演";
+    f->agendas[0] = &f->agenda;
+    f->e.agenda = f->agendas;
+    f->e.n_agenda = 1;
+    f->r.kind = RENKEI__KIND__KIND_EVENT;
+    f->r.body_case = RENKEI__RECORD__BODY_EVENT;
+    f->r.event = &f->e;
+}
+
+static void make_region(fixture *f)
+{
+    make_base(f);
+    renkei__region_profile__init(&f->p);
+    f->p.name = "北見市";
+    f->p.node_kind = RENKEI__NODE_KIND__NODE_KIND_REGION;
+    f->p.prefecture = "01";
+    f->p.municipality = "012084";
+    f->p.website = "https://www.city.kitami.lg.jp/";
+    f->industries[0] = RENKEI__INDUSTRY__INDUSTRY_AGRICULTURE_FORESTRY;
+    f->p.key_industries = f->industries;
+    f->p.n_key_industries = 1;
+    f->r.kind = RENKEI__KIND__KIND_REGION;
+    f->r.body_case = RENKEI__RECORD__BODY_REGION;
+    f->r.region = &f->p;
+}
+
+static void make_tombstone(fixture *f)
+{
+    make_base(f);
+    renkei__tombstone__init(&f->t);
+    f->r.kind = RENKEI__KIND__KIND_TOMBSTONE;
+    f->r.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
+    f->r.tombstone = &f->t;
+}
+
+static void expect_ok(const Renkei__Record *r)
+{
+    rk_error err;
+    rk_error_clear(&err);
+    int rc = rk_record_validate(r, &err);
+    if (rc != 0)
+        print_error("unexpected rejection: %s at %s: %s\n", err.code, err.field, err.message);
+    assert_int_equal(rc, 0);
+}
+
+static void expect_reject(const Renkei__Record *r, const char *code, const char *field)
+{
+    rk_error err;
+    rk_error_clear(&err);
+    assert_int_equal(rk_record_validate(r, &err), -1);
+    assert_string_equal(err.code, code);
+    assert_string_equal(err.field, field);
+    assert_true(err.message[0] != '\0');
+}
+
+static void test_valid_records_pass(void **state)
+{
+    fixture *f = *state;
+    make_case(f);
+    expect_ok(&f->r);
+    make_event(f);
+    expect_ok(&f->r);
+    make_region(f);
+    expect_ok(&f->r);
+    make_tombstone(f);
+    expect_ok(&f->r);
+}
+
+static void test_rid(void **state)
+{
+    (void)state;
+    char rid[RK_RID_MAX + 2];
+    memset(rid, 'a', sizeof rid);
+    rid[RK_RID_MAX] = '\0';
+    assert_true(rk_rid_valid(rid));
+    rid[RK_RID_MAX] = 'a';
+    rid[RK_RID_MAX + 1] = '\0';
+    assert_false(rk_rid_valid(rid));
+    assert_true(rk_rid_valid("A-z_0.9"));
+    assert_false(rk_rid_valid(""));
+    assert_false(rk_rid_valid("a b"));
+    assert_false(rk_rid_valid("a/b"));
+    assert_false(rk_rid_valid("a:b"));
+    assert_false(rk_rid_valid("北見"));
+    assert_false(rk_rid_valid(NULL));
+}
+
+static void test_node_fields(void **state)
+{
+    fixture *f = *state;
+    make_case(f);
+    f->r.author.len = 31;
+    expect_reject(&f->r, "invalid_author", "author");
+    make_case(f);
+    f->r.rid = "";
+    expect_reject(&f->r, "invalid_rid", "rid");
+    f->r.rid = "has space";
+    expect_reject(&f->r, "invalid_rid", "rid");
+    make_case(f);
+    f->r.version = 0;
+    expect_reject(&f->r, "invalid_version", "version");
+}
+
+static void test_kind_and_visibility(void **state)
+{
+    fixture *f = *state;
+    make_case(f);
+    f->r.kind = RENKEI__KIND__KIND_UNSPECIFIED;
+    expect_reject(&f->r, "missing_field", "kind");
+    f->r.kind = (Renkei__Kind)99;
+    expect_reject(&f->r, "invalid_enum", "kind");
+    f->r.kind = RENKEI__KIND__KIND_EVENT;
+    expect_reject(&f->r, "kind_mismatch", "kind");
+    make_case(f);
+    f->r.body_case = RENKEI__RECORD__BODY__NOT_SET;
+    expect_reject(&f->r, "missing_field", "case");
+    make_case(f);
+    f->r.visibility = RENKEI__VISIBILITY__VISIBILITY_UNSPECIFIED;
+    expect_reject(&f->r, "missing_field", "visibility");
+    f->r.visibility = (Renkei__Visibility)7;
+    expect_reject(&f->r, "invalid_enum", "visibility");
+}
+
+static void test_case_required(void **state)
+{
+    fixture *f = *state;
+    make_case(f);
+    f->c.title = "";
+    expect_reject(&f->r, "missing_field", "case.title");
+    make_case(f);
+    f->c.summary = "";
+    expect_reject(&f->r, "missing_field", "case.summary");
+    make_case(f);
+    f->c.prefecture = "";
+    expect_reject(&f->r, "missing_field", "case.prefecture");
+    make_case(f);
+    f->c.industry = RENKEI__INDUSTRY__INDUSTRY_UNSPECIFIED;
+    expect_reject(&f->r, "missing_field", "case.industry");
+    make_case(f);
+    f->c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_UNSPECIFIED;
+    expect_reject(&f->r, "missing_field", "case.dx_level");
+    /* Skills and tags may be empty. */
+    make_case(f);
+    f->c.n_skills = 0;
+    f->c.n_tags = 0;
+    expect_ok(&f->r);
+}
+
+static void test_enums(void **state)
+{
+    fixture *f = *state;
+    make_case(f);
+    f->c.industry = (Renkei__Industry)21;
+    expect_reject(&f->r, "invalid_enum", "case.industry");
+    make_case(f);
+    f->skills[1] = (Renkei__Skill)999;
+    expect_reject(&f->r, "invalid_enum", "case.skills[1]");
+    f->skills[1] = RENKEI__SKILL__SKILL_UNSPECIFIED;
+    expect_reject(&f->r, "invalid_enum", "case.skills[1]");
+    make_case(f);
+    f->org.org_type = (Renkei__OrgType)14;
+    expect_reject(&f->r, "invalid_enum", "case.organisation.org_type");
+    make_region(f);
+    f->industries[0] = (Renkei__Industry)-1;
+    expect_reject(&f->r, "invalid_enum", "region.key_industries[0]");
+}
+
+static void test_utf8(void **state)
+{
+    fixture *f = *state;
+    make_case(f);
+    f->c.summary = "ok \xff bad";
+    expect_reject(&f->r, "invalid_utf8", "case.summary");
+    make_case(f);
+    f->tags[1] = "\xe3\x81"; /* truncated three-byte sequence */
+    expect_reject(&f->r, "invalid_utf8", "case.tags[1]");
+    make_case(f);
+    f->link.title = "\xed\xa0\x80"; /* an encoded surrogate */
+    expect_reject(&f->r, "invalid_utf8", "case.sources[0].title");
+    make_case(f);
+    f->r.rid = "ok";
+    f->r.language = "\xc0\xaf"; /* overlong */
+    expect_reject(&f->r, "invalid_utf8", "language");
+}
+
+static void test_lengths(void **state)
+{
+    fixture *f = *state;
+    make_case(f);
+    memset(f->long_text, 'x', 300);
+    f->long_text[300] = '\0';
+    f->c.title = f->long_text;
+    expect_ok(&f->r);
+    f->long_text[300] = 'x';
+    f->long_text[301] = '\0';
+    expect_reject(&f->r, "too_long", "case.title");
+
+    make_case(f);
+    memset(f->long_text, 'x', 20000);
+    f->long_text[20000] = '\0';
+    f->c.summary = f->long_text;
+    expect_ok(&f->r);
+    f->long_text[20000] = 'x';
+    f->long_text[20001] = '\0';
+    expect_reject(&f->r, "too_long", "case.summary");
+
+    make_case(f);
+    memset(f->long_text, 'x', 201);
+    f->long_text[201] = '\0';
+    f->tags[0] = f->long_text;
+    expect_reject(&f->r, "too_long", "case.tags[0]");
+    f->long_text[200] = '\0';
+    expect_ok(&f->r);
+
+    make_case(f);
+    for (int i = 0; i < 65; i++)
+        f->many[i] = "tag";
+    f->c.tags = f->many;
+    f->c.n_tags = 64;
+    expect_ok(&f->r);
+    f->c.n_tags = 65;
+    expect_reject(&f->r, "too_many", "case.tags");
+
+    make_case(f);
+    f->r.language = "en-Latn-GB-x-aaaaaaaa-bbbbbbbb-cccccc"; /* 36 characters */
+    expect_reject(&f->r, "too_long", "language");
+    f->r.language = "ja JP";
+    expect_reject(&f->r, "invalid_value", "language");
+}
+
+static void test_places_dates_urls(void **state)
+{
+    fixture *f = *state;
+    make_case(f);
+    f->c.prefecture = "48";
+    expect_reject(&f->r, "invalid_prefecture", "case.prefecture");
+    f->c.prefecture = "1";
+    expect_reject(&f->r, "invalid_prefecture", "case.prefecture");
+    f->c.prefecture = "00";
+    expect_reject(&f->r, "invalid_prefecture", "case.prefecture");
+
+    make_case(f);
+    f->c.municipality = "3410";
+    expect_reject(&f->r, "invalid_value", "case.municipality");
+    f->c.municipality = "99100";
+    expect_reject(&f->r, "invalid_value", "case.municipality");
+    f->c.municipality = "341002";
+    expect_ok(&f->r);
+
+    make_case(f);
+    f->period.start = "2022-13";
+    expect_reject(&f->r, "invalid_date", "case.period.start");
+    f->period.start = "2022-02-30";
+    expect_reject(&f->r, "invalid_date", "case.period.start");
+    f->period.start = "2022-04-01x";
+    expect_reject(&f->r, "invalid_date", "case.period.start");
+    make_case(f);
+    f->period.fiscal_year = "R4";
+    expect_reject(&f->r, "invalid_date", "case.period.fiscal_year");
+
+    make_case(f);
+    f->link.url = "javascript:alert(1)";
+    expect_reject(&f->r, "invalid_value", "case.sources[0].url");
+    f->link.url = "https://";
+    expect_reject(&f->r, "invalid_value", "case.sources[0].url");
+
+    make_case(f);
+    f->metric.value = NAN;
+    expect_reject(&f->r, "invalid_value", "case.results[0].value");
+}
+
+static void test_event_rules(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        size_t offset;
+        const char *field;
+    } required_text[] = {
+        {offsetof(Renkei__Event, title), "event.title"},
+        {offsetof(Renkei__Event, starts_at), "event.starts_at"},
+        {offsetof(Renkei__Event, ends_at), "event.ends_at"},
+        {offsetof(Renkei__Event, prefecture), "event.prefecture"},
+    };
+    for (size_t i = 0; i < sizeof required_text / sizeof required_text[0]; i++) {
+        make_event(f);
+        *(char **)((char *)&f->e + required_text[i].offset) = "";
+        expect_reject(&f->r, "missing_field", required_text[i].field);
+    }
+    make_event(f);
+    f->e.event_type = RENKEI__EVENT_TYPE__EVENT_TYPE_UNSPECIFIED;
+    expect_reject(&f->r, "missing_field", "event.event_type");
+    make_event(f);
+    f->e.format = RENKEI__EVENT_FORMAT__EVENT_FORMAT_UNSPECIFIED;
+    expect_reject(&f->r, "missing_field", "event.format");
+
+    make_event(f);
+    f->e.starts_at = "2023-05-10T13:00:00"; /* no offset */
+    expect_reject(&f->r, "invalid_date", "event.starts_at");
+    make_event(f);
+    f->e.ends_at = "2023-05-10T12:59:59+09:00";
+    expect_reject(&f->r, "invalid_date", "event.ends_at");
+    /* Same instant written with another offset is not "before". */
+    f->e.ends_at = "2023-05-10T04:00:00Z";
+    expect_ok(&f->r);
+
+    make_event(f);
+    f->venue.prefecture = "50";
+    expect_reject(&f->r, "invalid_prefecture", "event.venue.prefecture");
+    make_event(f);
+    f->regions[1] = "99";
+    expect_reject(&f->r, "invalid_prefecture", "event.regions[1]");
+    make_event(f);
+    f->e.application_url = "ftp://example.jp/";
+    expect_reject(&f->r, "invalid_value", "event.application_url");
+    make_event(f);
+    f->e.application_deadline = "2023-13-01";
+    expect_reject(&f->r, "invalid_date", "event.application_deadline");
+    f->e.application_deadline = "2023-04-30T23:59:00+09:00";
+    expect_ok(&f->r);
+    make_event(f);
+    f->agenda.starts_at = "25:00";
+    expect_reject(&f->r, "invalid_date", "event.agenda[0].starts_at");
+}
+
+static void test_region_rules(void **state)
+{
+    fixture *f = *state;
+    make_region(f);
+    f->p.name = "";
+    expect_reject(&f->r, "missing_field", "region.name");
+    make_region(f);
+    f->p.node_kind = RENKEI__NODE_KIND__NODE_KIND_UNSPECIFIED;
+    expect_reject(&f->r, "missing_field", "region.node_kind");
+    make_region(f);
+    f->p.prefecture = "4７"; /* full-width digit */
+    expect_reject(&f->r, "invalid_prefecture", "region.prefecture");
+    make_region(f);
+    f->p.website = "www.example.jp";
+    expect_reject(&f->r, "invalid_value", "region.website");
+}
+
+static void test_taxonomy(void **state)
+{
+    (void)state;
+    assert_string_equal(rk_prefecture_name("01"), "北海道");
+    assert_string_equal(rk_prefecture_name("13"), "東京都");
+    assert_string_equal(rk_prefecture_name("17"), "石川県");
+    assert_string_equal(rk_prefecture_name("47"), "沖縄県");
+    assert_null(rk_prefecture_name("48"));
+    assert_null(rk_prefecture_name("011"));
+    int valid = 0;
+    for (int i = 0; i < 100; i++) {
+        char code[3] = {(char)('0' + i / 10), (char)('0' + i % 10), '\0'};
+        valid += rk_prefecture_valid(code);
+        assert_int_equal(rk_prefecture_valid(code), rk_prefecture_name(code) != NULL);
+    }
+    assert_int_equal(valid, 47);
+
+    assert_string_equal(rk_label_ja(&renkei__industry__descriptor, RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING), "製造業");
+    assert_string_equal(rk_label_ja(&renkei__industry__descriptor, RENKEI__INDUSTRY__INDUSTRY_UNCLASSIFIED),
+                        "分類不能の産業");
+    assert_string_equal(rk_label_ja(&renkei__dx_level__descriptor, RENKEI__DX_LEVEL__DX_LEVEL_CULTURE),
+                        "企業文化・組織マインドの変革");
+    assert_string_equal(rk_label_ja(&renkei__event_type__descriptor, RENKEI__EVENT_TYPE__EVENT_TYPE_EXCHANGE_MEETING),
+                        "情報交換会");
+    assert_string_equal(rk_label_ja(&renkei__audience__descriptor, RENKEI__AUDIENCE__AUDIENCE_DIGITAL_TALENT),
+                        "高度デジタル人材");
+    assert_string_equal(rk_label_ja(&renkei__skill__descriptor, RENKEI__SKILL__SKILL_IT_PASSPORT), "ITパスポート");
+    assert_string_equal(rk_label_ja(&renkei__node_kind__descriptor, RENKEI__NODE_KIND__NODE_KIND_NATIONAL), "全国");
+    /* Every value of the labelled taxonomies has a label. */
+    const ProtobufCEnumDescriptor *labelled[] = {&renkei__industry__descriptor, &renkei__dx_level__descriptor,
+                                                 &renkei__skill__descriptor, &renkei__event_type__descriptor,
+                                                 &renkei__audience__descriptor, &renkei__node_kind__descriptor};
+    for (size_t i = 0; i < sizeof labelled / sizeof labelled[0]; i++)
+        for (unsigned v = 1; v < labelled[i]->n_values; v++) {
+            const char *label = rk_label_ja(labelled[i], labelled[i]->values[v].value);
+            assert_non_null(label);
+            assert_string_not_equal(label, rk_taxonomy_code(labelled[i], labelled[i]->values[v].value));
+        }
+    /* Without a label the code is shown. */
+    assert_string_equal(rk_label_ja(&renkei__org_type__descriptor, RENKEI__ORG_TYPE__ORG_TYPE_IT_VENDOR), "it_vendor");
+    assert_null(rk_label_ja(&renkei__industry__descriptor, 0));
+    assert_null(rk_label_ja(&renkei__industry__descriptor, 77));
+}
+
+static int setup(void **state)
+{
+    *state = test_malloc(sizeof(fixture));
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    test_free(*state);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_valid_records_pass, setup, teardown),
+        cmocka_unit_test(test_rid),
+        cmocka_unit_test_setup_teardown(test_node_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kind_and_visibility, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_case_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enums, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_utf8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lengths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_places_dates_urls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_region_rules, setup, teardown),
+        cmocka_unit_test(test_taxonomy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
