@@ -1,0 +1,460 @@
+/* Tests for lib/recjson.c: JSON -> protobuf -> JSON round trips for full records, the API view of
+ * sealed records and tombstones, enum codes, and each error code with its field path. JSON is written
+ * with single quotes in this file for readability and turned into real JSON by J(). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "recjson.h"
+
+static json_t *J(const char *single_quoted)
+{
+    char *text = strdup(single_quoted);
+    assert_non_null(text);
+    for (char *p = text; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    json_error_t jerr;
+    json_t *j = json_loads(text, JSON_ALLOW_NUL, &jerr);
+    if (!j)
+        print_error("bad test JSON (%s): %s\n", jerr.text, text);
+    free(text);
+    assert_non_null(j);
+    return j;
+}
+
+static void assert_json_equal(json_t *got, json_t *want)
+{
+    if (!json_equal(got, want)) {
+        char *g = json_dumps(got, JSON_SORT_KEYS | JSON_INDENT(1));
+        char *w = json_dumps(want, JSON_SORT_KEYS | JSON_INDENT(1));
+        print_error("got:\n%s\nwant:\n%s\n", g ? g : "(null)", w ? w : "(null)");
+        free(g);
+        free(w);
+        fail();
+    }
+}
+
+#define MIN_CASE "'title':'t','summary':'s','prefecture':'01','industry':'E','dx_level':'efficiency'"
+#define MIN_EVENT                                                                                           \
+    "'title':'t','event_type':'seminar','starts_at':'2021-10-10T13:00:00+09:00',"                           \
+    "'ends_at':'2021-10-10T16:30:00+09:00','format':'online','prefecture':'24'"
+
+static const char *const full_case =
+    "{'kind':'case','rid':'hiroshima-it-passport','visibility':'network','language':'ja',"
+    "'case':{'title':'ＡＩ活用人材の育成 ｶﾅ','summary':'ITパスポート受験料を補助','case_kind':'support_program',"
+    "'organisation':{'name':'広島県','anonymised':true,'org_type':'prefecture','employees':4294967295,"
+    "'size_band':'large'},"
+    "'prefecture':'34','municipality':'34100','place_name':'広島市','industry':'public_service',"
+    "'challenge':'DX人材不足','initiative':'宣言制度','technologies':['e-learning','ＡＩ'],"
+    "'reskilling_type':'tool_mastery','skills':['it_passport','ai','data_analysis'],"
+    "'target_layers':['employee','owner'],'dx_level':'culture','digital_stage':'digitalization',"
+    "'process_step':'vision','dx_roles':['data_scientist','business_architect'],"
+    "'support_organisations':['商工会議所'],'support_types':['subsidy','certification'],'funding':['県予算'],"
+    "'results':[{'metric':'合格者','value':2700.0,'unit':'人','baseline':1400.0,'period':'FY2022'},"
+    "{'metric':'宣言企業','value':170.5}],"
+    "'lessons':'表彰が効いた','failures':'周知が遅れた','period':{'start':'2022-04','fiscal_year':'2022'},"
+    "'spread':{'status':'adopted_elsewhere','adopted_by':['31','41']},"
+    "'sources':[{'title':'県のページ','url':'https://www.pref.hiroshima.lg.jp/'}],"
+    "'contact':{'name':'担当','organisation':'商工労働局','email':'dx@example.jp','phone':'082-000-0000',"
+    "'url':'https://example.jp/'},"
+    "'tags':['リスキリング','ＩＴ']}}";
+
+static const char *const full_event =
+    "{'kind':'event','rid':'colead-2021-meetup','visibility':'public','language':'en',"
+    "'event':{'title':'ふるさと Co-LEAD オンライン交流会','event_type':'meetup','summary':'3地域と16人のプロ',"
+    "'organiser':'経済産業省','co_organisers':['北見市','桑名市'],'regions':['01','24','47'],"
+    "'starts_at':'2021-10-10T13:00:00+09:00','ends_at':'2021-10-10T16:30:00+09:00',"
+    "'time_zone':'Asia/Tokyo','date_precision':'time','recurrence':'half_yearly','format':'hybrid',"
+    "'online_platform':'Zoom','venue':{'name':'サテライトオフィス北見','address':'北見市','prefecture':'01'},"
+    "'prefecture':'01','open_scope':'nationwide','audience':['municipal_staff','digital_talent'],"
+    "'capacity':100,'fee_yen':1000,'application_url':'https://example.jp/apply',"
+    "'application_deadline':'2021-10-01','skills':['ai','iot'],'dx_level_fit':'beginner',"
+    "'subsidy_eligible':true,"
+    "'agenda':[{'starts_at':'13:00','ends_at':'14:00','title':'開会','speaker':'事務局'},"
+    "{'starts_at':'14:00','ends_at':'16:30','title':'地域発表'}],"
+    "'speakers':[{'name':'講師','affiliation':'IPA'}],'status':'scheduled',"
+    "'contact':{'email':'colead@example.jp'},'tags':['交流会']}}";
+
+static Renkei__Record *from_json_ok(const char *text)
+{
+    json_t *j = J(text);
+    Renkei__Record *r = NULL;
+    rk_error err;
+    rk_error_clear(&err);
+    int rc = rk_record_from_json(j, &r, &err);
+    if (rc != 0)
+        print_error("unexpected rejection: %s at %s: %s\n", err.code, err.field, err.message);
+    json_decref(j);
+    assert_int_equal(rc, 0);
+    assert_non_null(r);
+    return r;
+}
+
+static void test_full_case_round_trip(void **state)
+{
+    (void)state;
+    Renkei__Record *r = from_json_ok(full_case);
+    assert_int_equal(r->kind, RENKEI__KIND__KIND_CASE);
+    assert_int_equal(r->visibility, RENKEI__VISIBILITY__VISIBILITY_NETWORK);
+    assert_int_equal(r->body_case, RENKEI__RECORD__BODY_CASE);
+    const Renkei__Case *c = r->case_;
+    assert_string_equal(c->title, "ＡＩ活用人材の育成 ｶﾅ");
+    assert_int_equal(c->industry, RENKEI__INDUSTRY__INDUSTRY_PUBLIC_SERVICE);
+    assert_int_equal(c->n_skills, 3);
+    assert_int_equal(c->skills[1], RENKEI__SKILL__SKILL_AI);
+    assert_int_equal(c->organisation->anonymised, 1);
+    assert_int_equal(c->organisation->employees, 4294967295u);
+    assert_int_equal(c->n_results, 2);
+    assert_true(c->results[1]->value == 170.5);
+    assert_true(c->results[0]->baseline == 1400.0);
+    assert_int_equal(c->spread->n_adopted_by, 2);
+    assert_string_equal(c->spread->adopted_by[1], "41");
+    assert_string_equal(c->sources[0]->url, "https://www.pref.hiroshima.lg.jp/");
+
+    json_t *back = rk_json_from_message(&r->base);
+    json_t *want = J(full_case);
+    assert_json_equal(back, want);
+    json_decref(back);
+    json_decref(want);
+    renkei__record__free_unpacked(r, NULL);
+}
+
+static void test_full_event_round_trip(void **state)
+{
+    (void)state;
+    Renkei__Record *r = from_json_ok(full_event);
+    const Renkei__Event *e = r->event;
+    assert_int_equal(r->kind, RENKEI__KIND__KIND_EVENT);
+    assert_string_equal(r->language, "en");
+    assert_int_equal(e->n_agenda, 2);
+    assert_string_equal(e->agenda[1]->title, "地域発表");
+    assert_int_equal(e->audience[1], RENKEI__AUDIENCE__AUDIENCE_DIGITAL_TALENT);
+    assert_int_equal(e->capacity, 100);
+    assert_int_equal(e->fee_yen, 1000);
+    assert_int_equal(e->subsidy_eligible, 1);
+    assert_int_equal(e->recurrence, RENKEI__RECURRENCE__RECURRENCE_HALF_YEARLY);
+    assert_string_equal(e->venue->name, "サテライトオフィス北見");
+
+    json_t *back = rk_json_from_message(&r->base);
+    json_t *want = J(full_event);
+    assert_json_equal(back, want);
+    json_decref(back);
+    json_decref(want);
+    renkei__record__free_unpacked(r, NULL);
+}
+
+static void test_defaults_and_aliases(void **state)
+{
+    (void)state;
+    Renkei__Record *r = from_json_ok("{'kind':'case','case':{" MIN_CASE ",'organisation':null,'tags':[]}}");
+    assert_int_equal(r->case_->industry, RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING);
+    assert_int_equal(r->visibility, RENKEI__VISIBILITY__VISIBILITY_PUBLIC);
+    assert_string_equal(r->language, "ja");
+    assert_null(r->case_->organisation);
+    json_t *out = rk_json_from_message(&r->base);
+    json_t *want = J("{'kind':'case','visibility':'public','language':'ja','case':{'title':'t','summary':'s',"
+                     "'prefecture':'01','industry':'manufacturing','dx_level':'efficiency'}}");
+    assert_json_equal(out, want);
+    json_decref(out);
+    json_decref(want);
+    renkei__record__free_unpacked(r, NULL);
+
+    /* An empty language means the default too. */
+    r = from_json_ok("{'kind':'region','language':'','region':{'name':'北見市','node_kind':'region',"
+                     "'key_industries':['A','fisheries','T']}}");
+    assert_string_equal(r->language, "ja");
+    assert_int_equal(r->region->key_industries[0], RENKEI__INDUSTRY__INDUSTRY_AGRICULTURE_FORESTRY);
+    assert_int_equal(r->region->key_industries[2], RENKEI__INDUSTRY__INDUSTRY_UNCLASSIFIED);
+    renkei__record__free_unpacked(r, NULL);
+}
+
+static void test_enum_codes(void **state)
+{
+    (void)state;
+    assert_string_equal(rk_enum_code(&renkei__industry__descriptor, 5), "manufacturing");
+    assert_string_equal(rk_enum_code(&renkei__dx_level__descriptor, 2), "value_add");
+    assert_string_equal(rk_enum_code(&renkei__dx_level_fit__descriptor, 1), "beginner");
+    assert_string_equal(rk_enum_code(&renkei__support_type__descriptor, 8), "e_learning");
+    assert_string_equal(rk_enum_code(&renkei__kind__descriptor, 4), "tombstone");
+    assert_null(rk_enum_code(&renkei__industry__descriptor, 0));
+    assert_null(rk_enum_code(&renkei__industry__descriptor, 21));
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "E"), RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING);
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "A"), 1);
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "T"), 20);
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "U"), -1);
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "e"), -1);
+    assert_int_equal(rk_enum_parse(&renkei__skill__descriptor, "E"), -1);
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "unspecified"), -1);
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "MANUFACTURING"), -1);
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, ""), -1);
+
+    /* Every nonzero value of every enum has a lower-case code that parses back to it. */
+    const ProtobufCEnumDescriptor *all[] = {
+        &renkei__kind__descriptor, &renkei__visibility__descriptor, &renkei__node_kind__descriptor,
+        &renkei__case_kind__descriptor, &renkei__industry__descriptor, &renkei__dx_level__descriptor,
+        &renkei__digital_stage__descriptor, &renkei__dx_process_step__descriptor,
+        &renkei__reskilling_type__descriptor, &renkei__dx_role__descriptor, &renkei__audience__descriptor,
+        &renkei__org_type__descriptor, &renkei__size_band__descriptor, &renkei__support_type__descriptor,
+        &renkei__event_type__descriptor, &renkei__skill__descriptor, &renkei__event_format__descriptor,
+        &renkei__open_scope__descriptor, &renkei__event_status__descriptor,
+        &renkei__date_precision__descriptor, &renkei__recurrence__descriptor,
+        &renkei__dx_level_fit__descriptor, &renkei__spread_status__descriptor,
+    };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        for (unsigned k = 0; k < all[i]->n_values; k++) {
+            int v = all[i]->values[k].value;
+            const char *code = rk_enum_code(all[i], v);
+            if (v == 0) {
+                assert_null(code);
+                continue;
+            }
+            assert_non_null(code);
+            assert_null(strpbrk(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"));
+            assert_int_equal(rk_enum_parse(all[i], code), v);
+            /* The prefix is gone: a code never repeats the enum's own name. */
+            assert_true(strlen(code) < strlen(all[i]->values[k].name));
+        }
+}
+
+static void test_sealed_record_view(void **state)
+{
+    (void)state;
+    rk_error err;
+    rk_key *key = NULL;
+    assert_int_equal(rk_key_generate(&key, &err), 0);
+    uint8_t pub[RK_KEY_LEN];
+    rk_key_public(key, pub);
+
+    Renkei__Record *r = from_json_ok(full_case);
+    r->author.data = malloc(RK_KEY_LEN);
+    assert_non_null(r->author.data);
+    memcpy(r->author.data, pub, RK_KEY_LEN);
+    r->author.len = RK_KEY_LEN;
+    r->version = 1700000000123ULL;
+    r->created_at = 1700000000000ULL;
+    rk_record rec;
+    assert_int_equal(rk_record_seal(r, key, &rec, &err), 0);
+
+    json_t *view = rk_record_to_json(&rec, "広島県");
+    assert_non_null(view);
+    char pub_hex[2 * RK_KEY_LEN + 1], hash_hex[2 * RK_HASH_LEN + 1], sig_hex[2 * RK_SIG_LEN + 1];
+    rk_hex_encode(pub, RK_KEY_LEN, pub_hex);
+    rk_hex_encode(rec.hash, RK_HASH_LEN, hash_hex);
+    rk_hex_encode(rec.sig, RK_SIG_LEN, sig_hex);
+    char id[RK_ID_MAX];
+    snprintf(id, sizeof id, "%s:hiroshima-it-passport", pub_hex);
+    assert_string_equal(json_string_value(json_object_get(view, "id")), id);
+    assert_string_equal(json_string_value(json_object_get(view, "author")), pub_hex);
+    assert_string_equal(json_string_value(json_object_get(view, "hash")), hash_hex);
+    assert_string_equal(json_string_value(json_object_get(view, "signature")), sig_hex);
+    assert_int_equal(json_integer_value(json_object_get(view, "version")), 1700000000123LL);
+    assert_int_equal(json_integer_value(json_object_get(view, "created_at")), 1700000000000LL);
+    assert_null(json_object_get(view, "deleted"));
+    json_t *prov = json_object_get(view, "provenance");
+    assert_string_equal(json_string_value(json_object_get(prov, "author")), pub_hex);
+    assert_string_equal(json_string_value(json_object_get(prov, "node")), "広島県");
+    assert_int_equal(json_integer_value(json_object_get(prov, "version")), 1700000000123LL);
+    assert_string_equal(json_string_value(json_object_get(prov, "hash")), hash_hex);
+    assert_string_equal(json_string_value(json_object_get(prov, "signature")), sig_hex);
+    json_t *want_body = J(full_case);
+    assert_json_equal(json_object_get(view, "case"), json_object_get(want_body, "case"));
+    json_decref(want_body);
+
+    /* A fetched record can be edited and sent back: output-only keys are ignored. */
+    json_object_set_new(json_object_get(view, "case"), "title", json_string("改訂版"));
+    Renkei__Record *again = NULL;
+    assert_int_equal(rk_record_from_json(view, &again, &err), 0);
+    assert_string_equal(again->case_->title, "改訂版");
+    assert_int_equal(again->version, 0);
+    assert_int_equal(again->author.len, 0);
+    assert_string_equal(again->rid, "hiroshima-it-passport");
+    renkei__record__free_unpacked(again, NULL);
+    json_decref(view);
+
+    view = rk_record_to_json(&rec, NULL);
+    assert_true(json_is_null(json_object_get(json_object_get(view, "provenance"), "node")));
+    json_decref(view);
+    rk_record_free(&rec);
+    renkei__record__free_unpacked(r, NULL);
+    rk_key_free(key);
+}
+
+static void test_tombstone(void **state)
+{
+    (void)state;
+    rk_error err;
+    rk_key *key = NULL;
+    assert_int_equal(rk_key_generate(&key, &err), 0);
+    uint8_t pub[RK_KEY_LEN];
+    rk_key_public(key, pub);
+    Renkei__Record r = RENKEI__RECORD__INIT;
+    Renkei__Tombstone t = RENKEI__TOMBSTONE__INIT;
+    t.reason = "重複登録";
+    r.author.data = pub;
+    r.author.len = RK_KEY_LEN;
+    r.rid = "old-case";
+    r.version = 42;
+    r.kind = RENKEI__KIND__KIND_TOMBSTONE;
+    r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
+    r.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
+    r.tombstone = &t;
+    rk_record rec;
+    assert_int_equal(rk_record_seal(&r, key, &rec, &err), 0);
+    json_t *view = rk_record_to_json(&rec, "北見市");
+    assert_non_null(view);
+    assert_string_equal(json_string_value(json_object_get(view, "kind")), "tombstone");
+    assert_true(json_is_true(json_object_get(view, "deleted")));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(view, "tombstone"), "reason")), "重複登録");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(view, "provenance"), "version")), 42);
+
+    /* Tombstones are made by deleting, never published as JSON. */
+    Renkei__Record *back = NULL;
+    assert_int_equal(rk_record_from_json(view, &back, &err), -1);
+    assert_string_equal(err.code, "invalid_enum");
+    assert_string_equal(err.field, "kind");
+    assert_null(back);
+    json_decref(view);
+    rk_record_free(&rec);
+    rk_key_free(key);
+}
+
+static const struct {
+    const char *json;
+    const char *code;
+    const char *field;
+} bad_inputs[] = {
+    {"['not','an','object']", "wrong_type", ""},
+    {"{'case':{" MIN_CASE "}}", "missing_field", "kind"},
+    {"{'kind':'case'}", "missing_field", "case"},
+    {"{'kind':'case','case':null}", "missing_field", "case"},
+    {"{'kind':3,'case':{" MIN_CASE "}}", "wrong_type", "kind"},
+    {"{'kind':'unspecified','case':{" MIN_CASE "}}", "invalid_enum", "kind"},
+    {"{'kind':'tombstone','tombstone':{}}", "invalid_enum", "kind"},
+    {"{'kind':'event','case':{" MIN_CASE "}}", "kind_mismatch", "case"},
+    {"{'kind':'case','case':{" MIN_CASE "},'event':{}}", "kind_mismatch", "event"},
+    {"{'kind':'case','case':{" MIN_CASE "},'tombstone':{}}", "kind_mismatch", "tombstone"},
+    {"{'kind':'case','colour':'red','case':{" MIN_CASE "}}", "unknown_field", "colour"},
+    {"{'kind':'case','case':{" MIN_CASE ",'colour':'red'}}", "unknown_field", "case.colour"},
+    {"{'kind':'case','case':{" MIN_CASE ",'organisation':{'nmae':'x'}}}", "unknown_field", "case.organisation.nmae"},
+    {"{'kind':'case','case':{" MIN_CASE ",'results':[{},{'metrc':'x'}]}}", "unknown_field", "case.results[1].metrc"},
+    {"{'kind':'case','rid':'a b','case':{" MIN_CASE "}}", "invalid_rid", "rid"},
+    {"{'kind':'case','rid':7,'case':{" MIN_CASE "}}", "wrong_type", "rid"},
+    {"{'kind':'case','visibility':'secret','case':{" MIN_CASE "}}", "invalid_enum", "visibility"},
+    {"{'kind':'case','case':{" MIN_CASE ",'skills':'ai'}}", "wrong_type", "case.skills"},
+    {"{'kind':'case','case':{" MIN_CASE ",'skills':['ai','iot',3]}}", "wrong_type", "case.skills[2]"},
+    {"{'kind':'case','case':{" MIN_CASE ",'skills':['ai','iot','juggling']}}", "invalid_enum", "case.skills[2]"},
+    {"{'kind':'case','case':{" MIN_CASE ",'skills':['ai',null]}}", "wrong_type", "case.skills[1]"},
+    {"{'kind':'case','case':{" MIN_CASE ",'case_kind':'unspecified'}}", "invalid_enum", "case.case_kind"},
+    {"{'kind':'case','case':{'title':'t','summary':'s','prefecture':'01','industry':'U','dx_level':'culture'}}",
+     "invalid_enum", "case.industry"},
+    {"{'kind':'case','case':{" MIN_CASE ",'title':5}}", "wrong_type", "case.title"},
+    {"{'kind':'case','case':{" MIN_CASE ",'organisation':'x'}}", "wrong_type", "case.organisation"},
+    {"{'kind':'case','case':{" MIN_CASE ",'organisation':{'employees':3.5}}}", "wrong_type",
+     "case.organisation.employees"},
+    {"{'kind':'case','case':{" MIN_CASE ",'organisation':{'employees':-1}}}", "invalid_value",
+     "case.organisation.employees"},
+    {"{'kind':'case','case':{" MIN_CASE ",'organisation':{'employees':4294967296}}}", "invalid_value",
+     "case.organisation.employees"},
+    {"{'kind':'case','case':{" MIN_CASE ",'organisation':{'anonymised':'yes'}}}", "wrong_type",
+     "case.organisation.anonymised"},
+    {"{'kind':'case','case':{" MIN_CASE ",'results':[{'value':'many'}]}}", "wrong_type", "case.results[0].value"},
+    {"{'kind':'case','case':{" MIN_CASE ",'tags':['a\\u0000b']}}", "invalid_value", "case.tags[0]"},
+    {"{'kind':'case','case':{'summary':'s','prefecture':'01','industry':'E','dx_level':'efficiency'}}",
+     "missing_field", "case.title"},
+    {"{'kind':'case','case':{" MIN_CASE ",'prefecture':'48'}}", "invalid_prefecture", "case.prefecture"},
+    {"{'kind':'case','language':'ja_JP!','case':{" MIN_CASE "}}", "invalid_value", "language"},
+    {"{'kind':'event','event':{" MIN_EVENT ",'ends_at':'2021-10-10T12:00:00+09:00'}}", "invalid_date",
+     "event.ends_at"},
+    {"{'kind':'event','event':{" MIN_EVENT ",'starts_at':'10/10/2021'}}", "invalid_date", "event.starts_at"},
+    {"{'kind':'event','event':{" MIN_EVENT ",'regions':['01','x']}}", "invalid_prefecture", "event.regions[1]"},
+    {"{'kind':'event','event':{" MIN_EVENT ",'capacity':1e3}}", "wrong_type", "event.capacity"},
+    {"{'kind':'region','region':{'node_kind':'national'}}", "missing_field", "region.name"},
+};
+
+static void test_errors_name_code_and_path(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bad_inputs / sizeof bad_inputs[0]; i++) {
+        json_t *j = J(bad_inputs[i].json);
+        Renkei__Record *r = (Renkei__Record *)1;
+        rk_error err;
+        rk_error_clear(&err);
+        int rc = rk_record_from_json(j, &r, &err);
+        if (rc != -1 || strcmp(err.code, bad_inputs[i].code) != 0 || strcmp(err.field, bad_inputs[i].field) != 0)
+            print_error("input %zu %s: got rc %d %s at '%s' (%s), want %s at '%s'\n", i, bad_inputs[i].json, rc,
+                        err.code, err.field, err.message, bad_inputs[i].code, bad_inputs[i].field);
+        assert_int_equal(rc, -1);
+        assert_null(r);
+        assert_string_equal(err.code, bad_inputs[i].code);
+        assert_string_equal(err.field, bad_inputs[i].field);
+        json_decref(j);
+    }
+}
+
+static void test_invalid_utf8_in_built_json(void **state)
+{
+    (void)state;
+    /* Parsed JSON is always valid UTF-8, but JSON built in code need not be. */
+    json_t *j = J("{'kind':'case','case':{" MIN_CASE "}}");
+    json_object_set_new(json_object_get(j, "case"), "summary", json_stringn_nocheck("ok\xff", 3));
+    Renkei__Record *r = NULL;
+    rk_error err;
+    assert_int_equal(rk_record_from_json(j, &r, &err), -1);
+    assert_string_equal(err.code, "invalid_utf8");
+    assert_string_equal(err.field, "case.summary");
+    json_decref(j);
+}
+
+static void test_generic_message(void **state)
+{
+    (void)state;
+    ProtobufCMessage *m = NULL;
+    rk_error err;
+    json_t *j = J("{'metric':1}");
+    assert_int_equal(rk_message_from_json(j, &renkei__metric__descriptor, "results[0]", &m, &err), -1);
+    assert_string_equal(err.code, "wrong_type");
+    assert_string_equal(err.field, "results[0].metric");
+    assert_null(m);
+    json_decref(j);
+
+    j = J("{'record':'00ff10','signature':''}");
+    assert_int_equal(rk_message_from_json(j, &renkei__signed_record__descriptor, "", &m, &err), 0);
+    Renkei__SignedRecord *sr = (Renkei__SignedRecord *)m;
+    assert_int_equal(sr->record.len, 3);
+    assert_int_equal(sr->record.data[1], 0xff);
+    assert_int_equal(sr->signature.len, 0);
+    json_t *out = rk_json_from_message(m);
+    json_t *want = J("{'record':'00ff10'}");
+    assert_json_equal(out, want);
+    json_decref(out);
+    json_decref(want);
+    protobuf_c_message_free_unpacked(m, NULL);
+    json_decref(j);
+
+    j = J("{'record':'0g'}");
+    assert_int_equal(rk_message_from_json(j, &renkei__signed_record__descriptor, "", &m, &err), -1);
+    assert_string_equal(err.code, "invalid_value");
+    assert_string_equal(err.field, "record");
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_case_round_trip),
+        cmocka_unit_test(test_full_event_round_trip),
+        cmocka_unit_test(test_defaults_and_aliases),
+        cmocka_unit_test(test_enum_codes),
+        cmocka_unit_test(test_sealed_record_view),
+        cmocka_unit_test(test_tombstone),
+        cmocka_unit_test(test_errors_name_code_and_path),
+        cmocka_unit_test(test_invalid_utf8_in_built_json),
+        cmocka_unit_test(test_generic_message),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
