@@ -1,0 +1,78 @@
+/* sync: range-based set reconciliation (RBSR) of two nodes' record sets, negentropy style.
+ *
+ * Both sides hold an ordered set of 40-byte items (version(be64) || hash, compared as bytes). The
+ * initiator sends a Reconcile covering the whole item space; each side answers the other's ranges in
+ * order until a message from the responder leaves the initiator nothing to say. Processing is
+ * stateless: every message covers the whole space, so a node needs no per-session memory other than
+ * the diff the initiator accumulates. See docs/reconciliation.md for the exact rules and limits.
+ *
+ * The item space is [00 x 40, FF x 40): an item of forty 0xFF bytes cannot exist (it would be a
+ * version 2^64-1), so a set source is always asked about half-open ranges [lo, hi) with hi = FF x 40
+ * standing for +infinity.
+ */
+#ifndef RENKEI_SYNC_H
+#define RENKEI_SYNC_H
+
+#include "renkei.pb-c.h"
+#include "store.h"
+#include "util.h"
+
+#define RK_SYNC_BRANCH 16            /* sub-ranges per split */
+#define RK_SYNC_ITEMS_THRESHOLD 16   /* a differing range with this few items (either side) is listed */
+#define RK_SYNC_MAX_RANGES 500       /* ranges per message, sent and accepted */
+#define RK_SYNC_MAX_BYTES (256 * 1024) /* our messages stay under this (encoded size) */
+#define RK_SYNC_MAX_IN_ITEMS 32768   /* items accepted in one incoming message, all ranges together */
+#define RK_SYNC_MAX_COUNT (UINT64_C(1) << 48) /* largest count accepted in a FINGERPRINT range */
+
+/* How sync reads one set: the store (rk_set_source_from_store) or an in-memory set in tests. All
+ * ranges are half-open [lo, hi). Each function returns 0 on success and -1 on error (filling err). */
+typedef struct rk_set_source {
+    int (*fingerprint)(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], uint64_t *count,
+                       uint8_t fp[RK_FP_LEN], rk_error *err);
+    /* Calls cb for at most `limit` items in ascending order (limit 0 = no limit); cb non-zero stops. */
+    int (*items)(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit,
+                 rk_item_cb cb, void *cbctx, rk_error *err);
+    /* The item n positions after the first item >= lo: 1 found, 0 none, -1 error. */
+    int (*nth)(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN], rk_error *err);
+    void *ctx;
+} rk_set_source;
+
+/* Reads set RK_SET_PUBLIC or RK_SET_MEMBERS through the (read) transaction t, which must outlive
+ * every use of src. Needs no cleanup. */
+void rk_set_source_from_store(rk_set_source *src, rk_txn *t, int set);
+
+/* What the initiator learned: need = hashes (32 bytes each) the peer has and we lack, to Fetch;
+ * have = items (40 bytes each) we have and the peer lacks, to push. Appended to across rounds. */
+typedef struct rk_sync_diff {
+    uint8_t *need;
+    size_t n_need, cap_need;
+    uint8_t *have;
+    size_t n_have, cap_have;
+} rk_sync_diff;
+
+void rk_sync_diff_init(rk_sync_diff *d);
+void rk_sync_diff_free(rk_sync_diff *d);
+
+/* The initiator's first message for `set` (0 or 1). Free with rk_sync_free_message. */
+int rk_sync_initiate(const rk_set_source *src, uint32_t set, Renkei__Reconcile **out, rk_error *err);
+
+/* Validates and answers msg (as unpacked from the wire). On success returns 0 and sets *reply:
+ *  - responder (initiator = false): always a message to send back; diff is not used (may be NULL);
+ *  - initiator: NULL when reconciliation is complete, otherwise the next message to send; new
+ *    differences are appended to diff (required).
+ * The reply's set equals msg->set; the caller chooses src for that set and checks the peer may read it.
+ * On a protocol violation returns -1 with err->code one of: unknown_set, too_many_ranges,
+ * unknown_mode, malformed_range, bad_fingerprint, bad_count, bad_items, too_many_items; on a set
+ * source or allocation failure returns -1 with the source's code or "out_of_memory". */
+int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reconcile *msg,
+                    Renkei__Reconcile **reply, rk_sync_diff *diff, rk_error *err);
+
+/* Only the structural checks of rk_sync_process (same codes); needs no set. */
+int rk_sync_validate(const Renkei__Reconcile *msg, rk_error *err);
+
+/* Frees a message made by rk_sync_initiate or rk_sync_process (not one from renkei__reconcile__unpack,
+ * which is freed with renkei__reconcile__free_unpacked). NULL is allowed. To send it, point
+ * PeerRequest.reconcile / PeerReply.reconcile at it, pack, then free it here. */
+void rk_sync_free_message(Renkei__Reconcile *m);
+
+#endif
