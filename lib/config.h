@@ -45,6 +45,9 @@ typedef struct rk_config {
 /* Loads path (may be NULL: overrides only) and applies overrides "section.key=value" in order. */
 int rk_config_load(const char *path, char *const *overrides, size_t override_count, rk_config *out,
                    rk_error *err);
+/* The same from INI text in memory (len bytes); `name` labels error messages. For tests and fuzzing. */
+int rk_config_parse_text(const char *name, const char *text, size_t len, char *const *overrides,
+                         size_t override_count, rk_config *out, rk_error *err);
 void rk_config_free(rk_config *c);
 
 #endif

@@ -1,0 +1,283 @@
+/* test_config: the INI file and -o overrides. Every error must name where (file:line or the override)
+ * and which key, so each case checks the message, not only the return value. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "renkei.pb-c.h"
+
+#define KEY_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define KEY_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static const char *const base =
+    "[node]\n"
+    "name = 北見市              ; display name\n"
+    "kind = region\n"
+    "prefecture = 01\n"
+    "data_dir = /var/lib/renkei\n"
+    "\n"
+    "[api]\n"
+    "socket = /run/renkei/api.sock\n";
+
+static int parse(const char *text, char *const *ov, size_t n, rk_config *c, rk_error *err)
+{
+    return rk_config_parse_text("t.ini", text, strlen(text), ov, n, c, err);
+}
+
+/* Parses base + extra and expects failure with all of the needles in the message. */
+static void expect_error(const char *extra, const char *n1, const char *n2, const char *n3)
+{
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s", base, extra);
+    rk_config c;
+    rk_error err;
+    rk_error_clear(&err);
+    int rc = parse(text, NULL, 0, &c, &err);
+    if (rc == 0 || (n1 && !strstr(err.message, n1)) || (n2 && !strstr(err.message, n2)) ||
+        (n3 && !strstr(err.message, n3)))
+        fail_msg("input:\n%s\nrc=%d message: %s (wanted %s / %s / %s)", extra, rc, err.message, n1, n2 ? n2 : "",
+                 n3 ? n3 : "");
+    assert_string_equal(err.code, "invalid_config");
+    rk_config_free(&c);
+}
+
+static void test_minimal_and_defaults(void **state)
+{
+    (void)state;
+    rk_config c;
+    rk_error err;
+    assert_int_equal(parse(base, NULL, 0, &c, &err), 0);
+    assert_string_equal(c.name, "北見市");
+    assert_int_equal(c.kind, RENKEI__NODE_KIND__NODE_KIND_REGION);
+    assert_string_equal(c.prefecture, "01");
+    assert_string_equal(c.key_file, "/var/lib/renkei/node.key");
+    assert_int_equal(c.map_size, (size_t)1 << 30);
+    assert_int_equal(c.max_clock_skew_ms, 600000);
+    assert_int_equal(c.max_record_bytes, 256 * 1024);
+    assert_int_equal(c.max_body, 1 << 20);
+    assert_int_equal(c.sync_interval_s, 30);
+    assert_string_equal(c.log_level, "info");
+    assert_null(c.tcp);
+    assert_int_equal(c.listen_count, 0);
+    assert_int_equal(c.peer_count, 0);
+    rk_config_free(&c);
+}
+
+static void test_full(void **state)
+{
+    (void)state;
+    const char *text =
+        "[node]\nname = 桑名市\nkind = national\ndata_dir = /d\nkey_file = /k/node.key\nmap_size = 64M\n"
+        "clock_skew = 30\nmax_record = 64K\nlog_level = debug\n"
+        "[api]\nsocket = /s.sock\ntcp = 127.0.0.1:7480\ngroup = renkei\nmax_body = 2M\n"
+        "[gossip]\nlisten = tcp://0.0.0.0:7470, tls+tcp://0.0.0.0:7471\nsync_interval = 5\n"
+        "tls_cert = /c.pem\ntls_key = /k.pem\ntls_ca = /ca.pem\n"
+        "[peer \"kuwana\"]\nkey = " KEY_A "\nurl = tcp://192.0.2.7:7470\n"
+        "[member \"okinawa\"]\nkey = " KEY_B "\n";
+    rk_config c;
+    rk_error err;
+    int rc = parse(text, NULL, 0, &c, &err);
+    if (rc != 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(c.kind, RENKEI__NODE_KIND__NODE_KIND_NATIONAL);
+    assert_string_equal(c.prefecture, "");
+    assert_string_equal(c.key_file, "/k/node.key");
+    assert_int_equal(c.map_size, 64u << 20);
+    assert_int_equal(c.max_clock_skew_ms, 30000);
+    assert_int_equal(c.max_record_bytes, 64 * 1024);
+    assert_string_equal(c.log_level, "debug");
+    assert_string_equal(c.tcp, "127.0.0.1:7480");
+    assert_string_equal(c.group, "renkei");
+    assert_int_equal(c.max_body, 2u << 20);
+    assert_int_equal(c.listen_count, 2);
+    assert_string_equal(c.listen[0], "tcp://0.0.0.0:7470");
+    assert_string_equal(c.listen[1], "tls+tcp://0.0.0.0:7471");
+    assert_int_equal(c.sync_interval_s, 5);
+    assert_string_equal(c.tls_ca, "/ca.pem");
+    assert_int_equal(c.peer_count, 2);
+    assert_string_equal(c.peers[0].name, "kuwana");
+    assert_string_equal(c.peers[0].url, "tcp://192.0.2.7:7470");
+    assert_true(c.peers[0].has_key);
+    assert_int_equal(c.peers[0].key[0], 0xaa);
+    assert_string_equal(c.peers[1].name, "okinawa");
+    assert_null(c.peers[1].url);
+    assert_int_equal(c.peers[1].key[31], 0xbb);
+    rk_config_free(&c);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    /* base has 8 lines, so the first extra line is line 9 */
+    expect_error("[nodes]\nname = x\n", "t.ini:10", "[nodes] name", "unknown section");
+    expect_error("[api]\nsockit = /x\n", "t.ini:10", "sockit", "unknown key");
+    expect_error("[api]\nsocket = /x\n", "t.ini:10", "[api] socket", "duplicate key");
+    expect_error("[gossip]\nlisten = http://x\n", "t.ini:10", "listen", "http://x");
+    expect_error("[gossip]\nsync_interval = 0\n", "t.ini:10", "sync_interval", NULL);
+    expect_error("[gossip]\nsync_interval = 5s\n", "t.ini:10", "sync_interval", NULL);
+    expect_error("[gossip]\nlisten = tls+tcp://0.0.0.0:1\n", "[gossip] tls_cert", "required", NULL);
+    expect_error("[api]\ntcp = 0.0.0.0:7480\n", "t.ini:10", "tcp", "loopback");
+    expect_error("[api]\ntcp = 192.168.1.1:80\n", "t.ini:10", "tcp", "loopback");
+    expect_error("[api]\ntcp = 127.0.0.1:0\n", "t.ini:10", "tcp", NULL);
+    expect_error("[api]\nmax_body = 12\n", "t.ini:10", "max_body", NULL);
+    expect_error("[api]\nmax_body = 1T\n", "t.ini:10", "max_body", NULL);
+    expect_error("[peer \"kuwana\"]\nkey = abc\n", "t.ini:10", "[peer \"kuwana\"] key", "64 hex");
+    expect_error("[peer \"kuwana\"]\nkey = " KEY_A "\n", "t.ini:10", "[peer \"kuwana\"] url", "missing");
+    expect_error("[peer \"kuwana\"]\nurl = tcp://1.2.3.4:5\n", "[peer \"kuwana\"] key", "missing", NULL);
+    expect_error("[peer \"kuwana\"]\nkey = " KEY_A "\nurl = tcp://1.2.3.4:5\nport = 7\n", "t.ini:12", "port",
+                 "unknown key");
+    expect_error("[member \"oki\"]\nkey = " KEY_A "\nurl = tcp://1.2.3.4:5\n", "t.ini:11", "url", "unknown key");
+    expect_error("[peer]\nkey = " KEY_A "\n", "t.ini:10", "quoted name", NULL);
+    expect_error("[peer \"a\"]\nkey = " KEY_A "\nurl = tcp://h:1\n[member \"b\"]\nkey = " KEY_A "\n", "member \"b\"",
+                 "same key", NULL);
+    expect_error("[member \"a\"]\nkey = " KEY_A "\n[peer \"a\"]\nkey = " KEY_B "\n", "t.ini:12", "already", NULL);
+    expect_error("this is not ini\n", "t.ini:9", "syntax", NULL);
+    expect_error("[node]\nname = again\n", "t.ini:10", "[node] name", "duplicate");
+    expect_error("[gossip]\nlisten = tcp://a:1\n  tcp://b:2\n", "t.ini:11", "listen", "continuation");
+}
+
+static void test_node_value_errors(void **state)
+{
+    (void)state;
+    struct {
+        const char *text, *needle1, *needle2;
+    } cases[] = {
+        {"[node]\nname = x\nkind = regoin\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "[node] kind"},
+        {"[node]\nname = x\nprefecture = 48\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "prefecture"},
+        {"[node]\nname = x\nprefecture = 1\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "prefecture"},
+        {"[node]\nname = x\nmap_size = 10Q\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "map_size"},
+        {"[node]\nname = x\nmap_size = 99999999999999999999G\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3",
+         "map_size"},
+        {"[node]\nname = x\nclock_skew = -1\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "clock_skew"},
+        {"[node]\nname = x\nmax_record = 1\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "max_record"},
+        {"[node]\nname = x\nlog_level = loud\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "log_level"},
+        {"[node]\nname = \xff\xfe\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:2", "[node] name"},
+        {"[node]\ndata_dir = /d\n[api]\nsocket = /s\n", "[node] name", "missing"},
+        {"[node]\nname = x\n[api]\nsocket = /s\n", "[node] data_dir", "missing"},
+        {"[node]\nname = x\ndata_dir = /d\n", "[api] socket", "missing"},
+        {"name = x\n", "t.ini:1", "outside"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rk_config c;
+        rk_error err;
+        rk_error_clear(&err);
+        int rc = parse(cases[i].text, NULL, 0, &c, &err);
+        if (rc == 0 || !strstr(err.message, cases[i].needle1) || !strstr(err.message, cases[i].needle2))
+            fail_msg("case %zu: rc=%d message: %s", i, rc, err.message);
+        rk_config_free(&c);
+    }
+}
+
+static void test_overrides(void **state)
+{
+    (void)state;
+    char *ov[] = {
+        "node.name=override",
+        "api.max_body=4096",
+        "gossip.listen=tcp://127.0.0.1:9000",
+        "peer \"kuwana\".key=" KEY_A,
+        "peer \"kuwana\".url=tcp://127.0.0.1:9001",
+        "member \"x.y\".key=" KEY_B,
+        "api.socket=/tmp/a=b.sock",
+        "node.name=twice",
+    };
+    rk_config c;
+    rk_error err;
+    int rc = parse(base, ov, sizeof ov / sizeof ov[0], &c, &err);
+    if (rc != 0)
+        fail_msg("%s", err.message);
+    assert_string_equal(c.name, "twice"); /* the last override wins */
+    assert_int_equal(c.max_body, 4096);
+    assert_int_equal(c.listen_count, 1);
+    assert_string_equal(c.listen[0], "tcp://127.0.0.1:9000");
+    assert_int_equal(c.peer_count, 2);
+    assert_string_equal(c.peers[0].name, "kuwana");
+    assert_string_equal(c.peers[0].url, "tcp://127.0.0.1:9001");
+    assert_string_equal(c.peers[1].name, "x.y");
+    assert_null(c.peers[1].url);
+    assert_string_equal(c.socket, "/tmp/a=b.sock");
+    rk_config_free(&c);
+
+    /* overrides alone are a whole configuration */
+    char *only[] = {"node.name=n", "node.data_dir=/d", "api.socket=/s"};
+    assert_int_equal(rk_config_load(NULL, only, 3, &c, &err), 0);
+    assert_string_equal(c.key_file, "/d/node.key");
+    rk_config_free(&c);
+}
+
+static void test_override_errors(void **state)
+{
+    (void)state;
+    struct {
+        const char *o, *needle1, *needle2;
+    } cases[] = {
+        {"node.kind=galaxy", "-o node.kind=galaxy", "[node] kind"},
+        {"nodename=x", "-o nodename=x", "section.key=value"},
+        {"node.name", "-o node.name", "section.key=value"},
+        {".name=x", "-o .name=x", "section.key=value"},
+        {"node.=x", "-o node.=x", "section.key=value"},
+        {"api.colour=blue", "-o api.colour=blue", "unknown key"},
+        {"peer \"k\".url=tcp://h:1", "[peer \"k\"] key", "missing"},
+        {"peer \"k\".key=zz", "[peer \"k\"] key", "64 hex"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rk_config c;
+        rk_error err;
+        rk_error_clear(&err);
+        char *ov[] = {(char *)cases[i].o};
+        int rc = parse(base, ov, 1, &c, &err);
+        if (rc == 0 || !strstr(err.message, cases[i].needle1) || !strstr(err.message, cases[i].needle2))
+            fail_msg("case %zu (%s): rc=%d message: %s", i, cases[i].o, rc, err.message);
+        rk_config_free(&c);
+    }
+}
+
+static void test_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/rk-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *text = "[node]\nname = f\ndata_dir = /d\n[api]\nsocket = /s\nbogus = 1\n";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    rk_config c;
+    rk_error err;
+    assert_int_equal(rk_config_load(path, NULL, 0, &c, &err), -1);
+    char want[64];
+    snprintf(want, sizeof want, "%s:6", path);
+    if (!strstr(err.message, want) || !strstr(err.message, "[api] bogus"))
+        fail_msg("%s", err.message);
+    assert_string_equal(err.field, "api.bogus");
+    char *fix[] = {"api.socket=/t"};
+    /* an override cannot repair an unknown key in the file */
+    assert_int_equal(rk_config_load(path, fix, 1, &c, &err), -1);
+    unlink(path);
+    assert_int_equal(rk_config_load(path, NULL, 0, &c, &err), -1);
+    assert_non_null(strstr(err.message, "cannot open"));
+
+    /* a line longer than inih's buffer is an error, not a silently split line */
+    char big[1024];
+    snprintf(big, sizeof big, "[node]\nname = %0300d\ndata_dir = /d\n[api]\nsocket = /s\n", 7);
+    assert_int_equal(parse(big, NULL, 0, &c, &err), -1);
+    assert_non_null(strstr(err.message, "t.ini:2"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_minimal_and_defaults), cmocka_unit_test(test_full),
+        cmocka_unit_test(test_errors),               cmocka_unit_test(test_node_value_errors),
+        cmocka_unit_test(test_overrides),            cmocka_unit_test(test_override_errors),
+        cmocka_unit_test(test_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
