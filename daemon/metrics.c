@@ -1,0 +1,260 @@
+/* metrics: a small mutex-protected table of series rendered as Prometheus text exposition 0.0.4.
+ *
+ * A series is (metric name, rendered label set). Label values are escaped once when a series is
+ * created (backslash, double quote, newline), so rendering only copies. Tables stay small (routes,
+ * reasons and peers are bounded sets), so lookups are linear. Series are rendered grouped by metric
+ * name, in order of first use, with the # HELP / # TYPE lines the exposition format wants once per
+ * metric. Histogram buckets are fixed and cumulative on render.
+ */
+#include "metrics.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const double bucket_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                       0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+#define NBUCKETS (sizeof bucket_bounds / sizeof bucket_bounds[0])
+
+enum { T_COUNTER, T_GAUGE, T_HISTOGRAM };
+
+typedef struct series {
+    char *name;
+    char *labels;            /* `a="b",c="d"` or "" */
+    int type;
+    uint64_t count;          /* counter value, or histogram count */
+    double value;            /* gauge value, or histogram sum */
+    uint64_t buckets[NBUCKETS]; /* not cumulative */
+} series;
+
+typedef struct desc {
+    char *name, *type, *help;
+} desc;
+
+struct rk_metrics {
+    pthread_mutex_t mu;
+    series *s;
+    size_t n, cap;
+    desc *d;
+    size_t nd;
+};
+
+rk_metrics *rk_metrics_new(void)
+{
+    rk_metrics *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    if (pthread_mutex_init(&m->mu, NULL) != 0) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void rk_metrics_free(rk_metrics *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->s[i].name);
+        free(m->s[i].labels);
+    }
+    for (size_t i = 0; i < m->nd; i++) {
+        free(m->d[i].name);
+        free(m->d[i].type);
+        free(m->d[i].help);
+    }
+    free(m->s);
+    free(m->d);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+void rk_metrics_describe(rk_metrics *m, const char *name, const char *type, const char *help)
+{
+    pthread_mutex_lock(&m->mu);
+    desc *nd = realloc(m->d, (m->nd + 1) * sizeof *nd);
+    if (nd) {
+        m->d = nd;
+        desc *d = &nd[m->nd];
+        d->name = strdup(name);
+        d->type = strdup(type);
+        d->help = strdup(help);
+        if (d->name && d->type && d->help)
+            m->nd++;
+        else {
+            free(d->name);
+            free(d->type);
+            free(d->help);
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+static void escape_value(rk_buf *b, const char *v)
+{
+    for (const char *p = v ? v : ""; *p; p++) {
+        if (*p == '\\')
+            rk_buf_puts(b, "\\\\");
+        else if (*p == '"')
+            rk_buf_puts(b, "\\\"");
+        else if (*p == '\n')
+            rk_buf_puts(b, "\\n");
+        else
+            rk_buf_append(b, p, 1);
+    }
+}
+
+static int render_labels(rk_buf *b, const char *l1, const char *v1, const char *l2, const char *v2)
+{
+    rk_buf_reset(b);
+    if (l1) {
+        rk_buf_printf(b, "%s=\"", l1);
+        escape_value(b, v1);
+        rk_buf_puts(b, "\"");
+    }
+    if (l2) {
+        rk_buf_printf(b, "%s%s=\"", l1 ? "," : "", l2);
+        escape_value(b, v2);
+        rk_buf_puts(b, "\"");
+    }
+    return rk_buf_puts(b, "");
+}
+
+/* Finds or creates a series; called with the lock held. NULL on allocation failure (the update is
+ * lost, which is the right trade for metrics). */
+static series *get_series(rk_metrics *m, const char *name, const char *labels, int type)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->s[i].name, name) == 0 && strcmp(m->s[i].labels, labels) == 0)
+            return &m->s[i];
+    if (m->n == m->cap) {
+        size_t nc = m->cap ? 2 * m->cap : 32;
+        series *ns = realloc(m->s, nc * sizeof *ns);
+        if (!ns)
+            return NULL;
+        m->s = ns;
+        m->cap = nc;
+    }
+    series *s = &m->s[m->n];
+    memset(s, 0, sizeof *s);
+    s->name = strdup(name);
+    s->labels = strdup(labels);
+    if (!s->name || !s->labels) {
+        free(s->name);
+        free(s->labels);
+        return NULL;
+    }
+    s->type = type;
+    m->n++;
+    return s;
+}
+
+static void update(rk_metrics *m, const char *name, const char *l1, const char *v1, const char *l2,
+                   const char *v2, int type, uint64_t delta, double value)
+{
+    rk_buf lab;
+    rk_buf_init(&lab);
+    if (render_labels(&lab, l1, v1, l2, v2) != 0) {
+        rk_buf_free(&lab);
+        return;
+    }
+    pthread_mutex_lock(&m->mu);
+    series *s = get_series(m, name, lab.data ? lab.data : "", type);
+    if (s) {
+        if (type == T_COUNTER)
+            s->count += delta;
+        else if (type == T_GAUGE)
+            s->value = value;
+        else {
+            s->count++;
+            s->value += value;
+            for (size_t i = 0; i < NBUCKETS; i++)
+                if (value <= bucket_bounds[i]) {
+                    s->buckets[i]++;
+                    break;
+                }
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+    rk_buf_free(&lab);
+}
+
+void rk_metrics_add(rk_metrics *m, const char *name, const char *label, const char *value, uint64_t delta)
+{
+    update(m, name, label, value, NULL, NULL, T_COUNTER, delta, 0);
+}
+
+void rk_metrics_add2(rk_metrics *m, const char *name, const char *l1, const char *v1, const char *l2,
+                     const char *v2, uint64_t delta)
+{
+    update(m, name, l1, v1, l2, v2, T_COUNTER, delta, 0);
+}
+
+void rk_metrics_set_gauge(rk_metrics *m, const char *name, double value)
+{
+    update(m, name, NULL, NULL, NULL, NULL, T_GAUGE, 0, value);
+}
+
+void rk_metrics_observe(rk_metrics *m, const char *name, const char *label, const char *value, double seconds)
+{
+    update(m, name, label, value, NULL, NULL, T_HISTOGRAM, 0, seconds);
+}
+
+static const char *type_name(int t)
+{
+    return t == T_COUNTER ? "counter" : t == T_GAUGE ? "gauge" : "histogram";
+}
+
+static void render_series(rk_buf *b, const series *s)
+{
+    const char *sep = s->labels[0] ? "," : "";
+    if (s->type == T_COUNTER) {
+        rk_buf_printf(b, "%s%s%s%s %llu\n", s->name, s->labels[0] ? "{" : "", s->labels, s->labels[0] ? "}" : "",
+                      (unsigned long long)s->count);
+    } else if (s->type == T_GAUGE) {
+        rk_buf_printf(b, "%s%s%s%s %.17g\n", s->name, s->labels[0] ? "{" : "", s->labels, s->labels[0] ? "}" : "",
+                      s->value);
+    } else {
+        uint64_t cum = 0;
+        for (size_t i = 0; i < NBUCKETS; i++) {
+            cum += s->buckets[i];
+            rk_buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", s->name, s->labels, sep, bucket_bounds[i],
+                          (unsigned long long)cum);
+        }
+        rk_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", s->name, s->labels, sep, (unsigned long long)s->count);
+        rk_buf_printf(b, "%s_sum%s%s%s %.9f\n", s->name, s->labels[0] ? "{" : "", s->labels, s->labels[0] ? "}" : "",
+                      s->value);
+        rk_buf_printf(b, "%s_count%s%s%s %llu\n", s->name, s->labels[0] ? "{" : "", s->labels,
+                      s->labels[0] ? "}" : "", (unsigned long long)s->count);
+    }
+}
+
+int rk_metrics_render(rk_metrics *m, rk_buf *out)
+{
+    pthread_mutex_lock(&m->mu);
+    bool *done = calloc(m->n ? m->n : 1, sizeof *done);
+    if (!done) {
+        pthread_mutex_unlock(&m->mu);
+        return -1;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        if (done[i])
+            continue;
+        const char *name = m->s[i].name;
+        const desc *d = NULL;
+        for (size_t k = 0; k < m->nd; k++)
+            if (strcmp(m->d[k].name, name) == 0)
+                d = &m->d[k];
+        rk_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, d ? d->help : name, name, type_name(m->s[i].type));
+        for (size_t j = i; j < m->n; j++)
+            if (!done[j] && strcmp(m->s[j].name, name) == 0) {
+                render_series(out, &m->s[j]);
+                done[j] = true;
+            }
+    }
+    free(done);
+    pthread_mutex_unlock(&m->mu);
+    /* rk_buf_printf failures leave a short buffer; report them via a final append check */
+    return rk_buf_reserve(out, 1);
+}
