@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* From lib/validate.c: rk_record_validate without the fields the node fills (author, rid, version). */
-int rk_record_validate_content(const Renkei__Record *r, rk_error *err);
-
 const char *rk_enum_code(const ProtobufCEnumDescriptor *d, int value)
 {
     return rk_taxonomy_code(d, value);

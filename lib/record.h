@@ -42,6 +42,8 @@ int rk_record_parse(const uint8_t *env, size_t len, const rk_limits *lim, uint64
 
 /* Schema rules only (every rule of DESIGN.md's ingest list that concerns content). */
 int rk_record_validate(const Renkei__Record *r, rk_error *err);
+/* The same without author, rid and version, which the node fills in on publish. */
+int rk_record_validate_content(const Renkei__Record *r, rk_error *err);
 
 /* True if the signature over `bytes` holds for msg->author. */
 bool rk_record_signature_ok(const rk_record *rec);

@@ -17,9 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Used by lib/recjson.c; record.h only exposes the full check. */
-int rk_record_validate_content(const Renkei__Record *r, rk_error *err);
-
 #define MAX_TITLE_BYTES 300
 #define MAX_TEXT_BYTES 20000
 #define MAX_ITEM_BYTES 200
