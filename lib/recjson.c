@@ -461,7 +461,7 @@ static int record_from_json(const json_t *j, Renkei__Record *r, rk_error *err)
             if (!rk_rid_valid(r->rid))
                 return rk_fail(err, "invalid_rid", "rid", "a rid is 1..64 of A-Z a-z 0-9 . _ -");
         } else if (strcmp(key, "visibility") == 0) {
-            int vis;
+            int vis = 0;
             if (!json_is_null(v) && parse_enum_key(v, &renkei__visibility__descriptor, "visibility", &vis, err) != 0)
                 return -1;
             if (!json_is_null(v))
@@ -475,7 +475,7 @@ static int record_from_json(const json_t *j, Renkei__Record *r, rk_error *err)
     }
     if (!kind_json || json_is_null(kind_json))
         return rk_fail(err, "missing_field", "kind", "kind is required (case, event or region)");
-    int kind;
+    int kind = 0;
     if (parse_enum_key(kind_json, &renkei__kind__descriptor, "kind", &kind, err) != 0)
         return -1;
     if (kind == RENKEI__KIND__KIND_TOMBSTONE)
