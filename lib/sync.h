@@ -19,7 +19,7 @@
 
 #define RK_SYNC_BRANCH 16            /* sub-ranges per split */
 #define RK_SYNC_ITEMS_THRESHOLD 16   /* a differing range with this few items (either side) is listed */
-#define RK_SYNC_MAX_RANGES 500       /* ranges per message, sent and accepted */
+#define RK_SYNC_MAX_RANGES 8192      /* ranges per message, sent and accepted */
 #define RK_SYNC_MAX_BYTES (256 * 1024) /* our messages stay under this (encoded size) */
 #define RK_SYNC_MAX_IN_ITEMS 32768   /* items accepted in one incoming message, all ranges together */
 #define RK_SYNC_MAX_COUNT (UINT64_C(1) << 48) /* largest count accepted in a FINGERPRINT range */

@@ -1,0 +1,600 @@
+/* sync: range-based set reconciliation, negentropy style (docs/reconciliation.md).
+ *
+ * Every message partitions the item space [00 x 40, FF x 40) into ascending ranges, so a reply can be
+ * computed from the incoming message and the local set alone: no session state. Each incoming range
+ * is answered by ranges covering exactly the same interval, which keeps the two sides' partitions
+ * aligned. Messages we build stay within RK_SYNC_MAX_RANGES ranges and RK_SYNC_MAX_BYTES encoded
+ * bytes: once the next answer would not fit, the rest of the space is collapsed into one fingerprint
+ * range (negentropy's frame limit) and the other side continues from there in the next round, so the
+ * cap costs round trips, never correctness. The first range of a message always fits, so every round
+ * makes progress.
+ * Incoming messages are fully validated before anything is computed from them.
+ */
+#include "sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(RK_SYNC_ITEMS_THRESHOLD >= RK_SYNC_BRANCH, "a split needs at least one item per sub-range");
+
+/* ---- bounds and items ------------------------------------------------------------------------ */
+
+static const uint8_t ZERO_BOUND[RK_ITEM_LEN] = {0};
+
+static void inf_bound(uint8_t b[RK_ITEM_LEN]) { memset(b, 0xff, RK_ITEM_LEN); }
+
+static bool is_inf(const uint8_t b[RK_ITEM_LEN])
+{
+    for (size_t i = 0; i < RK_ITEM_LEN; i++)
+        if (b[i] != 0xff)
+            return false;
+    return true;
+}
+
+/* A wire bound: empty means +infinity, otherwise a prefix padded with zero bytes. */
+static void bound_from_wire(const ProtobufCBinaryData *u, uint8_t out[RK_ITEM_LEN])
+{
+    if (u->len == 0) {
+        inf_bound(out);
+        return;
+    }
+    memset(out, 0, RK_ITEM_LEN);
+    memcpy(out, u->data, u->len);
+}
+
+/* The shortest prefix of `next` that is still greater than `prev` once padded with zeros: every
+ * item <= prev sorts below it and `next` does not. */
+static size_t separator_len(const uint8_t prev[RK_ITEM_LEN], const uint8_t next[RK_ITEM_LEN])
+{
+    size_t i = 0;
+    while (i < RK_ITEM_LEN && prev[i] == next[i])
+        i++;
+    return i < RK_ITEM_LEN ? i + 1 : RK_ITEM_LEN;
+}
+
+/* ---- the diff ---------------------------------------------------------------------------------- */
+
+void rk_sync_diff_init(rk_sync_diff *d) { memset(d, 0, sizeof *d); }
+
+void rk_sync_diff_free(rk_sync_diff *d)
+{
+    if (!d)
+        return;
+    free(d->need);
+    free(d->have);
+    memset(d, 0, sizeof *d);
+}
+
+static int grow_append(uint8_t **buf, size_t *n, size_t *cap, const uint8_t *rec, size_t rec_len)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        if (ncap > SIZE_MAX / rec_len)
+            return -1;
+        uint8_t *nb = realloc(*buf, ncap * rec_len);
+        if (!nb)
+            return -1;
+        *buf = nb;
+        *cap = ncap;
+    }
+    memcpy(*buf + *n * rec_len, rec, rec_len);
+    (*n)++;
+    return 0;
+}
+
+static int diff_need(rk_sync_diff *d, const uint8_t item[RK_ITEM_LEN])
+{
+    return grow_append(&d->need, &d->n_need, &d->cap_need, item + 8, RK_HASH_LEN);
+}
+
+static int diff_have(rk_sync_diff *d, const uint8_t item[RK_ITEM_LEN])
+{
+    return grow_append(&d->have, &d->n_have, &d->cap_have, item, RK_ITEM_LEN);
+}
+
+/* ---- messages ---------------------------------------------------------------------------------- */
+
+/* One allocation per range: the upper bound and fingerprint live inside it; items are separate. */
+typedef struct range_block {
+    Renkei__SyncRange r;
+    uint8_t upper[RK_ITEM_LEN];
+    uint8_t fp[RK_FP_LEN];
+} range_block;
+
+typedef struct builder {
+    Renkei__Reconcile *m;
+    size_t cap;
+    size_t bytes;      /* exact encoded size of m so far */
+} builder;
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Encoded size of a SyncRange including its field tag and length in Reconcile. */
+static size_t range_wire_len(size_t upper_len, int mode, uint64_t count, size_t items_len)
+{
+    size_t inner = 0;
+    if (upper_len)
+        inner += 1 + varint_len(upper_len) + upper_len;
+    inner += 2; /* mode, always non-zero */
+    if (mode == RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT) {
+        inner += 2 + RK_FP_LEN;
+        if (count)
+            inner += 1 + varint_len(count);
+    }
+    if (items_len)
+        inner += 1 + varint_len(items_len) + items_len;
+    return 1 + varint_len(inner) + inner;
+}
+
+void rk_sync_free_message(Renkei__Reconcile *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n_ranges; i++) {
+        Renkei__SyncRange *r = m->ranges[i];
+        if (!r)
+            continue;
+        free(r->items.data);
+        free(r); /* r is the first member of its range_block */
+    }
+    free(m->ranges);
+    free(m);
+}
+
+static int builder_init(builder *b, uint32_t set)
+{
+    b->m = malloc(sizeof *b->m);
+    if (!b->m)
+        return -1;
+    renkei__reconcile__init(b->m);
+    b->m->set = set;
+    b->cap = 0;
+    b->bytes = set ? 1 + varint_len(set) : 0;
+    return 0;
+}
+
+static int nomem(rk_error *err) { return rk_fail(err, "out_of_memory", "", "out of memory in reconciliation"); }
+
+/* Appends a range. `items` (n x 40 bytes) is taken over on success and on failure. A SKIP after a
+ * SKIP widens the previous range instead, so agreeing stretches cost one range. */
+static int add_range(builder *b, const uint8_t *upper, size_t upper_len, int mode, const uint8_t *fp,
+                     uint64_t count, uint8_t *items, size_t n_items, rk_error *err)
+{
+    Renkei__Reconcile *m = b->m;
+    if (mode == RENKEI__RANGE_MODE__RANGE_MODE_SKIP && m->n_ranges > 0 &&
+        m->ranges[m->n_ranges - 1]->mode == RENKEI__RANGE_MODE__RANGE_MODE_SKIP) {
+        range_block *last = (range_block *)m->ranges[m->n_ranges - 1];
+        b->bytes -= range_wire_len(last->r.upper.len, mode, 0, 0);
+        if (upper_len)
+            memcpy(last->upper, upper, upper_len);
+        last->r.upper.data = upper_len ? last->upper : NULL;
+        last->r.upper.len = upper_len;
+        b->bytes += range_wire_len(upper_len, mode, 0, 0);
+        return 0;
+    }
+    if (m->n_ranges == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 32;
+        Renkei__SyncRange **nr = realloc(m->ranges, ncap * sizeof *nr);
+        if (!nr) {
+            free(items);
+            return nomem(err);
+        }
+        m->ranges = nr;
+        b->cap = ncap;
+    }
+    range_block *rb = malloc(sizeof *rb);
+    if (!rb) {
+        free(items);
+        return nomem(err);
+    }
+    renkei__sync_range__init(&rb->r);
+    if (upper_len)
+        memcpy(rb->upper, upper, upper_len);
+    rb->r.upper.data = upper_len ? rb->upper : NULL;
+    rb->r.upper.len = upper_len;
+    rb->r.mode = (Renkei__RangeMode)mode;
+    if (mode == RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT) {
+        memcpy(rb->fp, fp, RK_FP_LEN);
+        rb->r.fingerprint.data = rb->fp;
+        rb->r.fingerprint.len = RK_FP_LEN;
+        rb->r.count = count;
+    }
+    if (mode == RENKEI__RANGE_MODE__RANGE_MODE_ITEMS && n_items) {
+        rb->r.items.data = items;
+        rb->r.items.len = n_items * RK_ITEM_LEN;
+    } else {
+        free(items);
+    }
+    m->ranges[m->n_ranges++] = &rb->r;
+    b->bytes += range_wire_len(upper_len, mode, rb->r.count, rb->r.items.len);
+    return 0;
+}
+
+/* ---- reading the local set --------------------------------------------------------------------- */
+
+typedef struct collect {
+    uint8_t *items;
+    size_t n, cap;
+    int oom;
+} collect;
+
+static int collect_cb(const uint8_t item[RK_ITEM_LEN], void *ctx)
+{
+    collect *c = ctx;
+    if (grow_append(&c->items, &c->n, &c->cap, item, RK_ITEM_LEN) != 0) {
+        c->oom = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int own_items(const rk_set_source *src, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
+                     size_t limit, collect *c, rk_error *err)
+{
+    memset(c, 0, sizeof *c);
+    if (src->items(src->ctx, lo, hi, limit, collect_cb, c, err) != 0) {
+        free(c->items);
+        c->items = NULL;
+        return -1;
+    }
+    if (c->oom) {
+        free(c->items);
+        c->items = NULL;
+        return nomem(err);
+    }
+    return 0;
+}
+
+/* ---- answering ranges -------------------------------------------------------------------------- */
+
+/* Budget left for ranges when `reserve` bytes must stay free for what follows. */
+static size_t room(const builder *b, size_t reserve)
+{
+    size_t used = b->bytes + reserve;
+    return used < RK_SYNC_MAX_BYTES ? RK_SYNC_MAX_BYTES - used : 0;
+}
+
+/* The collapse range: fingerprint of everything from lo to +infinity. Its worst size. */
+#define COLLAPSE_LEN (1 + 1 + 2 + 2 + RK_FP_LEN + 1 + 10)
+
+static int add_fingerprint(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN],
+                           const uint8_t hi[RK_ITEM_LEN], const uint8_t *upper, size_t upper_len, rk_error *err)
+{
+    uint64_t count;
+    uint8_t fp[RK_FP_LEN];
+    if (src->fingerprint(src->ctx, lo, hi, &count, fp, err) != 0)
+        return -1;
+    return add_range(b, upper, upper_len, RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT, fp, count, NULL, 0, err);
+}
+
+static int add_collapse(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN], rk_error *err)
+{
+    uint8_t hi[RK_ITEM_LEN];
+    inf_bound(hi);
+    return add_fingerprint(src, b, lo, hi, NULL, 0, err);
+}
+
+/* Lists our items in [lo, hi) as one ITEMS range. If they do not fit, lists a prefix [lo, x), collapses
+ * [x, +inf) and returns 1 (the message is then complete); 0 when everything fit. */
+static int add_items(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN],
+                     const uint8_t hi[RK_ITEM_LEN], const uint8_t *upper, size_t upper_len, rk_error *err)
+{
+    size_t fit = room(b, COLLAPSE_LEN + 64) / RK_ITEM_LEN;
+    collect c;
+    if (own_items(src, lo, hi, fit + 1, &c, err) != 0)
+        return -1;
+    if (c.n <= fit)
+        return add_range(b, upper, upper_len, RENKEI__RANGE_MODE__RANGE_MODE_ITEMS, NULL, 0, c.items, c.n, err);
+    if (fit == 0) {
+        free(c.items);
+        return add_collapse(src, b, lo, err) == 0 ? 1 : -1;
+    }
+    const uint8_t *next = c.items + fit * RK_ITEM_LEN;
+    size_t sl = separator_len(next - RK_ITEM_LEN, next);
+    uint8_t cut[RK_ITEM_LEN] = {0};
+    memcpy(cut, next, sl);
+    if (add_range(b, cut, sl, RENKEI__RANGE_MODE__RANGE_MODE_ITEMS, NULL, 0, c.items, fit, err) != 0)
+        return -1;
+    return add_collapse(src, b, cut, err) == 0 ? 1 : -1;
+}
+
+/* Splits [lo, hi) holding our `count` > RK_SYNC_BRANCH items into RK_SYNC_BRANCH fingerprinted
+ * sub-ranges of (nearly) equal count. */
+static int add_split(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN],
+                     const uint8_t hi[RK_ITEM_LEN], const uint8_t *upper, size_t upper_len, uint64_t count,
+                     rk_error *err)
+{
+    uint8_t cur[RK_ITEM_LEN];
+    memcpy(cur, lo, RK_ITEM_LEN);
+    for (uint64_t k = 1; k < RK_SYNC_BRANCH; k++) {
+        uint64_t idx = count / RK_SYNC_BRANCH * k + count % RK_SYNC_BRANCH * k / RK_SYNC_BRANCH;
+        uint8_t prev[RK_ITEM_LEN], next[RK_ITEM_LEN];
+        int r1 = src->nth(src->ctx, lo, idx - 1, prev, err);
+        if (r1 < 0)
+            return -1;
+        int r2 = r1 ? src->nth(src->ctx, lo, idx, next, err) : 0;
+        if (r2 < 0)
+            return -1;
+        if (!r1 || !r2 || memcmp(next, hi, RK_ITEM_LEN) >= 0)
+            break; /* the set shrank under us; the last sub-range takes the rest */
+        size_t sl = separator_len(prev, next);
+        uint8_t bound[RK_ITEM_LEN] = {0};
+        memcpy(bound, next, sl);
+        if (add_fingerprint(src, b, cur, bound, bound, sl, err) != 0)
+            return -1;
+        memcpy(cur, bound, RK_ITEM_LEN);
+    }
+    return add_fingerprint(src, b, cur, hi, upper, upper_len, err);
+}
+
+/* Compares their items in [lo, hi) with ours (initiator only) and records the differences. */
+typedef struct merge {
+    const uint8_t *theirs;
+    size_t n, j;
+    rk_sync_diff *diff;
+    int oom;
+} merge;
+
+static int merge_cb(const uint8_t item[RK_ITEM_LEN], void *ctx)
+{
+    merge *mg = ctx;
+    while (mg->j < mg->n) {
+        int c = memcmp(mg->theirs + mg->j * RK_ITEM_LEN, item, RK_ITEM_LEN);
+        if (c > 0)
+            break;
+        if (c == 0) {
+            mg->j++;
+            return 0;
+        }
+        if (diff_need(mg->diff, mg->theirs + mg->j * RK_ITEM_LEN) != 0)
+            goto oom;
+        mg->j++;
+    }
+    if (diff_have(mg->diff, item) != 0)
+        goto oom;
+    return 0;
+oom:
+    mg->oom = 1;
+    return 1;
+}
+
+static int record_diff(const rk_set_source *src, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
+                       const ProtobufCBinaryData *theirs, rk_sync_diff *diff, rk_error *err)
+{
+    merge mg = {theirs->data, theirs->len / RK_ITEM_LEN, 0, diff, 0};
+    if (src->items(src->ctx, lo, hi, 0, merge_cb, &mg, err) != 0)
+        return -1;
+    if (mg.oom)
+        return nomem(err);
+    for (; mg.j < mg.n; mg.j++)
+        if (diff_need(diff, mg.theirs + mg.j * RK_ITEM_LEN) != 0)
+            return nomem(err);
+    return 0;
+}
+
+/* ---- validation -------------------------------------------------------------------------------- */
+
+int rk_sync_validate(const Renkei__Reconcile *msg, rk_error *err)
+{
+    if (!msg)
+        return rk_fail(err, "malformed_range", "", "no reconcile message");
+    if (msg->set != RK_SET_PUBLIC && msg->set != RK_SET_MEMBERS)
+        return rk_fail(err, "unknown_set", "set", "unknown set %u", (unsigned)msg->set);
+    if (msg->n_ranges == 0)
+        return rk_fail(err, "malformed_range", "ranges", "a reconcile message needs at least one range");
+    if (msg->n_ranges > RK_SYNC_MAX_RANGES)
+        return rk_fail(err, "too_many_ranges", "ranges", "%zu ranges, at most %d accepted", msg->n_ranges,
+                       RK_SYNC_MAX_RANGES);
+    uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN];
+    memcpy(lo, ZERO_BOUND, RK_ITEM_LEN);
+    size_t total_items = 0;
+    for (size_t i = 0; i < msg->n_ranges; i++) {
+        const Renkei__SyncRange *r = msg->ranges[i];
+        char field[32];
+        snprintf(field, sizeof field, "ranges[%zu]", i);
+        if (!r)
+            return rk_fail(err, "malformed_range", field, "missing range");
+        if (r->mode != RENKEI__RANGE_MODE__RANGE_MODE_SKIP && r->mode != RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT &&
+            r->mode != RENKEI__RANGE_MODE__RANGE_MODE_ITEMS)
+            return rk_fail(err, "unknown_mode", field, "unknown range mode %d", (int)r->mode);
+        bool last = i + 1 == msg->n_ranges;
+        if (r->upper.len > RK_ITEM_LEN)
+            return rk_fail(err, "malformed_range", field, "upper bound longer than %d bytes", RK_ITEM_LEN);
+        if (last != (r->upper.len == 0))
+            return rk_fail(err, "malformed_range", field,
+                           last ? "the last range must end at infinity" : "only the last range may end at infinity");
+        bound_from_wire(&r->upper, hi);
+        if (!last && is_inf(hi))
+            return rk_fail(err, "malformed_range", field, "reserved upper bound");
+        if (memcmp(hi, lo, RK_ITEM_LEN) <= 0)
+            return rk_fail(err, "malformed_range", field, "ranges are not ascending");
+        if (r->mode == RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT) {
+            if (r->fingerprint.len != RK_FP_LEN)
+                return rk_fail(err, "bad_fingerprint", field, "fingerprint must be %d bytes", RK_FP_LEN);
+            if (r->count > RK_SYNC_MAX_COUNT)
+                return rk_fail(err, "bad_count", field, "count out of range");
+        } else if (r->fingerprint.len != 0 || r->count != 0) {
+            return rk_fail(err, "malformed_range", field, "fingerprint or count outside a FINGERPRINT range");
+        }
+        if (r->mode == RENKEI__RANGE_MODE__RANGE_MODE_ITEMS) {
+            if (r->items.len % RK_ITEM_LEN != 0)
+                return rk_fail(err, "bad_items", field, "items must be a multiple of %d bytes", RK_ITEM_LEN);
+            size_t n = r->items.len / RK_ITEM_LEN;
+            if (n > RK_SYNC_MAX_IN_ITEMS - total_items)
+                return rk_fail(err, "too_many_items", field, "more than %d items in one message",
+                               RK_SYNC_MAX_IN_ITEMS);
+            total_items += n;
+            const uint8_t *prev = NULL;
+            for (size_t k = 0; k < n; k++) {
+                const uint8_t *it = r->items.data + k * RK_ITEM_LEN;
+                if (prev ? memcmp(prev, it, RK_ITEM_LEN) >= 0 : memcmp(lo, it, RK_ITEM_LEN) > 0)
+                    return rk_fail(err, "bad_items", field, "items not ascending or below the range");
+                if (memcmp(it, hi, RK_ITEM_LEN) >= 0)
+                    return rk_fail(err, "bad_items", field, "item above the range");
+                prev = it;
+            }
+        } else if (r->items.len != 0) {
+            return rk_fail(err, "malformed_range", field, "items outside an ITEMS range");
+        }
+        memcpy(lo, hi, RK_ITEM_LEN);
+    }
+    return 0;
+}
+
+/* ---- the protocol ------------------------------------------------------------------------------ */
+
+/* Worst size of a split: RK_SYNC_BRANCH fingerprint ranges with 40-byte bounds. */
+#define SPLIT_LEN ((size_t)RK_SYNC_BRANCH * (1 + 2 + (2 + RK_ITEM_LEN) + 2 + (2 + RK_FP_LEN) + (1 + 10)))
+/* Worst size of a SKIP range. */
+#define SKIP_LEN (1 + 1 + (2 + RK_ITEM_LEN) + 2)
+
+/* The answer when both sides must look closer at [lo, hi): list it when either side has few items,
+ * split it otherwise. 1 when the message got completed by a collapse. */
+static int answer_difference(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN],
+                             const uint8_t hi[RK_ITEM_LEN], const uint8_t *upper, size_t upper_len,
+                             uint64_t ours, uint64_t theirs, rk_error *err)
+{
+    if (ours <= RK_SYNC_ITEMS_THRESHOLD || theirs <= RK_SYNC_ITEMS_THRESHOLD)
+        return add_items(src, b, lo, hi, upper, upper_len, err);
+    if (room(b, SPLIT_LEN + COLLAPSE_LEN) == 0)
+        return add_collapse(src, b, lo, err) == 0 ? 1 : -1;
+    return add_split(src, b, lo, hi, upper, upper_len, ours, err);
+}
+
+int rk_sync_initiate(const rk_set_source *src, uint32_t set, Renkei__Reconcile **out, rk_error *err)
+{
+    *out = NULL;
+    if (set != RK_SET_PUBLIC && set != RK_SET_MEMBERS)
+        return rk_fail(err, "unknown_set", "set", "unknown set %u", (unsigned)set);
+    builder b;
+    if (builder_init(&b, set) != 0)
+        return nomem(err);
+    uint8_t hi[RK_ITEM_LEN];
+    inf_bound(hi);
+    uint64_t count;
+    uint8_t fp[RK_FP_LEN];
+    if (src->fingerprint(src->ctx, ZERO_BOUND, hi, &count, fp, err) != 0)
+        goto fail;
+    /* Unknown peer count: list a small set outright, else split it so the first reply can already
+     * narrow down. */
+    if (answer_difference(src, &b, ZERO_BOUND, hi, NULL, 0, count, UINT64_MAX, err) < 0)
+        goto fail;
+    *out = b.m;
+    return 0;
+fail:
+    rk_sync_free_message(b.m);
+    return -1;
+}
+
+int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reconcile *msg,
+                    Renkei__Reconcile **reply, rk_sync_diff *diff, rk_error *err)
+{
+    *reply = NULL;
+    if (rk_sync_validate(msg, err) != 0)
+        return -1;
+    if (initiator && !diff)
+        return rk_fail(err, "invalid_argument", "", "the initiator needs a diff");
+    builder b;
+    if (builder_init(&b, msg->set) != 0)
+        return nomem(err);
+    uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN];
+    memcpy(lo, ZERO_BOUND, RK_ITEM_LEN);
+    bool only_skips = true;
+    for (size_t i = 0; i < msg->n_ranges; i++) {
+        const Renkei__SyncRange *r = msg->ranges[i];
+        const uint8_t *upper = r->upper.data;
+        size_t upper_len = r->upper.len;
+        bound_from_wire(&r->upper, hi);
+        /* Full: the rest of the space becomes one fingerprint and the next round goes on from there. */
+        if (b.m->n_ranges + RK_SYNC_BRANCH + 2 > RK_SYNC_MAX_RANGES || room(&b, SKIP_LEN + COLLAPSE_LEN) == 0) {
+            if (add_collapse(src, &b, lo, err) != 0)
+                goto fail;
+            only_skips = false;
+            break;
+        }
+        int rc = 0;
+        if (r->mode == RENKEI__RANGE_MODE__RANGE_MODE_SKIP) {
+            rc = add_range(&b, upper, upper_len, RENKEI__RANGE_MODE__RANGE_MODE_SKIP, NULL, 0, NULL, 0, err);
+        } else if (r->mode == RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT) {
+            uint64_t count;
+            uint8_t fp[RK_FP_LEN];
+            if (src->fingerprint(src->ctx, lo, hi, &count, fp, err) != 0)
+                goto fail;
+            if (count == r->count && memcmp(fp, r->fingerprint.data, RK_FP_LEN) == 0) {
+                rc = add_range(&b, upper, upper_len, RENKEI__RANGE_MODE__RANGE_MODE_SKIP, NULL, 0, NULL, 0, err);
+            } else {
+                rc = answer_difference(src, &b, lo, hi, upper, upper_len, count, r->count, err);
+                only_skips = false;
+            }
+        } else if (initiator) {
+            /* ITEMS to the initiator: it now knows both sides of this range and closes it. */
+            if (record_diff(src, lo, hi, &r->items, diff, err) != 0)
+                goto fail;
+            rc = add_range(&b, upper, upper_len, RENKEI__RANGE_MODE__RANGE_MODE_SKIP, NULL, 0, NULL, 0, err);
+        } else {
+            /* ITEMS to the responder: it answers with its own so the initiator learns both sides. */
+            rc = add_items(src, &b, lo, hi, upper, upper_len, err);
+            only_skips = false;
+        }
+        if (rc < 0)
+            goto fail;
+        if (rc == 1)
+            break; /* completed by a collapse */
+        memcpy(lo, hi, RK_ITEM_LEN);
+    }
+    if (initiator && only_skips) {
+        rk_sync_free_message(b.m);
+        return 0;
+    }
+    *reply = b.m;
+    return 0;
+fail:
+    rk_sync_free_message(b.m);
+    return -1;
+}
+
+/* ---- the store as a set source ----------------------------------------------------------------- */
+
+#define STORE_ADAPTER(set)                                                                                     \
+    static int store_fp_##set(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],         \
+                              uint64_t *count, uint8_t fp[RK_FP_LEN], rk_error *err)                           \
+    {                                                                                                          \
+        return rk_store_set_fingerprint(ctx, set, lo, hi, count, fp, err);                                     \
+    }                                                                                                          \
+    static int store_items_##set(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],      \
+                                 size_t limit, rk_item_cb cb, void *cbctx, rk_error *err)                      \
+    {                                                                                                          \
+        return rk_store_set_items(ctx, set, lo, hi, limit, cb, cbctx, err);                                    \
+    }                                                                                                          \
+    static int store_nth_##set(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN], \
+                               rk_error *err)                                                                  \
+    {                                                                                                          \
+        return rk_store_set_nth(ctx, set, lo, n, out, err);                                                    \
+    }
+
+STORE_ADAPTER(0)
+STORE_ADAPTER(1)
+
+void rk_set_source_from_store(rk_set_source *src, rk_txn *t, int set)
+{
+    /* The set is baked into the functions so the source needs no storage of its own. */
+    src->ctx = t;
+    if (set == RK_SET_MEMBERS) {
+        src->fingerprint = store_fp_1;
+        src->items = store_items_1;
+        src->nth = store_nth_1;
+    } else {
+        src->fingerprint = store_fp_0;
+        src->items = store_items_0;
+        src->nth = store_nth_0;
+    }
+}

@@ -1,0 +1,610 @@
+/* test_sync: range-based set reconciliation between two sets, every message packed and unpacked as
+ * on the wire. The in-memory set computes fingerprints by brute force with the definition of
+ * store.h, so the protocol is checked against an independent implementation of the set functions;
+ * the store-backed test checks the adapter over the real LMDB sets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sign.h"
+#include "sync.h"
+
+/* ---- an in-memory set ------------------------------------------------------------------------- */
+
+typedef struct mset {
+    uint8_t *items; /* sorted, n x 40 */
+    size_t n;
+} mset;
+
+static size_t lower_bound(const mset *s, const uint8_t key[RK_ITEM_LEN])
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(s->items + mid * RK_ITEM_LEN, key, RK_ITEM_LEN) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int m_fingerprint(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], uint64_t *count,
+                         uint8_t fp[RK_FP_LEN], rk_error *err)
+{
+    (void)err;
+    const mset *s = ctx;
+    size_t a = lower_bound(s, lo), b = lower_bound(s, hi);
+    if (b < a)
+        b = a;
+    uint8_t buf[RK_HASH_LEN + 8] = {0};
+    for (size_t i = a; i < b; i++) {
+        const uint8_t *h = s->items + i * RK_ITEM_LEN + 8;
+        unsigned carry = 0;
+        for (size_t k = 0; k < RK_HASH_LEN; k++) {
+            unsigned v = buf[k] + h[k] + carry;
+            buf[k] = (uint8_t)v;
+            carry = v >> 8;
+        }
+    }
+    uint64_t c = b - a;
+    for (size_t k = 0; k < 8; k++)
+        buf[RK_HASH_LEN + k] = (uint8_t)(c >> (8 * k));
+    uint8_t digest[RK_HASH_LEN];
+    rk_sha256(buf, sizeof buf, digest);
+    memcpy(fp, digest, RK_FP_LEN);
+    *count = c;
+    return 0;
+}
+
+static int m_items(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit,
+                   rk_item_cb cb, void *cbctx, rk_error *err)
+{
+    (void)err;
+    const mset *s = ctx;
+    size_t a = lower_bound(s, lo), b = lower_bound(s, hi);
+    for (size_t i = a, k = 0; i < b && (limit == 0 || k < limit); i++, k++)
+        if (cb(s->items + i * RK_ITEM_LEN, cbctx))
+            break;
+    return 0;
+}
+
+static int m_nth(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN], rk_error *err)
+{
+    (void)err;
+    const mset *s = ctx;
+    size_t a = lower_bound(s, lo);
+    if (n >= s->n - a)
+        return 0;
+    memcpy(out, s->items + (a + n) * RK_ITEM_LEN, RK_ITEM_LEN);
+    return 1;
+}
+
+static rk_set_source msrc(mset *s)
+{
+    rk_set_source src = {m_fingerprint, m_items, m_nth, s};
+    return src;
+}
+
+static int cmp_item(const void *a, const void *b) { return memcmp(a, b, RK_ITEM_LEN); }
+
+static uint64_t rnd(uint64_t *st)
+{
+    uint64_t x = *st;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *st = x;
+}
+
+static void random_item(uint64_t *st, uint8_t out[RK_ITEM_LEN])
+{
+    /* versions are milliseconds since the epoch around 2025, as in real sets */
+    rk_put_be64(out, UINT64_C(1735689600000) + rnd(st) % UINT64_C(31536000000));
+    for (size_t k = 8; k < RK_ITEM_LEN; k += 8) {
+        uint64_t v = rnd(st);
+        memcpy(out + k, &v, 8);
+    }
+}
+
+/* Builds A = common + only_a and B = common + only_b; remembers the true differences, sorted. */
+typedef struct pair {
+    mset a, b;
+    uint8_t *only_a, *only_b;
+    size_t n_only_a, n_only_b;
+} pair;
+
+static void fill(mset *s, size_t n)
+{
+    s->n = n;
+    s->items = calloc(n ? n : 1, RK_ITEM_LEN);
+    assert_non_null(s->items);
+}
+
+static void make_pair(pair *p, size_t common, size_t only_a, size_t only_b, uint64_t seed)
+{
+    uint64_t st = seed;
+    fill(&p->a, common + only_a);
+    fill(&p->b, common + only_b);
+    p->only_a = calloc(only_a ? only_a : 1, RK_ITEM_LEN);
+    p->only_b = calloc(only_b ? only_b : 1, RK_ITEM_LEN);
+    assert_non_null(p->only_a);
+    assert_non_null(p->only_b);
+    p->n_only_a = only_a;
+    p->n_only_b = only_b;
+    for (size_t i = 0; i < common; i++) {
+        random_item(&st, p->a.items + i * RK_ITEM_LEN);
+        memcpy(p->b.items + i * RK_ITEM_LEN, p->a.items + i * RK_ITEM_LEN, RK_ITEM_LEN);
+    }
+    for (size_t i = 0; i < only_a; i++) {
+        random_item(&st, p->only_a + i * RK_ITEM_LEN);
+        memcpy(p->a.items + (common + i) * RK_ITEM_LEN, p->only_a + i * RK_ITEM_LEN, RK_ITEM_LEN);
+    }
+    for (size_t i = 0; i < only_b; i++) {
+        random_item(&st, p->only_b + i * RK_ITEM_LEN);
+        memcpy(p->b.items + (common + i) * RK_ITEM_LEN, p->only_b + i * RK_ITEM_LEN, RK_ITEM_LEN);
+    }
+    /* calloc(1) above keeps every pointer non-NULL for qsort */
+    qsort(p->a.items, p->a.n, RK_ITEM_LEN, cmp_item);
+    qsort(p->b.items, p->b.n, RK_ITEM_LEN, cmp_item);
+    qsort(p->only_a, only_a, RK_ITEM_LEN, cmp_item);
+    qsort(p->only_b, only_b, RK_ITEM_LEN, cmp_item);
+}
+
+static void free_pair(pair *p)
+{
+    free(p->a.items);
+    free(p->b.items);
+    free(p->only_a);
+    free(p->only_b);
+}
+
+/* ---- driving a reconciliation as over the wire ------------------------------------------------ */
+
+typedef struct run_stats {
+    size_t round_trips;
+    size_t bytes;
+    size_t max_message;
+    size_t max_upper;
+} run_stats;
+
+/* Packs m and unpacks it again, as the transport would. Frees m. */
+static Renkei__Reconcile *wire(Renkei__Reconcile *m, run_stats *st)
+{
+    size_t len = renkei__reconcile__get_packed_size(m);
+    uint8_t *buf = malloc(len ? len : 1);
+    assert_non_null(buf);
+    assert_int_equal(renkei__reconcile__pack(m, buf), len);
+    assert_true(len <= RK_SYNC_MAX_BYTES);
+    assert_true(m->n_ranges <= RK_SYNC_MAX_RANGES);
+    for (size_t i = 0; i < m->n_ranges; i++)
+        if (m->ranges[i]->upper.len > st->max_upper)
+            st->max_upper = m->ranges[i]->upper.len;
+    st->bytes += len;
+    if (len > st->max_message)
+        st->max_message = len;
+    rk_sync_free_message(m);
+    Renkei__Reconcile *u = renkei__reconcile__unpack(NULL, len, buf);
+    free(buf);
+    assert_non_null(u);
+    return u;
+}
+
+static void reconcile(mset *init, mset *resp, uint32_t set, rk_sync_diff *diff, run_stats *st)
+{
+    rk_set_source si = msrc(init), sr = msrc(resp);
+    rk_error err;
+    memset(st, 0, sizeof *st);
+    Renkei__Reconcile *m = NULL;
+    assert_int_equal(rk_sync_initiate(&si, set, &m, &err), 0);
+    while (m) {
+        assert_true(st->round_trips < 1000);
+        Renkei__Reconcile *in = wire(m, st);
+        Renkei__Reconcile *reply = NULL;
+        int rc = rk_sync_process(&sr, false, in, &reply, NULL, &err);
+        renkei__reconcile__free_unpacked(in, NULL);
+        if (rc != 0)
+            fail_msg("responder: %s: %s", err.code, err.message);
+        assert_non_null(reply);
+        assert_int_equal(reply->set, set);
+        st->round_trips++;
+        in = wire(reply, st);
+        m = NULL;
+        rc = rk_sync_process(&si, true, in, &m, diff, &err);
+        renkei__reconcile__free_unpacked(in, NULL);
+        if (rc != 0)
+            fail_msg("initiator: %s: %s", err.code, err.message);
+    }
+}
+
+static int cmp_hash(const void *a, const void *b) { return memcmp(a, b, RK_HASH_LEN); }
+
+/* need must be exactly the hashes of only_b, have exactly only_a. */
+static void check_diff(rk_sync_diff *d, const uint8_t *only_a, size_t n_a, const uint8_t *only_b, size_t n_b)
+{
+    assert_int_equal(d->n_have, n_a);
+    assert_int_equal(d->n_need, n_b);
+    if (n_a) {
+        qsort(d->have, d->n_have, RK_ITEM_LEN, cmp_item);
+        assert_memory_equal(d->have, only_a, n_a * RK_ITEM_LEN);
+    }
+    if (n_b)
+        qsort(d->need, d->n_need, RK_HASH_LEN, cmp_hash);
+    uint8_t *want = calloc(n_b ? n_b : 1, RK_HASH_LEN);
+    assert_non_null(want);
+    for (size_t i = 0; i < n_b; i++)
+        memcpy(want + i * RK_HASH_LEN, only_b + i * RK_ITEM_LEN + 8, RK_HASH_LEN);
+    if (n_b) {
+        qsort(want, n_b, RK_HASH_LEN, cmp_hash);
+        assert_memory_equal(d->need, want, n_b * RK_HASH_LEN);
+    }
+    free(want);
+}
+
+static void run_case(size_t common, size_t only_a, size_t only_b, uint64_t seed, run_stats *st)
+{
+    pair p;
+    make_pair(&p, common, only_a, only_b, seed);
+    rk_sync_diff d;
+    rk_sync_diff_init(&d);
+    reconcile(&p.a, &p.b, RK_SET_PUBLIC, &d, st);
+    check_diff(&d, p.only_a, p.n_only_a, p.only_b, p.n_only_b);
+    rk_sync_diff_free(&d);
+    free_pair(&p);
+}
+
+/* ---- tests -------------------------------------------------------------------------------------- */
+
+static void test_identical_one_round_trip(void **state)
+{
+    (void)state;
+    run_stats st;
+    run_case(10000, 0, 0, 1, &st);
+    assert_int_equal(st.round_trips, 1);
+    /* the bounds on the wire are short prefixes, not whole items */
+    assert_true(st.max_upper <= 8);
+}
+
+static void test_identical_small(void **state)
+{
+    (void)state;
+    run_stats st;
+    run_case(5, 0, 0, 2, &st);
+    assert_int_equal(st.round_trips, 1);
+    run_case(0, 0, 0, 3, &st);
+    assert_int_equal(st.round_trips, 1);
+}
+
+static void test_differences_both_sides(void **state)
+{
+    (void)state;
+    run_stats st;
+    run_case(10000, 100, 50, 4, &st);
+    assert_true(st.round_trips >= 2);
+    assert_true(st.round_trips <= 8);
+    /* far less than listing the sets: 10,000 items are 400 kB */
+    assert_true(st.bytes < 150000);
+    run_case(2000, 1, 0, 5, &st);
+    run_case(2000, 0, 1, 6, &st);
+    run_case(100, 7, 9, 7, &st);
+}
+
+static void test_empty_vs_full(void **state)
+{
+    (void)state;
+    run_stats st;
+    run_case(0, 5000, 0, 8, &st); /* initiator full, responder empty */
+    run_case(0, 0, 5000, 9, &st); /* initiator empty, responder full */
+    assert_true(st.round_trips <= 3);
+}
+
+static void test_disjoint(void **state)
+{
+    (void)state;
+    run_stats st;
+    run_case(0, 3000, 4000, 10, &st);
+}
+
+/* More than one message can carry: the frame limit forces extra rounds, never a wrong result. */
+static void test_message_cap(void **state)
+{
+    (void)state;
+    run_stats st;
+    run_case(1000, 0, 30000, 11, &st);
+    assert_true(st.max_message <= RK_SYNC_MAX_BYTES);
+    assert_true(st.round_trips >= 4); /* 30,000 x 40 bytes do not fit into fewer messages */
+    run_case(20000, 2000, 2000, 12, &st);
+    run_case(1000, 30000, 0, 13, &st);
+}
+
+/* Many seeds, small sets: corner cases of splitting and bounds. */
+static void test_many_small(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 100; seed < 160; seed++) {
+        run_stats st;
+        uint64_t r = seed * 2654435761u;
+        run_case(r % 300, (r >> 9) % 40, (r >> 17) % 40, seed, &st);
+    }
+}
+
+/* Items that share long prefixes force long separators; the protocol must still be exact. */
+static void test_shared_prefixes(void **state)
+{
+    (void)state;
+    pair p;
+    memset(&p, 0, sizeof p);
+    fill(&p.a, 500);
+    fill(&p.b, 450);
+    p.only_a = calloc(50, RK_ITEM_LEN);
+    p.only_b = calloc(1, RK_ITEM_LEN);
+    assert_non_null(p.only_a);
+    assert_non_null(p.only_b);
+    p.n_only_a = 50;
+    for (size_t i = 0; i < 500; i++) {
+        uint8_t *it = p.a.items + i * RK_ITEM_LEN;
+        memset(it, 0x42, RK_ITEM_LEN);
+        it[38] = (uint8_t)(i >> 8);
+        it[39] = (uint8_t)i;
+    }
+    /* a sorted; b = a without every tenth item */
+    for (size_t i = 0, j = 0, k = 0; i < 500; i++) {
+        if (i % 10 == 3)
+            memcpy(p.only_a + k++ * RK_ITEM_LEN, p.a.items + i * RK_ITEM_LEN, RK_ITEM_LEN);
+        else
+            memcpy(p.b.items + j++ * RK_ITEM_LEN, p.a.items + i * RK_ITEM_LEN, RK_ITEM_LEN);
+    }
+    rk_sync_diff d;
+    rk_sync_diff_init(&d);
+    run_stats st;
+    reconcile(&p.a, &p.b, RK_SET_MEMBERS, &d, &st);
+    check_diff(&d, p.only_a, 50, p.only_b, 0);
+    assert_true(st.max_upper >= 39);
+    rk_sync_diff_free(&d);
+    rk_sync_diff_init(&d);
+    reconcile(&p.b, &p.a, RK_SET_MEMBERS, &d, &st);
+    check_diff(&d, NULL, 0, p.only_a, 50);
+    rk_sync_diff_free(&d);
+    free_pair(&p);
+}
+
+/* ---- malformed input ---------------------------------------------------------------------------- */
+
+typedef struct mk {
+    Renkei__Reconcile m;
+    Renkei__SyncRange r[4];
+    Renkei__SyncRange *rp[4];
+    uint8_t up[4][48];
+    uint8_t fp[4][RK_FP_LEN];
+    uint8_t items[4][3 * RK_ITEM_LEN];
+} mk;
+
+/* A valid three-range message: FINGERPRINT [0, 10..), ITEMS [10.., 80..) with two items, SKIP to +inf. */
+static void mk_valid(mk *k)
+{
+    memset(k, 0, sizeof *k);
+    renkei__reconcile__init(&k->m);
+    k->m.n_ranges = 3;
+    k->m.ranges = k->rp;
+    for (size_t i = 0; i < 4; i++) {
+        renkei__sync_range__init(&k->r[i]);
+        k->rp[i] = &k->r[i];
+    }
+    k->up[0][0] = 0x10;
+    k->r[0].upper.data = k->up[0];
+    k->r[0].upper.len = 1;
+    k->r[0].mode = RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT;
+    k->r[0].fingerprint.data = k->fp[0];
+    k->r[0].fingerprint.len = RK_FP_LEN;
+    k->r[0].count = 3;
+    k->up[1][0] = 0x80;
+    k->r[1].upper.data = k->up[1];
+    k->r[1].upper.len = 1;
+    k->r[1].mode = RENKEI__RANGE_MODE__RANGE_MODE_ITEMS;
+    memset(k->items[1], 0x20, RK_ITEM_LEN);
+    memset(k->items[1] + RK_ITEM_LEN, 0x30, RK_ITEM_LEN);
+    k->r[1].items.data = k->items[1];
+    k->r[1].items.len = 2 * RK_ITEM_LEN;
+    k->r[2].mode = RENKEI__RANGE_MODE__RANGE_MODE_SKIP;
+}
+
+static void expect_code(mk *k, const char *code)
+{
+    rk_error err;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(rk_sync_validate(&k->m, &err), -1);
+    assert_string_equal(err.code, code);
+    /* and process refuses it too, without a reply, as responder and as initiator */
+    mset empty = {NULL, 0};
+    rk_set_source src = msrc(&empty);
+    Renkei__Reconcile *reply = (Renkei__Reconcile *)1;
+    assert_int_equal(rk_sync_process(&src, false, &k->m, &reply, NULL, &err), -1);
+    assert_null(reply);
+    assert_string_equal(err.code, code);
+    rk_sync_diff d;
+    rk_sync_diff_init(&d);
+    assert_int_equal(rk_sync_process(&src, true, &k->m, &reply, &d, &err), -1);
+    assert_int_equal(d.n_need + d.n_have, 0);
+    rk_sync_diff_free(&d);
+}
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    mk k;
+    rk_error err;
+    mk_valid(&k);
+    assert_int_equal(rk_sync_validate(&k.m, &err), 0);
+
+    mk_valid(&k);
+    k.m.set = 7;
+    expect_code(&k, "unknown_set");
+
+    mk_valid(&k);
+    k.m.n_ranges = 0;
+    expect_code(&k, "malformed_range");
+
+    mk_valid(&k);
+    k.m.n_ranges = RK_SYNC_MAX_RANGES + 1;
+    expect_code(&k, "too_many_ranges");
+
+    mk_valid(&k);
+    k.r[1].mode = 9;
+    expect_code(&k, "unknown_mode");
+    mk_valid(&k);
+    k.r[2].mode = RENKEI__RANGE_MODE__RANGE_MODE_UNSPECIFIED;
+    expect_code(&k, "unknown_mode");
+
+    mk_valid(&k); /* not ascending */
+    k.up[1][0] = 0x10;
+    expect_code(&k, "malformed_range");
+    mk_valid(&k); /* descending */
+    k.up[1][0] = 0x05;
+    expect_code(&k, "malformed_range");
+    mk_valid(&k); /* equal once padded: 10 == 10 00 */
+    k.r[1].upper.len = 2;
+    k.up[1][0] = 0x10;
+    k.up[1][1] = 0x00;
+    expect_code(&k, "malformed_range");
+    mk_valid(&k); /* an empty first range */
+    k.up[0][0] = 0;
+    expect_code(&k, "malformed_range");
+    mk_valid(&k); /* bound too long */
+    k.r[1].upper.len = 41;
+    expect_code(&k, "malformed_range");
+    mk_valid(&k); /* last range does not reach infinity */
+    k.up[2][0] = 0x90;
+    k.r[2].upper.data = k.up[2];
+    k.r[2].upper.len = 1;
+    expect_code(&k, "malformed_range");
+    mk_valid(&k); /* infinity before the end */
+    k.r[1].upper.len = 0;
+    expect_code(&k, "malformed_range");
+    mk_valid(&k); /* the reserved bound */
+    memset(k.up[1], 0xff, RK_ITEM_LEN);
+    k.r[1].upper.len = RK_ITEM_LEN;
+    expect_code(&k, "malformed_range");
+
+    mk_valid(&k);
+    k.r[0].fingerprint.len = 15;
+    expect_code(&k, "bad_fingerprint");
+    mk_valid(&k);
+    k.r[0].fingerprint.len = 0;
+    expect_code(&k, "bad_fingerprint");
+    mk_valid(&k);
+    k.r[0].count = UINT64_MAX;
+    expect_code(&k, "bad_count");
+    mk_valid(&k); /* fingerprint on a SKIP range */
+    k.r[2].fingerprint.data = k.fp[0];
+    k.r[2].fingerprint.len = RK_FP_LEN;
+    expect_code(&k, "malformed_range");
+    mk_valid(&k); /* items on a FINGERPRINT range */
+    k.r[0].items.data = k.items[1];
+    k.r[0].items.len = RK_ITEM_LEN;
+    expect_code(&k, "malformed_range");
+
+    mk_valid(&k);
+    k.r[1].items.len = 39;
+    expect_code(&k, "bad_items");
+    mk_valid(&k); /* not ascending */
+    memset(k.items[1] + RK_ITEM_LEN, 0x20, RK_ITEM_LEN);
+    expect_code(&k, "bad_items");
+    mk_valid(&k); /* below the range's lower bound 10 */
+    memset(k.items[1], 0x0f, RK_ITEM_LEN);
+    expect_code(&k, "bad_items");
+    mk_valid(&k); /* at the upper bound 80 00.. (exclusive) */
+    memset(k.items[1] + RK_ITEM_LEN, 0, RK_ITEM_LEN);
+    k.items[1][RK_ITEM_LEN] = 0x80;
+    expect_code(&k, "bad_items");
+
+    /* too many items in one message: a valid ascending list just over the limit */
+    mk_valid(&k);
+    size_t n = RK_SYNC_MAX_IN_ITEMS + 1;
+    uint8_t *many = calloc(n, RK_ITEM_LEN);
+    assert_non_null(many);
+    for (size_t i = 0; i < n; i++) {
+        many[i * RK_ITEM_LEN] = 0x20;
+        rk_put_be64(many + i * RK_ITEM_LEN + 32, i);
+    }
+    k.r[1].items.data = many;
+    k.r[1].items.len = n * RK_ITEM_LEN;
+    expect_code(&k, "too_many_items");
+    free(many);
+}
+
+/* Garbage bytes never decode into something that process accepts wrongly or crashes on. */
+static void test_wire_garbage(void **state)
+{
+    (void)state;
+    uint64_t st = 99;
+    mset empty = {NULL, 0};
+    rk_set_source src = msrc(&empty);
+    for (int i = 0; i < 2000; i++) {
+        uint8_t buf[128];
+        size_t len = rnd(&st) % sizeof buf;
+        for (size_t k = 0; k < len; k++)
+            buf[k] = (uint8_t)rnd(&st);
+        Renkei__Reconcile *m = renkei__reconcile__unpack(NULL, len, buf);
+        if (!m)
+            continue;
+        Renkei__Reconcile *reply = NULL;
+        rk_error err;
+        if (rk_sync_process(&src, false, m, &reply, NULL, &err) == 0)
+            assert_non_null(reply);
+        rk_sync_free_message(reply);
+        renkei__reconcile__free_unpacked(m, NULL);
+    }
+}
+
+/* The responder answers a message that agrees everywhere with SKIP only; the initiator then stops. */
+static void test_skip_reply_ends(void **state)
+{
+    (void)state;
+    mk k;
+    mk_valid(&k);
+    k.m.n_ranges = 1;
+    k.r[0].upper.len = 0;
+    k.r[0].mode = RENKEI__RANGE_MODE__RANGE_MODE_SKIP;
+    k.r[0].fingerprint.len = 0;
+    k.r[0].count = 0;
+    mset empty = {NULL, 0};
+    rk_set_source src = msrc(&empty);
+    rk_error err;
+    Renkei__Reconcile *reply = NULL;
+    assert_int_equal(rk_sync_process(&src, false, &k.m, &reply, NULL, &err), 0);
+    assert_non_null(reply);
+    assert_int_equal(reply->n_ranges, 1);
+    assert_int_equal(reply->ranges[0]->mode, RENKEI__RANGE_MODE__RANGE_MODE_SKIP);
+    rk_sync_free_message(reply);
+    rk_sync_diff d;
+    rk_sync_diff_init(&d);
+    assert_int_equal(rk_sync_process(&src, true, &k.m, &reply, &d, &err), 0);
+    assert_null(reply);
+    rk_sync_diff_free(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_identical_one_round_trip),
+        cmocka_unit_test(test_identical_small),
+        cmocka_unit_test(test_differences_both_sides),
+        cmocka_unit_test(test_empty_vs_full),
+        cmocka_unit_test(test_disjoint),
+        cmocka_unit_test(test_message_cap),
+        cmocka_unit_test(test_many_small),
+        cmocka_unit_test(test_shared_prefixes),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_wire_garbage),
+        cmocka_unit_test(test_skip_reply_ends),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
