@@ -123,6 +123,7 @@ typedef struct dpeer {
     bool authed;
     uint32_t auth_pipe;
     bool sync_now;
+    int set;                   /* RK_SET_MEMBERS until the listener says we are not a member */
     uint8_t *q;                /* items to announce */
     size_t qn, qcap;
     nng_tls_config *tls;
@@ -1246,6 +1247,7 @@ static int dp_handshake(dpeer *dp, nng_ctx ctx, nng_aio *aio)
     dp->authed = true;
     dp->auth_pipe = pipe;
     dp->sync_now = true;
+    dp->set = RK_SET_MEMBERS;
     dp->st->state = PS_CONNECTED;
     nng_cv_wake(dp->cv);
     nng_mtx_unlock(g->mu);
@@ -1378,7 +1380,9 @@ static int dp_reconcile(dpeer *dp, nng_ctx ctx, nng_aio *aio)
     rk_sync_diff diff;
     rk_sync_diff_init(&diff);
     uint64_t t0 = rk_monotonic_ns();
-    int set = RK_SET_MEMBERS; /* the listener proved the configured member key */
+    nng_mtx_lock(g->mu);
+    int set = dp->set;
+    nng_mtx_unlock(g->mu);
     rk_txn *t = NULL;
     int rc = -1, rounds = 0;
     const char *result = "error";
@@ -1408,6 +1412,15 @@ static int dp_reconcile(dpeer *dp, nng_ctx ctx, nng_aio *aio)
         }
         if (r->msg_case != RENKEI__PEER_REPLY__MSG_RECONCILE || r->reconcile->set != (uint32_t)set) {
             result = r->msg_case == RENKEI__PEER_REPLY__MSG_ERROR ? "refused" : "unexpected_reply";
+            if (r->msg_case == RENKEI__PEER_REPLY__MSG_ERROR && strcmp(r->error->code, "forbidden") == 0 &&
+                set == RK_SET_MEMBERS) {
+                /* The listener does not count us as a member: reconcile the public set instead. */
+                result = "not_a_member";
+                nng_mtx_lock(g->mu);
+                dp->set = RK_SET_PUBLIC;
+                dp->sync_now = true;
+                nng_mtx_unlock(g->mu);
+            }
             renkei__peer_reply__free_unpacked(r, NULL);
             goto out;
         }
