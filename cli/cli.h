@@ -1,0 +1,106 @@
+/* cli: shared declarations of the `renkei` command-line client.
+ *
+ * Exit codes are part of the interface scripts rely on: 0 success, 1 failure (API error, connection
+ * failure, verification failure), 2 usage error. Every command reports its own failures on stderr
+ * as "renkei: ..." and returns one of these codes; nothing below main() calls exit().
+ */
+#ifndef RENKEI_CLI_H
+#define RENKEI_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+enum { RK_EXIT_OK = 0, RK_EXIT_FAIL = 1, RK_EXIT_USAGE = 2 };
+
+typedef struct rk_cli {
+    const char *socket; /* API socket path */
+    bool json;          /* print the API's JSON as is */
+} rk_cli;
+
+/* ---- http.c: HTTP/1.1 over the node's Unix socket (libcurl) ------------------------------------ */
+
+typedef struct rk_http_response {
+    long status;
+    rk_buf body;
+    char content_type[128];
+} rk_http_response;
+
+/* Sends one request; path starts with "/" and is already encoded. body may be NULL. Returns 0 when a
+ * response arrived (whatever its status) and -1, after printing why, when the node could not be
+ * reached. The caller frees resp->body. */
+int rk_http(const rk_cli *cli, const char *method, const char *path, const char *body, size_t body_len,
+            rk_http_response *resp);
+
+/* Prints an API error response as "renkei: <message> (<code>, field <field>)". */
+void rk_http_report_error(const rk_cli *cli, const rk_http_response *resp);
+
+/* Performs a request, reports errors, and parses a JSON answer. Returns NULL (after reporting) on any
+ * failure; in --json mode a JSON error body is also echoed to stdout. */
+json_t *rk_http_json(const rk_cli *cli, const char *method, const char *path, const char *body, size_t body_len,
+                     long *status);
+
+/* A query string builder: appends "?k=v" / "&k=v" with the value URL-encoded; NULL values are
+ * skipped. Returns -1 on allocation failure. */
+int rk_query_add(rk_buf *url, const char *key, const char *value);
+/* Appends a path segment URL-encoded, keeping ':' (record ids are "<hex>:<rid>"). */
+int rk_path_add(rk_buf *url, const char *segment);
+
+/* ---- view.c: human output (tables aligned for Japanese text) ---------------------------------- */
+
+typedef struct rk_table rk_table;
+rk_table *rk_table_new(size_t ncols, const char *const *headers);
+/* Copies the cells; NULL cells print as empty. Returns -1 on allocation failure. */
+int rk_table_add(rk_table *t, const char *const *cells);
+void rk_table_print(const rk_table *t);
+void rk_table_free(rk_table *t);
+size_t rk_table_rows(const rk_table *t);
+
+/* Copies s into out, cut to at most max_cols terminal columns ("…" marks a cut). */
+void rk_fit_width(const char *s, size_t max_cols, char *out, size_t out_size);
+/* "13 東京都" for a valid prefecture code, else the code itself. */
+void rk_prefecture_label(const char *code, char *out, size_t out_size);
+/* Prints any JSON value as an aligned, readable outline (objects of objects become tables). */
+void rk_print_json_human(const json_t *j);
+/* Prints the JSON value compactly-but-readably (indented, UTF-8 kept) with a trailing newline. */
+void rk_print_json(const json_t *j);
+/* A JSON scalar as text into out ("" for null or containers). */
+void rk_json_scalar(const json_t *v, char *out, size_t out_size);
+/* The human view of a record as returned by GET /v1/records/{id}. */
+void rk_print_record(const json_t *rec);
+/* One-line summary fields of a record: its title (or name) and prefecture code. */
+const char *rk_record_title(const json_t *rec);
+const char *rk_record_prefecture(const json_t *rec);
+
+/* ---- commands --------------------------------------------------------------------------------- */
+
+int rk_cmd_keygen(rk_cli *cli, int argc, char **argv);
+int rk_cmd_pubkey(rk_cli *cli, int argc, char **argv);
+int rk_cmd_verify(rk_cli *cli, int argc, char **argv);
+
+int rk_cmd_status(rk_cli *cli, int argc, char **argv);
+int rk_cmd_peers(rk_cli *cli, int argc, char **argv);
+int rk_cmd_publish(rk_cli *cli, int argc, char **argv);
+int rk_cmd_update(rk_cli *cli, int argc, char **argv);
+int rk_cmd_delete(rk_cli *cli, int argc, char **argv);
+int rk_cmd_get(rk_cli *cli, int argc, char **argv);
+int rk_cmd_list(rk_cli *cli, int argc, char **argv);
+int rk_cmd_search(rk_cli *cli, int argc, char **argv);
+int rk_cmd_events(rk_cli *cli, int argc, char **argv);
+int rk_cmd_export(rk_cli *cli, int argc, char **argv);
+int rk_cmd_stats(rk_cli *cli, int argc, char **argv);
+int rk_cmd_regions(rk_cli *cli, int argc, char **argv);
+
+/* ---- main.c: shared option handling ------------------------------------------------------------ */
+
+/* Prints "renkei: <msg>" and a hint to run `renkei CMD --help` on stderr; returns RK_EXIT_USAGE. */
+int rk_usage_error(const char *cmd, const char *fmt, ...) RK_PRINTF(2, 3);
+/* Prints the help text of one command on stdout. */
+void rk_command_help(const char *cmd);
+
+/* Reads a whole file ("-" is stdin) into buf. Reports failures; returns -1 on error. */
+int rk_read_file(const char *path, rk_buf *buf);
+
+#endif

@@ -1,0 +1,610 @@
+/* commands: the online commands, each one request (or a cursor-following series) to the node's API.
+ *
+ * Query values always go through rk_query_add (URL-encoded), so Japanese search text and filter
+ * values reach the node unchanged. In --json mode the API's answer is printed as is (for list --all
+ * the pages are merged into one answer of the same shape); otherwise it is rendered by view.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum {
+    OPT_KIND = 256,
+    OPT_PREFECTURE,
+    OPT_INDUSTRY,
+    OPT_DX_LEVEL,
+    OPT_SKILL,
+    OPT_AUDIENCE,
+    OPT_LIMIT,
+    OPT_ALL,
+    OPT_CURSOR,
+    OPT_FROM,
+    OPT_TO,
+    OPT_FORMAT,
+    OPT_OPEN_SCOPE,
+    OPT_SIGNED,
+};
+
+static const struct option online_opts[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"json", no_argument, NULL, 'j'},
+    {"socket", required_argument, NULL, 's'},
+    {"out", required_argument, NULL, 'o'},
+    {"q", required_argument, NULL, 'q'},
+    {"kind", required_argument, NULL, OPT_KIND},
+    {"prefecture", required_argument, NULL, OPT_PREFECTURE},
+    {"industry", required_argument, NULL, OPT_INDUSTRY},
+    {"dx-level", required_argument, NULL, OPT_DX_LEVEL},
+    {"skill", required_argument, NULL, OPT_SKILL},
+    {"audience", required_argument, NULL, OPT_AUDIENCE},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"cursor", required_argument, NULL, OPT_CURSOR},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"to", required_argument, NULL, OPT_TO},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"open-scope", required_argument, NULL, OPT_OPEN_SCOPE},
+    {"signed", no_argument, NULL, OPT_SIGNED},
+    {NULL, 0, NULL, 0},
+};
+
+typedef struct opts {
+    const char *out, *q, *kind, *prefecture, *industry, *dx_level, *skill, *audience, *limit, *cursor;
+    const char *from, *to, *format, *open_scope;
+    bool all, is_signed;
+    int nargs;
+    char **args; /* positional arguments */
+} opts;
+
+/* The options each command accepts besides -h, --json and -s. */
+static const struct {
+    const char *cmd;
+    int allowed[12];
+} allowed_opts[] = {
+    {"list", {OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, OPT_DX_LEVEL, OPT_SKILL, OPT_AUDIENCE, OPT_LIMIT, OPT_ALL,
+              OPT_CURSOR}},
+    {"search", {OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, OPT_DX_LEVEL, OPT_SKILL, OPT_AUDIENCE, OPT_LIMIT, OPT_ALL,
+                OPT_CURSOR}},
+    {"events", {OPT_FROM, OPT_TO, OPT_PREFECTURE, OPT_FORMAT, OPT_OPEN_SCOPE, OPT_LIMIT}},
+    {"export", {OPT_FORMAT, OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, 'q', OPT_LIMIT, 'o'}},
+    {"get", {OPT_SIGNED, 'o'}},
+};
+
+static bool option_allowed(const char *cmd, int c)
+{
+    for (size_t i = 0; i < sizeof allowed_opts / sizeof allowed_opts[0]; i++)
+        if (strcmp(allowed_opts[i].cmd, cmd) == 0)
+            for (size_t k = 0; k < sizeof allowed_opts[i].allowed / sizeof(int); k++)
+                if (allowed_opts[i].allowed[k] == c)
+                    return true;
+    return false;
+}
+
+/* Returns -1 to go on, else the exit code (help printed, or a usage error). */
+static int parse(rk_cli *cli, const char *cmd, int argc, char **argv, int min_args, int max_args, opts *o)
+{
+    memset(o, 0, sizeof *o);
+    int c, li = -1;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "hs:o:q:", online_opts, &li)) != -1) {
+        if (c == 'h') {
+            rk_command_help(cmd);
+            return RK_EXIT_OK;
+        }
+        if (c == 'j') {
+            cli->json = true;
+            continue;
+        }
+        if (c == 's') {
+            cli->socket = optarg;
+            continue;
+        }
+        if (c == '?')
+            return rk_usage_error(cmd, "unknown option or missing value");
+        if (!option_allowed(cmd, c))
+            return rk_usage_error(cmd, "option %s%s is not used by this command", c < 256 ? "-" : "--",
+                                  c < 256 ? (c == 'o' ? "o/--out" : "q") : online_opts[li].name);
+        switch (c) {
+        case 'o': o->out = optarg; break;
+        case 'q': o->q = optarg; break;
+        case OPT_KIND: o->kind = optarg; break;
+        case OPT_PREFECTURE: o->prefecture = optarg; break;
+        case OPT_INDUSTRY: o->industry = optarg; break;
+        case OPT_DX_LEVEL: o->dx_level = optarg; break;
+        case OPT_SKILL: o->skill = optarg; break;
+        case OPT_AUDIENCE: o->audience = optarg; break;
+        case OPT_LIMIT: o->limit = optarg; break;
+        case OPT_ALL: o->all = true; break;
+        case OPT_CURSOR: o->cursor = optarg; break;
+        case OPT_FROM: o->from = optarg; break;
+        case OPT_TO: o->to = optarg; break;
+        case OPT_FORMAT: o->format = optarg; break;
+        case OPT_OPEN_SCOPE: o->open_scope = optarg; break;
+        case OPT_SIGNED: o->is_signed = true; break;
+        default: return rk_usage_error(cmd, "unknown option");
+        }
+    }
+    o->nargs = argc - optind;
+    o->args = argv + optind;
+    if (o->nargs < min_args)
+        return rk_usage_error(cmd, "missing argument");
+    if (o->nargs > max_args)
+        return rk_usage_error(cmd, "unexpected argument '%s'", o->args[max_args]);
+    if (o->limit) {
+        char *end;
+        long n = strtol(o->limit, &end, 10);
+        if (*end || end == o->limit || n <= 0)
+            return rk_usage_error(cmd, "--limit needs a positive number");
+    }
+    return -1;
+}
+
+static int oom(void)
+{
+    fprintf(stderr, "renkei: out of memory\n");
+    return RK_EXIT_FAIL;
+}
+
+/* GET path and print the answer generically. */
+static int simple_get(rk_cli *cli, const char *path)
+{
+    json_t *j = rk_http_json(cli, "GET", path, NULL, 0, NULL);
+    if (!j)
+        return RK_EXIT_FAIL;
+    if (cli->json)
+        rk_print_json(j);
+    else
+        rk_print_json_human(j);
+    json_decref(j);
+    return RK_EXIT_OK;
+}
+
+int rk_cmd_status(rk_cli *cli, int argc, char **argv)
+{
+    opts o;
+    int rc = parse(cli, "status", argc, argv, 0, 0, &o);
+    return rc >= 0 ? rc : simple_get(cli, "/v1/status");
+}
+
+int rk_cmd_peers(rk_cli *cli, int argc, char **argv)
+{
+    opts o;
+    int rc = parse(cli, "peers", argc, argv, 0, 0, &o);
+    if (rc >= 0)
+        return rc;
+    json_t *j = rk_http_json(cli, "GET", "/v1/peers", NULL, 0, NULL);
+    if (!j)
+        return RK_EXIT_FAIL;
+    json_t *peers = json_object_get(j, "peers");
+    if (cli->json)
+        rk_print_json(j);
+    else if (json_is_array(peers) && json_array_size(peers) == 0)
+        printf("no peers configured\n");
+    else
+        rk_print_json_human(json_is_array(peers) ? peers : j);
+    json_decref(j);
+    return RK_EXIT_OK;
+}
+
+/* Prints the answer to a publish, update or delete: {"id","rid","version","hash"}. */
+static void print_write_result(const rk_cli *cli, const json_t *j, const char *verb)
+{
+    if (cli->json) {
+        rk_print_json(j);
+        return;
+    }
+    char id[512], version[64], hash[128];
+    rk_json_scalar(json_object_get(j, "id"), id, sizeof id);
+    rk_json_scalar(json_object_get(j, "version"), version, sizeof version);
+    rk_json_scalar(json_object_get(j, "hash"), hash, sizeof hash);
+    printf("%s\nid       %s\nversion  %s\nhash     %s\n", verb, id, version, hash);
+}
+
+static int write_record(rk_cli *cli, const char *method, const char *path, const char *file, const char *verb)
+{
+    rk_buf body;
+    rk_buf_init(&body);
+    if (rk_read_file(file, &body) != 0)
+        return RK_EXIT_FAIL;
+    /* Checked here so a typo in a file gets a line and column, not just the node's "invalid_json". */
+    json_error_t jerr;
+    json_t *parsed = json_loadb(body.data ? body.data : "", body.len, 0, &jerr);
+    if (!parsed) {
+        fprintf(stderr, "renkei: %s is not valid JSON: %s (line %d, column %d)\n", file, jerr.text, jerr.line,
+                jerr.column);
+        rk_buf_free(&body);
+        return RK_EXIT_FAIL;
+    }
+    json_decref(parsed);
+    json_t *j = rk_http_json(cli, method, path, body.data, body.len, NULL);
+    rk_buf_free(&body);
+    if (!j)
+        return RK_EXIT_FAIL;
+    print_write_result(cli, j, verb);
+    json_decref(j);
+    return RK_EXIT_OK;
+}
+
+static int record_path(rk_buf *p, const char *id, const char *suffix)
+{
+    rk_buf_init(p);
+    if (rk_buf_puts(p, "/v1/records/") != 0 || rk_path_add(p, id) != 0 || (suffix && rk_buf_puts(p, suffix) != 0)) {
+        rk_buf_free(p);
+        return -1;
+    }
+    return 0;
+}
+
+int rk_cmd_publish(rk_cli *cli, int argc, char **argv)
+{
+    opts o;
+    int rc = parse(cli, "publish", argc, argv, 1, 1, &o);
+    return rc >= 0 ? rc : write_record(cli, "POST", "/v1/records", o.args[0], "published");
+}
+
+int rk_cmd_update(rk_cli *cli, int argc, char **argv)
+{
+    opts o;
+    int rc = parse(cli, "update", argc, argv, 2, 2, &o);
+    if (rc >= 0)
+        return rc;
+    rk_buf p;
+    if (record_path(&p, o.args[0], NULL) != 0)
+        return oom();
+    rc = write_record(cli, "PUT", p.data, o.args[1], "updated");
+    rk_buf_free(&p);
+    return rc;
+}
+
+int rk_cmd_delete(rk_cli *cli, int argc, char **argv)
+{
+    opts o;
+    int rc = parse(cli, "delete", argc, argv, 1, 1, &o);
+    if (rc >= 0)
+        return rc;
+    rk_buf p;
+    if (record_path(&p, o.args[0], NULL) != 0)
+        return oom();
+    json_t *j = rk_http_json(cli, "DELETE", p.data, NULL, 0, NULL);
+    rk_buf_free(&p);
+    if (!j)
+        return RK_EXIT_FAIL;
+    print_write_result(cli, j, "deleted (a signed tombstone now supersedes the record)");
+    json_decref(j);
+    return RK_EXIT_OK;
+}
+
+static int write_out(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "renkei: cannot create %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t n = len ? fwrite(data, 1, len, f) : 0;
+    int bad = n != len || ferror(f);
+    if (fclose(f) != 0 || bad) {
+        fprintf(stderr, "renkei: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* GET path and write the raw body to out (a file, or stdout when NULL). */
+static int raw_get(rk_cli *cli, const char *path, const char *out, bool binary)
+{
+    rk_http_response resp;
+    if (rk_http(cli, "GET", path, NULL, 0, &resp) != 0)
+        return RK_EXIT_FAIL;
+    int rc = RK_EXIT_FAIL;
+    if (resp.status != 200) {
+        rk_http_report_error(cli, &resp);
+    } else if (out) {
+        if (write_out(out, resp.body.data, resp.body.len) == 0) {
+            fprintf(stderr, "renkei: wrote %zu bytes to %s\n", resp.body.len, out);
+            rc = RK_EXIT_OK;
+        }
+    } else if (binary && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "renkei: the signed record is binary; use --out FILE or redirect stdout\n");
+    } else {
+        if (resp.body.len && fwrite(resp.body.data, 1, resp.body.len, stdout) != resp.body.len)
+            fprintf(stderr, "renkei: cannot write to stdout\n");
+        else
+            rc = RK_EXIT_OK;
+    }
+    rk_buf_free(&resp.body);
+    return rc;
+}
+
+int rk_cmd_get(rk_cli *cli, int argc, char **argv)
+{
+    opts o;
+    int rc = parse(cli, "get", argc, argv, 1, 1, &o);
+    if (rc >= 0)
+        return rc;
+    if (o.out && !o.is_signed)
+        return rk_usage_error("get", "--out is for --signed; the JSON view goes to stdout");
+    rk_buf p;
+    if (record_path(&p, o.args[0], o.is_signed ? "?format=signed" : NULL) != 0)
+        return oom();
+    if (o.is_signed) {
+        rc = raw_get(cli, p.data, o.out, true);
+        rk_buf_free(&p);
+        return rc;
+    }
+    json_t *j = rk_http_json(cli, "GET", p.data, NULL, 0, NULL);
+    rk_buf_free(&p);
+    if (!j)
+        return RK_EXIT_FAIL;
+    if (cli->json)
+        rk_print_json(j);
+    else
+        rk_print_record(j);
+    json_decref(j);
+    return RK_EXIT_OK;
+}
+
+static int add_filters(rk_buf *url, const opts *o)
+{
+    if (rk_query_add(url, "kind", o->kind) || rk_query_add(url, "prefecture", o->prefecture) ||
+        rk_query_add(url, "industry", o->industry) || rk_query_add(url, "dx_level", o->dx_level) ||
+        rk_query_add(url, "skill", o->skill) || rk_query_add(url, "audience", o->audience) ||
+        rk_query_add(url, "limit", o->limit))
+        return -1;
+    return 0;
+}
+
+static int print_record_table(const json_t *records)
+{
+    static const char *const headers[] = {"KIND", "PREFECTURE", "TITLE", "ID"};
+    rk_table *t = rk_table_new(4, headers);
+    if (!t)
+        return oom();
+    size_t i;
+    json_t *r;
+    json_array_foreach(records, i, r) {
+        char pref[64], title[256];
+        rk_prefecture_label(rk_record_prefecture(r), pref, sizeof pref);
+        rk_fit_width(rk_record_title(r), 48, title, sizeof title);
+        const char *cells[4] = {json_string_value(json_object_get(r, "kind")), pref, title,
+                                json_string_value(json_object_get(r, "id"))};
+        if (rk_table_add(t, cells) != 0) {
+            rk_table_free(t);
+            return oom();
+        }
+    }
+    if (rk_table_rows(t))
+        rk_table_print(t);
+    rk_table_free(t);
+    return RK_EXIT_OK;
+}
+
+/* list and search: one page, or every page with --all. */
+static int list_records(rk_cli *cli, const opts *o, const char *q)
+{
+    json_t *all = json_array();
+    if (!all)
+        return oom();
+    char *cursor = o->cursor ? strdup(o->cursor) : NULL;
+    if (o->cursor && !cursor) {
+        json_decref(all);
+        return oom();
+    }
+    int rc = RK_EXIT_FAIL;
+    json_t *page = NULL;
+    for (;;) {
+        rk_buf url;
+        rk_buf_init(&url);
+        if (rk_buf_puts(&url, "/v1/records") || add_filters(&url, o) || rk_query_add(&url, "q", q) ||
+            rk_query_add(&url, "cursor", cursor)) {
+            rk_buf_free(&url);
+            rc = oom();
+            goto out;
+        }
+        json_decref(page);
+        page = rk_http_json(cli, "GET", url.data, NULL, 0, NULL);
+        rk_buf_free(&url);
+        if (!page)
+            goto out;
+        json_t *recs = json_object_get(page, "records");
+        if (!json_is_array(recs)) {
+            fprintf(stderr, "renkei: the node's answer has no \"records\" list\n");
+            goto out;
+        }
+        if (json_array_extend(all, recs) != 0) {
+            rc = oom();
+            goto out;
+        }
+        const char *next = json_string_value(json_object_get(page, "next_cursor"));
+        free(cursor);
+        cursor = NULL;
+        if (!o->all || !next || !next[0]) {
+            if (next && next[0] && !(cursor = strdup(next))) {
+                rc = oom();
+                goto out;
+            }
+            break;
+        }
+        if (!(cursor = strdup(next))) {
+            rc = oom();
+            goto out;
+        }
+    }
+    if (cli->json) {
+        if (o->all) {
+            json_t *merged = json_pack("{s:O, s:n}", "records", all);
+            if (!merged) {
+                rc = oom();
+                goto out;
+            }
+            rk_print_json(merged);
+            json_decref(merged);
+        } else {
+            rk_print_json(page);
+        }
+        rc = RK_EXIT_OK;
+        goto out;
+    }
+    rc = print_record_table(all);
+    if (rc == RK_EXIT_OK) {
+        size_t n = json_array_size(all);
+        printf("%zu record%s%s", n, n == 1 ? "" : "s", cursor ? "; more with --all or --cursor " : "\n");
+        if (cursor)
+            printf("%s\n", cursor);
+    }
+out:
+    free(cursor);
+    json_decref(page);
+    json_decref(all);
+    return rc;
+}
+
+int rk_cmd_list(rk_cli *cli, int argc, char **argv)
+{
+    opts o;
+    int rc = parse(cli, "list", argc, argv, 0, 0, &o);
+    return rc >= 0 ? rc : list_records(cli, &o, NULL);
+}
+
+int rk_cmd_search(rk_cli *cli, int argc, char **argv)
+{
+    opts o;
+    int rc = parse(cli, "search", argc, argv, 1, 1, &o);
+    if (rc >= 0)
+        return rc;
+    if (!o.args[0][0])
+        return rk_usage_error("search", "the search TEXT is empty");
+    return list_records(cli, &o, o.args[0]);
+}
+
+/* When an event happens, at the precision it was announced with. */
+static void event_when(const json_t *ev, char *out, size_t out_size)
+{
+    const char *s = json_string_value(json_object_get(ev, "starts_at"));
+    const char *e = json_string_value(json_object_get(ev, "ends_at"));
+    const char *prec = json_string_value(json_object_get(ev, "date_precision"));
+    if (!s || strlen(s) < 16) {
+        snprintf(out, out_size, "%s", s ? s : "");
+        return;
+    }
+    bool have_end = e && strlen(e) >= 16;
+    if (prec && strcmp(prec, "month") == 0)
+        snprintf(out, out_size, "%.7s", s);
+    else if (prec && strcmp(prec, "fiscal_year") == 0)
+        snprintf(out, out_size, "FY%.4s", s);
+    else if (prec && strcmp(prec, "day") == 0) {
+        if (have_end && strncmp(s, e, 10) != 0)
+            snprintf(out, out_size, "%.10s – %.5s", s, e + 5);
+        else
+            snprintf(out, out_size, "%.10s", s);
+    } else if (have_end && strncmp(s, e, 10) == 0)
+        snprintf(out, out_size, "%.10s %.5s–%.5s", s, s + 11, e + 11);
+    else if (have_end)
+        snprintf(out, out_size, "%.10s %.5s – %.10s %.5s", s, s + 11, e, e + 11);
+    else
+        snprintf(out, out_size, "%.10s %.5s", s, s + 11);
+}
+
+int rk_cmd_events(rk_cli *cli, int argc, char **argv)
+{
+    opts o;
+    int rc = parse(cli, "events", argc, argv, 0, 0, &o);
+    if (rc >= 0)
+        return rc;
+    rk_buf url;
+    rk_buf_init(&url);
+    if (rk_buf_puts(&url, "/v1/events") || rk_query_add(&url, "from", o.from) || rk_query_add(&url, "to", o.to) ||
+        rk_query_add(&url, "prefecture", o.prefecture) || rk_query_add(&url, "format", o.format) ||
+        rk_query_add(&url, "open_scope", o.open_scope) || rk_query_add(&url, "limit", o.limit)) {
+        rk_buf_free(&url);
+        return oom();
+    }
+    json_t *j = rk_http_json(cli, "GET", url.data, NULL, 0, NULL);
+    rk_buf_free(&url);
+    if (!j)
+        return RK_EXIT_FAIL;
+    if (cli->json) {
+        rk_print_json(j);
+        json_decref(j);
+        return RK_EXIT_OK;
+    }
+    json_t *events = json_object_get(j, "events");
+    static const char *const headers[] = {"WHEN", "PREFECTURE", "FORMAT", "TYPE", "TITLE"};
+    rk_table *t = rk_table_new(5, headers);
+    if (!t) {
+        json_decref(j);
+        return oom();
+    }
+    size_t i;
+    json_t *item;
+    rc = RK_EXIT_OK;
+    json_array_foreach(events, i, item) {
+        /* Items are record views ({"event": {...}, ...}); accept a bare event body too. */
+        const json_t *ev = json_is_object(json_object_get(item, "event")) ? json_object_get(item, "event") : item;
+        char when[96], pref[64], title[256];
+        event_when(ev, when, sizeof when);
+        rk_prefecture_label(json_string_value(json_object_get(ev, "prefecture")), pref, sizeof pref);
+        rk_fit_width(json_string_value(json_object_get(ev, "title")), 56, title, sizeof title);
+        const char *cells[5] = {when, pref, json_string_value(json_object_get(ev, "format")),
+                                json_string_value(json_object_get(ev, "event_type")), title};
+        if (rk_table_add(t, cells) != 0) {
+            rc = oom();
+            break;
+        }
+    }
+    if (rc == RK_EXIT_OK) {
+        if (rk_table_rows(t))
+            rk_table_print(t);
+        printf("%zu event%s\n", rk_table_rows(t), rk_table_rows(t) == 1 ? "" : "s");
+    }
+    rk_table_free(t);
+    json_decref(j);
+    return rc;
+}
+
+int rk_cmd_export(rk_cli *cli, int argc, char **argv)
+{
+    opts o;
+    int rc = parse(cli, "export", argc, argv, 0, 0, &o);
+    if (rc >= 0)
+        return rc;
+    static const struct {
+        const char *format, *name;
+    } names[] = {{"atom", "feed.atom"}, {"json", "feed.json"}, {"ics", "events.ics"}, {"csv", "records.csv"}};
+    const char *name = NULL;
+    for (size_t i = 0; o.format && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(o.format, names[i].format) == 0)
+            name = names[i].name;
+    if (!name)
+        return rk_usage_error("export", "--format must be atom, json, ics or csv");
+    rk_buf url;
+    rk_buf_init(&url);
+    if (rk_buf_puts(&url, "/v1/export/") || rk_buf_puts(&url, name) || rk_query_add(&url, "kind", o.kind) ||
+        rk_query_add(&url, "prefecture", o.prefecture) || rk_query_add(&url, "industry", o.industry) ||
+        rk_query_add(&url, "q", o.q) || rk_query_add(&url, "limit", o.limit)) {
+        rk_buf_free(&url);
+        return oom();
+    }
+    rc = raw_get(cli, url.data, o.out, false);
+    rk_buf_free(&url);
+    return rc;
+}
+
+int rk_cmd_stats(rk_cli *cli, int argc, char **argv)
+{
+    opts o;
+    int rc = parse(cli, "stats", argc, argv, 0, 0, &o);
+    return rc >= 0 ? rc : simple_get(cli, "/v1/stats");
+}
+
+int rk_cmd_regions(rk_cli *cli, int argc, char **argv)
+{
+    opts o;
+    int rc = parse(cli, "regions", argc, argv, 0, 0, &o);
+    return rc >= 0 ? rc : simple_get(cli, "/v1/regions");
+}

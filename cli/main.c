@@ -1,0 +1,154 @@
+/* main: `renkei [-s SOCKET] [--json] COMMAND ...`, the command-line client of a renkei node.
+ *
+ * Global options come before the command; -s and --json are also accepted after it so that
+ * `renkei list --json` works as people type it. The socket is -s, else $RENKEI_SOCKET, else the
+ * packaged default. Usage errors exit 2, every other failure 1 (see cli.h).
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define DEFAULT_SOCKET "/run/renkei/api.sock"
+
+typedef int (*cmd_fn)(rk_cli *, int, char **);
+
+static const struct {
+    const char *name;
+    cmd_fn fn;
+    const char *synopsis;
+    const char *help;
+} commands[] = {
+    {"keygen", rk_cmd_keygen, "keygen --out FILE",
+     "Creates a node key (Ed25519) in FILE with mode 0600 and prints its public key as 64 hex characters.\n"
+     "Refuses to overwrite an existing file. Needs no daemon.\n"},
+    {"pubkey", rk_cmd_pubkey, "pubkey FILE", "Prints the public key of the key in FILE (64 hex characters).\n"},
+    {"verify", rk_cmd_verify, "verify [--hash HEX] FILE",
+     "Checks a signed record offline: FILE holds the raw bytes served by\n"
+     "`renkei get --signed --out FILE ID` (GET /v1/records/{id}?format=signed). Prints the author, rid,\n"
+     "kind, version and hash when the signature holds; --hash also requires that exact hash.\n"
+     "Exits 1 if anything in the file was changed.\n"},
+    {"status", rk_cmd_status, "status", "Shows the node's name, kind, key, record counts and peers summary.\n"},
+    {"peers", rk_cmd_peers, "peers",
+     "Shows each peer: state, last sync, records exchanged and rejections by reason.\n"},
+    {"publish", rk_cmd_publish, "publish FILE|-",
+     "Publishes a new record from JSON ({\"kind\":\"case\",\"case\":{...}}; see config/samples/). The node\n"
+     "fills author and version and signs. Prints the record's id, version and hash.\n"},
+    {"update", rk_cmd_update, "update ID FILE|-",
+     "Publishes a new version of the record ID (only the node that published it can).\n"},
+    {"delete", rk_cmd_delete, "delete ID", "Deletes the record ID by publishing a signed tombstone.\n"},
+    {"get", rk_cmd_get, "get [--signed --out FILE] ID",
+     "Shows a record with its provenance. With --signed, fetches the raw signed bytes instead\n"
+     "(to --out FILE, or to stdout when it is not a terminal) for `renkei verify`.\n"
+     "ID is \"<author hex>:<rid>\", or a bare rid for this node's own records.\n"},
+    {"list", rk_cmd_list,
+     "list [--kind K] [--prefecture P] [--industry I] [--dx-level D] [--skill S] [--audience A]\n"
+     "            [--limit N] [--cursor C] [--all]",
+     "Lists current records, filtered. Codes as in DOMAIN.md: --kind case|event|region,\n"
+     "--prefecture 01..47, --industry manufacturing (or the JSIC letter E), --dx-level value_add,\n"
+     "--skill robotics, --audience owner. --all follows next_cursor through every page.\n"},
+    {"search", rk_cmd_search, "search TEXT [list filters]",
+     "Full-text search in Japanese and English (q=TEXT), with the same filters as list.\n"},
+    {"events", rk_cmd_events,
+     "events [--from DATE] [--to DATE] [--prefecture P] [--format online|onsite|hybrid]\n"
+     "            [--open-scope local|nationwide] [--limit N]",
+     "Lists events by date range (YYYY-MM-DD), soonest first.\n"},
+    {"export", rk_cmd_export,
+     "export --format atom|json|ics|csv [--kind K] [--prefecture P] [--industry I] [-q TEXT]\n"
+     "            [--limit N] [--out FILE]",
+     "Downloads the node's public export (Atom feed, JSON Feed, iCalendar, CSV) to stdout or FILE.\n"},
+    {"stats", rk_cmd_stats, "stats", "Shows record counts, by prefecture (with names), kind, industry and more.\n"},
+    {"regions", rk_cmd_regions, "regions", "Shows the region profiles known to the node.\n"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void main_help(FILE *f)
+{
+    fprintf(f, "usage: renkei [-s SOCKET] [--json] COMMAND [ARGS]\n\n"
+               "The command-line client of a renkei node (連携: a federated peer-sync network for regional DX\n"
+               "and reskilling coordinators).\n\n"
+               "options:\n"
+               "  -s, --socket SOCKET  the node's API socket (default: $RENKEI_SOCKET, else " DEFAULT_SOCKET ")\n"
+               "  --json               print the API's JSON as is, for scripts\n"
+               "  -h, --help           this help; `renkei COMMAND --help` explains one command\n"
+               "  --version            the client's version\n\n"
+               "commands (offline):\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (i == 3)
+            fprintf(f, "\ncommands (talk to the node):\n");
+        const char *nl = strchr(commands[i].synopsis, '\n');
+        fprintf(f, "  %.*s\n", nl ? (int)(nl - commands[i].synopsis) : (int)strlen(commands[i].synopsis),
+                commands[i].synopsis);
+    }
+    fprintf(f, "\nexit status: 0 success, 1 failure (API error, unreachable node, failed verification),\n"
+               "2 usage error.\n");
+}
+
+void rk_command_help(const char *cmd)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, cmd) == 0) {
+            printf("usage: renkei [-s SOCKET] [--json] %s\n\n%s", commands[i].synopsis, commands[i].help);
+            return;
+        }
+}
+
+int rk_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "renkei%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\ntry 'renkei %s%s--help'\n", cmd ? cmd : "", cmd ? " " : "");
+    return RK_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    rk_cli cli = {0};
+    const char *env = getenv("RENKEI_SOCKET");
+    cli.socket = env && env[0] ? env : DEFAULT_SOCKET;
+    static const struct option opts[] = {
+        {"socket", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': cli.socket = optarg; break;
+        case 'j': cli.json = true; break;
+        case 'h': main_help(stdout); return RK_EXIT_OK;
+        case 'V': printf("renkei %s\n", RENKEI_VERSION); return RK_EXIT_OK;
+        default: main_help(stderr); return RK_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        main_help(stderr);
+        return RK_EXIT_USAGE;
+    }
+    const char *name = argv[optind];
+    if (strcmp(name, "help") == 0) {
+        if (optind + 1 < argc)
+            for (size_t i = 0; i < NCOMMANDS; i++)
+                if (strcmp(commands[i].name, argv[optind + 1]) == 0) {
+                    rk_command_help(argv[optind + 1]);
+                    return RK_EXIT_OK;
+                }
+        main_help(stdout);
+        return RK_EXIT_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].fn(&cli, argc - optind, argv + optind);
+    fprintf(stderr, "renkei: unknown command '%s'\n\n", name);
+    main_help(stderr);
+    return RK_EXIT_USAGE;
+}
