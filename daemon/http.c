@@ -1,0 +1,786 @@
+/* http: HTTP/1.1 for the local API on libuv streams, parsed by http_parser.
+ *
+ * Per connection, bytes are appended to an input buffer and parsed until a request is complete; the
+ * parser is then paused, the request dispatched, and parsing resumes only once the response has been
+ * queued, so pipelined requests are answered strictly in order. Limits: the request line and headers
+ * (414/431), the body (413 as soon as Content-Length or the chunks exceed max_body; the rest is not
+ * read and the connection closes), and a timeout for a request that is not completed in time (408).
+ * A connection that closes while its request is in flight orphans the request (req->conn = NULL):
+ * the handler still owns it and its later response is discarded, so there is no use after free.
+ */
+#define _GNU_SOURCE /* struct ucred */
+#include "http.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MAX_URL 8192
+#define MAX_HEADER_BYTES (32 * 1024)
+#define REQUEST_TIMEOUT_MS 30000
+#define IDLE_TIMEOUT_MS 60000
+
+typedef struct http_conn {
+    union {
+        uv_stream_t stream;
+        uv_pipe_t pipe;
+        uv_tcp_t tcp;
+    } h;
+    uv_timer_t timer;
+    rk_http_server *srv;
+    struct http_conn *prev, *next;
+    int open_handles;
+    http_parser parser;
+    rk_buf in;
+    size_t in_off;
+    bool reading, processing, closing, close_after_write, in_message, msg_complete;
+    int pending_writes;
+    int reject_status;        /* set by a callback to stop parsing with an error */
+    /* the request being parsed */
+    rk_buf url, body, hname, hval;
+    bool last_was_value;
+    size_t header_bytes;
+    char *inm, *ims;
+    bool expect_continue;
+    rk_http_req *inflight;
+    bool has_cred;
+    uid_t uid;
+    gid_t gid;
+    pid_t pid;
+} http_conn;
+
+struct rk_http_server {
+    uv_loop_t *loop;
+    rk_http_handler handler;
+    void *ctx;
+    size_t max_body;
+    uv_pipe_t pipe;
+    uv_tcp_t tcp;
+    bool has_pipe, has_tcp, stopping;
+    int open_handles;         /* listeners plus connection handles */
+    http_conn *conns;
+    char *socket_path;
+};
+
+static http_parser_settings settings;
+
+static void arm_timer(http_conn *c);
+
+const char *rk_http_status_text(int s)
+{
+    switch (s) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
+    default: return "Status";
+    }
+}
+
+static void maybe_free_server(rk_http_server *s)
+{
+    if (s->stopping && s->open_handles == 0) {
+        free(s->socket_path);
+        free(s);
+    }
+}
+
+/* ---------------------------------------------------------------------------- connection life */
+
+static void free_request_state(http_conn *c)
+{
+    rk_buf_reset(&c->url);
+    rk_buf_reset(&c->body);
+    rk_buf_reset(&c->hname);
+    rk_buf_reset(&c->hval);
+    free(c->inm);
+    free(c->ims);
+    c->inm = c->ims = NULL;
+    c->last_was_value = false;
+    c->header_bytes = 0;
+    c->expect_continue = false;
+    c->msg_complete = false;
+}
+
+static void req_free(rk_http_req *r)
+{
+    free(r->path);
+    free(r->query);
+    free(r->body);
+    free(r->if_none_match);
+    free(r->if_modified_since);
+    free(r);
+}
+
+static void on_conn_handle_closed(uv_handle_t *h)
+{
+    http_conn *c = h->data;
+    rk_http_server *s = c->srv;
+    s->open_handles--;
+    if (--c->open_handles > 0)
+        return;
+    free_request_state(c);
+    rk_buf_free(&c->in);
+    rk_buf_free(&c->url);
+    rk_buf_free(&c->body);
+    rk_buf_free(&c->hname);
+    rk_buf_free(&c->hval);
+    free(c);
+    maybe_free_server(s);
+}
+
+static void conn_close(http_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    rk_http_server *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->h.stream, on_conn_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+    rk_http_req *r = c->inflight;
+    c->inflight = NULL;
+    if (r) {
+        r->conn = NULL; /* orphaned: the handler still owns it */
+        if (r->on_abort)
+            r->on_abort(r, r->abort_ctx);
+    }
+}
+
+typedef struct write_req {
+    uv_write_t w;
+    http_conn *c;
+    char *data;
+} write_req;
+
+static void on_write(uv_write_t *w, int status)
+{
+    write_req *wr = (write_req *)w;
+    http_conn *c = wr->c;
+    free(wr->data);
+    free(wr);
+    c->pending_writes--;
+    if (c->closing)
+        return;
+    if (status < 0 || (c->close_after_write && c->pending_writes == 0))
+        conn_close(c);
+}
+
+/* Takes ownership of data. */
+static void conn_write(http_conn *c, char *data, size_t len)
+{
+    write_req *wr = malloc(sizeof *wr);
+    if (!wr) {
+        free(data);
+        conn_close(c);
+        return;
+    }
+    wr->c = c;
+    wr->data = data;
+    uv_buf_t b = uv_buf_init(data, (unsigned)len);
+    if (uv_write(&wr->w, &c->h.stream, &b, 1, on_write) != 0) {
+        free(data);
+        free(wr);
+        conn_close(c);
+        return;
+    }
+    c->pending_writes++;
+}
+
+static int build_response(rk_buf *out, int status, const char *ctype, const char *extra, const void *body, size_t len,
+                          bool keep_alive)
+{
+    if (rk_buf_printf(out, "HTTP/1.1 %d %s\r\n", status, rk_http_status_text(status)) != 0)
+        return -1;
+    if (ctype && rk_buf_printf(out, "Content-Type: %s\r\n", ctype) != 0)
+        return -1;
+    if (rk_buf_printf(out, "Content-Length: %zu\r\n%s%s\r\n", len, extra ? extra : "",
+                      keep_alive ? "" : "Connection: close\r\n") != 0)
+        return -1;
+    return len ? rk_buf_append(out, body, len) : 0;
+}
+
+/* An error produced by the server itself (limits, malformed requests): JSON like the API's. */
+static void conn_fail(http_conn *c, int status, const char *code, const char *msg)
+{
+    if (c->closing)
+        return;
+    rk_buf body, out;
+    rk_buf_init(&body);
+    rk_buf_init(&out);
+    /* code and msg are fixed strings without characters that need JSON escaping */
+    if (rk_buf_printf(&body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"field\":null}}\n", code, msg) == 0 &&
+        build_response(&out, status, "application/json", NULL, body.data, body.len, false) == 0) {
+        size_t len;
+        char *data = rk_buf_take(&out, &len);
+        c->close_after_write = true;
+        if (c->reading) {
+            uv_read_stop(&c->h.stream);
+            c->reading = false;
+        }
+        conn_write(c, data, len);
+    } else {
+        conn_close(c);
+    }
+    rk_buf_free(&body);
+    rk_buf_free(&out);
+}
+
+/* ---------------------------------------------------------------------------- parser callbacks */
+
+static int reject(http_parser *p, int status)
+{
+    http_conn *c = p->data;
+    c->reject_status = status;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    http_conn *c = p->data;
+    free_request_state(c);
+    c->in_message = true;
+    arm_timer(c); /* from now on the request must complete within REQUEST_TIMEOUT_MS */
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    http_conn *c = p->data;
+    if (c->url.len + len > MAX_URL)
+        return reject(p, 414);
+    return rk_buf_append(&c->url, at, len) == 0 ? 0 : reject(p, 500);
+}
+
+static void finish_header(http_conn *c)
+{
+    if (!c->hname.len)
+        return;
+    const char *n = c->hname.data, *v = c->hval.data ? c->hval.data : "";
+    if (strcasecmp(n, "If-None-Match") == 0) {
+        free(c->inm);
+        c->inm = strdup(v);
+    } else if (strcasecmp(n, "If-Modified-Since") == 0) {
+        free(c->ims);
+        c->ims = strdup(v);
+    } else if (strcasecmp(n, "Expect") == 0 && strcasecmp(v, "100-continue") == 0) {
+        c->expect_continue = true;
+    }
+    rk_buf_reset(&c->hname);
+    rk_buf_reset(&c->hval);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    http_conn *c = p->data;
+    if ((c->header_bytes += len) > MAX_HEADER_BYTES)
+        return reject(p, 431);
+    if (c->last_was_value) {
+        finish_header(c);
+        c->last_was_value = false;
+    }
+    return rk_buf_append(&c->hname, at, len) == 0 ? 0 : reject(p, 500);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    http_conn *c = p->data;
+    if ((c->header_bytes += len) > MAX_HEADER_BYTES)
+        return reject(p, 431);
+    c->last_was_value = true;
+    return rk_buf_append(&c->hval, at, len) == 0 ? 0 : reject(p, 500);
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    http_conn *c = p->data;
+    finish_header(c);
+    bool has_length = p->content_length != ULLONG_MAX && p->content_length > 0;
+    if (has_length && p->content_length > c->srv->max_body)
+        return reject(p, 413);
+    if (c->expect_continue) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        char *d = malloc(sizeof cont - 1);
+        if (d) {
+            memcpy(d, cont, sizeof cont - 1);
+            conn_write(c, d, sizeof cont - 1);
+        }
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    http_conn *c = p->data;
+    if (c->body.len + len > c->srv->max_body)
+        return reject(p, 413);
+    return rk_buf_append(&c->body, at, len) == 0 ? 0 : reject(p, 500);
+}
+
+static int on_message_complete(http_parser *p)
+{
+    http_conn *c = p->data;
+    c->msg_complete = true;
+    c->in_message = false;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------- dispatch */
+
+static void on_timer(uv_timer_t *t)
+{
+    http_conn *c = t->data;
+    if (c->inflight || c->closing)
+        return;
+    if (c->in_message || c->in.len > c->in_off)
+        conn_fail(c, 408, "request_timeout", "the request was not completed in time");
+    else
+        conn_close(c);
+}
+
+static void arm_timer(http_conn *c)
+{
+    if (c->closing)
+        return;
+    if (c->inflight)
+        uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, on_timer, c->in_message ? REQUEST_TIMEOUT_MS : IDLE_TIMEOUT_MS, 0);
+}
+
+static char *dup_range(const char *s, size_t off, size_t len)
+{
+    char *d = malloc(len + 1);
+    if (d) {
+        memcpy(d, s + off, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+static void dispatch(http_conn *c)
+{
+    rk_http_req *r = calloc(1, sizeof *r);
+    struct http_parser_url u;
+    http_parser_url_init(&u);
+    const char *url = c->url.data ? c->url.data : "";
+    if (!r || http_parser_parse_url(url, c->url.len, 0, &u) != 0 || !(u.field_set & (1 << UF_PATH))) {
+        free(r);
+        conn_fail(c, 400, "invalid_request", "malformed request target");
+        return;
+    }
+    r->method = http_method_str((enum http_method)c->parser.method);
+    r->path = dup_range(url, u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+    if (u.field_set & (1 << UF_QUERY))
+        r->query = dup_range(url, u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+    r->body = dup_range(c->body.data ? c->body.data : "", 0, c->body.len);
+    r->body_len = c->body.len;
+    r->if_none_match = c->inm;
+    r->if_modified_since = c->ims;
+    c->inm = c->ims = NULL;
+    r->has_cred = c->has_cred;
+    r->uid = c->uid;
+    r->gid = c->gid;
+    r->pid = c->pid;
+    r->start_ns = rk_monotonic_ns();
+    r->keep_alive = http_should_keep_alive(&c->parser) && !c->srv->stopping;
+    if (!r->path || !r->body || ((u.field_set & (1 << UF_QUERY)) && !r->query)) {
+        req_free(r);
+        conn_fail(c, 500, "no_memory", "out of memory");
+        return;
+    }
+    r->conn = c;
+    c->inflight = r;
+    free_request_state(c);
+    arm_timer(c);
+    c->srv->handler(r, c->srv->ctx);
+}
+
+static void process(http_conn *c)
+{
+    if (c->processing)
+        return;
+    c->processing = true;
+    while (!c->closing && !c->inflight && !c->close_after_write && c->in_off < c->in.len) {
+        size_t n = http_parser_execute(&c->parser, &settings, c->in.data + c->in_off, c->in.len - c->in_off);
+        c->in_off += n;
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+        if (e == HPE_PAUSED) {
+            http_parser_pause(&c->parser, 0);
+            if (c->reject_status) {
+                int st = c->reject_status;
+                conn_fail(c, st,
+                          st == 413   ? "body_too_large"
+                          : st == 414 ? "uri_too_long"
+                          : st == 431 ? "headers_too_large"
+                                      : "internal",
+                          st == 413   ? "the request body is larger than api.max_body"
+                          : st == 414 ? "the request target is too long"
+                          : st == 431 ? "the request headers are too large"
+                                      : "out of memory");
+                break;
+            }
+            if (c->msg_complete)
+                dispatch(c);
+        } else if (e != HPE_OK) {
+            conn_fail(c, 400, "invalid_request", "malformed HTTP request");
+            break;
+        } else if (n == 0) {
+            break;
+        }
+    }
+    if (c->in_off == c->in.len) {
+        rk_buf_reset(&c->in);
+        c->in_off = 0;
+    } else if (c->in_off > 0) {
+        memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
+        c->in.len -= c->in_off;
+        c->in.data[c->in.len] = '\0';
+        c->in_off = 0;
+    }
+    c->processing = false;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    http_conn *c = h->data;
+    if (rk_buf_reserve(&c->in, 65536) != 0) {
+        buf->base = NULL;
+        buf->len = 0;
+        return;
+    }
+    buf->base = c->in.data + c->in.len;
+    buf->len = c->in.cap - c->in.len - 1;
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    http_conn *c = st->data;
+    if (nread < 0) {
+        /* EOF or error: a request still in flight is orphaned (the client is gone) */
+        conn_close(c);
+        return;
+    }
+    if (nread == 0)
+        return;
+    c->in.len += (size_t)nread;
+    c->in.data[c->in.len] = '\0';
+    if (!c->inflight)
+        arm_timer(c);
+    process(c);
+    /* while a request is in flight, buffer at most one more full request, then push back */
+    if (!c->closing && c->inflight && c->in.len - c->in_off > c->srv->max_body + MAX_HEADER_BYTES + MAX_URL &&
+        c->reading) {
+        uv_read_stop(&c->h.stream);
+        c->reading = false;
+    }
+}
+
+void rk_http_set_abort(rk_http_req *req, rk_http_abort_cb cb, void *ctx)
+{
+    req->on_abort = cb;
+    req->abort_ctx = ctx;
+}
+
+void rk_http_respond(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
+                     const void *body, size_t len)
+{
+    http_conn *c = req->conn;
+    bool keep = req->keep_alive;
+    req_free(req);
+    if (!c)
+        return; /* orphaned: the client left */
+    c->inflight = NULL;
+    if (c->closing)
+        return;
+    if (c->srv->stopping)
+        keep = false;
+    rk_buf out;
+    rk_buf_init(&out);
+    if (build_response(&out, status, content_type, extra_headers, body, len, keep) != 0) {
+        rk_buf_free(&out);
+        conn_close(c);
+        return;
+    }
+    size_t n;
+    char *data = rk_buf_take(&out, &n);
+    if (!keep) {
+        c->close_after_write = true;
+        if (c->reading) {
+            uv_read_stop(&c->h.stream);
+            c->reading = false;
+        }
+    }
+    conn_write(c, data, n);
+    if (c->closing || c->close_after_write)
+        return;
+    arm_timer(c);
+    if (!c->reading && uv_read_start(&c->h.stream, on_alloc, on_read) == 0)
+        c->reading = true;
+    process(c);
+}
+
+/* ---------------------------------------------------------------------------- listeners */
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    rk_http_server *s = server->data;
+    if (status < 0 || s->stopping)
+        return;
+    http_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->srv = s;
+    bool is_pipe = server == (uv_stream_t *)&s->pipe;
+    int rc = is_pipe ? uv_pipe_init(s->loop, &c->h.pipe, 0) : uv_tcp_init(s->loop, &c->h.tcp);
+    if (rc != 0) {
+        free(c);
+        return;
+    }
+    c->h.stream.data = c;
+    uv_timer_init(s->loop, &c->timer);
+    c->timer.data = c;
+    c->open_handles = 2;
+    s->open_handles += 2;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    if (uv_accept(server, &c->h.stream) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (is_pipe) {
+        uv_os_fd_t fd;
+        struct ucred cred;
+        socklen_t cl = sizeof cred;
+        if (uv_fileno((uv_handle_t *)&c->h.pipe, &fd) == 0 &&
+            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+            c->has_cred = true;
+            c->uid = cred.uid;
+            c->gid = cred.gid;
+            c->pid = cred.pid;
+        }
+    } else {
+        uv_tcp_nodelay(&c->h.tcp, 1);
+    }
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    if (uv_read_start(&c->h.stream, on_alloc, on_read) != 0) {
+        conn_close(c);
+        return;
+    }
+    c->reading = true;
+    arm_timer(c);
+}
+
+static int mkdir_parents(const char *path)
+{
+    char *d = strdup(path);
+    if (!d)
+        return -1;
+    char *slash = strrchr(d, '/');
+    if (!slash || slash == d) {
+        free(d);
+        return 0;
+    }
+    *slash = '\0';
+    for (char *p = d + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(d, 0755) != 0 && errno != EEXIST) {
+                free(d);
+                return -1;
+            }
+            *p = '/';
+        }
+    }
+    int rc = (mkdir(d, 0750) != 0 && errno != EEXIST) ? -1 : 0;
+    free(d);
+    return rc;
+}
+
+/* A socket file left by a crashed daemon is replaced; one that still answers is someone else's. */
+static int clear_stale(const char *path, rk_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : rk_fail(err, "socket", "api.socket", "%s: %s", path, strerror(errno));
+    if (!S_ISSOCK(st.st_mode))
+        return rk_fail(err, "socket", "api.socket", "%s exists and is not a socket", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return rk_fail(err, "socket", "api.socket", "socket: %s", strerror(errno));
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int live = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    if (live)
+        return rk_fail(err, "socket", "api.socket", "%s: another process is serving this socket", path);
+    if (unlink(path) != 0)
+        return rk_fail(err, "socket", "api.socket", "cannot remove stale socket %s: %s", path, strerror(errno));
+    rk_info("http", "removed stale socket %s", path);
+    return 0;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    rk_http_server *s = h->data;
+    s->open_handles--;
+    maybe_free_server(s);
+}
+
+static int listen_tcp(rk_http_server *s, const char *spec, rk_error *err)
+{
+    const char *colon = strrchr(spec, ':');
+    char host[64];
+    size_t hl = colon ? (size_t)(colon - spec) : 0;
+    if (!colon || hl >= sizeof host)
+        return rk_fail(err, "config", "api.tcp", "bad address %s", spec);
+    memcpy(host, spec, hl);
+    host[hl] = '\0';
+    int port = atoi(colon + 1);
+    struct sockaddr_storage ss;
+    int rc;
+    if (host[0] == '[') {
+        host[hl - 1] = '\0';
+        rc = uv_ip6_addr(host + 1, port, (struct sockaddr_in6 *)&ss);
+    } else {
+        rc = uv_ip4_addr(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, port, (struct sockaddr_in *)&ss);
+    }
+    if (rc != 0)
+        return rk_fail(err, "config", "api.tcp", "bad address %s", spec);
+    if ((rc = uv_tcp_init(s->loop, &s->tcp)) != 0)
+        return rk_fail(err, "socket", "api.tcp", "%s", uv_strerror(rc));
+    s->tcp.data = s;
+    s->has_tcp = true;
+    s->open_handles++;
+    if ((rc = uv_tcp_bind(&s->tcp, (struct sockaddr *)&ss, 0)) != 0 ||
+        (rc = uv_listen((uv_stream_t *)&s->tcp, 128, on_connection)) != 0)
+        return rk_fail(err, "socket", "api.tcp", "cannot listen on %s: %s", spec, uv_strerror(rc));
+    return 0;
+}
+
+int rk_http_start(uv_loop_t *loop, const rk_http_options *o, rk_http_handler h, void *ctx, rk_http_server **out,
+                  rk_error *err)
+{
+    settings.on_message_begin = on_message_begin;
+    settings.on_url = on_url;
+    settings.on_header_field = on_header_field;
+    settings.on_header_value = on_header_value;
+    settings.on_headers_complete = on_headers_complete;
+    settings.on_body = on_body;
+    settings.on_message_complete = on_message_complete;
+
+    rk_http_server *s = calloc(1, sizeof *s);
+    if (!s || !(s->socket_path = strdup(o->socket_path))) {
+        free(s);
+        return rk_fail(err, "no_memory", "", "out of memory");
+    }
+    s->loop = loop;
+    s->handler = h;
+    s->ctx = ctx;
+    s->max_body = o->max_body;
+    gid_t gid = (gid_t)-1;
+    if (o->group) {
+        struct group gr, *res = NULL;
+        char buf[4096];
+        if (getgrnam_r(o->group, &gr, buf, sizeof buf, &res) != 0 || !res) {
+            free(s->socket_path);
+            free(s);
+            return rk_fail(err, "config", "api.group", "unknown group \"%s\"", o->group);
+        }
+        gid = gr.gr_gid;
+    }
+    int rc;
+    if (mkdir_parents(o->socket_path) != 0) {
+        rk_fail(err, "socket", "api.socket", "cannot create the directory of %s: %s", o->socket_path, strerror(errno));
+        goto fail;
+    }
+    if (clear_stale(o->socket_path, err) != 0)
+        goto fail;
+    if ((rc = uv_pipe_init(loop, &s->pipe, 0)) != 0) {
+        rk_fail(err, "socket", "api.socket", "%s", uv_strerror(rc));
+        goto fail;
+    }
+    s->pipe.data = s;
+    s->has_pipe = true;
+    s->open_handles++;
+    if ((rc = uv_pipe_bind(&s->pipe, o->socket_path)) != 0) {
+        rk_fail(err, "socket", "api.socket", "cannot bind %s: %s", o->socket_path, uv_strerror(rc));
+        goto fail;
+    }
+    /* before listen, so nobody connects through a socket with the wrong mode */
+    if (chmod(o->socket_path, 0660) != 0 || (gid != (gid_t)-1 && chown(o->socket_path, (uid_t)-1, gid) != 0)) {
+        rk_fail(err, "socket", "api.socket", "cannot set mode/group of %s: %s", o->socket_path, strerror(errno));
+        goto fail;
+    }
+    if ((rc = uv_listen((uv_stream_t *)&s->pipe, 128, on_connection)) != 0) {
+        rk_fail(err, "socket", "api.socket", "cannot listen on %s: %s", o->socket_path, uv_strerror(rc));
+        goto fail;
+    }
+    if (o->tcp && listen_tcp(s, o->tcp, err) != 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    rk_http_stop(s);
+    return -1;
+}
+
+void rk_http_stop(rk_http_server *s)
+{
+    if (!s || s->stopping)
+        return;
+    s->stopping = true;
+    if (s->has_pipe) {
+        uv_close((uv_handle_t *)&s->pipe, on_listener_closed);
+        unlink(s->socket_path);
+    }
+    if (s->has_tcp)
+        uv_close((uv_handle_t *)&s->tcp, on_listener_closed);
+    for (http_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->inflight && c->pending_writes == 0)
+            conn_close(c);
+        else
+            c->close_after_write = true; /* the in-flight response goes out, then the connection closes */
+    }
+    maybe_free_server(s);
+}

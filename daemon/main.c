@@ -1,0 +1,283 @@
+/* main: renkeid's command line, start-up order and shutdown.
+ *
+ * Start: config -> log level -> data dir -> key -> store -> roster -> metrics -> writer -> API ->
+ * gossip -> loop. Shutdown on SIGINT/SIGTERM, in the order that loses nothing acknowledged: stop
+ * accepting API requests, stop gossip, let the writer finish and commit its queue (its completion
+ * callbacks still answer waiting clients), then close the store. Exit codes: 0 ok, 1 runtime or
+ * configuration error, 2 usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "api.h"
+#include "config.h"
+#include "gossip.h"
+#include "log.h"
+#include "metrics.h"
+#include "node.h"
+#include "writer.h"
+
+#define SHUTDOWN_GRACE_MS 10000
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: renkeid -c FILE [-o section.key=value]... [--check] [--version] [--help]\n"
+               "\n"
+               "  -c, --config FILE   the node's INI configuration (see docs/configuration.md)\n"
+               "  -o SECTION.KEY=VAL  override or add a key, e.g. -o 'peer \"kuwana\".url=tcp://...'\n"
+               "      --check         validate the configuration (and the key file) and exit\n"
+               "      --version       print the version and exit\n"
+               "  -h, --help          this text\n");
+}
+
+typedef struct daemon_state {
+    rk_node node;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t grace;
+    bool stopping;
+} daemon_state;
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_grace(uv_timer_t *t)
+{
+    rk_warn("main", "shutdown grace period over; closing remaining connections");
+    uv_walk(t->loop, close_walk, NULL);
+}
+
+static void shutdown_node(daemon_state *d)
+{
+    if (d->stopping)
+        return;
+    d->stopping = true;
+    rk_node *n = &d->node;
+    rk_api_stop(n->api);
+    rk_gossip_stop(n->gossip);
+    n->gossip = NULL;
+    rk_writer_stop(n->writer); /* commits the queue and answers its clients */
+    uv_close((uv_handle_t *)&d->sigint, NULL);
+    uv_close((uv_handle_t *)&d->sigterm, NULL);
+    /* in-flight responses drain; a client that never reads cannot hold the daemon */
+    uv_timer_start(&d->grace, on_grace, SHUTDOWN_GRACE_MS, 0);
+    uv_unref((uv_handle_t *)&d->grace);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    daemon_state *d = s->data;
+    rk_info("main", "received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    shutdown_node(d);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char *d = strdup(path);
+    if (!d)
+        return -1;
+    for (char *p = d + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(d, 0755) != 0 && errno != EEXIST) {
+                free(d);
+                return -1;
+            }
+            *p = '/';
+        }
+    int rc = mkdir(d, mode) != 0 && errno != EEXIST ? -1 : 0;
+    free(d);
+    return rc;
+}
+
+static void describe_metrics(rk_metrics *m)
+{
+    rk_metrics_describe(m, "renkei_ingest_total", "counter", "Records stored, by source (local or peer).");
+    rk_metrics_describe(m, "renkei_rejections_total", "counter", "Records rejected, by reason and source.");
+    rk_metrics_describe(m, "renkei_store_errors_total", "counter", "Write transactions that failed, by error code.");
+    rk_metrics_describe(m, "renkei_commit_duration_seconds", "histogram", "Time per group-commit transaction.");
+    rk_metrics_describe(m, "renkei_commit_batch_items_total", "counter", "Items processed by the writer.");
+}
+
+static int run(rk_config *cfg)
+{
+    daemon_state d;
+    memset(&d, 0, sizeof d);
+    rk_node *n = &d.node;
+    rk_error err;
+    rk_error_clear(&err);
+    int rc = 1;
+    bool looped = false;
+    uv_loop_t *loop = uv_default_loop();
+    n->loop = loop;
+    n->cfg = cfg;
+    n->started_ms = rk_now_ms();
+    rk_limits_default(&n->limits);
+    n->limits.max_record_bytes = cfg->max_record_bytes;
+    n->limits.max_clock_skew_ms = cfg->max_clock_skew_ms;
+
+    if (mkdir_p(cfg->data_dir, 0700) != 0) {
+        rk_error_log("main", "cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
+        goto out;
+    }
+    bool created = false;
+    if (rk_key_load_or_create(cfg->key_file, &n->key, &created, &err) != 0) {
+        rk_error_log("main", "node key %s: %s", cfg->key_file, err.message);
+        goto out;
+    }
+    rk_key_public(n->key, n->pub);
+    rk_hex_encode(n->pub, RK_KEY_LEN, n->pub_hex);
+    if (created)
+        rk_info("main", "created node key %s public=%s", cfg->key_file, n->pub_hex);
+
+    rk_store_options so = {.dir = cfg->data_dir, .map_size = cfg->map_size};
+    if (rk_store_open(&so, &n->store, &err) != 0) {
+        rk_error_log("main", "cannot open the store in %s: %s", cfg->data_dir, err.message);
+        goto out;
+    }
+    if (rk_roster_add(&n->roster, cfg->name, n->pub, NULL, true) != 0) {
+        rk_error_log("main", "out of memory building the roster");
+        goto out;
+    }
+    for (size_t i = 0; i < cfg->peer_count; i++) {
+        const rk_peer_config *p = &cfg->peers[i];
+        if (rk_roster_add(&n->roster, p->name, p->key, p->url, false) != 0) {
+            rk_error_log("main", "[%s \"%s\"]: its key is this node's own or out of memory", p->url ? "peer" : "member",
+                         p->name);
+            goto out;
+        }
+    }
+    if (!(n->metrics = rk_metrics_new())) {
+        rk_error_log("main", "out of memory");
+        goto out;
+    }
+    describe_metrics(n->metrics);
+    if (rk_writer_start(n, &n->writer, &err) != 0) {
+        rk_error_log("main", "writer: %s", err.message);
+        goto out;
+    }
+    if (rk_api_start(n, &n->api, &err) != 0) {
+        rk_error_log("main", "API: %s", err.message);
+        goto out;
+    }
+    rk_info("main", "API listening on %s%s%s", cfg->socket, cfg->tcp ? " and tcp " : "", cfg->tcp ? cfg->tcp : "");
+    if (rk_gossip_start(n, &n->gossip, &err) != 0) {
+        rk_error_log("main", "gossip: %s", err.message);
+        goto out;
+    }
+    uv_signal_init(loop, &d.sigint);
+    uv_signal_init(loop, &d.sigterm);
+    uv_timer_init(loop, &d.grace);
+    d.sigint.data = d.sigterm.data = &d;
+    uv_signal_start(&d.sigint, on_signal, SIGINT);
+    uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+    rk_info("main", "renkeid %s started name=%s key=%s peers=%zu data_dir=%s", RENKEI_VERSION, cfg->name, n->pub_hex,
+            cfg->peer_count, cfg->data_dir);
+    looped = true;
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&d.grace, NULL);
+    rc = 0;
+
+out:
+    if (!d.stopping) { /* a start-up error: undo what started */
+        rk_api_stop(n->api);
+        rk_gossip_stop(n->gossip);
+        rk_writer_stop(n->writer);
+    }
+    uv_run(loop, UV_RUN_DEFAULT); /* close callbacks */
+    rk_api_free(n->api);
+    rk_metrics_free(n->metrics);
+    rk_roster_free(&n->roster);
+    if (n->store)
+        rk_store_close(n->store);
+    if (n->key)
+        rk_key_free(n->key);
+    if (uv_loop_close(loop) != 0)
+        rk_warn("main", "the loop still had open handles at exit");
+    if (looped)
+        rk_info("main", "stopped");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'C'},
+        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL;
+    bool check = false;
+    char **overrides = calloc((size_t)argc + 1, sizeof *overrides);
+    size_t noverrides = 0;
+    if (!overrides) {
+        fprintf(stderr, "renkeid: out of memory\n");
+        return 1;
+    }
+    int c;
+    while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'o': overrides[noverrides++] = optarg; break;
+        case 'C': check = true; break;
+        case 'V':
+            printf("renkeid %s\n", RENKEI_VERSION);
+            free(overrides);
+            return 0;
+        case 'h':
+            usage(stdout);
+            free(overrides);
+            return 0;
+        default:
+            usage(stderr);
+            free(overrides);
+            return 2;
+        }
+    }
+    if (optind < argc || !config) {
+        if (optind < argc)
+            fprintf(stderr, "renkeid: unexpected argument \"%s\"\n", argv[optind]);
+        else
+            fprintf(stderr, "renkeid: -c FILE is required\n");
+        usage(stderr);
+        free(overrides);
+        return 2;
+    }
+    rk_config cfg;
+    rk_error err;
+    rk_error_clear(&err);
+    if (rk_config_load(config, overrides, noverrides, &cfg, &err) != 0) {
+        fprintf(stderr, "renkeid: %s\n", err.message);
+        free(overrides);
+        return 1;
+    }
+    free(overrides);
+    int rc;
+    if (check) {
+        rc = 0;
+        struct stat st;
+        if (stat(cfg.key_file, &st) == 0) {
+            rk_key *k = NULL;
+            if (rk_key_load(cfg.key_file, &k, &err) != 0) {
+                fprintf(stderr, "renkeid: %s: [node] key_file: %s\n", config, err.message);
+                rc = 1;
+            }
+            rk_key_free(k);
+        }
+        if (rc == 0)
+            printf("configuration OK\n");
+    } else {
+        rk_log_set_level(cfg.log_level);
+        rc = run(&cfg);
+    }
+    rk_config_free(&cfg);
+    return rc;
+}
