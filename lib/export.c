@@ -1,44 +1,561 @@
 /* export: the HTTP-facing side of the national view (GET /v1/export/NAME, /v1/stats, /v1/regions).
  *
  * Invariants: exports only ever see records with visibility public (the store query is bounded by
- * max_visibility); a bad query never reaches the store; the ETag is decided before any rendering so
- * a conditional request that matches costs no rendering work.
- *
- * This first version checks names and parameters; rendering is wired in by lib/feed.c.
+ * max_visibility = PUBLIC, and each record is checked again before rendering); a bad query never
+ * reaches the store; the ETag is a hash of (export name, normalised parameters, base URL, store
+ * change sequence) and is decided before any record is read, so a conditional request that matches
+ * costs one small read transaction and no rendering. Every stored change bumps last_seq, so a new
+ * publish, update or delete always changes the ETag.
  */
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "feed.h"
 #include "params.h"
+#include "sign.h"
+#include "taxonomy.h"
 
-static const char *const known_names[] = {"feed.atom", "feed.json", "events.ics", "records.csv", "stats", "regions"};
+#define LIMIT_DEFAULT 100
+#define LIMIT_MAX 10000
+#define JST_OFFSET (9 * 3600)
+/* events.ics without "from": events that ended in the last 180 days and everything later */
+#define ICS_PAST_DAYS 180
+
+enum fmt { F_ATOM, F_JSON, F_ICS, F_CSV, F_STATS, F_REGIONS };
+
+static const struct {
+    const char *name;
+    enum fmt fmt;
+    const char *content_type;
+    const char *params; /* allowed parameters, space separated with a space at each end */
+} exports[] = {
+    {"feed.atom", F_ATOM, "application/atom+xml; charset=utf-8", " kind prefecture industry q limit "},
+    {"feed.json", F_JSON, "application/feed+json", " kind prefecture industry q limit "},
+    {"events.ics", F_ICS, "text/calendar; charset=utf-8", " kind prefecture format open_scope from to limit "},
+    {"records.csv", F_CSV, "text/csv; charset=utf-8; header=present", " kind prefecture industry q limit "},
+    {"stats", F_STATS, "application/json", " "},
+    {"regions", F_REGIONS, "application/json", " "},
+};
+
+typedef struct export_query {
+    int kind, industry, format, open_scope;
+    char prefecture[3];
+    const char *q;
+    size_t limit;
+    int64_t from, to;
+} export_query;
+
+/* ------------------------------------------------------------------------------- parameters */
+
+static bool allowed(const char *list, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = strstr(list, key); p; p = strstr(p + 1, key))
+        if (p[-1] == ' ' && p[n] == ' ')
+            return true;
+    return false;
+}
+
+static int bad(rk_export_response *out, const char *field, const char *msg)
+{
+    out->status = 400;
+    return rk_fail(&out->err, "invalid_parameter", field, "%s", msg);
+}
+
+/* RFC 3339 instant, or a date YYYY-MM-DD meaning its start in Japan time. */
+static int parse_instant(const char *s, int64_t *out)
+{
+    int off;
+    if (rk_parse_rfc3339(s, out, &off) == 0)
+        return 0;
+    int y, m, d;
+    if (strlen(s) != 10 || rk_parse_date(s, &y, &m, &d) != 0)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
+    *out = (int64_t)timegm(&tm) - JST_OFFSET;
+    return 0;
+}
+
+static int parse_query(const rk_params *p, int fmt_index, int64_t now_s, export_query *q, rk_export_response *out)
+{
+    memset(q, 0, sizeof *q);
+    q->limit = LIMIT_DEFAULT;
+    q->to = INT64_MAX;
+    const char *list = exports[fmt_index].params;
+    for (size_t i = 0; i < p->count; i++)
+        if (!allowed(list, p->keys[i])) {
+            out->status = 400;
+            return rk_fail(&out->err, "unknown_parameter", p->keys[i], "unknown parameter \"%.64s\" for %s",
+                           p->keys[i], exports[fmt_index].name);
+        }
+    const char *v;
+    if ((v = rk_params_get(p, "kind")) && *v) {
+        q->kind = rk_taxonomy_value(&renkei__kind__descriptor, v);
+        if (q->kind != RENKEI__KIND__KIND_CASE && q->kind != RENKEI__KIND__KIND_EVENT &&
+            q->kind != RENKEI__KIND__KIND_REGION)
+            return bad(out, "kind", "kind must be case, event or region");
+        if (exports[fmt_index].fmt == F_ICS && q->kind != RENKEI__KIND__KIND_EVENT)
+            return bad(out, "kind", "the calendar holds events only");
+    }
+    if ((v = rk_params_get(p, "prefecture")) && *v) {
+        if (!rk_prefecture_valid(v))
+            return bad(out, "prefecture", "prefecture must be a JIS X 0401 code 01..47");
+        memcpy(q->prefecture, v, 3);
+    }
+    if ((v = rk_params_get(p, "industry")) && *v &&
+        (q->industry = rk_taxonomy_value(&renkei__industry__descriptor, v)) <= 0)
+        return bad(out, "industry", "unknown industry code");
+    if ((v = rk_params_get(p, "format")) && *v &&
+        (q->format = rk_taxonomy_value(&renkei__event_format__descriptor, v)) <= 0)
+        return bad(out, "format", "format must be online, onsite or hybrid");
+    if ((v = rk_params_get(p, "open_scope")) && *v &&
+        (q->open_scope = rk_taxonomy_value(&renkei__open_scope__descriptor, v)) <= 0)
+        return bad(out, "open_scope", "open_scope must be local or nationwide");
+    if ((v = rk_params_get(p, "q")) && *v)
+        q->q = v;
+    if ((v = rk_params_get(p, "limit"))) {
+        char *end;
+        unsigned long n = strtoul(v, &end, 10);
+        if (!*v || *end || v[0] == '-' || v[0] == '+' || n < 1 || n > LIMIT_MAX)
+            return bad(out, "limit", "limit must be an integer from 1 to 10000");
+        q->limit = n;
+    }
+    if (exports[fmt_index].fmt == F_ICS) {
+        /* the default window moves once a day (at JST midnight), so ETags stay stable within a day */
+        int64_t today = ((now_s + JST_OFFSET) / 86400) * 86400 - JST_OFFSET;
+        q->from = today - (int64_t)ICS_PAST_DAYS * 86400;
+        if ((v = rk_params_get(p, "from")) && *v && parse_instant(v, &q->from) != 0)
+            return bad(out, "from", "from must be RFC 3339 or YYYY-MM-DD");
+        if ((v = rk_params_get(p, "to")) && *v && parse_instant(v, &q->to) != 0)
+            return bad(out, "to", "to must be RFC 3339 or YYYY-MM-DD");
+        if (q->to < q->from)
+            return bad(out, "to", "to is before from");
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- HTTP conditionals */
+
+static void make_etag(int fmt_index, const export_query *q, const rk_feed_meta *m, uint64_t last_seq,
+                      char out[80])
+{
+    rk_buf b;
+    rk_buf_init(&b);
+    /* a failed append only makes the ETag less specific to the query; last_seq still moves it */
+    (void)rk_buf_printf(&b, "%s\n%d\n%s\n%d\n%d\n%d\n%zu\n%lld\n%lld\n%s\n%s\n%llu", exports[fmt_index].name,
+                        q->kind, q->prefecture, q->industry, q->format, q->open_scope, q->limit,
+                        (long long)q->from, (long long)q->to, q->q ? q->q : "",
+                        m && m->base_url ? m->base_url : "", (unsigned long long)last_seq);
+    uint8_t h[RK_HASH_LEN];
+    rk_sha256(b.data ? b.data : "", b.len, h);
+    rk_buf_free(&b);
+    char hex[33];
+    rk_hex_encode(h, 16, hex);
+    snprintf(out, 80, "\"%s\"", hex);
+}
+
+/* If-None-Match: "*" or a list of entity tags; weak comparison as RFC 9110 13.1.2 asks. */
+static bool etag_matches(const char *header, const char *etag)
+{
+    if (!header)
+        return false;
+    size_t elen = strlen(etag);
+    const char *p = header;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return true;
+        if (p[0] == 'W' && p[1] == '/')
+            p += 2;
+        if (*p != '"') {
+            while (*p && *p != ',')
+                p++;
+            continue;
+        }
+        const char *e = strchr(p + 1, '"');
+        if (!e)
+            return false;
+        if ((size_t)(e - p + 1) == elen && memcmp(p, etag, elen) == 0)
+            return true;
+        p = e + 1;
+    }
+    return false;
+}
+
+static const char *const wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* IMF-fixdate (RFC 9110 5.6.7), with fixed English names whatever the process locale is. */
+static void imf_fixdate(int64_t epoch, char out[40])
+{
+    time_t t = (time_t)epoch;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) {
+        out[0] = '\0';
+        return;
+    }
+    snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static int parse_imf_fixdate(const char *s, int64_t *out)
+{
+    char wd[4], mon[4];
+    int d, y, hh, mm, ss, n = 0;
+    if (sscanf(s, "%3s %d %3s %d %d:%d:%d GMT%n", wd, &d, mon, &y, &hh, &mm, &ss, &n) != 7 || n == 0)
+        return -1;
+    int mi = -1;
+    for (int i = 0; i < 12; i++)
+        if (strcmp(mon, months[i]) == 0)
+            mi = i;
+    if (mi < 0 || d < 1 || d > 31 || y < 1970 || hh > 23 || mm > 59 || ss > 60)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mi, .tm_mday = d, .tm_hour = hh, .tm_min = mm, .tm_sec = ss};
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- record collection */
+
+typedef struct collected {
+    rk_record *v;
+    size_t n, cap;
+    int max_visibility;
+    int failed;
+} collected;
+
+static int collect(const rk_record *rec, void *ctx)
+{
+    collected *c = ctx;
+    /* defence in depth: whatever the index says, nothing above the export's visibility is served */
+    if (!rec->msg || rec->msg->visibility < RENKEI__VISIBILITY__VISIBILITY_PUBLIC ||
+        (int)rec->msg->visibility > c->max_visibility)
+        return 0;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        rk_record *v = realloc(c->v, cap * sizeof *v);
+        if (!v) {
+            c->failed = 1;
+            return 1;
+        }
+        c->v = v;
+        c->cap = cap;
+    }
+    if (rk_record_clone(rec, &c->v[c->n]) != 0) {
+        c->failed = 1;
+        return 1;
+    }
+    c->n++;
+    return 0;
+}
+
+static void collected_free(collected *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        rk_record_free(&c->v[i]);
+    free(c->v);
+}
+
+static int fail500(rk_export_response *out, const char *msg)
+{
+    out->status = 500;
+    rk_buf_reset(&out->body);
+    return rk_fail(&out->err, "internal", "", "%s", msg);
+}
+
+/* ------------------------------------------------------------------------------------ stats */
+
+static int stats_cb(const rk_record *rec, void *ctx)
+{
+    rk_stats_add(ctx, rec);
+    return 0;
+}
+
+static int put_json(rk_export_response *out, json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    if (!s)
+        return fail500(out, "out of memory rendering JSON");
+    int rc = rk_buf_puts(&out->body, s) || rk_buf_puts(&out->body, "\n");
+    free(s);
+    return rc ? fail500(out, "out of memory") : 0;
+}
+
+static int serve_stats(rk_txn *t, int64_t now_s, rk_export_response *out)
+{
+    rk_stats *s = rk_stats_new(now_s);
+    if (!s)
+        return fail500(out, "out of memory");
+    rk_query q = {.max_visibility = RENKEI__VISIBILITY__VISIBILITY_NETWORK};
+    char cursor[RK_CURSOR_MAX];
+    if (rk_store_query(t, &q, stats_cb, s, cursor, &out->err) != 0) {
+        rk_stats_free(s);
+        out->status = 500;
+        return -1;
+    }
+    json_t *j = rk_stats_to_json(s);
+    rk_stats_free(s);
+    return put_json(out, j);
+}
+
+/* ---------------------------------------------------------------------------------- regions */
+
+typedef struct region_entry {
+    uint8_t key[RK_KEY_LEN];
+    uint64_t records, last_version, profile_version;
+    rk_record profile; /* the author's newest region profile, if any (msg NULL when none) */
+} region_entry;
+
+typedef struct region_acc {
+    region_entry *v;
+    size_t n, cap;
+    int failed;
+} region_acc;
+
+static int regions_cb(const rk_record *rec, void *ctx)
+{
+    region_acc *a = ctx;
+    const Renkei__Record *r = rec->msg;
+    if (!r || r->author.len != RK_KEY_LEN)
+        return 0;
+    region_entry *e = NULL;
+    for (size_t i = 0; i < a->n; i++)
+        if (memcmp(a->v[i].key, r->author.data, RK_KEY_LEN) == 0) {
+            e = &a->v[i];
+            break;
+        }
+    if (!e) {
+        if (a->n == a->cap) {
+            size_t cap = a->cap ? a->cap * 2 : 16;
+            region_entry *v = realloc(a->v, cap * sizeof *v);
+            if (!v) {
+                a->failed = 1;
+                return 1;
+            }
+            a->v = v;
+            a->cap = cap;
+        }
+        e = &a->v[a->n++];
+        memset(e, 0, sizeof *e);
+        memcpy(e->key, r->author.data, RK_KEY_LEN);
+    }
+    e->records++;
+    if (r->version > e->last_version)
+        e->last_version = r->version;
+    if (r->body_case == RENKEI__RECORD__BODY_REGION && r->region && r->version > e->profile_version) {
+        rk_record copy;
+        if (rk_record_clone(rec, &copy) != 0) {
+            a->failed = 1;
+            return 1;
+        }
+        if (e->profile.msg)
+            rk_record_free(&e->profile);
+        e->profile = copy;
+        e->profile_version = r->version;
+    }
+    return 0;
+}
+
+static int cmp_region(const void *a, const void *b)
+{
+    const region_entry *x = a, *y = b;
+    const char *px = x->profile.msg ? x->profile.msg->region->prefecture : "";
+    const char *py = y->profile.msg ? y->profile.msg->region->prefecture : "";
+    int c = strcmp(px ? px : "", py ? py : "");
+    return c ? c : memcmp(x->key, y->key, RK_KEY_LEN);
+}
+
+static int jset(json_t *o, const char *k, json_t *v)
+{
+    return json_object_set_new(o, k, v);
+}
+
+static json_t *region_json(const region_entry *e, const rk_feed_meta *m)
+{
+    char hex[2 * RK_KEY_LEN + 1], ver[32];
+    rk_hex_encode(e->key, RK_KEY_LEN, hex);
+    rk_format_rfc3339((int64_t)(e->last_version / 1000), 0, true, ver);
+    const char *roster = m && m->author_name ? m->author_name(e->key, m->ctx) : NULL;
+    const Renkei__RegionProfile *g = e->profile.msg ? e->profile.msg->region : NULL;
+    const char *name = g && g->name && *g->name ? g->name : roster && *roster ? roster : hex;
+    const char *kind = g ? rk_taxonomy_code(&renkei__node_kind__descriptor, (int)g->node_kind) : NULL;
+    const char *pref = g && g->prefecture ? g->prefecture : "";
+    const char *pname = rk_prefecture_name(pref);
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    if (jset(o, "name", json_string(name)) || jset(o, "roster_name", roster ? json_string(roster) : json_null()) ||
+        jset(o, "kind", kind ? json_string(kind) : json_null()) ||
+        jset(o, "prefecture", *pref ? json_string(pref) : json_null()) ||
+        jset(o, "prefecture_name", pname ? json_string(pname) : json_null()) || jset(o, "key", json_string(hex)) ||
+        jset(o, "last_record_version", json_string(ver)) || jset(o, "records", json_integer((json_int_t)e->records)))
+        goto fail;
+    if (g) {
+        char id[RK_ID_MAX];
+        rk_record_id(e->key, e->profile.msg->rid, id);
+        const char *org = g->coordinating_organisation;
+        if (jset(o, "profile_id", json_string(id)) ||
+            jset(o, "coordinating_organisation", org && *org ? json_string(org) : json_null()) ||
+            jset(o, "website", g->website && *g->website ? json_string(g->website) : json_null()))
+            goto fail;
+    } else if (jset(o, "profile_id", json_null())) {
+        goto fail;
+    }
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+static int serve_regions(rk_txn *t, const rk_feed_meta *m, rk_export_response *out)
+{
+    region_acc a = {0};
+    rk_query q = {.max_visibility = RENKEI__VISIBILITY__VISIBILITY_NETWORK};
+    char cursor[RK_CURSOR_MAX];
+    int rc = -1;
+    json_t *j = NULL;
+    if (rk_store_query(t, &q, regions_cb, &a, cursor, &out->err) != 0 || a.failed) {
+        out->status = 500;
+        if (a.failed)
+            rk_fail(&out->err, "internal", "", "out of memory");
+        goto done;
+    }
+    qsort(a.v, a.n, sizeof *a.v, cmp_region);
+    j = json_object();
+    json_t *arr = json_array();
+    if (!j || jset(j, "regions", arr) || jset(j, "count", json_integer((json_int_t)a.n))) {
+        json_decref(j);
+        rc = fail500(out, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < a.n; i++)
+        if (json_array_append_new(arr, region_json(&a.v[i], m))) {
+            json_decref(j);
+            rc = fail500(out, "out of memory");
+            goto done;
+        }
+    rc = put_json(out, j);
+done:
+    for (size_t i = 0; i < a.n; i++)
+        if (a.v[i].profile.msg)
+            rk_record_free(&a.v[i].profile);
+    free(a.v);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------- entry point */
 
 int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *if_none_match,
                     const char *if_modified_since, const rk_feed_meta *m, rk_export_response *out)
 {
-    (void)t;
-    (void)if_none_match;
-    (void)if_modified_since;
-    (void)m;
     memset(out, 0, sizeof *out);
     rk_buf_init(&out->body);
     out->content_type = "application/json";
-    bool known = false;
-    for (size_t i = 0; i < sizeof known_names / sizeof known_names[0]; i++)
-        if (name && strcmp(name, known_names[i]) == 0)
-            known = true;
-    if (!known) {
+    int fi = -1;
+    for (size_t i = 0; i < sizeof exports / sizeof exports[0]; i++)
+        if (name && strcmp(name, exports[i].name) == 0)
+            fi = (int)i;
+    if (fi < 0) {
         out->status = 404;
-        rk_fail(&out->err, "not_found", "", "no such export");
+        rk_fail(&out->err, "not_found", "", "no export named \"%.64s\"", name ? name : "");
         return 0;
     }
+    int64_t now_s = (int64_t)(rk_now_ms() / 1000);
     rk_params p;
     if (rk_params_parse(query, &p, &out->err) != 0) {
         out->status = 400;
         return 0;
     }
+    export_query eq;
+    int prc = parse_query(&p, fi, now_s, &eq, out);
+    if (prc != 0) {
+        rk_params_free(&p);
+        return 0;
+    }
+    enum fmt f = exports[fi].fmt;
+    int rc = 0;
+    if (f == F_STATS || f == F_REGIONS) {
+        /* these answer from counts that change with the clock too (upcoming events): no validators */
+        rc = f == F_STATS ? serve_stats(t, now_s, out) : serve_regions(t, m, out);
+        if (rc == 0)
+            out->status = 200;
+        rk_params_free(&p);
+        return rc == 0 ? 0 : -1;
+    }
+
+    struct rk_store_counts counts;
+    if (rk_store_counts(t, &counts, &out->err) != 0) {
+        out->status = 500;
+        rk_params_free(&p);
+        return -1;
+    }
+    make_etag(fi, &eq, m, counts.last_seq, out->etag);
+    out->content_type = exports[fi].content_type;
+    if (if_none_match && etag_matches(if_none_match, out->etag)) {
+        out->status = 304;
+        rk_params_free(&p);
+        return 0;
+    }
+
+    collected c = {.max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC};
+    if (f == F_ICS) {
+        rk_event_query evq = {.from = eq.from, .to = eq.to, .format = eq.format, .open_scope = eq.open_scope,
+                              .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC, .limit = eq.limit};
+        memcpy(evq.prefecture, eq.prefecture, sizeof evq.prefecture);
+        rc = rk_store_events(t, &evq, collect, &c, &out->err);
+    } else {
+        rk_query sq = {.kind = eq.kind, .industry = eq.industry, .q = eq.q,
+                       .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC, .limit = eq.limit};
+        memcpy(sq.prefecture, eq.prefecture, sizeof sq.prefecture);
+        char cursor[RK_CURSOR_MAX];
+        rc = rk_store_query(t, &sq, collect, &c, cursor, &out->err);
+    }
     rk_params_free(&p);
-    out->status = 503;
-    rk_fail(&out->err, "not_available", "", "exports are not available yet");
+    if (rc != 0 || c.failed) {
+        if (c.failed)
+            rk_fail(&out->err, "internal", "", "out of memory collecting records");
+        out->status = 500;
+        collected_free(&c);
+        return -1;
+    }
+
+    uint64_t newest = 0;
+    for (size_t i = 0; i < c.n; i++)
+        if (c.v[i].msg->version > newest)
+            newest = c.v[i].msg->version;
+    if (c.n)
+        imf_fixdate((int64_t)(newest / 1000), out->last_modified);
+    /* If-None-Match takes precedence: If-Modified-Since counts only when no ETag was offered */
+    int64_t ims;
+    if (!if_none_match && if_modified_since && c.n && parse_imf_fixdate(if_modified_since, &ims) == 0 &&
+        (int64_t)(newest / 1000) <= ims) {
+        out->status = 304;
+        collected_free(&c);
+        return 0;
+    }
+
+    const rk_record **ptrs = malloc((c.n ? c.n : 1) * sizeof *ptrs);
+    if (!ptrs) {
+        collected_free(&c);
+        return fail500(out, "out of memory");
+    }
+    for (size_t i = 0; i < c.n; i++)
+        ptrs[i] = &c.v[i];
+    switch (f) {
+    case F_ATOM: rc = rk_feed_atom(ptrs, c.n, m, &out->body); break;
+    case F_JSON: rc = rk_feed_json(ptrs, c.n, m, &out->body); break;
+    case F_ICS: rc = rk_feed_ics(ptrs, c.n, m, &out->body); break;
+    default: rc = rk_feed_csv(ptrs, c.n, m, &out->body); break;
+    }
+    free(ptrs);
+    collected_free(&c);
+    if (rc != 0)
+        return fail500(out, "rendering the export failed");
+    out->status = 200;
     return 0;
 }
