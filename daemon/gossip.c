@@ -18,9 +18,11 @@
  * Shared state (connections, queues, per-peer statistics) is guarded by one mutex, never held across
  * an NNG send or a store read.
  *
- * Shutdown: rk_gossip_stop closes sockets and joins threads. Writer completion callbacks for records
- * already handed to the writer hold a reference on the gossip object, so they may run later; the
- * commit listener must not run after rk_gossip_stop (the daemon stops its writer first).
+ * Shutdown: rk_gossip_stop (on the loop thread) closes sockets and joins threads, but the daemon
+ * stops its writer afterwards, and the writer then still runs our commit listener and completion
+ * callbacks. So a small shell of the gossip object (mutex, statistics, `stopping`) outlives the stop:
+ * completion callbacks hold references on it, and the owner's reference is dropped from a libuv close
+ * callback, which runs on a later loop iteration, after rk_writer_stop has delivered everything.
  */
 #include "gossip.h"
 
@@ -134,6 +136,7 @@ struct rk_gossip {
     rk_metrics *metrics;
     nng_mtx *mu;
     atomic_int refs;
+    uv_prepare_t closer;       /* never started: its close callback drops the owner's reference */
     bool stopping;
     peerstat **stats;
     size_t nstats, capstats;
@@ -1698,6 +1701,11 @@ static int dp_start(struct rk_gossip *g, const rk_peer_config *pc, rk_error *err
     return 0;
 }
 
+static void closer_cb(uv_handle_t *h)
+{
+    gossip_unref(h->data);
+}
+
 /* ---- start and stop ------------------------------------------------------------------------------ */
 
 static int listen_start(struct rk_gossip *g, rk_error *err)
@@ -1761,10 +1769,17 @@ int rk_gossip_start(struct rk_node *node, rk_gossip **out, rk_error *err)
         gossip_unref(g);
         return rk_fail(err, "out_of_memory", NULL, "out of memory");
     }
+    if (uv_prepare_init(node->loop, &g->closer) != 0) {
+        free(g->dps);
+        gossip_unref(g);
+        return rk_fail(err, "gossip", NULL, "cannot set up shutdown");
+    }
+    g->closer.data = g;
+    uv_unref((uv_handle_t *)&g->closer);
     g->anon = stat_get_locked(g, "unauthenticated");
     if (!g->anon) {
         free(g->dps);
-        gossip_unref(g);
+        uv_close((uv_handle_t *)&g->closer, closer_cb);
         return rk_fail(err, "out_of_memory", NULL, "out of memory");
     }
     rk_metrics_describe(g->metrics, "renkei_peer_rejections_total", "counter",
@@ -1775,7 +1790,7 @@ int rk_gossip_start(struct rk_node *node, rk_gossip **out, rk_error *err)
     rk_metrics_describe(g->metrics, "renkei_reconcile_seconds", "histogram", "Duration of reconciliations.");
     if (rk_writer_add_listener(node->writer, on_commit, g) != 0) {
         free(g->dps);
-        gossip_unref(g);
+        uv_close((uv_handle_t *)&g->closer, closer_cb);
         return rk_fail(err, "gossip", NULL, "cannot register the commit listener");
     }
     *out = g;
@@ -1846,7 +1861,11 @@ void rk_gossip_stop(rk_gossip *g)
     free(g->conns);
     if (g->tls_server)
         nng_tls_config_free(g->tls_server);
-    gossip_unref(g);
+    g->ctxs = NULL;
+    g->conns = NULL;
+    g->dps = NULL;
+    g->nctx = g->nconns = g->ndps = 0;
+    uv_close((uv_handle_t *)&g->closer, closer_cb);
 }
 
 /* ---- JSON views ------------------------------------------------------------------------------- */
