@@ -1,0 +1,371 @@
+/* bench_sync: range-based set reconciliation between two real stores, in process.
+ *
+ *   bench_sync [N [DIR]]      N records in common (default 1,000,000), stores under DIR (default a
+ *                             fresh directory in /tmp, removed at the end)
+ *
+ * Builds one store of N sealed ~1 KiB case records (random versions within a year, so differences are
+ * spread over the whole set, the hard case for RBSR), copies its files to make two identical stores,
+ * then measures two scenarios of DESIGN.md with every message packed and unpacked between the sides:
+ *   (a) 500 records only in A and 500 only in B (1,000 differences);
+ *   (b) 10,000 only in A and 5,000 only in B (the 1% case).
+ * For each: wall time of the reconciliation, round trips, bytes both ways, and bytes relative to the
+ * size of the differing records (their SignedRecord envelopes). The result is checked: the
+ * initiator's need and have must be exactly the records added to the other side and to its own.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "record.h"
+#include "sign.h"
+#include "store.h"
+#include "sync.h"
+
+typedef struct gen {
+    rk_key *key;
+    uint8_t author[RK_KEY_LEN];
+    uint64_t rng;
+    char filler[900];
+} gen;
+
+static uint64_t rnd(uint64_t *st)
+{
+    uint64_t x = *st;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *st = x;
+}
+
+static double secs_since(uint64_t t0) { return (double)(rk_monotonic_ns() - t0) / 1e9; }
+
+/* Seals case record number i with a random version and puts it; *env_len gets its envelope size. */
+static int put_record(gen *g, rk_txn *t, uint64_t i, rk_error *err)
+{
+    Renkei__Record r;
+    Renkei__Case c;
+    renkei__record__init(&r);
+    renkei__case__init(&c);
+    char rid[32], title[64];
+    snprintf(rid, sizeof rid, "bench-%09" PRIu64, i);
+    snprintf(title, sizeof title, "リスキリング事例 %" PRIu64, i);
+    r.author.data = g->author;
+    r.author.len = RK_KEY_LEN;
+    r.rid = rid;
+    r.version = UINT64_C(1735689600000) + rnd(&g->rng) % UINT64_C(31536000000);
+    r.created_at = r.version;
+    r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
+    r.language = "ja";
+    r.kind = RENKEI__KIND__KIND_CASE;
+    r.body_case = RENKEI__RECORD__BODY_CASE;
+    r.case_ = &c;
+    c.title = title;
+    c.summary = g->filler;
+    c.prefecture = "34";
+    c.industry = RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING;
+    c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_EFFICIENCY;
+    Renkei__Skill skills[1] = {RENKEI__SKILL__SKILL_AI};
+    c.skills = skills;
+    c.n_skills = 1;
+    char *tags[1] = {"bench"};
+    c.tags = tags;
+    c.n_tags = 1;
+    rk_record rec;
+    if (rk_record_seal(&r, g->key, &rec, err) != 0)
+        return -1;
+    rk_put_result res;
+    uint64_t seq;
+    int rc = rk_store_put(t, &rec, &res, &seq, err);
+    rk_record_free(&rec);
+    return rc;
+}
+
+static int add_records(gen *g, rk_store *s, uint64_t from, uint64_t n, rk_error *err)
+{
+    for (uint64_t done = 0; done < n;) {
+        rk_txn *t;
+        if (rk_txn_begin(s, true, &t, err) != 0)
+            return -1;
+        uint64_t batch = n - done < 10000 ? n - done : 10000;
+        for (uint64_t k = 0; k < batch; k++) {
+            if (put_record(g, t, from + done + k, err) != 0) {
+                rk_txn_abort(t);
+                return -1;
+            }
+        }
+        if (rk_txn_commit(t, err) != 0)
+            return -1;
+        done += batch;
+    }
+    return 0;
+}
+
+static int open_store(const char *dir, rk_store **s, rk_error *err)
+{
+    rk_store_options o = {dir, (size_t)8 << 30, true};
+    return rk_store_open(&o, s, err);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY), out = -1, rc = -1;
+    if (in < 0)
+        return -1;
+    out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (out < 0)
+        goto done;
+    static const size_t bufsz = 1 << 20;
+    char *buf = malloc(bufsz);
+    if (!buf)
+        goto done;
+    for (;;) {
+        ssize_t r = read(in, buf, bufsz);
+        if (r == 0) {
+            rc = 0;
+            break;
+        }
+        if (r < 0 || write(out, buf, (size_t)r) != r)
+            break;
+    }
+    free(buf);
+done:
+    if (out >= 0 && close(out) != 0)
+        rc = -1;
+    close(in);
+    return rc;
+}
+
+/* Copies the files of a closed store (not its lock file). */
+static int copy_store(const char *from, const char *to)
+{
+    if (mkdir(to, 0700) != 0 && errno != EEXIST)
+        return -1;
+    DIR *d = opendir(from);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "lock.mdb") == 0)
+            continue;
+        char a[4096], b[4096];
+        snprintf(a, sizeof a, "%s/%s", from, e->d_name);
+        snprintf(b, sizeof b, "%s/%s", to, e->d_name);
+        if (copy_file(a, b) != 0)
+            rc = -1;
+    }
+    closedir(d);
+    return rc;
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(p);
+        else
+            unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Packs m, counts it, unpacks it as the other side would. Frees m. */
+static Renkei__Reconcile *wire(Renkei__Reconcile *m, uint64_t *bytes, rk_error *err)
+{
+    size_t len = renkei__reconcile__get_packed_size(m);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) {
+        rk_sync_free_message(m);
+        rk_fail(err, "out_of_memory", "", "out of memory");
+        return NULL;
+    }
+    renkei__reconcile__pack(m, buf);
+    rk_sync_free_message(m);
+    *bytes += len;
+    Renkei__Reconcile *u = renkei__reconcile__unpack(NULL, len, buf);
+    free(buf);
+    if (!u)
+        rk_fail(err, "malformed", "", "a packed message did not unpack");
+    return u;
+}
+
+typedef struct result {
+    double seconds;
+    unsigned round_trips;
+    uint64_t bytes_out, bytes_back;
+    uint64_t diff_bytes; /* envelopes of the differing records */
+    size_t need, have;
+} result;
+
+static int env_size_cb(rk_txn *t, const uint8_t hash[RK_HASH_LEN], uint64_t *sum, rk_error *err)
+{
+    const uint8_t *env;
+    size_t len;
+    int rc = rk_store_get_envelope(t, hash, &env, &len, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return rk_fail(err, "not_found", "", "a differing record is missing from its store");
+    *sum += len;
+    return 0;
+}
+
+static int reconcile(rk_store *a, rk_store *b, result *res, rk_error *err)
+{
+    memset(res, 0, sizeof *res);
+    rk_txn *ta = NULL, *tb = NULL;
+    rk_sync_diff diff;
+    rk_sync_diff_init(&diff);
+    int rc = -1;
+    if (rk_txn_begin(a, false, &ta, err) != 0 || rk_txn_begin(b, false, &tb, err) != 0)
+        goto done;
+    rk_set_source sa, sb;
+    rk_set_source_from_store(&sa, ta, RK_SET_PUBLIC);
+    rk_set_source_from_store(&sb, tb, RK_SET_PUBLIC);
+    uint64_t t0 = rk_monotonic_ns();
+    Renkei__Reconcile *m = NULL;
+    if (rk_sync_initiate(&sa, RK_SET_PUBLIC, &m, err) != 0)
+        goto done;
+    while (m) {
+        Renkei__Reconcile *in = wire(m, &res->bytes_out, err);
+        if (!in)
+            goto done;
+        Renkei__Reconcile *reply = NULL;
+        int prc = rk_sync_process(&sb, false, in, &reply, NULL, err);
+        renkei__reconcile__free_unpacked(in, NULL);
+        if (prc != 0)
+            goto done;
+        res->round_trips++;
+        in = wire(reply, &res->bytes_back, err);
+        if (!in)
+            goto done;
+        m = NULL;
+        prc = rk_sync_process(&sa, true, in, &m, &diff, err);
+        renkei__reconcile__free_unpacked(in, NULL);
+        if (prc != 0)
+            goto done;
+    }
+    res->seconds = secs_since(t0);
+    res->need = diff.n_need;
+    res->have = diff.n_have;
+    for (size_t i = 0; i < diff.n_need; i++)
+        if (env_size_cb(tb, diff.need + i * RK_HASH_LEN, &res->diff_bytes, err) != 0)
+            goto done;
+    for (size_t i = 0; i < diff.n_have; i++)
+        if (env_size_cb(ta, diff.have + i * RK_ITEM_LEN + 8, &res->diff_bytes, err) != 0)
+            goto done;
+    rc = 0;
+done:
+    if (ta)
+        rk_txn_abort(ta);
+    if (tb)
+        rk_txn_abort(tb);
+    rk_sync_diff_free(&diff);
+    return rc;
+}
+
+static int report(const char *name, rk_store *a, rk_store *b, size_t want_have, size_t want_need, rk_error *err)
+{
+    result r;
+    if (reconcile(a, b, &r, err) != 0)
+        return -1;
+    uint64_t total = r.bytes_out + r.bytes_back;
+    printf("%s\n  time %.3f s, %u round trips, %" PRIu64 " bytes (%" PRIu64 " initiator->responder, %" PRIu64
+           " back)\n  need %zu, have %zu; differing records %" PRIu64 " bytes; wire/differing = %.3f\n",
+           name, r.seconds, r.round_trips, total, r.bytes_out, r.bytes_back, r.need, r.have, r.diff_bytes,
+           r.diff_bytes ? (double)total / (double)r.diff_bytes : 0.0);
+    if (r.have != want_have || r.need != want_need)
+        return rk_fail(err, "wrong_result", "", "expected have %zu need %zu", want_have, want_need);
+    fflush(stdout);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    char tmpl[] = "/tmp/renkei-bench-sync-XXXXXX";
+    const char *root = argc > 2 ? argv[2] : NULL;
+    bool own_root = false;
+    if (!root) {
+        root = mkdtemp(tmpl);
+        own_root = true;
+        if (!root) {
+            perror("mkdtemp");
+            return 1;
+        }
+    }
+    char base[4096], da[4096], db[4096];
+    snprintf(base, sizeof base, "%s/base", root);
+    snprintf(da, sizeof da, "%s/a", root);
+    snprintf(db, sizeof db, "%s/b", root);
+
+    rk_error err;
+    rk_error_clear(&err);
+    gen g;
+    memset(&g, 0, sizeof g);
+    g.rng = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; i + 3 <= sizeof g.filler - 1; i += 3)
+        memcpy(g.filler + i, "連", 3); /* ~900 bytes of summary: ~1 KiB records */
+    int rc = 1;
+    rk_store *sa = NULL, *sb = NULL, *sbase = NULL;
+    if (rk_key_generate(&g.key, &err) != 0)
+        goto out;
+    rk_key_public(g.key, g.author);
+
+    printf("bench_sync: %" PRIu64 " records in common, stores in %s\n", n, root);
+    uint64_t t0 = rk_monotonic_ns();
+    if (open_store(base, &sbase, &err) != 0 || add_records(&g, sbase, 0, n, &err) != 0)
+        goto out;
+    rk_store_close(sbase);
+    sbase = NULL;
+    printf("  built the common store in %.1f s\n", secs_since(t0));
+    if (copy_store(base, da) != 0 || copy_store(base, db) != 0) {
+        rk_fail(&err, "io", "", "cannot copy the store");
+        goto out;
+    }
+    if (open_store(da, &sa, &err) != 0 || open_store(db, &sb, &err) != 0)
+        goto out;
+
+    /* (a) 500 on each side */
+    if (add_records(&g, sa, n, 500, &err) != 0 || add_records(&g, sb, n + 500, 500, &err) != 0)
+        goto out;
+    if (report("(a) 1,000 differences: 500 only in A (initiator), 500 only in B", sa, sb, 500, 500, &err) != 0)
+        goto out;
+    /* (b) grow to 10,000 and 5,000 */
+    if (add_records(&g, sa, n + 1000, 9500, &err) != 0 || add_records(&g, sb, n + 10500, 4500, &err) != 0)
+        goto out;
+    if (report("(b) 1% case: 10,000 only in A (initiator), 5,000 only in B", sa, sb, 10000, 5000, &err) != 0)
+        goto out;
+    if (report("(b') the same, B initiating", sb, sa, 5000, 10000, &err) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0)
+        fprintf(stderr, "bench_sync: %s: %s\n", err.code, err.message);
+    if (sa)
+        rk_store_close(sa);
+    if (sb)
+        rk_store_close(sb);
+    if (sbase)
+        rk_store_close(sbase);
+    rk_key_free(g.key);
+    if (own_root)
+        remove_tree(root);
+    return rc;
+}
