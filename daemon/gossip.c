@@ -1181,7 +1181,6 @@ static int dp_handshake(dpeer *dp, nng_ctx ctx, nng_aio *aio)
     uint8_t nonce[NONCE_LEN];
     if (rk_random(nonce, sizeof(nonce)) != 0)
         return -1;
-    dp_set_state(dp, PS_HANDSHAKE);
     Renkei__Hello h = RENKEI__HELLO__INIT;
     h.node_key.data = g->node->pub;
     h.node_key.len = RK_KEY_LEN;

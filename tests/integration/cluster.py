@@ -206,6 +206,57 @@ def pb_parse(data):
     return out
 
 
+def _fields_with_offsets(data):
+    """[(field, wire type, start, value start, end)] of the top-level fields."""
+    out = []
+    i = 0
+
+    def rv(i):
+        v = s = 0
+        while True:
+            b = data[i]
+            i += 1
+            v |= (b & 0x7F) << s
+            s += 7
+            if not b & 0x80:
+                return v, i
+
+    while i < len(data):
+        start = i
+        key, i = rv(i)
+        f, wt = key >> 3, key & 7
+        vs = i
+        if wt == 0:
+            _, i = rv(i)
+        elif wt == 2:
+            n, i = rv(i)
+            vs = i
+            i += n
+        elif wt == 1:
+            i += 8
+        elif wt == 5:
+            i += 4
+        out.append((f, wt, start, vs, i))
+    return out
+
+
+def bump_version(envelope, delta=1000):
+    """A SignedRecord whose record bytes claim a newer version but keep the old signature: a forgery
+    that passes every ingest check before the signature."""
+    env = pb_parse(envelope)
+    rec, sig = env[1][0], env[2][0]
+    for f, wt, start, vs, end in _fields_with_offsets(rec):
+        if f == 3 and wt == 0:
+            old = pb_parse(rec[start:end])[3][0]
+            new = _varint(old + delta)
+            assert len(new) == end - vs
+            rec = rec[:vs] + new + rec[end:]
+            break
+    else:
+        raise ValueError("no version field")
+    return pb_bytes(1, rec) + pb_bytes(2, sig)
+
+
 # PeerRequest / PeerReply oneof field numbers (proto/renkei.proto)
 REQ_HELLO, REQ_AUTH, REQ_ANNOUNCE, REQ_FETCH, REQ_PUSH, REQ_POLL, REQ_RECONCILE = 1, 2, 3, 4, 5, 6, 7
 REP_HELLO, REP_ACK, REP_FETCH, REP_RECORDS, REP_ANNOUNCE, REP_RECONCILE, REP_ERROR = 1, 2, 3, 4, 5, 6, 7
