@@ -2,6 +2,8 @@
  *
  *   bench_sync [N [DIR]]      N records in common (default 1,000,000), stores under DIR (default a
  *                             fresh directory in /tmp, removed at the end)
+ *   bench_sync --memory [N]   the same scenarios over in-memory sets of random items (prefix sums for
+ *                             the fingerprints): the cost of the protocol alone, without LMDB
  *
  * Builds one store of N sealed ~1 KiB case records (random versions within a year, so differences are
  * spread over the whole set, the hard case for RBSR), copies its files to make two identical stores,
@@ -296,8 +298,192 @@ static int report(const char *name, rk_store *a, rk_store *b, size_t want_have, 
     return 0;
 }
 
+
+/* ---- in-memory sets: the protocol's own cost ---------------------------------------------------- */
+
+typedef struct mset {
+    uint8_t *items; /* sorted, n x 40 */
+    uint8_t *pre;   /* (n + 1) x 32: prefix sums of the hashes, 256-bit little-endian */
+    size_t n;
+} mset;
+
+static size_t m_lower(const mset *s, const uint8_t key[RK_ITEM_LEN])
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(s->items + mid * RK_ITEM_LEN, key, RK_ITEM_LEN) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void add256(uint8_t *a, const uint8_t *b, int sign)
+{
+    int carry = 0;
+    for (size_t k = 0; k < 32; k++) {
+        int v = sign > 0 ? a[k] + b[k] + carry : a[k] - b[k] - carry;
+        if (sign > 0) {
+            a[k] = (uint8_t)v;
+            carry = v >> 8;
+        } else {
+            carry = v < 0;
+            a[k] = (uint8_t)(v + (carry ? 256 : 0));
+        }
+    }
+}
+
+static int m_fingerprint(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], uint64_t *count,
+                         uint8_t fp[RK_FP_LEN], rk_error *err)
+{
+    (void)err;
+    const mset *s = ctx;
+    size_t a = m_lower(s, lo), b = m_lower(s, hi);
+    if (b < a)
+        b = a;
+    uint8_t buf[40], d[RK_HASH_LEN];
+    memcpy(buf, s->pre + b * 32, 32);
+    add256(buf, s->pre + a * 32, -1);
+    uint64_t c = b - a;
+    for (size_t k = 0; k < 8; k++)
+        buf[32 + k] = (uint8_t)(c >> (8 * k));
+    rk_sha256(buf, sizeof buf, d);
+    memcpy(fp, d, RK_FP_LEN);
+    *count = c;
+    return 0;
+}
+
+static int m_items(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit,
+                   rk_item_cb cb, void *cbctx, rk_error *err)
+{
+    (void)err;
+    const mset *s = ctx;
+    size_t a = m_lower(s, lo), b = m_lower(s, hi);
+    for (size_t i = a, k = 0; i < b && (limit == 0 || k < limit); i++, k++)
+        if (cb(s->items + i * RK_ITEM_LEN, cbctx))
+            break;
+    return 0;
+}
+
+static int m_nth(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN], rk_error *err)
+{
+    (void)err;
+    const mset *s = ctx;
+    size_t a = m_lower(s, lo);
+    if (n >= s->n - a)
+        return 0;
+    memcpy(out, s->items + (a + n) * RK_ITEM_LEN, RK_ITEM_LEN);
+    return 1;
+}
+
+static int cmp_item(const void *a, const void *b) { return memcmp(a, b, RK_ITEM_LEN); }
+
+static void random_item(uint64_t *st, uint8_t out[RK_ITEM_LEN])
+{
+    rk_put_be64(out, UINT64_C(1735689600000) + rnd(st) % UINT64_C(31536000000));
+    for (size_t k = 8; k < RK_ITEM_LEN; k += 8) {
+        uint64_t v = rnd(st);
+        memcpy(out + k, &v, 8);
+    }
+}
+
+/* A = common + only_a, B = common + only_b; the common items come from the same seed. */
+static int mset_make(mset *s, uint64_t common, uint64_t extra, uint64_t extra_seed)
+{
+    s->n = (size_t)(common + extra);
+    s->items = malloc(s->n * RK_ITEM_LEN + 1);
+    s->pre = calloc(s->n + 1, 32);
+    if (!s->items || !s->pre)
+        return -1;
+    uint64_t st = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; i < common; i++)
+        random_item(&st, s->items + i * RK_ITEM_LEN);
+    st = extra_seed;
+    for (size_t i = 0; i < extra; i++)
+        random_item(&st, s->items + (common + i) * RK_ITEM_LEN);
+    qsort(s->items, s->n, RK_ITEM_LEN, cmp_item);
+    for (size_t i = 0; i < s->n; i++) {
+        memcpy(s->pre + (i + 1) * 32, s->pre + i * 32, 32);
+        add256(s->pre + (i + 1) * 32, s->items + i * RK_ITEM_LEN + 8, 1);
+    }
+    return 0;
+}
+
+static void mset_free(mset *s)
+{
+    free(s->items);
+    free(s->pre);
+}
+
+static int run_memory(uint64_t n, uint64_t only_a, uint64_t only_b, rk_error *err)
+{
+    mset a = {0}, b = {0};
+    rk_sync_diff diff;
+    rk_sync_diff_init(&diff);
+    int rc = -1;
+    uint64_t out = 0, back = 0;
+    unsigned rt = 0;
+    if (mset_make(&a, n, only_a, 1) != 0 || mset_make(&b, n, only_b, 2) != 0) {
+        rk_fail(err, "out_of_memory", "", "out of memory");
+        goto done;
+    }
+    rk_set_source sa = {m_fingerprint, m_items, m_nth, &a}, sb = {m_fingerprint, m_items, m_nth, &b};
+    uint64_t t0 = rk_monotonic_ns();
+    Renkei__Reconcile *m = NULL;
+    if (rk_sync_initiate(&sa, RK_SET_PUBLIC, &m, err) != 0)
+        goto done;
+    while (m) {
+        Renkei__Reconcile *in = wire(m, &out, err);
+        if (!in)
+            goto done;
+        Renkei__Reconcile *reply = NULL;
+        int prc = rk_sync_process(&sb, false, in, &reply, NULL, err);
+        renkei__reconcile__free_unpacked(in, NULL);
+        if (prc != 0)
+            goto done;
+        rt++;
+        in = wire(reply, &back, err);
+        if (!in)
+            goto done;
+        m = NULL;
+        prc = rk_sync_process(&sa, true, in, &m, &diff, err);
+        renkei__reconcile__free_unpacked(in, NULL);
+        if (prc != 0)
+            goto done;
+    }
+    double secs = secs_since(t0);
+    printf("memory: %" PRIu64 " common, %" PRIu64 " only in A (initiator), %" PRIu64 " only in B\n"
+           "  time %.3f s, %u round trips, %" PRIu64 " bytes (%" PRIu64 " out, %" PRIu64 " back), %.0f bytes per "
+           "difference; need %zu, have %zu\n",
+           n, only_a, only_b, secs, rt, out + back, out, back, (double)(out + back) / (double)(only_a + only_b),
+           diff.n_need, diff.n_have);
+    if (diff.n_need != only_b || diff.n_have != only_a) {
+        rk_fail(err, "wrong_result", "", "wrong need/have");
+        goto done;
+    }
+    rc = 0;
+done:
+    mset_free(&a);
+    mset_free(&b);
+    rk_sync_diff_free(&diff);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--memory") == 0) {
+        uint64_t mn = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000;
+        rk_error merr;
+        rk_error_clear(&merr);
+        if (run_memory(mn, 500, 500, &merr) != 0 || run_memory(mn, 1000, 0, &merr) != 0 ||
+            run_memory(mn, 10000, 5000, &merr) != 0) {
+            fprintf(stderr, "bench_sync: %s: %s\n", merr.code, merr.message);
+            return 1;
+        }
+        return 0;
+    }
     uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
     char tmpl[] = "/tmp/renkei-bench-sync-XXXXXX";
     const char *root = argc > 2 ? argv[2] : NULL;
