@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# install-deps: every Debian (bookworm) package that building, testing and running the demo need.
+# Non-interactive and idempotent: packages already installed are left as they are, and apt-get is
+# skipped entirely when nothing is missing (so a re-run works offline). Run as root, or with sudo
+# available.
+set -euo pipefail
+
+PACKAGES=(
+  cmake gcc clang pkg-config
+  libuv1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev libssl-dev
+  libhttp-parser-dev libjansson-dev libutf8proc-dev libinih-dev libcmocka-dev
+  libcurl4-openssl-dev liburiparser-dev libclang-rt-14-dev
+  python3 python3-feedparser python3-icalendar curl lmdb-utils
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages are installed"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install-deps: run as root (missing: ${missing[*]})" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
