@@ -61,12 +61,13 @@ typedef enum rk_put_result {
  * current-version rule and updating every index. *seq gets the change sequence number when stored. */
 int rk_store_put(rk_txn *t, const rk_record *rec, rk_put_result *res, uint64_t *seq, rk_error *err);
 
-typedef struct rk_store_counts {
+struct rk_store_counts {
     uint64_t current;      /* current records, tombstones excluded */
     uint64_t by_kind[5];   /* indexed by Renkei__Kind */
     uint64_t last_seq;
-} rk_store_counts;
-int rk_store_counts(rk_txn *t, rk_store_counts *out, rk_error *err);
+};
+/* The struct tag and the function share a name on purpose; callers write `struct rk_store_counts`. */
+int rk_store_counts(rk_txn *t, struct rk_store_counts *out, rk_error *err);
 
 typedef struct rk_change {
     uint64_t seq;
