@@ -219,13 +219,13 @@ static void get_status(rk_api *a, rk_http_req *req, const char *route)
     rk_txn *t;
     if (begin_read(a, req, route, &t) != 0)
         return;
-    rk_store_counts c;
+    struct rk_store_counts c;
     rk_error err;
     uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN], fp[2][RK_FP_LEN];
     uint64_t cnt[2];
     memset(lo, 0, sizeof lo);
     memset(hi, 0xff, sizeof hi);
-    if (rk_store_get_counts(t, &c, &err) != 0 || rk_store_set_fingerprint(t, RK_SET_PUBLIC, lo, hi, &cnt[0], fp[0], &err) != 0 ||
+    if (rk_store_counts(t, &c, &err) != 0 || rk_store_set_fingerprint(t, RK_SET_PUBLIC, lo, hi, &cnt[0], fp[0], &err) != 0 ||
         rk_store_set_fingerprint(t, RK_SET_MEMBERS, lo, hi, &cnt[1], fp[1], &err) != 0) {
         rk_txn_abort(t);
         reply_rk_error(a, req, route, 503, &err);

@@ -1,0 +1,365 @@
+"""Local API of one real renkeid over its Unix socket: publish, read, update, delete, filters, search,
+events, the change feed with long-poll, bad input, and /metrics."""
+
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rk  # noqa: E402
+
+_node = None
+
+
+def node():
+    global _node
+    if _node is None:
+        _node = rk.Node(name="api-test", prefecture="17", extra=["api.max_body=4096"]).start()
+    return _node
+
+
+def counts():
+    return node().get("/v1/status").json()["records"]
+
+
+def ids(resp):
+    return sorted(r["id"] for r in resp.json()["records"])
+
+
+def event(title, starts, ends, **over):
+    body = {"title": title, "event_type": "seminar", "starts_at": starts, "ends_at": ends, "format": "online",
+            "prefecture": "24"}
+    body.update(over)
+    return {"kind": "event", "event": body}
+
+
+def assert_error(r, status, code, field=None):
+    assert r.status == status, r
+    e = r.json()["error"]
+    assert e["code"] == code, e
+    assert e["message"], e
+    if field is not None:
+        assert e.get("field") and field in e["field"], e
+    return e
+
+
+def test_a_publish_and_get():
+    n = node()
+    r = n.request("POST", "/v1/records", rk.sample_case())
+    assert r.status == 201, r
+    out = r.json()
+    assert set(["id", "rid", "version", "hash"]) <= set(out), out
+    assert out["id"] == "%s:%s" % (n.key, out["rid"])
+    assert re.fullmatch(r"[0-9a-f]{32}", out["rid"]), out
+    assert re.fullmatch(r"[0-9a-f]{64}", out["hash"]), out
+    assert r.headers["location"] == "/v1/records/" + out["id"]
+    got = n.get("/v1/records/" + out["id"])
+    assert got.status == 200, got
+    rec = got.json()
+    assert rec["case"]["title"] == rk.sample_case()["case"]["title"]
+    prov = rec["provenance"]
+    assert prov["author"] == n.key and prov["node"] == "api-test"
+    assert prov["version"] == out["version"] and prov["hash"] == out["hash"]
+    assert re.fullmatch(r"[0-9a-f]{128}", prov["signature"])
+    # a bare rid means one of our own records; the percent-encoded colon works too
+    assert n.get("/v1/records/" + out["rid"]).json()["provenance"]["hash"] == out["hash"]
+    assert n.get("/v1/records/" + out["id"].replace(":", "%3A")).status == 200
+    # an explicit rid, then the same rid again: conflict
+    r = n.request("POST", "/v1/records", dict(rk.sample_case(), rid="ishikawa-2023"))
+    assert r.status == 201 and r.json()["rid"] == "ishikawa-2023", r
+    assert_error(n.request("POST", "/v1/records", dict(rk.sample_case(), rid="ishikawa-2023")), 409, "conflict", "rid")
+    assert_error(n.get("/v1/records/nope"), 404, "not_found")
+
+
+def test_b_update_and_delete():
+    n = node()
+    first = n.publish(rk.sample_case(title="更新前"))
+    r = n.request("PUT", "/v1/records/" + first["id"], rk.sample_case(title="更新後"))
+    assert r.status == 200, r
+    upd = r.json()
+    assert upd["version"] > first["version"] and upd["hash"] != first["hash"]
+    rec = n.get("/v1/records/" + first["id"]).json()
+    assert rec["case"]["title"] == "更新後" and rec["provenance"]["version"] == upd["version"]
+    # a record fetched with GET can be sent back as the body of a PUT
+    r = n.request("PUT", "/v1/records/" + first["id"], rec)
+    assert r.status == 200 and r.json()["version"] > upd["version"], r
+    # not ours: refused, whether or not such a record exists
+    other = "ab" * 32 + ":" + first["rid"]
+    assert_error(n.request("PUT", "/v1/records/" + other, rk.sample_case()), 403, "forbidden")
+    assert_error(n.request("DELETE", "/v1/records/" + other), 403, "forbidden")
+    assert_error(n.request("PUT", "/v1/records/missing-rid", rk.sample_case()), 404, "not_found")
+    # delete: a tombstone, then 410, and gone from list and search
+    before = counts()
+    r = n.request("DELETE", "/v1/records/" + first["id"])
+    assert r.status == 200, r
+    d = r.json()
+    assert d["deleted"] is True and d["version"] > upd["version"] and d["id"] == first["id"]
+    assert_error(n.get("/v1/records/" + first["id"]), 410, "gone")
+    assert_error(n.request("PUT", "/v1/records/" + first["id"], rk.sample_case()), 410, "gone")
+    assert_error(n.request("DELETE", "/v1/records/" + first["id"]), 410, "gone")
+    after = counts()
+    assert after["case"] == before["case"] - 1 and after["tombstone"] == before["tombstone"] + 1, (before, after)
+    listed = n.get(rk.query("/v1/records", limit=1000)).json()["records"]
+    assert first["id"] not in [x["id"] for x in listed]
+    found = n.get(rk.query("/v1/records", q="更新後", limit=1000)).json()["records"]
+    assert first["id"] not in [x["id"] for x in found]
+
+
+CASES = [
+    dict(title="石川樹脂工業: 品質管理からロボット導入へ", summary="樹脂食器のOEM。社員のリスキリングでロボットとEC。",
+         prefecture="17", industry="manufacturing", dx_level="new_offering", skills=["robotics", "digital_marketing"],
+         tags=["リスキリング"], target_layers=["employee"]),
+    dict(title="広島県 リスキリング推進企業応援プロジェクト", summary="ITパスポート受験補助と宣言制度。AI活用も。",
+         prefecture="34", industry="public_service", dx_level="culture", skills=["it_passport"], tags=["宣言"],
+         target_layers=["owner"]),
+    dict(title="SAGA Smart Samurai", summary="4か月のAI・プログラミング講座。", prefecture="41",
+         industry="education", dx_level="efficiency", skills=["ai", "programming"], tags=["講座"],
+         target_layers=["job_seeker"]),
+    dict(title="印刷業のAI作業時間予測", summary="マーケティング部長がＡＩで印刷作業時間を予測し月180時間削減。",
+         prefecture="13", industry="manufacturing", dx_level="efficiency", skills=["ai", "data_analysis"],
+         tags=["ai"], target_layers=["manager"]),
+]
+
+
+def test_c_filters_and_search():
+    n = node()
+    pub = [n.publish(rk.sample_case(**c)) for c in CASES]
+    ev = n.publish(event("DX寺子屋", "2031-05-10T13:00:00+09:00", "2031-05-10T16:00:00+09:00"))
+    ours = set(p["id"] for p in pub)
+
+    def only(**params):
+        params.setdefault("limit", 1000)
+        r = n.get(rk.query("/v1/records", **params))
+        assert r.status == 200, r
+        return set(ids(r)) & (ours | {ev["id"]})
+
+    assert only(kind="event") == {ev["id"]}
+    assert only(kind="case") == ours
+    assert only(prefecture="41") == {pub[2]["id"]}
+    assert only(industry="manufacturing") == {pub[0]["id"], pub[3]["id"]}
+    assert only(industry="E") == {pub[0]["id"], pub[3]["id"]}  # the JSIC letter
+    assert only(dx_level="efficiency") == {pub[2]["id"], pub[3]["id"]}
+    assert only(skill="ai") == {pub[2]["id"], pub[3]["id"]}
+    assert only(skill="it_passport") == {pub[1]["id"]}
+    assert only(audience="owner") == {pub[1]["id"]}
+    assert only(industry="manufacturing", skill="ai") == {pub[3]["id"]}
+    assert only(author=n.key, prefecture="34") == {pub[1]["id"]}
+    assert only(q="ロボット") == {pub[0]["id"]}
+    assert pub[0]["id"] in only(q="石川樹脂工業")
+    ai = [only(q=v) for v in ("ＡＩ", "ai", "AI")]
+    assert ai[0] == ai[1] == ai[2] and {pub[2]["id"], pub[3]["id"]} <= ai[0], ai
+    # pagination: every record exactly once, pages no larger than the limit
+    seen, cursor = [], None
+    for _ in range(100):
+        params = {"limit": 2, "kind": "case"}
+        if cursor:
+            params["cursor"] = cursor
+        page = n.get(rk.query("/v1/records", **params)).json()
+        assert len(page["records"]) <= 2
+        seen += [r["id"] for r in page["records"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) and ours <= set(seen)
+    assert_error(n.get(rk.query("/v1/records", colour="red")), 400, "unknown_parameter", "colour")
+    assert_error(n.get(rk.query("/v1/records", industry="space")), 400, "invalid_parameter", "industry")
+    assert_error(n.get(rk.query("/v1/records", limit="0")), 400, "invalid_parameter", "limit")
+    assert_error(n.get(rk.query("/v1/records", limit="1001")), 400, "invalid_parameter", "limit")
+    assert_error(n.get(rk.query("/v1/records", prefecture="48")), 400, "invalid_parameter", "prefecture")
+
+
+def test_d_events():
+    n = node()
+    a = n.publish(event("中間報告会", "2030-12-22T18:00:00+09:00", "2030-12-22T20:00:00+09:00"))
+    b = n.publish(event("フィールドワーク 北見", "2030-11-16T09:00:00+09:00", "2030-11-18T17:00:00+09:00",
+                        event_type="fieldwork_tour", format="onsite", prefecture="01"))
+    c = n.publish(event("九月のセミナー", "2030-09-01T00:00:00+09:00", "2030-09-30T23:59:59+09:00",
+                        date_precision="month", format="hybrid"))
+    d = n.publish(event("検討会", "2031-01-24T14:00:00+09:00", "2031-01-24T16:00:00+09:00"))
+    mine = {a["id"], b["id"], c["id"], d["id"]}
+
+    def ev(**params):
+        r = n.get(rk.query("/v1/events", limit=1000, **params))
+        assert r.status == 200, r
+        return [e["id"] for e in r.json()["events"] if e["id"] in mine]
+
+    assert ev(**{"from": "2030-01-01", "to": "2031-12-31"}) == [c["id"], b["id"], a["id"], d["id"]]
+    assert ev(**{"from": "2030-11-17", "to": "2030-12-22"}) == [b["id"], a["id"]]
+    # the end of a day is 24:00 JST; 2030-12-22T18:00 JST is still on the 22nd
+    assert ev(**{"from": "2030-12-22", "to": "2030-12-22"}) == [a["id"]]
+    assert ev(**{"from": "2030-12-23", "to": "2030-12-31"}) == []
+    assert ev(**{"from": "2030-09-15", "to": "2030-09-15"}) == [c["id"]]  # inside the month
+    assert ev(**{"from": "2030-12-22T09:30:00Z", "to": "2030-12-22T10:30:00Z"}) == [a["id"]]
+    assert ev(**{"from": "2030-01-01", "to": "2031-12-31", "prefecture": "01"}) == [b["id"]]
+    assert ev(**{"from": "2030-01-01", "to": "2031-12-31", "format": "hybrid"}) == [c["id"]]
+    # default from = now: all four lie in the future
+    assert set(ev()) == mine
+    assert_error(n.get(rk.query("/v1/events", **{"from": "yesterday"})), 400, "invalid_parameter", "from")
+    assert_error(n.get(rk.query("/v1/events", format="carrier-pigeon")), 400, "invalid_parameter", "format")
+
+
+def test_e_changes_and_long_poll():
+    n = node()
+    start = n.get("/v1/changes?limit=1000").json()
+    after = start["next"]
+    pubs = [n.publish(rk.sample_case(title="変更フィード %d" % i)) for i in range(5)]
+    page1 = n.get(rk.query("/v1/changes", after=after, limit=3)).json()
+    assert len(page1["changes"]) == 3 and page1["next"] == page1["changes"][-1]["seq"]
+    page2 = n.get(rk.query("/v1/changes", after=page1["next"], limit=3)).json()
+    got = page1["changes"] + page2["changes"]
+    assert [c["id"] for c in got] == [p["id"] for p in pubs]
+    assert [c["hash"] for c in got] == [p["hash"] for p in pubs]
+    assert all(c["kind"] == "case" and c["deleted"] is False for c in got)
+    seqs = [c["seq"] for c in got]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 5
+    tail = page2["next"]
+    assert n.get(rk.query("/v1/changes", after=tail)).json() == {"changes": [], "next": tail}
+    # long-poll: answered about as soon as another thread publishes
+    result = {}
+
+    def poll():
+        t0 = time.time()
+        result["resp"] = n.get(rk.query("/v1/changes", after=tail, wait=10), timeout=30)
+        result["t"] = time.time()
+        result["t0"] = t0
+
+    th = threading.Thread(target=poll)
+    th.start()
+    time.sleep(0.5)
+    published_at = time.time()
+    p = n.publish(rk.sample_case(title="ロングポール"))
+    th.join(15)
+    assert not th.is_alive()
+    r = result["resp"]
+    assert r.status == 200, r
+    assert [c["id"] for c in r.json()["changes"]] == [p["id"]]
+    assert result["t"] - published_at < 1.0, result["t"] - published_at
+    # a delete appears as a change with deleted = true
+    n.request("DELETE", "/v1/records/" + p["id"])
+    ch = n.get(rk.query("/v1/changes", after=r.json()["next"])).json()["changes"]
+    assert ch[-1]["id"] == p["id"] and ch[-1]["deleted"] is True and ch[-1]["kind"] == "tombstone"
+    # an expiring wait returns an empty list
+    last = n.get("/v1/status").json()["last_seq"]
+    t0 = time.time()
+    r = n.get(rk.query("/v1/changes", after=last, wait=1))
+    assert r.status == 200 and r.json()["changes"] == [] and 0.9 <= time.time() - t0 < 5
+    # a client that gives up on a long-poll does not hurt the node
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(n.socket)
+    s.sendall(("GET /v1/changes?after=%d&wait=30 HTTP/1.1\r\nHost: x\r\n\r\n" % last).encode())
+    time.sleep(0.2)
+    s.close()
+    n.publish(rk.sample_case(title="after abandoned poll"))
+    assert n.get("/v1/status").status == 200
+    assert_error(n.get(rk.query("/v1/changes", wait=61)), 400, "invalid_parameter", "wait")
+
+
+def test_f_bad_input():
+    n = node()
+    before = counts()
+    seq = n.get("/v1/status").json()["last_seq"]
+    e = assert_error(n.request("POST", "/v1/records", '{"kind": "case", '), 400, "invalid_json")
+    assert "position" in e["message"] or "column" in e["message"], e
+    assert_error(n.request("POST", "/v1/records", "[1, 2]"), 400, "invalid_json")
+    assert_error(n.request("POST", "/v1/records", ""), 400, "invalid_json")
+    bad = rk.sample_case()
+    bad["case"]["title"] = 42
+    assert_error(n.request("POST", "/v1/records", bad), 400, "wrong_type", "case.title")
+    assert_error(n.request("POST", "/v1/records", rk.sample_case(industry="space_mining")), 400, "invalid_enum",
+                 "case.industry")
+    assert_error(n.request("POST", "/v1/records", rk.sample_case(skills=["ai", "telepathy"])), 400, "invalid_enum",
+                 "case.skills")
+    missing = rk.sample_case()
+    del missing["case"]["title"]
+    assert_error(n.request("POST", "/v1/records", missing), 400, "missing_field", "title")
+    assert_error(n.request("POST", "/v1/records", {"kind": "galaxy"}), 400, "invalid_enum", "kind")
+    raw = json.dumps(rk.sample_case(), ensure_ascii=False).encode("utf-8").replace("ロボット".encode(), b"\xff\xfe")
+    assert_error(n.request("POST", "/v1/records", raw), 400, "invalid_utf8")
+    big = rk.sample_case(summary="あ" * 3000)  # 9 KB of UTF-8 > max_body 4096
+    r = n.request("POST", "/v1/records", big)
+    assert_error(r, 413, "body_too_large")
+    assert_error(n.get("/v1/nothing-here"), 404, "not_found")
+    r = n.request("DELETE", "/v1/status")
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == "GET"
+    r = n.request("PATCH", "/v1/records")
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == "GET, POST"
+    # a malformed request line gets a 400 and the connection closes; the node keeps serving
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(n.socket)
+    s.sendall(b"THIS IS NOT HTTP\r\n\r\n")
+    s.settimeout(5)
+    assert s.recv(100).startswith(b"HTTP/1.1 400")
+    s.close()
+    assert counts() == before
+    assert n.get("/v1/status").json()["last_seq"] == seq
+
+
+def test_f_pipelining():
+    n = node()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(n.socket)
+    body = json.dumps(rk.sample_case(title="パイプライン")).encode()
+    reqs = (b"GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n"
+            + b"POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+            + str(len(body)).encode() + b"\r\n\r\n" + body
+            + b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    s.sendall(reqs)
+    s.settimeout(10)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3})", data)
+    assert statuses == [b"200", b"201", b"404"], data[:500]
+
+
+LINE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\["\\n])*",?)*\})? '
+                  r'(-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$')
+
+
+def metrics():
+    r = node().get("/metrics")
+    assert r.status == 200 and r.headers["content-type"].startswith("text/plain"), r
+    vals = {}
+    for line in r.text.splitlines():
+        if not line or line.startswith("# HELP ") or line.startswith("# TYPE "):
+            continue
+        assert LINE.match(line), "not Prometheus text: %r" % line
+        k, v = line.rsplit(" ", 1)
+        vals[k] = float(v)
+    return vals
+
+
+def test_g_metrics():
+    n = node()
+    m0 = metrics()
+    n.publish(rk.sample_case(title="メトリクス"))
+    n.request("POST", "/v1/records", "{broken")
+    m1 = metrics()
+
+    def get(m, k):
+        return m.get(k, 0.0)
+
+    assert get(m1, 'renkei_publishes_total{op="create"}') == get(m0, 'renkei_publishes_total{op="create"}') + 1
+    assert get(m1, 'renkei_ingest_total{source="local"}') > get(m0, 'renkei_ingest_total{source="local"}')
+    k = 'renkei_http_requests_total{route="/v1/records",code="400"}'
+    assert get(m1, k) == get(m0, k) + 1
+    h = 'renkei_http_request_duration_seconds_count{route="/v1/records"}'
+    assert get(m1, h) >= get(m0, h) + 2
+    inf = 'renkei_http_request_duration_seconds_bucket{route="/v1/records",le="+Inf"}'
+    assert get(m1, inf) == get(m1, h)
+    text = n.get("/metrics").text
+    assert "# TYPE renkei_http_request_duration_seconds histogram" in text
+    assert "# TYPE renkei_publishes_total counter" in text
+
+
+rk.run_tests(globals())
