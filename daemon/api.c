@@ -1085,7 +1085,7 @@ static void handle(rk_http_req *req, void *ctx)
     }
     if (strncmp(path, export_prefix, sizeof export_prefix - 1) == 0 || strcmp(path, "/v1/stats") == 0 ||
         strcmp(path, "/v1/regions") == 0) {
-        bool exp = path[3] == 'e';
+        bool exp = strncmp(path, export_prefix, sizeof export_prefix - 1) == 0;
         const char *route = exp ? "/v1/export/{name}" : path[4] == 's' ? "/v1/stats" : "/v1/regions";
         if (!is(req, "GET"))
             return method_not_allowed(a, req, route, "GET");

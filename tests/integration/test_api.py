@@ -362,4 +362,23 @@ def test_g_metrics():
     assert "# TYPE renkei_publishes_total counter" in text
 
 
+def test_h_exports_delegate():
+    n = node()
+    pub = n.publish(rk.sample_case(title="公開の事例"))
+    loc = n.publish(dict(rk.sample_case(title="地域限定の事例"), visibility="local"))
+    r = n.get("/v1/export/feed.json")
+    assert r.status == 200 and r.headers["content-type"].startswith("application/feed+json"), r
+    urls = json.dumps(r.json())
+    assert pub["rid"] in urls and loc["rid"] not in urls
+    etag = r.headers["etag"]
+    assert r.headers.get("last-modified")
+    again = n.get("/v1/export/feed.json", headers={"If-None-Match": etag})
+    assert again.status == 304 and again.body == b"" and again.headers["etag"] == etag
+    assert n.get("/v1/export/events.ics").headers["content-type"].startswith("text/calendar")
+    assert n.get("/v1/stats").status == 200 and n.get("/v1/regions").status == 200
+    assert_error(n.get("/v1/export/feed.rss"), 404, "not_found")
+    assert_error(n.request("POST", "/v1/export/feed.atom", "{}"), 405, "method_not_allowed")
+    assert n.get("/v1/peers").json() == {"peers": []}
+
+
 rk.run_tests(globals())
