@@ -438,7 +438,7 @@ static int list_records(rk_cli *cli, const opts *o, const char *q)
     }
     if (cli->json) {
         if (o->all) {
-            json_t *merged = json_pack("{s:O, s:n}", "records", all);
+            json_t *merged = json_pack("{s:O, s:n}", "records", all, "next_cursor");
             if (!merged) {
                 rc = oom();
                 goto out;

@@ -100,10 +100,15 @@ static void table_print_indent(const rk_table *t, int indent)
             if (cw > w[c])
                 w[c] = cw;
         }
-    printf("%*s", indent, "");
+    bool any_header = false;
     for (size_t c = 0; c < t->ncols; c++)
-        put_padded(t->headers[c], w[c], c + 1 == t->ncols);
-    putchar('\n');
+        any_header |= t->headers[c][0] != '\0';
+    if (any_header) {
+        printf("%*s", indent, "");
+        for (size_t c = 0; c < t->ncols; c++)
+            put_padded(t->headers[c], w[c], c + 1 == t->ncols);
+        putchar('\n');
+    }
     for (size_t r = 0; r < t->rows; r++) {
         printf("%*s", indent, "");
         for (size_t c = 0; c < t->ncols; c++)
