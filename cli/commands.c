@@ -29,6 +29,7 @@ enum {
     OPT_FORMAT,
     OPT_OPEN_SCOPE,
     OPT_SIGNED,
+    OPT_AUTHOR,
 };
 
 static const struct option online_opts[] = {
@@ -51,12 +52,13 @@ static const struct option online_opts[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"open-scope", required_argument, NULL, OPT_OPEN_SCOPE},
     {"signed", no_argument, NULL, OPT_SIGNED},
+    {"author", required_argument, NULL, OPT_AUTHOR},
     {NULL, 0, NULL, 0},
 };
 
 typedef struct opts {
     const char *out, *q, *kind, *prefecture, *industry, *dx_level, *skill, *audience, *limit, *cursor;
-    const char *from, *to, *format, *open_scope;
+    const char *from, *to, *format, *open_scope, *author;
     bool all, is_signed;
     int nargs;
     char **args; /* positional arguments */
@@ -67,10 +69,10 @@ static const struct {
     const char *cmd;
     int allowed[12];
 } allowed_opts[] = {
-    {"list", {OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, OPT_DX_LEVEL, OPT_SKILL, OPT_AUDIENCE, OPT_LIMIT, OPT_ALL,
-              OPT_CURSOR}},
-    {"search", {OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, OPT_DX_LEVEL, OPT_SKILL, OPT_AUDIENCE, OPT_LIMIT, OPT_ALL,
-                OPT_CURSOR}},
+    {"list", {OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, OPT_DX_LEVEL, OPT_SKILL, OPT_AUDIENCE, OPT_AUTHOR, OPT_LIMIT,
+              OPT_ALL, OPT_CURSOR}},
+    {"search", {OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, OPT_DX_LEVEL, OPT_SKILL, OPT_AUDIENCE, OPT_AUTHOR, OPT_LIMIT,
+                OPT_ALL, OPT_CURSOR}},
     {"events", {OPT_FROM, OPT_TO, OPT_PREFECTURE, OPT_FORMAT, OPT_OPEN_SCOPE, OPT_LIMIT}},
     {"export", {OPT_FORMAT, OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, 'q', OPT_LIMIT, 'o'}},
     {"get", {OPT_SIGNED, 'o'}},
@@ -127,6 +129,7 @@ static int parse(rk_cli *cli, const char *cmd, int argc, char **argv, int min_ar
         case OPT_FORMAT: o->format = optarg; break;
         case OPT_OPEN_SCOPE: o->open_scope = optarg; break;
         case OPT_SIGNED: o->is_signed = true; break;
+        case OPT_AUTHOR: o->author = optarg; break;
         default: return rk_usage_error(cmd, "unknown option");
         }
     }
@@ -305,6 +308,10 @@ static int raw_get(rk_cli *cli, const char *path, const char *out, bool binary)
     int rc = RK_EXIT_FAIL;
     if (resp.status != 200) {
         rk_http_report_error(cli, &resp);
+    } else if (binary && strncmp(resp.content_type, "application/json", 16) == 0) {
+        /* Saving a JSON view as "signed bytes" would only make verify fail later, for the wrong reason. */
+        fprintf(stderr, "renkei: the node answered JSON instead of the signed record bytes (it does not serve "
+                        "?format=signed)\n");
     } else if (out) {
         if (write_out(out, resp.body.data, resp.body.len) == 0) {
             fprintf(stderr, "renkei: wrote %zu bytes to %s\n", resp.body.len, out);
@@ -355,7 +362,7 @@ static int add_filters(rk_buf *url, const opts *o)
     if (rk_query_add(url, "kind", o->kind) || rk_query_add(url, "prefecture", o->prefecture) ||
         rk_query_add(url, "industry", o->industry) || rk_query_add(url, "dx_level", o->dx_level) ||
         rk_query_add(url, "skill", o->skill) || rk_query_add(url, "audience", o->audience) ||
-        rk_query_add(url, "limit", o->limit))
+        rk_query_add(url, "author", o->author) || rk_query_add(url, "limit", o->limit))
         return -1;
     return 0;
 }

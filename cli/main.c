@@ -46,16 +46,18 @@ static const struct {
      "ID is \"<author hex>:<rid>\", or a bare rid for this node's own records.\n"},
     {"list", rk_cmd_list,
      "list [--kind K] [--prefecture P] [--industry I] [--dx-level D] [--skill S] [--audience A]\n"
-     "            [--limit N] [--cursor C] [--all]",
+     "            [--author KEY|NAME] [--limit N] [--cursor C] [--all]",
      "Lists current records, filtered. Codes as in DOMAIN.md: --kind case|event|region,\n"
      "--prefecture 01..47, --industry manufacturing (or the JSIC letter E), --dx-level value_add,\n"
-     "--skill robotics, --audience owner. --all follows next_cursor through every page.\n"},
+     "--skill robotics, --audience owner; --author takes a node key or a member's name from the node's\n"
+     "configuration. --all follows next_cursor through every page.\n"},
     {"search", rk_cmd_search, "search TEXT [list filters]",
      "Full-text search in Japanese and English (q=TEXT), with the same filters as list.\n"},
     {"events", rk_cmd_events,
      "events [--from DATE] [--to DATE] [--prefecture P] [--format online|onsite|hybrid]\n"
      "            [--open-scope local|nationwide] [--limit N]",
-     "Lists events by date range (YYYY-MM-DD), soonest first.\n"},
+     "Lists events overlapping a date range (YYYY-MM-DD or RFC 3339), soonest first. Without --from,\n"
+     "the range starts now: past events need an explicit --from.\n"},
     {"export", rk_cmd_export,
      "export --format atom|json|ics|csv [--kind K] [--prefecture P] [--industry I] [-q TEXT]\n"
      "            [--limit N] [--out FILE]",
