@@ -1,0 +1,289 @@
+"""Exports of a real renkeid, read back with the parsers subscribers use: feedparser for Atom,
+icalendar for the calendar, the csv module for the CSV, json for JSON Feed. Also conditional requests
+(ETag / Last-Modified), /v1/stats after publish, update and delete, and /v1/regions."""
+
+import csv
+import datetime
+import io
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rk  # noqa: E402
+
+import feedparser  # noqa: E402
+from icalendar import Calendar  # noqa: E402
+
+JST = datetime.timezone(datetime.timedelta(hours=9))
+
+
+def node(name="全国事務局"):
+    return rk.Node(name=name, kind="national", prefecture="13").start()
+
+
+def case(title, pref="17", vis="public", **over):
+    r = rk.sample_case(title=title, prefecture=pref, **over)
+    r["visibility"] = vis
+    return r
+
+
+def event(title, starts, ends, vis="public", **over):
+    ev = {"title": title, "event_type": "seminar", "starts_at": starts, "ends_at": ends, "format": "online",
+          "prefecture": "01"}
+    ev.update(over)
+    return {"kind": "event", "visibility": vis, "event": ev}
+
+
+def publish(n, rec):
+    out = n.publish(rec)
+    time.sleep(0.005)  # distinct versions (ms clock) so "newest first" has one right answer
+    return out
+
+
+def test_atom_filter_order_and_visibility():
+    n = node()
+    a = publish(n, case("加賀市の樹脂食器 <OEM> & ロボット"))
+    publish(n, case("広島県の宣言制度", pref="34"))
+    b = publish(n, case("能登の水産加工DX", industry="fisheries"))
+    publish(n, case("ネットワーク限定の事例", vis="network"))
+    publish(n, case("ローカル限定の事例", vis="local"))
+    publish(n, event("石川の公開セミナー", "2030-10-10T13:00:00+09:00", "2030-10-10T16:30:00+09:00", prefecture="17"))
+
+    r = n.get(rk.query("/v1/export/feed.atom", prefecture="17", kind="case"))
+    assert r.status == 200, r
+    assert r.headers["content-type"].startswith("application/atom+xml"), r.headers
+    f = feedparser.parse(r.body)
+    assert not f.bozo, f.bozo_exception
+    ids = [e.id for e in f.entries]
+    assert ids == ["urn:renkei:%s:%s" % (n.key, x["rid"]) for x in (b, a)], ids
+    assert f.entries[1].title == "加賀市の樹脂食器 <OEM> & ロボット", f.entries[1].title
+    assert f.entries[0].link.endswith("/v1/records/" + b["id"]), f.entries[0].link
+    assert f.entries[0].author == "全国事務局", f.entries[0].get("author")
+    terms = {t.term for t in f.entries[0].tags}
+    assert {"case", "17", "fisheries", "robotics"} <= terms, terms
+    assert f.feed.title == "renkei: 全国事務局"
+
+    # the unfiltered feed: every public record, no network or local one
+    r = n.get("/v1/export/feed.atom")
+    f = feedparser.parse(r.body)
+    titles = [e.title for e in f.entries]
+    assert len(titles) == 4, titles
+    assert "ネットワーク限定の事例" not in titles and "ローカル限定の事例" not in titles
+    assert "ネットワーク限定".encode() not in r.body and "ローカル限定".encode() not in r.body
+
+    # bad requests change nothing and say what is wrong
+    r = n.get("/v1/export/feed.atom?colour=red")
+    assert r.status == 400 and r.json()["error"]["code"] == "unknown_parameter", r
+    r = n.get("/v1/export/feed.atom?prefecture=99")
+    assert r.status == 400, r
+    r = n.get("/v1/export/feed.atom?limit=10001")
+    assert r.status == 400, r
+    r = n.get("/v1/export/feed.xml")
+    assert r.status == 404, r
+
+
+def test_calendar_parses_with_icalendar():
+    n = node()
+    timed = publish(n, event("オンライン交流会；三地域と専門人材16名, 第1回", "2030-10-10T13:00:00+09:00",
+                             "2030-10-10T16:30:00+09:00", summary="北見・桑名・沖縄\n16名の専門人材が参加",
+                             status="scheduled", application_url="https://example.jp/apply"))
+    tour = publish(n, event("北見フィールドワーク", "2030-11-16T00:00:00+09:00", "2030-11-18T23:59:59+09:00",
+                            date_precision="day", format="onsite",
+                            venue={"name": "サテライトオフィス北見", "address": "北海道北見市"}))
+    off = publish(n, event("中間報告会（中止）", "2030-12-22T18:00:00+09:00", "2030-12-22T20:00:00+09:00",
+                           status="cancelled"))
+    publish(n, event("会員限定の検討会", "2030-12-23T18:00:00+09:00", "2030-12-23T20:00:00+09:00", vis="network"))
+    publish(n, case("カレンダーに出ない事例"))
+
+    r = n.get(rk.query("/v1/export/events.ics", **{"from": "2030-01-01"}))
+    assert r.status == 200, r
+    assert r.headers["content-type"].startswith("text/calendar"), r.headers
+    for line in r.body.split(b"\r\n"):
+        assert len(line) <= 75, line
+    cal = Calendar.from_ical(r.body)
+    assert str(cal["X-WR-TIMEZONE"]) == "Asia/Tokyo"
+    assert [str(c["TZID"]) for c in cal.walk("VTIMEZONE")] == ["Asia/Tokyo"]
+    events = {str(e["UID"]): e for e in cal.walk("VEVENT")}
+    assert set(events) == {"%s@%s" % (x["rid"], n.key) for x in (timed, tour, off)}, set(events)
+
+    e = events["%s@%s" % (timed["rid"], n.key)]
+    start, end = e.decoded("DTSTART"), e.decoded("DTEND")
+    assert start == datetime.datetime(2030, 10, 10, 13, 0, tzinfo=JST), start
+    assert end == datetime.datetime(2030, 10, 10, 16, 30, tzinfo=JST), end
+    assert start.utcoffset() == datetime.timedelta(hours=9)
+    assert e["DTSTART"].params["TZID"] == "Asia/Tokyo"
+    assert str(e["SUMMARY"]) == "オンライン交流会；三地域と専門人材16名, 第1回"
+    assert "北見・桑名・沖縄\n16名の専門人材が参加" in str(e["DESCRIPTION"])
+    assert str(e["STATUS"]) == "CONFIRMED"
+    assert str(e["URL"]) == "https://example.jp/apply"
+
+    e = events["%s@%s" % (tour["rid"], n.key)]
+    assert e.decoded("DTSTART") == datetime.date(2030, 11, 16)
+    assert e.decoded("DTEND") == datetime.date(2030, 11, 19)  # exclusive: the day after the last day
+    assert str(e["SUMMARY"]) == "北見フィールドワーク"
+    assert str(e["LOCATION"]) == "サテライトオフィス北見, 北海道北見市"
+
+    e = events["%s@%s" % (off["rid"], n.key)]
+    assert str(e["STATUS"]) == "CANCELLED"
+    assert str(e["SUMMARY"]) == "中間報告会（中止）"
+
+    # a window that ends before the tour leaves it out
+    r = n.get(rk.query("/v1/export/events.ics", **{"from": "2030-01-01", "to": "2030-11-01"}))
+    cal = Calendar.from_ical(r.body)
+    assert [str(x["SUMMARY"]) for x in cal.walk("VEVENT")] == ["オンライン交流会；三地域と専門人材16名, 第1回"]
+
+
+def test_csv_round_trips_public_records():
+    n = node()
+    tricky = publish(n, case("加賀市, 石川樹脂工業", summary='社長は「"倍増"」と言った,\r\n次の行も\n残る'))
+    plain = publish(n, case("SAGA Smart Samurai", pref="41"))
+    ev = publish(n, event("DX寺子屋", "2030-05-01T10:00:00+09:00", "2030-05-01T12:00:00+09:00", prefecture="24"))
+    publish(n, case("ネットワーク限定", vis="network"))
+    publish(n, case("ローカル限定", vis="local"))
+
+    r = n.get("/v1/export/records.csv")
+    assert r.status == 200, r
+    assert r.headers["content-type"].startswith("text/csv"), r.headers
+    assert r.body.startswith(b"\xef\xbb\xbf")
+    text = r.body[3:].decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert [row["id"] for row in rows] == [ev["id"], plain["id"], tricky["id"]], [row["id"] for row in rows]
+    by_id = {row["id"]: row for row in rows}
+    t = by_id[tricky["id"]]
+    assert t["title"] == "加賀市, 石川樹脂工業"
+    assert t["summary"] == '社長は「"倍増"」と言った,\r\n次の行も\n残る', repr(t["summary"])
+    assert t["prefecture"] == "17" and t["prefecture_name"] == "石川県"
+    assert t["industry"] == "manufacturing" and t["dx_level"] == "new_offering"
+    assert t["skills"] == "robotics; digital_marketing"
+    assert t["author_node"] == "全国事務局"
+    assert by_id[plain["id"]]["prefecture_name"] == "佐賀県"
+    e = by_id[ev["id"]]
+    assert e["kind"] == "event" and e["starts_at"] == "2030-05-01T10:00:00+09:00" and e["prefecture_name"] == "三重県"
+    assert e["format"] == "online" and e["event_type"] == "seminar"
+
+    r = n.get("/v1/export/records.csv?kind=case&prefecture=41")
+    rows = list(csv.DictReader(io.StringIO(r.body[3:].decode("utf-8"), newline="")))
+    assert [row["id"] for row in rows] == [plain["id"]]
+
+
+def test_json_feed_required_fields():
+    n = node()
+    for i in range(3):
+        publish(n, case("事例%d" % i))
+    publish(n, case("非公開", vis="network"))
+    r = n.get("/v1/export/feed.json")
+    assert r.status == 200, r
+    assert r.headers["content-type"].startswith("application/feed+json"), r.headers
+    j = r.json()
+    assert j["version"] == "https://jsonfeed.org/version/1.1"
+    assert j["title"] == "renkei: 全国事務局"
+    assert [it["title"] for it in j["items"]] == ["事例2", "事例1", "事例0"]
+    for it in j["items"]:
+        assert it["id"].startswith("urn:renkei:%s:" % n.key)
+        assert it["content_text"] and it["date_modified"] and it["authors"][0]["name"] == "全国事務局"
+        assert "case" in it["tags"] and "17" in it["tags"]
+    assert len(n.get("/v1/export/feed.json?limit=2").json()["items"]) == 2
+
+
+def test_conditional_requests():
+    n = node()
+    publish(n, case("最初の事例"))
+    r1 = n.get("/v1/export/feed.atom")
+    etag = r1.headers["etag"]
+    assert etag.startswith('"') and etag.endswith('"'), etag
+    lm = r1.headers["last-modified"]
+    assert lm.endswith(" GMT"), lm
+
+    r = n.get("/v1/export/feed.atom", headers={"If-None-Match": etag})
+    assert r.status == 304 and r.body == b"", r
+    assert r.headers["etag"] == etag
+    r = n.get("/v1/export/feed.atom", headers={"If-None-Match": 'W/"other", ' + etag})
+    assert r.status == 304, r
+    r = n.get("/v1/export/feed.atom", headers={"If-Modified-Since": lm})
+    assert r.status == 304, r
+    # other parameters are another resource with another validator
+    r = n.get("/v1/export/feed.atom?prefecture=17", headers={"If-None-Match": etag})
+    assert r.status == 200 and r.headers["etag"] != etag, r
+
+    publish(n, case("次の事例"))
+    r = n.get("/v1/export/feed.atom", headers={"If-None-Match": etag})
+    assert r.status == 200, r
+    assert r.headers["etag"] != etag
+    assert len(feedparser.parse(r.body).entries) == 2
+    for path in ("/v1/export/feed.json", "/v1/export/events.ics", "/v1/export/records.csv"):
+        first = n.get(path)
+        assert first.status == 200 and first.headers.get("etag"), (path, first)
+        assert n.get(path, headers={"If-None-Match": first.headers["etag"]}).status == 304, path
+
+
+def kinds(n):
+    s = n.get("/v1/stats")
+    assert s.status == 200, s
+    return s.json()
+
+
+def check_consistent(s):
+    by_pref = s["by_prefecture"]
+    assert len(by_pref) == 48 and by_pref[-1]["code"] == "unknown"
+    for k in ("case", "event", "region"):
+        assert s["by_kind"][k] == sum(p[k] for p in by_pref), (k, s["by_kind"], by_pref)
+    assert s["total"] == sum(s["by_kind"].values())
+
+
+def pref(s, code):
+    return next(p for p in s["by_prefecture"] if p["code"] == code)
+
+
+def test_stats_follow_publish_update_delete():
+    n = node()
+    s = kinds(n)
+    assert s["total"] == 0 and s["by_kind"]["case"] == 0
+    check_consistent(s)
+    a = publish(n, case("公開の事例"))
+    publish(n, case("会員向けの事例", vis="network", pref="34"))
+    publish(n, case("ローカルの事例", vis="local"))
+    publish(n, event("未来のセミナー", "2031-01-10T13:00:00+09:00", "2031-01-10T15:00:00+09:00"))
+    publish(n, event("過去のセミナー", "2021-01-10T13:00:00+09:00", "2021-01-10T15:00:00+09:00"))
+    s = kinds(n)
+    check_consistent(s)
+    assert s["by_kind"] == {"case": 2, "event": 2, "region": 0}, s["by_kind"]
+    assert s["by_visibility"] == {"public": 3, "network": 1}, s["by_visibility"]
+    assert pref(s, "17")["case"] == 1 and pref(s, "34")["case"] == 1
+    assert s["upcoming_events"]["total"] == 1 and s["upcoming_events"]["by_prefecture"]["01"] == 1
+    assert s["by_industry"]["manufacturing"] == 2 and s["by_skill"]["robotics"] == 2
+    assert sum(s["by_month"].values()) == 4
+
+    # an update that moves a case from 石川 to 鳥取 moves the count, not the total
+    body = case("公開の事例（更新）", pref="31")
+    r = n.request("PUT", "/v1/records/" + a["id"], body)
+    assert r.status in (200, 201), r
+    s = kinds(n)
+    check_consistent(s)
+    assert s["by_kind"]["case"] == 2
+    assert pref(s, "17")["case"] == 0 and pref(s, "31")["case"] == 1
+
+    r = n.request("DELETE", "/v1/records/" + a["id"])
+    assert r.status in (200, 201, 204), r
+    s = kinds(n)
+    check_consistent(s)
+    assert s["by_kind"]["case"] == 1 and pref(s, "31")["case"] == 0
+    assert n.get("/v1/stats?kind=case").status == 400
+
+
+def test_regions_directory():
+    n = node()
+    publish(n, {"kind": "region", "region": {"name": "北見市", "node_kind": "region", "prefecture": "01",
+                                             "coordinating_organisation": "北見市商工観光部"}})
+    publish(n, case("事例"))
+    r = n.get("/v1/regions")
+    assert r.status == 200, r
+    regions = r.json()["regions"]
+    assert len(regions) == 1, regions
+    g = regions[0]
+    assert g["key"] == n.key and g["name"] == "北見市" and g["roster_name"] == "全国事務局"
+    assert g["kind"] == "region" and g["prefecture"] == "01" and g["prefecture_name"] == "北海道"
+    assert g["records"] == 2 and g["last_record_version"].endswith("Z")
+
+
+rk.run_tests(globals())
