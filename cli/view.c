@@ -263,57 +263,98 @@ static bool array_of_scalars(const json_t *a)
     return true;
 }
 
+/* Adds name to the column list unless it is there already. */
+static int add_column(json_t *cols, const char *name)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(cols, i, c) if (strcmp(json_string_value(c), name) == 0) return 0;
+    return json_array_append_new(cols, json_string(name));
+}
+
+/* The columns one row contributes: its members, with nested objects flattened one level ("a.b"). */
+static int collect_columns(json_t *cols, const json_t *row)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)row, k, v) {
+        if (!json_is_object(v)) {
+            if (add_column(cols, k) != 0)
+                return -1;
+            continue;
+        }
+        const char *k2;
+        json_t *v2;
+        json_object_foreach(v, k2, v2) {
+            char name[256];
+            snprintf(name, sizeof name, "%s.%s", k, k2);
+            if (is_scalar(v2) && add_column(cols, name) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* The cell of a column ("a" or "a.b") in one row, cut to fit a terminal. */
+static void cell_text(const json_t *row, const char *col, char *out, size_t out_size)
+{
+    const char *dot = strchr(col, '.');
+    const json_t *v;
+    if (dot) {
+        char parent[256];
+        snprintf(parent, sizeof parent, "%.*s", (int)(dot - col), col);
+        v = json_object_get(json_object_get(row, parent), dot + 1);
+    } else {
+        v = json_object_get(row, col);
+    }
+    out[0] = '\0';
+    if (!v || json_is_object(v))
+        return;
+    char full[1024];
+    value_text(dot ? dot + 1 : col, v, full, sizeof full);
+    rk_fit_width(full, 60, out, out_size);
+}
+
+/* One table row: the member name (keyed tables) and the cells of every column. */
+static int add_object_row(rk_table *t, const json_t *cols, const char *name, const json_t *row, char **cells)
+{
+    size_t c = 0;
+    if (name)
+        key_label(name, cells[c++], 1024);
+    for (size_t i = 0; i < json_array_size(cols); i++, c++)
+        cell_text(row, json_string_value(json_array_get(cols, i)), cells[c], 1024);
+    return rk_table_add(t, (const char *const *)cells);
+}
+
 /* A table from a list of objects (array) or an object of objects (first column = member name).
  * Columns: the union of member keys in first-seen order; nested objects are flattened one level. */
 static void print_object_table(const json_t *rows, int indent)
 {
-    json_t *cols = json_array();
-    if (!cols) {
-        fprintf(stderr, "renkei: out of memory\n");
-        return;
-    }
     bool keyed = json_is_object(rows);
-    const char *rk;
+    json_t *cols = json_array();
+    const char **headers = NULL;
+    char **cells = NULL;
+    rk_table *t = NULL;
+    size_t ncols = 0;
+    const char *name;
     json_t *row;
     size_t idx;
-    void *tmp;
-#define ADD_COL(name)                                                                                          \
-    do {                                                                                                       \
-        bool seen_ = false;                                                                                    \
-        size_t ci_;                                                                                            \
-        json_t *c_;                                                                                            \
-        json_array_foreach(cols, ci_, c_) if (strcmp(json_string_value(c_), (name)) == 0) seen_ = true;        \
-        if (!seen_)                                                                                            \
-            json_array_append_new(cols, json_string(name));                                                    \
-    } while (0)
-#define COLLECT(r)                                                                                             \
-    do {                                                                                                       \
-        const char *k_;                                                                                        \
-        json_t *v_;                                                                                            \
-        json_object_foreach((r), k_, v_) {                                                                     \
-            if (json_is_object(v_)) {                                                                          \
-                const char *k2_;                                                                               \
-                json_t *v2_;                                                                                   \
-                json_object_foreach(v_, k2_, v2_) {                                                            \
-                    char n_[256];                                                                              \
-                    snprintf(n_, sizeof n_, "%s.%s", k_, k2_);                                                 \
-                    if (is_scalar(v2_))                                                                        \
-                        ADD_COL(n_);                                                                           \
-                }                                                                                              \
-            } else {                                                                                           \
-                ADD_COL(k_);                                                                                   \
-            }                                                                                                  \
-        }                                                                                                      \
-    } while (0)
+    if (!cols)
+        goto oom;
     if (keyed) {
-        json_object_foreach_safe((json_t *)rows, tmp, rk, row) if (json_is_object(row)) COLLECT(row);
+        json_object_foreach((json_t *)rows, name, row) {
+            if (json_is_object(row) && collect_columns(cols, row) != 0)
+                goto oom;
+        }
     } else {
-        json_array_foreach(rows, idx, row) if (json_is_object(row)) COLLECT(row);
+        json_array_foreach(rows, idx, row) {
+            if (json_is_object(row) && collect_columns(cols, row) != 0)
+                goto oom;
+        }
     }
-    size_t ncols = json_array_size(cols) + (keyed ? 1 : 0);
-    const char **headers = calloc(ncols ? ncols : 1, sizeof *headers);
-    char **cells = calloc(ncols ? ncols : 1, sizeof *cells);
-    rk_table *t = NULL;
+    ncols = json_array_size(cols) + (keyed ? 1 : 0);
+    headers = calloc(ncols ? ncols : 1, sizeof *headers);
+    cells = calloc(ncols ? ncols : 1, sizeof *cells);
     if (!headers || !cells)
         goto oom;
     size_t h = 0;
@@ -321,45 +362,21 @@ static void print_object_table(const json_t *rows, int indent)
         headers[h++] = "";
     for (size_t i = 0; i < json_array_size(cols); i++)
         headers[h++] = json_string_value(json_array_get(cols, i));
-    t = rk_table_new(ncols, headers);
-    if (!t)
+    if (!(t = rk_table_new(ncols, headers)))
         goto oom;
-    for (size_t i = 0; i < ncols; i++) {
-        cells[i] = malloc(1024);
-        if (!cells[i])
+    for (size_t i = 0; i < ncols; i++)
+        if (!(cells[i] = malloc(1024)))
             goto oom;
-    }
-#define ADD_ROW(name, r)                                                                                       \
-    do {                                                                                                       \
-        size_t c_ = 0;                                                                                         \
-        if (keyed)                                                                                             \
-            key_label((name), cells[c_++], 1024);                                                              \
-        for (size_t i_ = 0; i_ < json_array_size(cols); i_++, c_++) {                                          \
-            const char *col_ = json_string_value(json_array_get(cols, i_));                                    \
-            const char *dot_ = strchr(col_, '.');                                                              \
-            const json_t *v_;                                                                                  \
-            if (dot_) {                                                                                        \
-                char parent_[256];                                                                             \
-                snprintf(parent_, sizeof parent_, "%.*s", (int)(dot_ - col_), col_);                           \
-                v_ = json_object_get(json_object_get((r), parent_), dot_ + 1);                                 \
-            } else {                                                                                           \
-                v_ = json_object_get((r), col_);                                                               \
-            }                                                                                                  \
-            if (!v_ || json_is_object(v_)) {                                                                   \
-                cells[c_][0] = '\0';                                                                           \
-            } else {                                                                                           \
-                char full_[1024];                                                                              \
-                value_text(col_, v_, full_, sizeof full_);                                                     \
-                rk_fit_width(full_, 60, cells[c_], 1024);                                                      \
-            }                                                                                                  \
-        }                                                                                                      \
-        if (rk_table_add(t, (const char *const *)cells) != 0)                                                  \
-            goto oom;                                                                                          \
-    } while (0)
     if (keyed) {
-        json_object_foreach_safe((json_t *)rows, tmp, rk, row) if (json_is_object(row)) ADD_ROW(rk, row);
+        json_object_foreach((json_t *)rows, name, row) {
+            if (json_is_object(row) && add_object_row(t, cols, name, row, cells) != 0)
+                goto oom;
+        }
     } else {
-        json_array_foreach(rows, idx, row) if (json_is_object(row)) ADD_ROW("", row);
+        json_array_foreach(rows, idx, row) {
+            if (json_is_object(row) && add_object_row(t, cols, NULL, row, cells) != 0)
+                goto oom;
+        }
     }
     table_print_indent(t, indent);
     goto done;
@@ -373,9 +390,6 @@ done:
     free(headers);
     rk_table_free(t);
     json_decref(cols);
-#undef ADD_COL
-#undef COLLECT
-#undef ADD_ROW
 }
 
 static bool object_of_objects(const json_t *o)
