@@ -1,0 +1,757 @@
+/* index: secondary indexes, the event date index and the full-text index, in the store's "indexes"
+ * database (key formats in docs/storage.md).
+ *
+ * Every filterable value of a record and every distinct token of its normalised text is a posting
+ * list: prefix P, one key P || sort key per record, and a document count under 'n' || P kept in the
+ * same transaction. A query walks the shortest posting list among its filters (sort keys ascend,
+ * so newest first) and checks the other filters on the loaded record; full-text candidates are
+ * confirmed by substring search in the record's normalised text, so results are exact, never
+ * "probably matching". Cursors are the hex sort key of the last record returned, which is stable
+ * across posting lists because every list is ordered by the same sort key.
+ */
+#include "index.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+#define TAG_ALL 'a'
+#define TAG_FIELD 'f'
+#define TAG_TOKEN 't'
+#define TAG_COUNT 'n'
+#define TAG_EVENT 'e'
+#define TAG_MAX_DURATION 'm'
+
+#define FIELD_KIND 'k'
+#define FIELD_PREFECTURE 'p'
+#define FIELD_INDUSTRY 'i'
+#define FIELD_DX_LEVEL 'd'
+#define FIELD_SKILL 's'
+#define FIELD_AUDIENCE 'u'
+#define FIELD_AUTHOR 'w'
+
+#define TOKEN_MAX 64               /* bigrams are at most 8 bytes; longer tokens are not indexed */
+#define PREFIX_MAX (2 + TOKEN_MAX) /* 't' || token || 0, or 'f' || field || author */
+#define EVENT_KEY_LEN (1 + 8 + RK_HASH_LEN)
+#define EVENT_VAL_LEN (8 + 3 + 2)
+
+typedef struct prefix {
+    uint8_t b[PREFIX_MAX];
+    size_t len;
+} prefix;
+
+typedef struct prefix_list {
+    prefix *v;
+    size_t n, cap;
+} prefix_list;
+
+static void prefixes_free(prefix_list *l)
+{
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static int prefixes_push(prefix_list *l, const uint8_t *b, size_t len)
+{
+    if (len > PREFIX_MAX)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        prefix *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    memcpy(l->v[l->n].b, b, len);
+    l->v[l->n].len = len;
+    l->n++;
+    return 0;
+}
+
+static int prefix_cmp(const void *a, const void *b)
+{
+    const prefix *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->b, y->b, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Sorts and removes duplicates, so a value listed twice is one posting. */
+static void prefixes_unique(prefix_list *l)
+{
+    if (l->n < 2)
+        return;
+    qsort(l->v, l->n, sizeof *l->v, prefix_cmp);
+    size_t w = 1;
+    for (size_t r = 1; r < l->n; r++)
+        if (prefix_cmp(&l->v[r], &l->v[w - 1]) != 0)
+            l->v[w++] = l->v[r];
+    l->n = w;
+}
+
+static bool prefixes_has(const prefix_list *l, const prefix *p)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (prefix_cmp(&l->v[i], p) == 0)
+            return true;
+    return false;
+}
+
+static void field_prefix(prefix *p, uint8_t field, const void *value, size_t len)
+{
+    p->b[0] = TAG_FIELD;
+    p->b[1] = field;
+    memcpy(p->b + 2, value, len);
+    p->len = 2 + len;
+}
+
+static int push_field(prefix_list *l, uint8_t field, const void *value, size_t len)
+{
+    prefix p;
+    field_prefix(&p, field, value, len);
+    return prefixes_push(l, p.b, p.len);
+}
+
+static int push_enum(prefix_list *l, uint8_t field, int value)
+{
+    if (value <= 0 || value > 255)
+        return 0; /* unspecified, or a value from a newer schema: not filterable */
+    uint8_t b = (uint8_t)value;
+    return push_field(l, field, &b, 1);
+}
+
+static int push_prefecture(prefix_list *l, const char *pref)
+{
+    if (!pref || strlen(pref) != 2)
+        return 0;
+    return push_field(l, FIELD_PREFECTURE, pref, 2);
+}
+
+/* The filterable values of a record, one posting-list prefix each (the same function serves the
+ * index and the in-memory check of a query's other filters, so the two cannot disagree). */
+static int record_fields(const Renkei__Record *m, prefix_list *l)
+{
+    int rc = push_enum(l, FIELD_KIND, m->kind);
+    if (m->author.len == RK_KEY_LEN)
+        rc |= push_field(l, FIELD_AUTHOR, m->author.data, RK_KEY_LEN);
+    switch (m->body_case) {
+    case RENKEI__RECORD__BODY_CASE: {
+        const Renkei__Case *c = m->case_;
+        rc |= push_prefecture(l, c->prefecture);
+        rc |= push_enum(l, FIELD_INDUSTRY, c->industry);
+        rc |= push_enum(l, FIELD_DX_LEVEL, c->dx_level);
+        for (size_t i = 0; i < c->n_skills; i++)
+            rc |= push_enum(l, FIELD_SKILL, c->skills[i]);
+        for (size_t i = 0; i < c->n_target_layers; i++)
+            rc |= push_enum(l, FIELD_AUDIENCE, c->target_layers[i]);
+        break;
+    }
+    case RENKEI__RECORD__BODY_EVENT: {
+        const Renkei__Event *e = m->event;
+        rc |= push_prefecture(l, e->prefecture);
+        for (size_t i = 0; i < e->n_skills; i++)
+            rc |= push_enum(l, FIELD_SKILL, e->skills[i]);
+        for (size_t i = 0; i < e->n_audience; i++)
+            rc |= push_enum(l, FIELD_AUDIENCE, e->audience[i]);
+        break;
+    }
+    case RENKEI__RECORD__BODY_REGION: {
+        const Renkei__RegionProfile *r = m->region;
+        rc |= push_prefecture(l, r->prefecture);
+        for (size_t i = 0; i < r->n_key_industries; i++)
+            rc |= push_enum(l, FIELD_INDUSTRY, r->key_industries[i]);
+        break;
+    }
+    default:
+        break;
+    }
+    if (rc == 0)
+        prefixes_unique(l);
+    return rc ? -1 : 0;
+}
+
+/* ---- searchable text ---------------------------------------------------------------------------- */
+
+static int add_text(rk_buf *b, const char *s)
+{
+    if (!s || !s[0])
+        return 0;
+    /* Fields are separated by a newline so a phrase never matches across two fields. */
+    return rk_buf_puts(b, s) | rk_buf_append(b, "\n", 1);
+}
+
+static int add_texts(rk_buf *b, char **v, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        rc |= add_text(b, v[i]);
+    return rc;
+}
+
+static int add_contact(rk_buf *b, const Renkei__Contact *c)
+{
+    return c ? add_text(b, c->name) | add_text(b, c->organisation) : 0;
+}
+
+static int record_text(const Renkei__Record *m, rk_buf *b)
+{
+    int rc = 0;
+    switch (m->body_case) {
+    case RENKEI__RECORD__BODY_CASE: {
+        const Renkei__Case *c = m->case_;
+        rc |= add_text(b, c->title) | add_text(b, c->summary) | add_text(b, c->place_name);
+        if (c->organisation)
+            rc |= add_text(b, c->organisation->name);
+        rc |= add_text(b, c->challenge) | add_text(b, c->initiative);
+        rc |= add_texts(b, c->technologies, c->n_technologies);
+        rc |= add_texts(b, c->support_organisations, c->n_support_organisations);
+        rc |= add_texts(b, c->funding, c->n_funding);
+        for (size_t i = 0; i < c->n_results; i++)
+            rc |= add_text(b, c->results[i]->metric);
+        rc |= add_text(b, c->lessons) | add_text(b, c->failures);
+        if (c->spread)
+            rc |= add_texts(b, c->spread->adopted_by, c->spread->n_adopted_by);
+        rc |= add_texts(b, c->tags, c->n_tags);
+        rc |= add_contact(b, c->contact);
+        break;
+    }
+    case RENKEI__RECORD__BODY_EVENT: {
+        const Renkei__Event *e = m->event;
+        rc |= add_text(b, e->title) | add_text(b, e->summary) | add_text(b, e->organiser);
+        rc |= add_texts(b, e->co_organisers, e->n_co_organisers);
+        rc |= add_text(b, e->online_platform);
+        if (e->venue)
+            rc |= add_text(b, e->venue->name) | add_text(b, e->venue->address);
+        for (size_t i = 0; i < e->n_speakers; i++)
+            rc |= add_text(b, e->speakers[i]->name) | add_text(b, e->speakers[i]->affiliation);
+        for (size_t i = 0; i < e->n_agenda; i++)
+            rc |= add_text(b, e->agenda[i]->title) | add_text(b, e->agenda[i]->speaker);
+        rc |= add_texts(b, e->tags, e->n_tags);
+        rc |= add_contact(b, e->contact);
+        break;
+    }
+    case RENKEI__RECORD__BODY_REGION: {
+        const Renkei__RegionProfile *r = m->region;
+        rc |= add_text(b, r->name) | add_text(b, r->coordinating_organisation) | add_text(b, r->summary);
+        rc |= add_texts(b, r->issues, r->n_issues) | add_texts(b, r->attractions, r->n_attractions);
+        rc |= add_contact(b, r->contact);
+        break;
+    }
+    default:
+        break;
+    }
+    return rc ? -1 : 0;
+}
+
+/* The normalised searchable text, malloc'd; NULL when out of memory. An empty record gives "". */
+static char *record_normalized_text(const Renkei__Record *m)
+{
+    rk_buf b;
+    rk_buf_init(&b);
+    if (record_text(m, &b) != 0) {
+        rk_buf_free(&b);
+        return NULL;
+    }
+    char *norm = rk_text_normalize(b.data ? b.data : "", b.len);
+    rk_buf_free(&b);
+    return norm;
+}
+
+static int collect_token(const char *tok, size_t len, void *ctx)
+{
+    if (len == 0 || len > TOKEN_MAX)
+        return 0;
+    uint8_t p[PREFIX_MAX];
+    p[0] = TAG_TOKEN;
+    memcpy(p + 1, tok, len);
+    p[1 + len] = 0; /* UTF-8 text has no NUL, so "ab" and "abc" lists never share keys */
+    return prefixes_push(ctx, p, len + 2);
+}
+
+/* ---- posting lists ------------------------------------------------------------------------------- */
+
+void rk_index_sort_key(const rk_record *rec, uint8_t out[RK_SORT_KEY_LEN])
+{
+    rk_put_be64(out, ~rec->msg->version);
+    memcpy(out + 8, rec->hash, RK_HASH_LEN);
+}
+
+static int count_key(const prefix *p, uint8_t out[1 + PREFIX_MAX])
+{
+    out[0] = TAG_COUNT;
+    memcpy(out + 1, p->b, p->len);
+    return (int)(1 + p->len);
+}
+
+static int read_count(rk_txn *t, MDB_txn *txn, const prefix *p, uint64_t *n, rk_error *err)
+{
+    uint8_t ck[1 + PREFIX_MAX];
+    MDB_val k = {.mv_size = (size_t)count_key(p, ck), .mv_data = ck}, v;
+    int rc = mdb_get(txn, rk_txn_index_dbi(t), &k, &v);
+    *n = 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "reading an index count", err);
+    if (v.mv_size == 8)
+        *n = rk_get_be64(v.mv_data);
+    return 0;
+}
+
+static int posting_update(rk_txn *t, MDB_txn *txn, const prefix *p, const uint8_t sk[RK_SORT_KEY_LEN],
+                          const uint8_t val[2], int sign, rk_error *err)
+{
+    MDB_dbi dbi = rk_txn_index_dbi(t);
+    uint8_t key[PREFIX_MAX + RK_SORT_KEY_LEN];
+    memcpy(key, p->b, p->len);
+    memcpy(key + p->len, sk, RK_SORT_KEY_LEN);
+    MDB_val k = {.mv_size = p->len + RK_SORT_KEY_LEN, .mv_data = key};
+    MDB_val v = {.mv_size = 2, .mv_data = (void *)val};
+    int rc = sign > 0 ? mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE) : mdb_del(txn, dbi, &k, NULL);
+    if (rc == MDB_KEYEXIST || rc == MDB_NOTFOUND)
+        return 0; /* the count already reflects it */
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "updating an index", err);
+    uint64_t n;
+    if (read_count(t, txn, p, &n, err) != 0)
+        return -1;
+    n = sign > 0 ? n + 1 : (n ? n - 1 : 0);
+    uint8_t ck[1 + PREFIX_MAX], cv[8];
+    MDB_val kk = {.mv_size = (size_t)count_key(p, ck), .mv_data = ck};
+    if (n == 0) {
+        rc = mdb_del(txn, dbi, &kk, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    } else {
+        rk_put_be64(cv, n);
+        MDB_val vv = {.mv_size = 8, .mv_data = cv};
+        rc = mdb_put(txn, dbi, &kk, &vv, 0);
+    }
+    return rc == 0 ? 0 : rk_txn_fail(t, rc, "updating an index count", err);
+}
+
+/* ---- the event date index ------------------------------------------------------------------------ */
+
+static uint64_t biased(int64_t v)
+{
+    return (uint64_t)v ^ (UINT64_C(1) << 63);
+}
+
+static int64_t unbiased(uint64_t v)
+{
+    return (int64_t)(v ^ (UINT64_C(1) << 63));
+}
+
+static bool event_span(const Renkei__Event *e, int64_t *start, int64_t *end)
+{
+    int off;
+    if (!e->starts_at || rk_parse_rfc3339(e->starts_at, start, &off) != 0)
+        return false;
+    if (!e->ends_at || !e->ends_at[0] || rk_parse_rfc3339(e->ends_at, end, &off) != 0 || *end < *start)
+        *end = *start;
+    return true;
+}
+
+static int event_update(rk_txn *t, MDB_txn *txn, const rk_record *rec, int sign, rk_error *err)
+{
+    const Renkei__Event *e = rec->msg->event;
+    int64_t start, end;
+    if (!e || !event_span(e, &start, &end))
+        return 0;
+    MDB_dbi dbi = rk_txn_index_dbi(t);
+    uint8_t key[EVENT_KEY_LEN], val[EVENT_VAL_LEN];
+    key[0] = TAG_EVENT;
+    rk_put_be64(key + 1, biased(start));
+    memcpy(key + 9, rec->hash, RK_HASH_LEN);
+    MDB_val k = {.mv_size = sizeof key, .mv_data = key};
+    int rc;
+    if (sign < 0) {
+        rc = mdb_del(txn, dbi, &k, NULL);
+        return rc == 0 || rc == MDB_NOTFOUND ? 0 : rk_txn_fail(t, rc, "updating the event index", err);
+    }
+    rk_put_be64(val, biased(end));
+    val[8] = (uint8_t)rec->msg->visibility;
+    val[9] = (uint8_t)(e->format > 0 && e->format < 256 ? e->format : 0);
+    val[10] = (uint8_t)(e->open_scope > 0 && e->open_scope < 256 ? e->open_scope : 0);
+    bool has_pref = e->prefecture && strlen(e->prefecture) == 2;
+    val[11] = has_pref ? (uint8_t)e->prefecture[0] : 0;
+    val[12] = has_pref ? (uint8_t)e->prefecture[1] : 0;
+    MDB_val v = {.mv_size = sizeof val, .mv_data = val};
+    rc = mdb_put(txn, dbi, &k, &v, 0);
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "updating the event index", err);
+    /* The longest duration ever indexed bounds how far before `from` an overlapping event can start.
+     * It never shrinks, which only widens a scan, never loses an event. */
+    uint8_t mk[1] = {TAG_MAX_DURATION}, mv[8];
+    MDB_val kk = {.mv_size = 1, .mv_data = mk}, vv;
+    uint64_t duration = (uint64_t)(end - start), longest = 0;
+    rc = mdb_get(txn, dbi, &kk, &vv);
+    if (rc == 0 && vv.mv_size == 8)
+        longest = rk_get_be64(vv.mv_data);
+    else if (rc != 0 && rc != MDB_NOTFOUND)
+        return rk_txn_fail(t, rc, "reading the event index", err);
+    if (duration > longest) {
+        rk_put_be64(mv, duration);
+        vv.mv_size = 8;
+        vv.mv_data = mv;
+        rc = mdb_put(txn, dbi, &kk, &vv, 0);
+        if (rc != 0)
+            return rk_txn_fail(t, rc, "updating the event index", err);
+    }
+    return 0;
+}
+
+/* ---- maintenance --------------------------------------------------------------------------------- */
+
+static int index_update(rk_txn *t, const rk_record *rec, int sign, rk_error *err)
+{
+    const Renkei__Record *m = rec->msg;
+    if (m->kind == RENKEI__KIND__KIND_TOMBSTONE || m->body_case == RENKEI__RECORD__BODY_TOMBSTONE)
+        return 0;
+    MDB_txn *txn = rk_txn_mdb(t, err);
+    if (!txn)
+        return -1;
+    uint8_t sk[RK_SORT_KEY_LEN];
+    rk_index_sort_key(rec, sk);
+    uint8_t val[2] = {(uint8_t)m->kind, (uint8_t)m->visibility};
+    prefix_list lists = {0};
+    char *norm = NULL;
+    int rc = -1;
+    if (prefixes_push(&lists, (const uint8_t *)"a", 1) != 0 || record_fields(m, &lists) != 0)
+        goto oom;
+    norm = record_normalized_text(m);
+    if (!norm)
+        goto oom;
+    if (rk_text_tokens(norm, collect_token, &lists) != 0)
+        goto oom;
+    prefixes_unique(&lists);
+    rc = 0;
+    for (size_t i = 0; rc == 0 && i < lists.n; i++)
+        rc = posting_update(t, txn, &lists.v[i], sk, val, sign, err);
+    if (rc == 0)
+        rc = event_update(t, txn, rec, sign, err);
+    goto done;
+oom:
+    rc = rk_fail(err, "no_memory", "", "out of memory while indexing a record");
+done:
+    free(norm);
+    prefixes_free(&lists);
+    return rc;
+}
+
+int rk_index_add(rk_txn *t, const rk_record *rec, rk_error *err)
+{
+    return index_update(t, rec, +1, err);
+}
+
+int rk_index_remove(rk_txn *t, const rk_record *rec, rk_error *err)
+{
+    return index_update(t, rec, -1, err);
+}
+
+/* ---- queries ------------------------------------------------------------------------------------- */
+
+typedef struct query_plan {
+    prefix_list fields;  /* filters to check on each record */
+    char **terms;        /* normalised whitespace-separated query terms */
+    size_t n_terms;
+    prefix driver;       /* the posting list walked */
+    bool empty;          /* a filter matches nothing at all */
+} query_plan;
+
+static void plan_free(query_plan *p)
+{
+    prefixes_free(&p->fields);
+    for (size_t i = 0; i < p->n_terms; i++)
+        free(p->terms[i]);
+    free(p->terms);
+}
+
+/* Splits the normalised query at whitespace: each term must occur in the text. */
+static int split_terms(query_plan *p, const char *norm)
+{
+    const char *s = norm;
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+            s++;
+        const char *e = s;
+        while (*e && *e != ' ' && *e != '\t' && *e != '\n' && *e != '\r')
+            e++;
+        if (e > s) {
+            char **v = realloc(p->terms, (p->n_terms + 1) * sizeof *v);
+            if (!v)
+                return -1;
+            p->terms = v;
+            char *term = malloc((size_t)(e - s) + 1);
+            if (!term)
+                return -1;
+            memcpy(term, s, (size_t)(e - s));
+            term[e - s] = '\0';
+            p->terms[p->n_terms++] = term;
+        }
+        s = e;
+    }
+    return 0;
+}
+
+static int plan_query(rk_txn *t, MDB_txn *txn, const rk_query *q, query_plan *p, rk_error *err)
+{
+    memset(p, 0, sizeof *p);
+    int rc = 0;
+    if (q->kind)
+        rc |= push_enum(&p->fields, FIELD_KIND, q->kind);
+    if (q->prefecture[0])
+        rc |= push_prefecture(&p->fields, q->prefecture);
+    rc |= push_enum(&p->fields, FIELD_INDUSTRY, q->industry);
+    rc |= push_enum(&p->fields, FIELD_DX_LEVEL, q->dx_level);
+    rc |= push_enum(&p->fields, FIELD_SKILL, q->skill);
+    rc |= push_enum(&p->fields, FIELD_AUDIENCE, q->audience);
+    if (q->author)
+        rc |= push_field(&p->fields, FIELD_AUTHOR, q->author, RK_KEY_LEN);
+    prefix_list tokens = {0};
+    if (rc == 0 && q->q && q->q[0]) {
+        char *norm = rk_text_normalize(q->q, strlen(q->q));
+        if (!norm) {
+            prefixes_free(&tokens);
+            return rk_fail(err, "invalid_query", "q", "the query is not valid UTF-8");
+        }
+        rc |= split_terms(p, norm);
+        for (size_t i = 0; rc == 0 && i < p->n_terms; i++)
+            rc |= rk_text_tokens(p->terms[i], collect_token, &tokens);
+        free(norm);
+    }
+    if (rc != 0) {
+        prefixes_free(&tokens);
+        return rk_fail(err, "no_memory", "", "out of memory");
+    }
+    /* A filter the query names but no record has (say kind = tombstone) matches nothing. */
+    if (q->kind < 0 || q->kind > 255 || q->kind == RENKEI__KIND__KIND_TOMBSTONE ||
+        (q->prefecture[0] && strlen(q->prefecture) != 2))
+        p->empty = true;
+    p->driver.b[0] = TAG_ALL;
+    p->driver.len = 1;
+    uint64_t best = UINT64_MAX;
+    for (int pass = 0; pass < 2 && !p->empty; pass++) {
+        const prefix_list *l = pass ? &tokens : &p->fields;
+        for (size_t i = 0; i < l->n; i++) {
+            uint64_t n;
+            if (read_count(t, txn, &l->v[i], &n, err) != 0) {
+                prefixes_free(&tokens);
+                return -1;
+            }
+            if (n == 0)
+                p->empty = true;
+            if (n < best) {
+                best = n;
+                p->driver = l->v[i];
+            }
+        }
+    }
+    prefixes_free(&tokens);
+    return 0;
+}
+
+static bool record_matches(const rk_record *rec, const query_plan *p, bool *oom)
+{
+    const Renkei__Record *m = rec->msg;
+    if (m->kind == RENKEI__KIND__KIND_TOMBSTONE)
+        return false;
+    if (p->fields.n) {
+        prefix_list have = {0};
+        if (record_fields(m, &have) != 0) {
+            prefixes_free(&have);
+            *oom = true;
+            return false;
+        }
+        bool all = true;
+        for (size_t i = 0; all && i < p->fields.n; i++)
+            all = prefixes_has(&have, &p->fields.v[i]);
+        prefixes_free(&have);
+        if (!all)
+            return false;
+    }
+    if (p->n_terms) {
+        char *norm = record_normalized_text(m);
+        if (!norm) {
+            *oom = true;
+            return false;
+        }
+        bool all = true;
+        for (size_t i = 0; all && i < p->n_terms; i++)
+            all = strstr(norm, p->terms[i]) != NULL;
+        free(norm);
+        return all;
+    }
+    return true;
+}
+
+static int effective_max_visibility(int v)
+{
+    return v > 0 ? v : RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
+}
+
+int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, char next_cursor[RK_CURSOR_MAX],
+                   rk_error *err)
+{
+    next_cursor[0] = '\0';
+    uint8_t after[RK_SORT_KEY_LEN];
+    bool has_cursor = q->cursor && q->cursor[0];
+    if (has_cursor && (strlen(q->cursor) != 2 * RK_SORT_KEY_LEN || rk_hex_decode(q->cursor, after, sizeof after) != 0))
+        return rk_fail(err, "invalid_cursor", "cursor", "the cursor is not one this node returned");
+    MDB_txn *txn = rk_txn_mdb(t, err);
+    if (!txn)
+        return -1;
+    query_plan plan;
+    if (plan_query(t, txn, q, &plan, err) != 0) {
+        plan_free(&plan);
+        return -1;
+    }
+    if (plan.empty) {
+        plan_free(&plan);
+        return 0;
+    }
+    int max_vis = effective_max_visibility(q->max_visibility);
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, rk_txn_index_dbi(t), &c);
+    if (rc != 0) {
+        plan_free(&plan);
+        return rk_txn_fail(t, rc, "opening a cursor", err);
+    }
+    const prefix *d = &plan.driver;
+    uint8_t start[PREFIX_MAX + RK_SORT_KEY_LEN];
+    memcpy(start, d->b, d->len);
+    size_t slen = d->len;
+    if (has_cursor) {
+        memcpy(start + d->len, after, RK_SORT_KEY_LEN);
+        slen += RK_SORT_KEY_LEN;
+    }
+    MDB_val k = {.mv_size = slen, .mv_data = start}, v;
+    size_t emitted = 0;
+    uint8_t last[RK_SORT_KEY_LEN];
+    int result = 0;
+    bool oom = false;
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != d->len + RK_SORT_KEY_LEN || memcmp(k.mv_data, d->b, d->len) != 0)
+            break;
+        const uint8_t *sk = (const uint8_t *)k.mv_data + d->len;
+        if (has_cursor && memcmp(sk, after, RK_SORT_KEY_LEN) <= 0)
+            continue;
+        if (v.mv_size == 2 && ((const uint8_t *)v.mv_data)[1] > max_vis)
+            continue;
+        rk_record rec;
+        if (rk_store_load(t, sk + 8, &rec, err) != 0) {
+            result = -1;
+            break;
+        }
+        bool match = (int)rec.msg->visibility <= max_vis && record_matches(&rec, &plan, &oom);
+        if (oom) {
+            rk_record_free(&rec);
+            result = rk_fail(err, "no_memory", "", "out of memory");
+            break;
+        }
+        if (!match) {
+            rk_record_free(&rec);
+            continue;
+        }
+        if (q->limit && emitted == q->limit) {
+            /* One more match exists: the page ends here and the caller gets a cursor. */
+            rk_hex_encode(last, sizeof last, next_cursor);
+            rk_record_free(&rec);
+            break;
+        }
+        int stop = cb(&rec, ctx);
+        rk_record_free(&rec);
+        emitted++;
+        memcpy(last, sk, sizeof last);
+        if (stop) {
+            rk_hex_encode(last, sizeof last, next_cursor);
+            break;
+        }
+    }
+    if (result == 0 && rc != 0 && rc != MDB_NOTFOUND)
+        result = rk_txn_fail(t, rc, "reading an index", err);
+    mdb_cursor_close(c);
+    plan_free(&plan);
+    return result;
+}
+
+static bool event_visible(const uint8_t *val, const rk_event_query *q, int max_vis)
+{
+    if (val[8] > max_vis)
+        return false;
+    if (q->format && val[9] != q->format)
+        return false;
+    if (q->open_scope && val[10] != q->open_scope)
+        return false;
+    if (q->prefecture[0] && (val[11] != (uint8_t)q->prefecture[0] || val[12] != (uint8_t)q->prefecture[1]))
+        return false;
+    return true;
+}
+
+int rk_store_events(rk_txn *t, const rk_event_query *q, rk_record_cb cb, void *ctx, rk_error *err)
+{
+    MDB_txn *txn = rk_txn_mdb(t, err);
+    if (!txn)
+        return -1;
+    if (q->to < q->from)
+        return 0;
+    MDB_dbi dbi = rk_txn_index_dbi(t);
+    uint8_t mk[1] = {TAG_MAX_DURATION};
+    MDB_val k = {.mv_size = 1, .mv_data = mk}, v;
+    uint64_t longest = 0;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == 0 && v.mv_size == 8)
+        longest = rk_get_be64(v.mv_data);
+    else if (rc != 0 && rc != MDB_NOTFOUND)
+        return rk_txn_fail(t, rc, "reading the event index", err);
+    /* Events starting before from - longest cannot reach from. */
+    int64_t earliest = q->from;
+    if (longest > (uint64_t)INT64_MAX || q->from < INT64_MIN + (int64_t)longest)
+        earliest = INT64_MIN;
+    else
+        earliest = q->from - (int64_t)longest;
+    int max_vis = effective_max_visibility(q->max_visibility);
+    MDB_cursor *c;
+    rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "opening a cursor", err);
+    uint8_t start[1 + 8];
+    start[0] = TAG_EVENT;
+    rk_put_be64(start + 1, biased(earliest));
+    k.mv_size = sizeof start;
+    k.mv_data = start;
+    size_t emitted = 0;
+    int result = 0;
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const uint8_t *kb = k.mv_data;
+        if (k.mv_size != EVENT_KEY_LEN || kb[0] != TAG_EVENT)
+            break;
+        if (unbiased(rk_get_be64(kb + 1)) > q->to)
+            break;
+        if (v.mv_size != EVENT_VAL_LEN)
+            continue;
+        const uint8_t *val = v.mv_data;
+        if (unbiased(rk_get_be64(val)) < q->from || !event_visible(val, q, max_vis))
+            continue;
+        if (q->limit && emitted == q->limit)
+            break;
+        rk_record rec;
+        if (rk_store_load(t, kb + 9, &rec, err) != 0) {
+            result = -1;
+            break;
+        }
+        int stop = cb(&rec, ctx);
+        rk_record_free(&rec);
+        emitted++;
+        if (stop)
+            break;
+    }
+    if (result == 0 && rc != 0 && rc != MDB_NOTFOUND)
+        result = rk_txn_fail(t, rc, "reading the event index", err);
+    mdb_cursor_close(c);
+    return result;
+}
