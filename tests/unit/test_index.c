@@ -1,0 +1,631 @@
+/* Tests of lib/index.c through rk_store_query and rk_store_events: each filter returns exactly the
+ * records a brute-force pass over the test's own table selects, pages cover every record once in
+ * newest-first order, full-text search is exact and width/case-insensitive, and the event date index
+ * returns overlapping events soonest first. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sign.h"
+#include "store.h"
+
+#define PUBLIC RENKEI__VISIBILITY__VISIBILITY_PUBLIC
+#define NETWORK RENKEI__VISIBILITY__VISIBILITY_NETWORK
+#define LOCAL RENKEI__VISIBILITY__VISIBILITY_LOCAL
+#define N_RECORDS 64
+
+/* What the test knows about each record it published, independently of the index. */
+typedef struct spec {
+    char rid[32];
+    int author;                 /* 0 or 1 */
+    uint64_t version;
+    int kind;
+    int vis;
+    char prefecture[3];
+    int industry, dx_level;
+    int skills[2];
+    size_t n_skills;
+    int audience;
+    char title[96];
+    int text_class;             /* 0 robot, 1..3 AI written three ways, 4..5 neither */
+    uint8_t hash[RK_HASH_LEN];
+} spec;
+
+typedef struct fixture {
+    char dir[64];
+    rk_store *store;
+    rk_key *keys[2];
+    uint8_t pubs[2][RK_KEY_LEN];
+    spec specs[N_RECORDS];
+} fixture;
+
+static const char *const prefectures[3] = {"17", "34", "41"};
+
+static rk_txn *reader(fixture *f)
+{
+    rk_error err;
+    rk_txn *t;
+    assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
+    return t;
+}
+
+static void seal_spec(fixture *f, const spec *s, rk_record *out)
+{
+    Renkei__Record r = RENKEI__RECORD__INIT;
+    Renkei__Case c = RENKEI__CASE__INIT;
+    Renkei__Event e = RENKEI__EVENT__INIT;
+    Renkei__RegionProfile g = RENKEI__REGION_PROFILE__INIT;
+    Renkei__Skill skills[2];
+    Renkei__Audience audience[1] = {(Renkei__Audience)s->audience};
+    Renkei__Industry industries[1] = {(Renkei__Industry)s->industry};
+    for (size_t i = 0; i < s->n_skills; i++)
+        skills[i] = (Renkei__Skill)s->skills[i];
+    r.author.data = f->pubs[s->author];
+    r.author.len = RK_KEY_LEN;
+    r.rid = (char *)s->rid;
+    r.version = s->version;
+    r.kind = s->kind;
+    r.visibility = s->vis;
+    if (s->kind == RENKEI__KIND__KIND_CASE) {
+        r.body_case = RENKEI__RECORD__BODY_CASE;
+        r.case_ = &c;
+        c.title = (char *)s->title;
+        c.summary = "地域の中小企業の取組";
+        c.prefecture = (char *)s->prefecture;
+        c.industry = s->industry;
+        c.dx_level = s->dx_level;
+        c.skills = skills;
+        c.n_skills = s->n_skills;
+        c.target_layers = audience;
+        c.n_target_layers = 1;
+    } else if (s->kind == RENKEI__KIND__KIND_EVENT) {
+        r.body_case = RENKEI__RECORD__BODY_EVENT;
+        r.event = &e;
+        e.title = (char *)s->title;
+        e.event_type = RENKEI__EVENT_TYPE__EVENT_TYPE_SEMINAR;
+        e.starts_at = "2024-09-10T13:00:00+09:00";
+        e.ends_at = "2024-09-10T16:00:00+09:00";
+        e.format = RENKEI__EVENT_FORMAT__EVENT_FORMAT_ONLINE;
+        e.prefecture = (char *)s->prefecture;
+        e.skills = skills;
+        e.n_skills = s->n_skills;
+        e.audience = audience;
+        e.n_audience = 1;
+    } else {
+        r.body_case = RENKEI__RECORD__BODY_REGION;
+        r.region = &g;
+        g.name = (char *)s->title;
+        g.node_kind = RENKEI__NODE_KIND__NODE_KIND_REGION;
+        g.prefecture = (char *)s->prefecture;
+        g.key_industries = industries;
+        g.n_key_industries = 1;
+    }
+    rk_error err;
+    assert_int_equal(rk_record_seal(&r, f->keys[s->author], out, &err), 0);
+}
+
+static void put_all(fixture *f, rk_record *recs, size_t n)
+{
+    rk_error err;
+    rk_txn *t;
+    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    for (size_t i = 0; i < n; i++) {
+        rk_put_result res;
+        assert_int_equal(rk_store_put(t, &recs[i], &res, NULL, &err), 0);
+        assert_int_equal(res, RK_PUT_STORED);
+    }
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/rk-test-index-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    rk_error err;
+    rk_store_options o = {.dir = f->dir, .no_sync = true};
+    assert_int_equal(rk_store_open(&o, &f->store, &err), 0);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(rk_key_generate(&f->keys[k], &err), 0);
+        rk_key_public(f->keys[k], f->pubs[k]);
+    }
+    static const char *const title_forms[6] = {"ロボット導入事例", "ＡＩ活用の取組", "ai による需要予測",
+                                               "AI camera pilot", "一般的な研修", "展示会の報告"};
+    rk_record recs[N_RECORDS];
+    for (int i = 0; i < N_RECORDS; i++) {
+        spec *s = &f->specs[i];
+        snprintf(s->rid, sizeof s->rid, "rec-%d", i);
+        s->author = i % 2;
+        s->version = 1000 + (uint64_t)((i * 37) % N_RECORDS); /* distinct, not in publication order */
+        s->kind = i % 4 < 2 ? RENKEI__KIND__KIND_CASE : i % 4 == 2 ? RENKEI__KIND__KIND_EVENT : RENKEI__KIND__KIND_REGION;
+        s->vis = i % 7 == 0 ? NETWORK : i % 11 == 0 ? LOCAL : PUBLIC;
+        memcpy(s->prefecture, prefectures[(i / 2) % 3], 3);
+        s->industry = s->kind == RENKEI__KIND__KIND_EVENT ? 0 : 1 + i % 3;
+        s->dx_level = s->kind == RENKEI__KIND__KIND_CASE ? 1 + i % 5 : 0;
+        if (s->kind != RENKEI__KIND__KIND_REGION) {
+            if (i % 2)
+                s->skills[s->n_skills++] = RENKEI__SKILL__SKILL_AI;
+            if (i % 3 == 0)
+                s->skills[s->n_skills++] = RENKEI__SKILL__SKILL_ROBOTICS;
+            s->audience = 1 + i % 4;
+        }
+        s->text_class = i % 6;
+        snprintf(s->title, sizeof s->title, "%s %d", title_forms[s->text_class], i);
+        seal_spec(f, s, &recs[i]);
+        memcpy(s->hash, recs[i].hash, RK_HASH_LEN);
+    }
+    put_all(f, recs, N_RECORDS);
+    for (int i = 0; i < N_RECORDS; i++)
+        rk_record_free(&recs[i]);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    rk_store_close(f->store);
+    for (int k = 0; k < 2; k++)
+        rk_key_free(f->keys[k]);
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.mdb", f->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
+    unlink(path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- running queries ----------------------------------------------------------------------------- */
+
+typedef struct results {
+    char rids[256][32];
+    uint64_t versions[256];
+    size_t n;
+} results;
+
+static int collect(const rk_record *rec, void *ctx)
+{
+    results *r = ctx;
+    assert_true(r->n < 256);
+    assert_int_not_equal(rec->msg->kind, RENKEI__KIND__KIND_TOMBSTONE);
+    snprintf(r->rids[r->n], sizeof r->rids[r->n], "%s", rec->msg->rid);
+    r->versions[r->n] = rec->msg->version;
+    r->n++;
+    return 0;
+}
+
+/* Runs the query page by page with the given limit; checks newest-first order and no repeats. */
+static void run_query(fixture *f, rk_query q, size_t limit, results *out)
+{
+    memset(out, 0, sizeof *out);
+    char cursor[RK_CURSOR_MAX] = "";
+    rk_error err;
+    q.limit = limit;
+    for (int page = 0; page < 300; page++) {
+        rk_txn *t = reader(f);
+        char next[RK_CURSOR_MAX];
+        size_t before = out->n;
+        q.cursor = cursor[0] ? cursor : NULL;
+        assert_int_equal(rk_store_query(t, &q, collect, out, next, &err), 0);
+        rk_txn_abort(t);
+        if (limit)
+            assert_true(out->n - before <= limit);
+        if (!next[0])
+            break;
+        /* a cursor is only returned when another page holds at least one record */
+        assert_int_equal(out->n - before, limit);
+        memcpy(cursor, next, sizeof cursor);
+    }
+    for (size_t i = 1; i < out->n; i++)
+        assert_true(out->versions[i - 1] > out->versions[i]);
+}
+
+typedef bool (*spec_pred)(const spec *s, const void *arg);
+
+static void expect_exactly(fixture *f, const rk_query *q, spec_pred pred, const void *arg, size_t limit)
+{
+    results got;
+    run_query(f, *q, limit, &got);
+    int max_vis = q->max_visibility ? q->max_visibility : PUBLIC;
+    size_t want = 0;
+    for (int i = 0; i < N_RECORDS; i++) {
+        const spec *s = &f->specs[i];
+        bool match = s->vis <= max_vis && pred(s, arg);
+        bool found = false;
+        for (size_t j = 0; j < got.n; j++)
+            if (strcmp(got.rids[j], s->rid) == 0)
+                found = true;
+        if (match != found)
+            fail_msg("%s: expected %s, got %s", s->rid, match ? "match" : "no match", found ? "found" : "missing");
+        want += match;
+    }
+    assert_int_equal(got.n, want);
+}
+
+static bool pred_all(const spec *s, const void *arg)
+{
+    (void)s;
+    (void)arg;
+    return true;
+}
+
+static bool pred_kind(const spec *s, const void *arg)
+{
+    return s->kind == *(const int *)arg;
+}
+
+static bool pred_prefecture(const spec *s, const void *arg)
+{
+    return strcmp(s->prefecture, arg) == 0;
+}
+
+static bool pred_industry(const spec *s, const void *arg)
+{
+    return s->industry == *(const int *)arg;
+}
+
+static bool pred_dx(const spec *s, const void *arg)
+{
+    return s->dx_level == *(const int *)arg;
+}
+
+static bool pred_skill(const spec *s, const void *arg)
+{
+    for (size_t i = 0; i < s->n_skills; i++)
+        if (s->skills[i] == *(const int *)arg)
+            return true;
+    return false;
+}
+
+static bool pred_audience(const spec *s, const void *arg)
+{
+    return s->audience == *(const int *)arg;
+}
+
+static bool pred_author(const spec *s, const void *arg)
+{
+    return s->author == *(const int *)arg;
+}
+
+static bool pred_robot(const spec *s, const void *arg)
+{
+    (void)arg;
+    return s->text_class == 0;
+}
+
+static bool pred_ai(const spec *s, const void *arg)
+{
+    (void)arg;
+    return s->text_class >= 1 && s->text_class <= 3;
+}
+
+/* prefecture 17, case, skill AI and text AI all at once */
+static bool pred_combined(const spec *s, const void *arg)
+{
+    int ai = RENKEI__SKILL__SKILL_AI;
+    (void)arg;
+    return strcmp(s->prefecture, "17") == 0 && s->kind == RENKEI__KIND__KIND_CASE && pred_skill(s, &ai) &&
+           pred_ai(s, NULL);
+}
+
+static void test_every_filter(void **state)
+{
+    fixture *f = *state;
+    rk_query base = {.max_visibility = LOCAL};
+    expect_exactly(f, &base, pred_all, NULL, 0);
+    for (int kind = 1; kind <= 3; kind++) {
+        rk_query q = base;
+        q.kind = kind;
+        expect_exactly(f, &q, pred_kind, &kind, 0);
+    }
+    for (int p = 0; p < 3; p++) {
+        rk_query q = base;
+        memcpy(q.prefecture, prefectures[p], 3);
+        expect_exactly(f, &q, pred_prefecture, prefectures[p], 0);
+    }
+    for (int v = 1; v <= 5; v++) {
+        rk_query q = base;
+        q.industry = v;
+        expect_exactly(f, &q, pred_industry, &v, 0);
+        q = base;
+        q.dx_level = v;
+        expect_exactly(f, &q, pred_dx, &v, 0);
+        q = base;
+        q.audience = v;
+        expect_exactly(f, &q, pred_audience, &v, 0);
+    }
+    int skills[3] = {RENKEI__SKILL__SKILL_AI, RENKEI__SKILL__SKILL_ROBOTICS, RENKEI__SKILL__SKILL_CLOUD};
+    for (int i = 0; i < 3; i++) {
+        rk_query q = base;
+        q.skill = skills[i];
+        expect_exactly(f, &q, pred_skill, &skills[i], 0);
+    }
+    for (int a = 0; a < 2; a++) {
+        rk_query q = base;
+        q.author = f->pubs[a];
+        expect_exactly(f, &q, pred_author, &a, 0);
+    }
+    rk_query q = base;
+    memcpy(q.prefecture, "17", 3);
+    q.kind = RENKEI__KIND__KIND_CASE;
+    q.skill = RENKEI__SKILL__SKILL_AI;
+    q.q = "ai";
+    expect_exactly(f, &q, pred_combined, NULL, 0);
+    expect_exactly(f, &q, pred_combined, NULL, 1);
+    /* a filter value nobody has */
+    q = base;
+    memcpy(q.prefecture, "47", 3);
+    results got;
+    run_query(f, q, 0, &got);
+    assert_int_equal(got.n, 0);
+}
+
+static void test_visibility_filter(void **state)
+{
+    fixture *f = *state;
+    rk_query q = {.max_visibility = PUBLIC};
+    expect_exactly(f, &q, pred_all, NULL, 0);
+    q.max_visibility = NETWORK;
+    expect_exactly(f, &q, pred_all, NULL, 7);
+    q.max_visibility = 0; /* unset means public only: never leak by default */
+    expect_exactly(f, &q, pred_all, NULL, 0);
+    q.max_visibility = PUBLIC;
+    q.q = "ロボット";
+    expect_exactly(f, &q, pred_robot, NULL, 0);
+}
+
+static void test_pagination_covers_everything_once(void **state)
+{
+    fixture *f = *state;
+    size_t limits[4] = {1, 5, 7, N_RECORDS};
+    for (int i = 0; i < 4; i++) {
+        rk_query q = {.max_visibility = LOCAL};
+        expect_exactly(f, &q, pred_all, NULL, limits[i]);
+        memcpy(q.prefecture, "34", 3);
+        expect_exactly(f, &q, pred_prefecture, "34", limits[i]);
+        rk_query t = {.max_visibility = LOCAL, .q = "AI"};
+        expect_exactly(f, &t, pred_ai, NULL, limits[i]);
+    }
+    /* a cursor that is not ours is a clear error */
+    rk_query q = {.max_visibility = LOCAL, .cursor = "not-a-cursor"};
+    char next[RK_CURSOR_MAX];
+    results got = {.n = 0};
+    rk_error err;
+    rk_txn *t = reader(f);
+    assert_int_equal(rk_store_query(t, &q, collect, &got, next, &err), -1);
+    assert_string_equal(err.code, "invalid_cursor");
+    rk_txn_abort(t);
+}
+
+static void test_full_text(void **state)
+{
+    fixture *f = *state;
+    rk_query q = {.max_visibility = LOCAL, .q = "ロボット"};
+    expect_exactly(f, &q, pred_robot, NULL, 0);
+    /* full-width, lower and upper case are one search */
+    const char *forms[4] = {"ＡＩ", "ai", "AI", "Ai"};
+    for (int i = 0; i < 4; i++) {
+        q.q = forms[i];
+        expect_exactly(f, &q, pred_ai, NULL, 0);
+    }
+    /* half-width katakana normalises to the full-width form */
+    q.q = "ﾛﾎﾞｯﾄ";
+    expect_exactly(f, &q, pred_robot, NULL, 0);
+    /* exact: every bigram of "ロボ研修" is indexed somewhere, but no record contains the phrase */
+    results got;
+    q.q = "ロボ研修";
+    run_query(f, q, 0, &got);
+    assert_int_equal(got.n, 0);
+    q.q = "存在しない語";
+    run_query(f, q, 0, &got);
+    assert_int_equal(got.n, 0);
+    /* several terms must all occur */
+    q.q = "ai 需要予測";
+    run_query(f, q, 0, &got);
+    size_t want = 0;
+    for (int i = 0; i < N_RECORDS; i++)
+        want += f->specs[i].text_class == 2;
+    assert_int_equal(got.n, want);
+}
+
+static void test_replaced_version_leaves_indexes(void **state)
+{
+    fixture *f = *state;
+    spec s = f->specs[1]; /* a public case in prefecture 17 about ＡＩ */
+    assert_string_equal(s.prefecture, "17");
+    s.version = 5000;
+    memcpy(s.prefecture, "41", 3);
+    s.text_class = 0;
+    snprintf(s.title, sizeof s.title, "ロボット導入の続報");
+    rk_record rec;
+    seal_spec(f, &s, &rec);
+    put_all(f, &rec, 1);
+    rk_record_free(&rec);
+    f->specs[1] = s;
+    rk_query q = {.max_visibility = LOCAL};
+    memcpy(q.prefecture, "17", 3);
+    expect_exactly(f, &q, pred_prefecture, "17", 0);
+    memcpy(q.prefecture, "41", 3);
+    expect_exactly(f, &q, pred_prefecture, "41", 0);
+    rk_query t = {.max_visibility = LOCAL, .q = "ai"};
+    expect_exactly(f, &t, pred_ai, NULL, 0);
+    t.q = "続報";
+    results got;
+    run_query(f, t, 0, &got);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.rids[0], "rec-1");
+    /* and a tombstone removes it from every index */
+    Renkei__Record r = RENKEI__RECORD__INIT;
+    Renkei__Tombstone tomb = RENKEI__TOMBSTONE__INIT;
+    r.author.data = f->pubs[s.author];
+    r.author.len = RK_KEY_LEN;
+    r.rid = s.rid;
+    r.version = 6000;
+    r.kind = RENKEI__KIND__KIND_TOMBSTONE;
+    r.visibility = PUBLIC;
+    r.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
+    r.tombstone = &tomb;
+    rk_error err;
+    assert_int_equal(rk_record_seal(&r, f->keys[s.author], &rec, &err), 0);
+    put_all(f, &rec, 1);
+    rk_record_free(&rec);
+    run_query(f, t, 0, &got);
+    assert_int_equal(got.n, 0);
+    t.q = NULL;
+    run_query(f, t, 0, &got);
+    assert_int_equal(got.n, N_RECORDS - 1);
+}
+
+/* ---- events -------------------------------------------------------------------------------------- */
+
+typedef struct event_spec {
+    const char *rid, *title, *starts, *ends, *prefecture;
+    int format, open_scope, vis;
+} event_spec;
+
+static const event_spec events[] = {
+    {"meetup", "3地域オンライン交流会", "2021-10-10T13:00:00+09:00", "2021-10-10T16:30:00+09:00", "01",
+     RENKEI__EVENT_FORMAT__EVENT_FORMAT_ONLINE, RENKEI__OPEN_SCOPE__OPEN_SCOPE_NATIONWIDE, PUBLIC},
+    {"kitami-tour", "北見フィールドワーク", "2021-11-16T09:00:00+09:00", "2021-11-18T18:00:00+09:00", "01",
+     RENKEI__EVENT_FORMAT__EVENT_FORMAT_ONSITE, RENKEI__OPEN_SCOPE__OPEN_SCOPE_LOCAL, PUBLIC},
+    {"kuwana-tour", "桑名フィールドワーク", "2021-11-25T09:00:00+09:00", "2021-11-27T18:00:00+09:00", "24",
+     RENKEI__EVENT_FORMAT__EVENT_FORMAT_ONSITE, RENKEI__OPEN_SCOPE__OPEN_SCOPE_LOCAL, NETWORK},
+    {"interim", "中間報告会", "2021-12-22T18:00:00+09:00", "2021-12-22T20:00:00+09:00", "13",
+     RENKEI__EVENT_FORMAT__EVENT_FORMAT_ONLINE, RENKEI__OPEN_SCOPE__OPEN_SCOPE_NATIONWIDE, PUBLIC},
+    {"fy2022", "年度を通じた講座", "2022-04-01T00:00:00+09:00", "2023-03-31T23:59:59+09:00", "34",
+     RENKEI__EVENT_FORMAT__EVENT_FORMAT_HYBRID, RENKEI__OPEN_SCOPE__OPEN_SCOPE_NATIONWIDE, PUBLIC},
+    {"september", "セミナー・情報交換会（9月）", "2023-09-01T00:00:00+09:00", "2023-09-30T23:59:59+09:00", "13",
+     RENKEI__EVENT_FORMAT__EVENT_FORMAT_ONLINE, RENKEI__OPEN_SCOPE__OPEN_SCOPE_NATIONWIDE, PUBLIC},
+};
+#define N_EVENTS (sizeof events / sizeof events[0])
+
+static void put_events(fixture *f)
+{
+    rk_record recs[N_EVENTS];
+    for (size_t i = 0; i < N_EVENTS; i++) {
+        const event_spec *s = &events[i];
+        Renkei__Record r = RENKEI__RECORD__INIT;
+        Renkei__Event e = RENKEI__EVENT__INIT;
+        r.author.data = f->pubs[0];
+        r.author.len = RK_KEY_LEN;
+        r.rid = (char *)s->rid;
+        r.version = 9000 + i;
+        r.kind = RENKEI__KIND__KIND_EVENT;
+        r.visibility = s->vis;
+        r.body_case = RENKEI__RECORD__BODY_EVENT;
+        r.event = &e;
+        e.title = (char *)s->title;
+        e.event_type = RENKEI__EVENT_TYPE__EVENT_TYPE_SEMINAR;
+        e.starts_at = (char *)s->starts;
+        e.ends_at = (char *)s->ends;
+        e.format = s->format;
+        e.open_scope = s->open_scope;
+        e.prefecture = (char *)s->prefecture;
+        rk_error err;
+        assert_int_equal(rk_record_seal(&r, f->keys[0], &recs[i], &err), 0);
+    }
+    put_all(f, recs, N_EVENTS);
+    for (size_t i = 0; i < N_EVENTS; i++)
+        rk_record_free(&recs[i]);
+}
+
+static int64_t at(const char *rfc3339)
+{
+    int64_t t;
+    int off;
+    assert_int_equal(rk_parse_rfc3339(rfc3339, &t, &off), 0);
+    return t;
+}
+
+/* Runs an event query and compares the rids, in order, with a space-separated list. */
+static void expect_events(fixture *f, rk_event_query q, const char *want)
+{
+    results got = {.n = 0};
+    rk_error err;
+    rk_txn *t = reader(f);
+    assert_int_equal(rk_store_events(t, &q, collect, &got, &err), 0);
+    rk_txn_abort(t);
+    char joined[512] = "";
+    for (size_t i = 0; i < got.n; i++) {
+        if (i)
+            strcat(joined, " ");
+        strcat(joined, got.rids[i]);
+    }
+    assert_string_equal(joined, want);
+}
+
+static void test_events_by_date(void **state)
+{
+    fixture *f = *state;
+    put_events(f);
+    rk_event_query q = {.from = at("2021-10-01T00:00:00+09:00"), .to = at("2021-12-31T23:59:59+09:00"),
+                        .max_visibility = NETWORK};
+    expect_events(f, q, "meetup kitami-tour kuwana-tour interim");
+    q.max_visibility = PUBLIC;
+    expect_events(f, q, "meetup kitami-tour interim");
+    /* overlap, not containment: a day inside a multi-day tour finds it */
+    q.from = at("2021-11-17T12:00:00+09:00");
+    q.to = at("2021-11-17T13:00:00+09:00");
+    expect_events(f, q, "kitami-tour");
+    /* a month-precision event spans its month; the fiscal-year course starts long before `from` */
+    q.from = at("2023-03-15T00:00:00+09:00");
+    q.to = at("2023-09-15T00:00:00+09:00");
+    expect_events(f, q, "fy2022 september");
+    q.from = at("2023-09-20T00:00:00+09:00");
+    q.to = at("2023-09-20T00:00:00+09:00");
+    expect_events(f, q, "september");
+    /* filters */
+    q.from = at("2021-01-01T00:00:00+09:00");
+    q.to = at("2023-12-31T00:00:00+09:00");
+    q.format = RENKEI__EVENT_FORMAT__EVENT_FORMAT_ONLINE;
+    expect_events(f, q, "meetup interim september");
+    q.format = 0;
+    memcpy(q.prefecture, "01", 3);
+    expect_events(f, q, "meetup kitami-tour");
+    q.prefecture[0] = '\0';
+    q.open_scope = RENKEI__OPEN_SCOPE__OPEN_SCOPE_LOCAL;
+    expect_events(f, q, "kitami-tour");
+    q.open_scope = 0;
+    q.limit = 2;
+    expect_events(f, q, "meetup kitami-tour");
+    q.limit = 0;
+    /* between the last 2021 session and the fiscal-year course nothing runs */
+    q.from = at("2022-01-01T00:00:00+09:00");
+    q.to = at("2022-02-01T00:00:00+09:00");
+    expect_events(f, q, "");
+}
+
+static void test_events_reversed_window(void **state)
+{
+    fixture *f = *state;
+    put_events(f);
+    rk_event_query q = {.from = at("2022-06-01T00:00:00+09:00"), .to = at("2022-07-01T00:00:00+09:00"),
+                        .max_visibility = PUBLIC};
+    expect_events(f, q, "fy2022");
+    q.from = q.to + 1;
+    expect_events(f, q, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_every_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_visibility_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pagination_covers_everything_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_text, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replaced_version_leaves_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_by_date, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_reversed_window, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
