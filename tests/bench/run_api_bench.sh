@@ -19,7 +19,7 @@ log_level = warn
 [api]
 socket = $dir/api.sock
 INI
-"$build/daemon/renkeid" -c "$dir/renkei.ini" 2>"$dir/renkeid.log" &
+"$build/renkeid" -c "$dir/renkei.ini" 2>"$dir/renkeid.log" &
 pid=$!
 for _ in $(seq 100); do [ -S "$dir/api.sock" ] && break; sleep 0.1; done
 "$build/tests/bench/bench_api" "$dir/api.sock" "$records" "$conns" "$secs"
