@@ -1,0 +1,264 @@
+/* Tests of lib/ingest.c: every rejection code, the order of the checks (cheapest first, so the first
+ * failing check names the reason), and that rejections leave the write transaction usable. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ingest.h"
+#include "sign.h"
+
+#define NOW_MS UINT64_C(1700000000000)
+
+typedef struct fixture {
+    char dir[64];
+    rk_store *store;
+    rk_key *member, *outsider;
+    uint8_t member_pub[RK_KEY_LEN], outsider_pub[RK_KEY_LEN];
+    rk_roster roster;
+    rk_limits limits;
+    rk_txn *txn;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/rk-test-ingest-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    rk_error err;
+    rk_store_options o = {.dir = f->dir, .no_sync = true};
+    assert_int_equal(rk_store_open(&o, &f->store, &err), 0);
+    assert_int_equal(rk_key_generate(&f->member, &err), 0);
+    assert_int_equal(rk_key_generate(&f->outsider, &err), 0);
+    rk_key_public(f->member, f->member_pub);
+    rk_key_public(f->outsider, f->outsider_pub);
+    assert_int_equal(rk_roster_add(&f->roster, "kaga", f->member_pub, NULL, false), 0);
+    rk_limits_default(&f->limits);
+    assert_int_equal(rk_txn_begin(f->store, true, &f->txn, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    rk_txn_abort(f->txn);
+    rk_store_close(f->store);
+    rk_key_free(f->member);
+    rk_key_free(f->outsider);
+    rk_roster_free(&f->roster);
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.mdb", f->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
+    unlink(path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void seal_case(const rk_key *key, const char *rid, uint64_t version, const char *title, rk_record *out)
+{
+    uint8_t pub[RK_KEY_LEN];
+    rk_key_public(key, pub);
+    Renkei__Record r = RENKEI__RECORD__INIT;
+    Renkei__Case c = RENKEI__CASE__INIT;
+    r.author.data = pub;
+    r.author.len = RK_KEY_LEN;
+    r.rid = (char *)rid;
+    r.version = version;
+    r.kind = RENKEI__KIND__KIND_CASE;
+    r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
+    r.body_case = RENKEI__RECORD__BODY_CASE;
+    r.case_ = &c;
+    c.title = (char *)title;
+    c.summary = "品質管理の社員がロボット化を主導";
+    c.prefecture = "17";
+    c.industry = RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING;
+    c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_VALUE_ADD;
+    rk_error err;
+    assert_int_equal(rk_record_seal(&r, key, out, &err), 0);
+}
+
+/* Ingests envelope bytes; returns the status and leaves the reason in err. */
+static rk_ingest_status ingest(fixture *f, const uint8_t *env, size_t len, rk_error *err)
+{
+    rk_ingest_result res;
+    rk_record stored;
+    memset(&stored, 0, sizeof stored);
+    rk_error_clear(err);
+    rk_ingest(f->txn, &f->roster, &f->limits, NOW_MS, env, len, &res, &stored, err);
+    if (res.status == RK_INGEST_STORED) {
+        assert_non_null(stored.msg);
+        rk_record_free(&stored);
+    }
+    return res.status;
+}
+
+static void expect_rejected(fixture *f, const uint8_t *env, size_t len, const char *code)
+{
+    rk_error err;
+    assert_int_equal(ingest(f, env, len, &err), RK_INGEST_REJECTED);
+    assert_string_equal(err.code, code);
+}
+
+static void test_stores_a_member_record(void **state)
+{
+    fixture *f = *state;
+    rk_record rec;
+    seal_case(f->member, "ishikawa", NOW_MS - 5, "石川樹脂工業", &rec);
+    rk_ingest_result res;
+    rk_record stored;
+    rk_error err;
+    assert_int_equal(rk_ingest(f->txn, &f->roster, &f->limits, NOW_MS, rec.env, rec.env_len, &res, &stored, &err), 0);
+    assert_int_equal(res.status, RK_INGEST_STORED);
+    assert_int_equal(res.seq, 1);
+    assert_memory_equal(res.hash, rec.hash, RK_HASH_LEN);
+    assert_string_equal(stored.msg->case_->title, "石川樹脂工業");
+    rk_record_free(&stored);
+    rk_current cur;
+    assert_int_equal(rk_store_get_current(f->txn, f->member_pub, "ishikawa", &cur, &err), 1);
+    assert_memory_equal(cur.hash, rec.hash, RK_HASH_LEN);
+    /* the same bytes again */
+    expect_rejected(f, rec.env, rec.env_len, "duplicate");
+    rk_record_free(&rec);
+}
+
+static void test_size_decode_and_skew(void **state)
+{
+    fixture *f = *state;
+    rk_record rec;
+    seal_case(f->member, "skew", NOW_MS + 11 * 60 * 1000, "from the future", &rec);
+    expect_rejected(f, rec.env, rec.env_len, "clock_skew");
+    f->limits.max_record_bytes = rec.env_len - 1;
+    expect_rejected(f, rec.env, rec.env_len, "too_large");
+    f->limits.max_record_bytes = 256 * 1024;
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0x01, 0x02};
+    expect_rejected(f, garbage, sizeof garbage, "malformed");
+    expect_rejected(f, rec.env, 0, "malformed");
+    rk_record_free(&rec);
+}
+
+static void test_order_of_checks(void **state)
+{
+    fixture *f = *state;
+    /* a non-member's record is not_member even when its signature is also forged */
+    rk_record outsider;
+    seal_case(f->outsider, "forged", NOW_MS - 10, "not ours", &outsider);
+    outsider.env[outsider.env_len - 1] ^= 0x01;
+    expect_rejected(f, outsider.env, outsider.env_len, "not_member");
+
+    /* a member's record signed by someone else is bad_signature */
+    rk_record genuine, forged;
+    seal_case(f->member, "kaga", NOW_MS - 10, "本物", &genuine);
+    assert_int_equal(rk_record_clone(&genuine, &forged), 0);
+    uint8_t sig[RK_SIG_LEN];
+    assert_int_equal(rk_sign(f->outsider, RK_SIGN_DOMAIN_RECORD, forged.bytes, forged.len, sig), 0);
+    memcpy(forged.env + forged.env_len - RK_SIG_LEN, sig, RK_SIG_LEN);
+    expect_rejected(f, forged.env, forged.env_len, "bad_signature");
+
+    /* a flipped byte in the signed bytes: the title "本物" still decodes, the signature fails */
+    rk_record flipped;
+    assert_int_equal(rk_record_clone(&genuine, &flipped), 0);
+    size_t off = (size_t)(flipped.bytes - flipped.env);
+    uint8_t *title = NULL;
+    size_t tlen = strlen("本物");
+    for (size_t i = 0; !title && i + tlen <= flipped.len; i++)
+        if (memcmp(flipped.env + off + i, "本物", tlen) == 0)
+            title = flipped.env + off + i;
+    assert_non_null(title);
+    title[2] ^= 0x01; /* stays a valid UTF-8 continuation byte */
+    rk_error err;
+    rk_ingest_status st = ingest(f, flipped.env, flipped.env_len, &err);
+    assert_int_equal(st, RK_INGEST_REJECTED);
+    assert_true(strcmp(err.code, "bad_signature") == 0 || strcmp(err.code, "malformed") == 0);
+
+    /* nothing so far was stored */
+    rk_current cur;
+    assert_int_equal(rk_store_get_current(f->txn, f->member_pub, "kaga", &cur, &err), 0);
+
+    /* store the genuine version, then an older one: stale_version, and checked before the signature */
+    assert_int_equal(ingest(f, genuine.env, genuine.env_len, &err), RK_INGEST_STORED);
+    rk_record older;
+    seal_case(f->member, "kaga", NOW_MS - 20, "古い版", &older);
+    expect_rejected(f, older.env, older.env_len, "stale_version");
+    older.env[older.env_len - 1] ^= 0x01;
+    expect_rejected(f, older.env, older.env_len, "stale_version");
+    /* the forged newer version is still bad_signature, and the stored one stays current */
+    rk_record newer;
+    seal_case(f->member, "kaga", NOW_MS - 1, "新しい版", &newer);
+    newer.env[newer.env_len - 1] ^= 0x01;
+    expect_rejected(f, newer.env, newer.env_len, "bad_signature");
+    assert_int_equal(rk_store_get_current(f->txn, f->member_pub, "kaga", &cur, &err), 1);
+    assert_memory_equal(cur.hash, genuine.hash, RK_HASH_LEN);
+
+    /* rejections wrote nothing, so the batch's transaction commits what was stored */
+    assert_int_equal(rk_txn_commit(f->txn, &err), 0);
+    assert_int_equal(rk_txn_begin(f->store, false, &f->txn, &err), 0);
+    struct rk_store_counts counts;
+    assert_int_equal(rk_store_counts(f->txn, &counts, &err), 0);
+    assert_int_equal(counts.current, 1);
+    assert_int_equal(counts.last_seq, 1);
+    rk_record_free(&outsider);
+    rk_record_free(&genuine);
+    rk_record_free(&forged);
+    rk_record_free(&flipped);
+    rk_record_free(&older);
+    rk_record_free(&newer);
+}
+
+static void test_equal_version_tie(void **state)
+{
+    fixture *f = *state;
+    rk_record a, b;
+    seal_case(f->member, "tie", NOW_MS - 100, "one", &a);
+    seal_case(f->member, "tie", NOW_MS - 100, "two", &b);
+    rk_record *small = memcmp(a.hash, b.hash, RK_HASH_LEN) < 0 ? &a : &b;
+    rk_record *large = small == &a ? &b : &a;
+    rk_error err;
+    assert_int_equal(ingest(f, large->env, large->env_len, &err), RK_INGEST_STORED);
+    expect_rejected(f, small->env, small->env_len, "stale_version");
+    rk_record_free(&a);
+    rk_record_free(&b);
+}
+
+static void test_ingest_record_for_own_publishes(void **state)
+{
+    fixture *f = *state;
+    rk_record rec;
+    seal_case(f->member, "own", NOW_MS, "自ノードの公開", &rec);
+    rk_ingest_result res;
+    rk_error err;
+    assert_int_equal(rk_ingest_record(f->txn, &f->roster, &rec, &res, &err), 0);
+    assert_int_equal(res.status, RK_INGEST_STORED);
+    assert_int_equal(res.seq, 1);
+    rk_ingest_record(f->txn, &f->roster, &rec, &res, &err);
+    assert_int_equal(res.status, RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "duplicate");
+    rk_record other;
+    seal_case(f->outsider, "own", NOW_MS, "外部", &other);
+    rk_ingest_record(f->txn, &f->roster, &other, &res, &err);
+    assert_int_equal(res.status, RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "not_member");
+    rk_record_free(&rec);
+    rk_record_free(&other);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_stores_a_member_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_decode_and_skew, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_order_of_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_equal_version_tie, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_record_for_own_publishes, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
