@@ -206,7 +206,7 @@ static int parse_imf_fixdate(const char *s, int64_t *out)
 {
     char wd[4], mon[4];
     int d, y, hh, mm, ss, n = 0;
-    if (sscanf(s, "%3s %d %3s %d %d:%d:%d GMT%n", wd, &d, mon, &y, &hh, &mm, &ss, &n) != 7 || n == 0)
+    if (sscanf(s, "%3s, %d %3s %d %d:%d:%d GMT%n", wd, &d, mon, &y, &hh, &mm, &ss, &n) != 7 || n == 0)
         return -1;
     int mi = -1;
     for (int i = 0; i < 12; i++)

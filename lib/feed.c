@@ -303,7 +303,7 @@ static int atom_entry(rk_buf *out, rk_buf *tmp, const rk_record *rec, const rk_f
         rk_buf_puts(out, "    </author>\n"))
         return -1;
     rk_buf_reset(tmp);
-    if (record_url(tmp, m, rec) || rk_buf_puts(out, "    <link rel=\"alternate\" type=\"application/json\" href=\"") ||
+    if (record_url(tmp, m, rec) || rk_buf_puts(out, "    <link rel=\"alternate\" href=\"") ||
         xml_text(out, tmp->data) || rk_buf_puts(out, "\"/>\n"))
         return -1;
     if (*rec_summary(r) && xml_elem(out, "    ", "summary", rec_summary(r)))
