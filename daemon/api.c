@@ -524,8 +524,34 @@ static void get_record(rk_api *a, rk_http_req *req, const char *route, const cha
     rk_current cur;
     rk_record rec;
     memset(&rec, 0, sizeof rec);
+    /* ?format=signed serves the exact SignedRecord bytes, for offline `renkei verify` */
+    rk_params p;
+    rk_error perr;
+    if (rk_params_parse(req->query, &p, &perr) != 0) {
+        reply_rk_error(a, req, route, 400, &perr);
+        return;
+    }
+    const char *format = rk_params_get(&p, "format");
+    bool signed_form = format && strcmp(format, "signed") == 0;
+    bool bad_format = format && !signed_form && strcmp(format, "json") != 0;
+    rk_params_free(&p);
+    if (bad_format) {
+        reply_error(a, req, route, 400, "invalid_value", "format", "format is json (default) or signed");
+        return;
+    }
     if (!load_target(a, req, route, id, false, author, rid, &cur, &rec))
         return;
+    if (signed_form) {
+        char hash_hex[2 * RK_HASH_LEN + 3];
+        rk_hex_encode(rec.hash, RK_HASH_LEN, hash_hex + 1);
+        hash_hex[0] = '"';
+        snprintf(hash_hex + 1 + 2 * RK_HASH_LEN, 2, "\"");
+        char extra[128];
+        snprintf(extra, sizeof extra, "ETag: %s\r\n", hash_hex);
+        reply(a, req, route, 200, "application/vnd.renkei.signed-record", extra, rec.env, rec.env_len);
+        rk_record_free(&rec);
+        return;
+    }
     json_t *j = rk_record_to_json(&rec, author_name(author, a->node));
     rk_record_free(&rec);
     reply_json(a, req, route, 200, j, NULL);
