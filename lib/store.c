@@ -301,7 +301,7 @@ int rk_store_get_current(rk_txn *t, const uint8_t author[RK_KEY_LEN], const char
                          rk_error *err)
 {
     uint8_t key[RK_KEY_LEN + RK_RID_MAX];
-    size_t klen;
+    size_t klen = 0;
     if (current_key(author, rid, key, &klen, err) != 0)
         return -1;
     MDB_val v;
@@ -371,8 +371,8 @@ static int decode_envelope(const uint8_t *env, size_t len, const uint8_t hash[RK
 
 int rk_store_load(rk_txn *t, const uint8_t hash[RK_HASH_LEN], rk_record *out, rk_error *err)
 {
-    const uint8_t *env;
-    size_t len;
+    const uint8_t *env = NULL;
+    size_t len = 0;
     int found = rk_store_get_envelope(t, hash, &env, &len, err);
     if (found < 0)
         return -1;
@@ -498,7 +498,7 @@ static int set_dbs(rk_txn *t, int set, MDB_dbi *items, MDB_dbi *fps, rk_error *e
 /* Adds (sign > 0) or removes one item, in the set and in every aggregate above it. */
 static int set_update(rk_txn *t, int set, const uint8_t item[RK_ITEM_LEN], int sign, rk_error *err)
 {
-    MDB_dbi items, fps;
+    MDB_dbi items = 0, fps = 0;
     if (set_dbs(t, set, &items, &fps, err) != 0)
         return -1;
     MDB_txn *txn = rk_txn_mdb(t, err);
@@ -652,7 +652,7 @@ fail:
 int rk_store_set_fingerprint(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
                              uint64_t *count, uint8_t fp[RK_FP_LEN], rk_error *err)
 {
-    MDB_dbi items, fps;
+    MDB_dbi items = 0, fps = 0;
     if (set_dbs(t, set, &items, &fps, err) != 0)
         return -1;
     MDB_txn *txn = rk_txn_mdb(t, err);
@@ -674,7 +674,7 @@ int rk_store_set_fingerprint(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], 
 int rk_store_set_items(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
                        size_t limit, rk_item_cb cb, void *ctx, rk_error *err)
 {
-    MDB_dbi items, fps;
+    MDB_dbi items = 0, fps = 0;
     if (set_dbs(t, set, &items, &fps, err) != 0)
         return -1;
     MDB_txn *txn = rk_txn_mdb(t, err);
@@ -702,7 +702,7 @@ int rk_store_set_items(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const 
 int rk_store_set_nth(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN],
                      rk_error *err)
 {
-    MDB_dbi items, fps;
+    MDB_dbi items = 0, fps = 0;
     if (set_dbs(t, set, &items, &fps, err) != 0)
         return -1;
     MDB_txn *txn = rk_txn_mdb(t, err);
@@ -853,7 +853,7 @@ int rk_store_put(rk_txn *t, const rk_record *rec, rk_put_result *res, uint64_t *
     if (!m || m->author.len != RK_KEY_LEN)
         return rk_fail(err, "invalid_author", "author", "a record needs a 32-byte author");
     uint8_t ckey[RK_KEY_LEN + RK_RID_MAX];
-    size_t cklen;
+    size_t cklen = 0;
     if (current_key(m->author.data, m->rid, ckey, &cklen, err) != 0)
         return -1;
     rk_current cur;
