@@ -58,14 +58,16 @@ if [ $# -gt 0 ]; then
   exit 2
 fi
 
+# BUILD_DIR lets a developer reuse an existing build tree; the default is the README's build/.
+BUILD_DIR=${BUILD_DIR:-build}
 bash deploy/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-cmake --build build -j"$(nproc)" --target renkeid renkei
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target renkeid renkei
 
 find_bin() {
   local b
-  for b in "build/$1" "build/daemon/$1" "build/cli/$1"; do
-    [ -x "$b" ] && { echo "$ROOT/$b"; return 0; }
+  for b in "$BUILD_DIR/$1" "$BUILD_DIR/daemon/$1" "$BUILD_DIR/cli/$1"; do
+    [ -x "$b" ] && { echo "$(cd "$(dirname "$b")" && pwd)/$1"; return 0; }
   done
   echo "demo: $1 was not built" >&2
   exit 1
