@@ -15,8 +15,8 @@ import tempfile
 import time
 import urllib.parse
 
-RENKEID = os.environ.get("RENKEID", "build/daemon/renkeid")
-RENKEI = os.environ.get("RENKEI", "build/cli/renkei")
+RENKEID = os.environ.get("RENKEID", "build/renkeid")
+RENKEI = os.environ.get("RENKEI", "build/renkei")
 SOURCE_DIR = os.environ.get("RENKEI_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 _nodes = []
