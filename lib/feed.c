@@ -617,30 +617,6 @@ static int ics_text_prop(rk_buf *out, rk_buf *tmp, const char *name, const char 
     return ics_emit(out, tmp->data, tmp->len);
 }
 
-/* Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm), and back. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 static int64_t floor_div(int64_t a, int64_t b)
 {
     return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
@@ -649,7 +625,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 static void ics_date(int64_t days, char out[16])
 {
     int y, mo, d;
-    civil_from_days(days, &y, &mo, &d);
+    rk_civil_from_days(days, &y, &mo, &d);
     snprintf(out, 16, "%04d%02d%02d", y, mo, d);
 }
 
@@ -660,7 +636,7 @@ static void ics_datetime(int64_t epoch, int offset, bool utc, char out[24])
     int64_t days = floor_div(local, 86400);
     int64_t sec = local - days * 86400;
     int y, mo, d;
-    civil_from_days(days, &y, &mo, &d);
+    rk_civil_from_days(days, &y, &mo, &d);
     snprintf(out, 24, "%04d%02d%02dT%02d%02d%02d%s", y, mo, d, (int)(sec / 3600), (int)(sec / 60 % 60),
              (int)(sec % 60), utc ? "Z" : "");
 }
@@ -727,10 +703,10 @@ static int ics_event(rk_buf *out, rk_buf *tmp, const rk_record *rec, const rk_fe
     }
     case RENKEI__DATE_PRECISION__DATE_PRECISION_MONTH: {
         int y, mo, d;
-        civil_from_days(floor_div(start + soff, 86400), &y, &mo, &d);
+        rk_civil_from_days(floor_div(start + soff, 86400), &y, &mo, &d);
         int ny = mo == 12 ? y + 1 : y, nm = mo == 12 ? 1 : mo + 1;
-        ics_date(days_from_civil(y, mo, 1), a);
-        ics_date(days_from_civil(ny, nm, 1), b);
+        ics_date(rk_days_from_civil(y, mo, 1), a);
+        ics_date(rk_days_from_civil(ny, nm, 1), b);
         if (ics_line(out, tmp, "DTSTART;VALUE=DATE:", a) || ics_line(out, tmp, "DTEND;VALUE=DATE:", b))
             goto done;
         snprintf(notebuf, sizeof notebuf, "（%d年%d月・日程未定）", y, mo);
@@ -740,10 +716,10 @@ static int ics_event(rk_buf *out, rk_buf *tmp, const rk_record *rec, const rk_fe
     }
     case RENKEI__DATE_PRECISION__DATE_PRECISION_FISCAL_YEAR: {
         int y, mo, d;
-        civil_from_days(floor_div(start + soff, 86400), &y, &mo, &d);
+        rk_civil_from_days(floor_div(start + soff, 86400), &y, &mo, &d);
         int fy = mo >= 4 ? y : y - 1; /* 年度 runs April to March */
-        ics_date(days_from_civil(fy, 4, 1), a);
-        ics_date(days_from_civil(fy + 1, 4, 1), b);
+        ics_date(rk_days_from_civil(fy, 4, 1), a);
+        ics_date(rk_days_from_civil(fy + 1, 4, 1), b);
         if (ics_line(out, tmp, "DTSTART;VALUE=DATE:", a) || ics_line(out, tmp, "DTEND;VALUE=DATE:", b))
             goto done;
         snprintf(notebuf, sizeof notebuf, "（%d年度・日程未定）", fy);

@@ -63,6 +63,9 @@ uint64_t rk_get_be64(const uint8_t *p);
 int rk_parse_rfc3339(const char *s, int64_t *epoch, int *offset_s);
 /* Parses YYYY-MM-DD (day 1..31 checked against the month). */
 int rk_parse_date(const char *s, int *y, int *m, int *d);
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int64_t rk_days_from_civil(int64_t y, int m, int d);
+void rk_civil_from_days(int64_t days, int *y, int *m, int *d);
 /* Formats seconds since the epoch as RFC 3339 with the given offset ("Z" when 0 and utc_z). */
 void rk_format_rfc3339(int64_t epoch, int offset_s, bool utc_z, char out[32]);
 

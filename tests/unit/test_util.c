@@ -31,6 +31,22 @@ static void test_rfc3339(void **state)
     assert_string_equal(out, "2021-10-10T04:00:00Z");
 }
 
+static void test_civil_days_round_trip(void **state)
+{
+    (void)state;
+    assert_int_equal(rk_days_from_civil(1970, 1, 1), 0);
+    assert_int_equal(rk_days_from_civil(2021, 10, 10), 18910);
+    /* every day from 1900 to 2100 maps back to itself, leap days included */
+    for (int64_t z = rk_days_from_civil(1900, 1, 1); z <= rk_days_from_civil(2100, 12, 31); z++) {
+        int y, m, d;
+        rk_civil_from_days(z, &y, &m, &d);
+        assert_int_equal(rk_days_from_civil(y, m, d), z);
+    }
+    int y, m, d;
+    rk_civil_from_days(rk_days_from_civil(2024, 2, 29), &y, &m, &d);
+    assert_true(y == 2024 && m == 2 && d == 29);
+}
+
 static void test_hex_and_buf(void **state)
 {
     (void)state;
@@ -55,6 +71,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_civil_days_round_trip),
         cmocka_unit_test(test_hex_and_buf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
