@@ -598,3 +598,78 @@ void rk_set_source_from_store(rk_set_source *src, rk_txn *t, int set)
         src->nth = store_nth_0;
     }
 }
+
+/* ---- in-memory sets ------------------------------------------------------------------------------ */
+
+static size_t memory_lower_bound(const rk_memory_set *s, const uint8_t key[RK_ITEM_LEN])
+{
+    size_t lo = 0, hi = s->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(s->items + mid * RK_ITEM_LEN, key, RK_ITEM_LEN) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int memory_fingerprint(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
+                              uint64_t *count, uint8_t fp[RK_FP_LEN], rk_error *err)
+{
+    (void)err;
+    const rk_memory_set *s = ctx;
+    size_t a = memory_lower_bound(s, lo), b = memory_lower_bound(s, hi);
+    if (b < a)
+        b = a;
+    /* the definition in store.h: SHA-256(sum of hashes mod 2^256, little-endian || count le64) */
+    uint8_t buf[RK_HASH_LEN + 8] = {0};
+    for (size_t i = a; i < b; i++) {
+        const uint8_t *h = s->items + i * RK_ITEM_LEN + 8;
+        unsigned carry = 0;
+        for (size_t k = 0; k < RK_HASH_LEN; k++) {
+            unsigned v = buf[k] + h[k] + carry;
+            buf[k] = (uint8_t)v;
+            carry = v >> 8;
+        }
+    }
+    uint64_t c = b - a;
+    for (size_t k = 0; k < 8; k++)
+        buf[RK_HASH_LEN + k] = (uint8_t)(c >> (8 * k));
+    uint8_t digest[RK_HASH_LEN];
+    rk_sha256(buf, sizeof buf, digest);
+    memcpy(fp, digest, RK_FP_LEN);
+    *count = c;
+    return 0;
+}
+
+static int memory_items(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit,
+                        rk_item_cb cb, void *cbctx, rk_error *err)
+{
+    (void)err;
+    const rk_memory_set *s = ctx;
+    size_t a = memory_lower_bound(s, lo), b = memory_lower_bound(s, hi);
+    for (size_t i = a, k = 0; i < b && (limit == 0 || k < limit); i++, k++)
+        if (cb(s->items + i * RK_ITEM_LEN, cbctx))
+            break;
+    return 0;
+}
+
+static int memory_nth(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN], rk_error *err)
+{
+    (void)err;
+    const rk_memory_set *s = ctx;
+    size_t a = memory_lower_bound(s, lo);
+    if (n >= s->count - a)
+        return 0;
+    memcpy(out, s->items + (a + n) * RK_ITEM_LEN, RK_ITEM_LEN);
+    return 1;
+}
+
+void rk_set_source_from_memory(rk_set_source *src, rk_memory_set *set)
+{
+    src->fingerprint = memory_fingerprint;
+    src->items = memory_items;
+    src->nth = memory_nth;
+    src->ctx = set;
+}

@@ -41,6 +41,15 @@ typedef struct rk_set_source {
  * every use of src. Needs no cleanup. */
 void rk_set_source_from_store(rk_set_source *src, rk_txn *t, int set);
 
+/* A set held in memory: `count` items of 40 bytes, strictly ascending. Fingerprints are summed item by
+ * item, so this is the reference for the store's index (tests, fuzzing, tools), not a fast path. */
+typedef struct rk_memory_set {
+    uint8_t *items;
+    size_t count;
+} rk_memory_set;
+/* set must outlive every use of src. Needs no cleanup. */
+void rk_set_source_from_memory(rk_set_source *src, rk_memory_set *set);
+
 /* What the initiator learned: need = hashes (32 bytes each) the peer has and we lack, to Fetch;
  * have = items (40 bytes each) we have and the peer lacks, to push. Appended to across rounds. */
 typedef struct rk_sync_diff {

@@ -15,76 +15,14 @@
 
 typedef struct fset {
     uint8_t items[SET_N * RK_ITEM_LEN];
-    size_t n;
+    rk_memory_set set;
 } fset;
-
-static size_t lower_bound(const fset *s, const uint8_t key[RK_ITEM_LEN])
-{
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(s->items + mid * RK_ITEM_LEN, key, RK_ITEM_LEN) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static int f_fingerprint(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], uint64_t *count,
-                         uint8_t fp[RK_FP_LEN], rk_error *err)
-{
-    (void)err;
-    const fset *s = ctx;
-    size_t a = lower_bound(s, lo), b = lower_bound(s, hi);
-    if (b < a)
-        b = a;
-    uint8_t buf[RK_HASH_LEN + 8] = {0};
-    for (size_t i = a; i < b; i++) {
-        unsigned carry = 0;
-        for (size_t k = 0; k < RK_HASH_LEN; k++) {
-            unsigned v = buf[k] + s->items[i * RK_ITEM_LEN + 8 + k] + carry;
-            buf[k] = (uint8_t)v;
-            carry = v >> 8;
-        }
-    }
-    uint64_t c = b - a;
-    for (size_t k = 0; k < 8; k++)
-        buf[RK_HASH_LEN + k] = (uint8_t)(c >> (8 * k));
-    uint8_t d[RK_HASH_LEN];
-    rk_sha256(buf, sizeof buf, d);
-    memcpy(fp, d, RK_FP_LEN);
-    *count = c;
-    return 0;
-}
-
-static int f_items(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit,
-                   rk_item_cb cb, void *cbctx, rk_error *err)
-{
-    (void)err;
-    const fset *s = ctx;
-    size_t a = lower_bound(s, lo), b = lower_bound(s, hi);
-    for (size_t i = a, k = 0; i < b && (limit == 0 || k < limit); i++, k++)
-        if (cb(s->items + i * RK_ITEM_LEN, cbctx))
-            break;
-    return 0;
-}
-
-static int f_nth(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN], rk_error *err)
-{
-    (void)err;
-    const fset *s = ctx;
-    size_t a = lower_bound(s, lo);
-    if (n >= s->n - a)
-        return 0;
-    memcpy(out, s->items + (a + n) * RK_ITEM_LEN, RK_ITEM_LEN);
-    return 1;
-}
 
 /* Ascending items with small first bytes, so that fuzzed bounds often fall among them. */
 static void fill(fset *s, size_t n)
 {
-    s->n = n;
+    s->set.items = s->items;
+    s->set.count = n;
     for (size_t i = 0; i < n; i++) {
         uint8_t *it = s->items + i * RK_ITEM_LEN;
         memset(it, 0, RK_ITEM_LEN);
@@ -129,7 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     /* the first byte picks the size of the local set, including empty */
     fill(s, size ? (size_t)data[0] * SET_N / 255 : 0);
-    rk_set_source src = {f_fingerprint, f_items, f_nth, s};
+    rk_set_source src;
+    rk_set_source_from_memory(&src, &s->set);
 
     Renkei__PeerRequest *rq = renkei__peer_request__unpack(NULL, size, data);
     if (rq) {

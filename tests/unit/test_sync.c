@@ -19,78 +19,12 @@
 
 /* ---- an in-memory set ------------------------------------------------------------------------- */
 
-typedef struct mset {
-    uint8_t *items; /* sorted, n x 40 */
-    size_t n;
-} mset;
-
-static size_t lower_bound(const mset *s, const uint8_t key[RK_ITEM_LEN])
-{
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(s->items + mid * RK_ITEM_LEN, key, RK_ITEM_LEN) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static int m_fingerprint(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], uint64_t *count,
-                         uint8_t fp[RK_FP_LEN], rk_error *err)
-{
-    (void)err;
-    const mset *s = ctx;
-    size_t a = lower_bound(s, lo), b = lower_bound(s, hi);
-    if (b < a)
-        b = a;
-    uint8_t buf[RK_HASH_LEN + 8] = {0};
-    for (size_t i = a; i < b; i++) {
-        const uint8_t *h = s->items + i * RK_ITEM_LEN + 8;
-        unsigned carry = 0;
-        for (size_t k = 0; k < RK_HASH_LEN; k++) {
-            unsigned v = buf[k] + h[k] + carry;
-            buf[k] = (uint8_t)v;
-            carry = v >> 8;
-        }
-    }
-    uint64_t c = b - a;
-    for (size_t k = 0; k < 8; k++)
-        buf[RK_HASH_LEN + k] = (uint8_t)(c >> (8 * k));
-    uint8_t digest[RK_HASH_LEN];
-    rk_sha256(buf, sizeof buf, digest);
-    memcpy(fp, digest, RK_FP_LEN);
-    *count = c;
-    return 0;
-}
-
-static int m_items(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit,
-                   rk_item_cb cb, void *cbctx, rk_error *err)
-{
-    (void)err;
-    const mset *s = ctx;
-    size_t a = lower_bound(s, lo), b = lower_bound(s, hi);
-    for (size_t i = a, k = 0; i < b && (limit == 0 || k < limit); i++, k++)
-        if (cb(s->items + i * RK_ITEM_LEN, cbctx))
-            break;
-    return 0;
-}
-
-static int m_nth(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN], rk_error *err)
-{
-    (void)err;
-    const mset *s = ctx;
-    size_t a = lower_bound(s, lo);
-    if (n >= s->n - a)
-        return 0;
-    memcpy(out, s->items + (a + n) * RK_ITEM_LEN, RK_ITEM_LEN);
-    return 1;
-}
+typedef rk_memory_set mset;
 
 static rk_set_source msrc(mset *s)
 {
-    rk_set_source src = {m_fingerprint, m_items, m_nth, s};
+    rk_set_source src;
+    rk_set_source_from_memory(&src, s);
     return src;
 }
 
@@ -124,7 +58,7 @@ typedef struct pair {
 
 static void fill(mset *s, size_t n)
 {
-    s->n = n;
+    s->count = n;
     s->items = calloc(n ? n : 1, RK_ITEM_LEN);
     assert_non_null(s->items);
 }
@@ -153,8 +87,8 @@ static void make_pair(pair *p, size_t common, size_t only_a, size_t only_b, uint
         memcpy(p->b.items + (common + i) * RK_ITEM_LEN, p->only_b + i * RK_ITEM_LEN, RK_ITEM_LEN);
     }
     /* calloc(1) above keeps every pointer non-NULL for qsort */
-    qsort(p->a.items, p->a.n, RK_ITEM_LEN, cmp_item);
-    qsort(p->b.items, p->b.n, RK_ITEM_LEN, cmp_item);
+    qsort(p->a.items, p->a.count, RK_ITEM_LEN, cmp_item);
+    qsort(p->b.items, p->b.count, RK_ITEM_LEN, cmp_item);
     qsort(p->only_a, only_a, RK_ITEM_LEN, cmp_item);
     qsort(p->only_b, only_b, RK_ITEM_LEN, cmp_item);
 }
