@@ -561,6 +561,25 @@ static conn *conn_find_locked(struct rk_gossip *g, uint32_t pipe)
     return NULL;
 }
 
+/* NNG may deliver a pipe's first request before its ADD_POST notification has run, so both paths
+ * create the connection's state on demand. NULL only when memory ran out. */
+static conn *conn_get_locked(struct rk_gossip *g, uint32_t pipe)
+{
+    conn *c = conn_find_locked(g, pipe);
+    if (c)
+        return c;
+    conn **arr = grow(g->conns, &g->capconns, g->nconns + 1, sizeof(*arr));
+    if (!arr)
+        return NULL;
+    g->conns = arr;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->pipe = pipe;
+    g->conns[g->nconns++] = c;
+    return c;
+}
+
 /* A protocol violation by a pipe: counted, answered with PeerError, and after MAX_BAD the pipe goes. */
 static nng_msg *bad_request(struct rk_gossip *g, uint32_t pipe, const char *reason, const char *detail)
 {
@@ -604,7 +623,7 @@ static nng_msg *on_hello(struct rk_gossip *g, uint32_t pipe, const Renkei__Hello
     if (rk_sign(g->node->key, RK_SIGN_DOMAIN_PEER, buf, sizeof(buf), sig) != 0)
         return error_reply("internal", "signing failed");
     nng_mtx_lock(g->mu);
-    conn *c = conn_find_locked(g, pipe);
+    conn *c = conn_get_locked(g, pipe);
     if (c) {
         if (c->phase == 2 && c->st && c->st->inbound)
             c->st->inbound--;
@@ -617,7 +636,7 @@ static nng_msg *on_hello(struct rk_gossip *g, uint32_t pipe, const Renkei__Hello
     }
     nng_mtx_unlock(g->mu);
     if (!c)
-        return error_reply("internal", "unknown connection");
+        return error_reply("internal", "out of memory");
     Renkei__HelloReply hr = RENKEI__HELLO_REPLY__INIT;
     hr.node_key.data = g->node->pub;
     hr.node_key.len = RK_KEY_LEN;
@@ -1003,14 +1022,7 @@ static void listen_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
     uint32_t id = (uint32_t)nng_pipe_id(p);
     nng_mtx_lock(g->mu);
     if (ev == NNG_PIPE_EV_ADD_POST) {
-        conn **arr = grow(g->conns, &g->capconns, g->nconns + 1, sizeof(*arr));
-        conn *c = arr ? calloc(1, sizeof(*c)) : NULL;
-        if (arr)
-            g->conns = arr;
-        if (c) {
-            c->pipe = id;
-            g->conns[g->nconns++] = c;
-        }
+        conn *c = conn_get_locked(g, id);
         nng_mtx_unlock(g->mu);
         if (!c)
             nng_pipe_close(p);
