@@ -58,4 +58,29 @@ def test_kill9_loses_no_acknowledged_publish():
     assert len(acked) > 20, "too few publishes to mean anything: %d" % len(acked)
 
 
+def test_store_full_is_a_clear_error_and_loses_nothing():
+    n = rk.Node(name="full", extra=["node.map_size=1M"]).start()
+    acked = []
+    full = None
+    for i in range(2000):
+        r = n.request("POST", "/v1/records", rk.sample_case(title="満杯 %d" % i, summary="長い説明。" * 300))
+        if r.status == 201:
+            acked.append(r.json())
+            continue
+        full = r
+        break
+    assert full is not None, "a 1 MiB map never filled up"
+    assert full.status == 507 and full.json()["error"]["code"] == "store_full", full
+    assert acked, "nothing fitted at all"
+    # the node keeps serving reads, every acknowledged record is intact, and a restart changes nothing
+    st = n.get("/v1/status").json()
+    assert st["records"]["case"] == len(acked), (st, len(acked))
+    n.stop()
+    n.start()
+    for a in acked:
+        r = n.get("/v1/records/" + a["id"])
+        assert r.status == 200 and r.json()["provenance"]["hash"] == a["hash"]
+    n.stop()
+
+
 rk.run_tests(globals())
