@@ -28,6 +28,11 @@
 #define MAX_HEADER_BYTES (32 * 1024)
 #define REQUEST_TIMEOUT_MS 30000
 #define IDLE_TIMEOUT_MS 60000
+/* After an error response on a request whose body was not read (413), the connection reads and
+ * discards for a little while before closing, so the client gets to read the error instead of a
+ * reset ("lingering close"); bounded in time and bytes. */
+#define LINGER_MS 2000
+#define LINGER_MAX_BYTES (64u << 20)
 
 typedef struct http_conn {
     union {
@@ -43,6 +48,9 @@ typedef struct http_conn {
     rk_buf in;
     size_t in_off;
     bool reading, processing, closing, close_after_write, in_message, msg_complete;
+    bool lingering;           /* discard input; close after the error response, EOF or LINGER_MS */
+    size_t lingered;
+    uv_shutdown_t shutdown;
     int pending_writes;
     int reject_status;        /* set by a callback to stop parsing with an error */
     /* the request being parsed */
@@ -179,6 +187,17 @@ static void conn_close(http_conn *c)
     }
 }
 
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)req;
+    (void)status; /* the linger timer or EOF closes the connection */
+}
+
+static void on_linger_timeout(uv_timer_t *t)
+{
+    conn_close(t->data);
+}
+
 typedef struct write_req {
     uv_write_t w;
     http_conn *c;
@@ -194,8 +213,14 @@ static void on_write(uv_write_t *w, int status)
     c->pending_writes--;
     if (c->closing)
         return;
-    if (status < 0 || (c->close_after_write && c->pending_writes == 0))
+    if (status < 0) {
         conn_close(c);
+    } else if (c->close_after_write && c->pending_writes == 0) {
+        if (c->lingering && uv_shutdown(&c->shutdown, &c->h.stream, on_shutdown) == 0)
+            uv_timer_start(&c->timer, on_linger_timeout, LINGER_MS, 0);
+        else
+            conn_close(c);
+    }
 }
 
 /* Takes ownership of data. */
@@ -246,10 +271,8 @@ static void conn_fail(http_conn *c, int status, const char *code, const char *ms
         size_t len;
         char *data = rk_buf_take(&out, &len);
         c->close_after_write = true;
-        if (c->reading) {
-            uv_read_stop(&c->h.stream);
-            c->reading = false;
-        }
+        c->lingering = c->reading; /* keep draining what the client is still sending */
+        uv_timer_stop(&c->timer);
         conn_write(c, data, len);
     } else {
         conn_close(c);
@@ -499,6 +522,14 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
+    if (c->lingering) {
+        c->lingered += (size_t)nread;
+        rk_buf_reset(&c->in);
+        c->in_off = 0;
+        if (c->lingered > LINGER_MAX_BYTES)
+            conn_close(c);
+        return;
+    }
     c->in.len += (size_t)nread;
     c->in.data[c->in.len] = '\0';
     if (!c->inflight)
