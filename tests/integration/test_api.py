@@ -381,4 +381,28 @@ def test_h_exports_delegate():
     assert n.get("/v1/peers").json() == {"peers": []}
 
 
+def test_i_group_and_tcp():
+    import http.client
+    port = rk.free_port()
+    n = rk.Node(name="grouped", extra=["api.group=nogroup", "api.tcp=127.0.0.1:%d" % port]).start()
+    import grp
+    assert os.stat(n.socket).st_gid == grp.getgrnam("nogroup").gr_gid
+    # over the socket the caller is identified (root, or a member of the group, may publish)
+    if os.getuid() == 0 or grp.getgrnam("nogroup").gr_gid in os.getgroups():
+        assert n.request("POST", "/v1/records", rk.sample_case()).status == 201
+    else:
+        assert_error(n.request("POST", "/v1/records", rk.sample_case()), 403, "forbidden")
+    # over TCP nobody can be identified: reads work, publishing is refused
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", "/v1/status")
+    r = c.getresponse()
+    assert r.status == 200 and json.loads(r.read())["name"] == "grouped"
+    c.request("POST", "/v1/records", body=json.dumps(rk.sample_case()), headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    body = json.loads(r.read())
+    assert r.status == 403 and body["error"]["code"] == "forbidden", body
+    c.close()
+    n.stop()
+
+
 rk.run_tests(globals())
