@@ -1,11 +1,14 @@
-/* index: secondary indexes, the event date index and the full-text index, in the store's "indexes"
- * database (key formats in docs/storage.md).
+/* index: secondary indexes and the event date index in the store's "indexes" database, the
+ * full-text index in its "tokens" database (key formats in docs/storage.md).
  *
- * Every filterable value of a record and every distinct token of its normalised text is a posting
- * list: prefix P, one key P || sort key per record, and a document count under 'n' || P kept in the
- * same transaction. A query walks the shortest posting list among its filters (sort keys ascend,
- * so newest first) and checks the other filters on the loaded record; full-text candidates are
- * confirmed by substring search in the record's normalised text, so results are exact, never
+ * Every filterable value of a record is a posting list in "indexes": prefix P, one key P || sort key
+ * per record, and a document count under 'n' || P kept in the same transaction. Every distinct token
+ * of the normalised text is a posting list in "tokens": the token is the key and each record is one
+ * fixed-size duplicate value, the first TOKEN_VAL_LEN bytes of its sort key, so adding a record costs
+ * one write per token and the count is mdb_cursor_count. The 'a' list (every record) resolves such a
+ * prefix to the whole sort key. A query walks the shortest posting list among its filters (sort keys
+ * ascend, so newest first) and checks the other filters on the loaded record; full-text candidates
+ * are confirmed by substring search in the record's normalised text, so results are exact, never
  * "probably matching". Cursors are the hex sort key of the last record returned, which is stable
  * across posting lists because every list is ordered by the same sort key.
  */
@@ -18,7 +21,6 @@
 
 #define TAG_ALL 'a'
 #define TAG_FIELD 'f'
-#define TAG_TOKEN 't'
 #define TAG_COUNT 'n'
 #define TAG_EVENT 'e'
 #define TAG_MAX_DURATION 'm'
@@ -32,7 +34,10 @@
 #define FIELD_AUTHOR 'w'
 
 #define TOKEN_MAX 64               /* bigrams are at most 8 bytes; longer tokens are not indexed */
-#define PREFIX_MAX (2 + TOKEN_MAX) /* 't' || token || 0, or 'f' || field || author */
+#define PREFIX_MAX (2 + TOKEN_MAX) /* a token, or 'f' || field || author */
+/* A token posting: be64(~version) || the first 16 bytes of the hash. It orders exactly like the whole
+ * sort key, and two current records share one only if their hashes share 128 bits. */
+#define TOKEN_VAL_LEN (8 + 16)
 #define EVENT_KEY_LEN (1 + 8 + RK_HASH_LEN)
 #define EVENT_VAL_LEN (8 + 3 + 2)
 
@@ -263,11 +268,81 @@ static int collect_token(const char *tok, size_t len, void *ctx)
 {
     if (len == 0 || len > TOKEN_MAX)
         return 0;
-    uint8_t p[PREFIX_MAX];
-    p[0] = TAG_TOKEN;
-    memcpy(p + 1, tok, len);
-    p[1 + len] = 0; /* UTF-8 text has no NUL, so "ab" and "abc" lists never share keys */
-    return prefixes_push(ctx, p, len + 2);
+    return prefixes_push(ctx, (const uint8_t *)tok, len); /* the whole key in "tokens" */
+}
+
+/* The distinct tokens of one record's normalised text, as spans of that text: an open-addressing
+ * hash set, so a text of n token occurrences costs n hash probes rather than a sort of n copies. */
+typedef struct token_span {
+    uint32_t off, len;    /* len 0 = empty slot */
+} token_span;
+
+typedef struct token_set {
+    const char *text;
+    token_span *slot;
+    size_t cap, n;        /* cap is a power of two, n <= cap / 2 */
+} token_set;
+
+static uint64_t token_hash(const char *s, size_t len)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)s[i]) * UINT64_C(1099511628211);
+    return h ^ (h >> 29);
+}
+
+static token_span *token_find(token_set *set, const char *tok, size_t len)
+{
+    size_t mask = set->cap - 1, i = (size_t)token_hash(tok, len) & mask;
+    for (;; i = (i + 1) & mask) {
+        token_span *sp = &set->slot[i];
+        if (sp->len == 0 || (sp->len == len && memcmp(set->text + sp->off, tok, len) == 0))
+            return sp;
+    }
+}
+
+static int token_set_grow(token_set *set)
+{
+    size_t cap = set->cap ? 2 * set->cap : 256;
+    token_span *old = set->slot;
+    size_t old_cap = set->cap;
+    set->slot = calloc(cap, sizeof *set->slot);
+    if (!set->slot) {
+        set->slot = old;
+        return -1;
+    }
+    set->cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].len)
+            *token_find(set, set->text + old[i].off, old[i].len) = old[i];
+    free(old);
+    return 0;
+}
+
+static int collect_distinct_token(const char *tok, size_t len, void *ctx)
+{
+    token_set *set = ctx;
+    if (len == 0 || len > TOKEN_MAX)
+        return 0; /* the same rule as collect_token */
+    if (2 * (set->n + 1) > set->cap && token_set_grow(set) != 0)
+        return -1;
+    token_span *sp = token_find(set, tok, len);
+    if (sp->len == 0) {
+        sp->off = (uint32_t)(tok - set->text);
+        sp->len = (uint32_t)len;
+        set->n++;
+    }
+    return 0;
+}
+
+/* Packs the distinct tokens to the front of the table and returns their number. */
+static size_t token_set_pack(token_set *set)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < set->cap; i++)
+        if (set->slot[i].len)
+            set->slot[w++] = set->slot[i];
+    return w;
 }
 
 /* ---- posting lists ------------------------------------------------------------------------------- */
@@ -298,6 +373,35 @@ static int read_count(rk_txn *t, MDB_txn *txn, const prefix *p, uint64_t *n, rk_
     if (v.mv_size == 8)
         *n = rk_get_be64(v.mv_data);
     return 0;
+}
+
+/* The number of records in a token's posting list. */
+static int read_token_count(rk_txn *t, MDB_cursor *tc, const prefix *p, uint64_t *n, rk_error *err)
+{
+    MDB_val k = {.mv_size = p->len, .mv_data = (void *)p->b}, v;
+    *n = 0;
+    int rc = mdb_cursor_get(tc, &k, &v, MDB_SET);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    size_t count = 0;
+    if (rc == 0)
+        rc = mdb_cursor_count(tc, &count);
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "reading a token count", err);
+    *n = (uint64_t)count;
+    return 0;
+}
+
+static int token_update(rk_txn *t, MDB_txn *txn, const char *tok, size_t len, const uint8_t sk[RK_SORT_KEY_LEN],
+                        int sign, rk_error *err)
+{
+    MDB_val k = {.mv_size = len, .mv_data = (void *)tok};
+    MDB_val v = {.mv_size = TOKEN_VAL_LEN, .mv_data = (void *)sk};
+    MDB_dbi dbi = rk_txn_tokens_dbi(t);
+    int rc = sign > 0 ? mdb_put(txn, dbi, &k, &v, MDB_NODUPDATA) : mdb_del(txn, dbi, &k, &v);
+    if (rc == 0 || rc == MDB_KEYEXIST || rc == MDB_NOTFOUND)
+        return 0;
+    return rk_txn_fail(t, rc, "updating the full-text index", err);
 }
 
 static int posting_update(rk_txn *t, MDB_txn *txn, const prefix *p, const uint8_t sk[RK_SORT_KEY_LEN],
@@ -417,6 +521,7 @@ static int index_update(rk_txn *t, const rk_record *rec, int sign, rk_error *err
     rk_index_sort_key(rec, sk);
     uint8_t val[2] = {(uint8_t)m->kind, (uint8_t)m->visibility};
     prefix_list lists = {0};
+    token_set tokens = {0};
     char *norm = NULL;
     int rc = -1;
     if (prefixes_push(&lists, (const uint8_t *)"a", 1) != 0 || record_fields(m, &lists) != 0)
@@ -424,12 +529,16 @@ static int index_update(rk_txn *t, const rk_record *rec, int sign, rk_error *err
     norm = record_normalized_text(m);
     if (!norm)
         goto oom;
-    if (rk_text_tokens(norm, collect_token, &lists) != 0)
+    tokens.text = norm;
+    if (strlen(norm) > UINT32_MAX || rk_text_tokens(norm, collect_distinct_token, &tokens) != 0)
         goto oom;
+    size_t n_tokens = tokens.n ? token_set_pack(&tokens) : 0;
     prefixes_unique(&lists);
     rc = 0;
     for (size_t i = 0; rc == 0 && i < lists.n; i++)
         rc = posting_update(t, txn, &lists.v[i], sk, val, sign, err);
+    for (size_t i = 0; rc == 0 && i < n_tokens; i++)
+        rc = token_update(t, txn, norm + tokens.slot[i].off, tokens.slot[i].len, sk, sign, err);
     if (rc == 0)
         rc = event_update(t, txn, rec, sign, err);
     goto done;
@@ -438,6 +547,7 @@ oom:
 done:
     free(norm);
     prefixes_free(&lists);
+    free(tokens.slot);
     return rc;
 }
 
@@ -458,6 +568,7 @@ typedef struct query_plan {
     char **terms;        /* normalised whitespace-separated query terms */
     size_t n_terms;
     prefix driver;       /* the posting list walked */
+    bool driver_token;   /* driver is a token in "tokens", else a prefix in "indexes" */
     bool empty;          /* a filter matches nothing at all */
 } query_plan;
 
@@ -532,25 +643,37 @@ static int plan_query(rk_txn *t, MDB_txn *txn, const rk_query *q, query_plan *p,
         p->empty = true;
     p->driver.b[0] = TAG_ALL;
     p->driver.len = 1;
+    MDB_cursor *tc = NULL;
+    if (tokens.n && !p->empty) {
+        int mrc = mdb_cursor_open(txn, rk_txn_tokens_dbi(t), &tc);
+        if (mrc != 0) {
+            prefixes_free(&tokens);
+            return rk_txn_fail(t, mrc, "opening a cursor", err);
+        }
+    }
     uint64_t best = UINT64_MAX;
-    for (int pass = 0; pass < 2 && !p->empty; pass++) {
+    int result = 0;
+    for (int pass = 0; result == 0 && pass < 2 && !p->empty; pass++) {
         const prefix_list *l = pass ? &tokens : &p->fields;
         for (size_t i = 0; i < l->n; i++) {
-            uint64_t n;
-            if (read_count(t, txn, &l->v[i], &n, err) != 0) {
-                prefixes_free(&tokens);
-                return -1;
+            uint64_t n = 0;
+            if ((pass ? read_token_count(t, tc, &l->v[i], &n, err) : read_count(t, txn, &l->v[i], &n, err)) != 0) {
+                result = -1;
+                break;
             }
             if (n == 0)
                 p->empty = true;
             if (n < best) {
                 best = n;
                 p->driver = l->v[i];
+                p->driver_token = pass == 1;
             }
         }
     }
+    if (tc)
+        mdb_cursor_close(tc);
     prefixes_free(&tokens);
-    return 0;
+    return result;
 }
 
 static bool record_matches(const rk_record *rec, const query_plan *p, bool *oom)
@@ -592,11 +715,128 @@ static int effective_max_visibility(int v)
     return v > 0 ? v : RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
 }
 
+/* One page of a query: the state shared by both kinds of posting list. */
+typedef struct query_walk {
+    rk_txn *t;
+    const rk_query *q;
+    const query_plan *plan;
+    rk_record_cb cb;
+    void *ctx;
+    char *next_cursor;
+    int max_vis;
+    bool has_cursor;
+    uint8_t after[RK_SORT_KEY_LEN];
+    uint8_t last[RK_SORT_KEY_LEN];
+    size_t emitted;
+} query_walk;
+
+/* One posting (sort key, and its 'a' value: kind, visibility) in sort-key order. 0 go on, 1 the page
+ * is complete, -1 error. */
+static int walk_visit(query_walk *w, const uint8_t *sk, const MDB_val *v, rk_error *err)
+{
+    if (w->has_cursor && memcmp(sk, w->after, RK_SORT_KEY_LEN) <= 0)
+        return 0;
+    if (v->mv_size == 2 && ((const uint8_t *)v->mv_data)[1] > w->max_vis)
+        return 0;
+    rk_record rec;
+    if (rk_store_load(w->t, sk + 8, &rec, err) != 0)
+        return -1;
+    bool oom = false;
+    bool match = (int)rec.msg->visibility <= w->max_vis && record_matches(&rec, w->plan, &oom);
+    if (oom) {
+        rk_record_free(&rec);
+        return rk_fail(err, "no_memory", "", "out of memory");
+    }
+    if (!match) {
+        rk_record_free(&rec);
+        return 0;
+    }
+    if (w->q->limit && w->emitted == w->q->limit) {
+        /* One more match exists: the page ends here and the caller gets a cursor. */
+        rk_hex_encode(w->last, sizeof w->last, w->next_cursor);
+        rk_record_free(&rec);
+        return 1;
+    }
+    int stop = w->cb(&rec, w->ctx);
+    rk_record_free(&rec);
+    w->emitted++;
+    memcpy(w->last, sk, sizeof w->last);
+    if (stop) {
+        rk_hex_encode(w->last, sizeof w->last, w->next_cursor);
+        return 1;
+    }
+    return 0;
+}
+
+/* Walks a posting list of "indexes": keys driver || sk. */
+static int walk_prefix(query_walk *w, MDB_cursor *c, rk_error *err)
+{
+    const prefix *d = &w->plan->driver;
+    uint8_t start[PREFIX_MAX + RK_SORT_KEY_LEN];
+    memcpy(start, d->b, d->len);
+    size_t slen = d->len;
+    if (w->has_cursor) {
+        memcpy(start + d->len, w->after, RK_SORT_KEY_LEN);
+        slen += RK_SORT_KEY_LEN;
+    }
+    MDB_val k = {.mv_size = slen, .mv_data = start}, v;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != d->len + RK_SORT_KEY_LEN || memcmp(k.mv_data, d->b, d->len) != 0)
+            break;
+        int r = walk_visit(w, (const uint8_t *)k.mv_data + d->len, &v, err);
+        if (r != 0)
+            return r < 0 ? -1 : 0;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rk_txn_fail(w->t, rc, "reading an index", err);
+    return 0;
+}
+
+/* Walks a token's postings in "tokens" (sort-key prefixes, ascending) and resolves each through the
+ * 'a' list of "indexes" to the whole sort key. */
+static int walk_token(query_walk *w, MDB_cursor *c, MDB_cursor *tc, rk_error *err)
+{
+    const prefix *d = &w->plan->driver;
+    MDB_val tk = {.mv_size = d->len, .mv_data = (void *)d->b}, tv;
+    int rc;
+    if (w->has_cursor) {
+        tv.mv_size = TOKEN_VAL_LEN;
+        tv.mv_data = w->after;
+        rc = mdb_cursor_get(tc, &tk, &tv, MDB_GET_BOTH_RANGE);
+    } else {
+        rc = mdb_cursor_get(tc, &tk, &tv, MDB_SET_KEY);
+    }
+    for (; rc == 0; rc = mdb_cursor_get(tc, &tk, &tv, MDB_NEXT_DUP)) {
+        if (tv.mv_size != TOKEN_VAL_LEN)
+            continue;
+        uint8_t start[1 + TOKEN_VAL_LEN];
+        start[0] = TAG_ALL;
+        memcpy(start + 1, tv.mv_data, TOKEN_VAL_LEN);
+        MDB_val k = {.mv_size = sizeof start, .mv_data = start}, v;
+        /* Every record whose sort key starts with this prefix (one, unless 128-bit hash prefixes
+         * collide), in sort-key order. */
+        int arc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        for (; arc == 0; arc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            if (k.mv_size != 1 + RK_SORT_KEY_LEN || memcmp(k.mv_data, start, sizeof start) != 0)
+                break;
+            int r = walk_visit(w, (const uint8_t *)k.mv_data + 1, &v, err);
+            if (r != 0)
+                return r < 0 ? -1 : 0;
+        }
+        if (arc != 0 && arc != MDB_NOTFOUND)
+            return rk_txn_fail(w->t, arc, "reading an index", err);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rk_txn_fail(w->t, rc, "reading the full-text index", err);
+    return 0;
+}
+
 int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, char next_cursor[RK_CURSOR_MAX],
                    rk_error *err)
 {
     next_cursor[0] = '\0';
-    uint8_t after[RK_SORT_KEY_LEN];
+    uint8_t after[RK_SORT_KEY_LEN] = {0};
     bool has_cursor = q->cursor && q->cursor[0];
     if (has_cursor && (strlen(q->cursor) != 2 * RK_SORT_KEY_LEN || rk_hex_decode(q->cursor, after, sizeof after) != 0))
         return rk_fail(err, "invalid_cursor", "cursor", "the cursor is not one this node returned");
@@ -612,67 +852,23 @@ int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, cha
         plan_free(&plan);
         return 0;
     }
-    int max_vis = effective_max_visibility(q->max_visibility);
-    MDB_cursor *c;
+    query_walk w = {.t = t, .q = q, .plan = &plan, .cb = cb, .ctx = ctx, .next_cursor = next_cursor,
+                    .max_vis = effective_max_visibility(q->max_visibility), .has_cursor = has_cursor};
+    memcpy(w.after, after, sizeof after);
+    MDB_cursor *c = NULL, *tc = NULL;
     int rc = mdb_cursor_open(txn, rk_txn_index_dbi(t), &c);
+    if (rc == 0 && plan.driver_token) {
+        rc = mdb_cursor_open(txn, rk_txn_tokens_dbi(t), &tc);
+        if (rc != 0)
+            mdb_cursor_close(c);
+    }
     if (rc != 0) {
         plan_free(&plan);
         return rk_txn_fail(t, rc, "opening a cursor", err);
     }
-    const prefix *d = &plan.driver;
-    uint8_t start[PREFIX_MAX + RK_SORT_KEY_LEN];
-    memcpy(start, d->b, d->len);
-    size_t slen = d->len;
-    if (has_cursor) {
-        memcpy(start + d->len, after, RK_SORT_KEY_LEN);
-        slen += RK_SORT_KEY_LEN;
-    }
-    MDB_val k = {.mv_size = slen, .mv_data = start}, v;
-    size_t emitted = 0;
-    uint8_t last[RK_SORT_KEY_LEN];
-    int result = 0;
-    bool oom = false;
-    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != d->len + RK_SORT_KEY_LEN || memcmp(k.mv_data, d->b, d->len) != 0)
-            break;
-        const uint8_t *sk = (const uint8_t *)k.mv_data + d->len;
-        if (has_cursor && memcmp(sk, after, RK_SORT_KEY_LEN) <= 0)
-            continue;
-        if (v.mv_size == 2 && ((const uint8_t *)v.mv_data)[1] > max_vis)
-            continue;
-        rk_record rec;
-        if (rk_store_load(t, sk + 8, &rec, err) != 0) {
-            result = -1;
-            break;
-        }
-        bool match = (int)rec.msg->visibility <= max_vis && record_matches(&rec, &plan, &oom);
-        if (oom) {
-            rk_record_free(&rec);
-            result = rk_fail(err, "no_memory", "", "out of memory");
-            break;
-        }
-        if (!match) {
-            rk_record_free(&rec);
-            continue;
-        }
-        if (q->limit && emitted == q->limit) {
-            /* One more match exists: the page ends here and the caller gets a cursor. */
-            rk_hex_encode(last, sizeof last, next_cursor);
-            rk_record_free(&rec);
-            break;
-        }
-        int stop = cb(&rec, ctx);
-        rk_record_free(&rec);
-        emitted++;
-        memcpy(last, sk, sizeof last);
-        if (stop) {
-            rk_hex_encode(last, sizeof last, next_cursor);
-            break;
-        }
-    }
-    if (result == 0 && rc != 0 && rc != MDB_NOTFOUND)
-        result = rk_txn_fail(t, rc, "reading an index", err);
+    int result = plan.driver_token ? walk_token(&w, c, tc, err) : walk_prefix(&w, c, err);
+    if (tc)
+        mdb_cursor_close(tc);
     mdb_cursor_close(c);
     plan_free(&plan);
     return result;

@@ -1,5 +1,5 @@
-/* index: the secondary, event-date and full-text indexes of the store, all in the one LMDB database
- * named "indexes" (key formats in docs/storage.md). Internal to lib/: store.c keeps them in step with
+/* index: the secondary, event-date and full-text indexes of the store: filters and event dates in the
+ * LMDB database named "indexes", full-text postings in "tokens" (key formats in docs/storage.md). Internal to lib/: store.c keeps them in step with
  * the current records inside rk_store_put, and index.c implements rk_store_query and rk_store_events.
  *
  * Invariant: a current record that is not a tombstone has exactly the entries rk_index_add writes for
@@ -17,6 +17,8 @@
 /* The live LMDB transaction, or NULL (with err filled) when an earlier write failed and aborted it. */
 MDB_txn *rk_txn_mdb(rk_txn *t, rk_error *err);
 MDB_dbi rk_txn_index_dbi(const rk_txn *t);
+/* The full-text postings, opened MDB_DUPSORT | MDB_DUPFIXED: token -> sorted sort-key prefixes. */
+MDB_dbi rk_txn_tokens_dbi(const rk_txn *t);
 /* Turns an LMDB return code into err. A failure inside a write transaction aborts it at once, so a
  * half-applied change can never be committed; MDB_MAP_FULL becomes the code "store_full". */
 int rk_txn_fail(rk_txn *t, int mdb_rc, const char *what, rk_error *err);

@@ -30,9 +30,11 @@
 #define COUNTS_LEN (7 * 8)
 #define CHANGE_FIXED (RK_KEY_LEN + 8 + RK_HASH_LEN + 2)
 
-enum { DB_RECORDS, DB_CURRENT, DB_CHANGES, DB_SET0, DB_SET1, DB_FP0, DB_FP1, DB_INDEXES, DB_META, DB_COUNT };
-static const char *const db_names[DB_COUNT] = {"records", "current", "changes", "set0",   "set1",
-                                               "fp0",     "fp1",     "indexes", "meta"};
+enum { DB_RECORDS, DB_CURRENT, DB_CHANGES, DB_SET0, DB_SET1, DB_FP0, DB_FP1, DB_INDEXES, DB_META, DB_TOKENS, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {"records", "current", "changes", "set0", "set1",
+                                               "fp0",     "fp1",     "indexes", "meta", "tokens"};
+/* The full-text postings are sorted duplicates of one fixed size under each token (lib/index.c). */
+static const unsigned db_flags[DB_COUNT] = {[DB_TOKENS] = MDB_DUPSORT | MDB_DUPFIXED};
 
 struct rk_store {
     MDB_env *env;
@@ -89,6 +91,11 @@ MDB_txn *rk_txn_mdb(rk_txn *t, rk_error *err)
 MDB_dbi rk_txn_index_dbi(const rk_txn *t)
 {
     return t->s->dbi[DB_INDEXES];
+}
+
+MDB_dbi rk_txn_tokens_dbi(const rk_txn *t)
+{
+    return t->s->dbi[DB_TOKENS];
 }
 
 int rk_txn_begin(rk_store *s, bool write, rk_txn **out, rk_error *err)
@@ -195,7 +202,7 @@ int rk_store_open(const rk_store_options *opts, rk_store **out, rk_error *err)
     MDB_txn *txn;
     rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     for (int i = 0; rc == 0 && i < DB_COUNT; i++)
-        rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &s->dbi[i]);
+        rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE | db_flags[i], &s->dbi[i]);
     if (rc == 0) {
         rc = mdb_txn_commit(txn);
     } else if (txn) {

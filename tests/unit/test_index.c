@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "sign.h"
 #include "store.h"
@@ -486,6 +487,65 @@ static void test_replaced_version_leaves_indexes(void **state)
     assert_int_equal(got.n, N_RECORDS - 1);
 }
 
+/* Deleting every record empties the full-text postings ("tokens") and every posting list and count
+ * of "indexes"; only the never-shrinking longest event duration stays. Read with LMDB directly after
+ * the store is closed, so the check does not go through the code it checks. */
+static void test_deleted_records_leave_no_postings(void **state)
+{
+    fixture *f = *state;
+    rk_record tombs[N_RECORDS];
+    for (int i = 0; i < N_RECORDS; i++) {
+        const spec *s = &f->specs[i];
+        Renkei__Record r = RENKEI__RECORD__INIT;
+        Renkei__Tombstone tomb = RENKEI__TOMBSTONE__INIT;
+        r.author.data = f->pubs[s->author];
+        r.author.len = RK_KEY_LEN;
+        r.rid = (char *)s->rid;
+        r.version = 9000 + (uint64_t)i;
+        r.kind = RENKEI__KIND__KIND_TOMBSTONE;
+        r.visibility = PUBLIC;
+        r.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
+        r.tombstone = &tomb;
+        rk_error err;
+        assert_int_equal(rk_record_seal(&r, f->keys[s->author], &tombs[i], &err), 0);
+    }
+    put_all(f, tombs, N_RECORDS);
+    for (int i = 0; i < N_RECORDS; i++)
+        rk_record_free(&tombs[i]);
+    rk_query q = {.max_visibility = LOCAL, .q = "ロボット"};
+    results got;
+    run_query(f, q, 0, &got);
+    assert_int_equal(got.n, 0);
+    rk_store_close(f->store);
+    f->store = NULL;
+
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi tokens, indexes;
+    MDB_stat st;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, f->dir, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "tokens", MDB_DUPSORT | MDB_DUPFIXED, &tokens), 0);
+    assert_int_equal(mdb_dbi_open(txn, "indexes", 0, &indexes), 0);
+    assert_int_equal(mdb_stat(txn, tokens, &st), 0);
+    assert_int_equal(st.ms_entries, 0);
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, indexes, &c), 0);
+    MDB_val k, v;
+    size_t n = 0;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        assert_int_equal(k.mv_size, 1);
+        assert_int_equal(((const uint8_t *)k.mv_data)[0], 'm');
+        n++;
+    }
+    assert_int_equal(n, 1);
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+}
+
 /* ---- events -------------------------------------------------------------------------------------- */
 
 typedef struct event_spec {
@@ -624,6 +684,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pagination_covers_everything_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replaced_version_leaves_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_records_leave_no_postings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_by_date, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_reversed_window, setup, teardown),
     };
