@@ -31,7 +31,9 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
+#include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1635,6 +1637,47 @@ static void dial_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 
 static bool is_tls(const char *url) { return strncmp(url, "tls+tcp://", 10) == 0; }
 
+/* Reads a small PEM file whole; NULL (with err filled) if it cannot be read or is implausibly large. */
+static char *read_pem(const char *path, const char *field, rk_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        rk_fail(err, "tls", field, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    rk_buf b;
+    rk_buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    bool ok = true;
+    while (ok && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ok = b.len + n <= 1024 * 1024 && rk_buf_append(&b, chunk, n) == 0;
+    ok = ok && !ferror(f);
+    fclose(f);
+    if (!ok || b.len == 0) {
+        rk_buf_free(&b);
+        rk_fail(err, "tls", field, "cannot read %s as a PEM file", path);
+        return NULL;
+    }
+    return rk_buf_take(&b, NULL);
+}
+
+/* Our certificate and key come from two files, as operators usually keep them. */
+static int tls_own_cert(nng_tls_config *t, const rk_config *cfg, rk_error *err)
+{
+    char *cert = read_pem(cfg->tls_cert, "gossip.tls_cert", err);
+    char *key = cert ? read_pem(cfg->tls_key, "gossip.tls_key", err) : NULL;
+    int rv = cert && key ? nng_tls_config_own_cert(t, cert, key, NULL) : -1;
+    if (key)
+        memset(key, 0, strlen(key));
+    free(cert);
+    free(key);
+    if (rv > 0)
+        rk_fail(err, "tls", "gossip.tls_cert", "cannot use %s with %s: %s", cfg->tls_cert, cfg->tls_key,
+                nng_strerror(rv));
+    return rv == 0 ? 0 : -1;
+}
+
 static int tls_config(struct rk_gossip *g, bool server, nng_tls_config **out, rk_error *err)
 {
     const rk_config *cfg = g->node->cfg;
@@ -1646,10 +1689,9 @@ static int tls_config(struct rk_gossip *g, bool server, nng_tls_config **out, rk
         nng_tls_config_free(t);
         return rk_fail(err, "tls", "gossip.tls_cert", "a tls+tcp:// listener needs tls_cert and tls_key");
     }
-    if (cfg->tls_cert && cfg->tls_key && (rv = nng_tls_config_cert_key_file(t, cfg->tls_cert, cfg->tls_key)) != 0) {
+    if (cfg->tls_cert && cfg->tls_key && tls_own_cert(t, cfg, err) != 0) {
         nng_tls_config_free(t);
-        return rk_fail(err, "tls", "gossip.tls_cert", "cannot load %s / %s: %s", cfg->tls_cert, cfg->tls_key,
-                       nng_strerror(rv));
+        return -1;
     }
     if (cfg->tls_ca) {
         if ((rv = nng_tls_config_ca_file(t, cfg->tls_ca)) != 0 ||

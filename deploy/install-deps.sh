@@ -10,7 +10,7 @@ PACKAGES=(
   libuv1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev libssl-dev
   libhttp-parser-dev libjansson-dev libutf8proc-dev libinih-dev libcmocka-dev
   libcurl4-openssl-dev liburiparser-dev libclang-rt-14-dev
-  python3 python3-feedparser python3-icalendar curl lmdb-utils
+  python3 python3-feedparser python3-icalendar curl lmdb-utils openssl
 )
 
 missing=()
