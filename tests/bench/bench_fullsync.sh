@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Full sync of N records into an empty node, between two real renkeid processes on loopback.
+#
+# usage: tests/bench/bench_fullsync.sh [N=1000000] [BUILD_DIR=build-bench] [TIMEOUT_S=1800]
+#
+# Node A's data dir is prepared once with bench_fill (N sealed ~1 KiB case records whose author is A's
+# key) and cached in /tmp/rk-fullsync-cache-N; later runs reuse it (delete the directory to rebuild).
+# A runs on the cached data dir (the records do not change; only A's peer state is written). Then an
+# empty node B starts and dials A; each lists the other in its roster. The script polls B's
+# /v1/status once a second until records.total reaches N (or TIMEOUT_S passes) and samples both
+# daemons' private memory outside LMDB's map: Private_Clean + Private_Dirty summed over every
+# mapping of /proc/PID/smaps except data.mdb. Prints the sync time, the verified ingest rate
+# (N / time) and the peak private memory of each node. Both daemons are killed and B's directory
+# removed on exit. Set KEEP=1 to keep B's directory and logs.
+set -euo pipefail
+n=${1:-1000000}
+build=${2:-build-bench}
+timeout_s=${3:-1800}
+for b in renkeid renkei tests/bench/bench_fill; do
+    [ -x "$build/$b" ] || { echo "bench_fullsync: $build/$b is missing; build $build first" >&2; exit 2; }
+done
+cache=/tmp/rk-fullsync-cache-$n
+work=$(mktemp -d /tmp/rk-fullsync-XXXXXX)
+pid_a=
+pid_b=
+cleanup() {
+    for p in $pid_b $pid_a; do
+        kill "$p" 2>/dev/null || true
+    done
+    for p in $pid_b $pid_a; do
+        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+if [ ! -f "$cache/complete" ]; then
+    rm -rf "$cache"
+    mkdir -p "$cache"
+    echo "preparing node A: $n records in $cache"
+    "$build/tests/bench/bench_fill" "$cache/data" "$cache/node.key" "$n"
+    touch "$cache/complete"
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port_a=$(free_port)
+key_a=$("$build/renkei" pubkey "$cache/node.key")
+key_b=$("$build/renkei" keygen --out "$work/b.key" | awk '{print $NF}')
+
+cat >"$work/a.ini" <<INI
+[node]
+name = bench-a
+kind = region
+data_dir = $cache/data
+key_file = $cache/node.key
+map_size = 32G
+log_level = warn
+
+[api]
+socket = $work/a.sock
+
+[gossip]
+listen = tcp://127.0.0.1:$port_a
+
+[member "bench-b"]
+key = $key_b
+INI
+cat >"$work/b.ini" <<INI
+[node]
+name = bench-b
+kind = region
+data_dir = $work/b-data
+key_file = $work/b.key
+map_size = 32G
+log_level = warn
+
+[api]
+socket = $work/b.sock
+
+[peer "bench-a"]
+key = $key_a
+url = tcp://127.0.0.1:$port_a
+INI
+
+total() { curl -s --max-time 5 --unix-socket "$1" http://localhost/v1/status | jq -r '.records.total // empty' 2>/dev/null || true; }
+# Private memory outside LMDB's map, in kB.
+private_kb() {
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { skip = ($NF ~ /\/data\.mdb$/) }
+         /^Private_(Clean|Dirty):/ { if (!skip) s += $2 }
+         END { print s + 0 }' "/proc/$1/smaps" 2>/dev/null || echo 0
+}
+wait_up() {
+    for _ in $(seq 600); do
+        [ -n "$(total "$1")" ] && return 0
+        kill -0 "$2" 2>/dev/null || { echo "bench_fullsync: renkeid exited; log:" >&2; tail -20 "$3" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "bench_fullsync: renkeid did not come up in 60 s" >&2
+    exit 1
+}
+
+"$build/renkeid" -c "$work/a.ini" 2>"$work/a.log" &
+pid_a=$!
+wait_up "$work/a.sock" "$pid_a" "$work/a.log"
+have_a=$(total "$work/a.sock")
+[ "$have_a" = "$n" ] || { echo "bench_fullsync: node A holds $have_a records, expected $n" >&2; exit 1; }
+echo "node A up with $have_a records, private memory $(private_kb "$pid_a") kB"
+
+t0=$(date +%s.%N)
+"$build/renkeid" -c "$work/b.ini" 2>"$work/b.log" &
+pid_b=$!
+peak_a=0
+peak_b=0
+got=0
+deadline=$(( $(date +%s) + timeout_s ))
+while :; do
+    kill -0 "$pid_b" 2>/dev/null || { echo "bench_fullsync: node B exited; log:" >&2; tail -20 "$work/b.log" >&2; exit 1; }
+    m=$(private_kb "$pid_a"); [ "$m" -gt "$peak_a" ] && peak_a=$m
+    m=$(private_kb "$pid_b"); [ "$m" -gt "$peak_b" ] && peak_b=$m
+    got=$(total "$work/b.sock")
+    got=${got:-0}
+    now=$(date +%s.%N)
+    [ "$got" -ge "$n" ] && break
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+        echo "bench_fullsync: timed out after $timeout_s s with $got of $n records on B" >&2
+        exit 1
+    fi
+    [ -n "${VERBOSE:-}" ] && printf '  %6.0f s  %d records\n' "$(echo "$now - $t0" | bc)" "$got"
+    sleep 1
+done
+secs=$(echo "$now - $t0" | bc)
+rss_b=$(awk '/VmRSS/{print $2}' "/proc/$pid_b/status")
+echo "full sync: $n records into an empty node in $secs s (from B's start; status polled once a second)"
+echo "verified ingest from a peer: $(echo "$n / $secs" | bc) records/s"
+echo "peak private memory outside the LMDB map: B $peak_b kB ($((peak_b / 1024)) MiB), A $peak_a kB ($((peak_a / 1024)) MiB)"
+echo "B at the end: RSS $rss_b kB, data dir $(du -sh "$work/b-data" | cut -f1)"
+curl -s --max-time 5 --unix-socket "$work/b.sock" http://localhost/metrics | grep -E '^renkei_(rejections_total|reconcile_total)' || true
