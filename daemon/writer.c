@@ -29,7 +29,8 @@ typedef struct item {
     void *ctx;
     rk_ingest_result res;
     rk_error err;
-    rk_record rec;           /* valid when res.status == RK_INGEST_STORED */
+    rk_record rec;           /* valid when res.status == RK_INGEST_STORED, or always when own */
+    bool own;                /* sealed by this node just now (rk_writer_submit_own): rec given, env NULL */
 } item;
 
 typedef struct listener {
@@ -55,7 +56,7 @@ static void free_item(item *it)
 {
     free(it->env);
     free(it->source);
-    if (it->res.status == RK_INGEST_STORED)
+    if (it->own || it->res.status == RK_INGEST_STORED)
         rk_record_free(&it->rec);
     free(it);
 }
@@ -89,9 +90,14 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
         uint64_t now = rk_now_ms();
         for (item *it = batch; it; it = it->next) {
             rk_error_clear(&it->err);
-            memset(&it->rec, 0, sizeof it->rec);
             it->res.status = RK_INGEST_FAILED;
-            int rc = rk_ingest(t, &node->roster, &node->limits, now, it->env, it->len, &it->res, &it->rec, &it->err);
+            int rc;
+            if (it->own) {
+                rc = rk_ingest_own(t, &node->roster, &node->limits, now, &it->rec, &it->res, &it->err);
+            } else {
+                memset(&it->rec, 0, sizeof it->rec);
+                rc = rk_ingest(t, &node->roster, &node->limits, now, it->env, it->len, &it->res, &it->rec, &it->err);
+            }
             if (rc < 0 && it->res.status == RK_INGEST_STORED)
                 it->res.status = RK_INGEST_FAILED;
             if (it->res.status == RK_INGEST_FAILED) {
@@ -110,7 +116,7 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
             rk_fail(&err, "store_error", "", "the store failed");
         rk_error_log("writer", "batch of %zu failed, nothing stored: %s (%s)", n, err.message, err.code);
         for (item *it = batch; it; it = it->next) {
-            if (it->res.status == RK_INGEST_STORED)
+            if (!it->own && it->res.status == RK_INGEST_STORED)
                 rk_record_free(&it->rec);
             it->res.status = RK_INGEST_FAILED;
             it->err = err;
@@ -272,6 +278,24 @@ void rk_writer_stop(rk_writer *w)
     uv_close((uv_handle_t *)&w->async, on_close);
 }
 
+static int enqueue(rk_writer *w, item *it)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->mu);
+        free_item(it);
+        return -1;
+    }
+    if (w->q_tail)
+        w->q_tail->next = it;
+    else
+        w->q_head = it;
+    w->q_tail = it;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
 int rk_writer_submit(rk_writer *w, uint8_t *env, size_t len, const char *source, rk_write_done done, void *ctx)
 {
     item *it = calloc(1, sizeof *it);
@@ -288,20 +312,23 @@ int rk_writer_submit(rk_writer *w, uint8_t *env, size_t len, const char *source,
         free_item(it);
         return -1;
     }
-    pthread_mutex_lock(&w->mu);
-    if (w->stopping) {
-        pthread_mutex_unlock(&w->mu);
-        free_item(it);
+    return enqueue(w, it);
+}
+
+int rk_writer_submit_own(rk_writer *w, rk_record *rec, rk_write_done done, void *ctx)
+{
+    item *it = calloc(1, sizeof *it);
+    if (!it) {
+        rk_record_free(rec);
         return -1;
     }
-    if (w->q_tail)
-        w->q_tail->next = it;
-    else
-        w->q_head = it;
-    w->q_tail = it;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->mu);
-    return 0;
+    it->own = true;
+    it->rec = *rec;
+    memset(rec, 0, sizeof *rec);
+    it->done = done;
+    it->ctx = ctx;
+    it->res.status = RK_INGEST_FAILED;
+    return enqueue(w, it);
 }
 
 int rk_writer_add_listener(rk_writer *w, rk_commit_listener fn, void *ctx)

@@ -29,6 +29,11 @@ void rk_writer_stop(rk_writer *w);
 /* Thread-safe. Takes ownership of env (malloc'd). source: NULL for local, else a peer name (copied).
  * done may be NULL. Returns -1 if the writer is stopping (env is freed). */
 int rk_writer_submit(rk_writer *w, uint8_t *env, size_t len, const char *source, rk_write_done done, void *ctx);
+/* Thread-safe. For a record this node has just sealed with its own key: takes ownership of *rec (and
+ * clears it), and ingests it with rk_ingest_own, i.e. every check but the verification of the node's
+ * own signature. Local publishes only; a peer's record always goes through rk_writer_submit. Returns
+ * -1 if the writer is stopping (the record is freed). */
+int rk_writer_submit_own(rk_writer *w, rk_record *rec, rk_write_done done, void *ctx);
 /* Register before rk_writer_start returns work; listeners are called in registration order. */
 int rk_writer_add_listener(rk_writer *w, rk_commit_listener fn, void *ctx);
 

@@ -30,4 +30,10 @@ int rk_ingest(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t
 int rk_ingest_record(rk_txn *t, const rk_roster *roster, const rk_record *rec, rk_ingest_result *res,
                      rk_error *err);
 
+/* For a record this node has just sealed with its own key (rk_record_seal, which ran the schema
+ * rules): the size limit, clock skew, roster and version checks of the other entry points, but not
+ * the Ed25519 verification of the node's own fresh signature. Never for bytes from anywhere else. */
+int rk_ingest_own(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const rk_record *rec,
+                  rk_ingest_result *res, rk_error *err);
+
 #endif
