@@ -59,12 +59,39 @@ struct rk_api {
     bool have_group;
     gid_t group_gid;
     bool stopping;
+    size_t jobs;                /* handlers queued on or running in the thread pool */
 };
 
 /* ---------------------------------------------------------------------------- responses */
 
-static void reply(rk_api *a, rk_http_req *req, const char *route, int status, const char *ctype, const char *extra,
-                  const void *body, size_t len)
+/* A read-only GET runs on libuv's thread pool (see offload()). While its handler runs there, the
+ * worker thread's `capturing` points at its job and reply() stores the response in the job instead
+ * of sending it; the loop thread sends it afterwards. On the loop thread `capturing` is always NULL. */
+typedef struct read_job read_job;
+typedef void (*read_fn)(rk_api *a, rk_http_req *req, const char *route, const char *arg);
+
+struct read_job {
+    uv_work_t work;
+    rk_api *api;
+    rk_http_req *req;
+    const char *route;
+    read_fn fn;
+    char *arg;              /* the id or export name, or NULL */
+    bool answered, oom;
+    int status;
+    bool has_ctype;
+    char ctype[128];
+    char *extra;            /* NULL or "Name: value\r\n"... */
+    char *body;             /* owned */
+    size_t len;
+    json_t *status_json;    /* GET /v1/status: everything but "peers", which the loop thread adds */
+};
+
+static _Thread_local read_job *capturing;
+
+/* Counts the response and sends it; takes ownership of body (malloc'd or NULL). Loop thread. */
+static void send_owned(rk_api *a, rk_http_req *req, const char *route, int status, const char *ctype,
+                       const char *extra, char *body, size_t len)
 {
     char code[8];
     snprintf(code, sizeof code, "%d", status);
@@ -73,28 +100,73 @@ static void reply(rk_api *a, rk_http_req *req, const char *route, int status, co
     rk_metrics_add2(m, "renkei_http_requests_total", "route", route, "code", code, 1);
     rk_metrics_observe(m, "renkei_http_request_duration_seconds", "route", route, secs);
     rk_debug("api", "%s %s -> %d (%.3f ms)", req->method, req->path, status, secs * 1e3);
-    rk_http_respond(req, status, ctype, extra, body, len);
+    rk_http_respond_owned(req, status, ctype, extra, body, len);
 }
 
-/* Takes ownership of j. */
+/* Takes ownership of body (malloc'd or NULL). */
+static void reply_owned(rk_api *a, rk_http_req *req, const char *route, int status, const char *ctype,
+                        const char *extra, char *body, size_t len)
+{
+    read_job *j = capturing;
+    if (!j) {
+        send_owned(a, req, route, status, ctype, extra, body, len);
+        return;
+    }
+    if (j->answered) { /* a handler answers once; never reached */
+        free(body);
+        return;
+    }
+    j->answered = true;
+    j->status = status;
+    j->has_ctype = ctype != NULL;
+    if (ctype && (size_t)snprintf(j->ctype, sizeof j->ctype, "%s", ctype) >= sizeof j->ctype)
+        j->oom = true;
+    if (extra && !(j->extra = strdup(extra)))
+        j->oom = true;
+    j->body = body;
+    j->len = len;
+}
+
+static void reply(rk_api *a, rk_http_req *req, const char *route, int status, const char *ctype, const char *extra,
+                  const void *body, size_t len)
+{
+    char *copy = NULL;
+    if (len) {
+        if (!(copy = malloc(len))) {
+            static const char oom[] = "{\"error\":{\"code\":\"no_memory\",\"message\":\"out of memory\",\"field\":null}}\n";
+            char *o = malloc(sizeof oom - 1);
+            if (o)
+                memcpy(o, oom, sizeof oom - 1);
+            reply_owned(a, req, route, 500, "application/json", NULL, o, o ? sizeof oom - 1 : 0);
+            return;
+        }
+        memcpy(copy, body, len);
+    }
+    reply_owned(a, req, route, status, ctype, extra, copy, len);
+}
+
+static int dump_to_buf(const char *data, size_t size, void *ctx)
+{
+    return rk_buf_append(ctx, data, size) == 0 ? 0 : -1;
+}
+
+/* Takes ownership of j. The body is rendered once, straight into the buffer that is sent. */
 static void reply_json(rk_api *a, rk_http_req *req, const char *route, int status, json_t *j, const char *extra)
 {
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    rk_buf b;
+    rk_buf_init(&b);
+    bool ok = j && rk_buf_reserve(&b, 4096) == 0 && json_dump_callback(j, dump_to_buf, &b, JSON_COMPACT) == 0 &&
+              rk_buf_append(&b, "\n", 1) == 0;
     json_decref(j);
-    if (!s) {
+    if (!ok) {
+        rk_buf_free(&b);
         static const char oom[] = "{\"error\":{\"code\":\"no_memory\",\"message\":\"out of memory\",\"field\":null}}\n";
         reply(a, req, route, 500, "application/json", NULL, oom, sizeof oom - 1);
         return;
     }
-    size_t n = strlen(s);
-    char *body = realloc(s, n + 2);
-    if (body) {
-        body[n++] = '\n';
-        body[n] = '\0';
-        s = body;
-    }
-    reply(a, req, route, status, "application/json", extra, s, n);
-    free(s);
+    size_t n;
+    char *body = rk_buf_take(&b, &n);
+    reply_owned(a, req, route, status, "application/json", extra, body, n);
 }
 
 static void reply_error(rk_api *a, rk_http_req *req, const char *route, int status, const char *code, const char *field,
@@ -213,6 +285,17 @@ static int begin_read(rk_api *a, rk_http_req *req, const char *route, rk_txn **t
 
 /* ---------------------------------------------------------------------------- GET /v1/status */
 
+/* Loop thread: appends the peers summary (last, as always) and answers. Takes ownership of j. */
+static void finish_status(rk_api *a, rk_http_req *req, const char *route, json_t *j)
+{
+    json_t *peers = j ? rk_gossip_summary_json(a->node->gossip) : NULL;
+    if (j && (!peers || json_object_set_new(j, "peers", peers) != 0)) {
+        json_decref(j);
+        j = NULL;
+    }
+    reply_json(a, req, route, 200, j, NULL);
+}
+
 static void get_status(rk_api *a, rk_http_req *req, const char *route)
 {
     rk_node *n = a->node;
@@ -236,7 +319,7 @@ static void get_status(rk_api *a, rk_http_req *req, const char *route)
     rk_hex_encode(fp[0], RK_FP_LEN, fph[0]);
     rk_hex_encode(fp[1], RK_FP_LEN, fph[1]);
     json_t *j = json_pack(
-        "{s:s, s:s, s:s?, s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:{s:{s:I, s:s}, s:{s:I, s:s}}, s:o}",
+        "{s:s, s:s, s:s?, s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:{s:{s:I, s:s}, s:{s:I, s:s}}}",
         "name", n->cfg->name, "kind", rk_taxonomy_code(&renkei__node_kind__descriptor, n->cfg->kind), "prefecture",
         n->cfg->prefecture[0] ? n->cfg->prefecture : NULL, "key", n->pub_hex, "version", RENKEI_VERSION, "uptime_s",
         (json_int_t)((rk_now_ms() - n->started_ms) / 1000), "records", "total", (json_int_t)c.current, "case",
@@ -244,8 +327,13 @@ static void get_status(rk_api *a, rk_http_req *req, const char *route)
         "region", (json_int_t)c.by_kind[RENKEI__KIND__KIND_REGION], "tombstone",
         (json_int_t)c.by_kind[RENKEI__KIND__KIND_TOMBSTONE], "last_seq", (json_int_t)c.last_seq, "digest", "public",
         "count", (json_int_t)cnt[0], "fingerprint", fph[0], "members", "count", (json_int_t)cnt[1], "fingerprint",
-        fph[1], "peers", rk_gossip_summary_json(n->gossip));
-    reply_json(a, req, route, 200, j, NULL);
+        fph[1]);
+    if (capturing && j) { /* on the thread pool: gossip state is the loop thread's, so it adds "peers" */
+        capturing->status_json = j;
+        capturing->answered = true;
+        return;
+    }
+    finish_status(a, req, route, j);
 }
 
 /* ---------------------------------------------------------------------------- publishing */
@@ -326,17 +414,14 @@ static void submit(rk_api *a, rk_http_req *req, const char *route, Renkei__Recor
         return;
     }
     publish *p = calloc(1, sizeof *p);
-    uint8_t *env = malloc(rec.env_len ? rec.env_len : 1);
     pending_rid *pr = is_create ? calloc(1, sizeof *pr) : NULL;
-    if (!p || !env || (is_create && !pr)) {
+    if (!p || (is_create && !pr)) {
         free(p);
-        free(env);
         free(pr);
         rk_record_free(&rec);
         reply_error(a, req, route, 500, "no_memory", NULL, "out of memory");
         return;
     }
-    memcpy(env, rec.env, rec.env_len);
     p->api = a;
     p->req = req;
     p->route = route;
@@ -347,14 +432,13 @@ static void submit(rk_api *a, rk_http_req *req, const char *route, Renkei__Recor
     snprintf(p->rid, sizeof p->rid, "%s", msg->rid);
     p->version = msg->version;
     hex32(rec.hash, p->hash);
-    size_t env_len = rec.env_len;
-    rk_record_free(&rec);
     if (is_create) {
         snprintf(pr->rid, sizeof pr->rid, "%s", msg->rid);
         pr->next = a->pending;
         a->pending = pr;
     }
-    if (rk_writer_submit(n->writer, env, env_len, NULL, on_written, p) != 0) {
+    /* the node's own fresh signature is not verified again on the writer thread */
+    if (rk_writer_submit_own(n->writer, &rec, on_written, p) != 0) {
         if (is_create)
             pending_remove(a, p->rid);
         free(p);
@@ -1036,6 +1120,99 @@ static void get_metrics(rk_api *a, rk_http_req *req, const char *route)
     rk_buf_free(&b);
 }
 
+/* ---------------------------------------------------------------------------- the thread pool */
+
+static void job_work(uv_work_t *w)
+{
+    read_job *j = w->data;
+    capturing = j;
+    j->fn(j->api, j->req, j->route, j->arg);
+    capturing = NULL;
+}
+
+/* Loop thread: sends what the handler rendered (the request may be orphaned by now, in which case
+ * rk_http_respond_owned only frees it). */
+static void job_done(uv_work_t *w, int status)
+{
+    read_job *j = w->data;
+    rk_api *a = j->api;
+    a->jobs--;
+    if (status == 0 && j->answered && !j->oom && j->status_json) {
+        finish_status(a, j->req, j->route, j->status_json);
+    } else if (status == 0 && j->answered && !j->oom) {
+        send_owned(a, j->req, j->route, j->status, j->has_ctype ? j->ctype : NULL, j->extra, j->body, j->len);
+        j->body = NULL;
+    } else {
+        json_decref(j->status_json);
+        reply_error(a, j->req, j->route, 500, "no_memory", NULL, "out of memory");
+    }
+    free(j->body);
+    free(j->extra);
+    free(j->arg);
+    free(j);
+}
+
+/* Runs a read-only handler on libuv's thread pool; it opens its own read transaction there and its
+ * response is sent from job_done on the loop thread. Falls back to running it here. */
+static void offload(rk_api *a, rk_http_req *req, const char *route, read_fn fn, const char *arg)
+{
+    read_job *j = calloc(1, sizeof *j);
+    if (j && arg && !(j->arg = strdup(arg))) {
+        free(j);
+        j = NULL;
+    }
+    if (!j) {
+        fn(a, req, route, arg);
+        return;
+    }
+    j->api = a;
+    j->req = req;
+    j->route = route;
+    j->fn = fn;
+    j->work.data = j;
+    if (uv_queue_work(a->node->loop, &j->work, job_work, job_done) != 0) {
+        free(j->arg);
+        free(j);
+        fn(a, req, route, arg);
+        return;
+    }
+    a->jobs++;
+}
+
+static void status_fn(rk_api *a, rk_http_req *req, const char *route, const char *arg)
+{
+    (void)arg;
+    get_status(a, req, route);
+}
+
+static void list_records_fn(rk_api *a, rk_http_req *req, const char *route, const char *arg)
+{
+    (void)arg;
+    list_records(a, req, route);
+}
+
+static void get_record_fn(rk_api *a, rk_http_req *req, const char *route, const char *arg)
+{
+    get_record(a, req, route, arg);
+}
+
+static void list_events_fn(rk_api *a, rk_http_req *req, const char *route, const char *arg)
+{
+    (void)arg;
+    list_events(a, req, route);
+}
+
+static void changes_fn(rk_api *a, rk_http_req *req, const char *route, const char *arg)
+{
+    (void)arg;
+    get_changes(a, req, route);
+}
+
+static void export_fn(rk_api *a, rk_http_req *req, const char *route, const char *arg)
+{
+    get_export(a, req, route, arg);
+}
+
 /* ---------------------------------------------------------------------------- routing */
 
 static bool is(const rk_http_req *req, const char *m) { return strcmp(req->method, m) == 0; }
@@ -1061,12 +1238,12 @@ static void handle(rk_http_req *req, void *ctx)
     if (strcmp(path, "/v1/status") == 0) {
         if (!is(req, "GET"))
             return method_not_allowed(a, req, "/v1/status", "GET");
-        return get_status(a, req, "/v1/status");
+        return offload(a, req, "/v1/status", status_fn, NULL);
     }
     if (strcmp(path, "/v1/records") == 0) {
         const char *route = "/v1/records";
         if (is(req, "GET"))
-            return list_records(a, req, route);
+            return offload(a, req, route, list_records_fn, NULL);
         if (!is(req, "POST"))
             return method_not_allowed(a, req, route, "GET, POST");
         if (!may_publish(a, req))
@@ -1086,7 +1263,7 @@ static void handle(rk_http_req *req, void *ctx)
             return reply_error(a, req, route, 403, "forbidden", NULL, "publishing needs membership of group %s",
                                a->node->cfg->group);
         if (is(req, "GET"))
-            return get_record(a, req, route, id);
+            return offload(a, req, route, get_record_fn, id);
         if (is(req, "PUT"))
             return put_record(a, req, route, id);
         if (is(req, "DELETE"))
@@ -1096,12 +1273,15 @@ static void handle(rk_http_req *req, void *ctx)
     if (strcmp(path, "/v1/events") == 0) {
         if (!is(req, "GET"))
             return method_not_allowed(a, req, "/v1/events", "GET");
-        return list_events(a, req, "/v1/events");
+        return offload(a, req, "/v1/events", list_events_fn, NULL);
     }
     if (strcmp(path, "/v1/changes") == 0) {
         if (!is(req, "GET"))
             return method_not_allowed(a, req, "/v1/changes", "GET");
-        return get_changes(a, req, "/v1/changes");
+        /* a long-poll registers its waiter on the loop thread; the rest is a plain read */
+        if (req->query && strstr(req->query, "wait"))
+            return get_changes(a, req, "/v1/changes");
+        return offload(a, req, "/v1/changes", changes_fn, NULL);
     }
     if (strcmp(path, "/v1/peers") == 0) {
         if (!is(req, "GET"))
@@ -1115,7 +1295,7 @@ static void handle(rk_http_req *req, void *ctx)
         const char *route = exp ? "/v1/export/{name}" : path[4] == 's' ? "/v1/stats" : "/v1/regions";
         if (!is(req, "GET"))
             return method_not_allowed(a, req, route, "GET");
-        return get_export(a, req, route, exp ? path + sizeof export_prefix - 1 : path + 4);
+        return offload(a, req, route, export_fn, exp ? path + sizeof export_prefix - 1 : path + 4);
     }
     if (strcmp(path, "/metrics") == 0) {
         if (!is(req, "GET"))

@@ -201,7 +201,7 @@ static void on_linger_timeout(uv_timer_t *t)
 typedef struct write_req {
     uv_write_t w;
     http_conn *c;
-    char *data;
+    char *data, *data2;
 } write_req;
 
 static void on_write(uv_write_t *w, int status)
@@ -209,6 +209,7 @@ static void on_write(uv_write_t *w, int status)
     write_req *wr = (write_req *)w;
     http_conn *c = wr->c;
     free(wr->data);
+    free(wr->data2);
     free(wr);
     c->pending_writes--;
     if (c->closing)
@@ -223,20 +224,23 @@ static void on_write(uv_write_t *w, int status)
     }
 }
 
-/* Takes ownership of data. */
-static void conn_write(http_conn *c, char *data, size_t len)
+/* Takes ownership of data and data2 (either may be NULL; data2 follows data on the wire). */
+static void conn_write2(http_conn *c, char *data, size_t len, char *data2, size_t len2)
 {
     write_req *wr = malloc(sizeof *wr);
     if (!wr) {
         free(data);
+        free(data2);
         conn_close(c);
         return;
     }
     wr->c = c;
     wr->data = data;
-    uv_buf_t b = uv_buf_init(data, (unsigned)len);
-    if (uv_write(&wr->w, &c->h.stream, &b, 1, on_write) != 0) {
+    wr->data2 = data2;
+    uv_buf_t b[2] = {uv_buf_init(data, (unsigned)len), uv_buf_init(data2, (unsigned)len2)};
+    if (uv_write(&wr->w, &c->h.stream, b, data2 && len2 ? 2 : 1, on_write) != 0) {
         free(data);
+        free(data2);
         free(wr);
         conn_close(c);
         return;
@@ -244,6 +248,13 @@ static void conn_write(http_conn *c, char *data, size_t len)
     c->pending_writes++;
 }
 
+/* Takes ownership of data. */
+static void conn_write(http_conn *c, char *data, size_t len)
+{
+    conn_write2(c, data, len, NULL, 0);
+}
+
+/* body NULL with len > 0: only the headers (the caller sends the body after them). */
 static int build_response(rk_buf *out, int status, const char *ctype, const char *extra, const void *body, size_t len,
                           bool keep_alive)
 {
@@ -254,7 +265,7 @@ static int build_response(rk_buf *out, int status, const char *ctype, const char
     if (rk_buf_printf(out, "Content-Length: %zu\r\n%s%s\r\n", len, extra ? extra : "",
                       keep_alive ? "" : "Connection: close\r\n") != 0)
         return -1;
-    return len ? rk_buf_append(out, body, len) : 0;
+    return len && body ? rk_buf_append(out, body, len) : 0;
 }
 
 /* An error produced by the server itself (limits, malformed requests): JSON like the API's. */
@@ -549,23 +560,28 @@ void rk_http_set_abort(rk_http_req *req, rk_http_abort_cb cb, void *ctx)
     req->abort_ctx = ctx;
 }
 
-void rk_http_respond(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
-                     const void *body, size_t len)
+/* The common part of both respond functions: with `owned` set, the body is that buffer (taken over
+ * and sent after the headers without a copy), else `body` is copied after the headers. */
+static void respond(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
+                    const void *body, char *owned, size_t len)
 {
     http_conn *c = req->conn;
     bool keep = req->keep_alive;
     req_free(req);
-    if (!c)
+    if (!c || c->closing) {
+        if (c)
+            c->inflight = NULL;
+        free(owned);
         return; /* orphaned: the client left */
+    }
     c->inflight = NULL;
-    if (c->closing)
-        return;
     if (c->srv->stopping)
         keep = false;
     rk_buf out;
     rk_buf_init(&out);
-    if (build_response(&out, status, content_type, extra_headers, body, len, keep) != 0) {
+    if (build_response(&out, status, content_type, extra_headers, owned ? NULL : body, len, keep) != 0) {
         rk_buf_free(&out);
+        free(owned);
         conn_close(c);
         return;
     }
@@ -578,13 +594,30 @@ void rk_http_respond(rk_http_req *req, int status, const char *content_type, con
             c->reading = false;
         }
     }
-    conn_write(c, data, n);
+    conn_write2(c, data, n, owned, owned ? len : 0);
     if (c->closing || c->close_after_write)
         return;
     arm_timer(c);
     if (!c->reading && uv_read_start(&c->h.stream, on_alloc, on_read) == 0)
         c->reading = true;
     process(c);
+}
+
+void rk_http_respond(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
+                     const void *body, size_t len)
+{
+    respond(req, status, content_type, extra_headers, body, NULL, len);
+}
+
+void rk_http_respond_owned(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
+                           char *body, size_t len)
+{
+    if (!body || !len) {
+        free(body);
+        respond(req, status, content_type, extra_headers, NULL, NULL, 0);
+        return;
+    }
+    respond(req, status, content_type, extra_headers, NULL, body, len);
 }
 
 /* ---------------------------------------------------------------------------- listeners */

@@ -60,6 +60,10 @@ void rk_http_stop(rk_http_server *s);
  * NULL. Safe on an orphaned request (it is just freed). */
 void rk_http_respond(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
                      const void *body, size_t len);
+/* The same, taking ownership of a malloc'd body (freed in every case), which is written after the
+ * headers without being copied. */
+void rk_http_respond_owned(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
+                           char *body, size_t len);
 /* Called if the client disconnects before the response; the callback may respond (which frees). */
 void rk_http_set_abort(rk_http_req *req, rk_http_abort_cb cb, void *ctx);
 const char *rk_http_status_text(int status);

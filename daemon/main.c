@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,17 @@ static int run(rk_config *cfg)
     rk_error_clear(&err);
     int rc = 1;
     bool looped = false;
+    /* Read-only API requests run on libuv's thread pool: one thread per core unless the operator set
+     * UV_THREADPOOL_SIZE. Read before the pool's first use, so it must be set here. */
+    if (!getenv("UV_THREADPOOL_SIZE")) {
+        char nthreads[16];
+        unsigned int cores = uv_available_parallelism();
+        snprintf(nthreads, sizeof nthreads, "%u", cores < 2 ? 2 : cores);
+        if (setenv("UV_THREADPOOL_SIZE", nthreads, 0) != 0)
+            rk_warn("main", "cannot size the thread pool: %s", strerror(errno));
+    }
+    /* jansson seeds its hash function on first use; do it before any thread may build JSON */
+    json_object_seed(0);
     uv_loop_t *loop = uv_default_loop();
     n->loop = loop;
     n->cfg = cfg;
