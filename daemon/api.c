@@ -12,6 +12,7 @@
 #include "api.h"
 
 #include <grp.h>
+#include <pthread.h>
 #include <jansson.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -60,6 +61,7 @@ struct rk_api {
     gid_t group_gid;
     bool stopping;
     size_t jobs;                /* handlers queued on or running in the thread pool */
+    pthread_mutex_t mu;         /* pending and last_version: POSTs are prepared on the thread pool */
 };
 
 /* ---------------------------------------------------------------------------- responses */
@@ -85,6 +87,8 @@ struct read_job {
     char *body;             /* owned */
     size_t len;
     json_t *status_json;    /* GET /v1/status: everything but "peers", which the loop thread adds */
+    struct publish *pub;    /* POST: sealed here, submitted to the writer by the loop thread */
+    rk_record rec;          /* with pub: the sealed record */
 };
 
 static _Thread_local read_job *capturing;
@@ -352,15 +356,18 @@ typedef struct publish {
 
 static void pending_remove(rk_api *a, const char *rid)
 {
+    pthread_mutex_lock(&a->mu);
     for (pending_rid **pp = &a->pending; *pp; pp = &(*pp)->next)
         if (strcmp((*pp)->rid, rid) == 0) {
             pending_rid *d = *pp;
             *pp = d->next;
             free(d);
-            return;
+            break;
         }
+    pthread_mutex_unlock(&a->mu);
 }
 
+/* With a->mu held. */
 static bool pending_has(rk_api *a, const char *rid)
 {
     for (pending_rid *p = a->pending; p; p = p->next)
@@ -401,26 +408,37 @@ static void on_written(void *ctx, const rk_ingest_result *res, const rk_record *
     free(p);
 }
 
-/* Signs msg and hands it to the writer; the response is sent from on_written. */
-static void submit(rk_api *a, rk_http_req *req, const char *route, Renkei__Record *msg, int ok_status, bool is_create,
-                   bool is_delete)
+/* Hands a sealed record to the writer (loop thread); the response is sent from on_written. Takes
+ * ownership of p and rec. */
+static void submit_sealed(rk_api *a, publish *p, rk_record *rec)
+{
+    /* the node's own fresh signature is not verified again on the writer thread */
+    if (a->stopping || rk_writer_submit_own(a->node->writer, rec, on_written, p) != 0) {
+        rk_record_free(rec);
+        if (p->is_create)
+            pending_remove(a, p->rid);
+        reply_error(a, p->req, p->route, 503, "stopping", NULL, "the node is shutting down");
+        free(p);
+    }
+}
+
+/* Signs msg (any thread). Returns the publish to submit with the sealed record in *rec, or NULL
+ * after replying with the error; then the caller removes a pending rid itself. */
+static publish *seal_publish(rk_api *a, rk_http_req *req, const char *route, const Renkei__Record *msg, int ok_status,
+                             bool is_create, bool is_delete, rk_record *rec)
 {
     rk_node *n = a->node;
-    rk_record rec;
     rk_error err;
-    memset(&rec, 0, sizeof rec);
-    if (rk_record_seal(msg, n->key, &rec, &err) != 0) {
+    memset(rec, 0, sizeof *rec);
+    if (rk_record_seal(msg, n->key, rec, &err) != 0) {
         reply_rk_error(a, req, route, 400, &err);
-        return;
+        return NULL;
     }
     publish *p = calloc(1, sizeof *p);
-    pending_rid *pr = is_create ? calloc(1, sizeof *pr) : NULL;
-    if (!p || (is_create && !pr)) {
-        free(p);
-        free(pr);
-        rk_record_free(&rec);
+    if (!p) {
+        rk_record_free(rec);
         reply_error(a, req, route, 500, "no_memory", NULL, "out of memory");
-        return;
+        return NULL;
     }
     p->api = a;
     p->req = req;
@@ -431,22 +449,22 @@ static void submit(rk_api *a, rk_http_req *req, const char *route, Renkei__Recor
     rk_record_id(n->pub, msg->rid, p->id);
     snprintf(p->rid, sizeof p->rid, "%s", msg->rid);
     p->version = msg->version;
-    hex32(rec.hash, p->hash);
-    if (is_create) {
-        snprintf(pr->rid, sizeof pr->rid, "%s", msg->rid);
-        pr->next = a->pending;
-        a->pending = pr;
-    }
-    /* the node's own fresh signature is not verified again on the writer thread */
-    if (rk_writer_submit_own(n->writer, &rec, on_written, p) != 0) {
-        if (is_create)
-            pending_remove(a, p->rid);
-        free(p);
-        reply_error(a, req, route, 503, "stopping", NULL, "the node is shutting down");
-    }
+    hex32(rec->hash, p->hash);
+    return p;
 }
 
-static uint64_t next_version(rk_api *a, uint64_t current)
+/* Loop thread: signs msg and hands it to the writer. */
+static void submit(rk_api *a, rk_http_req *req, const char *route, const Renkei__Record *msg, int ok_status,
+                   bool is_delete)
+{
+    rk_record rec;
+    publish *p = seal_publish(a, req, route, msg, ok_status, false, is_delete, &rec);
+    if (p)
+        submit_sealed(a, p, &rec);
+}
+
+/* With a->mu held. */
+static uint64_t next_version_locked(rk_api *a, uint64_t current)
 {
     uint64_t v = rk_now_ms();
     if (v <= a->last_version)
@@ -454,6 +472,14 @@ static uint64_t next_version(rk_api *a, uint64_t current)
     if (v <= current)
         v = current + 1;
     a->last_version = v;
+    return v;
+}
+
+static uint64_t next_version(rk_api *a, uint64_t current)
+{
+    pthread_mutex_lock(&a->mu);
+    uint64_t v = next_version_locked(a, current);
+    pthread_mutex_unlock(&a->mu);
     return v;
 }
 
@@ -536,30 +562,58 @@ static void post_record(rk_api *a, rk_http_req *req, const char *route)
         reply_error(a, req, route, 400, "invalid_rid", "rid", "rid must be 1..64 characters of A-Z a-z 0-9 . _ -");
         return;
     }
-    rk_txn *t;
-    if (begin_read(a, req, route, &t) != 0) {
+    /* The 409 check, the pending mark and the version are one step under a->mu: a POST of the same
+     * rid leaves the pending list only after its commit, so a transaction begun after that sees it. */
+    pending_rid *pr = calloc(1, sizeof *pr);
+    if (!pr) {
         protobuf_c_message_free_unpacked(&msg->base, NULL);
+        reply_error(a, req, route, 500, "no_memory", NULL, "out of memory");
         return;
     }
+    snprintf(pr->rid, sizeof pr->rid, "%s", msg->rid);
+    pthread_mutex_lock(&a->mu);
+    bool pending = pending_has(a, msg->rid);
+    rk_txn *t = NULL;
     rk_current cur;
     rk_error err;
-    int found = rk_store_get_current(t, n->pub, msg->rid, &cur, &err);
-    rk_txn_abort(t);
-    if (found < 0) {
+    int found = 0;
+    if (!pending) {
+        found = rk_txn_begin(n->store, false, &t, &err) != 0 ? -1 : rk_store_get_current(t, n->pub, msg->rid, &cur, &err);
+        if (t)
+            rk_txn_abort(t);
+    }
+    if (!pending && found == 0) {
+        pr->next = a->pending;
+        a->pending = pr;
+        pr = NULL;
+        msg->version = next_version_locked(a, 0);
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (pr) {
+        free(pr);
+        if (found < 0)
+            reply_rk_error(a, req, route, 503, &err);
+        else
+            reply_error(a, req, route, 409, "conflict", "rid",
+                        "a record with rid \"%s\" already exists; use PUT to update it", msg->rid);
         protobuf_c_message_free_unpacked(&msg->base, NULL);
-        reply_rk_error(a, req, route, 503, &err);
         return;
     }
-    if (found || pending_has(a, msg->rid)) {
-        reply_error(a, req, route, 409, "conflict", "rid", "a record with rid \"%s\" already exists; use PUT to update it",
-                    msg->rid);
-        protobuf_c_message_free_unpacked(&msg->base, NULL);
-        return;
-    }
-    msg->version = next_version(a, 0);
     msg->created_at = msg->version;
-    submit(a, req, route, msg, 201, true, false);
+    rk_record rec;
+    publish *p = seal_publish(a, req, route, msg, 201, true, false, &rec);
+    if (!p)
+        pending_remove(a, msg->rid);
     protobuf_c_message_free_unpacked(&msg->base, NULL);
+    if (!p)
+        return;
+    if (capturing) { /* on the thread pool: the loop thread submits it (job_done) */
+        capturing->pub = p;
+        capturing->rec = rec;
+        capturing->answered = true;
+        return;
+    }
+    submit_sealed(a, p, &rec);
 }
 
 /* Resolves /v1/records/{id} to a current own-or-foreign record. Returns 1 found (rec loaded), 0 after
@@ -668,7 +722,7 @@ static void put_record(rk_api *a, rk_http_req *req, const char *route, const cha
     }
     msg->version = next_version(a, cur.version);
     msg->created_at = created ? created : msg->version;
-    submit(a, req, route, msg, 200, false, false);
+    submit(a, req, route, msg, 200, false);
     protobuf_c_message_free_unpacked(&msg->base, NULL);
 }
 
@@ -693,7 +747,7 @@ static void delete_record(rk_api *a, rk_http_req *req, const char *route, const 
     msg.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
     msg.tombstone = &ts;
     msg.version = next_version(a, cur.version);
-    submit(a, req, route, &msg, 200, false, true);
+    submit(a, req, route, &msg, 200, true);
     rk_record_free(&rec);
 }
 
@@ -1137,13 +1191,20 @@ static void job_done(uv_work_t *w, int status)
     read_job *j = w->data;
     rk_api *a = j->api;
     a->jobs--;
-    if (status == 0 && j->answered && !j->oom && j->status_json) {
+    if (status == 0 && j->pub) {
+        submit_sealed(a, j->pub, &j->rec);
+    } else if (status == 0 && j->answered && !j->oom && j->status_json) {
         finish_status(a, j->req, j->route, j->status_json);
     } else if (status == 0 && j->answered && !j->oom) {
         send_owned(a, j->req, j->route, j->status, j->has_ctype ? j->ctype : NULL, j->extra, j->body, j->len);
         j->body = NULL;
     } else {
         json_decref(j->status_json);
+        if (j->pub) { /* not reached: jobs are never cancelled */
+            rk_record_free(&j->rec);
+            pending_remove(a, j->pub->rid);
+            free(j->pub);
+        }
         reply_error(a, j->req, j->route, 500, "no_memory", NULL, "out of memory");
     }
     free(j->body);
@@ -1177,6 +1238,12 @@ static void offload(rk_api *a, rk_http_req *req, const char *route, read_fn fn, 
         return;
     }
     a->jobs++;
+}
+
+static void post_record_fn(rk_api *a, rk_http_req *req, const char *route, const char *arg)
+{
+    (void)arg;
+    post_record(a, req, route);
 }
 
 static void status_fn(rk_api *a, rk_http_req *req, const char *route, const char *arg)
@@ -1249,7 +1316,7 @@ static void handle(rk_http_req *req, void *ctx)
         if (!may_publish(a, req))
             return reply_error(a, req, route, 403, "forbidden", NULL, "publishing needs membership of group %s",
                                a->node->cfg->group);
-        return post_record(a, req, route);
+        return offload(a, req, route, post_record_fn, NULL);
     }
     if (strncmp(path, rec_prefix, sizeof rec_prefix - 1) == 0 && path[sizeof rec_prefix - 1] &&
         !strchr(path + sizeof rec_prefix - 1, '/')) {
@@ -1313,10 +1380,15 @@ int rk_api_start(rk_node *node, rk_api **out, rk_error *err)
     if (!a)
         return rk_fail(err, "no_memory", "", "out of memory");
     a->node = node;
+    if (pthread_mutex_init(&a->mu, NULL) != 0) {
+        free(a);
+        return rk_fail(err, "internal", "", "pthread_mutex_init failed");
+    }
     if (node->cfg->group) {
         struct group gr, *res = NULL;
         char buf[4096];
         if (getgrnam_r(node->cfg->group, &gr, buf, sizeof buf, &res) != 0 || !res) {
+            pthread_mutex_destroy(&a->mu);
             free(a);
             return rk_fail(err, "config", "api.group", "unknown group \"%s\"", node->cfg->group);
         }
@@ -1328,6 +1400,7 @@ int rk_api_start(rk_node *node, rk_api **out, rk_error *err)
     rk_metrics_describe(m, "renkei_http_request_duration_seconds", "histogram", "API request latency by route.");
     rk_metrics_describe(m, "renkei_publishes_total", "counter", "Records published through the API, by operation.");
     if (rk_writer_add_listener(node->writer, on_commit, a) != 0) {
+        pthread_mutex_destroy(&a->mu);
         free(a);
         return rk_fail(err, "no_memory", "", "out of memory");
     }
@@ -1363,5 +1436,6 @@ void rk_api_free(rk_api *a)
         free(a->pending);
         a->pending = n;
     }
+    pthread_mutex_destroy(&a->mu);
     free(a);
 }
