@@ -6,7 +6,12 @@
  * - A publish is answered only from the writer's completion callback, after the commit.
  * - Versions this node assigns strictly increase: max(now, last assigned + 1, current + 1), so a
  *   clock step backwards never produces a stale version.
- * - Every response goes through reply(), which records the route/code counter and latency.
+ * - Every response goes through send_owned() on the loop thread, which records the route/code
+ *   counter and latency. Handlers running on the thread pool (offload()) only render: reply()
+ *   captures their response and job_done() sends it.
+ * - Handlers on the pool touch only immutable node fields, the store through their own read
+ *   transaction, and (POST) pending/last_version under a->mu; gossip state, waiters, the writer
+ *   and a->stopping are the loop thread's.
  * Errors are {"error": {"code", "message", "field"}} with a stable code.
  */
 #include "api.h"

@@ -1,9 +1,11 @@
 /* api: the routes of the local API (docs/api.md) on top of the HTTP server in http.c.
  *
- * Reads run on the loop thread inside short LMDB read transactions. Publishes are built and signed
- * here, then handed to the writer; the response is sent from the writer's completion callback, so a
- * 201 always means the record is durable. Long-polls on /v1/changes wait for the writer's commit
- * listener or their timer, whichever comes first.
+ * Read-only GETs (status, records, lists, events, changes without wait, exports) run on libuv's
+ * thread pool, each in its own short LMDB read transaction; the loop thread sends what they
+ * rendered. POSTs are decoded and signed there too; PUT and DELETE on the loop thread. Every sealed
+ * record is handed to the writer by the loop thread; the response is sent from the writer's
+ * completion callback, so a 201 always means the record is durable. Long-polls on /v1/changes wait
+ * for the writer's commit listener or their timer, whichever comes first.
  */
 #ifndef RENKEI_API_H
 #define RENKEI_API_H
