@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,10 @@ static int run(rk_config *cfg)
     rk_error_clear(&err);
     int rc = 1;
     bool looped = false;
+    /* A client that closes its socket while its response is being written must cost an EPIPE on
+     * that write, not the process. */
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        rk_warn("main", "cannot ignore SIGPIPE: %s", strerror(errno));
     /* Read-only API requests run on libuv's thread pool: one thread per core unless the operator set
      * UV_THREADPOOL_SIZE. Read before the pool's first use, so it must be set here. */
     if (!getenv("UV_THREADPOOL_SIZE")) {
