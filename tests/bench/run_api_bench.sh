@@ -23,5 +23,7 @@ INI
 pid=$!
 for _ in $(seq 100); do [ -S "$dir/api.sock" ] && break; sleep 0.1; done
 "$build/tests/bench/bench_api" "$dir/api.sock" "$records" "$conns" "$secs"
-echo "daemon RSS: $(awk '/VmRSS/{print $2" "$3}' /proc/$pid/status), private: $(awk '/^Private/{s+=$2} END{print s" kB"}' /proc/$pid/smaps)"
+# Private memory outside LMDB's map: the data.mdb mapping is page cache, not the daemon's own memory.
+private_kb=$(awk '/^[0-9a-f]+-[0-9a-f]+ /{inmap = ($NF ~ /data\.mdb$/)} /^Private_(Clean|Dirty):/{if (!inmap) s += $2} END{print s}' /proc/$pid/smaps)
+echo "daemon RSS: $(awk '/VmRSS/{print $2" "$3}' /proc/$pid/status), private outside the LMDB map: ${private_kb} kB"
 du -sh "$dir/data" | awk '{print "data dir: "$1}'
