@@ -11,7 +11,8 @@
 # daemons' private memory outside LMDB's map: Private_Clean + Private_Dirty summed over every
 # mapping of /proc/PID/smaps except data.mdb. Prints the sync time, the verified ingest rate
 # (N / time) and the peak private memory of each node. Both daemons are killed and B's directory
-# removed on exit. Set KEEP=1 to keep B's directory and logs.
+# removed on exit. Set KEEP=1 to keep B's directory and logs, VERBOSE=1 to print progress, PERF=S to
+# record a perf profile of B for S seconds from 5 s after its start (report in /tmp/rk-fullsync-perf.txt).
 set -euo pipefail
 n=${1:-1000000}
 build=${2:-build-bench}
@@ -111,6 +112,11 @@ echo "node A up with $have_a records, private memory $(private_kb "$pid_a") kB"
 t0=$(date +%s.%N)
 "$build/renkeid" -c "$work/b.ini" 2>"$work/b.log" &
 pid_b=$!
+if [ -n "${PERF:-}" ]; then
+    (sleep 5; perf record -g -p "$pid_b" -o "$work/perf.data" -- sleep "$PERF" >/dev/null 2>&1 &&
+        perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
+        grep -v '^$' | head -80 >/tmp/rk-fullsync-perf.txt) &
+fi
 peak_a=0
 peak_b=0
 got=0
@@ -136,4 +142,8 @@ echo "full sync: $n records into an empty node in $secs s (from B's start; statu
 echo "verified ingest from a peer: $(echo "$n / $secs" | bc) records/s"
 echo "peak private memory outside the LMDB map: B $peak_b kB ($((peak_b / 1024)) MiB), A $peak_a kB ($((peak_a / 1024)) MiB)"
 echo "B at the end: RSS $rss_b kB, data dir $(du -sh "$work/b-data" | cut -f1)"
+echo "B's largest private mappings now (kB, mapping):"
+awk '/^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6 ? $NF : "[anon]") }
+     /^Private_(Clean|Dirty):/ { s[name] += $2 }
+     END { for (k in s) if (s[k] > 0) print s[k], k }' "/proc/$pid_b/smaps" | sort -rn | head -5 | sed 's/^/  /'
 curl -s --max-time 5 --unix-socket "$work/b.sock" http://localhost/metrics | grep -E '^renkei_(rejections_total|reconcile_total)' || true
