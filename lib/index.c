@@ -6,9 +6,14 @@
  * of the normalised text is a posting list in "tokens": the token is the key and each record is one
  * fixed-size duplicate value, the first TOKEN_VAL_LEN bytes of its sort key, so adding a record costs
  * one write per token and the count is mdb_cursor_count. The 'a' list (every record) resolves such a
- * prefix to the whole sort key. A query walks the shortest posting list among its filters (sort keys
- * ascend, so newest first) and checks the other filters on the loaded record; full-text candidates
- * are confirmed by substring search in the record's normalised text, so results are exact, never
+ * prefix to the whole sort key. A new record's tokens are not written at once: its sort key goes into
+ * "pending", and when RK_INDEX_PENDING_MAX records wait there, the put that reaches that number
+ * writes all their postings in key order: the records of one batch share the pages of the tokens
+ * they have in common, where each small group commit used to rewrite those pages again. A full-text
+ * query merges the pending records (fewer than that many, already in sort-key order) into the token
+ * list it walks. A query walks the shortest posting list among its filters (sort keys ascend, so
+ * newest first) and checks the other filters on the loaded record; full-text candidates are
+ * confirmed by substring search in the record's normalised text, so results are exact, never
  * "probably matching". Cursors are the hex sort key of the last record returned, which is stable
  * across posting lists because every list is ordered by the same sort key.
  */
@@ -509,6 +514,47 @@ static int event_update(rk_txn *t, MDB_txn *txn, const rk_record *rec, int sign,
 
 /* ---- maintenance --------------------------------------------------------------------------------- */
 
+/* The distinct tokens of a normalised text, packed to the front of set->slot; returns their number,
+ * or (size_t)-1 when out of memory. */
+static size_t distinct_tokens(const char *norm, token_set *set)
+{
+    memset(set, 0, sizeof *set);
+    set->text = norm;
+    if (strlen(norm) > UINT32_MAX || rk_text_tokens(norm, collect_distinct_token, set) != 0)
+        return (size_t)-1;
+    return set->n ? token_set_pack(set) : 0;
+}
+
+/* Removes the token postings of an indexed record. */
+static int tokens_remove(rk_txn *t, MDB_txn *txn, const Renkei__Record *m, const uint8_t sk[RK_SORT_KEY_LEN],
+                         rk_error *err)
+{
+    char *norm = record_normalized_text(m);
+    if (!norm)
+        return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
+    token_set tokens;
+    size_t n = distinct_tokens(norm, &tokens);
+    int rc = 0;
+    if (n == (size_t)-1)
+        rc = rk_fail(err, "no_memory", "", "out of memory while indexing a record");
+    for (size_t i = 0; rc == 0 && n != (size_t)-1 && i < n; i++)
+        rc = token_update(t, txn, norm + tokens.slot[i].off, tokens.slot[i].len, sk, -1, err);
+    free(tokens.slot);
+    free(norm);
+    return rc;
+}
+
+static int pending_count(rk_txn *t, MDB_txn *txn, size_t *n, rk_error *err)
+{
+    MDB_stat st;
+    int rc = mdb_stat(txn, rk_txn_pending_dbi(t), &st);
+    *n = 0;
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "reading the pending full-text list", err);
+    *n = st.ms_entries;
+    return 0;
+}
+
 static int index_update(rk_txn *t, const rk_record *rec, int sign, rk_error *err)
 {
     const Renkei__Record *m = rec->msg;
@@ -521,34 +567,39 @@ static int index_update(rk_txn *t, const rk_record *rec, int sign, rk_error *err
     rk_index_sort_key(rec, sk);
     uint8_t val[2] = {(uint8_t)m->kind, (uint8_t)m->visibility};
     prefix_list lists = {0};
-    token_set tokens = {0};
-    char *norm = NULL;
-    int rc = -1;
-    if (prefixes_push(&lists, (const uint8_t *)"a", 1) != 0 || record_fields(m, &lists) != 0)
-        goto oom;
-    norm = record_normalized_text(m);
-    if (!norm)
-        goto oom;
-    tokens.text = norm;
-    if (strlen(norm) > UINT32_MAX || rk_text_tokens(norm, collect_distinct_token, &tokens) != 0)
-        goto oom;
-    size_t n_tokens = tokens.n ? token_set_pack(&tokens) : 0;
+    if (prefixes_push(&lists, (const uint8_t *)"a", 1) != 0 || record_fields(m, &lists) != 0) {
+        prefixes_free(&lists);
+        return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
+    }
     prefixes_unique(&lists);
-    rc = 0;
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < lists.n; i++)
         rc = posting_update(t, txn, &lists.v[i], sk, val, sign, err);
-    for (size_t i = 0; rc == 0 && i < n_tokens; i++)
-        rc = token_update(t, txn, norm + tokens.slot[i].off, tokens.slot[i].len, sk, sign, err);
+    prefixes_free(&lists);
     if (rc == 0)
         rc = event_update(t, txn, rec, sign, err);
-    goto done;
-oom:
-    rc = rk_fail(err, "no_memory", "", "out of memory while indexing a record");
-done:
-    free(norm);
-    prefixes_free(&lists);
-    free(tokens.slot);
-    return rc;
+    if (rc != 0)
+        return rc;
+    MDB_dbi pdbi = rk_txn_pending_dbi(t);
+    MDB_val k = {.mv_size = RK_SORT_KEY_LEN, .mv_data = sk};
+    if (sign > 0) {
+        /* The tokens wait in "pending" until enough records share one pass over "tokens". */
+        MDB_val v = {.mv_size = sizeof val, .mv_data = val};
+        int mrc = mdb_put(txn, pdbi, &k, &v, 0);
+        if (mrc != 0)
+            return rk_txn_fail(t, mrc, "listing a record for full-text indexing", err);
+        size_t n;
+        if (pending_count(t, txn, &n, err) != 0)
+            return -1;
+        return n >= RK_INDEX_PENDING_MAX ? rk_index_flush(t, err) : 0;
+    }
+    /* A pending record has no token postings: dropping it from the list is the whole removal. */
+    int mrc = mdb_del(txn, pdbi, &k, NULL);
+    if (mrc == 0)
+        return 0;
+    if (mrc != MDB_NOTFOUND)
+        return rk_txn_fail(t, mrc, "updating the pending full-text list", err);
+    return tokens_remove(t, txn, m, sk, err);
 }
 
 int rk_index_add(rk_txn *t, const rk_record *rec, rk_error *err)
@@ -559,6 +610,149 @@ int rk_index_add(rk_txn *t, const rk_record *rec, rk_error *err)
 int rk_index_remove(rk_txn *t, const rk_record *rec, rk_error *err)
 {
     return index_update(t, rec, -1, err);
+}
+
+/* ---- batched full-text indexing ------------------------------------------------------------------ */
+
+/* One posting to write: a token (pointing into its record's normalised text) and its value. */
+typedef struct token_posting {
+    const char *tok;
+    uint32_t len;
+    uint8_t val[TOKEN_VAL_LEN];
+} token_posting;
+
+typedef struct flush_batch {
+    token_posting *v;
+    size_t n, cap;
+    char **texts;          /* the normalised texts the postings point into */
+    size_t n_texts, cap_texts;
+} flush_batch;
+
+static void batch_free(flush_batch *b)
+{
+    for (size_t i = 0; i < b->n_texts; i++)
+        free(b->texts[i]);
+    free(b->texts);
+    free(b->v);
+    memset(b, 0, sizeof *b);
+}
+
+static int batch_keep_text(flush_batch *b, char *text)
+{
+    if (b->n_texts == b->cap_texts) {
+        size_t cap = b->cap_texts ? 2 * b->cap_texts : 64;
+        char **v = realloc(b->texts, cap * sizeof *v);
+        if (!v)
+            return -1;
+        b->texts = v;
+        b->cap_texts = cap;
+    }
+    b->texts[b->n_texts++] = text;
+    return 0;
+}
+
+static int batch_push(flush_batch *b, const char *tok, uint32_t len, const uint8_t *val)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 4096;
+        token_posting *v = realloc(b->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        b->v = v;
+        b->cap = cap;
+    }
+    token_posting *p = &b->v[b->n++];
+    p->tok = tok;
+    p->len = len;
+    memcpy(p->val, val, TOKEN_VAL_LEN);
+    return 0;
+}
+
+/* LMDB's order: keys by bytes then length, duplicates by bytes. */
+static int token_posting_cmp(const void *a, const void *b)
+{
+    const token_posting *x = a, *y = b;
+    int c = memcmp(x->tok, y->tok, x->len < y->len ? x->len : y->len);
+    if (c == 0)
+        c = (x->len > y->len) - (x->len < y->len);
+    return c ? c : memcmp(x->val, y->val, TOKEN_VAL_LEN);
+}
+
+/* Adds the distinct tokens of one pending record to the batch. */
+static int batch_add_record(rk_txn *t, flush_batch *b, const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
+{
+    rk_record rec;
+    if (rk_store_load(t, sk + 8, &rec, err) != 0)
+        return -1;
+    int rc = 0;
+    char *norm = record_normalized_text(rec.msg);
+    if (!norm || batch_keep_text(b, norm) != 0) {
+        free(norm);
+        rk_record_free(&rec);
+        return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
+    }
+    token_set tokens;
+    size_t n = distinct_tokens(norm, &tokens);
+    if (n == (size_t)-1)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = batch_push(b, norm + tokens.slot[i].off, tokens.slot[i].len, sk);
+    free(tokens.slot);
+    rk_record_free(&rec);
+    return rc == 0 ? 0 : rk_fail(err, "no_memory", "", "out of memory while indexing a record");
+}
+
+int rk_index_flush(rk_txn *t, rk_error *err)
+{
+    MDB_txn *txn = rk_txn_mdb(t, err);
+    if (!txn)
+        return -1;
+    MDB_dbi pdbi = rk_txn_pending_dbi(t);
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, pdbi, &c);
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "opening a cursor", err);
+    flush_batch b = {0};
+    MDB_val k, v;
+    int result = 0;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != RK_SORT_KEY_LEN) {
+            result = rk_fail(err, "store_corrupt", "", "a pending full-text entry is malformed");
+            break;
+        }
+        if (batch_add_record(t, &b, k.mv_data, err) != 0) {
+            result = -1;
+            break;
+        }
+    }
+    mdb_cursor_close(c);
+    if (result == 0 && rc != MDB_NOTFOUND)
+        result = rk_txn_fail(t, rc, "reading the pending full-text list", err);
+    if (result != 0) {
+        batch_free(&b);
+        return -1;
+    }
+    /* In key order, so the postings of one token, and tokens that share a page, go in together. */
+    if (b.n > 1)
+        qsort(b.v, b.n, sizeof *b.v, token_posting_cmp);
+    MDB_cursor *tc;
+    rc = mdb_cursor_open(txn, rk_txn_tokens_dbi(t), &tc);
+    if (rc != 0) {
+        batch_free(&b);
+        return rk_txn_fail(t, rc, "opening a cursor", err);
+    }
+    for (size_t i = 0; rc == 0 && i < b.n; i++) {
+        MDB_val tk = {.mv_size = b.v[i].len, .mv_data = (void *)b.v[i].tok};
+        MDB_val tv = {.mv_size = TOKEN_VAL_LEN, .mv_data = b.v[i].val};
+        rc = mdb_cursor_put(tc, &tk, &tv, MDB_NODUPDATA);
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+    }
+    mdb_cursor_close(tc);
+    batch_free(&b);
+    if (rc == 0)
+        rc = mdb_drop(txn, pdbi, 0);
+    return rc == 0 ? 0 : rk_txn_fail(t, rc, "writing the full-text index", err);
 }
 
 /* ---- queries ------------------------------------------------------------------------------------- */
@@ -653,6 +847,10 @@ static int plan_query(rk_txn *t, MDB_txn *txn, const rk_query *q, query_plan *p,
     }
     uint64_t best = UINT64_MAX;
     int result = 0;
+    /* A token list holds the indexed records only; every pending record is a candidate as well. */
+    size_t pending = 0;
+    if (tc && pending_count(t, txn, &pending, err) != 0)
+        result = -1;
     for (int pass = 0; result == 0 && pass < 2 && !p->empty; pass++) {
         const prefix_list *l = pass ? &tokens : &p->fields;
         for (size_t i = 0; i < l->n; i++) {
@@ -661,6 +859,8 @@ static int plan_query(rk_txn *t, MDB_txn *txn, const rk_query *q, query_plan *p,
                 result = -1;
                 break;
             }
+            if (pass)
+                n += pending;
             if (n == 0)
                 p->empty = true;
             if (n < best) {
@@ -793,11 +993,58 @@ static int walk_prefix(query_walk *w, MDB_cursor *c, rk_error *err)
     return 0;
 }
 
-/* Walks a token's postings in "tokens" (sort-key prefixes, ascending) and resolves each through the
- * 'a' list of "indexes" to the whole sort key. */
-static int walk_token(query_walk *w, MDB_cursor *c, MDB_cursor *tc, rk_error *err)
+/* The records of "pending" in sort-key order: candidates of every full-text query, merged with the
+ * postings of the token list walked. */
+typedef struct pending_walk {
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;             /* 0 while k is a pending sort key */
+} pending_walk;
+
+static int pending_next(pending_walk *p, MDB_cursor_op op)
+{
+    p->rc = mdb_cursor_get(p->c, &p->k, &p->v, op);
+    while (p->rc == 0 && p->k.mv_size != RK_SORT_KEY_LEN)
+        p->rc = mdb_cursor_get(p->c, &p->k, &p->v, MDB_NEXT);
+    return p->rc == 0 || p->rc == MDB_NOTFOUND ? 0 : p->rc;
+}
+
+/* Visits the pending records that sort before sk (all of them when sk is NULL); one equal to sk is
+ * passed over, as the caller visits it. 0 go on, 1 the page is complete, -1 error. */
+static int pending_visit_before(query_walk *w, pending_walk *p, const uint8_t *sk, rk_error *err)
+{
+    while (p->rc == 0) {
+        int c = sk ? memcmp(p->k.mv_data, sk, RK_SORT_KEY_LEN) : -1;
+        if (c > 0)
+            return 0;
+        if (c < 0) {
+            int r = walk_visit(w, p->k.mv_data, &p->v, err);
+            if (r != 0)
+                return r;
+        }
+        int mrc = pending_next(p, MDB_NEXT);
+        if (mrc != 0)
+            return rk_txn_fail(w->t, mrc, "reading the pending full-text list", err);
+    }
+    return 0;
+}
+
+/* Walks a token's postings in "tokens" (sort-key prefixes, ascending), resolves each through the
+ * 'a' list of "indexes" to the whole sort key, and merges in the pending records in the same order. */
+static int walk_token(query_walk *w, MDB_cursor *c, MDB_cursor *tc, MDB_cursor *pc, rk_error *err)
 {
     const prefix *d = &w->plan->driver;
+    pending_walk pw = {.c = pc};
+    int prc;
+    if (w->has_cursor) {
+        pw.k.mv_size = RK_SORT_KEY_LEN;
+        pw.k.mv_data = w->after;
+        prc = pending_next(&pw, MDB_SET_RANGE);
+    } else {
+        prc = pending_next(&pw, MDB_FIRST);
+    }
+    if (prc != 0)
+        return rk_txn_fail(w->t, prc, "reading the pending full-text list", err);
     MDB_val tk = {.mv_size = d->len, .mv_data = (void *)d->b}, tv;
     int rc;
     if (w->has_cursor) {
@@ -820,7 +1067,10 @@ static int walk_token(query_walk *w, MDB_cursor *c, MDB_cursor *tc, rk_error *er
         for (; arc == 0; arc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
             if (k.mv_size != 1 + RK_SORT_KEY_LEN || memcmp(k.mv_data, start, sizeof start) != 0)
                 break;
-            int r = walk_visit(w, (const uint8_t *)k.mv_data + 1, &v, err);
+            const uint8_t *sk = (const uint8_t *)k.mv_data + 1;
+            int r = pending_visit_before(w, &pw, sk, err);
+            if (r == 0)
+                r = walk_visit(w, sk, &v, err);
             if (r != 0)
                 return r < 0 ? -1 : 0;
         }
@@ -829,7 +1079,8 @@ static int walk_token(query_walk *w, MDB_cursor *c, MDB_cursor *tc, rk_error *er
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rk_txn_fail(w->t, rc, "reading the full-text index", err);
-    return 0;
+    int r = pending_visit_before(w, &pw, NULL, err);
+    return r < 0 ? -1 : 0;
 }
 
 int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, char next_cursor[RK_CURSOR_MAX],
@@ -855,10 +1106,15 @@ int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, cha
     query_walk w = {.t = t, .q = q, .plan = &plan, .cb = cb, .ctx = ctx, .next_cursor = next_cursor,
                     .max_vis = effective_max_visibility(q->max_visibility), .has_cursor = has_cursor};
     memcpy(w.after, after, sizeof after);
-    MDB_cursor *c = NULL, *tc = NULL;
+    MDB_cursor *c = NULL, *tc = NULL, *pc = NULL;
     int rc = mdb_cursor_open(txn, rk_txn_index_dbi(t), &c);
     if (rc == 0 && plan.driver_token) {
         rc = mdb_cursor_open(txn, rk_txn_tokens_dbi(t), &tc);
+        if (rc == 0) {
+            rc = mdb_cursor_open(txn, rk_txn_pending_dbi(t), &pc);
+            if (rc != 0)
+                mdb_cursor_close(tc);
+        }
         if (rc != 0)
             mdb_cursor_close(c);
     }
@@ -866,7 +1122,9 @@ int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, cha
         plan_free(&plan);
         return rk_txn_fail(t, rc, "opening a cursor", err);
     }
-    int result = plan.driver_token ? walk_token(&w, c, tc, err) : walk_prefix(&w, c, err);
+    int result = plan.driver_token ? walk_token(&w, c, tc, pc, err) : walk_prefix(&w, c, err);
+    if (pc)
+        mdb_cursor_close(pc);
     if (tc)
         mdb_cursor_close(tc);
     mdb_cursor_close(c);

@@ -30,9 +30,12 @@
 #define COUNTS_LEN (7 * 8)
 #define CHANGE_FIXED (RK_KEY_LEN + 8 + RK_HASH_LEN + 2)
 
-enum { DB_RECORDS, DB_CURRENT, DB_CHANGES, DB_SET0, DB_SET1, DB_FP0, DB_FP1, DB_INDEXES, DB_META, DB_TOKENS, DB_COUNT };
-static const char *const db_names[DB_COUNT] = {"records", "current", "changes", "set0", "set1",
-                                               "fp0",     "fp1",     "indexes", "meta", "tokens"};
+enum {
+    DB_RECORDS, DB_CURRENT, DB_CHANGES, DB_SET0, DB_SET1, DB_FP0, DB_FP1, DB_INDEXES, DB_META, DB_TOKENS, DB_PENDING,
+    DB_COUNT
+};
+static const char *const db_names[DB_COUNT] = {"records", "current", "changes", "set0", "set1",   "fp0",
+                                               "fp1",     "indexes", "meta",    "tokens", "pending"};
 /* The full-text postings are sorted duplicates of one fixed size under each token (lib/index.c). */
 static const unsigned db_flags[DB_COUNT] = {[DB_TOKENS] = MDB_DUPSORT | MDB_DUPFIXED};
 
@@ -96,6 +99,11 @@ MDB_dbi rk_txn_index_dbi(const rk_txn *t)
 MDB_dbi rk_txn_tokens_dbi(const rk_txn *t)
 {
     return t->s->dbi[DB_TOKENS];
+}
+
+MDB_dbi rk_txn_pending_dbi(const rk_txn *t)
+{
+    return t->s->dbi[DB_PENDING];
 }
 
 int rk_txn_begin(rk_store *s, bool write, rk_txn **out, rk_error *err)

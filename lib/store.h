@@ -6,7 +6,11 @@
  *   changes   seq(be64) -> change entry                         the local change feed
  *   set0/fp0  RBSR ordered set of public records and its fingerprint index
  *   set1/fp1  the same for public + network records (what members exchange)
- *   indexes   secondary indexes, the event date index, the full-text index (lib/index.c)
+ *   indexes   secondary indexes and the event date index (lib/index.c)
+ *   tokens    full-text postings: token -> sorted 24-byte sort-key prefixes (DUPSORT, DUPFIXED)
+ *   pending   sort key -> kind, visibility: records whose tokens are not yet in `tokens`; a put
+ *             lists a record here and, once 512 wait, writes all their tokens in one pass; queries
+ *             search them as well, so results never depend on it
  *   meta      small key/value pairs (peer state, schema version)
  *
  * Invariants: the current version of (author, rid) is the highest version, ties broken by the larger

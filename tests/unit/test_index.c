@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
+#include "index.h"
 #include "sign.h"
 #include "store.h"
 
@@ -310,6 +311,12 @@ static bool pred_ai(const spec *s, const void *arg)
     return s->text_class >= 1 && s->text_class <= 3;
 }
 
+static bool pred_text_class(const spec *s, const void *arg)
+{
+    (void)arg;
+    return s->text_class == 2;
+}
+
 /* prefecture 17, case, skill AI and text AI all at once */
 static bool pred_combined(const spec *s, const void *arg)
 {
@@ -546,6 +553,282 @@ static void test_deleted_records_leave_no_postings(void **state)
     mdb_env_close(env);
 }
 
+/* ---- batched full-text indexing ------------------------------------------------------------------ */
+
+/* Like expect_exactly, over any table of current records. */
+static void expect_among(fixture *f, const spec *specs, size_t n, const rk_query *q, spec_pred pred, const void *arg,
+                         size_t limit)
+{
+    results got;
+    run_query(f, *q, limit, &got);
+    int max_vis = q->max_visibility ? q->max_visibility : PUBLIC;
+    size_t want = 0;
+    for (size_t i = 0; i < n; i++) {
+        const spec *s = &specs[i];
+        bool match = s->vis <= max_vis && pred(s, arg);
+        size_t found = 0;
+        for (size_t j = 0; j < got.n; j++)
+            found += strcmp(got.rids[j], s->rid) == 0 && got.versions[j] == s->version;
+        if (found != (match ? 1u : 0u))
+            fail_msg("%s v%llu: expected %s, found %zu times", s->rid, (unsigned long long)s->version,
+                     match ? "match" : "no match", found);
+        want += match;
+    }
+    assert_int_equal(got.n, want);
+}
+
+/* Every full-text query of the fixture, one page size after another. */
+static void expect_all_text_queries(fixture *f, const spec *specs, size_t n)
+{
+    size_t limits[4] = {0, 1, 5, 7};
+    for (int i = 0; i < 4; i++) {
+        rk_query q = {.max_visibility = LOCAL, .q = "ロボット"};
+        expect_among(f, specs, n, &q, pred_robot, NULL, limits[i]);
+        q.q = "ＡＩ";
+        expect_among(f, specs, n, &q, pred_ai, NULL, limits[i]);
+        q.max_visibility = PUBLIC;
+        q.q = "ai";
+        expect_among(f, specs, n, &q, pred_ai, NULL, limits[i]);
+        /* a token filter and a field filter together: whichever list drives, the result is the same */
+        rk_query c = {.max_visibility = LOCAL, .q = "ai", .kind = RENKEI__KIND__KIND_CASE, .skill = RENKEI__SKILL__SKILL_AI};
+        memcpy(c.prefecture, "17", 3);
+        expect_among(f, specs, n, &c, pred_combined, NULL, limits[i]);
+    }
+}
+
+static void flush_index(fixture *f)
+{
+    rk_error err;
+    rk_txn *t;
+    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    assert_int_equal(rk_index_flush(t, &err), 0);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+}
+
+/* The entries of "pending", and the token postings, read with LMDB directly. Every posting must
+ * belong to one of the given current records (none to a replaced or deleted version). */
+static void count_full_text(fixture *f, const spec *specs, size_t n, size_t *pending, size_t *postings)
+{
+    rk_error err;
+    rk_txn *t = reader(f);
+    MDB_txn *txn = rk_txn_mdb(t, &err);
+    assert_non_null(txn);
+    MDB_stat st;
+    assert_int_equal(mdb_stat(txn, rk_txn_pending_dbi(t), &st), 0);
+    *pending = st.ms_entries;
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_tokens_dbi(t), &c), 0);
+    MDB_val k, v;
+    *postings = 0;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        assert_int_equal(v.mv_size, 24);
+        bool known = false;
+        for (size_t i = 0; !known && i < n; i++) {
+            uint8_t sk[24];
+            rk_put_be64(sk, ~specs[i].version);
+            memcpy(sk + 8, specs[i].hash, 16);
+            known = specs[i].kind != RENKEI__KIND__KIND_TOMBSTONE && memcmp(sk, v.mv_data, 24) == 0;
+        }
+        if (!known)
+            fail_msg("a token posting belongs to no current record");
+        (*postings)++;
+    }
+    mdb_cursor_close(c);
+    rk_txn_abort(t);
+}
+
+/* Republishes the fixture's record i with a new version and the next text class. */
+static void republish(fixture *f, int i, uint64_t version)
+{
+    spec *s = &f->specs[i];
+    s->version = version;
+    s->text_class = (s->text_class + 1) % 6;
+    static const char *const title_forms[6] = {"ロボット導入事例", "ＡＩ活用の取組", "ai による需要予測",
+                                               "AI camera pilot", "一般的な研修", "展示会の報告"};
+    snprintf(s->title, sizeof s->title, "%s %d 改訂", title_forms[s->text_class], i);
+    rk_record rec;
+    seal_spec(f, s, &rec);
+    memcpy(s->hash, rec.hash, RK_HASH_LEN);
+    put_all(f, &rec, 1);
+    rk_record_free(&rec);
+}
+
+static void tombstone(fixture *f, int i, uint64_t version)
+{
+    spec *s = &f->specs[i];
+    Renkei__Record r = RENKEI__RECORD__INIT;
+    Renkei__Tombstone tomb = RENKEI__TOMBSTONE__INIT;
+    r.author.data = f->pubs[s->author];
+    r.author.len = RK_KEY_LEN;
+    r.rid = s->rid;
+    r.version = version;
+    r.kind = RENKEI__KIND__KIND_TOMBSTONE;
+    r.visibility = PUBLIC;
+    r.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
+    r.tombstone = &tomb;
+    rk_error err;
+    rk_record rec;
+    assert_int_equal(rk_record_seal(&r, f->keys[s->author], &rec, &err), 0);
+    put_all(f, &rec, 1);
+    rk_record_free(&rec);
+    s->version = version;
+    s->kind = RENKEI__KIND__KIND_TOMBSTONE;
+    s->text_class = -1; /* matches no text, and expect_among never finds it */
+}
+
+/* The fixture's records are all pending; after a flush all are indexed; records published since are
+ * pending again, and queries see both, each record once, newest first, on every page size. */
+static void test_pending_and_indexed_records_are_searched(void **state)
+{
+    fixture *f = *state;
+    size_t pending, postings;
+    count_full_text(f, f->specs, N_RECORDS, &pending, &postings);
+    assert_int_equal(pending, N_RECORDS);
+    assert_int_equal(postings, 0);
+    expect_all_text_queries(f, f->specs, N_RECORDS);
+    flush_index(f);
+    count_full_text(f, f->specs, N_RECORDS, &pending, &postings);
+    assert_int_equal(pending, 0);
+    assert_true(postings > 0);
+    expect_all_text_queries(f, f->specs, N_RECORDS);
+    /* every record replaced (indexed versions give way to pending ones) and indexed again, at even
+     * versions; then a third replaced by the next odd version, so pending and indexed records
+     * interleave in the result order */
+    for (int i = 0; i < N_RECORDS; i++)
+        republish(f, i, 2 * f->specs[i].version);
+    count_full_text(f, f->specs, N_RECORDS, &pending, &postings);
+    assert_int_equal(pending, N_RECORDS);
+    assert_int_equal(postings, 0);
+    expect_all_text_queries(f, f->specs, N_RECORDS);
+    flush_index(f);
+    for (int i = 0; i < N_RECORDS; i += 3)
+        republish(f, i, f->specs[i].version + 1);
+    count_full_text(f, f->specs, N_RECORDS, &pending, &postings);
+    assert_int_equal(pending, (N_RECORDS + 2) / 3);
+    expect_all_text_queries(f, f->specs, N_RECORDS);
+    flush_index(f);
+    count_full_text(f, f->specs, N_RECORDS, &pending, &postings);
+    assert_int_equal(pending, 0);
+    expect_all_text_queries(f, f->specs, N_RECORDS);
+}
+
+/* Replacing or deleting a pending record and an indexed one leaves no trace in results, and after a
+ * flush none in "tokens". */
+static void test_replace_and_delete_pending_and_indexed(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < N_RECORDS; i += 4) /* records still pending */
+        republish(f, i, 3000 + (uint64_t)i);
+    for (int i = 1; i < N_RECORDS; i += 8)
+        tombstone(f, i, 3100 + (uint64_t)i);
+    expect_all_text_queries(f, f->specs, N_RECORDS);
+    flush_index(f);
+    size_t pending, postings;
+    count_full_text(f, f->specs, N_RECORDS, &pending, &postings);
+    assert_int_equal(pending, 0);
+    for (int i = 2; i < N_RECORDS; i += 4) /* records now indexed */
+        republish(f, i, 3200 + (uint64_t)i);
+    for (int i = 3; i < N_RECORDS; i += 8)
+        tombstone(f, i, 3300 + (uint64_t)i);
+    for (int i = 2; i < N_RECORDS; i += 8) /* replaced while pending, a second time */
+        republish(f, i, 3400 + (uint64_t)i);
+    for (int i = 6; i < N_RECORDS; i += 16) /* deleted while pending */
+        tombstone(f, i, 3500 + (uint64_t)i);
+    expect_all_text_queries(f, f->specs, N_RECORDS);
+    count_full_text(f, f->specs, N_RECORDS, &pending, &postings);
+    assert_true(pending > 0);
+    flush_index(f);
+    count_full_text(f, f->specs, N_RECORDS, &pending, &postings);
+    assert_int_equal(pending, 0);
+    expect_all_text_queries(f, f->specs, N_RECORDS);
+    /* deleting everything that is left, indexed and pending, empties both */
+    for (int i = 0; i < N_RECORDS; i += 5)
+        if (f->specs[i].kind != RENKEI__KIND__KIND_TOMBSTONE)
+            republish(f, i, 3600 + (uint64_t)i);
+    for (int i = 0; i < N_RECORDS; i++)
+        if (f->specs[i].kind != RENKEI__KIND__KIND_TOMBSTONE)
+            tombstone(f, i, 4000 + (uint64_t)i);
+    count_full_text(f, f->specs, N_RECORDS, &pending, &postings);
+    assert_int_equal(pending, 0);
+    assert_int_equal(postings, 0);
+    expect_all_text_queries(f, f->specs, N_RECORDS);
+}
+
+/* Pending records are part of the committed store: after a reopen they are still found, and a later
+ * flush indexes them. */
+static void test_pending_records_survive_reopen(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < N_RECORDS; i += 2)
+        republish(f, i, 5000 + (uint64_t)((i * 37) % N_RECORDS));
+    rk_store_close(f->store);
+    f->store = NULL;
+    rk_error err;
+    rk_store_options o = {.dir = f->dir, .no_sync = true};
+    assert_int_equal(rk_store_open(&o, &f->store, &err), 0);
+    size_t pending, postings;
+    count_full_text(f, f->specs, N_RECORDS, &pending, &postings);
+    assert_int_equal(pending, N_RECORDS);
+    expect_all_text_queries(f, f->specs, N_RECORDS);
+    flush_index(f);
+    count_full_text(f, f->specs, N_RECORDS, &pending, &postings);
+    assert_int_equal(pending, 0);
+    expect_all_text_queries(f, f->specs, N_RECORDS);
+}
+
+/* Publishing past RK_INDEX_PENDING_MAX indexes the batch inside rk_store_put, in whichever
+ * transaction reaches it; results stay exact across the boundary. */
+#define N_BULK (2 * RK_INDEX_PENDING_MAX + 100)
+static void test_threshold_flushes_inside_put(void **state)
+{
+    fixture *f = *state;
+    spec *bulk = calloc(N_BULK + N_RECORDS, sizeof *bulk);
+    assert_non_null(bulk);
+    memcpy(bulk, f->specs, sizeof f->specs);
+    size_t pending, postings;
+    for (size_t done = 0; done < N_BULK;) {
+        size_t n = N_BULK - done < 150 ? N_BULK - done : 150;
+        rk_record *recs = calloc(n, sizeof *recs);
+        assert_non_null(recs);
+        for (size_t j = 0; j < n; j++) {
+            spec *s = &bulk[N_RECORDS + done + j];
+            size_t i = done + j;
+            snprintf(s->rid, sizeof s->rid, "bulk-%zu", i);
+            s->author = (int)(i % 2);
+            s->version = 20000 + (uint64_t)((i * 389) % N_BULK); /* distinct, shuffled */
+            s->kind = RENKEI__KIND__KIND_CASE;
+            s->vis = i % 13 == 0 ? NETWORK : PUBLIC;
+            memcpy(s->prefecture, prefectures[i % 3], 3);
+            s->industry = 1;
+            s->dx_level = 1;
+            s->audience = 1;
+            s->text_class = i % 9 == 0 ? 0 : i % 9 == 1 ? 2 : 4; /* few enough matches for one results table */
+            static const char *const forms[6] = {"ロボット導入事例", "", "ai による需要予測", "", "一般的な研修", ""};
+            snprintf(s->title, sizeof s->title, "%s b%zu", forms[s->text_class], i);
+            seal_spec(f, s, &recs[j]);
+            memcpy(s->hash, recs[j].hash, RK_HASH_LEN);
+        }
+        put_all(f, recs, n);
+        for (size_t j = 0; j < n; j++)
+            rk_record_free(&recs[j]);
+        free(recs);
+        done += n;
+        count_full_text(f, bulk, N_RECORDS + done, &pending, &postings);
+        assert_int_equal(pending, (N_RECORDS + done) % RK_INDEX_PENDING_MAX);
+        size_t limits[3] = {0, 9, 50};
+        for (int l = 0; l < 3; l++) {
+            rk_query q = {.max_visibility = LOCAL, .q = "ロボット"};
+            expect_among(f, bulk, N_RECORDS + done, &q, pred_robot, NULL, limits[l]);
+            q.q = "需要予測";
+            q.max_visibility = PUBLIC;
+            bool two = true;
+            expect_among(f, bulk, N_RECORDS + done, &q, pred_text_class, &two, limits[l]);
+        }
+    }
+    assert_true(postings > 0);
+    free(bulk);
+}
+
 /* ---- events -------------------------------------------------------------------------------------- */
 
 typedef struct event_spec {
@@ -685,6 +968,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replaced_version_leaves_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_records_leave_no_postings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_and_indexed_records_are_searched, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replace_and_delete_pending_and_indexed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_records_survive_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threshold_flushes_inside_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_by_date, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_reversed_window, setup, teardown),
     };
