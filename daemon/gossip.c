@@ -61,6 +61,9 @@
 #define POLL_WAIT_MS 20000
 #define POLL_MAX_MS 60000
 #define CALL_TIMEOUT_MS 30000
+/* Records from peers are fetched or accepted only while the writer has fewer than this many items
+ * outstanding, so catching up on a million records holds a few MiB, not a copy of them all. */
+#define WRITER_BACKLOG_MAX 4096
 #define MAX_SYNC_ROUNDS 400
 #define INFLIGHT_SLOTS 4096
 #define INFLIGHT_MS 5000
@@ -790,6 +793,9 @@ static nng_msg *on_push(struct rk_gossip *g, uint32_t pipe, const Renkei__Record
         return bad_request(g, pipe, "unauthenticated", "Records push needs a completed handshake");
     if (rs->n_records > MAX_RECORDS)
         return bad_request(g, pipe, "too_many", "too many records in one push");
+    /* An NNG callback must not block: a pusher is told to come back, and reconciliation resends. */
+    if (rk_writer_outstanding(g->node->writer) >= WRITER_BACKLOG_MAX)
+        return error_reply("busy", "the node is catching up; try again later");
     uint32_t ok = submit_records(g, st, rs->records, rs->n_records);
     return ack_reply(ok, (uint32_t)rs->n_records - ok);
 }
@@ -1279,6 +1285,10 @@ static int dp_fetch(dpeer *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *hashes,
     size_t i = 0;
     int rc = 0;
     while (i < n && rc == 0) {
+        if (rk_writer_wait_room(g->node->writer, WRITER_BACKLOG_MAX, CALL_TIMEOUT_MS) != 0) {
+            rc = -1; /* stopping, or the writer is stuck: reconciliation asks again later */
+            break;
+        }
         size_t k = n - i < FETCH_BATCH ? n - i : FETCH_BATCH;
         Renkei__Fetch f = RENKEI__FETCH__INIT;
         f.hashes.data = (uint8_t *)hashes + i * RK_HASH_LEN;

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -44,6 +45,8 @@ struct rk_writer {
     bool thread_started;
     pthread_mutex_t mu;
     pthread_cond_t cond;
+    pthread_cond_t room;         /* signalled when outstanding falls */
+    size_t outstanding;          /* submitted and not yet delivered: what queued work holds in memory */
     item *q_head, *q_tail;       /* waiting for the writer */
     item *done_head, *done_tail; /* committed (or failed), waiting for the loop */
     bool stopping;
@@ -209,10 +212,18 @@ static void deliver(rk_writer *w)
             w->listeners[i].fn(w->listeners[i].ctx, (const rk_record *const *)recs, (const char *const *)sources, k);
     free(recs);
     free(sources);
+    size_t delivered = 0;
     while (list) {
         item *next = list->next;
         free_item(list);
         list = next;
+        delivered++;
+    }
+    if (delivered) {
+        pthread_mutex_lock(&w->mu);
+        w->outstanding -= delivered < w->outstanding ? delivered : w->outstanding;
+        pthread_cond_broadcast(&w->room);
+        pthread_mutex_unlock(&w->mu);
     }
 }
 
@@ -236,8 +247,15 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
         free(w);
         return rk_fail(err, "internal", "", "pthread_cond_init failed");
     }
+    if (pthread_cond_init(&w->room, NULL) != 0) {
+        pthread_cond_destroy(&w->cond);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return rk_fail(err, "internal", "", "pthread_cond_init failed");
+    }
     if (uv_async_init(node->loop, &w->async, on_async) != 0) {
         pthread_cond_destroy(&w->cond);
+        pthread_cond_destroy(&w->room);
         pthread_mutex_destroy(&w->mu);
         free(w);
         return rk_fail(err, "internal", "", "uv_async_init failed");
@@ -259,6 +277,7 @@ static void on_close(uv_handle_t *h)
 {
     rk_writer *w = h->data;
     pthread_cond_destroy(&w->cond);
+    pthread_cond_destroy(&w->room);
     pthread_mutex_destroy(&w->mu);
     free(w->listeners);
     free(w);
@@ -271,6 +290,7 @@ void rk_writer_stop(rk_writer *w)
     pthread_mutex_lock(&w->mu);
     w->stopping = true;
     pthread_cond_signal(&w->cond);
+    pthread_cond_broadcast(&w->room);
     pthread_mutex_unlock(&w->mu);
     if (w->thread_started)
         pthread_join(w->thread, NULL);
@@ -291,6 +311,7 @@ static int enqueue(rk_writer *w, item *it)
     else
         w->q_head = it;
     w->q_tail = it;
+    w->outstanding++;
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->mu);
     return 0;
@@ -341,4 +362,31 @@ int rk_writer_add_listener(rk_writer *w, rk_commit_listener fn, void *ctx)
     nl[w->listener_count].ctx = ctx;
     w->listener_count++;
     return 0;
+}
+
+size_t rk_writer_outstanding(rk_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t n = w->outstanding;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+int rk_writer_wait_room(rk_writer *w, size_t limit, unsigned timeout_ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->mu);
+    int rc = 0;
+    while (!w->stopping && w->outstanding >= limit && rc == 0)
+        rc = pthread_cond_timedwait(&w->room, &w->mu, &deadline);
+    bool room = !w->stopping && w->outstanding < limit;
+    pthread_mutex_unlock(&w->mu);
+    return room ? 0 : -1;
 }

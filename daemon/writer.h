@@ -34,6 +34,13 @@ int rk_writer_submit(rk_writer *w, uint8_t *env, size_t len, const char *source,
  * own signature. Local publishes only; a peer's record always goes through rk_writer_submit. Returns
  * -1 if the writer is stopping (the record is freed). */
 int rk_writer_submit_own(rk_writer *w, rk_record *rec, rk_write_done done, void *ctx);
+/* Items submitted and not yet delivered. Peers' records are only fetched while this stays below a
+ * bound, so a node catching up holds a fixed amount of memory however far behind it is. */
+size_t rk_writer_outstanding(rk_writer *w);
+/* Blocks (never on the loop thread) until fewer than limit items are outstanding; -1 on timeout or
+ * when the writer is stopping. */
+int rk_writer_wait_room(rk_writer *w, size_t limit, unsigned timeout_ms);
+
 /* Register before rk_writer_start returns work; listeners are called in registration order. */
 int rk_writer_add_listener(rk_writer *w, rk_commit_listener fn, void *ctx);
 
