@@ -1,8 +1,14 @@
-/* writer: the single LMDB writer thread with group commit.
+/* writer: the single LMDB writer thread with group commit, behind a pool of verifier threads.
  *
- * Submitters (any thread) append to a mutex/cond queue. The writer thread takes everything queued (up
- * to BATCH_MAX items), runs each through rk_ingest inside ONE write transaction, commits, and only
- * then moves the batch to the completed list and wakes the loop with uv_async_send. Completion
+ * Records from peers (rk_writer_submit) first go to the verify queue: one verifier thread per core
+ * runs the store-free checks of rk_ingest_prepare (decode, schema, Ed25519 verification) and passes
+ * each item on to the write queue, so the costliest check runs on every core while the writer
+ * commits. The node's own sealed records (rk_writer_submit_own) go straight to the write queue.
+ * Verifiers may pass items on out of submission order; the current-version rule makes the result
+ * independent of the order in which versions arrive.
+ *
+ * The writer thread takes everything queued (up to BATCH_MAX items), runs each through the store
+ * checks inside ONE write transaction, commits, and only then moves the batch to the completed list and wakes the loop with uv_async_send. Completion
  * callbacks and commit listeners therefore run on the loop thread and never before the data is
  * durable. If the store fails (an ingest reports RK_INGEST_FAILED, or the commit fails, e.g. the map
  * is full) the transaction is aborted and every item of the batch carries that error: nothing of a
@@ -14,12 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
 
 #define BATCH_MAX 1024
+#define VERIFY_CHUNK 32   /* items a verifier takes per lock: few lock round trips, still shared out */
+#define VERIFIERS_MAX 8
 
 typedef struct item {
     struct item *next;
@@ -30,9 +39,45 @@ typedef struct item {
     void *ctx;
     rk_ingest_result res;
     rk_error err;
-    rk_record rec;           /* valid when res.status == RK_INGEST_STORED, or always when own */
+    rk_record rec;           /* valid when has_rec */
+    bool has_rec;
     bool own;                /* sealed by this node just now (rk_writer_submit_own): rec given, env NULL */
+    bool signature_ok;       /* peer items: outcome of the verifier's check (when has_rec) */
 } item;
+
+/* A FIFO list of items; every access holds rk_writer.mu. */
+typedef struct queue {
+    item *head, *tail;
+} queue;
+
+static void queue_append(queue *q, item *first, item *last)
+{
+    last->next = NULL;
+    if (q->tail)
+        q->tail->next = first;
+    else
+        q->head = first;
+    q->tail = last;
+}
+
+/* Detaches up to max items from the front (the queue must not be empty); *last is the final one. */
+static item *queue_take(queue *q, size_t max, item **last, size_t *n)
+{
+    item *first = q->head, *end = first;
+    size_t count = 1;
+    while (end->next && count < max) {
+        end = end->next;
+        count++;
+    }
+    q->head = end->next;
+    if (!q->head)
+        q->tail = NULL;
+    end->next = NULL;
+    *last = end;
+    if (n)
+        *n = count;
+    return first;
+}
 
 typedef struct listener {
     rk_commit_listener fn;
@@ -47,8 +92,13 @@ struct rk_writer {
     pthread_cond_t cond;
     pthread_cond_t room;         /* signalled when outstanding falls */
     size_t outstanding;          /* submitted and not yet delivered: what queued work holds in memory */
-    item *q_head, *q_tail;       /* waiting for the writer */
-    item *done_head, *done_tail; /* committed (or failed), waiting for the loop */
+    queue verify_queue;          /* waiting for a verifier */
+    pthread_cond_t verify_cond;  /* signalled when the verify queue gains work or stopping is set */
+    pthread_t verifiers[VERIFIERS_MAX];
+    size_t verifier_count;       /* started */
+    size_t verifiers_running;    /* not yet exited; the writer exits only after the last one */
+    queue write_queue;           /* waiting for the writer */
+    queue done_queue;            /* committed (or failed), waiting for the loop */
     bool stopping;
     uv_async_t async;
     listener *listeners;
@@ -59,7 +109,7 @@ static void free_item(item *it)
 {
     free(it->env);
     free(it->source);
-    if (it->own || it->res.status == RK_INGEST_STORED)
+    if (it->has_rec)
         rk_record_free(&it->rec);
     free(it);
 }
@@ -92,15 +142,19 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
     } else {
         uint64_t now = rk_now_ms();
         for (item *it = batch; it; it = it->next) {
+            if (!it->has_rec) {
+                /* the verifier rejected it (err says why); nothing to write */
+                memset(&it->res, 0, sizeof it->res);
+                it->res.status = RK_INGEST_REJECTED;
+                continue;
+            }
             rk_error_clear(&it->err);
             it->res.status = RK_INGEST_FAILED;
             int rc;
-            if (it->own) {
+            if (it->own)
                 rc = rk_ingest_own(t, &node->roster, &node->limits, now, &it->rec, &it->res, &it->err);
-            } else {
-                memset(&it->rec, 0, sizeof it->rec);
-                rc = rk_ingest(t, &node->roster, &node->limits, now, it->env, it->len, &it->res, &it->rec, &it->err);
-            }
+            else
+                rc = rk_ingest_prepared(t, &node->roster, &it->rec, it->signature_ok, &it->res, &it->err);
             if (rc < 0 && it->res.status == RK_INGEST_STORED)
                 it->res.status = RK_INGEST_FAILED;
             if (it->res.status == RK_INGEST_FAILED) {
@@ -119,8 +173,6 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
             rk_fail(&err, "store_error", "", "the store failed");
         rk_error_log("writer", "batch of %zu failed, nothing stored: %s (%s)", n, err.message, err.code);
         for (item *it = batch; it; it = it->next) {
-            if (!it->own && it->res.status == RK_INGEST_STORED)
-                rk_record_free(&it->rec);
             it->res.status = RK_INGEST_FAILED;
             it->err = err;
         }
@@ -145,35 +197,61 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
     rk_debug("writer", "committed batch items=%zu stored=%zu", n, stored);
 }
 
+/* Appends the list first..last to the write queue; the caller holds mu. */
+static void append_to_write_queue(rk_writer *w, item *first, item *last)
+{
+    queue_append(&w->write_queue, first, last);
+    pthread_cond_signal(&w->cond);
+}
+
+static void *verifier_main(void *arg)
+{
+    rk_writer *w = arg;
+    rk_node *node = w->node;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->verify_queue.head && !w->stopping)
+            pthread_cond_wait(&w->verify_cond, &w->mu);
+        if (!w->verify_queue.head) /* stopping, and every submitted item has been passed on */
+            break;
+        item *last;
+        item *chunk = queue_take(&w->verify_queue, VERIFY_CHUNK, &last, NULL);
+        pthread_mutex_unlock(&w->mu);
+
+        uint64_t now = rk_now_ms();
+        for (item *it = chunk; it; it = it->next) {
+            rk_error_clear(&it->err);
+            it->has_rec = rk_ingest_prepare(&node->roster, &node->limits, now, it->env, it->len, &it->rec,
+                                            &it->signature_ok, &it->err) == 0;
+        }
+
+        pthread_mutex_lock(&w->mu);
+        append_to_write_queue(w, chunk, last);
+    }
+    w->verifiers_running--;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
 static void *writer_main(void *arg)
 {
     rk_writer *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->q_head && !w->stopping)
+        while (!w->write_queue.head && !(w->stopping && w->verifiers_running == 0))
             pthread_cond_wait(&w->cond, &w->mu);
-        if (!w->q_head && w->stopping)
+        if (!w->write_queue.head)
             break;
-        item *batch = w->q_head, *last = batch;
-        size_t n = 1;
-        while (last->next && n < BATCH_MAX) {
-            last = last->next;
-            n++;
-        }
-        w->q_head = last->next;
-        if (!w->q_head)
-            w->q_tail = NULL;
-        last->next = NULL;
+        item *last;
+        size_t n;
+        item *batch = queue_take(&w->write_queue, BATCH_MAX, &last, &n);
         pthread_mutex_unlock(&w->mu);
 
         run_batch(w, batch, n);
 
         pthread_mutex_lock(&w->mu);
-        if (w->done_tail)
-            w->done_tail->next = batch;
-        else
-            w->done_head = batch;
-        w->done_tail = last;
+        queue_append(&w->done_queue, batch, last);
         uv_async_send(&w->async);
     }
     pthread_mutex_unlock(&w->mu);
@@ -184,8 +262,8 @@ static void *writer_main(void *arg)
 static void deliver(rk_writer *w)
 {
     pthread_mutex_lock(&w->mu);
-    item *list = w->done_head;
-    w->done_head = w->done_tail = NULL;
+    item *list = w->done_queue.head;
+    w->done_queue.head = w->done_queue.tail = NULL;
     pthread_mutex_unlock(&w->mu);
     if (!list)
         return;
@@ -253,7 +331,15 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
         free(w);
         return rk_fail(err, "internal", "", "pthread_cond_init failed");
     }
+    if (pthread_cond_init(&w->verify_cond, NULL) != 0) {
+        pthread_cond_destroy(&w->cond);
+        pthread_cond_destroy(&w->room);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return rk_fail(err, "internal", "", "pthread_cond_init failed");
+    }
     if (uv_async_init(node->loop, &w->async, on_async) != 0) {
+        pthread_cond_destroy(&w->verify_cond);
         pthread_cond_destroy(&w->cond);
         pthread_cond_destroy(&w->room);
         pthread_mutex_destroy(&w->mu);
@@ -261,12 +347,26 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
         return rk_fail(err, "internal", "", "uv_async_init failed");
     }
     w->async.data = w;
-    int rc = pthread_create(&w->thread, NULL, writer_main, w);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t wanted = cores < 1 ? 1 : cores > VERIFIERS_MAX ? VERIFIERS_MAX : (size_t)cores;
+    for (size_t i = 0; i < wanted; i++) {
+        if (pthread_create(&w->verifiers[i], NULL, verifier_main, w) != 0)
+            break;
+        w->verifier_count++;
+    }
+    w->verifiers_running = w->verifier_count;
+    int rc = w->verifier_count ? pthread_create(&w->thread, NULL, writer_main, w) : -1;
     if (rc != 0) {
         /* the async handle must be closed through the loop; the struct is leaked deliberately
          * rather than freed under a live handle, and the daemon exits right after this error */
+        pthread_mutex_lock(&w->mu);
+        w->stopping = true;
+        pthread_cond_broadcast(&w->verify_cond);
+        pthread_mutex_unlock(&w->mu);
+        for (size_t i = 0; i < w->verifier_count; i++)
+            pthread_join(w->verifiers[i], NULL);
         uv_close((uv_handle_t *)&w->async, NULL);
-        return rk_fail(err, "internal", "", "cannot start the writer thread");
+        return rk_fail(err, "internal", "", "cannot start the writer threads");
     }
     w->thread_started = true;
     *out = w;
@@ -276,6 +376,7 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
 static void on_close(uv_handle_t *h)
 {
     rk_writer *w = h->data;
+    pthread_cond_destroy(&w->verify_cond);
     pthread_cond_destroy(&w->cond);
     pthread_cond_destroy(&w->room);
     pthread_mutex_destroy(&w->mu);
@@ -289,15 +390,20 @@ void rk_writer_stop(rk_writer *w)
         return;
     pthread_mutex_lock(&w->mu);
     w->stopping = true;
+    pthread_cond_broadcast(&w->verify_cond);
     pthread_cond_signal(&w->cond);
     pthread_cond_broadcast(&w->room);
     pthread_mutex_unlock(&w->mu);
-    if (w->thread_started)
+    if (w->thread_started) {
+        for (size_t i = 0; i < w->verifier_count; i++)
+            pthread_join(w->verifiers[i], NULL);
         pthread_join(w->thread, NULL);
+    }
     deliver(w); /* the last batches, whose async wake-up may not have run yet */
     uv_close((uv_handle_t *)&w->async, on_close);
 }
 
+/* Own records go straight to the writer; everything else is verified first. */
 static int enqueue(rk_writer *w, item *it)
 {
     pthread_mutex_lock(&w->mu);
@@ -306,13 +412,13 @@ static int enqueue(rk_writer *w, item *it)
         free_item(it);
         return -1;
     }
-    if (w->q_tail)
-        w->q_tail->next = it;
-    else
-        w->q_head = it;
-    w->q_tail = it;
+    if (it->own) {
+        append_to_write_queue(w, it, it);
+    } else {
+        queue_append(&w->verify_queue, it, it);
+        pthread_cond_signal(&w->verify_cond);
+    }
     w->outstanding++;
-    pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->mu);
     return 0;
 }
@@ -344,6 +450,7 @@ int rk_writer_submit_own(rk_writer *w, rk_record *rec, rk_write_done done, void 
         return -1;
     }
     it->own = true;
+    it->has_rec = true;
     it->rec = *rec;
     memset(rec, 0, sizeof *rec);
     it->done = done;

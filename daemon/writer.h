@@ -1,7 +1,9 @@
 /* writer: the node's single LMDB writer thread with group commit.
  *
- * Any thread may submit signed records (the API for local publishes, NNG callbacks for peers). The
- * writer drains its queue, runs every item through rk_ingest in one write transaction and commits;
+ * Any thread may submit signed records (the API for local publishes, NNG callbacks for peers). A pool
+ * of verifier threads decodes and verifies submitted envelopes (rk_ingest_prepare); the writer drains
+ * its queue, runs every item through the store checks (rk_ingest_prepared) in one write transaction
+ * and commits;
  * only then are completion callbacks and commit listeners run, on the libuv loop thread. So a 201 is
  * never sent before the record is durable, and a crash loses only unacknowledged work.
  */

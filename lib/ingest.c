@@ -4,12 +4,17 @@
  * passed, so a rejection leaves the caller's write transaction usable for the rest of its batch.
  * rk_ingest_own is the one exception to "every check": for a record the node has just sealed with its
  * own key it skips the signature verification (the node made that signature); nothing else.
+ * rk_ingest_prepare/rk_ingest_prepared split the same checks in two so that the store-free ones,
+ * verification included, can run on other threads before the write transaction; the order in which
+ * a rejection is reported stays the same (a stale copy with a bad signature is still "stale_version").
  */
 #include "ingest.h"
 
 #include <string.h>
 
-static int ingest_checked(rk_txn *t, const rk_roster *roster, const rk_record *rec, bool verify,
+typedef enum signature_state { SIGNATURE_UNCHECKED, SIGNATURE_GOOD, SIGNATURE_BAD } signature_state;
+
+static int ingest_checked(rk_txn *t, const rk_roster *roster, const rk_record *rec, signature_state sig,
                           rk_ingest_result *res, rk_error *err)
 {
     memset(res, 0, sizeof *res);
@@ -34,7 +39,7 @@ static int ingest_checked(rk_txn *t, const rk_roster *roster, const rk_record *r
             return rk_fail(err, "stale_version", "version", "version %llu is not newer than the stored %llu",
                            (unsigned long long)m->version, (unsigned long long)cur.version);
     }
-    if (verify && !rk_record_signature_ok(rec))
+    if (sig == SIGNATURE_BAD || (sig == SIGNATURE_UNCHECKED && !rk_record_signature_ok(rec)))
         return rk_fail(err, "bad_signature", "signature", "the signature does not match the author's key");
     rk_put_result put;
     if (rk_store_put(t, rec, &put, &res->seq, err) != 0) {
@@ -50,7 +55,7 @@ static int ingest_checked(rk_txn *t, const rk_roster *roster, const rk_record *r
 int rk_ingest_record(rk_txn *t, const rk_roster *roster, const rk_record *rec, rk_ingest_result *res,
                      rk_error *err)
 {
-    return ingest_checked(t, roster, rec, true, res, err);
+    return ingest_checked(t, roster, rec, SIGNATURE_UNCHECKED, res, err);
 }
 
 int rk_ingest_own(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const rk_record *rec,
@@ -68,7 +73,7 @@ int rk_ingest_own(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint
         return rk_fail(err, "clock_skew", "version", "version %llu is %llu ms in the future (limit %llu ms)",
                        (unsigned long long)rec->msg->version, (unsigned long long)(rec->msg->version - now_ms),
                        (unsigned long long)lim->max_clock_skew_ms);
-    return ingest_checked(t, roster, rec, false, res, err);
+    return ingest_checked(t, roster, rec, SIGNATURE_GOOD, res, err);
 }
 
 int rk_ingest(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const uint8_t *env,
@@ -85,4 +90,25 @@ int rk_ingest(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t
     else
         rk_record_free(&rec);
     return rc;
+}
+
+int rk_ingest_prepare(const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const uint8_t *env, size_t len,
+                      rk_record *rec, bool *signature_ok, rk_error *err)
+{
+    *signature_ok = false;
+    if (rk_record_parse(env, len, lim, now_ms, rec, err) != 0)
+        return -1;
+    const Renkei__Record *m = rec->msg;
+    bool member = m && m->author.len == RK_KEY_LEN && roster && rk_roster_find(roster, m->author.data);
+    /* a non-member's record is rejected by rk_ingest_prepared without looking at its signature, so
+     * verifying it here would only let strangers spend this node's CPU */
+    if (member)
+        *signature_ok = rk_record_signature_ok(rec);
+    return 0;
+}
+
+int rk_ingest_prepared(rk_txn *t, const rk_roster *roster, const rk_record *rec, bool signature_ok,
+                       rk_ingest_result *res, rk_error *err)
+{
+    return ingest_checked(t, roster, rec, signature_ok ? SIGNATURE_GOOD : SIGNATURE_BAD, res, err);
 }

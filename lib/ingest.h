@@ -36,4 +36,16 @@ int rk_ingest_record(rk_txn *t, const rk_roster *roster, const rk_record *rec, r
 int rk_ingest_own(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const rk_record *rec,
                   rk_ingest_result *res, rk_error *err);
 
+/* The checks that need no store (size, decode, schema, clock skew, and the Ed25519 verification when
+ * the author is a member), for running on any thread before the write transaction. Thread-safe. On 0,
+ * *rec is the parsed record (owned by the caller) and *signature_ok the verification's outcome; on -1,
+ * err names the rejection and *rec is empty. */
+int rk_ingest_prepare(const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const uint8_t *env, size_t len,
+                      rk_record *rec, bool *signature_ok, rk_error *err);
+/* The rest of rk_ingest for a record from rk_ingest_prepare, inside the caller's write transaction:
+ * roster, version, then the signature outcome given, then the write. Same results and reasons as
+ * rk_ingest on the same bytes. */
+int rk_ingest_prepared(rk_txn *t, const rk_roster *roster, const rk_record *rec, bool signature_ok,
+                       rk_ingest_result *res, rk_error *err);
+
 #endif

@@ -1,5 +1,8 @@
 /* Tests of lib/ingest.c: every rejection code, the order of the checks (cheapest first, so the first
- * failing check names the reason), and that rejections leave the write transaction usable. */
+ * failing check names the reason), and that rejections leave the write transaction usable. Every test
+ * that ingests envelope bytes runs twice: through rk_ingest, and through the two stages the daemon's
+ * verifier threads and writer use (rk_ingest_prepare, then rk_ingest_prepared), which must give the
+ * same results and reasons. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +27,7 @@ typedef struct fixture {
     rk_roster roster;
     rk_limits limits;
     rk_txn *txn;
+    bool two_stage;
 } fixture;
 
 static int setup(void **state)
@@ -43,6 +47,13 @@ static int setup(void **state)
     rk_limits_default(&f->limits);
     assert_int_equal(rk_txn_begin(f->store, true, &f->txn, &err), 0);
     *state = f;
+    return 0;
+}
+
+static int setup_two_stage(void **state)
+{
+    setup(state);
+    ((fixture *)*state)->two_stage = true;
     return 0;
 }
 
@@ -94,7 +105,19 @@ static rk_ingest_status ingest(fixture *f, const uint8_t *env, size_t len, rk_er
     rk_record stored;
     memset(&stored, 0, sizeof stored);
     rk_error_clear(err);
-    rk_ingest(f->txn, &f->roster, &f->limits, NOW_MS, env, len, &res, &stored, err);
+    if (f->two_stage) {
+        bool signature_ok = true;
+        if (rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, env, len, &stored, &signature_ok, err) != 0) {
+            assert_null(stored.msg);
+            assert_true(err->code[0] != '\0');
+            return RK_INGEST_REJECTED;
+        }
+        rk_ingest_prepared(f->txn, &f->roster, &stored, signature_ok, &res, err);
+        if (res.status != RK_INGEST_STORED)
+            rk_record_free(&stored);
+    } else {
+        rk_ingest(f->txn, &f->roster, &f->limits, NOW_MS, env, len, &res, &stored, err);
+    }
     if (res.status == RK_INGEST_STORED) {
         assert_non_null(stored.msg);
         rk_record_free(&stored);
@@ -251,6 +274,35 @@ static void test_ingest_record_for_own_publishes(void **state)
     rk_record_free(&other);
 }
 
+static void test_two_stage_verifies_members_only(void **state)
+{
+    fixture *f = *state;
+    rk_record member, outsider;
+    seal_case(f->member, "m", NOW_MS - 1, "会員", &member);
+    seal_case(f->outsider, "o", NOW_MS - 1, "非会員", &outsider);
+    rk_record parsed;
+    bool signature_ok = false;
+    rk_error err;
+    assert_int_equal(rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, member.env, member.env_len, &parsed,
+                                       &signature_ok, &err), 0);
+    assert_true(signature_ok);
+    rk_ingest_result res;
+    assert_int_equal(rk_ingest_prepared(f->txn, &f->roster, &parsed, signature_ok, &res, &err), 0);
+    assert_int_equal(res.status, RK_INGEST_STORED);
+    rk_record_free(&parsed);
+    /* an outsider's genuine signature is never checked: it is not_member before any verification */
+    signature_ok = true;
+    assert_int_equal(rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, outsider.env, outsider.env_len, &parsed,
+                                       &signature_ok, &err), 0);
+    assert_false(signature_ok);
+    rk_ingest_prepared(f->txn, &f->roster, &parsed, signature_ok, &res, &err);
+    assert_int_equal(res.status, RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "not_member");
+    rk_record_free(&parsed);
+    rk_record_free(&member);
+    rk_record_free(&outsider);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +311,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_order_of_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_equal_version_tie, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_record_for_own_publishes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_decode_and_skew, setup_two_stage, teardown),
+        cmocka_unit_test_setup_teardown(test_order_of_checks, setup_two_stage, teardown),
+        cmocka_unit_test_setup_teardown(test_equal_version_tie, setup_two_stage, teardown),
+        cmocka_unit_test_setup_teardown(test_two_stage_verifies_members_only, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
