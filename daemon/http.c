@@ -32,6 +32,9 @@
  * discards for a little while before closing, so the client gets to read the error instead of a
  * reset ("lingering close"); bounded in time and bytes. */
 #define LINGER_MS 2000
+/* Responses a client has not taken yet: past this, no further pipelined request of that connection is
+ * processed (nor read) until the client reads, so a client that never reads holds bounded memory. */
+#define MAX_UNSENT_BYTES (1u << 20)
 #define LINGER_MAX_BYTES (64u << 20)
 
 typedef struct http_conn {
@@ -74,14 +77,20 @@ struct rk_http_server {
     uv_pipe_t pipe;
     uv_tcp_t tcp;
     bool has_pipe, has_tcp, stopping;
-    int open_handles;         /* listeners plus connection handles */
+    uv_timer_t drain;         /* after stop: how long busy connections may take to finish */
+    bool draining;
+    int open_handles;         /* listeners, connection handles and the drain timer */
     http_conn *conns;
     char *socket_path;
 };
 
 static http_parser_settings settings;
 
+/* A client that never reads its response must not keep a stopping daemon alive. */
+#define DRAIN_TIMEOUT_MS 10000
+
 static void arm_timer(http_conn *c);
+static void on_timer(uv_timer_t *t);
 
 const char *rk_http_status_text(int s)
 {
@@ -162,6 +171,21 @@ static void on_conn_handle_closed(uv_handle_t *h)
     maybe_free_server(s);
 }
 
+static void on_drain_timer_closed(uv_handle_t *h)
+{
+    rk_http_server *s = h->data;
+    s->open_handles--;
+    maybe_free_server(s);
+}
+
+static void stop_draining(rk_http_server *s)
+{
+    if (s->draining) {
+        s->draining = false;
+        uv_close((uv_handle_t *)&s->drain, on_drain_timer_closed);
+    }
+}
+
 static void conn_close(http_conn *c)
 {
     if (c->closing)
@@ -175,6 +199,8 @@ static void conn_close(http_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
+    if (s->stopping && !s->conns)
+        stop_draining(s);
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->h.stream, on_conn_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
@@ -204,6 +230,14 @@ typedef struct write_req {
     char *data, *data2;
 } write_req;
 
+static bool write_backlogged(http_conn *c)
+{
+    return uv_stream_get_write_queue_size(&c->h.stream) > MAX_UNSENT_BYTES;
+}
+
+static void process(http_conn *c);
+static void resume_reading(http_conn *c);
+
 static void on_write(uv_write_t *w, int status)
 {
     write_req *wr = (write_req *)w;
@@ -221,6 +255,10 @@ static void on_write(uv_write_t *w, int status)
             uv_timer_start(&c->timer, on_linger_timeout, LINGER_MS, 0);
         else
             conn_close(c);
+    } else if (!c->close_after_write && !c->inflight && !write_backlogged(c)) {
+        /* the client took enough of its responses: go on with the requests it pipelined */
+        resume_reading(c);
+        process(c);
     }
 }
 
@@ -283,7 +321,7 @@ static void conn_fail(http_conn *c, int status, const char *code, const char *ms
         char *data = rk_buf_take(&out, &len);
         c->close_after_write = true;
         c->lingering = c->reading; /* keep draining what the client is still sending */
-        uv_timer_stop(&c->timer);
+        uv_timer_start(&c->timer, on_timer, IDLE_TIMEOUT_MS, 0); /* a client that never reads it */
         conn_write(c, data, len);
     } else {
         conn_close(c);
@@ -400,6 +438,12 @@ static void on_timer(uv_timer_t *t)
     http_conn *c = t->data;
     if (c->inflight || c->closing)
         return;
+    if (uv_stream_get_write_queue_size(&c->h.stream) > 0) {
+        rk_debug("http", "closing a connection whose client has not read its response for %d s",
+                 IDLE_TIMEOUT_MS / 1000);
+        conn_close(c);
+        return;
+    }
     if (c->in_message || c->in.len > c->in_off)
         conn_fail(c, 408, "request_timeout", "the request was not completed in time");
     else
@@ -469,7 +513,7 @@ static void process(http_conn *c)
     if (c->processing)
         return;
     c->processing = true;
-    while (!c->closing && !c->inflight && !c->close_after_write && c->in_off < c->in.len) {
+    while (!c->closing && !c->inflight && !c->close_after_write && !write_backlogged(c) && c->in_off < c->in.len) {
         size_t n = http_parser_execute(&c->parser, &settings, c->in.data + c->in_off, c->in.len - c->in_off);
         c->in_off += n;
         enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
@@ -546,9 +590,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (!c->inflight)
         arm_timer(c);
     process(c);
-    /* while a request is in flight, buffer at most one more full request, then push back */
-    if (!c->closing && c->inflight && c->in.len - c->in_off > c->srv->max_body + MAX_HEADER_BYTES + MAX_URL &&
-        c->reading) {
+    /* while a request is in flight or responses wait for the client, buffer at most one more full
+     * request, then push back */
+    if (!c->closing && (c->inflight || write_backlogged(c)) &&
+        c->in.len - c->in_off > c->srv->max_body + MAX_HEADER_BYTES + MAX_URL && c->reading) {
         uv_read_stop(&c->h.stream);
         c->reading = false;
     }
@@ -595,12 +640,21 @@ static void respond(rk_http_req *req, int status, const char *content_type, cons
         }
     }
     conn_write2(c, data, n, owned, owned ? len : 0);
-    if (c->closing || c->close_after_write)
+    if (c->closing)
         return;
+    if (c->close_after_write) {
+        uv_timer_start(&c->timer, on_timer, IDLE_TIMEOUT_MS, 0); /* a client that never reads it */
+        return;
+    }
     arm_timer(c);
+    resume_reading(c);
+    process(c);
+}
+
+static void resume_reading(http_conn *c)
+{
     if (!c->reading && uv_read_start(&c->h.stream, on_alloc, on_read) == 0)
         c->reading = true;
-    process(c);
 }
 
 void rk_http_respond(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
@@ -828,6 +882,17 @@ fail:
     return -1;
 }
 
+static void on_drain_timeout(uv_timer_t *t)
+{
+    rk_http_server *s = t->data;
+    size_t n = 0;
+    for (http_conn *c = s->conns; c; c = c->next)
+        n++;
+    rk_warn("http", "%zu connections still busy %d s after shutdown began; closing them", n, DRAIN_TIMEOUT_MS / 1000);
+    while (s->conns)
+        conn_close(s->conns); /* the last one stops draining */
+}
+
 void rk_http_stop(rk_http_server *s)
 {
     if (!s || s->stopping)
@@ -845,6 +910,12 @@ void rk_http_stop(rk_http_server *s)
             conn_close(c);
         else
             c->close_after_write = true; /* the in-flight response goes out, then the connection closes */
+    }
+    if (s->conns && uv_timer_init(s->loop, &s->drain) == 0) {
+        s->drain.data = s;
+        s->draining = true;
+        s->open_handles++;
+        uv_timer_start(&s->drain, on_drain_timeout, DRAIN_TIMEOUT_MS, 0);
     }
     maybe_free_server(s);
 }

@@ -52,8 +52,8 @@ typedef struct rk_http_options {
 
 int rk_http_start(uv_loop_t *loop, const rk_http_options *o, rk_http_handler h, void *ctx, rk_http_server **out,
                   rk_error *err);
-/* Stops accepting. Idle connections close now; busy ones after their response is written. The
- * server frees itself once every handle has closed. */
+/* Stops accepting. Idle connections close now; busy ones after their response is written, or after
+ * ten seconds if the client does not take it. The server frees itself once every handle has closed. */
 void rk_http_stop(rk_http_server *s);
 
 /* Sends the response (Content-Length framing) and frees req. extra_headers: "Name: value\r\n"... or

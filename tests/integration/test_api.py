@@ -405,4 +405,79 @@ def test_i_group_and_tcp():
     n.stop()
 
 
+def read_pipelined_responses(f, n):
+    """Reads n HTTP/1.1 responses framed by Content-Length from the file f; returns their statuses."""
+    statuses = []
+    for _ in range(n):
+        status = f.readline()
+        assert status.startswith(b"HTTP/1.1 "), status
+        length = None
+        while True:
+            line = f.readline()
+            assert line, "connection closed in the headers"
+            if line == b"\r\n":
+                break
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        assert length is not None
+        assert len(f.read(length)) == length
+        statuses.append(int(status.split()[1]))
+    return statuses
+
+
+def records_list_served(n):
+    total = 0
+    for line in n.get("/metrics").text.splitlines():
+        if line.startswith('renkei_http_requests_total{route="/v1/records",'):
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+def test_j_client_that_does_not_read():
+    """A client that pipelines requests and does not read the responses holds a bounded amount of the
+    daemon's memory: after about 1 MiB of unsent responses its later requests wait until it reads."""
+    n = rk.Node(name="slow-reader").start()
+    for i in range(40):
+        n.publish(rk.sample_case(title="読まないクライアント %d" % i, summary="説明文、" * 1500))
+    one = n.get("/v1/records?limit=40")
+    assert one.status == 200 and len(one.body) > 200 * 1024, len(one.body)
+    before = records_list_served(n)
+    pipelined = 200  # about 50 MB of responses if all were rendered at once
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(n.socket)
+    s.sendall(b"GET /v1/records?limit=40 HTTP/1.1\r\nHost: x\r\n\r\n" * pipelined)
+    time.sleep(1.5)
+    served_while_unread = records_list_served(n) - before
+    # the unsent-bytes bound (1 MiB) plus what the two socket buffers hold: a handful of responses
+    assert 1 <= served_while_unread <= 20, served_while_unread
+    assert n.get("/v1/status").status == 200  # everyone else is still served
+    s.settimeout(30)
+    f = s.makefile("rb")
+    assert read_pipelined_responses(f, pipelined) == [200] * pipelined
+    f.close()
+    s.close()
+    assert records_list_served(n) - before == pipelined
+    n.stop()
+
+
+def test_k_shutdown_with_a_client_that_does_not_read():
+    """SIGTERM while a client leaves a large response unread: the daemon still exits, cleanly, after
+    the ten-second drain."""
+    n = rk.Node(name="stop-unread").start()
+    for i in range(40):
+        n.publish(rk.sample_case(title="停止時の未読 %d" % i, summary="説明文、" * 1500))
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(n.socket)
+    s.sendall(b"GET /v1/export/records.csv HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.5)
+    t0 = time.time()
+    rc = n.stop(timeout=30)
+    took = time.time() - t0
+    s.close()
+    assert rc == 0, (rc, n.log())
+    assert 8 <= took <= 20, took
+    assert "still busy" in n.log(), n.log()
+
+
 rk.run_tests(globals())
