@@ -1460,20 +1460,23 @@ static int dp_reconcile(dpeer *dp, nng_ctx ctx, nng_aio *aio)
     }
     rk_txn_abort(t);
     t = NULL;
-    /* Claim what we need so concurrent announcements do not fetch the same records again. */
+    /* Claim what we need so concurrent announcements do not fetch the same records again. The claimed
+     * hashes are compacted in place: a node catching up needs a hash per missing record, and a
+     * second copy of that list would double its memory. */
     {
-        uint8_t *need = NULL;
-        size_t nn = 0, cap = 0;
+        size_t nn = 0;
         uint64_t now = rk_monotonic_ns() / 1000000;
         nng_mtx_lock(g->mu);
         for (size_t i = 0; i < diff.n_need; i++) {
             const uint8_t *h = diff.need + i * RK_HASH_LEN;
-            if (inflight_claim_locked(g, h, now) && append_bytes(&need, &nn, &cap, h, RK_HASH_LEN, RK_HASH_LEN) != 0)
-                break;
+            if (inflight_claim_locked(g, h, now)) {
+                if (nn != i)
+                    memcpy(diff.need + nn * RK_HASH_LEN, h, RK_HASH_LEN);
+                nn++;
+            }
         }
         nng_mtx_unlock(g->mu);
-        int f = dp_fetch(dp, ctx, aio, need, nn);
-        free(need);
+        int f = dp_fetch(dp, ctx, aio, diff.need, nn);
         if (f != 0) {
             result = "fetch_failed";
             goto out;

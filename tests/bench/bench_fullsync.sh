@@ -125,6 +125,7 @@ while :; do
     kill -0 "$pid_b" 2>/dev/null || { echo "bench_fullsync: node B exited; log:" >&2; tail -20 "$work/b.log" >&2; exit 1; }
     m=$(private_kb "$pid_a"); [ "$m" -gt "$peak_a" ] && peak_a=$m
     m=$(private_kb "$pid_b"); [ "$m" -gt "$peak_b" ] && peak_b=$m
+    mem_b=$m
     got=$(total "$work/b.sock")
     got=${got:-0}
     now=$(date +%s.%N)
@@ -133,7 +134,7 @@ while :; do
         echo "bench_fullsync: timed out after $timeout_s s with $got of $n records on B" >&2
         exit 1
     fi
-    [ -n "${VERBOSE:-}" ] && printf '  %6.0f s  %d records\n' "$(echo "$now - $t0" | bc)" "$got"
+    [ -n "${VERBOSE:-}" ] && printf '  %6.0f s  %d records  B private %d kB\n' "$(echo "$now - $t0" | bc)" "$got" "$mem_b"
     sleep 1
 done
 secs=$(echo "$now - $t0" | bc)
