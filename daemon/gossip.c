@@ -62,8 +62,10 @@
 #define POLL_MAX_MS 60000
 #define CALL_TIMEOUT_MS 30000
 /* Records from peers are fetched or accepted only while the writer has fewer than this many items
- * outstanding, so catching up on a million records holds a few MiB, not a copy of them all. */
-#define WRITER_BACKLOG_MAX 4096
+ * outstanding (about 5 KiB each, envelope and decoded record), so catching up on a million records
+ * holds about 10 MiB of them, not a copy of them all. Two of the writer's largest batches: enough to
+ * keep the verifiers and the writer busy (docs/benchmarks.md compares 1,024, 2,048 and 4,096). */
+#define WRITER_BACKLOG_MAX 2048
 #define MAX_SYNC_ROUNDS 400
 #define INFLIGHT_SLOTS 4096
 #define INFLIGHT_MS 5000
