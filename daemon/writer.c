@@ -14,6 +14,7 @@
  * is full) the transaction is aborted and every item of the batch carries that error: nothing of a
  * failed batch is acknowledged, and nothing of it is in the database.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "writer.h"
 
 #include <pthread.h>
@@ -208,6 +209,7 @@ static void *verifier_main(void *arg)
 {
     rk_writer *w = arg;
     rk_node *node = w->node;
+    pthread_setname_np(pthread_self(), "renkei-verify"); /* for top -H, ps -L and perf */
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->verify_queue.head && !w->stopping)
@@ -237,6 +239,7 @@ static void *verifier_main(void *arg)
 static void *writer_main(void *arg)
 {
     rk_writer *w = arg;
+    pthread_setname_np(pthread_self(), "renkei-writer");
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->write_queue.head && !(w->stopping && w->verifiers_running == 0))
