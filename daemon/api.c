@@ -4,8 +4,9 @@
  * - A bad request never changes state: everything is checked (JSON, schema, permissions, ids,
  *   current version) before a record is signed and submitted to the writer.
  * - A publish is answered only from the writer's completion callback, after the commit.
- * - Versions this node assigns strictly increase: max(now, last assigned + 1, current + 1), so a
- *   clock step backwards never produces a stale version.
+ * - A record's new version is above its current one, and the versions this node assigns increase
+ *   strictly (max(now, last assigned + 1, current + 1)) while that stays within VERSION_LEAD_MAX_MS
+ *   of the clock; see next_version_locked.
  * - Every response goes through send_owned() on the loop thread, which records the route/code
  *   counter and latency. Handlers running on the thread pool (offload()) only render: reply()
  *   captures their response and job_done() sends it.
@@ -468,15 +469,28 @@ static void submit(rk_api *a, rk_http_req *req, const char *route, const Renkei_
         submit_sealed(a, p, &rec);
 }
 
-/* With a->mu held. */
+/* How far ahead of the clock node-wide strictly increasing versions may run. */
+#define VERSION_LEAD_MAX_MS 1000
+
+/* Versions are milliseconds. Strictly increasing versions keep two updates of one record that are
+ * in flight together in order. Above 1,000 publishes a second they would run ahead of the clock
+ * for as long as the rate lasts, until every node, this one included, rejects them as clock_skew;
+ * so the lead is capped (at half the allowed skew if that is smaller). Past the cap a version is the
+ * clock's (still above the record's current one): two updates of one record in the same
+ * millisecond are then ordered by hash, and the other gets a 409. With a->mu held. */
 static uint64_t next_version_locked(rk_api *a, uint64_t current)
 {
-    uint64_t v = rk_now_ms();
-    if (v <= a->last_version)
+    uint64_t now = rk_now_ms();
+    uint64_t lead = a->node->limits.max_clock_skew_ms / 2;
+    if (lead > VERSION_LEAD_MAX_MS)
+        lead = VERSION_LEAD_MAX_MS;
+    uint64_t v = now;
+    if (v <= a->last_version && a->last_version < now + lead)
         v = a->last_version + 1;
     if (v <= current)
         v = current + 1;
-    a->last_version = v;
+    if (v > a->last_version)
+        a->last_version = v;
     return v;
 }
 

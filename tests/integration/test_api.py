@@ -480,4 +480,45 @@ def test_k_shutdown_with_a_client_that_does_not_read():
     assert "still busy" in n.log(), n.log()
 
 
+def test_l_fast_publishing_stays_within_clock_skew():
+    """Publishing faster than 1,000 records a second must not push versions into the future: with
+    node.clock_skew = 1 s, strictly increasing millisecond versions would soon be further ahead than
+    that and the node would reject its own records as clock_skew."""
+    n = rk.Node(name="fast-publisher", extra=["node.clock_skew=1"]).start()
+    conns, per_conn = 16, 250
+    body = json.dumps(rk.sample_case(title="速い公開")).encode()
+
+    def post(i):
+        b = body.replace(b'"kind": "case"', ('"kind": "case", "rid": "fast-%d"' % i).encode())
+        return (b"POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                + str(len(b)).encode() + b"\r\n\r\n" + b)
+
+    results = [None] * conns
+
+    def run(c):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(n.socket)
+        s.settimeout(60)
+        s.sendall(b"".join(post(c * per_conn + i) for i in range(per_conn)))
+        f = s.makefile("rb")
+        results[c] = read_pipelined_responses(f, per_conn)
+        f.close()
+        s.close()
+
+    t0 = time.time()
+    threads = [threading.Thread(target=run, args=(c,)) for c in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    took = time.time() - t0
+    statuses = [st for r in results for st in (r or [])]
+    assert len(statuses) == conns * per_conn, len(statuses)
+    assert statuses.count(201) == len(statuses), {st: statuses.count(st) for st in set(statuses)}
+    versions = [r["version"] for r in n.get("/v1/records?limit=100").json()["records"]]
+    assert max(versions) <= time.time() * 1000 + 1000, (max(versions), time.time() * 1000)
+    print("  %d publishes in %.2f s" % (len(statuses), took))
+    n.stop()
+
+
 rk.run_tests(globals())
