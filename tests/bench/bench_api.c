@@ -117,8 +117,35 @@ typedef struct {
     double *latencies;      /* query phase samples */
     size_t nlat, caplat;
     long errors;
+    long errors_by_status[600]; /* [0]: no response (connection failed or closed) */
     long requests;
 } worker;
+
+static void count_error(worker *w, int status)
+{
+    w->errors++;
+    w->errors_by_status[status > 0 && status < 600 ? status : 0]++;
+}
+
+/* Prints " (404: n, 507: n, ...)" for the statuses that occurred, so a failing run says why. */
+static void print_error_statuses(const worker *ws, int n)
+{
+    const char *sep = " (";
+    for (int st = 0; st < 600; st++) {
+        long c = 0;
+        for (int i = 0; i < n; i++)
+            c += ws[i].errors_by_status[st];
+        if (c) {
+            if (st)
+                printf("%s%d: %ld", sep, st, c);
+            else
+                printf("%sno response: %ld", sep, c);
+            sep = ", ";
+        }
+    }
+    if (sep[0] == ',')
+        printf(")");
+}
 
 /* A case of about 1 KiB, varied over prefecture and industry so filtered queries have work to do. */
 static int make_publish(char *out, size_t cap, long n)
@@ -144,7 +171,7 @@ static void *publish_worker(void *arg)
     worker *w = arg;
     conn c;
     if (conn_open(&c, w->socket_path) != 0) {
-        w->errors = w->count;
+        w->errors = w->errors_by_status[0] = w->count;
         return NULL;
     }
     char req[2048];
@@ -153,7 +180,7 @@ static void *publish_worker(void *arg)
         int st = conn_roundtrip(&c, req, (size_t)len);
         w->requests++;
         if (st != 201) {
-            w->errors++;
+            count_error(w, st);
             if (st < 0) {
                 close(c.fd);
                 if (conn_open(&c, w->socket_path) != 0)
@@ -170,7 +197,7 @@ static void *query_worker(void *arg)
     worker *w = arg;
     conn c;
     if (conn_open(&c, w->socket_path) != 0) {
-        w->errors++;
+        count_error(w, 0);
         return NULL;
     }
     char req[512];
@@ -190,7 +217,7 @@ static void *query_worker(void *arg)
         double dt = now_s() - t0;
         w->requests++;
         if (st != 200) {
-            w->errors++;
+            count_error(w, st);
             if (st < 0)
                 break;
             continue;
@@ -249,8 +276,10 @@ int main(int argc, char **argv)
         errors += ws[i].errors;
     }
     double pub_s = now_s() - t0;
-    printf("publish: %ld records over %d connections in %.2f s = %.0f records/s (errors: %ld)\n", records, conns,
+    printf("publish: %ld records over %d connections in %.2f s = %.0f records/s (errors: %ld", records, conns,
            pub_s, (double)records / pub_s, errors);
+    print_error_statuses(ws, conns);
+    printf(")\n");
 
     /* phase 2: simple queries */
     double until = now_s() + qsecs;
@@ -278,8 +307,10 @@ int main(int argc, char **argv)
     }
     qsort(all, total, sizeof *all, cmp_double);
     if (total) {
-        printf("query: %ld requests in %.1f s = %.0f requests/s over %d connections (errors: %ld)\n", reqs, qsecs,
+        printf("query: %ld requests in %.1f s = %.0f requests/s over %d connections (errors: %ld", reqs, qsecs,
                (double)total / qsecs, conns, qerr);
+        print_error_statuses(ws, conns);
+        printf(")\n");
         printf("query latency: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", all[total / 2] * 1e3,
                all[(size_t)((double)total * 0.99)] * 1e3, all[total - 1] * 1e3);
     } else {

@@ -13,7 +13,7 @@ cat >"$dir/renkei.ini" <<INI
 name = bench
 kind = region
 data_dir = $dir/data
-map_size = 8G
+map_size = 32G
 log_level = warn
 
 [api]
