@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "text.h"
 
 #define TAG_ALL 'a'
@@ -276,52 +278,33 @@ static int collect_token(const char *tok, size_t len, void *ctx)
     return prefixes_push(ctx, (const uint8_t *)tok, len); /* the whole key in "tokens" */
 }
 
-/* The distinct tokens of one record's normalised text, as spans of that text: an open-addressing
- * hash set, so a text of n token occurrences costs n hash probes rather than a sort of n copies. */
-typedef struct token_span {
-    uint32_t off, len;    /* len 0 = empty slot */
-} token_span;
-
+/* The distinct tokens of one record's normalised text, in order of first occurrence: a GLib hash set
+ * of NUL-terminated copies kept in a string chunk, so a text of n token occurrences costs n hash
+ * lookups rather than a sort of n copies. */
 typedef struct token_set {
-    const char *text;
-    token_span *slot;
-    size_t cap, n;        /* cap is a power of two, n <= cap / 2 */
+    GHashTable *seen;     /* keys are the copies in `copies` */
+    GStringChunk *copies; /* the caller's, when the tokens must outlive the set */
+    bool own_copies;
+    GPtrArray *order;     /* the distinct tokens (char *, in `copies`) */
 } token_set;
 
-static uint64_t token_hash(const char *s, size_t len)
+/* copies: where the token copies go (they live as long as it does), or NULL for the set's own.
+ * GLib aborts rather than return NULL when it runs out of memory. */
+static void token_set_init(token_set *set, GStringChunk *copies)
 {
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)s[i]) * UINT64_C(1099511628211);
-    return h ^ (h >> 29);
+    set->seen = g_hash_table_new(g_str_hash, g_str_equal);
+    set->own_copies = copies == NULL;
+    set->copies = copies ? copies : g_string_chunk_new(4096);
+    set->order = g_ptr_array_new();
 }
 
-static token_span *token_find(token_set *set, const char *tok, size_t len)
+static void token_set_free(token_set *set)
 {
-    size_t mask = set->cap - 1, i = (size_t)token_hash(tok, len) & mask;
-    for (;; i = (i + 1) & mask) {
-        token_span *sp = &set->slot[i];
-        if (sp->len == 0 || (sp->len == len && memcmp(set->text + sp->off, tok, len) == 0))
-            return sp;
-    }
-}
-
-static int token_set_grow(token_set *set)
-{
-    size_t cap = set->cap ? 2 * set->cap : 256;
-    token_span *old = set->slot;
-    size_t old_cap = set->cap;
-    set->slot = calloc(cap, sizeof *set->slot);
-    if (!set->slot) {
-        set->slot = old;
-        return -1;
-    }
-    set->cap = cap;
-    for (size_t i = 0; i < old_cap; i++)
-        if (old[i].len)
-            *token_find(set, set->text + old[i].off, old[i].len) = old[i];
-    free(old);
-    return 0;
+    g_hash_table_destroy(set->seen);
+    if (set->own_copies)
+        g_string_chunk_free(set->copies);
+    g_ptr_array_free(set->order, TRUE);
+    memset(set, 0, sizeof *set);
 }
 
 static int collect_distinct_token(const char *tok, size_t len, void *ctx)
@@ -329,25 +312,15 @@ static int collect_distinct_token(const char *tok, size_t len, void *ctx)
     token_set *set = ctx;
     if (len == 0 || len > TOKEN_MAX)
         return 0; /* the same rule as collect_token */
-    if (2 * (set->n + 1) > set->cap && token_set_grow(set) != 0)
-        return -1;
-    token_span *sp = token_find(set, tok, len);
-    if (sp->len == 0) {
-        sp->off = (uint32_t)(tok - set->text);
-        sp->len = (uint32_t)len;
-        set->n++;
-    }
+    char key[TOKEN_MAX + 1];
+    memcpy(key, tok, len);
+    key[len] = '\0';
+    if (g_hash_table_contains(set->seen, key))
+        return 0;
+    char *copy = g_string_chunk_insert_len(set->copies, key, (gssize)len);
+    g_hash_table_add(set->seen, copy);
+    g_ptr_array_add(set->order, copy);
     return 0;
-}
-
-/* Packs the distinct tokens to the front of the table and returns their number. */
-static size_t token_set_pack(token_set *set)
-{
-    size_t w = 0;
-    for (size_t i = 0; i < set->cap; i++)
-        if (set->slot[i].len)
-            set->slot[w++] = set->slot[i];
-    return w;
 }
 
 /* ---- posting lists ------------------------------------------------------------------------------- */
@@ -514,15 +487,14 @@ static int event_update(rk_txn *t, MDB_txn *txn, const rk_record *rec, int sign,
 
 /* ---- maintenance --------------------------------------------------------------------------------- */
 
-/* The distinct tokens of a normalised text, packed to the front of set->slot; returns their number,
- * or (size_t)-1 when out of memory. */
-static size_t distinct_tokens(const char *norm, token_set *set)
+/* The distinct tokens of a normalised text, in set->order, copied into `copies` (NULL: the set's
+ * own); returns their number, or (size_t)-1 when tokenising failed. Free with token_set_free. */
+static size_t distinct_tokens(const char *norm, GStringChunk *copies, token_set *set)
 {
-    memset(set, 0, sizeof *set);
-    set->text = norm;
-    if (strlen(norm) > UINT32_MAX || rk_text_tokens(norm, collect_distinct_token, set) != 0)
+    token_set_init(set, copies);
+    if (rk_text_tokens(norm, collect_distinct_token, set) != 0)
         return (size_t)-1;
-    return set->n ? token_set_pack(set) : 0;
+    return set->order->len;
 }
 
 /* Removes the token postings of an indexed record. */
@@ -533,13 +505,15 @@ static int tokens_remove(rk_txn *t, MDB_txn *txn, const Renkei__Record *m, const
     if (!norm)
         return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
     token_set tokens;
-    size_t n = distinct_tokens(norm, &tokens);
+    size_t n = distinct_tokens(norm, NULL, &tokens);
     int rc = 0;
     if (n == (size_t)-1)
         rc = rk_fail(err, "no_memory", "", "out of memory while indexing a record");
-    for (size_t i = 0; rc == 0 && n != (size_t)-1 && i < n; i++)
-        rc = token_update(t, txn, norm + tokens.slot[i].off, tokens.slot[i].len, sk, -1, err);
-    free(tokens.slot);
+    for (size_t i = 0; rc == 0 && n != (size_t)-1 && i < n; i++) {
+        const char *tok = g_ptr_array_index(tokens.order, i);
+        rc = token_update(t, txn, tok, strlen(tok), sk, -1, err);
+    }
+    token_set_free(&tokens);
     free(norm);
     return rc;
 }
@@ -624,31 +598,15 @@ typedef struct token_posting {
 typedef struct flush_batch {
     token_posting *v;
     size_t n, cap;
-    char **texts;          /* the normalised texts the postings point into */
-    size_t n_texts, cap_texts;
+    GStringChunk *tokens;  /* the token copies the postings point into */
 } flush_batch;
 
 static void batch_free(flush_batch *b)
 {
-    for (size_t i = 0; i < b->n_texts; i++)
-        free(b->texts[i]);
-    free(b->texts);
+    if (b->tokens)
+        g_string_chunk_free(b->tokens);
     free(b->v);
     memset(b, 0, sizeof *b);
-}
-
-static int batch_keep_text(flush_batch *b, char *text)
-{
-    if (b->n_texts == b->cap_texts) {
-        size_t cap = b->cap_texts ? 2 * b->cap_texts : 64;
-        char **v = realloc(b->texts, cap * sizeof *v);
-        if (!v)
-            return -1;
-        b->texts = v;
-        b->cap_texts = cap;
-    }
-    b->texts[b->n_texts++] = text;
-    return 0;
 }
 
 static int batch_push(flush_batch *b, const char *tok, uint32_t len, const uint8_t *val)
@@ -686,18 +644,22 @@ static int batch_add_record(rk_txn *t, flush_batch *b, const uint8_t sk[RK_SORT_
         return -1;
     int rc = 0;
     char *norm = record_normalized_text(rec.msg);
-    if (!norm || batch_keep_text(b, norm) != 0) {
-        free(norm);
+    if (!norm) {
         rk_record_free(&rec);
         return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
     }
+    if (!b->tokens)
+        b->tokens = g_string_chunk_new(64 * 1024);
     token_set tokens;
-    size_t n = distinct_tokens(norm, &tokens);
+    size_t n = distinct_tokens(norm, b->tokens, &tokens);
     if (n == (size_t)-1)
         rc = -1;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = batch_push(b, norm + tokens.slot[i].off, tokens.slot[i].len, sk);
-    free(tokens.slot);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *tok = g_ptr_array_index(tokens.order, i);
+        rc = batch_push(b, tok, (uint32_t)strlen(tok), sk);
+    }
+    token_set_free(&tokens);
+    free(norm);
     rk_record_free(&rec);
     return rc == 0 ? 0 : rk_fail(err, "no_memory", "", "out of memory while indexing a record");
 }
