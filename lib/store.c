@@ -44,11 +44,30 @@ struct rk_store {
     MDB_dbi dbi[DB_COUNT];
 };
 
+/* Count and 256-bit sum of the item hashes of a range of a reconciliation set. */
+typedef struct agg {
+    uint64_t count;
+    uint64_t sum[4];   /* little-endian limbs of the 256-bit sum */
+} agg;
+
+/* The last few results of prefix_agg in a read-only transaction. Reconciliation asks for the
+ * fingerprints of adjacent ranges, so most bounds are asked for twice in a row (as one range's end
+ * and the next one's start); a read transaction sees one snapshot, so a result holds for its life. */
+#define AGG_MEMO_SLOTS 4
+typedef struct agg_memo {
+    bool valid;
+    MDB_dbi fps;
+    uint8_t key[RK_ITEM_LEN];
+    agg value;
+} agg_memo;
+
 struct rk_txn {
     rk_store *s;
     MDB_txn *txn;         /* NULL once a failure aborted it */
     bool write;
     rk_error failure;     /* why it was aborted, reported again by commit */
+    agg_memo memo[AGG_MEMO_SLOTS]; /* read-only transactions only */
+    unsigned memo_next;
 };
 
 /* ---- transactions and errors --------------------------------------------------------------------- */
@@ -436,10 +455,6 @@ int rk_store_counts(rk_txn *t, struct rk_store_counts *out, rk_error *err)
 
 /* ---- the RBSR sets and their fingerprint index -------------------------------------------------- */
 
-typedef struct agg {
-    uint64_t count;
-    uint64_t sum[4];   /* little-endian limbs of the 256-bit sum */
-} agg;
 
 static void agg_add(agg *a, const agg *b)
 {
@@ -569,8 +584,8 @@ static bool is_child(const MDB_val *k, int level, const uint8_t *parent)
  * sibling buckets before k's byte (scanning whichever side of the byte is shorter and subtracting
  * from the parent when it scans the upper side), and at the deepest level the few items that share
  * k's whole prefix. At most RK_FP_DEPTH * 128 bucket reads plus one deepest bucket. */
-static int prefix_agg(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi fps, const uint8_t k[RK_ITEM_LEN], agg *out,
-                      rk_error *err)
+static int prefix_agg_walk(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi fps, const uint8_t k[RK_ITEM_LEN],
+                           agg *out, rk_error *err)
 {
     memset(out, 0, sizeof *out);
     MDB_cursor *c;
@@ -662,6 +677,30 @@ static int prefix_agg(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi fps, const
 fail:
     mdb_cursor_close(c);
     return rk_txn_fail(t, rc, "reading the fingerprint index", err);
+}
+
+/* prefix_agg_walk, answered from the transaction's memo when a read-only one asked for k lately. */
+static int prefix_agg(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi fps, const uint8_t k[RK_ITEM_LEN], agg *out,
+                      rk_error *err)
+{
+    if (t->write)
+        return prefix_agg_walk(t, txn, items, fps, k, out, err);
+    for (unsigned i = 0; i < AGG_MEMO_SLOTS; i++) {
+        const agg_memo *m = &t->memo[i];
+        if (m->valid && m->fps == fps && memcmp(m->key, k, RK_ITEM_LEN) == 0) {
+            *out = m->value;
+            return 0;
+        }
+    }
+    if (prefix_agg_walk(t, txn, items, fps, k, out, err) != 0)
+        return -1;
+    agg_memo *m = &t->memo[t->memo_next];
+    t->memo_next = (t->memo_next + 1) % AGG_MEMO_SLOTS;
+    m->valid = true;
+    m->fps = fps;
+    memcpy(m->key, k, RK_ITEM_LEN);
+    m->value = *out;
+    return 0;
 }
 
 int rk_store_set_fingerprint(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
