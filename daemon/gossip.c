@@ -67,6 +67,10 @@
  * keep the verifiers and the writer busy (docs/benchmarks.md compares 1,024, 2,048 and 4,096). */
 #define WRITER_BACKLOG_MAX 2048
 #define MAX_SYNC_ROUNDS 400
+/* Differences one reconciliation keeps (32-byte hashes to fetch, 40-byte items to push): 4 MiB and
+ * 5 MiB. A node catching up on more fetches these, then reconciles again at once for the rest. */
+#define SYNC_NEED_MAX 131072
+#define SYNC_HAVE_MAX 131072
 #define INFLIGHT_SLOTS 4096
 #define INFLIGHT_MS 5000
 #define MAX_REASONS 24
@@ -1407,6 +1411,8 @@ static int dp_reconcile(dpeer *dp, nng_ctx ctx, nng_aio *aio)
     rk_error_clear(&err);
     rk_sync_diff diff;
     rk_sync_diff_init(&diff);
+    diff.max_need = SYNC_NEED_MAX;
+    diff.max_have = SYNC_HAVE_MAX;
     uint64_t t0 = rk_monotonic_ns();
     nng_mtx_lock(g->mu);
     int set = dp->set;
@@ -1490,6 +1496,12 @@ static int dp_reconcile(dpeer *dp, nng_ctx ctx, nng_aio *aio)
     }
     rc = 0;
     result = "ok";
+    if (diff.truncated) {
+        /* the differences past the bounds are still there: learn them now rather than next interval */
+        nng_mtx_lock(g->mu);
+        dp->sync_now = true;
+        nng_mtx_unlock(g->mu);
+    }
 out:
     if (t)
         rk_txn_abort(t);
@@ -1501,8 +1513,8 @@ out:
     rk_metrics_observe(g->metrics, "renkei_reconcile_seconds", "peer", dp->st->name, secs);
     rk_metrics_add2(g->metrics, "renkei_reconcile_total", "result", result, "peer", dp->st->name, 1);
     if (rc == 0)
-        rk_info("gossip", "reconciled with peer=%s rounds=%d need=%zu have=%zu in %.3fs", dp->st->name, rounds,
-                diff.n_need, diff.n_have, secs);
+        rk_info("gossip", "reconciled with peer=%s rounds=%d need=%zu have=%zu%s in %.3fs", dp->st->name, rounds,
+                diff.n_need, diff.n_have, diff.truncated ? " (more to come)" : "", secs);
     else
         rk_warn("gossip", "reconciliation with peer=%s failed: %s %s", dp->st->name, result, err.message);
     rk_sync_diff_free(&diff);

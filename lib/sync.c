@@ -85,11 +85,19 @@ static int grow_append(uint8_t **buf, size_t *n, size_t *cap, const uint8_t *rec
 
 static int diff_need(rk_sync_diff *d, const uint8_t item[RK_ITEM_LEN])
 {
+    if (d->max_need && d->n_need >= d->max_need) {
+        d->truncated = true;
+        return 0;
+    }
     return grow_append(&d->need, &d->n_need, &d->cap_need, item + 8, RK_HASH_LEN);
 }
 
 static int diff_have(rk_sync_diff *d, const uint8_t item[RK_ITEM_LEN])
 {
+    if (d->max_have && d->n_have >= d->max_have) {
+        d->truncated = true;
+        return 0;
+    }
     return grow_append(&d->have, &d->n_have, &d->cap_have, item, RK_ITEM_LEN);
 }
 

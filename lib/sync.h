@@ -51,12 +51,17 @@ typedef struct rk_memory_set {
 void rk_set_source_from_memory(rk_set_source *src, rk_memory_set *set);
 
 /* What the initiator learned: need = hashes (32 bytes each) the peer has and we lack, to Fetch;
- * have = items (40 bytes each) we have and the peer lacks, to push. Appended to across rounds. */
+ * have = items (40 bytes each) we have and the peer lacks, to push. Appended to across rounds.
+ * max_need and max_have (0: no bound) cap what one reconciliation keeps, so a node catching up on
+ * millions of records holds a bounded list; differences past a bound are dropped and `truncated`
+ * says so: the caller acts on what it has and reconciles again to learn the rest. */
 typedef struct rk_sync_diff {
     uint8_t *need;
     size_t n_need, cap_need;
     uint8_t *have;
     size_t n_have, cap_have;
+    size_t max_need, max_have;
+    bool truncated;
 } rk_sync_diff;
 
 void rk_sync_diff_init(rk_sync_diff *d);

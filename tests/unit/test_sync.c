@@ -247,6 +247,66 @@ static void test_disjoint(void **state)
     run_case(0, 3000, 4000, 10, &st);
 }
 
+static void mset_add(mset *s, const uint8_t item[RK_ITEM_LEN])
+{
+    uint8_t *items = realloc(s->items, (s->count + 1) * RK_ITEM_LEN);
+    assert_non_null(items);
+    s->items = items;
+    memcpy(s->items + s->count * RK_ITEM_LEN, item, RK_ITEM_LEN);
+    s->count++;
+    qsort(s->items, s->count, RK_ITEM_LEN, cmp_item);
+}
+
+/* A bounded diff keeps at most max_need/max_have differences and says it was truncated; acting on
+ * what it kept and reconciling again converges, as a node catching up on millions does. */
+static void test_bounded_diff(void **state)
+{
+    (void)state;
+    pair p;
+    make_pair(&p, 2000, 300, 500, 21);
+    size_t passes = 0, fetched = 0, pushed = 0;
+    for (;;) {
+        rk_sync_diff d;
+        rk_sync_diff_init(&d);
+        d.max_need = 64;
+        d.max_have = 50;
+        run_stats st;
+        reconcile(&p.a, &p.b, RK_SET_PUBLIC, &d, &st);
+        assert_true(d.n_need <= 64 && d.n_have <= 50);
+        passes++;
+        assert_true(passes <= 20);
+        if (!d.truncated) {
+            assert_int_equal(d.n_need, 500 - fetched);
+            assert_int_equal(d.n_have, 300 - pushed);
+        } else {
+            assert_true(d.n_need == 64 || d.n_have == 50);
+        }
+        /* "fetch" what A needs from B and "push" what B lacks */
+        for (size_t i = 0; i < d.n_need; i++) {
+            const uint8_t *h = d.need + i * RK_HASH_LEN;
+            size_t j = 0;
+            while (j < p.b.count && memcmp(p.b.items + j * RK_ITEM_LEN + 8, h, RK_HASH_LEN) != 0)
+                j++;
+            assert_true(j < p.b.count);
+            mset_add(&p.a, p.b.items + j * RK_ITEM_LEN);
+        }
+        for (size_t i = 0; i < d.n_have; i++)
+            mset_add(&p.b, d.have + i * RK_ITEM_LEN);
+        fetched += d.n_need;
+        pushed += d.n_have;
+        bool done = !d.truncated;
+        rk_sync_diff_free(&d);
+        if (done)
+            break;
+    }
+    assert_int_equal(fetched, 500);
+    assert_int_equal(pushed, 300);
+    assert_true(passes >= 500 / 64);
+    assert_int_equal(p.a.count, p.b.count);
+    assert_memory_equal(p.a.items, p.b.items, p.a.count * RK_ITEM_LEN);
+    free_pair(&p);
+}
+
 /* More than one message can carry: the frame limit forces extra rounds, never a wrong result. */
 static void test_message_cap(void **state)
 {
@@ -533,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_differences_both_sides),
         cmocka_unit_test(test_empty_vs_full),
         cmocka_unit_test(test_disjoint),
+        cmocka_unit_test(test_bounded_diff),
         cmocka_unit_test(test_message_cap),
         cmocka_unit_test(test_many_small),
         cmocka_unit_test(test_shared_prefixes),
