@@ -67,10 +67,13 @@
  * keep the verifiers and the writer busy (docs/benchmarks.md compares 1,024, 2,048 and 4,096). */
 #define WRITER_BACKLOG_MAX 2048
 #define MAX_SYNC_ROUNDS 400
-/* Differences one reconciliation keeps (32-byte hashes to fetch, 40-byte items to push): 4 MiB and
- * 5 MiB. A node catching up on more fetches these, then reconciles again at once for the rest. */
-#define SYNC_NEED_MAX 131072
-#define SYNC_HAVE_MAX 131072
+/* Differences one reconciliation keeps (32-byte hashes to fetch, 40-byte items to push): 8 MiB and
+ * 10 MiB. A node catching up on more fetches these, then reconciles again at once for the rest. */
+#define SYNC_NEED_MAX 262144
+#define SYNC_HAVE_MAX 262144
+/* Before that next pass, how long to wait for the writer to commit what was fetched: a record still
+ * on its way to the store would be found missing and fetched again. */
+#define SYNC_DRAIN_WAIT_MS 10000
 #define INFLIGHT_SLOTS 4096
 #define INFLIGHT_MS 5000
 #define MAX_REASONS 24
@@ -1498,6 +1501,7 @@ static int dp_reconcile(dpeer *dp, nng_ctx ctx, nng_aio *aio)
     result = "ok";
     if (diff.truncated) {
         /* the differences past the bounds are still there: learn them now rather than next interval */
+        rk_writer_wait_room(g->node->writer, 1, SYNC_DRAIN_WAIT_MS);
         nng_mtx_lock(g->mu);
         dp->sync_now = true;
         nng_mtx_unlock(g->mu);
