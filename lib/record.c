@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envelope.h"
+
 void rk_limits_default(rk_limits *lim)
 {
     lim->max_record_bytes = 256 * 1024;
@@ -27,34 +29,17 @@ void rk_record_free(rk_record *rec)
     memset(rec, 0, sizeof *rec);
 }
 
-/* The envelope is kept in one canonical layout (field 1: record bytes, field 2: signature) so that
- * `bytes` sits at a known offset. Only the wrapper is rebuilt; the signed record bytes are copied
- * untouched. */
+/* The envelope is kept in the canonical layout (lib/envelope.h) so that `bytes` sits at a known
+ * offset. Only the wrapper is rebuilt; the signed record bytes are copied untouched. */
 static int build_envelope(rk_record *rec, const uint8_t *bytes, size_t len, const uint8_t sig[RK_SIG_LEN],
                           rk_error *err)
 {
-    uint8_t varint[10];
-    size_t vlen = 0;
-    for (size_t v = len;; v >>= 7) {
-        varint[vlen++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
-        if (v < 0x80)
-            break;
-    }
-    rec->env_len = 1 + vlen + len + 2 + RK_SIG_LEN;
+    rec->env_len = rk_envelope_size(len);
     rec->env = malloc(rec->env_len);
     if (!rec->env)
         return rk_fail(err, "no_memory", "", "out of memory");
-    uint8_t *p = rec->env;
-    *p++ = 0x0a;
-    memcpy(p, varint, vlen);
-    p += vlen;
-    memcpy(p, bytes, len);
-    rec->bytes = p;
+    rec->bytes = rec->env + rk_envelope_write(rec->env, bytes, len, sig);
     rec->len = len;
-    p += len;
-    *p++ = 0x12;
-    *p++ = RK_SIG_LEN;
-    memcpy(p, sig, RK_SIG_LEN);
     memcpy(rec->sig, sig, RK_SIG_LEN);
     return 0;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "envelope.h"
 #include "index.h"
 #include "sign.h"
 
@@ -361,27 +362,14 @@ int rk_store_get_envelope(rk_txn *t, const uint8_t hash[RK_HASH_LEN], const uint
     return found;
 }
 
-/* Stored envelopes are always in the canonical layout rk_record builds (0x0a varint record 0x12 0x40
- * signature), so loading needs neither a second envelope decode nor a hash. Anything else goes the
- * defensive way. */
+/* Stored envelopes are always in the canonical layout rk_record builds (lib/envelope.h), so loading
+ * needs neither a second envelope decode nor a hash. Anything else goes the defensive way. */
 static int decode_envelope(const uint8_t *env, size_t len, const uint8_t hash[RK_HASH_LEN], rk_record *out,
                            rk_error *err)
 {
     memset(out, 0, sizeof *out);
-    size_t off = 1, rlen = 0;
-    bool canonical = len > 2 && env[0] == 0x0a;
-    for (int shift = 0; canonical; shift += 7) {
-        if (off >= len || shift > 28) {
-            canonical = false;
-            break;
-        }
-        uint8_t b = env[off++];
-        rlen |= (size_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            break;
-    }
-    if (!canonical || rlen == 0 || off + rlen + 2 + RK_SIG_LEN != len || env[off + rlen] != 0x12 ||
-        env[off + rlen + 1] != RK_SIG_LEN) {
+    rk_envelope parts;
+    if (!rk_envelope_split(env, len, &parts)) {
         if (rk_record_parse(env, len, NULL, 0, out, err) != 0)
             return -1;
         return 0;
@@ -391,11 +379,11 @@ static int decode_envelope(const uint8_t *env, size_t len, const uint8_t hash[RK
         return rk_fail(err, "no_memory", "", "out of memory");
     memcpy(out->env, env, len);
     out->env_len = len;
-    out->bytes = out->env + off;
-    out->len = rlen;
-    memcpy(out->sig, out->env + off + rlen + 2, RK_SIG_LEN);
+    out->bytes = out->env + (parts.record - env);
+    out->len = parts.record_len;
+    memcpy(out->sig, parts.sig, RK_SIG_LEN);
     memcpy(out->hash, hash, RK_HASH_LEN);
-    out->msg = renkei__record__unpack(NULL, rlen, out->bytes);
+    out->msg = renkei__record__unpack(NULL, out->len, out->bytes);
     if (!out->msg) {
         rk_record_free(out);
         return rk_fail(err, "store_corrupt", "", "a stored record does not decode");
