@@ -108,27 +108,13 @@ int rk_cmd_pubkey(rk_cli *cli, int argc, char **argv)
 
 int rk_read_file(const char *path, rk_buf *buf)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "renkei: cannot open %s: %s\n", path, strerror(errno));
+    bool is_stdin = strcmp(path, "-") == 0;
+    errno = 0;
+    if ((is_stdin ? rk_read_stream(stdin, 0, buf) : rk_read_path(path, 0, buf)) != 0) {
+        fprintf(stderr, "renkei: cannot read %s: %s\n", path, strerror(errno));
         return -1;
     }
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (rk_buf_append(buf, chunk, n) != 0) {
-            fprintf(stderr, "renkei: out of memory reading %s\n", path);
-            rc = -1;
-            break;
-        }
-    if (rc == 0 && ferror(f)) {
-        fprintf(stderr, "renkei: cannot read %s: %s\n", path, strerror(errno));
-        rc = -1;
-    }
-    if (f != stdin)
-        fclose(f);
-    return rc;
+    return 0;
 }
 
 int rk_cmd_verify(rk_cli *cli, int argc, char **argv)

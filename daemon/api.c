@@ -41,7 +41,6 @@
 #define DEFAULT_LIMIT 50
 #define MAX_LIMIT 1000
 #define MAX_WAIT_S 60
-#define JST_OFFSET_S (9 * 3600)
 
 typedef struct waiter {
     struct waiter *prev, *next;

@@ -1671,23 +1671,12 @@ static bool is_tls(const char *url) { return strncmp(url, "tls+tcp://", 10) == 0
 /* Reads a small PEM file whole; NULL (with err filled) if it cannot be read or is implausibly large. */
 static char *read_pem(const char *path, const char *field, rk_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        rk_fail(err, "tls", field, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
     rk_buf b;
     rk_buf_init(&b);
-    char chunk[4096];
-    size_t n;
-    bool ok = true;
-    while (ok && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        ok = b.len + n <= 1024 * 1024 && rk_buf_append(&b, chunk, n) == 0;
-    ok = ok && !ferror(f);
-    fclose(f);
-    if (!ok || b.len == 0) {
+    if (rk_read_path(path, 1024 * 1024, &b) != 0 || b.len == 0) {
+        int e = b.len == 0 ? 0 : errno;
         rk_buf_free(&b);
-        rk_fail(err, "tls", field, "cannot read %s as a PEM file", path);
+        rk_fail(err, "tls", field, "cannot read %s as a PEM file%s%s", path, e ? ": " : "", e ? strerror(e) : "");
         return NULL;
     }
     return rk_buf_take(&b, NULL);

@@ -19,7 +19,6 @@
 
 #define LIMIT_DEFAULT 100
 #define LIMIT_MAX 10000
-#define JST_OFFSET (9 * 3600)
 /* events.ics without "from": events that ended in the last 180 days and everything later */
 #define ICS_PAST_DAYS 180
 
@@ -74,7 +73,7 @@ static int parse_instant(const char *s, int64_t *out)
     if (strlen(s) != 10 || rk_parse_date(s, &y, &m, &d) != 0)
         return -1;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
-    *out = (int64_t)timegm(&tm) - JST_OFFSET;
+    *out = (int64_t)timegm(&tm) - RK_JST_OFFSET_S;
     return 0;
 }
 
@@ -124,7 +123,7 @@ static int parse_query(const rk_params *p, int fmt_index, int64_t now_s, export_
     }
     if (exports[fmt_index].fmt == F_ICS) {
         /* the default window moves once a day (at JST midnight), so ETags stay stable within a day */
-        int64_t today = ((now_s + JST_OFFSET) / 86400) * 86400 - JST_OFFSET;
+        int64_t today = ((now_s + RK_JST_OFFSET_S) / 86400) * 86400 - RK_JST_OFFSET_S;
         q->from = today - (int64_t)ICS_PAST_DAYS * 86400;
         if ((v = rk_params_get(p, "from")) && *v && parse_instant(v, &q->from) != 0)
             return bad(out, "from", "from must be RFC 3339 or YYYY-MM-DD");

@@ -15,7 +15,6 @@
 
 #define N_PREF 48 /* 0 = unknown, 1..47 = JIS X 0401 */
 #define N_KIND 4  /* case, event, region (index by Renkei__Kind, 0 unused) */
-#define JST_OFFSET (9 * 3600)
 
 typedef struct month_count {
     char month[8]; /* YYYY-MM */
@@ -63,7 +62,7 @@ static int pref_index(const char *code)
 static void add_month(rk_stats *s, uint64_t created_ms)
 {
     char key[32];
-    rk_format_rfc3339((int64_t)(created_ms / 1000), JST_OFFSET, false, key);
+    rk_format_rfc3339((int64_t)(created_ms / 1000), RK_JST_OFFSET_S, false, key);
     key[7] = '\0';
     for (size_t i = 0; i < s->n_months; i++)
         if (memcmp(s->months[i].month, key, 8) == 0) {

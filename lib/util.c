@@ -1,6 +1,7 @@
-/* util: error reporting, growable buffers, hex, clocks and RFC 3339 time. */
+/* util: error reporting, growable buffers, whole-file reading, hex, clocks and RFC 3339 time. */
 #include "util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,47 @@ char *rk_buf_take(rk_buf *b, size_t *len)
         d = calloc(1, 1);
     memset(b, 0, sizeof *b);
     return d;
+}
+
+int rk_read_stream(FILE *f, size_t max, rk_buf *b)
+{
+    char chunk[65536];
+    size_t n, got = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (max && n > max - got) {
+            errno = EFBIG;
+            return -1;
+        }
+        if (rk_buf_append(b, chunk, n) != 0) {
+            errno = ENOMEM;
+            return -1;
+        }
+        got += n;
+    }
+    if (ferror(f)) {
+        if (errno == 0)
+            errno = EIO;
+        return -1;
+    }
+    /* an empty file still yields a NUL-terminated, non-NULL buffer */
+    if (!b->data && rk_buf_reserve(b, 1) != 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+int rk_read_path(const char *path, size_t max, rk_buf *b)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    errno = 0;
+    int rc = rk_read_stream(f, max, b);
+    int e = errno;
+    fclose(f);
+    errno = e;
+    return rc;
 }
 
 void rk_hex_encode(const uint8_t *in, size_t len, char *out)

@@ -11,10 +11,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define RK_KEY_LEN 32
 #define RK_SIG_LEN 64
 #define RK_HASH_LEN 32
+
+/* Japan Standard Time, seconds east of UTC: the network's calendar day, feeds and exports use it.
+ * Japan has no daylight saving time, so a constant is exact. */
+#define RK_JST_OFFSET_S (9 * 3600)
 
 typedef struct rk_error {
     char code[48];     /* e.g. "invalid_json", "unknown_field", "bad_signature" */
@@ -47,6 +52,14 @@ int rk_buf_puts(rk_buf *b, const char *s);
 int rk_buf_printf(rk_buf *b, const char *fmt, ...) RK_PRINTF(2, 3);
 /* Takes ownership of the data; the buffer is left empty. */
 char *rk_buf_take(rk_buf *b, size_t *len);
+
+/* The one whole-file reader of the tree. Appends all of f, or of the file at path, to b. max bounds
+ * the bytes appended (0: no bound) so a configuration or PEM path pointing at something huge cannot
+ * exhaust memory. Returns 0, or -1 with errno set (EFBIG over max, ENOMEM, or the open/read error) so
+ * each caller words its own message. Written here rather than with g_file_get_contents because that
+ * has no size bound, cannot read stdin, and aborts on allocation failure. */
+int rk_read_stream(FILE *f, size_t max, rk_buf *b);
+int rk_read_path(const char *path, size_t max, rk_buf *b);
 
 void rk_hex_encode(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
 /* Decodes exactly 2*len hex characters; returns -1 on any other input. */

@@ -1,10 +1,14 @@
-/* Tests for lib/util.c: RFC 3339 parsing and formatting, hex, buffers. */
+/* Tests for lib/util.c: RFC 3339 parsing and formatting, hex, buffers, whole-file reading. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -67,12 +71,51 @@ static void test_hex_and_buf(void **state)
     rk_buf_free(&b);
 }
 
+static void test_read_path(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/rk_test_util_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    rk_buf b;
+    rk_buf_init(&b);
+    /* an empty file is an empty, NUL-terminated buffer, not NULL */
+    assert_int_equal(rk_read_path(path, 10, &b), 0);
+    assert_non_null(b.data);
+    assert_int_equal(b.len, 0);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 100000; i++)
+        fputc('a' + i % 26, f);
+    fclose(f);
+    rk_buf_reset(&b);
+    assert_int_equal(rk_read_path(path, 0, &b), 0);
+    assert_int_equal(b.len, 100000);
+    assert_int_equal(b.data[99999], 'a' + 99999 % 26);
+    assert_int_equal(b.data[b.len], '\0');
+    /* the bound is exact: max bytes pass, one more is EFBIG */
+    rk_buf_reset(&b);
+    assert_int_equal(rk_read_path(path, 100000, &b), 0);
+    rk_buf_reset(&b);
+    assert_int_equal(rk_read_path(path, 99999, &b), -1);
+    assert_int_equal(errno, EFBIG);
+    unlink(path);
+    assert_int_equal(rk_read_path(path, 0, &b), -1);
+    assert_int_equal(errno, ENOENT);
+    /* a directory opens but cannot be read */
+    assert_int_equal(rk_read_path("/tmp", 0, &b), -1);
+    assert_int_equal(errno, EISDIR);
+    rk_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_civil_days_round_trip),
         cmocka_unit_test(test_hex_and_buf),
+        cmocka_unit_test(test_read_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
