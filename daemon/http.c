@@ -12,6 +12,7 @@
 #include "http.h"
 
 #include <errno.h>
+#include <glib.h>
 #include <grp.h>
 #include <http_parser.h>
 #include <stdio.h>
@@ -728,29 +729,12 @@ static void on_connection(uv_stream_t *server, int status)
     arm_timer(c);
 }
 
+/* Creates the directory that will hold the socket file (0750: the group may reach the socket). */
 static int mkdir_parents(const char *path)
 {
-    char *d = strdup(path);
-    if (!d)
-        return -1;
-    char *slash = strrchr(d, '/');
-    if (!slash || slash == d) {
-        free(d);
-        return 0;
-    }
-    *slash = '\0';
-    for (char *p = d + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(d, 0755) != 0 && errno != EEXIST) {
-                free(d);
-                return -1;
-            }
-            *p = '/';
-        }
-    }
-    int rc = (mkdir(d, 0750) != 0 && errno != EEXIST) ? -1 : 0;
-    free(d);
+    gchar *dir = g_path_get_dirname(path);
+    int rc = g_mkdir_with_parents(dir, 0750);
+    g_free(dir);
     return rc;
 }
 

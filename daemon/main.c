@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <glib.h>
 #include <signal.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -82,24 +83,6 @@ static void on_signal(uv_signal_t *s, int signum)
     shutdown_node(d);
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char *d = strdup(path);
-    if (!d)
-        return -1;
-    for (char *p = d + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(d, 0755) != 0 && errno != EEXIST) {
-                free(d);
-                return -1;
-            }
-            *p = '/';
-        }
-    int rc = mkdir(d, mode) != 0 && errno != EEXIST ? -1 : 0;
-    free(d);
-    return rc;
-}
 
 static void describe_metrics(rk_metrics *m)
 {
@@ -142,7 +125,7 @@ static int run(rk_config *cfg)
     n->limits.max_record_bytes = cfg->max_record_bytes;
     n->limits.max_clock_skew_ms = cfg->max_clock_skew_ms;
 
-    if (mkdir_p(cfg->data_dir, 0700) != 0) {
+    if (g_mkdir_with_parents(cfg->data_dir, 0700) != 0) {
         rk_error_log("main", "cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
         goto out;
     }

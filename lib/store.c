@@ -14,6 +14,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <glib.h>
 #include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,24 +174,8 @@ void rk_txn_abort(rk_txn *t)
 
 static int make_dirs(const char *dir, rk_error *err)
 {
-    size_t n = strlen(dir);
-    char *path = malloc(n + 1);
-    if (!path)
-        return rk_fail(err, "no_memory", "", "out of memory");
-    memcpy(path, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (path[i] != '/' && path[i] != '\0')
-            continue;
-        char saved = path[i];
-        path[i] = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-            int e = errno;
-            free(path);
-            return rk_fail(err, "store_error", "data_dir", "cannot create %s: %s", dir, strerror(e));
-        }
-        path[i] = saved;
-    }
-    free(path);
+    if (g_mkdir_with_parents(dir, 0700) != 0)
+        return rk_fail(err, "store_error", "data_dir", "cannot create %s: %s", dir, strerror(errno));
     return 0;
 }
 
