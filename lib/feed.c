@@ -13,9 +13,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <glib.h>
+
 #include "taxonomy.h"
 
-#define JST_OFFSET (9 * 3600)
 
 /* ------------------------------------------------------------------------------ record access */
 
@@ -238,29 +239,40 @@ static bool is_control(const unsigned char *p, size_t n)
     return false;
 }
 
+/* Escaping itself is GLib's g_markup_escape_text. Two things stay here, because GLib does them in a
+ * way XML readers reject or undo: it writes C0 controls as references such as "&#x1;", which XML 1.0
+ * forbids, so controls are dropped first; and it leaves CR raw, which every XML parser folds into LF,
+ * so CR is written as "&#13;". The text between those is handed to GLib a run at a time. */
 static int xml_text(rk_buf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)str_or_empty(s);
     size_t len = strlen((const char *)p);
-    for (size_t i = 0; i < len;) {
-        size_t n = u8len(p + i, len - i);
-        const char *rep = NULL;
-        if (is_control(p + i, n)) {
+    size_t run = 0; /* start of the pending run of ordinary text */
+    for (size_t i = 0; i <= len;) {
+        size_t n = i < len ? u8len(p + i, len - i) : 0;
+        bool plain = i < len && p[i] != '\r' && !is_control(p + i, n);
+        if (plain) {
             i += n;
             continue;
         }
-        switch (p[i]) {
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '&': rep = "&amp;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&apos;"; break;
-        case '\r': rep = "&#13;"; break;
-        default: break;
+        if (i > run) {
+            /* GLib needs valid UTF-8 (record text is validated on ingest; other text, such as a
+             * configured URL, gets U+FFFD for broken bytes here rather than an unreadable feed) */
+            const char *t = (const char *)p + run;
+            char *fixed = g_utf8_validate_len(t, i - run, NULL) ? NULL : g_utf8_make_valid(t, (gssize)(i - run));
+            char *esc = fixed ? g_markup_escape_text(fixed, -1) : g_markup_escape_text(t, (gssize)(i - run));
+            int rc = rk_buf_puts(b, esc);
+            g_free(esc);
+            g_free(fixed);
+            if (rc)
+                return -1;
         }
-        if (rep ? rk_buf_puts(b, rep) : rk_buf_append(b, p + i, n))
+        if (i == len)
+            break;
+        if (p[i] == '\r' && rk_buf_puts(b, "&#13;"))
             return -1;
         i += n;
+        run = i;
     }
     return 0;
 }
@@ -729,8 +741,8 @@ static int ics_event(rk_buf *out, rk_buf *tmp, const rk_record *rec, const rk_fe
     }
     default:
         if (is_tokyo(e->time_zone)) {
-            ics_datetime(start, JST_OFFSET, false, a);
-            ics_datetime(end, JST_OFFSET, false, b);
+            ics_datetime(start, RK_JST_OFFSET_S, false, a);
+            ics_datetime(end, RK_JST_OFFSET_S, false, b);
             if (ics_line(out, tmp, "DTSTART;TZID=Asia/Tokyo:", a) || ics_line(out, tmp, "DTEND;TZID=Asia/Tokyo:", b))
                 goto done;
         } else {

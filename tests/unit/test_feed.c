@@ -189,6 +189,37 @@ static void test_atom_strips_control_characters(void **state)
     rk_buf_free(&out);
 }
 
+/* A CR must survive an XML reader (which folds a raw CR into LF), and the escaped runs on either side
+ * of a dropped control or a CR must keep their escapes. */
+static void test_atom_keeps_carriage_return_as_reference(void **state)
+{
+    fixture *f = *state;
+    rk_record a;
+    memset(&a, 0, sizeof a);
+    Renkei__Record r = RENKEI__RECORD__INIT;
+    Renkei__Case c = RENKEI__CASE__INIT;
+    c.title = "A&B\r\x01<C>\r";
+    c.prefecture = "17";
+    r.kind = RENKEI__KIND__KIND_CASE;
+    r.body_case = RENKEI__RECORD__BODY_CASE;
+    r.case_ = &c;
+    r.author.data = f->pub;
+    r.author.len = RK_KEY_LEN;
+    r.rid = "cr";
+    r.version = 1700000000000ull;
+    r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
+    a.msg = &r;
+    const rk_record *recs[] = {&a};
+    rk_feed_meta m = meta(f);
+    rk_buf out;
+    rk_buf_init(&out);
+    assert_int_equal(rk_feed_atom(recs, 1, &m, &out), 0);
+    if (!strstr(out.data, "<title>A&amp;B&#13;&lt;C&gt;&#13;</title>"))
+        fail_msg("%s", out.data);
+    assert_null(strchr(out.data, '\r'));
+    rk_buf_free(&out);
+}
+
 /* -------------------------------------------------------------------------------- iCalendar */
 
 /* Checks RFC 5545 framing and returns the unfolded text (caller frees). */
@@ -450,6 +481,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_atom_escaping_and_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atom_strips_control_characters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_atom_keeps_carriage_return_as_reference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ics_folding_escaping_and_dates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv_quoting_and_bom, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_feed_required_fields, setup, teardown),
