@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <nng/nng.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,19 +133,43 @@ static int parse_uint(const char *v, unsigned long long min, unsigned long long 
     return 0;
 }
 
-static bool url_ok(const char *u)
+/* Why the URL cannot be used, or NULL. The parse is nng_url_parse, the one the dialer and listener
+ * run, so what passes here is what they will see; NNG leaves the port unchecked until it dials (a bad
+ * one then fails on every attempt, quietly), so the port is checked here: digits, 1..65535. A dialled
+ * URL needs a host; a listened one may leave it empty (all addresses). NNG's TCP transports take no
+ * path, and white space or a comma means a list went wrong. */
+static const char *url_problem(const char *u, bool listen)
 {
-    static const char *const schemes[] = {"tcp://", "tcp4://", "tcp6://", "tls+tcp://", "ipc://", NULL};
-    for (int i = 0; schemes[i]; i++) {
-        size_t n = strlen(schemes[i]);
-        if (strncmp(u, schemes[i], n) == 0 && u[n] != '\0') {
-            for (const char *p = u + n; *p; p++)
-                if (isspace((unsigned char)*p) || *p == ',')
-                    return false;
-            return true;
-        }
+    for (const char *p = u; *p; p++)
+        if (isspace((unsigned char)*p) || *p == ',')
+            return "contains white space or a comma";
+    nng_url *url = NULL;
+    if (nng_url_parse(&url, u) != 0)
+        return "is not a URL";
+    const char *why = NULL;
+    const char *sch = url->u_scheme;
+    bool ipc = strcmp(sch, "ipc") == 0;
+    if (!ipc && strcmp(sch, "tcp") != 0 && strcmp(sch, "tcp4") != 0 && strcmp(sch, "tcp6") != 0 &&
+        strcmp(sch, "tls+tcp") != 0)
+        why = "has a scheme other than tcp://, tcp4://, tcp6://, tls+tcp:// or ipc://";
+    else if (ipc)
+        why = url->u_path && url->u_path[0] ? NULL : "has no socket path after ipc://";
+    else if (!url->u_port || !url->u_port[0])
+        why = "has no port (HOST:PORT)";
+    else {
+        unsigned long long port = 0;
+        const char *q = url->u_port;
+        while (isdigit((unsigned char)*q) && port <= 65535)
+            port = port * 10 + (unsigned)(*q++ - '0');
+        if (*q || port < 1 || port > 65535)
+            why = "has a port that is not a number from 1 to 65535";
+        else if (!listen && (!url->u_hostname || !url->u_hostname[0]))
+            why = "has no host to dial";
+        else if (url->u_path && url->u_path[0] && strcmp(url->u_path, "/") != 0)
+            why = "has a path, which tcp:// URLs cannot carry";
     }
-    return false;
+    nng_url_free(url);
+    return why;
 }
 
 /* "127.0.0.1:7480", "[::1]:7480" or "localhost:7480"; loopback addresses only. */
@@ -204,8 +229,9 @@ static int parse_listen(parse_ctx *ctx, const char *section, const char *key, co
         }
         list = nl;
         list[n++] = u;
-        if (!url_ok(u)) {
-            fail_at(ctx, section, key, "\"%s\" is not an NNG URL (tcp://HOST:PORT, tls+tcp://HOST:PORT or ipc://PATH)", u);
+        const char *why = url_problem(u, true);
+        if (why) {
+            fail_at(ctx, section, key, "\"%s\" %s (expected tcp://HOST:PORT, tls+tcp://HOST:PORT or ipc://PATH)", u, why);
             free_list(list, n);
             return 0;
         }
@@ -312,8 +338,9 @@ static int handle_peer(parse_ctx *ctx, const char *section, const char *type, co
         return 1;
     }
     if (!member && strcmp(key, "url") == 0) {
-        if (!url_ok(value))
-            return fail_at(ctx, section, key, "\"%s\" is not an NNG URL (tcp://HOST:PORT or tls+tcp://HOST:PORT)", value);
+        const char *why = url_problem(value, false);
+        if (why)
+            return fail_at(ctx, section, key, "\"%s\" %s (expected tcp://HOST:PORT or tls+tcp://HOST:PORT)", value, why);
         if (i < 0 && (i = add_peer(ctx, pname, member)) < 0)
             return fail_at(ctx, section, key, "out of memory");
         if (set_str(&ctx->cfg->peers[i].url, value) != 0)
@@ -633,28 +660,15 @@ static int apply_override(parse_ctx *ctx, const char *o)
 
 static int read_file(const char *path, char **out, size_t *len, rk_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return rk_fail(err, "invalid_config", "", "%s: cannot open: %s", path, strerror(errno));
     rk_buf b;
     rk_buf_init(&b);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (b.len + n > MAX_FILE_BYTES || rk_buf_append(&b, chunk, n) != 0) {
-            fclose(f);
-            rk_buf_free(&b);
-            return rk_fail(err, "invalid_config", "", "%s: too large or out of memory", path);
-        }
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
+    if (rk_read_path(path, MAX_FILE_BYTES, &b) != 0) {
+        int e = errno;
         rk_buf_free(&b);
-        return rk_fail(err, "invalid_config", "", "%s: read error", path);
+        if (e == EFBIG)
+            return rk_fail(err, "invalid_config", "", "%s: larger than %u bytes", path, MAX_FILE_BYTES);
+        return rk_fail(err, "invalid_config", "", "%s: cannot open: %s", path, strerror(e));
     }
-    if (!b.data && rk_buf_reserve(&b, 1) != 0)
-        return rk_fail(err, "no_memory", "", "out of memory");
     *out = rk_buf_take(&b, len);
     return 0;
 }

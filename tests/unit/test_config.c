@@ -144,6 +144,40 @@ static void test_errors(void **state)
     expect_error("[gossip]\nlisten = tcp://a:1\n  tcp://b:2\n", "t.ini:11", "listen", "continuation");
 }
 
+/* URLs are checked by the parse the dialer runs (nng_url_parse), plus the port range NNG leaves to
+ * dial time: each of these used to pass and leave the peer "connecting" forever. */
+static void test_url_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url, *word;
+    } bad_peer[] = {
+        {"tcp://127.0.0.1:x5", "port"},  {"tcp://127.0.0.1:99999", "port"},  {"tcp://127.0.0.1:0", "port"},
+        {"tcp://127.0.0.1", "no port"},  {"tcp://127.0.0.1:-1", "port"},     {"tcp://:7470", "no host"},
+        {"http://h:80", "scheme"},       {"tcp://h:1/path", "path"},         {"tls+tcp://h:65536", "port"},
+        {"ipc://", "socket path"},
+    };
+    for (size_t i = 0; i < sizeof bad_peer / sizeof bad_peer[0]; i++) {
+        char extra[256];
+        snprintf(extra, sizeof extra, "[peer \"kuwana\"]\nkey = " KEY_A "\nurl = %s\n", bad_peer[i].url);
+        expect_error(extra, "t.ini:11", "[peer \"kuwana\"] url", bad_peer[i].word);
+    }
+    expect_error("[gossip]\nlisten = tcp://0.0.0.0:7470, tcp://0.0.0.0:70000\n", "t.ini:10", "[gossip] listen",
+                 "tcp://0.0.0.0:70000");
+    expect_error("[gossip]\nlisten = tcp://0.0.0.0\n", "t.ini:10", "[gossip] listen", "no port");
+    /* the edges that must pass: port 1 and 65535, an IPv6 literal, a listener on all addresses */
+    const char *good = "[gossip]\nlisten = tcp://:1, tcp://[::1]:65535, ipc:///tmp/rk.ipc\n"
+                       "[peer \"kuwana\"]\nkey = " KEY_A "\nurl = tcp6://[::1]:65535\n";
+    char text[2048];
+    snprintf(text, sizeof text, "%s%s", base, good);
+    rk_config c;
+    rk_error err;
+    if (parse(text, NULL, 0, &c, &err) != 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(c.listen_count, 3);
+    rk_config_free(&c);
+}
+
 static void test_node_value_errors(void **state)
 {
     (void)state;
@@ -276,6 +310,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal_and_defaults), cmocka_unit_test(test_full),
         cmocka_unit_test(test_errors),               cmocka_unit_test(test_node_value_errors),
+        cmocka_unit_test(test_url_errors),
         cmocka_unit_test(test_overrides),            cmocka_unit_test(test_override_errors),
         cmocka_unit_test(test_file),
     };
