@@ -1,8 +1,13 @@
-/* sign: node keys, Ed25519 signatures and SHA-256 hashes (OpenSSL 3).
+/* sign: node keys, Ed25519 signatures (libsodium) and SHA-256 hashes (OpenSSL 3).
  *
  * Every signature is made over a domain-separation label followed by the bytes, so a signature made
  * for one purpose (a record, a peer handshake) can never be replayed as another. Key files are PEM
  * PKCS#8 and are created with mode 0600; a key file readable by others is refused.
+ *
+ * Invariant: every signature this node accepts, from any peer or client, passes rk_verify and
+ * nothing else, so every node applies the one rule set of docs/protocol.md (*Signature rules*):
+ * libsodium 1.0.18's crypto_sign_verify_detached. Signatures are deterministic (RFC 8032), so a
+ * key signs the same bytes to the same signature under any conforming library.
  */
 #ifndef RENKEI_SIGN_H
 #define RENKEI_SIGN_H
@@ -23,7 +28,8 @@ int rk_key_load_or_create(const char *path, rk_key **out, bool *created, rk_erro
 void rk_key_public(const rk_key *key, uint8_t pub[RK_KEY_LEN]);
 void rk_key_free(rk_key *key);
 
-/* Ed25519 over domain || '\0' || data. */
+/* Ed25519 over domain || '\0' || data. rk_verify is thread-safe and applies the rules of
+ * docs/protocol.md: canonical S, canonical non-small-order public key and R, cofactorless equation. */
 int rk_sign(const rk_key *key, const char *domain, const void *data, size_t len, uint8_t sig[RK_SIG_LEN]);
 bool rk_verify(const uint8_t pub[RK_KEY_LEN], const char *domain, const void *data, size_t len,
                const uint8_t sig[RK_SIG_LEN]);
