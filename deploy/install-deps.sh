@@ -6,7 +6,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  cmake gcc clang pkg-config
+  cmake gcc clang clang-format pkg-config
   libuv1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev libssl-dev
   libhttp-parser-dev libjansson-dev libutf8proc-dev libinih-dev libcmocka-dev libglib2.0-dev
   libcurl4-openssl-dev liburiparser-dev libclang-rt-14-dev libsodium-dev
