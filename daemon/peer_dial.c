@@ -1,0 +1,670 @@
+/* peer_dial: the dialer side of the peer protocol (docs/protocol.md).
+ *
+ * Each [peer] with a url gets its own REQ socket and two threads: a control thread (handshake,
+ * reconciliation on connect and every sync_interval_s, announcements of our new records, then
+ * pushes of what the listener asks for) and a poll thread that keeps one Poll outstanding so pushes
+ * reach a dialer behind NAT. Blocking calls on their own contexts keep these sequences simple; NNG
+ * callbacks (dial_pipe_cb) never block.
+ *
+ * Invariants: the handshake counts as done only if its Ack came over the pipe that carried the
+ * HelloReply; when that pipe closes the control thread handshakes again. Anything lost on a failure
+ * (a dropped announcement, an unfinished fetch) is repaired by the next reconciliation, which runs
+ * at once after a failure or a truncated pass. Fetches wait for room at the writer, so catching up
+ * on a large backlog holds a bounded number of records in memory.
+ */
+#include "peer_dial.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gossip_int.h"
+#include "handshake.h"
+#include "log.h"
+#include "renkei.pb-c.h"
+#include "sync.h"
+#include "tls.h"
+#include "writer.h"
+
+#define DIAL_PUSH_BUDGET (4u << 20)
+#define DIAL_FETCH_BATCH 500
+#define DIAL_POLL_WAIT_MS 20000
+#define DIAL_CALL_TIMEOUT_MS 30000
+#define DIAL_MAX_SYNC_ROUNDS 400
+/* Differences one reconciliation keeps (32-byte hashes to fetch, 40-byte items to push): 8 MiB and
+ * 10 MiB. A node catching up on more fetches these, then reconciles again at once for the rest. */
+#define DIAL_SYNC_NEED_MAX 262144
+#define DIAL_SYNC_HAVE_MAX 262144
+/* Before that next pass, how long to wait for the writer to commit what was fetched: a record still
+ * on its way to the store would be found missing and fetched again. */
+#define DIAL_SYNC_DRAIN_WAIT_MS 10000
+
+struct rk_peer_dial {
+    struct rk_gossip *g;
+    rk_peerstat *st;
+    nng_socket sock;
+    bool sock_open;
+    nng_cv *cv;                /* on g->mu */
+    nng_thread *ctl, *poller;
+    bool authed;
+    uint32_t auth_pipe;
+    bool sync_now;
+    int set;                   /* RK_SET_MEMBERS until the listener says we are not a member */
+    uint8_t *q;                /* items to announce */
+    size_t qn, qcap;
+    nng_tls_config *tls;
+};
+
+/* One request and its reply on ctx; blocks the calling (dialer) thread. */
+static int peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Renkei__PeerRequest *req,
+                          nng_duration timeout, Renkei__PeerReply **out, uint32_t *pipe)
+{
+    *out = NULL;
+    size_t n = renkei__peer_request__get_packed_size(req);
+    nng_msg *m;
+    if (nng_msg_alloc(&m, n) != 0)
+        return NNG_ENOMEM;
+    renkei__peer_request__pack(req, nng_msg_body(m));
+    nng_aio_set_timeout(aio, timeout);
+    nng_aio_set_msg(aio, m);
+    nng_ctx_send(ctx, aio);
+    nng_aio_wait(aio);
+    int rv = nng_aio_result(aio);
+    if (rv != 0) {
+        nng_msg_free(m);
+        return rv;
+    }
+    nng_ctx_recv(ctx, aio);
+    nng_aio_wait(aio);
+    if ((rv = nng_aio_result(aio)) != 0)
+        return rv;
+    m = nng_aio_get_msg(aio);
+    if (pipe)
+        *pipe = (uint32_t)nng_pipe_id(nng_msg_get_pipe(m));
+    if (nng_msg_len(m) > RK_GOSSIP_MAX_MSG) {
+        nng_msg_free(m);
+        rk_peerstat_reject(&dp->g->stats, dp->st, "too_large", "reply over 8 MiB");
+        return NNG_EMSGSIZE;
+    }
+    *out = renkei__peer_reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+    nng_msg_free(m);
+    if (!*out) {
+        rk_peerstat_reject(&dp->g->stats, dp->st, "malformed", "undecodable PeerReply");
+        return NNG_EPROTO;
+    }
+    if ((*out)->msg_case == RENKEI__PEER_REPLY__MSG_ERROR) {
+        const char *code = (*out)->error->code;
+        if (strcmp(code, "unauthenticated") == 0) {
+            nng_mtx_lock(dp->g->mu);
+            dp->authed = false;
+            nng_cv_wake(dp->cv);
+            nng_mtx_unlock(dp->g->mu);
+        }
+        rk_debug("gossip", "peer=%s answered error %s: %s", dp->st->name, code, (*out)->error->message);
+    }
+    return 0;
+}
+
+static bool peer_dial_stopping(rk_peer_dial *dp)
+{
+    nng_mtx_lock(dp->g->mu);
+    bool s = dp->g->stopping;
+    nng_mtx_unlock(dp->g->mu);
+    return s;
+}
+
+static void peer_dial_set_state(rk_peer_dial *dp, int state)
+{
+    nng_mtx_lock(dp->g->mu);
+    dp->st->state = state;
+    nng_mtx_unlock(dp->g->mu);
+}
+
+static void peer_dial_fail_pipe(uint32_t pipe)
+{
+    nng_pipe p = NNG_PIPE_INITIALIZER;
+    p.id = pipe;
+    nng_pipe_close(p);
+}
+
+/* Hello, HelloReply (check the key is the configured one and the signature holds), Auth, Ack.
+ * Returns 0 when authenticated, 1 to retry with backoff, 2 when the peer is not who the
+ * configuration says (retry slowly), -1 when the socket is closed. */
+static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
+{
+    struct rk_gossip *g = dp->g;
+    uint8_t nonce[RK_HANDSHAKE_NONCE_LEN];
+    if (rk_random(nonce, sizeof(nonce)) != 0)
+        return -1;
+    Renkei__Hello h = RENKEI__HELLO__INIT;
+    h.node_key.data = g->node->pub;
+    h.node_key.len = RK_KEY_LEN;
+    h.nonce.data = nonce;
+    h.nonce.len = RK_HANDSHAKE_NONCE_LEN;
+    h.protocol_version = RK_HANDSHAKE_VERSION;
+    h.name = g->node->cfg->name ? g->node->cfg->name : "";
+    Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
+    req.msg_case = RENKEI__PEER_REQUEST__MSG_HELLO;
+    req.hello = &h;
+    Renkei__PeerReply *r = NULL;
+    uint32_t pipe = 0, pipe2 = 0;
+    int rv = peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, &pipe);
+    if (rv != 0)
+        return rv == NNG_ECLOSED ? -1 : 1;
+    if (r->msg_case != RENKEI__PEER_REPLY__MSG_HELLO) {
+        renkei__peer_reply__free_unpacked(r, NULL);
+        rk_peerstat_reject(&g->stats, dp->st, "unexpected", "Hello not answered with HelloReply");
+        return 1;
+    }
+    Renkei__HelloReply *hr = r->hello;
+    if (hr->node_key.len != RK_KEY_LEN || hr->nonce.len != RK_HANDSHAKE_NONCE_LEN || hr->signature.len != RK_SIG_LEN) {
+        renkei__peer_reply__free_unpacked(r, NULL);
+        rk_peerstat_reject(&g->stats, dp->st, "bad_field", "HelloReply field lengths");
+        peer_dial_fail_pipe(pipe);
+        return 1;
+    }
+    if (memcmp(hr->node_key.data, dp->st->key, RK_KEY_LEN) != 0) {
+        renkei__peer_reply__free_unpacked(r, NULL);
+        rk_peerstat_reject(&g->stats, dp->st, "wrong_peer_key", "the listener's key is not the configured one");
+        peer_dial_fail_pipe(pipe);
+        return 2;
+    }
+    if (!rk_handshake_verify(RK_HANDSHAKE_LISTENER, nonce, g->node->pub, dp->st->key, hr->signature.data)) {
+        renkei__peer_reply__free_unpacked(r, NULL);
+        rk_peerstat_reject(&g->stats, dp->st, "bad_signature", "listener's handshake signature does not verify");
+        peer_dial_fail_pipe(pipe);
+        return 2;
+    }
+    uint8_t sig[RK_SIG_LEN];
+    int signed_ok = rk_handshake_sign(g->node->key, RK_HANDSHAKE_DIALER, hr->nonce.data, dp->st->key, g->node->pub, sig);
+    renkei__peer_reply__free_unpacked(r, NULL);
+    if (signed_ok != 0)
+        return 1;
+    Renkei__Auth a = RENKEI__AUTH__INIT;
+    a.signature.data = sig;
+    a.signature.len = RK_SIG_LEN;
+    req.msg_case = RENKEI__PEER_REQUEST__MSG_AUTH;
+    req.auth = &a;
+    rv = peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, &pipe2);
+    if (rv != 0)
+        return rv == NNG_ECLOSED ? -1 : 1;
+    bool ok = r->msg_case == RENKEI__PEER_REPLY__MSG_ACK && pipe2 == pipe;
+    renkei__peer_reply__free_unpacked(r, NULL);
+    if (!ok)
+        return 1; /* reconnected in between, or refused: start over */
+    nng_mtx_lock(g->mu);
+    dp->authed = true;
+    dp->auth_pipe = pipe;
+    dp->sync_now = true;
+    dp->set = RK_SET_MEMBERS;
+    dp->st->state = RK_PEERSTAT_CONNECTED;
+    nng_cv_wake(dp->cv);
+    nng_mtx_unlock(g->mu);
+    rk_info("gossip", "connected to peer=%s", dp->st->name);
+    return 0;
+}
+
+/* Fetches hashes from the peer in batches and hands the records to the writer. Hashes must already
+ * be claimed in the in-flight table; whatever is not delivered is released. */
+static int peer_dial_fetch(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *hashes, size_t n)
+{
+    struct rk_gossip *g = dp->g;
+    size_t i = 0;
+    int rc = 0;
+    while (i < n && rc == 0) {
+        if (rk_writer_wait_room(g->node->writer, RK_GOSSIP_WRITER_BACKLOG_MAX, DIAL_CALL_TIMEOUT_MS) != 0) {
+            rc = -1; /* stopping, or the writer is stuck: reconciliation asks again later */
+            break;
+        }
+        size_t k = n - i < DIAL_FETCH_BATCH ? n - i : DIAL_FETCH_BATCH;
+        Renkei__Fetch f = RENKEI__FETCH__INIT;
+        f.hashes.data = (uint8_t *)hashes + i * RK_HASH_LEN;
+        f.hashes.len = k * RK_HASH_LEN;
+        Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
+        req.msg_case = RENKEI__PEER_REQUEST__MSG_FETCH;
+        req.fetch = &f;
+        Renkei__PeerReply *r;
+        if (peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL) != 0) {
+            rc = -1;
+            break;
+        }
+        if (r->msg_case != RENKEI__PEER_REPLY__MSG_RECORDS) {
+            rc = -1;
+        } else if (r->records->n_records > k) {
+            rk_peerstat_reject(&g->stats, dp->st, "too_many", "more records than requested");
+            rc = -1;
+        } else if (r->records->n_records == 0) {
+            i += k; /* gone or withheld there; reconciliation settles it */
+        } else {
+            rk_relay_submit(g, dp->st, r->records->records, r->records->n_records);
+            /* A short reply (size budget) means the rest is asked for again. */
+            i += r->records->n_records < k ? r->records->n_records : k;
+        }
+        renkei__peer_reply__free_unpacked(r, NULL);
+    }
+    nng_mtx_lock(g->mu);
+    for (size_t j = i; j < n; j++)
+        rk_relay_release_locked(g, hashes + j * RK_HASH_LEN);
+    nng_mtx_unlock(g->mu);
+    return rc;
+}
+
+/* Sends the envelopes for a list (items or hashes) as Records pushes. */
+static int peer_dial_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *list, size_t n, size_t stride)
+{
+    struct rk_gossip *g = dp->g;
+    size_t i = 0;
+    while (i < n) {
+        rk_relay_envset es = {0};
+        size_t used = 0;
+        if (rk_relay_collect(g, &es, list + i * stride, n - i, stride, true, RK_GOSSIP_MAX_RECORDS, DIAL_PUSH_BUDGET,
+                             &used, NULL) != 0) {
+            rk_relay_envset_free(&es);
+            return -1;
+        }
+        if (used == 0)
+            used = 1; /* cannot happen with a budget above the record limit; never loop */
+        int rc = 0;
+        if (es.n > 0) {
+            Renkei__Records rs = RENKEI__RECORDS__INIT;
+            rs.n_records = es.n;
+            rs.records = es.recs;
+            Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
+            req.msg_case = RENKEI__PEER_REQUEST__MSG_PUSH;
+            req.push = &rs;
+            Renkei__PeerReply *r;
+            /* The read transaction stays open while the message is packed inside peer_dial_call. */
+            rc = peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL);
+            if (rc == 0) {
+                if (r->msg_case == RENKEI__PEER_REPLY__MSG_ACK)
+                    rk_peerstat_count_io(&g->stats, dp->st, es.n, 0);
+                else
+                    rc = -1;
+                renkei__peer_reply__free_unpacked(r, NULL);
+            }
+        }
+        rk_relay_envset_free(&es);
+        if (rc != 0)
+            return -1;
+        i += used;
+    }
+    return 0;
+}
+
+/* Announces our queued items; the peer answers with the hashes it wants, which we push. */
+static int peer_dial_announce(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *items, size_t n)
+{
+    for (size_t i = 0; i < n; i += RK_GOSSIP_MAX_ITEMS) {
+        size_t k = n - i < RK_GOSSIP_MAX_ITEMS ? n - i : RK_GOSSIP_MAX_ITEMS;
+        Renkei__Announce a = RENKEI__ANNOUNCE__INIT;
+        a.items.data = (uint8_t *)items + i * RK_ITEM_LEN;
+        a.items.len = k * RK_ITEM_LEN;
+        Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
+        req.msg_case = RENKEI__PEER_REQUEST__MSG_ANNOUNCE;
+        req.announce = &a;
+        Renkei__PeerReply *r;
+        if (peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL) != 0)
+            return -1;
+        int rc = 0;
+        if (r->msg_case == RENKEI__PEER_REPLY__MSG_FETCH) {
+            const ProtobufCBinaryData *h = &r->fetch->hashes;
+            if (h->len % RK_HASH_LEN != 0 || h->len / RK_HASH_LEN > RK_GOSSIP_MAX_HASHES) {
+                rk_peerstat_reject(&dp->g->stats, dp->st, "bad_field", "Fetch hashes");
+                rc = -1;
+            } else {
+                rc = peer_dial_push(dp, ctx, aio, h->data, h->len / RK_HASH_LEN, RK_HASH_LEN);
+            }
+        } else if (r->msg_case != RENKEI__PEER_REPLY__MSG_ACK) {
+            rc = -1;
+        }
+        renkei__peer_reply__free_unpacked(r, NULL);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Range-based set reconciliation as the initiator, then fetch what we need and push what they lack. */
+static int peer_dial_reconcile(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
+{
+    struct rk_gossip *g = dp->g;
+    rk_error err;
+    rk_error_clear(&err);
+    rk_sync_diff diff;
+    rk_sync_diff_init(&diff);
+    diff.max_need = DIAL_SYNC_NEED_MAX;
+    diff.max_have = DIAL_SYNC_HAVE_MAX;
+    uint64_t t0 = rk_monotonic_ns();
+    nng_mtx_lock(g->mu);
+    int set = dp->set;
+    nng_mtx_unlock(g->mu);
+    rk_txn *t = NULL;
+    int rc = -1, rounds = 0;
+    const char *result = "error";
+    if (rk_txn_begin(g->node->store, false, &t, &err) != 0)
+        goto out;
+    rk_set_source src;
+    rk_set_source_from_store(&src, t, set);
+    Renkei__Reconcile *msg = NULL;
+    if (rk_sync_initiate(&src, (uint32_t)set, &msg, &err) != 0)
+        goto out;
+    while (msg) {
+        if (++rounds > DIAL_MAX_SYNC_ROUNDS) {
+            rk_sync_free_message(msg);
+            result = "too_many_rounds";
+            goto out;
+        }
+        Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
+        req.msg_case = RENKEI__PEER_REQUEST__MSG_RECONCILE;
+        req.reconcile = msg;
+        Renkei__PeerReply *r;
+        int rv = peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL);
+        rk_sync_free_message(msg);
+        msg = NULL;
+        if (rv != 0) {
+            result = "transport";
+            goto out;
+        }
+        if (r->msg_case != RENKEI__PEER_REPLY__MSG_RECONCILE || r->reconcile->set != (uint32_t)set) {
+            result = r->msg_case == RENKEI__PEER_REPLY__MSG_ERROR ? "refused" : "unexpected_reply";
+            if (r->msg_case == RENKEI__PEER_REPLY__MSG_ERROR && strcmp(r->error->code, "forbidden") == 0 &&
+                set == RK_SET_MEMBERS) {
+                /* The listener does not count us as a member: reconcile the public set instead. */
+                result = "not_a_member";
+                nng_mtx_lock(g->mu);
+                dp->set = RK_SET_PUBLIC;
+                dp->sync_now = true;
+                nng_mtx_unlock(g->mu);
+            }
+            renkei__peer_reply__free_unpacked(r, NULL);
+            goto out;
+        }
+        rv = rk_sync_process(&src, true, r->reconcile, &msg, &diff, &err);
+        renkei__peer_reply__free_unpacked(r, NULL);
+        if (rv != 0) {
+            rk_peerstat_reject(&g->stats, dp->st, err.code[0] ? err.code : "bad_reconcile", err.message);
+            result = "bad_reply";
+            goto out;
+        }
+    }
+    rk_txn_abort(t);
+    t = NULL;
+    /* Claim what we need so concurrent announcements do not fetch the same records again. The claimed
+     * hashes are compacted in place: a node catching up needs a hash per missing record, and a
+     * second copy of that list would double its memory. */
+    {
+        size_t nn = 0;
+        uint64_t now = rk_monotonic_ns() / 1000000;
+        nng_mtx_lock(g->mu);
+        for (size_t i = 0; i < diff.n_need; i++) {
+            const uint8_t *h = diff.need + i * RK_HASH_LEN;
+            if (rk_relay_claim_locked(g, h, now)) {
+                if (nn != i)
+                    memcpy(diff.need + nn * RK_HASH_LEN, h, RK_HASH_LEN);
+                nn++;
+            }
+        }
+        nng_mtx_unlock(g->mu);
+        int f = peer_dial_fetch(dp, ctx, aio, diff.need, nn);
+        if (f != 0) {
+            result = "fetch_failed";
+            goto out;
+        }
+    }
+    if (peer_dial_push(dp, ctx, aio, diff.have, diff.n_have, RK_ITEM_LEN) != 0) {
+        result = "push_failed";
+        goto out;
+    }
+    rc = 0;
+    result = "ok";
+    if (diff.truncated) {
+        /* the differences past the bounds are still there: learn them now rather than next interval */
+        rk_writer_wait_room(g->node->writer, 1, DIAL_SYNC_DRAIN_WAIT_MS);
+        nng_mtx_lock(g->mu);
+        dp->sync_now = true;
+        nng_mtx_unlock(g->mu);
+    }
+out:
+    if (t)
+        rk_txn_abort(t);
+    nng_mtx_lock(g->mu);
+    dp->st->last_sync_ms = rk_now_ms();
+    snprintf(dp->st->last_sync_result, sizeof(dp->st->last_sync_result), "%s", result);
+    nng_mtx_unlock(g->mu);
+    double secs = (double)(rk_monotonic_ns() - t0) / 1e9;
+    rk_metrics_observe(g->metrics, "renkei_reconcile_seconds", "peer", dp->st->name, secs);
+    rk_metrics_add2(g->metrics, "renkei_reconcile_total", "result", result, "peer", dp->st->name, 1);
+    if (rc == 0)
+        rk_info("gossip", "reconciled with peer=%s rounds=%d need=%zu have=%zu%s in %.3fs", dp->st->name, rounds,
+                diff.n_need, diff.n_have, diff.truncated ? " (more to come)" : "", secs);
+    else
+        rk_warn("gossip", "reconciliation with peer=%s failed: %s %s", dp->st->name, result, err.message);
+    rk_sync_diff_free(&diff);
+    return rc;
+}
+
+static void peer_dial_ctl_thread(void *arg)
+{
+    rk_peer_dial *dp = arg;
+    struct rk_gossip *g = dp->g;
+    nng_ctx ctx;
+    nng_aio *aio;
+    if (nng_ctx_open(&ctx, dp->sock) != 0)
+        return;
+    if (nng_aio_alloc(&aio, NULL, NULL) != 0) {
+        nng_ctx_close(ctx);
+        return;
+    }
+    uint64_t backoff = 100, next_sync = 0;
+    unsigned interval_ms = (g->node->cfg->sync_interval_s ? g->node->cfg->sync_interval_s : 30) * 1000u;
+    while (!peer_dial_stopping(dp)) {
+        nng_mtx_lock(g->mu);
+        bool authed = dp->authed;
+        nng_mtx_unlock(g->mu);
+        if (!authed) {
+            int hs = peer_dial_handshake(dp, ctx, aio);
+            if (hs < 0)
+                break;
+            if (hs > 0) {
+                peer_dial_set_state(dp, hs == 2 ? RK_PEERSTAT_FAILED : RK_PEERSTAT_CONNECTING);
+                nng_mtx_lock(g->mu);
+                if (!g->stopping)
+                    nng_cv_until(dp->cv, nng_clock() + (nng_time)(hs == 2 ? 5000 : backoff));
+                nng_mtx_unlock(g->mu);
+                backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+                continue;
+            }
+            backoff = 100;
+        }
+        uint64_t now = rk_monotonic_ns() / 1000000;
+        nng_mtx_lock(g->mu);
+        bool sync = dp->sync_now || now >= next_sync;
+        dp->sync_now = false;
+        uint8_t *items = dp->q;
+        size_t n = dp->qn;
+        dp->q = NULL;
+        dp->qn = dp->qcap = 0;
+        nng_mtx_unlock(g->mu);
+        int rc = 0;
+        if (n > 0)
+            rc = peer_dial_announce(dp, ctx, aio, items, n);
+        free(items);
+        if (rc == 0 && sync) {
+            next_sync = now + interval_ms;
+            rc = peer_dial_reconcile(dp, ctx, aio);
+        }
+        if (rc != 0) {
+            /* Announcements lost on a failure are repaired by the reconciliation on reconnect. */
+            nng_mtx_lock(g->mu);
+            dp->sync_now = true;
+            nng_mtx_unlock(g->mu);
+        }
+        nng_mtx_lock(g->mu);
+        if (!g->stopping && dp->qn == 0 && dp->authed && !dp->sync_now) {
+            now = rk_monotonic_ns() / 1000000;
+            nng_cv_until(dp->cv, nng_clock() + (nng_time)(next_sync > now ? next_sync - now : 1));
+        } else if (rc != 0 && !g->stopping) {
+            nng_cv_until(dp->cv, nng_clock() + 500);
+        }
+        nng_mtx_unlock(g->mu);
+    }
+    nng_aio_free(aio);
+    nng_ctx_close(ctx);
+}
+
+/* Keeps one Poll outstanding; fetches whatever the peer announces that we lack. */
+static void peer_dial_poll_thread(void *arg)
+{
+    rk_peer_dial *dp = arg;
+    struct rk_gossip *g = dp->g;
+    nng_ctx ctx;
+    nng_aio *aio;
+    if (nng_ctx_open(&ctx, dp->sock) != 0)
+        return;
+    if (nng_aio_alloc(&aio, NULL, NULL) != 0) {
+        nng_ctx_close(ctx);
+        return;
+    }
+    for (;;) {
+        nng_mtx_lock(g->mu);
+        while (!g->stopping && !dp->authed)
+            nng_cv_until(dp->cv, nng_clock() + 1000);
+        bool stop = g->stopping;
+        nng_mtx_unlock(g->mu);
+        if (stop)
+            break;
+        Renkei__Poll p = RENKEI__POLL__INIT;
+        p.wait_ms = DIAL_POLL_WAIT_MS;
+        Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
+        req.msg_case = RENKEI__PEER_REQUEST__MSG_POLL;
+        req.poll = &p;
+        Renkei__PeerReply *r;
+        int rv = peer_dial_call(dp, ctx, aio, &req, DIAL_POLL_WAIT_MS + 10000, &r, NULL);
+        if (rv == NNG_ECLOSED)
+            break;
+        if (rv != 0) {
+            nng_msleep(200);
+            continue;
+        }
+        if (r->msg_case != RENKEI__PEER_REPLY__MSG_ANNOUNCE) {
+            renkei__peer_reply__free_unpacked(r, NULL);
+            nng_msleep(200);
+            continue;
+        }
+        const ProtobufCBinaryData *it = &r->announce->items;
+        if (it->len % RK_ITEM_LEN != 0 || it->len / RK_ITEM_LEN > RK_GOSSIP_MAX_ITEMS) {
+            rk_peerstat_reject(&g->stats, dp->st, "bad_field", "Announce items");
+            renkei__peer_reply__free_unpacked(r, NULL);
+            nng_msleep(200);
+            continue;
+        }
+        rk_buf want;
+        rk_buf_init(&want);
+        if (it->len && rk_relay_wanted(g, it->data, it->len / RK_ITEM_LEN, RK_ITEM_LEN, &want) == 0 && want.len)
+            peer_dial_fetch(dp, ctx, aio, (const uint8_t *)want.data, want.len / RK_HASH_LEN);
+        rk_buf_free(&want);
+        renkei__peer_reply__free_unpacked(r, NULL);
+    }
+    nng_aio_free(aio);
+    nng_ctx_close(ctx);
+}
+
+static void peer_dial_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    rk_peer_dial *dp = arg;
+    nng_mtx_lock(dp->g->mu);
+    if (ev == NNG_PIPE_EV_REM_POST && dp->authed && dp->auth_pipe == (uint32_t)nng_pipe_id(p)) {
+        dp->authed = false;
+        dp->st->state = RK_PEERSTAT_CONNECTING;
+        rk_info("gossip", "disconnected from peer=%s", dp->st->name);
+    } else if (ev == NNG_PIPE_EV_ADD_POST && !dp->authed) {
+        dp->st->state = RK_PEERSTAT_HANDSHAKE;
+    }
+    nng_cv_wake(dp->cv);
+    nng_mtx_unlock(dp->g->mu);
+}
+
+size_t rk_peer_dial_queue_locked(rk_peer_dial *dp, const uint8_t item[RK_ITEM_LEN], const char *src)
+{
+    size_t dropped = 0;
+    if (src && strcmp(src, dp->st->name) == 0)
+        return 0;
+    if (rk_relay_queue_item(&dp->q, &dp->qn, &dp->qcap, item) != 0) {
+        dropped = 1;
+        dp->sync_now = true;
+    }
+    nng_cv_wake(dp->cv);
+    return dropped;
+}
+
+void rk_peer_dial_wake_locked(rk_peer_dial *dp)
+{
+    if (dp->cv)
+        nng_cv_wake(dp->cv);
+}
+
+int rk_peer_dial_start(struct rk_gossip *g, const rk_peer_config *pc, rk_peer_dial **out, rk_error *err)
+{
+    rk_peer_dial *dp = calloc(1, sizeof(*dp));
+    if (!dp)
+        return rk_fail(err, "out_of_memory", NULL, "out of memory");
+    dp->g = g;
+    *out = dp;
+    nng_mtx_lock(g->mu);
+    dp->st = rk_peerstat_get_locked(&g->stats, pc->name);
+    if (dp->st) {
+        dp->st->dialed = true;
+        dp->st->member = true;
+        dp->st->has_key = true;
+        memcpy(dp->st->key, pc->key, RK_KEY_LEN);
+        dp->st->url = strdup(pc->url);
+        dp->st->state = RK_PEERSTAT_CONNECTING;
+    }
+    nng_mtx_unlock(g->mu);
+    if (!dp->st || !dp->st->url)
+        return rk_fail(err, "out_of_memory", NULL, "out of memory");
+    int rv;
+    if ((rv = nng_cv_alloc(&dp->cv, g->mu)) != 0 || (rv = nng_req0_open(&dp->sock)) != 0)
+        return rk_fail(err, "gossip", pc->name, "cannot open a socket for peer %s: %s", pc->name, nng_strerror(rv));
+    dp->sock_open = true;
+    nng_setopt_size(dp->sock, NNG_OPT_RECVMAXSZ, RK_GOSSIP_TRANSPORT_MAX);
+    nng_setopt_ms(dp->sock, NNG_OPT_RECONNMINT, 100);
+    nng_setopt_ms(dp->sock, NNG_OPT_RECONNMAXT, 5000);
+    nng_setopt_ms(dp->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+    nng_pipe_notify(dp->sock, NNG_PIPE_EV_ADD_POST, peer_dial_pipe_cb, dp);
+    nng_pipe_notify(dp->sock, NNG_PIPE_EV_REM_POST, peer_dial_pipe_cb, dp);
+    nng_dialer d;
+    if ((rv = nng_dialer_create(&d, dp->sock, pc->url)) != 0)
+        return rk_fail(err, "gossip", pc->name, "bad url %s for peer %s: %s", pc->url, pc->name, nng_strerror(rv));
+    if (rk_tls_url(pc->url)) {
+        if (rk_tls_config(g->node->cfg, false, &dp->tls, err) != 0)
+            return -1;
+        if ((rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, dp->tls)) != 0)
+            return rk_fail(err, "tls", pc->name, "cannot use TLS for %s: %s", pc->url, nng_strerror(rv));
+    }
+    if ((rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
+        return rk_fail(err, "gossip", pc->name, "cannot dial %s: %s", pc->url, nng_strerror(rv));
+    if ((rv = nng_thread_create(&dp->ctl, peer_dial_ctl_thread, dp)) != 0 ||
+        (rv = nng_thread_create(&dp->poller, peer_dial_poll_thread, dp)) != 0)
+        return rk_fail(err, "gossip", pc->name, "cannot start threads: %s", nng_strerror(rv));
+    return 0;
+}
+
+void rk_peer_dial_stop(rk_peer_dial *dp)
+{
+    if (dp->sock_open)
+        nng_close(dp->sock);
+    if (dp->ctl)
+        nng_thread_destroy(dp->ctl);
+    if (dp->poller)
+        nng_thread_destroy(dp->poller);
+    if (dp->cv)
+        nng_cv_free(dp->cv);
+    if (dp->tls)
+        nng_tls_config_free(dp->tls);
+    free(dp->q);
+    free(dp);
+}
