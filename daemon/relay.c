@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envelope.h"
 #include "gossip_int.h"
 #include "grow.h"
 #include "log.h"
@@ -112,89 +113,11 @@ uint32_t rk_relay_submit(struct rk_gossip *g, rk_peerstat *st, ProtobufCBinaryDa
 
 /* ---- what may be sent -------------------------------------------------------------------------- */
 
-/* Visibility of a stored SignedRecord, read straight from the wire format (field 1 of the envelope
- * is the record, field 5 of the record its visibility), so serving a fetch needs no full decode.
- * Returns 0 (unspecified) when it cannot tell: such a record is never sent. */
-static int relay_wire_field(const uint8_t *p, size_t len, unsigned want, uint64_t *val, const uint8_t **sub,
-                            size_t *sublen)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint64_t key = 0;
-        int shift = 0;
-        for (;;) {
-            if (i >= len || shift > 63)
-                return -1;
-            uint8_t b = p[i++];
-            key |= (uint64_t)(b & 0x7f) << shift;
-            shift += 7;
-            if (!(b & 0x80))
-                break;
-        }
-        unsigned field = (unsigned)(key >> 3), wt = (unsigned)(key & 7);
-        uint64_t v = 0;
-        if (wt == 0) {
-            shift = 0;
-            for (;;) {
-                if (i >= len || shift > 63)
-                    return -1;
-                uint8_t b = p[i++];
-                v |= (uint64_t)(b & 0x7f) << shift;
-                shift += 7;
-                if (!(b & 0x80))
-                    break;
-            }
-            if (field == want) {
-                *val = v;
-                return 1;
-            }
-        } else if (wt == 1 || wt == 5) {
-            size_t w = wt == 1 ? 8 : 4;
-            if (len - i < w)
-                return -1;
-            i += w;
-        } else if (wt == 2) {
-            shift = 0;
-            for (;;) {
-                if (i >= len || shift > 63)
-                    return -1;
-                uint8_t b = p[i++];
-                v |= (uint64_t)(b & 0x7f) << shift;
-                shift += 7;
-                if (!(b & 0x80))
-                    break;
-            }
-            if (v > len - i)
-                return -1;
-            if (field == want && sub) {
-                *sub = p + i;
-                *sublen = (size_t)v;
-                return 1;
-            }
-            i += (size_t)v;
-        } else {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int relay_envelope_visibility(const uint8_t *env, size_t len)
-{
-    const uint8_t *rec = NULL;
-    size_t rlen = 0;
-    uint64_t v = 0;
-    if (relay_wire_field(env, len, 1, &v, &rec, &rlen) != 1)
-        return 0;
-    if (relay_wire_field(rec, rlen, 5, &v, NULL, NULL) != 1)
-        return 0;
-    return v > 3 ? 0 : (int)v;
-}
-
-/* May this envelope go to a peer with these rights? */
+/* May this envelope go to a peer with these rights? The visibility is read from the wire without a
+ * full decode; an envelope whose visibility cannot be read is never sent. */
 static bool relay_may_send(const uint8_t *env, size_t len, bool member)
 {
-    int vis = relay_envelope_visibility(env, len);
+    int vis = rk_envelope_visibility(env, len);
     if (vis == RENKEI__VISIBILITY__VISIBILITY_PUBLIC)
         return true;
     return vis == RENKEI__VISIBILITY__VISIBILITY_NETWORK && member;
