@@ -520,7 +520,9 @@ static Renkei__Record *parse_body(rk_api *a, rk_http_req *req, const char *route
         return NULL;
     }
     json_error_t je;
-    json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+    size_t body_len = req->body_len;
+    const char *body = rk_json_skip_bom(req->body, &body_len);
+    json_t *j = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &je);
     if (!j) {
         reply_error(a, req, route, 400, "invalid_json", NULL, "invalid JSON at line %d column %d (position %d): %s",
                     je.line, je.column, je.position, je.text);
@@ -533,13 +535,20 @@ static Renkei__Record *parse_body(rk_api *a, rk_http_req *req, const char *route
     }
     Renkei__Record *msg = NULL;
     rk_error err;
-    rk_error_clear(&err);
-    int rc = rk_record_from_json(j, &msg, &err);
+    rk_problems all;
+    rk_problems_init(&all);
+    int rc = rk_record_from_json_all(j, &msg, &all, &err);
     json_decref(j);
     if (rc != 0) {
-        reply_rk_error(a, req, route, 400, &err);
+        /* error.code/message/field stay the first problem's; details lists every one (docs/api.md) */
+        json_t *e = json_pack("{s:s, s:s, s:o, s:o*}", "code", err.code[0] ? err.code : "error", "message",
+                              err.message, "field", err.field[0] ? json_string(err.field) : json_null(), "details",
+                              rk_problems_to_json(&all));
+        rk_problems_free(&all);
+        reply_json(a, req, route, 400, e ? json_pack("{s:o}", "error", e) : NULL, NULL);
         return NULL;
     }
+    rk_problems_free(&all);
     /* the node is the author, whatever the body said */
     free(msg->author.data);
     msg->author.data = malloc(RK_KEY_LEN);

@@ -8,6 +8,7 @@
  * safe to free.
  */
 #include "recjson.h"
+#include "problems.h"
 #include "taxonomy.h"
 #include "text.h"
 
@@ -191,6 +192,13 @@ json_t *rk_json_from_message(const ProtobufCMessage *m)
 
 /* ---------------------------------------------------------------------------- JSON -> message */
 
+/* Every parse problem goes to a rk_sink and parsing goes on, so one pass reports all the mistakes of
+ * a record. A value that cannot be read is left unset (a list skips the item); a nested message with
+ * problems is kept as far as it was read, so the caller can free it and validation can still look at
+ * what was there. */
+
+#define PATH_MAX_LEN (sizeof ((rk_problem *)0)->field)
+
 static void join_path(char *out, size_t cap, const char *path, const char *name)
 {
     if (path && path[0])
@@ -212,167 +220,286 @@ static const char *json_kind(const json_t *v)
     }
 }
 
-static int expect(bool ok, const json_t *v, const char *wanted, const char *path, rk_error *err)
+static const char *json_kind_ja(const json_t *v)
 {
-    return ok ? 0 : rk_fail(err, "wrong_type", path, "expected %s, got %s", wanted, json_kind(v));
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "オブジェクト";
+    case JSON_ARRAY: return "配列";
+    case JSON_STRING: return "文字列";
+    case JSON_INTEGER: return "整数";
+    case JSON_REAL: return "数値";
+    case JSON_TRUE: case JSON_FALSE: return "真偽値";
+    default: return "null";
+    }
 }
 
-static int copy_string(const json_t *v, const char *path, char **out, rk_error *err)
+typedef struct wanted {
+    const char *en, *ja;
+} wanted;
+
+static const wanted W_OBJECT = {"an object", "オブジェクト {…}"};
+static const wanted W_ARRAY = {"an array", "配列 […]"};
+static const wanted W_STRING = {"a string", "文字列"};
+static const wanted W_INTEGER = {"an integer", "整数"};
+static const wanted W_NUMBER = {"a number", "数値"};
+static const wanted W_BOOL = {"true or false", "true か false"};
+static const wanted W_CODE = {"a code string", "コードの文字列"};
+static const wanted W_HEX = {"a hex string", "16進数の文字列"};
+
+static int expect(bool ok, const json_t *v, wanted w, const char *path, rk_sink *sink)
 {
-    if (expect(json_is_string(v), v, "a string", path, err) != 0)
+    if (ok)
+        return 0;
+    return rk_sink_note(sink, "wrong_type", path, NULL, "expected %s%.0s, got %s%.0s",
+                        "%.0s%s を書くところに %.0s%s があります", w.en, w.ja, json_kind(v), json_kind_ja(v));
+}
+
+static int copy_string(const json_t *v, const char *path, char **out, rk_sink *sink)
+{
+    if (expect(json_is_string(v), v, W_STRING, path, sink) != 0)
         return -1;
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
     if (memchr(s, '\0', len))
-        return rk_fail(err, "invalid_value", path, "text may not contain NUL characters");
+        return rk_sink_note(sink, "invalid_value", path, NULL, "text may not contain NUL characters%s",
+                            "文字列に NUL 文字は使えません%s", "");
     if (!rk_text_valid_utf8(s, len))
-        return rk_fail(err, "invalid_utf8", path, "the text is not valid UTF-8");
+        return rk_sink_note(sink, "invalid_utf8", path, NULL, "the text is not valid UTF-8%s",
+                            "文字列が UTF-8 として正しくありません%s", "");
     char *copy = malloc(len + 1);
     if (!copy)
-        return rk_fail(err, "no_memory", path, "out of memory");
+        return rk_sink_note(sink, "no_memory", path, NULL, "out of memory%s", "メモリが足りません%s", "");
     memcpy(copy, s, len + 1);
     *out = copy;
     return 0;
 }
 
-static int integer_in(const json_t *v, json_int_t lo, json_int_t hi, const char *path, json_int_t *out, rk_error *err)
+static int integer_in(const json_t *v, json_int_t lo, json_int_t hi, const char *path, json_int_t *out, rk_sink *sink)
 {
-    if (expect(json_is_integer(v), v, "an integer", path, err) != 0)
+    if (expect(json_is_integer(v), v, W_INTEGER, path, sink) != 0)
         return -1;
     json_int_t n = json_integer_value(v);
     if (n < lo || n > hi)
-        return rk_fail(err, "invalid_value", path, "%lld is out of range %lld..%lld", (long long)n, (long long)lo,
-                       (long long)hi);
+        return rk_sink_note(sink, "invalid_value", path, NULL, "%lld is out of range %lld..%lld",
+                            "%lld は範囲 %lld〜%lld の外です", (long long)n, (long long)lo, (long long)hi);
     *out = n;
     return 0;
 }
 
-/* Parses one value of field f into dst (an element slot when the field is repeated). */
-static int value_from_json(const ProtobufCFieldDescriptor *f, const json_t *v, const char *path, void *dst,
-                           rk_error *err)
+/* "online (オンライン), onsite (会場), hybrid (ハイブリッド)" for small taxonomies; "" for large ones,
+ * whose list is better read with `renkei codes`. */
+static void small_choices(const ProtobufCEnumDescriptor *d, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (d->n_values > 8)
+        return;
+    size_t used = 0;
+    for (unsigned i = 0; i < d->n_values; i++) {
+        const char *code = rk_taxonomy_code(d, d->values[i].value);
+        if (!code)
+            continue;
+        int w = snprintf(out + used, cap - used, "%s%s (%s)", used ? ", " : "", code, rk_label_ja(d, d->values[i].value));
+        if (w < 0 || (size_t)w >= cap - used)
+            return;
+        used += (size_t)w;
+    }
+}
+
+/* Reads an enum value, accepting codes, labels and case variants (lib/taxonomy.c); an unknown one is
+ * reported with the nearest value, if any, and where to find the list. */
+static int parse_enum(const json_t *v, const ProtobufCEnumDescriptor *d, const char *path, int *out, rk_sink *sink)
+{
+    if (expect(json_is_string(v), v, W_CODE, path, sink) != 0)
+        return -1;
+    const char *s = json_string_value(v);
+    if (!s[0]) {
+        *out = 0; /* "" is "not given", as an unselected choice in a form or spreadsheet sends it */
+        return 0;
+    }
+    int e = rk_enum_parse(d, s);
+    if (e >= 0) {
+        *out = e;
+        return 0;
+    }
+    const rk_taxonomy *tx = rk_taxonomy_of(d);
+    const char *tname = tx ? tx->name : d->short_name;
+    const char *title_en = tx ? tx->title_en : d->short_name, *title_ja = tx ? tx->title_ja : d->short_name;
+    int near = rk_taxonomy_suggest(d, s);
+    const char *near_code = near > 0 ? rk_taxonomy_code(d, near) : NULL;
+    char choices[400];
+    small_choices(d, choices, sizeof choices);
+    /* %.0s consumes the title of the other language, so both formats take the same arguments. */
+    if (near_code)
+        return rk_sink_note(sink, "invalid_enum", path, near_code,
+                            "\"%s\" is not a %s%.0s code; did you mean \"%s\" (%s)? (list: renkei codes %s)",
+                            "「%s」は%.0s%sのコードではありません。「%s」（%s）のことですか？（一覧: renkei codes %s）", s,
+                            title_en, title_ja, near_code, rk_label_ja(d, near), tname);
+    if (choices[0])
+        return rk_sink_note(sink, "invalid_enum", path, NULL, "\"%s\" is not a %s%.0s code; valid: %s",
+                            "「%s」は%.0s%sのコードではありません。使えるのは %s です", s, title_en, title_ja, choices);
+    return rk_sink_note(sink, "invalid_enum", path, NULL, "\"%s\" is not a %s%.0s code (list: renkei codes %s)",
+                        "「%s」は%.0s%sのコードではありません（一覧: renkei codes %s）", s, title_en, title_ja, tname);
+}
+
+static int parse_message(const json_t *j, const ProtobufCMessageDescriptor *desc, const char *path,
+                         ProtobufCMessage **out, rk_sink *sink);
+
+/* Parses one value of field f of message owner into dst (an element slot when the field is repeated). */
+static int value_from_json(const ProtobufCMessageDescriptor *owner, const ProtobufCFieldDescriptor *f,
+                           const json_t *v, const char *path, void *dst, rk_sink *sink)
 {
     json_int_t n;
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
-        if (integer_in(v, INT32_MIN, INT32_MAX, path, &n, err) != 0)
+        if (integer_in(v, INT32_MIN, INT32_MAX, path, &n, sink) != 0)
             return -1;
         *(int32_t *)dst = (int32_t)n;
         return 0;
     case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
-        if (integer_in(v, 0, UINT32_MAX, path, &n, err) != 0)
+        if (integer_in(v, 0, UINT32_MAX, path, &n, sink) != 0)
             return -1;
         *(uint32_t *)dst = (uint32_t)n;
         return 0;
     case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-        if (integer_in(v, INT64_MIN, INT64_MAX, path, &n, err) != 0)
+        if (integer_in(v, INT64_MIN, INT64_MAX, path, &n, sink) != 0)
             return -1;
         *(int64_t *)dst = (int64_t)n;
         return 0;
     case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
-        if (integer_in(v, 0, INT64_MAX, path, &n, err) != 0)
+        if (integer_in(v, 0, INT64_MAX, path, &n, sink) != 0)
             return -1;
         *(uint64_t *)dst = (uint64_t)n;
         return 0;
     case PROTOBUF_C_TYPE_FLOAT:
-        if (expect(json_is_number(v), v, "a number", path, err) != 0)
+        if (expect(json_is_number(v), v, W_NUMBER, path, sink) != 0)
             return -1;
         *(float *)dst = (float)json_number_value(v);
         return 0;
     case PROTOBUF_C_TYPE_DOUBLE:
-        if (expect(json_is_number(v), v, "a number", path, err) != 0)
+        if (expect(json_is_number(v), v, W_NUMBER, path, sink) != 0)
             return -1;
         *(double *)dst = json_number_value(v);
         return 0;
     case PROTOBUF_C_TYPE_BOOL:
-        if (expect(json_is_boolean(v), v, "true or false", path, err) != 0)
+        if (expect(json_is_boolean(v), v, W_BOOL, path, sink) != 0)
             return -1;
         *(protobuf_c_boolean *)dst = json_is_true(v);
         return 0;
-    case PROTOBUF_C_TYPE_ENUM: {
-        if (expect(json_is_string(v), v, "a code string", path, err) != 0)
+    case PROTOBUF_C_TYPE_ENUM:
+        return parse_enum(v, f->descriptor, path, (int *)dst, sink);
+    case PROTOBUF_C_TYPE_STRING: {
+        char *s = NULL;
+        if (copy_string(v, path, &s, sink) != 0)
             return -1;
-        int e = rk_enum_parse(f->descriptor, json_string_value(v));
-        if (e < 0)
-            return rk_fail(err, "invalid_enum", path, "\"%s\" is not a %s code", json_string_value(v),
-                           ((const ProtobufCEnumDescriptor *)f->descriptor)->short_name);
-        *(int *)dst = e;
+        /* Prefectures are codes in records but names to people: "石川県" and "石川" mean "17". */
+        if (strcmp(f->name, "prefecture") == 0 || (owner == &renkei__event__descriptor && strcmp(f->name, "regions") == 0)) {
+            const char *code = rk_prefecture_parse(s);
+            if (code && strcmp(code, s) != 0) {
+                char *c = strdup(code);
+                if (!c) {
+                    free(s);
+                    return rk_sink_note(sink, "no_memory", path, NULL, "out of memory%s", "メモリが足りません%s", "");
+                }
+                free(s);
+                s = c;
+            }
+        }
+        *(char **)dst = s;
         return 0;
     }
-    case PROTOBUF_C_TYPE_STRING:
-        return copy_string(v, path, (char **)dst, err);
     case PROTOBUF_C_TYPE_BYTES: {
-        if (expect(json_is_string(v), v, "a hex string", path, err) != 0)
+        if (expect(json_is_string(v), v, W_HEX, path, sink) != 0)
             return -1;
         size_t hlen = json_string_length(v);
         if (hlen % 2)
-            return rk_fail(err, "invalid_value", path, "hex must have an even number of digits");
+            return rk_sink_note(sink, "invalid_value", path, NULL, "hex must have an even number of digits%s",
+                                "16進数の桁数は偶数にします%s", "");
         ProtobufCBinaryData *b = dst;
         if (hlen == 0)
             return 0;
         uint8_t *data = malloc(hlen / 2);
         if (!data)
-            return rk_fail(err, "no_memory", path, "out of memory");
+            return rk_sink_note(sink, "no_memory", path, NULL, "out of memory%s", "メモリが足りません%s", "");
         if (rk_hex_decode(json_string_value(v), data, hlen / 2) != 0) {
             free(data);
-            return rk_fail(err, "invalid_value", path, "not a hex string");
+            return rk_sink_note(sink, "invalid_value", path, NULL, "not a hex string%s", "16進数の文字列ではありません%s", "");
         }
         b->data = data;
         b->len = hlen / 2;
         return 0;
     }
     case PROTOBUF_C_TYPE_MESSAGE:
-        return rk_message_from_json(v, f->descriptor, path, (ProtobufCMessage **)dst, err);
+        return parse_message(v, f->descriptor, path, (ProtobufCMessage **)dst, sink);
     default:
-        return rk_fail(err, "wrong_type", path, "unsupported field type");
+        return rk_sink_note(sink, "wrong_type", path, NULL, "unsupported field type%s", "対応していない型です%s", "");
     }
 }
 
-static int field_from_json(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, const json_t *v,
-                           const char *path, rk_error *err)
+/* True when a failed value still left something in its slot that must be kept to be freed (a nested
+ * message read in part). */
+static bool slot_holds(const ProtobufCFieldDescriptor *f, const void *slot)
+{
+    return f->type == PROTOBUF_C_TYPE_MESSAGE && *(void *const *)slot != NULL;
+}
+
+static void field_from_json(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, const json_t *v,
+                            const char *path, rk_sink *sink)
 {
     char *base = (char *)msg;
+    const ProtobufCMessageDescriptor *owner = msg->descriptor;
     if (json_is_null(v))
-        return 0; /* null means "not given", the same as leaving the key out */
+        return; /* null means "not given", the same as leaving the key out */
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-        if (expect(json_is_array(v), v, "an array", path, err) != 0)
-            return -1;
+        if (expect(json_is_array(v), v, W_ARRAY, path, sink) != 0)
+            return;
         size_t n = json_array_size(v);
         if (n == 0)
-            return 0;
+            return;
         size_t esize = element_size(f->type);
         char *arr = calloc(n, esize);
-        if (!arr)
-            return rk_fail(err, "no_memory", path, "out of memory");
+        if (!arr) {
+            rk_sink_note(sink, "no_memory", path, NULL, "out of memory%s", "メモリが足りません%s", "");
+            return;
+        }
         size_t *count = (size_t *)(base + f->quantifier_offset);
         *(void **)(base + f->offset) = arr;
         *count = 0;
         for (size_t k = 0; k < n; k++) {
-            char ipath[sizeof err->field + 32];
+            char ipath[PATH_MAX_LEN + 32];
             snprintf(ipath, sizeof ipath, "%s[%zu]", path, k);
             const json_t *item = json_array_get(v, k);
-            if (json_is_null(item))
-                return rk_fail(err, "wrong_type", ipath, "list items cannot be null");
-            if (value_from_json(f, item, ipath, arr + k * esize, err) != 0)
-                return -1;
-            (*count)++;
+            if (json_is_null(item)) {
+                rk_sink_note(sink, "wrong_type", ipath, NULL, "list items cannot be null%s",
+                             "配列の要素に null は使えません%s", "");
+                continue;
+            }
+            /* Items that fail are left out, so the ones kept stay contiguous. */
+            void *slot = arr + *count * esize;
+            if (value_from_json(owner, f, item, ipath, slot, sink) == 0) {
+                if (!(f->type == PROTOBUF_C_TYPE_ENUM && *(int *)slot == 0)) /* "" items are left out */
+                    (*count)++;
+            } else if (slot_holds(f, slot)) {
+                (*count)++;
+            }
         }
-        return 0;
+        return;
     }
     if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
         uint32_t *which = (uint32_t *)(base + f->quantifier_offset);
-        if (*which != 0 && *which != f->id)
-            return rk_fail(err, "invalid_value", path, "only one of a set of alternatives may be given");
-        if (value_from_json(f, v, path, base + f->offset, err) != 0)
-            return -1;
-        *which = f->id;
-        return 0;
+        if (*which != 0 && *which != f->id) {
+            rk_sink_note(sink, "invalid_value", path, NULL, "only one of a set of alternatives may be given%s",
+                         "選択肢のうち一つだけを書きます%s", "");
+            return;
+        }
+        if (value_from_json(owner, f, v, path, base + f->offset, sink) == 0 || slot_holds(f, base + f->offset))
+            *which = f->id;
+        return;
     }
-    if (value_from_json(f, v, path, base + f->offset, err) != 0)
-        return -1;
+    if (value_from_json(owner, f, v, path, base + f->offset, sink) != 0)
+        return;
     if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset && f->type != PROTOBUF_C_TYPE_STRING &&
         f->type != PROTOBUF_C_TYPE_MESSAGE)
         *(protobuf_c_boolean *)(base + f->quantifier_offset) = 1;
-    return 0;
 }
 
 static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *desc)
@@ -383,33 +510,48 @@ static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *desc)
     return msg;
 }
 
-int rk_message_from_json(const json_t *j, const ProtobufCMessageDescriptor *desc, const char *path,
-                         ProtobufCMessage **out, rk_error *err)
+/* The message's fields named like each key; with problems, *out holds what could be read and -1 is
+ * returned. *out is NULL only when j is not an object or memory ran out. */
+static int parse_message(const json_t *j, const ProtobufCMessageDescriptor *desc, const char *path,
+                         ProtobufCMessage **out, rk_sink *sink)
 {
     *out = NULL;
     if (!path)
         path = "";
-    if (expect(json_is_object(j), j, "an object", path, err) != 0)
+    if (expect(json_is_object(j), j, W_OBJECT, path, sink) != 0)
         return -1;
     ProtobufCMessage *msg = new_message(desc);
     if (!msg)
-        return rk_fail(err, "no_memory", path, "out of memory");
+        return rk_sink_note(sink, "no_memory", path, NULL, "out of memory%s", "メモリが足りません%s", "");
+    size_t before = sink->count;
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)j, key, v) {
-        char fpath[sizeof err->field];
+        char fpath[PATH_MAX_LEN];
         join_path(fpath, sizeof fpath, path, key);
         const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc, key);
         if (!f) {
-            protobuf_c_message_free_unpacked(msg, NULL);
-            return rk_fail(err, "unknown_field", fpath, "%s has no field \"%s\"", desc->short_name, key);
+            rk_sink_note(sink, "unknown_field", fpath, NULL, "%s has no field \"%s\"", "%s に「%s」という項目はありません",
+                         desc->short_name, key);
+            continue;
         }
-        if (field_from_json(msg, f, v, fpath, err) != 0) {
-            protobuf_c_message_free_unpacked(msg, NULL);
-            return -1;
-        }
+        field_from_json(msg, f, v, fpath, sink);
     }
     *out = msg;
+    return sink->count > before ? -1 : 0;
+}
+
+int rk_message_from_json(const json_t *j, const ProtobufCMessageDescriptor *desc, const char *path,
+                         ProtobufCMessage **out, rk_error *err)
+{
+    rk_sink sink;
+    rk_sink_init(&sink, NULL, err);
+    if (parse_message(j, desc, path, out, &sink) != 0) {
+        if (*out)
+            protobuf_c_message_free_unpacked(*out, NULL);
+        *out = NULL;
+        return -1;
+    }
     return 0;
 }
 
@@ -432,21 +574,10 @@ static const ProtobufCFieldDescriptor *body_field(const char *key)
     return f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ? f : NULL;
 }
 
-static int parse_enum_key(const json_t *v, const ProtobufCEnumDescriptor *d, const char *path, int *out, rk_error *err)
+static void record_from_json(const json_t *j, Renkei__Record *r, rk_sink *sink)
 {
-    if (expect(json_is_string(v), v, "a code string", path, err) != 0)
-        return -1;
-    int e = rk_enum_parse(d, json_string_value(v));
-    if (e < 0)
-        return rk_fail(err, "invalid_enum", path, "\"%s\" is not a %s code", json_string_value(v), d->short_name);
-    *out = e;
-    return 0;
-}
-
-static int record_from_json(const json_t *j, Renkei__Record *r, rk_error *err)
-{
-    if (expect(json_is_object(j), j, "an object", "", err) != 0)
-        return -1;
+    if (expect(json_is_object(j), j, W_OBJECT, "", sink) != 0)
+        return;
     const json_t *kind_json = NULL;
     const char *key;
     json_t *v;
@@ -454,47 +585,61 @@ static int record_from_json(const json_t *j, Renkei__Record *r, rk_error *err)
         if (strcmp(key, "kind") == 0) {
             kind_json = v;
         } else if (strcmp(key, "rid") == 0) {
-            if (json_is_null(v))
+            if (json_is_null(v) || copy_string(v, "rid", &r->rid, sink) != 0)
                 continue;
-            if (copy_string(v, "rid", &r->rid, err) != 0)
-                return -1;
             if (!rk_rid_valid(r->rid))
-                return rk_fail(err, "invalid_rid", "rid", "a rid is 1..64 of A-Z a-z 0-9 . _ -");
+                rk_sink_note(sink, "invalid_rid", "rid", NULL, "a rid is 1..64 of A-Z a-z 0-9 . _ - (got \"%s\")",
+                             "rid は A-Z a-z 0-9 . _ - の1〜64文字です（「%s」）", r->rid);
         } else if (strcmp(key, "visibility") == 0) {
             int vis = 0;
-            if (!json_is_null(v) && parse_enum_key(v, &renkei__visibility__descriptor, "visibility", &vis, err) != 0)
-                return -1;
-            if (!json_is_null(v))
+            if (!json_is_null(v) && parse_enum(v, &renkei__visibility__descriptor, "visibility", &vis, sink) == 0)
                 r->visibility = (Renkei__Visibility)vis;
         } else if (strcmp(key, "language") == 0) {
-            if (!json_is_null(v) && copy_string(v, "language", &r->language, err) != 0)
-                return -1;
+            if (!json_is_null(v))
+                copy_string(v, "language", &r->language, sink);
         } else if (!output_only(key) && !body_field(key)) {
-            return rk_fail(err, "unknown_field", key, "a record has no field \"%s\"", key);
+            rk_sink_note(sink, "unknown_field", key, NULL, "a record has no field \"%s\"",
+                         "レコードに「%s」という項目はありません", key);
         }
     }
-    if (!kind_json || json_is_null(kind_json))
-        return rk_fail(err, "missing_field", "kind", "kind is required (case, event or region)");
+    if (!kind_json || json_is_null(kind_json)) {
+        rk_sink_note(sink, "missing_field", "kind", NULL, "kind is required (%s)", "kind は必須です（%s）",
+                     "case, event, region");
+        return;
+    }
     int kind = 0;
-    if (parse_enum_key(kind_json, &renkei__kind__descriptor, "kind", &kind, err) != 0)
-        return -1;
-    if (kind == RENKEI__KIND__KIND_TOMBSTONE)
-        return rk_fail(err, "invalid_enum", "kind", "tombstones are published by deleting a record");
+    if (parse_enum(kind_json, &renkei__kind__descriptor, "kind", &kind, sink) != 0)
+        return;
+    if (kind == 0) {
+        rk_sink_note(sink, "missing_field", "kind", NULL, "kind is required (%s)", "kind は必須です（%s）",
+                     "case, event, region");
+        return;
+    }
+    if (kind == RENKEI__KIND__KIND_TOMBSTONE) {
+        rk_sink_note(sink, "invalid_enum", "kind", NULL, "tombstones are published by deleting a record%s",
+                     "削除の記録（tombstone）はレコードを削除すると作られます%s", "");
+        return;
+    }
     r->kind = (Renkei__Kind)kind;
     const char *kind_name = rk_kind_name(kind);
 
     json_object_foreach((json_t *)j, key, v) {
         const ProtobufCFieldDescriptor *f = body_field(key);
         if (f && strcmp(key, kind_name) != 0)
-            return rk_fail(err, "kind_mismatch", key, "a %s record cannot have a \"%s\" body", kind_name, key);
+            rk_sink_note(sink, "kind_mismatch", key, NULL, "a %s record cannot have a \"%s\" body",
+                         "%s のレコードに「%s」の本体は書けません", kind_name, key);
     }
     const json_t *body = json_object_get(j, kind_name);
-    if (!body || json_is_null(body))
-        return rk_fail(err, "missing_field", kind_name, "a %s record needs a \"%s\" body", kind_name, kind_name);
+    if (!body || json_is_null(body)) {
+        rk_sink_note(sink, "missing_field", kind_name, NULL, "a %s record needs a \"%s\" body",
+                     "%s のレコードには「%s」の本体が必要です", kind_name, kind_name);
+        return;
+    }
     const ProtobufCFieldDescriptor *f = body_field(kind_name);
-    ProtobufCMessage *sub;
-    if (rk_message_from_json(body, f->descriptor, kind_name, &sub, err) != 0)
-        return -1;
+    ProtobufCMessage *sub = NULL;
+    parse_message(body, f->descriptor, kind_name, &sub, sink);
+    if (!sub)
+        return;
     *(ProtobufCMessage **)((char *)r + f->offset) = sub;
     *(uint32_t *)((char *)r + f->quantifier_offset) = f->id;
 
@@ -502,28 +647,63 @@ static int record_from_json(const json_t *j, Renkei__Record *r, rk_error *err)
         r->visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
     if (!r->language || !r->language[0]) {
         char *ja = strdup("ja");
-        if (!ja)
-            return rk_fail(err, "no_memory", "language", "out of memory");
+        if (!ja) {
+            rk_sink_note(sink, "no_memory", "language", NULL, "out of memory%s", "メモリが足りません%s", "");
+            return;
+        }
         if (r->language != (char *)protobuf_c_empty_string)
             free(r->language);
         r->language = ja;
     }
-    return rk_record_validate_content(r, err);
+    rk_record_check(r, sink);
 }
 
-int rk_record_from_json(const json_t *j, Renkei__Record **out, rk_error *err)
+int rk_record_from_json_all(const json_t *j, Renkei__Record **out, rk_problems *all, rk_error *first)
 {
     *out = NULL;
+    rk_sink sink;
+    rk_sink_init(&sink, all, first);
     Renkei__Record *r = malloc(sizeof *r);
     if (!r)
-        return rk_fail(err, "no_memory", "", "out of memory");
+        return rk_sink_note(&sink, "no_memory", "", NULL, "out of memory%s", "メモリが足りません%s", "");
     renkei__record__init(r);
-    if (record_from_json(j, r, err) != 0) {
+    record_from_json(j, r, &sink);
+    if (sink.count) {
         renkei__record__free_unpacked(r, NULL);
         return -1;
     }
     *out = r;
     return 0;
+}
+
+int rk_record_from_json(const json_t *j, Renkei__Record **out, rk_error *err)
+{
+    return rk_record_from_json_all(j, out, NULL, err);
+}
+
+json_t *rk_problems_to_json(const rk_problems *p)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < p->n; i++) {
+        const rk_problem *pr = &p->items[i];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s?}", "field", pr->field, "code", pr->code, "message",
+                              pr->message, "message_ja", pr->message_ja, "suggestion",
+                              pr->suggestion[0] ? pr->suggestion : NULL);
+        if (!o || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+const char *rk_json_skip_bom(const char *buf, size_t *len)
+{
+    if (buf && *len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+        *len -= 3;
+        return buf + 3;
+    }
+    return buf;
 }
 
 json_t *rk_record_to_json(const rk_record *rec, const char *node_name)

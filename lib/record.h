@@ -44,6 +44,9 @@ int rk_record_parse(const uint8_t *env, size_t len, const rk_limits *lim, uint64
 int rk_record_validate(const Renkei__Record *r, rk_error *err);
 /* The same without author, rid and version, which the node fills in on publish. */
 int rk_record_validate_content(const Renkei__Record *r, rk_error *err);
+/* rk_record_validate_content noting every problem in sink (lib/problems.h) rather than the first. */
+struct rk_sink;
+int rk_record_check(const Renkei__Record *r, struct rk_sink *sink);
 
 /* True if the signature over `bytes` holds for msg->author. */
 bool rk_record_signature_ok(const rk_record *rec);

@@ -9,6 +9,7 @@
  * rk_record_validate_content is the same check without the fields a node fills when it publishes
  * (author, rid, version); lib/recjson.c uses it for publish bodies.
  */
+#include "problems.h"
 #include "record.h"
 #include "taxonomy.h"
 #include "text.h"
@@ -117,39 +118,64 @@ static bool language_valid(const char *s)
 }
 
 /* Rules that depend on what a non-empty string means. */
-static int check_meaning(const ProtobufCMessageDescriptor *owner, const char *name, const char *s, const char *path,
-                         rk_error *err)
+static void check_meaning(const ProtobufCMessageDescriptor *owner, const char *name, const char *s, const char *path,
+                          rk_sink *sink)
 {
     if (strcmp(name, "prefecture") == 0 || (owner == &renkei__event__descriptor && strcmp(name, "regions") == 0)) {
-        if (!rk_prefecture_valid(s))
-            return rk_fail(err, "invalid_prefecture", path, "\"%s\" is not a JIS X 0401 prefecture code 01..47", s);
+        if (!rk_prefecture_valid(s)) {
+            const char *near = rk_prefecture_suggest(s);
+            const char *near_name = near ? rk_prefecture_name(near) : NULL;
+            if (near_name)
+                rk_sink_note(sink, "invalid_prefecture", path, near,
+                             "\"%s\" is not a prefecture; did you mean %s (%s)? A prefecture is its JIS X 0401 code "
+                             "01..47 or its name (list: renkei codes prefecture)",
+                             "「%s」は都道府県として読めません。%s（%s）のことですか？ 都道府県は JIS X 0401 のコード "
+                             "01〜47 か名前で書きます（一覧: renkei codes prefecture）",
+                             s, near, near_name);
+            else
+                rk_sink_note(sink, "invalid_prefecture", path, NULL,
+                             "\"%s\" is not a prefecture: give its JIS X 0401 code 01..47 or its name, e.g. 17 or "
+                             "石川県 (list: renkei codes prefecture)",
+                             "「%s」は都道府県として読めません。JIS X 0401 のコード 01〜47 か名前で書きます"
+                             "（例: 17 または 石川県。一覧: renkei codes prefecture）",
+                             s);
+        }
     } else if (strcmp(name, "municipality") == 0) {
         if (!municipality_valid(s))
-            return rk_fail(err, "invalid_value", path, "\"%s\" is not a JIS X 0402 municipality code", s);
+            rk_sink_note(sink, "invalid_value", path, NULL,
+                         "\"%s\" is not a JIS X 0402 municipality code (5 or 6 digits, e.g. 17206)",
+                         "「%s」は JIS X 0402 の市区町村コード（5桁か6桁。例: 17206）ではありません", s);
     } else if (strcmp(name, "url") == 0 || strcmp(name, "website") == 0 || strcmp(name, "application_url") == 0) {
         if (!url_valid(s))
-            return rk_fail(err, "invalid_value", path, "a URL must start with http:// or https://");
+            rk_sink_note(sink, "invalid_value", path, NULL, "a URL must start with http:// or https:// (got \"%s\")",
+                         "URL は http:// か https:// で始めます（「%s」）", s);
     } else if (strcmp(name, "language") == 0) {
         if (!language_valid(s))
-            return rk_fail(err, "invalid_value", path, "\"%s\" is not a BCP 47 language tag", s);
+            rk_sink_note(sink, "invalid_value", path, NULL, "\"%s\" is not a BCP 47 language tag (e.g. ja, en)",
+                         "「%s」は BCP 47 の言語タグ（例: ja, en）ではありません", s);
     } else if (owner == &renkei__period__descriptor) {
         if (strcmp(name, "fiscal_year") == 0) {
             if (strlen(s) != 4 || !all_digits(s, 4))
-                return rk_fail(err, "invalid_date", path, "a fiscal year is four digits, e.g. 2022");
+                rk_sink_note(sink, "invalid_date", path, NULL, "a fiscal year is four digits, e.g. 2022 (got \"%s\")",
+                             "年度は4桁の西暦で書きます（例: 2022。「%s」）", s);
         } else if (!period_date_valid(s)) {
-            return rk_fail(err, "invalid_date", path, "\"%s\" is not YYYY-MM-DD or YYYY-MM", s);
+            rk_sink_note(sink, "invalid_date", path, NULL, "\"%s\" is not YYYY-MM-DD or YYYY-MM",
+                         "「%s」は YYYY-MM-DD か YYYY-MM の日付ではありません", s);
         }
     } else if (owner == &renkei__event__descriptor) {
         if ((strcmp(name, "starts_at") == 0 || strcmp(name, "ends_at") == 0) && !rfc3339_valid(s))
-            return rk_fail(err, "invalid_date", path, "\"%s\" is not an RFC 3339 time with an offset", s);
+            rk_sink_note(sink, "invalid_date", path, NULL,
+                         "\"%s\" is not an RFC 3339 time with an offset, e.g. 2024-09-10T13:00:00+09:00",
+                         "「%s」は時差つきの RFC 3339 の日時（例: 2024-09-10T13:00:00+09:00）ではありません", s);
         if (strcmp(name, "application_deadline") == 0 && !rfc3339_valid(s) && !day_valid(s))
-            return rk_fail(err, "invalid_date", path, "\"%s\" is neither RFC 3339 nor YYYY-MM-DD", s);
+            rk_sink_note(sink, "invalid_date", path, NULL, "\"%s\" is neither RFC 3339 nor YYYY-MM-DD",
+                         "「%s」は RFC 3339 の日時でも YYYY-MM-DD の日付でもありません", s);
     } else if (owner == &renkei__agenda_item__descriptor) {
         if ((strcmp(name, "starts_at") == 0 || strcmp(name, "ends_at") == 0) && !clock_time_valid(s) &&
             !rfc3339_valid(s))
-            return rk_fail(err, "invalid_date", path, "\"%s\" is neither HH:MM nor RFC 3339", s);
+            rk_sink_note(sink, "invalid_date", path, NULL, "\"%s\" is neither HH:MM nor RFC 3339",
+                         "「%s」は HH:MM の時刻でも RFC 3339 の日時でもありません", s);
     }
-    return 0;
 }
 
 static size_t string_limit(const char *name, bool in_list)
@@ -163,49 +189,64 @@ static size_t string_limit(const char *name, bool in_list)
     return MAX_TEXT_BYTES;
 }
 
-static int walk_message(const ProtobufCMessage *m, const char *path, rk_error *err);
+static void walk_message(const ProtobufCMessage *m, const char *path, rk_sink *sink);
+
+static const char *enum_name(const ProtobufCFieldDescriptor *f)
+{
+    return ((const ProtobufCEnumDescriptor *)f->descriptor)->short_name;
+}
 
 /* One value of field f (an element when in_list), at p. */
-static int check_value(const ProtobufCMessageDescriptor *owner, const ProtobufCFieldDescriptor *f, const void *p,
-                       bool in_list, const char *path, rk_error *err)
+static void check_value(const ProtobufCMessageDescriptor *owner, const ProtobufCFieldDescriptor *f, const void *p,
+                        bool in_list, const char *path, rk_sink *sink)
 {
     switch (f->type) {
     case PROTOBUF_C_TYPE_STRING: {
         const char *s = *(char *const *)p;
         if (!s)
-            return 0;
+            return;
         size_t len = strlen(s);
-        if (!rk_text_valid_utf8(s, len))
-            return rk_fail(err, "invalid_utf8", path, "the text is not valid UTF-8");
+        if (!rk_text_valid_utf8(s, len)) {
+            rk_sink_note(sink, "invalid_utf8", path, NULL, "the text is not valid UTF-8%s",
+                         "文字列が UTF-8 として正しくありません%s", "");
+            return;
+        }
         size_t limit = string_limit(f->name, in_list);
-        if (len > limit)
-            return rk_fail(err, "too_long", path, "%zu bytes exceed the limit of %zu", len, limit);
-        return len ? check_meaning(owner, f->name, s, path, err) : 0;
+        if (len > limit) {
+            rk_sink_note(sink, "too_long", path, NULL, "%zu bytes exceed the limit of %zu",
+                         "%zu バイトあり、上限の %zu バイトを超えています", len, limit);
+            return;
+        }
+        if (len)
+            check_meaning(owner, f->name, s, path, sink);
+        return;
     }
     case PROTOBUF_C_TYPE_ENUM: {
         int v = *(const int *)p;
         if (in_list && v == 0)
-            return rk_fail(err, "invalid_enum", path, "a list of %s values cannot hold the unspecified value",
-                           ((const ProtobufCEnumDescriptor *)f->descriptor)->short_name);
-        if (!protobuf_c_enum_descriptor_get_value(f->descriptor, v))
-            return rk_fail(err, "invalid_enum", path, "%d is not a known %s value", v,
-                           ((const ProtobufCEnumDescriptor *)f->descriptor)->short_name);
-        return 0;
+            rk_sink_note(sink, "invalid_enum", path, NULL, "a list of %s values cannot hold the unspecified value",
+                         "%s の一覧に「未指定」は入れられません", enum_name(f));
+        else if (!protobuf_c_enum_descriptor_get_value(f->descriptor, v))
+            rk_sink_note(sink, "invalid_enum", path, NULL, "%d is not a known %s value",
+                         "%d は %s の値として定義されていません", v, enum_name(f));
+        return;
     }
     case PROTOBUF_C_TYPE_DOUBLE:
         if (!isfinite(*(const double *)p))
-            return rk_fail(err, "invalid_value", path, "numbers must be finite");
-        return 0;
+            rk_sink_note(sink, "invalid_value", path, NULL, "numbers must be finite%s", "数値は有限の値にします%s", "");
+        return;
     case PROTOBUF_C_TYPE_FLOAT:
         if (!isfinite(*(const float *)p))
-            return rk_fail(err, "invalid_value", path, "numbers must be finite");
-        return 0;
+            rk_sink_note(sink, "invalid_value", path, NULL, "numbers must be finite%s", "数値は有限の値にします%s", "");
+        return;
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
-        return sub ? walk_message(sub, path, err) : 0;
+        if (sub)
+            walk_message(sub, path, sink);
+        return;
     }
     default:
-        return 0;
+        return;
     }
 }
 
@@ -226,13 +267,13 @@ static size_t element_size(ProtobufCType type)
     }
 }
 
-static int walk_message(const ProtobufCMessage *m, const char *path, rk_error *err)
+static void walk_message(const ProtobufCMessage *m, const char *path, rk_sink *sink)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
     const char *base = (const char *)m;
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
-        char fpath[sizeof err->field];
+        char fpath[sizeof ((rk_problem *)0)->field];
         join_path(fpath, sizeof fpath, path, f->name);
         if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
             if (*(const uint32_t *)(base + f->quantifier_offset) != f->id)
@@ -245,19 +286,20 @@ static int walk_message(const ProtobufCMessage *m, const char *path, rk_error *e
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *)(base + f->quantifier_offset);
             const char *arr = *(char *const *)(base + f->offset);
-            if (n > MAX_LIST_ITEMS)
-                return rk_fail(err, "too_many", fpath, "%zu items exceed the limit of %d", n, MAX_LIST_ITEMS);
-            for (size_t k = 0; k < n; k++) {
-                char ipath[sizeof err->field + 32];
-                snprintf(ipath, sizeof ipath, "%s[%zu]", fpath, k);
-                if (check_value(d, f, arr + k * element_size(f->type), true, ipath, err) != 0)
-                    return -1;
+            if (n > MAX_LIST_ITEMS) {
+                rk_sink_note(sink, "too_many", fpath, NULL, "%zu items exceed the limit of %d",
+                             "%zu 個あり、上限の %d 個を超えています", n, MAX_LIST_ITEMS);
+                continue;
             }
-        } else if (check_value(d, f, base + f->offset, false, fpath, err) != 0) {
-            return -1;
+            for (size_t k = 0; k < n; k++) {
+                char ipath[sizeof fpath + 32];
+                snprintf(ipath, sizeof ipath, "%s[%zu]", fpath, k);
+                check_value(d, f, arr + k * element_size(f->type), true, ipath, sink);
+            }
+        } else {
+            check_value(d, f, base + f->offset, false, fpath, sink);
         }
     }
-    return 0;
 }
 
 static bool empty(const char *s)
@@ -265,81 +307,103 @@ static bool empty(const char *s)
     return !s || !s[0];
 }
 
-static int require_text(const char *s, const char *path, rk_error *err)
+/* A required field: reported once, and not again when its value was already rejected (a rejected
+ * code is left unset by lib/recjson.c, and "missing" would only repeat the first report). */
+static void require(bool present, const char *path, rk_sink *sink)
 {
-    return empty(s) ? rk_fail(err, "missing_field", path, "%s is required", path) : 0;
+    if (present || (sink->all && rk_problems_find(sink->all, path)))
+        return;
+    rk_sink_note(sink, "missing_field", path, NULL, "%s is required", "%s は必須です", path);
 }
 
-static int require_enum(int v, const char *path, rk_error *err)
+static void check_case(const Renkei__Case *c, rk_sink *sink)
 {
-    return v == 0 ? rk_fail(err, "missing_field", path, "%s is required", path) : 0;
+    require(!empty(c->title), "case.title", sink);
+    require(!empty(c->summary), "case.summary", sink);
+    require(!empty(c->prefecture), "case.prefecture", sink);
+    require(c->industry != 0, "case.industry", sink);
+    require(c->dx_level != 0, "case.dx_level", sink);
 }
 
-static int check_case(const Renkei__Case *c, rk_error *err)
+static void check_event(const Renkei__Event *e, rk_sink *sink)
 {
-    if (require_text(c->title, "case.title", err) || require_text(c->summary, "case.summary", err) ||
-        require_text(c->prefecture, "case.prefecture", err) || require_enum(c->industry, "case.industry", err) ||
-        require_enum(c->dx_level, "case.dx_level", err))
-        return -1;
-    return 0;
-}
-
-static int check_event(const Renkei__Event *e, rk_error *err)
-{
-    if (require_text(e->title, "event.title", err) || require_enum(e->event_type, "event.event_type", err) ||
-        require_text(e->starts_at, "event.starts_at", err) || require_text(e->ends_at, "event.ends_at", err) ||
-        require_enum(e->format, "event.format", err) || require_text(e->prefecture, "event.prefecture", err))
-        return -1;
+    require(!empty(e->title), "event.title", sink);
+    require(e->event_type != 0, "event.event_type", sink);
+    require(!empty(e->starts_at), "event.starts_at", sink);
+    require(!empty(e->ends_at), "event.ends_at", sink);
+    require(e->format != 0, "event.format", sink);
+    require(!empty(e->prefecture), "event.prefecture", sink);
     int64_t starts, ends;
     int off;
-    /* Both parse: the walk has already checked their form. */
-    if (rk_parse_rfc3339(e->starts_at, &starts, &off) != 0 || rk_parse_rfc3339(e->ends_at, &ends, &off) != 0)
-        return rk_fail(err, "invalid_date", "event.starts_at", "the event times are not RFC 3339");
-    if (ends < starts)
-        return rk_fail(err, "invalid_date", "event.ends_at", "the event ends before it starts");
-    return 0;
+    /* Only when both parse; a malformed time has been reported by the walk already. */
+    if (!empty(e->starts_at) && !empty(e->ends_at) && rk_parse_rfc3339(e->starts_at, &starts, &off) == 0 &&
+        rk_parse_rfc3339(e->ends_at, &ends, &off) == 0 && ends < starts)
+        rk_sink_note(sink, "invalid_date", "event.ends_at", NULL, "the event ends before it starts (%s)",
+                     "終了日時（%s）が開始日時より前です", e->ends_at);
 }
 
-static int check_region(const Renkei__RegionProfile *p, rk_error *err)
+static void check_region(const Renkei__RegionProfile *p, rk_sink *sink)
 {
-    if (require_text(p->name, "region.name", err) || require_enum(p->node_kind, "region.node_kind", err))
-        return -1;
-    return 0;
+    require(!empty(p->name), "region.name", sink);
+    require(p->node_kind != 0, "region.node_kind", sink);
 }
 
-static int check_body(const Renkei__Record *r, rk_error *err)
+static void check_body(const Renkei__Record *r, rk_sink *sink)
 {
     const char *kind = rk_kind_name(r->kind);
     const ProtobufCFieldDescriptor *body = protobuf_c_message_descriptor_get_field_by_name(&renkei__record__descriptor, kind);
-    if (!body)
-        return rk_fail(err, "invalid_enum", "kind", "%d is not a known kind", (int)r->kind);
-    if (r->body_case == RENKEI__RECORD__BODY__NOT_SET)
-        return rk_fail(err, "missing_field", kind, "a %s record needs a \"%s\" body", kind, kind);
-    if ((unsigned)r->body_case != body->id)
-        return rk_fail(err, "kind_mismatch", "kind", "kind is %s but the body is another kind", kind);
-    switch (r->body_case) {
-    case RENKEI__RECORD__BODY_CASE:
-        return r->case_ ? check_case(r->case_, err) : rk_fail(err, "missing_field", kind, "the body is empty");
-    case RENKEI__RECORD__BODY_EVENT:
-        return r->event ? check_event(r->event, err) : rk_fail(err, "missing_field", kind, "the body is empty");
-    case RENKEI__RECORD__BODY_REGION:
-        return r->region ? check_region(r->region, err) : rk_fail(err, "missing_field", kind, "the body is empty");
-    case RENKEI__RECORD__BODY_TOMBSTONE:
-        return r->tombstone ? 0 : rk_fail(err, "missing_field", kind, "the body is empty");
-    default:
-        return rk_fail(err, "kind_mismatch", "kind", "unknown body");
+    if (!body) {
+        rk_sink_note(sink, "invalid_enum", "kind", NULL, "%d is not a known kind", "%d はレコードの種類として定義されていません",
+                     (int)r->kind);
+        return;
     }
+    if (r->body_case == RENKEI__RECORD__BODY__NOT_SET) {
+        rk_sink_note(sink, "missing_field", kind, NULL, "a %s record needs a \"%s\" body",
+                     "%s のレコードには「%s」の本体が必要です", kind, kind);
+        return;
+    }
+    if ((unsigned)r->body_case != body->id) {
+        rk_sink_note(sink, "kind_mismatch", "kind", NULL, "kind is %s but the body is another kind",
+                     "kind は %s ですが、本体は別の種類です", kind);
+        return;
+    }
+    const void *msg = r->body_case == RENKEI__RECORD__BODY_CASE    ? (const void *)r->case_
+                      : r->body_case == RENKEI__RECORD__BODY_EVENT  ? (const void *)r->event
+                      : r->body_case == RENKEI__RECORD__BODY_REGION ? (const void *)r->region
+                                                                    : (const void *)r->tombstone;
+    if (!msg) {
+        rk_sink_note(sink, "missing_field", kind, NULL, "the %s body is empty", "%s の本体が空です", kind);
+        return;
+    }
+    switch (r->body_case) {
+    case RENKEI__RECORD__BODY_CASE: check_case(r->case_, sink); break;
+    case RENKEI__RECORD__BODY_EVENT: check_event(r->event, sink); break;
+    case RENKEI__RECORD__BODY_REGION: check_region(r->region, sink); break;
+    default: break;
+    }
+}
+
+int rk_record_check(const Renkei__Record *r, rk_sink *sink)
+{
+    size_t before = sink->count;
+    if (r->kind == RENKEI__KIND__KIND_UNSPECIFIED && !(sink->all && rk_problems_find(sink->all, "kind")))
+        rk_sink_note(sink, "missing_field", "kind", NULL, "kind is required (%s)", "kind は必須です（%s）",
+                     "case, event, region");
+    if (r->visibility == RENKEI__VISIBILITY__VISIBILITY_UNSPECIFIED &&
+        !(sink->all && rk_problems_find(sink->all, "visibility")))
+        rk_sink_note(sink, "missing_field", "visibility", NULL, "visibility is required (%s)",
+                     "visibility は必須です（%s）", "public, network, local");
+    walk_message(&r->base, "", sink);
+    if (r->kind != RENKEI__KIND__KIND_UNSPECIFIED)
+        check_body(r, sink);
+    return sink->count > before ? -1 : 0;
 }
 
 int rk_record_validate_content(const Renkei__Record *r, rk_error *err)
 {
-    if (r->kind == RENKEI__KIND__KIND_UNSPECIFIED)
-        return rk_fail(err, "missing_field", "kind", "kind is required");
-    if (r->visibility == RENKEI__VISIBILITY__VISIBILITY_UNSPECIFIED)
-        return rk_fail(err, "missing_field", "visibility", "visibility is required");
-    if (walk_message(&r->base, "", err) != 0)
-        return -1;
-    return check_body(r, err);
+    rk_sink sink;
+    rk_sink_init(&sink, NULL, err);
+    return rk_record_check(r, &sink);
 }
 
 int rk_record_validate(const Renkei__Record *r, rk_error *err)

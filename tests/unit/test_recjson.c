@@ -190,7 +190,17 @@ static void test_enum_codes(void **state)
     assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "e"), -1);
     assert_int_equal(rk_enum_parse(&renkei__skill__descriptor, "E"), -1);
     assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "unspecified"), -1);
-    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "MANUFACTURING"), -1);
+    /* typed input: any case and width, hyphens or spaces for underscores, the Japanese label */
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "MANUFACTURING"), 5);
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "製造業"), 5);
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, " Manufacturing "), 5);
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "サービス業(他に分類されないもの)"), 18);
+    assert_int_equal(rk_enum_parse(&renkei__dx_level__descriptor, "Value-Add"), 2);
+    assert_int_equal(rk_enum_parse(&renkei__skill__descriptor, "AI"), RENKEI__SKILL__SKILL_AI);
+    assert_int_equal(rk_enum_parse(&renkei__skill__descriptor, "ＩｏＴ"), RENKEI__SKILL__SKILL_IOT);
+    assert_int_equal(rk_enum_parse(&renkei__event_format__descriptor, "オンライン"), 1);
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "製造"), -1);
+    assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, "manufactring"), -1);
     assert_int_equal(rk_enum_parse(&renkei__industry__descriptor, ""), -1);
 
     /* Every nonzero value of every enum has a lower-case code that parses back to it. */
@@ -396,6 +406,112 @@ static void test_errors_name_code_and_path(void **state)
     }
 }
 
+/* Labels, names and case variants are read as codes; the record holds the canonical values. */
+static void test_input_aliases(void **state)
+{
+    (void)state;
+    Renkei__Record *r = from_json_ok("{'kind':'Case','visibility':'公開','case':{'title':'t','summary':'s',"
+                                     "'prefecture':'石川県','industry':'製造業','dx_level':'VALUE_ADD',"
+                                     "'skills':['AI','データ分析',''],'case_kind':''}}");
+    assert_string_equal(r->case_->prefecture, "17");
+    assert_int_equal(r->case_->industry, RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING);
+    assert_int_equal(r->case_->dx_level, RENKEI__DX_LEVEL__DX_LEVEL_VALUE_ADD);
+    assert_int_equal(r->case_->n_skills, 2); /* "" is "not given", in a list too */
+    assert_int_equal(r->case_->skills[0], RENKEI__SKILL__SKILL_AI);
+    assert_int_equal(r->case_->skills[1], RENKEI__SKILL__SKILL_DATA_ANALYSIS);
+    assert_int_equal(r->case_->case_kind, 0);
+    assert_int_equal(r->visibility, RENKEI__VISIBILITY__VISIBILITY_PUBLIC);
+    json_t *out = rk_json_from_message(&r->base);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(out, "case"), "industry")), "manufacturing");
+    json_decref(out);
+    renkei__record__free_unpacked(r, NULL);
+
+    /* the name without 都/府/県, full-width digits, an event's regions and a venue */
+    r = from_json_ok("{'kind':'event','event':{'title':'t','event_type':'セミナー','starts_at':'2030-01-01T10:00:00+09:00',"
+                     "'ends_at':'2030-01-01T12:00:00+09:00','format':'Hybrid','prefecture':'京都',"
+                     "'regions':['東京','１７','7'],'venue':{'prefecture':'北海道'}}}");
+    assert_string_equal(r->event->prefecture, "26");
+    assert_string_equal(r->event->regions[0], "13");
+    assert_string_equal(r->event->regions[1], "17");
+    assert_string_equal(r->event->regions[2], "07");
+    assert_string_equal(r->event->venue->prefecture, "01");
+    renkei__record__free_unpacked(r, NULL);
+
+    size_t len = 5;
+    assert_string_equal(rk_json_skip_bom("\xEF\xBB\xBF{}\n", &len), "{}\n");
+    assert_int_equal(len, 2);
+    len = 2;
+    assert_string_equal(rk_json_skip_bom("{}", &len), "{}");
+    assert_int_equal(len, 2);
+}
+
+/* Every mistake of a record in one pass, one per field, with suggestions for near misses. */
+static void test_all_problems_at_once(void **state)
+{
+    (void)state;
+    json_t *j = J("{'kind':'case','bogus':1,'case':{'title':'','summary':'s','prefecture':'石河県',"
+                  "'industry':'manufactring','dx_level':'valueadd','skills':['AI','robotcs'],'employees':'x'}}");
+    rk_problems all;
+    rk_problems_init(&all);
+    rk_error first;
+    Renkei__Record *r = (Renkei__Record *)1;
+    assert_int_equal(rk_record_from_json_all(j, &r, &all, &first), -1);
+    assert_null(r);
+    static const struct {
+        const char *field, *code, *suggestion;
+    } want[] = {
+        {"bogus", "unknown_field", ""},
+        {"case.prefecture", "invalid_prefecture", "17"},
+        {"case.industry", "invalid_enum", "manufacturing"},
+        {"case.dx_level", "invalid_enum", "value_add"},
+        {"case.skills[1]", "invalid_enum", "robotics"},
+        {"case.employees", "unknown_field", ""},
+        {"case.title", "missing_field", ""},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const rk_problem *p = rk_problems_find(&all, want[i].field);
+        if (!p)
+            print_error("no problem for %s\n", want[i].field);
+        assert_non_null(p);
+        assert_string_equal(p->code, want[i].code);
+        assert_string_equal(p->suggestion, want[i].suggestion);
+        assert_true(p->message[0] && p->message_ja[0]);
+    }
+    assert_int_equal(all.n, sizeof want / sizeof want[0]);
+    /* the first problem is also the plain error, as the API's error.code/field */
+    assert_string_equal(first.field, all.items[0].field);
+    assert_string_equal(first.code, all.items[0].code);
+    /* a rejected required value is reported once, as rejected, not again as missing */
+    const rk_problem *ind = rk_problems_find(&all, "case.industry");
+    assert_non_null(strstr(ind->message, "renkei codes industry"));
+    assert_non_null(strstr(ind->message_ja, "「manufacturing」（製造業）のことですか"));
+
+    json_t *details = rk_problems_to_json(&all);
+    assert_int_equal(json_array_size(details), all.n);
+    json_t *d1 = NULL;
+    for (size_t i = 0; i < json_array_size(details); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(details, i), "field")), "case.prefecture"))
+            d1 = json_array_get(details, i);
+    assert_non_null(d1);
+    assert_string_equal(json_string_value(json_object_get(d1, "field")), "case.prefecture");
+    assert_string_equal(json_string_value(json_object_get(d1, "suggestion")), "17");
+    assert_non_null(json_string_value(json_object_get(d1, "message_ja")));
+    assert_true(json_is_null(json_object_get(json_array_get(details, 0), "suggestion")));
+    json_decref(details);
+    rk_problems_free(&all);
+    json_decref(j);
+
+    /* small taxonomies list their values in the message */
+    j = J("{'kind':'event','event':{'title':'t','event_type':'seminar','starts_at':'2030-01-01T10:00:00+09:00',"
+          "'ends_at':'2030-01-01T12:00:00+09:00','format':'zoom','prefecture':'13'}}");
+    rk_problems_init(&all);
+    assert_int_equal(rk_record_from_json_all(j, &r, &all, NULL), -1);
+    assert_int_equal(all.n, 1);
+    assert_non_null(strstr(all.items[0].message, "online (オンライン), onsite (会場), hybrid (ハイブリッド)"));
+    rk_problems_free(&all);
+    json_decref(j);
+}
+
 static void test_invalid_utf8_in_built_json(void **state)
 {
     (void)state;
@@ -453,6 +569,8 @@ int main(void)
         cmocka_unit_test(test_sealed_record_view),
         cmocka_unit_test(test_tombstone),
         cmocka_unit_test(test_errors_name_code_and_path),
+        cmocka_unit_test(test_input_aliases),
+        cmocka_unit_test(test_all_problems_at_once),
         cmocka_unit_test(test_invalid_utf8_in_built_json),
         cmocka_unit_test(test_generic_message),
     };

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "problems.h"
 #include "record.h"
 #include "taxonomy.h"
 
@@ -497,9 +498,100 @@ static void test_taxonomy(void **state)
             assert_string_not_equal(label, rk_taxonomy_code(labelled[i], labelled[i]->values[v].value));
         }
     /* Without a label the code is shown. */
-    assert_string_equal(rk_label_ja(&renkei__org_type__descriptor, RENKEI__ORG_TYPE__ORG_TYPE_IT_VENDOR), "it_vendor");
+    assert_string_equal(rk_label_ja(&renkei__org_type__descriptor, RENKEI__ORG_TYPE__ORG_TYPE_IT_VENDOR), "ITベンダー");
+    /* Every value of every taxonomy `renkei codes` lists has a label, and labels are unique within
+     * their taxonomy (they are accepted as input, so two equal labels would be ambiguous). */
+    size_t nt;
+    const rk_taxonomy *tx = rk_taxonomy_list(&nt);
+    assert_true(nt >= 20);
+    for (size_t i = 0; i < nt; i++) {
+        assert_ptr_equal(rk_taxonomy_find(tx[i].name), &tx[i]);
+        assert_ptr_equal(rk_taxonomy_find(tx[i].alias), &tx[i]);
+        if (!tx[i].desc)
+            continue;
+        assert_ptr_equal(rk_taxonomy_of(tx[i].desc), &tx[i]);
+        for (unsigned v = 1; v < tx[i].desc->n_values; v++) {
+            int value = tx[i].desc->values[v].value;
+            const char *label = rk_label_ja(tx[i].desc, value);
+            assert_string_not_equal(label, rk_taxonomy_code(tx[i].desc, value));
+            assert_int_equal(rk_taxonomy_value(tx[i].desc, label), value);
+        }
+    }
+    assert_null(rk_taxonomy_find("bogus"));
     assert_null(rk_label_ja(&renkei__industry__descriptor, 0));
     assert_null(rk_label_ja(&renkei__industry__descriptor, 77));
+}
+
+static void test_prefecture_input_and_suggestions(void **state)
+{
+    (void)state;
+    assert_string_equal(rk_prefecture_parse("17"), "17");
+    assert_string_equal(rk_prefecture_parse("石川県"), "17");
+    assert_string_equal(rk_prefecture_parse("石川"), "17");
+    assert_string_equal(rk_prefecture_parse("１７"), "17");
+    assert_string_equal(rk_prefecture_parse("7"), "07");
+    assert_string_equal(rk_prefecture_parse("東京"), "13");
+    assert_string_equal(rk_prefecture_parse("京都"), "26");
+    assert_string_equal(rk_prefecture_parse("北海道"), "01");
+    assert_string_equal(rk_prefecture_parse("鹿児島"), "46");
+    assert_null(rk_prefecture_parse("48"));
+    assert_null(rk_prefecture_parse("0"));
+    assert_null(rk_prefecture_parse("石"));
+    assert_null(rk_prefecture_parse("石川市"));
+    assert_null(rk_prefecture_parse(""));
+    for (int n = 1; n <= 47; n++)
+        assert_string_equal(rk_prefecture_parse(rk_prefecture_name(rk_prefecture_code(n))), rk_prefecture_code(n));
+
+    assert_string_equal(rk_prefecture_suggest("石河県"), "17");
+    assert_string_equal(rk_prefecture_suggest("石河"), "17");
+    assert_string_equal(rk_prefecture_suggest("神奈河県"), "14");
+    assert_null(rk_prefecture_suggest("ロンドン"));
+    assert_null(rk_prefecture_suggest("x"));
+}
+
+static void test_enum_suggestions(void **state)
+{
+    (void)state;
+    assert_int_equal(rk_edit_distance("kitten", "sitting"), 3);
+    assert_int_equal(rk_edit_distance("製造", "製造業"), 1);
+    assert_int_equal(rk_edit_distance("", "abc"), 3);
+    assert_int_equal(rk_edit_distance("\xff", "a"), -1);
+    assert_int_equal(rk_taxonomy_suggest(&renkei__industry__descriptor, "manufactring"), 5);
+    assert_int_equal(rk_taxonomy_suggest(&renkei__industry__descriptor, "製造"), 5);
+    assert_int_equal(rk_taxonomy_suggest(&renkei__industry__descriptor, "Manufacturng"), 5);
+    assert_int_equal(rk_taxonomy_suggest(&renkei__dx_level__descriptor, "valueadd"), 2);
+    assert_int_equal(rk_taxonomy_suggest(&renkei__skill__descriptor, "robotcs"), RENKEI__SKILL__SKILL_ROBOTICS);
+    assert_int_equal(rk_taxonomy_suggest(&renkei__event_type__descriptor, "セミナ"), RENKEI__EVENT_TYPE__EVENT_TYPE_SEMINAR);
+    /* far from everything: no suggestion rather than a wild guess */
+    assert_int_equal(rk_taxonomy_suggest(&renkei__industry__descriptor, "banana"), -1);
+    assert_int_equal(rk_taxonomy_suggest(&renkei__industry__descriptor, "q"), -1);
+    assert_int_equal(rk_taxonomy_suggest(&renkei__industry__descriptor, ""), -1);
+}
+
+/* rk_record_check lists every missing field of a record, where validation used to stop at the first. */
+static void test_all_missing_fields_listed(void **state)
+{
+    fixture *f = *state;
+    make_event(f);
+    f->e.title = "";
+    f->e.format = RENKEI__EVENT_FORMAT__EVENT_FORMAT_UNSPECIFIED;
+    f->e.prefecture = "99";
+    rk_problems all;
+    rk_problems_init(&all);
+    rk_error first;
+    rk_sink sink;
+    rk_sink_init(&sink, &all, &first);
+    assert_int_equal(rk_record_check(&f->r, &sink), -1);
+    assert_int_equal(all.n, 3);
+    assert_non_null(rk_problems_find(&all, "event.title"));
+    assert_non_null(rk_problems_find(&all, "event.format"));
+    assert_string_equal(rk_problems_find(&all, "event.prefecture")->code, "invalid_prefecture");
+    assert_string_equal(first.field, all.items[0].field);
+    rk_problems_free(&all);
+    /* the plain check still reports the first one */
+    rk_error err;
+    assert_int_equal(rk_record_validate(&f->r, &err), -1);
+    assert_string_equal(err.field, first.field);
 }
 
 static int setup(void **state)
@@ -529,6 +621,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_event_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_region_rules, setup, teardown),
         cmocka_unit_test(test_taxonomy),
+        cmocka_unit_test(test_prefecture_input_and_suggestions),
+        cmocka_unit_test(test_enum_suggestions),
+        cmocka_unit_test_setup_teardown(test_all_missing_fields_listed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
