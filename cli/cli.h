@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util.h"
 
@@ -74,6 +75,26 @@ void rk_print_record(const json_t *rec);
 const char *rk_record_title(const json_t *rec);
 const char *rk_record_prefecture(const json_t *rec);
 
+/* ---- problems.c: a record's mistakes, for people --------------------------------------------- */
+
+/* True when the locale (LC_ALL, LC_MESSAGES, LANG) is Japanese. */
+bool rk_cli_japanese(void);
+/* One line "  [where ]field: message [code] -> suggestion", the message in the locale's language. */
+void rk_print_problem(FILE *f, const char *where, const char *field, const char *code, const char *message,
+                      const char *message_ja, const char *suggestion);
+/* Prints every entry of an API error's details array; returns how many. */
+size_t rk_print_details(FILE *f, const char *where, const json_t *details);
+
+/* ---- template.c: record templates (`renkei new`) and reading them back ----------------------- */
+
+/* Removes a leading UTF-8 BOM and blanks every line whose first non-blank characters are "//" (the
+ * comments of a template), keeping line and column numbers for JSON error messages. A JSON string
+ * cannot span lines, so such a line is never inside a string. */
+void rk_record_text_clean(rk_buf *b);
+/* Removes, recursively, the members and items that say "not given" ("", [], {}, null, false, 0), so an
+ * untouched template field is left out rather than sent; true when j itself is then empty. */
+bool rk_json_prune_empty(json_t *j);
+
 /* ---- commands --------------------------------------------------------------------------------- */
 
 int rk_cmd_keygen(rk_cli *cli, int argc, char **argv);
@@ -92,6 +113,9 @@ int rk_cmd_events(rk_cli *cli, int argc, char **argv);
 int rk_cmd_export(rk_cli *cli, int argc, char **argv);
 int rk_cmd_stats(rk_cli *cli, int argc, char **argv);
 int rk_cmd_regions(rk_cli *cli, int argc, char **argv);
+int rk_cmd_codes(rk_cli *cli, int argc, char **argv);
+int rk_cmd_new(rk_cli *cli, int argc, char **argv);
+int rk_cmd_import(rk_cli *cli, int argc, char **argv);
 
 /* ---- main.c: shared option handling ------------------------------------------------------------ */
 

@@ -215,6 +215,8 @@ static int write_record(rk_cli *cli, const char *method, const char *path, const
     rk_buf_init(&body);
     if (rk_read_file(file, &body) != 0)
         return RK_EXIT_FAIL;
+    /* A BOM (Windows editors) and the // comment lines of `renkei new` templates are not JSON. */
+    rk_record_text_clean(&body);
     /* Checked here so a typo in a file gets a line and column, not just the node's "invalid_json". */
     json_error_t jerr;
     json_t *parsed = json_loadb(body.data ? body.data : "", body.len, 0, &jerr);
@@ -224,9 +226,14 @@ static int write_record(rk_cli *cli, const char *method, const char *path, const
         rk_buf_free(&body);
         return RK_EXIT_FAIL;
     }
-    json_decref(parsed);
-    json_t *j = rk_http_json(cli, method, path, body.data, body.len, NULL);
     rk_buf_free(&body);
+    rk_json_prune_empty(parsed);
+    char *text = json_dumps(parsed, JSON_COMPACT);
+    json_decref(parsed);
+    if (!text)
+        return oom();
+    json_t *j = rk_http_json(cli, method, path, text, strlen(text), NULL);
+    free(text);
     if (!j)
         return RK_EXIT_FAIL;
     print_write_result(cli, j, verb);

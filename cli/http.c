@@ -134,10 +134,18 @@ void rk_http_report_error(const rk_cli *cli, const rk_http_response *resp)
         const char *message = json_string_value(json_object_get(e, "message"));
         const char *code = json_string_value(json_object_get(e, "code"));
         const char *field = json_string_value(json_object_get(e, "field"));
-        fprintf(stderr, "renkei: %s (%s", message ? message : "request failed", code ? code : "error");
+        const json_t *details = json_object_get(e, "details");
+        size_t nd = json_is_array(details) ? json_array_size(details) : 0;
+        if (nd && rk_cli_japanese())
+            fprintf(stderr, "renkei: レコードに %zu 件の誤りがあります (%s", nd, code ? code : "error");
+        else
+            fprintf(stderr, "renkei: %s (%s", message ? message : "request failed", code ? code : "error");
         if (field && field[0])
             fprintf(stderr, ", field %s", field);
         fprintf(stderr, ")\n");
+        /* every problem of the record, so a file is fixed in one pass */
+        if (nd)
+            rk_print_details(stderr, NULL, details);
     } else {
         /* Not our API's error shape (a proxy, or an old node): show the start of what came back. */
         char first[200] = "";

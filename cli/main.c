@@ -26,6 +26,16 @@ static const struct {
      "Creates a node key (Ed25519) in FILE with mode 0600 and prints its public key as 64 hex characters.\n"
      "Refuses to overwrite an existing file. Needs no daemon.\n"},
     {"pubkey", rk_cmd_pubkey, "pubkey FILE", "Prints the public key of the key in FILE (64 hex characters).\n"},
+    {"codes", rk_cmd_codes, "codes [TAXONOMY]",
+     "Lists every code a record may use with its Japanese label (すべてのコードと日本語ラベル): industry,\n"
+     "dx_level, skills, audience, event_type, format, prefecture (JIS X 0401), visibility and the rest;\n"
+     "without TAXONOMY, all of them. Input may use the label (製造業) or a prefecture's name (石川県, 石川)\n"
+     "instead of the code, in any case (AI); records store the code. The same lists are in lib/taxonomy.c\n"
+     "and proto/renkei.proto. Needs no daemon.\n"},
+    {"new", rk_cmd_new, "new case|event|region [--out FILE]",
+     "Writes a record template to fill in (ひな形): every field, the required ones marked 【必須】, and\n"
+     "every valid code with its Japanese label on // comment lines, which `renkei publish` skips.\n"
+     "--out refuses to overwrite an existing file. Needs no daemon.\n"},
     {"verify", rk_cmd_verify, "verify [--hash HEX] FILE",
      "Checks a signed record offline: FILE holds the raw bytes served by\n"
      "`renkei get --signed --out FILE ID` (GET /v1/records/{id}?format=signed). Prints the author, rid,\n"
@@ -35,8 +45,11 @@ static const struct {
     {"peers", rk_cmd_peers, "peers",
      "Shows each peer: state, last sync, records exchanged and rejections by reason.\n"},
     {"publish", rk_cmd_publish, "publish FILE|-",
-     "Publishes a new record from JSON ({\"kind\":\"case\",\"case\":{...}}; see config/samples/). The node\n"
-     "fills author and version and signs. Prints the record's id, version and hash.\n"},
+     "Publishes a new record from JSON ({\"kind\":\"case\",\"case\":{...}}; start from `renkei new case`, see\n"
+     "config/samples/ and docs/api.md). The node fills author and version and signs. Prints the record's\n"
+     "id, version and hash. A UTF-8 BOM and // comment lines are skipped; codes may be given as their\n"
+     "Japanese labels (製造業) and prefectures by name (石川県); `renkei codes` lists them. Every mistake\n"
+     "of the record is listed at once, in Japanese when LANG is Japanese, with a suggestion for a typo.\n"},
     {"update", rk_cmd_update, "update ID FILE|-",
      "Publishes a new version of the record ID (only the node that published it can).\n"},
     {"delete", rk_cmd_delete, "delete ID", "Deletes the record ID by publishing a signed tombstone.\n"},
@@ -47,7 +60,7 @@ static const struct {
     {"list", rk_cmd_list,
      "list [--kind K] [--prefecture P] [--industry I] [--dx-level D] [--skill S] [--audience A]\n"
      "            [--author KEY|NAME] [--limit N] [--cursor C] [--all]",
-     "Lists current records, filtered. Codes as in DOMAIN.md: --kind case|event|region,\n"
+     "Lists current records, filtered. Codes as listed by `renkei codes`: --kind case|event|region,\n"
      "--prefecture 01..47, --industry manufacturing (or the JSIC letter E), --dx-level value_add,\n"
      "--skill robotics, --audience owner; --author takes a node key or a member's name from the node's\n"
      "configuration. --all follows next_cursor through every page.\n"},
@@ -64,6 +77,14 @@ static const struct {
      "Downloads the node's public export (Atom feed, JSON Feed, iCalendar, CSV) to stdout or FILE.\n"},
     {"stats", rk_cmd_stats, "stats", "Shows record counts, by prefecture (with names), kind, industry and more.\n"},
     {"regions", rk_cmd_regions, "regions", "Shows the region profiles known to the node.\n"},
+    {"import", rk_cmd_import, "import [--skip-bad] [--dry-run] FILE.csv",
+     "Publishes the rows of a CSV file as records (表計算から一括登録), in the columns of the CSV export\n"
+     "(`renkei export --format csv`): kind, prefecture, title, summary, industry, dx_level, skills, tags,\n"
+     "starts_at, ends_at, event_type, format, status, application_url; other columns named like a field\n"
+     "of the record are read too, and author_node, prefecture_name, url and version are ignored. UTF-8\n"
+     "with or without BOM, or Shift_JIS/CP932 as Excel saves it. A row with an id updates that record,\n"
+     "only if something changed. Every bad row is reported with its row number and field, and then no\n"
+     "row is published unless --skip-bad; --dry-run checks without publishing.\n"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -80,7 +101,7 @@ static void main_help(FILE *f)
                "  --version            the client's version\n\n"
                "commands (offline):\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
-        if (i == 3)
+        if (i == 5)
             fprintf(f, "\ncommands (talk to the node):\n");
         const char *nl = strchr(commands[i].synopsis, '\n');
         fprintf(f, "  %.*s\n", nl ? (int)(nl - commands[i].synopsis) : (int)strlen(commands[i].synopsis),

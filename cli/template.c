@@ -1,0 +1,298 @@
+/* template: `renkei new case|event|region`, a record file to fill in, and reading such files back.
+ *
+ * The template is JSON with comment lines: every line whose first non-blank characters are "//" is
+ * an explanation (what the field is, whether it is required, and every valid code with its Japanese
+ * label). `renkei publish` and `renkei update` blank those lines before parsing (rk_record_text_clean),
+ * so the filled-in file is published as it is; the API itself takes plain JSON. The fields are
+ * generated from protobuf-c's descriptors and the codes from lib/taxonomy.c, so a field or code added
+ * to the proto appears in the template without touching this file. Empty values mean "not given".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "taxonomy.h"
+
+void rk_record_text_clean(rk_buf *b)
+{
+    if (!b->data || !b->len)
+        return;
+    if (b->len >= 3 && memcmp(b->data, "\xEF\xBB\xBF", 3) == 0) {
+        memmove(b->data, b->data + 3, b->len - 3);
+        b->len -= 3;
+        b->data[b->len] = '\0';
+    }
+    for (size_t i = 0; i < b->len;) {
+        size_t end = i;
+        while (end < b->len && b->data[end] != '\n')
+            end++;
+        size_t k = i;
+        while (k < end && (b->data[k] == ' ' || b->data[k] == '\t'))
+            k++;
+        if (k + 1 < end && b->data[k] == '/' && b->data[k + 1] == '/')
+            for (; k < end; k++)
+                if (b->data[k] != '\r')
+                    b->data[k] = ' ';
+        i = end + 1;
+    }
+}
+
+bool rk_json_prune_empty(json_t *j)
+{
+    if (json_is_object(j)) {
+        const char *key;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(j, tmp, key, v) {
+            if (rk_json_prune_empty(v))
+                json_object_del(j, key);
+        }
+        return json_object_size(j) == 0;
+    }
+    if (json_is_array(j)) {
+        for (size_t i = json_array_size(j); i-- > 0;)
+            if (rk_json_prune_empty(json_array_get(j, i)))
+                json_array_remove(j, i);
+        return json_array_size(j) == 0;
+    }
+    /* proto3 defaults: false and 0 are "not given" as much as "" is */
+    return json_is_null(j) || json_is_false(j) || (json_is_string(j) && json_string_length(j) == 0) ||
+           (json_is_integer(j) && json_integer_value(j) == 0) || (json_is_real(j) && json_real_value(j) == 0.0);
+}
+
+/* What a field is, in Japanese, for the fields whose name does not say it to a coordinator. */
+static const struct {
+    const char *name, *ja;
+} field_help[] = {
+    {"title", "題名"},
+    {"summary", "概要"},
+    {"name", "名前"},
+    {"case_kind", "事例の種類"},
+    {"organisation", "組織（名前は省略可。匿名の事例は anonymised を true に）"},
+    {"anonymised", "匿名で共有するなら true"},
+    {"employees", "従業員数"},
+    {"municipality", "市区町村コード（JIS X 0402、5桁か6桁。例: 17206）"},
+    {"place_name", "地名（例: 加賀市）"},
+    {"challenge", "課題"},
+    {"initiative", "取組"},
+    {"technologies", "使った技術（文字列の配列）"},
+    {"results", "成果: [{\"metric\": \"売上\", \"value\": 2, \"unit\": \"倍\", \"baseline\": 1, \"period\": \"3か月\"}]"},
+    {"lessons", "教訓"},
+    {"failures", "うまくいかなかったこと"},
+    {"period", "期間: start / end は YYYY-MM-DD か YYYY-MM、fiscal_year は年度（例: 2022）"},
+    {"spread", "横展開: status と adopted_by（採用した地域の名前かコード）"},
+    {"sources", "出典: [{\"title\": \"…\", \"url\": \"https://…\"}]"},
+    {"contact", "連絡先"},
+    {"tags", "タグ（文字列の配列）"},
+    {"support_organisations", "支援機関（文字列の配列）"},
+    {"funding", "使った補助金・助成金（文字列の配列）"},
+    {"organiser", "主催"},
+    {"co_organisers", "共催（文字列の配列）"},
+    {"regions", "参加する都道府県（コードか名前の配列）"},
+    {"starts_at", "開始日時（RFC 3339、時差つき。例: 2025-09-10T13:00:00+09:00）"},
+    {"ends_at", "終了日時（開始より後。例: 2025-09-10T16:30:00+09:00）"},
+    {"time_zone", "タイムゾーン（空なら Asia/Tokyo）"},
+    {"online_platform", "オンラインの場（例: Zoom）"},
+    {"venue", "会場: name, address, prefecture"},
+    {"capacity", "定員"},
+    {"fee_yen", "参加費（円、0 は無料）"},
+    {"application_url", "申込 URL（http:// か https://）"},
+    {"application_deadline", "申込締切（YYYY-MM-DD か RFC 3339）"},
+    {"subsidy_eligible", "補助対象なら true"},
+    {"agenda", "プログラム: [{\"starts_at\": \"13:00\", \"ends_at\": \"14:00\", \"title\": \"…\", \"speaker\": \"…\"}]"},
+    {"speakers", "登壇者: [{\"name\": \"…\", \"affiliation\": \"…\"}]"},
+    {"coordinating_organisation", "推進組織"},
+    {"key_industries", "主な産業（業種コードの配列）"},
+    {"issues", "地域の課題（例: 少子高齢化, 若者の流出）"},
+    {"attractions", "地域の魅力（例: 産業, 特産品, 観光資源）"},
+    {"website", "ウェブサイト（http:// か https://）"},
+    {"prefecture", "都道府県: コード 01〜47 か名前（例: 17 または 石川県。一覧: renkei codes prefecture）"},
+};
+
+static const char *const required_case[] = {"title", "summary", "prefecture", "industry", "dx_level", NULL};
+static const char *const required_event[] = {"title", "event_type", "starts_at", "ends_at", "format", "prefecture", NULL};
+static const char *const required_region[] = {"name", "node_kind", NULL};
+
+static bool listed(const char *const *names, const char *name)
+{
+    for (; names && *names; names++)
+        if (strcmp(*names, name) == 0)
+            return true;
+    return false;
+}
+
+static const char *help_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof field_help / sizeof field_help[0]; i++)
+        if (strcmp(field_help[i].name, name) == 0)
+            return field_help[i].ja;
+    return NULL;
+}
+
+/* "// industry 業種（必須）: manufacturing 製造業 · ..." wrapped at about 100 columns. */
+static int comment_enum(rk_buf *b, const char *indent, const ProtobufCEnumDescriptor *d)
+{
+    size_t col = 0;
+    for (unsigned i = 0; i < d->n_values; i++) {
+        const char *code = rk_taxonomy_code(d, d->values[i].value);
+        if (!code)
+            continue;
+        const char *label = rk_label_ja(d, d->values[i].value);
+        if (col == 0 || col > 90) {
+            if (rk_buf_printf(b, "%s%s//   ", col ? "\n" : "", indent))
+                return -1;
+            col = strlen(indent) + 5;
+        } else if (rk_buf_puts(b, " · ")) {
+            return -1;
+        }
+        if (rk_buf_printf(b, "%s %s", code, label))
+            return -1;
+        col += strlen(code) + strlen(label) + 3;
+    }
+    return col ? rk_buf_puts(b, "\n") : 0;
+}
+
+static int emit_message(rk_buf *b, const ProtobufCMessageDescriptor *d, const char *const *required, int depth);
+
+static int emit_field(rk_buf *b, const ProtobufCFieldDescriptor *f, const char *const *required, int depth,
+                      bool last)
+{
+    char indent[32];
+    snprintf(indent, sizeof indent, "%*s", 2 * depth, "");
+    bool req = listed(required, f->name);
+    const char *help = help_of(f->name);
+    const rk_taxonomy *tx = f->type == PROTOBUF_C_TYPE_ENUM ? rk_taxonomy_of(f->descriptor) : NULL;
+    if (rk_buf_printf(b, "%s// %s", indent, f->name))
+        return -1;
+    if (help && rk_buf_printf(b, " %s", help))
+        return -1;
+    else if (!help && tx && rk_buf_printf(b, " %s", tx->title_ja))
+        return -1;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_ENUM && rk_buf_puts(b, "（コードの配列）"))
+        return -1;
+    if (req && rk_buf_puts(b, "【必須】"))
+        return -1;
+    if (rk_buf_puts(b, "\n"))
+        return -1;
+    if (f->type == PROTOBUF_C_TYPE_ENUM && comment_enum(b, indent, f->descriptor))
+        return -1;
+    if (rk_buf_printf(b, "%s\"%s\": ", indent, f->name))
+        return -1;
+    int rc;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED)
+        rc = rk_buf_puts(b, "[]");
+    else if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth < 3)
+        rc = emit_message(b, f->descriptor, NULL, depth + 1);
+    else if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+        rc = rk_buf_puts(b, "{}");
+    else if (f->type == PROTOBUF_C_TYPE_BOOL)
+        rc = rk_buf_puts(b, "false");
+    else if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_ENUM)
+        rc = rk_buf_puts(b, "\"\"");
+    else
+        rc = rk_buf_puts(b, "0");
+    return rc || rk_buf_puts(b, last ? "\n" : ",\n");
+}
+
+static int emit_message(rk_buf *b, const ProtobufCMessageDescriptor *d, const char *const *required, int depth)
+{
+    if (rk_buf_puts(b, "{\n"))
+        return -1;
+    for (unsigned i = 0; i < d->n_fields; i++)
+        if (emit_field(b, &d->fields[i], required, depth, i + 1 == d->n_fields))
+            return -1;
+    return rk_buf_printf(b, "%*s}", 2 * (depth - 1), "");
+}
+
+static int build_template(rk_buf *b, const char *kind)
+{
+    const ProtobufCMessageDescriptor *d;
+    const char *const *required;
+    const char *what;
+    if (strcmp(kind, "case") == 0) {
+        d = &renkei__case__descriptor, required = required_case, what = "事例";
+    } else if (strcmp(kind, "event") == 0) {
+        d = &renkei__event__descriptor, required = required_event, what = "イベント・講座";
+    } else {
+        d = &renkei__region_profile__descriptor, required = required_region, what = "地域プロファイル";
+    }
+    if (rk_buf_printf(b,
+                      "// renkei new %s: %s（%s）のひな形です。\n"
+                      "// // で始まる行は説明で、renkei publish が読み飛ばします。【必須】の項目を埋め、\n"
+                      "// 使わない項目は空のまま（\"\" や []）にするか行ごと消してください。\n"
+                      "// コードの代わりに日本語のラベル（製造業）や都道府県名（石川県）も使えます。一覧: renkei codes\n"
+                      "// 登録: renkei publish このファイル    更新: renkei update ID このファイル\n"
+                      "{\n"
+                      "  \"kind\": \"%s\",\n"
+                      "  // visibility 公開範囲: public 公開（全国のネットワークと公開フィードに出ます）·\n"
+                      "  //   network ネットワーク内（参加ノードだけ、公開フィードには出ません）· local ローカル（このノードだけ）\n"
+                      "  \"visibility\": \"public\",\n"
+                      "  \"%s\": ",
+                      kind, what, kind, kind, kind) ||
+        emit_message(b, d, required, 2) || rk_buf_puts(b, "\n}\n"))
+        return -1;
+    return 0;
+}
+
+int rk_cmd_new(rk_cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'}, {"out", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+    const char *out = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+        if (c == 'h') {
+            rk_command_help("new");
+            return RK_EXIT_OK;
+        }
+        if (c == 'o')
+            out = optarg;
+        else
+            return rk_usage_error("new", "unknown option");
+    }
+    if (argc - optind != 1)
+        return rk_usage_error("new", argc - optind ? "one kind only: case, event or region" : "missing kind: case, event or region");
+    const char *kind = argv[optind];
+    if (strcmp(kind, "case") && strcmp(kind, "event") && strcmp(kind, "region"))
+        return rk_usage_error("new", "'%s' is not a kind: case, event or region", kind);
+    rk_buf b;
+    rk_buf_init(&b);
+    if (build_template(&b, kind) != 0) {
+        rk_buf_free(&b);
+        fprintf(stderr, "renkei: out of memory\n");
+        return RK_EXIT_FAIL;
+    }
+    int rc = RK_EXIT_OK;
+    if (!out) {
+        if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
+            rc = RK_EXIT_FAIL;
+    } else {
+        /* never over someone's filled-in file */
+        int fd = open(out, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!f) {
+            fprintf(stderr, "renkei: cannot create %s: %s\n", out, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            rc = RK_EXIT_FAIL;
+        } else {
+            bool bad = fwrite(b.data, 1, b.len, f) != b.len;
+            if (fclose(f) != 0 || bad) {
+                fprintf(stderr, "renkei: cannot write %s: %s\n", out, strerror(errno));
+                rc = RK_EXIT_FAIL;
+            } else {
+                fprintf(stderr, rk_cli_japanese() ? "%s を作りました。埋めたら renkei publish %s で登録します。\n"
+                                                  : "wrote %s; fill it in, then: renkei publish %s\n",
+                        out, out);
+            }
+        }
+    }
+    rk_buf_free(&b);
+    return rc;
+}

@@ -1,0 +1,253 @@
+"""Publishing without hand-written JSON: `renkei publish` with Japanese labels, prefecture names and a
+BOM, every mistake of a record reported at once with suggestions (API details and CLI output), and
+`renkei import` of CSV files (UTF-8 with BOM, CP932 as Excel saves it, bad rows, re-import of an
+export with one title edited), `renkei codes` and `renkei new` templates read back by publish."""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rk  # noqa: E402
+
+_node = None
+
+
+def node():
+    global _node
+    if _node is None:
+        _node = rk.Node("import-test").start()
+    return _node
+
+
+def run(*args, env=None, input=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([rk.RENKEI, "-s", node().socket] + list(args), capture_output=True, timeout=60, env=e,
+                          input=input)
+
+
+def tmpfile(data, suffix):
+    fd, path = tempfile.mkstemp(suffix=suffix)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return path
+
+
+def by_tag(tag):
+    res = node().get(rk.query("/v1/records", q=tag, limit=100)).json()
+    return [r for r in res["records"] if tag in r.get(r["kind"], {}).get("tags", [])]
+
+
+HEADER = ["kind", "prefecture", "title", "summary", "industry", "dx_level", "skills", "tags", "starts_at",
+          "ends_at", "event_type", "format"]
+
+
+def csv_bytes(rows, encoding="utf-8", bom=False):
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(HEADER)
+    for r in rows:
+        w.writerow([r.get(h, "") for h in HEADER])
+    data = out.getvalue().encode(encoding)
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def good_rows(tag):
+    return [
+        {"kind": "case", "prefecture": "石川県", "title": "樹脂食器メーカーのEC立ち上げ", "summary": "社員がECを担当。",
+         "industry": "製造業", "dx_level": "new_offering", "skills": "AI; digital_marketing", "tags": tag},
+        {"kind": "case", "prefecture": "34", "title": "ITパスポート受験支援", "summary": "県が受験料を補助。",
+         "industry": "S", "dx_level": "culture", "skills": "it_passport", "tags": tag},
+        {"kind": "event", "prefecture": "佐賀", "title": "スマート化セミナー", "starts_at": "2031-09-10T13:00:00+09:00",
+         "ends_at": "2031-09-10T16:00:00+09:00", "event_type": "セミナー", "format": "Online", "tags": tag},
+    ]
+
+
+def test_publish_accepts_labels_names_case_and_bom():
+    rec = {"kind": "case", "case": {"title": "ラベルで書いた事例", "summary": "製造業の事例。", "prefecture": "石川県",
+                                    "industry": "製造業", "dx_level": "付加価値" and "value_add", "skills": ["AI", "ＩｏＴ"],
+                                    "tags": ["labels-ok"]}}
+    path = tmpfile(b"\xef\xbb\xbf" + json.dumps(rec, ensure_ascii=False).encode(), ".json")
+    p = run("--json", "publish", path)
+    assert p.returncode == 0, p.stderr.decode()
+    rid = json.loads(p.stdout)["id"]
+    got = node().get("/v1/records/" + rid).json()["case"]
+    # the record holds the canonical codes
+    assert got["prefecture"] == "17" and got["industry"] == "manufacturing", got
+    assert got["skills"] == ["ai", "iot"], got
+    # the API itself takes the aliases and a BOM too (curl, the web page)
+    body = b"\xef\xbb\xbf" + json.dumps({"kind": "case", "case": dict(rec["case"], prefecture="石川", title="API経由")},
+                                        ensure_ascii=False).encode()
+    r = node().request("POST", "/v1/records", body, headers={"Content-Type": "application/json"})
+    assert r.status == 201, r
+    assert node().get("/v1/records/" + r.json()["id"]).json()["case"]["prefecture"] == "17"
+
+
+def test_four_mistakes_listed_at_once_with_suggestions():
+    rec = {"kind": "case", "case": {"title": "誤りの多い事例", "summary": "四つの誤り。", "prefecture": "石河県",
+                                    "industry": "manufactring", "dx_level": "valueadd", "skills": ["AI", "robotcs"]}}
+    api = node().request("POST", "/v1/records", rec)
+    assert api.status == 400, api
+    err = api.json()["error"]
+    # error.code and error.message stay the first problem's
+    assert err["code"] in ("invalid_enum", "invalid_prefecture") and err["message"], err
+    details = {d["field"]: d for d in err["details"]}
+    assert set(details) == {"case.prefecture", "case.industry", "case.dx_level", "case.skills[1]"}, details
+    assert details["case.prefecture"]["suggestion"] == "17"
+    assert details["case.industry"]["suggestion"] == "manufacturing"
+    assert details["case.dx_level"]["suggestion"] == "value_add"
+    assert details["case.skills[1]"]["suggestion"] == "robotics"
+    assert all(d["message_ja"] and d["message"] and d["code"] for d in err["details"])
+    assert "renkei codes industry" in details["case.industry"]["message"]
+
+    path = tmpfile(json.dumps(rec, ensure_ascii=False).encode(), ".json")
+    p = run("publish", path, env={"LANG": "ja_JP.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""})
+    assert p.returncode == 1
+    out = p.stderr.decode()
+    assert "4 件の誤り" in out, out
+    for field, sugg in (("case.prefecture", "17"), ("case.industry", "manufacturing"), ("case.dx_level", "value_add"),
+                        ("case.skills[1]", "robotics")):
+        line = [l for l in out.splitlines() if l.strip().startswith(field + ":")]
+        assert line and "候補: " + sugg in line[0], (field, out)
+    assert "「manufactring」は業種" in out and "のコードではありません" in out, out
+    p = run("publish", path, env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
+    assert "suggestion: manufacturing" in p.stderr.decode() and "is not a" in p.stderr.decode()
+    assert not by_tag("never-published")
+
+
+def test_missing_and_invalid_reported_once_per_field():
+    rec = {"kind": "event", "event": {"title": "", "event_type": "seminarr", "starts_at": "2031-09-10 13:00",
+                                      "ends_at": "2031-09-10T16:00:00+09:00", "format": "", "prefecture": "13"}}
+    err = node().request("POST", "/v1/records", rec).json()["error"]
+    fields = [d["field"] for d in err["details"]]
+    assert sorted(fields) == ["event.event_type", "event.format", "event.starts_at", "event.title"], fields
+    codes = {d["field"]: d["code"] for d in err["details"]}
+    assert codes["event.title"] == "missing_field" and codes["event.event_type"] == "invalid_enum"
+    assert codes["event.starts_at"] == "invalid_date" and codes["event.format"] == "missing_field"
+
+
+def test_codes_lists_every_taxonomy_with_labels():
+    p = run("--json", "codes")
+    assert p.returncode == 0, p.stderr
+    codes = json.loads(p.stdout)
+    for name in ("industry", "dx_level", "skills", "audience", "event_type", "format", "prefecture", "visibility"):
+        assert codes[name], name
+    assert {"code": "manufacturing", "label_ja": "製造業"} in codes["industry"]
+    assert {"code": "17", "label_ja": "石川県"} in codes["prefecture"] and len(codes["prefecture"]) == 47
+    assert all(c["label_ja"] for t in codes.values() for c in t)
+    text = run("codes", "industry").stdout.decode()
+    assert "manufacturing" in text and "製造業" in text and "JSIC" in text
+    assert run("codes", "industri").returncode == 2
+
+
+def test_new_template_lists_codes_and_publishes_once_filled():
+    for kind in ("case", "event", "region"):
+        p = run("new", kind)
+        assert p.returncode == 0, p.stderr
+    t = run("new", "case").stdout.decode()
+    assert "manufacturing 製造業" in t and "【必須】" in t and "renkei codes" in t
+    # fill the template's lines as a person would, keeping every comment line
+    filled = (t.replace('"title": ""', '"title": "テンプレートから登録"', 1)
+               .replace('"summary": ""', '"summary": "ひな形を埋めた。"', 1)
+               .replace('"prefecture": ""', '"prefecture": "石川県"', 1)
+               .replace('"industry": ""', '"industry": "製造業"', 1)
+               .replace('"dx_level": ""', '"dx_level": "efficiency"', 1)
+               .replace('"tags": []', '"tags": ["from-template"]', 1))
+    path = tmpfile(filled.encode(), ".json")
+    p = run("--json", "publish", path)
+    assert p.returncode == 0, p.stderr.decode()
+    got = node().get("/v1/records/" + json.loads(p.stdout)["id"]).json()
+    assert got["case"]["prefecture"] == "17" and got["case"]["title"] == "テンプレートから登録"
+    assert "organisation" not in got["case"], got  # untouched parts are left out, not sent empty
+    d = tempfile.mkdtemp()
+    assert run("new", "event", "--out", os.path.join(d, "e.json")).returncode == 0
+    assert run("new", "event", "--out", os.path.join(d, "e.json")).returncode == 1  # never overwrites
+
+
+def test_import_utf8_bom_and_cp932_publish_every_good_row():
+    for enc, bom, tag in (("utf-8", True, "imp-bom"), ("cp932", False, "imp-sjis")):
+        path = tmpfile(csv_bytes(good_rows(tag), enc, bom), ".csv")
+        p = run("import", path)
+        assert p.returncode == 0, (enc, p.stderr.decode())
+        recs = by_tag(tag)
+        assert len(recs) == 3, (enc, recs)
+        titles = sorted(r[r["kind"]]["title"] for r in recs)
+        assert titles == sorted(r["title"] for r in good_rows(tag)), titles
+        ishikawa = [r for r in recs if r["kind"] == "case" and r["case"]["prefecture"] == "17"]
+        assert ishikawa and ishikawa[0]["case"]["industry"] == "manufacturing"
+        assert ishikawa[0]["case"]["skills"] == ["ai", "digital_marketing"]
+        ev = [r for r in recs if r["kind"] == "event"][0]["event"]
+        assert ev["prefecture"] == "41" and ev["format"] == "online" and ev["event_type"] == "seminar"
+
+
+def test_import_bad_rows_reported_and_nothing_published():
+    rows = good_rows("imp-bad")
+    rows[0] = dict(rows[0], prefecture="石河県")        # row 2: bad prefecture
+    rows[1] = dict(rows[1], industry="製造")             # row 3: unknown industry
+    rows[2] = dict(rows[2], title="")                    # row 4: missing title
+    rows.append(dict(good_rows("imp-bad")[0], title="正しい行"))  # row 5: fine
+    path = tmpfile(csv_bytes(rows, "cp932"), ".csv")
+    p = run("import", path, env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
+    assert p.returncode == 1
+    err = p.stderr.decode()
+    assert "row 2 prefecture:" in err and "suggestion: 17" in err, err
+    assert "row 3 industry:" in err and "suggestion: manufacturing" in err, err
+    assert "row 4 title:" in err and "missing_field" in err, err
+    assert "row 5" not in err, err
+    assert not by_tag("imp-bad")
+    pj = run("import", path, env={"LANG": "ja_JP.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""})
+    assert "2行目 prefecture" in pj.stderr.decode() and "どの行も登録していません" in pj.stderr.decode()
+    assert not by_tag("imp-bad")
+    # --skip-bad publishes the good row only
+    p = run("import", "--skip-bad", path)
+    assert p.returncode == 1
+    assert [r["case"]["title"] for r in by_tag("imp-bad")] == ["正しい行"]
+
+
+def test_reimport_of_export_updates_only_the_edited_row():
+    tag = "imp-export"
+    assert run("import", tmpfile(csv_bytes(good_rows(tag), "utf-8", True), ".csv")).returncode == 0
+    before = {r["id"]: r["provenance"]["version"] for r in by_tag(tag)}
+    assert len(before) == 3
+    d = tempfile.mkdtemp()
+    out = os.path.join(d, "export.csv")
+    assert run("export", "--format", "csv", "--out", out).returncode == 0
+    with open(out, encoding="utf-8-sig", newline="") as f:
+        table = list(csv.reader(f))
+    head, body = table[0], table[1:]
+    ids = head.index("id")
+    mine = [r for r in body if r[ids] in before]
+    assert len(mine) == 3
+    target = mine[0][ids]
+    mine[0][head.index("title")] = "題名だけ変えた"
+    edited = io.StringIO()
+    w = csv.writer(edited, lineterminator="\r\n")
+    w.writerow(head)
+    w.writerows(mine)
+    p = run("import", tmpfile(b"\xef\xbb\xbf" + edited.getvalue().encode(), ".csv"))
+    assert p.returncode == 0, p.stderr.decode()
+    after = {r["id"]: r for r in by_tag(tag)}
+    assert set(after) == set(before)
+    for rid, rec in after.items():
+        if rid == target:
+            assert rec["provenance"]["version"] > before[rid]
+            assert rec[rec["kind"]]["title"] == "題名だけ変えた"
+        else:
+            assert rec["provenance"]["version"] == before[rid], rid
+
+
+def test_import_undoes_formula_neutralisation():
+    rows = [dict(good_rows("imp-formula")[0], title="'=SUM(A1)は数式ではない", summary="'-5% の削減")]
+    p = run("import", tmpfile(csv_bytes(rows), ".csv"))
+    assert p.returncode == 0, p.stderr.decode()
+    rec = by_tag("imp-formula")[0]["case"]
+    assert rec["title"] == "=SUM(A1)は数式ではない" and rec["summary"] == "-5% の削減", rec
+
+
+if __name__ == "__main__":
+    rk.run_tests(globals())
