@@ -19,6 +19,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "config_check.h"
 #include "gossip.h"
 #include "log.h"
 #include "metrics.h"
@@ -83,6 +84,17 @@ static void on_signal(uv_signal_t *s, int signum)
     shutdown_node(d);
 }
 
+
+/* One "renkeid: " line on stderr per line of a --check report. */
+static void print_report(const char *lines)
+{
+    for (const char *p = lines; *p;) {
+        const char *nl = strchr(p, '\n');
+        int n = nl ? (int)(nl - p) : (int)strlen(p);
+        fprintf(stderr, "renkeid: %.*s\n", n, p);
+        p += n + (nl ? 1 : 0);
+    }
+}
 
 static void describe_metrics(rk_metrics *m)
 {
@@ -255,30 +267,34 @@ int main(int argc, char **argv)
     rk_config cfg;
     rk_error err;
     rk_error_clear(&err);
-    if (rk_config_load(config, overrides, noverrides, &cfg, &err) != 0) {
-        fprintf(stderr, "renkeid: %s\n", err.message);
+    /* --check lists every mistake at once, so an operator fixes the file in one pass */
+    rk_buf report;
+    rk_buf_init(&report);
+    int rc;
+    if (rk_config_load_report(config, overrides, noverrides, &cfg, check ? &report : NULL, &err) != 0) {
+        if (report.len)
+            print_report(report.data);
+        else
+            fprintf(stderr, "renkeid: %s\n", err.message);
+        rk_buf_free(&report);
         free(overrides);
         return 1;
     }
     free(overrides);
-    int rc;
     if (check) {
-        rc = 0;
-        struct stat st;
-        if (stat(cfg.key_file, &st) == 0) {
-            rk_key *k = NULL;
-            if (rk_key_load(cfg.key_file, &k, &err) != 0) {
-                fprintf(stderr, "renkeid: %s: [node] key_file: %s\n", config, err.message);
-                rc = 1;
-            }
-            rk_key_free(k);
-        }
-        if (rc == 0)
+        rk_config_check_counts n;
+        rc = rk_config_check_system(&cfg, &report, &n) == 0 ? 0 : 1;
+        if (report.len)
+            print_report(report.data);
+        if (rc == 0 && n.warnings)
+            printf("configuration OK (%zu warning%s)\n", n.warnings, n.warnings == 1 ? "" : "s");
+        else if (rc == 0)
             printf("configuration OK\n");
     } else {
         rk_log_set_level(cfg.log_level);
         rc = run(&cfg);
     }
+    rk_buf_free(&report);
     rk_config_free(&cfg);
     return rc;
 }

@@ -1,25 +1,30 @@
 /* config: parses the node's INI file with inih, then applies `-o section.key=value` overrides.
  *
  * The file is read into memory and fed to inih through a line-counting reader, so every handler call
- * knows its line: errors read "FILE:LINE: [section] key: problem". Only the first error is kept (the
- * one a person should fix first). Within the file a key may appear once per section; overrides
- * replace values and may add [peer]/[member] sections. Whole-config rules (required keys, a peer
- * needs key and url, TLS files for tls+tcp://) run after the overrides, naming the section's line.
- * On error *out is left empty; nothing is half-filled.
+ * knows its line: errors read "FILE:LINE: [section] key: problem". Within the file a key may appear
+ * once per section; overrides replace values and may add [peer]/[member] sections. Whole-config rules
+ * (required keys, a peer needs key and url, TLS files for tls+tcp://) run after the overrides, naming
+ * the line of the section (or of the URL that needs the TLS files).
+ *
+ * Parsing goes on after an error so that --check can list every one (rk_config_load_report); err
+ * keeps the first, the one a person should fix first. A rule about a key that already failed is not
+ * reported again. Where each key was set is kept in the result (rk_config_where), so checks made
+ * after parsing (config_check.c) can name the line too. On error *out is left empty.
+ *
+ * Slightly over 800 lines as one piece because the parse context (reader position, line, first
+ * error, origins) is shared by the reader, every section handler, the overrides and the whole-config
+ * rules; single values are parsed in config_value.c.
  */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
-#include <limits.h>
-#include <nng/nng.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 
+#include "config_value.h"
 #include "renkei.pb-c.h"
 #include "taxonomy.h"
 #include "text.h"
@@ -47,8 +52,14 @@ typedef struct parse_ctx {
     bool *peer_is_member;
     int *peer_line;
     char **peer_origin;
-    /* the first error */
+    /* the first error in err; every error, one line each, in all when it is not NULL */
     bool failed;
+    size_t nerr;
+    bool stop;              /* after a line too long for inih the rest of the file is not line-aligned */
+    int first_fail_line;    /* the file line of the first error, to tell inih's syntax errors apart */
+    char **failed_fields;   /* "section.key" of each error, so whole-config rules do not repeat them */
+    size_t failed_count;
+    rk_buf *all;
     rk_error *err;
 } parse_ctx;
 
@@ -66,9 +77,6 @@ static int set_str(char **dst, const char *v)
 static int fail_at(parse_ctx *ctx, const char *section, const char *key, const char *fmt, ...) RK_PRINTF(4, 5);
 static int fail_at(parse_ctx *ctx, const char *section, const char *key, const char *fmt, ...)
 {
-    if (ctx->failed)
-        return 0;
-    ctx->failed = true;
     char problem[200];
     va_list ap;
     va_start(ap, fmt);
@@ -81,124 +89,119 @@ static int fail_at(parse_ctx *ctx, const char *section, const char *key, const c
         snprintf(where, sizeof where, "%s:%d", ctx->origin, ctx->line);
     else
         snprintf(where, sizeof where, "%s", ctx->origin);
-    rk_fail(ctx->err, "invalid_config", field, "%s: [%s]%s%s: %s", where, section, key && key[0] ? " " : "",
+    rk_error e;
+    rk_fail(&e, "invalid_config", field, "%s: [%s]%s%s: %s", where, section, key && key[0] ? " " : "",
             key ? key : "", problem);
-    return 0;
-}
-
-/* ---------------------------------------------------------------------------- value parsers */
-
-/* Unsigned decimal with an optional K/M/G suffix (powers of 1024; "KiB"/"KB"/"B" spellings too). */
-static int parse_size(const char *v, size_t min, size_t max, size_t *out)
-{
-    if (!isdigit((unsigned char)v[0]))
-        return -1;
-    errno = 0;
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (errno)
-        return -1;
-    unsigned long long mul = 1;
-    switch (toupper((unsigned char)*end)) {
-    case 'K': mul = 1ull << 10; end++; break;
-    case 'M': mul = 1ull << 20; end++; break;
-    case 'G': mul = 1ull << 30; end++; break;
-    default: break;
+    if (!ctx->failed && ctx->err)
+        *ctx->err = e;
+    if (!ctx->failed && ctx->in_file)
+        ctx->first_fail_line = ctx->line;
+    ctx->failed = true;
+    ctx->nerr++;
+    /* out of memory here only shortens the list; the first error is kept above */
+    if (ctx->all)
+        (void)rk_buf_printf(ctx->all, "%s\n", e.message);
+    char **nf = realloc(ctx->failed_fields, (ctx->failed_count + 1) * sizeof *nf);
+    if (nf) {
+        ctx->failed_fields = nf;
+        if ((nf[ctx->failed_count] = strdup(field)) != NULL)
+            ctx->failed_count++;
     }
-    if (mul > 1 && (*end == 'i' || *end == 'I'))
-        end++;
-    if (*end == 'B' || *end == 'b')
-        end++;
-    if (*end != '\0')
-        return -1;
-    if (n > ULLONG_MAX / mul)
-        return -1;
-    n *= mul;
-    if (n < min || n > max)
-        return -1;
-    *out = (size_t)n;
     return 0;
 }
 
-static int parse_uint(const char *v, unsigned long long min, unsigned long long max, unsigned long long *out)
+/* An error that belongs to no key (a malformed override, a syntax error): same bookkeeping. */
+static void fail_plain(parse_ctx *ctx, const char *fmt, ...) RK_PRINTF(2, 3);
+static void fail_plain(parse_ctx *ctx, const char *fmt, ...)
 {
-    if (!isdigit((unsigned char)v[0]))
-        return -1;
-    errno = 0;
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (errno || *end || n < min || n > max)
-        return -1;
-    *out = n;
-    return 0;
+    rk_error e;
+    rk_error_clear(&e);
+    snprintf(e.code, sizeof e.code, "invalid_config");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    va_end(ap);
+    if (!ctx->failed && ctx->err)
+        *ctx->err = e;
+    ctx->failed = true;
+    ctx->nerr++;
+    if (ctx->all)
+        (void)rk_buf_printf(ctx->all, "%s\n", e.message);
 }
 
-/* Why the URL cannot be used, or NULL. The parse is nng_url_parse, the one the dialer and listener
- * run, so what passes here is what they will see; NNG leaves the port unchecked until it dials (a bad
- * one then fails on every attempt, quietly), so the port is checked here: digits, 1..65535. A dialled
- * URL needs a host; a listened one may leave it empty (all addresses). NNG's TCP transports take no
- * path, and white space or a comma means a list went wrong. */
-static const char *url_problem(const char *u, bool listen)
+static bool field_failed(const parse_ctx *ctx, const char *section, const char *key)
 {
-    for (const char *p = u; *p; p++)
-        if (isspace((unsigned char)*p) || *p == ',')
-            return "contains white space or a comma";
-    nng_url *url = NULL;
-    if (nng_url_parse(&url, u) != 0)
-        return "is not a URL";
-    const char *why = NULL;
-    const char *sch = url->u_scheme;
-    bool ipc = strcmp(sch, "ipc") == 0;
-    if (!ipc && strcmp(sch, "tcp") != 0 && strcmp(sch, "tcp4") != 0 && strcmp(sch, "tcp6") != 0 &&
-        strcmp(sch, "tls+tcp") != 0)
-        why = "has a scheme other than tcp://, tcp4://, tcp6://, tls+tcp:// or ipc://";
-    else if (ipc)
-        why = url->u_path && url->u_path[0] ? NULL : "has no socket path after ipc://";
-    else if (!url->u_port || !url->u_port[0])
-        why = "has no port (HOST:PORT)";
-    else {
-        unsigned long long port = 0;
-        const char *q = url->u_port;
-        while (isdigit((unsigned char)*q) && port <= 65535)
-            port = port * 10 + (unsigned)(*q++ - '0');
-        if (*q || port < 1 || port > 65535)
-            why = "has a port that is not a number from 1 to 65535";
-        else if (!listen && (!url->u_hostname || !url->u_hostname[0]))
-            why = "has no host to dial";
-        else if (url->u_path && url->u_path[0] && strcmp(url->u_path, "/") != 0)
-            why = "has a path, which tcp:// URLs cannot carry";
-    }
-    nng_url_free(url);
-    return why;
-}
-
-/* "127.0.0.1:7480", "[::1]:7480" or "localhost:7480"; loopback addresses only. */
-static bool tcp_loopback_ok(const char *v)
-{
-    const char *colon = strrchr(v, ':');
-    if (!colon || colon == v)
-        return false;
-    unsigned long long port;
-    if (parse_uint(colon + 1, 1, 65535, &port) != 0)
-        return false;
-    char host[64];
-    size_t hl = (size_t)(colon - v);
-    if (hl >= sizeof host)
-        return false;
-    memcpy(host, v, hl);
-    host[hl] = '\0';
-    if (strcmp(host, "localhost") == 0)
-        return true;
-    struct in_addr a4;
-    if (inet_pton(AF_INET, host, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
-        host[hl - 1] = '\0';
-        struct in6_addr a6;
-        return inet_pton(AF_INET6, host + 1, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+    size_t sl = strlen(section);
+    for (size_t i = 0; i < ctx->failed_count; i++) {
+        const char *f = ctx->failed_fields[i];
+        if (strncmp(f, section, sl) == 0 && f[sl] == '.' && strcmp(f + sl + 1, key) == 0)
+            return true;
     }
     return false;
 }
+
+/* Remembers where section.key was set (the last setting wins, as for the value). */
+static int note_origin(parse_ctx *ctx, const char *section, const char *key)
+{
+    rk_config *c = ctx->cfg;
+    for (size_t i = 0; i < c->origin_count; i++)
+        if (strcmp(c->origins[i].section, section) == 0 && strcmp(c->origins[i].key, key) == 0) {
+            char *o = strdup(ctx->origin);
+            if (!o)
+                return -1;
+            free(c->origins[i].origin);
+            c->origins[i].origin = o;
+            c->origins[i].line = ctx->in_file ? ctx->line : 0;
+            return 0;
+        }
+    rk_config_origin *no = realloc(c->origins, (c->origin_count + 1) * sizeof *no);
+    if (!no)
+        return -1;
+    c->origins = no;
+    rk_config_origin *o = &no[c->origin_count];
+    o->section = strdup(section);
+    o->key = strdup(key);
+    o->origin = strdup(ctx->origin);
+    o->line = ctx->in_file ? ctx->line : 0;
+    if (!o->section || !o->key || !o->origin) {
+        free(o->section);
+        free(o->key);
+        free(o->origin);
+        return -1;
+    }
+    c->origin_count++;
+    return 0;
+}
+
+/* The origin of section.key, or else the earliest line of its section (where a key left at its
+ * default would go), or NULL when nothing of the section was set. */
+static const rk_config_origin *find_origin(const rk_config *c, const char *section, const char *key)
+{
+    const rk_config_origin *best = NULL;
+    for (size_t i = 0; i < c->origin_count; i++) {
+        const rk_config_origin *o = &c->origins[i];
+        if (strcmp(o->section, section) != 0)
+            continue;
+        if (key && strcmp(o->key, key) == 0)
+            return o;
+        if (!best || (o->line > 0 && (best->line == 0 || o->line < best->line)))
+            best = o;
+    }
+    return best;
+}
+
+void rk_config_where(const rk_config *c, const char *section, const char *key, char *buf, size_t cap)
+{
+    const rk_config_origin *o = find_origin(c, section, key);
+    if (!o)
+        snprintf(buf, cap, "%s", c->path ? c->path : "<config>");
+    else if (o->line > 0)
+        snprintf(buf, cap, "%s:%d", o->origin, o->line);
+    else
+        snprintf(buf, cap, "%s", o->origin);
+}
+
+/* ---------------------------------------------------------------------------- lists */
 
 static void free_list(char **l, size_t n)
 {
@@ -229,7 +232,7 @@ static int parse_listen(parse_ctx *ctx, const char *section, const char *key, co
         }
         list = nl;
         list[n++] = u;
-        const char *why = url_problem(u, true);
+        const char *why = rk_config_url_problem(u, true);
         if (why) {
             fail_at(ctx, section, key, "\"%s\" %s (expected tcp://HOST:PORT, tls+tcp://HOST:PORT or ipc://PATH)", u, why);
             free_list(list, n);
@@ -338,7 +341,7 @@ static int handle_peer(parse_ctx *ctx, const char *section, const char *type, co
         return 1;
     }
     if (!member && strcmp(key, "url") == 0) {
-        const char *why = url_problem(value, false);
+        const char *why = rk_config_url_problem(value, false);
         if (why)
             return fail_at(ctx, section, key, "\"%s\" %s (expected tcp://HOST:PORT or tls+tcp://HOST:PORT)", value, why);
         if (i < 0 && (i = add_peer(ctx, pname, member)) < 0)
@@ -387,19 +390,19 @@ static int handle_node(parse_ctx *ctx, const char *s, const char *key, const cha
         return set_str(key[0] == 'd' ? &c->data_dir : &c->key_file, v) == 0 ? 1 : fail_at(ctx, s, key, "out of memory");
     }
     if (strcmp(key, "map_size") == 0) {
-        if (parse_size(v, 1u << 20, (size_t)1 << 40, &c->map_size) != 0)
+        if (rk_config_parse_size(v, 1u << 20, (size_t)1 << 40, &c->map_size) != 0)
             return fail_at(ctx, s, key, "\"%s\" is not a size between 1M and 1024G (suffixes K, M, G)", v);
         return 1;
     }
     if (strcmp(key, "clock_skew") == 0) {
         unsigned long long n;
-        if (parse_uint(v, 0, 7 * 86400, &n) != 0)
+        if (rk_config_parse_uint(v, 0, 7 * 86400, &n) != 0)
             return fail_at(ctx, s, key, "\"%s\" is not a number of seconds between 0 and 604800", v);
         c->max_clock_skew_ms = n * 1000;
         return 1;
     }
     if (strcmp(key, "max_record") == 0) {
-        if (parse_size(v, 1024, 64u << 20, &c->max_record_bytes) != 0)
+        if (rk_config_parse_size(v, 1024, 64u << 20, &c->max_record_bytes) != 0)
             return fail_at(ctx, s, key, "\"%s\" is not a size between 1K and 64M", v);
         return 1;
     }
@@ -426,7 +429,7 @@ static int handle_api(parse_ctx *ctx, const char *s, const char *key, const char
             c->tcp = NULL;
             return 1;
         }
-        if (!tcp_loopback_ok(v))
+        if (!rk_config_loopback_ok(v))
             return fail_at(ctx, s, key, "\"%s\" is not a loopback HOST:PORT (127.0.0.1:7480 or [::1]:7480)", v);
         return set_str(&c->tcp, v) == 0 ? 1 : fail_at(ctx, s, key, "out of memory");
     }
@@ -439,7 +442,7 @@ static int handle_api(parse_ctx *ctx, const char *s, const char *key, const char
         return set_str(&c->group, v) == 0 ? 1 : fail_at(ctx, s, key, "out of memory");
     }
     if (strcmp(key, "max_body") == 0) {
-        if (parse_size(v, 1024, 1u << 30, &c->max_body) != 0)
+        if (rk_config_parse_size(v, 1024, 1u << 30, &c->max_body) != 0)
             return fail_at(ctx, s, key, "\"%s\" is not a size between 1K and 1G", v);
         return 1;
     }
@@ -460,7 +463,7 @@ static int handle_gossip(parse_ctx *ctx, const char *s, const char *key, const c
     }
     if (strcmp(key, "sync_interval") == 0) {
         unsigned long long n;
-        if (parse_uint(v, 1, 86400, &n) != 0)
+        if (rk_config_parse_uint(v, 1, 86400, &n) != 0)
             return fail_at(ctx, s, key, "\"%s\" is not a number of seconds between 1 and 86400", v);
         c->sync_interval_s = (unsigned)n;
         return 1;
@@ -500,13 +503,9 @@ static bool seen_before(parse_ctx *ctx, const char *section, const char *key, bo
     return false;
 }
 
-static int handler(void *user, const char *section, const char *key, const char *value)
+/* One key = value: routes it to its section's parser. Returns 1, or 0 after fail_at. */
+static int dispatch(parse_ctx *ctx, const char *section, const char *key, const char *value)
 {
-    parse_ctx *ctx = user;
-    if (ctx->failed)
-        return 0;
-    if (ctx->line_too_long)
-        return fail_at(ctx, section, key, "line longer than %d bytes", INI_MAX_LINE - 2);
     if (ctx->in_file) {
         bool oom = false;
         if (seen_before(ctx, section, key, &oom))
@@ -532,6 +531,22 @@ static int handler(void *user, const char *section, const char *key, const char 
     if (strcmp(type, "gossip") == 0)
         return handle_gossip(ctx, section, key, value);
     return fail_at(ctx, section, key, "unknown section (expected node, api, gossip, peer \"NAME\", member \"NAME\")");
+}
+
+static int handler(void *user, const char *section, const char *key, const char *value)
+{
+    parse_ctx *ctx = user;
+    if (ctx->stop)
+        return 0;
+    if (ctx->line_too_long) {
+        fail_at(ctx, section, key, "line longer than %d bytes", INI_MAX_LINE - 2);
+        ctx->stop = true;
+        return 0;
+    }
+    int rc = dispatch(ctx, section, key, value);
+    if (rc == 1 && note_origin(ctx, section, key) != 0)
+        return fail_at(ctx, section, key, "out of memory");
+    return rc;
 }
 
 /* inih reader over the in-memory file; counts lines so the handler can name them. */
@@ -560,54 +575,75 @@ static char *mem_reader(char *str, int num, void *stream)
 
 /* ---------------------------------------------------------------------------- whole config */
 
+/* Points ctx's error location at where section.key was set, or else at its section's first line. */
+static void locate(parse_ctx *ctx, const char *section, const char *key)
+{
+    const rk_config_origin *o = find_origin(ctx->cfg, section, key);
+    ctx->origin = o ? o->origin : ctx->cfg->path ? ctx->cfg->path : "<config>";
+    ctx->line = o ? o->line : 0;
+    ctx->in_file = o && o->line > 0;
+}
+
+static void require(parse_ctx *ctx, const void *value, const char *section, const char *key)
+{
+    if (value || field_failed(ctx, section, key))
+        return;
+    locate(ctx, section, NULL);
+    if (find_origin(ctx->cfg, section, NULL))
+        fail_at(ctx, section, key, "required key is missing");
+    else
+        fail_at(ctx, section, key, "required key is missing (there is no [%s] section)", section);
+}
+
+/* Rules about the configuration as a whole, after the file and the overrides; all are reported. */
 static int check_whole(parse_ctx *ctx)
 {
     rk_config *c = ctx->cfg;
-    ctx->in_file = false;
-    const char *missing_sec = NULL, *missing_key = NULL;
-    if (!c->name)
-        missing_sec = "node", missing_key = "name";
-    else if (!c->data_dir)
-        missing_sec = "node", missing_key = "data_dir";
-    else if (!c->socket)
-        missing_sec = "api", missing_key = "socket";
-    if (missing_sec) {
-        ctx->failed = false;
-        fail_at(ctx, missing_sec, missing_key, "required key is missing");
-        return -1;
-    }
+    size_t nerr_before = ctx->nerr;
+    require(ctx, c->name, "node", "name");
+    require(ctx, c->data_dir, "node", "data_dir");
+    require(ctx, c->socket, "api", "socket");
     for (size_t i = 0; i < c->peer_count; i++) {
         rk_peer_config *p = &c->peers[i];
+        char sec[200];
+        snprintf(sec, sizeof sec, "%s \"%s\"", ctx->peer_is_member[i] ? "member" : "peer", p->name);
         const char *miss = !p->has_key ? "key" : (!ctx->peer_is_member[i] && !p->url) ? "url" : NULL;
-        if (miss) {
-            char sec[200];
-            snprintf(sec, sizeof sec, "%s \"%s\"", ctx->peer_is_member[i] ? "member" : "peer", p->name);
+        if (miss && !field_failed(ctx, sec, miss)) {
             ctx->origin = ctx->peer_origin[i];
             ctx->line = ctx->peer_line[i];
             ctx->in_file = ctx->peer_line[i] > 0;
             fail_at(ctx, sec, miss, "required key is missing");
-            return -1;
         }
-        for (size_t j = 0; j < i; j++)
-            if (memcmp(c->peers[j].key, p->key, RK_KEY_LEN) == 0) {
-                char sec[200];
-                snprintf(sec, sizeof sec, "%s \"%s\"", ctx->peer_is_member[i] ? "member" : "peer", p->name);
-                ctx->origin = ctx->peer_origin[i];
-                ctx->line = ctx->peer_line[i];
-                ctx->in_file = ctx->peer_line[i] > 0;
+        for (size_t j = 0; p->has_key && j < i; j++)
+            if (c->peers[j].has_key && memcmp(c->peers[j].key, p->key, RK_KEY_LEN) == 0) {
+                locate(ctx, sec, "key");
                 fail_at(ctx, sec, "key", "the same key as \"%s\"", c->peers[j].name);
-                return -1;
+                break;
             }
     }
-    bool tls = false;
-    for (size_t i = 0; i < c->listen_count; i++)
-        tls |= strncmp(c->listen[i], "tls+tcp://", 10) == 0;
-    for (size_t i = 0; i < c->peer_count; i++)
-        tls |= c->peers[i].url && strncmp(c->peers[i].url, "tls+tcp://", 10) == 0;
-    if (tls && (!c->tls_cert || !c->tls_key)) {
-        fail_at(ctx, "gossip", c->tls_cert ? "tls_key" : "tls_cert", "required when a tls+tcp:// URL is used");
+    /* the TLS files are required by the first tls+tcp:// URL; the message names where it is */
+    char tls_at[300] = "";
+    for (size_t i = 0; !tls_at[0] && i < c->listen_count; i++)
+        if (strncmp(c->listen[i], "tls+tcp://", 10) == 0)
+            rk_config_where(c, "gossip", "listen", tls_at, sizeof tls_at);
+    for (size_t i = 0; !tls_at[0] && i < c->peer_count; i++)
+        if (c->peers[i].url && strncmp(c->peers[i].url, "tls+tcp://", 10) == 0) {
+            char sec[200];
+            snprintf(sec, sizeof sec, "peer \"%s\"", c->peers[i].name);
+            rk_config_where(c, sec, "url", tls_at, sizeof tls_at);
+        }
+    if (tls_at[0])
+        for (int k = 0; k < 2; k++) {
+            const char *key = k == 0 ? "tls_cert" : "tls_key";
+            if ((k == 0 ? c->tls_cert : c->tls_key) || field_failed(ctx, "gossip", key))
+                continue;
+            locate(ctx, "gossip", NULL);
+            fail_at(ctx, "gossip", key, "required by the tls+tcp:// URL at %s", tls_at);
+        }
+    if (ctx->nerr != nerr_before || ctx->failed)
         return -1;
-    }
+    ctx->in_file = false;
+    ctx->origin = c->path ? c->path : "<config>";
     if (!c->key_file) {
         rk_buf b;
         rk_buf_init(&b);
@@ -639,18 +675,19 @@ static int apply_override(parse_ctx *ctx, const char *o)
                 dot = p;
     }
     if (!eq || !dot || dot == o || dot + 1 == eq) {
-        ctx->failed = true;
-        rk_fail(ctx->err, "invalid_config", "", "%s: expected section.key=value (e.g. -o 'peer \"kuwana\".url=tcp://…')", origin);
+        fail_plain(ctx, "%s: expected section.key=value (e.g. -o 'peer \"kuwana\".url=tcp://…')", origin);
+        ctx->origin = NULL;
         return -1;
     }
     char *section = strndup(o, (size_t)(dot - o));
     char *key = strndup(dot + 1, (size_t)(eq - dot - 1));
     int rc = -1;
     if (section && key) {
+        size_t before = ctx->nerr;
         handler(ctx, section, key, eq + 1);
-        rc = ctx->failed ? -1 : 0;
+        rc = ctx->nerr == before ? 0 : -1;
     } else {
-        rk_fail(ctx->err, "no_memory", "", "out of memory");
+        fail_plain(ctx, "%s: out of memory", origin);
     }
     free(section);
     free(key);
@@ -684,41 +721,49 @@ static void init_defaults(rk_config *c)
     c->sync_interval_s = 30;
 }
 
-int rk_config_parse_text(const char *name, const char *text, size_t len, char *const *overrides,
-                         size_t override_count, rk_config *out, rk_error *err)
+static int parse_text(const char *name, const char *text, size_t len, char *const *overrides, size_t override_count,
+                      rk_config *out, rk_buf *all, rk_error *err)
 {
     rk_config cfg;
     init_defaults(&cfg);
-    parse_ctx ctx = {.cfg = &cfg, .err = err};
+    parse_ctx ctx = {.cfg = &cfg, .err = err, .all = all};
+    if (err)
+        rk_error_clear(err);
     int rc = 0;
+    if (name && !(cfg.path = strdup(name))) {
+        rk_fail(err, "invalid_config", "", "%s: out of memory", name);
+        rk_config_free(&cfg);
+        init_defaults(out);
+        return -1;
+    }
     if (text) {
         ctx.origin = name ? name : "<config>";
         ctx.text = text;
         ctx.len = len;
         ctx.in_file = true;
         if (memchr(text, '\0', len)) {
-            rc = rk_fail(err, "invalid_config", "", "%s: contains a NUL byte", ctx.origin);
+            fail_plain(&ctx, "%s: contains a NUL byte", ctx.origin);
         } else {
             int line = ini_parse_stream(mem_reader, &ctx, handler, &ctx);
-            if (line < 0) {
-                rc = rk_fail(err, "invalid_config", "", "%s: out of memory", ctx.origin);
-            } else if (line > 0 && !ctx.failed) {
-                rc = rk_fail(err, "invalid_config", "", "%s:%d: syntax error (expected [section] or key = value)",
-                             ctx.origin, line);
-            } else if (ctx.failed) {
-                rc = -1;
-            }
+            if (line < 0)
+                fail_plain(&ctx, "%s: out of memory", ctx.origin);
+            else if (line > 0 && line != ctx.first_fail_line && !ctx.stop)
+                /* inih reports only its first error line; one that no handler failed on is a syntax error */
+                fail_plain(&ctx, "%s:%d: syntax error (expected [section] or key = value)", ctx.origin, line);
         }
     }
-    for (size_t i = 0; rc == 0 && i < override_count; i++)
-        rc = apply_override(&ctx, overrides[i]);
-    if (rc == 0)
-        rc = check_whole(&ctx);
+    for (size_t i = 0; i < override_count; i++)
+        apply_override(&ctx, overrides[i]);
+    if (check_whole(&ctx) != 0 || ctx.failed)
+        rc = -1;
     for (size_t i = 0; i < ctx.seen_count; i++) {
         free(ctx.seen[i].section);
         free(ctx.seen[i].key);
     }
     free(ctx.seen);
+    for (size_t i = 0; i < ctx.failed_count; i++)
+        free(ctx.failed_fields[i]);
+    free(ctx.failed_fields);
     for (size_t i = 0; i < cfg.peer_count; i++)
         free(ctx.peer_origin[i]);
     free(ctx.peer_origin);
@@ -733,17 +778,34 @@ int rk_config_parse_text(const char *name, const char *text, size_t len, char *c
     return 0;
 }
 
-int rk_config_load(const char *path, char *const *overrides, size_t override_count, rk_config *out, rk_error *err)
+int rk_config_parse_text(const char *name, const char *text, size_t len, char *const *overrides,
+                         size_t override_count, rk_config *out, rk_error *err)
+{
+    return parse_text(name, text, len, overrides, override_count, out, NULL, err);
+}
+
+int rk_config_load_report(const char *path, char *const *overrides, size_t override_count, rk_config *out,
+                          rk_buf *all, rk_error *err)
 {
     char *text = NULL;
     size_t len = 0;
+    rk_error local;
+    if (!err)
+        err = &local;
     if (path && read_file(path, &text, &len, err) != 0) {
+        if (all)
+            (void)rk_buf_printf(all, "%s\n", err->message);
         init_defaults(out);
         return -1;
     }
-    int rc = rk_config_parse_text(path, text, len, overrides, override_count, out, err);
+    int rc = parse_text(path, text, len, overrides, override_count, out, all, err);
     free(text);
     return rc;
+}
+
+int rk_config_load(const char *path, char *const *overrides, size_t override_count, rk_config *out, rk_error *err)
+{
+    return rk_config_load_report(path, overrides, override_count, out, NULL, err);
 }
 
 void rk_config_free(rk_config *c)
@@ -766,5 +828,12 @@ void rk_config_free(rk_config *c)
         free(c->peers[i].url);
     }
     free(c->peers);
+    for (size_t i = 0; i < c->origin_count; i++) {
+        free(c->origins[i].section);
+        free(c->origins[i].key);
+        free(c->origins[i].origin);
+    }
+    free(c->origins);
+    free(c->path);
     memset(c, 0, sizeof *c);
 }

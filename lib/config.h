@@ -16,6 +16,12 @@ typedef struct rk_peer_config {
     char *url;                  /* NULL for [member] sections: trusted but not dialled */
 } rk_peer_config;
 
+/* Where a key was set: origin is the file name or "-o ...", line 0 for an override. */
+typedef struct rk_config_origin {
+    char *section, *key, *origin;
+    int line;
+} rk_config_origin;
+
 typedef struct rk_config {
     /* [node] */
     char *name;
@@ -40,6 +46,10 @@ typedef struct rk_config {
     /* [peer "x"] and [member "x"] */
     rk_peer_config *peers;
     size_t peer_count;
+    /* the file it came from and where each key was set, for messages after parsing */
+    char *path;
+    rk_config_origin *origins;
+    size_t origin_count;
 } rk_config;
 
 /* Loads path (may be NULL: overrides only) and applies overrides "section.key=value" in order. */
@@ -48,6 +58,13 @@ int rk_config_load(const char *path, char *const *overrides, size_t override_cou
 /* The same from INI text in memory (len bytes); `name` labels error messages. For tests and fuzzing. */
 int rk_config_parse_text(const char *name, const char *text, size_t len, char *const *overrides,
                          size_t override_count, rk_config *out, rk_error *err);
+/* As rk_config_load, and every error (one line each, in the order found) is appended to all, which
+ * may be NULL. The first is also in err. For --check, which should name all mistakes at once. */
+int rk_config_load_report(const char *path, char *const *overrides, size_t override_count, rk_config *out,
+                          rk_buf *all, rk_error *err);
+/* "FILE:LINE" where section.key was set, "-o ..." for an override; for a key left at its default,
+ * the first line of its section, else the file name. */
+void rk_config_where(const rk_config *c, const char *section, const char *key, char *buf, size_t cap);
 void rk_config_free(rk_config *c);
 
 #endif

@@ -96,6 +96,86 @@ def test_overrides():
     assert p.returncode == 1 and "section.key=value" in p.stderr
 
 
+def check_lines(text):
+    """Runs --check on text; returns (exit code, stdout, the stderr lines)."""
+    p = renkeid("-c", write(text), "--check")
+    return p.returncode, p.stdout, [l for l in p.stderr.splitlines() if l.strip()]
+
+
+def test_check_rejects_what_the_dialer_cannot_use():
+    """Issue 11: each of these passed --check, then the peer stayed "connecting" with nothing logged."""
+    d = tempfile.mkdtemp()
+    base = GOOD % (os.path.join(d, "data"), os.path.join(d, "api.sock"))  # 8 lines
+    for url, word in [("tcp://127.0.0.1:x5", "port"), ("tcp://127.0.0.1:99999", "port"),
+                      ("tcp://127.0.0.1", "no port"), ("tcp://127.0.0.1:0", "port")]:
+        text = base + '\n[peer "kuwana"]\nkey = %s\nurl = %s\n' % (KEY, url)
+        rc, out, err = check_lines(text)
+        assert rc == 1 and "configuration OK" not in out, (url, out, err)
+        assert any(':12: [peer "kuwana"] url:' in l and url in l and word in l for l in err), (url, err)
+    rc, out, err = check_lines(base + "\n[gossip]\nlisten = tcp://0.0.0.0:7470, tcp://0.0.0.0:65536\n")
+    assert rc == 1 and any(":11: [gossip] listen:" in l and "65536" in l for l in err), err
+
+
+def test_check_reports_every_error_with_its_line():
+    text = ("[node]\nname = x\nkind = regoin\ndata_dir = /tmp/x\nprefecture = 99\n"  # lines 1-5
+            "[api]\nsocket = /tmp/x.sock\nmax_body = huge\n"                            # 6-8
+            '[peer "a"]\nkey = %s\nurl = tcp://h:x5\n' % KEY)                           # 9-11
+    rc, out, err = check_lines(text)
+    assert rc == 1, err
+    for want in [":3: [node] kind:", ":5: [node] prefecture:", ":8: [api] max_body:", ':11: [peer "a"] url:']:
+        assert sum(want in l for l in err) == 1, (want, err)
+    # a failed url is not reported a second time as missing
+    assert not any("missing" in l for l in err), err
+    # required keys that are absent name the line of their section, or say there is none
+    rc, out, err = check_lines("[node]\nname = x\n[gossip]\nlisten = tls+tcp://:7470\n")
+    assert rc == 1
+    path_free = [l.split(": ", 1)[1] for l in err]
+    assert "[node] data_dir: required key is missing" in "\n".join(l for l in err if ":2: " in l), err
+    assert any("[api] socket" in l and "no [api] section" in l for l in err), err
+    assert any(":4: [gossip] tls_cert:" in l for l in err) and any(":4: [gossip] tls_key:" in l for l in err), err
+    assert all(l.startswith("renkeid: ") for l in err) and len(path_free) == 4, err
+
+
+def test_check_data_dir_and_key_file_against_the_system():
+    d = tempfile.mkdtemp()
+    a_file = os.path.join(d, "a-file")
+    with open(a_file, "w") as f:
+        f.write("x")
+    sock = os.path.join(d, "api.sock")
+    # data_dir under a regular file cannot be created; one that is a file is not a directory
+    for data_dir, word in [(os.path.join(a_file, "data"), "is not a directory"), (a_file, "not a directory")]:
+        rc, out, err = check_lines(GOOD % (data_dir, sock))
+        assert rc == 1 and any(":5: [node] data_dir:" in l and word in l for l in err), (data_dir, err)
+    # a key_file that is a directory (it used to pass --check)
+    key_dir = os.path.join(d, "keys")
+    os.mkdir(key_dir)
+    text = GOOD % (os.path.join(d, "data"), sock) + "key_file = %s\n" % key_dir
+    text = text.replace("[api]\nsocket = %s\n" % sock, "") + "[api]\nsocket = %s\n" % sock
+    rc, out, err = check_lines(text)
+    assert rc == 1 and any("[node] key_file:" in l and "a directory" in l for l in err), err
+    assert any(":7: [node] key_file:" in l for l in err), err
+    # a key_file whose directory does not exist cannot be created at start
+    text = text.replace("key_file = %s" % key_dir, "key_file = %s" % os.path.join(d, "nowhere", "node.key"))
+    rc, out, err = check_lines(text)
+    assert rc == 1 and any(":7: [node] key_file:" in l and "does not exist" in l for l in err), err
+    # --check changes nothing: neither data_dir nor a probe file is left behind
+    rc, out, err = check_lines(GOOD % (os.path.join(d, "data"), sock))
+    assert rc == 0 and out.strip() == "configuration OK", (out, err)
+    assert not os.path.exists(os.path.join(d, "data"))
+    os.mkdir(os.path.join(d, "data"))
+    rc, out, err = check_lines(GOOD % (os.path.join(d, "data"), sock))
+    assert rc == 0 and os.listdir(os.path.join(d, "data")) == [], (err, os.listdir(os.path.join(d, "data")))
+
+
+def test_check_unresolvable_host_is_a_warning():
+    d = tempfile.mkdtemp()
+    text = GOOD % (os.path.join(d, "data"), os.path.join(d, "api.sock"))
+    text += '\n[peer "far"]\nkey = %s\nurl = tcp://no-such-host.invalid:7470\n' % KEY
+    rc, out, err = check_lines(text)
+    assert rc == 0 and "configuration OK (1 warning)" in out, (out, err)
+    assert len(err) == 1 and ':12: [peer "far"] url: warning:' in err[0] and "no-such-host.invalid" in err[0], err
+
+
 def test_overrides_reach_the_running_node():
     n = rk.Node(name="file-name", extra=["node.name=上書き", "node.prefecture=47", "node.kind=theme"]).start()
     st = n.get("/v1/status").json()

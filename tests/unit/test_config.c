@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_check.h"
 #include "renkei.pb-c.h"
 
 #define KEY_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -274,6 +276,144 @@ static void test_override_errors(void **state)
     }
 }
 
+/* Writes text to a new temporary file; path must be a mkstemp template. */
+static void write_temp(char *path, const char *text)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+/* --check lists every error, each with its line, and a rule about the whole file does not repeat a
+ * key that already failed. */
+static void test_report_lists_every_error(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/rk-config-XXXXXX";
+    write_temp(path, "[node]\nname = x\nkind = regoin\ndata_dir = /d\n"          /* 1-4 */
+                     "[api]\nsocket = /s\nmax_body = 1T\n"                       /* 5-7 */
+                     "[peer \"a\"]\nkey = " KEY_A "\nurl = tcp://h:99999\n"      /* 8-10 */
+                     "[peer \"b\"]\nkey = nothex\nurl = tcp://h:1\n");             /* 11-13 */
+    char *ov[] = {"node.prefecture=99"};
+    rk_config c;
+    rk_error err;
+    rk_buf all;
+    rk_buf_init(&all);
+    assert_int_equal(rk_config_load_report(path, ov, 1, &c, &all, &err), -1);
+    const char *want[] = {":3: [node] kind:", ":7: [api] max_body:", ":10: [peer \"a\"] url:",
+                          ":12: [peer \"b\"] key:", "-o node.prefecture=99: [node] prefecture:"};
+    size_t lines = 0;
+    for (const char *p = all.data; *p; p++)
+        lines += *p == '\n';
+    if (lines != 5)
+        fail_msg("%zu lines:\n%s", lines, all.data);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(all.data, want[i]))
+            fail_msg("no \"%s\" in:\n%s", want[i], all.data);
+    /* the first error is the one in err, as rk_config_load reports it */
+    assert_non_null(strstr(err.message, ":3: [node] kind:"));
+    assert_int_equal(c.peer_count, 0);
+    rk_buf_free(&all);
+    unlink(path);
+}
+
+/* A required key that is absent names the line of its section (where it would go). */
+static void test_missing_keys_name_a_line(void **state)
+{
+    (void)state;
+    rk_config c;
+    rk_error err;
+    assert_int_equal(parse("\n[api]\nsocket = /s\n[node]\nname = n\n", NULL, 0, &c, &err), -1);
+    if (!strstr(err.message, "t.ini:5: [node] data_dir: required key is missing"))
+        fail_msg("%s", err.message);
+    assert_int_equal(parse("[node]\nname = n\ndata_dir = /d\n", NULL, 0, &c, &err), -1);
+    if (!strstr(err.message, "t.ini: [api] socket") || !strstr(err.message, "no [api] section"))
+        fail_msg("%s", err.message);
+    assert_int_equal(parse("[node]\nname = n\ndata_dir = /d\n[api]\nsocket = /s\n[gossip]\nsync_interval = 5\n"
+                           "listen = tls+tcp://:7471\n",
+                           NULL, 0, &c, &err),
+                     -1);
+    if (!strstr(err.message, "t.ini:7: [gossip] tls_cert") || !strstr(err.message, "URL at t.ini:8"))
+        fail_msg("%s", err.message);
+}
+
+/* rk_config_where: the line a key was set on, the override that set it, or its section's line. */
+static void test_where(void **state)
+{
+    (void)state;
+    char *ov[] = {"node.map_size=2G"};
+    rk_config c;
+    rk_error err;
+    char text[2048];
+    snprintf(text, sizeof text, "%s[gossip]\nsync_interval = 9\n", base);
+    assert_int_equal(parse(text, ov, 1, &c, &err), 0);
+    char w[300];
+    rk_config_where(&c, "node", "kind", w, sizeof w);
+    assert_string_equal(w, "t.ini:3");
+    rk_config_where(&c, "node", "map_size", w, sizeof w);
+    assert_string_equal(w, "-o node.map_size=2G");
+    rk_config_where(&c, "node", "key_file", w, sizeof w); /* a default: the section's first key */
+    assert_string_equal(w, "t.ini:2");
+    rk_config_where(&c, "gossip", "listen", w, sizeof w);
+    assert_string_equal(w, "t.ini:10");
+    rk_config_where(&c, "peer \"x\"", "url", w, sizeof w);
+    assert_string_equal(w, "t.ini");
+    rk_config_free(&c);
+}
+
+/* The checks against the system: data_dir and key_file as the daemon will use them, host names. */
+static void test_check_system(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/rk-config-dir-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char file[300], keydir[300], ini[4096];
+    snprintf(file, sizeof file, "%s/file", dir);
+    snprintf(keydir, sizeof keydir, "%s/keys", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(mkdir(keydir, 0700), 0);
+    snprintf(ini, sizeof ini,
+             "[node]\nname = n\ndata_dir = %s/data\nkey_file = %s\n[api]\nsocket = /s\n"
+             "[peer \"far\"]\nkey = " KEY_A "\nurl = tcp://no-such-host.invalid:7470\n"
+             "[peer \"near\"]\nkey = " KEY_B "\nurl = tcp://127.0.0.1:7470\n",
+             file, keydir);
+    rk_config c;
+    rk_error err;
+    if (parse(ini, NULL, 0, &c, &err) != 0)
+        fail_msg("%s", err.message);
+    rk_buf out;
+    rk_buf_init(&out);
+    rk_config_check_counts n;
+    assert_int_equal(rk_config_check_system(&c, &out, &n), -1);
+    assert_int_equal(n.errors, 2);
+    assert_int_equal(n.warnings, 1);
+    if (!strstr(out.data, "t.ini:3: [node] data_dir:") || !strstr(out.data, "is not a directory") ||
+        !strstr(out.data, "t.ini:4: [node] key_file:") || !strstr(out.data, "a directory, not a key file") ||
+        !strstr(out.data, "t.ini:9: [peer \"far\"] url: warning:") || strstr(out.data, "near"))
+        fail_msg("%s", out.data);
+    rk_config_free(&c);
+    rk_buf_free(&out);
+
+    /* a usable configuration: nothing to report, and nothing created */
+    snprintf(ini, sizeof ini, "[node]\nname = n\ndata_dir = %s/data\n[api]\nsocket = /s\n", dir);
+    assert_int_equal(parse(ini, NULL, 0, &c, &err), 0);
+    rk_buf_init(&out);
+    assert_int_equal(rk_config_check_system(&c, &out, &n), 0);
+    assert_int_equal(n.errors + n.warnings, 0);
+    assert_int_equal(out.len, 0);
+    char data[300];
+    snprintf(data, sizeof data, "%s/data", dir);
+    assert_int_equal(access(data, F_OK), -1);
+    rk_config_free(&c);
+    rk_buf_free(&out);
+    unlink(file);
+    rmdir(keydir);
+    rmdir(dir);
+}
+
 static void test_file(void **state)
 {
     (void)state;
@@ -313,6 +453,10 @@ int main(void)
         cmocka_unit_test(test_url_errors),
         cmocka_unit_test(test_overrides),            cmocka_unit_test(test_override_errors),
         cmocka_unit_test(test_file),
+        cmocka_unit_test(test_report_lists_every_error),
+        cmocka_unit_test(test_missing_keys_name_a_line),
+        cmocka_unit_test(test_where),
+        cmocka_unit_test(test_check_system),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
