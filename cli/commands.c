@@ -116,7 +116,12 @@ static int parse(rk_cli *cli, const char *cmd, int argc, char **argv, int min_ar
         case 'o': o->out = optarg; break;
         case 'q': o->q = optarg; break;
         case OPT_KIND: o->kind = optarg; break;
-        case OPT_PREFECTURE: o->prefecture = optarg; break;
+        case OPT_PREFECTURE: {
+            /* 石川県, 石川 or 17: the node's filter takes the code */
+            const char *code = rk_prefecture_parse(optarg);
+            o->prefecture = code ? code : optarg;
+            break;
+        }
         case OPT_INDUSTRY: o->industry = optarg; break;
         case OPT_DX_LEVEL: o->dx_level = optarg; break;
         case OPT_SKILL: o->skill = optarg; break;

@@ -61,7 +61,8 @@ static const struct {
      "list [--kind K] [--prefecture P] [--industry I] [--dx-level D] [--skill S] [--audience A]\n"
      "            [--author KEY|NAME] [--limit N] [--cursor C] [--all]",
      "Lists current records, filtered. Codes as listed by `renkei codes`: --kind case|event|region,\n"
-     "--prefecture 01..47, --industry manufacturing (or the JSIC letter E), --dx-level value_add,\n"
+     "--prefecture 01..47 (or a name: 石川県), --industry manufacturing (or 製造業, or the JSIC letter E),\n"
+     "--dx-level value_add,\n"
      "--skill robotics, --audience owner; --author takes a node key or a member's name from the node's\n"
      "configuration. --all follows next_cursor through every page.\n"},
     {"search", rk_cmd_search, "search TEXT [list filters]",

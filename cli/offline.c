@@ -1,6 +1,6 @@
 /* offline: commands that need no daemon: keygen, pubkey, verify.
  *
- * verify is the offline provenance check DOMAIN.md asks for: anyone holding the signed bytes of a
+ * verify is the network's offline provenance check: anyone holding the signed bytes of a
  * record (GET /v1/records/{id}?format=signed) can tell which node published it and that nothing was
  * changed. It accepts only the canonical envelope nodes serve (record bytes, then the 64-byte
  * signature, nothing else), so every byte of the file is covered: a changed byte in the record fails

@@ -183,6 +183,10 @@ def test_import_utf8_bom_and_cp932_publish_every_good_row():
         assert ishikawa[0]["case"]["skills"] == ["ai", "digital_marketing"]
         ev = [r for r in recs if r["kind"] == "event"][0]["event"]
         assert ev["prefecture"] == "41" and ev["format"] == "online" and ev["event_type"] == "seminar"
+    # filters take names and labels too
+    listed = json.loads(run("--json", "list", "--prefecture", "石川県", "--industry", "製造業", "--all").stdout)
+    assert {"imp-bom", "imp-sjis"} <= {t for r in listed["records"] for t in r["case"].get("tags", [])}, listed
+    assert all(r["case"]["prefecture"] == "17" for r in listed["records"])
 
 
 def test_import_bad_rows_reported_and_nothing_published():
@@ -200,6 +204,8 @@ def test_import_bad_rows_reported_and_nothing_published():
     assert "row 4 title:" in err and "missing_field" in err, err
     assert "row 5" not in err, err
     assert not by_tag("imp-bad")
+    dry = run("import", "--dry-run", "--skip-bad", path)
+    assert b"--dry-run" in dry.stdout and not by_tag("imp-bad"), dry
     pj = run("import", path, env={"LANG": "ja_JP.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""})
     assert "2行目 prefecture" in pj.stderr.decode() and "どの行も登録していません" in pj.stderr.decode()
     assert not by_tag("imp-bad")
@@ -247,6 +253,33 @@ def test_import_undoes_formula_neutralisation():
     assert p.returncode == 0, p.stderr.decode()
     rec = by_tag("imp-formula")[0]["case"]
     assert rec["title"] == "=SUM(A1)は数式ではない" and rec["summary"] == "-5% の削減", rec
+
+
+def test_import_reads_other_field_columns_and_region_names():
+    data = ("kind,title,node_kind,prefecture,municipality,key_industries,capacity\r\n"
+            "region,北見市の地域ノード,地域,北海道,01208,漁業; 製造業,\r\n"
+            "event,,,,,,\r\n").encode()
+
+    def regions():
+        res = node().get(rk.query("/v1/records", kind="region", limit=100)).json()["records"]
+        return [r["region"] for r in res if r["region"]["name"] == "北見市の地域ノード"]
+
+    # row 3 is an event with nothing in it: every missing field is named, and nothing is published
+    p = run("import", tmpfile(data, ".csv"), env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
+    err = p.stderr.decode()
+    assert p.returncode == 1 and not regions()
+    for col in ("title", "event_type", "starts_at", "ends_at", "format", "prefecture"):
+        assert "row 3 %s:" % col in err, (col, err)
+    assert "row 2" not in err, err
+    p = run("import", tmpfile(data.split(b"event,")[0], ".csv"))
+    assert p.returncode == 0, p.stderr.decode()
+    reg = regions()[0]
+    assert reg["name"] == "北見市の地域ノード" and reg["node_kind"] == "region" and reg["prefecture"] == "01"
+    assert reg["key_industries"] == ["fisheries", "manufacturing"] and reg["municipality"] == "01208"
+    # a column that no record kind has is an error in any row that fills it
+    bad = "kind,title,summary,prefecture,industry,dx_level,colour\r\ncase,t,s,17,E,culture,red\r\n".encode()
+    p = run("import", tmpfile(bad, ".csv"), env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
+    assert p.returncode == 1 and "row 2 colour:" in p.stderr.decode() and "unknown_field" in p.stderr.decode()
 
 
 if __name__ == "__main__":
