@@ -163,8 +163,10 @@ static int run(rk_config *cfg)
     for (size_t i = 0; i < cfg->peer_count; i++) {
         const rk_peer_config *p = &cfg->peers[i];
         if (rk_roster_add(&n->roster, p->name, p->key, p->url, false) != 0) {
-            rk_error_log("main", "[%s \"%s\"]: its key is this node's own or out of memory", p->url ? "peer" : "member",
-                         p->name);
+            char sec[200], where[300];
+            snprintf(sec, sizeof sec, "%s \"%s\"", p->url ? "peer" : "member", p->name);
+            rk_config_where(cfg, sec, "key", where, sizeof where);
+            rk_error_log("main", "%s: [%s] key: this node's own key, or out of memory", where, sec);
             goto out;
         }
     }

@@ -1,6 +1,7 @@
 /* config_check: what `renkeid --check` verifies beyond the file itself, against the system the node
  * will run on: that data_dir can be created and written, that key_file is a regular file holding a
- * usable key (or can be created), and that the host names in peer and listen URLs resolve.
+ * usable key (or can be created) that no [peer] or [member] also carries, that the TLS files are
+ * readable PEM files, and that the host names in peer and listen URLs resolve.
  *
  * Invariants: nothing is created or changed (a probe file in an existing data_dir is removed at
  * once), so --check can run on a live node's configuration. Every finding names the place and the
@@ -126,9 +127,20 @@ static void check_key_file(report *r)
         rk_key *k = NULL;
         rk_error err;
         rk_error_clear(&err);
-        if (rk_key_load(path, &k, &err) != 0)
+        if (rk_key_load(path, &k, &err) != 0) {
             note(r, false, "node", "key_file", "%s", err.message);
+            return;
+        }
+        /* the start would refuse a roster entry with the node's own key; say where it is now */
+        uint8_t pub[RK_KEY_LEN];
+        rk_key_public(k, pub);
         rk_key_free(k);
+        for (size_t i = 0; i < c->peer_count; i++)
+            if (c->peers[i].has_key && memcmp(c->peers[i].key, pub, RK_KEY_LEN) == 0) {
+                char sec[200];
+                snprintf(sec, sizeof sec, "%s \"%s\"", c->peers[i].url ? "peer" : "member", c->peers[i].name);
+                note(r, false, sec, "key", "this is the node's own public key (from %s)", path);
+            }
         return;
     }
     if (errno != ENOENT) {
@@ -155,6 +167,29 @@ static void check_key_file(report *r)
             note(r, false, "node", "key_file", "%s cannot be created in %s: %s", path, d, strerror(errno));
     }
     free(dir);
+}
+
+/* A TLS file the peer transport will load at start: a readable regular file that looks like PEM. */
+static void check_pem(report *r, const char *key, const char *path)
+{
+    if (!path)
+        return;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        note(r, false, "gossip", key, "%s: %s", path, strerror(errno));
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        note(r, false, "gossip", key, "%s is not a regular file", path);
+        return;
+    }
+    rk_buf b;
+    rk_buf_init(&b);
+    if (rk_read_path(path, 1024 * 1024, &b) != 0)
+        note(r, false, "gossip", key, "%s cannot be read: %s", path, strerror(errno));
+    else if (!strstr(b.data, "-----BEGIN "))
+        note(r, false, "gossip", key, "%s is not a PEM file (no -----BEGIN line)", path);
+    rk_buf_free(&b);
 }
 
 /* A host name (not an address literal) in url that does not resolve is a warning. */
@@ -186,6 +221,9 @@ int rk_config_check_system(const rk_config *c, rk_buf *out, rk_config_check_coun
     report r = {.cfg = c, .out = out, .n = counts};
     check_data_dir(&r);
     check_key_file(&r);
+    check_pem(&r, "tls_cert", c->tls_cert);
+    check_pem(&r, "tls_key", c->tls_key);
+    check_pem(&r, "tls_ca", c->tls_ca);
     for (size_t i = 0; i < c->listen_count; i++)
         check_host(&r, "gossip", "listen", c->listen[i]);
     for (size_t i = 0; i < c->peer_count; i++) {

@@ -176,6 +176,29 @@ def test_check_unresolvable_host_is_a_warning():
     assert len(err) == 1 and ':12: [peer "far"] url: warning:' in err[0] and "no-such-host.invalid" in err[0], err
 
 
+def test_check_own_key_and_tls_files():
+    d = tempfile.mkdtemp()
+    key = os.path.join(d, "node.key")
+    g = subprocess.run([rk.RENKEI, "keygen", "--out", key], capture_output=True, text=True, timeout=30)
+    assert g.returncode == 0, g
+    pub = g.stdout.strip().split()[-1]
+    assert len(pub) == 64, g.stdout
+    base = GOOD % (os.path.join(d, "data"), os.path.join(d, "api.sock"))  # 8 lines
+    # a [member] with the node's own key: the start would refuse it, --check names its line
+    text = base.replace("[api]", "key_file = %s\n[api]" % key) + '\n[member "me"]\nkey = %s\n' % pub
+    rc, out, err = check_lines(text)
+    assert rc == 1 and any(':12: [member "me"] key:' in l and "own public key" in l for l in err), err
+    # TLS files: a directory, and a file that is not PEM, each named with the [gossip] line
+    not_pem = os.path.join(d, "cert.txt")
+    with open(not_pem, "w") as f:
+        f.write("hello\n")
+    text = base + "\n[gossip]\nlisten = tls+tcp://127.0.0.1:7470\ntls_cert = %s\ntls_key = %s\n" % (not_pem, d)
+    rc, out, err = check_lines(text)
+    assert rc == 1, err
+    assert any(":12: [gossip] tls_cert:" in l and "not a PEM file" in l for l in err), err
+    assert any(":13: [gossip] tls_key:" in l and "not a regular file" in l for l in err), err
+
+
 def test_overrides_reach_the_running_node():
     n = rk.Node(name="file-name", extra=["node.name=上書き", "node.prefecture=47", "node.kind=theme"]).start()
     st = n.get("/v1/status").json()
