@@ -174,14 +174,3 @@ int rk_record_id_parse(const char *id, const uint8_t self[RK_KEY_LEN], uint8_t a
     snprintf(rid, RK_RID_MAX + 1, "%s", r);
     return 0;
 }
-
-const char *rk_kind_name(int kind)
-{
-    switch (kind) {
-    case RENKEI__KIND__KIND_CASE: return "case";
-    case RENKEI__KIND__KIND_EVENT: return "event";
-    case RENKEI__KIND__KIND_REGION: return "region";
-    case RENKEI__KIND__KIND_TOMBSTONE: return "tombstone";
-    default: return "unknown";
-    }
-}

@@ -11,8 +11,8 @@
 #include "renkei.pb-c.h"
 #include "sign.h"
 #include "util.h"
+#include "validate.h"
 
-#define RK_RID_MAX 64
 /* "<64 hex author>:<rid>" */
 #define RK_ID_MAX (2 * RK_KEY_LEN + 1 + RK_RID_MAX + 1)
 
@@ -40,14 +40,6 @@ typedef struct rk_record {
 int rk_record_parse(const uint8_t *env, size_t len, const rk_limits *lim, uint64_t now_ms, rk_record *out,
                     rk_error *err);
 
-/* Schema rules only (every rule of DESIGN.md's ingest list that concerns content). */
-int rk_record_validate(const Renkei__Record *r, rk_error *err);
-/* The same without author, rid and version, which the node fills in on publish. */
-int rk_record_validate_content(const Renkei__Record *r, rk_error *err);
-/* rk_record_validate_content noting every problem in sink (lib/problems.h) rather than the first. */
-struct rk_sink;
-int rk_record_check(const Renkei__Record *r, struct rk_sink *sink);
-
 /* True if the signature over `bytes` holds for msg->author. */
 bool rk_record_signature_ok(const rk_record *rec);
 
@@ -65,9 +57,5 @@ void rk_record_id(const uint8_t author[RK_KEY_LEN], const char *rid, char out[RK
 /* Accepts "<author hex>:<rid>" or a bare rid, which means self's record. */
 int rk_record_id_parse(const char *id, const uint8_t self[RK_KEY_LEN], uint8_t author[RK_KEY_LEN],
                        char rid[RK_RID_MAX + 1]);
-bool rk_rid_valid(const char *rid);
-
-/* "case", "event", "region", "tombstone" */
-const char *rk_kind_name(int kind);
 
 #endif

@@ -10,7 +10,7 @@
  * (author, rid, version); lib/recjson.c uses it for publish bodies.
  */
 #include "problems.h"
-#include "record.h"
+#include "validate.h"
 #include "taxonomy.h"
 #include "text.h"
 
@@ -37,6 +37,17 @@ bool rk_rid_valid(const char *rid)
             return false;
     }
     return n >= 1;
+}
+
+const char *rk_kind_name(int kind)
+{
+    switch (kind) {
+    case RENKEI__KIND__KIND_CASE: return "case";
+    case RENKEI__KIND__KIND_EVENT: return "event";
+    case RENKEI__KIND__KIND_REGION: return "region";
+    case RENKEI__KIND__KIND_TOMBSTONE: return "tombstone";
+    default: return "unknown";
+    }
 }
 
 static bool all_digits(const char *s, size_t n)
