@@ -33,6 +33,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "params.h"
+#include "query.h"
 #include "recjson.h"
 #include "taxonomy.h"
 #include "text.h"

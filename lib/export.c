@@ -14,6 +14,7 @@
 
 #include "feed.h"
 #include "params.h"
+#include "query.h"
 #include "sign.h"
 #include "taxonomy.h"
 

@@ -1,21 +1,17 @@
-/* index: secondary indexes and the event date index in the store's "indexes" database, the
- * full-text index in its "tokens" database (key formats in docs/storage.md).
+/* index: keeps the secondary, event-date and full-text indexes of the store in step with its
+ * current records (key formats in index.h and docs/storage.md); lib/query.c reads them.
  *
  * Every filterable value of a record is a posting list in "indexes": prefix P, one key P || sort key
  * per record, and a document count under 'n' || P kept in the same transaction. Every distinct token
  * of the normalised text is a posting list in "tokens": the token is the key and each record is one
- * fixed-size duplicate value, the first TOKEN_VAL_LEN bytes of its sort key, so adding a record costs
- * one write per token and the count is mdb_cursor_count. The 'a' list (every record) resolves such a
- * prefix to the whole sort key. A new record's tokens are not written at once: its sort key goes into
- * "pending", and when RK_INDEX_PENDING_MAX records wait there, the put that reaches that number
- * writes all their postings in key order: the records of one batch share the pages of the tokens
- * they have in common, where each small group commit used to rewrite those pages again. A full-text
- * query merges the pending records (fewer than that many, already in sort-key order) into the token
- * list it walks. A query walks the shortest posting list among its filters (sort keys ascend, so
- * newest first) and checks the other filters on the loaded record; full-text candidates are
- * confirmed by substring search in the record's normalised text, so results are exact, never
- * "probably matching". Cursors are the hex sort key of the last record returned, which is stable
- * across posting lists because every list is ordered by the same sort key.
+ * fixed-size duplicate value, the first RK_INDEX_TOKEN_VAL_LEN bytes of its sort key, so adding a
+ * record costs one write per token and the count is mdb_cursor_count. The 'a' list (every record)
+ * resolves such a prefix to the whole sort key. A new record's tokens are not written at once: its
+ * sort key goes into "pending", and when RK_INDEX_PENDING_MAX records wait there, the put that
+ * reaches that number writes all their postings in key order: the records of one batch share the
+ * pages of the tokens they have in common, where each small group commit used to rewrite those pages
+ * again. The same functions (rk_index_record_fields, rk_index_record_text) serve the index and the
+ * queries' check of a loaded record, so the two cannot disagree.
  */
 #include "index.h"
 
@@ -24,53 +20,25 @@
 
 #include <glib.h>
 
+#include "records.h"
 #include "text.h"
 
-#define TAG_ALL 'a'
 #define TAG_FIELD 'f'
 #define TAG_COUNT 'n'
-#define TAG_EVENT 'e'
-#define TAG_MAX_DURATION 'm'
 
-#define FIELD_KIND 'k'
-#define FIELD_PREFECTURE 'p'
-#define FIELD_INDUSTRY 'i'
-#define FIELD_DX_LEVEL 'd'
-#define FIELD_SKILL 's'
-#define FIELD_AUDIENCE 'u'
-#define FIELD_AUTHOR 'w'
-
-#define TOKEN_MAX 64               /* bigrams are at most 8 bytes; longer tokens are not indexed */
-#define PREFIX_MAX (2 + TOKEN_MAX) /* a token, or 'f' || field || author */
-/* A token posting: be64(~version) || the first 16 bytes of the hash. It orders exactly like the whole
- * sort key, and two current records share one only if their hashes share 128 bits. */
-#define TOKEN_VAL_LEN (8 + 16)
-#define EVENT_KEY_LEN (1 + 8 + RK_HASH_LEN)
-#define EVENT_VAL_LEN (8 + 3 + 2)
-
-typedef struct prefix {
-    uint8_t b[PREFIX_MAX];
-    size_t len;
-} prefix;
-
-typedef struct prefix_list {
-    prefix *v;
-    size_t n, cap;
-} prefix_list;
-
-static void prefixes_free(prefix_list *l)
+void rk_index_prefixes_free(rk_index_prefixes *l)
 {
     free(l->v);
     memset(l, 0, sizeof *l);
 }
 
-static int prefixes_push(prefix_list *l, const uint8_t *b, size_t len)
+int rk_index_prefixes_push(rk_index_prefixes *l, const uint8_t *b, size_t len)
 {
-    if (len > PREFIX_MAX)
+    if (len > RK_INDEX_PREFIX_MAX)
         return 0;
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 16;
-        prefix *v = realloc(l->v, cap * sizeof *v);
+        rk_index_prefix *v = realloc(l->v, cap * sizeof *v);
         if (!v)
             return -1;
         l->v = v;
@@ -84,14 +52,14 @@ static int prefixes_push(prefix_list *l, const uint8_t *b, size_t len)
 
 static int prefix_cmp(const void *a, const void *b)
 {
-    const prefix *x = a, *y = b;
+    const rk_index_prefix *x = a, *y = b;
     size_t n = x->len < y->len ? x->len : y->len;
     int c = memcmp(x->b, y->b, n);
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
 /* Sorts and removes duplicates, so a value listed twice is one posting. */
-static void prefixes_unique(prefix_list *l)
+static void prefixes_unique(rk_index_prefixes *l)
 {
     if (l->n < 2)
         return;
@@ -103,7 +71,7 @@ static void prefixes_unique(prefix_list *l)
     l->n = w;
 }
 
-static bool prefixes_has(const prefix_list *l, const prefix *p)
+bool rk_index_prefixes_has(const rk_index_prefixes *l, const rk_index_prefix *p)
 {
     for (size_t i = 0; i < l->n; i++)
         if (prefix_cmp(&l->v[i], p) == 0)
@@ -111,7 +79,7 @@ static bool prefixes_has(const prefix_list *l, const prefix *p)
     return false;
 }
 
-static void field_prefix(prefix *p, uint8_t field, const void *value, size_t len)
+static void field_prefix(rk_index_prefix *p, uint8_t field, const void *value, size_t len)
 {
     p->b[0] = TAG_FIELD;
     p->b[1] = field;
@@ -119,61 +87,61 @@ static void field_prefix(prefix *p, uint8_t field, const void *value, size_t len
     p->len = 2 + len;
 }
 
-static int push_field(prefix_list *l, uint8_t field, const void *value, size_t len)
+int rk_index_push_field(rk_index_prefixes *l, uint8_t field, const void *value, size_t len)
 {
-    prefix p;
+    rk_index_prefix p;
     field_prefix(&p, field, value, len);
-    return prefixes_push(l, p.b, p.len);
+    return rk_index_prefixes_push(l, p.b, p.len);
 }
 
-static int push_enum(prefix_list *l, uint8_t field, int value)
+int rk_index_push_enum(rk_index_prefixes *l, uint8_t field, int value)
 {
     if (value <= 0 || value > 255)
         return 0; /* unspecified, or a value from a newer schema: not filterable */
     uint8_t b = (uint8_t)value;
-    return push_field(l, field, &b, 1);
+    return rk_index_push_field(l, field, &b, 1);
 }
 
-static int push_prefecture(prefix_list *l, const char *pref)
+int rk_index_push_prefecture(rk_index_prefixes *l, const char *pref)
 {
     if (!pref || strlen(pref) != 2)
         return 0;
-    return push_field(l, FIELD_PREFECTURE, pref, 2);
+    return rk_index_push_field(l, RK_INDEX_FIELD_PREFECTURE, pref, 2);
 }
 
 /* The filterable values of a record, one posting-list prefix each (the same function serves the
  * index and the in-memory check of a query's other filters, so the two cannot disagree). */
-static int record_fields(const Renkei__Record *m, prefix_list *l)
+int rk_index_record_fields(const Renkei__Record *m, rk_index_prefixes *l)
 {
-    int rc = push_enum(l, FIELD_KIND, m->kind);
+    int rc = rk_index_push_enum(l, RK_INDEX_FIELD_KIND, m->kind);
     if (m->author.len == RK_KEY_LEN)
-        rc |= push_field(l, FIELD_AUTHOR, m->author.data, RK_KEY_LEN);
+        rc |= rk_index_push_field(l, RK_INDEX_FIELD_AUTHOR, m->author.data, RK_KEY_LEN);
     switch (m->body_case) {
     case RENKEI__RECORD__BODY_CASE: {
         const Renkei__Case *c = m->case_;
-        rc |= push_prefecture(l, c->prefecture);
-        rc |= push_enum(l, FIELD_INDUSTRY, c->industry);
-        rc |= push_enum(l, FIELD_DX_LEVEL, c->dx_level);
+        rc |= rk_index_push_prefecture(l, c->prefecture);
+        rc |= rk_index_push_enum(l, RK_INDEX_FIELD_INDUSTRY, c->industry);
+        rc |= rk_index_push_enum(l, RK_INDEX_FIELD_DX_LEVEL, c->dx_level);
         for (size_t i = 0; i < c->n_skills; i++)
-            rc |= push_enum(l, FIELD_SKILL, c->skills[i]);
+            rc |= rk_index_push_enum(l, RK_INDEX_FIELD_SKILL, c->skills[i]);
         for (size_t i = 0; i < c->n_target_layers; i++)
-            rc |= push_enum(l, FIELD_AUDIENCE, c->target_layers[i]);
+            rc |= rk_index_push_enum(l, RK_INDEX_FIELD_AUDIENCE, c->target_layers[i]);
         break;
     }
     case RENKEI__RECORD__BODY_EVENT: {
         const Renkei__Event *e = m->event;
-        rc |= push_prefecture(l, e->prefecture);
+        rc |= rk_index_push_prefecture(l, e->prefecture);
         for (size_t i = 0; i < e->n_skills; i++)
-            rc |= push_enum(l, FIELD_SKILL, e->skills[i]);
+            rc |= rk_index_push_enum(l, RK_INDEX_FIELD_SKILL, e->skills[i]);
         for (size_t i = 0; i < e->n_audience; i++)
-            rc |= push_enum(l, FIELD_AUDIENCE, e->audience[i]);
+            rc |= rk_index_push_enum(l, RK_INDEX_FIELD_AUDIENCE, e->audience[i]);
         break;
     }
     case RENKEI__RECORD__BODY_REGION: {
         const Renkei__RegionProfile *r = m->region;
-        rc |= push_prefecture(l, r->prefecture);
+        rc |= rk_index_push_prefecture(l, r->prefecture);
         for (size_t i = 0; i < r->n_key_industries; i++)
-            rc |= push_enum(l, FIELD_INDUSTRY, r->key_industries[i]);
+            rc |= rk_index_push_enum(l, RK_INDEX_FIELD_INDUSTRY, r->key_industries[i]);
         break;
     }
     default:
@@ -258,7 +226,7 @@ static int record_text(const Renkei__Record *m, rk_buf *b)
 }
 
 /* The normalised searchable text, malloc'd; NULL when out of memory. An empty record gives "". */
-static char *record_normalized_text(const Renkei__Record *m)
+char *rk_index_record_text(const Renkei__Record *m)
 {
     rk_buf b;
     rk_buf_init(&b);
@@ -273,9 +241,14 @@ static char *record_normalized_text(const Renkei__Record *m)
 
 static int collect_token(const char *tok, size_t len, void *ctx)
 {
-    if (len == 0 || len > TOKEN_MAX)
+    if (len == 0 || len > RK_INDEX_TOKEN_MAX)
         return 0;
-    return prefixes_push(ctx, (const uint8_t *)tok, len); /* the whole key in "tokens" */
+    return rk_index_prefixes_push(ctx, (const uint8_t *)tok, len); /* the whole key in "tokens" */
+}
+
+int rk_index_term_tokens(const char *norm, rk_index_prefixes *l)
+{
+    return rk_text_tokens(norm, collect_token, l);
 }
 
 /* The distinct tokens of one record's normalised text, in order of first occurrence: a GLib hash set
@@ -310,9 +283,9 @@ static void token_set_free(token_set *set)
 static int collect_distinct_token(const char *tok, size_t len, void *ctx)
 {
     token_set *set = ctx;
-    if (len == 0 || len > TOKEN_MAX)
+    if (len == 0 || len > RK_INDEX_TOKEN_MAX)
         return 0; /* the same rule as collect_token */
-    char key[TOKEN_MAX + 1];
+    char key[RK_INDEX_TOKEN_MAX + 1];
     memcpy(key, tok, len);
     key[len] = '\0';
     if (g_hash_table_contains(set->seen, key))
@@ -331,18 +304,18 @@ void rk_index_sort_key(const rk_record *rec, uint8_t out[RK_SORT_KEY_LEN])
     memcpy(out + 8, rec->hash, RK_HASH_LEN);
 }
 
-static int count_key(const prefix *p, uint8_t out[1 + PREFIX_MAX])
+static int count_key(const rk_index_prefix *p, uint8_t out[1 + RK_INDEX_PREFIX_MAX])
 {
     out[0] = TAG_COUNT;
     memcpy(out + 1, p->b, p->len);
     return (int)(1 + p->len);
 }
 
-static int read_count(rk_txn *t, MDB_txn *txn, const prefix *p, uint64_t *n, rk_error *err)
+int rk_index_count(rk_txn *t, MDB_txn *txn, const rk_index_prefix *p, uint64_t *n, rk_error *err)
 {
-    uint8_t ck[1 + PREFIX_MAX];
+    uint8_t ck[1 + RK_INDEX_PREFIX_MAX];
     MDB_val k = {.mv_size = (size_t)count_key(p, ck), .mv_data = ck}, v;
-    int rc = mdb_get(txn, rk_txn_index_dbi(t), &k, &v);
+    int rc = mdb_get(txn, rk_txn_dbi(t, RK_DB_INDEXES), &k, &v);
     *n = 0;
     if (rc == MDB_NOTFOUND)
         return 0;
@@ -354,7 +327,7 @@ static int read_count(rk_txn *t, MDB_txn *txn, const prefix *p, uint64_t *n, rk_
 }
 
 /* The number of records in a token's posting list. */
-static int read_token_count(rk_txn *t, MDB_cursor *tc, const prefix *p, uint64_t *n, rk_error *err)
+int rk_index_token_count(rk_txn *t, MDB_cursor *tc, const rk_index_prefix *p, uint64_t *n, rk_error *err)
 {
     MDB_val k = {.mv_size = p->len, .mv_data = (void *)p->b}, v;
     *n = 0;
@@ -374,19 +347,19 @@ static int token_update(rk_txn *t, MDB_txn *txn, const char *tok, size_t len, co
                         int sign, rk_error *err)
 {
     MDB_val k = {.mv_size = len, .mv_data = (void *)tok};
-    MDB_val v = {.mv_size = TOKEN_VAL_LEN, .mv_data = (void *)sk};
-    MDB_dbi dbi = rk_txn_tokens_dbi(t);
+    MDB_val v = {.mv_size = RK_INDEX_TOKEN_VAL_LEN, .mv_data = (void *)sk};
+    MDB_dbi dbi = rk_txn_dbi(t, RK_DB_TOKENS);
     int rc = sign > 0 ? mdb_put(txn, dbi, &k, &v, MDB_NODUPDATA) : mdb_del(txn, dbi, &k, &v);
     if (rc == 0 || rc == MDB_KEYEXIST || rc == MDB_NOTFOUND)
         return 0;
     return rk_txn_fail(t, rc, "updating the full-text index", err);
 }
 
-static int posting_update(rk_txn *t, MDB_txn *txn, const prefix *p, const uint8_t sk[RK_SORT_KEY_LEN],
+static int posting_update(rk_txn *t, MDB_txn *txn, const rk_index_prefix *p, const uint8_t sk[RK_SORT_KEY_LEN],
                           const uint8_t val[2], int sign, rk_error *err)
 {
-    MDB_dbi dbi = rk_txn_index_dbi(t);
-    uint8_t key[PREFIX_MAX + RK_SORT_KEY_LEN];
+    MDB_dbi dbi = rk_txn_dbi(t, RK_DB_INDEXES);
+    uint8_t key[RK_INDEX_PREFIX_MAX + RK_SORT_KEY_LEN];
     memcpy(key, p->b, p->len);
     memcpy(key + p->len, sk, RK_SORT_KEY_LEN);
     MDB_val k = {.mv_size = p->len + RK_SORT_KEY_LEN, .mv_data = key};
@@ -397,10 +370,10 @@ static int posting_update(rk_txn *t, MDB_txn *txn, const prefix *p, const uint8_
     if (rc != 0)
         return rk_txn_fail(t, rc, "updating an index", err);
     uint64_t n;
-    if (read_count(t, txn, p, &n, err) != 0)
+    if (rk_index_count(t, txn, p, &n, err) != 0)
         return -1;
     n = sign > 0 ? n + 1 : (n ? n - 1 : 0);
-    uint8_t ck[1 + PREFIX_MAX], cv[8];
+    uint8_t ck[1 + RK_INDEX_PREFIX_MAX], cv[8];
     MDB_val kk = {.mv_size = (size_t)count_key(p, ck), .mv_data = ck};
     if (n == 0) {
         rc = mdb_del(txn, dbi, &kk, NULL);
@@ -416,12 +389,12 @@ static int posting_update(rk_txn *t, MDB_txn *txn, const prefix *p, const uint8_
 
 /* ---- the event date index ------------------------------------------------------------------------ */
 
-static uint64_t biased(int64_t v)
+uint64_t rk_index_time_key(int64_t v)
 {
     return (uint64_t)v ^ (UINT64_C(1) << 63);
 }
 
-static int64_t unbiased(uint64_t v)
+int64_t rk_index_time_of(uint64_t v)
 {
     return (int64_t)(v ^ (UINT64_C(1) << 63));
 }
@@ -442,10 +415,10 @@ static int event_update(rk_txn *t, MDB_txn *txn, const rk_record *rec, int sign,
     int64_t start, end;
     if (!e || !event_span(e, &start, &end))
         return 0;
-    MDB_dbi dbi = rk_txn_index_dbi(t);
-    uint8_t key[EVENT_KEY_LEN], val[EVENT_VAL_LEN];
-    key[0] = TAG_EVENT;
-    rk_put_be64(key + 1, biased(start));
+    MDB_dbi dbi = rk_txn_dbi(t, RK_DB_INDEXES);
+    uint8_t key[RK_INDEX_EVENT_KEY_LEN], val[RK_INDEX_EVENT_VAL_LEN];
+    key[0] = RK_INDEX_TAG_EVENT;
+    rk_put_be64(key + 1, rk_index_time_key(start));
     memcpy(key + 9, rec->hash, RK_HASH_LEN);
     MDB_val k = {.mv_size = sizeof key, .mv_data = key};
     int rc;
@@ -453,7 +426,7 @@ static int event_update(rk_txn *t, MDB_txn *txn, const rk_record *rec, int sign,
         rc = mdb_del(txn, dbi, &k, NULL);
         return rc == 0 || rc == MDB_NOTFOUND ? 0 : rk_txn_fail(t, rc, "updating the event index", err);
     }
-    rk_put_be64(val, biased(end));
+    rk_put_be64(val, rk_index_time_key(end));
     val[8] = (uint8_t)rec->msg->visibility;
     val[9] = (uint8_t)(e->format > 0 && e->format < 256 ? e->format : 0);
     val[10] = (uint8_t)(e->open_scope > 0 && e->open_scope < 256 ? e->open_scope : 0);
@@ -466,7 +439,7 @@ static int event_update(rk_txn *t, MDB_txn *txn, const rk_record *rec, int sign,
         return rk_txn_fail(t, rc, "updating the event index", err);
     /* The longest duration ever indexed bounds how far before `from` an overlapping event can start.
      * It never shrinks, which only widens a scan, never loses an event. */
-    uint8_t mk[1] = {TAG_MAX_DURATION}, mv[8];
+    uint8_t mk[1] = {RK_INDEX_TAG_MAX_DURATION}, mv[8];
     MDB_val kk = {.mv_size = 1, .mv_data = mk}, vv;
     uint64_t duration = (uint64_t)(end - start), longest = 0;
     rc = mdb_get(txn, dbi, &kk, &vv);
@@ -501,7 +474,7 @@ static size_t distinct_tokens(const char *norm, GStringChunk *copies, token_set 
 static int tokens_remove(rk_txn *t, MDB_txn *txn, const Renkei__Record *m, const uint8_t sk[RK_SORT_KEY_LEN],
                          rk_error *err)
 {
-    char *norm = record_normalized_text(m);
+    char *norm = rk_index_record_text(m);
     if (!norm)
         return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
     token_set tokens;
@@ -518,10 +491,10 @@ static int tokens_remove(rk_txn *t, MDB_txn *txn, const Renkei__Record *m, const
     return rc;
 }
 
-static int pending_count(rk_txn *t, MDB_txn *txn, size_t *n, rk_error *err)
+int rk_index_pending_count(rk_txn *t, MDB_txn *txn, size_t *n, rk_error *err)
 {
     MDB_stat st;
-    int rc = mdb_stat(txn, rk_txn_pending_dbi(t), &st);
+    int rc = mdb_stat(txn, rk_txn_dbi(t, RK_DB_PENDING), &st);
     *n = 0;
     if (rc != 0)
         return rk_txn_fail(t, rc, "reading the pending full-text list", err);
@@ -540,21 +513,21 @@ static int index_update(rk_txn *t, const rk_record *rec, int sign, rk_error *err
     uint8_t sk[RK_SORT_KEY_LEN];
     rk_index_sort_key(rec, sk);
     uint8_t val[2] = {(uint8_t)m->kind, (uint8_t)m->visibility};
-    prefix_list lists = {0};
-    if (prefixes_push(&lists, (const uint8_t *)"a", 1) != 0 || record_fields(m, &lists) != 0) {
-        prefixes_free(&lists);
+    rk_index_prefixes lists = {0};
+    if (rk_index_prefixes_push(&lists, (const uint8_t *)"a", 1) != 0 || rk_index_record_fields(m, &lists) != 0) {
+        rk_index_prefixes_free(&lists);
         return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
     }
     prefixes_unique(&lists);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < lists.n; i++)
         rc = posting_update(t, txn, &lists.v[i], sk, val, sign, err);
-    prefixes_free(&lists);
+    rk_index_prefixes_free(&lists);
     if (rc == 0)
         rc = event_update(t, txn, rec, sign, err);
     if (rc != 0)
         return rc;
-    MDB_dbi pdbi = rk_txn_pending_dbi(t);
+    MDB_dbi pdbi = rk_txn_dbi(t, RK_DB_PENDING);
     MDB_val k = {.mv_size = RK_SORT_KEY_LEN, .mv_data = sk};
     if (sign > 0) {
         /* The tokens wait in "pending" until enough records share one pass over "tokens". */
@@ -563,7 +536,7 @@ static int index_update(rk_txn *t, const rk_record *rec, int sign, rk_error *err
         if (mrc != 0)
             return rk_txn_fail(t, mrc, "listing a record for full-text indexing", err);
         size_t n;
-        if (pending_count(t, txn, &n, err) != 0)
+        if (rk_index_pending_count(t, txn, &n, err) != 0)
             return -1;
         return n >= RK_INDEX_PENDING_MAX ? rk_index_flush(t, err) : 0;
     }
@@ -592,7 +565,7 @@ int rk_index_remove(rk_txn *t, const rk_record *rec, rk_error *err)
 typedef struct token_posting {
     const char *tok;
     uint32_t len;
-    uint8_t val[TOKEN_VAL_LEN];
+    uint8_t val[RK_INDEX_TOKEN_VAL_LEN];
 } token_posting;
 
 typedef struct flush_batch {
@@ -622,7 +595,7 @@ static int batch_push(flush_batch *b, const char *tok, uint32_t len, const uint8
     token_posting *p = &b->v[b->n++];
     p->tok = tok;
     p->len = len;
-    memcpy(p->val, val, TOKEN_VAL_LEN);
+    memcpy(p->val, val, RK_INDEX_TOKEN_VAL_LEN);
     return 0;
 }
 
@@ -633,7 +606,7 @@ static int token_posting_cmp(const void *a, const void *b)
     int c = memcmp(x->tok, y->tok, x->len < y->len ? x->len : y->len);
     if (c == 0)
         c = (x->len > y->len) - (x->len < y->len);
-    return c ? c : memcmp(x->val, y->val, TOKEN_VAL_LEN);
+    return c ? c : memcmp(x->val, y->val, RK_INDEX_TOKEN_VAL_LEN);
 }
 
 /* Adds the distinct tokens of one pending record to the batch. */
@@ -643,7 +616,7 @@ static int batch_add_record(rk_txn *t, flush_batch *b, const uint8_t sk[RK_SORT_
     if (rk_store_load(t, sk + 8, &rec, err) != 0)
         return -1;
     int rc = 0;
-    char *norm = record_normalized_text(rec.msg);
+    char *norm = rk_index_record_text(rec.msg);
     if (!norm) {
         rk_record_free(&rec);
         return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
@@ -669,7 +642,7 @@ int rk_index_flush(rk_txn *t, rk_error *err)
     MDB_txn *txn = rk_txn_mdb(t, err);
     if (!txn)
         return -1;
-    MDB_dbi pdbi = rk_txn_pending_dbi(t);
+    MDB_dbi pdbi = rk_txn_dbi(t, RK_DB_PENDING);
     MDB_cursor *c;
     int rc = mdb_cursor_open(txn, pdbi, &c);
     if (rc != 0)
@@ -698,14 +671,14 @@ int rk_index_flush(rk_txn *t, rk_error *err)
     if (b.n > 1)
         qsort(b.v, b.n, sizeof *b.v, token_posting_cmp);
     MDB_cursor *tc;
-    rc = mdb_cursor_open(txn, rk_txn_tokens_dbi(t), &tc);
+    rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &tc);
     if (rc != 0) {
         batch_free(&b);
         return rk_txn_fail(t, rc, "opening a cursor", err);
     }
     for (size_t i = 0; rc == 0 && i < b.n; i++) {
         MDB_val tk = {.mv_size = b.v[i].len, .mv_data = (void *)b.v[i].tok};
-        MDB_val tv = {.mv_size = TOKEN_VAL_LEN, .mv_data = b.v[i].val};
+        MDB_val tv = {.mv_size = RK_INDEX_TOKEN_VAL_LEN, .mv_data = b.v[i].val};
         rc = mdb_cursor_put(tc, &tk, &tv, MDB_NODUPDATA);
         if (rc == MDB_KEYEXIST)
             rc = 0;
@@ -715,459 +688,4 @@ int rk_index_flush(rk_txn *t, rk_error *err)
     if (rc == 0)
         rc = mdb_drop(txn, pdbi, 0);
     return rc == 0 ? 0 : rk_txn_fail(t, rc, "writing the full-text index", err);
-}
-
-/* ---- queries ------------------------------------------------------------------------------------- */
-
-typedef struct query_plan {
-    prefix_list fields;  /* filters to check on each record */
-    char **terms;        /* normalised whitespace-separated query terms */
-    size_t n_terms;
-    prefix driver;       /* the posting list walked */
-    bool driver_token;   /* driver is a token in "tokens", else a prefix in "indexes" */
-    bool empty;          /* a filter matches nothing at all */
-} query_plan;
-
-static void plan_free(query_plan *p)
-{
-    prefixes_free(&p->fields);
-    for (size_t i = 0; i < p->n_terms; i++)
-        free(p->terms[i]);
-    free(p->terms);
-}
-
-/* Splits the normalised query at whitespace: each term must occur in the text. */
-static int split_terms(query_plan *p, const char *norm)
-{
-    const char *s = norm;
-    while (*s) {
-        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-            s++;
-        const char *e = s;
-        while (*e && *e != ' ' && *e != '\t' && *e != '\n' && *e != '\r')
-            e++;
-        if (e > s) {
-            char **v = realloc(p->terms, (p->n_terms + 1) * sizeof *v);
-            if (!v)
-                return -1;
-            p->terms = v;
-            char *term = malloc((size_t)(e - s) + 1);
-            if (!term)
-                return -1;
-            memcpy(term, s, (size_t)(e - s));
-            term[e - s] = '\0';
-            p->terms[p->n_terms++] = term;
-        }
-        s = e;
-    }
-    return 0;
-}
-
-static int plan_query(rk_txn *t, MDB_txn *txn, const rk_query *q, query_plan *p, rk_error *err)
-{
-    memset(p, 0, sizeof *p);
-    int rc = 0;
-    if (q->kind)
-        rc |= push_enum(&p->fields, FIELD_KIND, q->kind);
-    if (q->prefecture[0])
-        rc |= push_prefecture(&p->fields, q->prefecture);
-    rc |= push_enum(&p->fields, FIELD_INDUSTRY, q->industry);
-    rc |= push_enum(&p->fields, FIELD_DX_LEVEL, q->dx_level);
-    rc |= push_enum(&p->fields, FIELD_SKILL, q->skill);
-    rc |= push_enum(&p->fields, FIELD_AUDIENCE, q->audience);
-    if (q->author)
-        rc |= push_field(&p->fields, FIELD_AUTHOR, q->author, RK_KEY_LEN);
-    prefix_list tokens = {0};
-    if (rc == 0 && q->q && q->q[0]) {
-        char *norm = rk_text_normalize(q->q, strlen(q->q));
-        if (!norm) {
-            prefixes_free(&tokens);
-            return rk_fail(err, "invalid_query", "q", "the query is not valid UTF-8");
-        }
-        rc |= split_terms(p, norm);
-        for (size_t i = 0; rc == 0 && i < p->n_terms; i++)
-            rc |= rk_text_tokens(p->terms[i], collect_token, &tokens);
-        free(norm);
-    }
-    if (rc != 0) {
-        prefixes_free(&tokens);
-        return rk_fail(err, "no_memory", "", "out of memory");
-    }
-    /* A filter the query names but no record has (say kind = tombstone) matches nothing. */
-    if (q->kind < 0 || q->kind > 255 || q->kind == RENKEI__KIND__KIND_TOMBSTONE ||
-        (q->prefecture[0] && strlen(q->prefecture) != 2))
-        p->empty = true;
-    p->driver.b[0] = TAG_ALL;
-    p->driver.len = 1;
-    MDB_cursor *tc = NULL;
-    if (tokens.n && !p->empty) {
-        int mrc = mdb_cursor_open(txn, rk_txn_tokens_dbi(t), &tc);
-        if (mrc != 0) {
-            prefixes_free(&tokens);
-            return rk_txn_fail(t, mrc, "opening a cursor", err);
-        }
-    }
-    uint64_t best = UINT64_MAX;
-    int result = 0;
-    /* A token list holds the indexed records only; every pending record is a candidate as well. */
-    size_t pending = 0;
-    if (tc && pending_count(t, txn, &pending, err) != 0)
-        result = -1;
-    for (int pass = 0; result == 0 && pass < 2 && !p->empty; pass++) {
-        const prefix_list *l = pass ? &tokens : &p->fields;
-        for (size_t i = 0; i < l->n; i++) {
-            uint64_t n = 0;
-            if ((pass ? read_token_count(t, tc, &l->v[i], &n, err) : read_count(t, txn, &l->v[i], &n, err)) != 0) {
-                result = -1;
-                break;
-            }
-            if (pass)
-                n += pending;
-            if (n == 0)
-                p->empty = true;
-            if (n < best) {
-                best = n;
-                p->driver = l->v[i];
-                p->driver_token = pass == 1;
-            }
-        }
-    }
-    if (tc)
-        mdb_cursor_close(tc);
-    prefixes_free(&tokens);
-    return result;
-}
-
-static bool record_matches(const rk_record *rec, const query_plan *p, bool *oom)
-{
-    const Renkei__Record *m = rec->msg;
-    if (m->kind == RENKEI__KIND__KIND_TOMBSTONE)
-        return false;
-    if (p->fields.n) {
-        prefix_list have = {0};
-        if (record_fields(m, &have) != 0) {
-            prefixes_free(&have);
-            *oom = true;
-            return false;
-        }
-        bool all = true;
-        for (size_t i = 0; all && i < p->fields.n; i++)
-            all = prefixes_has(&have, &p->fields.v[i]);
-        prefixes_free(&have);
-        if (!all)
-            return false;
-    }
-    if (p->n_terms) {
-        char *norm = record_normalized_text(m);
-        if (!norm) {
-            *oom = true;
-            return false;
-        }
-        bool all = true;
-        for (size_t i = 0; all && i < p->n_terms; i++)
-            all = strstr(norm, p->terms[i]) != NULL;
-        free(norm);
-        return all;
-    }
-    return true;
-}
-
-static int effective_max_visibility(int v)
-{
-    return v > 0 ? v : RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
-}
-
-/* One page of a query: the state shared by both kinds of posting list. */
-typedef struct query_walk {
-    rk_txn *t;
-    const rk_query *q;
-    const query_plan *plan;
-    rk_record_cb cb;
-    void *ctx;
-    char *next_cursor;
-    int max_vis;
-    bool has_cursor;
-    uint8_t after[RK_SORT_KEY_LEN];
-    uint8_t last[RK_SORT_KEY_LEN];
-    size_t emitted;
-} query_walk;
-
-/* One posting (sort key, and its 'a' value: kind, visibility) in sort-key order. 0 go on, 1 the page
- * is complete, -1 error. */
-static int walk_visit(query_walk *w, const uint8_t *sk, const MDB_val *v, rk_error *err)
-{
-    if (w->has_cursor && memcmp(sk, w->after, RK_SORT_KEY_LEN) <= 0)
-        return 0;
-    if (v->mv_size == 2 && ((const uint8_t *)v->mv_data)[1] > w->max_vis)
-        return 0;
-    rk_record rec;
-    if (rk_store_load(w->t, sk + 8, &rec, err) != 0)
-        return -1;
-    bool oom = false;
-    bool match = (int)rec.msg->visibility <= w->max_vis && record_matches(&rec, w->plan, &oom);
-    if (oom) {
-        rk_record_free(&rec);
-        return rk_fail(err, "no_memory", "", "out of memory");
-    }
-    if (!match) {
-        rk_record_free(&rec);
-        return 0;
-    }
-    if (w->q->limit && w->emitted == w->q->limit) {
-        /* One more match exists: the page ends here and the caller gets a cursor. */
-        rk_hex_encode(w->last, sizeof w->last, w->next_cursor);
-        rk_record_free(&rec);
-        return 1;
-    }
-    int stop = w->cb(&rec, w->ctx);
-    rk_record_free(&rec);
-    w->emitted++;
-    memcpy(w->last, sk, sizeof w->last);
-    if (stop) {
-        rk_hex_encode(w->last, sizeof w->last, w->next_cursor);
-        return 1;
-    }
-    return 0;
-}
-
-/* Walks a posting list of "indexes": keys driver || sk. */
-static int walk_prefix(query_walk *w, MDB_cursor *c, rk_error *err)
-{
-    const prefix *d = &w->plan->driver;
-    uint8_t start[PREFIX_MAX + RK_SORT_KEY_LEN];
-    memcpy(start, d->b, d->len);
-    size_t slen = d->len;
-    if (w->has_cursor) {
-        memcpy(start + d->len, w->after, RK_SORT_KEY_LEN);
-        slen += RK_SORT_KEY_LEN;
-    }
-    MDB_val k = {.mv_size = slen, .mv_data = start}, v;
-    int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != d->len + RK_SORT_KEY_LEN || memcmp(k.mv_data, d->b, d->len) != 0)
-            break;
-        int r = walk_visit(w, (const uint8_t *)k.mv_data + d->len, &v, err);
-        if (r != 0)
-            return r < 0 ? -1 : 0;
-    }
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return rk_txn_fail(w->t, rc, "reading an index", err);
-    return 0;
-}
-
-/* The records of "pending" in sort-key order: candidates of every full-text query, merged with the
- * postings of the token list walked. */
-typedef struct pending_walk {
-    MDB_cursor *c;
-    MDB_val k, v;
-    int rc;             /* 0 while k is a pending sort key */
-} pending_walk;
-
-static int pending_next(pending_walk *p, MDB_cursor_op op)
-{
-    p->rc = mdb_cursor_get(p->c, &p->k, &p->v, op);
-    while (p->rc == 0 && p->k.mv_size != RK_SORT_KEY_LEN)
-        p->rc = mdb_cursor_get(p->c, &p->k, &p->v, MDB_NEXT);
-    return p->rc == 0 || p->rc == MDB_NOTFOUND ? 0 : p->rc;
-}
-
-/* Visits the pending records that sort before sk (all of them when sk is NULL); one equal to sk is
- * passed over, as the caller visits it. 0 go on, 1 the page is complete, -1 error. */
-static int pending_visit_before(query_walk *w, pending_walk *p, const uint8_t *sk, rk_error *err)
-{
-    while (p->rc == 0) {
-        int c = sk ? memcmp(p->k.mv_data, sk, RK_SORT_KEY_LEN) : -1;
-        if (c > 0)
-            return 0;
-        if (c < 0) {
-            int r = walk_visit(w, p->k.mv_data, &p->v, err);
-            if (r != 0)
-                return r;
-        }
-        int mrc = pending_next(p, MDB_NEXT);
-        if (mrc != 0)
-            return rk_txn_fail(w->t, mrc, "reading the pending full-text list", err);
-    }
-    return 0;
-}
-
-/* Walks a token's postings in "tokens" (sort-key prefixes, ascending), resolves each through the
- * 'a' list of "indexes" to the whole sort key, and merges in the pending records in the same order. */
-static int walk_token(query_walk *w, MDB_cursor *c, MDB_cursor *tc, MDB_cursor *pc, rk_error *err)
-{
-    const prefix *d = &w->plan->driver;
-    pending_walk pw = {.c = pc};
-    int prc;
-    if (w->has_cursor) {
-        pw.k.mv_size = RK_SORT_KEY_LEN;
-        pw.k.mv_data = w->after;
-        prc = pending_next(&pw, MDB_SET_RANGE);
-    } else {
-        prc = pending_next(&pw, MDB_FIRST);
-    }
-    if (prc != 0)
-        return rk_txn_fail(w->t, prc, "reading the pending full-text list", err);
-    MDB_val tk = {.mv_size = d->len, .mv_data = (void *)d->b}, tv;
-    int rc;
-    if (w->has_cursor) {
-        tv.mv_size = TOKEN_VAL_LEN;
-        tv.mv_data = w->after;
-        rc = mdb_cursor_get(tc, &tk, &tv, MDB_GET_BOTH_RANGE);
-    } else {
-        rc = mdb_cursor_get(tc, &tk, &tv, MDB_SET_KEY);
-    }
-    for (; rc == 0; rc = mdb_cursor_get(tc, &tk, &tv, MDB_NEXT_DUP)) {
-        if (tv.mv_size != TOKEN_VAL_LEN)
-            continue;
-        uint8_t start[1 + TOKEN_VAL_LEN];
-        start[0] = TAG_ALL;
-        memcpy(start + 1, tv.mv_data, TOKEN_VAL_LEN);
-        MDB_val k = {.mv_size = sizeof start, .mv_data = start}, v;
-        /* Every record whose sort key starts with this prefix (one, unless 128-bit hash prefixes
-         * collide), in sort-key order. */
-        int arc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-        for (; arc == 0; arc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            if (k.mv_size != 1 + RK_SORT_KEY_LEN || memcmp(k.mv_data, start, sizeof start) != 0)
-                break;
-            const uint8_t *sk = (const uint8_t *)k.mv_data + 1;
-            int r = pending_visit_before(w, &pw, sk, err);
-            if (r == 0)
-                r = walk_visit(w, sk, &v, err);
-            if (r != 0)
-                return r < 0 ? -1 : 0;
-        }
-        if (arc != 0 && arc != MDB_NOTFOUND)
-            return rk_txn_fail(w->t, arc, "reading an index", err);
-    }
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return rk_txn_fail(w->t, rc, "reading the full-text index", err);
-    int r = pending_visit_before(w, &pw, NULL, err);
-    return r < 0 ? -1 : 0;
-}
-
-int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, char next_cursor[RK_CURSOR_MAX],
-                   rk_error *err)
-{
-    next_cursor[0] = '\0';
-    uint8_t after[RK_SORT_KEY_LEN] = {0};
-    bool has_cursor = q->cursor && q->cursor[0];
-    if (has_cursor && (strlen(q->cursor) != 2 * RK_SORT_KEY_LEN || rk_hex_decode(q->cursor, after, sizeof after) != 0))
-        return rk_fail(err, "invalid_cursor", "cursor", "the cursor is not one this node returned");
-    MDB_txn *txn = rk_txn_mdb(t, err);
-    if (!txn)
-        return -1;
-    query_plan plan;
-    if (plan_query(t, txn, q, &plan, err) != 0) {
-        plan_free(&plan);
-        return -1;
-    }
-    if (plan.empty) {
-        plan_free(&plan);
-        return 0;
-    }
-    query_walk w = {.t = t, .q = q, .plan = &plan, .cb = cb, .ctx = ctx, .next_cursor = next_cursor,
-                    .max_vis = effective_max_visibility(q->max_visibility), .has_cursor = has_cursor};
-    memcpy(w.after, after, sizeof after);
-    MDB_cursor *c = NULL, *tc = NULL, *pc = NULL;
-    int rc = mdb_cursor_open(txn, rk_txn_index_dbi(t), &c);
-    if (rc == 0 && plan.driver_token) {
-        rc = mdb_cursor_open(txn, rk_txn_tokens_dbi(t), &tc);
-        if (rc == 0) {
-            rc = mdb_cursor_open(txn, rk_txn_pending_dbi(t), &pc);
-            if (rc != 0)
-                mdb_cursor_close(tc);
-        }
-        if (rc != 0)
-            mdb_cursor_close(c);
-    }
-    if (rc != 0) {
-        plan_free(&plan);
-        return rk_txn_fail(t, rc, "opening a cursor", err);
-    }
-    int result = plan.driver_token ? walk_token(&w, c, tc, pc, err) : walk_prefix(&w, c, err);
-    if (pc)
-        mdb_cursor_close(pc);
-    if (tc)
-        mdb_cursor_close(tc);
-    mdb_cursor_close(c);
-    plan_free(&plan);
-    return result;
-}
-
-static bool event_visible(const uint8_t *val, const rk_event_query *q, int max_vis)
-{
-    if (val[8] > max_vis)
-        return false;
-    if (q->format && val[9] != q->format)
-        return false;
-    if (q->open_scope && val[10] != q->open_scope)
-        return false;
-    if (q->prefecture[0] && (val[11] != (uint8_t)q->prefecture[0] || val[12] != (uint8_t)q->prefecture[1]))
-        return false;
-    return true;
-}
-
-int rk_store_events(rk_txn *t, const rk_event_query *q, rk_record_cb cb, void *ctx, rk_error *err)
-{
-    MDB_txn *txn = rk_txn_mdb(t, err);
-    if (!txn)
-        return -1;
-    if (q->to < q->from)
-        return 0;
-    MDB_dbi dbi = rk_txn_index_dbi(t);
-    uint8_t mk[1] = {TAG_MAX_DURATION};
-    MDB_val k = {.mv_size = 1, .mv_data = mk}, v;
-    uint64_t longest = 0;
-    int rc = mdb_get(txn, dbi, &k, &v);
-    if (rc == 0 && v.mv_size == 8)
-        longest = rk_get_be64(v.mv_data);
-    else if (rc != 0 && rc != MDB_NOTFOUND)
-        return rk_txn_fail(t, rc, "reading the event index", err);
-    /* Events starting before from - longest cannot reach from. */
-    int64_t earliest = q->from;
-    if (longest > (uint64_t)INT64_MAX || q->from < INT64_MIN + (int64_t)longest)
-        earliest = INT64_MIN;
-    else
-        earliest = q->from - (int64_t)longest;
-    int max_vis = effective_max_visibility(q->max_visibility);
-    MDB_cursor *c;
-    rc = mdb_cursor_open(txn, dbi, &c);
-    if (rc != 0)
-        return rk_txn_fail(t, rc, "opening a cursor", err);
-    uint8_t start[1 + 8];
-    start[0] = TAG_EVENT;
-    rk_put_be64(start + 1, biased(earliest));
-    k.mv_size = sizeof start;
-    k.mv_data = start;
-    size_t emitted = 0;
-    int result = 0;
-    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        const uint8_t *kb = k.mv_data;
-        if (k.mv_size != EVENT_KEY_LEN || kb[0] != TAG_EVENT)
-            break;
-        if (unbiased(rk_get_be64(kb + 1)) > q->to)
-            break;
-        if (v.mv_size != EVENT_VAL_LEN)
-            continue;
-        const uint8_t *val = v.mv_data;
-        if (unbiased(rk_get_be64(val)) < q->from || !event_visible(val, q, max_vis))
-            continue;
-        if (q->limit && emitted == q->limit)
-            break;
-        rk_record rec;
-        if (rk_store_load(t, kb + 9, &rec, err) != 0) {
-            result = -1;
-            break;
-        }
-        int stop = cb(&rec, ctx);
-        rk_record_free(&rec);
-        emitted++;
-        if (stop)
-            break;
-    }
-    if (result == 0 && rc != 0 && rc != MDB_NOTFOUND)
-        result = rk_txn_fail(t, rc, "reading the event index", err);
-    mdb_cursor_close(c);
-    return result;
 }

@@ -1,7 +1,8 @@
 /* index: the secondary, event-date and full-text indexes of the store: filters and event dates in the
  * LMDB database named "indexes", full-text postings in "tokens", records whose tokens are still to be
- * written in "pending" (key formats in docs/storage.md). Internal to lib/: store.c keeps them in step with
- * the current records inside rk_store_put, and index.c implements rk_store_query and rk_store_events.
+ * written in "pending" (key formats below and in docs/storage.md). Internal to lib/: store.c keeps
+ * them in step with the current records inside rk_store_put; query.c reads them through the key
+ * formats and helpers declared here, so both sides of every format are named in one header.
  *
  * Invariant: a current record that is not a tombstone has exactly the entries rk_index_add writes for
  * it, and nothing else in the database refers to its hash; tombstones and replaced versions have none.
@@ -10,24 +11,10 @@
 #ifndef RENKEI_INDEX_H
 #define RENKEI_INDEX_H
 
-#include <lmdb.h>
+#include "record.h"
+#include "txn.h"
 
-#include "store.h"
-
-/* ---- store internals shared with index.c -------------------------------------------------------- */
-
-/* The live LMDB transaction, or NULL (with err filled) when an earlier write failed and aborted it. */
-MDB_txn *rk_txn_mdb(rk_txn *t, rk_error *err);
-MDB_dbi rk_txn_index_dbi(const rk_txn *t);
-/* The full-text postings, opened MDB_DUPSORT | MDB_DUPFIXED: token -> sorted sort-key prefixes. */
-MDB_dbi rk_txn_tokens_dbi(const rk_txn *t);
-/* Records whose tokens are not yet in "tokens": sort key -> kind, visibility (lib/index.c). */
-MDB_dbi rk_txn_pending_dbi(const rk_txn *t);
-/* Turns an LMDB return code into err. A failure inside a write transaction aborts it at once, so a
- * half-applied change can never be committed; MDB_MAP_FULL becomes the code "store_full". */
-int rk_txn_fail(rk_txn *t, int mdb_rc, const char *what, rk_error *err);
-
-/* ---- index maintenance ------------------------------------------------------------------------- */
+/* ---- maintenance (lib/store.c) ------------------------------------------------------------------- */
 
 /* Both are no-ops for tombstones. rk_index_remove must be given the same record rk_index_add was.
  * rk_index_add writes the filter postings and the event entry at once but only lists the record in
@@ -42,8 +29,70 @@ int rk_index_remove(rk_txn *t, const rk_record *rec, rk_error *err);
  * a write transaction, which must not be committed if this fails. Never needed for correct results. */
 int rk_index_flush(rk_txn *t, rk_error *err);
 
+/* ---- key formats ------------------------------------------------------------------------------- */
+
 /* The sort key of query results: be64(~version) || hash, so ascending key order is newest first. */
 #define RK_SORT_KEY_LEN (8 + RK_HASH_LEN)
 void rk_index_sort_key(const rk_record *rec, uint8_t out[RK_SORT_KEY_LEN]);
+
+/* First byte of a key in "indexes": 'a' || sort key lists every record (value: kind, visibility);
+ * 'e' || time key(start) || hash is an event (value below); 'm' holds the longest event duration. */
+#define RK_INDEX_TAG_ALL 'a'
+#define RK_INDEX_TAG_EVENT 'e'
+#define RK_INDEX_TAG_MAX_DURATION 'm'
+/* Second byte of a filter posting list 'f' || field || value. */
+#define RK_INDEX_FIELD_KIND 'k'
+#define RK_INDEX_FIELD_PREFECTURE 'p'
+#define RK_INDEX_FIELD_INDUSTRY 'i'
+#define RK_INDEX_FIELD_DX_LEVEL 'd'
+#define RK_INDEX_FIELD_SKILL 's'
+#define RK_INDEX_FIELD_AUDIENCE 'u'
+#define RK_INDEX_FIELD_AUTHOR 'w'
+
+#define RK_INDEX_TOKEN_MAX 64 /* bigrams are at most 8 bytes; longer tokens are not indexed */
+#define RK_INDEX_PREFIX_MAX (2 + RK_INDEX_TOKEN_MAX) /* a token, or 'f' || field || author */
+/* A token posting: be64(~version) || the first 16 bytes of the hash. It orders exactly like the whole
+ * sort key, and two current records share one only if their hashes share 128 bits. */
+#define RK_INDEX_TOKEN_VAL_LEN (8 + 16)
+/* An event: key 'e' || time key(start) || hash; value time key(end) || visibility || format ||
+ * open_scope || the two characters of the prefecture code (0 0 when none). */
+#define RK_INDEX_EVENT_KEY_LEN (1 + 8 + RK_HASH_LEN)
+#define RK_INDEX_EVENT_VAL_LEN (8 + 3 + 2)
+/* Seconds since the epoch as big-endian bytes that sort like the signed values. */
+uint64_t rk_index_time_key(int64_t v);
+int64_t rk_index_time_of(uint64_t v);
+
+/* One posting list: a filter prefix in "indexes" or a token in "tokens". */
+typedef struct rk_index_prefix {
+    uint8_t b[RK_INDEX_PREFIX_MAX];
+    size_t len;
+} rk_index_prefix;
+
+typedef struct rk_index_prefixes {
+    rk_index_prefix *v;
+    size_t n, cap;
+} rk_index_prefixes;
+
+void rk_index_prefixes_free(rk_index_prefixes *l);
+/* A prefix longer than RK_INDEX_PREFIX_MAX is not indexed and is skipped; -1 only when out of memory. */
+int rk_index_prefixes_push(rk_index_prefixes *l, const uint8_t *b, size_t len);
+bool rk_index_prefixes_has(const rk_index_prefixes *l, const rk_index_prefix *p);
+/* The filter prefix of one value; values that are not filterable (zero, out of range, a malformed
+ * prefecture) add nothing. -1 only when out of memory. */
+int rk_index_push_field(rk_index_prefixes *l, uint8_t field, const void *value, size_t len);
+int rk_index_push_enum(rk_index_prefixes *l, uint8_t field, int value);
+int rk_index_push_prefecture(rk_index_prefixes *l, const char *pref);
+
+/* The filterable values of a record, one posting-list prefix each, sorted and distinct. */
+int rk_index_record_fields(const Renkei__Record *m, rk_index_prefixes *l);
+/* The normalised searchable text of a record, malloc'd; NULL when out of memory. */
+char *rk_index_record_text(const Renkei__Record *m);
+/* The tokens of a normalised text as "tokens" keys, by the rule the index uses. */
+int rk_index_term_tokens(const char *norm, rk_index_prefixes *l);
+
+/* Posting list sizes: a filter's document count, a token's postings, and the pending records. */
+int rk_index_count(rk_txn *t, MDB_txn *txn, const rk_index_prefix *p, uint64_t *n, rk_error *err);
+int rk_index_token_count(rk_txn *t, MDB_cursor *tc, const rk_index_prefix *p, uint64_t *n, rk_error *err);
+int rk_index_pending_count(rk_txn *t, MDB_txn *txn, size_t *n, rk_error *err);
 
 #endif

@@ -15,6 +15,7 @@
 #include <lmdb.h>
 
 #include "index.h"
+#include "query.h"
 #include "sign.h"
 #include "store.h"
 
@@ -614,10 +615,10 @@ static void count_full_text(fixture *f, const spec *specs, size_t n, size_t *pen
     MDB_txn *txn = rk_txn_mdb(t, &err);
     assert_non_null(txn);
     MDB_stat st;
-    assert_int_equal(mdb_stat(txn, rk_txn_pending_dbi(t), &st), 0);
+    assert_int_equal(mdb_stat(txn, rk_txn_dbi(t, RK_DB_PENDING), &st), 0);
     *pending = st.ms_entries;
     MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_tokens_dbi(t), &c), 0);
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
     MDB_val k, v;
     *postings = 0;
     for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "sign.h"
+#include "query.h"
 #include "store.h"
 
 #define PUBLIC RENKEI__VISIBILITY__VISIBILITY_PUBLIC

@@ -1,0 +1,39 @@
+/* fpset: the ordered sets that range-based set reconciliation (lib/sync.c) compares, and their
+ * fingerprint index.
+ *
+ * set0 holds the public records, set1 the public and network ones (what members exchange); an item
+ * is version(be64) || hash of one current record, tombstones included, local records never. For the
+ * root and for every key prefix of 1..10 bytes that occurs, fp0/fp1 keep the count and the 256-bit
+ * sum (mod 2^256) of the item hashes below it, updated in the transaction that changes the set, so
+ * the fingerprint of any range costs O(log n) reads rather than one per item.
+ *
+ * The public functions keep the rk_store_set_ names sync.c and the daemon call through store.h.
+ */
+#ifndef RENKEI_FPSET_H
+#define RENKEI_FPSET_H
+
+#include "txn.h"
+
+#define RK_SET_PUBLIC 0
+#define RK_SET_MEMBERS 1
+#define RK_ITEM_LEN 40          /* version(be64) || hash */
+#define RK_FP_LEN 16
+
+/* Items in [lo, hi): count and fingerprint = first 16 bytes of SHA-256(sum || count(le64)) where sum
+ * is the sum of the item hashes as 256-bit little-endian integers modulo 2^256. Cost grows with
+ * log n, not with the number of items in the range. */
+int rk_store_set_fingerprint(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
+                             uint64_t *count, uint8_t fp[RK_FP_LEN], rk_error *err);
+typedef int (*rk_item_cb)(const uint8_t item[RK_ITEM_LEN], void *ctx); /* non-zero stops */
+int rk_store_set_items(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
+                       size_t limit, rk_item_cb cb, void *ctx, rk_error *err);
+/* The item n positions after the first item >= lo (n = 0 is that first item). 1 found, 0 none. */
+int rk_store_set_nth(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN],
+                     rk_error *err);
+
+/* Adds (sign > 0) or removes the item version || hash in every set a record of this visibility
+ * belongs to (none for local). Needs a write transaction; on failure it has been aborted. */
+int rk_fpset_update(rk_txn *t, int visibility, uint64_t version, const uint8_t hash[RK_HASH_LEN], int sign,
+                    rk_error *err);
+
+#endif

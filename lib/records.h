@@ -1,0 +1,34 @@
+/* records: reading the `records` and `current` databases. A record's current version by (author,
+ * rid), its stored envelope by hash, and the decoded record. Only rk_store_put (lib/store.c) writes
+ * them; everything that needs a stored record (the indexes, queries, sync, the API) reads it here.
+ *
+ * Invariant: `current` maps author || rid to hash || version(be64) of the one envelope `records`
+ * holds for that pair. The functions keep the rk_store_ names callers use through store.h.
+ */
+#ifndef RENKEI_RECORDS_H
+#define RENKEI_RECORDS_H
+
+#include "record.h"
+#include "txn.h"
+
+typedef struct rk_current {
+    uint8_t hash[RK_HASH_LEN];
+    uint64_t version;
+} rk_current;
+
+/* 1 found, 0 not found, -1 error. */
+int rk_store_get_current(rk_txn *t, const uint8_t author[RK_KEY_LEN], const char *rid, rk_current *out,
+                         rk_error *err);
+/* The SignedRecord bytes of a current record; the pointer is valid until the transaction ends.
+ * 1 found, 0 not found, -1 error. */
+int rk_store_get_envelope(rk_txn *t, const uint8_t hash[RK_HASH_LEN], const uint8_t **env, size_t *len,
+                          rk_error *err);
+/* Loads and decodes a stored record (no signature re-check: it was checked on ingest). */
+int rk_store_load(rk_txn *t, const uint8_t hash[RK_HASH_LEN], rk_record *out, rk_error *err);
+
+/* The key of (author, rid) in `current`; fails with "invalid_rid" for an empty or too long rid. */
+#define RK_CURRENT_KEY_MAX (RK_KEY_LEN + RK_RID_MAX)
+int rk_records_current_key(const uint8_t author[RK_KEY_LEN], const char *rid, uint8_t key[RK_CURRENT_KEY_MAX],
+                           size_t *klen, rk_error *err);
+
+#endif

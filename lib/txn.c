@@ -1,0 +1,243 @@
+/* txn: the LMDB environment of a store, its named databases, and the transactions over them.
+ *
+ * Every failure path inside a write transaction goes through rk_txn_fail or rk_txn_poison, which
+ * abort the LMDB transaction at once and keep the reason for rk_txn_commit: a change that failed
+ * half-way can only be thrown away, never committed.
+ */
+#include "txn.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAP_SIZE ((size_t)1 << 30)
+
+static const char *const db_names[RK_DB_COUNT] = {"records", "current", "changes", "set0",   "set1",   "fp0",
+                                                  "fp1",     "indexes", "meta",    "tokens", "pending"};
+/* The full-text postings are sorted duplicates of one fixed size under each token (lib/index.c). */
+static const unsigned db_flags[RK_DB_COUNT] = {[RK_DB_TOKENS] = MDB_DUPSORT | MDB_DUPFIXED};
+
+struct rk_store {
+    MDB_env *env;
+    MDB_dbi dbi[RK_DB_COUNT];
+};
+
+struct rk_txn {
+    rk_store *s;
+    MDB_txn *txn;         /* NULL once a failure aborted it */
+    bool write;
+    rk_error failure;     /* why it was aborted, reported again by commit */
+    alignas(max_align_t) unsigned char scratch[RK_TXN_SCRATCH_LEN]; /* read-only transactions only */
+};
+
+/* ---- transactions and errors --------------------------------------------------------------------- */
+
+int rk_txn_fail(rk_txn *t, int mdb_rc, const char *what, rk_error *err)
+{
+    rk_error e;
+    if (mdb_rc == MDB_MAP_FULL)
+        rk_fail(&e, "store_full", "", "the store is full (map size reached) while %s; nothing was written", what);
+    else if (mdb_rc == ENOSPC)
+        rk_fail(&e, "store_full", "", "the disk is full while %s; nothing was written", what);
+    else if (mdb_rc == ENOMEM)
+        rk_fail(&e, "no_memory", "", "out of memory while %s", what);
+    else
+        rk_fail(&e, "store_error", "", "LMDB failed while %s: %s", what, mdb_strerror(mdb_rc));
+    if (t && t->write && t->txn) {
+        mdb_txn_abort(t->txn);
+        t->txn = NULL;
+        t->failure = e;
+    }
+    if (err)
+        *err = e;
+    return -1;
+}
+
+void rk_txn_poison(rk_txn *t, const rk_error *why)
+{
+    if (t->write && t->txn) {
+        mdb_txn_abort(t->txn);
+        t->txn = NULL;
+        t->failure = *why;
+    }
+}
+
+MDB_txn *rk_txn_mdb(rk_txn *t, rk_error *err)
+{
+    if (!t->txn && err)
+        *err = t->failure;
+    return t->txn;
+}
+
+MDB_dbi rk_txn_dbi(const rk_txn *t, rk_db db)
+{
+    return t->s->dbi[db];
+}
+
+bool rk_txn_writable(const rk_txn *t)
+{
+    return t->write;
+}
+
+void *rk_txn_scratch(rk_txn *t)
+{
+    return t->write ? NULL : t->scratch;
+}
+
+int rk_txn_begin(rk_store *s, bool write, rk_txn **out, rk_error *err)
+{
+    *out = NULL;
+    rk_txn *t = calloc(1, sizeof *t);
+    if (!t)
+        return rk_fail(err, "no_memory", "", "out of memory");
+    t->s = s;
+    t->write = write;
+    int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    if (rc != 0) {
+        free(t);
+        return rk_txn_fail(NULL, rc, "starting a transaction", err);
+    }
+    *out = t;
+    return 0;
+}
+
+int rk_txn_commit(rk_txn *t, rk_error *err)
+{
+    int result = 0;
+    if (!t->txn) {
+        if (err)
+            *err = t->failure;
+        result = -1;
+    } else {
+        int rc = mdb_txn_commit(t->txn);
+        t->txn = NULL;
+        if (rc != 0)
+            result = rk_txn_fail(NULL, rc, "committing", err);
+    }
+    free(t);
+    return result;
+}
+
+void rk_txn_abort(rk_txn *t)
+{
+    if (!t)
+        return;
+    if (t->txn)
+        mdb_txn_abort(t->txn);
+    free(t);
+}
+
+/* ---- open and close ------------------------------------------------------------------------------ */
+
+static int make_dirs(const char *dir, rk_error *err)
+{
+    if (g_mkdir_with_parents(dir, 0700) != 0)
+        return rk_fail(err, "store_error", "data_dir", "cannot create %s: %s", dir, strerror(errno));
+    return 0;
+}
+
+int rk_store_open(const rk_store_options *opts, rk_store **out, rk_error *err)
+{
+    *out = NULL;
+    if (!opts || !opts->dir || !opts->dir[0])
+        return rk_fail(err, "store_error", "data_dir", "no data directory given");
+    if (make_dirs(opts->dir, err) != 0)
+        return -1;
+    rk_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return rk_fail(err, "no_memory", "", "out of memory");
+    int rc = mdb_env_create(&s->env);
+    if (rc != 0) {
+        free(s);
+        return rk_txn_fail(NULL, rc, "creating the environment", err);
+    }
+    rc = mdb_env_set_maxdbs(s->env, RK_DB_COUNT + 4);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders(s->env, 256);
+    /* MDB_NOTLS: read transactions are opened on the loop thread, the writer and sync helpers alike. */
+    unsigned flags = MDB_NOTLS | (opts->no_sync ? MDB_NOSYNC : 0);
+    if (rc == 0)
+        rc = mdb_env_open(s->env, opts->dir, flags, 0600);
+    if (rc != 0) {
+        rk_fail(err, rc == MDB_MAP_FULL ? "store_full" : "store_error", "data_dir", "cannot open the store in %s: %s",
+                opts->dir, mdb_strerror(rc));
+        mdb_env_close(s->env);
+        free(s);
+        return -1;
+    }
+    int dead = 0;
+    mdb_reader_check(s->env, &dead);
+    MDB_txn *txn;
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    for (int i = 0; rc == 0 && i < RK_DB_COUNT; i++)
+        rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE | db_flags[i], &s->dbi[i]);
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+    } else if (txn) {
+        mdb_txn_abort(txn);
+    }
+    if (rc != 0) {
+        rk_fail(err, rc == MDB_MAP_FULL ? "store_full" : "store_error", "data_dir", "cannot open the databases in %s: %s",
+                opts->dir, mdb_strerror(rc));
+        mdb_env_close(s->env);
+        free(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+void rk_store_close(rk_store *s)
+{
+    if (!s)
+        return;
+    mdb_env_close(s->env);
+    free(s);
+}
+
+/* ---- reads and writes of one key ------------------------------------------------------------------ */
+
+int rk_txn_get(rk_txn *t, rk_db db, const void *key, size_t klen, MDB_val *val, rk_error *err)
+{
+    MDB_txn *txn = rk_txn_mdb(t, err);
+    if (!txn)
+        return -1;
+    MDB_val k = rk_mdb_val(key, klen);
+    int rc = mdb_get(txn, t->s->dbi[db], &k, val);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "reading", err);
+    return 1;
+}
+
+int rk_txn_put(rk_txn *t, rk_db db, const void *key, size_t klen, const void *val, size_t vlen, rk_error *err)
+{
+    MDB_txn *txn = rk_txn_mdb(t, err);
+    if (!txn)
+        return -1;
+    MDB_val k = rk_mdb_val(key, klen), v = rk_mdb_val(val, vlen);
+    int rc = mdb_put(txn, t->s->dbi[db], &k, &v, 0);
+    return rc == 0 ? 0 : rk_txn_fail(t, rc, "writing", err);
+}
+
+int rk_txn_del(rk_txn *t, rk_db db, const void *key, size_t klen, rk_error *err)
+{
+    MDB_txn *txn = rk_txn_mdb(t, err);
+    if (!txn)
+        return -1;
+    MDB_val k = rk_mdb_val(key, klen);
+    int rc = mdb_del(txn, t->s->dbi[db], &k, NULL);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : rk_txn_fail(t, rc, "deleting", err);
+}
+
+int rk_txn_need_write(rk_txn *t, rk_error *err)
+{
+    if (!t->write)
+        return rk_fail(err, "store_error", "", "a write needs a write transaction");
+    return rk_txn_mdb(t, err) ? 0 : -1;
+}

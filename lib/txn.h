@@ -1,0 +1,90 @@
+/* txn: the bottom of the store. One LMDB environment with its named databases (docs/storage.md),
+ * the transactions every other store module works in, and the LMDB error mapping.
+ *
+ * Invariants: a write transaction whose change failed half-way is aborted at once (rk_txn_fail,
+ * rk_txn_poison) and remembers why, so rk_txn_commit reports that reason and nothing half-applied is
+ * ever committed. A read-only transaction sees one snapshot for its whole life, which is what makes
+ * its scratch space (rk_txn_scratch) a valid cache.
+ *
+ * The public half (open, close, begin, commit, abort) keeps the rk_store_ and rk_txn_ names callers
+ * use through store.h; the rest is internal to lib/.
+ */
+#ifndef RENKEI_TXN_H
+#define RENKEI_TXN_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+typedef struct rk_store rk_store;
+typedef struct rk_txn rk_txn;
+
+typedef struct rk_store_options {
+    const char *dir;     /* created if missing */
+    size_t map_size;     /* bytes; default 1 GiB */
+    bool no_sync;        /* benchmarks and unit tests only: skip fsync */
+} rk_store_options;
+
+int rk_store_open(const rk_store_options *opts, rk_store **out, rk_error *err);
+void rk_store_close(rk_store *s);
+
+int rk_txn_begin(rk_store *s, bool write, rk_txn **out, rk_error *err);
+int rk_txn_commit(rk_txn *t, rk_error *err);   /* frees t in every case */
+void rk_txn_abort(rk_txn *t);                  /* frees t */
+
+/* ---- internal to lib/ ---------------------------------------------------------------------------- */
+
+/* The named databases of the environment (key formats in docs/storage.md):
+ *   records   hash -> SignedRecord bytes, current versions only
+ *   current   author || rid -> hash || version(be64)         the current-version rule
+ *   changes   seq(be64) -> change entry                         the local change feed
+ *   set0/fp0  RBSR ordered set of public records and its fingerprint index
+ *   set1/fp1  the same for public + network records (what members exchange)
+ *   indexes   secondary indexes and the event date index (lib/index.c)
+ *   tokens    full-text postings: token -> sorted 24-byte sort-key prefixes (DUPSORT, DUPFIXED)
+ *   pending   sort key -> kind, visibility: records whose tokens are not yet in `tokens`; a put
+ *             lists a record here and, once 512 wait, writes all their tokens in one pass; queries
+ *             search them as well, so results never depend on it
+ *   meta      small key/value pairs (peer state, schema version)
+ */
+typedef enum rk_db {
+    RK_DB_RECORDS, RK_DB_CURRENT, RK_DB_CHANGES, RK_DB_SET0, RK_DB_SET1, RK_DB_FP0, RK_DB_FP1, RK_DB_INDEXES,
+    RK_DB_META, RK_DB_TOKENS, RK_DB_PENDING,
+    RK_DB_COUNT
+} rk_db;
+
+/* The live LMDB transaction, or NULL (with err filled) when an earlier write failed and aborted it. */
+MDB_txn *rk_txn_mdb(rk_txn *t, rk_error *err);
+MDB_dbi rk_txn_dbi(const rk_txn *t, rk_db db);
+bool rk_txn_writable(const rk_txn *t);
+/* 0, or -1 with err filled when t is read-only or already aborted. */
+int rk_txn_need_write(rk_txn *t, rk_error *err);
+
+/* Turns an LMDB return code into err. A failure inside a write transaction aborts it at once, so a
+ * half-applied change can never be committed; MDB_MAP_FULL and ENOSPC become "store_full". */
+int rk_txn_fail(rk_txn *t, int mdb_rc, const char *what, rk_error *err);
+/* Aborts a write transaction whose change failed half-way for a reason that is not LMDB's own. */
+void rk_txn_poison(rk_txn *t, const rk_error *why);
+
+/* One key of database db: 1 found (val points into the map until the transaction ends), 0 not
+ * found, -1 error. */
+int rk_txn_get(rk_txn *t, rk_db db, const void *key, size_t klen, MDB_val *val, rk_error *err);
+int rk_txn_put(rk_txn *t, rk_db db, const void *key, size_t klen, const void *val, size_t vlen, rk_error *err);
+/* Deleting a key that is not there succeeds. */
+int rk_txn_del(rk_txn *t, rk_db db, const void *key, size_t klen, rk_error *err);
+
+/* Zeroed memory that lives as long as a read-only transaction, for the layers above to cache results
+ * that hold for its snapshot (lib/fpset.c keeps its last range sums there). NULL for a write
+ * transaction, whose view changes with every put. */
+#define RK_TXN_SCRATCH_LEN 512
+void *rk_txn_scratch(rk_txn *t);
+
+static inline MDB_val rk_mdb_val(const void *p, size_t n)
+{
+    MDB_val v = {.mv_size = n, .mv_data = (void *)p};
+    return v;
+}
+
+#endif
