@@ -226,8 +226,10 @@ static int write_record(rk_cli *cli, const char *method, const char *path, const
     json_error_t jerr;
     json_t *parsed = json_loadb(body.data ? body.data : "", body.len, 0, &jerr);
     if (!parsed) {
-        fprintf(stderr, "renkei: %s is not valid JSON: %s (line %d, column %d)\n", file, jerr.text, jerr.line,
-                jerr.column);
+        fprintf(stderr,
+                rk_cli_japanese() ? "renkei: %s は JSON として読めません: %s（%d 行目 %d 文字目）\n"
+                                  : "renkei: %s is not valid JSON: %s (line %d, column %d)\n",
+                file, jerr.text, jerr.line, jerr.column);
         rk_buf_free(&body);
         return RK_EXIT_FAIL;
     }
@@ -260,7 +262,8 @@ int rk_cmd_publish(rk_cli *cli, int argc, char **argv)
 {
     opts o;
     int rc = parse(cli, "publish", argc, argv, 1, 1, &o);
-    return rc >= 0 ? rc : write_record(cli, "POST", "/v1/records", o.args[0], "published");
+    return rc >= 0 ? rc : write_record(cli, "POST", "/v1/records", o.args[0],
+                                                 rk_cli_japanese() ? "登録しました (published)" : "published");
 }
 
 int rk_cmd_update(rk_cli *cli, int argc, char **argv)
@@ -272,7 +275,7 @@ int rk_cmd_update(rk_cli *cli, int argc, char **argv)
     rk_buf p;
     if (record_path(&p, o.args[0], NULL) != 0)
         return oom();
-    rc = write_record(cli, "PUT", p.data, o.args[1], "updated");
+    rc = write_record(cli, "PUT", p.data, o.args[1], rk_cli_japanese() ? "更新しました (updated)" : "updated");
     rk_buf_free(&p);
     return rc;
 }
@@ -290,7 +293,8 @@ int rk_cmd_delete(rk_cli *cli, int argc, char **argv)
     rk_buf_free(&p);
     if (!j)
         return RK_EXIT_FAIL;
-    print_write_result(cli, j, "deleted (a signed tombstone now supersedes the record)");
+    print_write_result(cli, j, rk_cli_japanese() ? "削除しました（署名つきの削除記録が全ノードで置き換えます） (deleted)"
+                                                 : "deleted (a signed tombstone now supersedes the record)");
     json_decref(j);
     return RK_EXIT_OK;
 }

@@ -86,6 +86,12 @@ def test_publish_accepts_labels_names_case_and_bom():
     r = node().request("POST", "/v1/records", body, headers={"Content-Type": "application/json"})
     assert r.status == 201, r
     assert node().get("/v1/records/" + r.json()["id"]).json()["case"]["prefecture"] == "17"
+    ja = {"LANG": "ja_JP.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
+    p = run("publish", tmpfile(json.dumps(dict(rec, case=dict(rec["case"], title="日本語の出力"))).encode(), ".json"),
+            env=ja)
+    assert p.returncode == 0 and "登録しました" in p.stdout.decode() and "id " in p.stdout.decode(), p
+    p = run("publish", tmpfile(b'{"kind": "case",\n "case": {"title": }}', ".json"), env=ja)
+    assert p.returncode == 1 and "JSON として読めません" in p.stderr.decode() and "2 行目" in p.stderr.decode(), p
 
 
 def test_four_mistakes_listed_at_once_with_suggestions():
