@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <uriparser/Uri.h>
 
-#include "feed.h"
+#include "export.h"
 #include "gossip.h"
 #include "http.h"
 #include "log.h"

@@ -12,9 +12,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "feed.h"
+#include "export.h"
 #include "params.h"
 #include "query.h"
+#include "stats.h"
 #include "sign.h"
 #include "taxonomy.h"
 

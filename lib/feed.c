@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include <glib.h>
+#include <jansson.h>
 
 #include "taxonomy.h"
 

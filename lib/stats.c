@@ -6,7 +6,7 @@
  * always equal the sum over prefectures. Months are those of created_at in Japan time, because that
  * is the calendar the coordinators report in. The clock is read by the caller (now_s), never here.
  */
-#include "feed.h"
+#include "stats.h"
 
 #include <stdlib.h>
 #include <string.h>

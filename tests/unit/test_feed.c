@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "feed.h"
+#include "stats.h"
 
 typedef struct fixture {
     rk_key *key;

@@ -1,0 +1,25 @@
+/* export: the exports, /v1/stats and /v1/regions as served by the API (lib/export.c). Renders with
+ * feed.h and stats.h over a store read transaction; bad queries never reach the store.
+ */
+#ifndef RENKEI_EXPORT_H
+#define RENKEI_EXPORT_H
+
+#include "feed.h"
+#include "store.h"
+
+typedef struct rk_export_response {
+    int status;                 /* 200, 304, 400, 404 */
+    const char *content_type;   /* static string */
+    char etag[80];              /* quoted strong ETag */
+    char last_modified[40];     /* IMF-fixdate of the newest record served */
+    rk_buf body;                /* caller frees */
+    rk_error err;               /* when status >= 400 */
+} rk_export_response;
+
+/* Serves GET /v1/export/<name> (name: feed.atom, feed.json, events.ics, records.csv), GET /v1/stats
+ * (name "stats") and GET /v1/regions (name "regions"), with the raw query string and the request's
+ * If-None-Match / If-Modified-Since values (NULL if absent). Public records only for exports. */
+int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *if_none_match,
+                    const char *if_modified_since, const rk_feed_meta *m, rk_export_response *out);
+
+#endif
