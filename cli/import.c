@@ -12,8 +12,9 @@
  * (rk_record_from_json_all) before anything is sent, so a file with a bad row publishes nothing unless
  * --skip-bad; a row with an id is merged onto the record the node holds and sent (PUT) only if the
  * merged record differs from it, so re-importing an export changes only the rows that were edited.
- * Row numbers are the spreadsheet's: the header is row 1. Encodings: UTF-8 with or without BOM, else
- * CP932 (Excel's "CSV" in a Japanese Windows), converted with iconv.
+ * Row numbers are the spreadsheet's: the header is row 1. Encodings: UTF-8 with or without BOM,
+ * UTF-16 with a BOM (Excel's "Unicode text", tab-separated), else CP932 (Excel's "CSV" in a Japanese
+ * Windows), converted with iconv.
  */
 #include <csv.h>
 #include <errno.h>
@@ -30,10 +31,10 @@
 
 /* ---------------------------------------------------------------------------- decoding */
 
-/* Converts CP932 bytes to UTF-8 in out; -1 if they are not CP932 either. */
-static int from_cp932(const char *in, size_t len, rk_buf *out)
+/* Converts bytes in charset `from` to UTF-8 in out; -1 if they are not valid in it. */
+static int convert(const char *from, const char *in, size_t len, rk_buf *out)
 {
-    iconv_t cd = iconv_open("UTF-8", "CP932");
+    iconv_t cd = iconv_open("UTF-8", from);
     if (cd == (iconv_t)-1)
         return -1;
     int rc = 0;
@@ -70,11 +71,25 @@ static int decode(rk_buf *raw, rk_buf *text, const char **encoding)
         *encoding = "UTF-8";
         return rk_buf_append(text, p, len);
     }
+    /* Excel's "Unicode text" is UTF-16 with a BOM (and tabs between cells) */
+    if (len >= 2 && ((uint8_t)p[0] == 0xFF && (uint8_t)p[1] == 0xFE)) {
+        *encoding = "UTF-16LE";
+        return convert("UTF-16LE", p + 2, len - 2, text);
+    }
+    if (len >= 2 && ((uint8_t)p[0] == 0xFE && (uint8_t)p[1] == 0xFF)) {
+        *encoding = "UTF-16BE";
+        return convert("UTF-16BE", p + 2, len - 2, text);
+    }
     *encoding = "Shift_JIS (CP932)";
-    return from_cp932(p, len, text);
+    return convert("CP932", p, len, text);
 }
 
 /* ---------------------------------------------------------------------------- CSV */
+
+static int only_space(unsigned char c)
+{
+    return c == CSV_SPACE;
+}
 
 typedef struct rows {
     json_t *all; /* array of arrays of strings */
@@ -512,6 +527,13 @@ int rk_cmd_import(rk_cli *cli, int argc, char **argv)
         rk_buf_free(&text);
         fprintf(stderr, "renkei: out of memory\n");
         return RK_EXIT_FAIL;
+    }
+    /* Tab-separated when the header line has tabs and no commas (Excel's "Unicode text", or a
+     * copy from a spreadsheet into a text file). */
+    size_t line_len = text.data ? strcspn(text.data, "\r\n") : 0;
+    if (line_len && memchr(text.data, '\t', line_len) && !memchr(text.data, ',', line_len)) {
+        csv_set_delim(&parser, CSV_TAB);
+        csv_set_space_func(&parser, only_space); /* a tab is now a separator, not padding */
     }
     size_t text_len = text.len;
     size_t parsed = csv_parse(&parser, text.data ? text.data : "", text_len, on_field, on_row, &r);

@@ -83,7 +83,8 @@ static const struct {
      "(`renkei export --format csv`): kind, prefecture, title, summary, industry, dx_level, skills, tags,\n"
      "starts_at, ends_at, event_type, format, status, application_url; other columns named like a field\n"
      "of the record are read too, and author_node, prefecture_name, url and version are ignored. UTF-8\n"
-     "with or without BOM, or Shift_JIS/CP932 as Excel saves it. A row with an id updates that record,\n"
+     "with or without BOM, Shift_JIS/CP932 or UTF-16 (tab-separated) as Excel saves them. A row with an\n"
+     "id updates that record,\n"
      "only if something changed. Every bad row is reported with its row number and field, and then no\n"
      "row is published unless --skip-bad; --dry-run checks without publishing.\n"},
 };

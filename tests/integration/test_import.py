@@ -195,6 +195,15 @@ def test_import_utf8_bom_and_cp932_publish_every_good_row():
     assert all(r["case"]["prefecture"] == "17" for r in listed["records"])
 
 
+def test_import_excel_unicode_text():
+    """Excel's "Unicode text": UTF-16LE with a BOM, cells separated by tabs."""
+    text = csv_bytes(good_rows("imp-utf16")).decode().replace(",", "\t")
+    p = run("import", tmpfile(b"\xff\xfe" + text.encode("utf-16-le"), ".txt"))
+    assert p.returncode == 0, p.stderr.decode()
+    assert "UTF-16LE" in p.stdout.decode()
+    assert sorted(r[r["kind"]]["title"] for r in by_tag("imp-utf16")) == sorted(r["title"] for r in good_rows("x"))
+
+
 def test_import_bad_rows_reported_and_nothing_published():
     rows = good_rows("imp-bad")
     rows[0] = dict(rows[0], prefecture="石河県")        # row 2: bad prefecture
