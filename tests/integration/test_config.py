@@ -2,6 +2,7 @@
 and exits non-zero; -o overrides apply on top of the file (including new [peer] sections)."""
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -197,6 +198,25 @@ def test_check_own_key_and_tls_files():
     assert rc == 1, err
     assert any(":12: [gossip] tls_cert:" in l and "not a PEM file" in l for l in err), err
     assert any(":13: [gossip] tls_key:" in l and "not a regular file" in l for l in err), err
+
+
+def test_example_configuration_is_valid_and_complete():
+    """config/single.ini, the commented example, passes --check and shows every documented key."""
+    src = os.environ.get("RENKEI_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    example = os.path.join(src, "config", "single.ini")
+    d = tempfile.mkdtemp()
+    p = renkeid("-c", example, "-o", "node.data_dir=" + os.path.join(d, "data"),
+                "-o", "node.key_file=" + os.path.join(d, "node.key"), "-o", "api.socket=" + os.path.join(d, "s"),
+                "--check")
+    assert p.returncode == 0 and "configuration OK" in p.stdout, (p.stdout, p.stderr)
+    with open(os.path.join(src, "docs", "configuration.md"), encoding="utf-8") as f:
+        documented = set()
+        for line in f:
+            if line.startswith("| `"):
+                documented.update(re.findall(r"`([a-z_]+)`", line.split("|")[1]))
+    with open(example, encoding="utf-8") as f:
+        shown = set(re.findall(r"^;?\s*([a-z_]+)\s*=", f.read(), re.M))
+    assert documented and documented <= shown, sorted(documented - shown)
 
 
 def test_overrides_reach_the_running_node():
