@@ -41,7 +41,7 @@ int rk_sink_note(rk_sink *s, const char *code, const char *field, const char *su
     if (!field)
         field = "";
     bool first = s->count++ == 0;
-    bool listed = s->all && !rk_problems_find(s->all, field);
+    bool listed = s->all && s->all->n < RK_PROBLEMS_MAX && !rk_problems_find(s->all, field);
     if (!first && !listed)
         return -1;
     rk_problem pr;

@@ -4,7 +4,9 @@
  * A rk_sink collects all of them: the first also fills a plain rk_error (the API's error.code and
  * error.message, the ingest reason), and, when a list is attached, each goes into it as a rk_problem
  * (the API's error.details). At most one problem is kept per field: a later one about the same field
- * is a consequence of the first (a rejected code then counts as missing).
+ * is a consequence of the first (a rejected code then counts as missing). A list holds at most
+ * RK_PROBLEMS_MAX problems: a body of thousands of bad keys is answered with the first ones, in time
+ * linear in its size, and the count says how many there were.
  */
 #ifndef RENKEI_PROBLEMS_H
 #define RENKEI_PROBLEMS_H
@@ -13,6 +15,8 @@
 #include <stddef.h>
 
 #include "util.h"
+
+#define RK_PROBLEMS_MAX 100
 
 typedef struct rk_problem {
     char code[48];

@@ -512,6 +512,30 @@ static void test_all_problems_at_once(void **state)
     json_decref(j);
 }
 
+/* A body of many bad keys lists the first RK_PROBLEMS_MAX problems, and each costs a bounded look-up
+ * (the list used to be searched whole for every new problem, quadratic in the body's size). */
+static void test_problem_list_is_bounded(void **state)
+{
+    (void)state;
+    json_t *body = json_object();
+    assert_non_null(body);
+    for (int i = 0; i < 20000; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "bogus%d", i);
+        assert_int_equal(json_object_set_new(body, key, json_integer(i)), 0);
+    }
+    json_t *j = json_pack("{s:s, s:o}", "kind", "case", "case", body);
+    assert_non_null(j);
+    rk_problems all;
+    rk_problems_init(&all);
+    Renkei__Record *r;
+    assert_int_equal(rk_record_from_json_all(j, &r, &all, NULL), -1);
+    assert_int_equal(all.n, RK_PROBLEMS_MAX);
+    assert_string_equal(all.items[0].code, "unknown_field");
+    rk_problems_free(&all);
+    json_decref(j);
+}
+
 static void test_invalid_utf8_in_built_json(void **state)
 {
     (void)state;
@@ -571,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_code_and_path),
         cmocka_unit_test(test_input_aliases),
         cmocka_unit_test(test_all_problems_at_once),
+        cmocka_unit_test(test_problem_list_is_bounded),
         cmocka_unit_test(test_invalid_utf8_in_built_json),
         cmocka_unit_test(test_generic_message),
     };
