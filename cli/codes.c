@@ -9,30 +9,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "recjson.h"
 #include "taxonomy.h"
-
-static json_t *taxonomy_json(const rk_taxonomy *t)
-{
-    json_t *arr = json_array();
-    if (!t->desc) {
-        for (int n = 1; arr && n <= 47; n++) {
-            const char *code = rk_prefecture_code(n);
-            if (json_array_append_new(arr, json_pack("{s:s, s:s}", "code", code, "label_ja", rk_prefecture_name(code))))
-                goto fail;
-        }
-        return arr;
-    }
-    for (unsigned i = 0; arr && i < t->desc->n_values; i++) {
-        int v = t->desc->values[i].value;
-        const char *code = rk_taxonomy_code(t->desc, v);
-        if (code && json_array_append_new(arr, json_pack("{s:s, s:s}", "code", code, "label_ja", rk_label_ja(t->desc, v))))
-            goto fail;
-    }
-    return arr;
-fail:
-    json_decref(arr);
-    return NULL;
-}
 
 static int print_taxonomy(const rk_taxonomy *t, bool ja)
 {
@@ -114,16 +92,7 @@ int rk_cmd_codes(rk_cli *cli, int argc, char **argv)
         }
     }
     if (cli->json) {
-        json_t *out = json_object();
-        for (size_t i = 0; out && i < n; i++) {
-            if (one && one != &all[i])
-                continue;
-            json_t *list = taxonomy_json(&all[i]);
-            if (!list || json_object_set_new(out, all[i].name, list) != 0) {
-                json_decref(out);
-                out = NULL;
-            }
-        }
+        json_t *out = rk_codes_to_json(one);
         if (!out) {
             fprintf(stderr, "renkei: out of memory\n");
             return RK_EXIT_FAIL;

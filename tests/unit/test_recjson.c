@@ -536,6 +536,27 @@ static void test_problem_list_is_bounded(void **state)
     json_decref(j);
 }
 
+static void test_code_lists(void **state)
+{
+    (void)state;
+    json_t *all = rk_codes_to_json(NULL);
+    assert_non_null(all);
+    size_t n;
+    rk_taxonomy_list(&n);
+    assert_int_equal(json_object_size(all), n);
+    json_t *pref = json_object_get(all, "prefecture");
+    assert_int_equal(json_array_size(pref), 47);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(pref, 16), "label_ja")), "石川県");
+    json_decref(all);
+    json_t *one = rk_codes_to_json(rk_taxonomy_find("industries"));
+    assert_int_equal(json_object_size(one), 1);
+    json_t *ind = json_object_get(one, "industry");
+    assert_int_equal(json_array_size(ind), 20);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ind, 4), "code")), "manufacturing");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ind, 4), "label_ja")), "製造業");
+    json_decref(one);
+}
+
 static void test_invalid_utf8_in_built_json(void **state)
 {
     (void)state;
@@ -596,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_input_aliases),
         cmocka_unit_test(test_all_problems_at_once),
         cmocka_unit_test(test_problem_list_is_bounded),
+        cmocka_unit_test(test_code_lists),
         cmocka_unit_test(test_invalid_utf8_in_built_json),
         cmocka_unit_test(test_generic_message),
     };
