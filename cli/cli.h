@@ -95,6 +95,13 @@ void rk_record_text_clean(rk_buf *b);
  * untouched template field is left out rather than sent; true when j itself is then empty. */
 bool rk_json_prune_empty(json_t *j);
 
+/* ---- ask.c: a record asked for field by field -------------------------------------------------- */
+
+/* Asks the main fields of a record of kind ("case", "event", "region") on stderr, reading answers as
+ * lines from in and checking each at once. 0 with *out the record's JSON; 1 when the input ended
+ * first (after saying so); -1 when memory ran out. */
+int rk_new_ask(const char *kind, FILE *in, json_t **out);
+
 /* ---- commands --------------------------------------------------------------------------------- */
 
 int rk_cmd_keygen(rk_cli *cli, int argc, char **argv);

@@ -32,10 +32,12 @@ static const struct {
      "without TAXONOMY, all of them. Input may use the label (製造業) or a prefecture's name (石川県, 石川)\n"
      "instead of the code, in any case (AI); records store the code. The same lists are in lib/taxonomy.c\n"
      "and proto/renkei.proto. Needs no daemon.\n"},
-    {"new", rk_cmd_new, "new case|event|region [--out FILE]",
+    {"new", rk_cmd_new, "new case|event|region [--ask] [--out FILE]",
      "Writes a record template to fill in (ひな形): every field, the required ones marked 【必須】, and\n"
      "every valid code with its Japanese label on // comment lines, which `renkei publish` skips.\n"
-     "--out refuses to overwrite an existing file. Needs no daemon.\n"},
+     "--ask asks the main fields one by one instead (choices by number, code or label, each answer\n"
+     "checked at once) and writes the record's JSON. --out refuses to overwrite an existing file.\n"
+     "Needs no daemon.\n"},
     {"verify", rk_cmd_verify, "verify [--hash HEX] FILE",
      "Checks a signed record offline: FILE holds the raw bytes served by\n"
      "`renkei get --signed --out FILE ID` (GET /v1/records/{id}?format=signed). Prints the author, rid,\n"

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -242,8 +243,10 @@ int rk_cmd_new(rk_cli *cli, int argc, char **argv)
 {
     (void)cli;
     static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'}, {"out", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'}, {"out", required_argument, NULL, 'o'}, {"ask", no_argument, NULL, 'a'},
+        {NULL, 0, NULL, 0}};
     const char *out = NULL;
+    bool ask = false;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
@@ -253,6 +256,8 @@ int rk_cmd_new(rk_cli *cli, int argc, char **argv)
         }
         if (c == 'o')
             out = optarg;
+        else if (c == 'a')
+            ask = true;
         else
             return rk_usage_error("new", "unknown option");
     }
@@ -263,7 +268,24 @@ int rk_cmd_new(rk_cli *cli, int argc, char **argv)
         return rk_usage_error("new", "'%s' is not a kind: case, event or region", kind);
     rk_buf b;
     rk_buf_init(&b);
-    if (build_template(&b, kind) != 0) {
+    if (ask) {
+        json_t *rec = NULL;
+        int arc = rk_new_ask(kind, stdin, &rec);
+        if (arc != 0) {
+            if (arc < 0)
+                fprintf(stderr, "renkei: out of memory\n");
+            return RK_EXIT_FAIL;
+        }
+        char *text = json_dumps(rec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(rec);
+        if (!text || rk_buf_puts(&b, text) || rk_buf_puts(&b, "\n")) {
+            free(text);
+            rk_buf_free(&b);
+            fprintf(stderr, "renkei: out of memory\n");
+            return RK_EXIT_FAIL;
+        }
+        free(text);
+    } else if (build_template(&b, kind) != 0) {
         rk_buf_free(&b);
         fprintf(stderr, "renkei: out of memory\n");
         return RK_EXIT_FAIL;

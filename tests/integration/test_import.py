@@ -175,6 +175,24 @@ def test_new_template_lists_codes_and_publishes_once_filled():
     assert run("new", "event", "--out", os.path.join(d, "e.json")).returncode == 1  # never overwrites
 
 
+def test_new_ask_field_by_field():
+    # a mistyped prefecture and industry are explained and asked again; choices by number
+    answers = "質問に答えて登録\n概要\n石河県\n石川\n製造\n5\n2\nAI; 7\n\n\n\nfrom-ask\n"
+    p = run("new", "case", "--ask", input=answers.encode(), env={"LANG": "ja_JP.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""})
+    assert p.returncode == 0, p.stderr.decode()
+    err = p.stderr.decode()
+    assert "候補: 17" in err and "候補: manufacturing" in err and "5) manufacturing  製造業" in err, err
+    rec = json.loads(p.stdout)
+    assert rec["case"]["prefecture"] == "17" and rec["case"]["industry"] == "manufacturing", rec
+    assert rec["case"]["dx_level"] == "value_add" and rec["case"]["skills"] == ["ai", "data_analysis"], rec
+    pub = run("--json", "publish", tmpfile(p.stdout, ".json"))
+    assert pub.returncode == 0, pub.stderr.decode()
+    assert by_tag("from-ask")[0]["case"]["title"] == "質問に答えて登録"
+    # input that ends early writes nothing
+    p = run("new", "event", "--ask", input=b"only a title\n")
+    assert p.returncode == 1 and p.stdout == b"", p
+
+
 def test_import_utf8_bom_and_cp932_publish_every_good_row():
     for enc, bom, tag in (("utf-8", True, "imp-bom"), ("cp932", False, "imp-sjis")):
         path = tmpfile(csv_bytes(good_rows(tag), enc, bom), ".csv")

@@ -1,0 +1,223 @@
+/* ask: `renkei new KIND --ask`, a record asked for field by field instead of a file to edit.
+ *
+ * For people who would rather answer questions than edit JSON: the main fields of the kind are asked
+ * one at a time (prompts on stderr, in Japanese when the locale is), a taxonomy is shown as a numbered
+ * list of codes with their Japanese labels and answered by number, code or label, and each answer is
+ * checked at once with the node's rules (lib/recjson.c); a rejected answer is explained, with the
+ * suggestion for a near miss, and asked again. Empty answers leave optional fields out. The result is
+ * the record's JSON in canonical form (codes, not what was typed), which `renkei publish` takes. Answers are read as lines from stdin, so the same
+ * questions can be answered by a script.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "recjson.h"
+#include "taxonomy.h"
+
+typedef struct question {
+    const char *field;
+    bool required;
+    const char *ja, *en; /* what to type, when the field name does not say it */
+} question;
+
+static const question case_questions[] = {
+    {"title", true, "題名", "title"},
+    {"summary", true, "概要", "summary"},
+    {"prefecture", true, "都道府県（名前かコード 01〜47）", "prefecture (name or code 01..47)"},
+    {"industry", true, NULL, NULL},
+    {"dx_level", true, NULL, NULL},
+    {"skills", false, NULL, NULL},
+    {"place_name", false, "地名（例: 加賀市）", "place name"},
+    {"challenge", false, "課題", "challenge"},
+    {"initiative", false, "取組", "initiative"},
+    {"tags", false, "タグ（; で区切る）", "tags (separated by ;)"},
+    {NULL, false, NULL, NULL},
+};
+static const question event_questions[] = {
+    {"title", true, "題名", "title"},
+    {"event_type", true, NULL, NULL},
+    {"starts_at", true, "開始日時（例: 2025-09-10T13:00:00+09:00）", "start (e.g. 2025-09-10T13:00:00+09:00)"},
+    {"ends_at", true, "終了日時（例: 2025-09-10T16:30:00+09:00）", "end (e.g. 2025-09-10T16:30:00+09:00)"},
+    {"format", true, NULL, NULL},
+    {"prefecture", true, "都道府県（名前かコード 01〜47）", "prefecture (name or code 01..47)"},
+    {"summary", false, "概要", "summary"},
+    {"organiser", false, "主催", "organiser"},
+    {"application_url", false, "申込 URL", "application URL"},
+    {"tags", false, "タグ（; で区切る）", "tags (separated by ;)"},
+    {NULL, false, NULL, NULL},
+};
+static const question region_questions[] = {
+    {"name", true, "名前", "name"},
+    {"node_kind", true, NULL, NULL},
+    {"prefecture", false, "都道府県（名前かコード 01〜47）", "prefecture (name or code 01..47)"},
+    {"summary", false, "概要", "summary"},
+    {"key_industries", false, NULL, NULL},
+    {"website", false, "ウェブサイト", "website"},
+    {NULL, false, NULL, NULL},
+};
+
+/* One line from in without its line end; NULL at end of input. */
+static char *read_answer(FILE *in, char *buf, size_t cap)
+{
+    if (!fgets(buf, (int)cap, in))
+        return NULL;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return buf;
+}
+
+/* "3" picks the third code of the list shown; anything else is passed on for the node's rules. */
+static const char *by_number(const ProtobufCEnumDescriptor *d, const char *answer)
+{
+    char *end;
+    long n = strtol(answer, &end, 10);
+    if (!d || end == answer || *end || n < 1)
+        return answer;
+    long k = 0;
+    for (unsigned i = 0; i < d->n_values; i++) {
+        const char *code = rk_taxonomy_code(d, d->values[i].value);
+        if (code && ++k == n)
+            return code;
+    }
+    return answer;
+}
+
+static void show_choices(const ProtobufCEnumDescriptor *d)
+{
+    int k = 0;
+    for (unsigned i = 0; i < d->n_values; i++) {
+        const char *code = rk_taxonomy_code(d, d->values[i].value);
+        if (code)
+            fprintf(stderr, "  %2d) %s  %s\n", ++k, code, rk_label_ja(d, d->values[i].value));
+    }
+}
+
+/* The JSON value of an answer for field f: a list is split on ';' or ',' (numbers picked from the
+ * choices), anything else is a string. */
+static json_t *answer_value(const ProtobufCFieldDescriptor *f, const char *answer)
+{
+    const ProtobufCEnumDescriptor *d = f->type == PROTOBUF_C_TYPE_ENUM ? f->descriptor : NULL;
+    if (f->label != PROTOBUF_C_LABEL_REPEATED)
+        return json_string(by_number(d, answer));
+    json_t *arr = json_array();
+    char *copy = strdup(answer);
+    if (!arr || !copy) {
+        free(copy);
+        json_decref(arr);
+        return NULL;
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ";,", &save); tok; tok = strtok_r(NULL, ";,", &save)) {
+        while (*tok == ' ')
+            tok++;
+        size_t n = strlen(tok);
+        while (n && tok[n - 1] == ' ')
+            tok[--n] = '\0';
+        if (n && json_array_append_new(arr, json_string(by_number(d, tok))) != 0) {
+            json_decref(arr);
+            arr = NULL;
+            break;
+        }
+    }
+    free(copy);
+    return arr;
+}
+
+/* The problems the node's rules find in the record for one field (or its items). */
+static const rk_problem *problem_for(const rk_problems *all, const char *path)
+{
+    size_t len = strlen(path);
+    for (size_t i = 0; i < all->n; i++)
+        if (strncmp(all->items[i].field, path, len) == 0 &&
+            (all->items[i].field[len] == '\0' || all->items[i].field[len] == '['))
+            return &all->items[i];
+    return NULL;
+}
+
+int rk_new_ask(const char *kind, FILE *in, json_t **out)
+{
+    bool ja = rk_cli_japanese();
+    const question *qs = !strcmp(kind, "case") ? case_questions : !strcmp(kind, "event") ? event_questions
+                                                                                          : region_questions;
+    const ProtobufCMessageDescriptor *d = !strcmp(kind, "case")    ? &renkei__case__descriptor
+                                          : !strcmp(kind, "event") ? &renkei__event__descriptor
+                                                                   : &renkei__region_profile__descriptor;
+    json_t *rec = json_pack("{s:s, s:{}}", "kind", kind, kind);
+    if (!rec)
+        return -1;
+    json_t *body = json_object_get(rec, kind);
+    fprintf(stderr, ja ? "%s を項目ごとに入力します（空欄で省略、必須の項目は * つき）。\n"
+                       : "Enter the %s field by field (empty skips; * marks required fields).\n",
+            kind);
+    for (const question *q = qs; q->field; q++) {
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, q->field);
+        if (!f)
+            continue;
+        const rk_taxonomy *tx = f->type == PROTOBUF_C_TYPE_ENUM ? rk_taxonomy_of(f->descriptor) : NULL;
+        char path[64];
+        snprintf(path, sizeof path, "%s.%s", kind, q->field);
+        for (bool first = true;; first = false) {
+            const char *what = ja ? (q->ja ? q->ja : tx ? tx->title_ja : q->field)
+                                  : (q->en ? q->en : tx ? tx->title_en : q->field);
+            if (tx) {
+                if (first)
+                    show_choices(f->descriptor);
+                fprintf(stderr, ja ? "%s%s %s（番号・コード・ラベル%s）: " : "%s%s %s (number, code or label%s): ",
+                        q->required ? "*" : " ", q->field, what,
+                        f->label == PROTOBUF_C_LABEL_REPEATED ? (ja ? "、; で区切って複数可" : "; several with ;") : "");
+            } else {
+                fprintf(stderr, "%s%s %s: ", q->required ? "*" : " ", q->field, what);
+            }
+            char line[2048];
+            if (!read_answer(in, line, sizeof line)) {
+                fprintf(stderr, ja ? "\nrenkei: 入力が途中で終わりました。何も書き出していません。\n"
+                                   : "\nrenkei: input ended before the last question; nothing was written\n");
+                json_decref(rec);
+                return 1;
+            }
+            if (!line[0] && !q->required)
+                break;
+            json_t *v = line[0] ? answer_value(f, line) : NULL;
+            if (line[0] && (!v || json_object_set_new(body, q->field, v) != 0)) {
+                json_decref(rec);
+                return -1;
+            }
+            if (!line[0])
+                json_object_del(body, q->field);
+            /* the node's rules on the record so far; only this field's problems matter now */
+            rk_problems all;
+            rk_problems_init(&all);
+            Renkei__Record *r = NULL;
+            rk_record_from_json_all(rec, &r, &all, NULL);
+            if (r)
+                renkei__record__free_unpacked(r, NULL);
+            const rk_problem *p = problem_for(&all, path);
+            if (!p) {
+                rk_problems_free(&all);
+                break;
+            }
+            rk_print_problem(stderr, NULL, p->field, p->code, p->message, p->message_ja, p->suggestion);
+            rk_problems_free(&all);
+            json_object_del(body, q->field);
+        }
+    }
+    /* the canonical form (codes, not the labels or names typed), as the node will store it */
+    Renkei__Record *r = NULL;
+    if (rk_record_from_json(rec, &r, NULL) != 0) {
+        /* every answer passed on its own; a rule across fields failed (an end before its start) */
+        rk_problems all;
+        rk_problems_init(&all);
+        rk_record_from_json_all(rec, &r, &all, NULL);
+        for (size_t i = 0; i < all.n; i++)
+            rk_print_problem(stderr, NULL, all.items[i].field, all.items[i].code, all.items[i].message,
+                             all.items[i].message_ja, all.items[i].suggestion);
+        rk_problems_free(&all);
+        json_decref(rec);
+        return 1;
+    }
+    json_decref(rec);
+    *out = rk_json_from_message(&r->base);
+    renkei__record__free_unpacked(r, NULL);
+    return *out ? 0 : -1;
+}
