@@ -85,6 +85,21 @@ static void on_signal(uv_signal_t *s, int signum)
 }
 
 
+/* A start-up error about a configured value names the file line that set it, as --check does:
+ * err->field is "section.key" for such errors. */
+static void log_start_error(const rk_config *cfg, const char *what, const rk_error *err)
+{
+    const char *dot = strrchr(err->field, '.');
+    if (!dot || dot == err->field) {
+        rk_error_log("main", "%s: %s", what, err->message);
+        return;
+    }
+    char section[128], where[300];
+    snprintf(section, sizeof section, "%.*s", (int)(dot - err->field), err->field);
+    rk_config_where(cfg, section, dot + 1, where, sizeof where);
+    rk_error_log("main", "%s: [%s] %s: %s: %s", where, section, dot + 1, what, err->message);
+}
+
 /* One "renkeid: " line on stderr per line of a --check report. */
 static void print_report(const char *lines)
 {
@@ -138,12 +153,15 @@ static int run(rk_config *cfg)
     n->limits.max_clock_skew_ms = cfg->max_clock_skew_ms;
 
     if (g_mkdir_with_parents(cfg->data_dir, 0700) != 0) {
-        rk_error_log("main", "cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
+        rk_error e;
+        rk_fail(&e, "config", "node.data_dir", "cannot create %s: %s", cfg->data_dir, strerror(errno));
+        log_start_error(cfg, "data_dir", &e);
         goto out;
     }
     bool created = false;
     if (rk_key_load_or_create(cfg->key_file, &n->key, &created, &err) != 0) {
-        rk_error_log("main", "node key %s: %s", cfg->key_file, err.message);
+        snprintf(err.field, sizeof err.field, "node.key_file");
+        log_start_error(cfg, "node key", &err);
         goto out;
     }
     rk_key_public(n->key, n->pub);
@@ -153,7 +171,8 @@ static int run(rk_config *cfg)
 
     rk_store_options so = {.dir = cfg->data_dir, .map_size = cfg->map_size};
     if (rk_store_open(&so, &n->store, &err) != 0) {
-        rk_error_log("main", "cannot open the store in %s: %s", cfg->data_dir, err.message);
+        snprintf(err.field, sizeof err.field, "node.data_dir");
+        log_start_error(cfg, "cannot open the store", &err);
         goto out;
     }
     if (rk_roster_add(&n->roster, cfg->name, n->pub, NULL, true) != 0) {
@@ -180,12 +199,12 @@ static int run(rk_config *cfg)
         goto out;
     }
     if (rk_api_start(n, &n->api, &err) != 0) {
-        rk_error_log("main", "API: %s", err.message);
+        log_start_error(cfg, "API", &err);
         goto out;
     }
     rk_info("main", "API listening on %s%s%s", cfg->socket, cfg->tcp ? " and tcp " : "", cfg->tcp ? cfg->tcp : "");
     if (rk_gossip_start(n, &n->gossip, &err) != 0) {
-        rk_error_log("main", "gossip: %s", err.message);
+        log_start_error(cfg, "gossip", &err);
         goto out;
     }
     uv_signal_init(loop, &d.sigint);

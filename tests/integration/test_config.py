@@ -219,6 +219,19 @@ def test_example_configuration_is_valid_and_complete():
     assert documented and documented <= shown, sorted(documented - shown)
 
 
+def test_start_errors_name_the_line():
+    """A configured value that fails only at start (here the socket's directory is a file) is logged
+    with the line that set it, as --check reports its errors."""
+    d = tempfile.mkdtemp()
+    a_file = os.path.join(d, "a-file")
+    with open(a_file, "w") as f:
+        f.write("x")
+    path = write(GOOD % (os.path.join(d, "data"), os.path.join(a_file, "api.sock")))
+    p = subprocess.run([rk.RENKEID, "-c", path], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p
+    assert "%s:8: [api] socket:" % path in p.stderr, p.stderr
+
+
 def test_overrides_reach_the_running_node():
     n = rk.Node(name="file-name", extra=["node.name=上書き", "node.prefecture=47", "node.kind=theme"]).start()
     st = n.get("/v1/status").json()
