@@ -190,7 +190,7 @@ static json_t *cell_value(const ProtobufCFieldDescriptor *f, const char *cell, b
         for (const char *p = cell; arr && *p;) {
             size_t n = strcspn(p, ";");
             char *item = trimmed(p, n);
-            if (!item || (item[0] && json_array_append_new(arr, json_string(unneutralise(item))) != 0)) {
+            if (!item || (item[0] && json_array_append_new(arr, json_string(item)) != 0)) {
                 free(item);
                 json_decref(arr);
                 return NULL;
@@ -231,7 +231,7 @@ static json_t *cell_value(const ProtobufCFieldDescriptor *f, const char *cell, b
         return json_real(v);
     }
     default:
-        return json_string(unneutralise(cell));
+        return json_string(cell);
     }
 }
 
@@ -372,13 +372,14 @@ static int build_row(rk_cli *cli, const json_t *header, const json_t *cells, row
     }
     for (size_t c = 0; c < ncols; c++) {
         const char *col = json_string_value(json_array_get(header, c));
-        const char *v = c < json_array_size(cells) ? json_string_value(json_array_get(cells, c)) : "";
+        /* the whole cell was neutralised by the export, so it is restored before lists are split */
+        const char *v = unneutralise(c < json_array_size(cells) ? json_string_value(json_array_get(cells, c)) : "");
         if (ignored_column(col) || !strcmp(col, "id") || !strcmp(col, "kind"))
             continue;
         if (top_column(col)) {
             if (!v[0])
                 continue; /* visibility and language keep what the record has, or the defaults */
-            if (json_object_set_new(rec, col, json_string(unneutralise(v))) != 0) {
+            if (json_object_set_new(rec, col, json_string(v)) != 0) {
                 json_decref(rec);
                 return -1;
             }
