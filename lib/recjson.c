@@ -251,7 +251,7 @@ static int expect(bool ok, const json_t *v, wanted w, const char *path, rk_sink 
     if (ok)
         return 0;
     return rk_sink_note(sink, "wrong_type", path, NULL, "expected %s%.0s, got %s%.0s",
-                        "%.0s%s を書くところに %.0s%s があります", w.en, w.ja, json_kind(v), json_kind_ja(v));
+                        "%.0s%sを書く項目ですが、%.0s%sが書かれています", w.en, w.ja, json_kind(v), json_kind_ja(v));
 }
 
 static int copy_string(const json_t *v, const char *path, char **out, rk_sink *sink)
