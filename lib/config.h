@@ -38,6 +38,7 @@ typedef struct rk_config {
     char *tcp;                  /* optional loopback "127.0.0.1:7480" */
     char *group;                /* optional Unix group allowed to publish */
     size_t max_body;            /* max_body = 1M */
+    char *public_url;           /* optional http(s)://host[/path] the world uses; no trailing '/' */
     /* [gossip] */
     char **listen;              /* comma-separated in the file */
     size_t listen_count;

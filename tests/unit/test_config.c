@@ -130,6 +130,9 @@ static void test_errors(void **state)
     expect_error("[api]\ntcp = 192.168.1.1:80\n", "t.ini:10", "tcp", "loopback");
     expect_error("[api]\ntcp = 127.0.0.1:0\n", "t.ini:10", "tcp", NULL);
     expect_error("[api]\nmax_body = 12\n", "t.ini:10", "max_body", NULL);
+    expect_error("[api]\npublic_url = renkei.example.jp\n", "t.ini:10", "public_url", NULL);
+    expect_error("[api]\npublic_url = ftp://renkei.example.jp/\n", "t.ini:10", "public_url", NULL);
+    expect_error("[api]\npublic_url = https://renkei.example.jp/?a=b\n", "t.ini:10", "public_url", NULL);
     expect_error("[api]\nmax_body = 1T\n", "t.ini:10", "max_body", NULL);
     expect_error("[peer \"kuwana\"]\nkey = abc\n", "t.ini:10", "[peer \"kuwana\"] key", "64 hex");
     expect_error("[peer \"kuwana\"]\nkey = " KEY_A "\n", "t.ini:10", "[peer \"kuwana\"] url", "missing");
@@ -223,6 +226,7 @@ static void test_overrides(void **state)
         "peer \"kuwana\".url=tcp://127.0.0.1:9001",
         "member \"x.y\".key=" KEY_B,
         "api.socket=/tmp/a=b.sock",
+        "api.public_url=https://renkei.example.jp/kitami/",
         "node.name=twice",
     };
     rk_config c;
@@ -240,6 +244,8 @@ static void test_overrides(void **state)
     assert_string_equal(c.peers[1].name, "x.y");
     assert_null(c.peers[1].url);
     assert_string_equal(c.socket, "/tmp/a=b.sock");
+    /* the trailing slash goes, because exports append "/v1/export/..." */
+    assert_string_equal(c.public_url, "https://renkei.example.jp/kitami");
     rk_config_free(&c);
 
     /* overrides alone are a whole configuration */
