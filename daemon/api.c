@@ -1154,8 +1154,12 @@ out:
 static void get_export(rk_api *a, rk_http_req *req, const char *route, const char *name)
 {
     rk_node *n = a->node;
-    char base[128];
-    snprintf(base, sizeof base, "http://%s", n->cfg->tcp ? n->cfg->tcp : "localhost");
+    char base[512];
+    /* links must work where the exports are read: behind the reverse proxy, public_url */
+    if (n->cfg->public_url)
+        snprintf(base, sizeof base, "%s", n->cfg->public_url);
+    else
+        snprintf(base, sizeof base, "http://%s", n->cfg->tcp ? n->cfg->tcp : "localhost");
     rk_feed_meta meta = {.node_name = n->cfg->name, .base_url = base, .node_key = n->pub,
                          .author_name = author_name, .ctx = n};
     rk_txn *t;
@@ -1164,6 +1168,7 @@ static void get_export(rk_api *a, rk_http_req *req, const char *route, const cha
     rk_export_response r;
     memset(&r, 0, sizeof r);
     rk_buf_init(&r.body);
+    rk_buf_init(&r.headers);
     int rc = rk_export_serve(t, name, req->query, req->if_none_match, req->if_modified_since, &meta, &r);
     rk_txn_abort(t);
     if (rc != 0 && r.status < 400) {
@@ -1174,19 +1179,22 @@ static void get_export(rk_api *a, rk_http_req *req, const char *route, const cha
     if (r.status >= 400) {
         reply_rk_error(a, req, route, r.status, &r.err);
     } else {
-        char extra[256] = "";
-        int off = 0;
-        if (r.etag[0])
-            off += snprintf(extra + off, sizeof extra - (size_t)off, "ETag: %s\r\n", r.etag);
-        if (r.last_modified[0] && off < (int)sizeof extra)
-            snprintf(extra + off, sizeof extra - (size_t)off, "Last-Modified: %s\r\n", r.last_modified);
-        if (r.status == 304)
-            reply(a, req, route, 304, NULL, extra, NULL, 0);
+        rk_buf extra;
+        rk_buf_init(&extra);
+        if ((r.etag[0] && rk_buf_printf(&extra, "ETag: %s\r\n", r.etag)) ||
+            (r.last_modified[0] && rk_buf_printf(&extra, "Last-Modified: %s\r\n", r.last_modified)) ||
+            (r.status != 304 && r.headers.len && rk_buf_append(&extra, r.headers.data, r.headers.len)) ||
+            rk_buf_puts(&extra, ""))
+            reply_error(a, req, route, 500, "no_memory", NULL, "out of memory");
+        else if (r.status == 304)
+            reply(a, req, route, 304, NULL, extra.data, NULL, 0);
         else
             reply(a, req, route, r.status ? r.status : 200, r.content_type ? r.content_type : "application/octet-stream",
-                  extra, r.body.data, r.body.len);
+                  extra.data, r.body.data, r.body.len);
+        rk_buf_free(&extra);
     }
     rk_buf_free(&r.body);
+    rk_buf_free(&r.headers);
 }
 
 static void get_metrics(rk_api *a, rk_http_req *req, const char *route)

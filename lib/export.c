@@ -1,5 +1,12 @@
 /* export: the HTTP-facing side of the national view (GET /v1/export/NAME, /v1/stats, /v1/regions).
  *
+ * Feeds are paged: `limit` records per page, and a `next` link (Atom rel="next", JSON Feed
+ * next_url) carrying the store's cursor until the last page. The CSV and the calendar are complete
+ * by default, rendered record by record straight from the store (never all held at once), up to
+ * EXPORT_MAX_ROWS records or EXPORT_MAX_BYTES of output; a response cut short says so (a
+ * `Renkei-Truncated` header, a Link rel="next" for the CSV, X-RENKEI-TRUNCATED in the calendar).
+ * The calendar keeps the future: `limit` drops the oldest past events first.
+ *
  * Invariants: exports only ever see records with visibility public (the store query is bounded by
  * max_visibility = PUBLIC, and each record is checked again before rendering); a bad query never
  * reaches the store; the ETag is a hash of (export name, normalised parameters, base URL, store
@@ -7,6 +14,7 @@
  * costs one small read transaction and no rendering. Every stored change bumps last_seq, so a new
  * publish, update or delete always changes the ETag.
  */
+#include <glib.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +27,16 @@
 #include "sign.h"
 #include "taxonomy.h"
 
-#define LIMIT_DEFAULT 100
-#define LIMIT_MAX 10000
+#define LIMIT_DEFAULT 100          /* feed page size */
+#define LIMIT_MAX 10000            /* largest feed page */
+#define EXPORT_MAX_ROWS 20000      /* most CSV rows or calendar events in one response */
+#define EXPORT_MAX_BYTES (64u << 20) /* a CSV or calendar stops after the record that passes this */
 /* events.ics without "from": events that ended in the last 180 days and everything later */
 #define ICS_PAST_DAYS 180
 
 enum fmt { F_ATOM, F_JSON, F_ICS, F_CSV, F_STATS, F_REGIONS };
+
+static bool is_complete_export(enum fmt f) { return f == F_ICS || f == F_CSV; }
 
 static const struct {
     const char *name;
@@ -32,10 +44,10 @@ static const struct {
     const char *content_type;
     const char *params; /* allowed parameters, space separated with a space at each end */
 } exports[] = {
-    {"feed.atom", F_ATOM, "application/atom+xml; charset=utf-8", " kind prefecture industry q limit "},
-    {"feed.json", F_JSON, "application/feed+json", " kind prefecture industry q limit "},
+    {"feed.atom", F_ATOM, "application/atom+xml; charset=utf-8", " kind prefecture industry q limit cursor "},
+    {"feed.json", F_JSON, "application/feed+json", " kind prefecture industry q limit cursor "},
     {"events.ics", F_ICS, "text/calendar; charset=utf-8", " kind prefecture format open_scope from to limit "},
-    {"records.csv", F_CSV, "text/csv; charset=utf-8; header=present", " kind prefecture industry q limit "},
+    {"records.csv", F_CSV, "text/csv; charset=utf-8; header=present", " kind prefecture industry q limit cursor "},
     {"stats", F_STATS, "application/json", " "},
     {"regions", F_REGIONS, "application/json", " "},
 };
@@ -43,9 +55,10 @@ static const struct {
 typedef struct export_query {
     int kind, industry, format, open_scope;
     char prefecture[3];
-    const char *q;
+    const char *q, *cursor;
     size_t limit;
     int64_t from, to;
+    int64_t split; /* events.ics: the start of today (JST); events ending before it are past */
 } export_query;
 
 /* ------------------------------------------------------------------------------- parameters */
@@ -82,7 +95,9 @@ static int parse_instant(const char *s, int64_t *out)
 static int parse_query(const rk_params *p, int fmt_index, int64_t now_s, export_query *q, rk_export_response *out)
 {
     memset(q, 0, sizeof *q);
-    q->limit = LIMIT_DEFAULT;
+    enum fmt f = exports[fmt_index].fmt;
+    size_t max = is_complete_export(f) ? EXPORT_MAX_ROWS : LIMIT_MAX;
+    q->limit = is_complete_export(f) ? EXPORT_MAX_ROWS : LIMIT_DEFAULT;
     q->to = INT64_MAX;
     const char *list = exports[fmt_index].params;
     for (size_t i = 0; i < p->count; i++)
@@ -119,13 +134,21 @@ static int parse_query(const rk_params *p, int fmt_index, int64_t now_s, export_
     if ((v = rk_params_get(p, "limit"))) {
         char *end;
         unsigned long n = strtoul(v, &end, 10);
-        if (!*v || *end || v[0] == '-' || v[0] == '+' || n < 1 || n > LIMIT_MAX)
-            return bad(out, "limit", "limit must be an integer from 1 to 10000");
+        if (!*v || *end || v[0] == '-' || v[0] == '+' || n < 1 || n > max) {
+            out->status = 400;
+            return rk_fail(&out->err, "invalid_parameter", "limit", "limit must be an integer from 1 to %zu", max);
+        }
         q->limit = n;
+    }
+    if ((v = rk_params_get(p, "cursor")) && *v) {
+        if (strlen(v) >= RK_CURSOR_MAX || strspn(v, "0123456789abcdef") != strlen(v))
+            return bad(out, "cursor", "malformed cursor: use the next link of the previous page");
+        q->cursor = v;
     }
     if (exports[fmt_index].fmt == F_ICS) {
         /* the default window moves once a day (at JST midnight), so ETags stay stable within a day */
         int64_t today = ((now_s + RK_JST_OFFSET_S) / 86400) * 86400 - RK_JST_OFFSET_S;
+        q->split = today;
         q->from = today - (int64_t)ICS_PAST_DAYS * 86400;
         if ((v = rk_params_get(p, "from")) && *v && parse_instant(v, &q->from) != 0)
             return bad(out, "from", "from must be RFC 3339 or YYYY-MM-DD");
@@ -145,10 +168,11 @@ static void make_etag(int fmt_index, const export_query *q, const rk_feed_meta *
     rk_buf b;
     rk_buf_init(&b);
     /* a failed append only makes the ETag less specific to the query; last_seq still moves it */
-    (void)rk_buf_printf(&b, "%s\n%d\n%s\n%d\n%d\n%d\n%zu\n%lld\n%lld\n%s\n%s\n%llu", exports[fmt_index].name,
-                        q->kind, q->prefecture, q->industry, q->format, q->open_scope, q->limit,
-                        (long long)q->from, (long long)q->to, q->q ? q->q : "",
-                        m && m->base_url ? m->base_url : "", (unsigned long long)last_seq);
+    (void)rk_buf_printf(&b, "%s\n%d\n%s\n%d\n%d\n%d\n%zu\n%lld\n%lld\n%lld\n%s\n%s\n%s\n%llu",
+                        exports[fmt_index].name, q->kind, q->prefecture, q->industry, q->format, q->open_scope,
+                        q->limit, (long long)q->from, (long long)q->to, (long long)q->split, q->q ? q->q : "",
+                        q->cursor ? q->cursor : "", m && m->base_url ? m->base_url : "",
+                        (unsigned long long)last_seq);
     uint8_t h[RK_HASH_LEN];
     rk_sha256(b.data ? b.data : "", b.len, h);
     rk_buf_free(&b);
@@ -449,13 +473,166 @@ done:
     return rc;
 }
 
+/* -------------------------------------------------------------------------------------- links */
+
+/* base + "/v1/export/" + name, then the request's parameters re-encoded (cursor left out) so that
+ * links never echo raw client bytes, then "cursor=" + cursor when one is given. */
+static int export_url(rk_buf *b, const rk_feed_meta *m, const char *name, const rk_params *p, const char *cursor)
+{
+    if (rk_buf_printf(b, "%s/v1/export/%s", m && m->base_url ? m->base_url : "", name))
+        return -1;
+    char sep = '?';
+    for (size_t i = 0; i < p->count; i++) {
+        if (strcmp(p->keys[i], "cursor") == 0)
+            continue;
+        char *k = g_uri_escape_string(p->keys[i], NULL, FALSE);
+        char *v = g_uri_escape_string(p->values[i] ? p->values[i] : "", NULL, FALSE);
+        int rc = !k || !v || rk_buf_printf(b, "%c%s=%s", sep, k, v);
+        g_free(k);
+        g_free(v);
+        if (rc)
+            return -1;
+        sep = '&';
+    }
+    return cursor && *cursor ? rk_buf_printf(b, "%ccursor=%s", sep, cursor) : 0;
+}
+
+/* -------------------------------------------------------------------------------- the CSV */
+
+typedef struct csv_stream {
+    const rk_feed_meta *m;
+    rk_buf *out;
+    uint64_t newest;
+    size_t rows;
+    int failed;
+} csv_stream;
+
+static int csv_cb(const rk_record *rec, void *ctx)
+{
+    csv_stream *c = ctx;
+    if (!rec->msg || rec->msg->visibility != RENKEI__VISIBILITY__VISIBILITY_PUBLIC)
+        return 0;
+    if (rec->msg->version > c->newest)
+        c->newest = rec->msg->version;
+    if (rk_feed_csv_row(rec, c->m, c->out) != 0) {
+        c->failed = 1;
+        return 1;
+    }
+    c->rows++;
+    /* the row that passes the byte bound is kept; the store's cursor then points after it */
+    return c->out->len >= EXPORT_MAX_BYTES;
+}
+
+/* ------------------------------------------------------------------------------ the calendar */
+
+/* An event's end as the event index sees it (ends_at, or starts_at when missing or earlier). */
+static bool event_ends_before(const rk_record *rec, int64_t t)
+{
+    const Renkei__Event *e = rec->msg->event;
+    int64_t start, end;
+    int off;
+    if (!e || !e->starts_at || rk_parse_rfc3339(e->starts_at, &start, &off) != 0)
+        return false;
+    if (!e->ends_at || !e->ends_at[0] || rk_parse_rfc3339(e->ends_at, &end, &off) != 0 || end < start)
+        end = start;
+    return end < t;
+}
+
+typedef struct ics_pass {
+    const rk_feed_meta *m;
+    rk_buf *out;          /* NULL: count only */
+    int64_t past_before;  /* INT64_MIN: every event counts; else only those ending before it */
+    size_t skip, seen, rendered, max;
+    uint64_t newest;
+    int failed;
+} ics_pass;
+
+static int ics_cb(const rk_record *rec, void *ctx)
+{
+    ics_pass *p = ctx;
+    if (!rec->msg || rec->msg->visibility != RENKEI__VISIBILITY__VISIBILITY_PUBLIC)
+        return 0;
+    if (p->past_before != INT64_MIN && !event_ends_before(rec, p->past_before))
+        return 0; /* still going on at the split: the future pass has it */
+    if (p->seen++ < p->skip)
+        return 0;
+    if (p->rendered == p->max)
+        return 1;
+    p->rendered++;
+    if (rec->msg->version > p->newest)
+        p->newest = rec->msg->version;
+    if (p->out && rk_feed_ics_event(rec, p->m, p->out) != 0) {
+        p->failed = 1;
+        return 1;
+    }
+    return p->out && p->out->len >= EXPORT_MAX_BYTES;
+}
+
+static int events_pass(rk_txn *t, const export_query *eq, int64_t from, int64_t to, size_t limit, ics_pass *p,
+                       rk_error *err)
+{
+    if (to < from)
+        return 0;
+    rk_event_query evq = {.from = from, .to = to, .format = eq->format, .open_scope = eq->open_scope,
+                          .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC, .limit = limit};
+    memcpy(evq.prefecture, eq->prefecture, sizeof evq.prefecture);
+    int rc = rk_store_events(t, &evq, ics_cb, p, err);
+    if (rc == 0 && p->failed)
+        rc = rk_fail(err, "internal", "", "out of memory rendering the calendar");
+    return rc;
+}
+
+/* The window is [from, to]; events still going on at or after the split (today, JST) are the
+ * future. The future is counted first (up to limit + 1), the past fills what room is left with its
+ * latest events, and then both are rendered: past (the kept tail) then future, soonest first. */
+static int serve_ics(rk_txn *t, const export_query *eq, const rk_feed_meta *m, rk_export_response *out,
+                     uint64_t *newest, bool *truncated)
+{
+    int64_t fut_from = eq->from > eq->split ? eq->from : eq->split;
+    bool has_future = eq->to >= fut_from;
+    int64_t past_to = eq->to < eq->split - 1 ? eq->to : eq->split - 1;
+    int64_t past_before = has_future ? eq->split : INT64_MIN;
+    ics_pass fc = {.past_before = INT64_MIN, .max = eq->limit + 1};
+    if (has_future && events_pass(t, eq, fut_from, eq->to, eq->limit + 1, &fc, &out->err) != 0)
+        return -1;
+    size_t nf = fc.rendered > eq->limit ? eq->limit : fc.rendered;
+    *truncated = fc.rendered > eq->limit;
+    size_t room = eq->limit - nf;
+    ics_pass pc = {.past_before = past_before, .max = SIZE_MAX};
+    if (events_pass(t, eq, eq->from, past_to, 0, &pc, &out->err) != 0)
+        return -1;
+    size_t skip = pc.rendered > room ? pc.rendered - room : 0;
+    *truncated |= skip > 0;
+
+    if (rk_feed_ics_begin(m, *truncated, &out->body))
+        return rk_fail(&out->err, "internal", "", "out of memory");
+    ics_pass pr = {.m = m, .out = &out->body, .past_before = past_before, .skip = skip, .max = room};
+    if (room && events_pass(t, eq, eq->from, past_to, 0, &pr, &out->err) != 0)
+        return -1;
+    ics_pass fr = {.m = m, .out = &out->body, .past_before = INT64_MIN, .max = nf};
+    if (nf && out->body.len < EXPORT_MAX_BYTES && events_pass(t, eq, fut_from, eq->to, nf, &fr, &out->err) != 0)
+        return -1;
+    if (pr.rendered + fr.rendered < (room < pc.rendered ? room : pc.rendered) + nf)
+        *truncated = true; /* stopped by the byte bound; too late for the calendar's own flag */
+    *newest = pr.newest > fr.newest ? pr.newest : fr.newest;
+    if (rk_feed_ics_end(&out->body))
+        return rk_fail(&out->err, "internal", "", "out of memory");
+    return 0;
+}
+
 /* ------------------------------------------------------------------------------- entry point */
+
+static int add_header(rk_export_response *out, const char *name, const char *value)
+{
+    return rk_buf_printf(&out->headers, "%s: %s\r\n", name, value);
+}
 
 int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *if_none_match,
                     const char *if_modified_since, const rk_feed_meta *m, rk_export_response *out)
 {
     memset(out, 0, sizeof *out);
     rk_buf_init(&out->body);
+    rk_buf_init(&out->headers);
     out->content_type = "application/json";
     int fi = -1;
     for (size_t i = 0; i < sizeof exports / sizeof exports[0]; i++)
@@ -503,60 +680,92 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
         return 0;
     }
 
+    rk_feed_meta page = m ? *m : (rk_feed_meta){0};
+    rk_buf self, next;
+    rk_buf_init(&self);
+    rk_buf_init(&next);
     collected c = {.max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC};
+    uint64_t newest = 0;
+    bool truncated = false;
+    char cursor[RK_CURSOR_MAX] = "";
+    if (export_url(&self, m, exports[fi].name, &p, eq.cursor)) {
+        rc = fail500(out, "out of memory");
+        goto done;
+    }
+    page.self_url = self.data;
+
     if (f == F_ICS) {
-        rk_event_query evq = {.from = eq.from, .to = eq.to, .format = eq.format, .open_scope = eq.open_scope,
-                              .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC, .limit = eq.limit};
-        memcpy(evq.prefecture, eq.prefecture, sizeof evq.prefecture);
-        rc = rk_store_events(t, &evq, collect, &c, &out->err);
+        rc = serve_ics(t, &eq, &page, out, &newest, &truncated);
     } else {
-        rk_query sq = {.kind = eq.kind, .industry = eq.industry, .q = eq.q,
+        rk_query sq = {.kind = eq.kind, .industry = eq.industry, .q = eq.q, .cursor = eq.cursor,
                        .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC, .limit = eq.limit};
         memcpy(sq.prefecture, eq.prefecture, sizeof sq.prefecture);
-        char cursor[RK_CURSOR_MAX];
-        rc = rk_store_query(t, &sq, collect, &c, cursor, &out->err);
+        if (f == F_CSV) {
+            csv_stream cs = {.m = &page, .out = &out->body};
+            rc = rk_feed_csv_header(&out->body) ? rk_fail(&out->err, "internal", "", "out of memory")
+                                                 : rk_store_query(t, &sq, csv_cb, &cs, cursor, &out->err);
+            if (rc == 0 && cs.failed)
+                rc = rk_fail(&out->err, "internal", "", "out of memory rendering the CSV");
+            newest = cs.newest;
+        } else {
+            rc = rk_store_query(t, &sq, collect, &c, cursor, &out->err);
+            if (rc == 0 && c.failed)
+                rc = rk_fail(&out->err, "internal", "", "out of memory collecting records");
+            for (size_t i = 0; i < c.n; i++)
+                if (c.v[i].msg->version > newest)
+                    newest = c.v[i].msg->version;
+        }
+        if (rc == 0 && cursor[0]) {
+            if (export_url(&next, m, exports[fi].name, &p, cursor)) {
+                rc = fail500(out, "out of memory");
+                goto done;
+            }
+            page.next_url = next.data;
+            truncated = f == F_CSV;
+        }
     }
-    rk_params_free(&p);
-    if (rc != 0 || c.failed) {
-        if (c.failed)
-            rk_fail(&out->err, "internal", "", "out of memory collecting records");
-        out->status = 500;
-        collected_free(&c);
-        return -1;
+    if (rc != 0) {
+        out->status = strstr(out->err.code, "cursor") ? 400 : 500;
+        rk_buf_reset(&out->body);
+        rc = out->status == 400 ? 0 : -1;
+        goto done;
     }
-
-    uint64_t newest = 0;
-    for (size_t i = 0; i < c.n; i++)
-        if (c.v[i].msg->version > newest)
-            newest = c.v[i].msg->version;
-    if (c.n)
+    if (newest)
         imf_fixdate((int64_t)(newest / 1000), out->last_modified);
     /* If-None-Match takes precedence: If-Modified-Since counts only when no ETag was offered */
     int64_t ims;
-    if (!if_none_match && if_modified_since && c.n && parse_imf_fixdate(if_modified_since, &ims) == 0 &&
+    if (!if_none_match && if_modified_since && newest && parse_imf_fixdate(if_modified_since, &ims) == 0 &&
         (int64_t)(newest / 1000) <= ims) {
         out->status = 304;
-        collected_free(&c);
-        return 0;
+        rk_buf_reset(&out->body);
+        goto done;
     }
-
-    const rk_record **ptrs = malloc((c.n ? c.n : 1) * sizeof *ptrs);
-    if (!ptrs) {
-        collected_free(&c);
-        return fail500(out, "out of memory");
+    if (f == F_ATOM || f == F_JSON) {
+        const rk_record **ptrs = malloc((c.n ? c.n : 1) * sizeof *ptrs);
+        if (!ptrs) {
+            rc = fail500(out, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < c.n; i++)
+            ptrs[i] = &c.v[i];
+        rc = f == F_ATOM ? rk_feed_atom(ptrs, c.n, &page, &out->body) : rk_feed_json(ptrs, c.n, &page, &out->body);
+        free(ptrs);
+        if (rc != 0) {
+            rc = fail500(out, "rendering the export failed");
+            goto done;
+        }
     }
-    for (size_t i = 0; i < c.n; i++)
-        ptrs[i] = &c.v[i];
-    switch (f) {
-    case F_ATOM: rc = rk_feed_atom(ptrs, c.n, m, &out->body); break;
-    case F_JSON: rc = rk_feed_json(ptrs, c.n, m, &out->body); break;
-    case F_ICS: rc = rk_feed_ics(ptrs, c.n, m, &out->body); break;
-    default: rc = rk_feed_csv(ptrs, c.n, m, &out->body); break;
+    if ((page.next_url && (rk_buf_puts(&out->headers, "Link: <") || rk_buf_puts(&out->headers, page.next_url) ||
+                           rk_buf_puts(&out->headers, ">; rel=\"next\"\r\n"))) ||
+        (truncated && add_header(out, "Renkei-Truncated", "true"))) {
+        rc = fail500(out, "out of memory");
+        goto done;
     }
-    free(ptrs);
-    collected_free(&c);
-    if (rc != 0)
-        return fail500(out, "rendering the export failed");
     out->status = 200;
-    return 0;
+done:
+    rk_params_free(&p);
+    collected_free(&c);
+    rk_buf_free(&self);
+    rk_buf_free(&next);
+    return rc;
 }

@@ -13,6 +13,7 @@ typedef struct rk_export_response {
     char etag[80];              /* quoted strong ETag */
     char last_modified[40];     /* IMF-fixdate of the newest record served */
     rk_buf body;                /* caller frees */
+    rk_buf headers;             /* more "Name: value\r\n" lines (Link, Renkei-Truncated); caller frees */
     rk_error err;               /* when status >= 400 */
 } rk_export_response;
 

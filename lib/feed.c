@@ -6,6 +6,10 @@
  * the record's identity, never from the serving node, so every node in the network names a record
  * the same way and subscribers see updates rather than duplicates. Text is cleaned of control
  * characters before it is escaped, because one stray byte makes a whole XML feed unreadable.
+ * Absolute links start with meta->base_url ([api] public_url) and nothing else: a public export
+ * never links to the node's API, which the reverse proxy does not expose, so entries carry no
+ * `alternate` link until a page for people exists. A CSV field that a spreadsheet would read as a
+ * formula (starting with = + - @ tab or CR) gets a leading apostrophe, as OWASP recommends.
  */
 #include "feed.h"
 
@@ -22,6 +26,85 @@
 /* ------------------------------------------------------------------------------ record access */
 
 static const char *str_or_empty(const char *s) { return s ? s : ""; }
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+static bool rec_cancelled(const Renkei__Record *r)
+{
+    return r->body_case == RENKEI__RECORD__BODY_EVENT && r->event &&
+           r->event->status == RENKEI__EVENT_STATUS__EVENT_STATUS_CANCELLED;
+}
+
+/* Feed readers show the title and little else, so a cancelled event says so there; a title that
+ * already says 中止 is left alone rather than saying it twice. */
+static int display_title(rk_buf *b, const Renkei__Record *r, const char *title)
+{
+    rk_buf_reset(b);
+    if (rec_cancelled(r) && !strstr(title, "中止") && rk_buf_puts(b, "【中止】"))
+        return -1;
+    return rk_buf_puts(b, title);
+}
+
+static const char *const event_status_ja[] = {NULL, "予定（未確定）", "開催決定", "変更あり", "満員", "中止", "終了"};
+
+static const char *status_label(int v)
+{
+    return v > 0 && (size_t)v < sizeof event_status_ja / sizeof event_status_ja[0] ? event_status_ja[v] : NULL;
+}
+
+typedef struct local_time {
+    int y, mo, d, h, mi;
+} local_time;
+
+static void to_local(int64_t epoch, int offset, local_time *t)
+{
+    int64_t local = epoch + offset, days = floor_div(local, 86400), sec = local - days * 86400;
+    rk_civil_from_days(days, &t->y, &t->mo, &t->d);
+    t->h = (int)(sec / 3600);
+    t->mi = (int)(sec / 60 % 60);
+}
+
+/* When an event takes place, as a Japanese reader writes it, at the precision the publisher gave:
+ * 2030年10月10日 13:00〜16:30, 2030年11月16日〜11月18日, 2027年9月（日程未定）, 2027年度（日程未定）.
+ * Times are shown at the offset the publisher wrote. Nothing is appended when starts_at is unusable. */
+static int event_when_ja(rk_buf *b, const Renkei__Event *e)
+{
+    int64_t start, end;
+    int soff, eoff;
+    if (rk_parse_rfc3339(str_or_empty(e->starts_at), &start, &soff) != 0)
+        return 0;
+    if (rk_parse_rfc3339(str_or_empty(e->ends_at), &end, &eoff) != 0 || end < start) {
+        end = start;
+        eoff = soff;
+    }
+    local_time s, t;
+    to_local(start, soff, &s);
+    to_local(end, eoff, &t);
+    bool same_day = s.y == t.y && s.mo == t.mo && s.d == t.d;
+    switch (e->date_precision) {
+    case RENKEI__DATE_PRECISION__DATE_PRECISION_MONTH:
+        return rk_buf_printf(b, "%d年%d月（日程未定）", s.y, s.mo);
+    case RENKEI__DATE_PRECISION__DATE_PRECISION_FISCAL_YEAR:
+        return rk_buf_printf(b, "%d年度（日程未定）", s.mo >= 4 ? s.y : s.y - 1); /* 年度: April to March */
+    case RENKEI__DATE_PRECISION__DATE_PRECISION_DAY:
+        if (same_day)
+            return rk_buf_printf(b, "%d年%d月%d日", s.y, s.mo, s.d);
+        if (s.y == t.y)
+            return rk_buf_printf(b, "%d年%d月%d日〜%d月%d日", s.y, s.mo, s.d, t.mo, t.d);
+        return rk_buf_printf(b, "%d年%d月%d日〜%d年%d月%d日", s.y, s.mo, s.d, t.y, t.mo, t.d);
+    default:
+        if (rk_buf_printf(b, "%d年%d月%d日 %02d:%02d", s.y, s.mo, s.d, s.h, s.mi))
+            return -1;
+        if (end == start)
+            return 0;
+        if (same_day)
+            return rk_buf_printf(b, "〜%02d:%02d", t.h, t.mi);
+        return rk_buf_printf(b, "〜%d年%d月%d日 %02d:%02d", t.y, t.mo, t.d, t.h, t.mi);
+    }
+}
 
 static const char *rec_title(const Renkei__Record *r)
 {
@@ -113,11 +196,12 @@ static void version_time(uint64_t ms, char out[32])
     rk_format_rfc3339((int64_t)(ms / 1000), 0, true, out);
 }
 
-static int record_url(rk_buf *b, const rk_feed_meta *m, const rk_record *rec)
+/* This page's absolute URL: the caller's (with its query and cursor) or the export's plain path. */
+static int self_url(rk_buf *b, const rk_feed_meta *m, const char *path)
 {
-    char id[RK_ID_MAX];
-    rk_record_id(rec->msg->author.data, str_or_empty(rec->msg->rid), id);
-    return rk_buf_printf(b, "%s/v1/records/%s", m && m->base_url ? m->base_url : "", id);
+    if (m && m->self_url)
+        return rk_buf_puts(b, m->self_url);
+    return rk_buf_printf(b, "%s%s", m && m->base_url ? m->base_url : "", path);
 }
 
 /* Records newest version first, whatever order the caller used; ties by hash so the order is total. */
@@ -185,7 +269,17 @@ static int describe(rk_buf *b, const Renkei__Record *r)
     }
     case RENKEI__RECORD__BODY_EVENT: {
         const Renkei__Event *e = r->event;
-        if (labelled(b, "開始", e->starts_at) || labelled(b, "終了", e->ends_at) || labelled(b, "地域", pref) ||
+        if (b->len && rk_buf_puts(b, "\n"))
+            return -1;
+        size_t mark = b->len;
+        if (rk_buf_puts(b, "日時: ") || event_when_ja(b, e))
+            return -1;
+        if (b->len == mark + strlen("日時: ")) { /* no usable date: drop the empty label */
+            b->len = mark;
+            b->data[mark] = '\0';
+        }
+        if (labelled(b, "状態", status_label((int)e->status)) ||
+            labelled(b, "地域", pref) ||
             labelled(b, "種別", rk_label_ja(&renkei__event_type__descriptor, (int)e->event_type)) ||
             labelled(b, "形式", rk_label_ja(&renkei__event_format__descriptor, (int)e->format)) ||
             labelled(b, "主催", e->organiser) || labelled(b, "会場", e->venue ? e->venue->name : NULL) ||
@@ -307,17 +401,14 @@ static int atom_entry(rk_buf *out, rk_buf *tmp, const rk_record *rec, const rk_f
     version_time(r->created_at ? r->created_at : r->version, published);
     rk_buf_reset(tmp);
     if (rk_buf_puts(out, "  <entry>\n") || rk_buf_printf(tmp, "urn:renkei:%s:%s", hex, str_or_empty(r->rid)) ||
-        xml_elem(out, "    ", "id", tmp->data) || xml_elem(out, "    ", "title", rec_title(r)) ||
+        xml_elem(out, "    ", "id", tmp->data) || display_title(tmp, r, rec_title(r)) ||
+        xml_elem(out, "    ", "title", tmp->data) ||
         xml_elem(out, "    ", "updated", updated) || xml_elem(out, "    ", "published", published) ||
         rk_buf_puts(out, "    <author>\n") || xml_elem(out, "      ", "name", author_display(rec, m, hex)))
         return -1;
     rk_buf_reset(tmp);
     if (rk_buf_printf(tmp, "urn:renkei:node:%s", hex) || xml_elem(out, "      ", "uri", tmp->data) ||
         rk_buf_puts(out, "    </author>\n"))
-        return -1;
-    rk_buf_reset(tmp);
-    if (record_url(tmp, m, rec) || rk_buf_puts(out, "    <link rel=\"alternate\" href=\"") ||
-        xml_text(out, tmp->data) || rk_buf_puts(out, "\"/>\n"))
         return -1;
     if (*rec_summary(r) && xml_elem(out, "    ", "summary", rec_summary(r)))
         return -1;
@@ -387,9 +478,16 @@ int rk_feed_atom(const rk_record *const *recs, size_t n, const rk_feed_meta *m, 
         xml_elem(out, "    ", "name", node) || rk_buf_puts(out, "  </author>\n"))
         goto done;
     rk_buf_reset(&tmp);
-    if (rk_buf_printf(&tmp, "%s/v1/export/feed.atom", m && m->base_url ? m->base_url : "") ||
+    if (self_url(&tmp, m, "/v1/export/feed.atom") ||
         rk_buf_puts(out, "  <link rel=\"self\" type=\"application/atom+xml\" href=\"") || xml_text(out, tmp.data) ||
-        rk_buf_puts(out, "\"/>\n") ||
+        rk_buf_puts(out, "\"/>\n"))
+        goto done;
+    /* RFC 5005 paging: the next (older) page, absent on the last one */
+    if (m && m->next_url &&
+        (rk_buf_puts(out, "  <link rel=\"next\" type=\"application/atom+xml\" href=\"") ||
+         xml_text(out, m->next_url) || rk_buf_puts(out, "\"/>\n")))
+        goto done;
+    if (
         rk_buf_printf(out, "  <generator uri=\"urn:renkei\" version=\"%s\">renkei</generator>\n", RENKEI_VERSION))
         goto done;
     for (size_t i = 0; i < k; i++)
@@ -453,8 +551,7 @@ static json_t *json_item(const rk_record *rec, const rk_feed_meta *m, rk_buf *tm
     rk_buf_reset(tmp);
     if (rk_buf_printf(tmp, "urn:renkei:%s:%s", hex, str_or_empty(r->rid)) || jset(it, "id", json_string(tmp->data)))
         goto fail;
-    rk_buf_reset(tmp);
-    if (record_url(tmp, m, rec) || jset(it, "url", json_string(tmp->data)) || jset(it, "title", clean_string(rec_title(r))))
+    if (display_title(tmp, r, rec_title(r)) || jset(it, "title", clean_string(tmp->data)))
         goto fail;
     rk_buf_reset(tmp);
     if (describe(tmp, r) || jset(it, "content_text", clean_string(tmp->data ? tmp->data : "")))
@@ -538,7 +635,8 @@ int rk_feed_json(const rk_record *const *recs, size_t n, const rk_feed_meta *m, 
     rk_buf_reset(&tmp);
     if (*base && jset(feed, "home_page_url", json_string(base)))
         goto done;
-    if (rk_buf_printf(&tmp, "%s/v1/export/feed.json", base) || jset(feed, "feed_url", json_string(tmp.data)) ||
+    if (self_url(&tmp, m, "/v1/export/feed.json") || jset(feed, "feed_url", json_string(tmp.data)) ||
+        (m && m->next_url && jset(feed, "next_url", json_string(m->next_url))) ||
         jset(feed, "description", json_string("地域DX・リスキリング連携ネットワークの公開事例とイベント")) ||
         jset(feed, "language", json_string("ja")))
         goto done;
@@ -628,11 +726,6 @@ static int ics_text_prop(rk_buf *out, rk_buf *tmp, const char *name, const char 
     if (rk_buf_puts(tmp, name) || rk_buf_puts(tmp, ":") || ics_text(tmp, text))
         return -1;
     return ics_emit(out, tmp->data, tmp->len);
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
 static void ics_date(int64_t days, char out[16])
@@ -757,7 +850,7 @@ static int ics_event(rk_buf *out, rk_buf *tmp, const rk_record *rec, const rk_fe
     }
     if (precision && ics_line(out, tmp, "X-RENKEI-DATE-PRECISION:", precision))
         goto done;
-    if (rk_buf_puts(&summary, str_or_empty(e->title)) || (note && rk_buf_puts(&summary, note)) ||
+    if (display_title(&summary, r, str_or_empty(e->title)) || (note && rk_buf_puts(&summary, note)) ||
         ics_text_prop(out, tmp, "SUMMARY", summary.data))
         goto done;
     rk_buf_reset(&summary);
@@ -796,9 +889,6 @@ static int ics_event(rk_buf *out, rk_buf *tmp, const rk_record *rec, const rk_fe
     const char *who = author_display(rec, m, hex);
     if (ics_text_prop(out, tmp, "X-RENKEI-NODE", who) || ics_line(out, tmp, "X-RENKEI-AUTHOR:", hex))
         goto done;
-    rk_buf_reset(&summary);
-    if (record_url(&summary, m, rec) || ics_text_prop(out, tmp, "X-RENKEI-RECORD", summary.data))
-        goto done;
     if (rk_buf_puts(out, "END:VEVENT\r\n"))
         goto done;
     rc = 0;
@@ -807,53 +897,76 @@ done:
     return rc;
 }
 
-int rk_feed_ics(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out)
+int rk_feed_ics_begin(const rk_feed_meta *m, bool truncated, rk_buf *out)
 {
-    rk_buf tmp;
+    rk_buf tmp, name;
     rk_buf_init(&tmp);
+    rk_buf_init(&name);
     const char *node = m && m->node_name ? m->node_name : "renkei";
     int rc = -1;
     if (rk_buf_puts(out, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") ||
         ics_line(out, &tmp, "PRODID:", "-//renkei//renkei " RENKEI_VERSION "//JA") ||
-        rk_buf_puts(out, "CALSCALE:GREGORIAN\r\nMETHOD:PUBLISH\r\n"))
+        rk_buf_puts(out, "CALSCALE:GREGORIAN\r\nMETHOD:PUBLISH\r\n") ||
+        rk_buf_printf(&name, "renkei: %s イベント", node) || ics_text_prop(out, &tmp, "X-WR-CALNAME", name.data) ||
+        rk_buf_puts(out, "X-WR-TIMEZONE:Asia/Tokyo\r\n"
+                         "BEGIN:VTIMEZONE\r\nTZID:Asia/Tokyo\r\n"
+                         "BEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
+                         "TZOFFSETFROM:+0900\r\nTZOFFSETTO:+0900\r\nTZNAME:JST\r\n"
+                         "END:STANDARD\r\nEND:VTIMEZONE\r\n"))
         goto done;
-    rk_buf name;
-    rk_buf_init(&name);
-    int nrc = rk_buf_printf(&name, "renkei: %s イベント", node) || ics_text_prop(out, &tmp, "X-WR-CALNAME", name.data);
-    rk_buf_free(&name);
-    if (nrc || rk_buf_puts(out, "X-WR-TIMEZONE:Asia/Tokyo\r\n"
-                                "BEGIN:VTIMEZONE\r\nTZID:Asia/Tokyo\r\n"
-                                "BEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
-                                "TZOFFSETFROM:+0900\r\nTZOFFSETTO:+0900\r\nTZNAME:JST\r\n"
-                                "END:STANDARD\r\nEND:VTIMEZONE\r\n"))
-        goto done;
-    for (size_t i = 0; i < n; i++) {
-        const rk_record *rec = recs[i];
-        if (!rec || !rec->msg || rec->msg->body_case != RENKEI__RECORD__BODY_EVENT || !rec->msg->event)
-            continue;
-        if (ics_event(out, &tmp, rec, m))
-            goto done;
-    }
-    if (rk_buf_puts(out, "END:VCALENDAR\r\n"))
+    /* calendar properties precede the components (RFC 5545 3.4), so the caller decides this first */
+    if (truncated && rk_buf_puts(out, "X-RENKEI-TRUNCATED:TRUE\r\n"))
         goto done;
     rc = 0;
 done:
     rk_buf_free(&tmp);
+    rk_buf_free(&name);
     return rc;
+}
+
+int rk_feed_ics_event(const rk_record *rec, const rk_feed_meta *m, rk_buf *out)
+{
+    if (!rec || !rec->msg || rec->msg->body_case != RENKEI__RECORD__BODY_EVENT || !rec->msg->event)
+        return 0;
+    rk_buf tmp;
+    rk_buf_init(&tmp);
+    int rc = ics_event(out, &tmp, rec, m);
+    rk_buf_free(&tmp);
+    return rc;
+}
+
+int rk_feed_ics_end(rk_buf *out)
+{
+    return rk_buf_puts(out, "END:VCALENDAR\r\n");
+}
+
+int rk_feed_ics(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out)
+{
+    if (rk_feed_ics_begin(m, false, out))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (rk_feed_ics_event(recs[i], m, out))
+            return -1;
+    return rk_feed_ics_end(out);
 }
 
 /* ------------------------------------------------------------------------------------------ CSV */
 
 /* One field, quoted when it holds a comma, quote, CR or LF (RFC 4180); control characters other than
- * CR and LF are dropped so spreadsheet imports see clean text. */
+ * tab, CR and LF are dropped so spreadsheet imports see clean text. A field that a spreadsheet would
+ * evaluate (first character = + - @ tab or CR) is prefixed with an apostrophe and quoted, as the
+ * OWASP CSV injection guidance says: the text stays readable and is never run as a formula. */
 static int csv_field(rk_buf *b, const char *s, bool first)
 {
     const unsigned char *p = (const unsigned char *)str_or_empty(s);
     size_t len = strlen((const char *)p);
-    bool quote = strpbrk((const char *)p, ",\"\r\n") != NULL;
+    bool formula = len && strchr("=+-@\t\r", p[0]);
+    bool quote = formula || strpbrk((const char *)p, ",\"\r\n") != NULL;
     if (!first && rk_buf_puts(b, ","))
         return -1;
     if (quote && rk_buf_puts(b, "\""))
+        return -1;
+    if (formula && rk_buf_puts(b, "'"))
         return -1;
     for (size_t i = 0; i < len;) {
         size_t n = u8len(p + i, len - i);
@@ -869,14 +982,31 @@ static int csv_field(rk_buf *b, const char *s, bool first)
     return quote ? rk_buf_puts(b, "\"") : 0;
 }
 
-static const char *const csv_columns[] = {
+const char *const rk_feed_csv_columns[] = {
     "id", "kind", "author_node", "prefecture", "prefecture_name", "title", "summary", "industry", "dx_level",
-    "skills", "tags", "starts_at", "ends_at", "event_type", "format", "status", "url", "application_url",
+    "skills", "tags", "starts_at", "ends_at", "when", "event_type", "format", "status", "application_url",
     "version",
 };
+const size_t rk_feed_csv_column_count = sizeof rk_feed_csv_columns / sizeof rk_feed_csv_columns[0];
 
-static int csv_row(rk_buf *out, rk_buf *tmp, const rk_record *rec, const rk_feed_meta *m)
+static bool has_row(const rk_record *rec)
 {
+    return rec && rec->msg && rec->msg->kind != RENKEI__KIND__KIND_TOMBSTONE &&
+           rec->msg->body_case != RENKEI__RECORD__BODY_TOMBSTONE &&
+           rec->msg->body_case != RENKEI__RECORD__BODY__NOT_SET;
+}
+
+/* Appends s and its NUL to store, recording where it starts. */
+static int put_value(rk_buf *store, size_t *off, const char *s)
+{
+    *off = store->len;
+    return rk_buf_append(store, str_or_empty(s), strlen(str_or_empty(s)) + 1);
+}
+
+int rk_feed_csv_values(const rk_record *rec, const rk_feed_meta *m, rk_buf *store, size_t *offs)
+{
+    if (!has_row(rec))
+        return 1;
     const Renkei__Record *r = rec->msg;
     char hex[2 * RK_KEY_LEN + 1], id[RK_ID_MAX], ver[32];
     author_hex(rec, hex);
@@ -898,37 +1028,73 @@ static int csv_row(rk_buf *out, rk_buf *tmp, const rk_record *rec, const rk_feed
         status = code_of(&renkei__event_status__descriptor, (int)e->status);
         apply = str_or_empty(e->application_url);
     }
-    if (csv_field(out, id, true) || csv_field(out, rk_kind_name((int)r->kind), false) ||
-        csv_field(out, author_display(rec, m, hex), false) || csv_field(out, pref, false) ||
-        csv_field(out, pname ? pname : "", false) || csv_field(out, rec_title(r), false) ||
-        csv_field(out, rec_summary(r), false) || csv_field(out, industry, false) || csv_field(out, dx, false))
-        return -1;
+    rk_buf_reset(store);
+    rk_buf tmp;
+    rk_buf_init(&tmp);
+    int rc = -1;
+    size_t k = 0;
+    if (put_value(store, &offs[k++], id) || put_value(store, &offs[k++], rk_kind_name((int)r->kind)) ||
+        put_value(store, &offs[k++], author_display(rec, m, hex)) || put_value(store, &offs[k++], pref) ||
+        put_value(store, &offs[k++], pname) || put_value(store, &offs[k++], rec_title(r)) ||
+        put_value(store, &offs[k++], rec_summary(r)) || put_value(store, &offs[k++], industry) ||
+        put_value(store, &offs[k++], dx))
+        goto done;
     Renkei__Skill *sk;
     size_t nsk;
     rec_skills(r, &sk, &nsk);
-    rk_buf_reset(tmp);
     for (size_t i = 0; i < nsk; i++)
-        if ((i && rk_buf_puts(tmp, "; ")) || rk_buf_puts(tmp, code_of(&renkei__skill__descriptor, (int)sk[i])))
-            return -1;
-    if (csv_field(out, tmp->data ? tmp->data : "", false))
-        return -1;
+        if ((i && rk_buf_puts(&tmp, "; ")) || rk_buf_puts(&tmp, code_of(&renkei__skill__descriptor, (int)sk[i])))
+            goto done;
+    if (put_value(store, &offs[k++], tmp.data))
+        goto done;
     char **tags;
     size_t ntags;
     rec_tags(r, &tags, &ntags);
-    rk_buf_reset(tmp);
+    rk_buf_reset(&tmp);
     for (size_t i = 0; i < ntags; i++)
-        if ((i && rk_buf_puts(tmp, "; ")) || rk_buf_puts(tmp, str_or_empty(tags[i])))
+        if ((i && rk_buf_puts(&tmp, "; ")) || rk_buf_puts(&tmp, str_or_empty(tags[i])))
+            goto done;
+    if (put_value(store, &offs[k++], tmp.data))
+        goto done;
+    rk_buf_reset(&tmp);
+    if (r->body_case == RENKEI__RECORD__BODY_EVENT && event_when_ja(&tmp, r->event))
+        goto done;
+    if (put_value(store, &offs[k++], starts) || put_value(store, &offs[k++], ends) ||
+        put_value(store, &offs[k++], tmp.data) || put_value(store, &offs[k++], etype) ||
+        put_value(store, &offs[k++], format) || put_value(store, &offs[k++], status) ||
+        put_value(store, &offs[k++], apply) || put_value(store, &offs[k++], ver))
+        goto done;
+    rc = k == rk_feed_csv_column_count ? 0 : -1;
+done:
+    rk_buf_free(&tmp);
+    return rc;
+}
+
+int rk_feed_csv_header(rk_buf *out)
+{
+    /* the BOM is what makes Excel (the usual consumer in a prefectural office) read UTF-8 */
+    if (rk_buf_puts(out, "\xEF\xBB\xBF"))
+        return -1;
+    for (size_t i = 0; i < rk_feed_csv_column_count; i++)
+        if (csv_field(out, rk_feed_csv_columns[i], i == 0))
             return -1;
-    if (csv_field(out, tmp->data ? tmp->data : "", false))
-        return -1;
-    rk_buf_reset(tmp);
-    if (record_url(tmp, m, rec))
-        return -1;
-    if (csv_field(out, starts, false) || csv_field(out, ends, false) || csv_field(out, etype, false) ||
-        csv_field(out, format, false) || csv_field(out, status, false) || csv_field(out, tmp->data, false) ||
-        csv_field(out, apply, false) || csv_field(out, ver, false) || rk_buf_puts(out, "\r\n"))
-        return -1;
-    return 0;
+    return rk_buf_puts(out, "\r\n");
+}
+
+int rk_feed_csv_row(const rk_record *rec, const rk_feed_meta *m, rk_buf *out)
+{
+    size_t offs[sizeof rk_feed_csv_columns / sizeof rk_feed_csv_columns[0]];
+    rk_buf vals;
+    rk_buf_init(&vals);
+    int rc = rk_feed_csv_values(rec, m, &vals, offs);
+    if (rc == 0) {
+        for (size_t i = 0; i < rk_feed_csv_column_count && rc == 0; i++)
+            rc = csv_field(out, vals.data + offs[i], i == 0);
+        if (rc == 0)
+            rc = rk_buf_puts(out, "\r\n");
+    }
+    rk_buf_free(&vals);
+    return rc < 0 ? -1 : 0;
 }
 
 int rk_feed_csv(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out)
@@ -937,23 +1103,9 @@ int rk_feed_csv(const rk_record *const *recs, size_t n, const rk_feed_meta *m, r
     if (!v)
         return -1;
     size_t k = count_sorted(v, n);
-    rk_buf tmp;
-    rk_buf_init(&tmp);
-    int rc = -1;
-    /* the BOM is what makes Excel (the usual consumer in a prefectural office) read UTF-8 */
-    if (rk_buf_puts(out, "\xEF\xBB\xBF"))
-        goto done;
-    for (size_t i = 0; i < sizeof csv_columns / sizeof csv_columns[0]; i++)
-        if (csv_field(out, csv_columns[i], i == 0))
-            goto done;
-    if (rk_buf_puts(out, "\r\n"))
-        goto done;
-    for (size_t i = 0; i < k; i++)
-        if (csv_row(out, &tmp, v[i], m))
-            goto done;
-    rc = 0;
-done:
-    rk_buf_free(&tmp);
+    int rc = rk_feed_csv_header(out);
+    for (size_t i = 0; i < k && rc == 0; i++)
+        rc = rk_feed_csv_row(v[i], m, out);
     free(v);
     return rc;
 }

@@ -1,13 +1,17 @@
 """Exports of a real renkeid, read back with the parsers subscribers use: feedparser for Atom,
-icalendar for the calendar, the csv module for the CSV, json for JSON Feed. Also conditional requests
-(ETag / Last-Modified), /v1/stats after publish, update and delete, and /v1/regions."""
+icalendar for the calendar, the csv module for the CSV, json for JSON Feed. Also paging (next links
+followed to the end), the calendar keeping future events under a limit, public_url in every link,
+conditional requests (ETag / Last-Modified), /v1/stats after publish, update and delete, and
+/v1/regions."""
 
 import csv
 import datetime
 import io
 import os
+import re
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rk  # noqa: E402
@@ -58,7 +62,9 @@ def test_atom_filter_order_and_visibility():
     ids = [e.id for e in f.entries]
     assert ids == ["urn:renkei:%s:%s" % (n.key, x["rid"]) for x in (b, a)], ids
     assert f.entries[1].title == "加賀市の樹脂食器 <OEM> & ロボット", f.entries[1].title
-    assert f.entries[0].link.endswith("/v1/records/" + b["id"]), f.entries[0].link
+    # no entry links into the node's API, which the reverse proxy does not expose
+    assert not any(link.get("rel") == "alternate" for link in f.entries[0].get("links", [])), f.entries[0]
+    assert b"/v1/records/" not in r.body
     assert f.entries[0].author == "全国事務局", f.entries[0].get("author")
     terms = {t.term for t in f.entries[0].tags}
     assert {"case", "17", "fisheries", "robotics"} <= terms, terms
@@ -215,6 +221,135 @@ def test_conditional_requests():
         first = n.get(path)
         assert first.status == 200 and first.headers.get("etag"), (path, first)
         assert n.get(path, headers={"If-None-Match": first.headers["etag"]}).status == 304, path
+
+
+def csv_rows(body):
+    assert body.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(body[3:].decode("utf-8"), newline="")))
+
+
+def local_path(url, base):
+    """The API path of an absolute export link (which must start with the node's base)."""
+    assert url.startswith(base + "/v1/export/"), (url, base)
+    return url[len(base):]
+
+
+def test_every_record_exactly_once_through_paging():
+    base = "https://renkei.example.jp/kitami"
+    n = rk.Node(name="全国事務局", kind="national", prefecture="13", extra=["api.public_url=" + base + "/"]).start()
+    published = set()
+    for i in range(250):
+        published.add(n.publish(case("公開事例%03d" % i, pref="%02d" % (i % 47 + 1)))["rid"])
+        if i % 25 == 0:  # hidden records interleaved with the public ones
+            n.publish(case("会員限定%03d" % i, vis="network"))
+            n.publish(case("ローカル%03d" % i, vis="local"))
+    want = {"urn:renkei:%s:%s" % (n.key, rid) for rid in published}
+
+    # the CSV is complete by default: 250 rows, nothing hidden, nothing cut
+    r = n.get("/v1/export/records.csv")
+    assert r.status == 200, r
+    rows = csv_rows(r.body)
+    assert len(rows) == 250, len(rows)
+    assert {row["id"].split(":")[1] for row in rows} == published
+    assert "renkei-truncated" not in r.headers and "link" not in r.headers, r.headers
+    # a limited CSV says it was cut and where the rest is; the pages together are the whole
+    seen, path, pages = [], "/v1/export/records.csv?limit=100", 0
+    while path:
+        r = n.get(path)
+        assert r.status == 200, r
+        seen += [row["id"] for row in csv_rows(r.body)]
+        pages += 1
+        m = re.match(r"<([^>]+)>; rel=\"next\"", r.headers.get("link", ""))
+        assert (m is not None) == (r.headers.get("renkei-truncated") == "true"), r.headers
+        path = local_path(m.group(1), base) if m else None
+    assert pages == 3 and len(seen) == 250 and len(set(seen)) == 250, (pages, len(seen))
+
+    # Atom: follow rel="next" (RFC 5005) from the first page to the last
+    ids, path, pages = [], "/v1/export/feed.atom?limit=60", 0
+    while path:
+        r = n.get(path)
+        assert r.status == 200, r
+        f = feedparser.parse(r.body)
+        assert not f.bozo, f.bozo_exception
+        ids += [e.id for e in f.entries]
+        pages += 1
+        nxt = [link.href for link in f.feed.links if link.rel == "next"]
+        path = local_path(nxt[0], base) if nxt else None
+    assert pages == 5, pages
+    assert len(ids) == 250 and set(ids) == want, (len(ids), len(set(ids)))
+
+    # JSON Feed: follow next_url
+    ids, path, pages = [], "/v1/export/feed.json?limit=100", 0
+    while path:
+        r = n.get(path)
+        assert r.status == 200, r
+        j = r.json()
+        ids += [it["id"] for it in j["items"]]
+        pages += 1
+        path = local_path(j["next_url"], base) if "next_url" in j else None
+    assert pages == 3 and len(ids) == 250 and set(ids) == want, (pages, len(ids))
+    for r in (n.get("/v1/export/feed.atom?limit=10000"), n.get("/v1/export/feed.json?limit=10000")):
+        assert "会員限定".encode() not in r.body and "ローカル".encode() not in r.body
+
+    r = n.get("/v1/export/feed.atom?cursor=zz")
+    assert r.status == 400 and r.json()["error"]["field"] == "cursor", r
+
+
+def test_calendar_limit_keeps_the_soonest_future_events():
+    n = node()
+    now = datetime.datetime.now(JST).replace(hour=10, minute=0, second=0, microsecond=0)
+    future = []
+    for d in range(1, 31):
+        t = now - datetime.timedelta(days=d)
+        publish(n, event("過去%02d" % d, t.isoformat(), (t + datetime.timedelta(hours=2)).isoformat()))
+    for d in range(1, 31):
+        t = now + datetime.timedelta(days=d)
+        future.append(publish(n, event("今後%02d" % d, t.isoformat(), (t + datetime.timedelta(hours=2)).isoformat())))
+    r = n.get("/v1/export/events.ics?limit=10")
+    assert r.status == 200, r
+    cal = Calendar.from_ical(r.body)
+    got = sorted(str(e["SUMMARY"]) for e in cal.walk("VEVENT"))
+    assert got == ["今後%02d" % d for d in range(1, 11)], got
+    assert str(cal.get("X-RENKEI-TRUNCATED")) == "TRUE" and r.headers.get("renkei-truncated") == "true"
+    # room left over goes to the latest past events, never the oldest
+    r = n.get("/v1/export/events.ics?limit=33")
+    got = sorted(str(e["SUMMARY"]) for e in Calendar.from_ical(r.body).walk("VEVENT"))
+    assert got == sorted(["今後%02d" % d for d in range(1, 31)] + ["過去01", "過去02", "過去03"]), got
+    # by default all 60 are there (within the 180-day look-back) and nothing is said to be cut
+    r = n.get("/v1/export/events.ics")
+    cal = Calendar.from_ical(r.body)
+    assert len(cal.walk("VEVENT")) == 60 and "X-RENKEI-TRUNCATED" not in cal
+    assert "renkei-truncated" not in r.headers
+
+
+ABSOLUTE = re.compile(rb"https?://[^\s\"'<>\\]+")
+# vocabularies and format identifiers, which are names rather than links
+VOCABULARIES = (b"http://www.w3.org/", b"https://jsonfeed.org/version/", b"http://purl.org/dc/", b"https://schema.org",
+                b"http://schema.org", b"http://xmlns.com/foaf/", b"http://www.iana.org/assignments/media-types/")
+
+
+def test_public_url_prefixes_every_link():
+    base = "https://renkei.example.jp/kitami"
+    n = rk.Node(name="北見市", extra=["api.public_url=" + base]).start()
+    for i in range(3):
+        publish(n, case("事例%d" % i))
+    for i in range(3):
+        publish(n, event("イベント%d" % i, "2030-10-1%dT13:00:00+09:00" % i, "2030-10-1%dT15:00:00+09:00" % i))
+    for name in ("feed.atom?limit=2", "feed.json?limit=2", "events.ics", "records.csv?limit=2"):
+        r = n.get("/v1/export/" + name)
+        assert r.status == 200, (name, r)
+        links = [u for u in ABSOLUTE.findall(r.body) if not u.startswith(VOCABULARIES)]
+        if name.startswith("feed"):
+            assert links, name  # self and next at least
+        for u in links:
+            assert u == base.encode() or u.startswith(base.encode() + b"/"), (name, u)
+        assert b"127.0.0.1" not in r.body and b"localhost" not in r.body, name
+        if "link" in r.headers:
+            assert r.headers["link"].startswith("<" + base + "/v1/export/"), r.headers["link"]
+    j = n.get("/v1/export/feed.json?limit=2&kind=case").json()
+    assert j["feed_url"] == base + "/v1/export/feed.json?limit=2&kind=case", j["feed_url"]
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(j["next_url"]).query)
+    assert q["limit"] == ["2"] and q["kind"] == ["case"] and q["cursor"], j["next_url"]
 
 
 def kinds(n):

@@ -147,9 +147,21 @@ static void test_atom_escaping_and_order(void **state)
     assert_non_null(strstr(x, "<category scheme=\"urn:renkei:prefecture\" term=\"17\" label=\"石川県\"/>"));
     assert_non_null(strstr(x, "<category scheme=\"urn:renkei:industry\" term=\"manufacturing\""));
     assert_non_null(strstr(x, "<category scheme=\"urn:renkei:skill\" term=\"robotics\""));
-    char link[256];
-    snprintf(link, sizeof link, "href=\"http://localhost:7480/v1/records/%s:newer\"", f->hex);
-    assert_non_null(strstr(x, link));
+    /* no link into the node's API (the proxy does not expose it), and no next page was given */
+    assert_null(strstr(x, "/v1/records/"));
+    assert_null(strstr(x, "rel=\"alternate\""));
+    assert_null(strstr(x, "rel=\"next\""));
+    rk_buf_free(&out);
+
+    /* a page with a next page links to it (RFC 5005) and names itself by the caller's URL */
+    m.self_url = "https://renkei.example.jp/kitami/v1/export/feed.atom?limit=1";
+    m.next_url = "https://renkei.example.jp/kitami/v1/export/feed.atom?limit=1&cursor=ab";
+    rk_buf_init(&out);
+    assert_int_equal(rk_feed_atom(recs, 2, &m, &out), 0);
+    assert_non_null(strstr(out.data, "<link rel=\"self\" type=\"application/atom+xml\" "
+                                     "href=\"https://renkei.example.jp/kitami/v1/export/feed.atom?limit=1\"/>"));
+    assert_non_null(strstr(out.data, "<link rel=\"next\" type=\"application/atom+xml\" "
+                                     "href=\"https://renkei.example.jp/kitami/v1/export/feed.atom?limit=1&amp;cursor=ab\"/>"));
     rk_buf_free(&out);
     rk_record_free(&a);
     rk_record_free(&b);
@@ -312,6 +324,9 @@ static void test_ics_folding_escaping_and_dates(void **state)
     assert_non_null(strstr(u, "STATUS:TENTATIVE\r\n"));
     assert_non_null(strstr(u, "LOCATION:サテライトオフィス北見\\, 北海道北見市\r\n"));
     assert_non_null(strstr(u, "URL:https://example.jp/apply?a=1;b=2\r\n"));
+    /* the title already says 中止, so it is not said twice */
+    assert_non_null(strstr(u, "SUMMARY:中止の回\r\n"));
+    assert_null(strstr(u, "/v1/records/"));
     size_t vevents = 0;
     for (const char *p = u; (p = strstr(p, "BEGIN:VEVENT")); p++)
         vevents++;
@@ -354,6 +369,96 @@ static void test_csv_quoting_and_bom(void **state)
     rk_buf_free(&out);
     rk_record_free(&a);
     rk_record_free(&b);
+}
+
+/* OWASP: a field a spreadsheet would evaluate starts with an apostrophe and is quoted; codes keep
+ * their leading zero; other text is untouched. */
+static void test_csv_neutralises_formulas(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *title, *field;
+    } cases[] = {
+        {"=1+1", ",\"'=1+1\","},
+        {"=HYPERLINK(\"http://x\",\"y\")", ",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","},
+        {"+81 3", ",\"'+81 3\","},
+        {"-2+3", ",\"'-2+3\","},
+        {"@SUM(A1)", ",\"'@SUM(A1)\","},
+        {"\tタブ", ",\"'\tタブ\","},
+        {"1+1=2", ",1+1=2,"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rk_record a;
+        make_case(f, "inj", 1700000000000ull, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, "01", cases[i].title, "要約", &a);
+        rk_feed_meta m = meta(f);
+        rk_buf out;
+        rk_buf_init(&out);
+        assert_int_equal(rk_feed_csv_header(&out), 0);
+        assert_int_equal(rk_feed_csv_row(&a, &m, &out), 0);
+        if (!strstr(out.data, cases[i].field))
+            fail_msg("title %s: wanted %s in %s", cases[i].title, cases[i].field, out.data);
+        assert_non_null(strstr(out.data, ",01,北海道,")); /* the code keeps its zero */
+        rk_buf_free(&out);
+        rk_record_free(&a);
+    }
+}
+
+/* Feeds speak Japanese about dates and say 中止 where a reader looks: the title. */
+static void test_feeds_japanese_dates_and_cancelled(void **state)
+{
+    fixture *f = *state;
+    rk_record ev[5];
+    make_event(f, "t", 1700000000000ull, "交流会", "", "2030-10-10T13:00:00+09:00", "2030-10-10T16:30:00+09:00", 0,
+               RENKEI__EVENT_STATUS__EVENT_STATUS_CANCELLED, &ev[0]);
+    make_event(f, "d", 1700000001000ull, "視察", "", "2030-11-16T00:00:00+09:00", "2030-11-18T23:59:59+09:00",
+               RENKEI__DATE_PRECISION__DATE_PRECISION_DAY, RENKEI__EVENT_STATUS__EVENT_STATUS_SCHEDULED, &ev[1]);
+    make_event(f, "m", 1700000002000ull, "報告会", "", "2027-09-01T00:00:00+09:00", "2027-09-30T23:59:59+09:00",
+               RENKEI__DATE_PRECISION__DATE_PRECISION_MONTH, RENKEI__EVENT_STATUS__EVENT_STATUS_PLANNED, &ev[2]);
+    make_event(f, "y", 1700000003000ull, "成果発表", "", "2028-02-01T00:00:00+09:00", "2028-02-01T00:00:00+09:00",
+               RENKEI__DATE_PRECISION__DATE_PRECISION_FISCAL_YEAR, RENKEI__EVENT_STATUS__EVENT_STATUS_PLANNED, &ev[3]);
+    make_event(f, "c", 1700000004000ull, "（中止）説明会", "", "2030-12-01T10:00:00+09:00", "2030-12-01T11:00:00+09:00",
+               0, RENKEI__EVENT_STATUS__EVENT_STATUS_CANCELLED, &ev[4]);
+    const rk_record *recs[] = {&ev[0], &ev[1], &ev[2], &ev[3], &ev[4]};
+    rk_feed_meta m = meta(f);
+    rk_buf out;
+    rk_buf_init(&out);
+    assert_int_equal(rk_feed_atom(recs, 5, &m, &out), 0);
+    const char *x = out.data;
+    assert_non_null(strstr(x, "<title>【中止】交流会</title>"));
+    assert_non_null(strstr(x, "<title>（中止）説明会</title>"));
+    assert_non_null(strstr(x, "日時: 2030年10月10日 13:00〜16:30\n状態: 中止"));
+    assert_non_null(strstr(x, "日時: 2030年11月16日〜11月18日"));
+    assert_non_null(strstr(x, "日時: 2027年9月（日程未定）"));
+    assert_non_null(strstr(x, "日時: 2027年度（日程未定）")); /* February 2028 is in 年度 2027 */
+    assert_null(strstr(x, "T00:00:00+09:00"));
+    rk_buf_free(&out);
+
+    rk_buf_init(&out);
+    assert_int_equal(rk_feed_json(recs, 5, &m, &out), 0);
+    json_error_t jerr;
+    json_t *j = json_loads(out.data, 0, &jerr);
+    assert_non_null(j);
+    json_t *items = json_object_get(j, "items");
+    bool seen = false;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const char *t = json_string_value(json_object_get(json_array_get(items, i), "title"));
+        if (strcmp(t, "【中止】交流会") == 0)
+            seen = true;
+        assert_null(json_object_get(json_array_get(items, i), "url")); /* no page for people yet */
+    }
+    assert_true(seen);
+    assert_null(json_object_get(j, "next_url"));
+    json_decref(j);
+    rk_buf_free(&out);
+
+    rk_buf_init(&out);
+    assert_int_equal(rk_feed_ics(recs, 5, &m, &out), 0);
+    char *u = check_and_unfold(&out);
+    assert_non_null(strstr(u, "SUMMARY:【中止】交流会\r\n"));
+    free(u);
+    rk_buf_free(&out);
+    for (int i = 0; i < 5; i++)
+        rk_record_free(&ev[i]);
 }
 
 /* -------------------------------------------------------------------------------- JSON Feed */
@@ -471,6 +576,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_atom_keeps_carriage_return_as_reference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ics_folding_escaping_and_dates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv_quoting_and_bom, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csv_neutralises_formulas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_feeds_japanese_dates_and_cancelled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_feed_required_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats_totals, setup, teardown),
     };
