@@ -952,16 +952,17 @@ int rk_feed_ics(const rk_record *const *recs, size_t n, const rk_feed_meta *m, r
 
 /* ------------------------------------------------------------------------------------------ CSV */
 
-/* One field, quoted when it holds a comma, quote, CR or LF (RFC 4180); control characters other than
- * tab, CR and LF are dropped so spreadsheet imports see clean text. A field that a spreadsheet would
- * evaluate (first character = + - @ tab or CR) is prefixed with an apostrophe and quoted, as the
- * OWASP CSV injection guidance says: the text stays readable and is never run as a formula. */
+/* One field, always quoted (RFC 4180 allows it, and spreadsheets told to read quoted fields as text
+ * then keep codes such as 01); control characters other than tab, CR and LF are dropped so
+ * spreadsheet imports see clean text. A field that a spreadsheet would evaluate (first character
+ * = + - @ tab or CR) is prefixed with an apostrophe, as the OWASP CSV injection guidance says: the
+ * text stays readable and is never run as a formula. */
 static int csv_field(rk_buf *b, const char *s, bool first)
 {
     const unsigned char *p = (const unsigned char *)str_or_empty(s);
     size_t len = strlen((const char *)p);
     bool formula = len && strchr("=+-@\t\r", p[0]);
-    bool quote = formula || strpbrk((const char *)p, ",\"\r\n") != NULL;
+    const bool quote = true;
     if (!first && rk_buf_puts(b, ","))
         return -1;
     if (quote && rk_buf_puts(b, "\""))
