@@ -985,7 +985,7 @@ static int csv_field(rk_buf *b, const char *s, bool first)
 
 const char *const rk_feed_csv_columns[] = {
     "id", "kind", "author_node", "prefecture", "prefecture_name", "title", "summary", "industry", "dx_level",
-    "skills", "tags", "starts_at", "ends_at", "when", "event_type", "format", "status", "application_url",
+    "skills", "tags", "starts_at", "ends_at", "event_type", "format", "status", "application_url",
     "version",
 };
 const size_t rk_feed_csv_column_count = sizeof rk_feed_csv_columns / sizeof rk_feed_csv_columns[0];
@@ -1057,11 +1057,8 @@ int rk_feed_csv_values(const rk_record *rec, const rk_feed_meta *m, rk_buf *stor
             goto done;
     if (put_value(store, &offs[k++], tmp.data))
         goto done;
-    rk_buf_reset(&tmp);
-    if (r->body_case == RENKEI__RECORD__BODY_EVENT && event_when_ja(&tmp, r->event))
-        goto done;
     if (put_value(store, &offs[k++], starts) || put_value(store, &offs[k++], ends) ||
-        put_value(store, &offs[k++], tmp.data) || put_value(store, &offs[k++], etype) ||
+        put_value(store, &offs[k++], etype) ||
         put_value(store, &offs[k++], format) || put_value(store, &offs[k++], status) ||
         put_value(store, &offs[k++], apply) || put_value(store, &offs[k++], ver))
         goto done;
