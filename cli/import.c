@@ -239,6 +239,7 @@ typedef struct row_job {
     size_t row;      /* spreadsheet row number */
     json_t *rec;     /* the record body to send */
     char *id;        /* update target, or NULL for a new record */
+    json_t *current; /* for an update, the record as the node holds it (output-only keys removed) */
     bool unchanged;  /* an update that changes nothing */
     bool bad;
 } row_job;
@@ -315,19 +316,25 @@ static int build_row(rk_cli *cli, const json_t *header, const json_t *cells, row
         long status = 0;
         if (fetch_current(cli, id, &rec, &status) != 0)
             return -1;
-        if (!rec) {
-            row_problem(job->row, "id", "not_found", "no record with this id on the node",
-                        "この id のレコードはノードにありません", NULL);
-            job->bad = true;
-            return 0;
-        }
-        if (json_is_true(json_object_get(rec, "deleted"))) {
-            row_problem(job->row, "id", "deleted", "the record was deleted", "このレコードは削除されています", NULL);
+        if (!rec || json_is_true(json_object_get(rec, "deleted"))) {
+            if (status == 410 || rec)
+                row_problem(job->row, "id", "gone", "the record was deleted", "このレコードは削除されています", NULL);
+            else if (status == 404)
+                row_problem(job->row, "id", "not_found", "no record with this id on the node",
+                            "この id のレコードはノードにありません", NULL);
+            else
+                row_problem(job->row, "id", "invalid_id", "the node could not return the record with this id",
+                            "この id のレコードをノードから取得できませんでした", NULL);
             json_decref(rec);
             job->bad = true;
             return 0;
         }
         strip_output_only(rec);
+        /* what the node holds, to tell an edited row from one re-imported as it was */
+        if (!(job->current = json_deep_copy(rec))) {
+            json_decref(rec);
+            return -1;
+        }
         const char *held = json_string_value(json_object_get(rec, "kind"));
         if (kind && held && strcmp(kind, held) != 0 && rk_taxonomy_value(&renkei__kind__descriptor, kind) !=
                                                            rk_taxonomy_value(&renkei__kind__descriptor, held)) {
@@ -596,23 +603,13 @@ int rk_cmd_import(rk_cli *cli, int argc, char **argv)
             nbad++;
             continue;
         }
-        if (job->id) {
+        if (job->current) {
             /* unchanged when the merged record reads the same as the one the node holds */
-            json_t *cur = NULL;
-            long status = 0;
-            if (fetch_current(cli, job->id, &cur, &status) != 0) {
-                rc = RK_EXIT_FAIL;
-                goto done;
-            }
-            if (cur) {
-                strip_output_only(cur);
-                size_t la = 0, lb = 0;
-                uint8_t *a = packed(cur, &la), *b = packed(job->rec, &lb);
-                job->unchanged = a && b && la == lb && memcmp(a, b, la) == 0;
-                free(a);
-                free(b);
-                json_decref(cur);
-            }
+            size_t la = 0, lb = 0;
+            uint8_t *a = packed(job->current, &la), *b = packed(job->rec, &lb);
+            job->unchanged = a && b && la == lb && memcmp(a, b, la) == 0;
+            free(a);
+            free(b);
         }
     }
     size_t good = njobs - nbad;
@@ -657,6 +654,7 @@ int rk_cmd_import(rk_cli *cli, int argc, char **argv)
 done:
     for (size_t i = 0; i < njobs; i++) {
         json_decref(jobs[i].rec);
+        json_decref(jobs[i].current);
         free(jobs[i].id);
     }
     free(jobs);

@@ -272,12 +272,24 @@ def test_reimport_of_export_updates_only_the_edited_row():
     assert p.returncode == 0, p.stderr.decode()
     after = {r["id"]: r for r in by_tag(tag)}
     assert set(after) == set(before)
+    assert "1 row(s) sent, 2 unchanged" in p.stdout.decode(), p.stdout
     for rid, rec in after.items():
         if rid == target:
             assert rec["provenance"]["version"] > before[rid]
             assert rec[rec["kind"]]["title"] == "題名だけ変えた"
         else:
             assert rec["provenance"]["version"] == before[rid], rid
+
+
+def test_import_unknown_and_deleted_ids():
+    res = node().publish(rk.sample_case(title="消す事例", tags=["imp-gone"]))
+    node().request("DELETE", "/v1/records/" + res["id"])
+    head = "id,kind,title\r\n"
+    data = (head + "%s,case,消す事例\r\n%s,case,ない事例\r\n" % (res["id"], node().key + ":no-such-rid")).encode()
+    p = run("import", tmpfile(data, ".csv"), env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
+    err = p.stderr.decode()
+    assert p.returncode == 1 and "row 2 id: the record was deleted [gone]" in err, err
+    assert "row 3 id: no record with this id on the node [not_found]" in err, err
 
 
 def test_import_undoes_formula_neutralisation():
