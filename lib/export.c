@@ -20,12 +20,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "export.h"
 #include "params.h"
 #include "query.h"
 #include "stats.h"
 #include "sign.h"
+#include "schema_event.h"
 #include "taxonomy.h"
+#include "xlsx.h"
 
 #define LIMIT_DEFAULT 100          /* feed page size */
 #define LIMIT_MAX 10000            /* largest feed page */
@@ -34,9 +37,10 @@
 /* events.ics without "from": events that ended in the last 180 days and everything later */
 #define ICS_PAST_DAYS 180
 
-enum fmt { F_ATOM, F_JSON, F_ICS, F_CSV, F_STATS, F_REGIONS };
+enum fmt { F_ATOM, F_JSON, F_ICS, F_CSV, F_XLSX, F_EVENTS_LD, F_CATALOG, F_STATS, F_REGIONS };
 
-static bool is_complete_export(enum fmt f) { return f == F_ICS || f == F_CSV; }
+static bool is_complete_export(enum fmt f) { return f == F_ICS || f == F_CSV || f == F_XLSX || f == F_EVENTS_LD; }
+static bool is_calendar(enum fmt f) { return f == F_ICS || f == F_EVENTS_LD; }
 
 static const struct {
     const char *name;
@@ -48,6 +52,10 @@ static const struct {
     {"feed.json", F_JSON, "application/feed+json", " kind prefecture industry q limit cursor "},
     {"events.ics", F_ICS, "text/calendar; charset=utf-8", " kind prefecture format open_scope from to limit "},
     {"records.csv", F_CSV, "text/csv; charset=utf-8; header=present", " kind prefecture industry q limit cursor "},
+    {"records.xlsx", F_XLSX, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+     " kind prefecture industry q limit cursor "},
+    {"events.jsonld", F_EVENTS_LD, "application/ld+json", " kind prefecture format open_scope from to limit "},
+    {"catalog.jsonld", F_CATALOG, "application/ld+json", " "},
     {"stats", F_STATS, "application/json", " "},
     {"regions", F_REGIONS, "application/json", " "},
 };
@@ -112,7 +120,7 @@ static int parse_query(const rk_params *p, int fmt_index, int64_t now_s, export_
         if (q->kind != RENKEI__KIND__KIND_CASE && q->kind != RENKEI__KIND__KIND_EVENT &&
             q->kind != RENKEI__KIND__KIND_REGION)
             return bad(out, "kind", "kind must be case, event or region");
-        if (exports[fmt_index].fmt == F_ICS && q->kind != RENKEI__KIND__KIND_EVENT)
+        if (is_calendar(exports[fmt_index].fmt) && q->kind != RENKEI__KIND__KIND_EVENT)
             return bad(out, "kind", "the calendar holds events only");
     }
     if ((v = rk_params_get(p, "prefecture")) && *v) {
@@ -145,7 +153,7 @@ static int parse_query(const rk_params *p, int fmt_index, int64_t now_s, export_
             return bad(out, "cursor", "malformed cursor: use the next link of the previous page");
         q->cursor = v;
     }
-    if (exports[fmt_index].fmt == F_ICS) {
+    if (is_calendar(exports[fmt_index].fmt)) {
         /* the default window moves once a day (at JST midnight), so ETags stay stable within a day */
         int64_t today = ((now_s + RK_JST_OFFSET_S) / 86400) * 86400 - RK_JST_OFFSET_S;
         q->split = today;
@@ -502,6 +510,7 @@ static int export_url(rk_buf *b, const rk_feed_meta *m, const char *name, const 
 typedef struct csv_stream {
     const rk_feed_meta *m;
     rk_buf *out;
+    rk_xlsx *xlsx;        /* rows go to the workbook instead of out */
     uint64_t newest;
     size_t rows;
     int failed;
@@ -514,11 +523,13 @@ static int csv_cb(const rk_record *rec, void *ctx)
         return 0;
     if (rec->msg->version > c->newest)
         c->newest = rec->msg->version;
-    if (rk_feed_csv_row(rec, c->m, c->out) != 0) {
+    if (c->xlsx ? rk_xlsx_row(c->xlsx, rec, c->m) : rk_feed_csv_row(rec, c->m, c->out)) {
         c->failed = 1;
         return 1;
     }
     c->rows++;
+    if (c->xlsx) /* the workbook is on disk, and compresses: its bound is the row count alone */
+        return 0;
     /* the row that passes the byte bound is kept; the store's cursor then points after it */
     return c->out->len >= EXPORT_MAX_BYTES;
 }
@@ -541,6 +552,8 @@ static bool event_ends_before(const rk_record *rec, int64_t t)
 typedef struct ics_pass {
     const rk_feed_meta *m;
     rk_buf *out;          /* NULL: count only */
+    bool json;            /* schema.org JSON-LD rather than iCalendar */
+    bool *first;          /* JSON-LD: no comma before the first event */
     int64_t past_before;  /* INT64_MIN: every event counts; else only those ending before it */
     size_t skip, seen, rendered, max;
     uint64_t newest;
@@ -561,7 +574,7 @@ static int ics_cb(const rk_record *rec, void *ctx)
     p->rendered++;
     if (rec->msg->version > p->newest)
         p->newest = rec->msg->version;
-    if (p->out && rk_feed_ics_event(rec, p->m, p->out) != 0) {
+    if (p->out && (p->json ? rk_schema_events_add(rec, p->m, p->first, p->out) : rk_feed_ics_event(rec, p->m, p->out))) {
         p->failed = 1;
         return 1;
     }
@@ -585,9 +598,10 @@ static int events_pass(rk_txn *t, const export_query *eq, int64_t from, int64_t 
 /* The window is [from, to]; events still going on at or after the split (today, JST) are the
  * future. The future is counted first (up to limit + 1), the past fills what room is left with its
  * latest events, and then both are rendered: past (the kept tail) then future, soonest first. */
-static int serve_ics(rk_txn *t, const export_query *eq, const rk_feed_meta *m, rk_export_response *out,
+static int serve_ics(rk_txn *t, const export_query *eq, bool json, const rk_feed_meta *m, rk_export_response *out,
                      uint64_t *newest, bool *truncated)
 {
+    bool first = true;
     int64_t fut_from = eq->from > eq->split ? eq->from : eq->split;
     bool has_future = eq->to >= fut_from;
     int64_t past_to = eq->to < eq->split - 1 ? eq->to : eq->split - 1;
@@ -604,20 +618,46 @@ static int serve_ics(rk_txn *t, const export_query *eq, const rk_feed_meta *m, r
     size_t skip = pc.rendered > room ? pc.rendered - room : 0;
     *truncated |= skip > 0;
 
-    if (rk_feed_ics_begin(m, *truncated, &out->body))
+    if (json ? rk_schema_events_begin(&out->body) : rk_feed_ics_begin(m, *truncated, &out->body))
         return rk_fail(&out->err, "internal", "", "out of memory");
-    ics_pass pr = {.m = m, .out = &out->body, .past_before = past_before, .skip = skip, .max = room};
+    ics_pass pr = {.m = m, .out = &out->body, .json = json, .first = &first, .past_before = past_before,
+                   .skip = skip, .max = room};
     if (room && events_pass(t, eq, eq->from, past_to, 0, &pr, &out->err) != 0)
         return -1;
-    ics_pass fr = {.m = m, .out = &out->body, .past_before = INT64_MIN, .max = nf};
+    ics_pass fr = {.m = m, .out = &out->body, .json = json, .first = &first, .past_before = INT64_MIN, .max = nf};
     if (nf && out->body.len < EXPORT_MAX_BYTES && events_pass(t, eq, fut_from, eq->to, nf, &fr, &out->err) != 0)
         return -1;
     if (pr.rendered + fr.rendered < (room < pc.rendered ? room : pc.rendered) + nf)
         *truncated = true; /* stopped by the byte bound; too late for the calendar's own flag */
     *newest = pr.newest > fr.newest ? pr.newest : fr.newest;
-    if (rk_feed_ics_end(&out->body))
+    if (json ? rk_schema_events_end(&out->body) : rk_feed_ics_end(&out->body))
         return rk_fail(&out->err, "internal", "", "out of memory");
     return 0;
+}
+
+/* ------------------------------------------------------------------------------- the catalog */
+
+static int newest_cb(const rk_record *rec, void *ctx)
+{
+    uint64_t *v = ctx;
+    if (rec->msg && rec->msg->visibility == RENKEI__VISIBILITY__VISIBILITY_PUBLIC && rec->msg->version > *v)
+        *v = rec->msg->version;
+    return 0;
+}
+
+/* The newest public record of each kind (the store answers newest first, so one record each). */
+static int serve_catalog(rk_txn *t, const rk_feed_meta *m, rk_export_response *out, uint64_t *newest)
+{
+    uint64_t by_kind[4] = {0};
+    for (int k = RENKEI__KIND__KIND_CASE; k <= RENKEI__KIND__KIND_REGION; k++) {
+        rk_query q = {.kind = k, .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC, .limit = 1};
+        char cursor[RK_CURSOR_MAX];
+        if (rk_store_query(t, &q, newest_cb, &by_kind[k], cursor, &out->err) != 0)
+            return -1;
+        if (by_kind[k] > *newest)
+            *newest = by_kind[k];
+    }
+    return rk_catalog_jsonld(m, by_kind, &out->body) ? rk_fail(&out->err, "internal", "", "out of memory") : 0;
 }
 
 /* ------------------------------------------------------------------------------- entry point */
@@ -694,8 +734,10 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
     }
     page.self_url = self.data;
 
-    if (f == F_ICS) {
-        rc = serve_ics(t, &eq, &page, out, &newest, &truncated);
+    if (is_calendar(f)) {
+        rc = serve_ics(t, &eq, f == F_EVENTS_LD, &page, out, &newest, &truncated);
+    } else if (f == F_CATALOG) {
+        rc = serve_catalog(t, &page, out, &newest);
     } else {
         rk_query sq = {.kind = eq.kind, .industry = eq.industry, .q = eq.q, .cursor = eq.cursor,
                        .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC, .limit = eq.limit};
@@ -706,6 +748,15 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
                                                  : rk_store_query(t, &sq, csv_cb, &cs, cursor, &out->err);
             if (rc == 0 && cs.failed)
                 rc = rk_fail(&out->err, "internal", "", "out of memory rendering the CSV");
+            newest = cs.newest;
+        } else if (f == F_XLSX) {
+            csv_stream cs = {.m = &page, .out = &out->body, .xlsx = rk_xlsx_new(&out->err)};
+            rc = cs.xlsx ? rk_store_query(t, &sq, csv_cb, &cs, cursor, &out->err) : -1;
+            if (rc == 0 && cs.failed)
+                rc = rk_fail(&out->err, "internal", "", "writing the workbook failed");
+            if (rc == 0)
+                rc = rk_xlsx_finish(cs.xlsx, &out->body, &out->err);
+            rk_xlsx_free(cs.xlsx);
             newest = cs.newest;
         } else {
             rc = rk_store_query(t, &sq, collect, &c, cursor, &out->err);
@@ -721,7 +772,7 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
                 goto done;
             }
             page.next_url = next.data;
-            truncated = f == F_CSV;
+            truncated = f == F_CSV || f == F_XLSX;
         }
     }
     if (rc != 0) {

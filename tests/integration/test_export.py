@@ -17,6 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rk  # noqa: E402
 
 import feedparser  # noqa: E402
+import openpyxl  # noqa: E402
+import rdflib  # noqa: E402
 from icalendar import Calendar  # noqa: E402
 
 JST = datetime.timezone(datetime.timedelta(hours=9))
@@ -325,7 +327,8 @@ def test_calendar_limit_keeps_the_soonest_future_events():
 ABSOLUTE = re.compile(rb"https?://[^\s\"'<>\\]+")
 # vocabularies and format identifiers, which are names rather than links
 VOCABULARIES = (b"http://www.w3.org/", b"https://jsonfeed.org/version/", b"http://purl.org/dc/", b"https://schema.org",
-                b"http://schema.org", b"http://xmlns.com/foaf/", b"http://www.iana.org/assignments/media-types/")
+                b"http://schema.org", b"http://xmlns.com/foaf/", b"http://www.iana.org/assignments/media-types/",
+                b"http://id.loc.gov/vocabulary/")
 
 
 def test_public_url_prefixes_every_link():
@@ -335,12 +338,13 @@ def test_public_url_prefixes_every_link():
         publish(n, case("事例%d" % i))
     for i in range(3):
         publish(n, event("イベント%d" % i, "2030-10-1%dT13:00:00+09:00" % i, "2030-10-1%dT15:00:00+09:00" % i))
-    for name in ("feed.atom?limit=2", "feed.json?limit=2", "events.ics", "records.csv?limit=2"):
+    for name in ("feed.atom?limit=2", "feed.json?limit=2", "events.ics", "records.csv?limit=2", "catalog.jsonld",
+                 "events.jsonld", "records.xlsx?limit=2"):
         r = n.get("/v1/export/" + name)
         assert r.status == 200, (name, r)
         links = [u for u in ABSOLUTE.findall(r.body) if not u.startswith(VOCABULARIES)]
-        if name.startswith("feed"):
-            assert links, name  # self and next at least
+        if name.startswith(("feed", "catalog")):
+            assert links, name  # self and next, or the catalog's datasets and distributions
         for u in links:
             assert u == base.encode() or u.startswith(base.encode() + b"/"), (name, u)
         assert b"127.0.0.1" not in r.body and b"localhost" not in r.body, name
@@ -350,6 +354,107 @@ def test_public_url_prefixes_every_link():
     assert j["feed_url"] == base + "/v1/export/feed.json?limit=2&kind=case", j["feed_url"]
     q = urllib.parse.parse_qs(urllib.parse.urlsplit(j["next_url"]).query)
     assert q["limit"] == ["2"] and q["kind"] == ["case"] and q["cursor"], j["next_url"]
+
+
+def test_spreadsheet_keeps_formulas_and_codes_as_text():
+    n = node()
+    inj = publish(n, case("=1+1", pref="01", summary="@SUM(A1:A9)", tags=["+81", "-1"]))
+    plain = publish(n, case("普通の事例", pref="47"))
+    # the xlsx, read by a spreadsheet engine: every cell a string, exactly as published
+    r = n.get("/v1/export/records.xlsx")
+    assert r.status == 200, r
+    assert r.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    ws = openpyxl.load_workbook(io.BytesIO(r.body)).active
+    rows = list(ws.iter_rows(values_only=False))
+    header = [c.value for c in rows[0]]
+    by_id = {}
+    for row in rows[1:]:
+        cells = dict(zip(header, row))
+        by_id[cells["id"].value] = cells
+    assert set(by_id) == {inj["id"], plain["id"]}, set(by_id)
+    t = by_id[inj["id"]]
+    assert t["title"].value == "=1+1" and t["title"].data_type == "s", (t["title"].value, t["title"].data_type)
+    assert t["summary"].value == "@SUM(A1:A9)" and t["summary"].data_type == "s"
+    assert t["prefecture"].value == "01" and t["prefecture"].data_type == "s", t["prefecture"].value
+    assert t["tags"].value == "+81; -1"
+    assert by_id[plain["id"]]["prefecture"].value == "47"
+    # the CSV neutralises the same fields (OWASP) and quotes every field, code included
+    r = n.get("/v1/export/records.csv")
+    rows = {row["id"]: row for row in csv_rows(r.body)}
+    assert rows[inj["id"]]["title"] == "'=1+1" and rows[inj["id"]]["summary"] == "'@SUM(A1:A9)"
+    assert rows[inj["id"]]["prefecture"] == "01"
+    assert b'"01"' in r.body and b",=1+1" not in r.body
+
+
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+DCT = rdflib.Namespace("http://purl.org/dc/terms/")
+
+
+def test_dcat_catalog_for_ckan():
+    base = "https://renkei.example.jp/kitami"
+    n = rk.Node(name="北見市", extra=["api.public_url=" + base]).start()
+    publish(n, case("公開の事例"))
+    publish(n, case("会員限定の事例", vis="network"))
+    publish(n, event("公開セミナー", "2030-10-10T13:00:00+09:00", "2030-10-10T15:00:00+09:00"))
+    r = n.get("/v1/export/catalog.jsonld")
+    assert r.status == 200 and r.headers["content-type"] == "application/ld+json", r
+    assert "会員限定".encode() not in r.body
+    g = rdflib.Graph().parse(data=r.body, format="json-ld")
+    catalogs = list(g.subjects(rdflib.RDF.type, DCAT.Catalog))
+    assert [str(c) for c in catalogs] == [base + "/v1/export/catalog.jsonld"], catalogs
+    datasets = list(g.objects(catalogs[0], DCAT.dataset))
+    assert len(datasets) == 2, datasets  # case and event; no region record, so no region dataset
+    formats = {}
+    for d in datasets:
+        assert (d, rdflib.RDF.type, DCAT.Dataset) in g
+        assert g.value(d, DCT.title) and g.value(d, DCT.modified)
+        kind = str(d).rsplit("#", 1)[1]
+        formats[kind] = {}
+        for dist in g.objects(d, DCAT.distribution):
+            assert (dist, rdflib.RDF.type, DCAT.Distribution) in g
+            url = str(g.value(dist, DCAT.downloadURL))
+            assert url == str(g.value(dist, DCAT.accessURL)) and url.startswith(base + "/v1/export/"), url
+            formats[kind][str(g.value(dist, DCT["format"]))] = url
+    assert set(formats["case"]) == {"CSV", "XLSX", "Atom", "JSON"}, formats
+    assert set(formats["event"]) == {"CSV", "XLSX", "Atom", "JSON", "ICS", "JSON-LD"}, formats
+    # every distribution is served, with the media type the catalog gives
+    for kind, fmts in formats.items():
+        for fmt, url in fmts.items():
+            got = n.get(url[len(base):])
+            assert got.status == 200, (kind, fmt, url, got)
+    assert formats["case"]["CSV"] == base + "/v1/export/records.csv?kind=case"
+
+
+def test_schema_org_events():
+    n = node()
+    publish(n, event("公開セミナー", "2030-10-10T13:00:00+09:00", "2030-10-10T15:00:00+09:00", status="cancelled",
+                     application_url="https://example.jp/apply", fee_yen=1000))
+    publish(n, event("視察ツアー", "2030-11-16T00:00:00+09:00", "2030-11-18T23:59:59+09:00", date_precision="day",
+                     format="onsite", venue={"name": "サテライトオフィス北見", "address": "北海道北見市"}))
+    publish(n, event("報告会", "2030-09-01T00:00:00+09:00", "2030-09-30T23:59:59+09:00", date_precision="month"))
+    publish(n, event("会員限定", "2030-09-02T10:00:00+09:00", "2030-09-02T11:00:00+09:00", vis="network"))
+    r = n.get("/v1/export/events.jsonld?from=2030-01-01")
+    assert r.status == 200 and r.headers["content-type"] == "application/ld+json", r
+    doc = r.json()
+    assert doc["@context"] == "https://schema.org"
+    ev = {e["name"]: e for e in doc["@graph"]}
+    assert set(ev) == {"公開セミナー", "視察ツアー", "報告会"}, set(ev)
+    for e in ev.values():
+        assert e["@type"] == "Event" and e["@id"].startswith("urn:renkei:%s:" % n.key)
+    s = ev["公開セミナー"]
+    assert s["eventStatus"] == "https://schema.org/EventCancelled"
+    assert s["startDate"] == "2030-10-10T13:00:00+09:00" and s["endDate"] == "2030-10-10T15:00:00+09:00"
+    assert s["eventAttendanceMode"] == "https://schema.org/OnlineEventAttendanceMode"
+    assert s["location"]["@type"] == "VirtualLocation"
+    assert s["offers"]["price"] == "1000" and s["offers"]["priceCurrency"] == "JPY"
+    t = ev["視察ツアー"]
+    assert (t["startDate"], t["endDate"]) == ("2030-11-16", "2030-11-18"), t
+    assert t["location"]["name"] == "サテライトオフィス北見" and t["location"]["address"]["addressRegion"] == "北海道"
+    assert ev["報告会"]["startDate"] == "2030-09"
+    # it is RDF too: rdflib reads it (schema.org's context is not fetched; the IRIs are checked)
+    g = rdflib.Graph().parse(data=r.body.replace(b'"https://schema.org"', b'{"@vocab": "https://schema.org/"}'),
+                             format="json-ld")
+    assert len(list(g.subjects(rdflib.RDF.type, rdflib.URIRef("https://schema.org/Event")))) == 3
 
 
 def kinds(n):
