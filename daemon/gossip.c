@@ -41,7 +41,10 @@ void rk_gossip_unref(struct rk_gossip *g)
     free(g);
 }
 
-static void gossip_closer_cb(uv_handle_t *h) { rk_gossip_unref(h->data); }
+static void gossip_closer_cb(uv_handle_t *h)
+{
+    rk_gossip_unref(h->data);
+}
 
 /* Announces what the writer just committed: to every dialed peer and every listener connection
  * that may read it, except the peer it came from. Runs on the loop thread, also after stop. */

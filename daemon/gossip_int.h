@@ -16,8 +16,9 @@
 #include "peerstat.h"
 #include "relay.h"
 
-#define RK_GOSSIP_MAX_MSG (8u << 20)                  /* protocol limit on one message */
-#define RK_GOSSIP_TRANSPORT_MAX (2 * RK_GOSSIP_MAX_MSG) /* NNG drops bigger frames; between the two we count too_large */
+#define RK_GOSSIP_MAX_MSG (8u << 20) /* protocol limit on one message */
+/* NNG drops bigger frames; between the two we count too_large */
+#define RK_GOSSIP_TRANSPORT_MAX (2 * RK_GOSSIP_MAX_MSG)
 #define RK_GOSSIP_MAX_RECORDS 1000
 #define RK_GOSSIP_MAX_HASHES 10000
 #define RK_GOSSIP_MAX_ITEMS 10000
@@ -33,14 +34,14 @@ struct rk_peer_dial;
 struct rk_gossip {
     rk_node *node;
     rk_metrics *metrics;
-    nng_mtx *mu;               /* guards everything below and the roles' state; never held across an
-                                * NNG send or a store read */
-    atomic_int refs;           /* the owner's, plus one per record at the writer */
-    uv_prepare_t closer;       /* never started: its close callback drops the owner's reference */
+    /* guards everything below and the roles' state; never held across an NNG send or a store read */
+    nng_mtx *mu;
+    atomic_int refs;     /* the owner's, plus one per record at the writer */
+    uv_prepare_t closer; /* never started: its close callback drops the owner's reference */
     bool stopping;
     rk_peerstats stats;
-    struct rk_peer_listen *listen;  /* NULL without [gossip] listen addresses */
-    struct rk_peer_dial **dps;      /* one per [peer] with a url and a key */
+    struct rk_peer_listen *listen; /* NULL without [gossip] listen addresses */
+    struct rk_peer_dial **dps;     /* one per [peer] with a url and a key */
     size_t ndps;
     rk_relay_inflight inflight;
 };

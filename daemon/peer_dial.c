@@ -47,13 +47,13 @@ struct rk_peer_dial {
     rk_peerstat *st;
     nng_socket sock;
     bool sock_open;
-    nng_cv *cv;                /* on g->mu */
+    nng_cv *cv; /* on g->mu */
     nng_thread *ctl, *poller;
     bool authed;
     uint32_t auth_pipe;
     bool sync_now;
-    int set;                   /* RK_SET_MEMBERS until the listener says we are not a member */
-    uint8_t *q;                /* items to announce */
+    int set;    /* RK_SET_MEMBERS until the listener says we are not a member */
+    uint8_t *q; /* items to announce */
     size_t qn, qcap;
     nng_tls_config *tls;
 };
@@ -179,7 +179,8 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
         return 2;
     }
     uint8_t sig[RK_SIG_LEN];
-    int signed_ok = rk_handshake_sign(g->node->key, RK_HANDSHAKE_DIALER, hr->nonce.data, dp->st->key, g->node->pub, sig);
+    int signed_ok =
+        rk_handshake_sign(g->node->key, RK_HANDSHAKE_DIALER, hr->nonce.data, dp->st->key, g->node->pub, sig);
     renkei__peer_reply__free_unpacked(r, NULL);
     if (signed_ok != 0)
         return 1;

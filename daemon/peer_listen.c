@@ -32,8 +32,8 @@
 #include "writer.h"
 
 #define LISTEN_REPLY_BUDGET (RK_GOSSIP_MAX_MSG - (64u << 10))
-#define LISTEN_MAX_BAD 10          /* bad messages before a pipe is closed */
-#define LISTEN_SPARE_CTX 4         /* contexts kept receiving while others are parked */
+#define LISTEN_MAX_BAD 10  /* bad messages before a pipe is closed */
+#define LISTEN_SPARE_CTX 4 /* contexts kept receiving while others are parked */
 #define LISTEN_MAX_CTX 512
 #define LISTEN_POLL_MAX_MS 60000
 #define LISTEN_TICK_MS 200
@@ -41,12 +41,12 @@
 /* One pipe on our listener. */
 typedef struct peer_listen_conn {
     uint32_t pipe;
-    int phase;                 /* 0 new, 1 Hello answered, 2 authenticated */
+    int phase; /* 0 new, 1 Hello answered, 2 authenticated */
     uint8_t peer_key[RK_KEY_LEN], peer_nonce[RK_HANDSHAKE_NONCE_LEN], our_nonce[RK_HANDSHAKE_NONCE_LEN];
     bool member;
-    rk_peerstat *st;           /* set once authenticated */
+    rk_peerstat *st; /* set once authenticated */
     unsigned bad;
-    uint8_t *q;                /* queued announcement items */
+    uint8_t *q; /* queued announcement items */
     size_t qn, qcap;
     struct rk_peer_listen_ctx *parked;
 } peer_listen_conn;
@@ -325,8 +325,8 @@ static nng_msg *peer_listen_on_fetch(rk_peer_listen *l, uint32_t pipe, const Ren
     rk_relay_envset es = {0};
     size_t used, forbidden = 0;
     nng_msg *m;
-    if (rk_relay_collect(l->g, &es, f->hashes.data, n, RK_HASH_LEN, member, RK_GOSSIP_MAX_RECORDS,
-                         LISTEN_REPLY_BUDGET, &used, &forbidden) != 0) {
+    if (rk_relay_collect(l->g, &es, f->hashes.data, n, RK_HASH_LEN, member, RK_GOSSIP_MAX_RECORDS, LISTEN_REPLY_BUDGET,
+                         &used, &forbidden) != 0) {
         m = peer_listen_error("internal", "store read failed");
     } else {
         Renkei__Records rs = RENKEI__RECORDS__INIT;

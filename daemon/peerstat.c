@@ -18,8 +18,7 @@
 #include "grow.h"
 #include "log.h"
 
-static const char *const peerstat_state_names[] = {"connecting", "handshake", "connected", "failed",
-                                                   "disconnected"};
+static const char *const peerstat_state_names[] = {"connecting", "handshake", "connected", "failed", "disconnected"};
 
 static rk_peerstat *peerstat_find_locked(rk_peerstats *t, const char *name)
 {
@@ -124,13 +123,12 @@ json_t *rk_peerstat_list_json_locked(const rk_peerstats *t)
             rk_format_rfc3339((int64_t)(s->last_sync_ms / 1000), 0, true, ts);
             last = json_string(ts);
         }
-        json_t *o = json_pack("{s:s,s:s?,s:s?,s:s,s:s,s:b,s:i,s:o,s:s?,s:I,s:I,s:o*}", "name", s->name, "key",
-                              s->has_key ? key : NULL, "url", s->url, "direction",
-                              s->dialed ? (s->inbound ? "both" : "out") : "in", "state", state, "member", s->member,
-                              "connections", (int)s->inbound + (s->dialed && s->state == RK_PEERSTAT_CONNECTED),
-                              "last_sync", last, "last_sync_result",
-                              s->last_sync_result[0] ? s->last_sync_result : NULL, "records_sent",
-                              (json_int_t)s->sent, "records_received", (json_int_t)s->received, "rejections", rej);
+        json_t *o = json_pack(
+            "{s:s,s:s?,s:s?,s:s,s:s,s:b,s:i,s:o,s:s?,s:I,s:I,s:o*}", "name", s->name, "key", s->has_key ? key : NULL,
+            "url", s->url, "direction", s->dialed ? (s->inbound ? "both" : "out") : "in", "state", state, "member",
+            s->member, "connections", (int)s->inbound + (s->dialed && s->state == RK_PEERSTAT_CONNECTED), "last_sync",
+            last, "last_sync_result", s->last_sync_result[0] ? s->last_sync_result : NULL, "records_sent",
+            (json_int_t)s->sent, "records_received", (json_int_t)s->received, "rejections", rej);
         if (o)
             json_array_append_new(arr, o);
     }

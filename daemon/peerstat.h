@@ -15,20 +15,25 @@
 #define RK_PEERSTAT_MAX_REASONS 24
 
 /* Connection state of a dialed peer. */
-enum { RK_PEERSTAT_CONNECTING, RK_PEERSTAT_HANDSHAKE, RK_PEERSTAT_CONNECTED, RK_PEERSTAT_FAILED,
-       RK_PEERSTAT_DISCONNECTED };
+enum {
+    RK_PEERSTAT_CONNECTING,
+    RK_PEERSTAT_HANDSHAKE,
+    RK_PEERSTAT_CONNECTED,
+    RK_PEERSTAT_FAILED,
+    RK_PEERSTAT_DISCONNECTED
+};
 
 struct rk_gossip;
 
 /* One peer as /v1/peers shows it: a configured dialed peer, or whoever authenticated on our listener. */
 typedef struct rk_peerstat {
-    struct rk_gossip *g;       /* the owner, for completion callbacks that only hold this entry */
+    struct rk_gossip *g; /* the owner, for completion callbacks that only hold this entry */
     char name[80];
     uint8_t key[RK_KEY_LEN];
     bool has_key, member, dialed;
     char *url;
-    int state;                 /* dialed peers */
-    unsigned inbound;          /* authenticated pipes from it */
+    int state;        /* dialed peers */
+    unsigned inbound; /* authenticated pipes from it */
     uint64_t last_sync_ms;
     char last_sync_result[64];
     uint64_t sent, received;
@@ -49,7 +54,7 @@ typedef struct rk_peerstats {
     rk_metrics *metrics;
     rk_peerstat **v;
     size_t n, cap;
-    rk_peerstat *anon;         /* rejections before any handshake: the peer "unauthenticated" */
+    rk_peerstat *anon; /* rejections before any handshake: the peer "unauthenticated" */
 } rk_peerstats;
 
 /* The entry named name, created if missing. NULL only when memory ran out. Lock held. */

@@ -23,7 +23,10 @@
 
 /* ---- in-flight fetches -------------------------------------------------------------------------- */
 
-static size_t relay_slot(const uint8_t *hash) { return ((size_t)hash[0] | (size_t)hash[1] << 8) % RK_RELAY_INFLIGHT_SLOTS; }
+static size_t relay_slot(const uint8_t *hash)
+{
+    return ((size_t)hash[0] | (size_t)hash[1] << 8) % RK_RELAY_INFLIGHT_SLOTS;
+}
 
 bool rk_relay_claim_locked(struct rk_gossip *g, const uint8_t *hash, uint64_t now_ms)
 {

@@ -14,7 +14,10 @@
 /* PEM files of a certificate chain or a key are a few KiB; a larger file is a mistake. */
 #define TLS_PEM_MAX (1024 * 1024)
 
-bool rk_tls_url(const char *url) { return strncmp(url, "tls+tcp://", 10) == 0; }
+bool rk_tls_url(const char *url)
+{
+    return strncmp(url, "tls+tcp://", 10) == 0;
+}
 
 /* Reads a small PEM file whole; NULL (with err filled) if it cannot be read or is implausibly large. */
 static char *tls_read_pem(const char *path, const char *field, rk_error *err)
