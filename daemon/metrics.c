@@ -196,6 +196,11 @@ void rk_metrics_set_gauge(rk_metrics *m, const char *name, double value)
     update(m, name, NULL, NULL, NULL, NULL, T_GAUGE, 0, value);
 }
 
+void rk_metrics_set_gauge1(rk_metrics *m, const char *name, const char *label, const char *lvalue, double value)
+{
+    update(m, name, label, lvalue, NULL, NULL, T_GAUGE, 0, value);
+}
+
 void rk_metrics_observe(rk_metrics *m, const char *name, const char *label, const char *value, double seconds)
 {
     update(m, name, label, value, NULL, NULL, T_HISTOGRAM, 0, seconds);

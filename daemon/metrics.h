@@ -18,6 +18,8 @@ void rk_metrics_add(rk_metrics *m, const char *name, const char *label, const ch
 void rk_metrics_add2(rk_metrics *m, const char *name, const char *l1, const char *v1, const char *l2,
                      const char *v2, uint64_t delta);
 void rk_metrics_set_gauge(rk_metrics *m, const char *name, double value);
+/* Sets the gauge name{label=lvalue}. */
+void rk_metrics_set_gauge1(rk_metrics *m, const char *name, const char *label, const char *lvalue, double value);
 /* Observes seconds into the histogram name{label=value}. */
 void rk_metrics_observe(rk_metrics *m, const char *name, const char *label, const char *value, double seconds);
 int rk_metrics_render(rk_metrics *m, rk_buf *out);
