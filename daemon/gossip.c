@@ -51,7 +51,6 @@ static void gossip_closer_cb(uv_handle_t *h)
 static void gossip_on_commit(void *ctx, const rk_record *const *recs, const char *const *sources, size_t n)
 {
     struct rk_gossip *g = ctx;
-    rk_peer_listen_ready ready = {0};
     size_t dropped = 0;
     nng_mtx_lock(g->mu);
     if (g->stopping) {
@@ -70,9 +69,8 @@ static void gossip_on_commit(void *ctx, const rk_record *const *recs, const char
             dropped += rk_peer_dial_queue_locked(g->dps[d], item, src);
         dropped += rk_peer_listen_queue_locked(g->listen, item, vis, src);
     }
-    rk_peer_listen_wake_locked(g->listen, &ready);
+    rk_peer_listen_wake_locked(g->listen);
     nng_mtx_unlock(g->mu);
-    rk_peer_listen_send_ready(&ready);
     if (dropped)
         rk_warn("gossip", "announcement queues full: dropped %zu items (reconciliation will repair)", dropped);
 }

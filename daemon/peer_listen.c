@@ -1,22 +1,36 @@
-/* peer_listen: the listener side of the peer protocol (docs/protocol.md).
+/* peer_listen: the listener side of the peer protocol (docs/protocol.md): connections, framing, limits.
  *
- * One REP socket listens on every [gossip] listen URL; a pool of nng_ctx contexts answers requests
- * concurrently, and a context that receives a Poll is parked until there is something to announce to
- * that connection or its wait runs out (spare contexts are opened so parked polls never starve other
- * requests; a 200 ms ticker expires the waits). Authentication is per pipe: Hello/HelloReply/Auth
- * proves both node keys (handshake.c); a dialer whose key is not in the roster may finish the
- * handshake but stays on the public set, and its pushed records still face the full ingest checks.
+ * The listener speaks NNG's SP framing (req0/rep0 over TCP or TLS) itself, on nng_stream
+ * connections, instead of through an NNG rep0 socket: NNG sets one receive limit for every pipe of
+ * a listener and allocates a whole frame as soon as its length arrives, so a stranger could make the
+ * node hold 16 MiB per connection before proving anything. Owning the framing gives each connection
+ * its own limits:
  *
- * Invariants: a connection's state exists from its first event (pipe notification or request,
- * whichever NNG delivers first) until its pipe is removed; a connection has at most one parked
- * context, and a newer Poll answers the older one; `network` records are announced and served only
- * to connections authenticated as members; after LISTEN_MAX_BAD protocol violations the pipe is
- * closed. NNG callbacks never block: a push while the writer is backlogged is answered `busy`.
+ * - until a connection has authenticated, a frame may be at most LISTEN_PREAUTH_MAX bytes (a Hello
+ *   is tiny); after, RK_GOSSIP_TRANSPORT_MAX. A frame over its limit is read into a small scratch
+ *   buffer and dropped, and answered `too_large`, so it costs no memory however large it claims to
+ *   be; a frame over RK_GOSSIP_TRANSPORT_MAX closes the connection, as NNG did;
+ * - a connection must authenticate within LISTEN_HANDSHAKE_MS of opening (or of a new Hello), and a
+ *   frame must complete within LISTEN_FRAME_MS of its first byte, or the connection is closed;
+ * - at most LISTEN_MAX_CONNS connections are open, and at most LISTEN_MAX_UNAUTH_PER_ADDR of them
+ *   unauthenticated from one source address; others are closed on accept.
+ *
+ * Requests of one connection are handled one at a time, in order (peer_serve.c answers them): the
+ * next frame is read only once the previous reply has been sent, so a peer that does not read holds
+ * at most one reply. A Poll is parked (without holding up the requests after it) until there is
+ * something to announce to that connection or its wait runs out; a newer Poll answers the older one.
+ *
+ * Invariants: every field of a connection is guarded by the gossip lock; every send and receive is
+ * started under that lock after checking that neither the connection nor gossip is closing, so
+ * nothing is started once rk_peer_listen_stop has begun. A closed connection is freed by the ticker
+ * only when neither of its aios is busy, and a frame being answered is freed only by the receive
+ * callback that answers it. Announcements of `network` records are queued only for connections
+ * authenticated as members.
  */
 #include "peer_listen.h"
 
+#include <arpa/inet.h>
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/util/platform.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,597 +38,531 @@
 
 #include "gossip_int.h"
 #include "grow.h"
-#include "handshake.h"
 #include "log.h"
+#include "peer_listen_int.h"
 #include "renkei.pb-c.h"
-#include "sync.h"
 #include "tls.h"
-#include "writer.h"
 
-#define LISTEN_REPLY_BUDGET (RK_GOSSIP_MAX_MSG - (64u << 10))
-#define LISTEN_MAX_BAD 10  /* bad messages before a pipe is closed */
-#define LISTEN_SPARE_CTX 4 /* contexts kept receiving while others are parked */
-#define LISTEN_MAX_CTX 512
-#define LISTEN_POLL_MAX_MS 60000
 #define LISTEN_TICK_MS 200
+#define LISTEN_PREAUTH_MAX (64u << 10)
+#define LISTEN_HANDSHAKE_MS 10000
+#define LISTEN_FRAME_MS 60000
+#define LISTEN_MAX_CONNS 512
+#define LISTEN_MAX_UNAUTH_PER_ADDR 32
+#define LISTEN_SCRATCH 65536
+#define LISTEN_SP_REQ 0x30
+#define LISTEN_SP_REP 0x31
 
-/* One pipe on our listener. */
-typedef struct peer_listen_conn {
-    uint32_t pipe;
-    int phase; /* 0 new, 1 Hello answered, 2 authenticated */
-    uint8_t peer_key[RK_KEY_LEN], peer_nonce[RK_HANDSHAKE_NONCE_LEN], our_nonce[RK_HANDSHAKE_NONCE_LEN];
-    bool member;
-    rk_peerstat *st; /* set once authenticated */
-    unsigned bad;
-    uint8_t *q; /* queued announcement items */
-    size_t qn, qcap;
-    struct rk_peer_listen_ctx *parked;
-} peer_listen_conn;
+enum { RX_SPHDR, RX_LEN, RX_BODY, RX_HANDLING, RX_WAIT, RX_DONE };
 
-enum { LC_RECV, LC_SEND, LC_PARKED, LC_DEAD };
+/* One frame to send: the 8-byte length (or the SP header), the request's header words, a body. */
+typedef struct peer_listen_frame {
+    struct peer_listen_frame *next;
+    uint8_t pre[8];
+    size_t npre;
+    uint8_t hdr[RK_LISTEN_MAX_HDR];
+    size_t nhdr;
+    nng_msg *body; /* NULL for the SP header */
+    size_t sent;
+} peer_listen_frame;
 
-typedef struct rk_peer_listen_ctx {
+typedef struct peer_listen_ep {
     rk_peer_listen *l;
-    nng_ctx ctx;
+    nng_stream_listener *sl;
     nng_aio *aio;
-    int state;
-    uint32_t pipe;
-    uint64_t deadline_ms;
-} peer_listen_ctx;
+    bool retry; /* accept failed: the ticker starts it again */
+} peer_listen_ep;
 
 struct rk_peer_listen {
     struct rk_gossip *g;
-    nng_socket rep;
-    bool rep_open;
     nng_tls_config *tls;
-    peer_listen_conn **conns;
+    peer_listen_ep *eps;
+    size_t neps;
+    rk_listen_conn **conns;
     size_t nconns, capconns;
-    peer_listen_ctx **ctxs;
-    size_t nctx, capctx, nrecv;
+    size_t n_authed;
+    uint64_t input_bytes; /* frames being received */
     nng_aio *tick;
 };
 
-/* ---- message encoding -------------------------------------------------------------------------- */
+/* ---- connection bookkeeping ----------------------------------------------------------------------- */
 
-static nng_msg *peer_listen_pack(const Renkei__PeerReply *r)
+static uint64_t peer_listen_now_ms(void)
 {
-    size_t n = renkei__peer_reply__get_packed_size(r);
-    nng_msg *m;
-    if (nng_msg_alloc(&m, n) != 0)
-        return NULL;
-    renkei__peer_reply__pack(r, nng_msg_body(m));
-    return m;
+    return rk_monotonic_ns() / 1000000;
 }
 
-static nng_msg *peer_listen_error(const char *code, const char *message)
+void rk_peer_listen_gauges_locked(rk_peer_listen *l)
 {
-    Renkei__PeerError e = RENKEI__PEER_ERROR__INIT;
-    e.code = (char *)code;
-    e.message = (char *)message;
-    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-    r.msg_case = RENKEI__PEER_REPLY__MSG_ERROR;
-    r.error = &e;
-    return peer_listen_pack(&r);
-}
-
-static nng_msg *peer_listen_ack(uint32_t accepted, uint32_t rejected)
-{
-    Renkei__Ack a = RENKEI__ACK__INIT;
-    a.accepted = accepted;
-    a.rejected = rejected;
-    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-    r.msg_case = RENKEI__PEER_REPLY__MSG_ACK;
-    r.ack = &a;
-    return peer_listen_pack(&r);
-}
-
-static nng_msg *peer_listen_announce(const uint8_t *items, size_t n)
-{
-    Renkei__Announce a = RENKEI__ANNOUNCE__INIT;
-    a.items.data = (uint8_t *)items;
-    a.items.len = n * RK_ITEM_LEN;
-    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-    r.msg_case = RENKEI__PEER_REPLY__MSG_ANNOUNCE;
-    r.announce = &a;
-    return peer_listen_pack(&r);
-}
-
-/* ---- connections -------------------------------------------------------------------------------- */
-
-static peer_listen_conn *peer_listen_conn_find_locked(rk_peer_listen *l, uint32_t pipe)
-{
+    rk_metrics *m = l->g->metrics;
+    size_t open = 0;
     for (size_t i = 0; i < l->nconns; i++)
-        if (l->conns[i]->pipe == pipe)
-            return l->conns[i];
-    return NULL;
+        open += !l->conns[i]->closed;
+    rk_metrics_set_gauge1(m, "renkei_peer_connections", "state", "authenticated", (double)l->n_authed);
+    rk_metrics_set_gauge1(m, "renkei_peer_connections", "state", "unauthenticated", (double)(open - l->n_authed));
+    rk_metrics_set_gauge(m, "renkei_peer_input_bytes", (double)l->input_bytes);
 }
 
-/* NNG may deliver a pipe's first request before its ADD_POST notification has run, so both paths
- * create the connection's state on demand. NULL only when memory ran out. */
-static peer_listen_conn *peer_listen_conn_get_locked(rk_peer_listen *l, uint32_t pipe)
+/* Marks the connection authenticated or not, keeping the counts right. Lock held. */
+void rk_peer_listen_set_phase_locked(rk_listen_conn *c, int phase)
 {
-    peer_listen_conn *c = peer_listen_conn_find_locked(l, pipe);
-    if (c)
-        return c;
-    peer_listen_conn **arr = rk_grow(l->conns, &l->capconns, l->nconns + 1, sizeof(*arr));
-    if (!arr)
-        return NULL;
-    l->conns = arr;
-    c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    c->pipe = pipe;
-    l->conns[l->nconns++] = c;
-    return c;
-}
-
-/* Rights of a pipe: *authed (handshake done), *member (may read network records). */
-static rk_peerstat *peer_listen_rights(rk_peer_listen *l, uint32_t pipe, bool *authed, bool *member)
-{
-    nng_mtx_lock(l->g->mu);
-    peer_listen_conn *c = peer_listen_conn_find_locked(l, pipe);
-    *authed = c && c->phase == 2;
-    *member = c && c->phase == 2 && c->member;
-    rk_peerstat *st = c ? c->st : NULL;
-    nng_mtx_unlock(l->g->mu);
-    return st;
-}
-
-/* A protocol violation by a pipe: counted, answered with PeerError, and after LISTEN_MAX_BAD the pipe goes. */
-static nng_msg *peer_listen_bad(rk_peer_listen *l, uint32_t pipe, const char *reason, const char *detail)
-{
-    struct rk_gossip *g = l->g;
-    rk_peerstat *st = NULL;
-    bool close = false;
-    nng_mtx_lock(g->mu);
-    peer_listen_conn *c = peer_listen_conn_find_locked(l, pipe);
-    if (c) {
-        st = c->st;
-        close = ++c->bad >= LISTEN_MAX_BAD;
-    }
-    nng_mtx_unlock(g->mu);
-    rk_peerstat_reject(&g->stats, st, reason, detail);
-    if (close) {
-        nng_pipe p = NNG_PIPE_INITIALIZER;
-        p.id = pipe;
-        rk_warn("gossip", "closing connection from peer=%s after %d bad messages", st ? st->name : "unauthenticated",
-                LISTEN_MAX_BAD);
-        nng_pipe_close(p);
-        return NULL;
-    }
-    return peer_listen_error(reason, detail);
-}
-
-/* ---- requests ----------------------------------------------------------------------------------- */
-
-static nng_msg *peer_listen_on_hello(rk_peer_listen *l, uint32_t pipe, const Renkei__Hello *h)
-{
-    struct rk_gossip *g = l->g;
-    if (h->node_key.len != RK_KEY_LEN || h->nonce.len != RK_HANDSHAKE_NONCE_LEN)
-        return peer_listen_bad(l, pipe, "bad_field", "Hello needs a 32-byte key and a 32-byte nonce");
-    if (h->protocol_version != RK_HANDSHAKE_VERSION)
-        return peer_listen_bad(l, pipe, "bad_version", "unsupported protocol version");
-    if (memcmp(h->node_key.data, g->node->pub, RK_KEY_LEN) == 0)
-        return peer_listen_bad(l, pipe, "self", "a node cannot peer with itself");
-    uint8_t nonce[RK_HANDSHAKE_NONCE_LEN], sig[RK_SIG_LEN];
-    if (rk_random(nonce, sizeof(nonce)) != 0)
-        return peer_listen_error("internal", "no randomness");
-    if (rk_handshake_sign(g->node->key, RK_HANDSHAKE_LISTENER, h->nonce.data, h->node_key.data, g->node->pub, sig) != 0)
-        return peer_listen_error("internal", "signing failed");
-    nng_mtx_lock(g->mu);
-    peer_listen_conn *c = peer_listen_conn_get_locked(l, pipe);
-    if (c) {
-        if (c->phase == 2 && c->st && c->st->inbound)
+    rk_peer_listen *l = c->l;
+    if (c->phase == 2 && phase != 2) {
+        l->n_authed--;
+        if (c->st && c->st->inbound)
             c->st->inbound--;
-        c->phase = 1;
-        c->st = NULL;
-        c->member = false;
-        memcpy(c->peer_key, h->node_key.data, RK_KEY_LEN);
-        memcpy(c->peer_nonce, h->nonce.data, RK_HANDSHAKE_NONCE_LEN);
-        memcpy(c->our_nonce, nonce, RK_HANDSHAKE_NONCE_LEN);
+        c->hs_started_ms = peer_listen_now_ms();
+    } else if (c->phase != 2 && phase == 2) {
+        l->n_authed++;
     }
-    nng_mtx_unlock(g->mu);
-    if (!c)
-        return peer_listen_error("internal", "out of memory");
-    Renkei__HelloReply hr = RENKEI__HELLO_REPLY__INIT;
-    hr.node_key.data = g->node->pub;
-    hr.node_key.len = RK_KEY_LEN;
-    hr.nonce.data = nonce;
-    hr.nonce.len = RK_HANDSHAKE_NONCE_LEN;
-    hr.signature.data = sig;
-    hr.signature.len = RK_SIG_LEN;
-    hr.protocol_version = RK_HANDSHAKE_VERSION;
-    hr.name = g->node->cfg->name ? g->node->cfg->name : "";
-    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-    r.msg_case = RENKEI__PEER_REPLY__MSG_HELLO;
-    r.hello = &hr;
-    return peer_listen_pack(&r);
+    c->phase = phase;
 }
 
-static nng_msg *peer_listen_on_auth(rk_peer_listen *l, uint32_t pipe, const Renkei__Auth *a)
+static void peer_listen_rx_free_locked(rk_listen_conn *c)
 {
-    struct rk_gossip *g = l->g;
-    if (a->signature.len != RK_SIG_LEN)
-        return peer_listen_bad(l, pipe, "bad_field", "Auth needs a 64-byte signature");
-    uint8_t key[RK_KEY_LEN], our_nonce[RK_HANDSHAKE_NONCE_LEN];
-    nng_mtx_lock(g->mu);
-    peer_listen_conn *c = peer_listen_conn_find_locked(l, pipe);
-    int phase = c ? c->phase : -1;
-    if (c) {
-        memcpy(key, c->peer_key, RK_KEY_LEN);
-        memcpy(our_nonce, c->our_nonce, RK_HANDSHAKE_NONCE_LEN);
+    if (c->rx_body) {
+        c->l->input_bytes -= c->rx_len;
+        free(c->rx_body);
+        c->rx_body = NULL;
+        rk_metrics_set_gauge(c->l->g->metrics, "renkei_peer_input_bytes", (double)c->l->input_bytes);
     }
-    nng_mtx_unlock(g->mu);
-    if (phase != 1)
-        return peer_listen_bad(l, pipe, "unexpected", "Auth before Hello");
-    if (!rk_handshake_verify(RK_HANDSHAKE_DIALER, our_nonce, g->node->pub, key, a->signature.data))
-        return peer_listen_bad(l, pipe, "bad_signature", "handshake signature does not verify");
-    const rk_member *m = rk_roster_find(&g->node->roster, key);
-    char name[80];
-    if (m && !m->is_self) {
-        snprintf(name, sizeof(name), "%s", m->name);
-    } else {
-        char hex[2 * RK_KEY_LEN + 1];
-        rk_hex_encode(key, RK_KEY_LEN, hex);
-        hex[16] = '\0';
-        snprintf(name, sizeof(name), "unknown-%s", hex);
+    free(c->rx_scratch);
+    c->rx_scratch = NULL;
+    c->frame_started_ms = 0;
+}
+
+/* Closes the connection (its aios complete with an error, and the ticker frees it). Lock held. */
+void rk_peer_listen_close_locked(rk_listen_conn *c)
+{
+    if (c->closed)
+        return;
+    if (c->phase == 2)
+        rk_peer_listen_set_phase_locked(c, 0);
+    c->closed = true;
+    c->parked = false;
+    if (c->rx_state != RX_HANDLING) /* else the receive callback is reading the frame; it frees it */
+        peer_listen_rx_free_locked(c);
+    nng_stream_close(c->s);
+    rk_peer_listen_gauges_locked(c->l);
+}
+
+static void rk_listen_conn_free(rk_listen_conn *c)
+{
+    nng_aio_free(c->rxa);
+    nng_aio_free(c->txa);
+    nng_stream_free(c->s);
+    for (peer_listen_frame *f = c->txq, *n; f; f = n) {
+        n = f->next;
+        nng_msg_free(f->body);
+        free(f);
     }
-    nng_mtx_lock(g->mu);
-    c = peer_listen_conn_find_locked(l, pipe);
-    rk_peerstat *st = c ? rk_peerstat_get_locked(&g->stats, name) : NULL;
-    if (c && st) {
-        c->phase = 2;
-        c->member = m && !m->is_self;
-        c->st = st;
-        st->member = c->member;
-        if (!st->has_key) {
-            memcpy(st->key, key, RK_KEY_LEN);
-            st->has_key = true;
+    free(c->rx_body);
+    free(c->rx_scratch);
+    free(c->q);
+    free(c);
+}
+
+/* ---- sending ------------------------------------------------------------------------------------- */
+
+static void peer_listen_tx_start_locked(rk_listen_conn *c)
+{
+    peer_listen_frame *f = c->txq;
+    if (c->tx_busy || !f || c->closed || c->l->g->stopping)
+        return;
+    nng_iov iov[3];
+    unsigned n = 0;
+    size_t skip = f->sent;
+    size_t blen = f->body ? nng_msg_len(f->body) : 0;
+    struct {
+        uint8_t *p;
+        size_t len;
+    } seg[3] = {{f->pre, f->npre}, {f->hdr, f->nhdr}, {f->body ? nng_msg_body(f->body) : NULL, blen}};
+    for (int i = 0; i < 3; i++) {
+        if (skip >= seg[i].len) {
+            skip -= seg[i].len;
+            continue;
         }
-        st->inbound++;
+        iov[n].iov_buf = seg[i].p + skip;
+        iov[n].iov_len = seg[i].len - skip;
+        skip = 0;
+        n++;
     }
+    nng_aio_set_iov(c->txa, n, iov);
+    c->tx_busy = true;
+    nng_stream_send(c->s, c->txa);
+}
+
+/* Queues a reply body (taken) under the request's header words, or the SP header when hdr is NULL. */
+static int peer_listen_queue_locked(rk_listen_conn *c, const uint8_t *hdr, size_t nhdr, nng_msg *body)
+{
+    peer_listen_frame *f = calloc(1, sizeof(*f));
+    if (!f) {
+        nng_msg_free(body);
+        return -1;
+    }
+    if (!body) {
+        const uint8_t sp[8] = {0, 'S', 'P', 0, 0, LISTEN_SP_REP, 0, 0};
+        memcpy(f->pre, sp, 8);
+    } else {
+        rk_put_be64(f->pre, (uint64_t)(nhdr + nng_msg_len(body)));
+        memcpy(f->hdr, hdr, nhdr);
+        f->nhdr = nhdr;
+    }
+    f->npre = 8;
+    f->body = body;
+    if (c->txq_tail)
+        c->txq_tail->next = f;
+    else
+        c->txq = f;
+    c->txq_tail = f;
+    peer_listen_tx_start_locked(c);
+    return 0;
+}
+
+static void peer_listen_rx_start_locked(rk_listen_conn *c);
+
+static void peer_listen_tx_cb(void *arg)
+{
+    rk_listen_conn *c = arg;
+    struct rk_gossip *g = c->l->g;
+    nng_mtx_lock(g->mu);
+    c->tx_busy = false;
+    int rv = nng_aio_result(c->txa);
+    if (rv != 0 || c->closed) {
+        rk_peer_listen_close_locked(c);
+        nng_mtx_unlock(g->mu);
+        return;
+    }
+    peer_listen_frame *f = c->txq;
+    size_t total = f->npre + f->nhdr + (f->body ? nng_msg_len(f->body) : 0);
+    f->sent += nng_aio_count(c->txa);
+    if (f->sent >= total) {
+        c->txq = f->next;
+        if (!c->txq)
+            c->txq_tail = NULL;
+        nng_msg_free(f->body);
+        free(f);
+    }
+    if (c->txq)
+        peer_listen_tx_start_locked(c);
+    else if (c->rx_state == RX_WAIT)
+        peer_listen_rx_start_locked(c);
     nng_mtx_unlock(g->mu);
-    if (!st)
-        return peer_listen_error("internal", "out of memory");
-    rk_info("gossip", "peer=%s authenticated on our listener member=%s", name, m && !m->is_self ? "yes" : "no");
-    return peer_listen_ack(1, 0);
 }
 
-static nng_msg *peer_listen_on_announce(rk_peer_listen *l, uint32_t pipe, const Renkei__Announce *a)
+/* ---- parked polls ------------------------------------------------------------------------------- */
+
+/* Answers the connection's parked Poll with up to RK_GOSSIP_MAX_ITEMS queued items. Lock held. */
+static void peer_listen_unpark_locked(rk_listen_conn *c)
 {
-    bool authed, member;
-    peer_listen_rights(l, pipe, &authed, &member);
-    if (!authed)
-        return peer_listen_bad(l, pipe, "unauthenticated", "Announce needs a completed handshake");
-    if (a->items.len % RK_ITEM_LEN != 0)
-        return peer_listen_bad(l, pipe, "bad_field", "items must be a multiple of 40 bytes");
-    size_t n = a->items.len / RK_ITEM_LEN;
-    if (n > RK_GOSSIP_MAX_ITEMS)
-        return peer_listen_bad(l, pipe, "too_many", "too many items in Announce");
-    rk_buf want;
-    rk_buf_init(&want);
-    if (rk_relay_wanted(l->g, a->items.data, n, RK_ITEM_LEN, &want) != 0) {
-        rk_buf_free(&want);
-        return peer_listen_error("internal", "store read failed");
-    }
-    nng_msg *m;
-    if (want.len == 0) {
-        m = peer_listen_ack(0, 0);
-    } else {
-        Renkei__Fetch f = RENKEI__FETCH__INIT;
-        f.hashes.data = (uint8_t *)want.data;
-        f.hashes.len = want.len;
-        Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-        r.msg_case = RENKEI__PEER_REPLY__MSG_FETCH;
-        r.fetch = &f;
-        m = peer_listen_pack(&r);
-    }
-    rk_buf_free(&want);
-    return m;
-}
-
-static nng_msg *peer_listen_on_fetch(rk_peer_listen *l, uint32_t pipe, const Renkei__Fetch *f)
-{
-    bool authed, member;
-    rk_peerstat *st = peer_listen_rights(l, pipe, &authed, &member);
-    if (f->hashes.len % RK_HASH_LEN != 0)
-        return peer_listen_bad(l, pipe, "bad_field", "hashes must be a multiple of 32 bytes");
-    size_t n = f->hashes.len / RK_HASH_LEN;
-    if (n > RK_GOSSIP_MAX_HASHES)
-        return peer_listen_bad(l, pipe, "too_many", "too many hashes in Fetch");
-    rk_relay_envset es = {0};
-    size_t used, forbidden = 0;
-    nng_msg *m;
-    if (rk_relay_collect(l->g, &es, f->hashes.data, n, RK_HASH_LEN, member, RK_GOSSIP_MAX_RECORDS, LISTEN_REPLY_BUDGET,
-                         &used, &forbidden) != 0) {
-        m = peer_listen_error("internal", "store read failed");
-    } else {
-        Renkei__Records rs = RENKEI__RECORDS__INIT;
-        rs.n_records = es.n;
-        rs.records = es.recs;
-        Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-        r.msg_case = RENKEI__PEER_REPLY__MSG_RECORDS;
-        r.records = &rs;
-        m = peer_listen_pack(&r);
-        if (st)
-            rk_peerstat_count_io(&l->g->stats, st, es.n, 0);
-    }
-    rk_relay_envset_free(&es);
-    if (forbidden)
-        rk_debug("gossip", "fetch: withheld %zu records the peer may not read", forbidden);
-    return m;
-}
-
-static nng_msg *peer_listen_on_push(rk_peer_listen *l, uint32_t pipe, const Renkei__Records *rs)
-{
-    struct rk_gossip *g = l->g;
-    bool authed, member;
-    rk_peerstat *st = peer_listen_rights(l, pipe, &authed, &member);
-    if (!authed || !st)
-        return peer_listen_bad(l, pipe, "unauthenticated", "Records push needs a completed handshake");
-    if (rs->n_records > RK_GOSSIP_MAX_RECORDS)
-        return peer_listen_bad(l, pipe, "too_many", "too many records in one push");
-    /* An NNG callback must not block: a pusher is told to come back, and reconciliation resends. */
-    if (rk_writer_outstanding(g->node->writer) >= RK_GOSSIP_WRITER_BACKLOG_MAX)
-        return peer_listen_error("busy", "the node is catching up; try again later");
-    uint32_t ok = rk_relay_submit(g, st, rs->records, rs->n_records);
-    return peer_listen_ack(ok, (uint32_t)rs->n_records - ok);
-}
-
-static nng_msg *peer_listen_on_reconcile(rk_peer_listen *l, uint32_t pipe, const Renkei__Reconcile *msg)
-{
-    bool authed, member;
-    peer_listen_rights(l, pipe, &authed, &member);
-    if (msg->set == RK_SET_MEMBERS && !member)
-        return peer_listen_bad(l, pipe, "forbidden", "the members' set needs an authenticated member");
-    rk_error err;
-    if (rk_sync_validate(msg, &err) != 0)
-        return peer_listen_bad(l, pipe, err.code, err.message);
-    rk_txn *t;
-    if (rk_txn_begin(l->g->node->store, false, &t, &err) != 0)
-        return peer_listen_error("internal", "store read failed");
-    rk_set_source src;
-    rk_set_source_from_store(&src, t, (int)msg->set);
-    Renkei__Reconcile *reply = NULL;
-    nng_msg *m;
-    if (rk_sync_process(&src, false, msg, &reply, NULL, &err) != 0) {
-        rk_txn_abort(t);
-        return peer_listen_bad(l, pipe, err.code, err.message);
-    }
-    rk_txn_abort(t);
-    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-    r.msg_case = RENKEI__PEER_REPLY__MSG_RECONCILE;
-    r.reconcile = reply;
-    m = peer_listen_pack(&r);
-    rk_sync_free_message(reply);
-    return m;
-}
-
-/* ---- contexts and parked polls ------------------------------------------------------------------- */
-
-static void peer_listen_ctx_cb(void *arg);
-
-static peer_listen_ctx *peer_listen_ctx_open_locked(rk_peer_listen *l)
-{
-    if (l->nctx >= LISTEN_MAX_CTX)
-        return NULL;
-    peer_listen_ctx **arr = rk_grow(l->ctxs, &l->capctx, l->nctx + 1, sizeof(*arr));
-    if (!arr)
-        return NULL;
-    l->ctxs = arr;
-    peer_listen_ctx *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    c->l = l;
-    if (nng_ctx_open(&c->ctx, l->rep) != 0) {
-        free(c);
-        return NULL;
-    }
-    if (nng_aio_alloc(&c->aio, peer_listen_ctx_cb, c) != 0) {
-        nng_ctx_close(c->ctx);
-        free(c);
-        return NULL;
-    }
-    c->state = LC_RECV;
-    l->ctxs[l->nctx++] = c;
-    l->nrecv++;
-    return c;
-}
-
-/* Takes up to RK_GOSSIP_MAX_ITEMS queued items of a connection as an Announce reply. Lock held. */
-static nng_msg *peer_listen_drain_locked(peer_listen_conn *c)
-{
-    size_t n = c && c->qn < RK_GOSSIP_MAX_ITEMS ? c->qn : (c ? RK_GOSSIP_MAX_ITEMS : 0);
-    nng_msg *m = peer_listen_announce(c ? c->q : NULL, n);
-    if (m && c && n) {
+    if (!c->parked)
+        return;
+    c->parked = false;
+    size_t n = c->qn < RK_GOSSIP_MAX_ITEMS ? c->qn : RK_GOSSIP_MAX_ITEMS;
+    nng_msg *m = rk_peer_serve_announce(c->q, n);
+    if (!m)
+        return; /* no memory for an answer: the dialer's request times out and it polls again */
+    if (n) {
         memmove(c->q, c->q + n * RK_ITEM_LEN, (c->qn - n) * RK_ITEM_LEN);
         c->qn -= n;
     }
-    return m;
+    peer_listen_queue_locked(c, c->park_hdr, c->park_nhdr, m);
 }
 
-/* Answers a parked Poll (lock held); the caller sends the returned context's message after unlocking. */
-static peer_listen_ctx *peer_listen_unpark_locked(rk_peer_listen *l, peer_listen_ctx *lc)
-{
-    peer_listen_conn *c = peer_listen_conn_find_locked(l, lc->pipe);
-    if (c && c->parked == lc)
-        c->parked = NULL;
-    nng_msg *m = peer_listen_drain_locked(c);
-    if (!m) {
-        /* No memory for an answer: the dialer's request times out and it polls again. */
-        lc->state = LC_RECV;
-        l->nrecv++;
-        nng_ctx_recv(lc->ctx, lc->aio);
-        return NULL;
-    }
-    nng_aio_set_msg(lc->aio, m);
-    lc->state = LC_SEND;
-    return lc;
-}
+/* ---- receiving ---------------------------------------------------------------------------------- */
 
-static void peer_listen_send_unparked(peer_listen_ctx **list, size_t n)
+/* Starts the next read of the frame in progress (or of the next frame's length). Lock held. */
+static void peer_listen_rx_start_locked(rk_listen_conn *c)
 {
-    for (size_t i = 0; i < n; i++)
-        nng_ctx_send(list[i]->ctx, list[i]->aio);
-}
-
-static void peer_listen_ctx_cb(void *arg)
-{
-    peer_listen_ctx *lc = arg;
-    rk_peer_listen *l = lc->l;
-    struct rk_gossip *g = l->g;
-    int rv = nng_aio_result(lc->aio);
-    if (lc->state == LC_SEND) {
-        if (rv != 0) {
-            nng_msg *m = nng_aio_get_msg(lc->aio);
-            if (m)
-                nng_msg_free(m);
-        }
-        if (rv == NNG_ECLOSED)
-            return;
-        nng_mtx_lock(g->mu);
-        lc->state = LC_RECV;
-        l->nrecv++;
-        nng_mtx_unlock(g->mu);
-        nng_ctx_recv(lc->ctx, lc->aio);
+    if (c->closed || c->l->g->stopping)
         return;
+    nng_iov iov;
+    if (c->rx_state == RX_WAIT || c->rx_state == RX_HANDLING) {
+        c->rx_state = RX_LEN;
+        c->rx_got = 0;
     }
-    if (lc->state != LC_RECV)
-        return;
-    if (rv != 0) {
-        if (rv == NNG_ECLOSED)
-            return;
-        nng_ctx_recv(lc->ctx, lc->aio);
-        return;
-    }
-    nng_msg *req = nng_aio_get_msg(lc->aio);
-    uint32_t pipe = (uint32_t)nng_pipe_id(nng_msg_get_pipe(req));
-    nng_msg *reply = NULL;
-    bool park = false;
-    uint32_t wait_ms = 0;
-    if (nng_msg_len(req) > RK_GOSSIP_MAX_MSG) {
-        reply = peer_listen_bad(l, pipe, "too_large", "message over 8 MiB");
+    if (c->rx_state == RX_SPHDR || c->rx_state == RX_LEN) {
+        iov.iov_buf = c->rx_head + c->rx_got;
+        iov.iov_len = 8 - c->rx_got;
+    } else if (c->rx_body) {
+        iov.iov_buf = c->rx_body + c->rx_got;
+        iov.iov_len = (size_t)(c->rx_len - c->rx_got);
     } else {
-        Renkei__PeerRequest *pr = renkei__peer_request__unpack(NULL, nng_msg_len(req), nng_msg_body(req));
-        if (!pr) {
-            reply = peer_listen_bad(l, pipe, "malformed", "undecodable PeerRequest");
-        } else {
-            switch (pr->msg_case) {
-            case RENKEI__PEER_REQUEST__MSG_HELLO: reply = peer_listen_on_hello(l, pipe, pr->hello); break;
-            case RENKEI__PEER_REQUEST__MSG_AUTH: reply = peer_listen_on_auth(l, pipe, pr->auth); break;
-            case RENKEI__PEER_REQUEST__MSG_ANNOUNCE: reply = peer_listen_on_announce(l, pipe, pr->announce); break;
-            case RENKEI__PEER_REQUEST__MSG_FETCH: reply = peer_listen_on_fetch(l, pipe, pr->fetch); break;
-            case RENKEI__PEER_REQUEST__MSG_PUSH: reply = peer_listen_on_push(l, pipe, pr->push); break;
-            case RENKEI__PEER_REQUEST__MSG_RECONCILE: reply = peer_listen_on_reconcile(l, pipe, pr->reconcile); break;
-            case RENKEI__PEER_REQUEST__MSG_POLL:
-                park = true;
-                wait_ms = pr->poll->wait_ms > LISTEN_POLL_MAX_MS ? LISTEN_POLL_MAX_MS : pr->poll->wait_ms;
-                break;
-            default: reply = peer_listen_bad(l, pipe, "malformed", "empty or unknown PeerRequest"); break;
-            }
-            renkei__peer_request__free_unpacked(pr, NULL);
-        }
+        uint64_t left = c->rx_len - c->rx_got;
+        iov.iov_buf = c->rx_scratch;
+        iov.iov_len = left < LISTEN_SCRATCH ? (size_t)left : LISTEN_SCRATCH;
     }
-    nng_msg_free(req);
-
-    if (park) {
-        peer_listen_ctx *ready[2];
-        size_t nready = 0;
-        nng_mtx_lock(g->mu);
-        peer_listen_conn *c = peer_listen_conn_find_locked(l, pipe);
-        lc->pipe = pipe;
-        lc->deadline_ms = rk_monotonic_ns() / 1000000 + wait_ms;
-        lc->state = LC_PARKED;
-        l->nrecv--;
-        if (c && c->parked) /* a newer Poll supersedes the old one */
-            if ((ready[nready] = peer_listen_unpark_locked(l, c->parked)) != NULL)
-                nready++;
-        if (c)
-            c->parked = lc;
-        if (!c || c->qn > 0 || wait_ms == 0)
-            if ((ready[nready] = peer_listen_unpark_locked(l, lc)) != NULL)
-                nready++;
-        /* Keep enough contexts receiving that parked polls never block other requests. */
-        while (!g->stopping && l->nrecv < LISTEN_SPARE_CTX) {
-            peer_listen_ctx *n = peer_listen_ctx_open_locked(l);
-            if (!n)
-                break;
-            nng_ctx_recv(n->ctx, n->aio);
-        }
-        nng_mtx_unlock(g->mu);
-        peer_listen_send_unparked(ready, nready);
-        return;
-    }
-    if (!reply) {
-        /* Closed pipe or no memory: nothing to answer; keep receiving. */
-        nng_ctx_recv(lc->ctx, lc->aio);
-        return;
-    }
-    nng_mtx_lock(g->mu);
-    lc->state = LC_SEND;
-    l->nrecv--;
-    nng_mtx_unlock(g->mu);
-    nng_aio_set_msg(lc->aio, reply);
-    nng_ctx_send(lc->ctx, lc->aio);
+    nng_aio_set_iov(c->rxa, 1, &iov);
+    c->rx_busy = true;
+    nng_stream_recv(c->s, c->rxa);
 }
 
-/* Expires parked polls whose wait is over. */
+/* A frame's length has arrived: decide how to read its body. Lock held. Returns -1 to close. */
+static int peer_listen_rx_length_locked(rk_listen_conn *c)
+{
+    uint64_t len = rk_get_be64(c->rx_head);
+    if (len > RK_GOSSIP_TRANSPORT_MAX)
+        return -1; /* NNG closed such a connection too */
+    uint64_t limit = c->phase == 2 ? (uint64_t)RK_GOSSIP_MAX_MSG + RK_LISTEN_MAX_HDR : LISTEN_PREAUTH_MAX;
+    c->rx_len = len;
+    c->rx_got = 0;
+    c->rx_state = RX_BODY;
+    c->frame_started_ms = peer_listen_now_ms();
+    memset(c->rx_keep, 0, sizeof(c->rx_keep));
+    if (len > limit) {
+        c->rx_scratch = malloc(LISTEN_SCRATCH);
+        return c->rx_scratch ? 0 : -1;
+    }
+    c->rx_body = malloc(len ? (size_t)len : 1);
+    if (!c->rx_body)
+        return -1;
+    c->l->input_bytes += len;
+    rk_metrics_set_gauge(c->l->g->metrics, "renkei_peer_input_bytes", (double)c->l->input_bytes);
+    return 0;
+}
+
+static void peer_listen_rx_cb(void *arg)
+{
+    rk_listen_conn *c = arg;
+    struct rk_gossip *g = c->l->g;
+    nng_mtx_lock(g->mu);
+    int rv = nng_aio_result(c->rxa);
+    if (rv != 0 || c->closed || g->stopping) {
+        c->rx_busy = false;
+        rk_peer_listen_close_locked(c);
+        nng_mtx_unlock(g->mu);
+        return;
+    }
+    size_t n = nng_aio_count(c->rxa);
+    const char *refuse = NULL;
+    switch (c->rx_state) {
+    case RX_SPHDR:
+        if ((c->rx_got += n) < 8)
+            break;
+        if (memcmp(c->rx_head, "\0SP\0", 4) != 0 || c->rx_head[4] != 0 || c->rx_head[5] != LISTEN_SP_REQ ||
+            c->rx_head[6] != 0 || c->rx_head[7] != 0)
+            refuse = "not an SP req0 connection";
+        else
+            c->rx_state = RX_WAIT; /* next: the first frame's length */
+        break;
+    case RX_LEN:
+        if ((c->rx_got += n) < 8)
+            break;
+        if (peer_listen_rx_length_locked(c) != 0)
+            refuse = "frame over 16 MiB";
+        break;
+    case RX_BODY:
+        if (!c->rx_body && c->rx_got < RK_LISTEN_MAX_HDR) {
+            size_t k = RK_LISTEN_MAX_HDR - (size_t)c->rx_got < n ? RK_LISTEN_MAX_HDR - (size_t)c->rx_got : n;
+            memcpy(c->rx_keep + c->rx_got, c->rx_scratch, k);
+        }
+        c->rx_got += n;
+        break;
+    default: break;
+    }
+    if (refuse) {
+        const char *reason = c->rx_state == RX_SPHDR ? "malformed" : "too_large";
+        rk_peerstat *st = c->st;
+        c->rx_busy = false;
+        rk_peer_listen_close_locked(c);
+        nng_mtx_unlock(g->mu);
+        rk_peerstat_reject(&g->stats, st, reason, refuse);
+        return;
+    }
+    if (c->rx_state != RX_BODY || c->rx_got < c->rx_len) {
+        peer_listen_rx_start_locked(c);
+        nng_mtx_unlock(g->mu);
+        return;
+    }
+    /* A whole frame: handle it outside the lock. The connection cannot be freed meanwhile: rx_busy
+     * stays set until this callback has finished with it. */
+    c->rx_state = RX_HANDLING;
+    c->frame_started_ms = 0;
+    uint8_t *frame = c->rx_body;
+    size_t flen = (size_t)c->rx_len;
+    bool drained = frame == NULL;
+    if (drained) {
+        frame = c->rx_keep;
+        flen = c->rx_len < RK_LISTEN_MAX_HDR ? (size_t)c->rx_len : RK_LISTEN_MAX_HDR;
+    }
+    nng_mtx_unlock(g->mu);
+
+    uint8_t hdr[RK_LISTEN_MAX_HDR];
+    size_t nhdr;
+    bool park;
+    uint32_t wait_ms = 0;
+    nng_msg *reply = rk_peer_serve_frame(c, frame, flen, drained, hdr, &nhdr, &park, &wait_ms);
+
+    nng_mtx_lock(g->mu);
+    peer_listen_rx_free_locked(c);
+    if (c->closed || g->stopping) {
+        nng_msg_free(reply);
+        c->rx_busy = false;
+        nng_mtx_unlock(g->mu);
+        return;
+    }
+    if (park) {
+        peer_listen_unpark_locked(c); /* a newer Poll supersedes the old one */
+        c->parked = true;
+        memcpy(c->park_hdr, hdr, nhdr);
+        c->park_nhdr = nhdr;
+        c->park_deadline_ms = peer_listen_now_ms() + wait_ms;
+        if (c->qn > 0 || wait_ms == 0)
+            peer_listen_unpark_locked(c);
+    } else if (reply) {
+        peer_listen_queue_locked(c, hdr, nhdr, reply);
+    }
+    c->rx_busy = false;
+    c->rx_state = RX_WAIT;
+    if (!c->txq) /* else the next frame is read once the reply has gone */
+        peer_listen_rx_start_locked(c);
+    nng_mtx_unlock(g->mu);
+}
+
+/* ---- accepting ---------------------------------------------------------------------------------- */
+
+static void peer_listen_addr(nng_stream *s, char out[64])
+{
+    nng_sockaddr sa;
+    out[0] = '\0';
+    if (nng_stream_get_addr(s, NNG_OPT_REMADDR, &sa) != 0)
+        return;
+    if (sa.s_family == NNG_AF_INET)
+        inet_ntop(AF_INET, &sa.s_in.sa_addr, out, 64);
+    else if (sa.s_family == NNG_AF_INET6)
+        inet_ntop(AF_INET6, sa.s_in6.sa_addr, out, 64);
+}
+
+static void peer_listen_accept_cb(void *arg)
+{
+    peer_listen_ep *ep = arg;
+    rk_peer_listen *l = ep->l;
+    struct rk_gossip *g = l->g;
+    int rv = nng_aio_result(ep->aio);
+    if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+        return;
+    nng_mtx_lock(g->mu);
+    if (g->stopping) {
+        nng_mtx_unlock(g->mu);
+        if (rv == 0)
+            nng_stream_free(nng_aio_get_output(ep->aio, 0));
+        return;
+    }
+    if (rv != 0) {
+        /* Out of descriptors or memory: try again on the next tick rather than spin. A connection
+         * that was reset before we took it costs nothing: accept the next one at once. */
+        if (rv == NNG_ENOFILES || rv == NNG_ENOMEM)
+            ep->retry = true;
+        else
+            nng_stream_listener_accept(ep->sl, ep->aio);
+        nng_mtx_unlock(g->mu);
+        return;
+    }
+    nng_stream *s = nng_aio_get_output(ep->aio, 0);
+    char addr[64];
+    peer_listen_addr(s, addr);
+    size_t open = 0, unauth_here = 0;
+    for (size_t i = 0; i < l->nconns; i++) {
+        rk_listen_conn *o = l->conns[i];
+        if (o->closed)
+            continue;
+        open++;
+        if (o->phase != 2 && strcmp(o->addr, addr) == 0)
+            unauth_here++;
+    }
+    const char *refuse = NULL;
+    rk_listen_conn *c = NULL;
+    if (open >= LISTEN_MAX_CONNS)
+        refuse = "too many connections";
+    else if (unauth_here >= LISTEN_MAX_UNAUTH_PER_ADDR)
+        refuse = "too many unauthenticated connections from this address";
+    else {
+        rk_listen_conn **arr = rk_grow(l->conns, &l->capconns, l->nconns + 1, sizeof(*arr));
+        if (arr)
+            l->conns = arr;
+        c = arr ? calloc(1, sizeof(*c)) : NULL;
+        if (c &&
+            (nng_aio_alloc(&c->rxa, peer_listen_rx_cb, c) != 0 || nng_aio_alloc(&c->txa, peer_listen_tx_cb, c) != 0)) {
+            nng_aio_free(c->rxa);
+            free(c);
+            c = NULL;
+        }
+        if (!c)
+            refuse = "out of memory";
+    }
+    if (c) {
+        c->g = g;
+        c->l = l;
+        c->s = s;
+        snprintf(c->addr, sizeof(c->addr), "%s", addr);
+        c->hs_started_ms = peer_listen_now_ms();
+        c->rx_state = RX_SPHDR;
+        l->conns[l->nconns++] = c;
+        peer_listen_queue_locked(c, NULL, 0, NULL); /* our SP header */
+        peer_listen_rx_start_locked(c);
+        rk_peer_listen_gauges_locked(l);
+    }
+    nng_stream_listener_accept(ep->sl, ep->aio);
+    nng_mtx_unlock(g->mu);
+    if (refuse) {
+        nng_stream_close(s);
+        nng_stream_free(s);
+        rk_peerstat_reject(&g->stats, NULL, "connection_limit", refuse);
+    }
+}
+
+/* ---- the ticker: expired polls, handshake and frame time limits, freeing closed connections ------- */
+
 static void peer_listen_tick_cb(void *arg)
 {
     rk_peer_listen *l = arg;
     struct rk_gossip *g = l->g;
     if (nng_aio_result(l->tick) != 0)
         return;
-    uint64_t now = rk_monotonic_ns() / 1000000;
-    peer_listen_ctx **ready = NULL;
-    size_t nready = 0;
+    uint64_t now = peer_listen_now_ms();
+    size_t hs_late = 0, frame_late = 0;
+    rk_listen_conn **dead = NULL;
+    size_t ndead = 0;
     nng_mtx_lock(g->mu);
     if (g->stopping) {
         nng_mtx_unlock(g->mu);
         return;
     }
-    ready = calloc(l->nctx ? l->nctx : 1, sizeof(*ready));
-    for (size_t i = 0; ready && i < l->nctx; i++) {
-        peer_listen_ctx *lc = l->ctxs[i];
-        if (lc->state == LC_PARKED && lc->deadline_ms <= now)
-            if ((ready[nready] = peer_listen_unpark_locked(l, lc)) != NULL)
-                nready++;
-    }
-    nng_mtx_unlock(g->mu);
-    if (ready)
-        peer_listen_send_unparked(ready, nready);
-    free(ready);
-    nng_sleep_aio(LISTEN_TICK_MS, l->tick);
-}
-
-static void peer_listen_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-    rk_peer_listen *l = arg;
-    uint32_t id = (uint32_t)nng_pipe_id(p);
-    nng_mtx_lock(l->g->mu);
-    if (ev == NNG_PIPE_EV_ADD_POST) {
-        peer_listen_conn *c = peer_listen_conn_get_locked(l, id);
-        nng_mtx_unlock(l->g->mu);
-        if (!c)
-            nng_pipe_close(p);
-        return;
-    }
-    if (ev == NNG_PIPE_EV_REM_POST) {
-        for (size_t i = 0; i < l->nconns; i++) {
-            peer_listen_conn *c = l->conns[i];
-            if (c->pipe != id)
-                continue;
-            if (c->parked)
-                c->parked->deadline_ms = 0; /* the ticker answers it into the void */
-            if (c->phase == 2 && c->st && c->st->inbound)
-                c->st->inbound--;
-            free(c->q);
-            free(c);
-            l->conns[i] = l->conns[--l->nconns];
-            break;
+    dead = calloc(l->nconns ? l->nconns : 1, sizeof(*dead));
+    for (size_t i = 0; i < l->nconns;) {
+        rk_listen_conn *c = l->conns[i];
+        if (!c->closed) {
+            if (c->parked && c->park_deadline_ms <= now)
+                peer_listen_unpark_locked(c);
+            if (c->phase != 2 && now - c->hs_started_ms > LISTEN_HANDSHAKE_MS) {
+                hs_late++;
+                rk_peer_listen_close_locked(c);
+            } else if (c->frame_started_ms && now - c->frame_started_ms > LISTEN_FRAME_MS) {
+                frame_late++;
+                rk_peer_listen_close_locked(c);
+            }
         }
+        if (dead && c->closed && !c->rx_busy && !c->tx_busy) {
+            dead[ndead++] = c;
+            l->conns[i] = l->conns[--l->nconns];
+            continue;
+        }
+        i++;
     }
-    nng_mtx_unlock(l->g->mu);
+    for (size_t i = 0; i < l->neps; i++)
+        if (l->eps[i].retry) {
+            l->eps[i].retry = false;
+            nng_stream_listener_accept(l->eps[i].sl, l->eps[i].aio);
+        }
+    nng_mtx_unlock(g->mu);
+    for (size_t i = 0; i < ndead; i++)
+        rk_listen_conn_free(dead[i]);
+    free(dead);
+    for (size_t i = 0; i < hs_late; i++)
+        rk_peerstat_reject(&g->stats, NULL, "handshake_timeout", "no completed handshake in time");
+    for (size_t i = 0; i < frame_late; i++)
+        rk_peerstat_reject(&g->stats, NULL, "frame_timeout", "a frame did not complete in time");
+    nng_sleep_aio(LISTEN_TICK_MS, l->tick);
 }
 
 /* ---- announcements of newly stored records ------------------------------------------------------ */
@@ -624,41 +572,29 @@ size_t rk_peer_listen_queue_locked(rk_peer_listen *l, const uint8_t item[RK_ITEM
     size_t dropped = 0;
     if (!l)
         return 0;
-    for (size_t c = 0; c < l->nconns; c++) {
-        peer_listen_conn *cn = l->conns[c];
-        if (src && cn->st && strcmp(src, cn->st->name) == 0)
+    for (size_t i = 0; i < l->nconns; i++) {
+        rk_listen_conn *c = l->conns[i];
+        if (c->closed)
             continue;
-        if (visibility == RENKEI__VISIBILITY__VISIBILITY_NETWORK && !(cn->phase == 2 && cn->member))
+        if (src && c->st && strcmp(src, c->st->name) == 0)
             continue;
-        if (rk_relay_queue_item(&cn->q, &cn->qn, &cn->qcap, item) != 0)
+        if (visibility == RENKEI__VISIBILITY__VISIBILITY_NETWORK && !(c->phase == 2 && c->member))
+            continue;
+        if (rk_relay_queue_item(&c->q, &c->qn, &c->qcap, item) != 0)
             dropped++;
     }
     return dropped;
 }
 
-void rk_peer_listen_wake_locked(rk_peer_listen *l, rk_peer_listen_ready *r)
+void rk_peer_listen_wake_locked(rk_peer_listen *l)
 {
     if (!l)
         return;
-    for (size_t c = 0; c < l->nconns; c++) {
-        peer_listen_conn *cn = l->conns[c];
-        if (!cn->parked || cn->qn == 0)
-            continue;
-        peer_listen_ctx **v = rk_grow(r->v, &r->cap, r->n + 1, sizeof(*v));
-        if (!v)
-            break;
-        r->v = v;
-        if ((r->v[r->n] = peer_listen_unpark_locked(l, cn->parked)) != NULL)
-            r->n++;
+    for (size_t i = 0; i < l->nconns; i++) {
+        rk_listen_conn *c = l->conns[i];
+        if (!c->closed && c->parked && c->qn > 0)
+            peer_listen_unpark_locked(c);
     }
-}
-
-void rk_peer_listen_send_ready(rk_peer_listen_ready *r)
-{
-    peer_listen_send_unparked(r->v, r->n);
-    free(r->v);
-    r->v = NULL;
-    r->n = r->cap = 0;
 }
 
 /* ---- start and stop ------------------------------------------------------------------------------ */
@@ -671,40 +607,41 @@ int rk_peer_listen_start(struct rk_gossip *g, rk_peer_listen **out, rk_error *er
         return rk_fail(err, "out_of_memory", NULL, "out of memory");
     l->g = g;
     *out = l;
+    if (!(l->eps = calloc(cfg->listen_count ? cfg->listen_count : 1, sizeof(*l->eps))))
+        return rk_fail(err, "out_of_memory", NULL, "out of memory");
+    rk_metrics_describe(g->metrics, "renkei_peer_connections", "gauge",
+                        "Open connections to the peer listener, by state (authenticated or not).");
+    rk_metrics_describe(g->metrics, "renkei_peer_input_bytes", "gauge",
+                        "Bytes held for peer frames being received on the listener.");
     int rv;
-    if ((rv = nng_rep0_open(&l->rep)) != 0)
-        return rk_fail(err, "gossip", NULL, "cannot open the listener socket: %s", nng_strerror(rv));
-    l->rep_open = true;
-    nng_setopt_size(l->rep, NNG_OPT_RECVMAXSZ, RK_GOSSIP_TRANSPORT_MAX);
-    nng_pipe_notify(l->rep, NNG_PIPE_EV_ADD_POST, peer_listen_pipe_cb, l);
-    nng_pipe_notify(l->rep, NNG_PIPE_EV_REM_POST, peer_listen_pipe_cb, l);
     for (size_t i = 0; i < cfg->listen_count; i++) {
         const char *url = cfg->listen[i];
-        nng_listener nl;
-        if ((rv = nng_listener_create(&nl, l->rep, url)) != 0)
+        peer_listen_ep *ep = &l->eps[l->neps];
+        ep->l = l;
+        if ((rv = nng_stream_listener_alloc(&ep->sl, url)) != 0)
             return rk_fail(err, "gossip", "gossip.listen", "bad listen url %s: %s", url, nng_strerror(rv));
+        l->neps++;
         if (rk_tls_url(url)) {
             if (!l->tls && rk_tls_config(cfg, true, &l->tls, err) != 0)
                 return -1;
-            if ((rv = nng_listener_set_ptr(nl, NNG_OPT_TLS_CONFIG, l->tls)) != 0)
+            if ((rv = nng_stream_listener_set_ptr(ep->sl, NNG_OPT_TLS_CONFIG, l->tls)) != 0)
                 return rk_fail(err, "tls", "gossip.listen", "cannot use TLS on %s: %s", url, nng_strerror(rv));
+        } else {
+            nng_stream_listener_set_bool(ep->sl, NNG_OPT_TCP_NODELAY, true);
         }
-        if ((rv = nng_listener_start(nl, 0)) != 0)
+        if ((rv = nng_stream_listener_listen(ep->sl)) != 0)
             return rk_fail(err, "gossip", "gossip.listen", "cannot listen on %s: %s", url, nng_strerror(rv));
+        if ((rv = nng_aio_alloc(&ep->aio, peer_listen_accept_cb, ep)) != 0)
+            return rk_fail(err, "gossip", NULL, "cannot accept on %s: %s", url, nng_strerror(rv));
         rk_info("gossip", "listening on %s", url);
     }
-    nng_mtx_lock(g->mu);
-    for (int i = 0; i < 2 * LISTEN_SPARE_CTX; i++) {
-        peer_listen_ctx *c = peer_listen_ctx_open_locked(l);
-        if (!c) {
-            nng_mtx_unlock(g->mu);
-            return rk_fail(err, "gossip", NULL, "cannot open listener contexts");
-        }
-        nng_ctx_recv(c->ctx, c->aio);
-    }
-    nng_mtx_unlock(g->mu);
     if ((rv = nng_aio_alloc(&l->tick, peer_listen_tick_cb, l)) != 0)
-        return rk_fail(err, "gossip", NULL, "cannot start the poll timer: %s", nng_strerror(rv));
+        return rk_fail(err, "gossip", NULL, "cannot start the listener's timer: %s", nng_strerror(rv));
+    nng_mtx_lock(g->mu);
+    for (size_t i = 0; i < l->neps; i++)
+        nng_stream_listener_accept(l->eps[i].sl, l->eps[i].aio);
+    rk_peer_listen_gauges_locked(l);
+    nng_mtx_unlock(g->mu);
     nng_sleep_aio(LISTEN_TICK_MS, l->tick);
     return 0;
 }
@@ -713,23 +650,28 @@ void rk_peer_listen_stop(rk_peer_listen *l)
 {
     if (!l)
         return;
+    /* g->stopping is set: no callback starts anything new from here on. */
     if (l->tick) {
         nng_aio_stop(l->tick);
         nng_aio_free(l->tick);
     }
-    if (l->rep_open)
-        nng_close(l->rep);
-    for (size_t i = 0; i < l->nctx; i++) {
-        peer_listen_ctx *lc = l->ctxs[i];
-        nng_aio_stop(lc->aio);
-        nng_aio_free(lc->aio);
-        free(lc);
+    for (size_t i = 0; i < l->neps; i++) {
+        nng_stream_listener_close(l->eps[i].sl);
+        if (l->eps[i].aio) {
+            nng_aio_stop(l->eps[i].aio);
+            nng_aio_free(l->eps[i].aio);
+        }
+        nng_stream_listener_free(l->eps[i].sl);
     }
-    free(l->ctxs);
+    free(l->eps);
+    for (size_t i = 0; i < l->nconns; i++)
+        nng_stream_close(l->conns[i]->s);
     for (size_t i = 0; i < l->nconns; i++) {
-        free(l->conns[i]->q);
-        free(l->conns[i]);
+        nng_aio_stop(l->conns[i]->rxa);
+        nng_aio_stop(l->conns[i]->txa);
     }
+    for (size_t i = 0; i < l->nconns; i++)
+        rk_listen_conn_free(l->conns[i]);
     free(l->conns);
     if (l->tls)
         nng_tls_config_free(l->tls);

@@ -1,5 +1,5 @@
-/* peer_listen: the listener side of the peer protocol: the REP socket on every [gossip] listen URL,
- * its connections and contexts, and the Poll requests parked until there is something to announce. */
+/* peer_listen: the listener side of the peer protocol: every [gossip] listen URL, its connections
+ * with their limits, and the Poll requests parked until there is something to announce. */
 #ifndef RENKEI_PEER_LISTEN_H
 #define RENKEI_PEER_LISTEN_H
 
@@ -10,28 +10,18 @@
 
 struct rk_gossip;
 typedef struct rk_peer_listen rk_peer_listen;
-struct rk_peer_listen_ctx;
-
-/* Contexts whose parked Poll was answered under the lock, to send once it is released. */
-typedef struct rk_peer_listen_ready {
-    struct rk_peer_listen_ctx **v;
-    size_t n, cap;
-} rk_peer_listen_ready;
-
-/* Opens the socket, listens on every URL of g's configuration and starts receiving. *out is set as
+/* Listens on every URL of g's configuration and starts accepting. *out is set as
  * soon as the listener exists, so that on failure rk_peer_listen_stop can release what was opened. */
 int rk_peer_listen_start(struct rk_gossip *g, rk_peer_listen **out, rk_error *err);
-/* Closes the socket and frees everything; g->stopping must already be set. l may be NULL. */
+/* Closes the listeners and connections and frees everything; g->stopping must already be set. l may
+ * be NULL. */
 void rk_peer_listen_stop(rk_peer_listen *l);
 
 /* Queues a newly stored record's item (version be64 ‖ hash) for every connection that may read it
  * and did not send it (src: the peer it came from, or NULL). Returns how many queues were full.
  * Gossip lock held. */
 size_t rk_peer_listen_queue_locked(rk_peer_listen *l, const uint8_t item[40], int visibility, const char *src);
-/* Answers the parked Polls of connections that have items queued, adding their contexts to r.
- * Gossip lock held. */
-void rk_peer_listen_wake_locked(rk_peer_listen *l, rk_peer_listen_ready *r);
-/* Sends the answers collected in r and empties it. Lock not held. */
-void rk_peer_listen_send_ready(rk_peer_listen_ready *r);
+/* Answers the parked Polls of connections that have items queued. Gossip lock held. */
+void rk_peer_listen_wake_locked(rk_peer_listen *l);
 
 #endif

@@ -1,0 +1,339 @@
+/* peer_serve: the listener's answers to each peer request (docs/protocol.md): Hello and Auth (the
+ * handshake, signed and checked through handshake.c), Announce, Fetch, Records pushes, Reconcile, and
+ * the parking of a Poll (which peer_listen.c carries out).
+ *
+ * Invariants: anything but Hello, Auth, Fetch and Reconcile of the public set needs a completed
+ * handshake; `network` records are served only to connections authenticated as roster members (the
+ * visibility of every envelope is read before it leaves, in relay.c); every violation is counted by
+ * reason and answered with PeerError, and after SERVE_MAX_BAD of them the connection is closed. A
+ * handler never blocks: a push while the writer is backlogged is answered `busy`, and reconciliation
+ * sends it again later.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gossip_int.h"
+#include "log.h"
+#include "peer_listen_int.h"
+#include "renkei.pb-c.h"
+#include "sync.h"
+#include "writer.h"
+
+#define SERVE_REPLY_BUDGET (RK_GOSSIP_MAX_MSG - (64u << 10))
+#define SERVE_MAX_BAD 10 /* bad messages before a connection is closed */
+#define SERVE_POLL_MAX_MS 60000
+
+/* ---- message encoding -------------------------------------------------------------------------- */
+
+static nng_msg *peer_serve_pack(const Renkei__PeerReply *r)
+{
+    size_t n = renkei__peer_reply__get_packed_size(r);
+    nng_msg *m;
+    if (nng_msg_alloc(&m, n) != 0)
+        return NULL;
+    renkei__peer_reply__pack(r, nng_msg_body(m));
+    return m;
+}
+
+static nng_msg *peer_serve_error(const char *code, const char *message)
+{
+    Renkei__PeerError e = RENKEI__PEER_ERROR__INIT;
+    e.code = (char *)code;
+    e.message = (char *)message;
+    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
+    r.msg_case = RENKEI__PEER_REPLY__MSG_ERROR;
+    r.error = &e;
+    return peer_serve_pack(&r);
+}
+
+static nng_msg *peer_serve_ack(uint32_t accepted, uint32_t rejected)
+{
+    Renkei__Ack a = RENKEI__ACK__INIT;
+    a.accepted = accepted;
+    a.rejected = rejected;
+    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
+    r.msg_case = RENKEI__PEER_REPLY__MSG_ACK;
+    r.ack = &a;
+    return peer_serve_pack(&r);
+}
+
+nng_msg *rk_peer_serve_announce(const uint8_t *items, size_t n)
+{
+    Renkei__Announce a = RENKEI__ANNOUNCE__INIT;
+    a.items.data = (uint8_t *)items;
+    a.items.len = n * RK_ITEM_LEN;
+    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
+    r.msg_case = RENKEI__PEER_REPLY__MSG_ANNOUNCE;
+    r.announce = &a;
+    return peer_serve_pack(&r);
+}
+
+/* ---- requests ----------------------------------------------------------------------------------- */
+
+/* Rights of a connection: *authed (handshake done), *member (may read network records). */
+static rk_peerstat *peer_serve_rights(rk_listen_conn *c, bool *authed, bool *member)
+{
+    nng_mtx_lock(c->g->mu);
+    *authed = c->phase == 2;
+    *member = c->phase == 2 && c->member;
+    rk_peerstat *st = c->st;
+    nng_mtx_unlock(c->g->mu);
+    return st;
+}
+
+/* A protocol violation: counted, answered with PeerError, and after SERVE_MAX_BAD the connection goes. */
+static nng_msg *peer_serve_bad(rk_listen_conn *c, const char *reason, const char *detail)
+{
+    struct rk_gossip *g = c->g;
+    nng_mtx_lock(g->mu);
+    rk_peerstat *st = c->st;
+    bool close = ++c->bad >= SERVE_MAX_BAD;
+    if (close)
+        rk_peer_listen_close_locked(c);
+    nng_mtx_unlock(g->mu);
+    rk_peerstat_reject(&g->stats, st, reason, detail);
+    if (close) {
+        rk_warn("gossip", "closing connection from peer=%s after %d bad messages", st ? st->name : "unauthenticated",
+                SERVE_MAX_BAD);
+        return NULL;
+    }
+    return peer_serve_error(reason, detail);
+}
+
+static nng_msg *peer_serve_hello(rk_listen_conn *c, const Renkei__Hello *h)
+{
+    struct rk_gossip *g = c->g;
+    if (h->node_key.len != RK_KEY_LEN || h->nonce.len != RK_HANDSHAKE_NONCE_LEN)
+        return peer_serve_bad(c, "bad_field", "Hello needs a 32-byte key and a 32-byte nonce");
+    if (h->protocol_version != RK_HANDSHAKE_VERSION)
+        return peer_serve_bad(c, "bad_version", "unsupported protocol version");
+    if (memcmp(h->node_key.data, g->node->pub, RK_KEY_LEN) == 0)
+        return peer_serve_bad(c, "self", "a node cannot peer with itself");
+    uint8_t nonce[RK_HANDSHAKE_NONCE_LEN], sig[RK_SIG_LEN];
+    if (rk_random(nonce, sizeof(nonce)) != 0)
+        return peer_serve_error("internal", "no randomness");
+    if (rk_handshake_sign(g->node->key, RK_HANDSHAKE_LISTENER, h->nonce.data, h->node_key.data, g->node->pub, sig) != 0)
+        return peer_serve_error("internal", "signing failed");
+    nng_mtx_lock(g->mu);
+    rk_peer_listen_set_phase_locked(c, 1);
+    c->st = NULL;
+    c->member = false;
+    memcpy(c->peer_key, h->node_key.data, RK_KEY_LEN);
+    memcpy(c->peer_nonce, h->nonce.data, RK_HANDSHAKE_NONCE_LEN);
+    memcpy(c->our_nonce, nonce, RK_HANDSHAKE_NONCE_LEN);
+    rk_peer_listen_gauges_locked(c->l);
+    nng_mtx_unlock(g->mu);
+    Renkei__HelloReply hr = RENKEI__HELLO_REPLY__INIT;
+    hr.node_key.data = g->node->pub;
+    hr.node_key.len = RK_KEY_LEN;
+    hr.nonce.data = nonce;
+    hr.nonce.len = RK_HANDSHAKE_NONCE_LEN;
+    hr.signature.data = sig;
+    hr.signature.len = RK_SIG_LEN;
+    hr.protocol_version = RK_HANDSHAKE_VERSION;
+    hr.name = g->node->cfg->name ? g->node->cfg->name : "";
+    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
+    r.msg_case = RENKEI__PEER_REPLY__MSG_HELLO;
+    r.hello = &hr;
+    return peer_serve_pack(&r);
+}
+
+static nng_msg *peer_serve_auth(rk_listen_conn *c, const Renkei__Auth *a)
+{
+    struct rk_gossip *g = c->g;
+    if (a->signature.len != RK_SIG_LEN)
+        return peer_serve_bad(c, "bad_field", "Auth needs a 64-byte signature");
+    uint8_t key[RK_KEY_LEN], our_nonce[RK_HANDSHAKE_NONCE_LEN];
+    nng_mtx_lock(g->mu);
+    int phase = c->phase;
+    memcpy(key, c->peer_key, RK_KEY_LEN);
+    memcpy(our_nonce, c->our_nonce, RK_HANDSHAKE_NONCE_LEN);
+    nng_mtx_unlock(g->mu);
+    if (phase != 1)
+        return peer_serve_bad(c, "unexpected", "Auth before Hello");
+    if (!rk_handshake_verify(RK_HANDSHAKE_DIALER, our_nonce, g->node->pub, key, a->signature.data))
+        return peer_serve_bad(c, "bad_signature", "handshake signature does not verify");
+    const rk_member *m = rk_roster_find(&g->node->roster, key);
+    char name[80];
+    if (m && !m->is_self) {
+        snprintf(name, sizeof(name), "%s", m->name);
+    } else {
+        char hex[2 * RK_KEY_LEN + 1];
+        rk_hex_encode(key, RK_KEY_LEN, hex);
+        hex[16] = '\0';
+        snprintf(name, sizeof(name), "unknown-%s", hex);
+    }
+    nng_mtx_lock(g->mu);
+    rk_peerstat *st = rk_peerstat_get_locked(&g->stats, name);
+    if (st) {
+        rk_peer_listen_set_phase_locked(c, 2);
+        c->member = m && !m->is_self;
+        c->st = st;
+        st->member = c->member;
+        if (!st->has_key) {
+            memcpy(st->key, key, RK_KEY_LEN);
+            st->has_key = true;
+        }
+        st->inbound++;
+        rk_peer_listen_gauges_locked(c->l);
+    }
+    nng_mtx_unlock(g->mu);
+    if (!st)
+        return peer_serve_error("internal", "out of memory");
+    rk_info("gossip", "peer=%s authenticated on our listener member=%s", name, m && !m->is_self ? "yes" : "no");
+    return peer_serve_ack(1, 0);
+}
+
+static nng_msg *peer_serve_announce_req(rk_listen_conn *c, const Renkei__Announce *a)
+{
+    bool authed, member;
+    peer_serve_rights(c, &authed, &member);
+    if (!authed)
+        return peer_serve_bad(c, "unauthenticated", "Announce needs a completed handshake");
+    if (a->items.len % RK_ITEM_LEN != 0)
+        return peer_serve_bad(c, "bad_field", "items must be a multiple of 40 bytes");
+    size_t n = a->items.len / RK_ITEM_LEN;
+    if (n > RK_GOSSIP_MAX_ITEMS)
+        return peer_serve_bad(c, "too_many", "too many items in Announce");
+    rk_buf want;
+    rk_buf_init(&want);
+    if (rk_relay_wanted(c->g, a->items.data, n, RK_ITEM_LEN, &want) != 0) {
+        rk_buf_free(&want);
+        return peer_serve_error("internal", "store read failed");
+    }
+    nng_msg *m;
+    if (want.len == 0) {
+        m = peer_serve_ack(0, 0);
+    } else {
+        Renkei__Fetch f = RENKEI__FETCH__INIT;
+        f.hashes.data = (uint8_t *)want.data;
+        f.hashes.len = want.len;
+        Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
+        r.msg_case = RENKEI__PEER_REPLY__MSG_FETCH;
+        r.fetch = &f;
+        m = peer_serve_pack(&r);
+    }
+    rk_buf_free(&want);
+    return m;
+}
+
+static nng_msg *peer_serve_fetch(rk_listen_conn *c, const Renkei__Fetch *f)
+{
+    bool authed, member;
+    rk_peerstat *st = peer_serve_rights(c, &authed, &member);
+    if (f->hashes.len % RK_HASH_LEN != 0)
+        return peer_serve_bad(c, "bad_field", "hashes must be a multiple of 32 bytes");
+    size_t n = f->hashes.len / RK_HASH_LEN;
+    if (n > RK_GOSSIP_MAX_HASHES)
+        return peer_serve_bad(c, "too_many", "too many hashes in Fetch");
+    rk_relay_envset es = {0};
+    size_t used, forbidden = 0;
+    nng_msg *m;
+    if (rk_relay_collect(c->g, &es, f->hashes.data, n, RK_HASH_LEN, member, RK_GOSSIP_MAX_RECORDS, SERVE_REPLY_BUDGET,
+                         &used, &forbidden) != 0) {
+        m = peer_serve_error("internal", "store read failed");
+    } else {
+        Renkei__Records rs = RENKEI__RECORDS__INIT;
+        rs.n_records = es.n;
+        rs.records = es.recs;
+        Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
+        r.msg_case = RENKEI__PEER_REPLY__MSG_RECORDS;
+        r.records = &rs;
+        m = peer_serve_pack(&r);
+        if (st)
+            rk_peerstat_count_io(&c->g->stats, st, es.n, 0);
+    }
+    rk_relay_envset_free(&es);
+    if (forbidden)
+        rk_debug("gossip", "fetch: withheld %zu records the peer may not read", forbidden);
+    return m;
+}
+
+static nng_msg *peer_serve_push(rk_listen_conn *c, const Renkei__Records *rs)
+{
+    struct rk_gossip *g = c->g;
+    bool authed, member;
+    rk_peerstat *st = peer_serve_rights(c, &authed, &member);
+    if (!authed || !st)
+        return peer_serve_bad(c, "unauthenticated", "Records push needs a completed handshake");
+    if (rs->n_records > RK_GOSSIP_MAX_RECORDS)
+        return peer_serve_bad(c, "too_many", "too many records in one push");
+    /* An NNG callback must not block: a pusher is told to come back, and reconciliation resends. */
+    if (rk_writer_outstanding(g->node->writer) >= RK_GOSSIP_WRITER_BACKLOG_MAX)
+        return peer_serve_error("busy", "the node is catching up; try again later");
+    uint32_t ok = rk_relay_submit(g, st, rs->records, rs->n_records);
+    return peer_serve_ack(ok, (uint32_t)rs->n_records - ok);
+}
+
+static nng_msg *peer_serve_reconcile(rk_listen_conn *c, const Renkei__Reconcile *msg)
+{
+    bool authed, member;
+    peer_serve_rights(c, &authed, &member);
+    if (msg->set == RK_SET_MEMBERS && !member)
+        return peer_serve_bad(c, "forbidden", "the members' set needs an authenticated member");
+    rk_error err;
+    if (rk_sync_validate(msg, &err) != 0)
+        return peer_serve_bad(c, err.code, err.message);
+    rk_txn *t;
+    if (rk_txn_begin(c->g->node->store, false, &t, &err) != 0)
+        return peer_serve_error("internal", "store read failed");
+    rk_set_source src;
+    rk_set_source_from_store(&src, t, (int)msg->set);
+    Renkei__Reconcile *reply = NULL;
+    nng_msg *m;
+    if (rk_sync_process(&src, false, msg, &reply, NULL, &err) != 0) {
+        rk_txn_abort(t);
+        return peer_serve_bad(c, err.code, err.message);
+    }
+    rk_txn_abort(t);
+    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
+    r.msg_case = RENKEI__PEER_REPLY__MSG_RECONCILE;
+    r.reconcile = reply;
+    m = peer_serve_pack(&r);
+    rk_sync_free_message(reply);
+    return m;
+}
+
+nng_msg *rk_peer_serve_frame(rk_listen_conn *c, const uint8_t *frame, size_t len, bool drained,
+                             uint8_t hdr[RK_LISTEN_MAX_HDR], size_t *nhdr, bool *park, uint32_t *wait_ms)
+{
+    *nhdr = 0;
+    *park = false;
+    for (size_t i = 0; i + 4 <= len && i < RK_LISTEN_MAX_HDR; i += 4)
+        if (frame[i] & 0x80) {
+            *nhdr = i + 4;
+            break;
+        }
+    if (*nhdr == 0) {
+        /* Without a request id there is nobody to answer; NNG's rep0 drops such a frame too. */
+        peer_serve_bad(c, "malformed", "frame without a request id");
+        return NULL;
+    }
+    memcpy(hdr, frame, *nhdr);
+    if (drained || len - *nhdr > RK_GOSSIP_MAX_MSG)
+        return peer_serve_bad(c, "too_large",
+                              drained && len <= RK_GOSSIP_MAX_MSG ? "message over the limit before authentication"
+                                                                  : "message over 8 MiB");
+    const uint8_t *body = frame + *nhdr;
+    size_t blen = len - *nhdr;
+    Renkei__PeerRequest *pr = renkei__peer_request__unpack(NULL, blen, body);
+    if (!pr)
+        return peer_serve_bad(c, "malformed", "undecodable PeerRequest");
+    nng_msg *reply = NULL;
+    switch (pr->msg_case) {
+    case RENKEI__PEER_REQUEST__MSG_HELLO: reply = peer_serve_hello(c, pr->hello); break;
+    case RENKEI__PEER_REQUEST__MSG_AUTH: reply = peer_serve_auth(c, pr->auth); break;
+    case RENKEI__PEER_REQUEST__MSG_ANNOUNCE: reply = peer_serve_announce_req(c, pr->announce); break;
+    case RENKEI__PEER_REQUEST__MSG_FETCH: reply = peer_serve_fetch(c, pr->fetch); break;
+    case RENKEI__PEER_REQUEST__MSG_PUSH: reply = peer_serve_push(c, pr->push); break;
+    case RENKEI__PEER_REQUEST__MSG_RECONCILE: reply = peer_serve_reconcile(c, pr->reconcile); break;
+    case RENKEI__PEER_REQUEST__MSG_POLL:
+        *park = true;
+        *wait_ms = pr->poll->wait_ms > SERVE_POLL_MAX_MS ? SERVE_POLL_MAX_MS : pr->poll->wait_ms;
+        break;
+    default: reply = peer_serve_bad(c, "malformed", "empty or unknown PeerRequest"); break;
+    }
+    renkei__peer_request__free_unpacked(pr, NULL);
+    return reply;
+}

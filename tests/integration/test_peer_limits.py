@@ -1,0 +1,137 @@
+"""Limits of the peer listener against strangers (docs/protocol.md, "Limits"): before a connection
+has authenticated its frames are small, it must finish the handshake in time, and a source address
+may hold only a few such connections. Records bigger than the pre-authentication limit still travel
+between members."""
+
+import socket
+import struct
+import threading
+import time
+
+import cluster as cl
+from rk import run_tests, sample_case, wait_until
+
+HANDSHAKE_LIMIT_S = 10  # LISTEN_HANDSHAKE_MS in daemon/peer_listen.c
+ATTACKERS = 200
+FRAME = 16 << 20
+SENT = 12 << 20
+
+
+def rss_kib(node):
+    with open("/proc/%d/status" % node.proc.pid) as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    raise AssertionError("no VmRSS for %s" % node.name)
+
+
+def _gauge(node, state):
+    return cl.metric_sum(node, "renkei_peer_connections", state=state)
+
+
+def _attack(port, chunk, out, i):
+    """Opens a peer connection, claims a 16 MiB frame, sends 12 MiB of it and stalls until the node
+    closes the connection. out[i] = (opened, closed) in time.monotonic() seconds."""
+    opened = time.monotonic()
+    s = None
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=60)
+        s.sendall(b"\0SP\0" + struct.pack(">H", cl.SP_REQ) + b"\0\0")
+        s.sendall(struct.pack(">Q", FRAME - 64) + struct.pack(">I", 0x80000001))
+        for _ in range(SENT // len(chunk)):
+            s.sendall(chunk)
+        while s.recv(65536):
+            pass  # the node's SP header; then it must close on us
+    except OSError:
+        pass  # refused or reset: closed too
+    finally:
+        out[i] = (opened, time.monotonic())
+        if s:
+            s.close()
+
+
+def test_stalled_unauthenticated_connections_are_bounded_and_closed():
+    c = cl.line(["a", "b"], sync_interval=3600)  # a dials b
+    try:
+        c.start()
+        a, b = c["a"], c["b"]
+        cl.wait_connected([a])
+
+        # pushes far above the pre-authentication frame limit (64 KiB) pass between members
+        big = [a.publish(sample_case(title="大きな事例%d" % i, summary="長い説明" * 1500)) for i in range(12)]
+        for r in big:
+            cl.wait_record([b], r["id"], r["version"])
+
+        base = rss_kib(b)
+        chunk = b"\x0a" * (1 << 20)
+        out = [None] * ATTACKERS
+        threads = [threading.Thread(target=_attack, args=(b.port, chunk, out, i), daemon=True) for i in range(ATTACKERS)]
+        for t in threads:
+            t.start()
+        peak = base
+        served = None
+        deadline = time.monotonic() + HANDSHAKE_LIMIT_S + 5
+        while any(t.is_alive() for t in threads):
+            assert time.monotonic() < deadline, "attack connections still open after the handshake limit"
+            peak = max(peak, rss_kib(b))
+            t0 = time.monotonic()
+            r = b.get("/v1/status")
+            assert r.status == 200, r
+            assert time.monotonic() - t0 < 1.0, "the API took %.2fs during the attack" % (time.monotonic() - t0)
+            if served is None:
+                # the authenticated peer keeps replicating while the strangers hold connections
+                rec = a.publish(sample_case(title="攻撃中の公開"))
+                cl.wait_record([b], rec["id"], rec["version"], timeout=10)
+                served = rec
+            time.sleep(0.2)
+        for t in threads:
+            t.join()
+        peak = max(peak, rss_kib(b))
+
+        lives = sorted(closed - opened for opened, closed in out)
+        print("RSS %d -> peak %d KiB (+%d KiB); connections closed after %.1fs to %.1fs" %
+              (base, peak, peak - base, lives[0], lives[-1]), flush=True)
+        assert served is not None
+        assert peak - base < 64 * 1024, "RSS rose by %d KiB (from %d KiB)" % (peak - base, base)
+        for opened, closed in out:
+            assert closed - opened <= HANDSHAKE_LIMIT_S + 3, "a connection lived %.1fs" % (closed - opened)
+        # counted just after the connections were closed
+        wait_until(lambda: cl.rejections(b, "unauthenticated").get("handshake_timeout", 0) >= 1, timeout=5,
+                   what="handshake_timeout counted")
+        assert cl.rejections(b, "unauthenticated").get("connection_limit", 0) >= 1
+        wait_until(lambda: _gauge(b, "unauthenticated") == 0, timeout=5, what="no unauthenticated connections left")
+        assert _gauge(b, "authenticated") == 1
+        st = [p for p in cl.peers(b) if p["name"] == "a"][0]
+        assert st["state"] == "connected", st
+        rec = a.publish(sample_case(title="攻撃の後"))
+        cl.wait_record([b], rec["id"], rec["version"], timeout=10)
+    finally:
+        c.stop()
+
+
+def test_idle_connection_closed_after_handshake_limit():
+    b = cl.Cluster(["b"], []).start()["b"]
+    try:
+        p = cl.RawPeer(b.port, timeout=HANDSHAKE_LIMIT_S + 10)
+        t0 = time.monotonic()
+        try:
+            closed = False
+            try:
+                while p.sock.recv(4096):
+                    pass
+                closed = True
+            except OSError:
+                closed = True
+            lived = time.monotonic() - t0
+        finally:
+            p.close()
+        assert closed
+        assert HANDSHAKE_LIMIT_S - 1 <= lived <= HANDSHAKE_LIMIT_S + 3, "closed after %.1fs" % lived
+        wait_until(lambda: cl.rejections(b, "unauthenticated").get("handshake_timeout", 0) >= 1, timeout=5,
+                   what="handshake_timeout counted")
+    finally:
+        b.stop()
+
+
+if __name__ == "__main__":
+    run_tests(globals())
