@@ -74,7 +74,7 @@ static const struct {
     {"search", {OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, OPT_DX_LEVEL, OPT_SKILL, OPT_AUDIENCE, OPT_AUTHOR, OPT_LIMIT,
                 OPT_ALL, OPT_CURSOR}},
     {"events", {OPT_FROM, OPT_TO, OPT_PREFECTURE, OPT_FORMAT, OPT_OPEN_SCOPE, OPT_LIMIT}},
-    {"export", {OPT_FORMAT, OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, 'q', OPT_LIMIT, 'o'}},
+    {"export", {OPT_FORMAT, OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, 'q', OPT_LIMIT, OPT_FROM, OPT_TO, OPT_ALL, 'o'}},
     {"get", {OPT_SIGNED, 'o'}},
 };
 
@@ -599,18 +599,33 @@ int rk_cmd_export(rk_cli *cli, int argc, char **argv)
         return rc;
     static const struct {
         const char *format, *name;
-    } names[] = {{"atom", "feed.atom"}, {"json", "feed.json"}, {"ics", "events.ics"}, {"csv", "records.csv"}};
+        bool dated; /* takes --from and --to: the events */
+    } names[] = {{"atom", "feed.atom", false},  {"json", "feed.json", false},   {"ics", "events.ics", true},
+                 {"csv", "records.csv", false}, {"xlsx", "records.xlsx", false}, {"jsonld", "events.jsonld", true},
+                 {"catalog", "catalog.jsonld", false}};
     const char *name = NULL;
+    bool dated = false;
     for (size_t i = 0; o.format && i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(o.format, names[i].format) == 0)
+        if (strcmp(o.format, names[i].format) == 0) {
             name = names[i].name;
+            dated = names[i].dated;
+        }
     if (!name)
-        return rk_usage_error("export", "--format must be atom, json, ics or csv");
+        return rk_usage_error("export", "--format must be atom, json, ics, csv, xlsx, jsonld or catalog");
+    if (!dated && (o.from || o.to))
+        return rk_usage_error("export", "--from and --to choose events: use them with --format ics or jsonld");
+    if (o.all && o.limit)
+        return rk_usage_error("export", "--all and --limit contradict each other");
+    /* --all: the calendars from the start of time (not the 180-day look-back); the feeds in their
+     * largest page. The CSV and the workbook are complete already (up to the server's maximum). */
+    const char *from = o.from ? o.from : o.all && dated ? "1970-01-01" : NULL;
+    const char *limit = o.limit ? o.limit : o.all && !dated && strncmp(name, "feed.", 5) == 0 ? "10000" : NULL;
     rk_buf url;
     rk_buf_init(&url);
     if (rk_buf_puts(&url, "/v1/export/") || rk_buf_puts(&url, name) || rk_query_add(&url, "kind", o.kind) ||
         rk_query_add(&url, "prefecture", o.prefecture) || rk_query_add(&url, "industry", o.industry) ||
-        rk_query_add(&url, "q", o.q) || rk_query_add(&url, "limit", o.limit)) {
+        rk_query_add(&url, "q", o.q) || rk_query_add(&url, "limit", limit) || rk_query_add(&url, "from", from) ||
+        rk_query_add(&url, "to", o.to)) {
         rk_buf_free(&url);
         return oom();
     }

@@ -75,9 +75,11 @@ static const struct {
      "Lists events overlapping a date range (YYYY-MM-DD or RFC 3339), soonest first. Without --from,\n"
      "the range starts now: past events need an explicit --from.\n"},
     {"export", rk_cmd_export,
-     "export --format atom|json|ics|csv [--kind K] [--prefecture P] [--industry I] [-q TEXT]\n"
-     "            [--limit N] [--out FILE]",
-     "Downloads the node's public export (Atom feed, JSON Feed, iCalendar, CSV) to stdout or FILE.\n"},
+     "export --format atom|json|ics|csv|xlsx|jsonld|catalog [--kind K] [--prefecture P] [--industry I]\n"
+     "            [-q TEXT] [--limit N] [--from DATE] [--to DATE] [--all] [--out FILE]",
+     "Downloads the node's public export (Atom feed, JSON Feed, iCalendar, CSV, Excel workbook,\n"
+     "schema.org events, DCAT catalog) to stdout or FILE. The calendar starts 180 days back unless\n"
+     "--from (YYYY-MM-DD) is given; --all gives every event ever published, or a feed's largest page.\n"},
     {"stats", rk_cmd_stats, "stats", "Shows record counts, by prefecture (with names), kind, industry and more.\n"},
     {"regions", rk_cmd_regions, "regions", "Shows the region profiles known to the node.\n"},
     {"import", rk_cmd_import, "import [--skip-bad] [--dry-run] FILE.csv",

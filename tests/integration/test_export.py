@@ -6,7 +6,9 @@ conditional requests (ETag / Last-Modified), /v1/stats after publish, update and
 
 import csv
 import datetime
+import glob
 import io
+import json
 import os
 import re
 import sys
@@ -455,6 +457,36 @@ def test_schema_org_events():
     g = rdflib.Graph().parse(data=r.body.replace(b'"https://schema.org"', b'{"@vocab": "https://schema.org/"}'),
                              format="json-ld")
     assert len(list(g.subjects(rdflib.RDF.type, rdflib.URIRef("https://schema.org/Event")))) == 3
+
+
+def test_readme_tour_calendar_has_the_sample_events():
+    """The README's tour: the sample events (2021-2023) are older than the 180-day look-back, so the
+    plain calendar is empty, and `export --format ics --all` is the one with every sample event."""
+    n = node()
+    samples = sorted(glob.glob(os.path.join(rk.SOURCE_DIR, "config", "samples", "*", "event-*.json")))
+    assert len(samples) >= 9, samples
+    titles = set()
+    for path in samples:
+        n.cli("publish", path)
+        with open(path, encoding="utf-8") as f:
+            titles.add(json.load(f)["event"]["title"])
+    out = os.path.join(n.dir, "events.ics")
+    n.cli("export", "--format", "ics", "--all", "--out", out)
+    with open(out, "rb") as f:
+        cal = Calendar.from_ical(f.read())
+    got = {str(e["SUMMARY"]) for e in cal.walk("VEVENT")}
+    # month-precision events carry their note after the title
+    assert all(any(g.startswith(t) for g in got) for t in titles) and len(got) == len(titles), (titles, got)
+    assert "X-RENKEI-TRUNCATED" not in cal
+    p = n.cli("export", "--format", "ics")
+    assert Calendar.from_ical(p.stdout).walk("VEVENT") == []
+    p = n.cli("export", "--format", "ics", "--from", "2021-11-01", "--to", "2021-12-31")
+    got = sorted(str(e["SUMMARY"]) for e in Calendar.from_ical(p.stdout).walk("VEVENT"))
+    assert len(got) == 4 and all("Co-LEAD" in g for g in got), got
+    p = n.cli("export", "--format", "jsonld", "--all")
+    assert len(json.loads(p.stdout)["@graph"]) == len(titles)
+    p = n.cli("export", "--format", "csv", "--from", "2021-11-01", check=False)
+    assert p.returncode == 2 and b"--from" in p.stderr, p
 
 
 def kinds(n):
