@@ -7,7 +7,8 @@
  * callbacks (dial_pipe_cb) never block.
  *
  * Invariants: the handshake counts as done only if its Ack came over the pipe that carried the
- * HelloReply; when that pipe closes the control thread handshakes again. Anything lost on a failure
+ * HelloReply; when that pipe closes the control thread handshakes again. Until the listener has
+ * proved its key, replies are limited to DIAL_PREAUTH_MAX bytes (NNG closes the pipe otherwise). Anything lost on a failure
  * (a dropped announcement, an unfinished fetch) is repaired by the next reconciliation, which runs
  * at once after a failure or a truncated pass. Fetches wait for room at the writer, so catching up
  * on a large backlog holds a bounded number of records in memory.
@@ -29,6 +30,10 @@
 #include "tls.h"
 #include "writer.h"
 
+/* Replies a dialer accepts before the listener has proved its key: a HelloReply is tiny, and the
+ * largest other reply that may arrive then (a Poll resent by NNG on a new pipe) is an Announce of
+ * at most 400 KB. After the handshake, RK_GOSSIP_TRANSPORT_MAX. */
+#define DIAL_PREAUTH_MAX (1u << 20)
 #define DIAL_PUSH_BUDGET (4u << 20)
 #define DIAL_FETCH_BATCH 500
 #define DIAL_POLL_WAIT_MS 20000
@@ -47,6 +52,7 @@ struct rk_peer_dial {
     rk_peerstat *st;
     nng_socket sock;
     bool sock_open;
+    nng_dialer dialer;
     nng_cv *cv; /* on g->mu */
     nng_thread *ctl, *poller;
     bool authed;
@@ -139,6 +145,9 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     uint8_t nonce[RK_HANDSHAKE_NONCE_LEN];
     if (rk_random(nonce, sizeof(nonce)) != 0)
         return -1;
+    /* NNG applies a dialer's limit to its current pipe too, so this also covers a pipe that came up
+     * before this handshake began. */
+    nng_dialer_set_size(dp->dialer, NNG_OPT_RECVMAXSZ, DIAL_PREAUTH_MAX);
     Renkei__Hello h = RENKEI__HELLO__INIT;
     h.node_key.data = g->node->pub;
     h.node_key.len = RK_KEY_LEN;
@@ -196,6 +205,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     renkei__peer_reply__free_unpacked(r, NULL);
     if (!ok)
         return 1; /* reconnected in between, or refused: start over */
+    nng_dialer_set_size(dp->dialer, NNG_OPT_RECVMAXSZ, RK_GOSSIP_TRANSPORT_MAX);
     nng_mtx_lock(g->mu);
     dp->authed = true;
     dp->auth_pipe = pipe;
@@ -631,7 +641,6 @@ int rk_peer_dial_start(struct rk_gossip *g, const rk_peer_config *pc, rk_peer_di
     if ((rv = nng_cv_alloc(&dp->cv, g->mu)) != 0 || (rv = nng_req0_open(&dp->sock)) != 0)
         return rk_fail(err, "gossip", pc->name, "cannot open a socket for peer %s: %s", pc->name, nng_strerror(rv));
     dp->sock_open = true;
-    nng_setopt_size(dp->sock, NNG_OPT_RECVMAXSZ, RK_GOSSIP_TRANSPORT_MAX);
     nng_setopt_ms(dp->sock, NNG_OPT_RECONNMINT, 100);
     nng_setopt_ms(dp->sock, NNG_OPT_RECONNMAXT, 5000);
     nng_setopt_ms(dp->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
@@ -640,6 +649,9 @@ int rk_peer_dial_start(struct rk_gossip *g, const rk_peer_config *pc, rk_peer_di
     nng_dialer d;
     if ((rv = nng_dialer_create(&d, dp->sock, pc->url)) != 0)
         return rk_fail(err, "gossip", pc->name, "bad url %s for peer %s: %s", pc->url, pc->name, nng_strerror(rv));
+    dp->dialer = d;
+    if ((rv = nng_dialer_set_size(d, NNG_OPT_RECVMAXSZ, DIAL_PREAUTH_MAX)) != 0)
+        return rk_fail(err, "gossip", pc->name, "cannot limit replies from %s: %s", pc->url, nng_strerror(rv));
     if (rk_tls_url(pc->url)) {
         if (rk_tls_config(g->node->cfg, false, &dp->tls, err) != 0)
             return -1;

@@ -3,8 +3,10 @@ has authenticated its frames are small, it must finish the handshake in time, an
 may hold only a few such connections. Records bigger than the pre-authentication limit still travel
 between members."""
 
+import shutil
 import socket
 import struct
+import tempfile
 import threading
 import time
 
@@ -131,6 +133,67 @@ def test_idle_connection_closed_after_handshake_limit():
                    what="handshake_timeout counted")
     finally:
         b.stop()
+
+
+def _recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    return buf
+
+
+def test_dialer_refuses_a_large_reply_before_the_handshake():
+    """A listener that has not proved its key cannot make a dialer hold a large frame: the dialer
+    closes the connection on the frame's length, before its body arrives."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(20)
+    port = srv.getsockname()[1]
+    tmp = tempfile.mkdtemp()
+    _, fake_pub = cl.keypair(tmp, "fake")
+    a = cl.Cluster(["a"], []).nodes["a"]
+    a.extra += ['peer "x".key=%s' % fake_pub, 'peer "x".url=tcp://127.0.0.1:%d' % port]
+    try:
+        a.start()
+        conn, _ = srv.accept()
+        conn.settimeout(20)
+        try:
+            conn.sendall(b"\0SP\0" + struct.pack(">H", cl.SP_REP) + b"\0\0")
+            hdr = _recv_exact(conn, 8)
+            assert hdr[:4] == b"\0SP\0" and struct.unpack(">H", hdr[4:6])[0] == cl.SP_REQ, hdr
+            n = struct.unpack(">Q", _recv_exact(conn, 8))[0]
+            rid = _recv_exact(conn, n)[:4]  # the Hello; its request id
+            base = rss_kib(a)
+            t0 = time.monotonic()
+            closed = False
+            try:
+                conn.sendall(struct.pack(">Q", FRAME - 64) + rid)
+                chunk = b"\x0a" * (1 << 20)
+                for _ in range(SENT // len(chunk)):
+                    conn.sendall(chunk)
+                while conn.recv(65536):
+                    pass
+                closed = True
+            except OSError:
+                closed = True
+            took = time.monotonic() - t0
+            grew = rss_kib(a) - base
+        finally:
+            conn.close()
+        print("dialer closed the connection after %.2fs, RSS +%d KiB" % (took, grew), flush=True)
+        assert closed and took < 5, took
+        assert grew < 4 * 1024, "RSS rose by %d KiB" % grew
+        # and it keeps dialing: the next connection comes
+        conn, _ = srv.accept()
+        conn.close()
+    finally:
+        a.stop()
+        srv.close()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
