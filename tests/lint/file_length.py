@@ -12,7 +12,8 @@ Exit status 0 when every file follows it, 1 otherwise.
 import os
 import re
 import sys
-import tempfile
+
+import tree_check
 
 MAX_LINES = 800
 MARKER = "one piece because"
@@ -41,14 +42,6 @@ def check(root):
 
 
 def self_test():
-    def problems_of(files):
-        with tempfile.TemporaryDirectory(prefix="rk-lint-") as root:
-            for rel, text in files.items():
-                os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
-                with open(os.path.join(root, rel), "w", encoding="utf-8") as f:
-                    f.write(text)
-            return check(root)
-
     body = "int x;\n" * (MAX_LINES + 5)
     good = {
         "lib/short.c": "/* short */\n" + "int y;\n" * (MAX_LINES - 1),
@@ -61,30 +54,9 @@ def self_test():
         "the phrase outside the first comment": dict(good, **{
             "daemon/long.c": "/* long */\n/* one piece because */\n" + body}),
     }
-    ok = True
-    problems = problems_of(good)
-    if problems:
-        print("self-test: a good tree was refused:", *problems, sep="\n  ")
-        ok = False
-    for name, files in cases.items():
-        if not problems_of(files):
-            print(f"self-test: not caught: {name}")
-            ok = False
-    print("self-test passed" if ok else "self-test FAILED")
-    return 0 if ok else 1
-
-
-def main(argv):
-    if len(argv) > 1 and argv[1] == "--self-test":
-        return self_test()
-    root = argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-    problems = check(os.path.abspath(root))
-    for p in problems:
-        print(p)
-    if not problems:
-        print(f"file_length: no .c file of {' or '.join(FOLDERS)} is over {MAX_LINES} lines without a reason")
-    return 1 if problems else 0
+    return tree_check.self_test(check, good, cases)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    OK = f"file_length: no .c file of {' or '.join(FOLDERS)} is over {MAX_LINES} lines without a reason"
+    sys.exit(tree_check.main(sys.argv, check, self_test, OK))

@@ -18,7 +18,8 @@ Exit status 0 when the tree follows them, 1 otherwise.
 import os
 import re
 import sys
-import tempfile
+
+import tree_check
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 # One pass, so that "//" inside a string or a quote inside a comment is read as C reads it.
@@ -170,14 +171,6 @@ def check(root):
 
 def self_test():
     """Each rule on a small tree that breaks it, and a tree that breaks none."""
-    def problems_of(files):
-        with tempfile.TemporaryDirectory(prefix="rk-lint-") as root:
-            for rel, text in files.items():
-                os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
-                with open(os.path.join(root, rel), "w", encoding="utf-8") as f:
-                    f.write(text)
-            return check(root)
-
     good = {
         "lib/a.h": "/* a */\n#include \"b.h\"\nint a_run(int x);\ntypedef int (*a_cb)(int);\n",
         "lib/a.c": "#include \"a.h\"\nint a_run(int x)\n{\n    return b_twice(x);\n}\n",
@@ -196,30 +189,8 @@ def self_test():
             "lib/c.c": "#include \"a.h\"\nint c_three(void)\n{\n    return a_run(3);\n}\n",
             "lib/a.h": "#include \"b.h\"\nint a_run(int x);\nint c_three(void);\n"}),
     }
-    ok = True
-    problems = problems_of(good)
-    if problems:
-        print("self-test: a good tree was refused:", *problems, sep="\n  ")
-        ok = False
-    for name, files in cases.items():
-        if not problems_of(files):
-            print(f"self-test: not caught: {name}")
-            ok = False
-    print("self-test passed" if ok else "self-test FAILED")
-    return 0 if ok else 1
-
-
-def main(argv):
-    if len(argv) > 1 and argv[1] == "--self-test":
-        return self_test()
-    root = argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-    problems = check(os.path.abspath(root))
-    for p in problems:
-        print(p)
-    if not problems:
-        print("include_tree: the modules of lib/ form a tree")
-    return 1 if problems else 0
+    return tree_check.self_test(check, good, cases)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(tree_check.main(sys.argv, check, self_test, "include_tree: the modules of lib/ form a tree"))
