@@ -28,6 +28,7 @@
 #include <uriparser/Uri.h>
 
 #include "export.h"
+#include "gauges.h"
 #include "gossip.h"
 #include "http.h"
 #include "log.h"
@@ -1201,6 +1202,7 @@ static void get_metrics(rk_api *a, rk_http_req *req, const char *route)
 {
     rk_buf b;
     rk_buf_init(&b);
+    rk_gauges_refresh(a->node);
     if (rk_metrics_render(a->node->metrics, &b) != 0) {
         rk_buf_free(&b);
         reply_error(a, req, route, 500, "no_memory", NULL, "out of memory");

@@ -22,6 +22,7 @@
 #include "config_check.h"
 #include "gossip.h"
 #include "log.h"
+#include "gauges.h"
 #include "metrics.h"
 #include "node.h"
 #include "writer.h"
@@ -194,6 +195,7 @@ static int run(rk_config *cfg)
         goto out;
     }
     describe_metrics(n->metrics);
+    rk_gauges_declare(n);
     if (rk_writer_start(n, &n->writer, &err) != 0) {
         rk_error_log("main", "writer: %s", err.message);
         goto out;

@@ -5,6 +5,11 @@
  * reasons and peers are bounded sets), so lookups are linear. Series are rendered grouped by metric
  * name, in order of first use, with the # HELP / # TYPE lines the exposition format wants once per
  * metric. Histogram buckets are fixed and cumulative on render.
+ *
+ * Every described metric is present from start-up: one whose series do not exist yet renders as a
+ * single unlabelled zero (a counter at 0, a gauge at 0, an empty histogram), so a scraper sees it
+ * and rate() counts its first increment; rk_metrics_touch creates the zero series of label values
+ * known in advance (such as source="local" and "peer"), which then replace that placeholder.
  */
 #include "metrics.h"
 
@@ -201,6 +206,25 @@ void rk_metrics_set_gauge1(rk_metrics *m, const char *name, const char *label, c
     update(m, name, label, lvalue, NULL, NULL, T_GAUGE, 0, value);
 }
 
+void rk_metrics_touch(rk_metrics *m, const char *name, const char *label, const char *value)
+{
+    rk_buf lab;
+    rk_buf_init(&lab);
+    if (render_labels(&lab, label, value, NULL, NULL) != 0) {
+        rk_buf_free(&lab);
+        return;
+    }
+    pthread_mutex_lock(&m->mu);
+    int type = T_COUNTER;
+    for (size_t k = 0; k < m->nd; k++)
+        if (strcmp(m->d[k].name, name) == 0)
+            type = strcmp(m->d[k].type, "histogram") == 0 ? T_HISTOGRAM : strcmp(m->d[k].type, "gauge") == 0 ? T_GAUGE
+                                                                                                           : T_COUNTER;
+    (void)get_series(m, name, lab.data ? lab.data : "", type); /* created at zero, or left as it is */
+    pthread_mutex_unlock(&m->mu);
+    rk_buf_free(&lab);
+}
+
 void rk_metrics_observe(rk_metrics *m, const char *name, const char *label, const char *value, double seconds)
 {
     update(m, name, label, value, NULL, NULL, T_HISTOGRAM, 0, seconds);
@@ -257,6 +281,23 @@ int rk_metrics_render(rk_metrics *m, rk_buf *out)
                 render_series(out, &m->s[j]);
                 done[j] = true;
             }
+    }
+    /* described but not yet used: present at zero all the same */
+    for (size_t k = 0; k < m->nd; k++) {
+        bool used = false;
+        for (size_t i = 0; i < m->n && !used; i++)
+            used = strcmp(m->s[i].name, m->d[k].name) == 0;
+        bool dup = false;
+        for (size_t j = 0; j < k && !dup; j++)
+            dup = strcmp(m->d[j].name, m->d[k].name) == 0;
+        if (used || dup)
+            continue;
+        series zero = {.name = m->d[k].name, .labels = "",
+                       .type = strcmp(m->d[k].type, "histogram") == 0 ? T_HISTOGRAM
+                               : strcmp(m->d[k].type, "gauge") == 0   ? T_GAUGE
+                                                                      : T_COUNTER};
+        rk_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", zero.name, m->d[k].help, zero.name, type_name(zero.type));
+        render_series(out, &zero);
     }
     free(done);
     pthread_mutex_unlock(&m->mu);

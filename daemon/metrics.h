@@ -20,6 +20,9 @@ void rk_metrics_add2(rk_metrics *m, const char *name, const char *l1, const char
 void rk_metrics_set_gauge(rk_metrics *m, const char *name, double value);
 /* Sets the gauge name{label=lvalue}. */
 void rk_metrics_set_gauge1(rk_metrics *m, const char *name, const char *label, const char *lvalue, double value);
+/* Creates the series name{label=value} at zero if it does not exist (type as described), so a label
+ * value known in advance is present from start-up. */
+void rk_metrics_touch(rk_metrics *m, const char *name, const char *label, const char *value);
 /* Observes seconds into the histogram name{label=value}. */
 void rk_metrics_observe(rk_metrics *m, const char *name, const char *label, const char *value, double seconds);
 int rk_metrics_render(rk_metrics *m, rk_buf *out);

@@ -1,0 +1,79 @@
+/* gauges: what a monitoring system needs to see of a node besides its counters.
+ *
+ * Invariants: refreshing costs a read transaction and a few O(log n) reads (lib/storestat.c), never a
+ * walk over the records, so a scrape every few seconds is harmless at a million records. A failed
+ * store read leaves the previous values (a scrape must not fail because one gauge could not be
+ * read); it is logged. Label values are fixed strings from the code.
+ */
+#include "gauges.h"
+
+#include <jansson.h>
+
+#include "gossip.h"
+#include "log.h"
+#include "metrics.h"
+#include "storestat.h"
+
+static const char *const kinds[] = {NULL, "case", "event", "region", "tombstone"};
+static const char *const visibilities[] = {NULL, "public", "network", "local"};
+
+void rk_gauges_declare(rk_node *node)
+{
+    rk_metrics *m = node->metrics;
+    rk_metrics_describe(m, "renkei_build_info", "gauge", "Always 1; the version label is the renkeid version.");
+    rk_metrics_describe(m, "renkei_peers", "gauge", "Configured and inbound peers this node knows.");
+    rk_metrics_describe(m, "renkei_peers_connected", "gauge", "Peers connected now (dialled or inbound).");
+    rk_metrics_describe(m, "renkei_records", "gauge", "Current records held, by kind (deletions as tombstone).");
+    rk_metrics_describe(m, "renkei_records_by_visibility", "gauge",
+                        "Current versions held, by visibility (tombstones included).");
+    rk_metrics_describe(m, "renkei_store_map_size_bytes", "gauge", "Size of the LMDB map ([node] map_size).");
+    rk_metrics_describe(m, "renkei_store_map_used_bytes", "gauge", "Bytes of the LMDB map in use.");
+    rk_metrics_set_gauge1(m, "renkei_build_info", "version", RENKEI_VERSION, 1);
+    for (size_t k = 1; k < sizeof kinds / sizeof kinds[0]; k++)
+        rk_metrics_set_gauge1(m, "renkei_records", "kind", kinds[k], 0);
+    for (size_t v = 1; v < sizeof visibilities / sizeof visibilities[0]; v++)
+        rk_metrics_set_gauge1(m, "renkei_records_by_visibility", "visibility", visibilities[v], 0);
+    /* counters whose label values are a closed set: present at zero before the first event */
+    rk_metrics_touch(m, "renkei_ingest_total", "source", "local");
+    rk_metrics_touch(m, "renkei_ingest_total", "source", "peer");
+    rk_metrics_touch(m, "renkei_publishes_total", "op", "create");
+    rk_metrics_touch(m, "renkei_publishes_total", "op", "update");
+    rk_metrics_touch(m, "renkei_publishes_total", "op", "delete");
+}
+
+void rk_gauges_refresh(rk_node *node)
+{
+    rk_metrics *m = node->metrics;
+    if (node->gossip) {
+        json_t *s = rk_gossip_summary_json(node->gossip);
+        if (s) {
+            rk_metrics_set_gauge(m, "renkei_peers", (double)json_integer_value(json_object_get(s, "peers")));
+            rk_metrics_set_gauge(m, "renkei_peers_connected",
+                                 (double)json_integer_value(json_object_get(s, "connected")));
+            json_decref(s);
+        }
+    } else {
+        rk_metrics_set_gauge(m, "renkei_peers", 0);
+        rk_metrics_set_gauge(m, "renkei_peers_connected", 0);
+    }
+    rk_txn *t;
+    rk_error err;
+    rk_storestat st;
+    if (rk_txn_begin(node->store, false, &t, &err) != 0) {
+        rk_warn("metrics", "cannot read the store for the gauges: %s", err.message);
+        return;
+    }
+    int rc = rk_storestat_read(t, &st, &err);
+    rk_txn_abort(t);
+    if (rc != 0) {
+        rk_warn("metrics", "cannot read the store for the gauges: %s", err.message);
+        return;
+    }
+    for (size_t k = 1; k < sizeof kinds / sizeof kinds[0]; k++)
+        rk_metrics_set_gauge1(m, "renkei_records", "kind", kinds[k], (double)st.by_kind[k]);
+    for (size_t v = 1; v < sizeof visibilities / sizeof visibilities[0]; v++)
+        rk_metrics_set_gauge1(m, "renkei_records_by_visibility", "visibility", visibilities[v],
+                              (double)st.by_visibility[v]);
+    rk_metrics_set_gauge(m, "renkei_store_map_size_bytes", (double)st.map_size);
+    rk_metrics_set_gauge(m, "renkei_store_map_used_bytes", (double)st.map_used);
+}
