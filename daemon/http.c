@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "errcode.h"
 #include "log.h"
 
 #define MAX_URL 8192
@@ -56,7 +57,7 @@ typedef struct http_conn {
     size_t lingered;
     uv_shutdown_t shutdown;
     int pending_writes;
-    int reject_status;        /* set by a callback to stop parsing with an error */
+    const char *reject_code;  /* set by a callback to stop parsing with an error */
     /* the request being parsed */
     rk_buf url, body, hname, hval;
     bool last_was_value;
@@ -92,33 +93,6 @@ static http_parser_settings settings;
 
 static void arm_timer(http_conn *c);
 static void on_timer(uv_timer_t *t);
-
-const char *rk_http_status_text(int s)
-{
-    switch (s) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 507: return "Insufficient Storage";
-    default: return "Status";
-    }
-}
 
 static void maybe_free_server(rk_http_server *s)
 {
@@ -297,7 +271,7 @@ static void conn_write(http_conn *c, char *data, size_t len)
 static int build_response(rk_buf *out, int status, const char *ctype, const char *extra, const void *body, size_t len,
                           bool keep_alive)
 {
-    if (rk_buf_printf(out, "HTTP/1.1 %d %s\r\n", status, rk_http_status_text(status)) != 0)
+    if (rk_buf_printf(out, "HTTP/1.1 %d %s\r\n", status, http_status_str((enum http_status)status)) != 0)
         return -1;
     if (ctype && rk_buf_printf(out, "Content-Type: %s\r\n", ctype) != 0)
         return -1;
@@ -307,9 +281,11 @@ static int build_response(rk_buf *out, int status, const char *ctype, const char
     return len && body ? rk_buf_append(out, body, len) : 0;
 }
 
-/* An error produced by the server itself (limits, malformed requests): JSON like the API's. */
-static void conn_fail(http_conn *c, int status, const char *code, const char *msg)
+/* An error produced by the server itself (limits, malformed requests): JSON like the API's, with the
+ * code's status from errcode.c. */
+static void conn_fail(http_conn *c, const char *code, const char *msg)
 {
+    int status = rk_errcode_status(code);
     if (c->closing)
         return;
     rk_buf body, out;
@@ -333,10 +309,22 @@ static void conn_fail(http_conn *c, int status, const char *code, const char *ms
 
 /* ---------------------------------------------------------------------------- parser callbacks */
 
-static int reject(http_parser *p, int status)
+static const char *http_reject_message(const char *code)
+{
+    if (strcmp(code, "body_too_large") == 0)
+        return "the request body is larger than api.max_body";
+    if (strcmp(code, "uri_too_long") == 0)
+        return "the request target is too long";
+    if (strcmp(code, "headers_too_large") == 0)
+        return "the request headers are too large";
+    return "out of memory";
+}
+
+/* code: an errcode.c code for which http_reject_message has a message. */
+static int reject(http_parser *p, const char *code)
 {
     http_conn *c = p->data;
-    c->reject_status = status;
+    c->reject_code = code;
     http_parser_pause(p, 1);
     return 0;
 }
@@ -354,8 +342,8 @@ static int on_url(http_parser *p, const char *at, size_t len)
 {
     http_conn *c = p->data;
     if (c->url.len + len > MAX_URL)
-        return reject(p, 414);
-    return rk_buf_append(&c->url, at, len) == 0 ? 0 : reject(p, 500);
+        return reject(p, "uri_too_long");
+    return rk_buf_append(&c->url, at, len) == 0 ? 0 : reject(p, "no_memory");
 }
 
 static void finish_header(http_conn *c)
@@ -380,21 +368,21 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     http_conn *c = p->data;
     if ((c->header_bytes += len) > MAX_HEADER_BYTES)
-        return reject(p, 431);
+        return reject(p, "headers_too_large");
     if (c->last_was_value) {
         finish_header(c);
         c->last_was_value = false;
     }
-    return rk_buf_append(&c->hname, at, len) == 0 ? 0 : reject(p, 500);
+    return rk_buf_append(&c->hname, at, len) == 0 ? 0 : reject(p, "no_memory");
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     http_conn *c = p->data;
     if ((c->header_bytes += len) > MAX_HEADER_BYTES)
-        return reject(p, 431);
+        return reject(p, "headers_too_large");
     c->last_was_value = true;
-    return rk_buf_append(&c->hval, at, len) == 0 ? 0 : reject(p, 500);
+    return rk_buf_append(&c->hval, at, len) == 0 ? 0 : reject(p, "no_memory");
 }
 
 static int on_headers_complete(http_parser *p)
@@ -403,7 +391,7 @@ static int on_headers_complete(http_parser *p)
     finish_header(c);
     bool has_length = p->content_length != ULLONG_MAX && p->content_length > 0;
     if (has_length && p->content_length > c->srv->max_body)
-        return reject(p, 413);
+        return reject(p, "body_too_large");
     if (c->expect_continue) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         char *d = malloc(sizeof cont - 1);
@@ -419,8 +407,8 @@ static int on_body(http_parser *p, const char *at, size_t len)
 {
     http_conn *c = p->data;
     if (c->body.len + len > c->srv->max_body)
-        return reject(p, 413);
-    return rk_buf_append(&c->body, at, len) == 0 ? 0 : reject(p, 500);
+        return reject(p, "body_too_large");
+    return rk_buf_append(&c->body, at, len) == 0 ? 0 : reject(p, "no_memory");
 }
 
 static int on_message_complete(http_parser *p)
@@ -446,7 +434,7 @@ static void on_timer(uv_timer_t *t)
         return;
     }
     if (c->in_message || c->in.len > c->in_off)
-        conn_fail(c, 408, "request_timeout", "the request was not completed in time");
+        conn_fail(c, "request_timeout", "the request was not completed in time");
     else
         conn_close(c);
 }
@@ -479,7 +467,7 @@ static void dispatch(http_conn *c)
     const char *url = c->url.data ? c->url.data : "";
     if (!r || http_parser_parse_url(url, c->url.len, 0, &u) != 0 || !(u.field_set & (1 << UF_PATH))) {
         free(r);
-        conn_fail(c, 400, "invalid_request", "malformed request target");
+        conn_fail(c, "invalid_request", "malformed request target");
         return;
     }
     r->method = http_method_str((enum http_method)c->parser.method);
@@ -499,7 +487,7 @@ static void dispatch(http_conn *c)
     r->keep_alive = http_should_keep_alive(&c->parser) && !c->srv->stopping;
     if (!r->path || !r->body || ((u.field_set & (1 << UF_QUERY)) && !r->query)) {
         req_free(r);
-        conn_fail(c, 500, "no_memory", "out of memory");
+        conn_fail(c, "no_memory", "out of memory");
         return;
     }
     r->conn = c;
@@ -520,23 +508,14 @@ static void process(http_conn *c)
         enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
         if (e == HPE_PAUSED) {
             http_parser_pause(&c->parser, 0);
-            if (c->reject_status) {
-                int st = c->reject_status;
-                conn_fail(c, st,
-                          st == 413   ? "body_too_large"
-                          : st == 414 ? "uri_too_long"
-                          : st == 431 ? "headers_too_large"
-                                      : "internal",
-                          st == 413   ? "the request body is larger than api.max_body"
-                          : st == 414 ? "the request target is too long"
-                          : st == 431 ? "the request headers are too large"
-                                      : "out of memory");
+            if (c->reject_code) {
+                conn_fail(c, c->reject_code, http_reject_message(c->reject_code));
                 break;
             }
             if (c->msg_complete)
                 dispatch(c);
         } else if (e != HPE_OK) {
-            conn_fail(c, 400, "invalid_request", "malformed HTTP request");
+            conn_fail(c, "invalid_request", "malformed HTTP request");
             break;
         } else if (n == 0) {
             break;

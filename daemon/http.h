@@ -66,6 +66,5 @@ void rk_http_respond_owned(rk_http_req *req, int status, const char *content_typ
                            char *body, size_t len);
 /* Called if the client disconnects before the response; the callback may respond (which frees). */
 void rk_http_set_abort(rk_http_req *req, rk_http_abort_cb cb, void *ctx);
-const char *rk_http_status_text(int status);
 
 #endif

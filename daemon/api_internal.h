@@ -1,0 +1,119 @@
+/* api_internal: what the files of the local API share (api.c routes to handlers in api_read.c,
+ * api_publish.c and api_wait.c, all of which answer through api_response.c).
+ *
+ * A handler never writes to the socket. It fills an rk_api_response; the router sends it on the loop
+ * thread, after the handler returns there or, for a handler run on the thread pool, after the job
+ * has come back to the loop. A handler that has more to do on the loop thread (hand a sealed record
+ * to the writer, register a long-poll, add gossip state) sets `then`: the router calls it on the loop
+ * thread before sending, and it either completes the response (returns true) or takes the request
+ * over and answers it later itself (returns false).
+ *
+ * Threads: handlers flagged API_POOL run on libuv's thread pool and may touch only immutable node
+ * fields, the store through their own read transaction, and a->mu's fields under a->mu. Everything
+ * else in rk_api (waiters, stopping) and all gossip state belong to the loop thread.
+ */
+#ifndef RENKEI_API_INTERNAL_H
+#define RENKEI_API_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "api.h"
+#include "http.h"
+#include "params.h"
+
+#define RK_API_DEFAULT_LIMIT 50
+#define RK_API_MAX_LIMIT 1000
+
+typedef struct rk_api_response rk_api_response;
+typedef struct rk_api_waiter rk_api_waiter;
+typedef struct rk_api_pending rk_api_pending;
+
+/* Loop thread. Returns true when res is complete and is to be sent now; false when it took the
+ * request over (it then answers it with rk_api_send or rk_api_send_error later). */
+typedef bool (*rk_api_then)(rk_api *a, rk_http_req *req, const char *route, rk_api_response *res);
+
+struct rk_api_response {
+    int status;                 /* 0 until filled */
+    const char *content_type;   /* a static string, or NULL */
+    char *headers;              /* owned: "Name: value\r\n"..., or NULL */
+    char *body;                 /* owned */
+    size_t len;
+    json_t *json;               /* owned; when set, rendered as the body at send time */
+    bool oom;                   /* out of memory: sent as the fixed no_memory error body */
+    rk_api_then then;           /* see the header comment */
+    void *then_ctx;
+};
+
+struct rk_api {
+    rk_node *node;
+    rk_http_server *http;
+    rk_api_waiter *waiters;     /* long-polls on /v1/changes (api_wait.c) */
+    rk_api_pending *pending;    /* rids of POSTs in flight, for 409 before the commit (api_publish.c) */
+    uint64_t last_version;      /* the last version this node assigned */
+    bool have_group;
+    gid_t group_gid;
+    bool stopping;
+    size_t jobs;                /* handlers queued on or running in the thread pool */
+    pthread_mutex_t mu;         /* pending and last_version: POSTs are prepared on the thread pool */
+};
+
+/* The part of the path a route's {placeholder} matched (percent-decoded), or NULL. */
+typedef void (*rk_api_handler)(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+
+/* ---- api_response.c: filling and sending responses */
+
+void rk_api_response_init(rk_api_response *res);
+/* Frees whatever res still owns (a pending `then` is not run). */
+void rk_api_response_clear(rk_api_response *res);
+/* Takes ownership of j (a NULL j is answered as out of memory). */
+void rk_api_json(rk_api_response *res, int status, json_t *j);
+/* Copies body and headers. */
+void rk_api_bytes(rk_api_response *res, int status, const char *content_type, const char *headers, const void *body,
+                  size_t len);
+/* The same, taking ownership of a malloc'd body (freed in every case; NULL when len is 0). */
+void rk_api_owned(rk_api_response *res, int status, const char *content_type, const char *headers, char *body,
+                  size_t len);
+/* The error body {"error": {"code", "message", "field"}}; the status is the code's (errcode.h). */
+void rk_api_error(rk_api_response *res, const char *code, const char *field, const char *fmt, ...) RK_PRINTF(4, 5);
+void rk_api_rk_error(rk_api_response *res, const rk_error *err);
+/* Loop thread: renders and sends res, counts it for route, and clears res. */
+void rk_api_send(rk_api *a, rk_http_req *req, const char *route, rk_api_response *res);
+
+/* ---- api_read.c: read-only handlers */
+
+void rk_api_get_status(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+void rk_api_get_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+void rk_api_list_records(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+void rk_api_list_events(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+void rk_api_get_peers(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+void rk_api_get_export(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+void rk_api_get_metrics(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+/* Shared by the readers: the roster name of an author (for rk_record_to_json), query parameters. */
+const char *rk_api_author_name(const uint8_t author[RK_KEY_LEN], void *node);
+bool rk_api_parse_params(rk_http_req *req, const char *const *allowed, rk_params *p, rk_api_response *res);
+int rk_api_parse_limit(const char *v, size_t def, size_t *out);
+/* Resolves /v1/records/{id} to a current, not deleted record (rec loaded). Returns 1 if found, else
+ * 0 with res filled with the error. */
+int rk_api_load_target(rk_api *a, const char *id, bool must_own, uint8_t author[RK_KEY_LEN], char rid[RK_RID_MAX + 1],
+                       rk_current *cur, rk_record *rec, rk_api_response *res);
+
+/* ---- api_publish.c: POST, PUT, DELETE */
+
+void rk_api_post_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+void rk_api_put_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+void rk_api_delete_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+/* Whether the caller may publish ([api] group). */
+bool rk_api_may_publish(rk_api *a, const rk_http_req *req);
+void rk_api_publish_free(rk_api *a);
+
+/* ---- api_wait.c: GET /v1/changes and its long-poll waiters */
+
+void rk_api_get_changes(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+/* Writer commit listener: answers the waiters that now have changes. */
+void rk_api_on_commit(void *ctx, const rk_record *const *recs, const char *const *sources, size_t n);
+/* Answers every waiter (shutdown). */
+void rk_api_wake_all(rk_api *a);
+
+#endif

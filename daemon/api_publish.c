@@ -1,0 +1,407 @@
+/* api_publish: POST, PUT and DELETE on records: the node signs a new version of one of its own
+ * records and hands it to the writer.
+ *
+ * Invariants:
+ * - A bad request never changes state: the JSON, schema, permissions, id and current version are
+ *   checked before a record is signed and submitted.
+ * - A publish is answered only from the writer's completion callback, after the commit, so a 201 or
+ *   200 means the record is durable.
+ * - A record's new version is above its current one, and the versions this node assigns increase
+ *   strictly (max(now, last assigned + 1, current + 1)) while that stays within
+ *   PUBLISH_LEAD_MAX_MS of the clock; see publish_next_version_locked.
+ * - POST may run on the thread pool: it touches a->pending and a->last_version only under a->mu,
+ *   and leaves the hand-over to the writer to the loop thread (publish_submit, its `then`).
+ */
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api_internal.h"
+#include "errcode.h"
+#include "metrics.h"
+#include "recjson.h"
+#include "text.h"
+#include "writer.h"
+
+/* How far ahead of the clock node-wide strictly increasing versions may run. */
+#define PUBLISH_LEAD_MAX_MS 1000
+
+struct rk_api_pending {
+    rk_api_pending *next;
+    char rid[RK_RID_MAX + 1];
+};
+
+/* One publish between its sealing and its answer. */
+typedef struct publish {
+    rk_api *api;
+    rk_http_req *req;
+    const char *route;
+    int ok_status;
+    bool is_delete, is_create;
+    char id[RK_ID_MAX];
+    char rid[RK_RID_MAX + 1];
+    uint64_t version;
+    char hash[2 * RK_HASH_LEN + 1];
+    rk_record rec;              /* sealed, until handed to the writer */
+} publish;
+
+bool rk_api_may_publish(rk_api *a, const rk_http_req *req)
+{
+    if (!a->have_group)
+        return true;
+    if (!req->has_cred)
+        return false; /* TCP callers cannot be identified */
+    if (req->uid == 0 || req->gid == a->group_gid)
+        return true;
+    struct passwd pw, *pres = NULL;
+    char buf[4096];
+    if (getpwuid_r(req->uid, &pw, buf, sizeof buf, &pres) != 0 || !pres)
+        return false;
+    gid_t groups[256];
+    int n = 256;
+    if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (groups[i] == a->group_gid)
+            return true;
+    return false;
+}
+
+static void publish_pending_remove(rk_api *a, const char *rid)
+{
+    pthread_mutex_lock(&a->mu);
+    for (rk_api_pending **pp = &a->pending; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->rid, rid) == 0) {
+            rk_api_pending *d = *pp;
+            *pp = d->next;
+            free(d);
+            break;
+        }
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* With a->mu held. */
+static bool publish_pending_has(rk_api *a, const char *rid)
+{
+    for (rk_api_pending *p = a->pending; p; p = p->next)
+        if (strcmp(p->rid, rid) == 0)
+            return true;
+    return false;
+}
+
+void rk_api_publish_free(rk_api *a)
+{
+    while (a->pending) {
+        rk_api_pending *n = a->pending->next;
+        free(a->pending);
+        a->pending = n;
+    }
+}
+
+/* Loop thread, once the writer has committed (or failed) the record. */
+static void publish_written(void *ctx, const rk_ingest_result *ir, const rk_record *rec, const rk_error *err)
+{
+    (void)rec;
+    publish *p = ctx;
+    rk_api *a = p->api;
+    rk_api_response res;
+    rk_api_response_init(&res);
+    if (p->is_create)
+        publish_pending_remove(a, p->rid);
+    if (ir->status == RK_INGEST_STORED) {
+        rk_metrics_add(a->node->metrics, "renkei_publishes_total", "op",
+                       p->is_delete ? "delete" : p->is_create ? "create" : "update", 1);
+        json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "id", p->id, "rid", p->rid, "version", (json_int_t)p->version,
+                              "hash", p->hash);
+        if (j && p->is_delete && json_object_set_new(j, "deleted", json_true()) != 0) {
+            json_decref(j);
+            j = NULL;
+        }
+        rk_api_json(&res, p->ok_status, j);
+        if (j && p->is_create) {
+            char loc[RK_ID_MAX + 64];
+            snprintf(loc, sizeof loc, "Location: /v1/records/%s\r\n", p->id);
+            if (!(res.headers = strdup(loc)))
+                rk_api_json(&res, 500, NULL);
+        }
+    } else if (err && err->code[0]) {
+        rk_api_rk_error(&res, err);
+    } else {
+        rk_api_error(&res, "store_error", NULL, "the store failed");
+    }
+    rk_api_send(a, p->req, p->route, &res);
+    free(p);
+}
+
+/* Loop thread: hands the sealed record to the writer; the answer comes from publish_written. */
+static bool publish_submit(rk_api *a, rk_http_req *req, const char *route, rk_api_response *res)
+{
+    publish *p = res->then_ctx;
+    res->then_ctx = NULL;
+    p->req = req;
+    p->route = route;
+    /* the node's own fresh signature is not verified again on the writer thread */
+    if (!a->stopping && rk_writer_submit_own(a->node->writer, &p->rec, publish_written, p) == 0)
+        return false;
+    rk_record_free(&p->rec);
+    if (p->is_create)
+        publish_pending_remove(a, p->rid);
+    free(p);
+    rk_api_error(res, "stopping", NULL, "the node is shutting down");
+    return true;
+}
+
+/* Signs msg (any thread) and leaves the hand-over to the writer to publish_submit. On failure res
+ * holds the error and the caller removes a pending rid itself. */
+static bool publish_seal(rk_api *a, const Renkei__Record *msg, int ok_status, bool is_create, bool is_delete,
+                         rk_api_response *res)
+{
+    rk_node *n = a->node;
+    publish *p = calloc(1, sizeof *p);
+    if (!p) {
+        rk_api_error(res, "no_memory", NULL, "out of memory");
+        return false;
+    }
+    rk_error err;
+    if (rk_record_seal(msg, n->key, &p->rec, &err) != 0) {
+        free(p);
+        rk_api_rk_error(res, &err);
+        return false;
+    }
+    p->api = a;
+    p->ok_status = ok_status;
+    p->is_create = is_create;
+    p->is_delete = is_delete;
+    rk_record_id(n->pub, msg->rid, p->id);
+    snprintf(p->rid, sizeof p->rid, "%s", msg->rid);
+    p->version = msg->version;
+    rk_hex_encode(p->rec.hash, RK_HASH_LEN, p->hash);
+    res->then = publish_submit;
+    res->then_ctx = p;
+    return true;
+}
+
+/* Versions are milliseconds. Strictly increasing versions keep two updates of one record that are
+ * in flight together in order. Above 1,000 publishes a second they would run ahead of the clock
+ * for as long as the rate lasts, until every node, this one included, rejects them as clock_skew;
+ * so the lead is capped (at half the allowed skew if that is smaller). Past the cap a version is the
+ * clock's (still above the record's current one): two updates of one record in the same
+ * millisecond are then ordered by hash, and the other gets a 409. With a->mu held. */
+static uint64_t publish_next_version_locked(rk_api *a, uint64_t current)
+{
+    uint64_t now = rk_now_ms();
+    uint64_t lead = a->node->limits.max_clock_skew_ms / 2;
+    if (lead > PUBLISH_LEAD_MAX_MS)
+        lead = PUBLISH_LEAD_MAX_MS;
+    uint64_t v = now;
+    if (v <= a->last_version && a->last_version < now + lead)
+        v = a->last_version + 1;
+    if (v <= current)
+        v = current + 1;
+    if (v > a->last_version)
+        a->last_version = v;
+    return v;
+}
+
+static uint64_t publish_next_version(rk_api *a, uint64_t current)
+{
+    pthread_mutex_lock(&a->mu);
+    uint64_t v = publish_next_version_locked(a, current);
+    pthread_mutex_unlock(&a->mu);
+    return v;
+}
+
+static void publish_replace_string(char **dst, const char *v)
+{
+    if (*dst && *dst != protobuf_c_empty_string)
+        free(*dst);
+    *dst = strdup(v);
+}
+
+/* Parses the request body into a record message authored by this node, or fills res with the error
+ * and returns NULL. */
+static Renkei__Record *publish_parse_body(rk_api *a, rk_http_req *req, rk_api_response *res)
+{
+    if (!rk_text_valid_utf8(req->body, req->body_len)) {
+        rk_api_error(res, "invalid_utf8", NULL, "the request body is not valid UTF-8");
+        return NULL;
+    }
+    if (req->body_len == 0) {
+        rk_api_error(res, "invalid_json", NULL, "the request body is empty; expected a JSON object");
+        return NULL;
+    }
+    json_error_t je;
+    size_t body_len = req->body_len;
+    const char *body = rk_json_skip_bom(req->body, &body_len);
+    json_t *j = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!j) {
+        rk_api_error(res, "invalid_json", NULL, "invalid JSON at line %d column %d (position %d): %s", je.line,
+                     je.column, je.position, je.text);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        rk_api_error(res, "invalid_json", NULL, "the request body must be a JSON object");
+        return NULL;
+    }
+    Renkei__Record *msg = NULL;
+    rk_error err;
+    rk_error_clear(&err);
+    rk_problems all;
+    rk_problems_init(&all);
+    int rc = rk_record_from_json_all(j, &msg, &all, &err);
+    json_decref(j);
+    if (rc != 0) {
+        /* error.code/message/field stay the first problem's; details lists every one (docs/api.md) */
+        const char *code = err.code[0] ? err.code : "internal";
+        json_t *e = json_pack("{s:s, s:s, s:o, s:o*}", "code", code, "message", err.message, "field",
+                              err.field[0] ? json_string(err.field) : json_null(), "details",
+                              rk_problems_to_json(&all));
+        rk_problems_free(&all);
+        rk_api_json(res, rk_errcode_status(code), e ? json_pack("{s:o}", "error", e) : NULL);
+        return NULL;
+    }
+    rk_problems_free(&all);
+    /* the node is the author, whatever the body said */
+    free(msg->author.data);
+    msg->author.data = malloc(RK_KEY_LEN);
+    if (!msg->author.data) {
+        msg->author.len = 0;
+        protobuf_c_message_free_unpacked(&msg->base, NULL);
+        rk_api_error(res, "no_memory", NULL, "out of memory");
+        return NULL;
+    }
+    memcpy(msg->author.data, a->node->pub, RK_KEY_LEN);
+    msg->author.len = RK_KEY_LEN;
+    return msg;
+}
+
+void rk_api_post_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res)
+{
+    (void)arg;
+    Renkei__Record *msg = publish_parse_body(a, req, res);
+    if (!msg)
+        return;
+    rk_node *n = a->node;
+    if (!msg->rid || !msg->rid[0]) {
+        uint8_t r[16];
+        char hex[33];
+        if (rk_random(r, sizeof r) != 0) {
+            protobuf_c_message_free_unpacked(&msg->base, NULL);
+            rk_api_error(res, "internal", NULL, "no random bytes available");
+            return;
+        }
+        rk_hex_encode(r, sizeof r, hex);
+        publish_replace_string(&msg->rid, hex);
+        if (!msg->rid) {
+            protobuf_c_message_free_unpacked(&msg->base, NULL);
+            rk_api_error(res, "no_memory", NULL, "out of memory");
+            return;
+        }
+    } else if (!rk_rid_valid(msg->rid)) {
+        protobuf_c_message_free_unpacked(&msg->base, NULL);
+        rk_api_error(res, "invalid_rid", "rid", "rid must be 1..64 characters of A-Z a-z 0-9 . _ -");
+        return;
+    }
+    /* The 409 check, the pending mark and the version are one step under a->mu: a POST of the same
+     * rid leaves the pending list only after its commit, so a transaction begun after that sees it. */
+    rk_api_pending *pr = calloc(1, sizeof *pr);
+    if (!pr) {
+        protobuf_c_message_free_unpacked(&msg->base, NULL);
+        rk_api_error(res, "no_memory", NULL, "out of memory");
+        return;
+    }
+    snprintf(pr->rid, sizeof pr->rid, "%s", msg->rid);
+    pthread_mutex_lock(&a->mu);
+    bool pending = publish_pending_has(a, msg->rid);
+    rk_txn *t = NULL;
+    rk_current cur;
+    rk_error err;
+    int found = 0;
+    if (!pending) {
+        found = rk_txn_begin(n->store, false, &t, &err) != 0 ? -1 : rk_store_get_current(t, n->pub, msg->rid, &cur, &err);
+        if (t)
+            rk_txn_abort(t);
+    }
+    if (!pending && found == 0) {
+        pr->next = a->pending;
+        a->pending = pr;
+        pr = NULL;
+        msg->version = publish_next_version_locked(a, 0);
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (pr) {
+        free(pr);
+        if (found < 0)
+            rk_api_rk_error(res, &err);
+        else
+            rk_api_error(res, "conflict", "rid", "a record with rid \"%s\" already exists; use PUT to update it",
+                         msg->rid);
+        protobuf_c_message_free_unpacked(&msg->base, NULL);
+        return;
+    }
+    msg->created_at = msg->version;
+    if (!publish_seal(a, msg, 201, true, false, res))
+        publish_pending_remove(a, msg->rid);
+    protobuf_c_message_free_unpacked(&msg->base, NULL);
+}
+
+void rk_api_put_record(rk_api *a, rk_http_req *req, const char *id, rk_api_response *res)
+{
+    uint8_t author[RK_KEY_LEN];
+    char rid[RK_RID_MAX + 1];
+    rk_current cur;
+    rk_record rec;
+    memset(&rec, 0, sizeof rec);
+    if (!rk_api_load_target(a, id, true, author, rid, &cur, &rec, res))
+        return;
+    uint64_t created = rec.msg->created_at;
+    rk_record_free(&rec);
+    Renkei__Record *msg = publish_parse_body(a, req, res);
+    if (!msg)
+        return;
+    if (msg->rid && msg->rid[0] && strcmp(msg->rid, rid) != 0) {
+        protobuf_c_message_free_unpacked(&msg->base, NULL);
+        rk_api_error(res, "invalid_value", "rid", "the body's rid \"%s\" differs from the URL's", rid);
+        return;
+    }
+    publish_replace_string(&msg->rid, rid);
+    if (!msg->rid) {
+        protobuf_c_message_free_unpacked(&msg->base, NULL);
+        rk_api_error(res, "no_memory", NULL, "out of memory");
+        return;
+    }
+    msg->version = publish_next_version(a, cur.version);
+    msg->created_at = created ? created : msg->version;
+    publish_seal(a, msg, 200, false, false, res);
+    protobuf_c_message_free_unpacked(&msg->base, NULL);
+}
+
+void rk_api_delete_record(rk_api *a, rk_http_req *req, const char *id, rk_api_response *res)
+{
+    (void)req;
+    uint8_t author[RK_KEY_LEN];
+    char rid[RK_RID_MAX + 1];
+    rk_current cur;
+    rk_record rec;
+    memset(&rec, 0, sizeof rec);
+    if (!rk_api_load_target(a, id, true, author, rid, &cur, &rec, res))
+        return;
+    Renkei__Record msg = RENKEI__RECORD__INIT;
+    Renkei__Tombstone ts = RENKEI__TOMBSTONE__INIT;
+    msg.author.data = a->node->pub;
+    msg.author.len = RK_KEY_LEN;
+    msg.rid = rid;
+    msg.kind = RENKEI__KIND__KIND_TOMBSTONE;
+    msg.visibility = rec.msg->visibility; /* a deletion travels as far as the record did */
+    msg.created_at = rec.msg->created_at;
+    msg.language = (char *)"ja";
+    msg.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
+    msg.tombstone = &ts;
+    msg.version = publish_next_version(a, cur.version);
+    publish_seal(a, &msg, 200, false, true, res);
+    rk_record_free(&rec);
+}

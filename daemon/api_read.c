@@ -1,0 +1,483 @@
+/* api_read: the local API's read-only handlers: status, one record, the record and event lists,
+ * peers, exports and metrics (docs/api.md).
+ *
+ * Invariants: a read opens its own short LMDB read transaction and ends it before the response is
+ * built further, so a slow client never holds a snapshot; handlers flagged API_POOL in api.c touch
+ * nothing but immutable node fields and the store, and leave gossip state (the "peers" part of the
+ * status) to a `then` step on the loop thread. Query parameters are checked against each endpoint's
+ * list, so a misspelt filter is a 400 rather than a silently wider answer.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_internal.h"
+#include "export.h"
+#include "gauges.h"
+#include "gossip.h"
+#include "metrics.h"
+#include "query.h"
+#include "recjson.h"
+#include "taxonomy.h"
+#include "text.h"
+
+/* ---------------------------------------------------------------------------- helpers */
+
+const char *rk_api_author_name(const uint8_t author[RK_KEY_LEN], void *node)
+{
+    rk_node *n = node;
+    const rk_member *m = rk_roster_find(&n->roster, author);
+    return m ? m->name : NULL;
+}
+
+int rk_api_parse_limit(const char *v, size_t def, size_t *out)
+{
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (!v[0] || *end || n < 1 || n > RK_API_MAX_LIMIT)
+        return -1;
+    *out = (size_t)n;
+    return 0;
+}
+
+/* Checks that only `allowed` keys are present. Returns the offending key or NULL. */
+static const char *read_unknown_param(const rk_params *p, const char *const *allowed)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        bool ok = false;
+        for (size_t k = 0; allowed[k]; k++)
+            ok |= strcmp(p->keys[i], allowed[k]) == 0;
+        if (!ok)
+            return p->keys[i];
+    }
+    return NULL;
+}
+
+bool rk_api_parse_params(rk_http_req *req, const char *const *allowed, rk_params *p, rk_api_response *res)
+{
+    rk_error err;
+    if (rk_params_parse(req->query, p, &err) != 0) {
+        rk_api_rk_error(res, &err);
+        return false;
+    }
+    const char *bad = read_unknown_param(p, allowed);
+    if (bad) {
+        rk_api_error(res, "unknown_parameter", bad, "unknown query parameter \"%s\"", bad);
+        rk_params_free(p);
+        return false;
+    }
+    return true;
+}
+
+static int read_begin(rk_api *a, rk_txn **t, rk_api_response *res)
+{
+    rk_error err;
+    if (rk_txn_begin(a->node->store, false, t, &err) != 0) {
+        rk_api_rk_error(res, &err);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_enum_param(const rk_params *p, const char *key, const ProtobufCEnumDescriptor *d, int *out,
+                           rk_api_response *res)
+{
+    const char *v = rk_params_get(p, key);
+    *out = 0;
+    if (!v)
+        return 0;
+    int e = rk_enum_parse(d, v);
+    if (e <= 0) {
+        rk_api_error(res, "invalid_parameter", key, "\"%s\" is not a %s code", v, d->short_name);
+        return -1;
+    }
+    *out = e;
+    return 0;
+}
+
+static int read_prefecture_param(const rk_params *p, char out[3], rk_api_response *res)
+{
+    const char *v = rk_params_get(p, "prefecture");
+    out[0] = '\0';
+    if (!v)
+        return 0;
+    if (!rk_prefecture_valid(v)) {
+        rk_api_error(res, "invalid_parameter", "prefecture", "\"%s\" is not a prefecture code 01..47", v);
+        return -1;
+    }
+    memcpy(out, v, 3);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------- GET /v1/status */
+
+/* Loop thread: the peers summary is gossip state; it goes last, as it always has. */
+static bool read_status_add_peers(rk_api *a, rk_http_req *req, const char *route, rk_api_response *res)
+{
+    (void)req;
+    (void)route;
+    json_t *peers = rk_gossip_summary_json(a->node->gossip);
+    if (!peers || json_object_set_new(res->json, "peers", peers) != 0)
+        rk_api_json(res, 500, NULL);
+    return true;
+}
+
+void rk_api_get_status(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res)
+{
+    (void)req;
+    (void)arg;
+    rk_node *n = a->node;
+    rk_txn *t;
+    if (read_begin(a, &t, res) != 0)
+        return;
+    struct rk_store_counts c;
+    rk_error err;
+    uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN], fp[2][RK_FP_LEN];
+    uint64_t cnt[2];
+    memset(lo, 0, sizeof lo);
+    memset(hi, 0xff, sizeof hi);
+    if (rk_store_counts(t, &c, &err) != 0 || rk_store_set_fingerprint(t, RK_SET_PUBLIC, lo, hi, &cnt[0], fp[0], &err) != 0 ||
+        rk_store_set_fingerprint(t, RK_SET_MEMBERS, lo, hi, &cnt[1], fp[1], &err) != 0) {
+        rk_txn_abort(t);
+        rk_api_rk_error(res, &err);
+        return;
+    }
+    rk_txn_abort(t);
+    char fph[2][2 * RK_FP_LEN + 1];
+    rk_hex_encode(fp[0], RK_FP_LEN, fph[0]);
+    rk_hex_encode(fp[1], RK_FP_LEN, fph[1]);
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s?, s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:{s:{s:I, s:s}, s:{s:I, s:s}}}",
+        "name", n->cfg->name, "kind", rk_taxonomy_code(&renkei__node_kind__descriptor, n->cfg->kind), "prefecture",
+        n->cfg->prefecture[0] ? n->cfg->prefecture : NULL, "key", n->pub_hex, "version", RENKEI_VERSION, "uptime_s",
+        (json_int_t)((rk_now_ms() - n->started_ms) / 1000), "records", "total", (json_int_t)c.current, "case",
+        (json_int_t)c.by_kind[RENKEI__KIND__KIND_CASE], "event", (json_int_t)c.by_kind[RENKEI__KIND__KIND_EVENT],
+        "region", (json_int_t)c.by_kind[RENKEI__KIND__KIND_REGION], "tombstone",
+        (json_int_t)c.by_kind[RENKEI__KIND__KIND_TOMBSTONE], "last_seq", (json_int_t)c.last_seq, "digest", "public",
+        "count", (json_int_t)cnt[0], "fingerprint", fph[0], "members", "count", (json_int_t)cnt[1], "fingerprint",
+        fph[1]);
+    rk_api_json(res, 200, j);
+    if (j)
+        res->then = read_status_add_peers;
+}
+
+/* ---------------------------------------------------------------------------- GET /v1/records/{id} */
+
+int rk_api_load_target(rk_api *a, const char *id, bool must_own, uint8_t author[RK_KEY_LEN], char rid[RK_RID_MAX + 1],
+                       rk_current *cur, rk_record *rec, rk_api_response *res)
+{
+    rk_node *n = a->node;
+    if (rk_record_id_parse(id, n->pub, author, rid) != 0) {
+        rk_api_error(res, "invalid_id", "id", "\"%s\" is not a record id (<author hex>:<rid> or a bare rid)", id);
+        return 0;
+    }
+    if (must_own && memcmp(author, n->pub, RK_KEY_LEN) != 0) {
+        const char *name = rk_api_author_name(author, n);
+        rk_api_error(res, "forbidden", "id", "only the author can change a record; this one belongs to %s",
+                     name ? name : "another node");
+        return 0;
+    }
+    rk_txn *t;
+    if (read_begin(a, &t, res) != 0)
+        return 0;
+    rk_error err;
+    int found = rk_store_get_current(t, author, rid, cur, &err);
+    if (found == 1 && rk_store_load(t, cur->hash, rec, &err) != 0)
+        found = -1;
+    rk_txn_abort(t);
+    if (found < 0) {
+        rk_api_rk_error(res, &err);
+        return 0;
+    }
+    if (!found) {
+        rk_api_error(res, "not_found", "id", "no record %s", id);
+        return 0;
+    }
+    if (rec->msg->kind == RENKEI__KIND__KIND_TOMBSTONE) {
+        rk_record_free(rec);
+        rk_api_error(res, "gone", "id", "record %s was deleted", id);
+        return 0;
+    }
+    return 1;
+}
+
+void rk_api_get_record(rk_api *a, rk_http_req *req, const char *id, rk_api_response *res)
+{
+    uint8_t author[RK_KEY_LEN];
+    char rid[RK_RID_MAX + 1];
+    rk_current cur;
+    rk_record rec;
+    memset(&rec, 0, sizeof rec);
+    /* ?format=signed serves the exact SignedRecord bytes, for offline `renkei verify` */
+    rk_params p;
+    rk_error perr;
+    if (rk_params_parse(req->query, &p, &perr) != 0) {
+        rk_api_rk_error(res, &perr);
+        return;
+    }
+    const char *format = rk_params_get(&p, "format");
+    bool signed_form = format && strcmp(format, "signed") == 0;
+    bool bad_format = format && !signed_form && strcmp(format, "json") != 0;
+    rk_params_free(&p);
+    if (bad_format) {
+        rk_api_error(res, "invalid_value", "format", "format is json (default) or signed");
+        return;
+    }
+    if (!rk_api_load_target(a, id, false, author, rid, &cur, &rec, res))
+        return;
+    if (signed_form) {
+        char hash_hex[2 * RK_HASH_LEN + 1];
+        rk_hex_encode(rec.hash, RK_HASH_LEN, hash_hex);
+        char headers[128];
+        snprintf(headers, sizeof headers, "ETag: \"%s\"\r\n", hash_hex);
+        rk_api_bytes(res, 200, "application/vnd.renkei.signed-record", headers, rec.env, rec.env_len);
+        rk_record_free(&rec);
+        return;
+    }
+    json_t *j = rk_record_to_json(&rec, rk_api_author_name(author, a->node));
+    rk_record_free(&rec);
+    rk_api_json(res, 200, j);
+}
+
+/* ---------------------------------------------------------------------------- lists */
+
+typedef struct read_list {
+    json_t *arr;
+    rk_node *node;
+    bool oom;
+} read_list;
+
+static int read_add_record(const rk_record *rec, void *ctx)
+{
+    read_list *l = ctx;
+    json_t *j = rk_record_to_json(rec, rk_api_author_name(rec->msg->author.data, l->node));
+    if (!j || json_array_append_new(l->arr, j) != 0) {
+        l->oom = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* After a list walk: the error (none of the walk's output is kept) or false when all went well. */
+static bool read_list_failed(read_list *l, int rc, const rk_error *err, rk_api_response *res)
+{
+    if (rc == 0 && !l->oom)
+        return false;
+    json_decref(l->arr);
+    l->arr = NULL;
+    if (l->oom || !err->code[0])
+        rk_api_error(res, "no_memory", NULL, "out of memory");
+    else
+        rk_api_rk_error(res, err);
+    return true;
+}
+
+void rk_api_list_records(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res)
+{
+    (void)arg;
+    static const char *const allowed[] = {"kind",     "prefecture", "industry", "dx_level", "skill", "audience",
+                                          "author",   "q",          "limit",    "cursor",   NULL};
+    rk_params p;
+    if (!rk_api_parse_params(req, allowed, &p, res))
+        return;
+    rk_query q;
+    memset(&q, 0, sizeof q);
+    q.max_visibility = RENKEI__VISIBILITY__VISIBILITY_LOCAL;
+    uint8_t author[RK_KEY_LEN];
+    const char *v;
+    if ((v = rk_params_get(&p, "kind"))) {
+        q.kind = rk_enum_parse(&renkei__kind__descriptor, v);
+        if (q.kind <= 0 || q.kind == RENKEI__KIND__KIND_TOMBSTONE) {
+            rk_api_error(res, "invalid_parameter", "kind", "kind must be case, event or region");
+            goto out;
+        }
+    }
+    if (read_prefecture_param(&p, q.prefecture, res) != 0 ||
+        read_enum_param(&p, "industry", &renkei__industry__descriptor, &q.industry, res) != 0 ||
+        read_enum_param(&p, "dx_level", &renkei__dx_level__descriptor, &q.dx_level, res) != 0 ||
+        read_enum_param(&p, "skill", &renkei__skill__descriptor, &q.skill, res) != 0 ||
+        read_enum_param(&p, "audience", &renkei__audience__descriptor, &q.audience, res) != 0)
+        goto out;
+    if ((v = rk_params_get(&p, "author"))) {
+        bool ok = strlen(v) == 2 * RK_KEY_LEN && rk_hex_decode(v, author, RK_KEY_LEN) == 0;
+        for (size_t i = 0; !ok && i < a->node->roster.count; i++)
+            if (strcmp(a->node->roster.members[i].name, v) == 0) {
+                memcpy(author, a->node->roster.members[i].key, RK_KEY_LEN);
+                ok = true;
+            }
+        if (!ok) {
+            rk_api_error(res, "invalid_parameter", "author", "\"%s\" is neither a key nor a member name", v);
+            goto out;
+        }
+        q.author = author;
+    }
+    q.q = rk_params_get(&p, "q");
+    if (rk_api_parse_limit(rk_params_get(&p, "limit"), RK_API_DEFAULT_LIMIT, &q.limit) != 0) {
+        rk_api_error(res, "invalid_parameter", "limit", "limit must be 1..%d", RK_API_MAX_LIMIT);
+        goto out;
+    }
+    q.cursor = rk_params_get(&p, "cursor");
+    if (q.cursor && strlen(q.cursor) >= RK_CURSOR_MAX) {
+        rk_api_error(res, "invalid_parameter", "cursor", "malformed cursor");
+        goto out;
+    }
+    rk_txn *t;
+    if (read_begin(a, &t, res) != 0)
+        goto out;
+    read_list l = {.arr = json_array(), .node = a->node};
+    char next[RK_CURSOR_MAX] = "";
+    rk_error err;
+    rk_error_clear(&err);
+    int rc = l.arr ? rk_store_query(t, &q, read_add_record, &l, next, &err) : -1;
+    rk_txn_abort(t);
+    if (read_list_failed(&l, rc, &err, res))
+        goto out;
+    rk_api_json(res, 200,
+                json_pack("{s:o, s:o}", "records", l.arr, "next_cursor", next[0] ? json_string(next) : json_null()));
+out:
+    rk_params_free(&p);
+}
+
+/* YYYY-MM-DD (00:00 JST, or 23:59:59 JST for end_of_day) or RFC 3339. */
+static int read_parse_when(const char *v, bool end_of_day, int64_t *out)
+{
+    int y, m, d, off;
+    if (strlen(v) == 10 && rk_parse_date(v, &y, &m, &d) == 0) {
+        char buf[40];
+        snprintf(buf, sizeof buf, "%.10sT00:00:00+09:00", v);
+        int64_t e;
+        if (rk_parse_rfc3339(buf, &e, &off) != 0)
+            return -1;
+        *out = end_of_day ? e + 86399 : e;
+        return 0;
+    }
+    return rk_parse_rfc3339(v, out, &off);
+}
+
+void rk_api_list_events(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res)
+{
+    (void)arg;
+    static const char *const allowed[] = {"from", "to", "prefecture", "format", "open_scope", "limit", NULL};
+    rk_params p;
+    if (!rk_api_parse_params(req, allowed, &p, res))
+        return;
+    rk_event_query q;
+    memset(&q, 0, sizeof q);
+    q.max_visibility = RENKEI__VISIBILITY__VISIBILITY_LOCAL;
+    q.from = (int64_t)(rk_now_ms() / 1000);
+    q.to = INT64_C(253402300799); /* 9999-12-31T23:59:59Z */
+    const char *v;
+    if ((v = rk_params_get(&p, "from")) && read_parse_when(v, false, &q.from) != 0) {
+        rk_api_error(res, "invalid_parameter", "from", "from must be YYYY-MM-DD or RFC 3339");
+        goto out;
+    }
+    if ((v = rk_params_get(&p, "to")) && read_parse_when(v, true, &q.to) != 0) {
+        rk_api_error(res, "invalid_parameter", "to", "to must be YYYY-MM-DD or RFC 3339");
+        goto out;
+    }
+    if (q.to < q.from) {
+        rk_api_error(res, "invalid_parameter", "to", "to is before from");
+        goto out;
+    }
+    if (read_prefecture_param(&p, q.prefecture, res) != 0 ||
+        read_enum_param(&p, "format", &renkei__event_format__descriptor, &q.format, res) != 0 ||
+        read_enum_param(&p, "open_scope", &renkei__open_scope__descriptor, &q.open_scope, res) != 0)
+        goto out;
+    if (rk_api_parse_limit(rk_params_get(&p, "limit"), RK_API_DEFAULT_LIMIT, &q.limit) != 0) {
+        rk_api_error(res, "invalid_parameter", "limit", "limit must be 1..%d", RK_API_MAX_LIMIT);
+        goto out;
+    }
+    rk_txn *t;
+    if (read_begin(a, &t, res) != 0)
+        goto out;
+    read_list l = {.arr = json_array(), .node = a->node};
+    rk_error err;
+    rk_error_clear(&err);
+    int rc = l.arr ? rk_store_events(t, &q, read_add_record, &l, &err) : -1;
+    rk_txn_abort(t);
+    if (read_list_failed(&l, rc, &err, res))
+        goto out;
+    rk_api_json(res, 200, json_pack("{s:o}", "events", l.arr));
+out:
+    rk_params_free(&p);
+}
+
+/* ---------------------------------------------------------------------------- peers, exports, metrics */
+
+void rk_api_get_peers(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res)
+{
+    (void)req;
+    (void)arg;
+    rk_api_json(res, 200, json_pack("{s:o}", "peers", rk_gossip_peers_json(a->node->gossip)));
+}
+
+void rk_api_get_export(rk_api *a, rk_http_req *req, const char *name, rk_api_response *res)
+{
+    rk_node *n = a->node;
+    char base[512];
+    /* links must work where the exports are read: behind the reverse proxy, public_url */
+    if (n->cfg->public_url)
+        snprintf(base, sizeof base, "%s", n->cfg->public_url);
+    else
+        snprintf(base, sizeof base, "http://%s", n->cfg->tcp ? n->cfg->tcp : "localhost");
+    rk_feed_meta meta = {.node_name = n->cfg->name, .base_url = base, .node_key = n->pub,
+                         .author_name = rk_api_author_name, .ctx = n};
+    rk_txn *t;
+    if (read_begin(a, &t, res) != 0)
+        return;
+    rk_export_response r;
+    memset(&r, 0, sizeof r);
+    rk_buf_init(&r.body);
+    rk_buf_init(&r.headers);
+    int rc = rk_export_serve(t, name, req->query, req->if_none_match, req->if_modified_since, &meta, &r);
+    rk_txn_abort(t);
+    if (rc != 0 && r.status < 400) {
+        r.status = 500;
+        if (!r.err.code[0])
+            rk_fail(&r.err, "internal", "", "export failed");
+    }
+    if (r.status >= 400) {
+        rk_api_rk_error(res, &r.err);
+    } else {
+        rk_buf extra;
+        rk_buf_init(&extra);
+        if ((r.etag[0] && rk_buf_printf(&extra, "ETag: %s\r\n", r.etag)) ||
+            (r.last_modified[0] && rk_buf_printf(&extra, "Last-Modified: %s\r\n", r.last_modified)) ||
+            (r.status != 304 && r.headers.len && rk_buf_append(&extra, r.headers.data, r.headers.len)) ||
+            rk_buf_puts(&extra, "")) {
+            rk_api_error(res, "no_memory", NULL, "out of memory");
+        } else if (r.status == 304) {
+            rk_api_bytes(res, 304, NULL, extra.data, NULL, 0);
+        } else {
+            size_t len;
+            char *body = rk_buf_take(&r.body, &len);
+            rk_api_owned(res, r.status ? r.status : 200, r.content_type ? r.content_type : "application/octet-stream",
+                         extra.data, body, len);
+        }
+        rk_buf_free(&extra);
+    }
+    rk_buf_free(&r.body);
+    rk_buf_free(&r.headers);
+}
+
+void rk_api_get_metrics(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res)
+{
+    (void)req;
+    (void)arg;
+    rk_buf b;
+    rk_buf_init(&b);
+    rk_gauges_refresh(a->node);
+    if (rk_metrics_render(a->node->metrics, &b) != 0) {
+        rk_buf_free(&b);
+        rk_api_error(res, "no_memory", NULL, "out of memory");
+        return;
+    }
+    size_t len;
+    char *body = rk_buf_take(&b, &len);
+    rk_api_owned(res, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, body, len);
+}
