@@ -6,7 +6,6 @@
  */
 #include "errcode.h"
 
-#include <stddef.h>
 #include <string.h>
 
 typedef struct errcode_entry {
@@ -81,7 +80,10 @@ int rk_errcode_status(const char *code)
     return e ? e->status : 500;
 }
 
-int rk_errcode_known(const char *code)
+const char *rk_errcode_at(size_t i, int *status)
 {
-    return errcode_find(code) != NULL;
+    if (i >= sizeof errcode_table / sizeof errcode_table[0])
+        return NULL;
+    *status = errcode_table[i].status;
+    return errcode_table[i].code;
 }

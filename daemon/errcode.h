@@ -7,9 +7,11 @@
 #ifndef RENKEI_ERRCODE_H
 #define RENKEI_ERRCODE_H
 
+#include <stddef.h>
+
 /* The HTTP status for code (500 for NULL, "" or an unlisted code). */
 int rk_errcode_status(const char *code);
-/* True if code is in the table (for tests). */
-int rk_errcode_known(const char *code);
+/* The table's i-th code (NULL past the end) and its status: for tests that hold the docs to it. */
+const char *rk_errcode_at(size_t i, int *status);
 
 #endif

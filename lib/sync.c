@@ -170,7 +170,7 @@ static int builder_init(builder *b, uint32_t set)
     return 0;
 }
 
-static int nomem(rk_error *err) { return rk_fail(err, "out_of_memory", "", "out of memory in reconciliation"); }
+static int nomem(rk_error *err) { return rk_fail(err, "no_memory", "", "out of memory in reconciliation"); }
 
 /* Appends a range. `items` (n x 40 bytes) is taken over on success and on failure. A SKIP after a
  * SKIP widens the previous range instead, so agreeing stretches cost one range. */

@@ -77,7 +77,7 @@ int rk_sync_initiate(const rk_set_source *src, uint32_t set, Renkei__Reconcile *
  * The reply's set equals msg->set; the caller chooses src for that set and checks the peer may read it.
  * On a protocol violation returns -1 with err->code one of: unknown_set, too_many_ranges,
  * unknown_mode, malformed_range, bad_fingerprint, bad_count, bad_items, too_many_items; on a set
- * source or allocation failure returns -1 with the source's code or "out_of_memory". */
+ * source or allocation failure returns -1 with the source's code or "no_memory". */
 int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reconcile *msg,
                     Renkei__Reconcile **reply, rk_sync_diff *diff, rk_error *err);
 

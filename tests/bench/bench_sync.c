@@ -194,7 +194,7 @@ static Renkei__Reconcile *wire(Renkei__Reconcile *m, uint64_t *bytes, rk_error *
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf) {
         rk_sync_free_message(m);
-        rk_fail(err, "out_of_memory", "", "out of memory");
+        rk_fail(err, "no_memory", "", "out of memory");
         return NULL;
     }
     renkei__reconcile__pack(m, buf);
@@ -426,7 +426,7 @@ static int run_memory(uint64_t n, uint64_t only_a, uint64_t only_b, rk_error *er
     uint64_t out = 0, back = 0;
     unsigned rt = 0;
     if (mset_make(&a, n, only_a, 1) != 0 || mset_make(&b, n, only_b, 2) != 0) {
-        rk_fail(err, "out_of_memory", "", "out of memory");
+        rk_fail(err, "no_memory", "", "out of memory");
         goto done;
     }
     rk_set_source sa = {m_fingerprint, m_items, m_nth, &a}, sb = {m_fingerprint, m_items, m_nth, &b};
