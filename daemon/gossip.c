@@ -87,13 +87,13 @@ int rk_gossip_start(struct rk_node *node, rk_gossip **out, rk_error *err)
         return 0;
     struct rk_gossip *g = calloc(1, sizeof(*g));
     if (!g)
-        return rk_fail(err, "out_of_memory", NULL, "out of memory");
+        return rk_fail(err, "no_memory", NULL, "out of memory");
     g->node = node;
     g->metrics = node->metrics;
     atomic_init(&g->refs, 1);
     if (nng_mtx_alloc(&g->mu) != 0 || !(g->dps = calloc(ndial ? ndial : 1, sizeof(*g->dps)))) {
         rk_gossip_unref(g);
-        return rk_fail(err, "out_of_memory", NULL, "out of memory");
+        return rk_fail(err, "no_memory", NULL, "out of memory");
     }
     g->stats.g = g;
     g->stats.mu = g->mu;
@@ -109,7 +109,7 @@ int rk_gossip_start(struct rk_node *node, rk_gossip **out, rk_error *err)
     if (!g->stats.anon) {
         free(g->dps);
         uv_close((uv_handle_t *)&g->closer, gossip_closer_cb);
-        return rk_fail(err, "out_of_memory", NULL, "out of memory");
+        return rk_fail(err, "no_memory", NULL, "out of memory");
     }
     rk_metrics_describe(g->metrics, "renkei_peer_rejections_total", "counter",
                         "Peer messages and records rejected, by reason and peer.");

@@ -621,7 +621,7 @@ int rk_peer_dial_start(struct rk_gossip *g, const rk_peer_config *pc, rk_peer_di
 {
     rk_peer_dial *dp = calloc(1, sizeof(*dp));
     if (!dp)
-        return rk_fail(err, "out_of_memory", NULL, "out of memory");
+        return rk_fail(err, "no_memory", NULL, "out of memory");
     dp->g = g;
     *out = dp;
     nng_mtx_lock(g->mu);
@@ -636,7 +636,7 @@ int rk_peer_dial_start(struct rk_gossip *g, const rk_peer_config *pc, rk_peer_di
     }
     nng_mtx_unlock(g->mu);
     if (!dp->st || !dp->st->url)
-        return rk_fail(err, "out_of_memory", NULL, "out of memory");
+        return rk_fail(err, "no_memory", NULL, "out of memory");
     int rv;
     if ((rv = nng_cv_alloc(&dp->cv, g->mu)) != 0 || (rv = nng_req0_open(&dp->sock)) != 0)
         return rk_fail(err, "gossip", pc->name, "cannot open a socket for peer %s: %s", pc->name, nng_strerror(rv));

@@ -604,7 +604,7 @@ int rk_peer_listen_start(struct rk_gossip *g, rk_peer_listen **out, rk_error *er
     const rk_config *cfg = g->node->cfg;
     rk_peer_listen *l = calloc(1, sizeof(*l));
     if (!l)
-        return rk_fail(err, "out_of_memory", NULL, "out of memory");
+        return rk_fail(err, "no_memory", NULL, "out of memory");
     l->g = g;
     *out = l;
     if (!(l->eps = calloc(cfg->listen_count ? cfg->listen_count : 1, sizeof(*l->eps))))
