@@ -2,7 +2,8 @@
  *
  * Global options come before the command; -s and --json are also accepted after it so that
  * `renkei list --json` works as people type it. The socket is -s, else $RENKEI_SOCKET, else the
- * packaged default. Usage errors exit 2, every other failure 1 (see cli.h).
+ * packaged default. Usage errors exit 2, every other failure 1 (see cli.h). Help is in Japanese when
+ * the locale is (cli/problems.c decides); every command has both texts.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -64,9 +65,8 @@ static const struct {
      "            [--author KEY|NAME] [--limit N] [--cursor C] [--all]",
      "Lists current records, filtered. Codes as listed by `renkei codes`: --kind case|event|region,\n"
      "--prefecture 01..47 (or a name: 石川県), --industry manufacturing (or 製造業, or the JSIC letter E),\n"
-     "--dx-level value_add,\n"
-     "--skill robotics, --audience owner; --author takes a node key or a member's name from the node's\n"
-     "configuration. --all follows next_cursor through every page.\n"},
+     "--dx-level value_add, --skill robotics, --audience owner; --author takes a node key or a member's\n"
+     "name from the node's configuration. --all follows next_cursor through every page.\n"},
     {"search", rk_cmd_search, "search TEXT [list filters]",
      "Full-text search in Japanese and English (q=TEXT), with the same filters as list.\n"},
     {"events", rk_cmd_events,
@@ -88,40 +88,110 @@ static const struct {
      "starts_at, ends_at, event_type, format, status, application_url; other columns named like a field\n"
      "of the record are read too, and author_node, prefecture_name, url and version are ignored. UTF-8\n"
      "with or without BOM, Shift_JIS/CP932 or UTF-16 (tab-separated) as Excel saves them. A row with an\n"
-     "id updates that record,\n"
-     "only if something changed. Every bad row is reported with its row number and field, and then no\n"
-     "row is published unless --skip-bad; --dry-run checks without publishing.\n"},
+     "id updates that record, only if something changed. Every bad row is reported with its row number\n"
+     "and field, and then no row is published unless --skip-bad; --dry-run checks without publishing.\n"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
+/* The help texts in Japanese, shown instead of the English ones when the locale is Japanese. */
+static const struct {
+    const char *name;
+    const char *text;
+} help_ja[] = {
+    {"keygen", "ノードの鍵（Ed25519）を FILE に権限 0600 で作り、公開鍵を16進数64文字で表示します。\n"
+               "既存のファイルは上書きしません。デーモンは不要です。\n"},
+    {"pubkey", "FILE の鍵の公開鍵（16進数64文字）を表示します。\n"},
+    {"codes", "レコードで使えるすべてのコードを日本語ラベルつきで一覧します（業種 industry、DXの段階\n"
+              "dx_level、スキル skills、対象層 audience、イベントの種類 event_type、開催形式 format、都道府県\n"
+              "prefecture、公開範囲 visibility など）。TAXONOMY を省くと全部を表示します。入力ではコードの代わり\n"
+              "にラベル（製造業）や都道府県名（石川県、石川）も使え、大文字小文字も問いません（AI）。保存される\n"
+              "のはコードです。同じ一覧は lib/taxonomy.c と proto/renkei.proto にあります。デーモンは不要です。\n"},
+    {"new", "記入用のひな形を書き出します。すべての項目と【必須】の印、使えるコードと日本語ラベルが // で\n"
+            "始まる説明行に入ります（renkei publish は説明行を読み飛ばします）。--ask を付けると主な項目を\n"
+            "一つずつ質問し（選択肢は番号・コード・ラベルで答えられ、答えるたびに確かめます）、レコードの\n"
+            "JSON を書き出します。--out は既存のファイルを上書きしません。デーモンは不要です。\n"},
+    {"verify", "署名つきレコードをオフラインで確かめます。FILE は `renkei get --signed --out FILE ID` で保存した\n"
+               "バイト列です。署名が正しければ発行者、rid、種類、版、ハッシュを表示します。--hash を付けると\n"
+               "ハッシュの一致も確かめます。ファイルが1バイトでも変わっていれば終了コード 1 で終わります。\n"},
+    {"status", "ノードの名前、種類、鍵、レコード数、ピアの概要を表示します。\n"},
+    {"peers", "ピアごとに状態、最後の同期、やり取りしたレコード数、理由別の拒否数を表示します。\n"},
+    {"publish", "JSON のレコードを新しく登録します（`renkei new case` のひな形から始められます。例は\n"
+                "config/samples/、項目は docs/api.md）。発行者と版はノードが入れて署名し、登録したレコードの id、\n"
+                "版、ハッシュを表示します。UTF-8 の BOM と // の説明行は読み飛ばします。コードは日本語ラベル\n"
+                "（製造業）で、都道府県は名前（石川県）でも書けます（一覧は renkei codes）。誤りはすべて一度に、\n"
+                "項目名と修正の候補つきで表示します。\n"},
+    {"update", "レコード ID の新しい版を登録します（更新できるのは登録したノードだけです）。ファイルの扱いは\n"
+               "publish と同じです。\n"},
+    {"delete", "レコード ID を削除します（署名つきの削除記録を登録します）。\n"},
+    {"get", "レコードを出所（どのノードが署名したか）とともに表示します。--signed を付けると署名つきの\n"
+            "バイト列を取得します（--out FILE へ、端末でなければ標準出力へ。renkei verify で確かめられます）。\n"
+            "ID は \"<発行者の16進数>:<rid>\"、このノードのレコードなら rid だけでもかまいません。\n"},
+    {"list", "現在のレコードを条件で絞って一覧します。値は renkei codes のコードかラベル: --kind case|event|region、\n"
+             "--prefecture 01〜47 か都道府県名、--industry manufacturing（製造業、JSIC の記号 E も可）、\n"
+             "--dx-level value_add、--skill robotics、--audience owner。--author はノードの鍵か設定にある\n"
+             "メンバー名です。--all はすべてのページをたどります。\n"},
+    {"search", "日本語と英語の全文検索です（q=TEXT）。list と同じ条件で絞れます。\n"},
+    {"events", "期間（YYYY-MM-DD か RFC 3339）に重なるイベントを近い順に一覧します。--from を省くと今からの\n"
+               "イベントです。過去のイベントには --from を指定します。\n"},
+    {"export", "ノードの公開データ（Atom フィード、JSON Feed、iCalendar、CSV）を標準出力か FILE に保存します。\n"},
+    {"stats", "レコード数を都道府県（名前つき）、種類、業種などごとに表示します。\n"},
+    {"regions", "ノードが知っている地域プロファイルを表示します。\n"},
+    {"import", "CSV ファイルの各行をレコードとして登録します（表計算から一括登録）。列は CSV エクスポート\n"
+               "（renkei export --format csv）と同じです: kind, prefecture, title, summary, industry, dx_level,\n"
+               "skills, tags, starts_at, ends_at, event_type, format, status, application_url。レコードの項目名の\n"
+               "列も読み、author_node, prefecture_name, url, version は無視します。文字コードは UTF-8（BOM の有無\n"
+               "は問いません）と、Excel が保存する Shift_JIS（CP932）、UTF-16（タブ区切り）。id のある行はその\n"
+               "レコードを、変わったときだけ更新します。誤りのある行は行番号と列名つきで報告し、そのときは\n"
+               "どの行も登録しません（--skip-bad で正しい行だけ登録）。--dry-run は確かめるだけで送信しません。\n"},
+};
+
 static void main_help(FILE *f)
 {
-    fprintf(f, "usage: renkei [-s SOCKET] [--json] COMMAND [ARGS]\n\n"
-               "The command-line client of a renkei node (連携: a federated peer-sync network for regional DX\n"
-               "and reskilling coordinators).\n\n"
-               "options:\n"
-               "  -s, --socket SOCKET  the node's API socket (default: $RENKEI_SOCKET, else " DEFAULT_SOCKET ")\n"
-               "  --json               print the API's JSON as is, for scripts\n"
-               "  -h, --help           this help; `renkei COMMAND --help` explains one command\n"
-               "  --version            the client's version\n\n"
-               "commands (offline):\n");
+    bool ja = rk_cli_japanese();
+    if (ja)
+        fprintf(f, "使い方: renkei [-s SOCKET] [--json] COMMAND [ARGS]\n\n"
+                   "renkei ノードのコマンドラインクライアントです（連携: 地域の DX・リスキリングの推進担当者をつなぐ\n"
+                   "分散型のネットワーク）。\n\n"
+                   "オプション:\n"
+                   "  -s, --socket SOCKET  ノードの API ソケット（既定: $RENKEI_SOCKET、なければ " DEFAULT_SOCKET "）\n"
+                   "  --json               API の JSON をそのまま表示（スクリプト向け）\n"
+                   "  -h, --help           このヘルプ。`renkei COMMAND --help` で各コマンドの説明\n"
+                   "  --version            クライアントの版\n\n"
+                   "コマンド（ノード不要）:\n");
+    else
+        fprintf(f, "usage: renkei [-s SOCKET] [--json] COMMAND [ARGS]\n\n"
+                   "The command-line client of a renkei node (連携: a federated peer-sync network for regional DX\n"
+                   "and reskilling coordinators).\n\n"
+                   "options:\n"
+                   "  -s, --socket SOCKET  the node's API socket (default: $RENKEI_SOCKET, else " DEFAULT_SOCKET ")\n"
+                   "  --json               print the API's JSON as is, for scripts\n"
+                   "  -h, --help           this help; `renkei COMMAND --help` explains one command\n"
+                   "  --version            the client's version\n\n"
+                   "commands (offline):\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (i == 5)
-            fprintf(f, "\ncommands (talk to the node):\n");
+            fprintf(f, ja ? "\nコマンド（ノードと通信）:\n" : "\ncommands (talk to the node):\n");
         const char *nl = strchr(commands[i].synopsis, '\n');
         fprintf(f, "  %.*s\n", nl ? (int)(nl - commands[i].synopsis) : (int)strlen(commands[i].synopsis),
                 commands[i].synopsis);
     }
-    fprintf(f, "\nexit status: 0 success, 1 failure (API error, unreachable node, failed verification),\n"
-               "2 usage error.\n");
+    fprintf(f, ja ? "\n終了コード: 0 成功、1 失敗（API のエラー、ノードに届かない、検証の失敗）、2 使い方の誤り。\n"
+                  : "\nexit status: 0 success, 1 failure (API error, unreachable node, failed verification),\n"
+                    "2 usage error.\n");
 }
 
 void rk_command_help(const char *cmd)
 {
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (strcmp(commands[i].name, cmd) == 0) {
-            printf("usage: renkei [-s SOCKET] [--json] %s\n\n%s", commands[i].synopsis, commands[i].help);
+            const char *text = commands[i].help;
+            for (size_t k = 0; rk_cli_japanese() && k < sizeof help_ja / sizeof help_ja[0]; k++)
+                if (strcmp(help_ja[k].name, cmd) == 0)
+                    text = help_ja[k].text;
+            printf(rk_cli_japanese() ? "使い方: renkei [-s SOCKET] [--json] %s\n\n%s"
+                                     : "usage: renkei [-s SOCKET] [--json] %s\n\n%s",
+                   commands[i].synopsis, text);
             return;
         }
 }

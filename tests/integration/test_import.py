@@ -137,6 +137,20 @@ def test_missing_and_invalid_reported_once_per_field():
     assert codes["event.starts_at"] == "invalid_date" and codes["event.format"] == "missing_field"
 
 
+def test_help_in_japanese_for_every_command():
+    ja = {"LANG": "ja_JP.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
+    top = run("--help", env=ja).stdout.decode()
+    assert "使い方" in top and "コマンド（ノード不要）" in top, top
+    names = [l.split()[0] for l in top.splitlines() if l.startswith("  ") and not l.strip().startswith("-")]
+    assert {"codes", "new", "import", "publish", "list"} <= set(names), names
+    for name in names:
+        text = run(name, "--help", env=ja).stdout.decode()
+        body = text.split("\n\n", 1)[1]
+        # Japanese first: the explanation itself is Japanese, not the English text
+        assert text.startswith("使い方") and any(0x3040 <= ord(c) <= 0x30ff for c in body[:40]), (name, text)
+    assert run("import", "--help", env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""}).stdout.startswith(b"usage:")
+
+
 def test_codes_lists_every_taxonomy_with_labels():
     p = run("--json", "codes")
     assert p.returncode == 0, p.stderr
