@@ -134,7 +134,10 @@ static const struct {
     {"search", "日本語と英語の全文検索です（q=TEXT）。list と同じ条件で絞れます。\n"},
     {"events", "期間（YYYY-MM-DD か RFC 3339）に重なるイベントを近い順に一覧します。--from を省くと今からの\n"
                "イベントです。過去のイベントには --from を指定します。\n"},
-    {"export", "ノードの公開データ（Atom フィード、JSON Feed、iCalendar、CSV）を標準出力か FILE に保存します。\n"},
+    {"export", "ノードの公開データ（Atom フィード、JSON Feed、iCalendar、CSV、Excel ブック、schema.org の\n"
+               "イベント、DCAT カタログ）を標準出力か FILE に保存します。カレンダーは --from（YYYY-MM-DD）を\n"
+               "指定しなければ180日前からです。--all はこれまでのすべてのイベント、またはフィードの最大のページを\n"
+               "返します。\n"},
     {"stats", "レコード数を都道府県（名前つき）、種類、業種などごとに表示します。\n"},
     {"regions", "ノードが知っている地域プロファイルを表示します。\n"},
     {"import", "CSV ファイルの各行をレコードとして登録します（表計算から一括登録）。列は CSV エクスポート\n"
