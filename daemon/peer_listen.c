@@ -13,7 +13,10 @@
  * - a connection must authenticate within LISTEN_HANDSHAKE_MS of opening (or of a new Hello), and a
  *   frame must complete within LISTEN_FRAME_MS of its first byte, or the connection is closed;
  * - at most LISTEN_MAX_CONNS connections are open, and at most LISTEN_MAX_UNAUTH_PER_ADDR of them
- *   unauthenticated from one source address; others are closed on accept.
+ *   unauthenticated from one source address; others are closed on accept;
+ * - frames being received on all connections together hold at most LISTEN_INPUT_BUDGET bytes
+ *   (beyond one frame): any key can authenticate, so this is what bounds the memory strangers can
+ *   take. A frame that does not fit waits, unread, for the ticker to find room.
  *
  * Requests of one connection are handled one at a time, in order (peer_serve.c answers them): the
  * next frame is read only once the previous reply has been sent, so a peer that does not read holds
@@ -50,10 +53,16 @@
 #define LISTEN_MAX_CONNS 512
 #define LISTEN_MAX_UNAUTH_PER_ADDR 32
 #define LISTEN_SCRATCH 65536
+/* Bytes of frames held for all connections together. Any key can complete a handshake, so this,
+ * not the per-connection limit, bounds what authenticated strangers can make the node hold; a frame
+ * that does not fit waits (its connection is not read) until others have been handled, within
+ * LISTEN_FRAME_MS. Room for eight frames of the 8 MiB protocol maximum. */
+#define LISTEN_INPUT_BUDGET (64u << 20)
 #define LISTEN_SP_REQ 0x30
 #define LISTEN_SP_REP 0x31
 
-enum { RX_SPHDR, RX_LEN, RX_BODY, RX_HANDLING, RX_WAIT, RX_DONE };
+/* RX_BUDGET: a frame's length has arrived but its body waits for room in LISTEN_INPUT_BUDGET. */
+enum { RX_SPHDR, RX_LEN, RX_BUDGET, RX_BODY, RX_HANDLING, RX_WAIT };
 
 /* One frame to send: the 8-byte length (or the SP header), the request's header words, a body. */
 typedef struct peer_listen_frame {
@@ -274,7 +283,7 @@ static void peer_listen_unpark_locked(rk_listen_conn *c)
 /* Starts the next read of the frame in progress (or of the next frame's length). Lock held. */
 static void peer_listen_rx_start_locked(rk_listen_conn *c)
 {
-    if (c->closed || c->l->g->stopping)
+    if (c->closed || c->l->g->stopping || c->rx_state == RX_BUDGET)
         return;
     nng_iov iov;
     if (c->rx_state == RX_WAIT || c->rx_state == RX_HANDLING) {
@@ -297,6 +306,22 @@ static void peer_listen_rx_start_locked(rk_listen_conn *c)
     nng_stream_recv(c->s, c->rxa);
 }
 
+/* Allocates the body of a frame in RX_BUDGET if the input budget has room for it (or nothing else
+ * is held, so one frame always proceeds), moving it to RX_BODY. Lock held. Returns -1 to close. */
+static int peer_listen_rx_reserve_locked(rk_listen_conn *c)
+{
+    rk_peer_listen *l = c->l;
+    if (l->input_bytes > 0 && l->input_bytes + c->rx_len > LISTEN_INPUT_BUDGET)
+        return 0;
+    c->rx_body = malloc(c->rx_len ? (size_t)c->rx_len : 1);
+    if (!c->rx_body)
+        return -1;
+    c->rx_state = RX_BODY;
+    l->input_bytes += c->rx_len;
+    rk_metrics_set_gauge(l->g->metrics, "renkei_peer_input_bytes", (double)l->input_bytes);
+    return 0;
+}
+
 /* A frame's length has arrived: decide how to read its body. Lock held. Returns -1 to close. */
 static int peer_listen_rx_length_locked(rk_listen_conn *c)
 {
@@ -313,12 +338,8 @@ static int peer_listen_rx_length_locked(rk_listen_conn *c)
         c->rx_scratch = malloc(LISTEN_SCRATCH);
         return c->rx_scratch ? 0 : -1;
     }
-    c->rx_body = malloc(len ? (size_t)len : 1);
-    if (!c->rx_body)
-        return -1;
-    c->l->input_bytes += len;
-    rk_metrics_set_gauge(c->l->g->metrics, "renkei_peer_input_bytes", (double)c->l->input_bytes);
-    return 0;
+    c->rx_state = RX_BUDGET;
+    return peer_listen_rx_reserve_locked(c);
 }
 
 static void peer_listen_rx_cb(void *arg)
@@ -370,7 +391,8 @@ static void peer_listen_rx_cb(void *arg)
         return;
     }
     if (c->rx_state != RX_BODY || c->rx_got < c->rx_len) {
-        peer_listen_rx_start_locked(c);
+        c->rx_busy = false;
+        peer_listen_rx_start_locked(c); /* not while the frame waits for room: the ticker starts it */
         nng_mtx_unlock(g->mu);
         return;
     }
@@ -511,7 +533,7 @@ static void peer_listen_accept_cb(void *arg)
     }
 }
 
-/* ---- the ticker: expired polls, handshake and frame time limits, freeing closed connections ------- */
+/* ---- the ticker: expired polls, time limits, frames waiting for room, freeing closed connections -- */
 
 static void peer_listen_tick_cb(void *arg)
 {
@@ -540,6 +562,11 @@ static void peer_listen_tick_cb(void *arg)
             } else if (c->frame_started_ms && now - c->frame_started_ms > LISTEN_FRAME_MS) {
                 frame_late++;
                 rk_peer_listen_close_locked(c);
+            } else if (c->rx_state == RX_BUDGET) {
+                if (peer_listen_rx_reserve_locked(c) != 0)
+                    rk_peer_listen_close_locked(c); /* no memory for the frame */
+                else
+                    peer_listen_rx_start_locked(c); /* nothing while it still waits for room */
             }
         }
         if (dead && c->closed && !c->rx_busy && !c->tx_busy) {

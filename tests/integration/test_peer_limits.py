@@ -135,6 +135,60 @@ def test_idle_connection_closed_after_handshake_limit():
         b.stop()
 
 
+def _stall_frame(p, chunk, stop):
+    """On an authenticated RawPeer: claim a frame of the 8 MiB message limit (larger ones are read
+    without being held), send 7 MiB of it, then hold."""
+    try:
+        p.sock.sendall(struct.pack(">Q", 8 << 20) + struct.pack(">I", 0x80000002))
+        for _ in range(7):
+            if stop.is_set():
+                return
+            p.sock.sendall(chunk)
+    except OSError:
+        pass
+
+
+def test_authenticated_strangers_share_one_input_budget():
+    """Any key can finish the handshake, so the frames of authenticated connections are bounded as a
+    whole (64 MiB), not only one by one: 24 strangers each holding most of an 8 MiB frame would
+    otherwise take 168 MiB."""
+    b = cl.Cluster(["b"], []).start()["b"]
+    tmp = tempfile.mkdtemp()
+    peers = []
+    stop = threading.Event()
+    try:
+        for i in range(24):
+            kf, kpub = cl.keypair(tmp, "stranger%d" % i)
+            p = cl.RawPeer(b.port, timeout=5)
+            p.handshake(kf, kpub, expect_key=b.key)
+            peers.append(p)
+        assert _gauge(b, "authenticated") == 24
+        base = rss_kib(b)
+        chunk = b"\x0a" * (1 << 20)
+        threads = [threading.Thread(target=_stall_frame, args=(p, chunk, stop), daemon=True) for p in peers]
+        for t in threads:
+            t.start()
+        peak = base
+        t_end = time.monotonic() + 6
+        while time.monotonic() < t_end:
+            peak = max(peak, rss_kib(b))
+            t0 = time.monotonic()
+            assert b.get("/v1/status").status == 200
+            assert time.monotonic() - t0 < 1.0
+            time.sleep(0.2)
+        held = cl.metric_sum(b, "renkei_peer_input_bytes")
+        print("24 authenticated strangers: RSS %d -> peak %d KiB (+%d KiB), input held %d bytes" %
+              (base, peak, peak - base, held), flush=True)
+        assert 0 < held <= 64 << 20, held
+        assert peak - base < 80 * 1024, "RSS rose by %d KiB" % (peak - base)
+    finally:
+        stop.set()
+        for p in peers:
+            p.close()
+        b.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _recv_exact(s, n):
     buf = b""
     while len(buf) < n:
