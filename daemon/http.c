@@ -592,7 +592,14 @@ static void respond(rk_http_req *req, int status, const char *content_type, cons
 {
     http_conn *c = req->conn;
     bool keep = req->keep_alive;
+    /* HEAD: the headers GET would send, Content-Length included, and no body (RFC 9110 9.3.2) */
+    bool head = req->method && strcmp(req->method, "HEAD") == 0;
     req_free(req);
+    if (head) {
+        free(owned);
+        owned = NULL;
+        body = NULL;
+    }
     if (!c || c->closing) {
         if (c)
             c->inflight = NULL;

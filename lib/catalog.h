@@ -4,7 +4,7 @@
 #ifndef RENKEI_CATALOG_H
 #define RENKEI_CATALOG_H
 
-#include "feed.h"
+#include "feed_meta.h"
 
 /* newest[kind]: the version (ms) of the newest public record of each Renkei__Kind (case, event,
  * region), 0 when the node has none of that kind (the kind then has no dataset). */

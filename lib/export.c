@@ -21,9 +21,12 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "csvout.h"
 #include "export.h"
+#include "ical.h"
 #include "params.h"
 #include "query.h"
+#include "regions.h"
 #include "stats.h"
 #include "sign.h"
 #include "schema_event.h"
@@ -338,147 +341,14 @@ static int serve_stats(rk_txn *t, int64_t now_s, rk_export_response *out)
 
 /* ---------------------------------------------------------------------------------- regions */
 
-typedef struct region_entry {
-    uint8_t key[RK_KEY_LEN];
-    uint64_t records, last_version, profile_version;
-    rk_record profile; /* the author's newest region profile, if any (msg NULL when none) */
-} region_entry;
-
-typedef struct region_acc {
-    region_entry *v;
-    size_t n, cap;
-    int failed;
-} region_acc;
-
-static int regions_cb(const rk_record *rec, void *ctx)
-{
-    region_acc *a = ctx;
-    const Renkei__Record *r = rec->msg;
-    if (!r || r->author.len != RK_KEY_LEN)
-        return 0;
-    region_entry *e = NULL;
-    for (size_t i = 0; i < a->n; i++)
-        if (memcmp(a->v[i].key, r->author.data, RK_KEY_LEN) == 0) {
-            e = &a->v[i];
-            break;
-        }
-    if (!e) {
-        if (a->n == a->cap) {
-            size_t cap = a->cap ? a->cap * 2 : 16;
-            region_entry *v = realloc(a->v, cap * sizeof *v);
-            if (!v) {
-                a->failed = 1;
-                return 1;
-            }
-            a->v = v;
-            a->cap = cap;
-        }
-        e = &a->v[a->n++];
-        memset(e, 0, sizeof *e);
-        memcpy(e->key, r->author.data, RK_KEY_LEN);
-    }
-    e->records++;
-    if (r->version > e->last_version)
-        e->last_version = r->version;
-    if (r->body_case == RENKEI__RECORD__BODY_REGION && r->region && r->version > e->profile_version) {
-        rk_record copy;
-        if (rk_record_clone(rec, &copy) != 0) {
-            a->failed = 1;
-            return 1;
-        }
-        if (e->profile.msg)
-            rk_record_free(&e->profile);
-        e->profile = copy;
-        e->profile_version = r->version;
-    }
-    return 0;
-}
-
-static int cmp_region(const void *a, const void *b)
-{
-    const region_entry *x = a, *y = b;
-    const char *px = x->profile.msg ? x->profile.msg->region->prefecture : "";
-    const char *py = y->profile.msg ? y->profile.msg->region->prefecture : "";
-    int c = strcmp(px ? px : "", py ? py : "");
-    return c ? c : memcmp(x->key, y->key, RK_KEY_LEN);
-}
-
-static int jset(json_t *o, const char *k, json_t *v)
-{
-    return json_object_set_new(o, k, v);
-}
-
-static json_t *region_json(const region_entry *e, const rk_feed_meta *m)
-{
-    char hex[2 * RK_KEY_LEN + 1], ver[32];
-    rk_hex_encode(e->key, RK_KEY_LEN, hex);
-    rk_format_rfc3339((int64_t)(e->last_version / 1000), 0, true, ver);
-    const char *roster = m && m->author_name ? m->author_name(e->key, m->ctx) : NULL;
-    const Renkei__RegionProfile *g = e->profile.msg ? e->profile.msg->region : NULL;
-    const char *name = g && g->name && *g->name ? g->name : roster && *roster ? roster : hex;
-    const char *kind = g ? rk_taxonomy_code(&renkei__node_kind__descriptor, (int)g->node_kind) : NULL;
-    const char *pref = g && g->prefecture ? g->prefecture : "";
-    const char *pname = rk_prefecture_name(pref);
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    if (jset(o, "name", json_string(name)) || jset(o, "roster_name", roster ? json_string(roster) : json_null()) ||
-        jset(o, "kind", kind ? json_string(kind) : json_null()) ||
-        jset(o, "prefecture", *pref ? json_string(pref) : json_null()) ||
-        jset(o, "prefecture_name", pname ? json_string(pname) : json_null()) || jset(o, "key", json_string(hex)) ||
-        jset(o, "last_record_version", json_string(ver)) || jset(o, "records", json_integer((json_int_t)e->records)))
-        goto fail;
-    if (g) {
-        char id[RK_ID_MAX];
-        rk_record_id(e->key, e->profile.msg->rid, id);
-        const char *org = g->coordinating_organisation;
-        if (jset(o, "profile_id", json_string(id)) ||
-            jset(o, "coordinating_organisation", org && *org ? json_string(org) : json_null()) ||
-            jset(o, "website", g->website && *g->website ? json_string(g->website) : json_null()))
-            goto fail;
-    } else if (jset(o, "profile_id", json_null())) {
-        goto fail;
-    }
-    return o;
-fail:
-    json_decref(o);
-    return NULL;
-}
-
 static int serve_regions(rk_txn *t, const rk_feed_meta *m, rk_export_response *out)
 {
-    region_acc a = {0};
-    rk_query q = {.max_visibility = RENKEI__VISIBILITY__VISIBILITY_NETWORK};
-    char cursor[RK_CURSOR_MAX];
-    int rc = -1;
-    json_t *j = NULL;
-    if (rk_store_query(t, &q, regions_cb, &a, cursor, &out->err) != 0 || a.failed) {
+    json_t *j = rk_regions_json(t, m, &out->err);
+    if (!j) {
         out->status = 500;
-        if (a.failed)
-            rk_fail(&out->err, "internal", "", "out of memory");
-        goto done;
+        return -1;
     }
-    qsort(a.v, a.n, sizeof *a.v, cmp_region);
-    j = json_object();
-    json_t *arr = json_array();
-    if (!j || jset(j, "regions", arr) || jset(j, "count", json_integer((json_int_t)a.n))) {
-        json_decref(j);
-        rc = fail500(out, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < a.n; i++)
-        if (json_array_append_new(arr, region_json(&a.v[i], m))) {
-            json_decref(j);
-            rc = fail500(out, "out of memory");
-            goto done;
-        }
-    rc = put_json(out, j);
-done:
-    for (size_t i = 0; i < a.n; i++)
-        if (a.v[i].profile.msg)
-            rk_record_free(&a.v[i].profile);
-    free(a.v);
-    return rc;
+    return put_json(out, j);
 }
 
 /* -------------------------------------------------------------------------------------- links */
@@ -523,7 +393,7 @@ static int csv_cb(const rk_record *rec, void *ctx)
         return 0;
     if (rec->msg->version > c->newest)
         c->newest = rec->msg->version;
-    if (c->xlsx ? rk_xlsx_row(c->xlsx, rec, c->m) : rk_feed_csv_row(rec, c->m, c->out)) {
+    if (c->xlsx ? rk_xlsx_row(c->xlsx, rec, c->m) : rk_csvout_row(rec, c->m, c->out)) {
         c->failed = 1;
         return 1;
     }
@@ -574,7 +444,7 @@ static int ics_cb(const rk_record *rec, void *ctx)
     p->rendered++;
     if (rec->msg->version > p->newest)
         p->newest = rec->msg->version;
-    if (p->out && (p->json ? rk_schema_events_add(rec, p->m, p->first, p->out) : rk_feed_ics_event(rec, p->m, p->out))) {
+    if (p->out && (p->json ? rk_schema_events_add(rec, p->m, p->first, p->out) : rk_ical_event(rec, p->m, p->out))) {
         p->failed = 1;
         return 1;
     }
@@ -618,7 +488,7 @@ static int serve_ics(rk_txn *t, const export_query *eq, bool json, const rk_feed
     size_t skip = pc.rendered > room ? pc.rendered - room : 0;
     *truncated |= skip > 0;
 
-    if (json ? rk_schema_events_begin(&out->body) : rk_feed_ics_begin(m, *truncated, &out->body))
+    if (json ? rk_schema_events_begin(&out->body) : rk_ical_begin(m, *truncated, &out->body))
         return rk_fail(&out->err, "internal", "", "out of memory");
     ics_pass pr = {.m = m, .out = &out->body, .json = json, .first = &first, .past_before = past_before,
                    .skip = skip, .max = room};
@@ -630,7 +500,7 @@ static int serve_ics(rk_txn *t, const export_query *eq, bool json, const rk_feed
     if (pr.rendered + fr.rendered < (room < pc.rendered ? room : pc.rendered) + nf)
         *truncated = true; /* stopped by the byte bound; too late for the calendar's own flag */
     *newest = pr.newest > fr.newest ? pr.newest : fr.newest;
-    if (json ? rk_schema_events_end(&out->body) : rk_feed_ics_end(&out->body))
+    if (json ? rk_schema_events_end(&out->body) : rk_ical_end(&out->body))
         return rk_fail(&out->err, "internal", "", "out of memory");
     return 0;
 }
@@ -744,7 +614,7 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
         memcpy(sq.prefecture, eq.prefecture, sizeof sq.prefecture);
         if (f == F_CSV) {
             csv_stream cs = {.m = &page, .out = &out->body};
-            rc = rk_feed_csv_header(&out->body) ? rk_fail(&out->err, "internal", "", "out of memory")
+            rc = rk_csvout_header(&out->body) ? rk_fail(&out->err, "internal", "", "out of memory")
                                                  : rk_store_query(t, &sq, csv_cb, &cs, cursor, &out->err);
             if (rc == 0 && cs.failed)
                 rc = rk_fail(&out->err, "internal", "", "out of memory rendering the CSV");

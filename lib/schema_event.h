@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "feed.h"
+#include "feed_meta.h"
 
 /* The Event object (without @context), or NULL for a record that is not an event with a usable
  * starts_at, or when memory runs out (*oom set). */

@@ -73,8 +73,8 @@ rk_xlsx *rk_xlsx_new(rk_error *err)
     }
     format_set_bold(bold);
     worksheet_freeze_panes(x->ws, 1, 0);
-    for (size_t c = 0; c < rk_feed_csv_column_count; c++)
-        if (worksheet_write_string(x->ws, 0, (lxw_col_t)c, rk_feed_csv_columns[c], bold) != LXW_NO_ERROR) {
+    for (size_t c = 0; c < rk_csvout_column_count; c++)
+        if (worksheet_write_string(x->ws, 0, (lxw_col_t)c, rk_csvout_columns[c], bold) != LXW_NO_ERROR) {
             rk_fail(err, "internal", "", "libxlsxwriter could not write the header");
             rk_xlsx_free(x);
             return NULL;
@@ -100,12 +100,12 @@ static const char *fit(rk_xlsx *x, const char *s)
 int rk_xlsx_row(rk_xlsx *x, const rk_record *rec, const rk_feed_meta *m)
 {
     size_t offs[64];
-    if (rk_feed_csv_column_count > sizeof offs / sizeof offs[0])
+    if (rk_csvout_column_count > sizeof offs / sizeof offs[0])
         return -1;
-    int rc = rk_feed_csv_values(rec, m, &x->vals, offs);
+    int rc = rk_csvout_values(rec, m, &x->vals, offs);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
-    for (size_t c = 0; c < rk_feed_csv_column_count; c++) {
+    for (size_t c = 0; c < rk_csvout_column_count; c++) {
         const char *v = x->vals.data + offs[c];
         /* an empty cell is left unwritten: a blank, not an empty string */
         if (*v && worksheet_write_string(x->ws, x->row, (lxw_col_t)c, fit(x, v), NULL) != LXW_NO_ERROR)

@@ -6,7 +6,7 @@
 #ifndef RENKEI_XLSX_H
 #define RENKEI_XLSX_H
 
-#include "feed.h"
+#include "csvout.h"
 
 typedef struct rk_xlsx rk_xlsx;
 

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csvout.h"
 #include "feed.h"
+#include "ical.h"
 #include "stats.h"
 
 typedef struct fixture {
@@ -292,7 +294,7 @@ static void test_ics_folding_escaping_and_dates(void **state)
     rk_feed_meta m = meta(f);
     rk_buf out;
     rk_buf_init(&out);
-    assert_int_equal(rk_feed_ics(recs, 5, &m, &out), 0);
+    assert_int_equal(rk_ical_render(recs, 5, &m, &out), 0);
     assert_true(strncmp(out.data, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", 30) == 0);
     char *u = check_and_unfold(&out);
     /* the long Japanese summary was folded (it is far over 75 octets) and unfolds intact */
@@ -354,7 +356,7 @@ static void test_csv_quoting_and_bom(void **state)
     rk_feed_meta m = meta(f);
     rk_buf out;
     rk_buf_init(&out);
-    assert_int_equal(rk_feed_csv(recs, 2, &m, &out), 0);
+    assert_int_equal(rk_csvout_render(recs, 2, &m, &out), 0);
     assert_memory_equal(out.data, "\xEF\xBB\xBF", 3);
     assert_true(strncmp(out.data + 3, "\"id\",\"kind\",\"author_node\",\"prefecture\",\"prefecture_name\",\"title\",",
                         57) == 0);
@@ -394,8 +396,8 @@ static void test_csv_neutralises_formulas(void **state)
         rk_feed_meta m = meta(f);
         rk_buf out;
         rk_buf_init(&out);
-        assert_int_equal(rk_feed_csv_header(&out), 0);
-        assert_int_equal(rk_feed_csv_row(&a, &m, &out), 0);
+        assert_int_equal(rk_csvout_header(&out), 0);
+        assert_int_equal(rk_csvout_row(&a, &m, &out), 0);
         if (!strstr(out.data, cases[i].field))
             fail_msg("title %s: wanted %s in %s", cases[i].title, cases[i].field, out.data);
         assert_non_null(strstr(out.data, ",\"01\",\"北海道\",")); /* the code keeps its zero */
@@ -453,7 +455,7 @@ static void test_feeds_japanese_dates_and_cancelled(void **state)
     rk_buf_free(&out);
 
     rk_buf_init(&out);
-    assert_int_equal(rk_feed_ics(recs, 5, &m, &out), 0);
+    assert_int_equal(rk_ical_render(recs, 5, &m, &out), 0);
     char *u = check_and_unfold(&out);
     assert_non_null(strstr(u, "SUMMARY:【中止】交流会\r\n"));
     free(u);
