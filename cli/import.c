@@ -94,6 +94,7 @@ static int only_space(unsigned char c)
 typedef struct rows {
     json_t *all; /* array of arrays of strings */
     json_t *cur;
+    int last_term; /* the character that ended the previous row */
     bool oom;
 } rows;
 
@@ -110,11 +111,16 @@ static void on_field(void *s, size_t len, void *ctx)
         r->oom = true;
 }
 
+/* Called for every unquoted CR and LF (CSV_REPALL_NL), so an empty line is an empty row and row
+ * numbers stay the spreadsheet's; the LF of a CRLF is the same line end, not another row. */
 static void on_row(int term, void *ctx)
 {
-    (void)term;
     rows *r = ctx;
     if (r->oom)
+        return;
+    bool crlf = !r->cur && term == '\n' && r->last_term == '\r';
+    r->last_term = term;
+    if (crlf)
         return;
     json_t *row = r->cur ? r->cur : json_array();
     r->cur = NULL;
@@ -530,7 +536,7 @@ int rk_cmd_import(rk_cli *cli, int argc, char **argv)
 
     struct csv_parser parser;
     rows r = {.all = json_array()};
-    if (!r.all || csv_init(&parser, CSV_APPEND_NULL) != 0) {
+    if (!r.all || csv_init(&parser, CSV_APPEND_NULL | CSV_REPALL_NL) != 0) {
         json_decref(r.all);
         rk_buf_free(&text);
         fprintf(stderr, "renkei: out of memory\n");

@@ -300,6 +300,16 @@ def test_reimport_of_export_updates_only_the_edited_row():
             assert rec["provenance"]["version"] == before[rid], rid
 
 
+def test_row_numbers_are_the_spreadsheets():
+    # an empty line is a row of the sheet too, and a cell may span lines inside quotes
+    for nl in ("\r\n", "\n"):
+        data = nl.join(["kind,title,summary,prefecture,industry,dx_level", "case,a,s,17,E,culture", "",
+                        'case,b,"two' + nl + 'lines",17,E,culture', "case,c,s,99,E,culture", ""]).encode()
+        p = run("import", "--dry-run", tmpfile(data, ".csv"), env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
+        err = p.stderr.decode()
+        assert p.returncode == 1 and "row 5 prefecture:" in err and "row 4" not in err, (nl, err)
+
+
 def test_import_unknown_and_deleted_ids():
     res = node().publish(rk.sample_case(title="消す事例", tags=["imp-gone"]))
     node().request("DELETE", "/v1/records/" + res["id"])
