@@ -1,9 +1,13 @@
 /* bench_fill: writes N sealed ~1 KiB case records straight into a node's data directory.
  *
- *   bench_fill DATA_DIR KEY_FILE [N [MAP_SIZE_GIB]]     N defaults to 1,000,000, map size to 16 GiB
+ *   bench_fill [--first I] [--seed S] DATA_DIR KEY_FILE [N [MAP_SIZE_GIB]]
  *
- * Makes a fresh Ed25519 key and saves it as KEY_FILE (which must not exist yet), so that a renkeid
- * started with data_dir = DATA_DIR and key_file = KEY_FILE is the author of every record. Records are
+ * N defaults to 1,000,000, the map size to 16 GiB. Makes a fresh Ed25519 key and saves it as
+ * KEY_FILE, so that a renkeid started with data_dir = DATA_DIR and key_file = KEY_FILE is the author
+ * of every record; if KEY_FILE exists, its key signs instead, which is how bench_repair adds a node's
+ * own extra records to a copy of a common set. Records are numbered from I (default 0; the rid is
+ * fill-<number>), and S (default 1) seeds their versions and titles, so sets filled with different
+ * I and S share no record. Records are
  * sealed and put through the store API (rk_store_put, the same code the writer runs) in transactions
  * of 10,000 without fsync, so preparing a large node takes minutes, not hours. Versions are random
  * within the year before now (so a peer's clock-skew check accepts them and reconciliation sees
@@ -84,22 +88,30 @@ static int seal_one(const rk_key *key, const uint8_t pub[RK_KEY_LEN], uint64_t i
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: bench_fill DATA_DIR KEY_FILE [N [MAP_SIZE_GIB]]\n");
+    uint64_t first = 0, seed = 1;
+    int a = 1;
+    for (; a + 1 < argc && strncmp(argv[a], "--", 2) == 0; a += 2) {
+        if (strcmp(argv[a], "--first") == 0)
+            first = strtoull(argv[a + 1], NULL, 10);
+        else if (strcmp(argv[a], "--seed") == 0)
+            seed = strtoull(argv[a + 1], NULL, 10);
+        else
+            break;
+    }
+    if (argc - a < 2 || strncmp(argv[a], "--", 2) == 0) {
+        fprintf(stderr, "usage: bench_fill [--first I] [--seed S] DATA_DIR KEY_FILE [N [MAP_SIZE_GIB]]\n");
         return 2;
     }
-    const char *dir = argv[1], *key_file = argv[2];
-    uint64_t n = argc > 3 ? strtoull(argv[3], NULL, 10) : 1000000;
-    unsigned long gib = argc > 4 ? strtoul(argv[4], NULL, 10) : 16;
-    if (n == 0 || gib == 0 || gib > 1024) {
-        fprintf(stderr, "bench_fill: N and MAP_SIZE_GIB must be positive (map at most 1024 GiB)\n");
+    const char *dir = argv[a], *key_file = argv[a + 1];
+    uint64_t n = argc - a > 2 ? strtoull(argv[a + 2], NULL, 10) : 1000000;
+    unsigned long gib = argc - a > 3 ? strtoul(argv[a + 3], NULL, 10) : 16;
+    if (n == 0 || gib == 0 || gib > 1024 || seed == 0 || first > UINT64_C(999999999) - n) {
+        fprintf(stderr, "bench_fill: N, MAP_SIZE_GIB and S must be positive (map at most 1024 GiB, "
+                        "numbers below 10^9)\n");
         return 2;
     }
     struct stat sb;
-    if (stat(key_file, &sb) == 0) {
-        fprintf(stderr, "bench_fill: %s exists; refusing to replace a key\n", key_file);
-        return 2;
-    }
+    bool have_key = stat(key_file, &sb) == 0;
     if (mkdir(dir, 0700) != 0 && stat(dir, &sb) != 0) {
         perror(dir);
         return 1;
@@ -110,7 +122,8 @@ int main(int argc, char **argv)
     rk_key *key = NULL;
     rk_store *store = NULL;
     int rc = 1;
-    if (rk_key_generate(&key, &err) != 0 || rk_key_save(key, key_file, &err) != 0)
+    if (have_key ? rk_key_load(key_file, &key, &err) != 0
+                 : rk_key_generate(&key, &err) != 0 || rk_key_save(key, key_file, &err) != 0)
         goto out;
     uint8_t pub[RK_KEY_LEN];
     rk_key_public(key, pub);
@@ -118,7 +131,7 @@ int main(int argc, char **argv)
     if (rk_store_open(&o, &store, &err) != 0)
         goto out;
 
-    uint64_t st = 0x9e3779b97f4a7c15u, now = rk_now_ms(), year = UINT64_C(31536000000);
+    uint64_t st = 0x9e3779b97f4a7c15u * seed | 1, now = rk_now_ms(), year = UINT64_C(31536000000);
     uint64_t bytes = 0, t0 = rk_monotonic_ns();
     for (uint64_t done = 0; done < n;) {
         rk_txn *t;
@@ -128,7 +141,7 @@ int main(int argc, char **argv)
         for (uint64_t k = 0; k < batch; k++) {
             rk_record rec;
             uint64_t version = now - 60000 - rnd(&st) % year;
-            if (seal_one(key, pub, done + k, version, &st, &rec, &err) != 0) {
+            if (seal_one(key, pub, first + done + k, version, &st, &rec, &err) != 0) {
                 rk_txn_abort(t);
                 goto out;
             }
@@ -151,8 +164,8 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
     }
-    printf("bench_fill: %" PRIu64 " records (%.0f bytes average envelope) in %s, key %s\n", n,
-           (double)bytes / (double)n, dir, key_file);
+    printf("bench_fill: %" PRIu64 " records (%.0f bytes average envelope, %" PRIu64 " bytes) in %s, key %s\n", n,
+           (double)bytes / (double)n, bytes, dir, key_file);
     rc = 0;
 out:
     if (rc != 0)
