@@ -13,6 +13,8 @@
 # (N / time) and the peak private memory of each node. Both daemons are killed and B's directory
 # removed on exit. Set KEEP=1 to keep B's directory and logs, VERBOSE=1 to print progress, PERF=S to
 # record a perf profile of B for S seconds from 5 s after its start (report in /tmp/rk-fullsync-perf.txt).
+# Also prints the CPU time B's threads used, by thread name (user + system, from /proc/PID/task):
+# unlike the wall time, it hardly depends on what else shares the machine.
 set -euo pipefail
 n=${1:-1000000}
 build=${2:-build-bench}
@@ -138,9 +140,16 @@ while :; do
     sleep 1
 done
 secs=$(echo "$now - $t0" | bc)
+# CPU seconds per thread name; threads that have exited are counted in B's total only.
+tck=$(getconf CLK_TCK)
+cpu_threads=$(for t in /proc/"$pid_b"/task/*; do
+        printf '%s %s\n' "$(tr ' ' '_' <"$t/comm")" "$(sed 's/^.*) //' "$t/stat" | awk '{print $12 + $13}')"
+    done | awk -v hz="$tck" '{s[$1] += $2} END {for (k in s) printf " %s %.1f s,", k, s[k] / hz}')
+cpu_total=$(sed 's/^.*) //' "/proc/$pid_b/stat" | awk -v hz="$tck" '{printf "%.1f", ($12 + $13 + $14 + $15) / hz}')
 rss_b=$(awk '/VmRSS/{print $2}' "/proc/$pid_b/status")
 echo "full sync: $n records into an empty node in $secs s (from B's start; status polled once a second)"
 echo "verified ingest from a peer: $(echo "$n / $secs" | bc) records/s"
+echo "B's CPU time: $cpu_total s in all (${cpu_threads%,})"
 echo "peak private memory outside the LMDB map: B $peak_b kB ($((peak_b / 1024)) MiB), A $peak_a kB ($((peak_a / 1024)) MiB)"
 echo "B at the end: RSS $rss_b kB, data dir $(du -sh "$work/b-data" | cut -f1)"
 echo "B's largest private mappings now (kB, mapping):"
