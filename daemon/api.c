@@ -156,8 +156,9 @@ static void api_method_not_allowed(rk_api *a, rk_http_req *req, const char *patt
     for (size_t i = 0; i < API_ROUTE_COUNT; i++) {
         const char *rest;
         if (strcmp(api_routes[i].pattern, pattern) == 0 && api_match(&api_routes[i], path, &rest))
-            off += (size_t)snprintf(allow + off, off < sizeof allow ? sizeof allow - off : 0, "%s%s",
-                                    off ? ", " : "", api_routes[i].method);
+            off += (size_t)snprintf(allow + off, off < sizeof allow ? sizeof allow - off : 0, "%s%s%s",
+                                    off ? ", " : "", api_routes[i].method,
+                                    strcmp(api_routes[i].method, "GET") == 0 ? ", HEAD" : "");
     }
     char headers[96];
     snprintf(headers, sizeof headers, "Allow: %s\r\n", allow);
@@ -181,7 +182,9 @@ static void api_handle(rk_http_req *req, void *ctx)
             continue;
         if (!path_match)
             path_match = &api_routes[i];
-        if (strcmp(api_routes[i].method, req->method) == 0) {
+        /* HEAD is GET without the body (RFC 9110 9.3.2): the same handler, and http.c drops the body */
+        if (strcmp(api_routes[i].method, req->method) == 0 ||
+            (strcmp(req->method, "HEAD") == 0 && strcmp(api_routes[i].method, "GET") == 0)) {
             route = &api_routes[i];
             rest = v;
         }

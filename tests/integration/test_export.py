@@ -489,6 +489,38 @@ def test_readme_tour_calendar_has_the_sample_events():
     assert p.returncode == 2 and b"--from" in p.stderr, p
 
 
+def test_head_answers_every_get_route_with_its_headers_and_no_body():
+    n = node()
+    rec = publish(n, case("HEADで確かめる事例"))
+    publish(n, event("HEADのセミナー", "2030-10-10T13:00:00+09:00", "2030-10-10T15:00:00+09:00"))
+    stable = ["/v1/export/feed.atom", "/v1/export/feed.json", "/v1/export/events.ics", "/v1/export/records.csv",
+              "/v1/export/records.xlsx", "/v1/export/events.jsonld", "/v1/export/catalog.jsonld",
+              "/v1/export/feed.atom?limit=1", "/v1/records", "/v1/records/" + rec["id"], "/v1/events?from=2030-01-01",
+              "/v1/changes", "/v1/peers", "/v1/regions"]
+    for path in stable:
+        g = n.get(path)
+        h = n.request("HEAD", path)
+        assert g.status == 200 and h.status == 200, (path, g.status, h.status)
+        assert h.body == b"", (path, h.body[:80])
+        for k in ("content-type", "content-length", "etag", "last-modified", "link", "renkei-truncated"):
+            assert h.headers.get(k) == g.headers.get(k), (path, k, h.headers.get(k), g.headers.get(k))
+        assert int(h.headers["content-length"]) == len(g.body), path
+    # these change from one request to the next (uptime, counters), so only their shape is compared
+    for path in ("/v1/status", "/v1/stats", "/metrics"):
+        g, h = n.get(path), n.request("HEAD", path)
+        assert h.status == g.status == 200 and h.body == b"", path
+        assert h.headers["content-type"] == g.headers["content-type"] and int(h.headers["content-length"]) > 0, path
+    # conditional HEAD, as feed checkers send it
+    etag = n.get("/v1/export/feed.atom").headers["etag"]
+    h = n.request("HEAD", "/v1/export/feed.atom", headers={"If-None-Match": etag})
+    assert h.status == 304 and h.body == b"", h
+    # a method the route lacks still names HEAD among the allowed ones
+    r = n.request("POST", "/v1/export/feed.atom")
+    assert r.status == 405 and r.headers["allow"] == "GET, HEAD", r.headers
+    r = n.request("HEAD", "/v1/nothing")
+    assert r.status == 404 and r.body == b"", r
+
+
 def kinds(n):
     s = n.get("/v1/stats")
     assert s.status == 200, s
