@@ -155,7 +155,7 @@ void rk_peer_listen_close_locked(rk_listen_conn *c)
     rk_peer_listen_gauges_locked(c->l);
 }
 
-static void rk_listen_conn_free(rk_listen_conn *c)
+static void peer_listen_conn_free(rk_listen_conn *c)
 {
     nng_aio_free(c->rxa);
     nng_aio_free(c->txa);
@@ -583,7 +583,7 @@ static void peer_listen_tick_cb(void *arg)
         }
     nng_mtx_unlock(g->mu);
     for (size_t i = 0; i < ndead; i++)
-        rk_listen_conn_free(dead[i]);
+        peer_listen_conn_free(dead[i]);
     free(dead);
     for (size_t i = 0; i < hs_late; i++)
         rk_peerstat_reject(&g->stats, NULL, "handshake_timeout", "no completed handshake in time");
@@ -698,7 +698,7 @@ void rk_peer_listen_stop(rk_peer_listen *l)
         nng_aio_stop(l->conns[i]->txa);
     }
     for (size_t i = 0; i < l->nconns; i++)
-        rk_listen_conn_free(l->conns[i]);
+        peer_listen_conn_free(l->conns[i]);
     free(l->conns);
     if (l->tls)
         nng_tls_config_free(l->tls);
