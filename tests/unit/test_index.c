@@ -1,4 +1,5 @@
-/* Tests of lib/index.c through rk_store_query and rk_store_events: each filter returns exactly the
+/* Tests of lib/index.c and lib/query.c, which reads what index.c writes, through rk_store_query and
+ * rk_store_events (one fixture serves both, so they stay together): each filter returns exactly the
  * records a brute-force pass over the test's own table selects, pages cover every record once in
  * newest-first order, full-text search is exact and width/case-insensitive, and the event date index
  * returns overlapping events soonest first. */

@@ -1,5 +1,6 @@
-/* Tests of lib/store.c: the current-version rule, tombstones, the change feed, counters, persistence,
- * a full map, and the RBSR fingerprint index checked against brute force over a plain sorted list. */
+/* Tests of lib/store.c with lib/records.c and lib/fpset.c: the current-version rule, tombstones, the
+ * change feed, counters, persistence, a full map, and the RBSR fingerprint index checked against brute
+ * force over a plain sorted list. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
