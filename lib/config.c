@@ -455,7 +455,6 @@ static int handle_api(parse_ctx *ctx, const char *s, const char *key, const char
     if (strcmp(key, "group") == 0) {
         if (v[0] == '\0') {
             free(c->group);
-    free(c->public_url);
             c->group = NULL;
             return 1;
         }
@@ -854,6 +853,7 @@ void rk_config_free(rk_config *c)
     free(c->socket);
     free(c->tcp);
     free(c->group);
+    free(c->public_url);
     free_list(c->listen, c->listen_count);
     free(c->tls_cert);
     free(c->tls_key);

@@ -248,6 +248,13 @@ static void test_overrides(void **state)
     assert_string_equal(c.public_url, "https://renkei.example.jp/kitami");
     rk_config_free(&c);
 
+    /* clearing another [api] key leaves public_url alone (it was once freed there by mistake) */
+    char *clear[] = {"api.public_url=https://renkei.example.jp/", "api.group=staff", "api.group="};
+    assert_int_equal(parse(base, clear, 3, &c, &err), 0);
+    assert_null(c.group);
+    assert_string_equal(c.public_url, "https://renkei.example.jp");
+    rk_config_free(&c);
+
     /* overrides alone are a whole configuration */
     char *only[] = {"node.name=n", "node.data_dir=/d", "api.socket=/s"};
     assert_int_equal(rk_config_load(NULL, only, 3, &c, &err), 0);
