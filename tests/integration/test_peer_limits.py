@@ -135,6 +135,33 @@ def test_idle_connection_closed_after_handshake_limit():
         b.stop()
 
 
+def test_total_connection_cap():
+    """At most 512 connections are open at once, whatever their source addresses (20 each from 27
+    loopback addresses stays under the per-address cap of 32)."""
+    b = cl.Cluster(["b"], []).start()["b"]
+    socks = []
+    try:
+        before = cl.rejections(b, "unauthenticated").get("connection_limit", 0)
+        for a in range(27):
+            for _ in range(20):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.bind(("127.0.0.%d" % (a + 2), 0))
+                s.settimeout(5)
+                s.connect(("127.0.0.1", b.port))
+                socks.append(s)
+        wait_until(lambda: cl.rejections(b, "unauthenticated").get("connection_limit", 0) - before >= 540 - 512,
+                   timeout=10, what="connections over the cap refused")
+        assert _gauge(b, "unauthenticated") == 512
+        assert b.get("/v1/status").status == 200
+    finally:
+        for s in socks:
+            s.close()
+    try:
+        wait_until(lambda: _gauge(b, "unauthenticated") == 0, timeout=10, what="closed connections freed")
+    finally:
+        b.stop()
+
+
 def _stall_frame(p, chunk, stop):
     """On an authenticated RawPeer: claim a frame of the 8 MiB message limit (larger ones are read
     without being held), send 7 MiB of it, then hold."""
