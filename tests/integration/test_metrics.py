@@ -99,4 +99,22 @@ def test_gauges_follow_the_store():
     assert s['renkei_ingest_total{source="local"}'] == 6
 
 
+def test_peer_gauges_and_metrics_of_a_federated_node():
+    from cluster import Cluster
+    c = Cluster(["kitami", "national"], [("kitami", "national")]).start()
+
+    def connected(name):
+        s = samples(scrape(c[name]).decode())
+        return s.get("renkei_peers_connected") == 1 and s.get("renkei_peers") == 1
+
+    rk.wait_until(lambda: connected("kitami") and connected("national"), timeout=30, what="both peers connected")
+    body = scrape(c["national"])
+    promtool_ok(body)
+    families = {re.sub(r"_(bucket|sum|count)$", "", k.split("{")[0]) for k in samples(body.decode())}
+    assert {"renkei_peer_connections", "renkei_reconcile_total", "renkei_peer_records_received_total"} <= families
+    c.stop(["kitami"])
+    rk.wait_until(lambda: samples(scrape(c["national"]).decode()).get("renkei_peers_connected") == 0, timeout=30,
+                  what="the peer's departure seen")
+
+
 rk.run_tests(globals())
