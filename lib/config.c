@@ -22,9 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/un.h>
-#include <uriparser/Uri.h>
 
 #include "config_value.h"
 #include "renkei.pb-c.h"
@@ -416,23 +414,6 @@ static int handle_node(parse_ctx *ctx, const char *s, const char *key, const cha
     return fail_at(ctx, s, key, "unknown key (see docs/configuration.md)");
 }
 
-/* public_url: an absolute http(s) URL with a host and no query or fragment, because exports append
- * "/v1/export/..." to it for every link they print. */
-static bool public_url_ok(const char *v)
-{
-    UriUriA u;
-    const char *end = NULL;
-    if (uriParseSingleUriA(&u, v, &end) != URI_SUCCESS)
-        return false;
-    size_t sl = (size_t)(u.scheme.afterLast - u.scheme.first);
-    bool ok = u.scheme.first && ((sl == 4 && strncasecmp(u.scheme.first, "http", 4) == 0) ||
-                                 (sl == 5 && strncasecmp(u.scheme.first, "https", 5) == 0)) &&
-              u.hostText.first && u.hostText.afterLast > u.hostText.first && !u.query.first && !u.fragment.first &&
-              !strpbrk(v, " \t\r\n\"<>");
-    uriFreeUriMembersA(&u);
-    return ok;
-}
-
 static int handle_api(parse_ctx *ctx, const char *s, const char *key, const char *v)
 {
     rk_config *c = ctx->cfg;
@@ -466,7 +447,7 @@ static int handle_api(parse_ctx *ctx, const char *s, const char *key, const char
             c->public_url = NULL;
             return 1;
         }
-        if (!public_url_ok(v))
+        if (!rk_config_public_url_ok(v))
             return fail_at(ctx, s, key, "\"%s\" is not an http:// or https:// URL with a host and no query", v);
         if (set_str(&c->public_url, v) != 0)
             return fail_at(ctx, s, key, "out of memory");

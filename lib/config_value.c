@@ -13,6 +13,9 @@
 #include <nng/nng.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <uriparser/Uri.h>
 
 /* Unsigned decimal with an optional K/M/G suffix (powers of 1024; "KiB"/"KB"/"B" spellings too). */
 int rk_config_parse_size(const char *v, size_t min, size_t max, size_t *out)
@@ -124,4 +127,21 @@ bool rk_config_loopback_ok(const char *v)
         return inet_pton(AF_INET6, host + 1, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
     }
     return false;
+}
+
+/* public_url: an absolute http(s) URL with a host and no query or fragment, because exports append
+ * "/v1/export/..." to it for every link they print. */
+bool rk_config_public_url_ok(const char *v)
+{
+    UriUriA u;
+    const char *end = NULL;
+    if (uriParseSingleUriA(&u, v, &end) != URI_SUCCESS)
+        return false;
+    size_t sl = (size_t)(u.scheme.afterLast - u.scheme.first);
+    bool ok = u.scheme.first && ((sl == 4 && strncasecmp(u.scheme.first, "http", 4) == 0) ||
+                                 (sl == 5 && strncasecmp(u.scheme.first, "https", 5) == 0)) &&
+              u.hostText.first && u.hostText.afterLast > u.hostText.first && !u.query.first && !u.fragment.first &&
+              !strpbrk(v, " \t\r\n\"<>");
+    uriFreeUriMembersA(&u);
+    return ok;
 }

@@ -1,5 +1,5 @@
 /* config_value: the parsers of single configuration values (sizes, numbers, peer and listen URLs,
- * loopback HOST:PORT), shared by the file parser (config.c) and nothing else. Each either accepts the
+ * loopback HOST:PORT, the public URL), shared by the file parser (config.c) and nothing else. Each either accepts the
  * whole value or rejects it; none allocates. */
 #ifndef RENKEI_CONFIG_VALUE_H
 #define RENKEI_CONFIG_VALUE_H
@@ -15,5 +15,7 @@ int rk_config_parse_uint(const char *v, unsigned long long min, unsigned long lo
 const char *rk_config_url_problem(const char *u, bool listen);
 /* "127.0.0.1:7480", "[::1]:7480" or "localhost:7480" with a port 1..65535. */
 bool rk_config_loopback_ok(const char *v);
+/* An absolute http(s) URL with a host and no query or fragment (for [api] public_url). */
+bool rk_config_public_url_ok(const char *v);
 
 #endif
