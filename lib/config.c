@@ -11,7 +11,7 @@
  * reported again. Where each key was set is kept in the result (rk_config_where), so checks made
  * after parsing (config_check.c) can name the line too. On error *out is left empty.
  *
- * Slightly over 800 lines as one piece because the parse context (reader position, line, first
+ * Over 800 lines as one piece because the parse context (reader position, line, first
  * error, origins) is shared by the reader, every section handler, the overrides and the whole-config
  * rules; single values are parsed in config_value.c.
  */
