@@ -331,13 +331,13 @@ static int parse_enum(const json_t *v, const ProtobufCEnumDescriptor *d, const c
     /* %.0s consumes the title of the other language, so both formats take the same arguments. */
     if (near_code)
         return rk_sink_note(sink, "invalid_enum", path, near_code,
-                            "\"%s\" is not a %s%.0s code; did you mean \"%s\" (%s)? (list: renkei codes %s)",
+                            "\"%s\" is not a valid %s%.0s code; did you mean \"%s\" (%s)? (list: renkei codes %s)",
                             "「%s」は%.0s%sのコードではありません。「%s」（%s）のことですか？（一覧: renkei codes %s）", s,
                             title_en, title_ja, near_code, rk_label_ja(d, near), tname);
     if (choices[0])
-        return rk_sink_note(sink, "invalid_enum", path, NULL, "\"%s\" is not a %s%.0s code; valid: %s",
+        return rk_sink_note(sink, "invalid_enum", path, NULL, "\"%s\" is not a valid %s%.0s code; the codes are %s",
                             "「%s」は%.0s%sのコードではありません。使えるのは %s です", s, title_en, title_ja, choices);
-    return rk_sink_note(sink, "invalid_enum", path, NULL, "\"%s\" is not a %s%.0s code (list: renkei codes %s)",
+    return rk_sink_note(sink, "invalid_enum", path, NULL, "\"%s\" is not a valid %s%.0s code (list: renkei codes %s)",
                         "「%s」は%.0s%sのコードではありません（一覧: renkei codes %s）", s, title_en, title_ja, tname);
 }
 
