@@ -5,6 +5,10 @@
 # available.
 set -euo pipefail
 
+# python3-rdflib, python3-openpyxl and prometheus are for the tests: rdflib reads the DCAT catalog,
+# openpyxl the Excel export, and prometheus is Debian's only package with promtool (96 MB installed;
+# on a host running systemd it also starts a Prometheus server on :9090, which
+# `systemctl disable --now prometheus` stops if it is not wanted).
 PACKAGES=(
   cmake gcc clang clang-format pkg-config
   libuv1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev libssl-dev
