@@ -63,13 +63,24 @@ typedef struct http_conn {
     bool last_was_value;
     size_t header_bytes;
     char *inm, *ims;
+    char *hdr[RK_HDR_COUNT];
+    unsigned dup_headers;
     bool expect_continue;
     rk_http_req *inflight;
-    bool has_cred;
+    bool has_cred, tcp;
     uid_t uid;
     gid_t gid;
     pid_t pid;
 } http_conn;
+
+/* Every response of the TCP listener, which browsers reach: scripts, styles, images and fetches from
+ * the node itself only, no framing (clickjacking), no MIME sniffing, and no Referer that could carry
+ * a login token elsewhere. */
+#define HTTP_WEB_HEADERS                                                                                 \
+    "Content-Security-Policy: default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors " \
+    "'none'\r\nX-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
+
+static const char *const http_hdr_names[RK_HDR_COUNT] = {"Host", "Origin", "Cookie", "Content-Type", "X-CSRF-Token"};
 
 struct rk_http_server {
     uv_loop_t *loop;
@@ -113,6 +124,11 @@ static void free_request_state(http_conn *c)
     free(c->inm);
     free(c->ims);
     c->inm = c->ims = NULL;
+    for (int i = 0; i < RK_HDR_COUNT; i++) {
+        free(c->hdr[i]);
+        c->hdr[i] = NULL;
+    }
+    c->dup_headers = 0;
     c->last_was_value = false;
     c->header_bytes = 0;
     c->expect_continue = false;
@@ -126,6 +142,8 @@ static void req_free(rk_http_req *r)
     free(r->body);
     free(r->if_none_match);
     free(r->if_modified_since);
+    for (int i = 0; i < RK_HDR_COUNT; i++)
+        free(r->hdr[i]);
     free(r);
 }
 
@@ -269,9 +287,11 @@ static void conn_write(http_conn *c, char *data, size_t len)
 
 /* body NULL with len > 0: only the headers (the caller sends the body after them). */
 static int build_response(rk_buf *out, int status, const char *ctype, const char *extra, const void *body, size_t len,
-                          bool keep_alive)
+                          bool keep_alive, bool web)
 {
     if (rk_buf_printf(out, "HTTP/1.1 %d %s\r\n", status, http_status_str((enum http_status)status)) != 0)
+        return -1;
+    if (web && rk_buf_printf(out, "%s", HTTP_WEB_HEADERS) != 0)
         return -1;
     if (ctype && rk_buf_printf(out, "Content-Type: %s\r\n", ctype) != 0)
         return -1;
@@ -293,7 +313,7 @@ static void conn_fail(http_conn *c, const char *code, const char *msg)
     rk_buf_init(&out);
     /* code and msg are fixed strings without characters that need JSON escaping */
     if (rk_buf_printf(&body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"field\":null}}\n", code, msg) == 0 &&
-        build_response(&out, status, "application/json", NULL, body.data, body.len, false) == 0) {
+        build_response(&out, status, "application/json", NULL, body.data, body.len, false, c->tcp) == 0) {
         size_t len;
         char *data = rk_buf_take(&out, &len);
         c->close_after_write = true;
@@ -359,6 +379,18 @@ static void finish_header(http_conn *c)
         c->ims = strdup(v);
     } else if (strcasecmp(n, "Expect") == 0 && strcasecmp(v, "100-continue") == 0) {
         c->expect_continue = true;
+    } else {
+        for (int i = 0; i < RK_HDR_COUNT; i++) {
+            if (strcasecmp(n, http_hdr_names[i]) != 0)
+                continue;
+            if (c->hdr[i] || (c->dup_headers & (1u << i))) {
+                free(c->hdr[i]);
+                c->hdr[i] = NULL;
+                c->dup_headers |= 1u << i;
+            } else {
+                c->hdr[i] = strdup(v); /* NULL when out of memory: every check then refuses */
+            }
+        }
     }
     rk_buf_reset(&c->hname);
     rk_buf_reset(&c->hval);
@@ -479,6 +511,12 @@ static void dispatch(http_conn *c)
     r->if_none_match = c->inm;
     r->if_modified_since = c->ims;
     c->inm = c->ims = NULL;
+    for (int i = 0; i < RK_HDR_COUNT; i++) {
+        r->hdr[i] = c->hdr[i];
+        c->hdr[i] = NULL;
+    }
+    r->dup_headers = c->dup_headers;
+    r->tcp = c->tcp;
     r->has_cred = c->has_cred;
     r->uid = c->uid;
     r->gid = c->gid;
@@ -611,7 +649,7 @@ static void respond(rk_http_req *req, int status, const char *content_type, cons
         keep = false;
     rk_buf out;
     rk_buf_init(&out);
-    if (build_response(&out, status, content_type, extra_headers, owned ? NULL : body, len, keep) != 0) {
+    if (build_response(&out, status, content_type, extra_headers, owned ? NULL : body, len, keep, c->tcp) != 0) {
         rk_buf_free(&out);
         free(owned);
         conn_close(c);
@@ -703,6 +741,7 @@ static void on_connection(uv_stream_t *server, int status)
             c->pid = cred.pid;
         }
     } else {
+        c->tcp = true;
         uv_tcp_nodelay(&c->h.tcp, 1);
     }
     http_parser_init(&c->parser, HTTP_REQUEST);

@@ -21,6 +21,10 @@ typedef struct rk_http_req rk_http_req;
 
 typedef void (*rk_http_abort_cb)(rk_http_req *req, void *ctx);
 
+/* The headers the web access checks read (web_gate.c); a header sent twice is kept as NULL and
+ * flagged in rk_http_req.dup_headers, so a check never picks one of two values. */
+enum { RK_HDR_HOST, RK_HDR_ORIGIN, RK_HDR_COOKIE, RK_HDR_CONTENT_TYPE, RK_HDR_CSRF, RK_HDR_COUNT };
+
 struct rk_http_req {
     /* read-only for handlers */
     const char *method;      /* "GET", "POST", ... */
@@ -29,6 +33,9 @@ struct rk_http_req {
     char *body;              /* NUL-terminated copy; body_len excludes the NUL */
     size_t body_len;
     char *if_none_match, *if_modified_since; /* NULL when absent */
+    char *hdr[RK_HDR_COUNT];  /* NULL when absent or repeated */
+    unsigned dup_headers;     /* bit i: hdr[i] was sent more than once */
+    bool tcp;                 /* came over the TCP listener (the web page's; responses carry its CSP) */
     bool has_cred;           /* SO_PEERCRED was available (Unix socket) */
     uid_t uid;
     gid_t gid;
