@@ -121,6 +121,7 @@ int rk_cmd_export(rk_cli *cli, int argc, char **argv);
 int rk_cmd_stats(rk_cli *cli, int argc, char **argv);
 int rk_cmd_regions(rk_cli *cli, int argc, char **argv);
 int rk_cmd_codes(rk_cli *cli, int argc, char **argv);
+int rk_cmd_web(rk_cli *cli, int argc, char **argv);
 int rk_cmd_new(rk_cli *cli, int argc, char **argv);
 int rk_cmd_import(rk_cli *cli, int argc, char **argv);
 

@@ -82,6 +82,10 @@ static const struct {
      "--from (YYYY-MM-DD) is given; --all gives every event ever published, or a feed's largest page.\n"},
     {"stats", rk_cmd_stats, "stats", "Shows record counts, by prefecture (with names), kind, industry and more.\n"},
     {"regions", rk_cmd_regions, "regions", "Shows the region profiles known to the node.\n"},
+    {"web", rk_cmd_web, "web",
+     "Prints a one-time login URL for the web page on the node's TCP listener ([api] tcp); open it in a\n"
+     "browser on the node's machine or through an SSH tunnel (docs/operator-guide.md). It works once,\n"
+     "within 10 minutes, and needs the right to publish.\n"},
     {"import", rk_cmd_import, "import [--skip-bad] [--dry-run] FILE.csv",
      "Publishes the rows of a CSV file as records (表計算から一括登録), in the columns of the CSV export\n"
      "(`renkei export --format csv`): kind, prefecture, title, summary, industry, dx_level, skills, tags,\n"
@@ -140,6 +144,9 @@ static const struct {
                "返します。\n"},
     {"stats", "レコード数を都道府県（名前つき）、種類、業種などごとに表示します。\n"},
     {"regions", "ノードが知っている地域プロファイルを表示します。\n"},
+    {"web", "ノードのウェブページ（[api] tcp）に入るための、一度だけ使えるログイン用URLを表示します。\n"
+            "ノードのマシンのブラウザか SSH トンネル越しに開いてください（docs/operator-guide.md）。10分以内に\n"
+            "一度だけ使え、登録する権限が必要です。\n"},
     {"import", "CSV ファイルの各行をレコードとして登録します（表計算から一括登録）。列は CSV エクスポート\n"
                "（renkei export --format csv）と同じです: kind, prefecture, title, summary, industry, dx_level,\n"
                "skills, tags, starts_at, ends_at, event_type, format, status, application_url。レコードの項目名の\n"

@@ -19,12 +19,16 @@
 
 #include "api_internal.h"
 #include "metrics.h"
+#include "session.h"
+#include "web.h"
 #include "writer.h"
 
 enum {
     API_POOL = 1 << 0,    /* run on the thread pool (read-only, or store reads and sealing) */
     API_PUBLISH = 1 << 1, /* changes state: the caller must pass [api] group */
     API_REST = 1 << 2,    /* the placeholder takes the rest of the path, slashes included */
+    API_SOCKET = 1 << 3,  /* the Unix socket only (it hands out web logins) */
+    API_WEB = 1 << 4,     /* the TCP listener only (the web page, web.c) */
 };
 
 typedef struct api_route {
@@ -50,6 +54,13 @@ static const api_route api_routes[] = {
     {"GET", "/v1/stats", rk_api_get_export, API_POOL, "stats"},
     {"GET", "/v1/regions", rk_api_get_export, API_POOL, "regions"},
     {"GET", "/metrics", rk_api_get_metrics, 0, NULL},
+    {"GET", "/v1/codes", rk_web_get_codes, 0, NULL},
+    {"POST", "/v1/web/login", rk_web_new_login, API_PUBLISH | API_SOCKET, NULL},
+    {"GET", "/v1/web/session", rk_web_get_session, API_WEB, NULL},
+    {"POST", "/v1/web/logout", rk_web_logout, API_WEB, NULL},
+    {"GET", "/login", rk_web_login, API_WEB, NULL},
+    {"GET", "/", rk_web_get_asset, API_WEB, "index.html"},
+    {"GET", "/{name}", rk_web_get_asset, API_WEB, NULL}, /* last: the page's files */
 };
 #define API_ROUTE_COUNT (sizeof api_routes / sizeof api_routes[0])
 
@@ -174,6 +185,10 @@ static void api_method_not_allowed(rk_api *a, rk_http_req *req, const char *patt
 static void api_handle(rk_http_req *req, void *ctx)
 {
     rk_api *a = ctx;
+    /* the TCP listener is the web page's: its access rules come before any route (web_gate.c) */
+    bool web_session = false;
+    if (req->tcp && !rk_web_gate(a, req, &web_session))
+        return;
     const api_route *path_match = NULL, *route = NULL;
     const char *rest = NULL;
     for (size_t i = 0; i < API_ROUTE_COUNT && !route; i++) {
@@ -200,6 +215,11 @@ static void api_handle(rk_http_req *req, void *ctx)
         api_method_not_allowed(a, req, path_match->pattern, req->path);
         return;
     }
+    if ((route->flags & API_SOCKET && req->tcp) || (route->flags & API_WEB && !req->tcp)) {
+        rk_api_error(&res, "not_found", NULL, "no such endpoint: %s", req->path);
+        api_reply(a, req, "other", &res);
+        return;
+    }
     char arg[API_ARG_MAX];
     if (rest && !(route->flags & API_REST)) { /* one path segment, percent-decoded (uriparser; '+' stays) */
         if (strlen(rest) >= sizeof arg) {
@@ -211,7 +231,7 @@ static void api_handle(rk_http_req *req, void *ctx)
         uriUnescapeInPlaceExA(arg, URI_FALSE, URI_BR_DONT_TOUCH);
         rest = arg;
     }
-    if ((route->flags & API_PUBLISH) && !rk_api_may_publish(a, req)) {
+    if ((route->flags & API_PUBLISH) && !web_session && !rk_api_may_publish(a, req)) {
         rk_api_error(&res, "forbidden", NULL, "publishing needs membership of group %s", a->node->cfg->group);
         api_reply(a, req, route->pattern, &res);
         return;
@@ -227,7 +247,12 @@ int rk_api_start(rk_node *node, rk_api **out, rk_error *err)
     if (!a)
         return rk_fail(err, "no_memory", "", "out of memory");
     a->node = node;
+    if (!(a->sessions = rk_session_store_new())) {
+        free(a);
+        return rk_fail(err, "no_memory", "", "out of memory");
+    }
     if (pthread_mutex_init(&a->mu, NULL) != 0) {
+        rk_session_store_free(a->sessions);
         free(a);
         return rk_fail(err, "internal", "", "pthread_mutex_init failed");
     }
@@ -278,6 +303,7 @@ void rk_api_free(rk_api *a)
     if (!a)
         return;
     rk_api_publish_free(a);
+    rk_session_store_free(a->sessions);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }

@@ -29,6 +29,7 @@
 typedef struct rk_api_response rk_api_response;
 typedef struct rk_api_waiter rk_api_waiter;
 typedef struct rk_api_pending rk_api_pending;
+typedef struct rk_session_store rk_session_store;
 
 /* Loop thread. Returns true when res is complete and is to be sent now; false when it took the
  * request over (it then answers it with rk_api_send or rk_api_send_error later). */
@@ -57,6 +58,7 @@ struct rk_api {
     bool stopping;
     size_t jobs;                /* handlers queued on or running in the thread pool */
     pthread_mutex_t mu;         /* pending and last_version: POSTs are prepared on the thread pool */
+    rk_session_store *sessions; /* the web page's logins (session.h); loop thread */
 };
 
 /* The part of the path a route's {placeholder} matched (percent-decoded), or NULL. */

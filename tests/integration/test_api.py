@@ -392,15 +392,16 @@ def test_i_group_and_tcp():
         assert n.request("POST", "/v1/records", rk.sample_case()).status == 201
     else:
         assert_error(n.request("POST", "/v1/records", rk.sample_case()), 403, "forbidden")
-    # over TCP nobody can be identified: reads work, publishing is refused
+    # over TCP nobody can be identified: without a web session (test_web_access.py) nothing but the
+    # exports answers
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     c.request("GET", "/v1/status")
     r = c.getresponse()
-    assert r.status == 200 and json.loads(r.read())["name"] == "grouped"
+    assert r.status == 401 and json.loads(r.read())["error"]["code"] == "no_session"
     c.request("POST", "/v1/records", body=json.dumps(rk.sample_case()), headers={"Content-Type": "application/json"})
     r = c.getresponse()
     body = json.loads(r.read())
-    assert r.status == 403 and body["error"]["code"] == "forbidden", body
+    assert r.status == 401 and body["error"]["code"] == "no_session", body
     c.close()
     n.stop()
 
