@@ -67,7 +67,8 @@ void rk_web_login(rk_api *a, rk_http_req *req, const char *arg, rk_api_response 
 {
     (void)arg;
     const char *q = req->query;
-    if (!q || strncmp(q, "token=", 6) != 0) {
+    /* HEAD must be safe: a link checker or a preview probing the URL must not spend the token */
+    if (!q || strncmp(q, "token=", 6) != 0 || strcmp(req->method, "HEAD") == 0) {
         web_send_asset("login.html", 200, res);
         return;
     }

@@ -174,6 +174,18 @@ def test_login_token_works_once():
     n.stop()
 
 
+def test_head_does_not_spend_a_login_token():
+    n = start_node()
+    out = n.cli("web").stdout.decode()
+    url = [w for w in out.split() if w.startswith("http://")][0]
+    path = url[len("http://127.0.0.1:%d" % n.tcp_port):]
+    h = tcp(n, "HEAD", path)
+    assert h.status == 200 and h.body == b"" and "set-cookie" not in h.headers, h
+    r = tcp(n, "GET", path)
+    assert r.status == 303 and "set-cookie" in r.headers, r
+    n.stop()
+
+
 def test_socket_api_unchanged():
     n = start_node()
     r = n.get("/v1/status")
