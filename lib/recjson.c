@@ -7,6 +7,7 @@
  * fields grow their element count only after an element is complete, so a half-built list is always
  * safe to free.
  */
+#include "membership_rid.h"
 #include "recjson.h"
 #include "problems.h"
 #include "taxonomy.h"
@@ -574,6 +575,22 @@ static const ProtobufCFieldDescriptor *body_field(const char *key)
     return f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ? f : NULL;
 }
 
+/* A membership record's rid is derived from the key it is about (lib/membership.h). */
+static void set_membership_rid(Renkei__Record *r, rk_sink *sink)
+{
+    char rid[RK_MEMBERSHIP_RID_MAX + 1];
+    if (rk_membership_rid(r, rid) != 0)
+        return; /* the key is missing or malformed: validation names it */
+    char *copy = strdup(rid);
+    if (!copy) {
+        rk_sink_note(sink, "no_memory", "rid", NULL, "out of memory%s", "メモリが足りません%s", "");
+        return;
+    }
+    if (r->rid && r->rid != (char *)protobuf_c_empty_string)
+        free(r->rid);
+    r->rid = copy;
+}
+
 static void record_from_json(const json_t *j, Renkei__Record *r, rk_sink *sink)
 {
     if (expect(json_is_object(j), j, W_OBJECT, "", sink) != 0)
@@ -642,6 +659,8 @@ static void record_from_json(const json_t *j, Renkei__Record *r, rk_sink *sink)
         return;
     *(ProtobufCMessage **)((char *)r + f->offset) = sub;
     *(uint32_t *)((char *)r + f->quantifier_offset) = f->id;
+    if (rk_membership_rid_kind(kind) && (!r->rid || !r->rid[0]))
+        set_membership_rid(r, sink);
 
     if (r->visibility == RENKEI__VISIBILITY__VISIBILITY_UNSPECIFIED)
         r->visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;

@@ -181,7 +181,8 @@ const char *rk_prefecture_suggest(const char *s)
 
 /* ---------------------------------------------------------------------------- labels */
 
-static const char *const kind_ja[] = {NULL, "事例", "イベント", "地域プロファイル", "削除"};
+static const char *const kind_ja[] = {NULL,           "事例",         "イベント", "地域プロファイル", "削除",
+                                      "メンバー推薦", "鍵の切り替え", "鍵の失効"};
 static const char *const visibility_ja[] = {NULL, "公開", "ネットワーク内", "ローカル"};
 static const char *const node_kind_ja[] = {NULL, "地域", "テーマ", "連携組織", "全国"};
 static const char *const case_kind_ja[] = {NULL, "企業の事例", "支援施策", "自治体庁内の取組"};

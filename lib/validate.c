@@ -9,6 +9,7 @@
  * rk_record_validate_content is the same check without the fields a node fills when it publishes
  * (author, rid, version); lib/recjson.c uses it for publish bodies.
  */
+#include "membership_rid.h"
 #include "problems.h"
 #include "validate.h"
 #include "taxonomy.h"
@@ -46,6 +47,9 @@ const char *rk_kind_name(int kind)
     case RENKEI__KIND__KIND_EVENT: return "event";
     case RENKEI__KIND__KIND_REGION: return "region";
     case RENKEI__KIND__KIND_TOMBSTONE: return "tombstone";
+    case RENKEI__KIND__KIND_ENDORSE: return "endorse";
+    case RENKEI__KIND__KIND_ROTATE: return "rotate";
+    case RENKEI__KIND__KIND_REVOKE: return "revoke";
     default: return "unknown";
     }
 }
@@ -160,6 +164,10 @@ static void check_meaning(const ProtobufCMessageDescriptor *owner, const char *n
         if (!url_valid(s))
             rk_sink_note(sink, "invalid_value", path, NULL, "a URL must start with http:// or https:// (got \"%s\")",
                          "URL は http:// か https:// で始めます（「%s」）", s);
+    } else if (owner == &renkei__endorse__descriptor && strcmp(name, "urls") == 0) {
+        if (strncmp(s, "tcp://", 6) != 0 && strncmp(s, "tls+tcp://", 10) != 0)
+            rk_sink_note(sink, "invalid_value", path, NULL, "a listen URL starts with tcp:// or tls+tcp:// (got \"%s\")",
+                         "待ち受け URL は tcp:// か tls+tcp:// で始めます（「%s」）", s);
     } else if (strcmp(name, "language") == 0) {
         if (!language_valid(s))
             rk_sink_note(sink, "invalid_value", path, NULL, "\"%s\" is not a BCP 47 language tag (e.g. ja, en)",
@@ -359,6 +367,26 @@ static void check_region(const Renkei__RegionProfile *p, rk_sink *sink)
     require(p->node_kind != 0, "region.node_kind", sink);
 }
 
+static void require_bytes(const ProtobufCBinaryData *b, size_t len, const char *path, rk_sink *sink)
+{
+    require(b->len != 0, path, sink);
+    if (b->len != 0 && b->len != len)
+        rk_sink_note(sink, "invalid_value", path, NULL, "%s must be %zu bytes, not %zu",
+                     "%s は %zu バイトです（%zu バイトではありません）", path, len, b->len);
+}
+
+static void check_endorse(const Renkei__Endorse *e, rk_sink *sink)
+{
+    require_bytes(&e->key, RK_KEY_LEN, "endorse.key", sink);
+    require(!empty(e->name), "endorse.name", sink);
+}
+
+static void check_rotate(const Renkei__Rotate *r, rk_sink *sink)
+{
+    require_bytes(&r->new_key, RK_KEY_LEN, "rotate.new_key", sink);
+    require_bytes(&r->countersignature, RK_SIG_LEN, "rotate.countersignature", sink);
+}
+
 static void check_body(const Renkei__Record *r, rk_sink *sink)
 {
     const char *kind = rk_kind_name(r->kind);
@@ -378,10 +406,13 @@ static void check_body(const Renkei__Record *r, rk_sink *sink)
                      "kind は %s ですが、本体は別の種類です", kind);
         return;
     }
-    const void *msg = r->body_case == RENKEI__RECORD__BODY_CASE    ? (const void *)r->case_
-                      : r->body_case == RENKEI__RECORD__BODY_EVENT  ? (const void *)r->event
-                      : r->body_case == RENKEI__RECORD__BODY_REGION ? (const void *)r->region
-                                                                    : (const void *)r->tombstone;
+    const void *msg = r->body_case == RENKEI__RECORD__BODY_CASE      ? (const void *)r->case_
+                      : r->body_case == RENKEI__RECORD__BODY_EVENT    ? (const void *)r->event
+                      : r->body_case == RENKEI__RECORD__BODY_REGION   ? (const void *)r->region
+                      : r->body_case == RENKEI__RECORD__BODY_ENDORSE  ? (const void *)r->endorse
+                      : r->body_case == RENKEI__RECORD__BODY_ROTATE   ? (const void *)r->rotate
+                      : r->body_case == RENKEI__RECORD__BODY_REVOKE   ? (const void *)r->revoke
+                                                                      : (const void *)r->tombstone;
     if (!msg) {
         rk_sink_note(sink, "missing_field", kind, NULL, "the %s body is empty", "%s の本体が空です", kind);
         return;
@@ -390,6 +421,9 @@ static void check_body(const Renkei__Record *r, rk_sink *sink)
     case RENKEI__RECORD__BODY_CASE: check_case(r->case_, sink); break;
     case RENKEI__RECORD__BODY_EVENT: check_event(r->event, sink); break;
     case RENKEI__RECORD__BODY_REGION: check_region(r->region, sink); break;
+    case RENKEI__RECORD__BODY_ENDORSE: check_endorse(r->endorse, sink); break;
+    case RENKEI__RECORD__BODY_ROTATE: check_rotate(r->rotate, sink); break;
+    case RENKEI__RECORD__BODY_REVOKE: require_bytes(&r->revoke->key, RK_KEY_LEN, "revoke.key", sink); break;
     default: break;
     }
 }
@@ -404,6 +438,10 @@ int rk_record_check(const Renkei__Record *r, rk_sink *sink)
         !(sink->all && rk_problems_find(sink->all, "visibility")))
         rk_sink_note(sink, "missing_field", "visibility", NULL, "visibility is required (%s)",
                      "visibility は必須です（%s）", "public, network, local");
+    /* a joining node learns the roster over a connection that only carries public records */
+    if (rk_membership_rid_kind(r->kind) && r->visibility != RENKEI__VISIBILITY__VISIBILITY_PUBLIC)
+        rk_sink_note(sink, "invalid_value", "visibility", NULL, "membership records are public",
+                     "メンバーシップのレコードは公開（public）です");
     walk_message(&r->base, "", sink);
     if (r->kind != RENKEI__KIND__KIND_UNSPECIFIED)
         check_body(r, sink);
@@ -417,6 +455,26 @@ int rk_record_validate_content(const Renkei__Record *r, rk_error *err)
     return rk_record_check(r, &sink);
 }
 
+/* Membership records live at the rid derived from their subject, so one author has one endorsement,
+ * one revocation and one rotation per key, and no other record can replace them. */
+_Static_assert(RK_MEMBERSHIP_RID_MAX == RK_RID_MAX, "membership rids are rids");
+static int check_membership_identity(const Renkei__Record *r, rk_error *err)
+{
+    if (!rk_membership_rid_kind(r->kind))
+        return rk_membership_rid_reserved(r->rid)
+                   ? rk_fail(err, "invalid_rid", "rid", "rids starting endorse., rotate. or revoke. are membership records'")
+                   : 0;
+    char rid[RK_MEMBERSHIP_RID_MAX + 1];
+    if (rk_membership_rid(r, rid) != 0 || strcmp(rid, r->rid) != 0)
+        return rk_fail(err, "invalid_rid", "rid", "a %s record's rid must be %s", rk_kind_name(r->kind),
+                       rk_membership_rid(r, rid) == 0 ? rid : "derived from its key");
+    if (r->kind == RENKEI__KIND__KIND_ROTATE && memcmp(r->rotate->new_key.data, r->author.data, RK_KEY_LEN) == 0)
+        return rk_fail(err, "invalid_value", "rotate.new_key", "a key cannot rotate to itself");
+    if (r->kind == RENKEI__KIND__KIND_REVOKE && r->revoke->since > r->version)
+        return rk_fail(err, "invalid_value", "revoke.since", "a revocation cannot reach past its own version");
+    return 0;
+}
+
 int rk_record_validate(const Renkei__Record *r, rk_error *err)
 {
     if (r->author.len != RK_KEY_LEN || !r->author.data)
@@ -426,5 +484,7 @@ int rk_record_validate(const Renkei__Record *r, rk_error *err)
         return rk_fail(err, "invalid_rid", "rid", "a rid is 1..64 of A-Z a-z 0-9 . _ -");
     if (r->version == 0)
         return rk_fail(err, "invalid_version", "version", "the version must be greater than 0");
-    return rk_record_validate_content(r, err);
+    if (rk_record_validate_content(r, err) != 0)
+        return -1;
+    return check_membership_identity(r, err);
 }

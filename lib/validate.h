@@ -26,7 +26,7 @@ int rk_record_check(const Renkei__Record *r, struct rk_sink *sink);
 /* 1 to RK_RID_MAX characters of [A-Za-z0-9._-]. */
 bool rk_rid_valid(const char *rid);
 
-/* "case", "event", "region", "tombstone"; "unknown" for anything else. The check of a record's body
+/* "case", "event", "region", "tombstone", "endorse", "rotate", "revoke"; "unknown" for anything else. The check of a record's body
  * looks the body field up by this name. */
 const char *rk_kind_name(int kind);
 
