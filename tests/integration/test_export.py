@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -487,6 +488,9 @@ def test_readme_tour_calendar_has_the_sample_events():
     assert len(json.loads(p.stdout)["@graph"]) == len(titles)
     p = n.cli("export", "--format", "csv", "--from", "2021-11-01", check=False)
     assert p.returncode == 2 and b"--from" in p.stderr, p
+    p = subprocess.run([rk.RENKEI, "-s", n.socket, "export", "--format", "csv", "--from", "2021-11-01"],
+                       capture_output=True, timeout=60, env=dict(os.environ, LANG="ja_JP.UTF-8", LC_ALL="ja_JP.UTF-8"))
+    assert p.returncode == 2 and "イベントの期間" in p.stderr.decode(), p.stderr.decode()
 
 
 def test_head_answers_every_get_route_with_its_headers_and_no_body():
