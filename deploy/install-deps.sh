@@ -8,13 +8,16 @@ set -euo pipefail
 # python3-rdflib, python3-openpyxl and prometheus are for the tests: rdflib reads the DCAT catalog,
 # openpyxl the Excel export, and prometheus is Debian's only package with promtool (96 MB installed;
 # on a host running systemd it also starts a Prometheus server on :9090, which
-# `systemctl disable --now prometheus` stops if it is not wanted).
+# `systemctl disable --now prometheus` stops if it is not wanted). chromium, chromium-driver,
+# python3-selenium and fonts-ipafont-gothic run the web page's browser tests (test_web.py) and render
+# its Japanese.
 PACKAGES=(
   cmake gcc clang clang-format pkg-config
   libuv1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev libssl-dev
   libhttp-parser-dev libjansson-dev libutf8proc-dev libinih-dev libcmocka-dev libglib2.0-dev
   libcurl4-openssl-dev liburiparser-dev libclang-rt-14-dev libsodium-dev libcsv-dev libxlsxwriter-dev
   python3 python3-feedparser python3-icalendar python3-rdflib python3-openpyxl prometheus
+  chromium chromium-driver python3-selenium fonts-ipafont-gothic
   curl lmdb-utils openssl
 )
 

@@ -1,0 +1,301 @@
+"""The coordinator's web page in a real browser (Debian's headless chromium through chromium-driver and
+python3-selenium): log in with the URL from `renkei web`, publish a case through the form with
+Japanese text and taxonomy choices, find it by a Japanese search, see it on a second node after
+gossip, edit it and see the new version, a form with three mistakes shows three field errors in
+Japanese and publishes nothing, the calendar shows an upcoming event in its month, and the national
+view shows the count of the right prefecture. The browser may reach only the node itself: the CSP
+blocks everything else, and the test fails on any CSP violation or script error in the console.
+Each test saves a screenshot under the build tree (build/screenshots/)."""
+
+import datetime
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rk  # noqa: E402
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+SHOTS = os.path.join(os.path.dirname(os.path.abspath(rk.RENKEID)), "screenshots")
+WAIT = 30
+
+
+def make_browser():
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=ja-JP",
+              "--window-size=1280,1400", "--no-proxy-server", "--disable-extensions", "--disable-background-networking",
+              "--user-data-dir=" + tempfile.mkdtemp(prefix="rk-chromium-")):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+class Page:
+    """A browser logged in to one node."""
+
+    def __init__(self, node):
+        self.node = node
+        self.d = make_browser()
+        self.d.set_page_load_timeout(WAIT)
+        self.login()
+
+    def login(self):
+        out = self.node.cli("web").stdout.decode()
+        url = [w for w in out.split() if w.startswith("http://")][0]
+        self.d.get(url)
+        self.wait(lambda d: d.find_element(By.ID, "node").text.startswith("ノード:"), "the page after login")
+
+    def wait(self, pred, what, timeout=WAIT):
+        def ok(d):
+            try:
+                return pred(d)
+            except Exception:
+                return False
+        try:
+            return WebDriverWait(self.d, timeout, poll_frequency=0.1).until(ok)
+        except Exception:
+            raise AssertionError("timed out waiting for %s; page text:\n%s" % (what, self.text()[:2000]))
+
+    def text(self):
+        try:
+            return self.d.find_element(By.TAG_NAME, "main").text
+        except Exception:
+            return ""
+
+    def go(self, hash_):
+        self.d.execute_script("location.hash = arguments[0]", hash_)
+
+    def shot(self, name):
+        os.makedirs(SHOTS, exist_ok=True)
+        self.d.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+    def console_problems(self):
+        """Console errors (a CSP violation, a script error): the page must produce none."""
+        # a 4xx answer the page handles (the form's validation errors) is logged as a failed load
+        return [e for e in self.d.get_log("browser") if e["level"] == "SEVERE" and e.get("source") != "network"]
+
+    def close(self):
+        problems = self.console_problems()
+        self.d.quit()
+        assert not problems, problems
+
+    def field(self, path):
+        return self.d.find_element(By.CSS_SELECTOR, '.field[data-path="%s"]' % path)
+
+    def fill(self, path, text):
+        e = self.field(path).find_element(By.CSS_SELECTOR, "input, textarea")
+        e.clear()
+        e.send_keys(text)
+
+    def choose(self, path, label):
+        Select(self.field(path).find_element(By.TAG_NAME, "select")).select_by_visible_text(label)
+
+    def check(self, path, label):
+        for lab in self.field(path).find_elements(By.CSS_SELECTOR, ".checks label"):
+            if lab.text.strip() == label:
+                lab.find_element(By.TAG_NAME, "input").click()
+                return
+        raise AssertionError("no choice %s in %s" % (label, path))
+
+    def submit(self):
+        self.d.find_element(By.ID, "submit").click()
+
+
+def web_node(name, pref, gossip=False):
+    port = rk.free_port()
+    n = rk.Node(name=name, prefecture=pref, gossip=gossip, extra=["api.tcp=127.0.0.1:%d" % port])
+    n.tcp_port = port
+    return n
+
+
+def publish_case_through_form(p, title, summary):
+    p.go("#/new/case")
+    p.wait(lambda d: d.find_element(By.ID, "record-form"), "the case form")
+    p.fill("case.title", title)
+    p.fill("case.summary", summary)
+    p.choose("case.prefecture", "石川県")
+    p.choose("case.industry", "製造業（manufacturing）")
+    p.choose("case.dx_level", label_of(p, "dx_level", "new_offering"))
+    p.check("case.skills", "AI")
+    p.check("case.skills", label_of(p, "skills", "robotics"))
+    p.fill("case.tags", "リスキリング\nロボット")
+    p.submit()
+    p.wait(lambda d: "登録しました" in p.text() and d.find_element(By.CSS_SELECTOR, ".provenance"), "the new record's page")
+
+
+def label_of(p, tax, code):
+    return p.d.execute_script("return RK.codes[arguments[0]].find(c => c.code === arguments[1]).label_ja"
+                              + (" + '（' + arguments[1] + '）'" if tax != "skills" else ""), tax, code)
+
+
+def test_publish_search_gossip_edit():
+    a = web_node("石川ノード", "17", gossip=True)
+    b = web_node("三重ノード", "24", gossip=True)
+    a.extra += ['peer "mie".key=' + b.key, 'peer "mie".url=' + b.url]
+    b.extra += ['peer "ishikawa".key=' + a.key, 'peer "ishikawa".url=' + a.url]
+    a.start()
+    b.start()
+    pa = Page(a)
+    try:
+        title = "金型工場の品質検査をAIで自動化"
+        publish_case_through_form(pa, title, "熟練者の目視検査を画像AIに置き換え、検査員を改善リーダーに育てた。")
+        page = pa.text()
+        assert title in page and "石川県" in page and "製造業" in page and "検証済み" in page, page
+        assert "石川ノード" in page, page  # the signing node, by its roster name
+        pa.shot("web-record-published")
+        recs = a.get(rk.query("/v1/records", kind="case")).json()["records"]
+        assert len(recs) == 1 and recs[0]["case"]["industry"] == "manufacturing" and recs[0]["case"]["prefecture"] == "17"
+        assert sorted(recs[0]["case"]["skills"]) == ["ai", "robotics"], recs[0]
+        rec_id = recs[0]["id"]
+
+        # a Japanese search finds it, as a card with the publishing region
+        pa.go("#/")
+        pa.wait(lambda d: d.find_element(By.CSS_SELECTOR, "input[name=q]"), "the search form")
+        q = pa.d.find_element(By.CSS_SELECTOR, "input[name=q]")
+        q.send_keys("品質検査")
+        pa.d.find_element(By.CSS_SELECTOR, "form[role=search] button").click()
+        pa.wait(lambda d: title in d.find_element(By.ID, "results").text, "the search result")
+        assert "石川県" in pa.d.find_element(By.ID, "results").text
+        pa.shot("web-search")
+
+        # the second node receives it by gossip and shows it in its own page
+        rk.wait_until(lambda: b.get("/v1/records/" + rec_id).status == 200, timeout=60, what="gossip to b")
+        pb = Page(b)
+        try:
+            pb.go("#/record/" + rec_id)
+            pb.wait(lambda d: title in pb.text(), "the record on node b")
+            # the signer as b's roster names it; b cannot edit a's record
+            assert "ishikawa" in pb.text() and "編集する" not in pb.text(), pb.text()
+            pb.shot("web-record-on-second-node")
+        finally:
+            pb.close()
+
+        # the network page shows the peer, its state and its last reconciliation
+        pa.go("#/network")
+        pa.wait(lambda d: "mie" in d.find_element(By.ID, "peers").text, "the peers table")
+        row = pa.d.find_element(By.ID, "peers").text
+        assert "接続中（connected）" in row and "まだ" not in row, row
+        pa.shot("web-network")
+
+        # edit: the new title and a new version
+        old_version = a.get("/v1/records/" + rec_id).json()["version"]
+        pa.go("#/edit/" + rec_id)
+        pa.wait(lambda d: d.find_element(By.ID, "record-form") and pa.field("case.title").find_element(By.TAG_NAME, "input").get_attribute("value") == title, "the edit form")
+        pa.fill("case.title", "金型工場の品質検査をAIで自動化（2年目）")
+        pa.submit()
+        pa.wait(lambda d: "更新しました" in pa.text(), "the updated record")
+        assert "（2年目）" in pa.text()
+        cur = a.get("/v1/records/" + rec_id).json()
+        assert cur["case"]["title"].endswith("（2年目）") and cur["version"] > old_version, cur
+        assert cur["case"]["skills"] == recs[0]["case"]["skills"]  # untouched fields survive the edit
+        pa.shot("web-record-edited")
+    finally:
+        pa.close()
+        a.stop()
+        b.stop()
+
+
+def test_three_mistakes_three_field_errors():
+    n = web_node("加賀ノード", "17")
+    n.start()
+    p = Page(n)
+    try:
+        p.go("#/new/case")
+        p.wait(lambda d: d.find_element(By.ID, "record-form"), "the case form")
+        # title, summary and industry left out; prefecture and DX level given
+        p.choose("case.prefecture", "石川県")
+        p.choose("case.dx_level", label_of(p, "dx_level", "efficiency"))
+        p.submit()
+        p.wait(lambda d: d.find_element(By.ID, "errors").is_displayed(), "the error summary")
+        bad = p.d.find_elements(By.CSS_SELECTOR, ".field.has-error")
+        paths = sorted(b.get_attribute("data-path") for b in bad)
+        assert paths == ["case.industry", "case.summary", "case.title"], paths
+        for b in bad:
+            msg = b.find_element(By.CSS_SELECTOR, ".error").text
+            assert "必須" in msg, msg
+        assert "3 件の誤り" in p.d.find_element(By.ID, "errors").text
+        assert n.get("/v1/records").json()["records"] == []
+        p.shot("web-form-three-errors")
+    finally:
+        p.close()
+        n.stop()
+
+
+def test_calendar_and_national_view():
+    n = web_node("鳥羽ノード", "24")
+    n.start()
+    jst = datetime.timezone(datetime.timedelta(hours=9))
+    day = (datetime.datetime.now(jst) + datetime.timedelta(days=40)).replace(hour=13, minute=0, second=0, microsecond=0)
+    ev = {"kind": "event", "event": {
+        "title": "製造業DX勉強会（鳥羽）", "event_type": "seminar", "format": "onsite", "prefecture": "24",
+        "starts_at": day.isoformat(), "ends_at": (day + datetime.timedelta(hours=2)).isoformat(),
+        "date_precision": "time", "skills": ["ai"]}}
+    n.publish(ev)
+    cancelled = dict(ev["event"], title="中止になった交流会", status="cancelled")
+    n.publish({"kind": "event", "event": cancelled})
+    n.publish(rk.sample_case(prefecture="24", title="三重の事例"))
+    n.publish(rk.sample_case(prefecture="24", title="三重の事例その2"))
+    p = Page(n)
+    try:
+        month = day.strftime("%Y-%m")
+        p.go("#/events?month=" + month)
+        p.wait(lambda d: d.find_element(By.ID, "calendar").get_attribute("data-month") == month, "the calendar")
+        cell = p.d.find_element(By.CSS_SELECTOR, '.day[data-day="%s"]' % day.strftime("%Y-%m-%d"))
+        assert "製造業DX勉強会（鳥羽）" in cell.text, cell.text
+        assert "【中止】中止になった交流会" in cell.text
+        assert "%d年%d月" % (day.year, day.month) == p.d.find_element(By.ID, "cal-title").text
+        upcoming = p.d.find_element(By.ID, "upcoming").text
+        assert "製造業DX勉強会（鳥羽）" in upcoming and "中止" in upcoming
+        p.shot("web-calendar")
+
+        p.go("#/national")
+        p.wait(lambda d: d.find_element(By.ID, "japan"), "the national view")
+        p.shot("web-national")
+        mie = p.d.find_element(By.CSS_SELECTOR, '.pref[data-pref="24"] .count').text
+        assert mie == "4", mie
+        assert p.d.find_element(By.CSS_SELECTOR, '.pref[data-pref="17"] .count').text == "0"
+        industry = p.d.find_element(By.CSS_SELECTOR, '.bars[data-tax="industry"]').get_attribute("textContent")
+        assert "製造業" in industry, industry
+
+        for h, shot in (("#/regions", "web-regions"), ("#/network", "web-network-alone"), ("#/new/event", "web-form-event")):
+            p.go(h)
+            time.sleep(0.5)
+            p.wait(lambda d: "読み込み中" not in p.text(), h)
+            p.shot(shot)
+    finally:
+        p.close()
+        n.stop()
+
+
+def test_login_url_once_in_browser():
+    n = web_node("一度きり", "17")
+    n.start()
+    d = make_browser()
+    try:
+        out = n.cli("web").stdout.decode()
+        url = [w for w in out.split() if w.startswith("http://")][0]
+        d.get(url)
+        WebDriverWait(d, WAIT).until(lambda d: d.find_element(By.ID, "node").text.startswith("ノード:"))
+        d.delete_all_cookies()
+        d.get(url)  # the same URL again: the login page, no session
+        assert "/login" in d.current_url and "renkei web" in d.find_element(By.TAG_NAME, "body").text
+        d.get(url.split("/login")[0] + "/")
+        assert d.current_url.endswith("/login")
+        os.makedirs(SHOTS, exist_ok=True)
+        d.save_screenshot(os.path.join(SHOTS, "web-login-page.png"))
+    finally:
+        d.quit()
+        n.stop()
+
+
+if __name__ == "__main__":
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        raise SystemExit("chromium and chromium-driver are required (deploy/install-deps.sh)")
+    rk.run_tests(globals())
