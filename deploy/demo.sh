@@ -22,6 +22,7 @@ declare -A KIND=([kitami]=region [kuwana]=region [okinawa]=region [national]=nat
 declare -A PREF=([kitami]=01 [kuwana]=24 [okinawa]=47 [national]=13)
 declare -A PORT=([kitami]=7471 [kuwana]=7472 [okinawa]=7473 [national]=7474)
 # Whom each node dials; the rest of the network are its [member]s.
+WEB_PORT=7480
 declare -A DIALS=([kitami]="kuwana" [kuwana]="okinawa" [okinawa]="kitami" [national]="kitami kuwana okinawa")
 
 stop_nodes() {
@@ -101,6 +102,8 @@ for node in "${NODES[@]}"; do
     echo
     echo "[api]"
     echo "socket = $DEMO/$node/api.sock"
+    # the national office serves the web page (renkei web prints its login URL)
+    if [ "$node" = national ]; then echo "tcp = 127.0.0.1:$WEB_PORT"; fi
     echo
     echo "[gossip]"
     echo "listen = tcp://127.0.0.1:${PORT[$node]}"
@@ -177,9 +180,16 @@ for node in "${NODES[@]}"; do
   echo "demo: $node holds $(records_at "$node") records"
 done
 
+WEB_URL=$("$RENKEI" -s "$DEMO/national/api.sock" web | tail -n 1)
+
 cat <<EOF
 
-The demo network is running. Each node has its own socket:
+The demo network is running. The national office's web page (ウェブページ) is at
+http://127.0.0.1:$WEB_PORT/ ; open this one-time login URL in a browser on this machine (works once,
+within 10 minutes; \`$RENKEI -s demo/national/api.sock web\` prints a new one):
+  $WEB_URL
+
+Each node has its own socket:
 $(for node in "${NODES[@]}"; do printf '  %-9s %s  %s\n' "$node" "demo/$node/api.sock" "${NAME[$node]}"; done)
 
 Query a node with curl or the CLI, for example:
