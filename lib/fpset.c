@@ -6,7 +6,10 @@
  */
 #include "fpset.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include <glib.h>
 
 #include "renkei.pb-c.h"
 #include "sign.h"
@@ -35,8 +38,43 @@ typedef struct agg_memo {
     agg_slot slot[AGG_MEMO_SLOTS];
     unsigned next;
 } agg_memo;
-/* It lives in the read-only transaction's scratch space, zeroed when the transaction begins. */
-_Static_assert(sizeof(agg_memo) <= RK_TXN_SCRATCH_LEN, "the memo must fit the transaction's scratch space");
+/* The children of one trie bucket as a read-only transaction sees them: their last key bytes in
+ * ascending order and the aggregate of the children before each, so the sum of the siblings below a
+ * byte is one binary search instead of up to 128 cursor steps. Reconciliation asks for thousands of
+ * bounds in a message, and neighbouring bounds share all the upper levels of their walks: the upper
+ * levels of the trie are read once per transaction and then answered from memory. */
+typedef struct fp_node {
+    unsigned n;
+    uint8_t byte[256];
+    agg cum[];            /* n + 1 entries: cum[i] = aggregate of children 0 .. i-1 */
+} fp_node;
+
+/* Which node: the fingerprint database, the children's level (1..RK_FP_DEPTH) and the parent's
+ * prefix (level - 1 bytes, the rest zero). Zeroed as a whole, padding included, before it is filled,
+ * since it is hashed and compared as bytes. */
+typedef struct fp_node_key {
+    MDB_dbi fps;
+    uint8_t level;
+    uint8_t prefix[RK_FP_DEPTH - 1];
+} fp_node_key;
+
+/* Nodes cached per transaction are bounded: a responder builds a cache per message and an initiator
+ * one per reconciliation, and either must stay well inside the daemon's memory target. Past the
+ * bound a node is read and used without being kept. */
+#define FP_CACHE_MAX_BYTES (8u << 20)
+typedef struct fp_cache {
+    GHashTable *nodes;    /* fp_node_key -> fp_node, both owned */
+    size_t bytes;
+} fp_cache;
+
+/* Both live in the read-only transaction's scratch space, zeroed when the transaction begins; the
+ * cache is made on first use and freed when the transaction ends. */
+typedef struct fp_scratch {
+    agg_memo memo;
+    fp_cache *cache;
+    bool cache_failed;    /* out of memory once: walk the index directly for the rest */
+} fp_scratch;
+_Static_assert(sizeof(fp_scratch) <= RK_TXN_SCRATCH_LEN, "the memo must fit the transaction's scratch space");
 
 static void put_le64(uint8_t *p, uint64_t v)
 {
@@ -169,6 +207,9 @@ static int set_update(rk_txn *t, int set, const uint8_t item[RK_ITEM_LEN], int s
     return 0;
 }
 
+static int deepest_items(rk_txn *t, MDB_txn *txn, MDB_dbi items, const uint8_t k[RK_ITEM_LEN], agg *out,
+                         rk_error *err);
+
 /* True if key is a bucket of `level` whose first level-1 prefix bytes equal parent. */
 static bool is_child(const MDB_val *k, int level, const uint8_t *parent)
 {
@@ -253,7 +294,19 @@ static int prefix_agg_walk(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi fps, 
     mdb_cursor_close(c);
     if (!reached_depth)
         return 0;
-    rc = mdb_cursor_open(txn, items, &c);
+    return deepest_items(t, txn, items, k, out, err);
+fail:
+    mdb_cursor_close(c);
+    return rk_txn_fail(t, rc, "reading the fingerprint index", err);
+}
+
+/* Adds to out the items below k that share k's whole RK_FP_DEPTH-byte prefix (usually none or one). */
+static int deepest_items(rk_txn *t, MDB_txn *txn, MDB_dbi items, const uint8_t k[RK_ITEM_LEN], agg *out,
+                         rk_error *err)
+{
+    MDB_cursor *c;
+    MDB_val ck, cv;
+    int rc = mdb_cursor_open(txn, items, &c);
     if (rc != 0)
         return rk_txn_fail(t, rc, "opening a cursor", err);
     uint8_t start[RK_ITEM_LEN] = {0};
@@ -275,13 +328,152 @@ fail:
     return rk_txn_fail(t, rc, "reading the fingerprint index", err);
 }
 
-/* prefix_agg_walk, answered from the transaction's memo when a read-only one asked for k lately. */
+static void fp_scratch_free(void *scratch)
+{
+    fp_scratch *fs = scratch;
+    if (fs->cache) {
+        g_hash_table_destroy(fs->cache->nodes);
+        free(fs->cache);
+        fs->cache = NULL;
+    }
+}
+
+static guint node_key_hash(gconstpointer p)
+{
+    /* FNV-1a over the key's bytes: the prefixes differ mostly in their last byte */
+    const uint8_t *b = p;
+    guint h = 2166136261u;
+    for (size_t i = 0; i < sizeof(fp_node_key); i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static gboolean node_key_equal(gconstpointer a, gconstpointer b) { return memcmp(a, b, sizeof(fp_node_key)) == 0; }
+
+/* The children at `level` of the bucket k[0 .. level-1), from the cache or read with cursor c (opened
+ * on first need). *node is the answer; *tmp is set when it was not kept and the caller must free it. */
+static int node_get(rk_txn *t, fp_cache *cache, MDB_txn *txn, MDB_dbi fps, MDB_cursor **c, int level,
+                    const uint8_t *k, const fp_node **node, fp_node **tmp, rk_error *err)
+{
+    fp_node_key key;
+    memset(&key, 0, sizeof key);
+    key.fps = fps;
+    key.level = (uint8_t)level;
+    memcpy(key.prefix, k, (size_t)level - 1);
+    *tmp = NULL;
+    *node = g_hash_table_lookup(cache->nodes, &key);
+    if (*node)
+        return 0;
+    int rc = *c ? 0 : mdb_cursor_open(txn, fps, c);
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "opening a cursor", err);
+    uint8_t bk[FP_KEY_MAX] = {0}, bytes[256];
+    agg children[256];
+    unsigned n = 0;
+    bk[0] = (uint8_t)level;
+    memcpy(bk + 1, k, (size_t)level - 1);
+    MDB_val ck = rk_mdb_val(bk, 1 + (size_t)level), cv;
+    rc = mdb_cursor_get(*c, &ck, &cv, MDB_SET_RANGE);
+    while (rc == 0 && is_child(&ck, level, k) && n < 256) {
+        bytes[n] = ((const uint8_t *)ck.mv_data)[level];
+        agg_decode(&children[n], &cv);
+        n++;
+        rc = mdb_cursor_get(*c, &ck, &cv, MDB_NEXT);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rk_txn_fail(t, rc, "reading the fingerprint index", err);
+    size_t size = sizeof(fp_node) + (n + 1) * sizeof(agg);
+    fp_node *nd = malloc(size);
+    if (!nd)
+        return rk_fail(err, "no_memory", "", "out of memory while reading the fingerprint index");
+    nd->n = n;
+    memcpy(nd->byte, bytes, n);
+    memset(&nd->cum[0], 0, sizeof(agg));
+    for (unsigned i = 0; i < n; i++) {
+        nd->cum[i + 1] = nd->cum[i];
+        agg_add(&nd->cum[i + 1], &children[i]);
+    }
+    size_t cost = size + sizeof key + 64; /* 64: the hash table's own share per entry, roughly */
+    fp_node_key *kept = cache->bytes + cost <= FP_CACHE_MAX_BYTES ? malloc(sizeof key) : NULL;
+    if (kept) {
+        *kept = key;
+        g_hash_table_insert(cache->nodes, kept, nd);
+        cache->bytes += cost;
+    } else {
+        *tmp = nd;
+    }
+    *node = nd;
+    return 0;
+}
+
+/* prefix_agg_walk with every level's sibling sum taken from the transaction's node cache. */
+static int prefix_agg_cached(rk_txn *t, fp_cache *cache, MDB_txn *txn, MDB_dbi items, MDB_dbi fps,
+                             const uint8_t k[RK_ITEM_LEN], agg *out, rk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    MDB_cursor *c = NULL;
+    bool reached_depth = true;
+    for (int level = 1; level <= RK_FP_DEPTH; level++) {
+        const fp_node *node;
+        fp_node *tmp;
+        if (node_get(t, cache, txn, fps, &c, level, k, &node, &tmp, err) != 0) {
+            if (c)
+                mdb_cursor_close(c);
+            return -1;
+        }
+        uint8_t b = k[level - 1];
+        unsigned lo = 0, hi = node->n;
+        while (lo < hi) {
+            unsigned mid = lo + (hi - lo) / 2;
+            if (node->byte[mid] < b)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        agg_add(out, &node->cum[lo]);
+        bool exact = lo < node->n && node->byte[lo] == b;
+        free(tmp);
+        if (!exact) {
+            reached_depth = false;
+            break;
+        }
+    }
+    if (c)
+        mdb_cursor_close(c);
+    return reached_depth ? deepest_items(t, txn, items, k, out, err) : 0;
+}
+
+/* The aggregate below k for a read-only transaction: from its node cache (made on first use), or by
+ * walking the index when the cache could not be made. */
+static int prefix_agg_read(rk_txn *t, fp_scratch *fs, MDB_txn *txn, MDB_dbi items, MDB_dbi fps,
+                           const uint8_t k[RK_ITEM_LEN], agg *out, rk_error *err)
+{
+    if (!fs->cache && !fs->cache_failed) {
+        fs->cache = calloc(1, sizeof *fs->cache);
+        if (fs->cache)
+            fs->cache->nodes = g_hash_table_new_full(node_key_hash, node_key_equal, free, free);
+        if (fs->cache && fs->cache->nodes) {
+            rk_txn_scratch_cleanup(t, fp_scratch_free);
+        } else {
+            free(fs->cache);
+            fs->cache = NULL;
+            fs->cache_failed = true;
+        }
+    }
+    if (!fs->cache)
+        return prefix_agg_walk(t, txn, items, fps, k, out, err);
+    return prefix_agg_cached(t, fs->cache, txn, items, fps, k, out, err);
+}
+
+/* The aggregate of the items below k: answered from the transaction's memo when a read-only one
+ * asked for k lately, else from its node cache; a write transaction walks the index. */
 static int prefix_agg(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi fps, const uint8_t k[RK_ITEM_LEN], agg *out,
                       rk_error *err)
 {
-    agg_memo *memo = rk_txn_scratch(t);
-    if (!memo)
+    fp_scratch *fs = rk_txn_scratch(t);
+    if (!fs)
         return prefix_agg_walk(t, txn, items, fps, k, out, err);
+    agg_memo *memo = &fs->memo;
     for (unsigned i = 0; i < AGG_MEMO_SLOTS; i++) {
         const agg_slot *m = &memo->slot[i];
         if (m->valid && m->fps == fps && memcmp(m->key, k, RK_ITEM_LEN) == 0) {
@@ -289,7 +481,7 @@ static int prefix_agg(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi fps, const
             return 0;
         }
     }
-    if (prefix_agg_walk(t, txn, items, fps, k, out, err) != 0)
+    if (prefix_agg_read(t, fs, txn, items, fps, k, out, err) != 0)
         return -1;
     agg_slot *m = &memo->slot[memo->next];
     memo->next = (memo->next + 1) % AGG_MEMO_SLOTS;

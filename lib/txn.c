@@ -30,6 +30,7 @@ struct rk_txn {
     bool write;
     rk_error failure;     /* why it was aborted, reported again by commit */
     alignas(max_align_t) unsigned char scratch[RK_TXN_SCRATCH_LEN]; /* read-only transactions only */
+    void (*scratch_free)(void *scratch);
 };
 
 /* ---- transactions and errors --------------------------------------------------------------------- */
@@ -86,6 +87,19 @@ void *rk_txn_scratch(rk_txn *t)
     return t->write ? NULL : t->scratch;
 }
 
+void rk_txn_scratch_cleanup(rk_txn *t, void (*fn)(void *scratch))
+{
+    if (!t->write)
+        t->scratch_free = fn;
+}
+
+static void txn_free(rk_txn *t)
+{
+    if (t->scratch_free)
+        t->scratch_free(t->scratch);
+    free(t);
+}
+
 int rk_txn_begin(rk_store *s, bool write, rk_txn **out, rk_error *err)
 {
     *out = NULL;
@@ -116,7 +130,7 @@ int rk_txn_commit(rk_txn *t, rk_error *err)
         if (rc != 0)
             result = rk_txn_fail(NULL, rc, "committing", err);
     }
-    free(t);
+    txn_free(t);
     return result;
 }
 
@@ -126,7 +140,7 @@ void rk_txn_abort(rk_txn *t)
         return;
     if (t->txn)
         mdb_txn_abort(t->txn);
-    free(t);
+    txn_free(t);
 }
 
 /* ---- open and close ------------------------------------------------------------------------------ */

@@ -80,6 +80,9 @@ int rk_txn_del(rk_txn *t, rk_db db, const void *key, size_t klen, rk_error *err)
  * transaction, whose view changes with every put. */
 #define RK_TXN_SCRATCH_LEN 512
 void *rk_txn_scratch(rk_txn *t);
+/* fn(scratch) runs once when the read-only transaction ends (commit or abort), so a cache kept there
+ * can own heap memory. One function per transaction; a later call replaces it. */
+void rk_txn_scratch_cleanup(rk_txn *t, void (*fn)(void *scratch));
 
 static inline MDB_val rk_mdb_val(const void *p, size_t n)
 {

@@ -120,6 +120,36 @@ static void test_scratch_is_per_read_transaction(void **state)
     }
 }
 
+static int cleanups;
+static void count_cleanup(void *scratch)
+{
+    assert_non_null(scratch);
+    cleanups++;
+}
+
+/* A cache kept in the scratch space (lib/fpset.c keeps trie nodes on the heap) is released exactly
+ * once when its read transaction ends, by commit or by abort; a write transaction has none. */
+static void test_scratch_cleanup_runs_once_at_the_end(void **state)
+{
+    fixture *f = *state;
+    rk_error err;
+    rk_txn *t;
+    cleanups = 0;
+    assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
+    rk_txn_scratch_cleanup(t, count_cleanup);
+    assert_int_equal(cleanups, 0);
+    rk_txn_abort(t);
+    assert_int_equal(cleanups, 1);
+    assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
+    rk_txn_scratch_cleanup(t, count_cleanup);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    assert_int_equal(cleanups, 2);
+    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    rk_txn_scratch_cleanup(t, count_cleanup);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    assert_int_equal(cleanups, 2);
+}
+
 static void add_item(fixture *f, uint64_t version, uint8_t fill)
 {
     rk_error err;
@@ -175,6 +205,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_single_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poisoned_transaction_commits_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scratch_is_per_read_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scratch_cleanup_runs_once_at_the_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remembered_sums_follow_the_snapshot, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
