@@ -575,6 +575,44 @@ int rk_store_set_nth(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t
         goto fail;
     /* Descend by counts: at each level pick the child bucket that holds the target rank. */
     uint8_t prefix[RK_FP_DEPTH] = {0};
+    fp_scratch *fs = rk_txn_scratch(t);
+    if (fs && fs->cache) {
+        /* from the transaction's trie nodes: a binary search over the running counts per level */
+        MDB_cursor *nc = NULL;
+        for (int level = 1; level <= RK_FP_DEPTH; level++) {
+            const fp_node *node;
+            fp_node *tmp;
+            if (node_get(t, fs->cache, txn, fps, &nc, level, prefix, &node, &tmp, err) != 0) {
+                if (nc)
+                    mdb_cursor_close(nc);
+                mdb_cursor_close(c);
+                return -1;
+            }
+            unsigned lo_i = 0, hi_i = node->n;
+            while (lo_i < hi_i) {
+                unsigned mid = lo_i + (hi_i - lo_i) / 2;
+                if (node->cum[mid + 1].count <= target)
+                    lo_i = mid + 1;
+                else
+                    hi_i = mid;
+            }
+            bool found = lo_i < node->n;
+            if (found) {
+                target -= node->cum[lo_i].count;
+                prefix[level - 1] = node->byte[lo_i];
+            }
+            free(tmp);
+            if (!found) {
+                if (nc)
+                    mdb_cursor_close(nc);
+                mdb_cursor_close(c);
+                return rk_fail(err, "store_corrupt", "", "the fingerprint index disagrees with its counts");
+            }
+        }
+        if (nc)
+            mdb_cursor_close(nc);
+        goto descended;
+    }
     for (int level = 1; level <= RK_FP_DEPTH; level++) {
         key[0] = (uint8_t)level;
         memcpy(key + 1, prefix, (size_t)level - 1);
@@ -600,6 +638,7 @@ int rk_store_set_nth(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t
             return rk_fail(err, "store_corrupt", "", "the fingerprint index disagrees with its counts");
         }
     }
+descended:
     mdb_cursor_close(c);
     rc = mdb_cursor_open(txn, items, &c);
     if (rc != 0)
