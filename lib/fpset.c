@@ -62,6 +62,11 @@ typedef struct fp_node_key {
  * one per reconciliation, and either must stay well inside the daemon's memory target. Past the
  * bound a node is read and used without being kept. */
 #define FP_CACHE_MAX_BYTES (8u << 20)
+/* Only the upper levels are kept: their few nodes lie on nearly every walk. Below, a node is visited
+ * by few bounds of a message, and reading all its children (up to 256) to keep it costs more than
+ * the partial scans it would save; with versions spread over a year, level 5 (the 4.6-hour byte of
+ * the millisecond version, 256 children under each 50-day bucket) is the last level that pays. */
+#define FP_CACHE_LEVELS 5
 typedef struct fp_cache {
     GHashTable *nodes;    /* fp_node_key -> fp_node, both owned */
     size_t bytes;
@@ -221,27 +226,19 @@ static bool is_child(const MDB_val *k, int level, const uint8_t *parent)
  * sibling buckets before k's byte (scanning whichever side of the byte is shorter and subtracting
  * from the parent when it scans the upper side), and at the deepest level the few items that share
  * k's whole prefix. At most RK_FP_DEPTH * 128 bucket reads plus one deepest bucket. */
-static int prefix_agg_walk(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi fps, const uint8_t k[RK_ITEM_LEN],
-                           agg *out, rk_error *err)
+/* The walk from level `first` on, for a caller that has added to out everything below the bucket
+ * k[0 .. first-1), whose aggregate is parent. */
+static int prefix_agg_walk_from(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi fps, const uint8_t k[RK_ITEM_LEN],
+                                int first, agg parent, agg *out, rk_error *err)
 {
-    memset(out, 0, sizeof *out);
     MDB_cursor *c;
     int rc = mdb_cursor_open(txn, fps, &c);
     if (rc != 0)
         return rk_txn_fail(t, rc, "opening a cursor", err);
     uint8_t key[FP_KEY_MAX] = {0};
-    MDB_val ck = rk_mdb_val(key, 1), cv;
-    agg parent = {0};
-    rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_KEY);
-    if (rc == MDB_NOTFOUND) {
-        mdb_cursor_close(c);
-        return 0; /* empty set */
-    }
-    if (rc != 0)
-        goto fail;
-    agg_decode(&parent, &cv);
+    MDB_val ck, cv;
     bool reached_depth = true;
-    for (int level = 1; level <= RK_FP_DEPTH; level++) {
+    for (int level = first; level <= RK_FP_DEPTH; level++) {
         uint8_t b = k[level - 1];
         key[0] = (uint8_t)level;
         memcpy(key + 1, k, (size_t)level);
@@ -301,6 +298,22 @@ fail:
 }
 
 /* Adds to out the items below k that share k's whole RK_FP_DEPTH-byte prefix (usually none or one). */
+static int prefix_agg_walk(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi fps, const uint8_t k[RK_ITEM_LEN],
+                           agg *out, rk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    uint8_t root_key[1] = {0};
+    MDB_val rk = rk_mdb_val(root_key, 1), rv;
+    int rc = mdb_get(txn, fps, &rk, &rv);
+    if (rc == MDB_NOTFOUND)
+        return 0; /* empty set */
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "reading the fingerprint index", err);
+    agg root;
+    agg_decode(&root, &rv);
+    return prefix_agg_walk_from(t, txn, items, fps, k, 1, root, out, err);
+}
+
 static int deepest_items(rk_txn *t, MDB_txn *txn, MDB_dbi items, const uint8_t k[RK_ITEM_LEN], agg *out,
                          rk_error *err)
 {
@@ -406,14 +419,15 @@ static int node_get(rk_txn *t, fp_cache *cache, MDB_txn *txn, MDB_dbi fps, MDB_c
     return 0;
 }
 
-/* prefix_agg_walk with every level's sibling sum taken from the transaction's node cache. */
+/* prefix_agg_walk with the sibling sums of the upper levels taken from the transaction's node cache
+ * and the lower ones walked as before. */
 static int prefix_agg_cached(rk_txn *t, fp_cache *cache, MDB_txn *txn, MDB_dbi items, MDB_dbi fps,
                              const uint8_t k[RK_ITEM_LEN], agg *out, rk_error *err)
 {
     memset(out, 0, sizeof *out);
     MDB_cursor *c = NULL;
-    bool reached_depth = true;
-    for (int level = 1; level <= RK_FP_DEPTH; level++) {
+    agg parent = {0};
+    for (int level = 1; level <= FP_CACHE_LEVELS; level++) {
         const fp_node *node;
         fp_node *tmp;
         if (node_get(t, cache, txn, fps, &c, level, k, &node, &tmp, err) != 0) {
@@ -432,15 +446,20 @@ static int prefix_agg_cached(rk_txn *t, fp_cache *cache, MDB_txn *txn, MDB_dbi i
         }
         agg_add(out, &node->cum[lo]);
         bool exact = lo < node->n && node->byte[lo] == b;
+        if (exact) {
+            parent = node->cum[lo + 1];
+            agg_sub(&parent, &node->cum[lo]);
+        }
         free(tmp);
         if (!exact) {
-            reached_depth = false;
-            break;
+            if (c)
+                mdb_cursor_close(c);
+            return 0;
         }
     }
     if (c)
         mdb_cursor_close(c);
-    return reached_depth ? deepest_items(t, txn, items, k, out, err) : 0;
+    return prefix_agg_walk_from(t, txn, items, fps, k, FP_CACHE_LEVELS + 1, parent, out, err);
 }
 
 /* The aggregate below k for a read-only transaction: from its node cache (made on first use), or by
@@ -575,11 +594,12 @@ int rk_store_set_nth(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t
         goto fail;
     /* Descend by counts: at each level pick the child bucket that holds the target rank. */
     uint8_t prefix[RK_FP_DEPTH] = {0};
+    int first_level = 1;
     fp_scratch *fs = rk_txn_scratch(t);
     if (fs && fs->cache) {
-        /* from the transaction's trie nodes: a binary search over the running counts per level */
+        /* the upper levels from the transaction's trie nodes: a binary search over the running counts per level */
         MDB_cursor *nc = NULL;
-        for (int level = 1; level <= RK_FP_DEPTH; level++) {
+        for (int level = 1; level <= FP_CACHE_LEVELS; level++) {
             const fp_node *node;
             fp_node *tmp;
             if (node_get(t, fs->cache, txn, fps, &nc, level, prefix, &node, &tmp, err) != 0) {
@@ -611,9 +631,9 @@ int rk_store_set_nth(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t
         }
         if (nc)
             mdb_cursor_close(nc);
-        goto descended;
+        first_level = FP_CACHE_LEVELS + 1;
     }
-    for (int level = 1; level <= RK_FP_DEPTH; level++) {
+    for (int level = first_level; level <= RK_FP_DEPTH; level++) {
         key[0] = (uint8_t)level;
         memcpy(key + 1, prefix, (size_t)level - 1);
         key[level] = 0;
@@ -638,7 +658,6 @@ int rk_store_set_nth(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t
             return rk_fail(err, "store_corrupt", "", "the fingerprint index disagrees with its counts");
         }
     }
-descended:
     mdb_cursor_close(c);
     rc = mdb_cursor_open(txn, items, &c);
     if (rc != 0)
