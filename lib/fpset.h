@@ -6,7 +6,7 @@
  * root and for every key prefix of 1..10 bytes that occurs, fp0/fp1 keep the count and the 256-bit
  * sum (mod 2^256) of the item hashes below it, updated in the transaction that changes the set, so
  * the fingerprint of any range costs O(log n) reads rather than one per item. A read-only
- * transaction keeps the trie nodes it has read (bounded, freed with it), which is exact because its
+ * transaction keeps the upper trie nodes it has read (bounded, freed with it), exact because its
  * snapshot never changes.
  *
  * The public functions keep the rk_store_set_ names sync.c and the daemon call through store.h.
