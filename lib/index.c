@@ -411,7 +411,8 @@ static bool event_span(const Renkei__Event *e, int64_t *start, int64_t *end)
 
 static int event_update(rk_txn *t, MDB_txn *txn, const rk_record *rec, int sign, rk_error *err)
 {
-    const Renkei__Event *e = rec->msg->event;
+    /* body is a oneof: ->event is another body's pointer unless the body is an event */
+    const Renkei__Event *e = rec->msg->body_case == RENKEI__RECORD__BODY_EVENT ? rec->msg->event : NULL;
     int64_t start, end;
     if (!e || !event_span(e, &start, &end))
         return 0;
