@@ -409,6 +409,7 @@ static int fill_entry(const ctx *c, size_t k, rk_member_entry *e)
         const rk_charter_member *f = &c->charter->founding[s->charter];
         if (copy_str(&e->name, f->name) != 0)
             return -1;
+        e->local_description = true;
         e->node_kind = f->node_kind;
         pref = f->prefecture;
     } else {
@@ -462,7 +463,8 @@ static int put_u64(rk_buf *b, uint64_t v)
     return rk_buf_append(b, x, 8);
 }
 
-/* SHA-256 over a length-prefixed encoding of the threshold and every entry, in key order. */
+/* SHA-256 over a length-prefixed encoding of the threshold and every entry, in key order. A founding
+ * member's charter description is left out: each node's configuration names the others its own way. */
 static int digest(rk_membership *m)
 {
     rk_buf b;
@@ -471,12 +473,14 @@ static int digest(rk_membership *m)
              put_u64(&b, m->count);
     for (size_t i = 0; i < m->count && !rc; i++) {
         const rk_member_entry *e = &m->entries[i];
+        bool local = e->local_description;
         rc |= rk_buf_append(&b, e->key, RK_KEY_LEN) || put_u64(&b, (uint64_t)e->status) || put_u64(&b, e->was_member) ||
               put_u64(&b, e->since) ||
               put_u64(&b, e->cutoff) || put_bytes(&b, e->has_successor ? e->successor : NULL, e->has_successor ? RK_KEY_LEN : 0) ||
               put_bytes(&b, e->has_predecessor ? e->predecessor : NULL, e->has_predecessor ? RK_KEY_LEN : 0) ||
-              put_bytes(&b, e->name, strlen(e->name)) || put_u64(&b, (uint64_t)e->node_kind) ||
-              put_bytes(&b, e->prefecture, strlen(e->prefecture)) ||
+              put_bytes(&b, local ? "" : e->name, local ? 0 : strlen(e->name)) ||
+              put_u64(&b, local ? 0 : (uint64_t)e->node_kind) ||
+              put_bytes(&b, local ? "" : e->prefecture, local ? 0 : strlen(e->prefecture)) ||
               put_bytes(&b, e->municipality, strlen(e->municipality)) || put_u64(&b, e->url_count);
         for (size_t j = 0; j < e->url_count && !rc; j++)
             rc |= put_bytes(&b, e->urls[j], strlen(e->urls[j]));

@@ -50,6 +50,8 @@ typedef struct rk_member_entry {
     rk_member_status status;
     bool was_member;        /* founding, admitted or rotated to at some point: its records up to cutoff count */
     char *name;             /* "" when nobody described the key */
+    bool local_description; /* name, kind and prefecture are the charter's: how this node's own
+                               configuration names a founding member, so not part of the digest */
     int node_kind;
     char prefecture[3];
     char municipality[7];

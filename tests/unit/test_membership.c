@@ -208,6 +208,13 @@ static void test_founding_only(void **state)
     compute(f, &m, NULL);
     assert_memory_not_equal(d1, m.digest, RK_HASH_LEN);
     rk_membership_free(&m);
+    /* how a node's configuration names a founding member is its own business, not the network's */
+    f->founding[F1].name = "kitami";
+    f->charter.threshold = 2;
+    compute(f, &m, NULL);
+    assert_memory_equal(d1, m.digest, RK_HASH_LEN);
+    assert_string_equal(rk_membership_find(&m, f->pub[F1])->name, "kitami");
+    rk_membership_free(&m);
     f->charter.threshold = 0;
     rk_error err;
     assert_int_equal(rk_membership_compute(&f->charter, NULL, 0, &m, NULL, &err), -1);
