@@ -50,6 +50,7 @@ static const api_route api_routes[] = {
     {"GET", "/v1/events", rk_api_list_events, API_POOL, NULL},
     {"GET", "/v1/changes", rk_api_get_changes, API_POOL, NULL},
     {"GET", "/v1/peers", rk_api_get_peers, 0, NULL},
+    {"GET", "/v1/members", rk_api_get_members, API_POOL, NULL},
     {"GET", "/v1/export/{name}", rk_api_get_export, API_POOL | API_REST, NULL},
     {"GET", "/v1/stats", rk_api_get_export, API_POOL, "stats"},
     {"GET", "/v1/regions", rk_api_get_export, API_POOL, "regions"},

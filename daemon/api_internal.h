@@ -90,6 +90,7 @@ void rk_api_get_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_resp
 void rk_api_list_records(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
 void rk_api_list_events(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
 void rk_api_get_peers(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+void rk_api_get_members(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
 void rk_api_get_export(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
 void rk_api_get_metrics(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
 /* Shared by the readers: the roster name of an author (for rk_record_to_json), query parameters. */

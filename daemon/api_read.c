@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api_internal.h"
+#include "members.h"
 #include "export.h"
 #include "gauges.h"
 #include "gossip.h"
@@ -147,6 +148,12 @@ void rk_api_get_status(rk_api *a, rk_http_req *req, const char *arg, rk_api_resp
         rk_api_rk_error(res, &err);
         return;
     }
+    rk_membership roster;
+    if (rk_members_compute(n, t, &roster, &err) != 0) {
+        rk_txn_abort(t);
+        rk_api_rk_error(res, &err);
+        return;
+    }
     rk_txn_abort(t);
     char fph[2][2 * RK_FP_LEN + 1];
     rk_hex_encode(fp[0], RK_FP_LEN, fph[0]);
@@ -161,9 +168,36 @@ void rk_api_get_status(rk_api *a, rk_http_req *req, const char *arg, rk_api_resp
         (json_int_t)c.by_kind[RENKEI__KIND__KIND_TOMBSTONE], "last_seq", (json_int_t)c.last_seq, "digest", "public",
         "count", (json_int_t)cnt[0], "fingerprint", fph[0], "members", "count", (json_int_t)cnt[1], "fingerprint",
         fph[1]);
+    json_t *summary = rk_members_summary_json(&roster);
+    rk_membership_free(&roster);
+    if (j && (!summary || json_object_set_new(j, "roster", summary) != 0)) {
+        json_decref(j);
+        j = NULL;
+    }
     rk_api_json(res, 200, j);
     if (j)
         res->then = read_status_add_peers;
+}
+
+/* ---------------------------------------------------------------------------- GET /v1/members */
+
+void rk_api_get_members(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res)
+{
+    (void)req;
+    (void)arg;
+    rk_txn *t;
+    if (read_begin(a, &t, res) != 0)
+        return;
+    rk_membership roster;
+    rk_error err;
+    int rc = rk_members_compute(a->node, t, &roster, &err);
+    rk_txn_abort(t);
+    if (rc != 0) {
+        rk_api_rk_error(res, &err);
+        return;
+    }
+    rk_api_json(res, 200, rk_members_json(&roster, a->node));
+    rk_membership_free(&roster);
 }
 
 /* ---------------------------------------------------------------------------- GET /v1/records/{id} */
