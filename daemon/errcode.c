@@ -58,6 +58,7 @@ static const errcode_entry errcode_table[] = {
     {"bad_signature", 400},
     {"duplicate", 400},
     {"stale_version", 409},
+    {"quota", 429},
     /* the node */
     {"no_memory", 500},
     {"internal", 500},

@@ -104,6 +104,7 @@ struct rk_writer {
     uv_async_t async;
     listener *listeners;
     size_t listener_count;
+    rk_quota *quota;             /* the write policy per author; used by the writer thread only */
 };
 
 static void free_item(item *it)
@@ -153,9 +154,10 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
             it->res.status = RK_INGEST_FAILED;
             int rc;
             if (it->own)
-                rc = rk_ingest_own(t, &node->roster, &node->limits, now, &it->rec, &it->res, &it->err);
+                rc = rk_ingest_own(t, &node->roster, w->quota, &node->limits, now, &it->rec, &it->res, &it->err);
             else
-                rc = rk_ingest_prepared(t, &node->roster, &it->rec, it->signature_ok, &it->res, &it->err);
+                rc = rk_ingest_prepared(t, &node->roster, w->quota, now, &it->rec, it->signature_ok, &it->res,
+                                        &it->err);
             if (rc < 0 && it->res.status == RK_INGEST_STORED)
                 it->res.status = RK_INGEST_FAILED;
             if (it->res.status == RK_INGEST_FAILED) {
@@ -170,6 +172,7 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
             failed = true;
     }
     if (failed) {
+        rk_quota_forget(w->quota); /* the records it admitted were not written */
         if (!err.code[0])
             rk_fail(&err, "store_error", "", "the store failed");
         rk_error_log("writer", "batch of %zu failed, nothing stored: %s (%s)", n, err.message, err.code);
@@ -319,18 +322,32 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
     if (!w)
         return rk_fail(err, "no_memory", "", "out of memory");
     w->node = node;
+    rk_quota_policy policy;
+    rk_quota_policy_default(&policy);
+    if (node->cfg) {
+        policy.max_records = node->cfg->quota_records;
+        policy.max_versions = node->cfg->quota_versions;
+        policy.window_ms = (uint64_t)node->cfg->quota_window_s * 1000;
+    }
+    if (!(w->quota = rk_quota_new(&policy))) {
+        free(w);
+        return rk_fail(err, "no_memory", "", "out of memory");
+    }
     if (pthread_mutex_init(&w->mu, NULL) != 0) {
+        rk_quota_free(w->quota);
         free(w);
         return rk_fail(err, "internal", "", "pthread_mutex_init failed");
     }
     if (pthread_cond_init(&w->cond, NULL) != 0) {
         pthread_mutex_destroy(&w->mu);
+        rk_quota_free(w->quota);
         free(w);
         return rk_fail(err, "internal", "", "pthread_cond_init failed");
     }
     if (pthread_cond_init(&w->room, NULL) != 0) {
         pthread_cond_destroy(&w->cond);
         pthread_mutex_destroy(&w->mu);
+        rk_quota_free(w->quota);
         free(w);
         return rk_fail(err, "internal", "", "pthread_cond_init failed");
     }
@@ -338,6 +355,7 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
         pthread_cond_destroy(&w->cond);
         pthread_cond_destroy(&w->room);
         pthread_mutex_destroy(&w->mu);
+        rk_quota_free(w->quota);
         free(w);
         return rk_fail(err, "internal", "", "pthread_cond_init failed");
     }
@@ -346,6 +364,7 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
         pthread_cond_destroy(&w->cond);
         pthread_cond_destroy(&w->room);
         pthread_mutex_destroy(&w->mu);
+        rk_quota_free(w->quota);
         free(w);
         return rk_fail(err, "internal", "", "uv_async_init failed");
     }
@@ -383,6 +402,7 @@ static void on_close(uv_handle_t *h)
     pthread_cond_destroy(&w->cond);
     pthread_cond_destroy(&w->room);
     pthread_mutex_destroy(&w->mu);
+    rk_quota_free(w->quota);
     free(w->listeners);
     free(w);
 }

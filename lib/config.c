@@ -495,6 +495,25 @@ static int handle_gossip(parse_ctx *ctx, const char *s, const char *key, const c
     return fail_at(ctx, s, key, "unknown key (see docs/configuration.md)");
 }
 
+static int handle_quota(parse_ctx *ctx, const char *s, const char *key, const char *v)
+{
+    rk_config *c = ctx->cfg;
+    unsigned long long n;
+    if (strcmp(key, "records_per_author") == 0 || strcmp(key, "versions_per_window") == 0) {
+        if (rk_config_parse_uint(v, 0, 1000000000ULL, &n) != 0)
+            return fail_at(ctx, s, key, "\"%s\" is not a number between 0 (no limit) and 1000000000", v);
+        *(key[0] == 'r' ? &c->quota_records : &c->quota_versions) = n;
+        return 1;
+    }
+    if (strcmp(key, "window") == 0) {
+        if (rk_config_parse_uint(v, 1, 7 * 86400, &n) != 0)
+            return fail_at(ctx, s, key, "\"%s\" is not a number of seconds between 1 and 604800", v);
+        c->quota_window_s = (unsigned)n;
+        return 1;
+    }
+    return fail_at(ctx, s, key, "unknown key (see docs/configuration.md)");
+}
+
 static bool seen_before(parse_ctx *ctx, const char *section, const char *key, bool *oom)
 {
     for (size_t i = 0; i < ctx->seen_count; i++)
@@ -545,7 +564,10 @@ static int dispatch(parse_ctx *ctx, const char *section, const char *key, const 
         return handle_api(ctx, section, key, value);
     if (strcmp(type, "gossip") == 0)
         return handle_gossip(ctx, section, key, value);
-    return fail_at(ctx, section, key, "unknown section (expected node, api, gossip, peer \"NAME\", member \"NAME\")");
+    if (strcmp(type, "quota") == 0)
+        return handle_quota(ctx, section, key, value);
+    return fail_at(ctx, section, key,
+                   "unknown section (expected node, api, gossip, quota, peer \"NAME\", member \"NAME\")");
 }
 
 static int handler(void *user, const char *section, const char *key, const char *value)
@@ -734,6 +756,9 @@ static void init_defaults(rk_config *c)
     c->max_record_bytes = 256 * 1024;
     c->max_body = 1 << 20;
     c->sync_interval_s = 30;
+    c->quota_records = 200000; /* the values of rk_quota_policy_default (test_quota holds them equal) */
+    c->quota_versions = 10000;
+    c->quota_window_s = 3600;
 }
 
 static int parse_text(const char *name, const char *text, size_t len, char *const *overrides, size_t override_count,

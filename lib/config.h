@@ -44,6 +44,10 @@ typedef struct rk_config {
     size_t listen_count;
     unsigned sync_interval_s;   /* sync_interval = 30 */
     char *tls_cert, *tls_key, *tls_ca; /* for tls+tcp:// */
+    /* [quota] (docs/configuration.md; 0 = no limit) */
+    unsigned long long quota_records;  /* records_per_author = 200000 */
+    unsigned long long quota_versions; /* versions_per_window = 10000 */
+    unsigned quota_window_s;           /* window = 3600 (seconds) */
     /* [peer "x"] and [member "x"] */
     rk_peer_config *peers;
     size_t peer_count;

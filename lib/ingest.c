@@ -1,6 +1,7 @@
 /* ingest: the one gate into the store. The checks run cheapest first (DESIGN.md): size, decode,
- * schema and clock skew (rk_record_parse), then roster membership, then the stored version, and the
- * Ed25519 verification last because it costs the most. Nothing is written before every check has
+ * schema and clock skew (rk_record_parse), then roster membership, then the stored version, then the
+ * Ed25519 verification because it costs the most, and the author's quota (lib/quota.c) last, so only
+ * a version that would really be stored counts against it. Nothing is written before every check has
  * passed, so a rejection leaves the caller's write transaction usable for the rest of its batch.
  * rk_ingest_own is the one exception to "every check": for a record the node has just sealed with its
  * own key it skips the signature verification (the node made that signature); nothing else.
@@ -14,8 +15,8 @@
 
 typedef enum signature_state { SIGNATURE_UNCHECKED, SIGNATURE_GOOD, SIGNATURE_BAD } signature_state;
 
-static int ingest_checked(rk_txn *t, const rk_roster *roster, const rk_record *rec, signature_state sig,
-                          rk_ingest_result *res, rk_error *err)
+static int ingest_checked(rk_txn *t, const rk_roster *roster, rk_quota *quota, uint64_t now_ms, const rk_record *rec,
+                          signature_state sig, rk_ingest_result *res, rk_error *err)
 {
     memset(res, 0, sizeof *res);
     res->status = RK_INGEST_REJECTED;
@@ -41,6 +42,15 @@ static int ingest_checked(rk_txn *t, const rk_roster *roster, const rk_record *r
     }
     if (sig == SIGNATURE_BAD || (sig == SIGNATURE_UNCHECKED && !rk_record_signature_ok(rec)))
         return rk_fail(err, "bad_signature", "signature", "the signature does not match the author's key");
+    /* last: only a version that would be stored counts against the author's quota */
+    if (quota) {
+        int q = rk_quota_admit(quota, t, m->author.data, m->version, found == 0, now_ms, err);
+        if (q != 0) {
+            if (q < 0)
+                res->status = RK_INGEST_FAILED;
+            return -1;
+        }
+    }
     rk_put_result put;
     if (rk_store_put(t, rec, &put, &res->seq, err) != 0) {
         res->status = RK_INGEST_FAILED;
@@ -55,11 +65,11 @@ static int ingest_checked(rk_txn *t, const rk_roster *roster, const rk_record *r
 int rk_ingest_record(rk_txn *t, const rk_roster *roster, const rk_record *rec, rk_ingest_result *res,
                      rk_error *err)
 {
-    return ingest_checked(t, roster, rec, SIGNATURE_UNCHECKED, res, err);
+    return ingest_checked(t, roster, NULL, 0, rec, SIGNATURE_UNCHECKED, res, err);
 }
 
-int rk_ingest_own(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const rk_record *rec,
-                  rk_ingest_result *res, rk_error *err)
+int rk_ingest_own(rk_txn *t, const rk_roster *roster, rk_quota *quota, const rk_limits *lim, uint64_t now_ms,
+                  const rk_record *rec, rk_ingest_result *res, rk_error *err)
 {
     memset(res, 0, sizeof *res);
     res->status = RK_INGEST_REJECTED;
@@ -73,7 +83,7 @@ int rk_ingest_own(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint
         return rk_fail(err, "clock_skew", "version", "version %llu is %llu ms in the future (limit %llu ms)",
                        (unsigned long long)rec->msg->version, (unsigned long long)(rec->msg->version - now_ms),
                        (unsigned long long)lim->max_clock_skew_ms);
-    return ingest_checked(t, roster, rec, SIGNATURE_GOOD, res, err);
+    return ingest_checked(t, roster, quota, now_ms, rec, SIGNATURE_GOOD, res, err);
 }
 
 int rk_ingest(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const uint8_t *env,
@@ -107,8 +117,8 @@ int rk_ingest_prepare(const rk_roster *roster, const rk_limits *lim, uint64_t no
     return 0;
 }
 
-int rk_ingest_prepared(rk_txn *t, const rk_roster *roster, const rk_record *rec, bool signature_ok,
-                       rk_ingest_result *res, rk_error *err)
+int rk_ingest_prepared(rk_txn *t, const rk_roster *roster, rk_quota *quota, uint64_t now_ms, const rk_record *rec,
+                       bool signature_ok, rk_ingest_result *res, rk_error *err)
 {
-    return ingest_checked(t, roster, rec, signature_ok ? SIGNATURE_GOOD : SIGNATURE_BAD, res, err);
+    return ingest_checked(t, roster, quota, now_ms, rec, signature_ok ? SIGNATURE_GOOD : SIGNATURE_BAD, res, err);
 }

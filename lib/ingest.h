@@ -1,10 +1,12 @@
 /* ingest: the one path by which a signed record enters a store, from a peer or from the node's own
  * API. Checks run cheapest first, in DESIGN.md's order: size, decode, schema, clock skew, author in
- * the roster, version newer than the stored one, signature. The first failing check names the reason.
+ * the roster, version newer than the stored one, signature, then the author's quota (reason "quota",
+ * when a quota is given). The first failing check names the reason.
  */
 #ifndef RENKEI_INGEST_H
 #define RENKEI_INGEST_H
 
+#include "quota.h"
 #include "record.h"
 #include "roster.h"
 #include "store.h"
@@ -33,8 +35,8 @@ int rk_ingest_record(rk_txn *t, const rk_roster *roster, const rk_record *rec, r
 /* For a record this node has just sealed with its own key (rk_record_seal, which ran the schema
  * rules): the size limit, clock skew, roster and version checks of the other entry points, but not
  * the Ed25519 verification of the node's own fresh signature. Never for bytes from anywhere else. */
-int rk_ingest_own(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const rk_record *rec,
-                  rk_ingest_result *res, rk_error *err);
+int rk_ingest_own(rk_txn *t, const rk_roster *roster, rk_quota *quota, const rk_limits *lim, uint64_t now_ms,
+                  const rk_record *rec, rk_ingest_result *res, rk_error *err);
 
 /* The checks that need no store (size, decode, schema, clock skew, and the Ed25519 verification when
  * the author is a member), for running on any thread before the write transaction. Thread-safe. On 0,
@@ -44,8 +46,8 @@ int rk_ingest_prepare(const rk_roster *roster, const rk_limits *lim, uint64_t no
                       rk_record *rec, bool *signature_ok, rk_error *err);
 /* The rest of rk_ingest for a record from rk_ingest_prepare, inside the caller's write transaction:
  * roster, version, then the signature outcome given, then the write. Same results and reasons as
- * rk_ingest on the same bytes. */
-int rk_ingest_prepared(rk_txn *t, const rk_roster *roster, const rk_record *rec, bool signature_ok,
-                       rk_ingest_result *res, rk_error *err);
+ * rk_ingest on the same bytes, plus the quota when one is given (NULL: none). */
+int rk_ingest_prepared(rk_txn *t, const rk_roster *roster, rk_quota *quota, uint64_t now_ms, const rk_record *rec,
+                       bool signature_ok, rk_ingest_result *res, rk_error *err);
 
 #endif

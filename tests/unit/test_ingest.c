@@ -112,7 +112,7 @@ static rk_ingest_status ingest(fixture *f, const uint8_t *env, size_t len, rk_er
             assert_true(err->code[0] != '\0');
             return RK_INGEST_REJECTED;
         }
-        rk_ingest_prepared(f->txn, &f->roster, &stored, signature_ok, &res, err);
+        rk_ingest_prepared(f->txn, &f->roster, NULL, NOW_MS, &stored, signature_ok, &res, err);
         if (res.status != RK_INGEST_STORED)
             rk_record_free(&stored);
     } else {
@@ -287,7 +287,7 @@ static void test_two_stage_verifies_members_only(void **state)
                                        &signature_ok, &err), 0);
     assert_true(signature_ok);
     rk_ingest_result res;
-    assert_int_equal(rk_ingest_prepared(f->txn, &f->roster, &parsed, signature_ok, &res, &err), 0);
+    assert_int_equal(rk_ingest_prepared(f->txn, &f->roster, NULL, NOW_MS, &parsed, signature_ok, &res, &err), 0);
     assert_int_equal(res.status, RK_INGEST_STORED);
     rk_record_free(&parsed);
     /* an outsider's genuine signature is never checked: it is not_member before any verification */
@@ -295,7 +295,7 @@ static void test_two_stage_verifies_members_only(void **state)
     assert_int_equal(rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, outsider.env, outsider.env_len, &parsed,
                                        &signature_ok, &err), 0);
     assert_false(signature_ok);
-    rk_ingest_prepared(f->txn, &f->roster, &parsed, signature_ok, &res, &err);
+    rk_ingest_prepared(f->txn, &f->roster, NULL, NOW_MS, &parsed, signature_ok, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "not_member");
     rk_record_free(&parsed);

@@ -1,0 +1,265 @@
+/* Tests of lib/quota.c through lib/ingest.c: the rate of new versions per author and window, the
+ * records per author, that a refused version is neither stored nor counted, that a version older than
+ * the window is always admitted (so reconciliation can fetch it again), that record counts are read
+ * back from the store by a fresh policy (a restarted node), and the [quota] keys of the config. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "ingest.h"
+#include "sign.h"
+
+#define NOW_MS UINT64_C(1700000000000)
+#define WINDOW_MS UINT64_C(10000)
+
+typedef struct fixture {
+    char dir[64];
+    rk_store *store;
+    rk_key *member;
+    uint8_t member_pub[RK_KEY_LEN];
+    rk_roster roster;
+    rk_txn *txn;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/rk-test-quota-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    rk_error err;
+    rk_store_options o = {.dir = f->dir, .no_sync = true};
+    assert_int_equal(rk_store_open(&o, &f->store, &err), 0);
+    assert_int_equal(rk_key_generate(&f->member, &err), 0);
+    rk_key_public(f->member, f->member_pub);
+    assert_int_equal(rk_roster_add(&f->roster, "kaga", f->member_pub, NULL, false), 0);
+    assert_int_equal(rk_txn_begin(f->store, true, &f->txn, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    rk_txn_abort(f->txn);
+    rk_store_close(f->store);
+    rk_key_free(f->member);
+    rk_roster_free(&f->roster);
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.mdb", f->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
+    unlink(path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Seals a case by the member and ingests it as the writer does, with quota q at now_ms. Returns the
+ * status; err names the reason. */
+static rk_ingest_status put(fixture *f, rk_quota *q, const char *rid, uint64_t version, uint64_t now_ms,
+                            rk_error *err)
+{
+    Renkei__Record r = RENKEI__RECORD__INIT;
+    Renkei__Case c = RENKEI__CASE__INIT;
+    r.author.data = f->member_pub;
+    r.author.len = RK_KEY_LEN;
+    r.rid = (char *)rid;
+    r.version = version;
+    r.kind = RENKEI__KIND__KIND_CASE;
+    r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
+    r.body_case = RENKEI__RECORD__BODY_CASE;
+    r.case_ = &c;
+    c.title = "割当の試験";
+    c.summary = "品質管理の社員がロボット化を主導";
+    c.prefecture = "17";
+    c.industry = RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING;
+    c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_VALUE_ADD;
+    rk_record rec;
+    rk_error e;
+    assert_int_equal(rk_record_seal(&r, f->member, &rec, &e), 0);
+    rk_ingest_result res;
+    rk_error_clear(err);
+    rk_ingest_prepared(f->txn, &f->roster, q, now_ms, &rec, true, &res, err);
+    rk_record_free(&rec);
+    return res.status;
+}
+
+static bool stored(fixture *f, const char *rid)
+{
+    rk_current cur;
+    rk_error err;
+    return rk_store_get_current(f->txn, f->member_pub, rid, &cur, &err) == 1;
+}
+
+static rk_quota *quota(uint64_t records, uint64_t versions)
+{
+    rk_quota_policy p = {.max_records = records, .max_versions = versions, .window_ms = WINDOW_MS};
+    rk_quota *q = rk_quota_new(&p);
+    assert_non_null(q);
+    return q;
+}
+
+static void test_rate_refuses_excess_until_window_passes(void **state)
+{
+    fixture *f = *state;
+    rk_quota *q = quota(0, 3);
+    rk_error err;
+    char rid[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(rid, sizeof rid, "r%d", i);
+        rk_ingest_status st = put(f, q, rid, NOW_MS + (uint64_t)i, NOW_MS + (uint64_t)i, &err);
+        if (i < 3) {
+            assert_int_equal(st, RK_INGEST_STORED);
+        } else {
+            assert_int_equal(st, RK_INGEST_REJECTED);
+            assert_string_equal(err.code, "quota");
+            assert_false(stored(f, rid)); /* neither stored, so not relayed */
+        }
+    }
+    /* a new window admits the next three recent versions, and only those */
+    uint64_t later = NOW_MS + WINDOW_MS + 100;
+    assert_int_equal(put(f, q, "r3", later, later, &err), RK_INGEST_STORED);
+    assert_int_equal(put(f, q, "r4", later, later, &err), RK_INGEST_STORED);
+    assert_int_equal(put(f, q, "r5", later, later, &err), RK_INGEST_STORED);
+    assert_int_equal(put(f, q, "r6", later, later, &err), RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "quota");
+    rk_quota_free(q);
+}
+
+static void test_version_older_than_window_always_admitted(void **state)
+{
+    fixture *f = *state;
+    rk_quota *q = quota(0, 1);
+    rk_error err;
+    assert_int_equal(put(f, q, "new", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+    assert_int_equal(put(f, q, "new2", NOW_MS, NOW_MS, &err), RK_INGEST_REJECTED);
+    /* versions made before the window are history (catch-up, a healed partition, or a version refused
+     * earlier fetched again): stored however full the window is */
+    char rid[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(rid, sizeof rid, "old%d", i);
+        assert_int_equal(put(f, q, rid, NOW_MS - WINDOW_MS - 1 - (uint64_t)i, NOW_MS, &err), RK_INGEST_STORED);
+    }
+    /* ...and the same refused record is stored once it has aged past the window */
+    assert_int_equal(put(f, q, "new2", NOW_MS, NOW_MS + WINDOW_MS, &err), RK_INGEST_STORED);
+    rk_quota_free(q);
+}
+
+static void test_records_per_author(void **state)
+{
+    fixture *f = *state;
+    rk_quota *q = quota(2, 0);
+    rk_error err;
+    assert_int_equal(put(f, q, "a", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+    assert_int_equal(put(f, q, "b", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+    assert_int_equal(put(f, q, "c", NOW_MS, NOW_MS, &err), RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "quota");
+    assert_false(stored(f, "c"));
+    /* a new version of a stored record adds no record */
+    assert_int_equal(put(f, q, "a", NOW_MS + 1, NOW_MS, &err), RK_INGEST_STORED);
+    rk_quota_free(q);
+    /* a fresh policy (a restarted node) counts the stored records */
+    q = quota(2, 0);
+    assert_int_equal(put(f, q, "d", NOW_MS, NOW_MS, &err), RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "quota");
+    rk_quota_free(q);
+    q = quota(3, 0);
+    assert_int_equal(put(f, q, "d", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+    rk_quota_free(q);
+}
+
+static void test_rejected_versions_do_not_count(void **state)
+{
+    fixture *f = *state;
+    rk_quota *q = quota(0, 2);
+    rk_error err;
+    assert_int_equal(put(f, q, "a", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+    /* a stale version is refused for what it is, and does not use the author's rate */
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(put(f, q, "a", NOW_MS - 1, NOW_MS, &err), RK_INGEST_REJECTED);
+        assert_string_equal(err.code, "stale_version");
+    }
+    assert_int_equal(put(f, q, "b", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+    assert_int_equal(put(f, q, "c", NOW_MS, NOW_MS, &err), RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "quota");
+    rk_quota_free(q);
+}
+
+static void test_forget_rereads_counts(void **state)
+{
+    fixture *f = *state;
+    rk_quota *q = quota(1, 0);
+    rk_error err;
+    assert_int_equal(put(f, q, "a", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+    /* the transaction is aborted: "a" was never written, and the count must follow */
+    rk_txn_abort(f->txn);
+    assert_int_equal(rk_txn_begin(f->store, true, &f->txn, &err), 0);
+    rk_quota_forget(q);
+    assert_int_equal(put(f, q, "b", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+    rk_quota_free(q);
+}
+
+static void test_no_quota_is_unlimited(void **state)
+{
+    fixture *f = *state;
+    rk_quota *q = quota(0, 0);
+    rk_error err;
+    char rid[16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(rid, sizeof rid, "r%d", i);
+        assert_int_equal(put(f, q, rid, NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+    }
+    rk_quota_free(q);
+}
+
+static void test_config_keys(void **state)
+{
+    (void)state;
+    rk_config c;
+    rk_error err;
+#define BASE "[node]\nname = n\ndata_dir = /d\n[api]\nsocket = /s\n"
+    const char *text = BASE;
+    assert_int_equal(rk_config_parse_text("t.conf", text, strlen(text), NULL, 0, &c, &err), 0);
+    rk_quota_policy d;
+    rk_quota_policy_default(&d);
+    assert_int_equal(c.quota_records, d.max_records);
+    assert_int_equal(c.quota_versions, d.max_versions);
+    assert_int_equal((uint64_t)c.quota_window_s * 1000, d.window_ms);
+    rk_config_free(&c);
+
+    const char *set = BASE "[quota]\nrecords_per_author = 5\nversions_per_window = 0\nwindow = 60\n";
+    assert_int_equal(rk_config_parse_text("t.conf", set, strlen(set), NULL, 0, &c, &err), 0);
+    assert_int_equal(c.quota_records, 5);
+    assert_int_equal(c.quota_versions, 0);
+    assert_int_equal(c.quota_window_s, 60);
+    rk_config_free(&c);
+
+    const char *bad = BASE "[quota]\nwindow = 0\n";
+    assert_int_equal(rk_config_parse_text("t.conf", bad, strlen(bad), NULL, 0, &c, &err), -1);
+    assert_non_null(strstr(err.message, "t.conf:7"));
+    assert_non_null(strstr(err.message, "window"));
+    rk_config_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_rate_refuses_excess_until_window_passes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_older_than_window_always_admitted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_per_author, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_versions_do_not_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forget_rereads_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_quota_is_unlimited, setup, teardown),
+        cmocka_unit_test(test_config_keys),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
