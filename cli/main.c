@@ -82,6 +82,17 @@ static const struct {
      "--from (YYYY-MM-DD) is given; --all gives every event ever published, or a feed's largest page.\n"},
     {"stats", rk_cmd_stats, "stats", "Shows record counts, by prefecture (with names), kind, industry and more.\n"},
     {"regions", rk_cmd_regions, "regions", "Shows the region profiles known to the node.\n"},
+    {"members", rk_cmd_members, "members",
+     "Shows the network's members as this node computes them from its founding members and the\n"
+     "membership records it holds (docs/membership.md): name, status (founding, admitted, pending,\n"
+     "rotated, revoked), key, prefecture, endorsers and listen URL, then the roster digest.\n"},
+    {"member", rk_cmd_member,
+     "member endorse --key HEX --name NAME [--kind K] [--prefecture PP] [--municipality CODE] [--url URL]...\n"
+     "       member revoke --key HEX [--reason TEXT] [--since TIME]",
+     "endorse publishes this node's endorsement of a new member's key (it is admitted once the threshold\n"
+     "of members, 2, have endorsed it); running it again replaces the description. revoke publishes a\n"
+     "revocation: of this node's own key at once, of another key once the threshold agree; --since (RFC\n"
+     "3339) invalidates what the key signed after that moment, for a key that was stolen.\n"},
     {"web", rk_cmd_web, "web",
      "Prints a one-time login URL for the web page on the node's TCP listener ([api] tcp); open it in a\n"
      "browser on the node's machine or through an SSH tunnel (docs/operator-guide.md). It works once,\n"
@@ -144,6 +155,13 @@ static const struct {
                "返します。\n"},
     {"stats", "レコード数を都道府県（名前つき）、種類、業種などごとに表示します。\n"},
     {"regions", "ノードが知っている地域プロファイルを表示します。\n"},
+    {"members", "このノードが創設メンバーと手元のメンバーシップのレコードから計算したネットワークのメンバーを\n"
+                "表示します（docs/membership.md）。名前、状態（創設 founding、承認済み admitted、推薦待ち pending、\n"
+                "鍵を更新 rotated、失効 revoked）、鍵、都道府県、推薦者の数、待ち受け URL と、ロスターのダイジェストです。\n"},
+    {"member", "endorse は新しいメンバーの鍵をこのノードの鍵で推薦します（しきい値の 2 メンバーが推薦すると\n"
+               "承認されます）。もう一度実行すると説明を差し替えます。revoke は鍵の失効を公開します。自ノードの\n"
+               "鍵はすぐに、他の鍵はしきい値のメンバーがそろった時点で失効します。--since（RFC 3339）を付けると、\n"
+               "その時刻より後にその鍵が署名したものを無効にします（盗まれた鍵の場合）。\n"},
     {"web", "ノードのウェブページ（[api] tcp）に入るための、一度だけ使えるログイン用URLを表示します。\n"
             "ノードのマシンのブラウザか SSH トンネル越しに開いてください（docs/operator-guide.md）。10分以内に\n"
             "一度だけ使え、登録する権限が必要です。\n"},

@@ -63,7 +63,10 @@ def test_endorsements_admit_on_every_node():
         pending = cl.status(a)["roster"]["digest"]
         assert pending != before["a"]["digest"]
 
-        rec2 = endorse(b, d_key, "佐賀県", urls=["tcp://127.0.0.1:9"])
+        # the second endorsement through the command line
+        p = b.cli("--json", "member", "endorse", "--key", d_key, "--name", "佐賀県", "--kind", "region",
+                  "--prefecture", "41", "--url", "tcp://127.0.0.1:9")
+        rec2 = __import__("json").loads(p.stdout)
         cl.wait_record(nodes, rec2["id"], rec2["version"], timeout=20)
         rosters = []
         for n in nodes:
@@ -80,6 +83,16 @@ def test_endorsements_admit_on_every_node():
         # the founding members are listed as such, the node itself marked
         mine = [m for m in members(a)["members"] if m["self"]]
         assert len(mine) == 1 and mine[0]["key"] == a.key and mine[0]["status"] == "founding", mine
+
+        # renkei members prints the roster as a table, in Japanese when LANG is Japanese
+        out = cc.cli("members").stdout.decode()
+        assert "佐賀県" in out and "admitted" in out and d_key[:16] in out, out
+        p = __import__("subprocess").run([os.environ.get("RENKEI", "renkei"), "-s", cc.socket, "members"],
+                                         capture_output=True, env=dict(os.environ, LANG="ja_JP.UTF-8"), timeout=60)
+        assert p.returncode == 0 and "承認済み" in p.stdout.decode() and "創設" in p.stdout.decode(), p
+        # usage mistakes exit 2 without publishing
+        bad = b.cli("member", "endorse", "--key", "abc", "--name", "x", check=False)
+        assert bad.returncode == 2, bad
 
         # a node's endorsement of itself is stored but changes nothing
         admitted = rosters[0]["digest"]
@@ -121,6 +134,11 @@ def test_membership_records_are_public_and_keyed():
         assert r.status in (200, 201), r
         e = entry(a, d_key)
         assert e["name"] == "佐賀県庁" and e["urls"] == ["tcp://127.0.0.1:7"] and e["endorsers"] == [a.key], e
+        # one revocation of a pending key is recorded; with a since it must be a valid time
+        assert a.cli("member", "revoke", "--key", d_key, "--since", "yesterday", check=False).returncode == 2
+        a.cli("member", "revoke", "--key", d_key, "--reason", "テスト", "--since", "2026-01-01T00:00:00+09:00")
+        e = entry(a, d_key)
+        assert e["status"] == "pending" and e["revokers"] == [a.key], e
     finally:
         c.stop()
 
