@@ -7,6 +7,7 @@
  * read and the connection closes), and a timeout for a request that is not completed in time (408).
  * A connection that closes while its request is in flight orphans the request (req->conn = NULL):
  * the handler still owns it and its later response is discarded, so there is no use after free.
+ * Gathering one request from the parser's callbacks is http_parse.c's job; both share http_conn.h.
  */
 #define _GNU_SOURCE /* struct ucred */
 #include "http.h"
@@ -24,10 +25,9 @@
 #include <unistd.h>
 
 #include "errcode.h"
+#include "http_conn.h"
 #include "log.h"
 
-#define MAX_URL 8192
-#define MAX_HEADER_BYTES (32 * 1024)
 #define REQUEST_TIMEOUT_MS 30000
 #define IDLE_TIMEOUT_MS 60000
 /* After an error response on a request whose body was not read (413), the connection reads and
@@ -39,40 +39,6 @@
 #define MAX_UNSENT_BYTES (1u << 20)
 #define LINGER_MAX_BYTES (64u << 20)
 
-typedef struct http_conn {
-    union {
-        uv_stream_t stream;
-        uv_pipe_t pipe;
-        uv_tcp_t tcp;
-    } h;
-    uv_timer_t timer;
-    rk_http_server *srv;
-    struct http_conn *prev, *next;
-    int open_handles;
-    http_parser parser;
-    rk_buf in;
-    size_t in_off;
-    bool reading, processing, closing, close_after_write, in_message, msg_complete;
-    bool lingering;           /* discard input; close after the error response, EOF or LINGER_MS */
-    size_t lingered;
-    uv_shutdown_t shutdown;
-    int pending_writes;
-    const char *reject_code;  /* set by a callback to stop parsing with an error */
-    /* the request being parsed */
-    rk_buf url, body, hname, hval;
-    bool last_was_value;
-    size_t header_bytes;
-    char *inm, *ims;
-    char *hdr[RK_HDR_COUNT];
-    unsigned dup_headers;
-    bool expect_continue;
-    rk_http_req *inflight;
-    bool has_cred, tcp;
-    uid_t uid;
-    gid_t gid;
-    pid_t pid;
-} http_conn;
-
 /* Every response of the TCP listener, which browsers reach: scripts, styles, images and fetches from
  * the node itself only, no framing (clickjacking), no MIME sniffing, and no Referer that could carry
  * a login token elsewhere. */
@@ -80,29 +46,11 @@ typedef struct http_conn {
     "Content-Security-Policy: default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors " \
     "'none'\r\nX-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
 
-static const char *const http_hdr_names[RK_HDR_COUNT] = {"Host", "Origin", "Cookie", "Content-Type", "X-CSRF-Token"};
-
-struct rk_http_server {
-    uv_loop_t *loop;
-    rk_http_handler handler;
-    void *ctx;
-    size_t max_body;
-    uv_pipe_t pipe;
-    uv_tcp_t tcp;
-    bool has_pipe, has_tcp, stopping;
-    uv_timer_t drain;         /* after stop: how long busy connections may take to finish */
-    bool draining;
-    int open_handles;         /* listeners, connection handles and the drain timer */
-    http_conn *conns;
-    char *socket_path;
-};
-
 static http_parser_settings settings;
 
 /* A client that never reads its response must not keep a stopping daemon alive. */
 #define DRAIN_TIMEOUT_MS 10000
 
-static void arm_timer(http_conn *c);
 static void on_timer(uv_timer_t *t);
 
 static void maybe_free_server(rk_http_server *s)
@@ -115,7 +63,7 @@ static void maybe_free_server(rk_http_server *s)
 
 /* ---------------------------------------------------------------------------- connection life */
 
-static void free_request_state(http_conn *c)
+void rk_http_conn_free_request(http_conn *c)
 {
     rk_buf_reset(&c->url);
     rk_buf_reset(&c->body);
@@ -154,7 +102,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
     s->open_handles--;
     if (--c->open_handles > 0)
         return;
-    free_request_state(c);
+    rk_http_conn_free_request(c);
     rk_buf_free(&c->in);
     rk_buf_free(&c->url);
     rk_buf_free(&c->body);
@@ -280,7 +228,7 @@ static void conn_write2(http_conn *c, char *data, size_t len, char *data2, size_
 }
 
 /* Takes ownership of data. */
-static void conn_write(http_conn *c, char *data, size_t len)
+void rk_http_conn_write(http_conn *c, char *data, size_t len)
 {
     conn_write2(c, data, len, NULL, 0);
 }
@@ -319,137 +267,12 @@ static void conn_fail(http_conn *c, const char *code, const char *msg)
         c->close_after_write = true;
         c->lingering = c->reading; /* keep draining what the client is still sending */
         uv_timer_start(&c->timer, on_timer, IDLE_TIMEOUT_MS, 0); /* a client that never reads it */
-        conn_write(c, data, len);
+        rk_http_conn_write(c, data, len);
     } else {
         conn_close(c);
     }
     rk_buf_free(&body);
     rk_buf_free(&out);
-}
-
-/* ---------------------------------------------------------------------------- parser callbacks */
-
-static const char *http_reject_message(const char *code)
-{
-    if (strcmp(code, "body_too_large") == 0)
-        return "the request body is larger than api.max_body";
-    if (strcmp(code, "uri_too_long") == 0)
-        return "the request target is too long";
-    if (strcmp(code, "headers_too_large") == 0)
-        return "the request headers are too large";
-    return "out of memory";
-}
-
-/* code: an errcode.c code for which http_reject_message has a message. */
-static int reject(http_parser *p, const char *code)
-{
-    http_conn *c = p->data;
-    c->reject_code = code;
-    http_parser_pause(p, 1);
-    return 0;
-}
-
-static int on_message_begin(http_parser *p)
-{
-    http_conn *c = p->data;
-    free_request_state(c);
-    c->in_message = true;
-    arm_timer(c); /* from now on the request must complete within REQUEST_TIMEOUT_MS */
-    return 0;
-}
-
-static int on_url(http_parser *p, const char *at, size_t len)
-{
-    http_conn *c = p->data;
-    if (c->url.len + len > MAX_URL)
-        return reject(p, "uri_too_long");
-    return rk_buf_append(&c->url, at, len) == 0 ? 0 : reject(p, "no_memory");
-}
-
-static void finish_header(http_conn *c)
-{
-    if (!c->hname.len)
-        return;
-    const char *n = c->hname.data, *v = c->hval.data ? c->hval.data : "";
-    if (strcasecmp(n, "If-None-Match") == 0) {
-        free(c->inm);
-        c->inm = strdup(v);
-    } else if (strcasecmp(n, "If-Modified-Since") == 0) {
-        free(c->ims);
-        c->ims = strdup(v);
-    } else if (strcasecmp(n, "Expect") == 0 && strcasecmp(v, "100-continue") == 0) {
-        c->expect_continue = true;
-    } else {
-        for (int i = 0; i < RK_HDR_COUNT; i++) {
-            if (strcasecmp(n, http_hdr_names[i]) != 0)
-                continue;
-            if (c->hdr[i] || (c->dup_headers & (1u << i))) {
-                free(c->hdr[i]);
-                c->hdr[i] = NULL;
-                c->dup_headers |= 1u << i;
-            } else {
-                c->hdr[i] = strdup(v); /* NULL when out of memory: every check then refuses */
-            }
-        }
-    }
-    rk_buf_reset(&c->hname);
-    rk_buf_reset(&c->hval);
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t len)
-{
-    http_conn *c = p->data;
-    if ((c->header_bytes += len) > MAX_HEADER_BYTES)
-        return reject(p, "headers_too_large");
-    if (c->last_was_value) {
-        finish_header(c);
-        c->last_was_value = false;
-    }
-    return rk_buf_append(&c->hname, at, len) == 0 ? 0 : reject(p, "no_memory");
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t len)
-{
-    http_conn *c = p->data;
-    if ((c->header_bytes += len) > MAX_HEADER_BYTES)
-        return reject(p, "headers_too_large");
-    c->last_was_value = true;
-    return rk_buf_append(&c->hval, at, len) == 0 ? 0 : reject(p, "no_memory");
-}
-
-static int on_headers_complete(http_parser *p)
-{
-    http_conn *c = p->data;
-    finish_header(c);
-    bool has_length = p->content_length != ULLONG_MAX && p->content_length > 0;
-    if (has_length && p->content_length > c->srv->max_body)
-        return reject(p, "body_too_large");
-    if (c->expect_continue) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        char *d = malloc(sizeof cont - 1);
-        if (d) {
-            memcpy(d, cont, sizeof cont - 1);
-            conn_write(c, d, sizeof cont - 1);
-        }
-    }
-    return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t len)
-{
-    http_conn *c = p->data;
-    if (c->body.len + len > c->srv->max_body)
-        return reject(p, "body_too_large");
-    return rk_buf_append(&c->body, at, len) == 0 ? 0 : reject(p, "no_memory");
-}
-
-static int on_message_complete(http_parser *p)
-{
-    http_conn *c = p->data;
-    c->msg_complete = true;
-    c->in_message = false;
-    http_parser_pause(p, 1);
-    return 0;
 }
 
 /* ---------------------------------------------------------------------------- dispatch */
@@ -471,7 +294,7 @@ static void on_timer(uv_timer_t *t)
         conn_close(c);
 }
 
-static void arm_timer(http_conn *c)
+void rk_http_conn_arm_timer(http_conn *c)
 {
     if (c->closing)
         return;
@@ -530,8 +353,8 @@ static void dispatch(http_conn *c)
     }
     r->conn = c;
     c->inflight = r;
-    free_request_state(c);
-    arm_timer(c);
+    rk_http_conn_free_request(c);
+    rk_http_conn_arm_timer(c);
     c->srv->handler(r, c->srv->ctx);
 }
 
@@ -547,7 +370,7 @@ static void process(http_conn *c)
         if (e == HPE_PAUSED) {
             http_parser_pause(&c->parser, 0);
             if (c->reject_code) {
-                conn_fail(c, c->reject_code, http_reject_message(c->reject_code));
+                conn_fail(c, c->reject_code, rk_http_reject_message(c->reject_code));
                 break;
             }
             if (c->msg_complete)
@@ -606,12 +429,12 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     c->in.len += (size_t)nread;
     c->in.data[c->in.len] = '\0';
     if (!c->inflight)
-        arm_timer(c);
+        rk_http_conn_arm_timer(c);
     process(c);
     /* while a request is in flight or responses wait for the client, buffer at most one more full
      * request, then push back */
     if (!c->closing && (c->inflight || write_backlogged(c)) &&
-        c->in.len - c->in_off > c->srv->max_body + MAX_HEADER_BYTES + MAX_URL && c->reading) {
+        c->in.len - c->in_off > c->srv->max_body + RK_HTTP_MAX_HEADER_BYTES + RK_HTTP_MAX_URL && c->reading) {
         uv_read_stop(&c->h.stream);
         c->reading = false;
     }
@@ -671,7 +494,7 @@ static void respond(rk_http_req *req, int status, const char *content_type, cons
         uv_timer_start(&c->timer, on_timer, IDLE_TIMEOUT_MS, 0); /* a client that never reads it */
         return;
     }
-    arm_timer(c);
+    rk_http_conn_arm_timer(c);
     resume_reading(c);
     process(c);
 }
@@ -751,7 +574,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     c->reading = true;
-    arm_timer(c);
+    rk_http_conn_arm_timer(c);
 }
 
 /* Creates the directory that will hold the socket file (0750: the group may reach the socket). */
@@ -827,13 +650,7 @@ static int listen_tcp(rk_http_server *s, const char *spec, rk_error *err)
 int rk_http_start(uv_loop_t *loop, const rk_http_options *o, rk_http_handler h, void *ctx, rk_http_server **out,
                   rk_error *err)
 {
-    settings.on_message_begin = on_message_begin;
-    settings.on_url = on_url;
-    settings.on_header_field = on_header_field;
-    settings.on_header_value = on_header_value;
-    settings.on_headers_complete = on_headers_complete;
-    settings.on_body = on_body;
-    settings.on_message_complete = on_message_complete;
+    rk_http_parse_settings(&settings);
 
     rk_http_server *s = calloc(1, sizeof *s);
     if (!s || !(s->socket_path = strdup(o->socket_path))) {

@@ -1,0 +1,83 @@
+/* http_conn: the state of one HTTP connection and of the server, shared by the two halves of the
+ * HTTP server: http.c (connections, buffering, limits in time and memory, dispatch and responses) and
+ * http_parse.c (http_parser's callbacks, which gather one request and enforce its size limits).
+ *
+ * Only those two files include this header; everyone else sees rk_http_server as opaque (http.h).
+ * The parser callbacks never close a connection: they stop parsing with reject_code set, and
+ * http.c answers with the error and closes.
+ */
+#ifndef RENKEI_HTTP_CONN_H
+#define RENKEI_HTTP_CONN_H
+
+#include <http_parser.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "http.h"
+#include "util.h"
+
+/* Request size limits: the request target and the whole header block. */
+#define RK_HTTP_MAX_URL 8192
+#define RK_HTTP_MAX_HEADER_BYTES (32 * 1024)
+
+typedef struct http_conn {
+    union {
+        uv_stream_t stream;
+        uv_pipe_t pipe;
+        uv_tcp_t tcp;
+    } h;
+    uv_timer_t timer;
+    rk_http_server *srv;
+    struct http_conn *prev, *next;
+    int open_handles;
+    http_parser parser;
+    rk_buf in;
+    size_t in_off;
+    bool reading, processing, closing, close_after_write, in_message, msg_complete;
+    bool lingering;           /* discard input; close after the error response, EOF or LINGER_MS */
+    size_t lingered;
+    uv_shutdown_t shutdown;
+    int pending_writes;
+    const char *reject_code;  /* set by a callback to stop parsing with an error */
+    /* the request being parsed */
+    rk_buf url, body, hname, hval;
+    bool last_was_value;
+    size_t header_bytes;
+    char *inm, *ims;
+    char *hdr[RK_HDR_COUNT];
+    unsigned dup_headers;
+    bool expect_continue;
+    rk_http_req *inflight;
+    bool has_cred, tcp;
+    uid_t uid;
+    gid_t gid;
+    pid_t pid;
+} http_conn;
+
+struct rk_http_server {
+    uv_loop_t *loop;
+    rk_http_handler handler;
+    void *ctx;
+    size_t max_body;
+    uv_pipe_t pipe;
+    uv_tcp_t tcp;
+    bool has_pipe, has_tcp, stopping;
+    uv_timer_t drain;         /* after stop: how long busy connections may take to finish */
+    bool draining;
+    int open_handles;         /* listeners, connection handles and the drain timer */
+    http_conn *conns;
+    char *socket_path;
+};
+
+/* http.c: releases the request being parsed; (re)starts the connection's request or idle timer;
+ * queues data (malloc'ed, taken) for writing. */
+void rk_http_conn_free_request(http_conn *c);
+void rk_http_conn_arm_timer(http_conn *c);
+void rk_http_conn_write(http_conn *c, char *data, size_t len);
+
+/* http_parse.c: fills http_parser's callbacks (once, at start); the message for a reject_code. */
+void rk_http_parse_settings(http_parser_settings *s);
+const char *rk_http_reject_message(const char *code);
+
+#endif
