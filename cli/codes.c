@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "recjson.h"
+#include "codes_json.h"
 #include "taxonomy.h"
 
 static int print_taxonomy(const rk_taxonomy *t, bool ja)

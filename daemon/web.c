@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "recjson.h"
+#include "codes_json.h"
 #include "session.h"
 #include "web_assets.h"
 

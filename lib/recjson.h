@@ -34,10 +34,6 @@ int rk_record_from_json(const json_t *j, Renkei__Record **out, rk_error *err);
 int rk_record_from_json_all(const json_t *j, Renkei__Record **out, rk_problems *all, rk_error *first);
 /* The API's error.details: [{"field", "code", "message", "message_ja", "suggestion" (null if none)}]. */
 json_t *rk_problems_to_json(const rk_problems *p);
-/* {"industry": [{"code": "manufacturing", "label_ja": "製造業"}, ...], "prefecture": [...], ...}: every
- * taxonomy of lib/taxonomy.h (or only one), as `renkei codes --json` prints it and a form needs it
- * for its choices. NULL when memory ran out. */
-json_t *rk_codes_to_json(const rk_taxonomy *only);
 /* Skips a UTF-8 byte order mark (Windows editors and Excel write one) at the start of a JSON text;
  * returns where the JSON starts and shortens *len to match. */
 const char *rk_json_skip_bom(const char *buf, size_t *len);

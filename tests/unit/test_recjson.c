@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codes_json.h"
 #include "recjson.h"
 
 static json_t *J(const char *single_quoted)
