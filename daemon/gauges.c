@@ -1,7 +1,9 @@
 /* gauges: what a monitoring system needs to see of a node besides its counters.
  *
  * Invariants: refreshing costs a read transaction and a few O(log n) reads (lib/storestat.c), never a
- * walk over the records, so a scrape every few seconds is harmless at a million records. A failed
+ * walk over the records, so a scrape every few seconds is harmless at a million records (the roster
+ * reads the membership records only, through the kind index: one per endorsement, rotation and
+ * revocation, however many cases and events the store holds). A failed
  * store read leaves the previous values (a scrape must not fail because one gauge could not be
  * read); it is logged. Label values are fixed strings from the code.
  */
@@ -11,11 +13,14 @@
 
 #include "gossip.h"
 #include "log.h"
+#include "members.h"
 #include "metrics.h"
 #include "storestat.h"
 
 static const char *const kinds[] = {NULL, "case", "event", "region", "tombstone"};
 static const char *const visibilities[] = {NULL, "public", "network", "local"};
+static const rk_member_status statuses[] = {RK_MEMBER_FOUNDING, RK_MEMBER_ADMITTED, RK_MEMBER_PENDING,
+                                            RK_MEMBER_ROTATED, RK_MEMBER_REVOKED};
 
 void rk_gauges_declare(rk_node *node)
 {
@@ -28,7 +33,11 @@ void rk_gauges_declare(rk_node *node)
                         "Current versions held, by visibility (tombstones included).");
     rk_metrics_describe(m, "renkei_store_map_size_bytes", "gauge", "Size of the LMDB map ([node] map_size).");
     rk_metrics_describe(m, "renkei_store_map_used_bytes", "gauge", "Bytes of the LMDB map in use.");
+    rk_metrics_describe(m, "renkei_members", "gauge",
+                        "Keys of the roster this node computes, by status (docs/membership.md).");
     rk_metrics_set_gauge1(m, "renkei_build_info", "version", RENKEI_VERSION, 1);
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+        rk_metrics_set_gauge1(m, "renkei_members", "status", rk_member_status_name(statuses[i]), 0);
     for (size_t k = 1; k < sizeof kinds / sizeof kinds[0]; k++)
         rk_metrics_set_gauge1(m, "renkei_records", "kind", kinds[k], 0);
     for (size_t v = 1; v < sizeof visibilities / sizeof visibilities[0]; v++)
@@ -64,10 +73,22 @@ void rk_gauges_refresh(rk_node *node)
         return;
     }
     int rc = rk_storestat_read(t, &st, &err);
+    rk_membership roster;
+    bool have_roster = rc == 0 && rk_members_compute(node, t, &roster, &err) == 0;
     rk_txn_abort(t);
-    if (rc != 0) {
+    if (rc != 0 || !have_roster) {
         rk_warn("metrics", "cannot read the store for the gauges: %s", err.message);
-        return;
+        if (rc != 0)
+            return;
+    }
+    if (have_roster) {
+        for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+            size_t count = 0;
+            for (size_t k = 0; k < roster.count; k++)
+                count += roster.entries[k].status == statuses[i];
+            rk_metrics_set_gauge1(m, "renkei_members", "status", rk_member_status_name(statuses[i]), (double)count);
+        }
+        rk_membership_free(&roster);
     }
     for (size_t k = 1; k < sizeof kinds / sizeof kinds[0]; k++)
         rk_metrics_set_gauge1(m, "renkei_records", "kind", kinds[k], (double)st.by_kind[k]);

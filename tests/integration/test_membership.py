@@ -84,6 +84,11 @@ def test_endorsements_admit_on_every_node():
         mine = [m for m in members(a)["members"] if m["self"]]
         assert len(mine) == 1 and mine[0]["key"] == a.key and mine[0]["status"] == "founding", mine
 
+        # the metrics count keys by status
+        for n in nodes:
+            assert cl.metric_sum(n, "renkei_members", status="admitted") == 1, n.name
+            assert cl.metric_sum(n, "renkei_members", status="founding") == 3, n.name
+            assert cl.metric_sum(n, "renkei_members", status="pending") == 0, n.name
         # renkei members prints the roster as a table, in Japanese when LANG is Japanese
         out = cc.cli("members").stdout.decode()
         assert "佐賀県" in out and "admitted" in out and d_key[:16] in out, out
