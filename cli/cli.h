@@ -133,6 +133,9 @@ int rk_cmd_member(rk_cli *cli, int argc, char **argv);
 int rk_usage_error(const char *cmd, const char *fmt, ...) RK_PRINTF(2, 3);
 /* Prints the help text of one command on stdout. */
 void rk_command_help(const char *cmd);
+/* Options of a command that takes only -h/--help and --json, and at most max_args arguments (from
+ * optind on). Returns -1 to go on, else the exit code (help printed, or a usage error). */
+int rk_parse_help_json(rk_cli *cli, const char *cmd, int argc, char **argv, int max_args);
 
 /* Reads a whole file ("-" is stdin) into buf. Reports failures; returns -1 on error. */
 int rk_read_file(const char *path, rk_buf *buf);

@@ -47,22 +47,9 @@ static int print_taxonomy(const rk_taxonomy *t, bool ja)
 
 int rk_cmd_codes(rk_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            rk_command_help("codes");
-            return RK_EXIT_OK;
-        }
-        if (c == 'j')
-            cli->json = true;
-        else
-            return rk_usage_error("codes", "unknown option");
-    }
-    if (argc - optind > 1)
-        return rk_usage_error("codes", "unexpected argument '%s'", argv[optind + 1]);
+    int rc = rk_parse_help_json(cli, "codes", argc, argv, 1);
+    if (rc >= 0)
+        return rc;
     size_t n;
     const rk_taxonomy *all = rk_taxonomy_list(&n);
     const rk_taxonomy *one = NULL;

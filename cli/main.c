@@ -235,6 +235,27 @@ int rk_usage_error(const char *cmd, const char *fmt, ...)
     return RK_EXIT_USAGE;
 }
 
+int rk_parse_help_json(rk_cli *cli, const char *cmd, int argc, char **argv, int max_args)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            rk_command_help(cmd);
+            return RK_EXIT_OK;
+        }
+        if (c == 'j')
+            cli->json = true;
+        else
+            return rk_usage_error(cmd, "unknown option");
+    }
+    if (argc - optind > max_args)
+        return rk_usage_error(cmd, "unexpected argument '%s'", argv[optind + max_args]);
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     rk_cli cli = {0};

@@ -1,7 +1,6 @@
 /* web: `renkei web`, which asks the node over its Unix socket (the authority) for a one-time login
  * URL for the web page on the TCP listener and prints it. Whoever may use the socket to publish may
  * thereby log a browser in; the URL works once, within ten minutes. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,22 +8,9 @@
 
 int rk_cmd_web(rk_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            rk_command_help("web");
-            return RK_EXIT_OK;
-        }
-        if (c == 'j')
-            cli->json = true;
-        else
-            return rk_usage_error("web", "unknown option");
-    }
-    if (optind < argc)
-        return rk_usage_error("web", "unexpected argument '%s'", argv[optind]);
+    int rc = rk_parse_help_json(cli, "web", argc, argv, 0);
+    if (rc >= 0)
+        return rc;
     json_t *j = rk_http_json(cli, "POST", "/v1/web/login", NULL, 0, NULL);
     if (!j)
         return RK_EXIT_FAIL;
