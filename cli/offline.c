@@ -25,20 +25,38 @@ static const struct option common_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* The options of the offline commands: -h, --json and -s as everywhere, plus --out FILE where out is
+ * given and --hash HEX where hash is given; any other option is a usage error. Returns -1 to go on,
+ * else the exit code (help printed, or a usage error). */
+static int offline_parse(rk_cli *cli, const char *cmd, int argc, char **argv, const char **out, const char **hash)
+{
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, out ? "+ho:s:" : "+hs:", common_opts, NULL)) != -1) {
+        if (c == 'h') {
+            rk_command_help(cmd);
+            return RK_EXIT_OK;
+        } else if (c == 'j') {
+            cli->json = true;
+        } else if (c == 's') {
+            cli->socket = optarg;
+        } else if (c == 'o' && out) {
+            *out = optarg;
+        } else if (c == 'H' && hash) {
+            *hash = optarg;
+        } else {
+            return rk_usage_error(cmd, "unknown option");
+        }
+    }
+    return -1;
+}
+
 int rk_cmd_keygen(rk_cli *cli, int argc, char **argv)
 {
     const char *out = NULL;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+ho:s:", common_opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': rk_command_help("keygen"); return RK_EXIT_OK;
-        case 'o': out = optarg; break;
-        case 'j': cli->json = true; break;
-        case 's': cli->socket = optarg; break;
-        default: return rk_usage_error("keygen", "unknown option");
-        }
-    }
+    int rc = offline_parse(cli, "keygen", argc, argv, &out, NULL);
+    if (rc >= 0)
+        return rc;
     if (optind < argc)
         return rk_usage_error("keygen", "unexpected argument '%s'", argv[optind]);
     if (!out)
@@ -76,16 +94,9 @@ int rk_cmd_keygen(rk_cli *cli, int argc, char **argv)
 
 int rk_cmd_pubkey(rk_cli *cli, int argc, char **argv)
 {
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+hs:", common_opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': rk_command_help("pubkey"); return RK_EXIT_OK;
-        case 'j': cli->json = true; break;
-        case 's': cli->socket = optarg; break;
-        default: return rk_usage_error("pubkey", "unknown option");
-        }
-    }
+    int rc = offline_parse(cli, "pubkey", argc, argv, NULL, NULL);
+    if (rc >= 0)
+        return rc;
     if (argc - optind != 1)
         return rk_usage_error("pubkey", "expected one key FILE");
     rk_key *key = NULL;
@@ -120,17 +131,9 @@ int rk_read_file(const char *path, rk_buf *buf)
 int rk_cmd_verify(rk_cli *cli, int argc, char **argv)
 {
     const char *want_hash = NULL;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+hs:", common_opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': rk_command_help("verify"); return RK_EXIT_OK;
-        case 'H': want_hash = optarg; break;
-        case 'j': cli->json = true; break;
-        case 's': cli->socket = optarg; break;
-        default: return rk_usage_error("verify", "unknown option");
-        }
-    }
+    int parsed = offline_parse(cli, "verify", argc, argv, NULL, &want_hash);
+    if (parsed >= 0)
+        return parsed;
     if (argc - optind != 1)
         return rk_usage_error("verify", "expected one FILE with the signed record bytes");
     const char *path = argv[optind];
