@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api_internal.h"
+#include "writer.h"
 #include "members.h"
 #include "export.h"
 #include "gauges.h"
@@ -123,7 +124,21 @@ static bool read_status_add_peers(rk_api *a, rk_http_req *req, const char *route
     (void)req;
     (void)route;
     json_t *peers = rk_gossip_summary_json(a->node->gossip);
-    if (!peers || json_object_set_new(res->json, "peers", peers) != 0)
+    if (!peers || json_object_set_new(res->json, "peers", peers) != 0) {
+        rk_api_json(res, 500, NULL);
+        return true;
+    }
+    /* a store that cannot be written (full map, full disk) shows here as well as in the log */
+    rk_writer_failure f = {0};
+    if (a->node->writer)
+        rk_writer_last_failure(a->node->writer, &f);
+    json_t *failure = json_null();
+    if (f.code[0]) {
+        char ts[32];
+        rk_format_rfc3339((int64_t)(f.at_ms / 1000), 0, true, ts);
+        failure = json_pack("{s:s,s:s,s:I}", "code", f.code, "at", ts, "failures", (json_int_t)f.failures);
+    }
+    if (!failure || json_object_set_new(res->json, "last_store_failure", failure) != 0)
         rk_api_json(res, 500, NULL);
     return true;
 }

@@ -443,7 +443,9 @@ out:
         rk_txn_abort(t);
     nng_mtx_lock(g->mu);
     dp->st->last_sync_ms = rk_now_ms();
-    snprintf(dp->st->last_sync_result, sizeof(dp->st->last_sync_result), "%s", result);
+    /* the exchange may succeed while what it fetched cannot be stored: that is what the peer's view says */
+    snprintf(dp->st->last_sync_result, sizeof(dp->st->last_sync_result), "%s",
+             rc == 0 && dp->st->store_error[0] ? dp->st->store_error : result);
     nng_mtx_unlock(g->mu);
     double secs = (double)(rk_monotonic_ns() - t0) / 1e9;
     rk_metrics_observe(g->metrics, "renkei_reconcile_seconds", "peer", dp->st->name, secs);

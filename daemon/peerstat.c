@@ -78,6 +78,19 @@ void rk_peerstat_reject(rk_peerstats *t, rk_peerstat *st, const char *reason, co
                 detail ? detail : "", (unsigned long long)suppressed);
 }
 
+void rk_peerstat_store_result(rk_peerstats *t, rk_peerstat *st, const rk_error *err)
+{
+    /* no log line here: the writer logs the failure itself, once a second, whoever sent the records */
+    nng_mtx_lock(t->mu);
+    if (!err) {
+        st->store_error[0] = '\0';
+    } else {
+        snprintf(st->store_error, sizeof st->store_error, "%s", err->code[0] ? err->code : "store_error");
+        snprintf(st->last_sync_result, sizeof st->last_sync_result, "%s", st->store_error);
+    }
+    nng_mtx_unlock(t->mu);
+}
+
 void rk_peerstat_count_io(rk_peerstats *t, rk_peerstat *st, uint64_t sent, uint64_t received)
 {
     nng_mtx_lock(t->mu);

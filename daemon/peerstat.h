@@ -44,6 +44,7 @@ typedef struct rk_peerstat {
     size_t nrej;
     uint64_t last_log_ms;
     uint64_t suppressed;
+    char store_error[48]; /* this node could not store what the peer sent (e.g. "store_full"); "" once one is stored */
 } rk_peerstat;
 
 /* Every peer's entry, guarded by the gossip lock `mu`. Entries are never removed before the table is
@@ -62,6 +63,10 @@ rk_peerstat *rk_peerstat_get_locked(rk_peerstats *t, const char *name);
 /* Counts one rejection of input from st (NULL: unauthenticated) and logs it, at most once a second
  * per peer. Takes the lock. */
 void rk_peerstat_reject(rk_peerstats *t, rk_peerstat *st, const char *reason, const char *detail);
+/* The outcome of storing one record from st: err NULL when it was stored (which clears the peer's
+ * store error), else the local failure, which becomes the peer's last_sync_result until a record of
+ * it is stored again (the writer logs the failure). Takes the lock. */
+void rk_peerstat_store_result(rk_peerstats *t, rk_peerstat *st, const rk_error *err);
 /* Counts records sent to and received from st. Takes the lock. */
 void rk_peerstat_count_io(rk_peerstats *t, rk_peerstat *st, uint64_t sent, uint64_t received);
 /* The views of rk_gossip_peers_json and rk_gossip_summary_json. Lock held. */

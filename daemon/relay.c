@@ -87,7 +87,9 @@ static void relay_submit_done(void *ctx, const rk_ingest_result *res, const rk_r
     if (res->status == RK_INGEST_REJECTED)
         rk_peerstat_reject(&g->stats, st, err && err->code[0] ? err->code : "rejected", err ? err->message : NULL);
     else if (res->status == RK_INGEST_FAILED)
-        rk_error_log("gossip", "store failed on a record from peer=%s: %s", st->name, err ? err->message : "");
+        rk_peerstat_store_result(&g->stats, st, err);
+    else
+        rk_peerstat_store_result(&g->stats, st, NULL);
     rk_gossip_unref(g);
 }
 

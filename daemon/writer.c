@@ -12,7 +12,8 @@
  * callbacks and commit listeners therefore run on the loop thread and never before the data is
  * durable. If the store fails (an ingest reports RK_INGEST_FAILED, or the commit fails, e.g. the map
  * is full) the transaction is aborted and every item of the batch carries that error: nothing of a
- * failed batch is acknowledged, and nothing of it is in the database.
+ * failed batch is acknowledged, and nothing of it is in the database. Such failures are logged at
+ * most once a second (a full store fails every batch) and the last one is kept for GET /v1/status.
  */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "writer.h"
@@ -105,6 +106,10 @@ struct rk_writer {
     listener *listeners;
     size_t listener_count;
     rk_quota *quota;             /* the write policy per author; used by the writer thread only */
+    /* the last failed batch, for GET /v1/status; under mu */
+    rk_writer_failure failure;
+    uint64_t failure_log_ms;     /* writer thread only: when a failure was last logged */
+    uint64_t failure_suppressed; /* failures not logged since */
 };
 
 static void free_item(item *it)
@@ -175,7 +180,22 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
         rk_quota_forget(w->quota); /* the records it admitted were not written */
         if (!err.code[0])
             rk_fail(&err, "store_error", "", "the store failed");
-        rk_error_log("writer", "batch of %zu failed, nothing stored: %s (%s)", n, err.message, err.code);
+        /* a full store fails every batch, so the line is logged at most once a second, with how many
+         * failures it stands for */
+        uint64_t now_ms = rk_monotonic_ns() / 1000000;
+        if (w->failure_log_ms == 0 || now_ms - w->failure_log_ms >= 1000) {
+            rk_error_log("writer", "batch of %zu failed, nothing stored: %s (%s) suppressed=%llu", n, err.message,
+                         err.code, (unsigned long long)w->failure_suppressed);
+            w->failure_log_ms = now_ms;
+            w->failure_suppressed = 0;
+        } else {
+            w->failure_suppressed++;
+        }
+        pthread_mutex_lock(&w->mu);
+        snprintf(w->failure.code, sizeof w->failure.code, "%s", err.code);
+        w->failure.at_ms = rk_now_ms();
+        w->failure.failures++;
+        pthread_mutex_unlock(&w->mu);
         for (item *it = batch; it; it = it->next) {
             it->res.status = RK_INGEST_FAILED;
             it->err = err;
@@ -492,6 +512,13 @@ int rk_writer_add_listener(rk_writer *w, rk_commit_listener fn, void *ctx)
     nl[w->listener_count].ctx = ctx;
     w->listener_count++;
     return 0;
+}
+
+void rk_writer_last_failure(rk_writer *w, rk_writer_failure *out)
+{
+    pthread_mutex_lock(&w->mu);
+    *out = w->failure;
+    pthread_mutex_unlock(&w->mu);
 }
 
 size_t rk_writer_outstanding(rk_writer *w)

@@ -43,6 +43,15 @@ size_t rk_writer_outstanding(rk_writer *w);
  * when the writer is stopping. */
 int rk_writer_wait_room(rk_writer *w, size_t limit, unsigned timeout_ms);
 
+/* The last failure of the store (a batch that could not be written), for GET /v1/status. */
+typedef struct rk_writer_failure {
+    char code[48];     /* e.g. "store_full"; "" if none since start */
+    uint64_t at_ms;    /* wall clock */
+    uint64_t failures; /* failed batches since start */
+} rk_writer_failure;
+/* Thread-safe. */
+void rk_writer_last_failure(rk_writer *w, rk_writer_failure *out);
+
 /* Register before rk_writer_start returns work; listeners are called in registration order. */
 int rk_writer_add_listener(rk_writer *w, rk_commit_listener fn, void *ctx);
 
