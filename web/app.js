@@ -687,9 +687,10 @@ async function pageRegions() {
   const regions = j.regions || j;
   const cards = (Array.isArray(regions) ? regions : []).map((r) => el('article', { class: 'card' },
     el('h3', {}, r.profile_id ? el('a', { href: '#/record/' + encodeURIComponent(r.profile_id), text: r.name || r.roster_name }) : (r.name || r.roster_name || '')),
-    el('div', { class: 'meta', text: (r.prefecture_name || prefName(r.prefecture)) + (r.kind ? ' ・ ' + label('node_kind', r.kind) : '') }),
+    el('div', { class: 'meta', text: r.profile_id ? (r.prefecture_name || prefName(r.prefecture)) + (r.kind ? ' ・ ' + label('node_kind', r.kind) : '')
+      : '地域プロファイルは未登録（名簿での名前: ' + (r.roster_name || r.name || '') + '）' }),
     r.coordinating_organisation ? el('div', { text: '推進: ' + r.coordinating_organisation }) : null,
-    el('div', { class: 'meta', text: 'レコード ' + r.records + ' 件' + (r.last_record_version ? ' ・ 最終更新 ' + fmtDate(Number(r.last_record_version)) : '') }),
+    el('div', { class: 'meta', text: 'レコード ' + r.records + ' 件' + (r.last_record_version ? ' ・ 最終更新 ' + fmtDate(r.last_record_version) : '') }),
     r.website ? el('a', { href: r.website, rel: 'noopener noreferrer', text: r.website }) : null,
     el('a', { href: '#/?author=' + encodeURIComponent(r.key), text: 'この地域のレコードを見る' })));
   show(el('h1', { text: '地域（ネットワークのノード）' }),

@@ -269,6 +269,8 @@ def test_calendar_and_national_view():
             time.sleep(0.5)
             p.wait(lambda d: "読み込み中" not in p.text(), h)
             p.shot(shot)
+            if h == "#/regions":  # the node, its record count and when it last published
+                assert "レコード 4 件 ・ 最終更新 %d年" % datetime.date.today().year in p.text(), p.text()
     finally:
         p.close()
         n.stop()
