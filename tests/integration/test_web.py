@@ -276,6 +276,64 @@ def test_calendar_and_national_view():
         n.stop()
 
 
+def test_region_profile_event_by_fiscal_year_and_delete():
+    n = web_node("七尾ノード", "17")
+    n.start()
+    p = Page(n)
+    try:
+        # the region profile: its node kind and key industries as Japanese choices
+        p.go("#/new/region")
+        p.wait(lambda d: d.find_element(By.ID, "record-form").get_attribute("data-kind") == "region", "the region form")
+        p.fill("region.name", "七尾市")
+        p.choose("region.node_kind", label_of(p, "node_kind", "region"))
+        p.choose("region.prefecture", "石川県")
+        p.check("region.key_industries", "製造業")
+        p.check("region.key_industries", label_of(p, "industry", "accommodation_food").split("（")[0])
+        p.fill("region.issues", "若者の流出\n事業承継")
+        p.submit()
+        p.wait(lambda d: "登録しました" in p.text(), "the region profile's page")
+        prof = n.get(rk.query("/v1/records", kind="region")).json()["records"]
+        assert len(prof) == 1 and prof[0]["region"]["key_industries"] == ["manufacturing", "accommodation_food"], prof
+        assert prof[0]["region"]["issues"] == ["若者の流出", "事業承継"]
+        # a second visit to the form edits that profile rather than publishing another
+        p.go("#/new/region")
+        p.wait(lambda d: d.find_element(By.ID, "submit").text == "更新する", "the profile opened for editing")
+
+        # an event known only by its fiscal year spans April to March, Japan time
+        p.go("#/new/event")
+        p.wait(lambda d: d.find_element(By.ID, "record-form").get_attribute("data-kind") == "event", "the event form")
+        p.fill("event.title", "DX推進計画の報告会")
+        p.choose("event.event_type", label_of(p, "event_type", "report_session"))
+        Select(p.d.find_element(By.ID, "f-precision")).select_by_value("fiscal_year")
+        p.d.find_element(By.ID, "f-starts-fy").send_keys("2027")
+        p.choose("event.format", label_of(p, "format", "hybrid"))
+        p.choose("event.prefecture", "石川県")
+        p.d.find_element(By.CSS_SELECTOR, "input[name=visibility][value=network]").click()
+        p.submit()
+        p.wait(lambda d: "登録しました" in p.text() and "2027年度" in p.text(), "the event's page")
+        ev = n.get(rk.query("/v1/records", kind="event")).json()["records"][0]
+        assert ev["visibility"] == "network", ev
+        assert ev["event"]["date_precision"] == "fiscal_year"
+        assert ev["event"]["starts_at"].startswith("2027-04-01T00:00:00") and ev["event"]["ends_at"].startswith("2028-03-31T23:59:59"), ev
+
+        # delete, after the confirmation
+        p.go("#/record/" + ev["id"])
+        p.wait(lambda d: d.find_element(By.CSS_SELECTOR, "button.danger"), "the delete button")
+        p.d.find_element(By.CSS_SELECTOR, "button.danger").click()
+        alert = p.d.switch_to.alert
+        assert "削除します" in alert.text
+        alert.dismiss()  # cancelled: nothing happens
+        assert n.get("/v1/records/" + ev["id"]).status == 200
+        p.d.find_element(By.CSS_SELECTOR, "button.danger").click()
+        p.d.switch_to.alert.accept()
+        p.wait(lambda d: "削除しました" in p.text(), "the deletion notice")
+        assert n.get("/v1/records/" + ev["id"]).status == 410
+        p.shot("web-deleted")
+    finally:
+        p.close()
+        n.stop()
+
+
 def test_login_url_once_in_browser():
     n = web_node("一度きり", "17")
     n.start()
