@@ -303,7 +303,6 @@ void rk_api_free(rk_api *a)
 {
     if (!a)
         return;
-    rk_api_publish_free(a);
     rk_session_store_free(a->sessions);
     pthread_mutex_destroy(&a->mu);
     free(a);

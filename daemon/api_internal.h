@@ -28,7 +28,6 @@
 
 typedef struct rk_api_response rk_api_response;
 typedef struct rk_api_waiter rk_api_waiter;
-typedef struct rk_api_pending rk_api_pending;
 typedef struct rk_session_store rk_session_store;
 
 /* Loop thread. Returns true when res is complete and is to be sent now; false when it took the
@@ -51,13 +50,12 @@ struct rk_api {
     rk_node *node;
     rk_http_server *http;
     rk_api_waiter *waiters;     /* long-polls on /v1/changes (api_wait.c) */
-    rk_api_pending *pending;    /* rids of POSTs in flight, for 409 before the commit (api_publish.c) */
     uint64_t last_version;      /* the last version this node assigned */
     bool have_group;
     gid_t group_gid;
     bool stopping;
     size_t jobs;                /* handlers queued on or running in the thread pool */
-    pthread_mutex_t mu;         /* pending and last_version: POSTs are prepared on the thread pool */
+    pthread_mutex_t mu;         /* last_version: POSTs are prepared on the thread pool */
     rk_session_store *sessions; /* the web page's logins (session.h); loop thread */
 };
 
@@ -109,7 +107,6 @@ void rk_api_put_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_resp
 void rk_api_delete_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
 /* Whether the caller may publish ([api] group). */
 bool rk_api_may_publish(rk_api *a, const rk_http_req *req);
-void rk_api_publish_free(rk_api *a);
 
 /* ---- api_wait.c: GET /v1/changes and its long-poll waiters */
 

@@ -9,8 +9,12 @@
  * - A record's new version is above its current one, and the versions this node assigns increase
  *   strictly (max(now, last assigned + 1, current + 1)) while that stays within
  *   PUBLISH_LEAD_MAX_MS of the clock; see publish_next_version_locked.
- * - POST may run on the thread pool: it touches a->pending and a->last_version only under a->mu,
- *   and leaves the hand-over to the writer to the loop thread (publish_submit, its `then`).
+ * - One publish validates the record once (rk_record_from_json, or rk_record_validate_content for a
+ *   deletion), reads its current version once for POST (in the writer's transaction, where the
+ *   "already exists" 409 is decided) and twice for PUT and DELETE (once here for 404, 410 and the
+ *   creation time, once in the write transaction), packs it once and never decodes what it sealed.
+ * - POST may run on the thread pool: it touches a->last_version only under a->mu, and leaves the
+ *   hand-over to the writer to the loop thread (publish_submit, its `then`).
  */
 #include <grp.h>
 #include <pwd.h>
@@ -28,11 +32,6 @@
 
 /* How far ahead of the clock node-wide strictly increasing versions may run. */
 #define PUBLISH_LEAD_MAX_MS 1000
-
-struct rk_api_pending {
-    rk_api_pending *next;
-    char rid[RK_RID_MAX + 1];
-};
 
 /* One publish between its sealing and its answer. */
 typedef struct publish {
@@ -70,37 +69,6 @@ bool rk_api_may_publish(rk_api *a, const rk_http_req *req)
     return false;
 }
 
-static void publish_pending_remove(rk_api *a, const char *rid)
-{
-    pthread_mutex_lock(&a->mu);
-    for (rk_api_pending **pp = &a->pending; *pp; pp = &(*pp)->next)
-        if (strcmp((*pp)->rid, rid) == 0) {
-            rk_api_pending *d = *pp;
-            *pp = d->next;
-            free(d);
-            break;
-        }
-    pthread_mutex_unlock(&a->mu);
-}
-
-/* With a->mu held. */
-static bool publish_pending_has(rk_api *a, const char *rid)
-{
-    for (rk_api_pending *p = a->pending; p; p = p->next)
-        if (strcmp(p->rid, rid) == 0)
-            return true;
-    return false;
-}
-
-void rk_api_publish_free(rk_api *a)
-{
-    while (a->pending) {
-        rk_api_pending *n = a->pending->next;
-        free(a->pending);
-        a->pending = n;
-    }
-}
-
 /* Loop thread, once the writer has committed (or failed) the record. */
 static void publish_written(void *ctx, const rk_ingest_result *ir, const rk_record *rec, const rk_error *err)
 {
@@ -109,8 +77,6 @@ static void publish_written(void *ctx, const rk_ingest_result *ir, const rk_reco
     rk_api *a = p->api;
     rk_api_response res;
     rk_api_response_init(&res);
-    if (p->is_create)
-        publish_pending_remove(a, p->rid);
     if (ir->status == RK_INGEST_STORED) {
         rk_metrics_add(a->node->metrics, "renkei_publishes_total", "op",
                        p->is_delete ? "delete" : p->is_create ? "create" : "update", 1);
@@ -144,33 +110,33 @@ static bool publish_submit(rk_api *a, rk_http_req *req, const char *route, rk_ap
     p->req = req;
     p->route = route;
     /* the node's own fresh signature is not verified again on the writer thread */
-    if (!a->stopping && rk_writer_submit_own(a->node->writer, &p->rec, publish_written, p) == 0)
+    if (!a->stopping && rk_writer_submit_own(a->node->writer, &p->rec, p->is_create, publish_written, p) == 0)
         return false;
     rk_record_free(&p->rec);
-    if (p->is_create)
-        publish_pending_remove(a, p->rid);
     free(p);
     rk_api_error(res, "stopping", NULL, "the node is shutting down");
     return true;
 }
 
-/* Signs msg (any thread) and leaves the hand-over to the writer to publish_submit. On failure res
- * holds the error and the caller removes a pending rid itself. */
-static bool publish_seal(rk_api *a, const Renkei__Record *msg, int ok_status, bool is_create, bool is_delete,
+/* Signs msg (any thread; ownership taken) and leaves the hand-over to the writer to publish_submit.
+ * On failure res holds the error. */
+static void publish_seal(rk_api *a, Renkei__Record *msg, int ok_status, bool is_create, bool is_delete,
                          rk_api_response *res)
 {
     rk_node *n = a->node;
     publish *p = calloc(1, sizeof *p);
     if (!p) {
+        protobuf_c_message_free_unpacked(&msg->base, NULL);
         rk_api_error(res, "no_memory", NULL, "out of memory");
-        return false;
+        return;
     }
     rk_error err;
-    if (rk_record_seal(msg, n->key, &p->rec, &err) != 0) {
+    if (rk_record_seal_owned(msg, n->key, &p->rec, &err) != 0) {
         free(p);
         rk_api_rk_error(res, &err);
-        return false;
+        return;
     }
+    msg = p->rec.msg;
     p->api = a;
     p->ok_status = ok_status;
     p->is_create = is_create;
@@ -181,7 +147,6 @@ static bool publish_seal(rk_api *a, const Renkei__Record *msg, int ok_status, bo
     rk_hex_encode(p->rec.hash, RK_HASH_LEN, p->hash);
     res->then = publish_submit;
     res->then_ctx = p;
-    return true;
 }
 
 /* Versions are milliseconds. Strictly increasing versions keep two updates of one record that are
@@ -285,7 +250,6 @@ void rk_api_post_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_res
     Renkei__Record *msg = publish_parse_body(a, req, res);
     if (!msg)
         return;
-    rk_node *n = a->node;
     if (!msg->rid || !msg->rid[0]) {
         uint8_t r[16];
         char hex[33];
@@ -306,47 +270,11 @@ void rk_api_post_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_res
         rk_api_error(res, "invalid_rid", "rid", "rid must be 1..64 characters of A-Z a-z 0-9 . _ -");
         return;
     }
-    /* The 409 check, the pending mark and the version are one step under a->mu: a POST of the same
-     * rid leaves the pending list only after its commit, so a transaction begun after that sees it. */
-    rk_api_pending *pr = calloc(1, sizeof *pr);
-    if (!pr) {
-        protobuf_c_message_free_unpacked(&msg->base, NULL);
-        rk_api_error(res, "no_memory", NULL, "out of memory");
-        return;
-    }
-    snprintf(pr->rid, sizeof pr->rid, "%s", msg->rid);
-    pthread_mutex_lock(&a->mu);
-    bool pending = publish_pending_has(a, msg->rid);
-    rk_txn *t = NULL;
-    rk_current cur;
-    rk_error err;
-    int found = 0;
-    if (!pending) {
-        found = rk_txn_begin(n->store, false, &t, &err) != 0 ? -1 : rk_store_get_current(t, n->pub, msg->rid, &cur, &err);
-        if (t)
-            rk_txn_abort(t);
-    }
-    if (!pending && found == 0) {
-        pr->next = a->pending;
-        a->pending = pr;
-        pr = NULL;
-        msg->version = publish_next_version_locked(a, 0);
-    }
-    pthread_mutex_unlock(&a->mu);
-    if (pr) {
-        free(pr);
-        if (found < 0)
-            rk_api_rk_error(res, &err);
-        else
-            rk_api_error(res, "conflict", "rid", "a record with rid \"%s\" already exists; use PUT to update it",
-                         msg->rid);
-        protobuf_c_message_free_unpacked(&msg->base, NULL);
-        return;
-    }
+    /* "already exists" is checked by the writer, in the transaction that stores the record, so the
+     * current version is read once; two POSTs of one rid in flight together: the second gets 409 */
+    msg->version = publish_next_version(a, 0);
     msg->created_at = msg->version;
-    if (!publish_seal(a, msg, 201, true, false, res))
-        publish_pending_remove(a, msg->rid);
-    protobuf_c_message_free_unpacked(&msg->base, NULL);
+    publish_seal(a, msg, 201, true, false, res);
 }
 
 void rk_api_put_record(rk_api *a, rk_http_req *req, const char *id, rk_api_response *res)
@@ -377,7 +305,36 @@ void rk_api_put_record(rk_api *a, rk_http_req *req, const char *id, rk_api_respo
     msg->version = publish_next_version(a, cur.version);
     msg->created_at = created ? created : msg->version;
     publish_seal(a, msg, 200, false, false, res);
-    protobuf_c_message_free_unpacked(&msg->base, NULL);
+}
+
+/* A heap tombstone for rid that rk_record_seal_owned can own; NULL when out of memory. A deletion
+ * travels as far as the record did (its visibility) and keeps its creation time. */
+static Renkei__Record *publish_tombstone(rk_api *a, const char *rid, Renkei__Visibility visibility, uint64_t created_at)
+{
+    Renkei__Record *msg = malloc(sizeof *msg);
+    Renkei__Tombstone *ts = malloc(sizeof *ts);
+    if (!msg || !ts) {
+        free(msg);
+        free(ts);
+        return NULL;
+    }
+    renkei__record__init(msg);
+    renkei__tombstone__init(ts);
+    msg->kind = RENKEI__KIND__KIND_TOMBSTONE;
+    msg->visibility = visibility;
+    msg->created_at = created_at;
+    msg->body_case = RENKEI__RECORD__BODY_TOMBSTONE;
+    msg->tombstone = ts;
+    msg->author.data = malloc(RK_KEY_LEN);
+    msg->rid = strdup(rid);
+    msg->language = strdup("ja");
+    if (!msg->author.data || !msg->rid || !msg->language) {
+        protobuf_c_message_free_unpacked(&msg->base, NULL);
+        return NULL;
+    }
+    memcpy(msg->author.data, a->node->pub, RK_KEY_LEN);
+    msg->author.len = RK_KEY_LEN;
+    return msg;
 }
 
 void rk_api_delete_record(rk_api *a, rk_http_req *req, const char *id, rk_api_response *res)
@@ -390,18 +347,18 @@ void rk_api_delete_record(rk_api *a, rk_http_req *req, const char *id, rk_api_re
     memset(&rec, 0, sizeof rec);
     if (!rk_api_load_target(a, id, true, author, rid, &cur, &rec, res))
         return;
-    Renkei__Record msg = RENKEI__RECORD__INIT;
-    Renkei__Tombstone ts = RENKEI__TOMBSTONE__INIT;
-    msg.author.data = a->node->pub;
-    msg.author.len = RK_KEY_LEN;
-    msg.rid = rid;
-    msg.kind = RENKEI__KIND__KIND_TOMBSTONE;
-    msg.visibility = rec.msg->visibility; /* a deletion travels as far as the record did */
-    msg.created_at = rec.msg->created_at;
-    msg.language = (char *)"ja";
-    msg.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
-    msg.tombstone = &ts;
-    msg.version = publish_next_version(a, cur.version);
-    publish_seal(a, &msg, 200, false, true, res);
+    Renkei__Record *msg = publish_tombstone(a, rid, rec.msg->visibility, rec.msg->created_at);
     rk_record_free(&rec);
+    if (!msg) {
+        rk_api_error(res, "no_memory", NULL, "out of memory");
+        return;
+    }
+    rk_error err;
+    if (rk_record_validate_content(msg, &err) != 0) { /* the one schema check of a deletion */
+        protobuf_c_message_free_unpacked(&msg->base, NULL);
+        rk_api_rk_error(res, &err);
+        return;
+    }
+    msg->version = publish_next_version(a, cur.version);
+    publish_seal(a, msg, 200, false, true, res);
 }

@@ -44,6 +44,7 @@ typedef struct item {
     rk_record rec;           /* valid when has_rec */
     bool has_rec;
     bool own;                /* sealed by this node just now (rk_writer_submit_own): rec given, env NULL */
+    bool create;             /* own items: a POST, which must not find the record stored */
     bool signature_ok;       /* peer items: outcome of the verifier's check (when has_rec) */
 } item;
 
@@ -159,7 +160,8 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
             it->res.status = RK_INGEST_FAILED;
             int rc;
             if (it->own)
-                rc = rk_ingest_own(t, &node->roster, w->quota, &node->limits, now, &it->rec, &it->res, &it->err);
+                rc = rk_ingest_own(t, &node->roster, w->quota, &node->limits, now, &it->rec, it->create, &it->res,
+                                   &it->err);
             else
                 rc = rk_ingest_prepared(t, &node->roster, w->quota, now, &it->rec, it->signature_ok, &it->res,
                                         &it->err);
@@ -485,7 +487,7 @@ int rk_writer_submit(rk_writer *w, uint8_t *env, size_t len, const char *source,
     return enqueue(w, it);
 }
 
-int rk_writer_submit_own(rk_writer *w, rk_record *rec, rk_write_done done, void *ctx)
+int rk_writer_submit_own(rk_writer *w, rk_record *rec, bool create, rk_write_done done, void *ctx)
 {
     item *it = calloc(1, sizeof *it);
     if (!it) {
@@ -493,6 +495,7 @@ int rk_writer_submit_own(rk_writer *w, rk_record *rec, rk_write_done done, void 
         return -1;
     }
     it->own = true;
+    it->create = create;
     it->has_rec = true;
     it->rec = *rec;
     memset(rec, 0, sizeof *rec);

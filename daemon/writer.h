@@ -33,9 +33,10 @@ void rk_writer_stop(rk_writer *w);
 int rk_writer_submit(rk_writer *w, uint8_t *env, size_t len, const char *source, rk_write_done done, void *ctx);
 /* Thread-safe. For a record this node has just sealed with its own key: takes ownership of *rec (and
  * clears it), and ingests it with rk_ingest_own, i.e. every check but the verification of the node's
- * own signature. Local publishes only; a peer's record always goes through rk_writer_submit. Returns
- * -1 if the writer is stopping (the record is freed). */
-int rk_writer_submit_own(rk_writer *w, rk_record *rec, rk_write_done done, void *ctx);
+ * own signature; create (a POST) rejects it as "conflict" if any version is stored. Local publishes
+ * only; a peer's record always goes through rk_writer_submit. Returns -1 if the writer is stopping
+ * (the record is freed). */
+int rk_writer_submit_own(rk_writer *w, rk_record *rec, bool create, rk_write_done done, void *ctx);
 /* Items submitted and not yet delivered. Peers' records are only fetched while this stays below a
  * bound, so a node catching up holds a fixed amount of memory however far behind it is. */
 size_t rk_writer_outstanding(rk_writer *w);

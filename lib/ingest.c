@@ -4,7 +4,10 @@
  * a version that would really be stored counts against it. Nothing is written before every check has
  * passed, so a rejection leaves the caller's write transaction usable for the rest of its batch.
  * rk_ingest_own is the one exception to "every check": for a record the node has just sealed with its
- * own key it skips the signature verification (the node made that signature); nothing else.
+ * own key it skips the signature verification (the node made that signature) and the schema rules
+ * (the API ran them once, before sealing); nothing else. It also makes the API's "already exists"
+ * check for a POST, in the write transaction, so the current version is read once per publish and
+ * that one read also serves the store's put (rk_store_put_over).
  * rk_ingest_prepare/rk_ingest_prepared split the same checks in two so that the store-free ones,
  * verification included, can run on other threads before the write transaction; the order in which
  * a rejection is reported stays the same (a stale copy with a bad signature is still "stale_version").
@@ -15,8 +18,9 @@
 
 typedef enum signature_state { SIGNATURE_UNCHECKED, SIGNATURE_GOOD, SIGNATURE_BAD } signature_state;
 
+/* create: the record must not exist yet, in any version (a POST of the node's own). */
 static int ingest_checked(rk_txn *t, const rk_roster *roster, rk_quota *quota, uint64_t now_ms, const rk_record *rec,
-                          signature_state sig, rk_ingest_result *res, rk_error *err)
+                          signature_state sig, bool create, rk_ingest_result *res, rk_error *err)
 {
     memset(res, 0, sizeof *res);
     res->status = RK_INGEST_REJECTED;
@@ -32,6 +36,8 @@ static int ingest_checked(rk_txn *t, const rk_roster *roster, rk_quota *quota, u
         res->status = RK_INGEST_FAILED;
         return -1;
     }
+    if (found == 1 && create)
+        return rk_fail(err, "conflict", "rid", "a record with rid \"%s\" already exists; use PUT to update it", m->rid);
     if (found == 1) {
         if (cur.version == m->version && memcmp(cur.hash, rec->hash, RK_HASH_LEN) == 0)
             return rk_fail(err, "duplicate", "version", "this version is already stored");
@@ -52,7 +58,7 @@ static int ingest_checked(rk_txn *t, const rk_roster *roster, rk_quota *quota, u
         }
     }
     rk_put_result put;
-    if (rk_store_put(t, rec, &put, &res->seq, err) != 0) {
+    if (rk_store_put_over(t, rec, found == 1 ? &cur : NULL, &put, &res->seq, err) != 0) {
         res->status = RK_INGEST_FAILED;
         return -1;
     }
@@ -65,11 +71,11 @@ static int ingest_checked(rk_txn *t, const rk_roster *roster, rk_quota *quota, u
 int rk_ingest_record(rk_txn *t, const rk_roster *roster, const rk_record *rec, rk_ingest_result *res,
                      rk_error *err)
 {
-    return ingest_checked(t, roster, NULL, 0, rec, SIGNATURE_UNCHECKED, res, err);
+    return ingest_checked(t, roster, NULL, 0, rec, SIGNATURE_UNCHECKED, false, res, err);
 }
 
 int rk_ingest_own(rk_txn *t, const rk_roster *roster, rk_quota *quota, const rk_limits *lim, uint64_t now_ms,
-                  const rk_record *rec, rk_ingest_result *res, rk_error *err)
+                  const rk_record *rec, bool create, rk_ingest_result *res, rk_error *err)
 {
     memset(res, 0, sizeof *res);
     res->status = RK_INGEST_REJECTED;
@@ -83,7 +89,7 @@ int rk_ingest_own(rk_txn *t, const rk_roster *roster, rk_quota *quota, const rk_
         return rk_fail(err, "clock_skew", "version", "version %llu is %llu ms in the future (limit %llu ms)",
                        (unsigned long long)rec->msg->version, (unsigned long long)(rec->msg->version - now_ms),
                        (unsigned long long)lim->max_clock_skew_ms);
-    return ingest_checked(t, roster, quota, now_ms, rec, SIGNATURE_GOOD, res, err);
+    return ingest_checked(t, roster, quota, now_ms, rec, SIGNATURE_GOOD, create, res, err);
 }
 
 int rk_ingest(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const uint8_t *env,
@@ -120,5 +126,6 @@ int rk_ingest_prepare(const rk_roster *roster, const rk_limits *lim, uint64_t no
 int rk_ingest_prepared(rk_txn *t, const rk_roster *roster, rk_quota *quota, uint64_t now_ms, const rk_record *rec,
                        bool signature_ok, rk_ingest_result *res, rk_error *err)
 {
-    return ingest_checked(t, roster, quota, now_ms, rec, signature_ok ? SIGNATURE_GOOD : SIGNATURE_BAD, res, err);
+    return ingest_checked(t, roster, quota, now_ms, rec, signature_ok ? SIGNATURE_GOOD : SIGNATURE_BAD, false, res,
+                          err);
 }

@@ -32,11 +32,12 @@ int rk_ingest(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t
 int rk_ingest_record(rk_txn *t, const rk_roster *roster, const rk_record *rec, rk_ingest_result *res,
                      rk_error *err);
 
-/* For a record this node has just sealed with its own key (rk_record_seal, which ran the schema
- * rules): the size limit, clock skew, roster and version checks of the other entry points, but not
- * the Ed25519 verification of the node's own fresh signature. Never for bytes from anywhere else. */
+/* For a record this node has just sealed with its own key (after the schema rules ran on it once):
+ * the size limit, clock skew, roster, version and quota checks of the other entry points, but not the
+ * Ed25519 verification of the node's own fresh signature. Never for bytes from anywhere else.
+ * create: the record is new (POST); if any version of it is stored, it is rejected as "conflict". */
 int rk_ingest_own(rk_txn *t, const rk_roster *roster, rk_quota *quota, const rk_limits *lim, uint64_t now_ms,
-                  const rk_record *rec, rk_ingest_result *res, rk_error *err);
+                  const rk_record *rec, bool create, rk_ingest_result *res, rk_error *err);
 
 /* The checks that need no store (size, decode, schema, clock skew, and the Ed25519 verification when
  * the author is a member), for running on any thread before the write transaction. Thread-safe. On 0,

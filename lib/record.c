@@ -2,8 +2,9 @@
  *
  * rk_record_parse is the defensive entry for bytes from anywhere (peer, disk, CLI): it bounds sizes
  * before decoding and copies the envelope so the result never points into caller memory.
- * rk_record_seal is the only place a Record is ever serialised; from then on the same bytes are
- * hashed, signed, stored and relayed.
+ * rk_record_seal and rk_record_seal_owned are the only places a Record is ever serialised: packed
+ * once, then the same bytes are hashed, signed, stored and relayed. The _owned form (the publish
+ * path) keeps the very message it packed instead of decoding the bytes back.
  */
 #include "record.h"
 
@@ -97,15 +98,14 @@ bool rk_record_signature_ok(const rk_record *rec)
     return rk_verify(rec->msg->author.data, RK_SIGN_DOMAIN_RECORD, rec->bytes, rec->len, rec->sig);
 }
 
-int rk_record_seal(const Renkei__Record *r, const rk_key *key, rk_record *out, rk_error *err)
+/* Packs r once, signs the bytes and builds the canonical envelope around them; out gets everything
+ * but msg. r's content is the caller's to have checked. */
+static int seal_envelope(const Renkei__Record *r, const rk_key *key, rk_record *out, rk_error *err)
 {
-    memset(out, 0, sizeof *out);
     uint8_t pub[RK_KEY_LEN];
     rk_key_public(key, pub);
     if (r->author.len != RK_KEY_LEN || memcmp(r->author.data, pub, RK_KEY_LEN) != 0)
         return rk_fail(err, "invalid_author", "author", "a node can only sign its own records");
-    if (rk_record_validate(r, err) != 0)
-        return -1;
     size_t rlen = renkei__record__get_packed_size(r);
     uint8_t *bytes = malloc(rlen ? rlen : 1);
     if (!bytes)
@@ -119,10 +119,41 @@ int rk_record_seal(const Renkei__Record *r, const rk_key *key, rk_record *out, r
     int rc = build_envelope(out, bytes, rlen, sig, err);
     free(bytes);
     if (rc == 0)
-        rc = decode_owned(out, NULL, 0, err);
-    if (rc != 0)
-        rk_record_free(out);
+        rk_sha256(out->bytes, out->len, out->hash);
     return rc;
+}
+
+int rk_record_seal(const Renkei__Record *r, const rk_key *key, rk_record *out, rk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (rk_record_validate(r, err) != 0)
+        return -1;
+    if (seal_envelope(r, key, out, err) != 0) {
+        rk_record_free(out);
+        return -1;
+    }
+    /* r is the caller's: the record keeps its own decoded copy of what was signed */
+    out->msg = renkei__record__unpack(NULL, out->len, out->bytes);
+    if (!out->msg) {
+        rk_record_free(out);
+        return rk_fail(err, "no_memory", "", "out of memory");
+    }
+    return 0;
+}
+
+int rk_record_seal_owned(Renkei__Record *msg, const rk_key *key, rk_record *out, rk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = rk_record_validate_filled(msg, err);
+    if (rc == 0)
+        rc = seal_envelope(msg, key, out, err);
+    if (rc != 0) {
+        rk_record_free(out);
+        protobuf_c_message_free_unpacked(&msg->base, NULL);
+        return -1;
+    }
+    out->msg = msg; /* what was packed, so never decoded again */
+    return 0;
 }
 
 int rk_record_clone(const rk_record *src, rk_record *dst)

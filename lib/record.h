@@ -46,6 +46,12 @@ bool rk_record_signature_ok(const rk_record *rec);
 /* Serialises r once, hashes and signs it with key (r->author must equal the key's public key), and
  * fills out as rk_record_parse would. Validates first. */
 int rk_record_seal(const Renkei__Record *r, const rk_key *key, rk_record *out, rk_error *err);
+/* The publish path's seal: msg's content has been validated already (rk_record_from_json does, or the
+ * caller ran rk_record_validate_content), so only the rest is checked (rk_record_validate_filled:
+ * author, rid, version and a membership record's rid; the author must be the key's). Takes ownership of msg (a heap message freeable with
+ * protobuf_c_message_free_unpacked) in every case; on success out->msg is msg itself, not a decode
+ * of the bytes just packed. */
+int rk_record_seal_owned(Renkei__Record *msg, const rk_key *key, rk_record *out, rk_error *err);
 
 void rk_record_free(rk_record *rec);
 

@@ -94,6 +94,22 @@ int rk_store_put(rk_txn *t, const rk_record *rec, rk_put_result *res, uint64_t *
     rk_error local;
     if (!err)
         err = &local; /* the reason is also kept for rk_txn_commit */
+    const Renkei__Record *m = rec->msg;
+    if (!m || m->author.len != RK_KEY_LEN)
+        return rk_fail(err, "invalid_author", "author", "a record needs a 32-byte author");
+    rk_current cur;
+    int found = rk_store_get_current(t, m->author.data, m->rid, &cur, err);
+    if (found < 0)
+        return -1;
+    return rk_store_put_over(t, rec, found == 1 ? &cur : NULL, res, seq, err);
+}
+
+int rk_store_put_over(rk_txn *t, const rk_record *rec, const rk_current *current, rk_put_result *res, uint64_t *seq,
+                      rk_error *err)
+{
+    rk_error local;
+    if (!err)
+        err = &local; /* the reason is also kept for rk_txn_commit */
     if (rk_txn_need_write(t, err) != 0)
         return -1;
     const Renkei__Record *m = rec->msg;
@@ -104,9 +120,9 @@ int rk_store_put(rk_txn *t, const rk_record *rec, rk_put_result *res, uint64_t *
     if (rk_records_current_key(m->author.data, m->rid, ckey, &cklen, err) != 0)
         return -1;
     rk_current cur;
-    int found = rk_store_get_current(t, m->author.data, m->rid, &cur, err);
-    if (found < 0)
-        return -1;
+    int found = current != NULL;
+    if (current)
+        cur = *current;
     if (found == 1 && (cur.version > m->version ||
                        (cur.version == m->version && memcmp(cur.hash, rec->hash, RK_HASH_LEN) >= 0))) {
         *res = RK_PUT_STALE;

@@ -27,6 +27,11 @@ typedef enum rk_put_result {
 /* Stores a record that the caller has validated and whose signature it has checked, applying the
  * current-version rule and updating every index. *seq gets the change sequence number when stored. */
 int rk_store_put(rk_txn *t, const rk_record *rec, rk_put_result *res, uint64_t *seq, rk_error *err);
+/* The same for a caller that has just read the current version of (author, rid) in this transaction
+ * (rk_store_get_current): current is what it found, or NULL for none. Ingest reads it once for both
+ * its own checks and the put. */
+int rk_store_put_over(rk_txn *t, const rk_record *rec, const rk_current *current, rk_put_result *res, uint64_t *seq,
+                      rk_error *err);
 
 struct rk_store_counts {
     uint64_t current;      /* current records, tombstones excluded */

@@ -475,7 +475,7 @@ static int check_membership_identity(const Renkei__Record *r, rk_error *err)
     return 0;
 }
 
-int rk_record_validate(const Renkei__Record *r, rk_error *err)
+static int check_filled(const Renkei__Record *r, rk_error *err)
 {
     if (r->author.len != RK_KEY_LEN || !r->author.data)
         return rk_fail(err, "invalid_author", "author", "the author must be a 32-byte public key, not %zu bytes",
@@ -484,7 +484,19 @@ int rk_record_validate(const Renkei__Record *r, rk_error *err)
         return rk_fail(err, "invalid_rid", "rid", "a rid is 1..64 of A-Z a-z 0-9 . _ -");
     if (r->version == 0)
         return rk_fail(err, "invalid_version", "version", "the version must be greater than 0");
-    if (rk_record_validate_content(r, err) != 0)
+    return 0;
+}
+
+int rk_record_validate(const Renkei__Record *r, rk_error *err)
+{
+    if (check_filled(r, err) != 0 || rk_record_validate_content(r, err) != 0)
+        return -1;
+    return check_membership_identity(r, err);
+}
+
+int rk_record_validate_filled(const Renkei__Record *r, rk_error *err)
+{
+    if (check_filled(r, err) != 0)
         return -1;
     return check_membership_identity(r, err);
 }

@@ -19,6 +19,10 @@
 int rk_record_validate(const Renkei__Record *r, rk_error *err);
 /* The same without author, rid and version, which the node fills in on publish. */
 int rk_record_validate_content(const Renkei__Record *r, rk_error *err);
+/* The rest: the fields the node fills in on publish (author, rid, version) and the rules that tie
+ * them to the content (a membership record's rid). For a message whose content was validated already,
+ * so that a publish validates each rule once (rk_record_seal_owned). */
+int rk_record_validate_filled(const Renkei__Record *r, rk_error *err);
 /* rk_record_validate_content noting every problem in sink (lib/problems.h) rather than the first. */
 struct rk_sink;
 int rk_record_check(const Renkei__Record *r, struct rk_sink *sink);

@@ -274,6 +274,39 @@ static void test_ingest_record_for_own_publishes(void **state)
     rk_record_free(&other);
 }
 
+/* A POST's "already exists" is decided inside the write transaction by rk_ingest_own (create),
+ * before the version rules: the API no longer reads the current version itself. */
+static void test_own_create_conflicts_with_any_stored_version(void **state)
+{
+    fixture *f = *state;
+    rk_record first, newer, older;
+    seal_case(f->member, "create", NOW_MS - 5, "最初の公開", &first);
+    seal_case(f->member, "create", NOW_MS - 4, "同じ rid の二度目", &newer);
+    seal_case(f->member, "create", NOW_MS - 6, "古い版", &older);
+    rk_ingest_result res;
+    rk_error err;
+    assert_int_equal(rk_ingest_own(f->txn, &f->roster, NULL, &f->limits, NOW_MS, &first, true, &res, &err), 0);
+    assert_int_equal(res.status, RK_INGEST_STORED);
+    rk_ingest_own(f->txn, &f->roster, NULL, &f->limits, NOW_MS, &newer, true, &res, &err);
+    assert_int_equal(res.status, RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "conflict");
+    rk_ingest_own(f->txn, &f->roster, NULL, &f->limits, NOW_MS, &older, true, &res, &err);
+    assert_int_equal(res.status, RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "conflict");
+    /* an update (PUT) of the same record goes through the version rules as before */
+    rk_ingest_own(f->txn, &f->roster, NULL, &f->limits, NOW_MS, &older, false, &res, &err);
+    assert_int_equal(res.status, RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "stale_version");
+    assert_int_equal(rk_ingest_own(f->txn, &f->roster, NULL, &f->limits, NOW_MS, &newer, false, &res, &err), 0);
+    assert_int_equal(res.status, RK_INGEST_STORED);
+    rk_current cur;
+    assert_int_equal(rk_store_get_current(f->txn, f->member_pub, "create", &cur, &err), 1);
+    assert_int_equal(cur.version, NOW_MS - 4);
+    rk_record_free(&first);
+    rk_record_free(&newer);
+    rk_record_free(&older);
+}
+
 static void test_two_stage_verifies_members_only(void **state)
 {
     fixture *f = *state;
@@ -311,6 +344,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_order_of_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_equal_version_tie, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_record_for_own_publishes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_create_conflicts_with_any_stored_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_decode_and_skew, setup_two_stage, teardown),
         cmocka_unit_test_setup_teardown(test_order_of_checks, setup_two_stage, teardown),
         cmocka_unit_test_setup_teardown(test_equal_version_tie, setup_two_stage, teardown),

@@ -605,10 +605,71 @@ static void test_generic_message(void **state)
     json_decref(j);
 }
 
+/* Gives a message from rk_record_from_json the node as its author, as the API does. */
+static void own_author(Renkei__Record *r, const rk_key *key)
+{
+    free(r->author.data);
+    r->author.data = malloc(RK_KEY_LEN);
+    assert_non_null(r->author.data);
+    rk_key_public(key, r->author.data);
+    r->author.len = RK_KEY_LEN;
+}
+
+/* The publish path's seal keeps the message it packed (no decode of its own bytes) and what it
+ * keeps is exactly what a peer decodes from the envelope. */
+static void test_seal_owned_keeps_the_message(void **state)
+{
+    (void)state;
+    rk_error err;
+    rk_key *key, *other;
+    assert_int_equal(rk_key_generate(&key, &err), 0);
+    assert_int_equal(rk_key_generate(&other, &err), 0);
+
+    Renkei__Record *r = from_json_ok(full_case);
+    own_author(r, key);
+    r->version = UINT64_C(1700000000000);
+    r->created_at = r->version;
+    rk_record rec;
+    assert_int_equal(rk_record_seal_owned(r, key, &rec, &err), 0);
+    assert_ptr_equal(rec.msg, r);
+    assert_true(rk_record_signature_ok(&rec));
+    rk_record back;
+    assert_int_equal(rk_record_parse(rec.env, rec.env_len, NULL, 0, &back, &err), 0);
+    assert_memory_equal(back.hash, rec.hash, RK_HASH_LEN);
+    assert_int_equal(back.len, rec.len);
+    assert_memory_equal(back.bytes, rec.bytes, rec.len);
+    json_t *kept = rk_record_to_json(&rec, NULL), *decoded = rk_record_to_json(&back, NULL);
+    assert_json_equal(kept, decoded);
+    json_decref(kept);
+    json_decref(decoded);
+    rk_record_free(&back);
+    rk_record_free(&rec);
+
+    /* the fields the node fills in are still checked; the message is freed either way (ASan) */
+    r = from_json_ok("{'kind':'case','case':{" MIN_CASE "}}");
+    own_author(r, key);
+    r->version = 1;
+    assert_int_equal(rk_record_seal_owned(r, key, &rec, &err), -1);
+    assert_string_equal(err.code, "invalid_rid");
+    assert_null(rec.msg);
+    r = from_json_ok("{'kind':'case','rid':'x','case':{" MIN_CASE "}}");
+    own_author(r, key);
+    assert_int_equal(rk_record_seal_owned(r, key, &rec, &err), -1);
+    assert_string_equal(err.code, "invalid_version");
+    r = from_json_ok("{'kind':'case','rid':'x','case':{" MIN_CASE "}}");
+    own_author(r, other);
+    r->version = 1;
+    assert_int_equal(rk_record_seal_owned(r, key, &rec, &err), -1);
+    assert_string_equal(err.code, "invalid_author");
+    rk_key_free(key);
+    rk_key_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_case_round_trip),
+        cmocka_unit_test(test_seal_owned_keeps_the_message),
         cmocka_unit_test(test_full_event_round_trip),
         cmocka_unit_test(test_defaults_and_aliases),
         cmocka_unit_test(test_enum_codes),
