@@ -64,6 +64,11 @@ log_level = warn
 [api]
 socket = $work/a.sock
 
+# a benchmark measures throughput, not the write policy: one author publishes everything
+[quota]
+records_per_author = 0
+versions_per_window = 0
+
 [gossip]
 listen = tcp://127.0.0.1:$port_a
 
@@ -81,6 +86,11 @@ log_level = warn
 
 [api]
 socket = $work/b.sock
+
+# a benchmark measures throughput, not the write policy: one author publishes everything
+[quota]
+records_per_author = 0
+versions_per_window = 0
 
 [peer "bench-a"]
 key = $key_a
