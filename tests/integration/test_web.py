@@ -27,14 +27,22 @@ WAIT = 30
 
 
 def make_browser():
+    profile = tempfile.mkdtemp(prefix="rk-chromium-")
     opts = webdriver.ChromeOptions()
     opts.binary_location = "/usr/bin/chromium"
     for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=ja-JP",
               "--window-size=1280,1400", "--no-proxy-server", "--disable-extensions", "--disable-background-networking",
-              "--user-data-dir=" + tempfile.mkdtemp(prefix="rk-chromium-")):
+              "--user-data-dir=" + profile):
         opts.add_argument(a)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    d.rk_profile = profile
+    return d
+
+
+def quit_browser(d):
+    d.quit()
+    shutil.rmtree(d.rk_profile, ignore_errors=True)
 
 
 class Page:
@@ -83,7 +91,7 @@ class Page:
 
     def close(self):
         problems = self.console_problems()
-        self.d.quit()
+        quit_browser(self.d)
         assert not problems, problems
 
     def field(self, path):
@@ -351,7 +359,7 @@ def test_login_url_once_in_browser():
         os.makedirs(SHOTS, exist_ok=True)
         d.save_screenshot(os.path.join(SHOTS, "web-login-page.png"))
     finally:
-        d.quit()
+        quit_browser(d)
         n.stop()
 
 
