@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compress.h"
 #include "gossip_int.h"
 #include "handshake.h"
 #include "log.h"
@@ -56,6 +57,7 @@ struct rk_peer_dial {
     nng_cv *cv; /* on g->mu */
     nng_thread *ctl, *poller;
     bool authed;
+    bool zstd; /* both sides announced zstd in the last handshake: requests may be compressed */
     uint32_t auth_pipe;
     bool sync_now;
     int set;    /* RK_SET_MEMBERS until the listener says we are not a member */
@@ -63,6 +65,63 @@ struct rk_peer_dial {
     size_t qn, qcap;
     nng_tls_config *tls;
 };
+
+/* Replaces a packed request of RK_COMPRESS_MIN bytes or more by its compressed form (docs/protocol.md,
+ * "Compression"); a shorter one, or one that would not shrink, is kept. NULL when out of memory. */
+static nng_msg *peer_dial_compress(nng_msg *m)
+{
+    if (nng_msg_len(m) < RK_COMPRESS_MIN)
+        return m;
+    uint8_t *z;
+    size_t zlen;
+    if (rk_compress(nng_msg_body(m), nng_msg_len(m), &z, &zlen) != RK_COMPRESS_OK) {
+        nng_msg_free(m);
+        return NULL;
+    }
+    Renkei__PeerRequest w = RENKEI__PEER_REQUEST__INIT;
+    w.msg_case = RENKEI__PEER_REQUEST__MSG_ZSTD;
+    w.zstd.data = z;
+    w.zstd.len = zlen;
+    size_t n = renkei__peer_request__get_packed_size(&w);
+    nng_msg *c = NULL;
+    if (n < nng_msg_len(m)) {
+        if (nng_msg_alloc(&c, n) != 0) {
+            free(z);
+            nng_msg_free(m);
+            return NULL;
+        }
+        renkei__peer_request__pack(&w, nng_msg_body(c));
+        nng_msg_free(m);
+        m = c;
+    }
+    free(z);
+    return m;
+}
+
+/* Replaces a compressed reply by the PeerReply it holds. A bad frame, a frame over the message limit
+ * and a nested zstd are rejections, counted for the peer. Returns 0, or -1 with *r freed. */
+static int peer_dial_decompress(rk_peer_dial *dp, Renkei__PeerReply **r)
+{
+    uint8_t *raw;
+    size_t len;
+    rk_compress_result cr = rk_decompress((*r)->zstd.data, (*r)->zstd.len, RK_GOSSIP_MAX_MSG, &raw, &len);
+    renkei__peer_reply__free_unpacked(*r, NULL);
+    *r = NULL;
+    if (cr != RK_COMPRESS_OK) {
+        rk_peerstat_reject(&dp->g->stats, dp->st, rk_compress_reason(cr), "compressed PeerReply");
+        return -1;
+    }
+    *r = renkei__peer_reply__unpack(NULL, len, raw);
+    free(raw);
+    if (!*r || (*r)->msg_case == RENKEI__PEER_REPLY__MSG_ZSTD) {
+        if (*r)
+            renkei__peer_reply__free_unpacked(*r, NULL);
+        *r = NULL;
+        rk_peerstat_reject(&dp->g->stats, dp->st, "malformed", "undecodable compressed PeerReply");
+        return -1;
+    }
+    return 0;
+}
 
 /* One request and its reply on ctx; blocks the calling (dialer) thread. */
 static int peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Renkei__PeerRequest *req,
@@ -74,6 +133,11 @@ static int peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Ren
     if (nng_msg_alloc(&m, n) != 0)
         return NNG_ENOMEM;
     renkei__peer_request__pack(req, nng_msg_body(m));
+    nng_mtx_lock(dp->g->mu);
+    bool zstd = dp->zstd;
+    nng_mtx_unlock(dp->g->mu);
+    if (zstd && (m = peer_dial_compress(m)) == NULL)
+        return NNG_ENOMEM;
     nng_aio_set_timeout(aio, timeout);
     nng_aio_set_msg(aio, m);
     nng_ctx_send(ctx, aio);
@@ -101,6 +165,8 @@ static int peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Ren
         rk_peerstat_reject(&dp->g->stats, dp->st, "malformed", "undecodable PeerReply");
         return NNG_EPROTO;
     }
+    if ((*out)->msg_case == RENKEI__PEER_REPLY__MSG_ZSTD && peer_dial_decompress(dp, out) != 0)
+        return NNG_EPROTO;
     if ((*out)->msg_case == RENKEI__PEER_REPLY__MSG_ERROR) {
         const char *code = (*out)->error->code;
         if (strcmp(code, "unauthenticated") == 0) {
@@ -155,6 +221,10 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     h.nonce.len = RK_HANDSHAKE_NONCE_LEN;
     h.protocol_version = RK_HANDSHAKE_VERSION;
     h.name = g->node->cfg->name ? g->node->cfg->name : "";
+    h.compression = g->node->cfg->compress ? RK_COMPRESSION_ZSTD : 0;
+    nng_mtx_lock(g->mu);
+    dp->zstd = false; /* until this handshake's HelloReply says otherwise */
+    nng_mtx_unlock(g->mu);
     Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
     req.msg_case = RENKEI__PEER_REQUEST__MSG_HELLO;
     req.hello = &h;
@@ -187,6 +257,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
         peer_dial_fail_pipe(pipe);
         return 2;
     }
+    bool zstd = g->node->cfg->compress && (hr->compression & RK_COMPRESSION_ZSTD);
     uint8_t sig[RK_SIG_LEN];
     int signed_ok =
         rk_handshake_sign(g->node->key, RK_HANDSHAKE_DIALER, hr->nonce.data, dp->st->key, g->node->pub, sig);
@@ -208,6 +279,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     nng_dialer_set_size(dp->dialer, NNG_OPT_RECVMAXSZ, RK_GOSSIP_TRANSPORT_MAX);
     nng_mtx_lock(g->mu);
     dp->authed = true;
+    dp->zstd = zstd;
     dp->auth_pipe = pipe;
     dp->sync_now = true;
     dp->set = RK_SET_MEMBERS;

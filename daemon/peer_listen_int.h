@@ -41,6 +41,7 @@ typedef struct rk_listen_conn {
     int phase; /* 0 new, 1 Hello answered, 2 authenticated */
     uint8_t peer_key[RK_KEY_LEN], peer_nonce[RK_HANDSHAKE_NONCE_LEN], our_nonce[RK_HANDSHAKE_NONCE_LEN];
     bool member;
+    bool zstd;       /* the dialer's Hello announced zstd and so do we: replies may be compressed */
     rk_peerstat *st; /* set once authenticated */
     unsigned bad;
     uint8_t *q; /* queued announcement items */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compress.h"
 #include "gossip_int.h"
 #include "log.h"
 #include "peer_listen_int.h"
@@ -69,6 +70,31 @@ nng_msg *rk_peer_serve_announce(const uint8_t *items, size_t n)
     return peer_serve_pack(&r);
 }
 
+/* Replaces a reply of RK_COMPRESS_MIN bytes or more by its compressed form (docs/protocol.md,
+ * "Compression"), kept as it is if it would not shrink. NULL when out of memory. */
+static nng_msg *peer_serve_compress(nng_msg *m)
+{
+    if (!m || nng_msg_len(m) < RK_COMPRESS_MIN)
+        return m;
+    uint8_t *z;
+    size_t zlen;
+    if (rk_compress(nng_msg_body(m), nng_msg_len(m), &z, &zlen) != RK_COMPRESS_OK) {
+        nng_msg_free(m);
+        return NULL;
+    }
+    Renkei__PeerReply w = RENKEI__PEER_REPLY__INIT;
+    w.msg_case = RENKEI__PEER_REPLY__MSG_ZSTD;
+    w.zstd.data = z;
+    w.zstd.len = zlen;
+    if (renkei__peer_reply__get_packed_size(&w) < nng_msg_len(m)) {
+        nng_msg *c = peer_serve_pack(&w);
+        nng_msg_free(m);
+        m = c;
+    }
+    free(z);
+    return m;
+}
+
 /* ---- requests ----------------------------------------------------------------------------------- */
 
 /* Rights of a connection: *authed (handshake done), *member (may read network records). */
@@ -122,6 +148,7 @@ static nng_msg *peer_serve_hello(rk_listen_conn *c, const Renkei__Hello *h)
     memcpy(c->peer_key, h->node_key.data, RK_KEY_LEN);
     memcpy(c->peer_nonce, h->nonce.data, RK_HANDSHAKE_NONCE_LEN);
     memcpy(c->our_nonce, nonce, RK_HANDSHAKE_NONCE_LEN);
+    c->zstd = g->node->cfg->compress && (h->compression & RK_COMPRESSION_ZSTD);
     rk_peer_listen_gauges_locked(c->l);
     nng_mtx_unlock(g->mu);
     Renkei__HelloReply hr = RENKEI__HELLO_REPLY__INIT;
@@ -133,6 +160,7 @@ static nng_msg *peer_serve_hello(rk_listen_conn *c, const Renkei__Hello *h)
     hr.signature.len = RK_SIG_LEN;
     hr.protocol_version = RK_HANDSHAKE_VERSION;
     hr.name = g->node->cfg->name ? g->node->cfg->name : "";
+    hr.compression = g->node->cfg->compress ? RK_COMPRESSION_ZSTD : 0;
     Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
     r.msg_case = RENKEI__PEER_REPLY__MSG_HELLO;
     r.hello = &hr;
@@ -320,6 +348,26 @@ nng_msg *rk_peer_serve_frame(rk_listen_conn *c, const uint8_t *frame, size_t len
     Renkei__PeerRequest *pr = renkei__peer_request__unpack(NULL, blen, body);
     if (!pr)
         return peer_serve_bad(c, "malformed", "undecodable PeerRequest");
+    if (pr->msg_case == RENKEI__PEER_REQUEST__MSG_ZSTD) {
+        /* A node that does not announce zstd refuses it, as a node without the codec would. */
+        if (!c->g->node->cfg->compress) {
+            renkei__peer_request__free_unpacked(pr, NULL);
+            return peer_serve_bad(c, "unexpected", "compressed request without negotiated compression");
+        }
+        uint8_t *raw;
+        size_t rlen;
+        rk_compress_result cr = rk_decompress(pr->zstd.data, pr->zstd.len, RK_GOSSIP_MAX_MSG, &raw, &rlen);
+        renkei__peer_request__free_unpacked(pr, NULL);
+        if (cr != RK_COMPRESS_OK)
+            return peer_serve_bad(c, rk_compress_reason(cr), "compressed PeerRequest");
+        pr = renkei__peer_request__unpack(NULL, rlen, raw);
+        free(raw);
+        if (!pr || pr->msg_case == RENKEI__PEER_REQUEST__MSG_ZSTD) {
+            if (pr)
+                renkei__peer_request__free_unpacked(pr, NULL);
+            return peer_serve_bad(c, "malformed", "undecodable compressed PeerRequest");
+        }
+    }
     nng_msg *reply = NULL;
     switch (pr->msg_case) {
     case RENKEI__PEER_REQUEST__MSG_HELLO: reply = peer_serve_hello(c, pr->hello); break;
@@ -335,5 +383,8 @@ nng_msg *rk_peer_serve_frame(rk_listen_conn *c, const uint8_t *frame, size_t len
     default: reply = peer_serve_bad(c, "malformed", "empty or unknown PeerRequest"); break;
     }
     renkei__peer_request__free_unpacked(pr, NULL);
-    return reply;
+    nng_mtx_lock(c->g->mu);
+    bool zstd = c->zstd && c->phase == 2;
+    nng_mtx_unlock(c->g->mu);
+    return zstd ? peer_serve_compress(reply) : reply;
 }

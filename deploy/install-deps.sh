@@ -15,7 +15,7 @@ PACKAGES=(
   cmake gcc clang clang-format pkg-config
   libuv1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev libssl-dev
   libhttp-parser-dev libjansson-dev libutf8proc-dev libinih-dev libcmocka-dev libglib2.0-dev
-  libcurl4-openssl-dev liburiparser-dev libclang-rt-14-dev libsodium-dev libcsv-dev libxlsxwriter-dev
+  libcurl4-openssl-dev liburiparser-dev libclang-rt-14-dev libsodium-dev libzstd-dev libcsv-dev libxlsxwriter-dev
   python3 python3-feedparser python3-icalendar python3-rdflib python3-openpyxl prometheus
   chromium chromium-driver python3-selenium fonts-ipafont-gothic
   curl lmdb-utils openssl

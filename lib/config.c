@@ -483,6 +483,12 @@ static int handle_gossip(parse_ctx *ctx, const char *s, const char *key, const c
         c->sync_interval_s = (unsigned)n;
         return 1;
     }
+    if (strcmp(key, "compress") == 0) {
+        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+            return fail_at(ctx, s, key, "\"%s\" is not yes or no", v);
+        c->compress = strcmp(v, "yes") == 0;
+        return 1;
+    }
     char **dst = strcmp(key, "tls_cert") == 0 ? &c->tls_cert
                  : strcmp(key, "tls_key") == 0 ? &c->tls_key
                  : strcmp(key, "tls_ca") == 0  ? &c->tls_ca
@@ -759,6 +765,7 @@ static void init_defaults(rk_config *c)
     c->quota_records = 200000; /* the values of rk_quota_policy_default (test_quota holds them equal) */
     c->quota_versions = 10000;
     c->quota_window_s = 3600;
+    c->compress = true;
 }
 
 static int parse_text(const char *name, const char *text, size_t len, char *const *overrides, size_t override_count,

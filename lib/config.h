@@ -44,6 +44,7 @@ typedef struct rk_config {
     size_t listen_count;
     unsigned sync_interval_s;   /* sync_interval = 30 */
     char *tls_cert, *tls_key, *tls_ca; /* for tls+tcp:// */
+    bool compress;              /* compress = yes: announce and use zstd with peers that do too */
     /* [quota] (docs/configuration.md; 0 = no limit) */
     unsigned long long quota_records;  /* records_per_author = 200000 */
     unsigned long long quota_versions; /* versions_per_window = 10000 */

@@ -1,5 +1,6 @@
 /* fuzz_peer: peer messages from the network. The input is decoded as a PeerRequest, a PeerReply and a
- * bare Reconcile; every Reconcile that decodes is processed against a small in-memory set, as
+ * bare Reconcile; a compressed message (the zstd field) goes through the bounded decoder
+ * (lib/compress.c) and what it yields is decoded again, as the daemon does; every Reconcile that decodes is processed against a small in-memory set, as
  * responder and as initiator, and any reply must itself pass validation (what we send, a peer must
  * accept). Nothing may crash, leak, or trip the sanitizers. The set lives on the stack of each call:
  * no state survives between inputs.
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compress.h"
 #include "sign.h"
 #include "sync.h"
 
@@ -64,6 +66,34 @@ static void exercise(const rk_set_source *src, const Renkei__Reconcile *m)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The daemon's limit on one message (RK_GOSSIP_MAX_MSG in daemon/gossip_int.h). */
+#define FUZZ_MAX_MSG (8u << 20)
+
+/* A compressed request or reply: decoded with the daemon's bound, then as the message it holds. */
+static void exercise_compressed(const rk_set_source *src, const ProtobufCBinaryData *z, bool request)
+{
+    uint8_t *raw;
+    size_t len;
+    if (rk_decompress(z->data, z->len, FUZZ_MAX_MSG, &raw, &len) != RK_COMPRESS_OK)
+        return;
+    if (len > FUZZ_MAX_MSG)
+        abort(); /* the bound is the decoder's whole point */
+    if (request) {
+        Renkei__PeerRequest *rq = renkei__peer_request__unpack(NULL, len, raw);
+        if (rq && rq->msg_case == RENKEI__PEER_REQUEST__MSG_RECONCILE && rq->reconcile)
+            exercise(src, rq->reconcile);
+        if (rq)
+            renkei__peer_request__free_unpacked(rq, NULL);
+    } else {
+        Renkei__PeerReply *rp = renkei__peer_reply__unpack(NULL, len, raw);
+        if (rp && rp->msg_case == RENKEI__PEER_REPLY__MSG_RECONCILE && rp->reconcile)
+            exercise(src, rp->reconcile);
+        if (rp)
+            renkei__peer_reply__free_unpacked(rp, NULL);
+    }
+    free(raw);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fset *s = malloc(sizeof *s);
@@ -78,12 +108,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rq) {
         if (rq->msg_case == RENKEI__PEER_REQUEST__MSG_RECONCILE && rq->reconcile)
             exercise(&src, rq->reconcile);
+        if (rq->msg_case == RENKEI__PEER_REQUEST__MSG_ZSTD)
+            exercise_compressed(&src, &rq->zstd, true);
         renkei__peer_request__free_unpacked(rq, NULL);
     }
     Renkei__PeerReply *rp = renkei__peer_reply__unpack(NULL, size, data);
     if (rp) {
         if (rp->msg_case == RENKEI__PEER_REPLY__MSG_RECONCILE && rp->reconcile)
             exercise(&src, rp->reconcile);
+        if (rp->msg_case == RENKEI__PEER_REPLY__MSG_ZSTD)
+            exercise_compressed(&src, &rp->zstd, false);
         renkei__peer_reply__free_unpacked(rp, NULL);
     }
     Renkei__Reconcile *rc = renkei__reconcile__unpack(NULL, size, data);
