@@ -354,6 +354,13 @@ nng_msg *rk_peer_serve_frame(rk_listen_conn *c, const uint8_t *frame, size_t len
             renkei__peer_request__free_unpacked(pr, NULL);
             return peer_serve_bad(c, "unexpected", "compressed request without negotiated compression");
         }
+        /* Before the handshake frames are limited to 64 KiB; their content must not reach 8 MiB. */
+        bool authed, member;
+        peer_serve_rights(c, &authed, &member);
+        if (!authed) {
+            renkei__peer_request__free_unpacked(pr, NULL);
+            return peer_serve_bad(c, "unauthenticated", "compressed request before the handshake");
+        }
         uint8_t *raw;
         size_t rlen;
         rk_compress_result cr = rk_decompress(pr->zstd.data, pr->zstd.len, RK_GOSSIP_MAX_MSG, &raw, &rlen);

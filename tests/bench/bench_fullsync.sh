@@ -13,6 +13,7 @@
 # (N / time) and the peak private memory of each node. Both daemons are killed and B's directory
 # removed on exit. Set KEEP=1 to keep B's directory and logs, VERBOSE=1 to print progress, PERF=S to
 # record a perf profile of B for S seconds from 5 s after its start (report in /tmp/rk-fullsync-perf.txt).
+# COMPRESS=yes or no sets [gossip] compress on both nodes (unset: the daemon's default).
 # Also prints the CPU time B's threads used, by thread name (user + system, from /proc/PID/task):
 # unlike the wall time, it hardly depends on what else shares the machine.
 set -euo pipefail
@@ -71,6 +72,7 @@ versions_per_window = 0
 
 [gossip]
 listen = tcp://127.0.0.1:$port_a
+${COMPRESS:+compress = $COMPRESS}
 
 [member "bench-b"]
 key = $key_b
@@ -91,6 +93,9 @@ socket = $work/b.sock
 [quota]
 records_per_author = 0
 versions_per_window = 0
+
+[gossip]
+${COMPRESS:+compress = $COMPRESS}
 
 [peer "bench-a"]
 key = $key_a

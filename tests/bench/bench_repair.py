@@ -4,7 +4,7 @@ records each, started as peers; measures the time until both show the same diges
 that crossed the TCP connection between them.
 
     python3 tests/bench/bench_repair.py [N=100000] [--build build-bench] [--only-a 10000] [--only-b 5000]
-        [--runs 1] [--timeout 600] [--keep]
+        [--runs 1] [--timeout 600] [--keep] [--compress yes|no]
 
 This is the 1% case of DESIGN.md between real daemons (the in-process bench_sync measures the
 reconciliation alone): node A holds N common records plus ONLY_A of its own, node B the same N plus
@@ -159,7 +159,12 @@ def digests(st):
     return (d["public"]["count"], d["public"]["fingerprint"], d["members"]["count"], d["members"]["fingerprint"])
 
 
-def one_run(build, cache, meta, timeout, keep):
+def compress_line(compress):
+    """The [gossip] compress line for --compress, or nothing (older builds do not know the key)."""
+    return "compress = %s\n" % compress if compress else ""
+
+
+def one_run(build, cache, meta, timeout, keep, compress=None):
     work = tempfile.mkdtemp(prefix="rk-repair-")
     pa = pb = None
     try:
@@ -171,8 +176,8 @@ def one_run(build, cache, meta, timeout, keep):
         port = free_port()
         sock_a, sock_b = os.path.join(work, "a.sock"), os.path.join(work, "b.sock")
         pa = start(build, work, "a", config("bench-a", os.path.join(work, "a-data"), os.path.join(work, "a.key"), sock_a,
-                                            "[gossip]\nlisten = tcp://127.0.0.1:%d\n\n[member \"bench-b\"]\nkey = %s\n"
-                                            % (port, key_b)))
+                                            "[gossip]\nlisten = tcp://127.0.0.1:%d\n%s\n[member \"bench-b\"]\nkey = %s\n"
+                                            % (port, compress_line(compress), key_b)))
         deadline = time.monotonic() + 120
         st_a = None
         while st_a is None:
@@ -186,7 +191,8 @@ def one_run(build, cache, meta, timeout, keep):
 
         t0 = time.monotonic()
         pb = start(build, work, "b", config("bench-b", os.path.join(work, "b-data"), os.path.join(work, "b.key"), sock_b,
-                                            "[peer \"bench-a\"]\nkey = %s\nurl = tcp://127.0.0.1:%d\n" % (key_a, port)))
+                                            "[gossip]\n%s\n[peer \"bench-a\"]\nkey = %s\nurl = tcp://127.0.0.1:%d\n"
+                                            % (compress_line(compress), key_a, port)))
         up = None
         seen = {}
         deadline = t0 + timeout
@@ -235,6 +241,7 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--compress", choices=("yes", "no"), help="[gossip] compress on both nodes (default: the node's)")
     a = ap.parse_args()
     for b in ("renkeid", "renkei", "tests/bench/bench_fill"):
         if not os.access(os.path.join(a.build, b), os.X_OK):
@@ -244,7 +251,7 @@ def main():
     differing = meta["bytes_a"] + meta["bytes_b"]
     times = []
     for i in range(a.runs):
-        r = one_run(a.build, cache, meta, a.timeout, a.keep)
+        r = one_run(a.build, cache, meta, a.timeout, a.keep, a.compress)
         times.append(r["seconds"])
         total = r["b_to_a"] + r["a_to_b"]
         print("run %d: equal digests %.3f s after B's start (B's API up at %.3f s); %d common, %d only on A, %d only on B"

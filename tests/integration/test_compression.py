@@ -122,6 +122,9 @@ def test_bad_compressed_requests_are_refused_and_counted():
 
         p = cl.RawPeer(a.port)
         try:
+            # before the handshake, even a well-formed compressed request is refused
+            f, e = p.request(REQ_ZSTD, zstd_cli(["-1", "-c"], fetch))
+            assert f == cl.REP_ERROR and e[1][0] == b"unauthenticated", (f, e)
             handshake(p, kf, kpub, ZSTD_BIT)
             # a well-formed compressed request is understood
             f, rs = request(p, REQ_ZSTD, zstd_cli(["-1", "-c"], fetch))
