@@ -138,8 +138,9 @@ static const rk_problem *problem_for(const rk_problems *all, const char *path)
 int rk_new_ask(const char *kind, FILE *in, json_t **out)
 {
     bool ja = rk_cli_japanese();
-    const question *qs = !strcmp(kind, "case") ? case_questions : !strcmp(kind, "event") ? event_questions
-                                                                                          : region_questions;
+    const question *qs = !strcmp(kind, "case")    ? case_questions
+                         : !strcmp(kind, "event") ? event_questions
+                                                  : region_questions;
     const ProtobufCMessageDescriptor *d = !strcmp(kind, "case")    ? &renkei__case__descriptor
                                           : !strcmp(kind, "event") ? &renkei__event__descriptor
                                                                    : &renkei__region_profile__descriptor;
@@ -147,8 +148,9 @@ int rk_new_ask(const char *kind, FILE *in, json_t **out)
     if (!rec)
         return -1;
     json_t *body = json_object_get(rec, kind);
-    fprintf(stderr, ja ? "%s を項目ごとに入力します（空欄で省略、必須の項目は * つき）。\n"
-                       : "Enter the %s field by field (empty skips; * marks required fields).\n",
+    fprintf(stderr,
+            ja ? "%s を項目ごとに入力します（空欄で省略、必須の項目は * つき）。\n"
+               : "Enter the %s field by field (empty skips; * marks required fields).\n",
             kind);
     for (const question *q = qs; q->field; q++) {
         const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, q->field);
@@ -158,14 +160,19 @@ int rk_new_ask(const char *kind, FILE *in, json_t **out)
         char path[64];
         snprintf(path, sizeof path, "%s.%s", kind, q->field);
         for (bool first = true;; first = false) {
-            const char *what = ja ? (q->ja ? q->ja : tx ? tx->title_ja : q->field)
-                                  : (q->en ? q->en : tx ? tx->title_en : q->field);
+            const char *what = ja ? (q->ja ? q->ja
+                                     : tx  ? tx->title_ja
+                                           : q->field)
+                                  : (q->en ? q->en
+                                     : tx  ? tx->title_en
+                                           : q->field);
             if (tx) {
                 if (first)
                     show_choices(f->descriptor);
                 fprintf(stderr, ja ? "%s%s %s（番号・コード・ラベル%s）: " : "%s%s %s (number, code or label%s): ",
                         q->required ? "*" : " ", q->field, what,
-                        f->label == PROTOBUF_C_LABEL_REPEATED ? (ja ? "、; で区切って複数可" : "; several with ;") : "");
+                        f->label == PROTOBUF_C_LABEL_REPEATED ? (ja ? "、; で区切って複数可" : "; several with ;")
+                                                              : "");
             } else {
                 fprintf(stderr, "%s%s %s: ", q->required ? "*" : " ", q->field, what);
             }

@@ -67,8 +67,9 @@ int rk_cmd_codes(rk_cli *cli, int argc, char **argv)
                 }
             }
             bool ja = rk_cli_japanese();
-            fprintf(stderr, ja ? "renkei codes: 「%s」という分類はありません%s%s%s\n"
-                               : "renkei codes: no taxonomy named '%s'%s%s%s\n",
+            fprintf(stderr,
+                    ja ? "renkei codes: 「%s」という分類はありません%s%s%s\n"
+                       : "renkei codes: no taxonomy named '%s'%s%s%s\n",
                     argv[optind], near ? (ja ? "。もしかして " : "; did you mean ") : "", near ? near : "",
                     near ? (ja ? "？" : "?") : "");
             fprintf(stderr, ja ? "分類:" : "taxonomies:");
@@ -100,7 +101,8 @@ int rk_cmd_codes(rk_cli *cli, int argc, char **argv)
         }
     }
     if (!one)
-        printf(ja ? "\n入力には日本語のラベル（製造業）や都道府県名（石川県、石川）も使えます。保存されるのはコードです。\n"
+        printf(ja ? "\n入力には日本語のラベル（製造業）や都道府県名（石川県、石川）も使えます。保存されるのはコードです"
+                    "。\n"
                   : "\nInput may also use the Japanese label (製造業) or the prefecture's name (石川県, 石川); the "
                     "record stores the code.\n");
     return RK_EXIT_OK;

@@ -69,10 +69,12 @@ static const struct {
     const char *cmd;
     int allowed[12];
 } allowed_opts[] = {
-    {"list", {OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, OPT_DX_LEVEL, OPT_SKILL, OPT_AUDIENCE, OPT_AUTHOR, OPT_LIMIT,
-              OPT_ALL, OPT_CURSOR}},
-    {"search", {OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, OPT_DX_LEVEL, OPT_SKILL, OPT_AUDIENCE, OPT_AUTHOR, OPT_LIMIT,
-                OPT_ALL, OPT_CURSOR}},
+    {"list",
+     {OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, OPT_DX_LEVEL, OPT_SKILL, OPT_AUDIENCE, OPT_AUTHOR, OPT_LIMIT, OPT_ALL,
+      OPT_CURSOR}},
+    {"search",
+     {OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, OPT_DX_LEVEL, OPT_SKILL, OPT_AUDIENCE, OPT_AUTHOR, OPT_LIMIT, OPT_ALL,
+      OPT_CURSOR}},
     {"events", {OPT_FROM, OPT_TO, OPT_PREFECTURE, OPT_FORMAT, OPT_OPEN_SCOPE, OPT_LIMIT}},
     {"export", {OPT_FORMAT, OPT_KIND, OPT_PREFECTURE, OPT_INDUSTRY, 'q', OPT_LIMIT, OPT_FROM, OPT_TO, OPT_ALL, 'o'}},
     {"get", {OPT_SIGNED, 'o'}},
@@ -262,8 +264,9 @@ int rk_cmd_publish(rk_cli *cli, int argc, char **argv)
 {
     opts o;
     int rc = parse(cli, "publish", argc, argv, 1, 1, &o);
-    return rc >= 0 ? rc : write_record(cli, "POST", "/v1/records", o.args[0],
-                                                 rk_cli_japanese() ? "登録しました (published)" : "published");
+    return rc >= 0 ? rc
+                   : write_record(cli, "POST", "/v1/records", o.args[0],
+                                  rk_cli_japanese() ? "登録しました (published)" : "published");
 }
 
 int rk_cmd_update(rk_cli *cli, int argc, char **argv)
@@ -293,8 +296,9 @@ int rk_cmd_delete(rk_cli *cli, int argc, char **argv)
     rk_buf_free(&p);
     if (!j)
         return RK_EXIT_FAIL;
-    print_write_result(cli, j, rk_cli_japanese() ? "削除しました（署名つきの削除記録が全ノードで置き換えます） (deleted)"
-                                                 : "deleted (a signed tombstone now supersedes the record)");
+    print_write_result(cli, j,
+                       rk_cli_japanese() ? "削除しました（署名つきの削除記録が全ノードで置き換えます） (deleted)"
+                                         : "deleted (a signed tombstone now supersedes the record)");
     json_decref(j);
     return RK_EXIT_OK;
 }
@@ -391,7 +395,8 @@ static int print_record_table(const json_t *records)
         return oom();
     size_t i;
     json_t *r;
-    json_array_foreach(records, i, r) {
+    json_array_foreach(records, i, r)
+    {
         char pref[64], title[256];
         rk_prefecture_label(rk_record_prefecture(r), pref, sizeof pref);
         rk_fit_width(rk_record_title(r), 48, title, sizeof title);
@@ -567,7 +572,8 @@ int rk_cmd_events(rk_cli *cli, int argc, char **argv)
     size_t i;
     json_t *item;
     rc = RK_EXIT_OK;
-    json_array_foreach(events, i, item) {
+    json_array_foreach(events, i, item)
+    {
         /* Items are record views ({"event": {...}, ...}); accept a bare event body too. */
         const json_t *ev = json_is_object(json_object_get(item, "event")) ? json_object_get(item, "event") : item;
         char when[96], pref[64], title[256];
@@ -600,8 +606,9 @@ int rk_cmd_export(rk_cli *cli, int argc, char **argv)
     static const struct {
         const char *format, *name;
         bool dated; /* takes --from and --to: the events */
-    } names[] = {{"atom", "feed.atom", false},  {"json", "feed.json", false},   {"ics", "events.ics", true},
-                 {"csv", "records.csv", false}, {"xlsx", "records.xlsx", false}, {"jsonld", "events.jsonld", true},
+    } names[] = {{"atom", "feed.atom", false},        {"json", "feed.json", false},
+                 {"ics", "events.ics", true},         {"csv", "records.csv", false},
+                 {"xlsx", "records.xlsx", false},     {"jsonld", "events.jsonld", true},
                  {"catalog", "catalog.jsonld", false}};
     const char *name = NULL;
     bool dated = false;
@@ -612,15 +619,16 @@ int rk_cmd_export(rk_cli *cli, int argc, char **argv)
         }
     bool ja = rk_cli_japanese();
     if (!name)
-        return rk_usage_error("export", "%s", ja ? "--format は atom, json, ics, csv, xlsx, jsonld, catalog のどれかです"
-                                                 : "--format must be atom, json, ics, csv, xlsx, jsonld or catalog");
+        return rk_usage_error("export", "%s",
+                              ja ? "--format は atom, json, ics, csv, xlsx, jsonld, catalog のどれかです"
+                                 : "--format must be atom, json, ics, csv, xlsx, jsonld or catalog");
     if (!dated && (o.from || o.to))
         return rk_usage_error("export", "%s",
                               ja ? "--from と --to はイベントの期間です。--format ics か jsonld と一緒に使ってください"
                                  : "--from and --to choose events: use them with --format ics or jsonld");
     if (o.all && o.limit)
-        return rk_usage_error("export", "%s", ja ? "--all と --limit は同時に指定できません"
-                                                 : "--all and --limit contradict each other");
+        return rk_usage_error(
+            "export", "%s", ja ? "--all と --limit は同時に指定できません" : "--all and --limit contradict each other");
     /* --all: the calendars from the start of time (not the 180-day look-back); the feeds in their
      * largest page. The CSV and the workbook are complete already (up to the server's maximum). */
     const char *from = o.from ? o.from : o.all && dated ? "1970-01-01" : NULL;
@@ -648,7 +656,8 @@ static int print_enum_counts(const char *title, const json_t *counts, const Prot
         return -1;
     const char *code;
     json_t *v;
-    json_object_foreach((json_t *)counts, code, v) {
+    json_object_foreach((json_t *)counts, code, v)
+    {
         if (!json_is_integer(v) || json_integer_value(v) == 0)
             continue;
         int value = rk_taxonomy_value(d, code);
@@ -682,7 +691,8 @@ static int print_stats(const json_t *j)
     const char *k;
     json_t *v;
     const char *sep = " (";
-    json_object_foreach((json_t *)bk, k, v) {
+    json_object_foreach((json_t *)bk, k, v)
+    {
         printf("%s%s %lld", sep, k, (long long)json_integer_value(v));
         sep = ", ";
     }
@@ -702,7 +712,8 @@ static int print_stats(const json_t *j)
         return -1;
     size_t i;
     json_t *row;
-    json_array_foreach(bp, i, row) {
+    json_array_foreach(bp, i, row)
+    {
         if (json_integer_value(json_object_get(row, "total")) == 0)
             continue;
         const char *code = json_string_value(json_object_get(row, "code"));

@@ -107,8 +107,10 @@ int rk_http(const rk_cli *cli, const char *method, const char *path, const char 
     CURLcode cc = curl_easy_perform(c);
     if (cc != CURLE_OK) {
         if (cc == CURLE_COULDNT_CONNECT)
-            fprintf(stderr, "renkei: cannot connect to the node's socket %s (is renkeid running? use -s or "
-                            "$RENKEI_SOCKET)\n", cli->socket);
+            fprintf(stderr,
+                    "renkei: cannot connect to the node's socket %s (is renkeid running? use -s or "
+                    "$RENKEI_SOCKET)\n",
+                    cli->socket);
         else
             fprintf(stderr, "renkei: request to %s failed: %s\n", cli->socket,
                     errbuf[0] ? errbuf : curl_easy_strerror(cc));

@@ -217,7 +217,10 @@ static json_t *cell_value(const ProtobufCFieldDescriptor *f, const char *cell, b
         *bad = true;
         return NULL;
     }
-    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_UINT64: {
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_UINT64: {
         char *end;
         errno = 0;
         long long v = strtoll(cell, &end, 10);
@@ -227,7 +230,8 @@ static json_t *cell_value(const ProtobufCFieldDescriptor *f, const char *cell, b
         }
         return json_integer(v);
     }
-    case PROTOBUF_C_TYPE_DOUBLE: case PROTOBUF_C_TYPE_FLOAT: {
+    case PROTOBUF_C_TYPE_DOUBLE:
+    case PROTOBUF_C_TYPE_FLOAT: {
         char *end;
         double v = strtod(cell, &end);
         if (*end || end == cell) {
@@ -236,8 +240,7 @@ static json_t *cell_value(const ProtobufCFieldDescriptor *f, const char *cell, b
         }
         return json_real(v);
     }
-    default:
-        return json_string(cell);
+    default: return json_string(cell);
     }
 }
 
@@ -261,8 +264,8 @@ static void row_problem(size_t row, const char *field, const char *code, const c
 /* Drops what the node fills or shows and would only get in the way of comparing and sending. */
 static void strip_output_only(json_t *rec)
 {
-    static const char *const keys[] = {"id", "hash", "signature", "author", "version", "created_at", "provenance",
-                                       "deleted", "rid"};
+    static const char *const keys[] = {"id",         "hash",       "signature", "author", "version",
+                                       "created_at", "provenance", "deleted",   "rid"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         json_object_del(rec, keys[i]);
 }
@@ -342,8 +345,8 @@ static int build_row(rk_cli *cli, const json_t *header, const json_t *cells, row
             return -1;
         }
         const char *held = json_string_value(json_object_get(rec, "kind"));
-        if (kind && held && strcmp(kind, held) != 0 && rk_taxonomy_value(&renkei__kind__descriptor, kind) !=
-                                                           rk_taxonomy_value(&renkei__kind__descriptor, held)) {
+        if (kind && held && strcmp(kind, held) != 0 &&
+            rk_taxonomy_value(&renkei__kind__descriptor, kind) != rk_taxonomy_value(&renkei__kind__descriptor, held)) {
             row_problem(job->row, "kind", "kind_mismatch", "an update cannot change the kind of a record",
                         "更新でレコードの種類は変えられません", NULL);
             json_decref(rec);
@@ -495,12 +498,9 @@ static int send_row(rk_cli *cli, row_job *job, bool ja)
 
 int rk_cmd_import(rk_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"socket", required_argument, NULL, 's'},
-                                         {"skip-bad", no_argument, NULL, 'k'},
-                                         {"dry-run", no_argument, NULL, 'n'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},         {"json", no_argument, NULL, 'j'},
+                                         {"socket", required_argument, NULL, 's'}, {"skip-bad", no_argument, NULL, 'k'},
+                                         {"dry-run", no_argument, NULL, 'n'},      {NULL, 0, NULL, 0}};
     bool skip_bad = false, dry_run = false;
     int c;
     optind = 0;
@@ -528,8 +528,10 @@ int rk_cmd_import(rk_cli *cli, int argc, char **argv)
     int drc = decode(&raw, &text, &encoding);
     rk_buf_free(&raw);
     if (drc != 0) {
-        fprintf(stderr, ja ? "renkei: %s は UTF-8 でも Shift_JIS でもありません\n"
-                           : "renkei: %s is neither UTF-8 nor Shift_JIS (CP932)\n", file);
+        fprintf(stderr,
+                ja ? "renkei: %s は UTF-8 でも Shift_JIS でもありません\n"
+                   : "renkei: %s is neither UTF-8 nor Shift_JIS (CP932)\n",
+                file);
         rk_buf_free(&text);
         return RK_EXIT_FAIL;
     }
@@ -621,7 +623,8 @@ int rk_cmd_import(rk_cli *cli, int argc, char **argv)
     size_t good = njobs - nbad;
     if (nbad && !skip_bad) {
         fprintf(stderr,
-                ja ? "renkei: %s: %zu 行に誤りがあるため、どの行も登録していません（正しい %zu 行だけ登録するには --skip-bad）\n"
+                ja ? "renkei: %s: %zu 行に誤りがあるため、どの行も登録していません（正しい %zu 行だけ登録するには "
+                     "--skip-bad）\n"
                    : "renkei: %s: %zu bad row(s); nothing was published (--skip-bad publishes the %zu good rows)\n",
                 file, nbad, good);
         rc = RK_EXIT_FAIL;

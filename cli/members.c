@@ -13,8 +13,11 @@
 
 static const char *status_ja(const char *s)
 {
-    static const char *const map[][2] = {{"founding", "創設"},   {"admitted", "承認済み"}, {"pending", "推薦待ち"},
-                                         {"rotated", "鍵を更新"}, {"revoked", "失効"}};
+    static const char *const map[][2] = {{"founding", "創設"},
+                                         {"admitted", "承認済み"},
+                                         {"pending", "推薦待ち"},
+                                         {"rotated", "鍵を更新"},
+                                         {"revoked", "失効"}};
     for (size_t i = 0; s && i < sizeof map / sizeof map[0]; i++)
         if (strcmp(map[i][0], s) == 0)
             return map[i][1];
@@ -23,8 +26,10 @@ static const char *status_ja(const char *s)
 
 int rk_cmd_members(rk_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"socket", required_argument, NULL, 's'},
-                                         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"socket", required_argument, NULL, 's'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "hs:", opts, NULL)) != -1) {
@@ -57,7 +62,8 @@ int rk_cmd_members(rk_cli *cli, int argc, char **argv)
     size_t i;
     json_t *m;
     int rc = t ? RK_EXIT_OK : RK_EXIT_FAIL;
-    json_array_foreach(list, i, m) {
+    json_array_foreach(list, i, m)
+    {
         if (rc != RK_EXIT_OK)
             break;
         const char *status = json_string_value(json_object_get(m, "status"));
@@ -147,13 +153,18 @@ int rk_cmd_member(rk_cli *cli, int argc, char **argv)
         return rk_usage_error("member", "give endorse or revoke");
     }
     bool endorse = strcmp(argv[1], "endorse") == 0;
-    static const struct option opts[] = {
-        {"key", required_argument, NULL, OPT_KEY},          {"name", required_argument, NULL, OPT_NAME},
-        {"kind", required_argument, NULL, OPT_KIND},        {"prefecture", required_argument, NULL, OPT_PREF},
-        {"municipality", required_argument, NULL, OPT_MUNI}, {"url", required_argument, NULL, OPT_URL},
-        {"reason", required_argument, NULL, OPT_REASON},    {"since", required_argument, NULL, OPT_SINCE},
-        {"json", no_argument, NULL, 'j'},                   {"socket", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},                   {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"key", required_argument, NULL, OPT_KEY},
+                                         {"name", required_argument, NULL, OPT_NAME},
+                                         {"kind", required_argument, NULL, OPT_KIND},
+                                         {"prefecture", required_argument, NULL, OPT_PREF},
+                                         {"municipality", required_argument, NULL, OPT_MUNI},
+                                         {"url", required_argument, NULL, OPT_URL},
+                                         {"reason", required_argument, NULL, OPT_REASON},
+                                         {"since", required_argument, NULL, OPT_SINCE},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"socket", required_argument, NULL, 's'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *key = NULL, *name = NULL, *kind = NULL, *pref = NULL, *muni = NULL, *reason = NULL, *since = NULL;
     json_t *urls = json_array();
     if (!urls)
@@ -162,7 +173,10 @@ int rk_cmd_member(rk_cli *cli, int argc, char **argv)
     optind = 0;
     while (rc < 0 && (c = getopt_long(argc - 1, argv + 1, "hs:", opts, NULL)) != -1) {
         switch (c) {
-        case 'h': rk_command_help("member"); rc = RK_EXIT_OK; break;
+        case 'h':
+            rk_command_help("member");
+            rc = RK_EXIT_OK;
+            break;
         case 'j': cli->json = true; break;
         case 's': cli->socket = optarg; break;
         case OPT_KEY: key = optarg; break;
@@ -207,9 +221,9 @@ int rk_cmd_member(rk_cli *cli, int argc, char **argv)
         body = NULL;
     }
     json_decref(urls);
-    json_t *rec = body ? json_pack("{s:s, s:o}", "kind", endorse ? "endorse" : "revoke", endorse ? "endorse" : "revoke",
-                                   body)
-                       : NULL;
+    json_t *rec =
+        body ? json_pack("{s:s, s:o}", "kind", endorse ? "endorse" : "revoke", endorse ? "endorse" : "revoke", body)
+             : NULL;
     if (!rec) {
         fprintf(stderr, "renkei: out of memory\n");
         return RK_EXIT_FAIL;

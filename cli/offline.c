@@ -17,12 +17,9 @@
 #include "sign.h"
 
 static const struct option common_opts[] = {
-    {"help", no_argument, NULL, 'h'},
-    {"json", no_argument, NULL, 'j'},
-    {"socket", required_argument, NULL, 's'},
-    {"out", required_argument, NULL, 'o'},
-    {"hash", required_argument, NULL, 'H'},
-    {NULL, 0, NULL, 0},
+    {"help", no_argument, NULL, 'h'},         {"json", no_argument, NULL, 'j'},
+    {"socket", required_argument, NULL, 's'}, {"out", required_argument, NULL, 'o'},
+    {"hash", required_argument, NULL, 'H'},   {NULL, 0, NULL, 0},
 };
 
 /* The options of the offline commands: -h, --json and -s as everywhere, plus --out FILE where out is
@@ -156,8 +153,10 @@ int rk_cmd_verify(rk_cli *cli, int argc, char **argv)
         return RK_EXIT_FAIL;
     }
     if (rec.env_len != data.len || memcmp(rec.env, data.data, data.len) != 0) {
-        fprintf(stderr, "renkei: %s: FAILED: the envelope is not in the canonical layout (extra or reordered "
-                        "fields), so it is not the record as a node serves it\n", path);
+        fprintf(stderr,
+                "renkei: %s: FAILED: the envelope is not in the canonical layout (extra or reordered "
+                "fields), so it is not the record as a node serves it\n",
+                path);
         goto out;
     }
     if (!rk_record_signature_ok(&rec)) {
@@ -176,9 +175,9 @@ int rk_cmd_verify(rk_cli *cli, int argc, char **argv)
     char id[RK_ID_MAX];
     rk_record_id(rec.msg->author.data, rec.msg->rid, id);
     if (cli->json) {
-        json_t *j = json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:s}", "ok", 1, "id", id, "author", author, "rid",
-                              rec.msg->rid, "kind", rk_kind_name(rec.msg->kind), "version",
-                              (json_int_t)rec.msg->version, "hash", hash_hex);
+        json_t *j =
+            json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:s}", "ok", 1, "id", id, "author", author, "rid", rec.msg->rid,
+                      "kind", rk_kind_name(rec.msg->kind), "version", (json_int_t)rec.msg->version, "hash", hash_hex);
         if (!j) {
             fprintf(stderr, "renkei: out of memory\n");
             goto out;

@@ -27,8 +27,11 @@ void rk_print_problem(FILE *f, const char *where, const char *field, const char 
                       const char *message_ja, const char *suggestion)
 {
     bool ja = rk_cli_japanese() && message_ja && message_ja[0];
-    fprintf(f, "  %s%s%s: %s [%s]", where ? where : "", where && where[0] ? " " : "",
-            field && field[0] ? field : "-", ja ? message_ja : message ? message : "", code ? code : "error");
+    fprintf(f, "  %s%s%s: %s [%s]", where ? where : "", where && where[0] ? " " : "", field && field[0] ? field : "-",
+            ja        ? message_ja
+            : message ? message
+                      : "",
+            code ? code : "error");
     if (suggestion && suggestion[0])
         fprintf(f, ja ? " → 候補: %s" : " -> suggestion: %s", suggestion);
     fputc('\n', f);
@@ -38,11 +41,12 @@ size_t rk_print_details(FILE *f, const char *where, const json_t *details)
 {
     size_t i;
     json_t *d;
-    json_array_foreach(details, i, d) {
-        rk_print_problem(f, where, json_string_value(json_object_get(d, "field")),
-                         json_string_value(json_object_get(d, "code")), json_string_value(json_object_get(d, "message")),
-                         json_string_value(json_object_get(d, "message_ja")),
-                         json_string_value(json_object_get(d, "suggestion")));
+    json_array_foreach(details, i, d)
+    {
+        rk_print_problem(
+            f, where, json_string_value(json_object_get(d, "field")), json_string_value(json_object_get(d, "code")),
+            json_string_value(json_object_get(d, "message")), json_string_value(json_object_get(d, "message_ja")),
+            json_string_value(json_object_get(d, "suggestion")));
     }
     return json_array_size(details);
 }

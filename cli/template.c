@@ -48,7 +48,8 @@ bool rk_json_prune_empty(json_t *j)
         const char *key;
         json_t *v;
         void *tmp;
-        json_object_foreach_safe(j, tmp, key, v) {
+        json_object_foreach_safe(j, tmp, key, v)
+        {
             if (rk_json_prune_empty(v))
                 json_object_del(j, key);
         }
@@ -81,7 +82,8 @@ static const struct {
     {"challenge", "課題"},
     {"initiative", "取組"},
     {"technologies", "使った技術（文字列の配列）"},
-    {"results", "成果: [{\"metric\": \"売上\", \"value\": 2, \"unit\": \"倍\", \"baseline\": 1, \"period\": \"3か月\"}]"},
+    {"results",
+     "成果: [{\"metric\": \"売上\", \"value\": 2, \"unit\": \"倍\", \"baseline\": 1, \"period\": \"3か月\"}]"},
     {"lessons", "教訓"},
     {"failures", "うまくいかなかったこと"},
     {"period", "期間: start / end は YYYY-MM-DD か YYYY-MM、fiscal_year は年度（例: 2022）"},
@@ -104,7 +106,8 @@ static const struct {
     {"application_url", "申込 URL（http:// か https://）"},
     {"application_deadline", "申込締切（YYYY-MM-DD か RFC 3339）"},
     {"subsidy_eligible", "補助対象なら true"},
-    {"agenda", "プログラム: [{\"starts_at\": \"13:00\", \"ends_at\": \"14:00\", \"title\": \"…\", \"speaker\": \"…\"}]"},
+    {"agenda",
+     "プログラム: [{\"starts_at\": \"13:00\", \"ends_at\": \"14:00\", \"title\": \"…\", \"speaker\": \"…\"}]"},
     {"speakers", "登壇者: [{\"name\": \"…\", \"affiliation\": \"…\"}]"},
     {"coordinating_organisation", "推進組織"},
     {"key_industries", "主な産業（業種コードの配列）"},
@@ -115,7 +118,8 @@ static const struct {
 };
 
 static const char *const required_case[] = {"title", "summary", "prefecture", "industry", "dx_level", NULL};
-static const char *const required_event[] = {"title", "event_type", "starts_at", "ends_at", "format", "prefecture", NULL};
+static const char *const required_event[] = {"title",  "event_type", "starts_at", "ends_at",
+                                             "format", "prefecture", NULL};
 static const char *const required_region[] = {"name", "node_kind", NULL};
 
 static bool listed(const char *const *names, const char *name)
@@ -159,8 +163,7 @@ static int comment_enum(rk_buf *b, const char *indent, const ProtobufCEnumDescri
 
 static int emit_message(rk_buf *b, const ProtobufCMessageDescriptor *d, const char *const *required, int depth);
 
-static int emit_field(rk_buf *b, const ProtobufCFieldDescriptor *f, const char *const *required, int depth,
-                      bool last)
+static int emit_field(rk_buf *b, const ProtobufCFieldDescriptor *f, const char *const *required, int depth, bool last)
 {
     char indent[32];
     snprintf(indent, sizeof indent, "%*s", 2 * depth, "");
@@ -221,19 +224,21 @@ static int build_template(rk_buf *b, const char *kind)
     } else {
         d = &renkei__region_profile__descriptor, required = required_region, what = "地域プロファイル";
     }
-    if (rk_buf_printf(b,
-                      "// renkei new %s: %s（%s）のひな形です。\n"
-                      "// // で始まる行は説明で、renkei publish が読み飛ばします。【必須】の項目を埋め、\n"
-                      "// 使わない項目は空のまま（\"\" や []）にするか行ごと消してください。\n"
-                      "// コードの代わりに日本語のラベル（製造業）や都道府県名（石川県）も使えます。一覧: renkei codes\n"
-                      "// 登録: renkei publish このファイル    更新: renkei update ID このファイル\n"
-                      "{\n"
-                      "  \"kind\": \"%s\",\n"
-                      "  // visibility 公開範囲: public 公開（全国のネットワークと公開フィードに出ます）·\n"
-                      "  //   network ネットワーク内（参加ノードだけ、公開フィードには出ません）· local ローカル（このノードだけ）\n"
-                      "  \"visibility\": \"public\",\n"
-                      "  \"%s\": ",
-                      kind, what, kind, kind, kind) ||
+    if (rk_buf_printf(
+            b,
+            "// renkei new %s: %s（%s）のひな形です。\n"
+            "// // で始まる行は説明で、renkei publish が読み飛ばします。【必須】の項目を埋め、\n"
+            "// 使わない項目は空のまま（\"\" や []）にするか行ごと消してください。\n"
+            "// コードの代わりに日本語のラベル（製造業）や都道府県名（石川県）も使えます。一覧: renkei codes\n"
+            "// 登録: renkei publish このファイル    更新: renkei update ID このファイル\n"
+            "{\n"
+            "  \"kind\": \"%s\",\n"
+            "  // visibility 公開範囲: public 公開（全国のネットワークと公開フィードに出ます）·\n"
+            "  //   network ネットワーク内（参加ノードだけ、公開フィードには出ません）· local "
+            "ローカル（このノードだけ）\n"
+            "  \"visibility\": \"public\",\n"
+            "  \"%s\": ",
+            kind, what, kind, kind, kind) ||
         emit_message(b, d, required, 2) || rk_buf_puts(b, "\n}\n"))
         return -1;
     return 0;
@@ -242,9 +247,10 @@ static int build_template(rk_buf *b, const char *kind)
 int rk_cmd_new(rk_cli *cli, int argc, char **argv)
 {
     (void)cli;
-    static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'}, {"out", required_argument, NULL, 'o'}, {"ask", no_argument, NULL, 'a'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"ask", no_argument, NULL, 'a'},
+                                         {NULL, 0, NULL, 0}};
     const char *out = NULL;
     bool ask = false;
     int c;
@@ -262,7 +268,8 @@ int rk_cmd_new(rk_cli *cli, int argc, char **argv)
             return rk_usage_error("new", "unknown option");
     }
     if (argc - optind != 1)
-        return rk_usage_error("new", argc - optind ? "one kind only: case, event or region" : "missing kind: case, event or region");
+        return rk_usage_error("new", argc - optind ? "one kind only: case, event or region"
+                                                   : "missing kind: case, event or region");
     const char *kind = argv[optind];
     if (strcmp(kind, "case") && strcmp(kind, "event") && strcmp(kind, "region"))
         return rk_usage_error("new", "'%s' is not a kind: case, event or region", kind);
@@ -309,8 +316,9 @@ int rk_cmd_new(rk_cli *cli, int argc, char **argv)
                 fprintf(stderr, "renkei: cannot write %s: %s\n", out, strerror(errno));
                 rc = RK_EXIT_FAIL;
             } else {
-                fprintf(stderr, rk_cli_japanese() ? "%s を作りました。埋めたら renkei publish %s で登録します。\n"
-                                                  : "wrote %s; fill it in, then: renkei publish %s\n",
+                fprintf(stderr,
+                        rk_cli_japanese() ? "%s を作りました。埋めたら renkei publish %s で登録します。\n"
+                                          : "wrote %s; fill it in, then: renkei publish %s\n",
                         out, out);
             }
         }

@@ -237,7 +237,8 @@ static void value_text(const char *key, const json_t *v, char *out, size_t out_s
     if (json_is_array(v)) {
         size_t i, used = 0;
         json_t *e;
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             char one[512];
             rk_json_scalar(e, one, sizeof one);
             int n = snprintf(out + used, out_size - used, "%s%s", i ? ", " : "", one);
@@ -277,7 +278,8 @@ static int collect_columns(json_t *cols, const json_t *row)
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)row, k, v) {
+    json_object_foreach((json_t *)row, k, v)
+    {
         if (!json_is_object(v)) {
             if (add_column(cols, k) != 0)
                 return -1;
@@ -285,7 +287,8 @@ static int collect_columns(json_t *cols, const json_t *row)
         }
         const char *k2;
         json_t *v2;
-        json_object_foreach(v, k2, v2) {
+        json_object_foreach(v, k2, v2)
+        {
             char name[256];
             snprintf(name, sizeof name, "%s.%s", k, k2);
             if (is_scalar(v2) && add_column(cols, name) != 0)
@@ -342,12 +345,14 @@ static void print_object_table(const json_t *rows, int indent)
     if (!cols)
         goto oom;
     if (keyed) {
-        json_object_foreach((json_t *)rows, name, row) {
+        json_object_foreach((json_t *)rows, name, row)
+        {
             if (json_is_object(row) && collect_columns(cols, row) != 0)
                 goto oom;
         }
     } else {
-        json_array_foreach(rows, idx, row) {
+        json_array_foreach(rows, idx, row)
+        {
             if (json_is_object(row) && collect_columns(cols, row) != 0)
                 goto oom;
         }
@@ -368,12 +373,14 @@ static void print_object_table(const json_t *rows, int indent)
         if (!(cells[i] = malloc(1024)))
             goto oom;
     if (keyed) {
-        json_object_foreach((json_t *)rows, name, row) {
+        json_object_foreach((json_t *)rows, name, row)
+        {
             if (json_is_object(row) && add_object_row(t, cols, name, row, cells) != 0)
                 goto oom;
         }
     } else {
-        json_array_foreach(rows, idx, row) {
+        json_array_foreach(rows, idx, row)
+        {
             if (json_is_object(row) && add_object_row(t, cols, NULL, row, cells) != 0)
                 goto oom;
         }
@@ -400,7 +407,8 @@ static bool object_of_objects(const json_t *o)
     json_t *v;
     json_object_foreach((json_t *)o, k, v) if (!json_is_object(v)) return false;
     /* Only when the inner objects are flat, or they would lose information in a table. */
-    json_object_foreach((json_t *)o, k, v) {
+    json_object_foreach((json_t *)o, k, v)
+    {
         const char *k2;
         json_t *v2;
         json_object_foreach(v, k2, v2) if (json_is_array(v2)) return false;
@@ -414,13 +422,15 @@ static void print_outline(const json_t *o, int indent)
     const char *k;
     json_t *v;
     char label[256];
-    json_object_foreach((json_t *)o, k, v) {
+    json_object_foreach((json_t *)o, k, v)
+    {
         key_label(k, label, sizeof label);
         size_t w = rk_text_width(label);
         if (w > kw)
             kw = w;
     }
-    json_object_foreach((json_t *)o, k, v) {
+    json_object_foreach((json_t *)o, k, v)
+    {
         key_label(k, label, sizeof label);
         printf("%*s%s", indent, "", label);
         if (is_scalar(v) || (json_is_array(v) && array_of_scalars(v))) {
@@ -549,7 +559,8 @@ static void body_value(const char *parent, const char *name, const json_t *v, ch
     }
     size_t i, used = 0;
     json_t *e;
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         char one[256];
         if (json_is_string(e))
             code_label(d, json_string_value(e), one, sizeof one);
@@ -580,7 +591,8 @@ static void body_rows(kv_list *l, const char *prefix, const char *parent, const 
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)o, k, v) {
+    json_object_foreach((json_t *)o, k, v)
+    {
         char name[256];
         snprintf(name, sizeof name, "%s%s", prefix, k);
         if (json_is_object(v)) {
@@ -590,12 +602,14 @@ static void body_rows(kv_list *l, const char *prefix, const char *parent, const 
         } else if (json_is_array(v) && !array_of_scalars(v)) {
             size_t i;
             json_t *e;
-            json_array_foreach(v, i, e) {
+            json_array_foreach(v, i, e)
+            {
                 char line[2048] = "";
                 size_t used = 0;
                 const char *k2;
                 json_t *v2;
-                json_object_foreach(e, k2, v2) {
+                json_object_foreach(e, k2, v2)
+                {
                     char one[1024];
                     value_text(k2, v2, one, sizeof one);
                     int n = snprintf(line + used, sizeof line - used, "%s%s=%s", used ? "  " : "", k2, one);

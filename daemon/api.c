@@ -33,10 +33,10 @@ enum {
 
 typedef struct api_route {
     const char *method;
-    const char *pattern;  /* literal, or a prefix ending in one "{name}": the route's metric label too */
+    const char *pattern; /* literal, or a prefix ending in one "{name}": the route's metric label too */
     rk_api_handler handler;
     unsigned flags;
-    const char *arg;      /* for a literal pattern: the argument passed to the handler */
+    const char *arg; /* for a literal pattern: the argument passed to the handler */
 } api_route;
 
 /* Order matters only for the Allow header, which lists a path's methods in table order. */
@@ -168,9 +168,8 @@ static void api_method_not_allowed(rk_api *a, rk_http_req *req, const char *patt
     for (size_t i = 0; i < API_ROUTE_COUNT; i++) {
         const char *rest;
         if (strcmp(api_routes[i].pattern, pattern) == 0 && api_match(&api_routes[i], path, &rest))
-            off += (size_t)snprintf(allow + off, off < sizeof allow ? sizeof allow - off : 0, "%s%s%s",
-                                    off ? ", " : "", api_routes[i].method,
-                                    strcmp(api_routes[i].method, "GET") == 0 ? ", HEAD" : "");
+            off += (size_t)snprintf(allow + off, off < sizeof allow ? sizeof allow - off : 0, "%s%s%s", off ? ", " : "",
+                                    api_routes[i].method, strcmp(api_routes[i].method, "GET") == 0 ? ", HEAD" : "");
     }
     char headers[96];
     snprintf(headers, sizeof headers, "Allow: %s\r\n", allow);
@@ -277,7 +276,9 @@ int rk_api_start(rk_node *node, rk_api **out, rk_error *err)
         free(a);
         return rk_fail(err, "no_memory", "", "out of memory");
     }
-    rk_http_options o = {.socket_path = node->cfg->socket, .tcp = node->cfg->tcp, .group = node->cfg->group,
+    rk_http_options o = {.socket_path = node->cfg->socket,
+                         .tcp = node->cfg->tcp,
+                         .group = node->cfg->group,
                          .max_body = node->cfg->max_body};
     if (rk_http_start(node->loop, &o, api_handle, a, &a->http, err) != 0) {
         /* the listener stays registered; main exits on this error before the writer commits */

@@ -35,22 +35,22 @@ typedef struct rk_session_store rk_session_store;
 typedef bool (*rk_api_then)(rk_api *a, rk_http_req *req, const char *route, rk_api_response *res);
 
 struct rk_api_response {
-    int status;                 /* 0 until filled */
-    const char *content_type;   /* a static string, or NULL */
-    char *headers;              /* owned: "Name: value\r\n"..., or NULL */
-    char *body;                 /* owned */
+    int status;               /* 0 until filled */
+    const char *content_type; /* a static string, or NULL */
+    char *headers;            /* owned: "Name: value\r\n"..., or NULL */
+    char *body;               /* owned */
     size_t len;
-    json_t *json;               /* owned; when set, rendered as the body at send time */
-    bool oom;                   /* out of memory: sent as the fixed no_memory error body */
-    rk_api_then then;           /* see the header comment */
+    json_t *json;     /* owned; when set, rendered as the body at send time */
+    bool oom;         /* out of memory: sent as the fixed no_memory error body */
+    rk_api_then then; /* see the header comment */
     void *then_ctx;
 };
 
 struct rk_api {
     rk_node *node;
     rk_http_server *http;
-    rk_api_waiter *waiters;     /* long-polls on /v1/changes (api_wait.c) */
-    uint64_t last_version;      /* the last version this node assigned */
+    rk_api_waiter *waiters; /* long-polls on /v1/changes (api_wait.c) */
+    uint64_t last_version;  /* the last version this node assigned */
     bool have_group;
     gid_t group_gid;
     bool stopping;

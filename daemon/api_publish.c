@@ -44,7 +44,7 @@ typedef struct publish {
     char rid[RK_RID_MAX + 1];
     uint64_t version;
     char hash[2 * RK_HASH_LEN + 1];
-    rk_record rec;              /* sealed, until handed to the writer */
+    rk_record rec; /* sealed, until handed to the writer */
 } publish;
 
 bool rk_api_may_publish(rk_api *a, const rk_http_req *req)
@@ -79,7 +79,10 @@ static void publish_written(void *ctx, const rk_ingest_result *ir, const rk_reco
     rk_api_response_init(&res);
     if (ir->status == RK_INGEST_STORED) {
         rk_metrics_add(a->node->metrics, "renkei_publishes_total", "op",
-                       p->is_delete ? "delete" : p->is_create ? "create" : "update", 1);
+                       p->is_delete   ? "delete"
+                       : p->is_create ? "create"
+                                      : "update",
+                       1);
         json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "id", p->id, "rid", p->rid, "version", (json_int_t)p->version,
                               "hash", p->hash);
         if (j && p->is_delete && json_object_set_new(j, "deleted", json_true()) != 0) {
@@ -222,9 +225,9 @@ static Renkei__Record *publish_parse_body(rk_api *a, rk_http_req *req, rk_api_re
     if (rc != 0) {
         /* error.code/message/field stay the first problem's; details lists every one (docs/api.md) */
         const char *code = err.code[0] ? err.code : "internal";
-        json_t *e = json_pack("{s:s, s:s, s:o, s:o*}", "code", code, "message", err.message, "field",
-                              err.field[0] ? json_string(err.field) : json_null(), "details",
-                              rk_problems_to_json(&all));
+        json_t *e =
+            json_pack("{s:s, s:s, s:o, s:o*}", "code", code, "message", err.message, "field",
+                      err.field[0] ? json_string(err.field) : json_null(), "details", rk_problems_to_json(&all));
         rk_problems_free(&all);
         rk_api_json(res, rk_errcode_status(code), e ? json_pack("{s:o}", "error", e) : NULL);
         return NULL;

@@ -157,7 +157,8 @@ void rk_api_get_status(rk_api *a, rk_http_req *req, const char *arg, rk_api_resp
     uint64_t cnt[2];
     memset(lo, 0, sizeof lo);
     memset(hi, 0xff, sizeof hi);
-    if (rk_store_counts(t, &c, &err) != 0 || rk_store_set_fingerprint(t, RK_SET_PUBLIC, lo, hi, &cnt[0], fp[0], &err) != 0 ||
+    if (rk_store_counts(t, &c, &err) != 0 ||
+        rk_store_set_fingerprint(t, RK_SET_PUBLIC, lo, hi, &cnt[0], fp[0], &err) != 0 ||
         rk_store_set_fingerprint(t, RK_SET_MEMBERS, lo, hi, &cnt[1], fp[1], &err) != 0) {
         rk_txn_abort(t);
         rk_api_rk_error(res, &err);
@@ -174,8 +175,8 @@ void rk_api_get_status(rk_api *a, rk_http_req *req, const char *arg, rk_api_resp
     rk_hex_encode(fp[0], RK_FP_LEN, fph[0]);
     rk_hex_encode(fp[1], RK_FP_LEN, fph[1]);
     json_t *j = json_pack(
-        "{s:s, s:s, s:s?, s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:{s:{s:I, s:s}, s:{s:I, s:s}}}",
-        "name", n->cfg->name, "kind", rk_taxonomy_code(&renkei__node_kind__descriptor, n->cfg->kind), "prefecture",
+        "{s:s, s:s, s:s?, s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:{s:{s:I, s:s}, s:{s:I, s:s}}}", "name",
+        n->cfg->name, "kind", rk_taxonomy_code(&renkei__node_kind__descriptor, n->cfg->kind), "prefecture",
         n->cfg->prefecture[0] ? n->cfg->prefecture : NULL, "key", n->pub_hex, "version", RENKEI_VERSION, "uptime_s",
         (json_int_t)((rk_now_ms() - n->started_ms) / 1000), "records", "total", (json_int_t)c.current, "case",
         (json_int_t)c.by_kind[RENKEI__KIND__KIND_CASE], "event", (json_int_t)c.by_kind[RENKEI__KIND__KIND_EVENT],
@@ -329,8 +330,8 @@ static bool read_list_failed(read_list *l, int rc, const rk_error *err, rk_api_r
 void rk_api_list_records(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res)
 {
     (void)arg;
-    static const char *const allowed[] = {"kind",     "prefecture", "industry", "dx_level", "skill", "audience",
-                                          "author",   "q",          "limit",    "cursor",   NULL};
+    static const char *const allowed[] = {"kind",   "prefecture", "industry", "dx_level", "skill", "audience",
+                                          "author", "q",          "limit",    "cursor",   NULL};
     rk_params p;
     if (!rk_api_parse_params(req, allowed, &p, res))
         return;
@@ -474,8 +475,8 @@ void rk_api_get_export(rk_api *a, rk_http_req *req, const char *name, rk_api_res
         snprintf(base, sizeof base, "%s", n->cfg->public_url);
     else
         snprintf(base, sizeof base, "http://%s", n->cfg->tcp ? n->cfg->tcp : "localhost");
-    rk_feed_meta meta = {.node_name = n->cfg->name, .base_url = base, .node_key = n->pub,
-                         .author_name = rk_api_author_name, .ctx = n};
+    rk_feed_meta meta = {
+        .node_name = n->cfg->name, .base_url = base, .node_key = n->pub, .author_name = rk_api_author_name, .ctx = n};
     rk_txn *t;
     if (read_begin(a, &t, res) != 0)
         return;

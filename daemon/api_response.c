@@ -16,7 +16,8 @@
 #include "log.h"
 #include "metrics.h"
 
-static const char api_oom_body[] = "{\"error\":{\"code\":\"no_memory\",\"message\":\"out of memory\",\"field\":null}}\n";
+static const char api_oom_body[] =
+    "{\"error\":{\"code\":\"no_memory\",\"message\":\"out of memory\",\"field\":null}}\n";
 
 void rk_api_response_init(rk_api_response *res)
 {

@@ -38,9 +38,9 @@ static int wait_add_change(const rk_change *c, void *ctx)
     char id[RK_ID_MAX], hash[2 * RK_HASH_LEN + 1];
     rk_record_id(c->author, c->rid, id);
     rk_hex_encode(c->hash, RK_HASH_LEN, hash);
-    json_t *j = json_pack("{s:I, s:s, s:s, s:I, s:s, s:b}", "seq", (json_int_t)c->seq, "id", id, "kind",
-                          rk_kind_name(c->kind), "version", (json_int_t)c->version, "hash", hash, "deleted",
-                          c->kind == RENKEI__KIND__KIND_TOMBSTONE);
+    json_t *j =
+        json_pack("{s:I, s:s, s:s, s:I, s:s, s:b}", "seq", (json_int_t)c->seq, "id", id, "kind", rk_kind_name(c->kind),
+                  "version", (json_int_t)c->version, "hash", hash, "deleted", c->kind == RENKEI__KIND__KIND_TOMBSTONE);
     if (!j || json_array_append_new(cc->arr, j) != 0) {
         cc->oom = true;
         return 1;

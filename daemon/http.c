@@ -265,7 +265,7 @@ static void conn_fail(http_conn *c, const char *code, const char *msg)
         size_t len;
         char *data = rk_buf_take(&out, &len);
         c->close_after_write = true;
-        c->lingering = c->reading; /* keep draining what the client is still sending */
+        c->lingering = c->reading;                               /* keep draining what the client is still sending */
         uv_timer_start(&c->timer, on_timer, IDLE_TIMEOUT_MS, 0); /* a client that never reads it */
         rk_http_conn_write(c, data, len);
     } else {
@@ -448,8 +448,8 @@ void rk_http_set_abort(rk_http_req *req, rk_http_abort_cb cb, void *ctx)
 
 /* The common part of both respond functions: with `owned` set, the body is that buffer (taken over
  * and sent after the headers without a copy), else `body` is copied after the headers. */
-static void respond(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
-                    const void *body, char *owned, size_t len)
+static void respond(rk_http_req *req, int status, const char *content_type, const char *extra_headers, const void *body,
+                    char *owned, size_t len)
 {
     http_conn *c = req->conn;
     bool keep = req->keep_alive;

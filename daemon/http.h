@@ -27,22 +27,22 @@ enum { RK_HDR_HOST, RK_HDR_ORIGIN, RK_HDR_COOKIE, RK_HDR_CONTENT_TYPE, RK_HDR_CS
 
 struct rk_http_req {
     /* read-only for handlers */
-    const char *method;      /* "GET", "POST", ... */
-    char *path;              /* raw path without the query, e.g. "/v1/records/abc%3Ax" */
-    char *query;             /* raw query string without '?', NULL when absent */
-    char *body;              /* NUL-terminated copy; body_len excludes the NUL */
+    const char *method; /* "GET", "POST", ... */
+    char *path;         /* raw path without the query, e.g. "/v1/records/abc%3Ax" */
+    char *query;        /* raw query string without '?', NULL when absent */
+    char *body;         /* NUL-terminated copy; body_len excludes the NUL */
     size_t body_len;
     char *if_none_match, *if_modified_since; /* NULL when absent */
-    char *hdr[RK_HDR_COUNT];  /* NULL when absent or repeated */
-    unsigned dup_headers;     /* bit i: hdr[i] was sent more than once */
-    bool tcp;                 /* came over the TCP listener (the web page's; responses carry its CSP) */
-    bool has_cred;           /* SO_PEERCRED was available (Unix socket) */
+    char *hdr[RK_HDR_COUNT];                 /* NULL when absent or repeated */
+    unsigned dup_headers;                    /* bit i: hdr[i] was sent more than once */
+    bool tcp;                                /* came over the TCP listener (the web page's; responses carry its CSP) */
+    bool has_cred;                           /* SO_PEERCRED was available (Unix socket) */
     uid_t uid;
     gid_t gid;
     pid_t pid;
-    uint64_t start_ns;       /* when the request was complete */
+    uint64_t start_ns; /* when the request was complete */
     /* private */
-    struct http_conn *conn;  /* NULL once orphaned */
+    struct http_conn *conn; /* NULL once orphaned */
     bool keep_alive;
     rk_http_abort_cb on_abort;
     void *abort_ctx;
@@ -51,9 +51,9 @@ struct rk_http_req {
 typedef void (*rk_http_handler)(rk_http_req *req, void *ctx);
 
 typedef struct rk_http_options {
-    const char *socket_path;  /* required */
-    const char *tcp;          /* optional loopback "HOST:PORT" */
-    const char *group;        /* if set, the socket's group (gid lookup by name) */
+    const char *socket_path; /* required */
+    const char *tcp;         /* optional loopback "HOST:PORT" */
+    const char *group;       /* if set, the socket's group (gid lookup by name) */
     size_t max_body;
 } rk_http_options;
 

@@ -35,11 +35,11 @@ typedef struct http_conn {
     rk_buf in;
     size_t in_off;
     bool reading, processing, closing, close_after_write, in_message, msg_complete;
-    bool lingering;           /* discard input; close after the error response, EOF or LINGER_MS */
+    bool lingering; /* discard input; close after the error response, EOF or LINGER_MS */
     size_t lingered;
     uv_shutdown_t shutdown;
     int pending_writes;
-    const char *reject_code;  /* set by a callback to stop parsing with an error */
+    const char *reject_code; /* set by a callback to stop parsing with an error */
     /* the request being parsed */
     rk_buf url, body, hname, hval;
     bool last_was_value;
@@ -63,9 +63,9 @@ struct rk_http_server {
     uv_pipe_t pipe;
     uv_tcp_t tcp;
     bool has_pipe, has_tcp, stopping;
-    uv_timer_t drain;         /* after stop: how long busy connections may take to finish */
+    uv_timer_t drain; /* after stop: how long busy connections may take to finish */
     bool draining;
-    int open_handles;         /* listeners, connection handles and the drain timer */
+    int open_handles; /* listeners, connection handles and the drain timer */
     http_conn *conns;
     char *socket_path;
 };

@@ -85,7 +85,6 @@ static void on_signal(uv_signal_t *s, int signum)
     shutdown_node(d);
 }
 
-
 /* A start-up error about a configured value names the file line that set it, as --check does:
  * err->field is "section.key" for such errors. */
 static void log_start_error(const rk_config *cfg, const char *what, const rk_error *err)
@@ -246,8 +245,10 @@ out:
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'C'},
-        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'C'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL;

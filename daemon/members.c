@@ -49,8 +49,8 @@ int rk_members_compute(const rk_node *n, rk_txn *t, rk_membership *out, rk_error
         founding[i].node_kind = m->is_self ? n->cfg->kind : 0;
         founding[i].prefecture = m->is_self ? n->cfg->prefecture : NULL;
     }
-    rk_charter charter = {.threshold = RK_MEMBERSHIP_DEFAULT_THRESHOLD, .founding = founding,
-                          .founding_count = n->roster.count};
+    rk_charter charter = {
+        .threshold = RK_MEMBERSHIP_DEFAULT_THRESHOLD, .founding = founding, .founding_count = n->roster.count};
     gathered g = {0};
     static const int kinds[] = {RENKEI__KIND__KIND_ENDORSE, RENKEI__KIND__KIND_ROTATE, RENKEI__KIND__KIND_REVOKE};
     int rc = 0;
@@ -111,16 +111,17 @@ static json_t *member_json(const rk_member_entry *e, const rk_node *n)
             urls = NULL;
         }
     const char *kind = e->node_kind ? rk_taxonomy_code(&renkei__node_kind__descriptor, e->node_kind) : NULL;
-    json_t *o = json_pack("{s:o, s:s, s:s?, s:s?, s:s?, s:s, s:b, s:b, s:I, s:o*, s:o*, s:o*, s:o*, s:o*}",
-                          "key", hex_json(e->key, RK_KEY_LEN), "name", e->name, "kind", kind, "prefecture",
-                          e->prefecture[0] ? e->prefecture : NULL, "municipality",
-                          e->municipality[0] ? e->municipality : NULL, "status", rk_member_status_name(e->status),
-                          "self", memcmp(e->key, n->pub, RK_KEY_LEN) == 0, "was_member", e->was_member, "since",
-                          (json_int_t)e->since, "endorsers", keys_json(e->endorsers, e->endorser_count), "revokers",
-                          keys_json(e->revokers, e->revoker_count), "urls", urls, "rotated_to",
-                          e->has_successor ? hex_json(e->successor, RK_KEY_LEN) : NULL, "rotated_from",
-                          e->has_predecessor ? hex_json(e->predecessor, RK_KEY_LEN) : NULL);
-    if (o && e->cutoff != UINT64_MAX && json_object_set_new(o, "valid_until", json_integer((json_int_t)e->cutoff)) != 0) {
+    json_t *o =
+        json_pack("{s:o, s:s, s:s?, s:s?, s:s?, s:s, s:b, s:b, s:I, s:o*, s:o*, s:o*, s:o*, s:o*}", "key",
+                  hex_json(e->key, RK_KEY_LEN), "name", e->name, "kind", kind, "prefecture",
+                  e->prefecture[0] ? e->prefecture : NULL, "municipality", e->municipality[0] ? e->municipality : NULL,
+                  "status", rk_member_status_name(e->status), "self", memcmp(e->key, n->pub, RK_KEY_LEN) == 0,
+                  "was_member", e->was_member, "since", (json_int_t)e->since, "endorsers",
+                  keys_json(e->endorsers, e->endorser_count), "revokers", keys_json(e->revokers, e->revoker_count),
+                  "urls", urls, "rotated_to", e->has_successor ? hex_json(e->successor, RK_KEY_LEN) : NULL,
+                  "rotated_from", e->has_predecessor ? hex_json(e->predecessor, RK_KEY_LEN) : NULL);
+    if (o && e->cutoff != UINT64_MAX &&
+        json_object_set_new(o, "valid_until", json_integer((json_int_t)e->cutoff)) != 0) {
         json_decref(o);
         return NULL;
     }

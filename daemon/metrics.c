@@ -17,18 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const double bucket_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                       0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+static const double bucket_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define NBUCKETS (sizeof bucket_bounds / sizeof bucket_bounds[0])
 
 enum { T_COUNTER, T_GAUGE, T_HISTOGRAM };
 
 typedef struct series {
     char *name;
-    char *labels;            /* `a="b",c="d"` or "" */
+    char *labels; /* `a="b",c="d"` or "" */
     int type;
-    uint64_t count;          /* counter value, or histogram count */
-    double value;            /* gauge value, or histogram sum */
+    uint64_t count;             /* counter value, or histogram count */
+    double value;               /* gauge value, or histogram sum */
     uint64_t buckets[NBUCKETS]; /* not cumulative */
 } series;
 
@@ -155,8 +154,8 @@ static series *get_series(rk_metrics *m, const char *name, const char *labels, i
     return s;
 }
 
-static void update(rk_metrics *m, const char *name, const char *l1, const char *v1, const char *l2,
-                   const char *v2, int type, uint64_t delta, double value)
+static void update(rk_metrics *m, const char *name, const char *l1, const char *v1, const char *l2, const char *v2,
+                   int type, uint64_t delta, double value)
 {
     rk_buf lab;
     rk_buf_init(&lab);
@@ -190,8 +189,8 @@ void rk_metrics_add(rk_metrics *m, const char *name, const char *label, const ch
     update(m, name, label, value, NULL, NULL, T_COUNTER, delta, 0);
 }
 
-void rk_metrics_add2(rk_metrics *m, const char *name, const char *l1, const char *v1, const char *l2,
-                     const char *v2, uint64_t delta)
+void rk_metrics_add2(rk_metrics *m, const char *name, const char *l1, const char *v1, const char *l2, const char *v2,
+                     uint64_t delta)
 {
     update(m, name, l1, v1, l2, v2, T_COUNTER, delta, 0);
 }
@@ -218,8 +217,9 @@ void rk_metrics_touch(rk_metrics *m, const char *name, const char *label, const 
     int type = T_COUNTER;
     for (size_t k = 0; k < m->nd; k++)
         if (strcmp(m->d[k].name, name) == 0)
-            type = strcmp(m->d[k].type, "histogram") == 0 ? T_HISTOGRAM : strcmp(m->d[k].type, "gauge") == 0 ? T_GAUGE
-                                                                                                           : T_COUNTER;
+            type = strcmp(m->d[k].type, "histogram") == 0 ? T_HISTOGRAM
+                   : strcmp(m->d[k].type, "gauge") == 0   ? T_GAUGE
+                                                          : T_COUNTER;
     (void)get_series(m, name, lab.data ? lab.data : "", type); /* created at zero, or left as it is */
     pthread_mutex_unlock(&m->mu);
     rk_buf_free(&lab);
@@ -254,8 +254,8 @@ static void render_series(rk_buf *b, const series *s)
         rk_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", s->name, s->labels, sep, (unsigned long long)s->count);
         rk_buf_printf(b, "%s_sum%s%s%s %.9f\n", s->name, s->labels[0] ? "{" : "", s->labels, s->labels[0] ? "}" : "",
                       s->value);
-        rk_buf_printf(b, "%s_count%s%s%s %llu\n", s->name, s->labels[0] ? "{" : "", s->labels,
-                      s->labels[0] ? "}" : "", (unsigned long long)s->count);
+        rk_buf_printf(b, "%s_count%s%s%s %llu\n", s->name, s->labels[0] ? "{" : "", s->labels, s->labels[0] ? "}" : "",
+                      (unsigned long long)s->count);
     }
 }
 
@@ -292,7 +292,8 @@ int rk_metrics_render(rk_metrics *m, rk_buf *out)
             dup = strcmp(m->d[j].name, m->d[k].name) == 0;
         if (used || dup)
             continue;
-        series zero = {.name = m->d[k].name, .labels = "",
+        series zero = {.name = m->d[k].name,
+                       .labels = "",
                        .type = strcmp(m->d[k].type, "histogram") == 0 ? T_HISTOGRAM
                                : strcmp(m->d[k].type, "gauge") == 0   ? T_GAUGE
                                                                       : T_COUNTER};

@@ -15,8 +15,8 @@ void rk_metrics_describe(rk_metrics *m, const char *name, const char *type, cons
 /* Adds delta to the counter name{label=value} (label may be NULL for none). */
 void rk_metrics_add(rk_metrics *m, const char *name, const char *label, const char *value, uint64_t delta);
 /* Two-label form, e.g. rejections by reason and peer. */
-void rk_metrics_add2(rk_metrics *m, const char *name, const char *l1, const char *v1, const char *l2,
-                     const char *v2, uint64_t delta);
+void rk_metrics_add2(rk_metrics *m, const char *name, const char *l1, const char *v1, const char *l2, const char *v2,
+                     uint64_t delta);
 void rk_metrics_set_gauge(rk_metrics *m, const char *name, double value);
 /* Sets the gauge name{label=lvalue}. */
 void rk_metrics_set_gauge1(rk_metrics *m, const char *name, const char *label, const char *lvalue, double value);

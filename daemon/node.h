@@ -23,12 +23,12 @@ typedef struct rk_node {
     rk_key *key;
     uint8_t pub[RK_KEY_LEN];
     char pub_hex[2 * RK_KEY_LEN + 1];
-    rk_roster roster;          /* self plus every [peer] and [member] */
+    rk_roster roster; /* self plus every [peer] and [member] */
     rk_limits limits;
     struct rk_writer *writer;
     struct rk_metrics *metrics;
     struct rk_api *api;
-    struct rk_gossip *gossip;  /* NULL until federation starts */
+    struct rk_gossip *gossip; /* NULL until federation starts */
     uint64_t started_ms;
 } rk_node;
 

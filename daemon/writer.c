@@ -29,23 +29,23 @@
 #include "node.h"
 
 #define BATCH_MAX 1024
-#define VERIFY_CHUNK 32   /* items a verifier takes per lock: few lock round trips, still shared out */
+#define VERIFY_CHUNK 32 /* items a verifier takes per lock: few lock round trips, still shared out */
 #define VERIFIERS_MAX 8
 
 typedef struct item {
     struct item *next;
     uint8_t *env;
     size_t len;
-    char *source;            /* NULL = local */
+    char *source; /* NULL = local */
     rk_write_done done;
     void *ctx;
     rk_ingest_result res;
     rk_error err;
-    rk_record rec;           /* valid when has_rec */
+    rk_record rec; /* valid when has_rec */
     bool has_rec;
-    bool own;                /* sealed by this node just now (rk_writer_submit_own): rec given, env NULL */
-    bool create;             /* own items: a POST, which must not find the record stored */
-    bool signature_ok;       /* peer items: outcome of the verifier's check (when has_rec) */
+    bool own;          /* sealed by this node just now (rk_writer_submit_own): rec given, env NULL */
+    bool create;       /* own items: a POST, which must not find the record stored */
+    bool signature_ok; /* peer items: outcome of the verifier's check (when has_rec) */
 } item;
 
 /* A FIFO list of items; every access holds rk_writer.mu. */
@@ -93,20 +93,20 @@ struct rk_writer {
     bool thread_started;
     pthread_mutex_t mu;
     pthread_cond_t cond;
-    pthread_cond_t room;         /* signalled when outstanding falls */
-    size_t outstanding;          /* submitted and not yet delivered: what queued work holds in memory */
-    queue verify_queue;          /* waiting for a verifier */
-    pthread_cond_t verify_cond;  /* signalled when the verify queue gains work or stopping is set */
+    pthread_cond_t room;        /* signalled when outstanding falls */
+    size_t outstanding;         /* submitted and not yet delivered: what queued work holds in memory */
+    queue verify_queue;         /* waiting for a verifier */
+    pthread_cond_t verify_cond; /* signalled when the verify queue gains work or stopping is set */
     pthread_t verifiers[VERIFIERS_MAX];
-    size_t verifier_count;       /* started */
-    size_t verifiers_running;    /* not yet exited; the writer exits only after the last one */
-    queue write_queue;           /* waiting for the writer */
-    queue done_queue;            /* committed (or failed), waiting for the loop */
+    size_t verifier_count;    /* started */
+    size_t verifiers_running; /* not yet exited; the writer exits only after the last one */
+    queue write_queue;        /* waiting for the writer */
+    queue done_queue;         /* committed (or failed), waiting for the loop */
     bool stopping;
     uv_async_t async;
     listener *listeners;
     size_t listener_count;
-    rk_quota *quota;             /* the write policy per author; used by the writer thread only */
+    rk_quota *quota; /* the write policy per author; used by the writer thread only */
     /* the last failed batch, for GET /v1/status; under mu */
     rk_writer_failure failure;
     uint64_t failure_log_ms;     /* writer thread only: when a failure was last logged */
@@ -163,8 +163,8 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
                 rc = rk_ingest_own(t, &node->roster, w->quota, &node->limits, now, &it->rec, it->create, &it->res,
                                    &it->err);
             else
-                rc = rk_ingest_prepared(t, &node->roster, w->quota, now, &it->rec, it->signature_ok, &it->res,
-                                        &it->err);
+                rc =
+                    rk_ingest_prepared(t, &node->roster, w->quota, now, &it->rec, it->signature_ok, &it->res, &it->err);
             if (rc < 0 && it->res.status == RK_INGEST_STORED)
                 it->res.status = RK_INGEST_FAILED;
             if (it->res.status == RK_INGEST_FAILED) {

@@ -122,7 +122,8 @@ static json_t *dataset(const rk_feed_meta *m, const char *catalog, size_t di, ui
     json_t *kw = json_array();
     if (jset(d, "@id", json_string(b.data)) || jset(d, "@type", json_string("dcat:Dataset")) ||
         jset(d, "dct:identifier", json_string(ident)) || jset(d, "dct:title", ja(title)) ||
-        jset(d, "dct:description", ja(datasets[di].description)) || jset(d, "dct:language", iri("http://id.loc.gov/vocabulary/iso639-1/ja")) ||
+        jset(d, "dct:description", ja(datasets[di].description)) ||
+        jset(d, "dct:language", iri("http://id.loc.gov/vocabulary/iso639-1/ja")) ||
         jset(d, "dct:modified", datetime(newest)) || jset(d, "dcat:keyword", kw) ||
         json_array_append_new(kw, ja(datasets[di].keyword)) || json_array_append_new(kw, ja("地域DX")) ||
         json_array_append_new(kw, ja("リスキリング")))
@@ -170,7 +171,9 @@ int rk_catalog_jsonld(const rk_feed_meta *m, const uint64_t newest[4], rk_buf *o
                     "foaf", "http://xmlns.com/foaf/0.1/", "xsd", "http://www.w3.org/2001/XMLSchema#");
     if (jset(c, "@context", ctx) || jset(c, "@id", json_string(catalog)) ||
         jset(c, "@type", json_string("dcat:Catalog")) || jset(c, "dct:title", ja(title)) ||
-        jset(c, "dct:description", ja("地域DX・リスキリング連携ネットワーク（renkei）でこのノードが公開している事例、イベント、地域プロフィール。")) ||
+        jset(c, "dct:description",
+             ja("地域DX・リスキリング連携ネットワーク（renkei）でこのノードが公開している事例、イベント、地域プロフィー"
+                "ル。")) ||
         jset(c, "dct:language", iri("http://id.loc.gov/vocabulary/iso639-1/ja")) ||
         (m && m->base_url && *m->base_url && jset(c, "foaf:homepage", iri(m->base_url))) ||
         (latest && jset(c, "dct:modified", datetime(latest))))
@@ -183,7 +186,8 @@ int rk_catalog_jsonld(const rk_feed_meta *m, const uint64_t newest[4], rk_buf *o
     if (jset(c, "dcat:dataset", sets))
         goto done;
     for (size_t i = 0; i < sizeof datasets / sizeof datasets[0]; i++)
-        if (newest[datasets[i].kind] && json_array_append_new(sets, dataset(m, catalog, i, newest[datasets[i].kind], hex)))
+        if (newest[datasets[i].kind] &&
+            json_array_append_new(sets, dataset(m, catalog, i, newest[datasets[i].kind], hex)))
             goto done;
     text = json_dumps(c, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     if (!text || rk_buf_puts(out, text) || rk_buf_puts(out, "\n"))

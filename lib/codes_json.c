@@ -21,7 +21,8 @@ static json_t *codes_of(const rk_taxonomy *t)
     for (unsigned i = 0; arr && i < t->desc->n_values; i++) {
         int v = t->desc->values[i].value;
         const char *code = rk_taxonomy_code(t->desc, v);
-        if (code && json_array_append_new(arr, json_pack("{s:s, s:s}", "code", code, "label_ja", rk_label_ja(t->desc, v))))
+        if (code &&
+            json_array_append_new(arr, json_pack("{s:s, s:s}", "code", code, "label_ja", rk_label_ja(t->desc, v))))
             goto fail;
     }
     return arr;

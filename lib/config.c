@@ -38,14 +38,14 @@ typedef struct seen_key {
 
 typedef struct parse_ctx {
     rk_config *cfg;
-    const char *origin;     /* file name or "-o ..." */
+    const char *origin; /* file name or "-o ..." */
     /* the memory reader */
     const char *text;
     size_t len, pos;
     int line;
-    bool line_indented;     /* the current line starts with white space: an inih continuation line */
+    bool line_indented; /* the current line starts with white space: an inih continuation line */
     bool line_too_long;
-    bool in_file;           /* duplicate keys are errors in the file, not in overrides */
+    bool in_file; /* duplicate keys are errors in the file, not in overrides */
     seen_key *seen;
     size_t seen_count;
     /* per peer: is it a [member], and where was it first seen (for whole-config errors) */
@@ -55,9 +55,9 @@ typedef struct parse_ctx {
     /* the first error in err; every error, one line each, in all when it is not NULL */
     bool failed;
     size_t nerr;
-    bool stop;              /* after a line too long for inih the rest of the file is not line-aligned */
-    int first_fail_line;    /* the file line of the first error, to tell inih's syntax errors apart */
-    char **failed_fields;   /* "section.key" of each error, so whole-config rules do not repeat them */
+    bool stop;            /* after a line too long for inih the rest of the file is not line-aligned */
+    int first_fail_line;  /* the file line of the first error, to tell inih's syntax errors apart */
+    char **failed_fields; /* "section.key" of each error, so whole-config rules do not repeat them */
     size_t failed_count;
     rk_buf *all;
     rk_error *err;
@@ -90,8 +90,8 @@ static int fail_at(parse_ctx *ctx, const char *section, const char *key, const c
     else
         snprintf(where, sizeof where, "%s", ctx->origin);
     rk_error e;
-    rk_fail(&e, "invalid_config", field, "%s: [%s]%s%s: %s", where, section, key && key[0] ? " " : "",
-            key ? key : "", problem);
+    rk_fail(&e, "invalid_config", field, "%s: [%s]%s%s: %s", where, section, key && key[0] ? " " : "", key ? key : "",
+            problem);
     if (!ctx->failed && ctx->err)
         *ctx->err = e;
     if (!ctx->failed && ctx->in_file)
@@ -234,7 +234,8 @@ static int parse_listen(parse_ctx *ctx, const char *section, const char *key, co
         list[n++] = u;
         const char *why = rk_config_url_problem(u, true);
         if (why) {
-            fail_at(ctx, section, key, "\"%s\" %s (expected tcp://HOST:PORT, tls+tcp://HOST:PORT or ipc://PATH)", u, why);
+            fail_at(ctx, section, key, "\"%s\" %s (expected tcp://HOST:PORT, tls+tcp://HOST:PORT or ipc://PATH)", u,
+                    why);
             free_list(list, n);
             return 0;
         }
@@ -329,7 +330,8 @@ static int handle_peer(parse_ctx *ctx, const char *section, const char *type, co
         return fail_at(ctx, section, key, "the section name is not valid UTF-8");
     int i = find_peer(ctx->cfg, pname);
     if (i >= 0 && ctx->peer_is_member[i] != member)
-        return fail_at(ctx, section, key, "\"%s\" is already a [%s]", pname, ctx->peer_is_member[i] ? "member" : "peer");
+        return fail_at(ctx, section, key, "\"%s\" is already a [%s]", pname,
+                       ctx->peer_is_member[i] ? "member" : "peer");
     if (strcmp(key, "key") == 0) {
         uint8_t k[RK_KEY_LEN];
         if (strlen(value) != 2 * RK_KEY_LEN || rk_hex_decode(value, k, RK_KEY_LEN) != 0)
@@ -343,7 +345,8 @@ static int handle_peer(parse_ctx *ctx, const char *section, const char *type, co
     if (!member && strcmp(key, "url") == 0) {
         const char *why = rk_config_url_problem(value, false);
         if (why)
-            return fail_at(ctx, section, key, "\"%s\" %s (expected tcp://HOST:PORT or tls+tcp://HOST:PORT)", value, why);
+            return fail_at(ctx, section, key, "\"%s\" %s (expected tcp://HOST:PORT or tls+tcp://HOST:PORT)", value,
+                           why);
         if (i < 0 && (i = add_peer(ctx, pname, member)) < 0)
             return fail_at(ctx, section, key, "out of memory");
         if (set_str(&ctx->cfg->peers[i].url, value) != 0)
@@ -355,8 +358,7 @@ static int handle_peer(parse_ctx *ctx, const char *section, const char *type, co
 
 static const char *const node_kinds[] = {"region", "theme", "partnership", "national", NULL};
 static const int node_kind_values[] = {RENKEI__NODE_KIND__NODE_KIND_REGION, RENKEI__NODE_KIND__NODE_KIND_THEME,
-                                       RENKEI__NODE_KIND__NODE_KIND_PARTNERSHIP,
-                                       RENKEI__NODE_KIND__NODE_KIND_NATIONAL};
+                                       RENKEI__NODE_KIND__NODE_KIND_PARTNERSHIP, RENKEI__NODE_KIND__NODE_KIND_NATIONAL};
 
 static int handle_node(parse_ctx *ctx, const char *s, const char *key, const char *v)
 {
@@ -489,7 +491,7 @@ static int handle_gossip(parse_ctx *ctx, const char *s, const char *key, const c
         c->compress = strcmp(v, "yes") == 0;
         return 1;
     }
-    char **dst = strcmp(key, "tls_cert") == 0 ? &c->tls_cert
+    char **dst = strcmp(key, "tls_cert") == 0  ? &c->tls_cert
                  : strcmp(key, "tls_key") == 0 ? &c->tls_key
                  : strcmp(key, "tls_ca") == 0  ? &c->tls_ca
                                                : NULL;
@@ -825,14 +827,14 @@ static int parse_text(const char *name, const char *text, size_t len, char *cons
     return 0;
 }
 
-int rk_config_parse_text(const char *name, const char *text, size_t len, char *const *overrides,
-                         size_t override_count, rk_config *out, rk_error *err)
+int rk_config_parse_text(const char *name, const char *text, size_t len, char *const *overrides, size_t override_count,
+                         rk_config *out, rk_error *err)
 {
     return parse_text(name, text, len, overrides, override_count, out, NULL, err);
 }
 
-int rk_config_load_report(const char *path, char *const *overrides, size_t override_count, rk_config *out,
-                          rk_buf *all, rk_error *err)
+int rk_config_load_report(const char *path, char *const *overrides, size_t override_count, rk_config *out, rk_buf *all,
+                          rk_error *err)
 {
     char *text = NULL;
     size_t len = 0;

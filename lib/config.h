@@ -10,10 +10,10 @@
 #include "util.h"
 
 typedef struct rk_peer_config {
-    char *name;                 /* the quoted section name */
+    char *name; /* the quoted section name */
     uint8_t key[RK_KEY_LEN];
     bool has_key;
-    char *url;                  /* NULL for [member] sections: trusted but not dialled */
+    char *url; /* NULL for [member] sections: trusted but not dialled */
 } rk_peer_config;
 
 /* Where a key was set: origin is the file name or "-o ...", line 0 for an override. */
@@ -25,8 +25,8 @@ typedef struct rk_config_origin {
 typedef struct rk_config {
     /* [node] */
     char *name;
-    int kind;                   /* Renkei__NodeKind */
-    char prefecture[3];         /* "" when not set */
+    int kind;           /* Renkei__NodeKind */
+    char prefecture[3]; /* "" when not set */
     char *data_dir;
     char *key_file;             /* default: <data_dir>/node.key */
     size_t map_size;            /* map_size = 1GiB (suffixes K M G) */
@@ -35,16 +35,16 @@ typedef struct rk_config {
     char *log_level;            /* debug | info | warn | error */
     /* [api] */
     char *socket;
-    char *tcp;                  /* optional loopback "127.0.0.1:7480" */
-    char *group;                /* optional Unix group allowed to publish */
-    size_t max_body;            /* max_body = 1M */
-    char *public_url;           /* optional http(s)://host[/path] the world uses; no trailing '/' */
+    char *tcp;        /* optional loopback "127.0.0.1:7480" */
+    char *group;      /* optional Unix group allowed to publish */
+    size_t max_body;  /* max_body = 1M */
+    char *public_url; /* optional http(s)://host[/path] the world uses; no trailing '/' */
     /* [gossip] */
-    char **listen;              /* comma-separated in the file */
+    char **listen; /* comma-separated in the file */
     size_t listen_count;
-    unsigned sync_interval_s;   /* sync_interval = 30 */
+    unsigned sync_interval_s;          /* sync_interval = 30 */
     char *tls_cert, *tls_key, *tls_ca; /* for tls+tcp:// */
-    bool compress;              /* compress = yes: announce and use zstd with peers that do too */
+    bool compress;                     /* compress = yes: announce and use zstd with peers that do too */
     /* [quota] (docs/configuration.md; 0 = no limit) */
     unsigned long long quota_records;  /* records_per_author = 200000 */
     unsigned long long quota_versions; /* versions_per_window = 10000 */
@@ -59,15 +59,14 @@ typedef struct rk_config {
 } rk_config;
 
 /* Loads path (may be NULL: overrides only) and applies overrides "section.key=value" in order. */
-int rk_config_load(const char *path, char *const *overrides, size_t override_count, rk_config *out,
-                   rk_error *err);
+int rk_config_load(const char *path, char *const *overrides, size_t override_count, rk_config *out, rk_error *err);
 /* The same from INI text in memory (len bytes); `name` labels error messages. For tests and fuzzing. */
-int rk_config_parse_text(const char *name, const char *text, size_t len, char *const *overrides,
-                         size_t override_count, rk_config *out, rk_error *err);
+int rk_config_parse_text(const char *name, const char *text, size_t len, char *const *overrides, size_t override_count,
+                         rk_config *out, rk_error *err);
 /* As rk_config_load, and every error (one line each, in the order found) is appended to all, which
  * may be NULL. The first is also in err. For --check, which should name all mistakes at once. */
-int rk_config_load_report(const char *path, char *const *overrides, size_t override_count, rk_config *out,
-                          rk_buf *all, rk_error *err);
+int rk_config_load_report(const char *path, char *const *overrides, size_t override_count, rk_config *out, rk_buf *all,
+                          rk_error *err);
 /* "FILE:LINE" where section.key was set, "-o ..." for an override; for a key left at its default,
  * the first line of its section, else the file name. */
 void rk_config_where(const rk_config *c, const char *section, const char *key, char *buf, size_t cap);

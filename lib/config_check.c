@@ -26,8 +26,7 @@ typedef struct report {
     rk_config_check_counts *n;
 } report;
 
-static void note(report *r, bool warning, const char *section, const char *key, const char *fmt, ...)
-    RK_PRINTF(5, 6);
+static void note(report *r, bool warning, const char *section, const char *key, const char *fmt, ...) RK_PRINTF(5, 6);
 static void note(report *r, bool warning, const char *section, const char *key, const char *fmt, ...)
 {
     char where[300], problem[400];
@@ -201,7 +200,7 @@ static void check_host(report *r, const char *section, const char *key, const ch
     const char *host = u->u_hostname;
     if (host && host[0] && strcmp(u->u_scheme, "ipc") != 0) {
         struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
-        hints.ai_family = strcmp(u->u_scheme, "tcp4") == 0 ? AF_INET
+        hints.ai_family = strcmp(u->u_scheme, "tcp4") == 0   ? AF_INET
                           : strcmp(u->u_scheme, "tcp6") == 0 ? AF_INET6
                                                              : AF_UNSPEC;
         struct addrinfo *res = NULL;

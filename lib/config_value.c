@@ -29,9 +29,18 @@ int rk_config_parse_size(const char *v, size_t min, size_t max, size_t *out)
         return -1;
     unsigned long long mul = 1;
     switch (toupper((unsigned char)*end)) {
-    case 'K': mul = 1ull << 10; end++; break;
-    case 'M': mul = 1ull << 20; end++; break;
-    case 'G': mul = 1ull << 30; end++; break;
+    case 'K':
+        mul = 1ull << 10;
+        end++;
+        break;
+    case 'M':
+        mul = 1ull << 20;
+        end++;
+        break;
+    case 'G':
+        mul = 1ull << 30;
+        end++;
+        break;
     default: break;
     }
     if (mul > 1 && (*end == 'i' || *end == 'I'))
@@ -138,8 +147,9 @@ bool rk_config_public_url_ok(const char *v)
     if (uriParseSingleUriA(&u, v, &end) != URI_SUCCESS)
         return false;
     size_t sl = (size_t)(u.scheme.afterLast - u.scheme.first);
-    bool ok = u.scheme.first && ((sl == 4 && strncasecmp(u.scheme.first, "http", 4) == 0) ||
-                                 (sl == 5 && strncasecmp(u.scheme.first, "https", 5) == 0)) &&
+    bool ok = u.scheme.first &&
+              ((sl == 4 && strncasecmp(u.scheme.first, "http", 4) == 0) ||
+               (sl == 5 && strncasecmp(u.scheme.first, "https", 5) == 0)) &&
               u.hostText.first && u.hostText.afterLast > u.hostText.first && !u.query.first && !u.fragment.first &&
               !strpbrk(v, " \t\r\n\"<>");
     uriFreeUriMembersA(&u);

@@ -49,9 +49,9 @@ static int csv_field(rk_buf *b, const char *s, bool first)
 }
 
 const char *const rk_csvout_columns[] = {
-    "id", "kind", "author_node", "prefecture", "prefecture_name", "title", "summary", "industry", "dx_level",
-    "skills", "tags", "starts_at", "ends_at", "event_type", "format", "status", "application_url",
-    "version",
+    "id",       "kind",     "author_node",     "prefecture", "prefecture_name", "title",   "summary",
+    "industry", "dx_level", "skills",          "tags",       "starts_at",       "ends_at", "event_type",
+    "format",   "status",   "application_url", "version",
 };
 const size_t rk_csvout_column_count = sizeof rk_csvout_columns / sizeof rk_csvout_columns[0];
 
@@ -80,8 +80,7 @@ int rk_csvout_values(const rk_record *rec, const rk_feed_meta *m, rk_buf *store,
     rk_rtext_version_time(r->version, ver);
     const char *pref = rk_rtext_prefecture(r);
     const char *pname = rk_prefecture_name(pref);
-    const char *industry = "", *dx = "", *starts = "", *ends = "", *etype = "", *format = "", *status = "",
-               *apply = "";
+    const char *industry = "", *dx = "", *starts = "", *ends = "", *etype = "", *format = "", *status = "", *apply = "";
     if (r->body_case == RENKEI__RECORD__BODY_CASE) {
         industry = rk_rtext_code(&renkei__industry__descriptor, (int)r->case_->industry);
         dx = rk_rtext_code(&renkei__dx_level__descriptor, (int)r->case_->dx_level);
@@ -123,9 +122,9 @@ int rk_csvout_values(const rk_record *rec, const rk_feed_meta *m, rk_buf *store,
     if (put_value(store, &offs[k++], tmp.data))
         goto done;
     if (put_value(store, &offs[k++], starts) || put_value(store, &offs[k++], ends) ||
-        put_value(store, &offs[k++], etype) ||
-        put_value(store, &offs[k++], format) || put_value(store, &offs[k++], status) ||
-        put_value(store, &offs[k++], apply) || put_value(store, &offs[k++], ver))
+        put_value(store, &offs[k++], etype) || put_value(store, &offs[k++], format) ||
+        put_value(store, &offs[k++], status) || put_value(store, &offs[k++], apply) ||
+        put_value(store, &offs[k++], ver))
         goto done;
     rc = k == rk_csvout_column_count ? 0 : -1;
 done:

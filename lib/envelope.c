@@ -106,8 +106,7 @@ static int wire_last_field(const uint8_t *p, size_t len, unsigned want, uint64_t
             }
             i += (size_t)v;
             break;
-        default:
-            return -1;
+        default: return -1;
         }
     }
     return found;

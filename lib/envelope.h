@@ -19,7 +19,7 @@
 typedef struct rk_envelope {
     const uint8_t *record; /* the signed Record bytes */
     size_t record_len;
-    const uint8_t *sig;    /* RK_SIG_LEN bytes */
+    const uint8_t *sig; /* RK_SIG_LEN bytes */
 } rk_envelope;
 
 /* Bytes of the canonical envelope around record_len (> 0) record bytes. */

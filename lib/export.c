@@ -33,17 +33,23 @@
 #include "taxonomy.h"
 #include "xlsx.h"
 
-#define LIMIT_DEFAULT 100          /* feed page size */
-#define LIMIT_MAX 10000            /* largest feed page */
-#define EXPORT_MAX_ROWS 20000      /* most CSV rows or calendar events in one response */
+#define LIMIT_DEFAULT 100            /* feed page size */
+#define LIMIT_MAX 10000              /* largest feed page */
+#define EXPORT_MAX_ROWS 20000        /* most CSV rows or calendar events in one response */
 #define EXPORT_MAX_BYTES (64u << 20) /* a CSV or calendar stops after the record that passes this */
 /* events.ics without "from": events that ended in the last 180 days and everything later */
 #define ICS_PAST_DAYS 180
 
 enum fmt { F_ATOM, F_JSON, F_ICS, F_CSV, F_XLSX, F_EVENTS_LD, F_CATALOG, F_STATS, F_REGIONS };
 
-static bool is_complete_export(enum fmt f) { return f == F_ICS || f == F_CSV || f == F_XLSX || f == F_EVENTS_LD; }
-static bool is_calendar(enum fmt f) { return f == F_ICS || f == F_EVENTS_LD; }
+static bool is_complete_export(enum fmt f)
+{
+    return f == F_ICS || f == F_CSV || f == F_XLSX || f == F_EVENTS_LD;
+}
+static bool is_calendar(enum fmt f)
+{
+    return f == F_ICS || f == F_EVENTS_LD;
+}
 
 static const struct {
     const char *name;
@@ -114,8 +120,8 @@ static int parse_query(const rk_params *p, int fmt_index, int64_t now_s, export_
     for (size_t i = 0; i < p->count; i++)
         if (!allowed(list, p->keys[i])) {
             out->status = 400;
-            return rk_fail(&out->err, "unknown_parameter", p->keys[i], "unknown parameter \"%.64s\" for %s",
-                           p->keys[i], exports[fmt_index].name);
+            return rk_fail(&out->err, "unknown_parameter", p->keys[i], "unknown parameter \"%.64s\" for %s", p->keys[i],
+                           exports[fmt_index].name);
         }
     const char *v;
     if ((v = rk_params_get(p, "kind")) && *v) {
@@ -173,17 +179,15 @@ static int parse_query(const rk_params *p, int fmt_index, int64_t now_s, export_
 
 /* ------------------------------------------------------------------------- HTTP conditionals */
 
-static void make_etag(int fmt_index, const export_query *q, const rk_feed_meta *m, uint64_t last_seq,
-                      char out[80])
+static void make_etag(int fmt_index, const export_query *q, const rk_feed_meta *m, uint64_t last_seq, char out[80])
 {
     rk_buf b;
     rk_buf_init(&b);
     /* a failed append only makes the ETag less specific to the query; last_seq still moves it */
-    (void)rk_buf_printf(&b, "%s\n%d\n%s\n%d\n%d\n%d\n%zu\n%lld\n%lld\n%lld\n%s\n%s\n%s\n%llu",
-                        exports[fmt_index].name, q->kind, q->prefecture, q->industry, q->format, q->open_scope,
-                        q->limit, (long long)q->from, (long long)q->to, (long long)q->split, q->q ? q->q : "",
-                        q->cursor ? q->cursor : "", m && m->base_url ? m->base_url : "",
-                        (unsigned long long)last_seq);
+    (void)rk_buf_printf(&b, "%s\n%d\n%s\n%d\n%d\n%d\n%zu\n%lld\n%lld\n%lld\n%s\n%s\n%s\n%llu", exports[fmt_index].name,
+                        q->kind, q->prefecture, q->industry, q->format, q->open_scope, q->limit, (long long)q->from,
+                        (long long)q->to, (long long)q->split, q->q ? q->q : "", q->cursor ? q->cursor : "",
+                        m && m->base_url ? m->base_url : "", (unsigned long long)last_seq);
     uint8_t h[RK_HASH_LEN];
     rk_sha256(b.data ? b.data : "", b.len, h);
     rk_buf_free(&b);
@@ -380,7 +384,7 @@ static int export_url(rk_buf *b, const rk_feed_meta *m, const char *name, const 
 typedef struct csv_stream {
     const rk_feed_meta *m;
     rk_buf *out;
-    rk_xlsx *xlsx;        /* rows go to the workbook instead of out */
+    rk_xlsx *xlsx; /* rows go to the workbook instead of out */
     uint64_t newest;
     size_t rows;
     int failed;
@@ -421,10 +425,10 @@ static bool event_ends_before(const rk_record *rec, int64_t t)
 
 typedef struct ics_pass {
     const rk_feed_meta *m;
-    rk_buf *out;          /* NULL: count only */
-    bool json;            /* schema.org JSON-LD rather than iCalendar */
-    bool *first;          /* JSON-LD: no comma before the first event */
-    int64_t past_before;  /* INT64_MIN: every event counts; else only those ending before it */
+    rk_buf *out;         /* NULL: count only */
+    bool json;           /* schema.org JSON-LD rather than iCalendar */
+    bool *first;         /* JSON-LD: no comma before the first event */
+    int64_t past_before; /* INT64_MIN: every event counts; else only those ending before it */
     size_t skip, seen, rendered, max;
     uint64_t newest;
     int failed;
@@ -456,8 +460,12 @@ static int events_pass(rk_txn *t, const export_query *eq, int64_t from, int64_t 
 {
     if (to < from)
         return 0;
-    rk_event_query evq = {.from = from, .to = to, .format = eq->format, .open_scope = eq->open_scope,
-                          .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC, .limit = limit};
+    rk_event_query evq = {.from = from,
+                          .to = to,
+                          .format = eq->format,
+                          .open_scope = eq->open_scope,
+                          .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC,
+                          .limit = limit};
     memcpy(evq.prefecture, eq->prefecture, sizeof evq.prefecture);
     int rc = rk_store_events(t, &evq, ics_cb, p, err);
     if (rc == 0 && p->failed)
@@ -490,8 +498,13 @@ static int serve_ics(rk_txn *t, const export_query *eq, bool json, const rk_feed
 
     if (json ? rk_schema_events_begin(&out->body) : rk_ical_begin(m, *truncated, &out->body))
         return rk_fail(&out->err, "internal", "", "out of memory");
-    ics_pass pr = {.m = m, .out = &out->body, .json = json, .first = &first, .past_before = past_before,
-                   .skip = skip, .max = room};
+    ics_pass pr = {.m = m,
+                   .out = &out->body,
+                   .json = json,
+                   .first = &first,
+                   .past_before = past_before,
+                   .skip = skip,
+                   .max = room};
     if (room && events_pass(t, eq, eq->from, past_to, 0, &pr, &out->err) != 0)
         return -1;
     ics_pass fr = {.m = m, .out = &out->body, .json = json, .first = &first, .past_before = INT64_MIN, .max = nf};
@@ -609,13 +622,17 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
     } else if (f == F_CATALOG) {
         rc = serve_catalog(t, &page, out, &newest);
     } else {
-        rk_query sq = {.kind = eq.kind, .industry = eq.industry, .q = eq.q, .cursor = eq.cursor,
-                       .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC, .limit = eq.limit};
+        rk_query sq = {.kind = eq.kind,
+                       .industry = eq.industry,
+                       .q = eq.q,
+                       .cursor = eq.cursor,
+                       .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC,
+                       .limit = eq.limit};
         memcpy(sq.prefecture, eq.prefecture, sizeof sq.prefecture);
         if (f == F_CSV) {
             csv_stream cs = {.m = &page, .out = &out->body};
             rc = rk_csvout_header(&out->body) ? rk_fail(&out->err, "internal", "", "out of memory")
-                                                 : rk_store_query(t, &sq, csv_cb, &cs, cursor, &out->err);
+                                              : rk_store_query(t, &sq, csv_cb, &cs, cursor, &out->err);
             if (rc == 0 && cs.failed)
                 rc = rk_fail(&out->err, "internal", "", "out of memory rendering the CSV");
             newest = cs.newest;

@@ -8,13 +8,13 @@
 #include "store.h"
 
 typedef struct rk_export_response {
-    int status;                 /* 200, 304, 400, 404 */
-    const char *content_type;   /* static string */
-    char etag[80];              /* quoted strong ETag */
-    char last_modified[40];     /* IMF-fixdate of the newest record served */
-    rk_buf body;                /* caller frees */
-    rk_buf headers;             /* more "Name: value\r\n" lines (Link, Renkei-Truncated); caller frees */
-    rk_error err;               /* when status >= 400 */
+    int status;               /* 200, 304, 400, 404 */
+    const char *content_type; /* static string */
+    char etag[80];            /* quoted strong ETag */
+    char last_modified[40];   /* IMF-fixdate of the newest record served */
+    rk_buf body;              /* caller frees */
+    rk_buf headers;           /* more "Name: value\r\n" lines (Link, Renkei-Truncated); caller frees */
+    rk_error err;             /* when status >= 400 */
 } rk_export_response;
 
 /* Serves GET /v1/export/<name> (name: feed.atom, feed.json, events.ics, records.csv), GET /v1/stats

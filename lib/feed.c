@@ -32,7 +32,6 @@ static int self_url(rk_buf *b, const rk_feed_meta *m, const char *path)
 
 /* ------------------------------------------------------------------------------------- Atom */
 
-
 /* Escaping itself is GLib's g_markup_escape_text. Two things stay here, because GLib does them in a
  * way XML readers reject or undo: it writes C0 controls as references such as "&#x1;", which XML 1.0
  * forbids, so controls are dropped first; and it leaves CR raw, which every XML parser folds into LF,
@@ -101,9 +100,9 @@ static int atom_entry(rk_buf *out, rk_buf *tmp, const rk_record *rec, const rk_f
     rk_buf_reset(tmp);
     if (rk_buf_puts(out, "  <entry>\n") || rk_buf_printf(tmp, "urn:renkei:%s:%s", hex, rk_rtext_or_empty(r->rid)) ||
         xml_elem(out, "    ", "id", tmp->data) || rk_rtext_display_title(tmp, r, rk_rtext_title(r)) ||
-        xml_elem(out, "    ", "title", tmp->data) ||
-        xml_elem(out, "    ", "updated", updated) || xml_elem(out, "    ", "published", published) ||
-        rk_buf_puts(out, "    <author>\n") || xml_elem(out, "      ", "name", rk_rtext_author_display(rec, m, hex)))
+        xml_elem(out, "    ", "title", tmp->data) || xml_elem(out, "    ", "updated", updated) ||
+        xml_elem(out, "    ", "published", published) || rk_buf_puts(out, "    <author>\n") ||
+        xml_elem(out, "      ", "name", rk_rtext_author_display(rec, m, hex)))
         return -1;
     rk_buf_reset(tmp);
     if (rk_buf_printf(tmp, "urn:renkei:node:%s", hex) || xml_elem(out, "      ", "uri", tmp->data) ||
@@ -165,7 +164,8 @@ int rk_feed_atom(const rk_record *const *recs, size_t n, const rk_feed_meta *m, 
     /* The feed changes exactly when its newest entry does; an empty feed has nothing newer than the epoch. */
     rk_rtext_version_time(k ? v[0]->msg->version : 0, updated);
     int rc = -1;
-    if (rk_buf_puts(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"ja\">\n"))
+    if (rk_buf_puts(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" "
+                         "xml:lang=\"ja\">\n"))
         goto done;
     rk_buf_reset(&tmp);
     if (rk_buf_printf(&tmp, "urn:renkei:feed:%s", hex) || xml_elem(out, "  ", "id", tmp.data))
@@ -183,11 +183,10 @@ int rk_feed_atom(const rk_record *const *recs, size_t n, const rk_feed_meta *m, 
         goto done;
     /* RFC 5005 paging: the next (older) page, absent on the last one */
     if (m && m->next_url &&
-        (rk_buf_puts(out, "  <link rel=\"next\" type=\"application/atom+xml\" href=\"") ||
-         xml_text(out, m->next_url) || rk_buf_puts(out, "\"/>\n")))
+        (rk_buf_puts(out, "  <link rel=\"next\" type=\"application/atom+xml\" href=\"") || xml_text(out, m->next_url) ||
+         rk_buf_puts(out, "\"/>\n")))
         goto done;
-    if (
-        rk_buf_printf(out, "  <generator uri=\"urn:renkei\" version=\"%s\">renkei</generator>\n", RENKEI_VERSION))
+    if (rk_buf_printf(out, "  <generator uri=\"urn:renkei\" version=\"%s\">renkei</generator>\n", RENKEI_VERSION))
         goto done;
     for (size_t i = 0; i < k; i++)
         if (atom_entry(out, &tmp, v[i], m))
@@ -248,7 +247,8 @@ static json_t *json_item(const rk_record *rec, const rk_feed_meta *m, rk_buf *tm
     if (!it)
         return NULL;
     rk_buf_reset(tmp);
-    if (rk_buf_printf(tmp, "urn:renkei:%s:%s", hex, rk_rtext_or_empty(r->rid)) || jset(it, "id", json_string(tmp->data)))
+    if (rk_buf_printf(tmp, "urn:renkei:%s:%s", hex, rk_rtext_or_empty(r->rid)) ||
+        jset(it, "id", json_string(tmp->data)))
         goto fail;
     if (rk_rtext_display_title(tmp, r, rk_rtext_title(r)) || jset(it, "title", clean_string(tmp->data)))
         goto fail;

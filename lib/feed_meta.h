@@ -8,11 +8,11 @@
 #include "util.h"
 
 typedef struct rk_feed_meta {
-    const char *node_name;      /* the serving node */
-    const char *base_url;       /* the public address ([api] public_url); every absolute link starts with it */
-    const char *self_url;       /* this page, absolute (NULL: base_url + the export's path) */
-    const char *next_url;       /* the next page (RFC 5005 rel="next", JSON Feed next_url), or NULL */
-    const uint8_t *node_key;    /* serving node's key */
+    const char *node_name;   /* the serving node */
+    const char *base_url;    /* the public address ([api] public_url); every absolute link starts with it */
+    const char *self_url;    /* this page, absolute (NULL: base_url + the export's path) */
+    const char *next_url;    /* the next page (RFC 5005 rel="next", JSON Feed next_url), or NULL */
+    const uint8_t *node_key; /* serving node's key */
     /* returns the display name of an author, or NULL if unknown */
     const char *(*author_name)(const uint8_t author[RK_KEY_LEN], void *ctx);
     void *ctx;

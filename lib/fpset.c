@@ -14,14 +14,14 @@
 #include "renkei.pb-c.h"
 #include "sign.h"
 
-#define RK_FP_DEPTH 10            /* prefix lengths 1..10 are aggregated, plus the root */
+#define RK_FP_DEPTH 10 /* prefix lengths 1..10 are aggregated, plus the root */
 #define FP_KEY_MAX (1 + RK_FP_DEPTH)
-#define FP_VAL_LEN (8 + 32)       /* count(le64) || sum(32 bytes little-endian) */
+#define FP_VAL_LEN (8 + 32) /* count(le64) || sum(32 bytes little-endian) */
 
 /* Count and 256-bit sum of the item hashes of a range of a reconciliation set. */
 typedef struct agg {
     uint64_t count;
-    uint64_t sum[4];   /* little-endian limbs of the 256-bit sum */
+    uint64_t sum[4]; /* little-endian limbs of the 256-bit sum */
 } agg;
 
 /* The last few results of prefix_agg in a read-only transaction. Reconciliation asks for the
@@ -46,7 +46,7 @@ typedef struct agg_memo {
 typedef struct fp_node {
     unsigned n;
     uint8_t byte[256];
-    agg cum[];            /* n + 1 entries: cum[i] = aggregate of children 0 .. i-1 */
+    agg cum[]; /* n + 1 entries: cum[i] = aggregate of children 0 .. i-1 */
 } fp_node;
 
 /* Which node: the fingerprint database, the children's level (1..RK_FP_DEPTH) and the parent's
@@ -68,7 +68,7 @@ typedef struct fp_node_key {
  * the millisecond version, 256 children under each 50-day bucket) is the last level that pays. */
 #define FP_CACHE_LEVELS 5
 typedef struct fp_cache {
-    GHashTable *nodes;    /* fp_node_key -> fp_node, both owned */
+    GHashTable *nodes; /* fp_node_key -> fp_node, both owned */
     size_t bytes;
 } fp_cache;
 
@@ -77,7 +77,7 @@ typedef struct fp_cache {
 typedef struct fp_scratch {
     agg_memo memo;
     fp_cache *cache;
-    bool cache_failed;    /* out of memory once: walk the index directly for the rest */
+    bool cache_failed; /* out of memory once: walk the index directly for the rest */
 } fp_scratch;
 _Static_assert(sizeof(fp_scratch) <= RK_TXN_SCRATCH_LEN, "the memo must fit the transaction's scratch space");
 
@@ -212,8 +212,7 @@ static int set_update(rk_txn *t, int set, const uint8_t item[RK_ITEM_LEN], int s
     return 0;
 }
 
-static int deepest_items(rk_txn *t, MDB_txn *txn, MDB_dbi items, const uint8_t k[RK_ITEM_LEN], agg *out,
-                         rk_error *err);
+static int deepest_items(rk_txn *t, MDB_txn *txn, MDB_dbi items, const uint8_t k[RK_ITEM_LEN], agg *out, rk_error *err);
 
 /* True if key is a bucket of `level` whose first level-1 prefix bytes equal parent. */
 static bool is_child(const MDB_val *k, int level, const uint8_t *parent)
@@ -298,8 +297,8 @@ fail:
 }
 
 /* Adds to out the items below k that share k's whole RK_FP_DEPTH-byte prefix (usually none or one). */
-static int prefix_agg_walk(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi fps, const uint8_t k[RK_ITEM_LEN],
-                           agg *out, rk_error *err)
+static int prefix_agg_walk(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi fps, const uint8_t k[RK_ITEM_LEN], agg *out,
+                           rk_error *err)
 {
     memset(out, 0, sizeof *out);
     uint8_t root_key[1] = {0};
@@ -314,8 +313,7 @@ static int prefix_agg_walk(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi fps, 
     return prefix_agg_walk_from(t, txn, items, fps, k, 1, root, out, err);
 }
 
-static int deepest_items(rk_txn *t, MDB_txn *txn, MDB_dbi items, const uint8_t k[RK_ITEM_LEN], agg *out,
-                         rk_error *err)
+static int deepest_items(rk_txn *t, MDB_txn *txn, MDB_dbi items, const uint8_t k[RK_ITEM_LEN], agg *out, rk_error *err)
 {
     MDB_cursor *c;
     MDB_val ck, cv;
@@ -361,12 +359,15 @@ static guint node_key_hash(gconstpointer p)
     return h;
 }
 
-static gboolean node_key_equal(gconstpointer a, gconstpointer b) { return memcmp(a, b, sizeof(fp_node_key)) == 0; }
+static gboolean node_key_equal(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, sizeof(fp_node_key)) == 0;
+}
 
 /* The children at `level` of the bucket k[0 .. level-1), from the cache or read with cursor c (opened
  * on first need). *node is the answer; *tmp is set when it was not kept and the caller must free it. */
-static int node_get(rk_txn *t, fp_cache *cache, MDB_txn *txn, MDB_dbi fps, MDB_cursor **c, int level,
-                    const uint8_t *k, const fp_node **node, fp_node **tmp, rk_error *err)
+static int node_get(rk_txn *t, fp_cache *cache, MDB_txn *txn, MDB_dbi fps, MDB_cursor **c, int level, const uint8_t *k,
+                    const fp_node **node, fp_node **tmp, rk_error *err)
 {
     fp_node_key key;
     memset(&key, 0, sizeof key);
@@ -533,8 +534,8 @@ int rk_store_set_fingerprint(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], 
     return 0;
 }
 
-int rk_store_set_items(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
-                       size_t limit, rk_item_cb cb, void *ctx, rk_error *err)
+int rk_store_set_items(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit,
+                       rk_item_cb cb, void *ctx, rk_error *err)
 {
     MDB_dbi items = 0, fps = 0;
     if (set_dbs(t, set, &items, &fps, err) != 0)
@@ -688,17 +689,14 @@ fail:
 static unsigned set_mask(int visibility)
 {
     switch (visibility) {
-    case RENKEI__VISIBILITY__VISIBILITY_PUBLIC:
-        return 3;
-    case RENKEI__VISIBILITY__VISIBILITY_NETWORK:
-        return 2;
-    default:
-        return 0;
+    case RENKEI__VISIBILITY__VISIBILITY_PUBLIC: return 3;
+    case RENKEI__VISIBILITY__VISIBILITY_NETWORK: return 2;
+    default: return 0;
     }
 }
 
 int rk_fpset_update(rk_txn *t, int visibility, uint64_t version, const uint8_t hash[RK_HASH_LEN], int sign,
-                       rk_error *err)
+                    rk_error *err)
 {
     uint8_t item[RK_ITEM_LEN];
     rk_put_be64(item, version);

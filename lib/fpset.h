@@ -18,7 +18,7 @@
 
 #define RK_SET_PUBLIC 0
 #define RK_SET_MEMBERS 1
-#define RK_ITEM_LEN 40          /* version(be64) || hash */
+#define RK_ITEM_LEN 40 /* version(be64) || hash */
 #define RK_FP_LEN 16
 
 /* Items in [lo, hi): count and fingerprint = first 16 bytes of SHA-256(sum || count(le64)) where sum
@@ -27,8 +27,8 @@
 int rk_store_set_fingerprint(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
                              uint64_t *count, uint8_t fp[RK_FP_LEN], rk_error *err);
 typedef int (*rk_item_cb)(const uint8_t item[RK_ITEM_LEN], void *ctx); /* non-zero stops */
-int rk_store_set_items(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
-                       size_t limit, rk_item_cb cb, void *ctx, rk_error *err);
+int rk_store_set_items(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit,
+                       rk_item_cb cb, void *ctx, rk_error *err);
 /* The item n positions after the first item >= lo (n = 0 is that first item). 1 found, 0 none. */
 int rk_store_set_nth(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN],
                      rk_error *err);

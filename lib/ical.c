@@ -93,8 +93,8 @@ static void ics_datetime(int64_t epoch, int offset, bool utc, char out[24])
     int64_t sec = local - days * 86400;
     int y, mo, d;
     rk_civil_from_days(days, &y, &mo, &d);
-    snprintf(out, 24, "%04d%02d%02dT%02d%02d%02d%s", y, mo, d, (int)(sec / 3600), (int)(sec / 60 % 60),
-             (int)(sec % 60), utc ? "Z" : "");
+    snprintf(out, 24, "%04d%02d%02dT%02d%02d%02d%s", y, mo, d, (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60),
+             utc ? "Z" : "");
 }
 
 static bool is_tokyo(const char *tz)
@@ -213,7 +213,8 @@ static int ics_event(rk_buf *out, rk_buf *tmp, const rk_record *rec, const rk_fe
             ics_text_prop(out, tmp, "LOCATION", summary.data))
             goto done;
     } else if (e->format == RENKEI__EVENT_FORMAT__EVENT_FORMAT_ONLINE &&
-               ics_text_prop(out, tmp, "LOCATION", *rk_rtext_or_empty(e->online_platform) ? e->online_platform : "オンライン")) {
+               ics_text_prop(out, tmp, "LOCATION",
+                             *rk_rtext_or_empty(e->online_platform) ? e->online_platform : "オンライン")) {
         goto done;
     }
     if (e->application_url && *e->application_url) {

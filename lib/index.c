@@ -144,8 +144,7 @@ int rk_index_record_fields(const Renkei__Record *m, rk_index_prefixes *l)
             rc |= rk_index_push_enum(l, RK_INDEX_FIELD_INDUSTRY, r->key_industries[i]);
         break;
     }
-    default:
-        break;
+    default: break;
     }
     if (rc == 0)
         prefixes_unique(l);
@@ -219,8 +218,7 @@ static int record_text(const Renkei__Record *m, rk_buf *b)
         rc |= add_contact(b, r->contact);
         break;
     }
-    default:
-        break;
+    default: break;
     }
     return rc ? -1 : 0;
 }
@@ -258,7 +256,7 @@ typedef struct token_set {
     GHashTable *seen;     /* keys are the copies in `copies` */
     GStringChunk *copies; /* the caller's, when the tokens must outlive the set */
     bool own_copies;
-    GPtrArray *order;     /* the distinct tokens (char *, in `copies`) */
+    GPtrArray *order; /* the distinct tokens (char *, in `copies`) */
 } token_set;
 
 /* copies: where the token copies go (they live as long as it does), or NULL for the set's own.
@@ -572,7 +570,7 @@ typedef struct token_posting {
 typedef struct flush_batch {
     token_posting *v;
     size_t n, cap;
-    GStringChunk *tokens;  /* the token copies the postings point into */
+    GStringChunk *tokens; /* the token copies the postings point into */
 } flush_batch;
 
 static void batch_free(flush_batch *b)

@@ -49,7 +49,7 @@ void rk_index_sort_key(const rk_record *rec, uint8_t out[RK_SORT_KEY_LEN]);
 #define RK_INDEX_FIELD_AUDIENCE 'u'
 #define RK_INDEX_FIELD_AUTHOR 'w'
 
-#define RK_INDEX_TOKEN_MAX 64 /* bigrams are at most 8 bytes; longer tokens are not indexed */
+#define RK_INDEX_TOKEN_MAX 64                        /* bigrams are at most 8 bytes; longer tokens are not indexed */
 #define RK_INDEX_PREFIX_MAX (2 + RK_INDEX_TOKEN_MAX) /* a token, or 'f' || field || author */
 /* A token posting: be64(~version) || the first 16 bytes of the hash. It orders exactly like the whole
  * sort key, and two current records share one only if their hashes share 128 bits. */

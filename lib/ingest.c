@@ -41,8 +41,7 @@ static int ingest_checked(rk_txn *t, const rk_roster *roster, rk_quota *quota, u
     if (found == 1) {
         if (cur.version == m->version && memcmp(cur.hash, rec->hash, RK_HASH_LEN) == 0)
             return rk_fail(err, "duplicate", "version", "this version is already stored");
-        if (cur.version > m->version ||
-            (cur.version == m->version && memcmp(cur.hash, rec->hash, RK_HASH_LEN) > 0))
+        if (cur.version > m->version || (cur.version == m->version && memcmp(cur.hash, rec->hash, RK_HASH_LEN) > 0))
             return rk_fail(err, "stale_version", "version", "version %llu is not newer than the stored %llu",
                            (unsigned long long)m->version, (unsigned long long)cur.version);
     }
@@ -68,8 +67,7 @@ static int ingest_checked(rk_txn *t, const rk_roster *roster, rk_quota *quota, u
     return 0;
 }
 
-int rk_ingest_record(rk_txn *t, const rk_roster *roster, const rk_record *rec, rk_ingest_result *res,
-                     rk_error *err)
+int rk_ingest_record(rk_txn *t, const rk_roster *roster, const rk_record *rec, rk_ingest_result *res, rk_error *err)
 {
     return ingest_checked(t, roster, NULL, 0, rec, SIGNATURE_UNCHECKED, false, res, err);
 }
@@ -92,8 +90,8 @@ int rk_ingest_own(rk_txn *t, const rk_roster *roster, rk_quota *quota, const rk_
     return ingest_checked(t, roster, quota, now_ms, rec, SIGNATURE_GOOD, create, res, err);
 }
 
-int rk_ingest(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const uint8_t *env,
-              size_t len, rk_ingest_result *res, rk_record *stored, rk_error *err)
+int rk_ingest(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const uint8_t *env, size_t len,
+              rk_ingest_result *res, rk_record *stored, rk_error *err)
 {
     memset(res, 0, sizeof *res);
     res->status = RK_INGEST_REJECTED;

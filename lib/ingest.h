@@ -13,24 +13,23 @@
 
 typedef enum rk_ingest_status {
     RK_INGEST_STORED = 0,
-    RK_INGEST_REJECTED = 1,  /* err names the reason */
-    RK_INGEST_FAILED = -1,   /* the store failed; err says why */
+    RK_INGEST_REJECTED = 1, /* err names the reason */
+    RK_INGEST_FAILED = -1,  /* the store failed; err says why */
 } rk_ingest_status;
 
 typedef struct rk_ingest_result {
     rk_ingest_status status;
-    uint64_t seq;            /* change sequence when stored */
+    uint64_t seq; /* change sequence when stored */
     uint8_t hash[RK_HASH_LEN];
 } rk_ingest_result;
 
 /* Parses, checks and stores one SignedRecord inside the caller's write transaction. On STORED,
  * *stored (if not NULL) receives the parsed record (owned by the caller). */
-int rk_ingest(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const uint8_t *env,
-              size_t len, rk_ingest_result *res, rk_record *stored, rk_error *err);
+int rk_ingest(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const uint8_t *env, size_t len,
+              rk_ingest_result *res, rk_record *stored, rk_error *err);
 
 /* The same checks for an already parsed record (used by the node's own publishes). */
-int rk_ingest_record(rk_txn *t, const rk_roster *roster, const rk_record *rec, rk_ingest_result *res,
-                     rk_error *err);
+int rk_ingest_record(rk_txn *t, const rk_roster *roster, const rk_record *rec, rk_ingest_result *res, rk_error *err);
 
 /* For a record this node has just sealed with its own key (after the schema rules ran on it once):
  * the size limit, clock skew, roster, version and quota checks of the other entry points, but not the

@@ -63,26 +63,26 @@ typedef struct sizes {
 typedef struct state {
     rk_member_status status;
     bool was_member, founding;
-    size_t charter;         /* index into the charter, or NONE */
-    size_t meta;            /* item of the latest endorsement that counted, or NONE */
+    size_t charter; /* index into the charter, or NONE */
+    size_t meta;    /* item of the latest endorsement that counted, or NONE */
     uint64_t since, cutoff, max_applied;
     size_t successor, predecessor;
-    sizes endorsers;        /* key indices */
+    sizes endorsers; /* key indices */
     revocation *revokers;
     size_t revoker_count, revoker_cap;
-    sizes deferred;         /* items waiting for this key's admission, in order */
+    sizes deferred; /* items waiting for this key's admission, in order */
 } state;
 
 typedef struct ctx {
     const rk_charter *charter;
     uint8_t (*keys)[RK_KEY_LEN];
     size_t key_count;
-    item *items;            /* canonical set, (version, hash) order */
+    item *items; /* canonical set, (version, hash) order */
     size_t item_count;
-    state *st;              /* one per key */
-    uint64_t *assumed;      /* cutoffs assumed for this pass, per key */
-    const char **reason;    /* per item, this pass; NULL = applied */
-    bool consistent;        /* no applied record lies beyond its author's final cutoff */
+    state *st;           /* one per key */
+    uint64_t *assumed;   /* cutoffs assumed for this pass, per key */
+    const char **reason; /* per item, this pass; NULL = applied */
+    bool consistent;     /* no applied record lies beyond its author's final cutoff */
 } ctx;
 
 static int sizes_push(sizes *s, size_t v)
@@ -107,7 +107,10 @@ static bool sizes_has(const sizes *s, size_t v)
     return false;
 }
 
-static int key_cmp(const void *a, const void *b) { return memcmp(a, b, RK_KEY_LEN); }
+static int key_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, RK_KEY_LEN);
+}
 
 static size_t key_index(const ctx *c, const uint8_t *key)
 {
@@ -115,7 +118,10 @@ static size_t key_index(const ctx *c, const uint8_t *key)
     return k ? (size_t)(k - c->keys) : NONE;
 }
 
-static uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static uint64_t min64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
 
 static void reset_state(ctx *c)
 {
@@ -169,8 +175,7 @@ static uint64_t threshold_since(const state *s, unsigned t)
     for (size_t i = 0; i < s->revoker_count; i++) {
         size_t below = 0;
         for (size_t j = 0; j < s->revoker_count; j++)
-            if (s->revokers[j].since < s->revokers[i].since ||
-                (s->revokers[j].since == s->revokers[i].since && j < i))
+            if (s->revokers[j].since < s->revokers[i].since || (s->revokers[j].since == s->revokers[i].since && j < i))
                 below++;
         if (below + 1 == t)
             best = s->revokers[i].since;
@@ -276,14 +281,11 @@ static const char *author_check(const ctx *c, const item *x)
         return a->status == RK_MEMBER_ROTATED ? "rotated_key" : "revoked_key";
     switch (a->status) {
     case RK_MEMBER_FOUNDING:
-    case RK_MEMBER_ADMITTED:
-        return NULL;
-    case RK_MEMBER_ROTATED:
-        return v <= a->cutoff ? NULL : "rotated_key";
+    case RK_MEMBER_ADMITTED: return NULL;
+    case RK_MEMBER_ROTATED: return v <= a->cutoff ? NULL : "rotated_key";
     case RK_MEMBER_REVOKED:
         return a->was_member && v <= a->cutoff ? NULL : a->was_member ? "revoked_key" : "not_member";
-    default:
-        return "";
+    default: return "";
     }
 }
 
@@ -377,8 +379,8 @@ static int by_version_hash(const void *a, const void *b)
 static bool usable(const rk_record *r)
 {
     const Renkei__Record *m = r ? r->msg : NULL;
-    return m && rk_membership_rid_kind(m->kind) && m->author.len == RK_KEY_LEN && m->rid && rk_membership_rid_subject(m) &&
-           (m->kind != RENKEI__KIND__KIND_REVOKE || m->revoke->since <= m->version);
+    return m && rk_membership_rid_kind(m->kind) && m->author.len == RK_KEY_LEN && m->rid &&
+           rk_membership_rid_subject(m) && (m->kind != RENKEI__KIND__KIND_REVOKE || m->revoke->since <= m->version);
 }
 
 /* ---------------------------------------------------------------- output */
@@ -475,8 +477,8 @@ static int digest(rk_membership *m)
         const rk_member_entry *e = &m->entries[i];
         bool local = e->local_description;
         rc |= rk_buf_append(&b, e->key, RK_KEY_LEN) || put_u64(&b, (uint64_t)e->status) || put_u64(&b, e->was_member) ||
-              put_u64(&b, e->since) ||
-              put_u64(&b, e->cutoff) || put_bytes(&b, e->has_successor ? e->successor : NULL, e->has_successor ? RK_KEY_LEN : 0) ||
+              put_u64(&b, e->since) || put_u64(&b, e->cutoff) ||
+              put_bytes(&b, e->has_successor ? e->successor : NULL, e->has_successor ? RK_KEY_LEN : 0) ||
               put_bytes(&b, e->has_predecessor ? e->predecessor : NULL, e->has_predecessor ? RK_KEY_LEN : 0) ||
               put_bytes(&b, local ? "" : e->name, local ? 0 : strlen(e->name)) ||
               put_u64(&b, local ? 0 : (uint64_t)e->node_kind) ||

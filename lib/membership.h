@@ -23,12 +23,12 @@
 #define RK_MEMBERSHIP_DEFAULT_THRESHOLD 2
 
 typedef enum rk_member_status {
-    RK_MEMBER_UNKNOWN = 0,  /* mentioned (endorsed or revoked) by nobody who counts */
-    RK_MEMBER_PENDING,      /* endorsed, below the threshold */
-    RK_MEMBER_FOUNDING,     /* in the charter, or the rotated successor of a founding key */
-    RK_MEMBER_ADMITTED,     /* reached the threshold, or the rotated successor of an admitted key */
-    RK_MEMBER_ROTATED,      /* moved to `successor`; its records up to the rotation stay valid */
-    RK_MEMBER_REVOKED,      /* its records after `cutoff` are invalid */
+    RK_MEMBER_UNKNOWN = 0, /* mentioned (endorsed or revoked) by nobody who counts */
+    RK_MEMBER_PENDING,     /* endorsed, below the threshold */
+    RK_MEMBER_FOUNDING,    /* in the charter, or the rotated successor of a founding key */
+    RK_MEMBER_ADMITTED,    /* reached the threshold, or the rotated successor of an admitted key */
+    RK_MEMBER_ROTATED,     /* moved to `successor`; its records up to the rotation stay valid */
+    RK_MEMBER_REVOKED,     /* its records after `cutoff` are invalid */
 } rk_member_status;
 
 /* One founding member as the charter names it. */
@@ -40,7 +40,7 @@ typedef struct rk_charter_member {
 } rk_charter_member;
 
 typedef struct rk_charter {
-    unsigned threshold;     /* endorsements (or revocations) needed; at least 1 */
+    unsigned threshold; /* endorsements (or revocations) needed; at least 1 */
     const rk_charter_member *founding;
     size_t founding_count;
 } rk_charter;
@@ -55,14 +55,14 @@ typedef struct rk_member_entry {
     int node_kind;
     char prefecture[3];
     char municipality[7];
-    char **urls;            /* listen URLs from the latest endorsement that counted */
+    char **urls; /* listen URLs from the latest endorsement that counted */
     size_t url_count;
     uint8_t (*endorsers)[RK_KEY_LEN]; /* whose endorsements counted, ascending */
     size_t endorser_count;
-    uint8_t (*revokers)[RK_KEY_LEN];  /* whose revocations counted, ascending */
+    uint8_t (*revokers)[RK_KEY_LEN]; /* whose revocations counted, ascending */
     size_t revoker_count;
-    uint64_t since;         /* ms: when the status began (0 for founding) */
-    uint64_t cutoff;        /* records by this key with a version above it are invalid; UINT64_MAX: none */
+    uint64_t since;  /* ms: when the status began (0 for founding) */
+    uint64_t cutoff; /* records by this key with a version above it are invalid; UINT64_MAX: none */
     bool has_successor, has_predecessor;
     uint8_t successor[RK_KEY_LEN];   /* ROTATED (or REVOKED after a rotation): the new key */
     uint8_t predecessor[RK_KEY_LEN]; /* the key this one was rotated from */
@@ -83,15 +83,15 @@ typedef struct rk_membership {
     rk_member_entry *entries; /* ascending by key */
     size_t count;
     uint8_t digest[RK_HASH_LEN];
-    size_t member_count;      /* FOUNDING + ADMITTED */
-    unsigned passes;          /* how many passes the cutoffs took to settle (1 without retroactive cutoffs) */
+    size_t member_count; /* FOUNDING + ADMITTED */
+    unsigned passes;     /* how many passes the cutoffs took to settle (1 without retroactive cutoffs) */
 } rk_membership;
 
 /* Computes the roster. recs[i] are parsed records whose signatures hold (any kind: non-membership
  * records get the verdict not_membership). verdicts (may be NULL) receives one verdict per input.
  * Returns -1 only on allocation failure or a charter with threshold 0. */
-int rk_membership_compute(const rk_charter *charter, const rk_record *const *recs, size_t n,
-                          rk_membership *out, rk_membership_verdict *verdicts, rk_error *err);
+int rk_membership_compute(const rk_charter *charter, const rk_record *const *recs, size_t n, rk_membership *out,
+                          rk_membership_verdict *verdicts, rk_error *err);
 void rk_membership_free(rk_membership *m);
 
 const rk_member_entry *rk_membership_find(const rk_membership *m, const uint8_t key[RK_KEY_LEN]);

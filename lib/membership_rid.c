@@ -8,8 +8,7 @@
 
 bool rk_membership_rid_kind(int kind)
 {
-    return kind == RENKEI__KIND__KIND_ENDORSE || kind == RENKEI__KIND__KIND_ROTATE ||
-           kind == RENKEI__KIND__KIND_REVOKE;
+    return kind == RENKEI__KIND__KIND_ENDORSE || kind == RENKEI__KIND__KIND_ROTATE || kind == RENKEI__KIND__KIND_REVOKE;
 }
 
 const uint8_t *rk_membership_rid_subject(const Renkei__Record *r)

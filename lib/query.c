@@ -17,12 +17,12 @@
 #include "text.h"
 
 typedef struct query_plan {
-    rk_index_prefixes fields;  /* filters to check on each record */
-    char **terms;        /* normalised whitespace-separated query terms */
+    rk_index_prefixes fields; /* filters to check on each record */
+    char **terms;             /* normalised whitespace-separated query terms */
     size_t n_terms;
-    rk_index_prefix driver;       /* the posting list walked */
-    bool driver_token;   /* driver is a token in "tokens", else a prefix in "indexes" */
-    bool empty;          /* a filter matches nothing at all */
+    rk_index_prefix driver; /* the posting list walked */
+    bool driver_token;      /* driver is a token in "tokens", else a prefix in "indexes" */
+    bool empty;             /* a filter matches nothing at all */
 } query_plan;
 
 static void plan_free(query_plan *p)
@@ -114,7 +114,8 @@ static int plan_query(rk_txn *t, MDB_txn *txn, const rk_query *q, query_plan *p,
         const rk_index_prefixes *l = pass ? &tokens : &p->fields;
         for (size_t i = 0; i < l->n; i++) {
             uint64_t n = 0;
-            if ((pass ? rk_index_token_count(t, tc, &l->v[i], &n, err) : rk_index_count(t, txn, &l->v[i], &n, err)) != 0) {
+            if ((pass ? rk_index_token_count(t, tc, &l->v[i], &n, err) : rk_index_count(t, txn, &l->v[i], &n, err)) !=
+                0) {
                 result = -1;
                 break;
             }
@@ -257,7 +258,7 @@ static int walk_prefix(query_walk *w, MDB_cursor *c, rk_error *err)
 typedef struct pending_walk {
     MDB_cursor *c;
     MDB_val k, v;
-    int rc;             /* 0 while k is a pending sort key */
+    int rc; /* 0 while k is a pending sort key */
 } pending_walk;
 
 static int pending_next(pending_walk *p, MDB_cursor_op op)
@@ -362,8 +363,14 @@ int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, cha
         plan_free(&plan);
         return 0;
     }
-    query_walk w = {.t = t, .q = q, .plan = &plan, .cb = cb, .ctx = ctx, .next_cursor = next_cursor,
-                    .max_vis = effective_max_visibility(q->max_visibility), .has_cursor = has_cursor};
+    query_walk w = {.t = t,
+                    .q = q,
+                    .plan = &plan,
+                    .cb = cb,
+                    .ctx = ctx,
+                    .next_cursor = next_cursor,
+                    .max_vis = effective_max_visibility(q->max_visibility),
+                    .has_cursor = has_cursor};
     memcpy(w.after, after, sizeof after);
     MDB_cursor *c = NULL, *tc = NULL, *pc = NULL;
     int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_INDEXES), &c);

@@ -18,14 +18,14 @@
 #define RK_CURSOR_MAX 96
 
 typedef struct rk_query {
-    int kind;                  /* Renkei__Kind, 0 = case, event and region */
-    char prefecture[3];        /* "" = any */
+    int kind;                                /* Renkei__Kind, 0 = case, event and region */
+    char prefecture[3];                      /* "" = any */
     int industry, dx_level, skill, audience; /* enum values, 0 = any */
-    const uint8_t *author;     /* NULL = any */
-    const char *q;             /* full-text query, NULL or "" = none */
-    int max_visibility;        /* VISIBILITY_PUBLIC, _NETWORK or _LOCAL: include up to this */
-    size_t limit;              /* 0 = no limit */
-    const char *cursor;        /* from a previous page; NULL = first page */
+    const uint8_t *author;                   /* NULL = any */
+    const char *q;                           /* full-text query, NULL or "" = none */
+    int max_visibility;                      /* VISIBILITY_PUBLIC, _NETWORK or _LOCAL: include up to this */
+    size_t limit;                            /* 0 = no limit */
+    const char *cursor;                      /* from a previous page; NULL = first page */
 } rk_query;
 
 /* Calls cb for each matching current record (tombstones never), newest version first. On return
@@ -35,9 +35,9 @@ int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, cha
                    rk_error *err);
 
 typedef struct rk_event_query {
-    int64_t from, to;          /* seconds since the epoch; events overlapping [from, to] */
+    int64_t from, to; /* seconds since the epoch; events overlapping [from, to] */
     char prefecture[3];
-    int format, open_scope;    /* 0 = any */
+    int format, open_scope; /* 0 = any */
     int max_visibility;
     size_t limit;
 } rk_event_query;

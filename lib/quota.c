@@ -17,7 +17,7 @@ typedef struct author_state {
     bool records_known;
     uint64_t records;
     uint64_t window_start_ms;
-    uint64_t versions;          /* counted in the current window */
+    uint64_t versions; /* counted in the current window */
 } author_state;
 
 struct rk_quota {
@@ -123,8 +123,7 @@ int rk_quota_admit(rk_quota *q, rk_txn *t, const uint8_t author[RK_KEY_LEN], uin
         uint64_t wait_s = (s->window_start_ms + p->window_ms - now_ms + 999) / 1000;
         rk_fail(err, "quota", "author",
                 "the author has published %llu versions within %llu s, the limit of this node; retry in %llu s",
-                (unsigned long long)s->versions, (unsigned long long)(p->window_ms / 1000),
-                (unsigned long long)wait_s);
+                (unsigned long long)s->versions, (unsigned long long)(p->window_ms / 1000), (unsigned long long)wait_s);
         return 1;
     }
     if (records_counted)

@@ -33,23 +33,19 @@ int rk_enum_parse(const ProtobufCEnumDescriptor *d, const char *code)
 static size_t element_size(ProtobufCType type)
 {
     switch (type) {
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
-        return sizeof(uint64_t);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return sizeof(double);
-    case PROTOBUF_C_TYPE_FLOAT:
-        return sizeof(float);
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING: case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_ENUM:
-        return sizeof(int);
-    default:
-        return sizeof(uint32_t);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64: return sizeof(uint64_t);
+    case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
+    case PROTOBUF_C_TYPE_FLOAT: return sizeof(float);
+    case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE: return sizeof(void *);
+    case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_ENUM: return sizeof(int);
+    default: return sizeof(uint32_t);
     }
 }
 
@@ -67,13 +63,16 @@ static json_t *hex_string(const uint8_t *data, size_t len)
 static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *p)
 {
     switch (f->type) {
-    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
-        return json_integer(*(const int32_t *)p);
-    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
-        return json_integer(*(const uint32_t *)p);
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-        return json_integer(*(const int64_t *)p);
-    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64: {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32: return json_integer(*(const int32_t *)p);
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32: return json_integer(*(const uint32_t *)p);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64: return json_integer(*(const int64_t *)p);
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64: {
         uint64_t v = *(const uint64_t *)p;
         if (v <= (uint64_t)INT64_MAX)
             return json_integer((json_int_t)v);
@@ -82,12 +81,9 @@ static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *p)
         snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
         return json_string(digits);
     }
-    case PROTOBUF_C_TYPE_FLOAT:
-        return json_real(*(const float *)p);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return json_real(*(const double *)p);
-    case PROTOBUF_C_TYPE_BOOL:
-        return json_boolean(*(const protobuf_c_boolean *)p);
+    case PROTOBUF_C_TYPE_FLOAT: return json_real(*(const float *)p);
+    case PROTOBUF_C_TYPE_DOUBLE: return json_real(*(const double *)p);
+    case PROTOBUF_C_TYPE_BOOL: return json_boolean(*(const protobuf_c_boolean *)p);
     case PROTOBUF_C_TYPE_ENUM: {
         int v = *(const int *)p;
         const char *code = rk_enum_code(f->descriptor, v);
@@ -106,8 +102,7 @@ static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *p)
         const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
         return sub ? rk_json_from_message(sub) : json_object();
     }
-    default:
-        return NULL;
+    default: return NULL;
     }
 }
 
@@ -118,16 +113,11 @@ static bool is_default(const ProtobufCFieldDescriptor *f, const void *p)
         const char *s = *(char *const *)p;
         return !s || !s[0];
     }
-    case PROTOBUF_C_TYPE_BYTES:
-        return ((const ProtobufCBinaryData *)p)->len == 0;
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return *(void *const *)p == NULL;
-    case PROTOBUF_C_TYPE_BOOL:
-        return !*(const protobuf_c_boolean *)p;
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return *(const double *)p == 0.0;
-    case PROTOBUF_C_TYPE_FLOAT:
-        return *(const float *)p == 0.0f;
+    case PROTOBUF_C_TYPE_BYTES: return ((const ProtobufCBinaryData *)p)->len == 0;
+    case PROTOBUF_C_TYPE_MESSAGE: return *(void *const *)p == NULL;
+    case PROTOBUF_C_TYPE_BOOL: return !*(const protobuf_c_boolean *)p;
+    case PROTOBUF_C_TYPE_DOUBLE: return *(const double *)p == 0.0;
+    case PROTOBUF_C_TYPE_FLOAT: return *(const float *)p == 0.0f;
     default:
         if (element_size(f->type) == sizeof(uint64_t))
             return *(const uint64_t *)p == 0;
@@ -198,7 +188,7 @@ json_t *rk_json_from_message(const ProtobufCMessage *m)
  * problems is kept as far as it was read, so the caller can free it and validation can still look at
  * what was there. */
 
-#define PATH_MAX_LEN (sizeof ((rk_problem *)0)->field)
+#define PATH_MAX_LEN (sizeof((rk_problem *)0)->field)
 
 static void join_path(char *out, size_t cap, const char *path, const char *name)
 {
@@ -216,7 +206,8 @@ static const char *json_kind(const json_t *v)
     case JSON_STRING: return "a string";
     case JSON_INTEGER: return "an integer";
     case JSON_REAL: return "a number";
-    case JSON_TRUE: case JSON_FALSE: return "a boolean";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
     default: return "null";
     }
 }
@@ -229,7 +220,8 @@ static const char *json_kind_ja(const json_t *v)
     case JSON_STRING: return "文字列";
     case JSON_INTEGER: return "整数";
     case JSON_REAL: return "数値";
-    case JSON_TRUE: case JSON_FALSE: return "真偽値";
+    case JSON_TRUE:
+    case JSON_FALSE: return "真偽値";
     default: return "null";
     }
 }
@@ -299,7 +291,8 @@ static void small_choices(const ProtobufCEnumDescriptor *d, char *out, size_t ca
         const char *code = rk_taxonomy_code(d, d->values[i].value);
         if (!code)
             continue;
-        int w = snprintf(out + used, cap - used, "%s%s (%s)", used ? ", " : "", code, rk_label_ja(d, d->values[i].value));
+        int w =
+            snprintf(out + used, cap - used, "%s%s (%s)", used ? ", " : "", code, rk_label_ja(d, d->values[i].value));
         if (w < 0 || (size_t)w >= cap - used)
             return;
         used += (size_t)w;
@@ -333,8 +326,8 @@ static int parse_enum(const json_t *v, const ProtobufCEnumDescriptor *d, const c
     if (near_code)
         return rk_sink_note(sink, "invalid_enum", path, near_code,
                             "\"%s\" is not a valid %s%.0s code; did you mean \"%s\" (%s)? (list: renkei codes %s)",
-                            "「%s」は%.0s%sのコードではありません。「%s」（%s）のことですか？（一覧: renkei codes %s）", s,
-                            title_en, title_ja, near_code, rk_label_ja(d, near), tname);
+                            "「%s」は%.0s%sのコードではありません。「%s」（%s）のことですか？（一覧: renkei codes %s）",
+                            s, title_en, title_ja, near_code, rk_label_ja(d, near), tname);
     if (choices[0])
         return rk_sink_note(sink, "invalid_enum", path, NULL, "\"%s\" is not a valid %s%.0s code; the codes are %s",
                             "「%s」は%.0s%sのコードではありません。使えるのは %s です", s, title_en, title_ja, choices);
@@ -346,27 +339,33 @@ static int parse_message(const json_t *j, const ProtobufCMessageDescriptor *desc
                          ProtobufCMessage **out, rk_sink *sink);
 
 /* Parses one value of field f of message owner into dst (an element slot when the field is repeated). */
-static int value_from_json(const ProtobufCMessageDescriptor *owner, const ProtobufCFieldDescriptor *f,
-                           const json_t *v, const char *path, void *dst, rk_sink *sink)
+static int value_from_json(const ProtobufCMessageDescriptor *owner, const ProtobufCFieldDescriptor *f, const json_t *v,
+                           const char *path, void *dst, rk_sink *sink)
 {
     json_int_t n;
     switch (f->type) {
-    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
         if (integer_in(v, INT32_MIN, INT32_MAX, path, &n, sink) != 0)
             return -1;
         *(int32_t *)dst = (int32_t)n;
         return 0;
-    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
         if (integer_in(v, 0, UINT32_MAX, path, &n, sink) != 0)
             return -1;
         *(uint32_t *)dst = (uint32_t)n;
         return 0;
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
         if (integer_in(v, INT64_MIN, INT64_MAX, path, &n, sink) != 0)
             return -1;
         *(int64_t *)dst = (int64_t)n;
         return 0;
-    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
         if (integer_in(v, 0, INT64_MAX, path, &n, sink) != 0)
             return -1;
         *(uint64_t *)dst = (uint64_t)n;
@@ -386,14 +385,14 @@ static int value_from_json(const ProtobufCMessageDescriptor *owner, const Protob
             return -1;
         *(protobuf_c_boolean *)dst = json_is_true(v);
         return 0;
-    case PROTOBUF_C_TYPE_ENUM:
-        return parse_enum(v, f->descriptor, path, (int *)dst, sink);
+    case PROTOBUF_C_TYPE_ENUM: return parse_enum(v, f->descriptor, path, (int *)dst, sink);
     case PROTOBUF_C_TYPE_STRING: {
         char *s = NULL;
         if (copy_string(v, path, &s, sink) != 0)
             return -1;
         /* Prefectures are codes in records but names to people: "石川県" and "石川" mean "17". */
-        if (strcmp(f->name, "prefecture") == 0 || (owner == &renkei__event__descriptor && strcmp(f->name, "regions") == 0)) {
+        if (strcmp(f->name, "prefecture") == 0 ||
+            (owner == &renkei__event__descriptor && strcmp(f->name, "regions") == 0)) {
             const char *code = rk_prefecture_parse(s);
             if (code && strcmp(code, s) != 0) {
                 char *c = strdup(code);
@@ -423,14 +422,14 @@ static int value_from_json(const ProtobufCMessageDescriptor *owner, const Protob
             return rk_sink_note(sink, "no_memory", path, NULL, "out of memory%s", "メモリが足りません%s", "");
         if (rk_hex_decode(json_string_value(v), data, hlen / 2) != 0) {
             free(data);
-            return rk_sink_note(sink, "invalid_value", path, NULL, "not a hex string%s", "16進数の文字列ではありません%s", "");
+            return rk_sink_note(sink, "invalid_value", path, NULL, "not a hex string%s",
+                                "16進数の文字列ではありません%s", "");
         }
         b->data = data;
         b->len = hlen / 2;
         return 0;
     }
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return parse_message(v, f->descriptor, path, (ProtobufCMessage **)dst, sink);
+    case PROTOBUF_C_TYPE_MESSAGE: return parse_message(v, f->descriptor, path, (ProtobufCMessage **)dst, sink);
     default:
         return rk_sink_note(sink, "wrong_type", path, NULL, "unsupported field type%s", "対応していない型です%s", "");
     }
@@ -443,8 +442,8 @@ static bool slot_holds(const ProtobufCFieldDescriptor *f, const void *slot)
     return f->type == PROTOBUF_C_TYPE_MESSAGE && *(void *const *)slot != NULL;
 }
 
-static void field_from_json(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, const json_t *v,
-                            const char *path, rk_sink *sink)
+static void field_from_json(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, const json_t *v, const char *path,
+                            rk_sink *sink)
 {
     char *base = (char *)msg;
     const ProtobufCMessageDescriptor *owner = msg->descriptor;
@@ -527,13 +526,14 @@ static int parse_message(const json_t *j, const ProtobufCMessageDescriptor *desc
     size_t before = sink->count;
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)j, key, v) {
+    json_object_foreach((json_t *)j, key, v)
+    {
         char fpath[PATH_MAX_LEN];
         join_path(fpath, sizeof fpath, path, key);
         const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc, key);
         if (!f) {
-            rk_sink_note(sink, "unknown_field", fpath, NULL, "%s has no field \"%s\"", "%s に「%s」という項目はありません",
-                         desc->short_name, key);
+            rk_sink_note(sink, "unknown_field", fpath, NULL, "%s has no field \"%s\"",
+                         "%s に「%s」という項目はありません", desc->short_name, key);
             continue;
         }
         field_from_json(msg, f, v, fpath, sink);
@@ -560,8 +560,8 @@ int rk_message_from_json(const json_t *j, const ProtobufCMessageDescriptor *desc
 
 static bool output_only(const char *key)
 {
-    static const char *const keys[] = {"id", "hash", "signature", "author", "version", "created_at", "provenance",
-                                       "deleted"};
+    static const char *const keys[] = {"id",      "hash",       "signature",  "author",
+                                       "version", "created_at", "provenance", "deleted"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(key, keys[i]) == 0)
             return true;
@@ -571,7 +571,8 @@ static bool output_only(const char *key)
 /* The Record fields that hold a body (the oneof), e.g. "case". */
 static const ProtobufCFieldDescriptor *body_field(const char *key)
 {
-    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(&renkei__record__descriptor, key);
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(&renkei__record__descriptor, key);
     return f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ? f : NULL;
 }
 
@@ -598,7 +599,8 @@ static void record_from_json(const json_t *j, Renkei__Record *r, rk_sink *sink)
     const json_t *kind_json = NULL;
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)j, key, v) {
+    json_object_foreach((json_t *)j, key, v)
+    {
         if (strcmp(key, "kind") == 0) {
             kind_json = v;
         } else if (strcmp(key, "rid") == 0) {
@@ -640,7 +642,8 @@ static void record_from_json(const json_t *j, Renkei__Record *r, rk_sink *sink)
     r->kind = (Renkei__Kind)kind;
     const char *kind_name = rk_kind_name(kind);
 
-    json_object_foreach((json_t *)j, key, v) {
+    json_object_foreach((json_t *)j, key, v)
+    {
         const ProtobufCFieldDescriptor *f = body_field(key);
         if (f && strcmp(key, kind_name) != 0)
             rk_sink_note(sink, "kind_mismatch", key, NULL, "a %s record cannot have a \"%s\" body",
@@ -705,9 +708,9 @@ json_t *rk_problems_to_json(const rk_problems *p)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < p->n; i++) {
         const rk_problem *pr = &p->items[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s?}", "field", pr->field, "code", pr->code, "message",
-                              pr->message, "message_ja", pr->message_ja, "suggestion",
-                              pr->suggestion[0] ? pr->suggestion : NULL);
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:s, s:s?}", "field", pr->field, "code", pr->code, "message", pr->message,
+                      "message_ja", pr->message_ja, "suggestion", pr->suggestion[0] ? pr->suggestion : NULL);
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return NULL;

@@ -17,19 +17,19 @@
 #define RK_ID_MAX (2 * RK_KEY_LEN + 1 + RK_RID_MAX + 1)
 
 typedef struct rk_limits {
-    size_t max_record_bytes;   /* SignedRecord size limit; default 256 KiB */
+    size_t max_record_bytes;    /* SignedRecord size limit; default 256 KiB */
     uint64_t max_clock_skew_ms; /* how far in the future a version may be; default 10 min */
 } rk_limits;
 
 void rk_limits_default(rk_limits *lim);
 
 typedef struct rk_record {
-    Renkei__Record *msg;          /* decoded record (owned) */
-    uint8_t *env;                 /* serialised SignedRecord (owned) */
+    Renkei__Record *msg; /* decoded record (owned) */
+    uint8_t *env;        /* serialised SignedRecord (owned) */
     size_t env_len;
-    const uint8_t *bytes;         /* the signed record bytes, inside env */
+    const uint8_t *bytes; /* the signed record bytes, inside env */
     size_t len;
-    uint8_t hash[RK_HASH_LEN];    /* SHA-256(bytes) */
+    uint8_t hash[RK_HASH_LEN]; /* SHA-256(bytes) */
     uint8_t sig[RK_SIG_LEN];
 } rk_record;
 

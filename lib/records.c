@@ -20,8 +20,7 @@ int rk_records_current_key(const uint8_t author[RK_KEY_LEN], const char *rid, ui
     return 0;
 }
 
-int rk_store_get_current(rk_txn *t, const uint8_t author[RK_KEY_LEN], const char *rid, rk_current *out,
-                         rk_error *err)
+int rk_store_get_current(rk_txn *t, const uint8_t author[RK_KEY_LEN], const char *rid, rk_current *out, rk_error *err)
 {
     uint8_t key[RK_CURRENT_KEY_MAX];
     size_t klen = 0;
@@ -38,8 +37,7 @@ int rk_store_get_current(rk_txn *t, const uint8_t author[RK_KEY_LEN], const char
     return 1;
 }
 
-int rk_store_get_envelope(rk_txn *t, const uint8_t hash[RK_HASH_LEN], const uint8_t **env, size_t *len,
-                          rk_error *err)
+int rk_store_get_envelope(rk_txn *t, const uint8_t hash[RK_HASH_LEN], const uint8_t **env, size_t *len, rk_error *err)
 {
     MDB_val v;
     int found = rk_txn_get(t, RK_DB_RECORDS, hash, RK_HASH_LEN, &v, err);

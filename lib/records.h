@@ -17,12 +17,10 @@ typedef struct rk_current {
 } rk_current;
 
 /* 1 found, 0 not found, -1 error. */
-int rk_store_get_current(rk_txn *t, const uint8_t author[RK_KEY_LEN], const char *rid, rk_current *out,
-                         rk_error *err);
+int rk_store_get_current(rk_txn *t, const uint8_t author[RK_KEY_LEN], const char *rid, rk_current *out, rk_error *err);
 /* The SignedRecord bytes of a current record; the pointer is valid until the transaction ends.
  * 1 found, 0 not found, -1 error. */
-int rk_store_get_envelope(rk_txn *t, const uint8_t hash[RK_HASH_LEN], const uint8_t **env, size_t *len,
-                          rk_error *err);
+int rk_store_get_envelope(rk_txn *t, const uint8_t hash[RK_HASH_LEN], const uint8_t **env, size_t *len, rk_error *err);
 /* Loads and decodes a stored record (no signature re-check: it was checked on ingest). */
 int rk_store_load(rk_txn *t, const uint8_t hash[RK_HASH_LEN], rk_record *out, rk_error *err);
 

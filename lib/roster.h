@@ -6,9 +6,9 @@
 #include "util.h"
 
 typedef struct rk_member {
-    char *name;                /* section name, e.g. "kuwana" */
+    char *name; /* section name, e.g. "kuwana" */
     uint8_t key[RK_KEY_LEN];
-    char *url;                 /* where to dial it; NULL for [member] sections */
+    char *url; /* where to dial it; NULL for [member] sections */
     bool is_self;
 } rk_member;
 

@@ -14,7 +14,10 @@
 
 /* ------------------------------------------------------------------------------ record access */
 
-const char *rk_rtext_or_empty(const char *s) { return s ? s : ""; }
+const char *rk_rtext_or_empty(const char *s)
+{
+    return s ? s : "";
+}
 
 int64_t rk_rtext_floor_div(int64_t a, int64_t b)
 {
@@ -74,8 +77,7 @@ static int event_when_ja(rk_buf *b, const Renkei__Event *e)
     to_local(end, eoff, &t);
     bool same_day = s.y == t.y && s.mo == t.mo && s.d == t.d;
     switch (e->date_precision) {
-    case RENKEI__DATE_PRECISION__DATE_PRECISION_MONTH:
-        return rk_buf_printf(b, "%d年%d月（日程未定）", s.y, s.mo);
+    case RENKEI__DATE_PRECISION__DATE_PRECISION_MONTH: return rk_buf_printf(b, "%d年%d月（日程未定）", s.y, s.mo);
     case RENKEI__DATE_PRECISION__DATE_PRECISION_FISCAL_YEAR:
         return rk_buf_printf(b, "%d年度（日程未定）", s.mo >= 4 ? s.y : s.y - 1); /* 年度: April to March */
     case RENKEI__DATE_PRECISION__DATE_PRECISION_DAY:
@@ -259,13 +261,11 @@ int rk_rtext_describe(rk_buf *b, const Renkei__Record *r)
             b->len = mark;
             b->data[mark] = '\0';
         }
-        if (labelled(b, "状態", status_label((int)e->status)) ||
-            labelled(b, "地域", pref) ||
+        if (labelled(b, "状態", status_label((int)e->status)) || labelled(b, "地域", pref) ||
             labelled(b, "種別", rk_label_ja(&renkei__event_type__descriptor, (int)e->event_type)) ||
             labelled(b, "形式", rk_label_ja(&renkei__event_format__descriptor, (int)e->format)) ||
             labelled(b, "主催", e->organiser) || labelled(b, "会場", e->venue ? e->venue->name : NULL) ||
-            labelled(b, "住所", e->venue ? e->venue->address : NULL) ||
-            labelled(b, "申込", e->application_url))
+            labelled(b, "住所", e->venue ? e->venue->address : NULL) || labelled(b, "申込", e->application_url))
             return -1;
         break;
     }

@@ -14,7 +14,10 @@
 
 #include "taxonomy.h"
 
-static const char *nz(const char *s) { return s && *s ? s : NULL; }
+static const char *nz(const char *s)
+{
+    return s && *s ? s : NULL;
+}
 
 static int jset(json_t *o, const char *k, json_t *v)
 {

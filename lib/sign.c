@@ -40,7 +40,10 @@ _Static_assert(crypto_sign_SEEDBYTES == 32, "Ed25519 seeds are 32 bytes");
 static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
 static int sodium_state = -1;
 
-static void sodium_start(void) { sodium_state = sodium_init() < 0 ? -1 : 0; }
+static void sodium_start(void)
+{
+    sodium_state = sodium_init() < 0 ? -1 : 0;
+}
 
 /* sodium_init picks the fastest implementations for this CPU and seeds libsodium's generator; it
  * takes a lock on every call, so it runs once rather than on each verification. */
@@ -82,13 +85,13 @@ int rk_key_load(const char *path, rk_key **out, rk_error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return rk_fail(err, errno == ENOENT ? "key_missing" : "key_error", "key_file",
-                       "cannot open key file %s: %s", path, strerror(errno));
+        return rk_fail(err, errno == ENOENT ? "key_missing" : "key_error", "key_file", "cannot open key file %s: %s",
+                       path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
         close(fd);
-        return rk_fail(err, "key_error", "key_file",
-                       "key file %s must not be readable by group or others (chmod 600)", path);
+        return rk_fail(err, "key_error", "key_file", "key file %s must not be readable by group or others (chmod 600)",
+                       path);
     }
     FILE *f = fdopen(fd, "r");
     if (!f) {
@@ -167,7 +170,10 @@ int rk_key_load_or_create(const char *path, rk_key **out, bool *created, rk_erro
     return 0;
 }
 
-void rk_key_public(const rk_key *key, uint8_t pub[RK_KEY_LEN]) { memcpy(pub, key->pub, RK_KEY_LEN); }
+void rk_key_public(const rk_key *key, uint8_t pub[RK_KEY_LEN])
+{
+    memcpy(pub, key->pub, RK_KEY_LEN);
+}
 
 void rk_key_free(rk_key *key)
 {
@@ -218,6 +224,12 @@ bool rk_verify(const uint8_t pub[RK_KEY_LEN], const char *domain, const void *da
     return ok;
 }
 
-void rk_sha256(const void *data, size_t len, uint8_t out[RK_HASH_LEN]) { SHA256(data, len, out); }
+void rk_sha256(const void *data, size_t len, uint8_t out[RK_HASH_LEN])
+{
+    SHA256(data, len, out);
+}
 
-int rk_random(void *out, size_t len) { return RAND_bytes(out, (int)len) == 1 ? 0 : -1; }
+int rk_random(void *out, size_t len)
+{
+    return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
+}

@@ -99,7 +99,8 @@ void rk_stats_add(rk_stats *s, const rk_record *rec)
     int kind = (int)r->kind;
     if (kind < RENKEI__KIND__KIND_CASE || kind > RENKEI__KIND__KIND_REGION)
         return; /* tombstones and unset kinds are not records anyone can read */
-    if (r->visibility != RENKEI__VISIBILITY__VISIBILITY_PUBLIC && r->visibility != RENKEI__VISIBILITY__VISIBILITY_NETWORK)
+    if (r->visibility != RENKEI__VISIBILITY__VISIBILITY_PUBLIC &&
+        r->visibility != RENKEI__VISIBILITY__VISIBILITY_NETWORK)
         return;
     const char *pref = NULL;
     switch (r->body_case) {
@@ -126,8 +127,7 @@ void rk_stats_add(rk_stats *s, const rk_record *rec)
             return;
         pref = r->region->prefecture;
         break;
-    default:
-        return;
+    default: return;
     }
     int p = pref_index(pref);
     s->by_kind_pref[kind][p]++;

@@ -17,7 +17,7 @@
 
 #include "index.h"
 
-#define COUNTS_KEY "_counts"      /* internal meta keys start with '_' */
+#define COUNTS_KEY "_counts" /* internal meta keys start with '_' */
 #define COUNTS_LEN (7 * 8)
 #define CHANGE_FIXED (RK_KEY_LEN + 8 + RK_HASH_LEN + 2)
 
@@ -123,8 +123,8 @@ int rk_store_put_over(rk_txn *t, const rk_record *rec, const rk_current *current
     int found = current != NULL;
     if (current)
         cur = *current;
-    if (found == 1 && (cur.version > m->version ||
-                       (cur.version == m->version && memcmp(cur.hash, rec->hash, RK_HASH_LEN) >= 0))) {
+    if (found == 1 &&
+        (cur.version > m->version || (cur.version == m->version && memcmp(cur.hash, rec->hash, RK_HASH_LEN) >= 0))) {
         *res = RK_PUT_STALE;
         return 0;
     }

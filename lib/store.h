@@ -21,7 +21,7 @@
 
 typedef enum rk_put_result {
     RK_PUT_STORED = 0,
-    RK_PUT_STALE = 1,      /* an equal or newer version is current */
+    RK_PUT_STALE = 1, /* an equal or newer version is current */
 } rk_put_result;
 
 /* Stores a record that the caller has validated and whose signature it has checked, applying the
@@ -34,8 +34,8 @@ int rk_store_put_over(rk_txn *t, const rk_record *rec, const rk_current *current
                       rk_error *err);
 
 struct rk_store_counts {
-    uint64_t current;      /* current records, tombstones excluded */
-    uint64_t by_kind[5];   /* indexed by Renkei__Kind */
+    uint64_t current;    /* current records, tombstones excluded */
+    uint64_t by_kind[5]; /* indexed by Renkei__Kind */
     uint64_t last_seq;
 };
 /* The struct tag and the function share a name on purpose; callers write `struct rk_store_counts`. */
@@ -47,7 +47,7 @@ typedef struct rk_change {
     char rid[RK_RID_MAX + 1];
     uint64_t version;
     uint8_t hash[RK_HASH_LEN];
-    int kind;              /* KIND_TOMBSTONE for deletions */
+    int kind; /* KIND_TOMBSTONE for deletions */
     int visibility;
 } rk_change;
 typedef int (*rk_change_cb)(const rk_change *c, void *ctx); /* non-zero stops */

@@ -22,7 +22,10 @@ _Static_assert(RK_SYNC_ITEMS_THRESHOLD >= RK_SYNC_BRANCH, "a split needs at leas
 
 static const uint8_t ZERO_BOUND[RK_ITEM_LEN] = {0};
 
-static void inf_bound(uint8_t b[RK_ITEM_LEN]) { memset(b, 0xff, RK_ITEM_LEN); }
+static void inf_bound(uint8_t b[RK_ITEM_LEN])
+{
+    memset(b, 0xff, RK_ITEM_LEN);
+}
 
 static bool is_inf(const uint8_t b[RK_ITEM_LEN])
 {
@@ -55,7 +58,10 @@ static size_t separator_len(const uint8_t prev[RK_ITEM_LEN], const uint8_t next[
 
 /* ---- the diff ---------------------------------------------------------------------------------- */
 
-void rk_sync_diff_init(rk_sync_diff *d) { memset(d, 0, sizeof *d); }
+void rk_sync_diff_init(rk_sync_diff *d)
+{
+    memset(d, 0, sizeof *d);
+}
 
 void rk_sync_diff_free(rk_sync_diff *d)
 {
@@ -113,7 +119,7 @@ typedef struct range_block {
 typedef struct builder {
     Renkei__Reconcile *m;
     size_t cap;
-    size_t bytes;      /* exact encoded size of m so far */
+    size_t bytes; /* exact encoded size of m so far */
 } builder;
 
 static size_t varint_len(uint64_t v)
@@ -170,12 +176,15 @@ static int builder_init(builder *b, uint32_t set)
     return 0;
 }
 
-static int nomem(rk_error *err) { return rk_fail(err, "no_memory", "", "out of memory in reconciliation"); }
+static int nomem(rk_error *err)
+{
+    return rk_fail(err, "no_memory", "", "out of memory in reconciliation");
+}
 
 /* Appends a range. `items` (n x 40 bytes) is taken over on success and on failure. A SKIP after a
  * SKIP widens the previous range instead, so agreeing stretches cost one range. */
-static int add_range(builder *b, const uint8_t *upper, size_t upper_len, int mode, const uint8_t *fp,
-                     uint64_t count, uint8_t *items, size_t n_items, rk_error *err)
+static int add_range(builder *b, const uint8_t *upper, size_t upper_len, int mode, const uint8_t *fp, uint64_t count,
+                     uint8_t *items, size_t n_items, rk_error *err)
 {
     Renkei__Reconcile *m = b->m;
     if (mode == RENKEI__RANGE_MODE__RANGE_MODE_SKIP && m->n_ranges > 0 &&
@@ -293,8 +302,8 @@ static int add_collapse(const rk_set_source *src, builder *b, const uint8_t lo[R
 
 /* Lists our items in [lo, hi) as one ITEMS range. If they do not fit, lists a prefix [lo, x), collapses
  * [x, +inf) and returns 1 (the message is then complete); 0 when everything fit. */
-static int add_items(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN],
-                     const uint8_t hi[RK_ITEM_LEN], const uint8_t *upper, size_t upper_len, rk_error *err)
+static int add_items(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
+                     const uint8_t *upper, size_t upper_len, rk_error *err)
 {
     size_t fit = room(b, COLLAPSE_LEN + 64) / RK_ITEM_LEN;
     collect c;
@@ -317,9 +326,8 @@ static int add_items(const rk_set_source *src, builder *b, const uint8_t lo[RK_I
 
 /* Splits [lo, hi) holding our `count` > RK_SYNC_BRANCH items into RK_SYNC_BRANCH fingerprinted
  * sub-ranges of (nearly) equal count. */
-static int add_split(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN],
-                     const uint8_t hi[RK_ITEM_LEN], const uint8_t *upper, size_t upper_len, uint64_t count,
-                     rk_error *err)
+static int add_split(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
+                     const uint8_t *upper, size_t upper_len, uint64_t count, rk_error *err)
 {
     uint8_t cur[RK_ITEM_LEN];
     memcpy(cur, lo, RK_ITEM_LEN);
@@ -438,8 +446,7 @@ int rk_sync_validate(const Renkei__Reconcile *msg, rk_error *err)
                 return rk_fail(err, "bad_items", field, "items must be a multiple of %d bytes", RK_ITEM_LEN);
             size_t n = r->items.len / RK_ITEM_LEN;
             if (n > RK_SYNC_MAX_IN_ITEMS - total_items)
-                return rk_fail(err, "too_many_items", field, "more than %d items in one message",
-                               RK_SYNC_MAX_IN_ITEMS);
+                return rk_fail(err, "too_many_items", field, "more than %d items in one message", RK_SYNC_MAX_IN_ITEMS);
             total_items += n;
             const uint8_t *prev = NULL;
             for (size_t k = 0; k < n; k++) {
@@ -468,8 +475,8 @@ int rk_sync_validate(const Renkei__Reconcile *msg, rk_error *err)
 /* The answer when both sides must look closer at [lo, hi): list it when either side has few items,
  * split it otherwise. 1 when the message got completed by a collapse. */
 static int answer_difference(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN],
-                             const uint8_t hi[RK_ITEM_LEN], const uint8_t *upper, size_t upper_len,
-                             uint64_t ours, uint64_t theirs, rk_error *err)
+                             const uint8_t hi[RK_ITEM_LEN], const uint8_t *upper, size_t upper_len, uint64_t ours,
+                             uint64_t theirs, rk_error *err)
 {
     if (ours <= RK_SYNC_ITEMS_THRESHOLD || theirs <= RK_SYNC_ITEMS_THRESHOLD)
         return add_items(src, b, lo, hi, upper, upper_len, err);
@@ -503,8 +510,8 @@ fail:
     return -1;
 }
 
-int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reconcile *msg,
-                    Renkei__Reconcile **reply, rk_sync_diff *diff, rk_error *err)
+int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reconcile *msg, Renkei__Reconcile **reply,
+                    rk_sync_diff *diff, rk_error *err)
 {
     *reply = NULL;
     if (rk_sync_validate(msg, err) != 0)
@@ -622,8 +629,8 @@ static size_t memory_lower_bound(const rk_memory_set *s, const uint8_t key[RK_IT
     return lo;
 }
 
-static int memory_fingerprint(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
-                              uint64_t *count, uint8_t fp[RK_FP_LEN], rk_error *err)
+static int memory_fingerprint(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], uint64_t *count,
+                              uint8_t fp[RK_FP_LEN], rk_error *err)
 {
     (void)err;
     const rk_memory_set *s = ctx;

@@ -17,11 +17,11 @@
 #include "store.h"
 #include "util.h"
 
-#define RK_SYNC_BRANCH 16            /* sub-ranges per split */
-#define RK_SYNC_ITEMS_THRESHOLD 16   /* a differing range with this few items (either side) is listed */
-#define RK_SYNC_MAX_RANGES 8192      /* ranges per message, sent and accepted */
-#define RK_SYNC_MAX_BYTES (256 * 1024) /* our messages stay under this (encoded size) */
-#define RK_SYNC_MAX_IN_ITEMS 32768   /* items accepted in one incoming message, all ranges together */
+#define RK_SYNC_BRANCH 16                     /* sub-ranges per split */
+#define RK_SYNC_ITEMS_THRESHOLD 16            /* a differing range with this few items (either side) is listed */
+#define RK_SYNC_MAX_RANGES 8192               /* ranges per message, sent and accepted */
+#define RK_SYNC_MAX_BYTES (256 * 1024)        /* our messages stay under this (encoded size) */
+#define RK_SYNC_MAX_IN_ITEMS 32768            /* items accepted in one incoming message, all ranges together */
 #define RK_SYNC_MAX_COUNT (UINT64_C(1) << 48) /* largest count accepted in a FINGERPRINT range */
 
 /* How sync reads one set: the store (rk_set_source_from_store) or an in-memory set in tests. All
@@ -30,8 +30,8 @@ typedef struct rk_set_source {
     int (*fingerprint)(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], uint64_t *count,
                        uint8_t fp[RK_FP_LEN], rk_error *err);
     /* Calls cb for at most `limit` items in ascending order (limit 0 = no limit); cb non-zero stops. */
-    int (*items)(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit,
-                 rk_item_cb cb, void *cbctx, rk_error *err);
+    int (*items)(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit, rk_item_cb cb,
+                 void *cbctx, rk_error *err);
     /* The item n positions after the first item >= lo: 1 found, 0 none, -1 error. */
     int (*nth)(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN], rk_error *err);
     void *ctx;
@@ -78,8 +78,8 @@ int rk_sync_initiate(const rk_set_source *src, uint32_t set, Renkei__Reconcile *
  * On a protocol violation returns -1 with err->code one of: unknown_set, too_many_ranges,
  * unknown_mode, malformed_range, bad_fingerprint, bad_count, bad_items, too_many_items; on a set
  * source or allocation failure returns -1 with the source's code or "no_memory". */
-int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reconcile *msg,
-                    Renkei__Reconcile **reply, rk_sync_diff *diff, rk_error *err);
+int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reconcile *msg, Renkei__Reconcile **reply,
+                    rk_sync_diff *diff, rk_error *err);
 
 /* Only the structural checks of rk_sync_process (same codes); needs no set. */
 int rk_sync_validate(const Renkei__Reconcile *msg, rk_error *err);

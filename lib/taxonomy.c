@@ -23,11 +23,11 @@
 #include <utf8proc.h>
 
 static const char *const prefecture_names[47] = {
-    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県",
-    "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県",
-    "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県",
-    "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県",
-    "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県",
+    "北海道", "青森県", "岩手県", "宮城県",   "秋田県", "山形県",   "福島県", "茨城県", "栃木県", "群馬県",
+    "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県",   "石川県", "福井県", "山梨県", "長野県",
+    "岐阜県", "静岡県", "愛知県", "三重県",   "滋賀県", "京都府",   "大阪府", "兵庫県", "奈良県", "和歌山県",
+    "鳥取県", "島根県", "岡山県", "広島県",   "山口県", "徳島県",   "香川県", "愛媛県", "高知県", "福岡県",
+    "佐賀県", "長崎県", "熊本県", "大分県",   "宮崎県", "鹿児島県", "沖縄県",
 };
 static const char *const prefecture_codes[47] = {
     "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15", "16",
@@ -181,47 +181,102 @@ const char *rk_prefecture_suggest(const char *s)
 
 /* ---------------------------------------------------------------------------- labels */
 
-static const char *const kind_ja[] = {NULL,           "事例",         "イベント", "地域プロファイル", "削除",
-                                      "メンバー推薦", "鍵の切り替え", "鍵の失効"};
+static const char *const kind_ja[] = {NULL,   "事例",         "イベント",     "地域プロファイル",
+                                      "削除", "メンバー推薦", "鍵の切り替え", "鍵の失効"};
 static const char *const visibility_ja[] = {NULL, "公開", "ネットワーク内", "ローカル"};
 static const char *const node_kind_ja[] = {NULL, "地域", "テーマ", "連携組織", "全国"};
 static const char *const case_kind_ja[] = {NULL, "企業の事例", "支援施策", "自治体庁内の取組"};
 static const char *const industry_ja[] = {
-    NULL, "農業・林業", "漁業", "鉱業", "建設業", "製造業", "電気・ガス・熱供給・水道業", "情報通信業",
-    "運輸業・郵便業", "卸売業・小売業", "金融業・保険業", "不動産業・物品賃貸業", "学術研究・専門・技術サービス業",
-    "宿泊業・飲食サービス業", "生活関連サービス業・娯楽業", "教育・学習支援業", "医療・福祉", "複合サービス事業",
-    "サービス業（他に分類されないもの）", "公務", "分類不能の産業",
+    NULL,
+    "農業・林業",
+    "漁業",
+    "鉱業",
+    "建設業",
+    "製造業",
+    "電気・ガス・熱供給・水道業",
+    "情報通信業",
+    "運輸業・郵便業",
+    "卸売業・小売業",
+    "金融業・保険業",
+    "不動産業・物品賃貸業",
+    "学術研究・専門・技術サービス業",
+    "宿泊業・飲食サービス業",
+    "生活関連サービス業・娯楽業",
+    "教育・学習支援業",
+    "医療・福祉",
+    "複合サービス事業",
+    "サービス業（他に分類されないもの）",
+    "公務",
+    "分類不能の産業",
 };
 static const char *const dx_level_ja[] = {
-    NULL, "業務効率化・生産性向上", "既存製品・サービスの高付加価値化", "新製品・サービスの創出",
-    "ビジネスモデルの根本的な変革", "企業文化・組織マインドの変革",
+    NULL,
+    "業務効率化・生産性向上",
+    "既存製品・サービスの高付加価値化",
+    "新製品・サービスの創出",
+    "ビジネスモデルの根本的な変革",
+    "企業文化・組織マインドの変革",
 };
 static const char *const digital_stage_ja[] = {NULL, "未着手", "デジタイゼーション", "デジタライゼーション", "DX"};
 static const char *const process_step_ja[] = {NULL, "意思決定", "全体構想・意識改革", "本格推進", "DX拡大・実現"};
 static const char *const reskilling_type_ja[] = {NULL, "使いこなし", "企画・推進", "仕事転換"};
-static const char *const dx_role_ja[] = {NULL, "ビジネスアーキテクト", "デザイナー", "データサイエンティスト",
-                                         "ソフトウェアエンジニア", "サイバーセキュリティ人材"};
+static const char *const dx_role_ja[] = {NULL,
+                                         "ビジネスアーキテクト",
+                                         "デザイナー",
+                                         "データサイエンティスト",
+                                         "ソフトウェアエンジニア",
+                                         "サイバーセキュリティ人材"};
 static const char *const audience_ja[] = {
-    NULL, "経営者", "幹部", "人事", "管理職", "現場リーダー", "一般社員", "推進人材", "経営指導員・診断士",
-    "自治体職員", "求職者", "市民", "学生", "高度デジタル人材",
+    NULL,         "経営者",           "幹部",
+    "人事",       "管理職",           "現場リーダー",
+    "一般社員",   "推進人材",         "経営指導員・診断士",
+    "自治体職員", "求職者",           "市民",
+    "学生",       "高度デジタル人材",
 };
 static const char *const org_type_ja[] = {
-    NULL, "国", "都道府県", "市区町村", "商工会議所・商工会", "業界団体", "大学", "金融機関", "ITベンダー",
-    "コンサルタント", "研修機関", "企業", "NPO", "IoT推進ラボ",
+    NULL,       "国",   "都道府県", "市区町村",    "商工会議所・商工会",
+    "業界団体", "大学", "金融機関", "ITベンダー",  "コンサルタント",
+    "研修機関", "企業", "NPO",      "IoT推進ラボ",
 };
 static const char *const size_band_ja[] = {NULL, "20人以下", "21〜100人", "101〜300人", "300人超"};
 static const char *const support_type_ja[] = {
-    NULL, "相談", "マッチング", "デモ・展示", "セミナー", "ワークショップ", "階層別研修", "ハッカソン",
-    "eラーニング", "補助金・助成金", "宣言・認定・表彰", "専門家派遣", "訪問支援", "ポータルサイト",
-    "コンソーシアム・協議会", "共同調達",
+    NULL,
+    "相談",
+    "マッチング",
+    "デモ・展示",
+    "セミナー",
+    "ワークショップ",
+    "階層別研修",
+    "ハッカソン",
+    "eラーニング",
+    "補助金・助成金",
+    "宣言・認定・表彰",
+    "専門家派遣",
+    "訪問支援",
+    "ポータルサイト",
+    "コンソーシアム・協議会",
+    "共同調達",
 };
 static const char *const event_type_ja[] = {
-    NULL, "セミナー", "ワークショップ", "講座", "ミートアップ", "情報交換会", "現地視察", "ハッカソン",
-    "マッチングイベント", "相談会", "報告会", "検討会", "キックオフ・宣言", "ウェビナー", "懇親会",
+    NULL,         "セミナー",           "ワークショップ", "講座",   "ミートアップ", "情報交換会",       "現地視察",
+    "ハッカソン", "マッチングイベント", "相談会",         "報告会", "検討会",       "キックオフ・宣言", "ウェビナー",
+    "懇親会",
 };
 static const char *const skill_ja[] = {
-    NULL, "ITリテラシー", "ITパスポート", "プログラミング", "AI", "システム開発", "IoT", "データ分析",
-    "デジタルマーケティング", "EC", "ロボティクス", "サイバーセキュリティ", "クラウド", "プロジェクトマネジメント",
+    NULL,
+    "ITリテラシー",
+    "ITパスポート",
+    "プログラミング",
+    "AI",
+    "システム開発",
+    "IoT",
+    "データ分析",
+    "デジタルマーケティング",
+    "EC",
+    "ロボティクス",
+    "サイバーセキュリティ",
+    "クラウド",
+    "プロジェクトマネジメント",
     "新規事業企画",
 };
 static const char *const event_format_ja[] = {NULL, "オンライン", "会場", "ハイブリッド"};
@@ -232,7 +287,10 @@ static const char *const recurrence_ja[] = {NULL, "なし", "毎週", "毎月", 
 static const char *const dx_level_fit_ja[] = {NULL, "初級（意識づけ）", "中級", "上級"};
 static const char *const spread_status_ja[] = {NULL, "試行", "評価済み", "他地域で採用"};
 
-#define LABELS(desc, table) {&desc, table, sizeof table / sizeof table[0]}
+#define LABELS(desc, table)                          \
+    {                                                \
+        &desc, table, sizeof table / sizeof table[0] \
+    }
 static const struct {
     const ProtobufCEnumDescriptor *desc;
     const char *const *labels;
@@ -344,10 +402,22 @@ typedef struct code_table {
 static _Atomic(code_table *) code_tables;
 static pthread_mutex_t code_tables_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-static bool is_lower_or_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-static char to_lower(char c) { return is_upper(c) ? (char)(c - 'A' + 'a') : c; }
-static char to_upper(char c) { return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c; }
+static bool is_upper(char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+static bool is_lower_or_digit(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+static char to_lower(char c)
+{
+    return is_upper(c) ? (char)(c - 'A' + 'a') : c;
+}
+static char to_upper(char c)
+{
+    return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+}
 
 /* "DxLevelFit" -> "DX_LEVEL_FIT_"; returns the length, or 0 if it does not fit. */
 static size_t enum_prefix(const char *short_name, char *out, size_t cap)
@@ -533,4 +603,3 @@ int rk_taxonomy_suggest(const ProtobufCEnumDescriptor *d, const char *input)
     free(key);
     return found;
 }
-

@@ -29,9 +29,9 @@ char *rk_text_normalize(const char *s, size_t len)
     if (!rk_text_valid_utf8(s, len))
         return NULL;
     utf8proc_uint8_t *out = NULL;
-    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &out,
-                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
-                                          UTF8PROC_CASEFOLD | UTF8PROC_IGNORE);
+    utf8proc_ssize_t n =
+        utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &out,
+                     UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE);
     if (n < 0) {
         free(out);
         return NULL;
@@ -52,10 +52,8 @@ static bool is_token_char(utf8proc_int32_t cp)
     case UTF8PROC_CATEGORY_MC:
     case UTF8PROC_CATEGORY_ND:
     case UTF8PROC_CATEGORY_NL:
-    case UTF8PROC_CATEGORY_NO:
-        return true;
-    default:
-        return cp == 0x30FC; /* ー, the prolonged sound mark, is part of katakana words */
+    case UTF8PROC_CATEGORY_NO: return true;
+    default: return cp == 0x30FC; /* ー, the prolonged sound mark, is part of katakana words */
     }
 }
 

@@ -26,9 +26,9 @@ struct rk_store {
 
 struct rk_txn {
     rk_store *s;
-    MDB_txn *txn;         /* NULL once a failure aborted it */
+    MDB_txn *txn; /* NULL once a failure aborted it */
     bool write;
-    rk_error failure;     /* why it was aborted, reported again by commit */
+    rk_error failure;                                               /* why it was aborted, reported again by commit */
     alignas(max_align_t) unsigned char scratch[RK_TXN_SCRATCH_LEN]; /* read-only transactions only */
     void (*scratch_free)(void *scratch);
 };
@@ -195,8 +195,8 @@ int rk_store_open(const rk_store_options *opts, rk_store **out, rk_error *err)
         mdb_txn_abort(txn);
     }
     if (rc != 0) {
-        rk_fail(err, rc == MDB_MAP_FULL ? "store_full" : "store_error", "data_dir", "cannot open the databases in %s: %s",
-                opts->dir, mdb_strerror(rc));
+        rk_fail(err, rc == MDB_MAP_FULL ? "store_full" : "store_error", "data_dir",
+                "cannot open the databases in %s: %s", opts->dir, mdb_strerror(rc));
         mdb_env_close(s->env);
         free(s);
         return -1;

@@ -22,17 +22,17 @@ typedef struct rk_store rk_store;
 typedef struct rk_txn rk_txn;
 
 typedef struct rk_store_options {
-    const char *dir;     /* created if missing */
-    size_t map_size;     /* bytes; default 1 GiB */
-    bool no_sync;        /* benchmarks and unit tests only: skip fsync */
+    const char *dir; /* created if missing */
+    size_t map_size; /* bytes; default 1 GiB */
+    bool no_sync;    /* benchmarks and unit tests only: skip fsync */
 } rk_store_options;
 
 int rk_store_open(const rk_store_options *opts, rk_store **out, rk_error *err);
 void rk_store_close(rk_store *s);
 
 int rk_txn_begin(rk_store *s, bool write, rk_txn **out, rk_error *err);
-int rk_txn_commit(rk_txn *t, rk_error *err);   /* frees t in every case */
-void rk_txn_abort(rk_txn *t);                  /* frees t */
+int rk_txn_commit(rk_txn *t, rk_error *err); /* frees t in every case */
+void rk_txn_abort(rk_txn *t);                /* frees t */
 
 /* ---- internal to lib/ ---------------------------------------------------------------------------- */
 
@@ -50,8 +50,17 @@ void rk_txn_abort(rk_txn *t);                  /* frees t */
  *   meta      small key/value pairs (peer state, schema version)
  */
 typedef enum rk_db {
-    RK_DB_RECORDS, RK_DB_CURRENT, RK_DB_CHANGES, RK_DB_SET0, RK_DB_SET1, RK_DB_FP0, RK_DB_FP1, RK_DB_INDEXES,
-    RK_DB_META, RK_DB_TOKENS, RK_DB_PENDING,
+    RK_DB_RECORDS,
+    RK_DB_CURRENT,
+    RK_DB_CHANGES,
+    RK_DB_SET0,
+    RK_DB_SET1,
+    RK_DB_FP0,
+    RK_DB_FP1,
+    RK_DB_INDEXES,
+    RK_DB_META,
+    RK_DB_TOKENS,
+    RK_DB_PENDING,
     RK_DB_COUNT
 } rk_db;
 

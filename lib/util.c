@@ -26,7 +26,10 @@ void rk_error_clear(rk_error *err)
         memset(err, 0, sizeof *err);
 }
 
-void rk_buf_init(rk_buf *b) { memset(b, 0, sizeof *b); }
+void rk_buf_init(rk_buf *b)
+{
+    memset(b, 0, sizeof *b);
+}
 
 void rk_buf_free(rk_buf *b)
 {
@@ -70,7 +73,10 @@ int rk_buf_append(rk_buf *b, const void *data, size_t len)
     return 0;
 }
 
-int rk_buf_puts(rk_buf *b, const char *s) { return rk_buf_append(b, s, strlen(s)); }
+int rk_buf_puts(rk_buf *b, const char *s)
+{
+    return rk_buf_append(b, s, strlen(s));
+}
 
 int rk_buf_printf(rk_buf *b, const char *fmt, ...)
 {
@@ -215,7 +221,10 @@ static int read_digits(const char *s, int n, int *out)
     return 0;
 }
 
-static bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static bool is_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 static int days_in_month(int y, int m)
 {
@@ -311,7 +320,6 @@ void rk_format_rfc3339(int64_t epoch, int offset_s, bool utc_z, char out[32])
         snprintf(out + n, (size_t)(32 - n), "Z");
     } else {
         int a = offset_s < 0 ? -offset_s : offset_s;
-        snprintf(out + n, (size_t)(32 - n), "%c%02d:%02d", offset_s < 0 ? '-' : '+', a / 3600 % 100,
-                 a / 60 % 60);
+        snprintf(out + n, (size_t)(32 - n), "%c%02d:%02d", offset_s < 0 ? '-' : '+', a / 3600 % 100, a / 60 % 60);
     }
 }

@@ -65,7 +65,7 @@ void rk_hex_encode(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
 /* Decodes exactly 2*len hex characters; returns -1 on any other input. */
 int rk_hex_decode(const char *in, uint8_t *out, size_t len);
 
-uint64_t rk_now_ms(void);      /* wall clock, ms since the epoch */
+uint64_t rk_now_ms(void); /* wall clock, ms since the epoch */
 uint64_t rk_monotonic_ns(void);
 
 void rk_put_be64(uint8_t *p, uint64_t v);

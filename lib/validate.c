@@ -32,8 +32,8 @@ bool rk_rid_valid(const char *rid)
     size_t n = 0;
     for (; rid[n]; n++) {
         char c = rid[n];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-                  c == '_' || c == '-';
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                  c == '-';
         if (!ok || n >= RK_RID_MAX)
             return false;
     }
@@ -166,7 +166,8 @@ static void check_meaning(const ProtobufCMessageDescriptor *owner, const char *n
                          "URL は http:// か https:// で始めます（「%s」）", s);
     } else if (owner == &renkei__endorse__descriptor && strcmp(name, "urls") == 0) {
         if (strncmp(s, "tcp://", 6) != 0 && strncmp(s, "tls+tcp://", 10) != 0)
-            rk_sink_note(sink, "invalid_value", path, NULL, "a listen URL starts with tcp:// or tls+tcp:// (got \"%s\")",
+            rk_sink_note(sink, "invalid_value", path, NULL,
+                         "a listen URL starts with tcp:// or tls+tcp:// (got \"%s\")",
                          "待ち受け URL は tcp:// か tls+tcp:// で始めます（「%s」）", s);
     } else if (strcmp(name, "language") == 0) {
         if (!language_valid(s))
@@ -264,25 +265,24 @@ static void check_value(const ProtobufCMessageDescriptor *owner, const ProtobufC
             walk_message(sub, path, sink);
         return;
     }
-    default:
-        return;
+    default: return;
     }
 }
 
 static size_t element_size(ProtobufCType type)
 {
     switch (type) {
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING: case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    default:
-        return 4;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE: return 8;
+    case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE: return sizeof(void *);
+    case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
+    default: return 4;
     }
 }
 
@@ -292,13 +292,13 @@ static void walk_message(const ProtobufCMessage *m, const char *path, rk_sink *s
     const char *base = (const char *)m;
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
-        char fpath[sizeof ((rk_problem *)0)->field];
+        char fpath[sizeof((rk_problem *)0)->field];
         join_path(fpath, sizeof fpath, path, f->name);
         if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
             if (*(const uint32_t *)(base + f->quantifier_offset) != f->id)
                 continue;
-        } else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset &&
-                   f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE) {
+        } else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset && f->type != PROTOBUF_C_TYPE_STRING &&
+                   f->type != PROTOBUF_C_TYPE_MESSAGE) {
             if (!*(const protobuf_c_boolean *)(base + f->quantifier_offset))
                 continue;
         }
@@ -390,10 +390,11 @@ static void check_rotate(const Renkei__Rotate *r, rk_sink *sink)
 static void check_body(const Renkei__Record *r, rk_sink *sink)
 {
     const char *kind = rk_kind_name(r->kind);
-    const ProtobufCFieldDescriptor *body = protobuf_c_message_descriptor_get_field_by_name(&renkei__record__descriptor, kind);
+    const ProtobufCFieldDescriptor *body =
+        protobuf_c_message_descriptor_get_field_by_name(&renkei__record__descriptor, kind);
     if (!body) {
-        rk_sink_note(sink, "invalid_enum", "kind", NULL, "%d is not a known kind", "%d はレコードの種類として定義されていません",
-                     (int)r->kind);
+        rk_sink_note(sink, "invalid_enum", "kind", NULL, "%d is not a known kind",
+                     "%d はレコードの種類として定義されていません", (int)r->kind);
         return;
     }
     if (r->body_case == RENKEI__RECORD__BODY__NOT_SET) {
@@ -407,12 +408,12 @@ static void check_body(const Renkei__Record *r, rk_sink *sink)
         return;
     }
     const void *msg = r->body_case == RENKEI__RECORD__BODY_CASE      ? (const void *)r->case_
-                      : r->body_case == RENKEI__RECORD__BODY_EVENT    ? (const void *)r->event
-                      : r->body_case == RENKEI__RECORD__BODY_REGION   ? (const void *)r->region
-                      : r->body_case == RENKEI__RECORD__BODY_ENDORSE  ? (const void *)r->endorse
-                      : r->body_case == RENKEI__RECORD__BODY_ROTATE   ? (const void *)r->rotate
-                      : r->body_case == RENKEI__RECORD__BODY_REVOKE   ? (const void *)r->revoke
-                                                                      : (const void *)r->tombstone;
+                      : r->body_case == RENKEI__RECORD__BODY_EVENT   ? (const void *)r->event
+                      : r->body_case == RENKEI__RECORD__BODY_REGION  ? (const void *)r->region
+                      : r->body_case == RENKEI__RECORD__BODY_ENDORSE ? (const void *)r->endorse
+                      : r->body_case == RENKEI__RECORD__BODY_ROTATE  ? (const void *)r->rotate
+                      : r->body_case == RENKEI__RECORD__BODY_REVOKE  ? (const void *)r->revoke
+                                                                     : (const void *)r->tombstone;
     if (!msg) {
         rk_sink_note(sink, "missing_field", kind, NULL, "the %s body is empty", "%s の本体が空です", kind);
         return;
@@ -462,7 +463,8 @@ static int check_membership_identity(const Renkei__Record *r, rk_error *err)
 {
     if (!rk_membership_rid_kind(r->kind))
         return rk_membership_rid_reserved(r->rid)
-                   ? rk_fail(err, "invalid_rid", "rid", "rids starting endorse., rotate. or revoke. are membership records'")
+                   ? rk_fail(err, "invalid_rid", "rid",
+                             "rids starting endorse., rotate. or revoke. are membership records'")
                    : 0;
     char rid[RK_MEMBERSHIP_RID_MAX + 1];
     if (rk_membership_rid(r, rid) != 0 || strcmp(rid, r->rid) != 0)

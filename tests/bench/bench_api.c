@@ -112,9 +112,9 @@ static double now_s(void)
 typedef struct {
     const char *socket_path;
     int id;
-    long first, count;      /* publish: record numbers [first, first+count) */
-    double query_until;     /* query phase end time */
-    double *latencies;      /* query phase samples */
+    long first, count;  /* publish: record numbers [first, first+count) */
+    double query_until; /* query phase end time */
+    double *latencies;  /* query phase samples */
     size_t nlat, caplat;
     long errors;
     long errors_by_status[600]; /* [0]: no response (connection failed or closed) */
@@ -151,15 +151,16 @@ static void print_error_statuses(const worker *ws, int n)
 static int make_publish(char *out, size_t cap, long n)
 {
     char body[1400];
-    int blen = snprintf(body, sizeof body,
-                        "{\"kind\":\"case\",\"rid\":\"bench-%ld\",\"case\":{\"title\":\"DX事例 %ld: 受発注のデジタル化と"
-                        "社員のリスキリング\",\"summary\":\"中小製造業が受発注業務をクラウドに移し、現場リーダーが"
-                        "データ分析を学んで在庫を削減した。月次の会議で成果を共有し、ほかの工場にも横展開した。"
-                        "外部の専門家派遣と県の補助金を活用し、三か月で試行、半年で本格導入に至った。AIによる"
-                        "需要予測も試行中。 record %ld\",\"prefecture\":\"%s\",\"industry\":\"%s\",\"dx_level\":"
-                        "\"efficiency\",\"skills\":[\"data_analysis\",\"cloud\"],\"tags\":[\"受発注\",\"在庫\","
-                        "\"bench\"]}}",
-                        n, n, n, prefectures[n % NPREF], industries[n % NIND]);
+    int blen =
+        snprintf(body, sizeof body,
+                 "{\"kind\":\"case\",\"rid\":\"bench-%ld\",\"case\":{\"title\":\"DX事例 %ld: 受発注のデジタル化と"
+                 "社員のリスキリング\",\"summary\":\"中小製造業が受発注業務をクラウドに移し、現場リーダーが"
+                 "データ分析を学んで在庫を削減した。月次の会議で成果を共有し、ほかの工場にも横展開した。"
+                 "外部の専門家派遣と県の補助金を活用し、三か月で試行、半年で本格導入に至った。AIによる"
+                 "需要予測も試行中。 record %ld\",\"prefecture\":\"%s\",\"industry\":\"%s\",\"dx_level\":"
+                 "\"efficiency\",\"skills\":[\"data_analysis\",\"cloud\"],\"tags\":[\"受発注\",\"在庫\","
+                 "\"bench\"]}}",
+                 n, n, n, prefectures[n % NPREF], industries[n % NIND]);
     return snprintf(out, cap,
                     "POST /v1/records HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                     "Content-Length: %d\r\n\r\n%s",
@@ -276,8 +277,8 @@ int main(int argc, char **argv)
         errors += ws[i].errors;
     }
     double pub_s = now_s() - t0;
-    printf("publish: %ld records over %d connections in %.2f s = %.0f records/s (errors: %ld", records, conns,
-           pub_s, (double)records / pub_s, errors);
+    printf("publish: %ld records over %d connections in %.2f s = %.0f records/s (errors: %ld", records, conns, pub_s,
+           (double)records / pub_s, errors);
     print_error_statuses(ws, conns);
     printf(")\n");
 

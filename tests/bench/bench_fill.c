@@ -28,12 +28,21 @@
 #define BATCH 10000
 
 static const char *const phrases[] = {
-    "品質管理の担当者が生産データを分析し、", "ロボットの導入で検査工程を自動化した。", "社員向けにAI研修を三か月実施し、",
-    "受発注をクラウドに移して紙の伝票をなくした。", "地域の大学と連携してデータ人材を育てた。",
-    "ECサイトを立ち上げ自社ブランドで販売した。", "熟練工の技能を動画で記録し新人教育に使った。",
-    "IoTセンサーで設備の稼働を見える化した。", "The team retrained operators in data analysis. ",
-    "Orders moved from fax to a web form. ", "在庫の過不足が減り、納期遅れが半分になった。", "観光客の動向を分析して販促を見直した。",
-    "農業法人がドローンで圃場を管理した。", "介護記録をタブレットで入力するようにした。", "Sales grew after the shop opened online. ",
+    "品質管理の担当者が生産データを分析し、",
+    "ロボットの導入で検査工程を自動化した。",
+    "社員向けにAI研修を三か月実施し、",
+    "受発注をクラウドに移して紙の伝票をなくした。",
+    "地域の大学と連携してデータ人材を育てた。",
+    "ECサイトを立ち上げ自社ブランドで販売した。",
+    "熟練工の技能を動画で記録し新人教育に使った。",
+    "IoTセンサーで設備の稼働を見える化した。",
+    "The team retrained operators in data analysis. ",
+    "Orders moved from fax to a web form. ",
+    "在庫の過不足が減り、納期遅れが半分になった。",
+    "観光客の動向を分析して販促を見直した。",
+    "農業法人がドローンで圃場を管理した。",
+    "介護記録をタブレットで入力するようにした。",
+    "Sales grew after the shop opened online. ",
     "若手社員がプログラミングを学び社内システムを作った。",
 };
 #define N_PHRASES (sizeof phrases / sizeof phrases[0])
@@ -59,7 +68,8 @@ static int seal_one(const rk_key *key, const uint8_t pub[RK_KEY_LEN], uint64_t i
      * figures and these agree on what indexing a record costs. */
     size_t n = 0;
     while (n + 64 < 900)
-        n += (size_t)snprintf(summary + n, sizeof summary - n, "品質管理の担当者が生産データを分析し改善した。%" PRIu64 " ", i);
+        n += (size_t)snprintf(summary + n, sizeof summary - n,
+                              "品質管理の担当者が生産データを分析し改善した。%" PRIu64 " ", i);
     Renkei__Record r = RENKEI__RECORD__INIT;
     Renkei__Case c = RENKEI__CASE__INIT;
     Renkei__Skill skills[2] = {RENKEI__SKILL__SKILL_AI, RENKEI__SKILL__SKILL_ROBOTICS};

@@ -90,8 +90,7 @@ int main(int argc, char **argv)
     qsort(verify_wall, rounds, sizeof(double), cmp_double);
     printf("bench_sign: %zu messages of %d bytes, median of %zu rounds, one thread\n", count, MSG_LEN, rounds);
     printf("  sign:   %8.0f per CPU second (%8.0f per wall second)\n", sign_cpu[rounds / 2], sign_wall[rounds / 2]);
-    printf("  verify: %8.0f per CPU second (%8.0f per wall second)\n", verify_cpu[rounds / 2],
-           verify_wall[rounds / 2]);
+    printf("  verify: %8.0f per CPU second (%8.0f per wall second)\n", verify_cpu[rounds / 2], verify_wall[rounds / 2]);
     free(msgs);
     free(sigs);
     rk_key_free(key);

@@ -50,7 +50,10 @@ static uint64_t rnd(uint64_t *st)
     return *st = x;
 }
 
-static double secs_since(uint64_t t0) { return (double)(rk_monotonic_ns() - t0) / 1e9; }
+static double secs_since(uint64_t t0)
+{
+    return (double)(rk_monotonic_ns() - t0) / 1e9;
+}
 
 /* Seals case record number i with a random version and puts it; *env_len gets its envelope size. */
 static int put_record(gen *g, rk_txn *t, uint64_t i, rk_error *err)
@@ -221,7 +224,7 @@ static double cpu_seconds(void)
 
 typedef struct result {
     double seconds;
-    double cpu;        /* CPU time of the exchange: on a shared machine it varies less than the wall time */
+    double cpu; /* CPU time of the exchange: on a shared machine it varies less than the wall time */
     unsigned round_trips;
     uint64_t bytes_out, bytes_back;
     uint64_t diff_bytes; /* envelopes of the differing records */
@@ -313,8 +316,9 @@ static int report(const char *name, rk_store *a, rk_store *b, size_t want_have, 
     if (reconcile(a, b, &r, err) != 0)
         return -1;
     uint64_t total = r.bytes_out + r.bytes_back;
-    printf("%s\n  time %.3f s (CPU %.3f s), %u round trips, %" PRIu64 " bytes (%" PRIu64 " initiator->responder, %" PRIu64
-           " back)\n  need %zu, have %zu; differing records %" PRIu64 " bytes; wire/differing = %.3f\n",
+    printf("%s\n  time %.3f s (CPU %.3f s), %u round trips, %" PRIu64 " bytes (%" PRIu64
+           " initiator->responder, %" PRIu64 " back)\n  need %zu, have %zu; differing records %" PRIu64
+           " bytes; wire/differing = %.3f\n",
            name, r.seconds, r.cpu, r.round_trips, total, r.bytes_out, r.bytes_back, r.need, r.have, r.diff_bytes,
            r.diff_bytes ? (double)total / (double)r.diff_bytes : 0.0);
     if (r.have != want_have || r.need != want_need)
@@ -322,7 +326,6 @@ static int report(const char *name, rk_store *a, rk_store *b, size_t want_have, 
     fflush(stdout);
     return 0;
 }
-
 
 /* ---- in-memory sets: the protocol's own cost ---------------------------------------------------- */
 
@@ -380,8 +383,8 @@ static int m_fingerprint(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t
     return 0;
 }
 
-static int m_items(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit,
-                   rk_item_cb cb, void *cbctx, rk_error *err)
+static int m_items(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit, rk_item_cb cb,
+                   void *cbctx, rk_error *err)
 {
     (void)err;
     const mset *s = ctx;
@@ -403,7 +406,10 @@ static int m_nth(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t o
     return 1;
 }
 
-static int cmp_item(const void *a, const void *b) { return memcmp(a, b, RK_ITEM_LEN); }
+static int cmp_item(const void *a, const void *b)
+{
+    return memcmp(a, b, RK_ITEM_LEN);
+}
 
 static void random_item(uint64_t *st, uint8_t out[RK_ITEM_LEN])
 {

@@ -19,15 +19,14 @@
 #define KEY_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define KEY_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
-static const char *const base =
-    "[node]\n"
-    "name = 北見市              ; display name\n"
-    "kind = region\n"
-    "prefecture = 01\n"
-    "data_dir = /var/lib/renkei\n"
-    "\n"
-    "[api]\n"
-    "socket = /run/renkei/api.sock\n";
+static const char *const base = "[node]\n"
+                                "name = 北見市              ; display name\n"
+                                "kind = region\n"
+                                "prefecture = 01\n"
+                                "data_dir = /var/lib/renkei\n"
+                                "\n"
+                                "[api]\n"
+                                "socket = /run/renkei/api.sock\n";
 
 static int parse(const char *text, char *const *ov, size_t n, rk_config *c, rk_error *err)
 {
@@ -76,14 +75,13 @@ static void test_minimal_and_defaults(void **state)
 static void test_full(void **state)
 {
     (void)state;
-    const char *text =
-        "[node]\nname = 桑名市\nkind = national\ndata_dir = /d\nkey_file = /k/node.key\nmap_size = 64M\n"
-        "clock_skew = 30\nmax_record = 64K\nlog_level = debug\n"
-        "[api]\nsocket = /s.sock\ntcp = 127.0.0.1:7480\ngroup = renkei\nmax_body = 2M\n"
-        "[gossip]\nlisten = tcp://0.0.0.0:7470, tls+tcp://0.0.0.0:7471\nsync_interval = 5\n"
-        "tls_cert = /c.pem\ntls_key = /k.pem\ntls_ca = /ca.pem\n"
-        "[peer \"kuwana\"]\nkey = " KEY_A "\nurl = tcp://192.0.2.7:7470\n"
-        "[member \"okinawa\"]\nkey = " KEY_B "\n";
+    const char *text = "[node]\nname = 桑名市\nkind = national\ndata_dir = /d\nkey_file = /k/node.key\nmap_size = 64M\n"
+                       "clock_skew = 30\nmax_record = 64K\nlog_level = debug\n"
+                       "[api]\nsocket = /s.sock\ntcp = 127.0.0.1:7480\ngroup = renkei\nmax_body = 2M\n"
+                       "[gossip]\nlisten = tcp://0.0.0.0:7470, tls+tcp://0.0.0.0:7471\nsync_interval = 5\n"
+                       "tls_cert = /c.pem\ntls_key = /k.pem\ntls_ca = /ca.pem\n"
+                       "[peer \"kuwana\"]\nkey = " KEY_A "\nurl = tcp://192.0.2.7:7470\n"
+                       "[member \"okinawa\"]\nkey = " KEY_B "\n";
     rk_config c;
     rk_error err;
     int rc = parse(text, NULL, 0, &c, &err);
@@ -157,9 +155,9 @@ static void test_url_errors(void **state)
     static const struct {
         const char *url, *word;
     } bad_peer[] = {
-        {"tcp://127.0.0.1:x5", "port"},  {"tcp://127.0.0.1:99999", "port"},  {"tcp://127.0.0.1:0", "port"},
-        {"tcp://127.0.0.1", "no port"},  {"tcp://127.0.0.1:-1", "port"},     {"tcp://:7470", "no host"},
-        {"http://h:80", "scheme"},       {"tcp://h:1/path", "path"},         {"tls+tcp://h:65536", "port"},
+        {"tcp://127.0.0.1:x5", "port"}, {"tcp://127.0.0.1:99999", "port"}, {"tcp://127.0.0.1:0", "port"},
+        {"tcp://127.0.0.1", "no port"}, {"tcp://127.0.0.1:-1", "port"},    {"tcp://:7470", "no host"},
+        {"http://h:80", "scheme"},      {"tcp://h:1/path", "path"},        {"tls+tcp://h:65536", "port"},
         {"ipc://", "socket path"},
     };
     for (size_t i = 0; i < sizeof bad_peer / sizeof bad_peer[0]; i++) {
@@ -304,18 +302,18 @@ static void test_report_lists_every_error(void **state)
 {
     (void)state;
     char path[] = "/tmp/rk-config-XXXXXX";
-    write_temp(path, "[node]\nname = x\nkind = regoin\ndata_dir = /d\n"          /* 1-4 */
-                     "[api]\nsocket = /s\nmax_body = 1T\n"                       /* 5-7 */
-                     "[peer \"a\"]\nkey = " KEY_A "\nurl = tcp://h:99999\n"      /* 8-10 */
-                     "[peer \"b\"]\nkey = nothex\nurl = tcp://h:1\n");             /* 11-13 */
+    write_temp(path, "[node]\nname = x\nkind = regoin\ndata_dir = /d\n"     /* 1-4 */
+                     "[api]\nsocket = /s\nmax_body = 1T\n"                  /* 5-7 */
+                     "[peer \"a\"]\nkey = " KEY_A "\nurl = tcp://h:99999\n" /* 8-10 */
+                     "[peer \"b\"]\nkey = nothex\nurl = tcp://h:1\n");      /* 11-13 */
     char *ov[] = {"node.prefecture=99"};
     rk_config c;
     rk_error err;
     rk_buf all;
     rk_buf_init(&all);
     assert_int_equal(rk_config_load_report(path, ov, 1, &c, &all, &err), -1);
-    const char *want[] = {":3: [node] kind:", ":7: [api] max_body:", ":10: [peer \"a\"] url:",
-                          ":12: [peer \"b\"] key:", "-o node.prefecture=99: [node] prefecture:"};
+    const char *want[] = {":3: [node] kind:", ":7: [api] max_body:", ":10: [peer \"a\"] url:", ":12: [peer \"b\"] key:",
+                          "-o node.prefecture=99: [node] prefecture:"};
     size_t lines = 0;
     for (const char *p = all.data; *p; p++)
         lines += *p == '\n';
@@ -461,10 +459,13 @@ static void test_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_minimal_and_defaults), cmocka_unit_test(test_full),
-        cmocka_unit_test(test_errors),               cmocka_unit_test(test_node_value_errors),
+        cmocka_unit_test(test_minimal_and_defaults),
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_node_value_errors),
         cmocka_unit_test(test_url_errors),
-        cmocka_unit_test(test_overrides),            cmocka_unit_test(test_override_errors),
+        cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_override_errors),
         cmocka_unit_test(test_file),
         cmocka_unit_test(test_report_lists_every_error),
         cmocka_unit_test(test_missing_keys_name_a_line),

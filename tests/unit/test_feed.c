@@ -51,8 +51,11 @@ static int teardown(void **state)
 
 static rk_feed_meta meta(fixture *f)
 {
-    rk_feed_meta m = {.node_name = "全国事務局", .base_url = "http://localhost:7480", .node_key = f->pub,
-                      .author_name = names, .ctx = f};
+    rk_feed_meta m = {.node_name = "全国事務局",
+                      .base_url = "http://localhost:7480",
+                      .node_key = f->pub,
+                      .author_name = names,
+                      .ctx = f};
     return m;
 }
 
@@ -123,8 +126,8 @@ static void test_atom_escaping_and_order(void **state)
 {
     fixture *f = *state;
     rk_record a, b;
-    make_case(f, "older", 1700000000000ull, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, "17",
-              "<b>樹脂 & \"食器\" 'OEM'</b>", "売上が2倍に", &a);
+    make_case(f, "older", 1700000000000ull, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, "17", "<b>樹脂 & \"食器\" 'OEM'</b>",
+              "売上が2倍に", &a);
     make_case(f, "newer", 1700000100000ull, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, "34", "広島県の宣言制度",
               "1,400人 → 2,700人", &b);
     const rk_record *recs[] = {&a, &b};
@@ -136,7 +139,8 @@ static void test_atom_escaping_and_order(void **state)
     assert_non_null(strstr(x, "<feed xmlns=\"http://www.w3.org/2005/Atom\""));
     assert_non_null(strstr(x, "<title>&lt;b&gt;樹脂 &amp; &quot;食器&quot; &apos;OEM&apos;&lt;/b&gt;</title>"));
     assert_null(strstr(x, "<b>"));
-    assert_non_null(strstr(x, "<link rel=\"self\" type=\"application/atom+xml\" href=\"http://localhost:7480/v1/export/feed.atom\"/>"));
+    assert_non_null(strstr(
+        x, "<link rel=\"self\" type=\"application/atom+xml\" href=\"http://localhost:7480/v1/export/feed.atom\"/>"));
     char id_old[160], id_new[160];
     snprintf(id_old, sizeof id_old, "<id>urn:renkei:%s:older</id>", f->hex);
     snprintf(id_new, sizeof id_new, "<id>urn:renkei:%s:newer</id>", f->hex);
@@ -162,8 +166,9 @@ static void test_atom_escaping_and_order(void **state)
     assert_int_equal(rk_feed_atom(recs, 2, &m, &out), 0);
     assert_non_null(strstr(out.data, "<link rel=\"self\" type=\"application/atom+xml\" "
                                      "href=\"https://renkei.example.jp/kitami/v1/export/feed.atom?limit=1\"/>"));
-    assert_non_null(strstr(out.data, "<link rel=\"next\" type=\"application/atom+xml\" "
-                                     "href=\"https://renkei.example.jp/kitami/v1/export/feed.atom?limit=1&amp;cursor=ab\"/>"));
+    assert_non_null(strstr(out.data,
+                           "<link rel=\"next\" type=\"application/atom+xml\" "
+                           "href=\"https://renkei.example.jp/kitami/v1/export/feed.atom?limit=1&amp;cursor=ab\"/>"));
     rk_buf_free(&out);
     rk_record_free(&a);
     rk_record_free(&b);
@@ -286,10 +291,11 @@ static void test_ics_folding_escaping_and_dates(void **state)
     make_event(f, "sept", 1700000002000ull, "セミナー・情報交換会", "", "2023-09-01T00:00:00+09:00",
                "2023-09-30T23:59:59+09:00", RENKEI__DATE_PRECISION__DATE_PRECISION_MONTH,
                RENKEI__EVENT_STATUS__EVENT_STATUS_PLANNED, &month);
-    make_event(f, "off", 1700000003000ull, "中止の回", "", "2022-01-24T14:00:00+09:00", "2022-01-24T16:00:00+09:00",
-               0, RENKEI__EVENT_STATUS__EVENT_STATUS_CANCELLED, &cancelled);
+    make_event(f, "off", 1700000003000ull, "中止の回", "", "2022-01-24T14:00:00+09:00", "2022-01-24T16:00:00+09:00", 0,
+               RENKEI__EVENT_STATUS__EVENT_STATUS_CANCELLED, &cancelled);
     make_event(f, "fy", 1700000004000ull, "年度内に開催", "", "2024-02-01T00:00:00+09:00", "2024-02-01T00:00:00+09:00",
-               RENKEI__DATE_PRECISION__DATE_PRECISION_FISCAL_YEAR, RENKEI__EVENT_STATUS__EVENT_STATUS_PLANNED, &planned);
+               RENKEI__DATE_PRECISION__DATE_PRECISION_FISCAL_YEAR, RENKEI__EVENT_STATUS__EVENT_STATUS_PLANNED,
+               &planned);
     const rk_record *recs[] = {&timed, &allday, &month, &cancelled, &planned};
     rk_feed_meta m = meta(f);
     rk_buf out;
@@ -360,8 +366,9 @@ static void test_csv_quoting_and_bom(void **state)
     assert_memory_equal(out.data, "\xEF\xBB\xBF", 3);
     assert_true(strncmp(out.data + 3, "\"id\",\"kind\",\"author_node\",\"prefecture\",\"prefecture_name\",\"title\",",
                         57) == 0);
-    assert_non_null(strstr(out.data, ",\"加賀市, 石川樹脂工業\",\"彼は\"\"倍増\"\"と言った\r\n次の行\",\"manufacturing\","
-                                     "\"new_offering\",\"robotics; digital_marketing\",\"リスキリング; EC\","));
+    assert_non_null(strstr(out.data,
+                           ",\"加賀市, 石川樹脂工業\",\"彼は\"\"倍増\"\"と言った\r\n次の行\",\"manufacturing\","
+                           "\"new_offering\",\"robotics; digital_marketing\",\"リスキリング; EC\","));
     assert_non_null(strstr(out.data, ",\"41\",\"佐賀県\",\"SAGA Smart Samurai\",\"定員100\","));
     /* the newer record comes first, and every row ends with CRLF */
     const char *p2 = strstr(out.data, ":q2\","), *p1 = strstr(out.data, ":q1\",");

@@ -28,7 +28,7 @@
 /* What the test knows about each record it published, independently of the index. */
 typedef struct spec {
     char rid[32];
-    int author;                 /* 0 or 1 */
+    int author; /* 0 or 1 */
     uint64_t version;
     int kind;
     int vis;
@@ -38,7 +38,7 @@ typedef struct spec {
     size_t n_skills;
     int audience;
     char title[96];
-    int text_class;             /* 0 robot, 1..3 AI written three ways, 4..5 neither */
+    int text_class; /* 0 robot, 1..3 AI written three ways, 4..5 neither */
     uint8_t hash[RK_HASH_LEN];
 } spec;
 
@@ -142,14 +142,16 @@ static int setup(void **state)
         rk_key_public(f->keys[k], f->pubs[k]);
     }
     static const char *const title_forms[6] = {"ロボット導入事例", "ＡＩ活用の取組", "ai による需要予測",
-                                               "AI camera pilot", "一般的な研修", "展示会の報告"};
+                                               "AI camera pilot",  "一般的な研修",   "展示会の報告"};
     rk_record recs[N_RECORDS];
     for (int i = 0; i < N_RECORDS; i++) {
         spec *s = &f->specs[i];
         snprintf(s->rid, sizeof s->rid, "rec-%d", i);
         s->author = i % 2;
         s->version = 1000 + (uint64_t)((i * 37) % N_RECORDS); /* distinct, not in publication order */
-        s->kind = i % 4 < 2 ? RENKEI__KIND__KIND_CASE : i % 4 == 2 ? RENKEI__KIND__KIND_EVENT : RENKEI__KIND__KIND_REGION;
+        s->kind = i % 4 < 2    ? RENKEI__KIND__KIND_CASE
+                  : i % 4 == 2 ? RENKEI__KIND__KIND_EVENT
+                               : RENKEI__KIND__KIND_REGION;
         s->vis = i % 7 == 0 ? NETWORK : i % 11 == 0 ? LOCAL : PUBLIC;
         memcpy(s->prefecture, prefectures[(i / 2) % 3], 3);
         s->industry = s->kind == RENKEI__KIND__KIND_EVENT ? 0 : 1 + i % 3;
@@ -592,7 +594,8 @@ static void expect_all_text_queries(fixture *f, const spec *specs, size_t n)
         q.q = "ai";
         expect_among(f, specs, n, &q, pred_ai, NULL, limits[i]);
         /* a token filter and a field filter together: whichever list drives, the result is the same */
-        rk_query c = {.max_visibility = LOCAL, .q = "ai", .kind = RENKEI__KIND__KIND_CASE, .skill = RENKEI__SKILL__SKILL_AI};
+        rk_query c = {
+            .max_visibility = LOCAL, .q = "ai", .kind = RENKEI__KIND__KIND_CASE, .skill = RENKEI__SKILL__SKILL_AI};
         memcpy(c.prefecture, "17", 3);
         expect_among(f, specs, n, &c, pred_combined, NULL, limits[i]);
     }
@@ -646,7 +649,7 @@ static void republish(fixture *f, int i, uint64_t version)
     s->version = version;
     s->text_class = (s->text_class + 1) % 6;
     static const char *const title_forms[6] = {"ロボット導入事例", "ＡＩ活用の取組", "ai による需要予測",
-                                               "AI camera pilot", "一般的な研修", "展示会の報告"};
+                                               "AI camera pilot",  "一般的な研修",   "展示会の報告"};
     snprintf(s->title, sizeof s->title, "%s %d 改訂", title_forms[s->text_class], i);
     rk_record rec;
     seal_spec(f, s, &rec);
@@ -913,8 +916,8 @@ static void test_events_by_date(void **state)
 {
     fixture *f = *state;
     put_events(f);
-    rk_event_query q = {.from = at("2021-10-01T00:00:00+09:00"), .to = at("2021-12-31T23:59:59+09:00"),
-                        .max_visibility = NETWORK};
+    rk_event_query q = {
+        .from = at("2021-10-01T00:00:00+09:00"), .to = at("2021-12-31T23:59:59+09:00"), .max_visibility = NETWORK};
     expect_events(f, q, "meetup kitami-tour kuwana-tour interim");
     q.max_visibility = PUBLIC;
     expect_events(f, q, "meetup kitami-tour interim");
@@ -954,8 +957,8 @@ static void test_events_reversed_window(void **state)
 {
     fixture *f = *state;
     put_events(f);
-    rk_event_query q = {.from = at("2022-06-01T00:00:00+09:00"), .to = at("2022-07-01T00:00:00+09:00"),
-                        .max_visibility = PUBLIC};
+    rk_event_query q = {
+        .from = at("2022-06-01T00:00:00+09:00"), .to = at("2022-07-01T00:00:00+09:00"), .max_visibility = PUBLIC};
     expect_events(f, q, "fy2022");
     q.from = q.to + 1;
     expect_events(f, q, "");

@@ -316,8 +316,8 @@ static void test_two_stage_verifies_members_only(void **state)
     rk_record parsed;
     bool signature_ok = false;
     rk_error err;
-    assert_int_equal(rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, member.env, member.env_len, &parsed,
-                                       &signature_ok, &err), 0);
+    assert_int_equal(
+        rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, member.env, member.env_len, &parsed, &signature_ok, &err), 0);
     assert_true(signature_ok);
     rk_ingest_result res;
     assert_int_equal(rk_ingest_prepared(f->txn, &f->roster, NULL, NOW_MS, &parsed, signature_ok, &res, &err), 0);
@@ -325,8 +325,9 @@ static void test_two_stage_verifies_members_only(void **state)
     rk_record_free(&parsed);
     /* an outsider's genuine signature is never checked: it is not_member before any verification */
     signature_ok = true;
-    assert_int_equal(rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, outsider.env, outsider.env_len, &parsed,
-                                       &signature_ok, &err), 0);
+    assert_int_equal(
+        rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, outsider.env, outsider.env_len, &parsed, &signature_ok, &err),
+        0);
     assert_false(signature_ok);
     rk_ingest_prepared(f->txn, &f->roster, NULL, NOW_MS, &parsed, signature_ok, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);

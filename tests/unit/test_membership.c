@@ -153,7 +153,10 @@ static void compute_n(fixture *f, size_t n, rk_membership *m, rk_membership_verd
     assert_int_equal(rk_membership_compute(&f->charter, ptrs, n, m, v, &err), 0);
 }
 
-static void compute(fixture *f, rk_membership *m, rk_membership_verdict *v) { compute_n(f, f->n, m, v); }
+static void compute(fixture *f, rk_membership *m, rk_membership_verdict *v)
+{
+    compute_n(f, f->n, m, v);
+}
 
 static rk_member_status status_of(const rk_membership *m, const fixture *f, int k)
 {
@@ -344,7 +347,7 @@ static void test_rotation(void **state)
     fixture *f = *state;
     size_t rot = rotate(f, F0, N1, 200);
     size_t late = endorse(f, F0, J1, 300, "佐賀県", NULL); /* the old key after its rotation */
-    endorse(f, N1, J2, 310, "広島県", NULL);             /* the new key */
+    endorse(f, N1, J2, 310, "広島県", NULL);               /* the new key */
     endorse(f, F1, J2, 320, "広島県", NULL);
     rk_membership m;
     rk_membership_verdict v[MAXRECS];
@@ -862,8 +865,8 @@ static void test_json_form(void **state)
     rk_record_free(&rec);
 
     /* a bad listen URL is named by its path */
-    snprintf(text, sizeof text, "{\"kind\":\"endorse\",\"endorse\":{\"key\":\"%s\",\"name\":\"x\",\"urls\":[\"ftp://x\"]}}",
-             hex);
+    snprintf(text, sizeof text,
+             "{\"kind\":\"endorse\",\"endorse\":{\"key\":\"%s\",\"name\":\"x\",\"urls\":[\"ftp://x\"]}}", hex);
     j = json_loads(text, 0, &jerr);
     assert_int_equal(rk_record_from_json(j, &r, &err), -1);
     assert_string_equal(err.field, "endorse.urls[0]");

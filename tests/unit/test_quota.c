@@ -65,8 +65,7 @@ static int teardown(void **state)
 
 /* Seals a case by the member and ingests it as the writer does, with quota q at now_ms. Returns the
  * status; err names the reason. */
-static rk_ingest_status put(fixture *f, rk_quota *q, const char *rid, uint64_t version, uint64_t now_ms,
-                            rk_error *err)
+static rk_ingest_status put(fixture *f, rk_quota *q, const char *rid, uint64_t version, uint64_t now_ms, rk_error *err)
 {
     Renkei__Record r = RENKEI__RECORD__INIT;
     Renkei__Case c = RENKEI__CASE__INIT;

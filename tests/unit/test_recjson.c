@@ -41,8 +41,8 @@ static void assert_json_equal(json_t *got, json_t *want)
 }
 
 #define MIN_CASE "'title':'t','summary':'s','prefecture':'01','industry':'E','dx_level':'efficiency'"
-#define MIN_EVENT                                                                                           \
-    "'title':'t','event_type':'seminar','starts_at':'2021-10-10T13:00:00+09:00',"                           \
+#define MIN_EVENT                                                                 \
+    "'title':'t','event_type':'seminar','starts_at':'2021-10-10T13:00:00+09:00'," \
     "'ends_at':'2021-10-10T16:30:00+09:00','format':'online','prefecture':'24'"
 
 static const char *const full_case =
@@ -206,15 +206,14 @@ static void test_enum_codes(void **state)
 
     /* Every nonzero value of every enum has a lower-case code that parses back to it. */
     const ProtobufCEnumDescriptor *all[] = {
-        &renkei__kind__descriptor, &renkei__visibility__descriptor, &renkei__node_kind__descriptor,
-        &renkei__case_kind__descriptor, &renkei__industry__descriptor, &renkei__dx_level__descriptor,
-        &renkei__digital_stage__descriptor, &renkei__dx_process_step__descriptor,
-        &renkei__reskilling_type__descriptor, &renkei__dx_role__descriptor, &renkei__audience__descriptor,
-        &renkei__org_type__descriptor, &renkei__size_band__descriptor, &renkei__support_type__descriptor,
-        &renkei__event_type__descriptor, &renkei__skill__descriptor, &renkei__event_format__descriptor,
-        &renkei__open_scope__descriptor, &renkei__event_status__descriptor,
-        &renkei__date_precision__descriptor, &renkei__recurrence__descriptor,
-        &renkei__dx_level_fit__descriptor, &renkei__spread_status__descriptor,
+        &renkei__kind__descriptor,          &renkei__visibility__descriptor,      &renkei__node_kind__descriptor,
+        &renkei__case_kind__descriptor,     &renkei__industry__descriptor,        &renkei__dx_level__descriptor,
+        &renkei__digital_stage__descriptor, &renkei__dx_process_step__descriptor, &renkei__reskilling_type__descriptor,
+        &renkei__dx_role__descriptor,       &renkei__audience__descriptor,        &renkei__org_type__descriptor,
+        &renkei__size_band__descriptor,     &renkei__support_type__descriptor,    &renkei__event_type__descriptor,
+        &renkei__skill__descriptor,         &renkei__event_format__descriptor,    &renkei__open_scope__descriptor,
+        &renkei__event_status__descriptor,  &renkei__date_precision__descriptor,  &renkei__recurrence__descriptor,
+        &renkei__dx_level_fit__descriptor,  &renkei__spread_status__descriptor,
     };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         for (unsigned k = 0; k < all[i]->n_values; k++) {
@@ -375,12 +374,11 @@ static const struct {
      "case.organisation.anonymised"},
     {"{'kind':'case','case':{" MIN_CASE ",'results':[{'value':'many'}]}}", "wrong_type", "case.results[0].value"},
     {"{'kind':'case','case':{" MIN_CASE ",'tags':['a\\u0000b']}}", "invalid_value", "case.tags[0]"},
-    {"{'kind':'case','case':{'summary':'s','prefecture':'01','industry':'E','dx_level':'efficiency'}}",
-     "missing_field", "case.title"},
+    {"{'kind':'case','case':{'summary':'s','prefecture':'01','industry':'E','dx_level':'efficiency'}}", "missing_field",
+     "case.title"},
     {"{'kind':'case','case':{" MIN_CASE ",'prefecture':'48'}}", "invalid_prefecture", "case.prefecture"},
     {"{'kind':'case','language':'ja_JP!','case':{" MIN_CASE "}}", "invalid_value", "language"},
-    {"{'kind':'event','event':{" MIN_EVENT ",'ends_at':'2021-10-10T12:00:00+09:00'}}", "invalid_date",
-     "event.ends_at"},
+    {"{'kind':'event','event':{" MIN_EVENT ",'ends_at':'2021-10-10T12:00:00+09:00'}}", "invalid_date", "event.ends_at"},
     {"{'kind':'event','event':{" MIN_EVENT ",'starts_at':'10/10/2021'}}", "invalid_date", "event.starts_at"},
     {"{'kind':'event','event':{" MIN_EVENT ",'regions':['01','x']}}", "invalid_prefecture", "event.regions[1]"},
     {"{'kind':'event','event':{" MIN_EVENT ",'capacity':1e3}}", "wrong_type", "event.capacity"},
@@ -428,9 +426,10 @@ static void test_input_aliases(void **state)
     renkei__record__free_unpacked(r, NULL);
 
     /* the name without 都/府/県, full-width digits, an event's regions and a venue */
-    r = from_json_ok("{'kind':'event','event':{'title':'t','event_type':'セミナー','starts_at':'2030-01-01T10:00:00+09:00',"
-                     "'ends_at':'2030-01-01T12:00:00+09:00','format':'Hybrid','prefecture':'京都',"
-                     "'regions':['東京','１７','7'],'venue':{'prefecture':'北海道'}}}");
+    r = from_json_ok(
+        "{'kind':'event','event':{'title':'t','event_type':'セミナー','starts_at':'2030-01-01T10:00:00+09:00',"
+        "'ends_at':'2030-01-01T12:00:00+09:00','format':'Hybrid','prefecture':'京都',"
+        "'regions':['東京','１７','7'],'venue':{'prefecture':'北海道'}}}");
     assert_string_equal(r->event->prefecture, "26");
     assert_string_equal(r->event->regions[0], "13");
     assert_string_equal(r->event->regions[1], "17");

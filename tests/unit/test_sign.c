@@ -113,8 +113,8 @@ static bool openssl_verifies(const uint8_t pub[RK_KEY_LEN], const char *domain, 
 }
 
 /* k = SHA-512(R || A || domain || 0 || data) mod L, the challenge of RFC 8032's verification. */
-static void challenge(const uint8_t r[32], const uint8_t a[32], const char *domain, const void *data,
-                      size_t len, uint8_t k[32])
+static void challenge(const uint8_t r[32], const uint8_t a[32], const char *domain, const void *data, size_t len,
+                      uint8_t k[32])
 {
     size_t mlen;
     uint8_t *m = domain_message(domain, data, len, &mlen);

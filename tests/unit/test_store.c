@@ -747,7 +747,8 @@ static void test_fingerprints_match_brute_force(void **state)
     assert_int_equal((size_t)(p - got), k * RK_ITEM_LEN);
     assert_memory_equal(got, items, k * RK_ITEM_LEN);
     p = got;
-    assert_int_equal(rk_store_set_items(t, RK_SET_MEMBERS, items + 10 * RK_ITEM_LEN, hi, 7, collect_items, &p, &err), 0);
+    assert_int_equal(rk_store_set_items(t, RK_SET_MEMBERS, items + 10 * RK_ITEM_LEN, hi, 7, collect_items, &p, &err),
+                     0);
     assert_int_equal((size_t)(p - got), 7 * RK_ITEM_LEN);
     assert_memory_equal(got, items + 10 * RK_ITEM_LEN, 7 * RK_ITEM_LEN);
     rk_txn_abort(t);

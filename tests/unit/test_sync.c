@@ -28,7 +28,10 @@ static rk_set_source msrc(mset *s)
     return src;
 }
 
-static int cmp_item(const void *a, const void *b) { return memcmp(a, b, RK_ITEM_LEN); }
+static int cmp_item(const void *a, const void *b)
+{
+    return memcmp(a, b, RK_ITEM_LEN);
+}
 
 static uint64_t rnd(uint64_t *st)
 {
@@ -159,7 +162,10 @@ static void reconcile(mset *init, mset *resp, uint32_t set, rk_sync_diff *diff, 
     }
 }
 
-static int cmp_hash(const void *a, const void *b) { return memcmp(a, b, RK_HASH_LEN); }
+static int cmp_hash(const void *a, const void *b)
+{
+    return memcmp(a, b, RK_HASH_LEN);
+}
 
 /* need must be exactly the hashes of only_b, have exactly only_a. */
 static void check_diff(rk_sync_diff *d, const uint8_t *only_a, size_t n_a, const uint8_t *only_b, size_t n_b)

@@ -489,7 +489,7 @@ static void test_taxonomy(void **state)
     assert_string_equal(rk_label_ja(&renkei__node_kind__descriptor, RENKEI__NODE_KIND__NODE_KIND_NATIONAL), "全国");
     /* Every value of the labelled taxonomies has a label. */
     const ProtobufCEnumDescriptor *labelled[] = {&renkei__industry__descriptor, &renkei__dx_level__descriptor,
-                                                 &renkei__skill__descriptor, &renkei__event_type__descriptor,
+                                                 &renkei__skill__descriptor,    &renkei__event_type__descriptor,
                                                  &renkei__audience__descriptor, &renkei__node_kind__descriptor};
     for (size_t i = 0; i < sizeof labelled / sizeof labelled[0]; i++)
         for (unsigned v = 1; v < labelled[i]->n_values; v++) {
@@ -561,7 +561,8 @@ static void test_enum_suggestions(void **state)
     assert_int_equal(rk_taxonomy_suggest(&renkei__industry__descriptor, "Manufacturng"), 5);
     assert_int_equal(rk_taxonomy_suggest(&renkei__dx_level__descriptor, "valueadd"), 2);
     assert_int_equal(rk_taxonomy_suggest(&renkei__skill__descriptor, "robotcs"), RENKEI__SKILL__SKILL_ROBOTICS);
-    assert_int_equal(rk_taxonomy_suggest(&renkei__event_type__descriptor, "セミナ"), RENKEI__EVENT_TYPE__EVENT_TYPE_SEMINAR);
+    assert_int_equal(rk_taxonomy_suggest(&renkei__event_type__descriptor, "セミナ"),
+                     RENKEI__EVENT_TYPE__EVENT_TYPE_SEMINAR);
     /* far from everything: no suggestion rather than a wild guess */
     assert_int_equal(rk_taxonomy_suggest(&renkei__industry__descriptor, "banana"), -1);
     assert_int_equal(rk_taxonomy_suggest(&renkei__industry__descriptor, "q"), -1);
