@@ -78,9 +78,17 @@ int rk_config_parse_uint(const char *v, unsigned long long min, unsigned long lo
  * path, and white space or a comma means a list went wrong. */
 const char *rk_config_url_problem(const char *u, bool listen)
 {
-    for (const char *p = u; *p; p++)
+    for (const char *p = u; *p; p++) {
         if (isspace((unsigned char)*p) || *p == ',')
             return "contains white space or a comma";
+        /* NNG 1.5's nng_url_parse reads past the end of a URL whose authority ends in '@' (found by
+         * fuzz_config): user information means nothing to NNG's transports, so '@' and anything
+         * outside printable ASCII are refused before the parse ever sees them. */
+        if (*p == '@')
+            return "contains '@' (user information, which the peer transports do not use)";
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+            return "contains a character outside printable ASCII";
+    }
     nng_url *url = NULL;
     if (nng_url_parse(&url, u) != 0)
         return "is not a URL";

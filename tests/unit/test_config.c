@@ -155,10 +155,19 @@ static void test_url_errors(void **state)
     static const struct {
         const char *url, *word;
     } bad_peer[] = {
-        {"tcp://127.0.0.1:x5", "port"}, {"tcp://127.0.0.1:99999", "port"}, {"tcp://127.0.0.1:0", "port"},
-        {"tcp://127.0.0.1", "no port"}, {"tcp://127.0.0.1:-1", "port"},    {"tcp://:7470", "no host"},
-        {"http://h:80", "scheme"},      {"tcp://h:1/path", "path"},        {"tls+tcp://h:65536", "port"},
+        {"tcp://127.0.0.1:x5", "port"},
+        {"tcp://127.0.0.1:99999", "port"},
+        {"tcp://127.0.0.1:0", "port"},
+        {"tcp://127.0.0.1", "no port"},
+        {"tcp://127.0.0.1:-1", "port"},
+        {"tcp://:7470", "no host"},
+        {"http://h:80", "scheme"},
+        {"tcp://h:1/path", "path"},
+        {"tls+tcp://h:65536", "port"},
         {"ipc://", "socket path"},
+        {"tcp://a@", "'@'"},
+        {"tcp://127.0.0.1:7470@", "'@'"},
+        {"tcp://h\xca\xd1:1", "ASCII"},
     };
     for (size_t i = 0; i < sizeof bad_peer / sizeof bad_peer[0]; i++) {
         char extra[256];
