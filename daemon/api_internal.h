@@ -92,7 +92,7 @@ void rk_api_get_members(rk_api *a, rk_http_req *req, const char *arg, rk_api_res
 void rk_api_get_export(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
 void rk_api_get_metrics(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
 /* Shared by the readers: the roster name of an author (for rk_record_to_json), query parameters. */
-const char *rk_api_author_name(const uint8_t author[RK_KEY_LEN], void *node);
+const char *rk_api_author_name(const uint8_t author[RK_KEY_LEN], void *roster);
 bool rk_api_parse_params(rk_http_req *req, const char *const *allowed, rk_params *p, rk_api_response *res);
 int rk_api_parse_limit(const char *v, size_t def, size_t *out);
 /* Resolves /v1/records/{id} to a current, not deleted record (rec loaded). Returns 1 if found, else

@@ -3,7 +3,8 @@
  *
  * Invariants: a read opens its own short LMDB read transaction and ends it before the response is
  * built further, so a slow client never holds a snapshot; handlers flagged API_POOL in api.c touch
- * nothing but immutable node fields and the store, and leave gossip state (the "peers" part of the
+ * nothing but immutable node fields, the store and the roster snapshot (daemon/members.h, acquired and
+ * released within the handler), and leave gossip state (the "peers" part of the
  * status) to a `then` step on the loop thread. Query parameters are checked against each endpoint's
  * list, so a misspelt filter is a 400 rather than a silently wider answer.
  */
@@ -26,11 +27,9 @@
 
 /* ---------------------------------------------------------------------------- helpers */
 
-const char *rk_api_author_name(const uint8_t author[RK_KEY_LEN], void *node)
+const char *rk_api_author_name(const uint8_t author[RK_KEY_LEN], void *roster)
 {
-    rk_node *n = node;
-    const rk_member *m = rk_roster_find(&n->roster, author);
-    return m ? m->name : NULL;
+    return rk_members_name(roster, author);
 }
 
 int rk_api_parse_limit(const char *v, size_t def, size_t *out)
@@ -164,12 +163,6 @@ void rk_api_get_status(rk_api *a, rk_http_req *req, const char *arg, rk_api_resp
         rk_api_rk_error(res, &err);
         return;
     }
-    rk_membership roster;
-    if (rk_members_compute(n, t, &roster, &err) != 0) {
-        rk_txn_abort(t);
-        rk_api_rk_error(res, &err);
-        return;
-    }
     rk_txn_abort(t);
     char fph[2][2 * RK_FP_LEN + 1];
     rk_hex_encode(fp[0], RK_FP_LEN, fph[0]);
@@ -184,8 +177,9 @@ void rk_api_get_status(rk_api *a, rk_http_req *req, const char *arg, rk_api_resp
         (json_int_t)c.by_kind[RENKEI__KIND__KIND_TOMBSTONE], "last_seq", (json_int_t)c.last_seq, "digest", "public",
         "count", (json_int_t)cnt[0], "fingerprint", fph[0], "members", "count", (json_int_t)cnt[1], "fingerprint",
         fph[1]);
-    json_t *summary = rk_members_summary_json(&roster);
-    rk_membership_free(&roster);
+    const rk_membership *roster = rk_members_acquire(n);
+    json_t *summary = rk_members_summary_json(roster);
+    rk_members_release(n, roster);
     if (j && (!summary || json_object_set_new(j, "roster", summary) != 0)) {
         json_decref(j);
         j = NULL;
@@ -201,19 +195,9 @@ void rk_api_get_members(rk_api *a, rk_http_req *req, const char *arg, rk_api_res
 {
     (void)req;
     (void)arg;
-    rk_txn *t;
-    if (read_begin(a, &t, res) != 0)
-        return;
-    rk_membership roster;
-    rk_error err;
-    int rc = rk_members_compute(a->node, t, &roster, &err);
-    rk_txn_abort(t);
-    if (rc != 0) {
-        rk_api_rk_error(res, &err);
-        return;
-    }
-    rk_api_json(res, 200, rk_members_json(&roster, a->node));
-    rk_membership_free(&roster);
+    const rk_membership *roster = rk_members_acquire(a->node);
+    rk_api_json(res, 200, rk_members_json(roster, a->node));
+    rk_members_release(a->node, roster);
 }
 
 /* ---------------------------------------------------------------------------- GET /v1/records/{id} */
@@ -227,9 +211,11 @@ int rk_api_load_target(rk_api *a, const char *id, bool must_own, uint8_t author[
         return 0;
     }
     if (must_own && memcmp(author, n->pub, RK_KEY_LEN) != 0) {
-        const char *name = rk_api_author_name(author, n);
+        const rk_membership *roster = rk_members_acquire(n);
+        const char *name = rk_members_name(roster, author);
         rk_api_error(res, "forbidden", "id", "only the author can change a record; this one belongs to %s",
                      name ? name : "another node");
+        rk_members_release(n, roster);
         return 0;
     }
     rk_txn *t;
@@ -289,7 +275,9 @@ void rk_api_get_record(rk_api *a, rk_http_req *req, const char *id, rk_api_respo
         rk_record_free(&rec);
         return;
     }
-    json_t *j = rk_record_to_json(&rec, rk_api_author_name(author, a->node));
+    const rk_membership *roster = rk_members_acquire(a->node);
+    json_t *j = rk_record_to_json(&rec, rk_members_name(roster, author));
+    rk_members_release(a->node, roster);
     rk_record_free(&rec);
     rk_api_json(res, 200, j);
 }
@@ -298,14 +286,14 @@ void rk_api_get_record(rk_api *a, rk_http_req *req, const char *id, rk_api_respo
 
 typedef struct read_list {
     json_t *arr;
-    rk_node *node;
+    const rk_membership *roster; /* held for the walk: the authors' names */
     bool oom;
 } read_list;
 
 static int read_add_record(const rk_record *rec, void *ctx)
 {
     read_list *l = ctx;
-    json_t *j = rk_record_to_json(rec, rk_api_author_name(rec->msg->author.data, l->node));
+    json_t *j = rk_record_to_json(rec, rk_members_name(l->roster, rec->msg->author.data));
     if (!j || json_array_append_new(l->arr, j) != 0) {
         l->oom = true;
         return 1;
@@ -355,11 +343,11 @@ void rk_api_list_records(rk_api *a, rk_http_req *req, const char *arg, rk_api_re
         goto out;
     if ((v = rk_params_get(&p, "author"))) {
         bool ok = strlen(v) == 2 * RK_KEY_LEN && rk_hex_decode(v, author, RK_KEY_LEN) == 0;
-        for (size_t i = 0; !ok && i < a->node->roster.count; i++)
-            if (strcmp(a->node->roster.members[i].name, v) == 0) {
-                memcpy(author, a->node->roster.members[i].key, RK_KEY_LEN);
-                ok = true;
-            }
+        if (!ok) {
+            const rk_membership *roster = rk_members_acquire(a->node);
+            ok = rk_members_find_name(roster, v, author);
+            rk_members_release(a->node, roster);
+        }
         if (!ok) {
             rk_api_error(res, "invalid_parameter", "author", "\"%s\" is neither a key nor a member name", v);
             goto out;
@@ -379,12 +367,13 @@ void rk_api_list_records(rk_api *a, rk_http_req *req, const char *arg, rk_api_re
     rk_txn *t;
     if (read_begin(a, &t, res) != 0)
         goto out;
-    read_list l = {.arr = json_array(), .node = a->node};
+    read_list l = {.arr = json_array(), .roster = rk_members_acquire(a->node)};
     char next[RK_CURSOR_MAX] = "";
     rk_error err;
     rk_error_clear(&err);
     int rc = l.arr ? rk_store_query(t, &q, read_add_record, &l, next, &err) : -1;
     rk_txn_abort(t);
+    rk_members_release(a->node, l.roster);
     if (read_list_failed(&l, rc, &err, res))
         goto out;
     rk_api_json(res, 200,
@@ -445,11 +434,12 @@ void rk_api_list_events(rk_api *a, rk_http_req *req, const char *arg, rk_api_res
     rk_txn *t;
     if (read_begin(a, &t, res) != 0)
         goto out;
-    read_list l = {.arr = json_array(), .node = a->node};
+    read_list l = {.arr = json_array(), .roster = rk_members_acquire(a->node)};
     rk_error err;
     rk_error_clear(&err);
     int rc = l.arr ? rk_store_events(t, &q, read_add_record, &l, &err) : -1;
     rk_txn_abort(t);
+    rk_members_release(a->node, l.roster);
     if (read_list_failed(&l, rc, &err, res))
         goto out;
     rk_api_json(res, 200, json_pack("{s:o}", "events", l.arr));
@@ -476,16 +466,19 @@ void rk_api_get_export(rk_api *a, rk_http_req *req, const char *name, rk_api_res
     else
         snprintf(base, sizeof base, "http://%s", n->cfg->tcp ? n->cfg->tcp : "localhost");
     rk_feed_meta meta = {
-        .node_name = n->cfg->name, .base_url = base, .node_key = n->pub, .author_name = rk_api_author_name, .ctx = n};
+        .node_name = n->cfg->name, .base_url = base, .node_key = n->pub, .author_name = rk_api_author_name};
     rk_txn *t;
     if (read_begin(a, &t, res) != 0)
         return;
+    const rk_membership *roster = rk_members_acquire(n);
+    meta.ctx = (void *)roster;
     rk_export_response r;
     memset(&r, 0, sizeof r);
     rk_buf_init(&r.body);
     rk_buf_init(&r.headers);
     int rc = rk_export_serve(t, name, req->query, req->if_none_match, req->if_modified_since, &meta, &r);
     rk_txn_abort(t);
+    rk_members_release(n, roster);
     if (rc != 0 && r.status < 400) {
         r.status = 500;
         if (!r.err.code[0])

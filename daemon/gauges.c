@@ -2,8 +2,7 @@
  *
  * Invariants: refreshing costs a read transaction and a few O(log n) reads (lib/storestat.c), never a
  * walk over the records, so a scrape every few seconds is harmless at a million records (the roster
- * reads the membership records only, through the kind index: one per endorsement, rotation and
- * revocation, however many cases and events the store holds). A failed
+ * is the node's current snapshot, daemon/members.h, never recomputed here). A failed
  * store read leaves the previous values (a scrape must not fail because one gauge could not be
  * read); it is logged. Label values are fixed strings from the code.
  */
@@ -73,22 +72,18 @@ void rk_gauges_refresh(rk_node *node)
         return;
     }
     int rc = rk_storestat_read(t, &st, &err);
-    rk_membership roster;
-    bool have_roster = rc == 0 && rk_members_compute(node, t, &roster, &err) == 0;
     rk_txn_abort(t);
-    if (rc != 0 || !have_roster) {
-        rk_warn("metrics", "cannot read the store for the gauges: %s", err.message);
-        if (rc != 0)
-            return;
+    const rk_membership *roster = rk_members_acquire(node);
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+        size_t count = 0;
+        for (size_t k = 0; k < roster->count; k++)
+            count += roster->entries[k].status == statuses[i];
+        rk_metrics_set_gauge1(m, "renkei_members", "status", rk_member_status_name(statuses[i]), (double)count);
     }
-    if (have_roster) {
-        for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
-            size_t count = 0;
-            for (size_t k = 0; k < roster.count; k++)
-                count += roster.entries[k].status == statuses[i];
-            rk_metrics_set_gauge1(m, "renkei_members", "status", rk_member_status_name(statuses[i]), (double)count);
-        }
-        rk_membership_free(&roster);
+    rk_members_release(node, roster);
+    if (rc != 0) {
+        rk_warn("metrics", "cannot read the store for the gauges: %s", err.message);
+        return;
     }
     for (size_t k = 1; k < sizeof kinds / sizeof kinds[0]; k++)
         rk_metrics_set_gauge1(m, "renkei_records", "kind", kinds[k], (double)st.by_kind[k]);

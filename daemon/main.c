@@ -23,6 +23,7 @@
 #include "gossip.h"
 #include "log.h"
 #include "gauges.h"
+#include "members.h"
 #include "metrics.h"
 #include "node.h"
 #include "writer.h"
@@ -195,6 +196,10 @@ static int run(rk_config *cfg)
     }
     describe_metrics(n->metrics);
     rk_gauges_declare(n);
+    if (rk_members_start(n, &err) != 0) {
+        rk_error_log("main", "membership: %s", err.message);
+        goto out;
+    }
     if (rk_writer_start(n, &n->writer, &err) != 0) {
         rk_error_log("main", "writer: %s", err.message);
         goto out;
@@ -229,6 +234,7 @@ out:
     }
     uv_run(loop, UV_RUN_DEFAULT); /* close callbacks */
     rk_api_free(n->api);
+    rk_members_stop(n);
     rk_metrics_free(n->metrics);
     rk_roster_free(&n->roster);
     if (n->store)

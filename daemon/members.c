@@ -1,42 +1,28 @@
-/* members: the roster as this node computes it (see members.h). The records are gathered with the
- * store's kind index, so the cost is one query per membership kind, in proportion to the number of
- * membership records, never to the whole store. */
+/* members: the roster as this node computes it, kept as one current snapshot (see members.h). The
+ * records are gathered with the store's kind index, so a computation costs one query per membership
+ * kind, in proportion to the number of membership records, never to the whole store. */
 #include "members.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query.h"
 #include "taxonomy.h"
 
-typedef struct gathered {
-    rk_record *recs;
-    size_t n, cap;
-    bool oom;
-} gathered;
+/* The current snapshot and its holders. refs counts the node's own reference (while current) plus
+ * every acquire not yet released; all under mu. */
+typedef struct snapshot {
+    rk_membership m; /* first: acquire hands out &snapshot.m */
+    size_t refs;
+} snapshot;
 
-static int gather_one(const rk_record *rec, void *ctx)
-{
-    gathered *g = ctx;
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? 2 * g->cap : 16;
-        rk_record *nr = realloc(g->recs, cap * sizeof *nr);
-        if (!nr) {
-            g->oom = true;
-            return 1;
-        }
-        g->recs = nr;
-        g->cap = cap;
-    }
-    if (rk_record_clone(rec, &g->recs[g->n]) != 0) {
-        g->oom = true;
-        return 1;
-    }
-    g->n++;
-    return 0;
-}
+struct rk_members {
+    pthread_mutex_t mu;
+    snapshot *current;
+};
 
-int rk_members_compute(const rk_node *n, rk_txn *t, rk_membership *out, rk_error *err)
+int rk_members_charter(const rk_node *n, rk_charter *out, rk_error *err)
 {
     memset(out, 0, sizeof *out);
     rk_charter_member *founding = calloc(n->roster.count ? n->roster.count : 1, sizeof *founding);
@@ -49,32 +35,208 @@ int rk_members_compute(const rk_node *n, rk_txn *t, rk_membership *out, rk_error
         founding[i].node_kind = m->is_self ? n->cfg->kind : 0;
         founding[i].prefecture = m->is_self ? n->cfg->prefecture : NULL;
     }
-    rk_charter charter = {
-        .threshold = RK_MEMBERSHIP_DEFAULT_THRESHOLD, .founding = founding, .founding_count = n->roster.count};
-    gathered g = {0};
+    out->threshold = RK_MEMBERSHIP_DEFAULT_THRESHOLD;
+    out->founding = founding;
+    out->founding_count = n->roster.count;
+    return 0;
+}
+
+void rk_members_charter_free(rk_charter *c)
+{
+    free((void *)c->founding);
+    memset(c, 0, sizeof *c);
+}
+
+int rk_members_records_add(rk_members_records *r, const rk_record *rec, rk_error *err)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 16;
+        rk_record *nr = realloc(r->recs, cap * sizeof *nr);
+        if (!nr)
+            return rk_fail(err, "no_memory", "", "out of memory while reading membership records");
+        r->recs = nr;
+        r->cap = cap;
+    }
+    if (rk_record_clone(rec, &r->recs[r->n]) != 0)
+        return rk_fail(err, "no_memory", "", "out of memory while reading membership records");
+    r->n++;
+    return 0;
+}
+
+typedef struct gather_ctx {
+    rk_members_records *r;
+    rk_error *err;
+    bool failed;
+} gather_ctx;
+
+static int gather_one(const rk_record *rec, void *ctx)
+{
+    gather_ctx *g = ctx;
+    if (rk_members_records_add(g->r, rec, g->err) != 0) {
+        g->failed = true;
+        return 1;
+    }
+    return 0;
+}
+
+int rk_members_records_read(rk_txn *t, rk_members_records *out, rk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    gather_ctx g = {.r = out, .err = err};
     static const int kinds[] = {RENKEI__KIND__KIND_ENDORSE, RENKEI__KIND__KIND_ROTATE, RENKEI__KIND__KIND_REVOKE};
-    int rc = 0;
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && rc == 0; k++) {
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         rk_query q = {.kind = kinds[k], .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC};
         char next[RK_CURSOR_MAX];
-        rc = rk_store_query(t, &q, gather_one, &g, next, err);
-        if (g.oom)
-            rc = rk_fail(err, "no_memory", "", "out of memory while reading membership records");
+        if (rk_store_query(t, &q, gather_one, &g, next, err) != 0 || g.failed) {
+            rk_members_records_free(out);
+            return -1;
+        }
     }
-    const rk_record **ptrs = rc == 0 ? malloc((g.n ? g.n : 1) * sizeof *ptrs) : NULL;
-    if (rc == 0 && !ptrs)
-        rc = rk_fail(err, "no_memory", "", "out of memory");
-    for (size_t i = 0; rc == 0 && i < g.n; i++)
-        ptrs[i] = &g.recs[i];
+    return 0;
+}
+
+void rk_members_records_free(rk_members_records *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        rk_record_free(&r->recs[i]);
+    free(r->recs);
+    memset(r, 0, sizeof *r);
+}
+
+int rk_members_compute_records(const rk_node *n, const rk_members_records *r, rk_membership *out,
+                               rk_membership_verdict *verdicts, rk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    rk_charter charter;
+    if (rk_members_charter(n, &charter, err) != 0)
+        return -1;
+    const rk_record **ptrs = malloc((r->n ? r->n : 1) * sizeof *ptrs);
+    int rc = ptrs ? 0 : rk_fail(err, "no_memory", "", "out of memory");
+    for (size_t i = 0; rc == 0 && i < r->n; i++)
+        ptrs[i] = &r->recs[i];
     if (rc == 0)
-        rc = rk_membership_compute(&charter, ptrs, g.n, out, NULL, err);
+        rc = rk_membership_compute(&charter, ptrs, r->n, out, verdicts, err);
     free(ptrs);
-    for (size_t i = 0; i < g.n; i++)
-        rk_record_free(&g.recs[i]);
-    free(g.recs);
-    free(founding);
+    rk_members_charter_free(&charter);
     return rc;
 }
+
+int rk_members_compute(const rk_node *n, rk_txn *t, rk_membership *out, rk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    rk_members_records r;
+    if (rk_members_records_read(t, &r, err) != 0)
+        return -1;
+    int rc = rk_members_compute_records(n, &r, out, NULL, err);
+    rk_members_records_free(&r);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------- the snapshot */
+
+int rk_members_start(rk_node *n, rk_error *err)
+{
+    rk_members *ms = calloc(1, sizeof *ms);
+    if (!ms)
+        return rk_fail(err, "no_memory", "", "out of memory");
+    if (pthread_mutex_init(&ms->mu, NULL) != 0) {
+        free(ms);
+        return rk_fail(err, "internal", "", "pthread_mutex_init failed");
+    }
+    n->members = ms;
+    rk_txn *t;
+    rk_membership m;
+    if (rk_txn_begin(n->store, false, &t, err) != 0)
+        return -1;
+    int rc = rk_members_compute(n, t, &m, err);
+    rk_txn_abort(t);
+    if (rc != 0)
+        return -1;
+    if (rk_members_publish(n, &m) != 0)
+        return rk_fail(err, "no_memory", "", "out of memory");
+    return 0;
+}
+
+static void snapshot_unref(snapshot *s)
+{
+    /* the caller dropped the last reference under mu; nobody can reach s any more */
+    rk_membership_free(&s->m);
+    free(s);
+}
+
+void rk_members_stop(rk_node *n)
+{
+    rk_members *ms = n->members;
+    if (!ms)
+        return;
+    if (ms->current && --ms->current->refs == 0)
+        snapshot_unref(ms->current);
+    pthread_mutex_destroy(&ms->mu);
+    free(ms);
+    n->members = NULL;
+}
+
+const rk_membership *rk_members_acquire(rk_node *n)
+{
+    rk_members *ms = n->members;
+    pthread_mutex_lock(&ms->mu);
+    snapshot *s = ms->current;
+    s->refs++;
+    pthread_mutex_unlock(&ms->mu);
+    return &s->m;
+}
+
+void rk_members_release(rk_node *n, const rk_membership *m)
+{
+    if (!m)
+        return;
+    rk_members *ms = n->members;
+    snapshot *s = (snapshot *)(void *)m; /* m is the first member of its snapshot */
+    pthread_mutex_lock(&ms->mu);
+    bool last = --s->refs == 0;
+    pthread_mutex_unlock(&ms->mu);
+    if (last)
+        snapshot_unref(s);
+}
+
+int rk_members_publish(rk_node *n, rk_membership *m)
+{
+    rk_members *ms = n->members;
+    snapshot *s = calloc(1, sizeof *s);
+    if (!s) {
+        rk_membership_free(m);
+        return -1;
+    }
+    s->m = *m;
+    memset(m, 0, sizeof *m);
+    s->refs = 1;
+    pthread_mutex_lock(&ms->mu);
+    snapshot *old = ms->current;
+    ms->current = s;
+    bool last = old && --old->refs == 0;
+    pthread_mutex_unlock(&ms->mu);
+    if (last)
+        snapshot_unref(old);
+    return 0;
+}
+
+const char *rk_members_name(const rk_membership *m, const uint8_t key[RK_KEY_LEN])
+{
+    const rk_member_entry *e = m ? rk_membership_find(m, key) : NULL;
+    return e && e->name && e->name[0] ? e->name : NULL;
+}
+
+bool rk_members_find_name(const rk_membership *m, const char *name, uint8_t key[RK_KEY_LEN])
+{
+    for (size_t i = 0; m && i < m->count; i++)
+        if (m->entries[i].name && strcmp(m->entries[i].name, name) == 0) {
+            memcpy(key, m->entries[i].key, RK_KEY_LEN);
+            return true;
+        }
+    return false;
+}
+
+/* ---------------------------------------------------------------------------- JSON */
 
 static json_t *hex_json(const uint8_t *p, size_t len)
 {

@@ -15,6 +15,7 @@ struct rk_writer;
 struct rk_gossip;
 struct rk_metrics;
 struct rk_api;
+struct rk_members;
 
 typedef struct rk_node {
     uv_loop_t *loop;
@@ -28,7 +29,8 @@ typedef struct rk_node {
     struct rk_writer *writer;
     struct rk_metrics *metrics;
     struct rk_api *api;
-    struct rk_gossip *gossip; /* NULL until federation starts */
+    struct rk_gossip *gossip;   /* NULL until federation starts */
+    struct rk_members *members; /* the current roster snapshot (daemon/members.h) */
     uint64_t started_ms;
 } rk_node;
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "members.h"
 #include "metrics.h"
 #include "node.h"
 
@@ -143,7 +144,9 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
     rk_error err;
     rk_error_clear(&err);
     rk_txn *t = NULL;
-    bool failed = false;
+    bool failed = false, membership_changed = false;
+    rk_membership next_roster;
+    memset(&next_roster, 0, sizeof next_roster);
     uint64_t t0 = rk_monotonic_ns();
     if (rk_txn_begin(node->store, true, &t, &err) != 0) {
         failed = true;
@@ -172,12 +175,20 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
                 failed = true;
                 break;
             }
+            if (it->res.status == RK_INGEST_STORED && rk_membership_rid_kind(it->rec.msg->kind))
+                membership_changed = true;
         }
+        /* the next roster is computed in this transaction and published only once it committed */
+        if (!failed && membership_changed && rk_members_compute(node, t, &next_roster, &err) != 0)
+            failed = true;
         if (failed)
             rk_txn_abort(t);
         else if (rk_txn_commit(t, &err) != 0)
             failed = true;
     }
+    if (membership_changed && !failed && rk_members_publish(node, &next_roster) != 0)
+        rk_error_log("writer", "out of memory: the roster snapshot was not updated");
+    rk_membership_free(&next_roster);
     if (failed) {
         rk_quota_forget(w->quota); /* the records it admitted were not written */
         if (!err.code[0])
