@@ -287,47 +287,44 @@ static const char *const recurrence_ja[] = {NULL, "なし", "毎週", "毎月", 
 static const char *const dx_level_fit_ja[] = {NULL, "初級（意識づけ）", "中級", "上級"};
 static const char *const spread_status_ja[] = {NULL, "試行", "評価済み", "他地域で採用"};
 
-#define LABELS(desc, table)                          \
-    {                                                \
-        &desc, table, sizeof table / sizeof table[0] \
-    }
-static const struct {
-    const ProtobufCEnumDescriptor *desc;
-    const char *const *labels;
-    size_t n;
-} label_tables[] = {
-    LABELS(renkei__kind__descriptor, kind_ja),
-    LABELS(renkei__visibility__descriptor, visibility_ja),
-    LABELS(renkei__node_kind__descriptor, node_kind_ja),
-    LABELS(renkei__case_kind__descriptor, case_kind_ja),
-    LABELS(renkei__industry__descriptor, industry_ja),
-    LABELS(renkei__dx_level__descriptor, dx_level_ja),
-    LABELS(renkei__digital_stage__descriptor, digital_stage_ja),
-    LABELS(renkei__dx_process_step__descriptor, process_step_ja),
-    LABELS(renkei__reskilling_type__descriptor, reskilling_type_ja),
-    LABELS(renkei__dx_role__descriptor, dx_role_ja),
-    LABELS(renkei__audience__descriptor, audience_ja),
-    LABELS(renkei__org_type__descriptor, org_type_ja),
-    LABELS(renkei__size_band__descriptor, size_band_ja),
-    LABELS(renkei__support_type__descriptor, support_type_ja),
-    LABELS(renkei__event_type__descriptor, event_type_ja),
-    LABELS(renkei__skill__descriptor, skill_ja),
-    LABELS(renkei__event_format__descriptor, event_format_ja),
-    LABELS(renkei__open_scope__descriptor, open_scope_ja),
-    LABELS(renkei__event_status__descriptor, event_status_ja),
-    LABELS(renkei__date_precision__descriptor, date_precision_ja),
-    LABELS(renkei__recurrence__descriptor, recurrence_ja),
-    LABELS(renkei__dx_level_fit__descriptor, dx_level_fit_ja),
-    LABELS(renkei__spread_status__descriptor, spread_status_ja),
+static const rk_label_table label_tables[] = {
+    RK_LABELS(renkei__kind__descriptor, kind_ja),
+    RK_LABELS(renkei__visibility__descriptor, visibility_ja),
+    RK_LABELS(renkei__node_kind__descriptor, node_kind_ja),
+    RK_LABELS(renkei__case_kind__descriptor, case_kind_ja),
+    RK_LABELS(renkei__industry__descriptor, industry_ja),
+    RK_LABELS(renkei__dx_level__descriptor, dx_level_ja),
+    RK_LABELS(renkei__digital_stage__descriptor, digital_stage_ja),
+    RK_LABELS(renkei__dx_process_step__descriptor, process_step_ja),
+    RK_LABELS(renkei__reskilling_type__descriptor, reskilling_type_ja),
+    RK_LABELS(renkei__dx_role__descriptor, dx_role_ja),
+    RK_LABELS(renkei__audience__descriptor, audience_ja),
+    RK_LABELS(renkei__org_type__descriptor, org_type_ja),
+    RK_LABELS(renkei__size_band__descriptor, size_band_ja),
+    RK_LABELS(renkei__support_type__descriptor, support_type_ja),
+    RK_LABELS(renkei__event_type__descriptor, event_type_ja),
+    RK_LABELS(renkei__skill__descriptor, skill_ja),
+    RK_LABELS(renkei__event_format__descriptor, event_format_ja),
+    RK_LABELS(renkei__open_scope__descriptor, open_scope_ja),
+    RK_LABELS(renkei__event_status__descriptor, event_status_ja),
+    RK_LABELS(renkei__date_precision__descriptor, date_precision_ja),
+    RK_LABELS(renkei__recurrence__descriptor, recurrence_ja),
+    RK_LABELS(renkei__dx_level_fit__descriptor, dx_level_fit_ja),
+    RK_LABELS(renkei__spread_status__descriptor, spread_status_ja),
 };
 
-/* The label table entry of a value, NULL when it has none. */
+const char *rk_label_lookup(const rk_label_table *tables, size_t n_tables, const ProtobufCEnumDescriptor *d, int value)
+{
+    for (size_t i = 0; i < n_tables; i++)
+        if (tables[i].desc == d && value > 0 && (size_t)value < tables[i].n)
+            return tables[i].labels[value];
+    return NULL;
+}
+
+/* The Japanese label of a value, NULL when it has none. */
 static const char *label_of(const ProtobufCEnumDescriptor *d, int value)
 {
-    for (size_t i = 0; i < sizeof label_tables / sizeof label_tables[0]; i++)
-        if (label_tables[i].desc == d && value > 0 && (size_t)value < label_tables[i].n)
-            return label_tables[i].labels[value];
-    return NULL;
+    return rk_label_lookup(label_tables, sizeof label_tables / sizeof label_tables[0], d, value);
 }
 
 const char *rk_label_ja(const ProtobufCEnumDescriptor *d, int value)

@@ -40,6 +40,20 @@ int rk_taxonomy_suggest(const ProtobufCEnumDescriptor *d, const char *input);
 /* Japanese label of a value, falling back to the code; NULL only when the value has no code either. */
 const char *rk_label_ja(const ProtobufCEnumDescriptor *d, int value);
 
+/* The labels of one enum in one language, indexed by enum value (NULL at zero): each language keeps
+ * an array of these, one row per enum (here for Japanese, taxonomy_en.c for English). */
+typedef struct rk_label_table {
+    const ProtobufCEnumDescriptor *desc;
+    const char *const *labels;
+    size_t n;
+} rk_label_table;
+#define RK_LABELS(desc, table)                       \
+    {                                                \
+        &desc, table, sizeof table / sizeof table[0] \
+    }
+/* The label of value in the row of tables for d; NULL when there is none. */
+const char *rk_label_lookup(const rk_label_table *tables, size_t n_tables, const ProtobufCEnumDescriptor *d, int value);
+
 /* Levenshtein distance over Unicode code points of two UTF-8 strings; -1 if either is not valid
  * UTF-8 or is longer than 96 code points. */
 int rk_edit_distance(const char *a, const char *b);

@@ -157,9 +157,9 @@ def test_codes_lists_every_taxonomy_with_labels():
     codes = json.loads(p.stdout)
     for name in ("industry", "dx_level", "skills", "audience", "event_type", "format", "prefecture", "visibility"):
         assert codes[name], name
-    assert {"code": "manufacturing", "label_ja": "製造業"} in codes["industry"]
-    assert {"code": "17", "label_ja": "石川県"} in codes["prefecture"] and len(codes["prefecture"]) == 47
-    assert all(c["label_ja"] for t in codes.values() for c in t)
+    assert {"code": "manufacturing", "label_ja": "製造業", "label_en": "Manufacturing"} in codes["industry"]
+    assert {"code": "17", "label_ja": "石川県", "label_en": "Ishikawa"} in codes["prefecture"] and len(codes["prefecture"]) == 47
+    assert all(c["label_ja"] and c["label_en"] for t in codes.values() for c in t)
     text = run("codes", "industry").stdout.decode()
     assert "manufacturing" in text and "製造業" in text and "JSIC" in text
     assert run("codes", "industri").returncode == 2

@@ -547,6 +547,7 @@ static void test_code_lists(void **state)
     json_t *pref = json_object_get(all, "prefecture");
     assert_int_equal(json_array_size(pref), 47);
     assert_string_equal(json_string_value(json_object_get(json_array_get(pref, 16), "label_ja")), "石川県");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(pref, 16), "label_en")), "Ishikawa");
     json_decref(all);
     json_t *one = rk_codes_to_json(rk_taxonomy_find("industries"));
     assert_int_equal(json_object_size(one), 1);
@@ -554,6 +555,7 @@ static void test_code_lists(void **state)
     assert_int_equal(json_array_size(ind), 20);
     assert_string_equal(json_string_value(json_object_get(json_array_get(ind, 4), "code")), "manufacturing");
     assert_string_equal(json_string_value(json_object_get(json_array_get(ind, 4), "label_ja")), "製造業");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ind, 4), "label_en")), "Manufacturing");
     json_decref(one);
 }
 
