@@ -1,13 +1,10 @@
-/* members: the roster as this node computes it, kept as one current snapshot (see members.h). The
- * records are gathered with the store's kind index, so a computation costs one query per membership
- * kind, in proportion to the number of membership records, never to the whole store. */
+/* members: the roster as this node computes it, kept as one current snapshot (see members.h). */
 #include "members.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "query.h"
 #include "taxonomy.h"
 
 /* The current snapshot and its holders. refs counts the node's own reference (while current) plus
@@ -47,88 +44,18 @@ void rk_members_charter_free(rk_charter *c)
     memset(c, 0, sizeof *c);
 }
 
-int rk_members_records_add(rk_members_records *r, const rk_record *rec, rk_error *err)
-{
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 16;
-        rk_record *nr = realloc(r->recs, cap * sizeof *nr);
-        if (!nr)
-            return rk_fail(err, "no_memory", "", "out of memory while reading membership records");
-        r->recs = nr;
-        r->cap = cap;
-    }
-    if (rk_record_clone(rec, &r->recs[r->n]) != 0)
-        return rk_fail(err, "no_memory", "", "out of memory while reading membership records");
-    r->n++;
-    return 0;
-}
-
-typedef struct gather_ctx {
-    rk_members_records *r;
-    rk_error *err;
-    bool failed;
-} gather_ctx;
-
-static int gather_one(const rk_record *rec, void *ctx)
-{
-    gather_ctx *g = ctx;
-    if (rk_members_records_add(g->r, rec, g->err) != 0) {
-        g->failed = true;
-        return 1;
-    }
-    return 0;
-}
-
-int rk_members_records_read(rk_txn *t, rk_members_records *out, rk_error *err)
-{
-    memset(out, 0, sizeof *out);
-    gather_ctx g = {.r = out, .err = err};
-    static const int kinds[] = {RENKEI__KIND__KIND_ENDORSE, RENKEI__KIND__KIND_ROTATE, RENKEI__KIND__KIND_REVOKE};
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        rk_query q = {.kind = kinds[k], .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC};
-        char next[RK_CURSOR_MAX];
-        if (rk_store_query(t, &q, gather_one, &g, next, err) != 0 || g.failed) {
-            rk_members_records_free(out);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-void rk_members_records_free(rk_members_records *r)
-{
-    for (size_t i = 0; i < r->n; i++)
-        rk_record_free(&r->recs[i]);
-    free(r->recs);
-    memset(r, 0, sizeof *r);
-}
-
-int rk_members_compute_records(const rk_node *n, const rk_members_records *r, rk_membership *out,
-                               rk_membership_verdict *verdicts, rk_error *err)
+int rk_members_compute(const rk_node *n, rk_txn *t, rk_membership *out, rk_error *err)
 {
     memset(out, 0, sizeof *out);
     rk_charter charter;
     if (rk_members_charter(n, &charter, err) != 0)
         return -1;
-    const rk_record **ptrs = malloc((r->n ? r->n : 1) * sizeof *ptrs);
-    int rc = ptrs ? 0 : rk_fail(err, "no_memory", "", "out of memory");
-    for (size_t i = 0; rc == 0 && i < r->n; i++)
-        ptrs[i] = &r->recs[i];
+    rk_membership_records r;
+    int rc = rk_membership_records_read(t, &r, err);
     if (rc == 0)
-        rc = rk_membership_compute(&charter, ptrs, r->n, out, verdicts, err);
-    free(ptrs);
+        rc = rk_membership_records_compute(&charter, &r, out, NULL, err);
+    rk_membership_records_free(&r);
     rk_members_charter_free(&charter);
-    return rc;
-}
-
-int rk_members_compute(const rk_node *n, rk_txn *t, rk_membership *out, rk_error *err)
-{
-    memset(out, 0, sizeof *out);
-    rk_members_records r;
-    if (rk_members_records_read(t, &r, err) != 0)
-        return -1;
-    int rc = rk_members_compute_records(n, &r, out, NULL, err);
-    rk_members_records_free(&r);
     return rc;
 }
 

@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "membership.h"
+#include "membership_txn.h"
 #include "node.h"
 
 typedef struct rk_members rk_members;
@@ -33,20 +33,6 @@ void rk_members_charter_free(rk_charter *c);
 
 /* Computes the roster from the charter and the membership records stored in t. */
 int rk_members_compute(const rk_node *n, rk_txn *t, rk_membership *out, rk_error *err);
-
-/* Membership records stored in t (endorse, rotate, revoke; they are public), cloned; the caller frees
- * them with rk_members_records_free. */
-typedef struct rk_members_records {
-    rk_record *recs;
-    size_t n, cap;
-} rk_members_records;
-int rk_members_records_read(rk_txn *t, rk_members_records *out, rk_error *err);
-/* Appends a clone of rec. */
-int rk_members_records_add(rk_members_records *r, const rk_record *rec, rk_error *err);
-void rk_members_records_free(rk_members_records *r);
-/* Computes the roster over r's records; verdicts (may be NULL) gets one per record, in r's order. */
-int rk_members_compute_records(const rk_node *n, const rk_members_records *r, rk_membership *out,
-                               rk_membership_verdict *verdicts, rk_error *err);
 
 /* Computes the first snapshot from the store (before the writer starts). */
 int rk_members_start(rk_node *n, rk_error *err);

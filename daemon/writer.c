@@ -44,9 +44,9 @@ typedef struct item {
     rk_error err;
     rk_record rec; /* valid when has_rec */
     bool has_rec;
-    bool own;          /* sealed by this node just now (rk_writer_submit_own): rec given, env NULL */
-    bool create;       /* own items: a POST, which must not find the record stored */
-    bool signature_ok; /* peer items: outcome of the verifier's check (when has_rec) */
+    bool own;               /* sealed by this node just now (rk_writer_submit_own): rec given, env NULL */
+    bool create;            /* own items: a POST, which must not find the record stored */
+    rk_signature_state sig; /* peer items: outcome of the verifier's check (when has_rec) */
 } item;
 
 /* A FIFO list of items; every access holds rk_writer.mu. */
@@ -144,11 +144,17 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
     rk_error err;
     rk_error_clear(&err);
     rk_txn *t = NULL;
-    bool failed = false, membership_changed = false;
+    bool failed = false;
     rk_membership next_roster;
     memset(&next_roster, 0, sizeof next_roster);
     uint64_t t0 = rk_monotonic_ns();
-    if (rk_txn_begin(node->store, true, &t, &err) != 0) {
+    /* the roster the batch starts from; membership records stored by the batch change it for the
+     * items after them, and the result is published once the batch committed */
+    rk_charter charter;
+    const rk_membership *base = rk_members_acquire(node);
+    rk_membership_txn members;
+    rk_membership_txn_init(&members, &charter, base);
+    if (rk_members_charter(node, &charter, &err) != 0 || rk_txn_begin(node->store, true, &t, &err) != 0) {
         failed = true;
     } else {
         uint64_t now = rk_now_ms();
@@ -163,11 +169,9 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
             it->res.status = RK_INGEST_FAILED;
             int rc;
             if (it->own)
-                rc = rk_ingest_own(t, &node->roster, w->quota, &node->limits, now, &it->rec, it->create, &it->res,
-                                   &it->err);
+                rc = rk_ingest_own(t, &members, w->quota, &node->limits, now, &it->rec, it->create, &it->res, &it->err);
             else
-                rc =
-                    rk_ingest_prepared(t, &node->roster, w->quota, now, &it->rec, it->signature_ok, &it->res, &it->err);
+                rc = rk_ingest_prepared(t, &members, w->quota, now, &it->rec, it->sig, &it->res, &it->err);
             if (rc < 0 && it->res.status == RK_INGEST_STORED)
                 it->res.status = RK_INGEST_FAILED;
             if (it->res.status == RK_INGEST_FAILED) {
@@ -175,20 +179,20 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
                 failed = true;
                 break;
             }
-            if (it->res.status == RK_INGEST_STORED && rk_membership_rid_kind(it->rec.msg->kind))
-                membership_changed = true;
         }
-        /* the next roster is computed in this transaction and published only once it committed */
-        if (!failed && membership_changed && rk_members_compute(node, t, &next_roster, &err) != 0)
-            failed = true;
         if (failed)
             rk_txn_abort(t);
         else if (rk_txn_commit(t, &err) != 0)
             failed = true;
     }
-    if (membership_changed && !failed && rk_members_publish(node, &next_roster) != 0)
-        rk_error_log("writer", "out of memory: the roster snapshot was not updated");
-    rk_membership_free(&next_roster);
+    if (!failed && rk_membership_txn_take(&members, &next_roster)) {
+        rk_info("writer", "roster changed: members=%zu", next_roster.member_count);
+        if (rk_members_publish(node, &next_roster) != 0)
+            rk_error_log("writer", "out of memory: the roster snapshot was not updated");
+    }
+    rk_membership_txn_free(&members);
+    rk_members_charter_free(&charter);
+    rk_members_release(node, base);
     if (failed) {
         rk_quota_forget(w->quota); /* the records it admitted were not written */
         if (!err.code[0])
@@ -257,11 +261,13 @@ static void *verifier_main(void *arg)
         pthread_mutex_unlock(&w->mu);
 
         uint64_t now = rk_now_ms();
+        const rk_membership *roster = rk_members_acquire(node);
         for (item *it = chunk; it; it = it->next) {
             rk_error_clear(&it->err);
-            it->has_rec = rk_ingest_prepare(&node->roster, &node->limits, now, it->env, it->len, &it->rec,
-                                            &it->signature_ok, &it->err) == 0;
+            it->has_rec =
+                rk_ingest_prepare(roster, &node->limits, now, it->env, it->len, &it->rec, &it->sig, &it->err) == 0;
         }
+        rk_members_release(node, roster);
 
         pthread_mutex_lock(&w->mu);
         append_to_write_queue(w, chunk, last);

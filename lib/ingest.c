@@ -1,7 +1,9 @@
 /* ingest: the one gate into the store. The checks run cheapest first (DESIGN.md): size, decode,
- * schema and clock skew (rk_record_parse), then roster membership, then the stored version, then the
- * Ed25519 verification because it costs the most, and the author's quota (lib/quota.c) last, so only
- * a version that would really be stored counts against it. Nothing is written before every check has
+ * schema and clock skew (rk_record_parse), then the author's key in the computed roster (valid for
+ * the record's version: docs/membership.md), then the stored version, then the Ed25519 verification
+ * because it costs the most, then for a membership record the roster function's verdict on it
+ * (lib/membership_txn.c), and the author's quota (lib/quota.c) last, so only a version that would
+ * really be stored counts against it. Nothing is written before every check has
  * passed, so a rejection leaves the caller's write transaction usable for the rest of its batch.
  * rk_ingest_own is the one exception to "every check": for a record the node has just sealed with its
  * own key it skips the signature verification (the node made that signature) and the schema rules
@@ -16,11 +18,25 @@
 
 #include <string.h>
 
-typedef enum signature_state { SIGNATURE_UNCHECKED, SIGNATURE_GOOD, SIGNATURE_BAD } signature_state;
+/* The author's key must be valid for this version in the roster by which the transaction checks. */
+static int ingest_author_valid(const rk_membership *roster, const Renkei__Record *m, rk_error *err)
+{
+    const char *why = "not_member";
+    if (roster && rk_membership_key_valid(roster, m->author.data, m->version, &why))
+        return 0;
+    if (strcmp(why, "rotated_key") == 0)
+        return rk_fail(err, why, "author",
+                       "the author's key was rotated before version %llu; new records must come from its new key",
+                       (unsigned long long)m->version);
+    if (strcmp(why, "revoked_key") == 0)
+        return rk_fail(err, why, "author", "the author's key was revoked before version %llu",
+                       (unsigned long long)m->version);
+    return rk_fail(err, "not_member", "author", "the author is not a member of this network");
+}
 
 /* create: the record must not exist yet, in any version (a POST of the node's own). */
-static int ingest_checked(rk_txn *t, const rk_roster *roster, rk_quota *quota, uint64_t now_ms, const rk_record *rec,
-                          signature_state sig, bool create, rk_ingest_result *res, rk_error *err)
+static int ingest_checked(rk_txn *t, rk_membership_txn *members, rk_quota *quota, uint64_t now_ms, const rk_record *rec,
+                          rk_signature_state sig, bool create, rk_ingest_result *res, rk_error *err)
 {
     memset(res, 0, sizeof *res);
     res->status = RK_INGEST_REJECTED;
@@ -28,8 +44,8 @@ static int ingest_checked(rk_txn *t, const rk_roster *roster, rk_quota *quota, u
     const Renkei__Record *m = rec->msg;
     if (!m || m->author.len != RK_KEY_LEN)
         return rk_fail(err, "malformed", "author", "a record needs a 32-byte author");
-    if (!roster || !rk_roster_find(roster, m->author.data))
-        return rk_fail(err, "not_member", "author", "the author is not a member of this network");
+    if (ingest_author_valid(members ? rk_membership_txn_roster(members) : NULL, m, err) != 0)
+        return -1;
     rk_current cur;
     int found = rk_store_get_current(t, m->author.data, m->rid, &cur, err);
     if (found < 0) {
@@ -45,34 +61,59 @@ static int ingest_checked(rk_txn *t, const rk_roster *roster, rk_quota *quota, u
             return rk_fail(err, "stale_version", "version", "version %llu is not newer than the stored %llu",
                            (unsigned long long)m->version, (unsigned long long)cur.version);
     }
-    if (sig == SIGNATURE_BAD || (sig == SIGNATURE_UNCHECKED && !rk_record_signature_ok(rec)))
+    if (sig == RK_SIGNATURE_BAD || (sig == RK_SIGNATURE_UNCHECKED && !rk_record_signature_ok(rec)))
         return rk_fail(err, "bad_signature", "signature", "the signature does not match the author's key");
+    /* a membership record is judged by the roster function over the stored ones plus itself: the
+     * costliest check of all, so after the signature */
+    bool membership = rk_membership_rid_kind(m->kind);
+    if (membership) {
+        const char *why;
+        if (rk_membership_txn_judge(members, t, rec, &why, err) != 0) {
+            res->status = RK_INGEST_FAILED;
+            return -1;
+        }
+        if (why)
+            return rk_fail(err, why, "kind", "the roster does not take this %s record: %s",
+                           m->kind == RENKEI__KIND__KIND_ENDORSE  ? "endorse"
+                           : m->kind == RENKEI__KIND__KIND_ROTATE ? "rotate"
+                                                                  : "revoke",
+                           why);
+    }
     /* last: only a version that would be stored counts against the author's quota */
     if (quota) {
         int q = rk_quota_admit(quota, t, m->author.data, m->version, found == 0, now_ms, err);
         if (q != 0) {
             if (q < 0)
                 res->status = RK_INGEST_FAILED;
+            if (membership)
+                rk_membership_txn_drop(members);
             return -1;
         }
     }
     rk_put_result put;
     if (rk_store_put_over(t, rec, found == 1 ? &cur : NULL, &put, &res->seq, err) != 0) {
         res->status = RK_INGEST_FAILED;
+        if (membership)
+            rk_membership_txn_drop(members);
         return -1;
     }
-    if (put != RK_PUT_STORED)
+    if (put != RK_PUT_STORED) {
+        if (membership)
+            rk_membership_txn_drop(members);
         return rk_fail(err, "stale_version", "version", "a newer version is already stored");
+    }
+    if (membership)
+        rk_membership_txn_accept(members);
     res->status = RK_INGEST_STORED;
     return 0;
 }
 
-int rk_ingest_record(rk_txn *t, const rk_roster *roster, const rk_record *rec, rk_ingest_result *res, rk_error *err)
+int rk_ingest_record(rk_txn *t, rk_membership_txn *members, const rk_record *rec, rk_ingest_result *res, rk_error *err)
 {
-    return ingest_checked(t, roster, NULL, 0, rec, SIGNATURE_UNCHECKED, false, res, err);
+    return ingest_checked(t, members, NULL, 0, rec, RK_SIGNATURE_UNCHECKED, false, res, err);
 }
 
-int rk_ingest_own(rk_txn *t, const rk_roster *roster, rk_quota *quota, const rk_limits *lim, uint64_t now_ms,
+int rk_ingest_own(rk_txn *t, rk_membership_txn *members, rk_quota *quota, const rk_limits *lim, uint64_t now_ms,
                   const rk_record *rec, bool create, rk_ingest_result *res, rk_error *err)
 {
     memset(res, 0, sizeof *res);
@@ -87,18 +128,18 @@ int rk_ingest_own(rk_txn *t, const rk_roster *roster, rk_quota *quota, const rk_
         return rk_fail(err, "clock_skew", "version", "version %llu is %llu ms in the future (limit %llu ms)",
                        (unsigned long long)rec->msg->version, (unsigned long long)(rec->msg->version - now_ms),
                        (unsigned long long)lim->max_clock_skew_ms);
-    return ingest_checked(t, roster, quota, now_ms, rec, SIGNATURE_GOOD, create, res, err);
+    return ingest_checked(t, members, quota, now_ms, rec, RK_SIGNATURE_GOOD, create, res, err);
 }
 
-int rk_ingest(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const uint8_t *env, size_t len,
-              rk_ingest_result *res, rk_record *stored, rk_error *err)
+int rk_ingest(rk_txn *t, rk_membership_txn *members, const rk_limits *lim, uint64_t now_ms, const uint8_t *env,
+              size_t len, rk_ingest_result *res, rk_record *stored, rk_error *err)
 {
     memset(res, 0, sizeof *res);
     res->status = RK_INGEST_REJECTED;
     rk_record rec;
     if (rk_record_parse(env, len, lim, now_ms, &rec, err) != 0)
         return -1;
-    int rc = rk_ingest_record(t, roster, &rec, res, err);
+    int rc = rk_ingest_record(t, members, &rec, res, err);
     if (res->status == RK_INGEST_STORED && stored)
         *stored = rec;
     else
@@ -106,24 +147,25 @@ int rk_ingest(rk_txn *t, const rk_roster *roster, const rk_limits *lim, uint64_t
     return rc;
 }
 
-int rk_ingest_prepare(const rk_roster *roster, const rk_limits *lim, uint64_t now_ms, const uint8_t *env, size_t len,
-                      rk_record *rec, bool *signature_ok, rk_error *err)
+int rk_ingest_prepare(const rk_membership *roster, const rk_limits *lim, uint64_t now_ms, const uint8_t *env,
+                      size_t len, rk_record *rec, rk_signature_state *sig, rk_error *err)
 {
-    *signature_ok = false;
+    *sig = RK_SIGNATURE_UNCHECKED;
     if (rk_record_parse(env, len, lim, now_ms, rec, err) != 0)
         return -1;
     const Renkei__Record *m = rec->msg;
-    bool member = m && m->author.len == RK_KEY_LEN && roster && rk_roster_find(roster, m->author.data);
-    /* a non-member's record is rejected by rk_ingest_prepared without looking at its signature, so
-     * verifying it here would only let strangers spend this node's CPU */
-    if (member)
-        *signature_ok = rk_record_signature_ok(rec);
+    bool valid =
+        m && m->author.len == RK_KEY_LEN && roster && rk_membership_key_valid(roster, m->author.data, m->version, NULL);
+    /* a record the roster does not take is rejected by rk_ingest_prepared without looking at its
+     * signature, so verifying it here would only let strangers spend this node's CPU; one whose
+     * author the writer's roster admits meanwhile is verified there */
+    if (valid)
+        *sig = rk_record_signature_ok(rec) ? RK_SIGNATURE_GOOD : RK_SIGNATURE_BAD;
     return 0;
 }
 
-int rk_ingest_prepared(rk_txn *t, const rk_roster *roster, rk_quota *quota, uint64_t now_ms, const rk_record *rec,
-                       bool signature_ok, rk_ingest_result *res, rk_error *err)
+int rk_ingest_prepared(rk_txn *t, rk_membership_txn *members, rk_quota *quota, uint64_t now_ms, const rk_record *rec,
+                       rk_signature_state sig, rk_ingest_result *res, rk_error *err)
 {
-    return ingest_checked(t, roster, quota, now_ms, rec, signature_ok ? SIGNATURE_GOOD : SIGNATURE_BAD, false, res,
-                          err);
+    return ingest_checked(t, members, quota, now_ms, rec, sig, false, res, err);
 }

@@ -6,14 +6,75 @@ What a broken roster would get wrong: a key admitted by one endorsement, a diffe
 node that holds the same records, a membership record that changes nothing moving the digest, or an
 endorsement that replaces another key's."""
 
+import hashlib
 import os
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster as cl  # noqa: E402
-from rk import run_tests, wait_until  # noqa: E402
+from rk import Node, run_tests, sample_case, wait_until  # noqa: E402
+
+KIND_ENDORSE, KIND_ROTATE, KIND_REVOKE = 5, 6, 7
+VISIBILITY_PUBLIC = 1
+
+
+def seal(key_file, author, kind, body_field, body, subject, version=None, created=None):
+    """A SignedRecord made here, signed with key_file, as a node of author's would publish it:
+    membership records live at the rid derived from their subject."""
+    version = version or int(time.time() * 1000)
+    prefix = {KIND_ENDORSE: "endorse.", KIND_ROTATE: "rotate.", KIND_REVOKE: "revoke."}[kind]
+    rec = (cl.pb_bytes(1, bytes.fromhex(author)) + cl.pb_bytes(2, (prefix + subject[:48]).encode()) +
+           cl.pb_uint(3, version) + cl.pb_uint(4, kind) + cl.pb_uint(5, VISIBILITY_PUBLIC) + cl.pb_uint(6, created or version) +
+           cl.pb_bytes(body_field, body))
+    return cl.pb_bytes(1, rec) + cl.pb_bytes(2, cl.sign_with(key_file, b"renkei-record-v1\0" + rec))
+
+
+def endorse_env(key_file, author, subject, name, version=None):
+    body = cl.pb_bytes(1, bytes.fromhex(subject)) + cl.pb_bytes(2, name.encode())
+    return seal(key_file, author, KIND_ENDORSE, 14, body, subject, version)
+
+
+def rotate_env(old_file, old, new_file, new, version=None, countersignature=None, created=None):
+    if countersignature is None:
+        countersignature = cl.sign_with(new_file, b"renkei-rotate-v1\0" + bytes.fromhex(old) + bytes.fromhex(new))
+    body = cl.pb_bytes(1, bytes.fromhex(new)) + cl.pb_bytes(2, countersignature)
+    return seal(old_file, old, KIND_ROTATE, 15, body, new, version, created)
+
+
+def revoke_env(key_file, author, subject, version=None, since=0):
+    body = cl.pb_bytes(1, bytes.fromhex(subject)) + cl.pb_bytes(2, "テスト".encode())
+    if since:
+        body += cl.pb_uint(3, since)
+    return seal(key_file, author, KIND_REVOKE, 16, body, subject, version)
+
+
+def record_hash(envelope):
+    return hashlib.sha256(cl.pb_parse(envelope)[1][0]).digest()
+
+
+def equivocating_rotation(old_file, old, new_file, new, first, version):
+    """A second rotation of old with the first one's version that sorts after it (a larger hash), so
+    the first stays the rotation and this one is the equivocation: found by varying created_at until
+    the hash falls above."""
+    for i in range(64):
+        env = rotate_env(old_file, old, new_file, new, version=version, created=version - 1 - i)
+        if record_hash(env) > record_hash(first):
+            return env
+    raise AssertionError("no rotation hashing above the first")
+
+
+def push(node, envelopes, tmp):
+    """Pushes envelopes to node's peer port over a connection of a key nobody knows."""
+    key_file, pub = cl.keypair(tmp, "pusher-%d" % int(time.time() * 1e6))
+    p = cl.RawPeer(node.port)
+    try:
+        p.handshake(key_file, pub)
+        p.push(envelopes)
+    finally:
+        p.close()
 
 
 def endorse(node, key, name, prefecture="41", urls=None):
@@ -99,10 +160,11 @@ def test_endorsements_admit_on_every_node():
         bad = b.cli("member", "endorse", "--key", "abc", "--name", "x", check=False)
         assert bad.returncode == 2, bad
 
-        # a node's endorsement of itself is stored but changes nothing
+        # a node's endorsement of itself is refused by its own ingest, counted, and changes nothing
         admitted = rosters[0]["digest"]
-        selfie = endorse(cc, cc.key, "c")
-        cl.wait_record(nodes, selfie["id"], selfie["version"], timeout=20)
+        r = cc.request("POST", "/v1/records", {"kind": "endorse", "endorse": {"key": cc.key, "name": "c"}})
+        assert r.status == 400 and r.json()["error"]["code"] == "self_endorsement", r
+        assert cl.metric_sum(cc, "renkei_rejections_total", reason="self_endorsement") == 1
         assert all(cl.status(n)["roster"]["digest"] == admitted for n in nodes)
     finally:
         c.stop()
@@ -144,6 +206,93 @@ def test_membership_records_are_public_and_keyed():
         a.cli("member", "revoke", "--key", d_key, "--reason", "テスト", "--since", "2026-01-01T00:00:00+09:00")
         e = entry(a, d_key)
         assert e["status"] == "pending" and e["revokers"] == [a.key], e
+    finally:
+        c.stop()
+
+
+def test_admitted_key_publishes_everywhere():
+    """A key admitted by two endorsements publishes to nodes whose configuration does not name it,
+    with no configuration edit or restart; before its admission those nodes refuse its records."""
+    c = cl.line(["a", "b", "c"], sync_interval=1)
+    d = None
+    try:
+        c.start()
+        a, b, cc = c["a"], c["b"], c["c"]
+        cl.wait_connected(c.running())
+        nodes = [a, b, cc]
+        d = Node("d", gossip=True, extra=['peer "c".key=%s' % cc.key, 'peer "c".url=%s' % cc.url,
+                                          'member "a".key=%s' % a.key, 'member "b".key=%s' % b.key,
+                                          "gossip.sync_interval=1", "node.log_level=info"])
+        d.start()
+        cl.wait_connected([d])
+        endorse(a, d.key, "佐賀県")
+        rec = endorse(b, d.key, "佐賀県")
+        cl.wait_record(nodes + [d], rec["id"], rec["version"], timeout=20)
+        wait_until(lambda: all(entry(n, d.key)["status"] == "admitted" for n in nodes), timeout=20,
+                   what="d admitted everywhere")
+        after = d.publish(sample_case(title="佐賀県の事例"))
+        cl.wait_record(nodes, after["id"], after["version"], timeout=20)
+        # the provenance names the admitted author as the roster describes it (the snapshot, not the
+        # configuration, which does not name d on a)
+        got = a.get("/v1/records/" + after["id"]).json()
+        assert got["provenance"]["node"] == "佐賀県", got
+    finally:
+        if d:
+            d.stop()
+        c.stop()
+
+
+def test_bad_membership_records_change_nothing():
+    """Done when 6: membership records with a bad signature, by an unknown endorser, with a forged
+    countersignature, an equivocating rotation and an endorsement of a revoked key are rejected at
+    every node, counted by reason, and leave the roster and its digest as they were."""
+    tmp = tempfile.mkdtemp(prefix="rk-members-")
+    e_file, e_key = cl.keypair(tmp, "e")  # a founding member without a daemon: its key file is here
+    f_file, f_key = cl.keypair(tmp, "f")
+    x_file, x_key = cl.keypair(tmp, "x")  # a stranger
+    n1_file, n1_key = cl.keypair(tmp, "n1")
+    n2_file, n2_key = cl.keypair(tmp, "n2")
+    _, d_key = cl.keypair(tmp, "d")
+    extra = ['member "e".key=%s' % e_key, 'member "f".key=%s' % f_key]
+    c = cl.line(["a", "b"], sync_interval=1, extra={"a": extra, "b": extra})
+    try:
+        c.start()
+        a, b = c["a"], c["b"]
+        nodes = [a, b]
+        cl.wait_connected(nodes)
+        # setup that counts: e rotates to n1, f revokes itself
+        rotated_at = int(time.time() * 1000) - 60000
+        first = rotate_env(e_file, e_key, n1_file, n1_key, version=rotated_at)
+        push(a, [first, revoke_env(f_file, f_key, f_key)], tmp)
+        wait_until(lambda: all(entry(n, e_key)["status"] == "rotated" and entry(n, f_key)["status"] == "revoked"
+                               for n in nodes), timeout=20, what="e rotated and f revoked everywhere")
+        before = {n.name: members(n) for n in nodes}
+        assert before["a"]["digest"] == before["b"]["digest"]
+
+        good = endorse_env(a.key_file, a.key, d_key, "佐賀県")
+        tampered = bytearray(good)
+        tampered[-1] ^= 1
+        bad = {
+            "bad_signature": bytes(tampered),
+            "not_member": endorse_env(x_file, x_key, d_key, "佐賀県"),
+            "bad_countersignature": rotate_env(a.key_file, a.key, n2_file, n2_key, countersignature=bytes(64)),
+            "equivocation": equivocating_rotation(e_file, e_key, n2_file, n2_key, first, rotated_at),
+            "revoked_subject": endorse_env(a.key_file, a.key, f_key, "盗まれた鍵"),
+        }
+        for n in nodes:
+            push(n, list(bad.values()), tmp)
+        for n in nodes:
+            wait_until(lambda: all(cl.metric_sum(n, "renkei_rejections_total", reason=r) >= 1 for r in bad),
+                       timeout=20, what="every bad record counted on %s" % n.name)
+            rej = cl.rejections(n, "unknown-")
+            assert all(rej.get(r, 0) >= 1 for r in bad), (n.name, rej)
+        cl.settle(3)  # a reconciliation round or more: nothing of it travels either
+        for n in nodes:
+            assert members(n) == before[n.name], n.name
+            assert entry(n, d_key) is None, n.name
+            assert entry(n, n2_key) is None, n.name
+            for r in ("bad_signature", "not_member", "bad_countersignature", "equivocation", "revoked_subject"):
+                assert cl.metric_sum(n, "renkei_rejections_total", reason=r) >= 1
     finally:
         c.stop()
 

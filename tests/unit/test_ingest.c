@@ -24,7 +24,10 @@ typedef struct fixture {
     rk_store *store;
     rk_key *member, *outsider;
     uint8_t member_pub[RK_KEY_LEN], outsider_pub[RK_KEY_LEN];
-    rk_roster roster;
+    rk_charter_member founding;
+    rk_charter charter;
+    rk_membership roster; /* the founding member only */
+    rk_membership_txn members;
     rk_limits limits;
     rk_txn *txn;
     bool two_stage;
@@ -43,7 +46,11 @@ static int setup(void **state)
     assert_int_equal(rk_key_generate(&f->outsider, &err), 0);
     rk_key_public(f->member, f->member_pub);
     rk_key_public(f->outsider, f->outsider_pub);
-    assert_int_equal(rk_roster_add(&f->roster, "kaga", f->member_pub, NULL, false), 0);
+    memcpy(f->founding.key, f->member_pub, RK_KEY_LEN);
+    f->founding.name = "kaga";
+    f->charter = (rk_charter){.threshold = 2, .founding = &f->founding, .founding_count = 1};
+    assert_int_equal(rk_membership_compute(&f->charter, NULL, 0, &f->roster, NULL, &err), 0);
+    rk_membership_txn_init(&f->members, &f->charter, &f->roster);
     rk_limits_default(&f->limits);
     assert_int_equal(rk_txn_begin(f->store, true, &f->txn, &err), 0);
     *state = f;
@@ -64,7 +71,8 @@ static int teardown(void **state)
     rk_store_close(f->store);
     rk_key_free(f->member);
     rk_key_free(f->outsider);
-    rk_roster_free(&f->roster);
+    rk_membership_txn_free(&f->members);
+    rk_membership_free(&f->roster);
     char path[128];
     snprintf(path, sizeof path, "%s/data.mdb", f->dir);
     unlink(path);
@@ -106,17 +114,17 @@ static rk_ingest_status ingest(fixture *f, const uint8_t *env, size_t len, rk_er
     memset(&stored, 0, sizeof stored);
     rk_error_clear(err);
     if (f->two_stage) {
-        bool signature_ok = true;
-        if (rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, env, len, &stored, &signature_ok, err) != 0) {
+        rk_signature_state sig = RK_SIGNATURE_GOOD;
+        if (rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, env, len, &stored, &sig, err) != 0) {
             assert_null(stored.msg);
             assert_true(err->code[0] != '\0');
             return RK_INGEST_REJECTED;
         }
-        rk_ingest_prepared(f->txn, &f->roster, NULL, NOW_MS, &stored, signature_ok, &res, err);
+        rk_ingest_prepared(f->txn, &f->members, NULL, NOW_MS, &stored, sig, &res, err);
         if (res.status != RK_INGEST_STORED)
             rk_record_free(&stored);
     } else {
-        rk_ingest(f->txn, &f->roster, &f->limits, NOW_MS, env, len, &res, &stored, err);
+        rk_ingest(f->txn, &f->members, &f->limits, NOW_MS, env, len, &res, &stored, err);
     }
     if (res.status == RK_INGEST_STORED) {
         assert_non_null(stored.msg);
@@ -140,7 +148,7 @@ static void test_stores_a_member_record(void **state)
     rk_ingest_result res;
     rk_record stored;
     rk_error err;
-    assert_int_equal(rk_ingest(f->txn, &f->roster, &f->limits, NOW_MS, rec.env, rec.env_len, &res, &stored, &err), 0);
+    assert_int_equal(rk_ingest(f->txn, &f->members, &f->limits, NOW_MS, rec.env, rec.env_len, &res, &stored, &err), 0);
     assert_int_equal(res.status, RK_INGEST_STORED);
     assert_int_equal(res.seq, 1);
     assert_memory_equal(res.hash, rec.hash, RK_HASH_LEN);
@@ -259,15 +267,15 @@ static void test_ingest_record_for_own_publishes(void **state)
     seal_case(f->member, "own", NOW_MS, "自ノードの公開", &rec);
     rk_ingest_result res;
     rk_error err;
-    assert_int_equal(rk_ingest_record(f->txn, &f->roster, &rec, &res, &err), 0);
+    assert_int_equal(rk_ingest_record(f->txn, &f->members, &rec, &res, &err), 0);
     assert_int_equal(res.status, RK_INGEST_STORED);
     assert_int_equal(res.seq, 1);
-    rk_ingest_record(f->txn, &f->roster, &rec, &res, &err);
+    rk_ingest_record(f->txn, &f->members, &rec, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "duplicate");
     rk_record other;
     seal_case(f->outsider, "own", NOW_MS, "外部", &other);
-    rk_ingest_record(f->txn, &f->roster, &other, &res, &err);
+    rk_ingest_record(f->txn, &f->members, &other, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "not_member");
     rk_record_free(&rec);
@@ -285,19 +293,19 @@ static void test_own_create_conflicts_with_any_stored_version(void **state)
     seal_case(f->member, "create", NOW_MS - 6, "古い版", &older);
     rk_ingest_result res;
     rk_error err;
-    assert_int_equal(rk_ingest_own(f->txn, &f->roster, NULL, &f->limits, NOW_MS, &first, true, &res, &err), 0);
+    assert_int_equal(rk_ingest_own(f->txn, &f->members, NULL, &f->limits, NOW_MS, &first, true, &res, &err), 0);
     assert_int_equal(res.status, RK_INGEST_STORED);
-    rk_ingest_own(f->txn, &f->roster, NULL, &f->limits, NOW_MS, &newer, true, &res, &err);
+    rk_ingest_own(f->txn, &f->members, NULL, &f->limits, NOW_MS, &newer, true, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "conflict");
-    rk_ingest_own(f->txn, &f->roster, NULL, &f->limits, NOW_MS, &older, true, &res, &err);
+    rk_ingest_own(f->txn, &f->members, NULL, &f->limits, NOW_MS, &older, true, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "conflict");
     /* an update (PUT) of the same record goes through the version rules as before */
-    rk_ingest_own(f->txn, &f->roster, NULL, &f->limits, NOW_MS, &older, false, &res, &err);
+    rk_ingest_own(f->txn, &f->members, NULL, &f->limits, NOW_MS, &older, false, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "stale_version");
-    assert_int_equal(rk_ingest_own(f->txn, &f->roster, NULL, &f->limits, NOW_MS, &newer, false, &res, &err), 0);
+    assert_int_equal(rk_ingest_own(f->txn, &f->members, NULL, &f->limits, NOW_MS, &newer, false, &res, &err), 0);
     assert_int_equal(res.status, RK_INGEST_STORED);
     rk_current cur;
     assert_int_equal(rk_store_get_current(f->txn, f->member_pub, "create", &cur, &err), 1);
@@ -314,22 +322,21 @@ static void test_two_stage_verifies_members_only(void **state)
     seal_case(f->member, "m", NOW_MS - 1, "会員", &member);
     seal_case(f->outsider, "o", NOW_MS - 1, "非会員", &outsider);
     rk_record parsed;
-    bool signature_ok = false;
+    rk_signature_state sig = RK_SIGNATURE_BAD;
     rk_error err;
-    assert_int_equal(
-        rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, member.env, member.env_len, &parsed, &signature_ok, &err), 0);
-    assert_true(signature_ok);
+    assert_int_equal(rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, member.env, member.env_len, &parsed, &sig, &err),
+                     0);
+    assert_int_equal(sig, RK_SIGNATURE_GOOD);
     rk_ingest_result res;
-    assert_int_equal(rk_ingest_prepared(f->txn, &f->roster, NULL, NOW_MS, &parsed, signature_ok, &res, &err), 0);
+    assert_int_equal(rk_ingest_prepared(f->txn, &f->members, NULL, NOW_MS, &parsed, sig, &res, &err), 0);
     assert_int_equal(res.status, RK_INGEST_STORED);
     rk_record_free(&parsed);
     /* an outsider's genuine signature is never checked: it is not_member before any verification */
-    signature_ok = true;
+    sig = RK_SIGNATURE_GOOD;
     assert_int_equal(
-        rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, outsider.env, outsider.env_len, &parsed, &signature_ok, &err),
-        0);
-    assert_false(signature_ok);
-    rk_ingest_prepared(f->txn, &f->roster, NULL, NOW_MS, &parsed, signature_ok, &res, &err);
+        rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, outsider.env, outsider.env_len, &parsed, &sig, &err), 0);
+    assert_int_equal(sig, RK_SIGNATURE_UNCHECKED);
+    rk_ingest_prepared(f->txn, &f->members, NULL, NOW_MS, &parsed, sig, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "not_member");
     rk_record_free(&parsed);

@@ -25,7 +25,10 @@ typedef struct fixture {
     rk_store *store;
     rk_key *member;
     uint8_t member_pub[RK_KEY_LEN];
-    rk_roster roster;
+    rk_charter_member founding;
+    rk_charter charter;
+    rk_membership roster; /* the founding member only */
+    rk_membership_txn members;
     rk_txn *txn;
 } fixture;
 
@@ -40,7 +43,11 @@ static int setup(void **state)
     assert_int_equal(rk_store_open(&o, &f->store, &err), 0);
     assert_int_equal(rk_key_generate(&f->member, &err), 0);
     rk_key_public(f->member, f->member_pub);
-    assert_int_equal(rk_roster_add(&f->roster, "kaga", f->member_pub, NULL, false), 0);
+    memcpy(f->founding.key, f->member_pub, RK_KEY_LEN);
+    f->founding.name = "kaga";
+    f->charter = (rk_charter){.threshold = 2, .founding = &f->founding, .founding_count = 1};
+    assert_int_equal(rk_membership_compute(&f->charter, NULL, 0, &f->roster, NULL, &err), 0);
+    rk_membership_txn_init(&f->members, &f->charter, &f->roster);
     assert_int_equal(rk_txn_begin(f->store, true, &f->txn, &err), 0);
     *state = f;
     return 0;
@@ -52,7 +59,8 @@ static int teardown(void **state)
     rk_txn_abort(f->txn);
     rk_store_close(f->store);
     rk_key_free(f->member);
-    rk_roster_free(&f->roster);
+    rk_membership_txn_free(&f->members);
+    rk_membership_free(&f->roster);
     char path[128];
     snprintf(path, sizeof path, "%s/data.mdb", f->dir);
     unlink(path);
@@ -87,7 +95,7 @@ static rk_ingest_status put(fixture *f, rk_quota *q, const char *rid, uint64_t v
     assert_int_equal(rk_record_seal(&r, f->member, &rec, &e), 0);
     rk_ingest_result res;
     rk_error_clear(err);
-    rk_ingest_prepared(f->txn, &f->roster, q, now_ms, &rec, true, &res, err);
+    rk_ingest_prepared(f->txn, &f->members, q, now_ms, &rec, RK_SIGNATURE_GOOD, &res, err);
     rk_record_free(&rec);
     return res.status;
 }
