@@ -4,11 +4,13 @@
  * #/network, #/national). Every text from a record goes into the page through textContent, never as
  * HTML, so a record cannot inject markup; the CSP forbids inline scripts and styles anyway. Changes
  * send the session's CSRF token (GET /v1/web/session) in X-CSRF-Token and JSON bodies, as the TCP
- * listener requires. Labels come from GET /v1/codes, so the page never holds its own list of codes.
+ * listener requires. Labels come from GET /v1/codes, so the page never holds its own list of codes;
+ * every other word comes from i18n.js (t), in the language the reader chose. A change of language
+ * redraws the current page; a form keeps what was typed in it and its error notes.
  */
 'use strict';
 
-const RK = { codes: null, csrf: null, node: null, status: null };
+const RK = { codes: null, csrf: null, node: null, status: null, keep: null, kept: null };
 
 /* ------------------------------------------------------------------ small helpers */
 
@@ -65,35 +67,65 @@ async function getJSON(path) {
   return r.json;
 }
 
+/* An API error's message in the reader's language, with its code. The API writes each detail in
+ * both languages (message_ja, message); other errors have an English message, which Japanese
+ * readers get as the label of its code when i18n.js has one. */
 function errorText(r) {
   const e = r.json && r.json.error;
-  if (!e) return 'エラー（HTTP ' + r.status + '）';
+  if (!e) return t('err.http', r.status);
   const d = e.details && e.details[0];
-  return (d && d.message_ja ? d.message_ja : e.message) + '（' + e.code + '）';
+  let msg = e.message;
+  if (rkLang === 'ja') msg = d && d.message_ja ? d.message_ja : tHas('err.' + e.code) ? t('err.' + e.code) : e.message;
+  else if (d && d.message) msg = d.message;
+  return t('fmt.with_code', msg, e.code);
 }
 
+/* The label of a code in the reader's language (the code itself when the list lacks it). */
 function label(tax, code) {
   if (code === undefined || code === null || code === '') return '';
   const list = RK.codes && RK.codes[tax];
   const f = list && list.find((c) => c.code === code);
-  return f ? f.label_ja : code;
+  return f ? (rkLang === 'en' ? f.label_en : f.label_ja) || f.label_ja : code;
 }
 
-function prefName(code) { return label('prefecture', code) || code || '不明'; }
+/* A choice as a list shows it: its label, and the code beside it where labels are not self-evident. */
+function choiceText(tax, c) {
+  const l = (rkLang === 'en' ? c.label_en : c.label_ja) || c.label_ja;
+  return tax === 'prefecture' ? l : t('fmt.with_code', l, c.code);
+}
+
+function prefName(code) { return label('prefecture', code) || code || t('common.unknown'); }
+
+/* A prefecture's name as a map tile shows it: without 都/府/県 in Japanese. */
+function prefShort(code) {
+  const n = prefName(code);
+  return rkLang === 'ja' ? n.replace(/[都府県]$/, '') : n;
+}
 
 function fmtDate(s) {
   if (!s) return '';
   const d = new Date(s);
   if (isNaN(d)) return s;
-  return d.toLocaleString('ja-JP', { timeZone: 'Asia/Tokyo', year: 'numeric', month: 'long', day: 'numeric',
+  return d.toLocaleString(t('locale'), { timeZone: 'Asia/Tokyo', year: 'numeric', month: 'long', day: 'numeric',
     hour: '2-digit', minute: '2-digit' });
 }
 
 function fmtDay(s) {
   const d = new Date(s);
   if (isNaN(d)) return s || '';
-  return d.toLocaleDateString('ja-JP', { timeZone: 'Asia/Tokyo', year: 'numeric', month: 'long', day: 'numeric',
+  return d.toLocaleDateString(t('locale'), { timeZone: 'Asia/Tokyo', year: 'numeric', month: 'long', day: 'numeric',
     weekday: 'short' });
+}
+
+/* "2027年4月" or "April 2027", for year y and month m (1..12). */
+function fmtMonth(y, m) {
+  return new Date(Date.UTC(y, m - 1, 1)).toLocaleDateString(t('locale'), { timeZone: 'UTC', year: 'numeric', month: 'long' });
+}
+
+/* The short weekday names, Sunday first. */
+function weekdayNames() {
+  /* 2023-01-01 was a Sunday */
+  return [0, 1, 2, 3, 4, 5, 6].map((i) => new Date(Date.UTC(2023, 0, 1 + i)).toLocaleDateString(t('locale'), { timeZone: 'UTC', weekday: 'short' }));
 }
 
 /* The calendar day "YYYY-MM-DD" of an instant in Japan time. */
@@ -106,46 +138,44 @@ function eventWhen(ev) {
   const p = ev.date_precision;
   const s = ev.starts_at;
   if (!s) return '';
-  if (p === 'fiscal_year') return jstDay(s).slice(0, 4) + '年度';
-  if (p === 'month') { const d = jstDay(s); return d.slice(0, 4) + '年' + Number(d.slice(5, 7)) + '月'; }
+  if (p === 'fiscal_year') return t('fmt.fiscal_year', jstDay(s).slice(0, 4));
+  if (p === 'month') { const d = jstDay(s); return fmtMonth(Number(d.slice(0, 4)), Number(d.slice(5, 7))); }
   if (p === 'day') {
     const a = fmtDay(s), b = ev.ends_at ? fmtDay(ev.ends_at) : a;
-    return a === b ? a : a + ' 〜 ' + b;
+    return a === b ? a : t('fmt.range', a, b);
   }
-  return fmtDate(s) + (ev.ends_at ? ' 〜 ' + fmtDate(ev.ends_at) : '');
+  return ev.ends_at ? t('fmt.range', fmtDate(s), fmtDate(ev.ends_at)) : fmtDate(s);
 }
 
 function body(rec) { return rec[rec.kind] || {}; }
 
 function title(rec) {
   const b = body(rec);
-  return b.title || b.name || '(無題)';
+  return b.title || b.name || t('common.untitled');
 }
 
 function chip(text, cls) { return el('span', { class: 'chip ' + (cls || ''), text }); }
 
-const KIND_JA = { case: '事例', event: 'イベント', region: '地域プロファイル' };
-const VIS_JA = {
-  public: '公開 — ネットワークの全ノードに届き、フィードや CSV で誰でも見られます',
-  network: 'ネットワーク内 — 加盟ノードにだけ届きます。公開のフィードには出ません',
-  local: 'ローカル — このノードの中だけに置き、どこにも送りません',
-};
+/* The record kinds a coordinator publishes, in the order the page offers them. */
+const KINDS = ['case', 'event', 'region'];
+
+function cancelledChip() { return chip(label('status', 'cancelled'), 'cancelled'); }
 
 /* ------------------------------------------------------------------ record cards and page */
 
 function card(rec) {
   const b = body(rec);
-  const chips = [chip(KIND_JA[rec.kind] || rec.kind, 'kind-' + rec.kind)];
+  const chips = [chip(label('kind', rec.kind), 'kind-' + rec.kind)];
   if (rec.kind === 'case' && b.industry) chips.push(chip(label('industry', b.industry)));
   if (rec.kind === 'case' && b.dx_level) chips.push(chip(label('dx_level', b.dx_level)));
   for (const s of (b.skills || []).slice(0, 3)) chips.push(chip(label('skills', s)));
-  if (rec.kind === 'event' && b.status === 'cancelled') chips.push(chip('中止', 'cancelled'));
+  if (rec.kind === 'event' && b.status === 'cancelled') chips.push(cancelledChip());
   if (rec.visibility && rec.visibility !== 'public') chips.push(chip(label('visibility', rec.visibility), 'vis'));
   const who = rec.provenance && rec.provenance.node ? rec.provenance.node : (rec.author || '').slice(0, 12);
   return el('article', { class: 'card', 'data-id': rec.id },
     el('h3', {}, el('a', { href: '#/record/' + encodeURIComponent(rec.id), text: title(rec) })),
-    el('div', { class: 'meta' }, prefName(b.prefecture) + ' ・ 登録: ' + who +
-      (rec.kind === 'event' ? ' ・ ' + eventWhen(b) : '')),
+    el('div', { class: 'meta' }, prefName(b.prefecture) + t('fmt.dot') + t('card.by', who) +
+      (rec.kind === 'event' ? t('fmt.dot') + eventWhen(b) : '')),
     el('div', {}, chips),
     b.summary ? el('div', { class: 'summary', text: b.summary.length > 120 ? b.summary.slice(0, 120) + '…' : b.summary }) : null);
 }
@@ -157,13 +187,13 @@ function propRows(rec) {
   for (const f of FORMS[rec.kind] || []) {
     const v = b[f.k];
     if (f.t === 'group') {
-      if (v) for (const g of f.fields) add(f.label + ' / ' + g.label, fmtValue(g, v[g.k]));
+      if (v) for (const g of f.fields) add(fieldLabel(f) + ' / ' + fieldLabel(g), fmtValue(g, v[g.k]));
     } else if (f.t === 'objlist') {
-      if (v && v.length) add(f.label, v.map((o) => f.fields.map((g) => fmtValue(g, o[g.k])).filter(Boolean).join(' / ')).join('\n'));
+      if (v && v.length) add(fieldLabel(f), v.map((o) => f.fields.map((g) => fmtValue(g, o[g.k])).filter(Boolean).join(' / ')).join('\n'));
     } else if (f.t === 'when') {
-      add('日時', eventWhen(b));
+      add(fieldLabel(f), eventWhen(b));
     } else {
-      add(f.label, fmtValue(f, v));
+      add(fieldLabel(f), fmtValue(f, v));
     }
   }
   return rows;
@@ -172,48 +202,48 @@ function propRows(rec) {
 function fmtValue(f, v) {
   if (v === undefined || v === null || v === '') return '';
   if (f.t === 'select' || f.t === 'pref') return f.t === 'pref' ? prefName(v) : label(f.tax, v);
-  if (f.t === 'multi') return v.map((x) => label(f.tax, x)).join('、');
-  if (f.t === 'prefs') return v.map(prefName).join('、');
-  if (f.t === 'list') return v.join('、');
-  if (f.t === 'bool') return v ? 'はい' : 'いいえ';
+  if (f.t === 'multi') return v.map((x) => label(f.tax, x)).join(t('fmt.list_sep'));
+  if (f.t === 'prefs') return v.map(prefName).join(t('fmt.list_sep'));
+  if (f.t === 'list') return v.join(t('fmt.list_sep'));
+  if (f.t === 'bool') return v ? t('common.yes') : t('common.no');
   if (f.t === 'deadline') return fmtDay(v);
   return String(v);
 }
 
 async function pageRecord(id) {
   const r = await api('GET', '/v1/records/' + encodeURIComponent(id));
-  if (r.status === 410) return show(el('h1', { text: 'このレコードは削除されました' }));
-  if (!r.ok) return show(el('h1', { text: 'レコードが見つかりません' }), el('p', { text: errorText(r) }));
+  if (r.status === 410) return show(el('h1', { text: t('record.deleted') }));
+  if (!r.ok) return show(el('h1', { text: t('record.not_found') }), el('p', { text: errorText(r) }));
   const rec = r.json;
   const p = rec.provenance || {};
   const own = RK.status && rec.author === RK.status.key;
   const actions = el('div', { class: 'actions' });
   if (own) {
-    actions.append(el('a', { class: 'button', href: '#/edit/' + encodeURIComponent(rec.id), text: '編集する' }),
-      el('button', { class: 'danger', type: 'button', onclick: () => deleteRecord(rec) , text: '削除する' }));
+    actions.append(el('a', { class: 'button', href: '#/edit/' + encodeURIComponent(rec.id), text: t('record.edit') }),
+      el('button', { class: 'danger', type: 'button', onclick: () => deleteRecord(rec), text: t('record.delete') }));
   }
   show(el('div', { class: 'panel' },
-    el('div', {}, chip(KIND_JA[rec.kind], 'kind-' + rec.kind), chip(label('visibility', rec.visibility), 'vis'),
-      rec.kind === 'event' && body(rec).status === 'cancelled' ? chip('中止', 'cancelled') : null),
+    el('div', {}, chip(label('kind', rec.kind), 'kind-' + rec.kind), chip(label('visibility', rec.visibility), 'vis'),
+      rec.kind === 'event' && body(rec).status === 'cancelled' ? cancelledChip() : null),
     el('h1', { text: title(rec) }),
     el('dl', { class: 'props' }, propRows(rec)),
     actions),
   el('div', { class: 'panel provenance' },
-    el('h2', { text: '出所（だれが署名したか）' }),
+    el('h2', { text: t('record.provenance') }),
     el('dl', { class: 'props' },
-      el('dt', { text: '署名したノード' }), el('dd', { text: (p.node || '名簿にないノード') }),
-      el('dt', { text: 'ノードの公開鍵' }), el('dd', { text: rec.author || '' }),
-      el('dt', { text: '登録・更新の日時' }), el('dd', { text: fmtDate(Number(rec.version)) + '（版 ' + rec.version + '）' }),
-      el('dt', { text: '最初の登録' }), el('dd', { text: fmtDate(rec.created_at) }),
-      el('dt', { text: '検証' }), el('dd', { class: 'verified', text: '検証済み — Ed25519 の署名と名簿をこのノードが受け取ったときに確かめました' }),
-      el('dt', { text: 'ハッシュ' }), el('dd', { text: rec.hash || '' }))));
+      el('dt', { text: t('record.signer') }), el('dd', { text: (p.node || t('record.signer_unknown')) }),
+      el('dt', { text: t('record.key') }), el('dd', { text: rec.author || '' }),
+      el('dt', { text: t('record.version') }), el('dd', { text: t('record.version_value', fmtDate(Number(rec.version)), rec.version) }),
+      el('dt', { text: t('record.created') }), el('dd', { text: fmtDate(rec.created_at) }),
+      el('dt', { text: t('record.verified') }), el('dd', { class: 'verified', text: t('record.verified_value') }),
+      el('dt', { text: t('record.hash') }), el('dd', { text: rec.hash || '' }))));
 }
 
 async function deleteRecord(rec) {
-  if (!window.confirm('「' + title(rec) + '」を削除します。ネットワークの全ノードから消えます。よろしいですか？')) return;
+  if (!window.confirm(t('delete.confirm', title(rec)))) return;
   const r = await api('DELETE', '/v1/records/' + encodeURIComponent(rec.id));
-  if (!r.ok) { window.alert('削除できませんでした: ' + errorText(r)); return; }
-  flash('削除しました。');
+  if (!r.ok) { window.alert(t('delete.failed', errorText(r))); return; }
+  flash(t('delete.done'));
   location.hash = '#/';
 }
 
@@ -224,24 +254,24 @@ function flash(text) { RK.flash = text; }
 
 function selectOf(name, tax, first, value) {
   const s = el('select', { name }, el('option', { value: '', text: first }));
-  for (const c of (RK.codes[tax] || [])) s.append(el('option', { value: c.code, text: c.label_ja + (tax === 'prefecture' ? '' : '（' + c.code + '）') }));
+  for (const c of (RK.codes[tax] || [])) s.append(el('option', { value: c.code, text: choiceText(tax, c) }));
   s.value = value || '';
   return s;
 }
 
 async function pageSearch(params) {
-  const q = el('input', { type: 'search', name: 'q', class: 'wide', placeholder: '例: ロボット、リスキリング、石川', value: params.get('q') || '' });
-  const kind = el('select', { name: 'kind' }, el('option', { value: '', text: 'すべて' }),
-    ...Object.entries(KIND_JA).map(([k, v]) => el('option', { value: k, text: v })));
+  const q = el('input', { type: 'search', name: 'q', class: 'wide', placeholder: t('search.placeholder'), value: params.get('q') || '' });
+  const kind = el('select', { name: 'kind' }, el('option', { value: '', text: t('common.all') }),
+    ...KINDS.map((k) => el('option', { value: k, text: label('kind', k) })));
   kind.value = params.get('kind') || '';
-  const fields = [['prefecture', '都道府県', 'prefecture'], ['industry', '業種', 'industry'], ['dx_level', 'DXの段階', 'dx_level'], ['skill', 'スキル', 'skills']];
-  const sels = fields.map(([n, l, t]) => [n, l, selectOf(n, t, 'すべて', params.get(n))]);
+  const fields = [['prefecture', 'f.prefecture', 'prefecture'], ['industry', 'f.industry', 'industry'], ['dx_level', 'f.dx_level', 'dx_level'], ['skill', 'f.skills', 'skills']];
+  const sels = fields.map(([n, l, tax]) => [n, t(l), selectOf(n, tax, t('common.all'), params.get(n))]);
   const form = el('form', { class: 'panel', role: 'search' },
-    el('label', { class: 'field' }, el('span', { class: 'label', text: 'キーワード（日本語・英語）' }), q),
+    el('label', { class: 'field' }, el('span', { class: 'label', text: t('search.keywords') }), q),
     el('div', { class: 'filters' },
-      el('label', {}, '種類', kind),
+      el('label', {}, t('search.kind'), kind),
       ...sels.map(([, l, s]) => el('label', {}, l, s)),
-      el('button', { type: 'submit', text: '検索' })));
+      el('button', { type: 'submit', text: t('search.submit') })));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const u = new URLSearchParams();
@@ -252,13 +282,13 @@ async function pageSearch(params) {
   });
   const results = el('div', { class: 'cards', id: 'results' });
   const count = el('p', { class: 'meta', id: 'count' });
-  show(el('h1', { text: '事例・イベント・地域を探す' }), form, count, results);
+  show(el('h1', { text: t('search.title') }), form, count, results);
   const u = new URLSearchParams(params);
   u.set('limit', '60');
   const r = await api('GET', '/v1/records?' + u.toString());
   if (!r.ok) { count.textContent = errorText(r); return; }
   const recs = r.json.records || [];
-  count.textContent = recs.length ? recs.length + (r.json.next_cursor ? ' 件以上' : ' 件') + '見つかりました' : '見つかりませんでした。キーワードや条件を変えてみてください。';
+  count.textContent = recs.length ? t('search.found', recs.length, !!r.json.next_cursor) : t('search.none');
   results.replaceChildren(...recs.map(card));
 }
 
@@ -268,101 +298,105 @@ async function pageSearch(params) {
  * text, area, url, email, number, bool, select (one code of tax), multi (codes of tax), pref, prefs,
  * list (one string per line), month (a YYYY-MM period), deadline (a day), when (an event's dates),
  * group (a nested message), objlist (a repeated message, one per line with " / " between fields). */
-const CONTACT = { k: 'contact', t: 'group', label: '連絡先', fields: [
-  { k: 'name', t: 'text', label: '担当者名' }, { k: 'organisation', t: 'text', label: '所属' },
-  { k: 'email', t: 'email', label: 'メール' }, { k: 'phone', t: 'text', label: '電話' }, { k: 'url', t: 'url', label: 'URL' }] };
+const CONTACT = { k: 'contact', t: 'group', fields: [
+  { k: 'name', t: 'text', l: 'contact_name' }, { k: 'organisation', t: 'text', l: 'affiliation' },
+  { k: 'email', t: 'email' }, { k: 'phone', t: 'text' }, { k: 'url', t: 'url' }] };
 
+/* Each field's label is the text f.<l> of i18n.js (l defaults to the field's key k) and its hint,
+ * if any, the text h.<h>. */
 const FORMS = {
   case: [
-    { k: 'title', t: 'text', label: 'タイトル', req: true },
-    { k: 'summary', t: 'area', label: '概要', req: true },
-    { k: 'prefecture', t: 'pref', label: '都道府県', req: true },
-    { k: 'municipality', t: 'text', label: '市区町村コード', hint: '全国地方公共団体コード（5桁か6桁。例: 17206）' },
-    { k: 'place_name', t: 'text', label: '地名', hint: '例: 加賀市' },
-    { k: 'industry', t: 'select', tax: 'industry', label: '業種', req: true },
-    { k: 'dx_level', t: 'select', tax: 'dx_level', label: 'DXの段階', req: true },
-    { k: 'case_kind', t: 'select', tax: 'case_kind', label: '事例の種類' },
-    { k: 'organisation', t: 'group', label: '組織', fields: [
-      { k: 'name', t: 'text', label: '名前', hint: '企業名を出さない場合は空けて「匿名」に印' },
-      { k: 'anonymised', t: 'bool', label: '匿名で共有する' },
-      { k: 'org_type', t: 'select', tax: 'org_type', label: '組織の種類' },
-      { k: 'employees', t: 'number', label: '従業員数' },
-      { k: 'size_band', t: 'select', tax: 'size_band', label: '規模' }] },
-    { k: 'challenge', t: 'area', label: '課題' },
-    { k: 'initiative', t: 'area', label: '取組' },
-    { k: 'skills', t: 'multi', tax: 'skills', label: 'スキル' },
-    { k: 'technologies', t: 'list', label: '技術', hint: '1行に1つ（例: ドローン）' },
-    { k: 'reskilling_type', t: 'select', tax: 'reskilling_type', label: 'リスキリングの型' },
-    { k: 'target_layers', t: 'multi', tax: 'audience', label: '対象の層' },
-    { k: 'digital_stage', t: 'select', tax: 'digital_stage', label: 'デジタル化の段階' },
-    { k: 'process_step', t: 'select', tax: 'process_step', label: 'DX推進のステップ' },
-    { k: 'dx_roles', t: 'multi', tax: 'dx_roles', label: 'DX推進の人材類型' },
-    { k: 'support_types', t: 'multi', tax: 'support_types', label: '支援の種類' },
-    { k: 'support_organisations', t: 'list', label: '支援機関', hint: '1行に1つ' },
-    { k: 'funding', t: 'list', label: '財源・補助金', hint: '1行に1つ' },
-    { k: 'results', t: 'objlist', label: '成果（数値）', hint: '1行に1つ: 指標 / 値 / 単位 / 基準値 / 期間（例: 検査時間 / 30 / 分 / 120 / 2023年度）', fields: [
-      { k: 'metric', t: 'text', label: '指標' }, { k: 'value', t: 'number', label: '値' }, { k: 'unit', t: 'text', label: '単位' },
-      { k: 'baseline', t: 'number', label: '基準値' }, { k: 'period', t: 'text', label: '期間' }] },
-    { k: 'lessons', t: 'area', label: '学び' },
-    { k: 'failures', t: 'area', label: 'うまくいかなかったこと' },
-    { k: 'period', t: 'group', label: '期間', fields: [
-      { k: 'start', t: 'month', label: '開始（年月）' }, { k: 'end', t: 'month', label: '終了（年月）' },
-      { k: 'fiscal_year', t: 'text', label: '年度', hint: '4桁の西暦（例: 2023 は 2023年4月〜2024年3月）' }] },
-    { k: 'spread', t: 'group', label: '横展開', fields: [
-      { k: 'status', t: 'select', tax: 'spread_status', label: '状況' },
-      { k: 'adopted_by', t: 'list', label: '取り入れた地域', hint: '1行に1つ' }] },
-    { k: 'sources', t: 'objlist', label: '出典', hint: '1行に1つ: 題名 / URL', fields: [
-      { k: 'title', t: 'text', label: '題名' }, { k: 'url', t: 'url', label: 'URL' }] },
+    { k: 'title', t: 'text', req: true },
+    { k: 'summary', t: 'area', req: true },
+    { k: 'prefecture', t: 'pref', req: true },
+    { k: 'municipality', t: 'text', h: 'municipality' },
+    { k: 'place_name', t: 'text', h: 'place_name' },
+    { k: 'industry', t: 'select', tax: 'industry', req: true },
+    { k: 'dx_level', t: 'select', tax: 'dx_level', req: true },
+    { k: 'case_kind', t: 'select', tax: 'case_kind' },
+    { k: 'organisation', t: 'group', fields: [
+      { k: 'name', t: 'text', l: 'org_name', h: 'org_name' },
+      { k: 'anonymised', t: 'bool' },
+      { k: 'org_type', t: 'select', tax: 'org_type' },
+      { k: 'employees', t: 'number' },
+      { k: 'size_band', t: 'select', tax: 'size_band' }] },
+    { k: 'challenge', t: 'area' },
+    { k: 'initiative', t: 'area' },
+    { k: 'skills', t: 'multi', tax: 'skills' },
+    { k: 'technologies', t: 'list', h: 'technologies' },
+    { k: 'reskilling_type', t: 'select', tax: 'reskilling_type' },
+    { k: 'target_layers', t: 'multi', tax: 'audience' },
+    { k: 'digital_stage', t: 'select', tax: 'digital_stage' },
+    { k: 'process_step', t: 'select', tax: 'process_step' },
+    { k: 'dx_roles', t: 'multi', tax: 'dx_roles' },
+    { k: 'support_types', t: 'multi', tax: 'support_types' },
+    { k: 'support_organisations', t: 'list', h: 'one_per_line' },
+    { k: 'funding', t: 'list', h: 'one_per_line' },
+    { k: 'results', t: 'objlist', h: 'results', fields: [
+      { k: 'metric', t: 'text' }, { k: 'value', t: 'number' }, { k: 'unit', t: 'text' },
+      { k: 'baseline', t: 'number' }, { k: 'period', t: 'text' }] },
+    { k: 'lessons', t: 'area' },
+    { k: 'failures', t: 'area' },
+    { k: 'period', t: 'group', fields: [
+      { k: 'start', t: 'month' }, { k: 'end', t: 'month' },
+      { k: 'fiscal_year', t: 'text', h: 'fiscal_year' }] },
+    { k: 'spread', t: 'group', fields: [
+      { k: 'status', t: 'select', tax: 'spread_status', l: 'spread_status' },
+      { k: 'adopted_by', t: 'list', h: 'one_per_line' }] },
+    { k: 'sources', t: 'objlist', h: 'sources', fields: [
+      { k: 'title', t: 'text', l: 'source_title' }, { k: 'url', t: 'url' }] },
     CONTACT,
-    { k: 'tags', t: 'list', label: 'タグ', hint: '1行に1つ' },
+    { k: 'tags', t: 'list', h: 'one_per_line' },
   ],
   event: [
-    { k: 'title', t: 'text', label: 'タイトル', req: true },
-    { k: 'event_type', t: 'select', tax: 'event_type', label: '種類', req: true },
-    { k: 'summary', t: 'area', label: '概要' },
-    { k: 'when', t: 'when', label: '日時', req: true },
-    { k: 'format', t: 'select', tax: 'format', label: '開催形式', req: true },
-    { k: 'prefecture', t: 'pref', label: '都道府県', req: true },
-    { k: 'venue', t: 'group', label: '会場', fields: [
-      { k: 'name', t: 'text', label: '会場名' }, { k: 'address', t: 'text', label: '住所' },
-      { k: 'prefecture', t: 'pref', label: '会場の都道府県' }] },
-    { k: 'online_platform', t: 'text', label: 'オンラインの手段', hint: '例: Zoom' },
-    { k: 'organiser', t: 'text', label: '主催' },
-    { k: 'co_organisers', t: 'list', label: '共催', hint: '1行に1つ' },
-    { k: 'regions', t: 'prefs', label: '参加する都道府県' },
-    { k: 'open_scope', t: 'select', tax: 'open_scope', label: '参加できる範囲' },
-    { k: 'audience', t: 'multi', tax: 'audience', label: '対象' },
-    { k: 'skills', t: 'multi', tax: 'skills', label: 'スキル' },
-    { k: 'dx_level_fit', t: 'select', tax: 'dx_level_fit', label: '向いている段階' },
-    { k: 'capacity', t: 'number', label: '定員' },
-    { k: 'fee_yen', t: 'number', label: '参加費（円）', hint: '無料なら 0' },
-    { k: 'application_url', t: 'url', label: '申込URL' },
-    { k: 'application_deadline', t: 'deadline', label: '申込締切' },
-    { k: 'subsidy_eligible', t: 'bool', label: '補助金の対象' },
-    { k: 'recurrence', t: 'select', tax: 'recurrence', label: '繰り返し' },
-    { k: 'agenda', t: 'objlist', label: 'プログラム', hint: '1行に1つ: 開始 / 終了 / 内容 / 登壇者（例: 13:00 / 13:30 / 基調講演 / 山田）', fields: [
-      { k: 'starts_at', t: 'text', label: '開始' }, { k: 'ends_at', t: 'text', label: '終了' },
-      { k: 'title', t: 'text', label: '内容' }, { k: 'speaker', t: 'text', label: '登壇者' }] },
-    { k: 'speakers', t: 'objlist', label: '登壇者', hint: '1行に1人: 名前 / 所属', fields: [
-      { k: 'name', t: 'text', label: '名前' }, { k: 'affiliation', t: 'text', label: '所属' }] },
-    { k: 'status', t: 'select', tax: 'status', label: '状態', hint: '中止にしたイベントは「中止」にすると、カレンダーで取り消し線つきになります' },
+    { k: 'title', t: 'text', req: true },
+    { k: 'event_type', t: 'select', tax: 'event_type', req: true },
+    { k: 'summary', t: 'area' },
+    { k: 'when', t: 'when', req: true },
+    { k: 'format', t: 'select', tax: 'format', req: true },
+    { k: 'prefecture', t: 'pref', req: true },
+    { k: 'venue', t: 'group', fields: [
+      { k: 'name', t: 'text', l: 'venue_name' }, { k: 'address', t: 'text' },
+      { k: 'prefecture', t: 'pref', l: 'venue_prefecture' }] },
+    { k: 'online_platform', t: 'text', h: 'online_platform' },
+    { k: 'organiser', t: 'text' },
+    { k: 'co_organisers', t: 'list', h: 'one_per_line' },
+    { k: 'regions', t: 'prefs' },
+    { k: 'open_scope', t: 'select', tax: 'open_scope' },
+    { k: 'audience', t: 'multi', tax: 'audience' },
+    { k: 'skills', t: 'multi', tax: 'skills' },
+    { k: 'dx_level_fit', t: 'select', tax: 'dx_level_fit' },
+    { k: 'capacity', t: 'number' },
+    { k: 'fee_yen', t: 'number', h: 'fee_yen' },
+    { k: 'application_url', t: 'url' },
+    { k: 'application_deadline', t: 'deadline' },
+    { k: 'subsidy_eligible', t: 'bool' },
+    { k: 'recurrence', t: 'select', tax: 'recurrence' },
+    { k: 'agenda', t: 'objlist', h: 'agenda', fields: [
+      { k: 'starts_at', t: 'text', l: 'agenda_start' }, { k: 'ends_at', t: 'text', l: 'agenda_end' },
+      { k: 'title', t: 'text', l: 'agenda_title' }, { k: 'speaker', t: 'text' }] },
+    { k: 'speakers', t: 'objlist', h: 'speakers', fields: [
+      { k: 'name', t: 'text', l: 'person_name' }, { k: 'affiliation', t: 'text' }] },
+    { k: 'status', t: 'select', tax: 'status', h: 'status' },
     CONTACT,
-    { k: 'tags', t: 'list', label: 'タグ', hint: '1行に1つ' },
+    { k: 'tags', t: 'list', h: 'one_per_line' },
   ],
   region: [
-    { k: 'name', t: 'text', label: '名前', req: true, hint: '例: 北見市' },
-    { k: 'node_kind', t: 'select', tax: 'node_kind', label: 'ノードの種類', req: true },
-    { k: 'prefecture', t: 'pref', label: '都道府県' },
-    { k: 'municipality', t: 'text', label: '市区町村コード' },
-    { k: 'coordinating_organisation', t: 'text', label: '推進する組織' },
-    { k: 'key_industries', t: 'multi', tax: 'industry', label: '主な産業' },
-    { k: 'issues', t: 'list', label: '地域の課題', hint: '1行に1つ（例: 少子高齢化）' },
-    { k: 'attractions', t: 'list', label: '地域の資源', hint: '1行に1つ（産業、特産品、観光資源など）' },
-    { k: 'summary', t: 'area', label: '紹介' },
-    { k: 'website', t: 'url', label: 'ウェブサイト' },
+    { k: 'name', t: 'text', req: true, h: 'region_name' },
+    { k: 'node_kind', t: 'select', tax: 'node_kind', req: true },
+    { k: 'prefecture', t: 'pref' },
+    { k: 'municipality', t: 'text' },
+    { k: 'coordinating_organisation', t: 'text' },
+    { k: 'key_industries', t: 'multi', tax: 'industry' },
+    { k: 'issues', t: 'list', h: 'issues' },
+    { k: 'attractions', t: 'list', h: 'attractions' },
+    { k: 'summary', t: 'area', l: 'intro' },
+    { k: 'website', t: 'url' },
     CONTACT,
   ],
 };
+
+function fieldLabel(f) { return t('f.' + (f.l || f.k)); }
 
 /* Builds the input(s) of field f at path; returns {node, get(), set(v)}. */
 function input(f, path) {
@@ -387,14 +421,14 @@ function input(f, path) {
       set = (v) => { node.checked = !!v; };
       break;
     case 'select': case 'pref':
-      node = selectOf(path, f.t === 'pref' ? 'prefecture' : f.tax, '選んでください');
+      node = selectOf(path, f.t === 'pref' ? 'prefecture' : f.tax, t('common.choose'));
       node.id = id;
       get = () => node.value || undefined;
       set = (v) => { node.value = v || ''; };
       break;
     case 'multi': case 'prefs': {
       const tax = f.t === 'prefs' ? 'prefecture' : f.tax;
-      const boxes = (RK.codes[tax] || []).map((c) => el('label', {}, el('input', { type: 'checkbox', value: c.code, name: path }), ' ' + c.label_ja));
+      const boxes = (RK.codes[tax] || []).map((c) => el('label', {}, el('input', { type: 'checkbox', value: c.code, name: path }), ' ' + label(tax, c.code)));
       node = el('div', { class: 'checks', id, role: 'group' }, boxes);
       const all = () => [...node.querySelectorAll('input')];
       get = () => { const v = all().filter((b) => b.checked).map((b) => b.value); return v.length ? v : undefined; };
@@ -430,7 +464,7 @@ function input(f, path) {
     case 'when': return whenInput(path);
     case 'group': {
       const parts = f.fields.map((g) => fieldBlock(g, path + '.' + g.k));
-      node = el('fieldset', { 'data-path': path }, el('legend', { text: f.label }), parts.map((p) => p.node));
+      node = el('fieldset', { 'data-path': path }, el('legend', { text: fieldLabel(f) }), parts.map((p) => p.node));
       get = () => {
         const o = {};
         f.fields.forEach((g, i) => { const v = parts[i].get(); if (v !== undefined) o[g.k] = v; });
@@ -448,7 +482,7 @@ function input(f, path) {
  * the record stores RFC 3339 instants in Japan time. */
 function whenInput(path) {
   const prec = el('select', { id: 'f-precision', name: 'date_precision' },
-    ...['time', 'day', 'month', 'fiscal_year'].map((c) => el('option', { value: c, text: label('date_precision', c) + ({ time: '（日付と時刻）', day: '（終日）', month: '（何月かだけ決まっている）', fiscal_year: '（何年度かだけ決まっている）' })[c] })));
+    ...['time', 'day', 'month', 'fiscal_year'].map((c) => el('option', { value: c, text: label('date_precision', c) + t('when.' + c) })));
   prec.value = 'day';
   const mk = (n) => ({
     time: el('input', { type: 'datetime-local', name: n + '_time', id: 'f-' + n + '-time' }),
@@ -482,9 +516,9 @@ function whenInput(path) {
     return isEnd ? (y + 1) + '-03-31T23:59:59+09:00' : y + '-04-01T00:00:00+09:00';
   };
   const node = el('div', { class: 'when' },
-    el('label', {}, '日付の決まり方: ', prec),
-    el('div', { class: 'hint', text: '終了を空けると、開始と同じ日（月・年度）の終わりまでになります。' }),
-    el('div', {}, '開始 ', startBox, '　終了 ', endBox));
+    el('label', {}, t('when.how'), prec),
+    el('div', { class: 'hint', text: t('when.hint') }),
+    el('div', {}, t('when.start'), startBox, t('when.end'), endBox));
   return {
     node, when: true,
     get: () => {
@@ -519,9 +553,9 @@ function fieldBlock(f, path) {
   if (inp.group) return inp;
   const err = el('div', { class: 'error', role: 'alert', 'data-error-for': path });
   const lab = f.t === 'multi' || f.t === 'prefs' || f.t === 'when'
-    ? el('span', { class: 'label' }, f.label, f.req ? el('span', { class: 'req', text: '必須' }) : null)
-    : el('label', { for: inp.id }, f.label, f.req ? el('span', { class: 'req', text: '必須' }) : null);
-  const node = el('div', { class: 'field', 'data-path': path }, lab, f.hint ? el('div', { class: 'hint', text: f.hint }) : null, inp.node, err);
+    ? el('span', { class: 'label' }, fieldLabel(f), f.req ? el('span', { class: 'req', text: t('common.required') }) : null)
+    : el('label', { for: inp.id }, fieldLabel(f), f.req ? el('span', { class: 'req', text: t('common.required') }) : null);
+  const node = el('div', { class: 'field', 'data-path': path }, lab, f.h ? el('div', { class: 'hint', text: t('h.' + f.h) }) : null, inp.node, err);
   return { node, get: inp.get, set: inp.set, when: inp.when };
 }
 
@@ -529,7 +563,7 @@ async function pageForm(kind, id) {
   let rec = null;
   if (id) {
     const r = await api('GET', '/v1/records/' + encodeURIComponent(id));
-    if (!r.ok) return show(el('h1', { text: 'レコードが見つかりません' }), el('p', { text: errorText(r) }));
+    if (!r.ok) return show(el('h1', { text: t('record.not_found') }), el('p', { text: errorText(r) }));
     rec = r.json;
     kind = rec.kind;
   } else if (kind === 'region') {
@@ -538,64 +572,80 @@ async function pageForm(kind, id) {
     if (r.ok && r.json.records && r.json.records.length) { location.hash = '#/edit/' + encodeURIComponent(r.json.records[0].id); return; }
   }
   const specs = FORMS[kind];
-  if (!specs) return show(el('h1', { text: '不明な種類です' }));
+  if (!specs) return show(el('h1', { text: t('form.unknown_kind') }));
   const blocks = specs.map((f) => [f, fieldBlock(f, kind + '.' + f.k)]);
-  const vis = el('div', { class: 'field', 'data-path': 'visibility' }, el('span', { class: 'label', text: '公開範囲' }),
+  const vis = el('div', { class: 'field', 'data-path': 'visibility' }, el('span', { class: 'label', text: t('form.visibility') }),
     ...['public', 'network', 'local'].map((v) => el('label', { class: 'vis-choice' },
-      el('input', { type: 'radio', name: 'visibility', value: v }), ' ', VIS_JA[v]), el('br')),
+      el('input', { type: 'radio', name: 'visibility', value: v }), ' ', t('vis.' + v)), el('br')),
     el('div', { class: 'error', 'data-error-for': 'visibility' }));
   const summary = el('div', { class: 'errors-summary hidden', role: 'alert', id: 'errors' });
-  const submit = el('button', { type: 'submit', id: 'submit', text: rec ? '更新する' : '登録する' });
+  const submit = el('button', { type: 'submit', id: 'submit', text: rec ? t('form.update') : t('form.publish') });
   const form = el('form', { class: 'panel', novalidate: true, id: 'record-form', 'data-kind': kind }, summary, blocks.map(([, b]) => b.node), vis,
-    el('div', { class: 'actions' }, submit, rec ? el('a', { class: 'button secondary', href: '#/record/' + encodeURIComponent(rec.id), text: 'やめる' }) : null));
+    el('div', { class: 'actions' }, submit, rec ? el('a', { class: 'button secondary', href: '#/record/' + encodeURIComponent(rec.id), text: t('form.cancel') }) : null));
   const setVis = (v) => { for (const r of vis.querySelectorAll('input')) r.checked = r.value === v; };
-  setVis(rec ? rec.visibility : 'public');
-  if (rec) {
-    const b = body(rec);
-    for (const [f, blk] of blocks) blk.set(f.t === 'when' ? b : b[f.k]);
-  }
-  const tabs = el('div', { class: 'actions' }, ...Object.entries(KIND_JA).map(([k, v]) =>
-    el('a', { class: 'button' + (k === kind ? '' : ' secondary'), href: '#/new/' + k, text: v })));
-  show(el('h1', { text: rec ? '「' + title(rec) + '」を編集' : KIND_JA[kind] + 'を登録' }), rec ? null : tabs,
-    el('p', { class: 'hint', text: '「必須」の項目を埋めて登録してください。コードの代わりに日本語の選択肢から選べます。登録すると、このノードの鍵で署名されてネットワークに届きます。' }), form);
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
+  /* what the form holds, as the record body it publishes */
+  const collect = () => {
     const out = {};
     for (const [f, blk] of blocks) {
       const v = blk.get();
       if (f.t === 'when') { for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = x; } else if (v !== undefined) out[f.k] = v;
     }
     const vv = vis.querySelector('input:checked');
-    const payload = { kind, visibility: vv ? vv.value : 'public' };
-    payload[kind] = out;
+    return { body: out, visibility: vv ? vv.value : 'public' };
+  };
+  const fill = (b, visibility) => {
+    setVis(visibility);
+    for (const [f, blk] of blocks) blk.set(f.t === 'when' ? b : b[f.k]);
+  };
+  const kept = RK.kept && RK.kept.hash === location.hash ? RK.kept : null;
+  RK.kept = null;
+  let lastError = kept ? kept.error : null;
+  if (kept) fill(kept.body, kept.visibility);
+  else if (rec) fill(body(rec), rec.visibility);
+  else setVis('public');
+  RK.keep = () => Object.assign(collect(), { hash: location.hash, error: lastError });
+  const tabs = el('div', { class: 'actions' }, ...KINDS.map((k) =>
+    el('a', { class: 'button' + (k === kind ? '' : ' secondary'), href: '#/new/' + k, text: label('kind', k) })));
+  show(el('h1', { text: rec ? t('form.edit_title', title(rec)) : t('form.new_title', label('kind', kind)) }), rec ? null : tabs,
+    el('p', { class: 'hint', text: t('form.intro') }), form);
+  if (lastError) showErrors(form, summary, lastError);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const c = collect();
+    const payload = { kind, visibility: c.visibility };
+    payload[kind] = c.body;
     if (rec) payload.rid = rec.rid;
     submit.disabled = true;
     const r = rec ? await api('PUT', '/v1/records/' + encodeURIComponent(rec.id), payload) : await api('POST', '/v1/records', payload);
     submit.disabled = false;
     if (r.ok) {
       const newId = r.json.id || (rec && rec.id);
-      flash(rec ? '更新しました（新しい版 ' + r.json.version + '）。' : '登録しました。');
+      flash(rec ? t('form.updated', r.json.version) : t('form.published'));
       location.hash = '#/record/' + encodeURIComponent(newId);
       return;
     }
+    lastError = r;
     showErrors(form, summary, r);
   });
 }
 
-/* Puts every problem of error.details at its field, in Japanese; the rest in the summary. */
+/* Puts every problem of error.details at its field, in the reader's language; the rest in the
+ * summary. The API writes each message in Japanese and English and names the field by its path
+ * (case.title), which the page replaces with the field's label. */
 function showErrors(form, summary, r) {
   for (const n of form.querySelectorAll('.has-error')) n.classList.remove('has-error');
   for (const n of form.querySelectorAll('.error')) n.textContent = '';
   const e = (r.json && r.json.error) || {};
-  const details = e.details && e.details.length ? e.details : [{ field: e.field, message_ja: e.message, code: e.code || 'HTTP ' + r.status }];
+  const details = e.details && e.details.length ? e.details
+    : [{ field: e.field, message: e.message, message_ja: tHas('err.' + e.code) ? t('err.' + e.code) : e.message, code: e.code || 'HTTP ' + r.status }];
   const loose = [];
   for (const d of details) {
     const box = findField(form, d.field || '');
     /* the message names the field by its path (case.title): in the form, by its label */
     const name = box && box.querySelector('.label, label') ? box.querySelector('.label, label').firstChild.textContent : '';
-    let msg = d.message_ja || d.message || '';
-    if (name && d.field) msg = msg.split(d.field).join('「' + name + '」');
-    const text = msg + (d.suggestion ? '（候補: ' + label(fieldTax(d.field), d.suggestion) + '）' : '') + ' [' + d.code + ']';
+    let msg = (rkLang === 'en' ? d.message || d.message_ja : d.message_ja || d.message) || '';
+    if (name && d.field) msg = msg.split(d.field).join(t('fmt.quote', name));
+    const text = msg + (d.suggestion ? t('form.suggestion', label(fieldTax(d.field), d.suggestion)) : '') + ' [' + d.code + ']';
     if (box) {
       box.classList.add('has-error');
       const line = box.querySelector(':scope > .error') || box.querySelector('.error');
@@ -604,8 +654,8 @@ function showErrors(form, summary, r) {
       loose.push(text);
     }
   }
-  summary.replaceChildren(el('strong', { text: details.length + ' 件の誤りがあります。各項目の赤い説明を見て直してください。何も登録していません。' }));
-  if (loose.length) summary.append(el('ul', {}, loose.map((t) => el('li', { text: t }))));
+  summary.replaceChildren(el('strong', { text: t('form.errors', details.length) }));
+  if (loose.length) summary.append(el('ul', {}, loose.map((x) => el('li', { text: x }))));
   summary.classList.remove('hidden');
   summary.scrollIntoView();
 }
@@ -644,7 +694,7 @@ async function pageEvents(params) {
     api('GET', '/v1/events?limit=100'),
   ]);
   const cal = el('div', { class: 'cal', id: 'calendar', 'data-month': ym });
-  for (const d of ['日', '月', '火', '水', '木', '金', '土']) cal.append(el('div', { class: 'dow', text: d }));
+  for (const d of weekdayNames()) cal.append(el('div', { class: 'dow', text: d }));
   const startDow = new Date(Date.UTC(y, m - 1, 1)).getUTCDay();
   for (let i = 0; i < startDow; i++) cal.append(el('div', { class: 'day other' }));
   const today = jstDay(now.toISOString());
@@ -658,7 +708,7 @@ async function pageEvents(params) {
   for (const rec of (monthR.ok ? monthR.json.events : [])) {
     const ev = body(rec);
     const cancelled = ev.status === 'cancelled';
-    const link = () => el('a', { class: 'ev' + (cancelled ? ' cancelled' : ''), href: '#/record/' + encodeURIComponent(rec.id), title: ev.title, text: (cancelled ? '【中止】' : '') + ev.title });
+    const link = () => el('a', { class: 'ev' + (cancelled ? ' cancelled' : ''), href: '#/record/' + encodeURIComponent(rec.id), title: ev.title, text: (cancelled ? t('events.cancelled_mark') : '') + ev.title });
     if (ev.date_precision === 'month' || ev.date_precision === 'fiscal_year') {
       monthOnly.append(el('li', {}, link(), ' — ' + eventWhen(ev)));
       continue;
@@ -667,17 +717,17 @@ async function pageEvents(params) {
     for (const [k, cell] of Object.entries(cells)) if (k >= s && k <= e) cell.append(link());
   }
   const list = el('div', { class: 'cards', id: 'upcoming' }, ...(upR.ok ? upR.json.events : []).map(card));
-  show(el('h1', { text: 'イベント' }),
+  show(el('h1', { text: t('events.title') }),
     el('div', { class: 'panel' },
       el('div', { class: 'calnav' },
-        el('a', { class: 'button secondary', href: '#/events?month=' + prev, text: '← 前の月' }),
-        el('h2', { id: 'cal-title', text: y + '年' + m + '月' }),
-        el('a', { class: 'button secondary', href: '#/events?month=' + next, text: '次の月 →' }),
-        el('a', { class: 'button', href: '#/new/event', text: 'イベントを登録' })),
+        el('a', { class: 'button secondary', href: '#/events?month=' + prev, text: t('events.prev') }),
+        el('h2', { id: 'cal-title', text: fmtMonth(y, m) }),
+        el('a', { class: 'button secondary', href: '#/events?month=' + next, text: t('events.next') }),
+        el('a', { class: 'button', href: '#/new/event', text: t('events.new') })),
       cal,
-      monthOnly.children.length ? el('div', {}, el('h2', { text: 'この月のうちに開く予定（日にちは未定）' }), monthOnly) : null),
-    el('h2', { text: 'これからのイベント（近い順）' }),
-    list.children.length ? list : el('p', { class: 'meta', text: '予定されているイベントはありません。' }));
+      monthOnly.children.length ? el('div', {}, el('h2', { text: t('events.month_only') }), monthOnly) : null),
+    el('h2', { text: t('events.upcoming') }),
+    list.children.length ? list : el('p', { class: 'meta', text: t('events.none') }));
 }
 
 /* ------------------------------------------------------------------ regions, network, national */
@@ -687,18 +737,16 @@ async function pageRegions() {
   const regions = j.regions || j;
   const cards = (Array.isArray(regions) ? regions : []).map((r) => el('article', { class: 'card' },
     el('h3', {}, r.profile_id ? el('a', { href: '#/record/' + encodeURIComponent(r.profile_id), text: r.name || r.roster_name }) : (r.name || r.roster_name || '')),
-    el('div', { class: 'meta', text: r.profile_id ? (r.prefecture_name || prefName(r.prefecture)) + (r.kind ? ' ・ ' + label('node_kind', r.kind) : '')
-      : '地域プロファイルは未登録（名簿での名前: ' + (r.roster_name || r.name || '') + '）' }),
-    r.coordinating_organisation ? el('div', { text: '推進: ' + r.coordinating_organisation }) : null,
-    el('div', { class: 'meta', text: 'レコード ' + r.records + ' 件' + (r.last_record_version ? ' ・ 最終更新 ' + fmtDate(r.last_record_version) : '') }),
+    el('div', { class: 'meta', text: r.profile_id ? prefName(r.prefecture) + (r.kind ? t('fmt.dot') + label('node_kind', r.kind) : '')
+      : t('regions.no_profile', r.roster_name || r.name || '') }),
+    r.coordinating_organisation ? el('div', { text: t('regions.coordinator', r.coordinating_organisation) }) : null,
+    el('div', { class: 'meta', text: t('regions.records', r.records) + (r.last_record_version ? t('fmt.dot') + t('regions.last', fmtDate(r.last_record_version)) : '') }),
     r.website ? el('a', { href: r.website, rel: 'noopener noreferrer', text: r.website }) : null,
-    el('a', { href: '#/?author=' + encodeURIComponent(r.key), text: 'この地域のレコードを見る' })));
-  show(el('h1', { text: '地域（ネットワークのノード）' }),
-    el('p', {}, el('a', { class: 'button', href: '#/new/region', text: 'このノードの地域プロファイルを編集' })),
-    cards.length ? el('div', { class: 'cards', id: 'regions' }, cards) : el('p', { text: 'まだ地域の情報はありません。' }));
+    el('a', { href: '#/?author=' + encodeURIComponent(r.key), text: t('regions.see_records') })));
+  show(el('h1', { text: t('regions.title') }),
+    el('p', {}, el('a', { class: 'button', href: '#/new/region', text: t('regions.edit_own') })),
+    cards.length ? el('div', { class: 'cards', id: 'regions' }, cards) : el('p', { text: t('regions.none') }));
 }
-
-const STATE_JA = { connected: '接続中', connecting: '接続を試行中', idle: '待機', failed: '失敗', disconnected: '切断', backoff: '再接続待ち', listening: '相手からの接続待ち' };
 
 async function pageNetwork() {
   const [peers, st] = await Promise.all([getJSON('/v1/peers'), getJSON('/v1/status')]);
@@ -706,26 +754,26 @@ async function pageNetwork() {
     const rej = Object.entries(p.rejections || {}).filter(([, n]) => n > 0);
     return el('tr', {},
       el('td', {}, el('strong', { text: p.name || '' }), el('div', { class: 'meta', text: (p.key || '').slice(0, 16) + '…' })),
-      el('td', { class: 'state-' + p.state, text: (STATE_JA[p.state] || p.state) + '（' + p.state + '）' }),
-      el('td', { text: p.last_sync ? fmtDate(p.last_sync) : 'まだ' }),
-      el('td', { text: '送 ' + (p.records_sent || 0) + ' / 受 ' + (p.records_received || 0) }),
-      el('td', { class: rej.length ? 'state-rejected' : '', text: rej.length ? rej.map(([k, n]) => k + ': ' + n).join('、') : 'なし' }),
-      el('td', { class: 'meta', text: p.url || '（相手から接続）' }));
+      el('td', { class: 'state-' + p.state, text: t('fmt.with_code', tHas('state.' + p.state) ? t('state.' + p.state) : p.state, p.state) }),
+      el('td', { text: p.last_sync ? fmtDate(p.last_sync) : t('network.never') }),
+      el('td', { text: t('network.sent_received', p.records_sent || 0, p.records_received || 0) }),
+      el('td', { class: rej.length ? 'state-rejected' : '', text: rej.length ? rej.map(([k, n]) => k + ': ' + n).join(t('fmt.list_sep')) : t('network.none') }),
+      el('td', { class: 'meta', text: p.url || t('network.inbound') }));
   });
   const r = st.records || {};
-  show(el('h1', { text: 'ネットワーク' }),
+  show(el('h1', { text: t('network.title') }),
     el('div', { class: 'panel' },
-      el('h2', { text: 'このノード' }),
+      el('h2', { text: t('network.this_node') }),
       el('dl', { class: 'props' },
-        el('dt', { text: '名前' }), el('dd', { text: st.name }),
-        el('dt', { text: '種類・都道府県' }), el('dd', { text: label('node_kind', st.kind) + ' ・ ' + prefName(st.prefecture) }),
-        el('dt', { text: 'レコード' }), el('dd', { text: '合計 ' + r.total + '（事例 ' + r.case + '、イベント ' + r.event + '、地域 ' + r.region + '）' }),
-        el('dt', { text: '公開鍵' }), el('dd', { text: st.key }),
-        el('dt', { text: '稼働時間' }), el('dd', { text: Math.floor(st.uptime_s / 3600) + ' 時間 ' + Math.floor((st.uptime_s % 3600) / 60) + ' 分' }))),
-    el('h2', { text: 'ピア（同期の相手）' }),
-    el('p', { class: 'hint', text: '「最後の同期」が古いピアや、拒否が増えているピアがあれば、そのノードの運用者に連絡してください。' }),
-    rows.length ? el('table', { id: 'peers' }, el('thead', {}, el('tr', {}, ['ピア', '状態', '最後の同期', 'レコード', '拒否（理由: 件数）', 'URL'].map((h) => el('th', { text: h })))), el('tbody', {}, rows))
-      : el('p', { text: 'ピアは設定されていません。' }));
+        el('dt', { text: t('network.name') }), el('dd', { text: st.name }),
+        el('dt', { text: t('network.kind_pref') }), el('dd', { text: label('node_kind', st.kind) + t('fmt.dot') + prefName(st.prefecture) }),
+        el('dt', { text: t('network.records') }), el('dd', { text: t('network.records_value', r.total, r.case, r.event, r.region) }),
+        el('dt', { text: t('network.key') }), el('dd', { text: st.key }),
+        el('dt', { text: t('network.uptime') }), el('dd', { text: t('network.uptime_value', Math.floor(st.uptime_s / 3600), Math.floor((st.uptime_s % 3600) / 60)) }))),
+    el('h2', { text: t('network.peers') }),
+    el('p', { class: 'hint', text: t('network.hint') }),
+    rows.length ? el('table', { id: 'peers' }, el('thead', {}, el('tr', {}, ['peer', 'state', 'last_sync', 'records', 'rejections', 'url'].map((h) => el('th', { text: t('network.col_' + h) })))), el('tbody', {}, rows))
+      : el('p', { text: t('network.no_peers') }));
 }
 
 /* The tiles of the 47 prefectures, [column, row] on a 13-column map of Japan. */
@@ -738,7 +786,7 @@ const PREF_TILES = { '01': [13, 1], '02': [13, 2], '05': [12, 3], '03': [13, 3],
 function bars(obj, tax) {
   const entries = Object.entries(obj || {}).filter(([k, n]) => k !== 'unknown' && n > 0).sort((a, b) => b[1] - a[1]);
   const max = Math.max(1, ...entries.map(([, n]) => n));
-  if (!entries.length) return el('p', { class: 'meta', text: 'まだありません。' });
+  if (!entries.length) return el('p', { class: 'meta', text: t('common.none_yet') });
   return el('div', { class: 'bars', 'data-tax': tax }, entries.map(([k, n]) => {
     const fill = el('span', {});
     fill.style.width = Math.round((100 * n) / max) + '%';
@@ -754,18 +802,18 @@ async function pageNational() {
   for (const p of rows) {
     const pos = PREF_TILES[p.code] || PREF_TILES[Number(p.code)];
     const lvl = p.total === 0 ? 0 : Math.min(4, 1 + Math.floor((3 * p.total) / max));
-    const t = el('div', { class: 'pref l' + lvl, 'data-pref': p.code, title: p.name + ': 事例 ' + p.case + '、イベント ' + p.event + '、地域 ' + p.region },
-      el('b', { class: 'count', text: p.total }), el('span', { text: p.name.replace(/[都府県]$/, '') }));
-    if (pos) { t.style.gridColumn = pos[0]; t.style.gridRow = pos[1]; }
-    grid.append(t);
+    const tile = el('div', { class: 'pref l' + lvl, 'data-pref': p.code, title: t('national.tile', prefName(p.code), p.case, p.event, p.region) },
+      el('b', { class: 'count', text: p.total }), el('span', { text: prefShort(p.code) }));
+    if (pos) { tile.style.gridColumn = pos[0]; tile.style.gridRow = pos[1]; }
+    grid.append(tile);
   }
   const k = s.by_kind || {};
-  show(el('h1', { text: '全国の状況' }),
-    el('p', { class: 'meta', text: 'このノードが持つ公開・ネットワーク内のレコード ' + s.total + ' 件（事例 ' + (k.case || 0) + '、イベント ' + (k.event || 0) + '、地域 ' + (k.region || 0) + '）。' + fmtDate(s.generated_at) + ' 時点。' }),
-    el('div', { class: 'panel' }, el('h2', { text: '都道府県別のレコード数' }), grid),
-    el('div', { class: 'panel' }, el('h2', { text: '業種別（事例）' }), bars(s.by_industry, 'industry')),
-    el('div', { class: 'panel' }, el('h2', { text: 'DXの段階別（事例）' }), bars(s.by_dx_level, 'dx_level')),
-    el('div', { class: 'panel' }, el('h2', { text: 'スキル別（事例とイベント）' }), bars(s.by_skill, 'skills')));
+  show(el('h1', { text: t('national.title') }),
+    el('p', { class: 'meta', text: t('national.summary', s.total, k.case || 0, k.event || 0, k.region || 0, fmtDate(s.generated_at)) }),
+    el('div', { class: 'panel' }, el('h2', { text: t('national.by_prefecture') }), grid),
+    el('div', { class: 'panel' }, el('h2', { text: t('national.by_industry') }), bars(s.by_industry, 'industry')),
+    el('div', { class: 'panel' }, el('h2', { text: t('national.by_dx_level') }), bars(s.by_dx_level, 'dx_level')),
+    el('div', { class: 'panel' }, el('h2', { text: t('national.by_skill') }), bars(s.by_skill, 'skills')));
 }
 
 /* ------------------------------------------------------------------ routing */
@@ -777,6 +825,7 @@ async function route() {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   const section = { record: 'search', new: 'new', edit: 'new', events: 'events', regions: 'regions', network: 'network', national: 'national' }[parts[0]] || 'search';
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('on', a.dataset.nav === section);
+  RK.keep = null; /* only the form on show keeps its input across a change of language */
   try {
     if (parts[0] === 'record') await pageRecord(parts[1]);
     else if (parts[0] === 'new') await pageForm(parts[1] || 'case');
@@ -787,7 +836,7 @@ async function route() {
     else if (parts[0] === 'national') await pageNational();
     else await pageSearch(params);
   } catch (e) {
-    if (String(e.message) !== 'no session') show(el('h1', { text: '読み込めませんでした' }), el('p', { text: String(e.message) }));
+    if (String(e.message) !== 'no session') show(el('h1', { text: t('page.load_failed') }), el('p', { text: String(e.message) }));
   }
 }
 
@@ -797,9 +846,18 @@ async function start() {
   RK.csrf = sess.json.csrf;
   RK.codes = codes.json;
   RK.status = status.json;
-  document.getElementById('node').textContent = 'ノード: ' + status.json.name + '（' + prefName(status.json.prefecture) + '）';
+  showNode();
   window.addEventListener('hashchange', route);
+  document.addEventListener('rk-lang', () => {
+    RK.kept = RK.keep ? RK.keep() : null;
+    showNode();
+    route();
+  });
   route();
+}
+
+function showNode() {
+  document.getElementById('node').textContent = t('page.node', RK.status.name, prefName(RK.status.prefecture));
 }
 
 start();

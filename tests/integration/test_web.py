@@ -3,7 +3,8 @@ python3-selenium): log in with the URL from `renkei web`, publish a case through
 Japanese text and taxonomy choices, find it by a Japanese search, see it on a second node after
 gossip, edit it and see the new version, a form with three mistakes shows three field errors in
 Japanese and publishes nothing, the calendar shows an upcoming event in its month, and the national
-view shows the count of the right prefecture. The browser may reach only the node itself: the CSP
+view shows the count of the right prefecture; in English, the form's labels, choices and errors and
+the calendar, a choice that survives a reload. The browser may reach only the node itself: the CSP
 blocks everything else, and the test fails on any CSP violation or script error in the console.
 Each test saves a screenshot under the build tree (build/screenshots/)."""
 
@@ -324,7 +325,10 @@ def test_region_profile_event_by_fiscal_year_and_delete():
         assert ev["event"]["date_precision"] == "fiscal_year"
         assert ev["event"]["starts_at"].startswith("2027-04-01T00:00:00") and ev["event"]["ends_at"].startswith("2028-03-31T23:59:59"), ev
 
-        # delete, after the confirmation
+        # delete, after the confirmation (by way of another page, so that the wait below cannot find the
+        # delete button of the page shown after publishing, which the record page then replaces)
+        p.go("#/events")
+        p.wait(lambda d: d.find_element(By.ID, "calendar"), "the events page")
         p.go("#/record/" + ev["id"])
         p.wait(lambda d: d.find_element(By.CSS_SELECTOR, "button.danger"), "the delete button")
         p.d.find_element(By.CSS_SELECTOR, "button.danger").click()
@@ -337,6 +341,143 @@ def test_region_profile_event_by_fiscal_year_and_delete():
         p.wait(lambda d: "削除しました" in p.text(), "the deletion notice")
         assert n.get("/v1/records/" + ev["id"]).status == 410
         p.shot("web-deleted")
+    finally:
+        p.close()
+        n.stop()
+
+
+def english_event_node():
+    """A node with an upcoming event and a cancelled one, 40 days ahead (Japan time)."""
+    n = web_node("鳥羽ノード", "24")
+    n.start()
+    jst = datetime.timezone(datetime.timedelta(hours=9))
+    day = (datetime.datetime.now(jst) + datetime.timedelta(days=40)).replace(hour=13, minute=0, second=0, microsecond=0)
+    ev = {"title": "製造業DX勉強会（鳥羽）", "event_type": "seminar", "format": "onsite", "prefecture": "24",
+          "starts_at": day.isoformat(), "ends_at": (day + datetime.timedelta(hours=2)).isoformat(),
+          "date_precision": "time", "skills": ["ai"]}
+    n.publish({"kind": "event", "event": ev})
+    n.publish({"kind": "event", "event": dict(ev, title="中止になった交流会", status="cancelled")})
+    return n, day
+
+
+def switch_language(p, lang, nav_search):
+    p.d.find_element(By.ID, "lang-" + lang).click()
+    p.wait(lambda d: d.find_element(By.CSS_SELECTOR, 'nav a[data-nav="search"]').text == nav_search, "the page in " + lang)
+    assert p.d.find_element(By.ID, "lang-" + lang).get_attribute("aria-pressed") == "true"
+    assert p.d.execute_script("return document.documentElement.lang") == lang
+
+
+def field_label(p, path):
+    """The label's own text, without its "required" mark."""
+    lab = p.field(path).find_element(By.CSS_SELECTOR, "label, .label")
+    return p.d.execute_script("return arguments[0].firstChild.textContent", lab)
+
+
+def test_english_labels_persist_and_switch_back():
+    """The language switch: English labels, choices, validation errors and calendar; the choice
+    survives a reload and reaches the login page; Japanese comes back, and what a form holds and the
+    errors it shows follow the switch without being lost."""
+    n, day = english_event_node()
+    p = Page(n)
+    try:
+        assert p.d.find_element(By.ID, "lang-ja").get_attribute("aria-pressed") == "true"  # Japanese by default
+        p.go("#/new/case")
+        p.wait(lambda d: d.find_element(By.ID, "record-form"), "the case form")
+        switch_language(p, "en", "Search")
+        assert p.d.find_element(By.ID, "node").text == "Node: 鳥羽ノード (Mie)"
+
+        # the publish form: labels, hints, taxonomy choices and the visibility explained in English
+        p.wait(lambda d: field_label(p, "case.title") == "Title", "the English labels")
+        assert p.field("case.title").find_element(By.CSS_SELECTOR, ".req").text == "required"
+        assert p.d.find_element(By.TAG_NAME, "h1").text == "Publish: Case"
+        assert field_label(p, "case.industry") == "Industry" and field_label(p, "case.skills") == "Skills"
+        assert "e.g. 17206" in p.field("case.municipality").text
+        p.choose("case.industry", "Manufacturing (manufacturing)")
+        p.choose("case.prefecture", "Ishikawa")
+        p.choose("case.dx_level", "New products and services (new_offering)")
+        p.check("case.skills", "Robotics")
+        p.check("case.target_layers", "Site leaders")
+        assert "Network only — reaches member nodes only" in p.field("visibility").text
+        assert not any(0x3040 <= ord(c) <= 0x30ff for c in p.d.find_element(By.ID, "record-form").text), \
+            "kana left in the English form"
+
+        # a validation error from the API, at its field and in English; nothing published
+        p.fill("case.place_name", "加賀市")
+        p.submit()
+        p.wait(lambda d: d.find_element(By.ID, "errors").is_displayed(), "the error summary")
+        bad = sorted(b.get_attribute("data-path") for b in p.d.find_elements(By.CSS_SELECTOR, ".field.has-error"))
+        assert bad == ["case.summary", "case.title"], bad
+        msg = p.field("case.title").find_element(By.CSS_SELECTOR, ".error").text
+        assert msg == "“Title” is required [missing_field]", msg
+        assert p.d.find_element(By.ID, "errors").text.startswith("2 mistakes found."), p.d.find_element(By.ID, "errors").text
+        assert n.get("/v1/records?kind=case").json()["records"] == []
+        p.shot("web-form-errors-en")
+
+        # switching language redraws the form with what was typed and the errors, now in Japanese
+        switch_language(p, "ja", "探す")
+        p.wait(lambda d: "必須です" in p.field("case.title").find_element(By.CSS_SELECTOR, ".error").text, "the errors in Japanese")
+        msg = p.field("case.title").find_element(By.CSS_SELECTOR, ".error").text
+        assert msg == "「タイトル」 は必須です [missing_field]", msg
+        assert Select(p.field("case.prefecture").find_element(By.TAG_NAME, "select")).first_selected_option.text == "石川県"
+        assert p.field("case.place_name").find_element(By.TAG_NAME, "input").get_attribute("value") == "加賀市"
+        assert [b.get_attribute("value") for b in p.field("case.skills").find_elements(By.CSS_SELECTOR, "input:checked")] == ["robotics"]
+        switch_language(p, "en", "Search")
+        p.wait(lambda d: "is required" in p.field("case.title").find_element(By.CSS_SELECTOR, ".error").text, "the errors back in English")
+
+        # the calendar: month and weekday names, the cancelled mark, dates in the upcoming list
+        month = day.strftime("%Y-%m")
+        p.go("#/events?month=" + month)
+        p.wait(lambda d: d.find_element(By.ID, "calendar").get_attribute("data-month") == month, "the calendar")
+        assert p.d.find_element(By.ID, "cal-title").text == day.strftime("%B %Y")  # "January 2027"
+        dows = [e.text for e in p.d.find_elements(By.CSS_SELECTOR, "#calendar .dow")]
+        assert dows == ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"], dows
+        cell = p.d.find_element(By.CSS_SELECTOR, '.day[data-day="%s"]' % day.strftime("%Y-%m-%d")).text
+        assert "[Cancelled] 中止になった交流会" in cell, cell
+        upcoming = p.d.find_element(By.ID, "upcoming").text
+        assert "Cancelled" in upcoming and "Event" in upcoming and "%d %s %d" % (day.day, day.strftime("%B"), day.year) in upcoming, upcoming
+        assert "Mie" in upcoming and "published by 鳥羽ノード" in upcoming, upcoming
+        p.shot("web-calendar-en")
+
+        # a record's page: its fields and provenance
+        p.d.find_element(By.LINK_TEXT, "製造業DX勉強会（鳥羽）").click()
+        p.wait(lambda d: d.find_element(By.CSS_SELECTOR, ".provenance"), "the event's page")
+        page = p.text()
+        for words in ("Event type\nSeminar", "Format\nOn site", "Prefecture\nMie", "Skills\nAI",
+                      "Provenance (who signed it)", "Verified — this node checked the Ed25519 signature"):
+            assert words in page, (words, page)
+        p.shot("web-record-en")
+
+        # the national view: prefectures in romaji, charts with English labels
+        p.go("#/national")
+        p.wait(lambda d: d.find_element(By.ID, "japan"), "the national view")
+        assert p.d.find_element(By.CSS_SELECTOR, '.pref[data-pref="24"]').text.split() == ["2", "Mie"]
+        assert p.d.find_element(By.CSS_SELECTOR, '.bars[data-tax="skills"]').get_attribute("textContent").startswith("AI")
+        p.shot("web-national-en")
+        p.go("#/network")
+        p.wait(lambda d: "This node" in p.text(), "the network page")
+        p.shot("web-network-en")
+
+        # the choice survives a reload, and the login page follows it
+        p.d.refresh()
+        p.wait(lambda d: d.find_element(By.ID, "node").text.startswith("Node:"), "the page after a reload")
+        assert p.d.find_element(By.CSS_SELECTOR, 'nav a[data-nav="new"]').text == "Publish"
+        assert p.d.execute_script("return localStorage.getItem('renkei.lang')") == "en"
+        p.go("#/events?month=" + month)
+        p.wait(lambda d: d.find_element(By.ID, "cal-title").text == day.strftime("%B %Y"), "the English calendar after a reload")
+        p.d.get("http://127.0.0.1:%d/login" % n.tcp_port)
+        body = p.d.find_element(By.TAG_NAME, "body").text
+        assert "To use this page you need a login URL." in body and "renkei web" in body, body
+        assert p.d.title == "Log in — renkei"
+        p.shot("web-login-page-en")
+        p.d.find_element(By.ID, "lang-ja").click()
+        p.wait(lambda d: "ログイン用のURLが必要です" in d.find_element(By.TAG_NAME, "body").text, "the login page in Japanese")
+
+        # back to Japanese everywhere, remembered too
+        p.d.get("http://127.0.0.1:%d/#/events?month=%s" % (n.tcp_port, month))
+        p.wait(lambda d: d.find_element(By.ID, "cal-title").text == "%d年%d月" % (day.year, day.month), "the Japanese calendar")
+        assert [e.text for e in p.d.find_elements(By.CSS_SELECTOR, "#calendar .dow")][:2] == ["日", "月"]
+        assert p.d.find_element(By.ID, "node").text == "ノード: 鳥羽ノード（三重県）"
+        p.shot("web-calendar-ja")
     finally:
         p.close()
         n.stop()
