@@ -74,6 +74,7 @@ static const errcode_entry errcode_table[] = {
     {"internal", 500},
     {"sign_failed", 500},
     {"stopping", 503},
+    {"too_many_connections", 503},
     {"store_error", 503},
     {"store_corrupt", 503},
     {"store_full", 507},

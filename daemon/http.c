@@ -5,6 +5,11 @@
  * queued, so pipelined requests are answered strictly in order. Limits: the request line and headers
  * (414/431), the body (413 as soon as Content-Length or the chunks exceed max_body; the rest is not
  * read and the connection closes), and a timeout for a request that is not completed in time (408).
+ * Memory per connection is bounded whatever the client does: while a request is in flight or more than
+ * MAX_UNSENT_BYTES of responses wait for the client, nothing further is parsed and reading stops as
+ * soon as some input is buffered, so a client that pipelines without reading holds at most its unsent
+ * responses (the bound plus the last response), one read of input and one request. The number of
+ * connections is capped too (max_connections; the next one gets 503 and is closed).
  * A connection that closes while its request is in flight orphans the request (req->conn = NULL):
  * the handler still owns it and its later response is discarded, so there is no use after free.
  * Gathering one request from the parser's callbacks is http_parse.c's job; both share http_conn.h.
@@ -35,8 +40,12 @@
  * reset ("lingering close"); bounded in time and bytes. */
 #define LINGER_MS 2000
 /* Responses a client has not taken yet: past this, no further pipelined request of that connection is
- * processed (nor read) until the client reads, so a client that never reads holds bounded memory. */
-#define MAX_UNSENT_BYTES (1u << 20)
+ * processed (nor read) until the client reads, so a client that never reads holds bounded memory.
+ * Small enough that many such clients together stay small; a normal client never reaches it, since it
+ * reads each response (however large) before the next request is looked at. */
+#define MAX_UNSENT_BYTES (256u << 10)
+/* The same in responses rather than bytes: small ones cost more in allocations than in bytes. */
+#define MAX_UNSENT_RESPONSES 8
 #define LINGER_MAX_BYTES (64u << 20)
 
 /* Every response of the TCP listener, which browsers reach: scripts, styles, images and fetches from
@@ -140,6 +149,7 @@ static void conn_close(http_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
+    s->conn_count--;
     if (s->stopping && !s->conns)
         stop_draining(s);
     uv_timer_stop(&c->timer);
@@ -173,11 +183,11 @@ typedef struct write_req {
 
 static bool write_backlogged(http_conn *c)
 {
-    return uv_stream_get_write_queue_size(&c->h.stream) > MAX_UNSENT_BYTES;
+    return uv_stream_get_write_queue_size(&c->h.stream) > MAX_UNSENT_BYTES || c->pending_writes >= MAX_UNSENT_RESPONSES;
 }
 
 static void process(http_conn *c);
-static void resume_reading(http_conn *c);
+static void update_reading(http_conn *c);
 
 static void on_write(uv_write_t *w, int status)
 {
@@ -198,8 +208,8 @@ static void on_write(uv_write_t *w, int status)
             conn_close(c);
     } else if (!c->close_after_write && !c->inflight && !write_backlogged(c)) {
         /* the client took enough of its responses: go on with the requests it pipelined */
-        resume_reading(c);
         process(c);
+        update_reading(c);
     }
 }
 
@@ -329,8 +339,9 @@ static void dispatch(http_conn *c)
     r->path = dup_range(url, u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
     if (u.field_set & (1 << UF_QUERY))
         r->query = dup_range(url, u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
-    r->body = dup_range(c->body.data ? c->body.data : "", 0, c->body.len);
+    /* the body buffer is handed over, so an idle connection does not keep a large one */
     r->body_len = c->body.len;
+    r->body = rk_buf_take(&c->body, NULL);
     r->if_none_match = c->inm;
     r->if_modified_since = c->ims;
     c->inm = c->ims = NULL;
@@ -431,13 +442,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (!c->inflight)
         rk_http_conn_arm_timer(c);
     process(c);
-    /* while a request is in flight or responses wait for the client, buffer at most one more full
-     * request, then push back */
-    if (!c->closing && (c->inflight || write_backlogged(c)) &&
-        c->in.len - c->in_off > c->srv->max_body + RK_HTTP_MAX_HEADER_BYTES + RK_HTTP_MAX_URL && c->reading) {
-        uv_read_stop(&c->h.stream);
-        c->reading = false;
-    }
+    update_reading(c);
 }
 
 void rk_http_set_abort(rk_http_req *req, rk_http_abort_cb cb, void *ctx)
@@ -495,14 +500,25 @@ static void respond(rk_http_req *req, int status, const char *content_type, cons
         return;
     }
     rk_http_conn_arm_timer(c);
-    resume_reading(c);
     process(c);
+    update_reading(c);
 }
 
-static void resume_reading(http_conn *c)
+/* Reads while the connection can use input: not while a request is in flight or responses wait for
+ * the client and some input is already buffered unparsed, so what one connection holds of input is
+ * one read's worth (the kernel's buffer pushes back on the client). Without this, every response
+ * would let one more read in ahead of the parser, and a pipelining client would grow it at will. */
+static void update_reading(http_conn *c)
 {
-    if (!c->reading && uv_read_start(&c->h.stream, on_alloc, on_read) == 0)
+    if (c->closing || (c->close_after_write && !c->lingering))
+        return;
+    bool want = c->lingering || !((c->inflight || write_backlogged(c)) && c->in.len > c->in_off);
+    if (want && !c->reading && uv_read_start(&c->h.stream, on_alloc, on_read) == 0) {
         c->reading = true;
+    } else if (!want && c->reading) {
+        uv_read_stop(&c->h.stream);
+        c->reading = false;
+    }
 }
 
 void rk_http_respond(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
@@ -524,6 +540,27 @@ void rk_http_respond_owned(rk_http_req *req, int status, const char *content_typ
 
 /* ---------------------------------------------------------------------------- listeners */
 
+/* Over max_connections: a 503 written only if the socket takes it at once, then closed. */
+static void refuse_connection(http_conn *c)
+{
+    rk_http_server *s = c->srv;
+    uint64_t now = uv_now(s->loop);
+    if (!s->refused_logged_ms || now - s->refused_logged_ms >= 60000) { /* a flood logs once a minute */
+        rk_warn("http", "%u API connections are open (api.max_connections); refusing further ones", s->max_connections);
+        s->refused_logged_ms = now ? now : 1;
+    }
+    static const char body[] = "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"too many "
+                               "connections are open\",\"field\":null}}\n";
+    rk_buf out;
+    rk_buf_init(&out);
+    if (build_response(&out, 503, "application/json", NULL, body, sizeof body - 1, false, c->tcp) == 0) {
+        uv_buf_t b = uv_buf_init(out.data, (unsigned)out.len);
+        (void)uv_try_write(&c->h.stream, &b, 1);
+    }
+    rk_buf_free(&out);
+    conn_close(c);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     rk_http_server *s = server->data;
@@ -533,6 +570,7 @@ static void on_connection(uv_stream_t *server, int status)
     if (!c)
         return;
     c->srv = s;
+    bool over_cap = s->conn_count >= s->max_connections;
     bool is_pipe = server == (uv_stream_t *)&s->pipe;
     int rc = is_pipe ? uv_pipe_init(s->loop, &c->h.pipe, 0) : uv_tcp_init(s->loop, &c->h.tcp);
     if (rc != 0) {
@@ -548,10 +586,12 @@ static void on_connection(uv_stream_t *server, int status)
     if (s->conns)
         s->conns->prev = c;
     s->conns = c;
+    s->conn_count++;
     if (uv_accept(server, &c->h.stream) != 0) {
         conn_close(c);
         return;
     }
+
     if (is_pipe) {
         uv_os_fd_t fd;
         struct ucred cred;
@@ -566,6 +606,11 @@ static void on_connection(uv_stream_t *server, int status)
     } else {
         c->tcp = true;
         uv_tcp_nodelay(&c->h.tcp, 1);
+    }
+    if (over_cap) {
+        /* accepted only to be told so: left in the listen queue, it would hold the queue full */
+        refuse_connection(c);
+        return;
     }
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
@@ -661,6 +706,7 @@ int rk_http_start(uv_loop_t *loop, const rk_http_options *o, rk_http_handler h, 
     s->handler = h;
     s->ctx = ctx;
     s->max_body = o->max_body;
+    s->max_connections = o->max_connections ? o->max_connections : 256;
     gid_t gid = (gid_t)-1;
     if (o->group) {
         struct group gr, *res = NULL;

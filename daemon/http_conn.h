@@ -60,6 +60,8 @@ struct rk_http_server {
     rk_http_handler handler;
     void *ctx;
     size_t max_body;
+    unsigned max_connections, conn_count; /* conn_count: the connections in conns */
+    uint64_t refused_logged_ms;           /* uv_now of the last warning about max_connections */
     uv_pipe_t pipe;
     uv_tcp_t tcp;
     bool has_pipe, has_tcp, stopping;

@@ -463,6 +463,13 @@ static int handle_api(parse_ctx *ctx, const char *s, const char *key, const char
             return fail_at(ctx, s, key, "\"%s\" is not a size between 1K and 1G", v);
         return 1;
     }
+    if (strcmp(key, "max_connections") == 0) {
+        unsigned long long n;
+        if (rk_config_parse_uint(v, 1, 100000, &n) != 0)
+            return fail_at(ctx, s, key, "\"%s\" is not a number between 1 and 100000", v);
+        c->max_connections = (unsigned)n;
+        return 1;
+    }
     return fail_at(ctx, s, key, "unknown key (see docs/configuration.md)");
 }
 
@@ -763,6 +770,7 @@ static void init_defaults(rk_config *c)
     c->max_clock_skew_ms = 600 * 1000;
     c->max_record_bytes = 256 * 1024;
     c->max_body = 1 << 20;
+    c->max_connections = 256;
     c->sync_interval_s = 30;
     c->quota_records = 200000; /* the values of rk_quota_policy_default (test_quota holds them equal) */
     c->quota_versions = 10000;

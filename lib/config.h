@@ -35,10 +35,11 @@ typedef struct rk_config {
     char *log_level;            /* debug | info | warn | error */
     /* [api] */
     char *socket;
-    char *tcp;        /* optional loopback "127.0.0.1:7480" */
-    char *group;      /* optional Unix group allowed to publish */
-    size_t max_body;  /* max_body = 1M */
-    char *public_url; /* optional http(s)://host[/path] the world uses; no trailing '/' */
+    char *tcp;                /* optional loopback "127.0.0.1:7480" */
+    char *group;              /* optional Unix group allowed to publish */
+    size_t max_body;          /* max_body = 1M */
+    unsigned max_connections; /* max_connections = 256: open API connections, both listeners */
+    char *public_url;         /* optional http(s)://host[/path] the world uses; no trailing '/' */
     /* [gossip] */
     char **listen; /* comma-separated in the file */
     size_t listen_count;

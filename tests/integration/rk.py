@@ -169,6 +169,15 @@ def query(path, **params):
     return path + ("?" + urllib.parse.urlencode(params) if params else "")
 
 
+def rss_kib(node):
+    """The resident memory of the node's renkeid (VmRSS), in KiB."""
+    with open("/proc/%d/status" % node.proc.pid) as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    raise AssertionError("no VmRSS for %s" % node.name)
+
+
 def wait_until(pred, timeout=20, interval=0.05, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:

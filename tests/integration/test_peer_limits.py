@@ -11,20 +11,12 @@ import threading
 import time
 
 import cluster as cl
-from rk import run_tests, sample_case, wait_until
+from rk import rss_kib, run_tests, sample_case, wait_until
 
 HANDSHAKE_LIMIT_S = 10  # LISTEN_HANDSHAKE_MS in daemon/peer_listen.c
 ATTACKERS = 200
 FRAME = 16 << 20
 SENT = 12 << 20
-
-
-def rss_kib(node):
-    with open("/proc/%d/status" % node.proc.pid) as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    raise AssertionError("no VmRSS for %s" % node.name)
 
 
 def _gauge(node, state):
