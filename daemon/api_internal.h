@@ -78,7 +78,10 @@ void rk_api_owned(rk_api_response *res, int status, const char *content_type, co
 /* The error body {"error": {"code", "message", "field"}}; the status is the code's (errcode.h). */
 void rk_api_error(rk_api_response *res, const char *code, const char *field, const char *fmt, ...) RK_PRINTF(4, 5);
 void rk_api_rk_error(rk_api_response *res, const rk_error *err);
-/* Loop thread: renders and sends res, counts it for route, and clears res. */
+/* Renders res->json into res->body, straight into the buffer that is sent, and frees the tree. Any
+ * thread: a pool job renders before it comes back, so the loop thread only writes bytes. */
+void rk_api_response_render(rk_api_response *res);
+/* Loop thread: renders (if not yet done) and sends res, counts it for route, and clears res. */
 void rk_api_send(rk_api *a, rk_http_req *req, const char *route, rk_api_response *res);
 
 /* ---- api_read.c: read-only handlers */

@@ -107,9 +107,10 @@ static int api_dump_to_buf(const char *data, size_t size, void *ctx)
     return rk_buf_append(ctx, data, size) == 0 ? 0 : -1;
 }
 
-/* Renders res->json into res->body (once, straight into the buffer that is sent). */
-static void api_render(rk_api_response *res)
+void rk_api_response_render(rk_api_response *res)
 {
+    if (!res->json)
+        return;
     rk_buf b;
     rk_buf_init(&b);
     bool ok = rk_buf_reserve(&b, 4096) == 0 && json_dump_callback(res->json, api_dump_to_buf, &b, JSON_COMPACT) == 0 &&
@@ -129,8 +130,7 @@ void rk_api_send(rk_api *a, rk_http_req *req, const char *route, rk_api_response
 {
     if (res->status == 0) /* a handler that filled nothing: a bug, answered rather than left hanging */
         rk_api_error(res, "internal", NULL, "the handler gave no response");
-    if (res->json)
-        api_render(res);
+    rk_api_response_render(res);
     if (res->oom && (res->body = malloc(sizeof api_oom_body - 1))) { /* if even this fails, it goes out empty */
         memcpy(res->body, api_oom_body, sizeof api_oom_body - 1);
         res->len = sizeof api_oom_body - 1;
