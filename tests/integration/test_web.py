@@ -457,6 +457,19 @@ def test_english_labels_persist_and_switch_back():
         p.wait(lambda d: "This node" in p.text(), "the network page")
         p.shot("web-network-en")
 
+        # longer English words must not push any page wider than a narrow window (a tablet, a half
+        # screen): no sideways scrolling on the pages with the widest content
+        p.d.set_window_size(760, 1000)
+        for h in ("#/new/event", "#/events?month=" + month, "#/national", "#/network", "#/"):
+            p.go(h)
+            time.sleep(0.5)
+            p.wait(lambda d: "Loading" not in p.text() and d.find_element(By.TAG_NAME, "h1"), h)
+            width, window = p.d.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+            assert width <= window, (h, width, window)
+            if h == "#/national":
+                p.shot("web-national-narrow-en")
+        p.d.set_window_size(1280, 1400)
+
         # the choice survives a reload, and the login page follows it
         p.d.refresh()
         p.wait(lambda d: d.find_element(By.ID, "node").text.startswith("Node:"), "the page after a reload")
