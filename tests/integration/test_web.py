@@ -496,6 +496,24 @@ def test_english_labels_persist_and_switch_back():
         n.stop()
 
 
+def test_page_weight_in_the_docs():
+    """The docs give the page's weight file by file: they must say what the files weigh now."""
+    web = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "web")
+    docs = os.path.join(web, "..", "docs")
+    size = {f: os.path.getsize(os.path.join(web, f)) for f in ("index.html", "app.css", "i18n.js", "app.js",
+                                                                "login.html", "login.css")}
+    page = size["index.html"] + size["app.css"] + size["i18n.js"] + size["app.js"]
+    login = size["login.html"] + size["login.css"] + size["i18n.js"]
+    with open(os.path.join(docs, "guide-coordinator.md"), encoding="utf-8") as f:
+        guide = " ".join(f.read().split())
+    with open(os.path.join(docs, "operator-guide.md"), encoding="utf-8") as f:
+        ops = " ".join(f.read().split())
+    for words in ["合わせて {:,} バイト".format(page), "{:,} バイト（login.html".format(login)] + \
+            ["{} {:,}".format(f, n) for f, n in size.items()]:
+        assert words in guide, "docs/guide-coordinator.md lacks %r (run wc -c web/*)" % words
+    assert "it weighs {:,} bytes".format(page) in ops, "docs/operator-guide.md: the page weighs %d bytes" % page
+
+
 def test_login_url_once_in_browser():
     n = web_node("一度きり", "17")
     n.start()
