@@ -540,6 +540,8 @@ function rkApplyStatic() {
   for (const n of document.querySelectorAll('[data-t]')) n.textContent = t(n.dataset.t);
   const title = document.querySelector('title[data-t]');
   if (title) document.title = t(title.dataset.t);
+  const box = document.getElementById('lang');
+  if (box) box.setAttribute('aria-label', t('lang.switch'));
   for (const b of document.querySelectorAll('#lang button')) {
     const on = b.value === rkLang;
     b.classList.toggle('on', on);
@@ -573,7 +575,6 @@ function rkLangSwitch() {
     });
     box.append(b);
   }
-  box.setAttribute('aria-label', t('lang.switch'));
 }
 
 rkLangSwitch();

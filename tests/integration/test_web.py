@@ -4,7 +4,8 @@ Japanese text and taxonomy choices, find it by a Japanese search, see it on a se
 gossip, edit it and see the new version, a form with three mistakes shows three field errors in
 Japanese and publishes nothing, the calendar shows an upcoming event in its month, and the national
 view shows the count of the right prefecture; in English, the form's labels, choices and errors and
-the calendar, a choice that survives a reload. The browser may reach only the node itself: the CSP
+the calendar, a choice that survives a reload, no page wider than a narrow window; and the docs give
+the page's real weight. The browser may reach only the node itself: the CSP
 blocks everything else, and the test fails on any CSP violation or script error in the console.
 Each test saves a screenshot under the build tree (build/screenshots/)."""
 
@@ -381,10 +382,12 @@ def test_english_labels_persist_and_switch_back():
     p = Page(n)
     try:
         assert p.d.find_element(By.ID, "lang-ja").get_attribute("aria-pressed") == "true"  # Japanese by default
+        assert p.d.find_element(By.ID, "lang").get_attribute("aria-label") == "表示する言語"
         p.go("#/new/case")
         p.wait(lambda d: d.find_element(By.ID, "record-form"), "the case form")
         switch_language(p, "en", "Search")
         assert p.d.find_element(By.ID, "node").text == "Node: 鳥羽ノード (Mie)"
+        assert p.d.find_element(By.ID, "lang").get_attribute("aria-label") == "Language"
 
         # the publish form: labels, hints, taxonomy choices and the visibility explained in English
         p.wait(lambda d: field_label(p, "case.title") == "Title", "the English labels")
