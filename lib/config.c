@@ -498,6 +498,14 @@ static int handle_gossip(parse_ctx *ctx, const char *s, const char *key, const c
         c->compress = strcmp(v, "yes") == 0;
         return 1;
     }
+    if (strcmp(key, "peers") == 0) {
+        unsigned long long n;
+        if (rk_config_parse_uint(v, 0, RK_CONFIG_MAX_ROSTER_PEERS, &n) != 0)
+            return fail_at(ctx, s, key, "\"%s\" is not a number of peers between 0 and %d", v,
+                           RK_CONFIG_MAX_ROSTER_PEERS);
+        c->roster_peers = (unsigned)n;
+        return 1;
+    }
     char **dst = strcmp(key, "tls_cert") == 0  ? &c->tls_cert
                  : strcmp(key, "tls_key") == 0 ? &c->tls_key
                  : strcmp(key, "tls_ca") == 0  ? &c->tls_ca
@@ -506,6 +514,26 @@ static int handle_gossip(parse_ctx *ctx, const char *s, const char *key, const c
         if (!v[0])
             return fail_at(ctx, s, key, "expected a file path");
         return set_str(dst, v) == 0 ? 1 : fail_at(ctx, s, key, "out of memory");
+    }
+    return fail_at(ctx, s, key, "unknown key (see docs/configuration.md)");
+}
+
+static int handle_network(parse_ctx *ctx, const char *s, const char *key, const char *v)
+{
+    rk_config *c = ctx->cfg;
+    if (strcmp(key, "threshold") == 0) {
+        unsigned long long n;
+        if (rk_config_parse_uint(v, 1, RK_CONFIG_MAX_THRESHOLD, &n) != 0)
+            return fail_at(ctx, s, key, "\"%s\" is not a number of members between 1 and %d", v,
+                           RK_CONFIG_MAX_THRESHOLD);
+        c->threshold = (unsigned)n;
+        return 1;
+    }
+    if (strcmp(key, "join") == 0) {
+        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+            return fail_at(ctx, s, key, "\"%s\" is not yes or no", v);
+        c->join = strcmp(v, "yes") == 0;
+        return 1;
     }
     return fail_at(ctx, s, key, "unknown key (see docs/configuration.md)");
 }
@@ -581,8 +609,10 @@ static int dispatch(parse_ctx *ctx, const char *section, const char *key, const 
         return handle_gossip(ctx, section, key, value);
     if (strcmp(type, "quota") == 0)
         return handle_quota(ctx, section, key, value);
+    if (strcmp(type, "network") == 0)
+        return handle_network(ctx, section, key, value);
     return fail_at(ctx, section, key,
-                   "unknown section (expected node, api, gossip, quota, peer \"NAME\", member \"NAME\")");
+                   "unknown section (expected node, api, gossip, quota, network, peer \"NAME\", member \"NAME\")");
 }
 
 static int handler(void *user, const char *section, const char *key, const char *value)
@@ -647,6 +677,27 @@ static void require(parse_ctx *ctx, const void *value, const char *section, cons
         fail_at(ctx, section, key, "required key is missing (there is no [%s] section)", section);
 }
 
+/* A joining node learns the charter, threshold included, from a [peer] it trusts: it needs one, and
+ * a threshold of its own would be a second source of truth. */
+static void check_join(parse_ctx *ctx)
+{
+    rk_config *c = ctx->cfg;
+    if (!c->join || field_failed(ctx, "network", "join"))
+        return;
+    if (find_origin(c, "network", "threshold") && !field_failed(ctx, "network", "threshold")) {
+        locate(ctx, "network", "threshold");
+        fail_at(ctx, "network", "threshold", "a joining node (join = yes) learns the threshold from its peer");
+    }
+    bool dialed = false;
+    for (size_t i = 0; i < c->peer_count; i++)
+        dialed |= c->peers[i].url != NULL && !ctx->peer_is_member[i];
+    if (!dialed) {
+        locate(ctx, "network", "join");
+        fail_at(ctx, "network", "join",
+                "a joining node needs a [peer \"NAME\"] with key and url to learn the charter from");
+    }
+}
+
 /* Rules about the configuration as a whole, after the file and the overrides; all are reported. */
 static int check_whole(parse_ctx *ctx)
 {
@@ -684,6 +735,7 @@ static int check_whole(parse_ctx *ctx)
             snprintf(sec, sizeof sec, "peer \"%s\"", c->peers[i].name);
             rk_config_where(c, sec, "url", tls_at, sizeof tls_at);
         }
+    check_join(ctx);
     if (tls_at[0])
         for (int k = 0; k < 2; k++) {
             const char *key = k == 0 ? "tls_cert" : "tls_key";
@@ -776,6 +828,8 @@ static void init_defaults(rk_config *c)
     c->quota_versions = 10000;
     c->quota_window_s = 3600;
     c->compress = true;
+    c->roster_peers = 4;
+    c->threshold = 2; /* RK_MEMBERSHIP_DEFAULT_THRESHOLD */
 }
 
 static int parse_text(const char *name, const char *text, size_t len, char *const *overrides, size_t override_count,

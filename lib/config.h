@@ -9,6 +9,9 @@
 #include "roster.h"
 #include "util.h"
 
+#define RK_CONFIG_MAX_ROSTER_PEERS 64 /* [gossip] peers */
+#define RK_CONFIG_MAX_THRESHOLD 1000  /* [network] threshold */
+
 typedef struct rk_peer_config {
     char *name; /* the quoted section name */
     uint8_t key[RK_KEY_LEN];
@@ -46,6 +49,10 @@ typedef struct rk_config {
     unsigned sync_interval_s;          /* sync_interval = 30 */
     char *tls_cert, *tls_key, *tls_ca; /* for tls+tcp:// */
     bool compress;                     /* compress = yes: announce and use zstd with peers that do too */
+    unsigned roster_peers;             /* peers = 4: outgoing peerings to members drawn from the roster */
+    /* [network] (docs/membership.md, "How nodes agree") */
+    unsigned threshold; /* threshold = 2: endorsements (or revocations) that admit (or revoke) a key */
+    bool join;          /* join = yes: the charter is learned from a [peer], not built from this file */
     /* [quota] (docs/configuration.md; 0 = no limit) */
     unsigned long long quota_records;  /* records_per_author = 200000 */
     unsigned long long quota_versions; /* versions_per_window = 10000 */
