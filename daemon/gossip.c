@@ -67,6 +67,8 @@ static void gossip_on_commit(void *ctx, const rk_record *const *recs, const char
         const char *src = sources ? sources[i] : NULL;
         for (size_t d = 0; d < g->ndps; d++)
             dropped += rk_peer_dial_queue_locked(g->dps[d], item, src);
+        for (size_t d = 0; d < g->nrdps; d++)
+            dropped += rk_peer_dial_queue_locked(g->rdps[d], item, src);
         dropped += rk_peer_listen_queue_locked(g->listen, item, vis, src);
     }
     rk_peer_listen_wake_locked(g->listen);
@@ -135,7 +137,7 @@ int rk_gossip_start(struct rk_node *node, rk_gossip **out, rk_error *err)
         if (memcmp(pc->key, node->pub, RK_KEY_LEN) == 0)
             continue;
         rk_peer_dial *dp = NULL;
-        int rc = rk_peer_dial_start(g, pc, &dp, err);
+        int rc = rk_peer_dial_start(g, pc, true, &dp, err);
         if (dp)
             g->dps[g->ndps++] = dp;
         if (rc != 0) {
@@ -144,6 +146,11 @@ int rk_gossip_start(struct rk_node *node, rk_gossip **out, rk_error *err)
             return -1;
         }
         rk_info("gossip", "dialing peer=%s at %s", pc->name, pc->url);
+    }
+    if (rk_gossip_roster_start(g, err) != 0) {
+        rk_gossip_stop(g);
+        *out = NULL;
+        return -1;
     }
     return 0;
 }
@@ -157,6 +164,7 @@ void rk_gossip_stop(rk_gossip *g)
     for (size_t i = 0; i < g->ndps; i++)
         rk_peer_dial_wake_locked(g->dps[i]);
     nng_mtx_unlock(g->mu);
+    rk_gossip_roster_stop(g);
     for (size_t i = 0; i < g->ndps; i++)
         rk_peer_dial_stop(g->dps[i]);
     free(g->dps);

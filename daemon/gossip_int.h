@@ -44,9 +44,27 @@ struct rk_gossip {
     struct rk_peer_dial **dps;     /* one per [peer] with a url and a key */
     size_t ndps;
     rk_relay_inflight inflight;
+    /* gossip_roster.c: peers drawn from the roster ([gossip] peers) and the thread that keeps them */
+    struct rk_peer_dial **rdps; /* at most cfg->roster_peers */
+    size_t nrdps;
+    nng_cv *roster_cv; /* on mu: wakes the roster thread */
+    nng_thread *roster_thr;
+    bool roster_dirty; /* the charter changed: re-read the roster now */
 };
 
 /* Drops a reference; the last one frees the shell (lock and statistics). */
 void rk_gossip_unref(struct rk_gossip *g);
+
+/* gossip_roster.c. This node's current roster digest; false if it cannot be read. */
+bool rk_gossip_roster_digest(struct rk_gossip *g, uint8_t out[RK_HASH_LEN]);
+/* The charter changed (a joining node learned it): the roster is recomputed and re-read at once. */
+void rk_gossip_roster_changed(struct rk_gossip *g);
+/* The name /v1/peers gives key (configured name, roster name or "unknown-<hex>"); true when the key
+ * is a member (founding or admitted) other than this node. */
+bool rk_gossip_peer_name(struct rk_gossip *g, const uint8_t key[RK_KEY_LEN], char *name, size_t cap);
+/* Starts and stops the roster thread and the roster dialers; stop runs after g->stopping is set and
+ * before the configured dialers are stopped. */
+int rk_gossip_roster_start(struct rk_gossip *g, rk_error *err);
+void rk_gossip_roster_stop(struct rk_gossip *g);
 
 #endif

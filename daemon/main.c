@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "api.h"
+#include "charter_store.h"
 #include "config.h"
 #include "config_check.h"
 #include "gossip.h"
@@ -190,6 +191,10 @@ static int run(rk_config *cfg)
             goto out;
         }
     }
+    if (rk_charter_store_open(n, &n->charter, &err) != 0) {
+        log_start_error(cfg, "charter", &err);
+        goto out;
+    }
     if (!(n->metrics = rk_metrics_new())) {
         rk_error_log("main", "out of memory");
         goto out;
@@ -237,6 +242,7 @@ out:
     rk_members_stop(n);
     rk_metrics_free(n->metrics);
     rk_roster_free(&n->roster);
+    rk_charter_store_close(n->charter);
     if (n->store)
         rk_store_close(n->store);
     if (n->key)

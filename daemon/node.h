@@ -16,6 +16,7 @@ struct rk_gossip;
 struct rk_metrics;
 struct rk_api;
 struct rk_members;
+struct rk_charter_store;
 
 typedef struct rk_node {
     uv_loop_t *loop;
@@ -24,7 +25,8 @@ typedef struct rk_node {
     rk_key *key;
     uint8_t pub[RK_KEY_LEN];
     char pub_hex[2 * RK_KEY_LEN + 1];
-    rk_roster roster; /* self plus every [peer] and [member] */
+    rk_roster roster;                 /* self plus every [peer] and [member] */
+    struct rk_charter_store *charter; /* the network's founding members and threshold */
     rk_limits limits;
     struct rk_writer *writer;
     struct rk_metrics *metrics;

@@ -24,6 +24,7 @@
 
 #include "compress.h"
 #include "gossip_int.h"
+#include "peer_dial_int.h"
 #include "handshake.h"
 #include "log.h"
 #include "renkei.pb-c.h"
@@ -47,24 +48,6 @@
 /* Before that next pass, how long to wait for the writer to commit what was fetched: a record still
  * on its way to the store would be found missing and fetched again. */
 #define DIAL_SYNC_DRAIN_WAIT_MS 10000
-
-struct rk_peer_dial {
-    struct rk_gossip *g;
-    rk_peerstat *st;
-    nng_socket sock;
-    bool sock_open;
-    nng_dialer dialer;
-    nng_cv *cv; /* on g->mu */
-    nng_thread *ctl, *poller;
-    bool authed;
-    bool zstd; /* both sides announced zstd in the last handshake: requests may be compressed */
-    uint32_t auth_pipe;
-    bool sync_now;
-    int set;    /* RK_SET_MEMBERS until the listener says we are not a member */
-    uint8_t *q; /* items to announce */
-    size_t qn, qcap;
-    nng_tls_config *tls;
-};
 
 /* Replaces a packed request of RK_COMPRESS_MIN bytes or more by its compressed form (docs/protocol.md,
  * "Compression"); a shorter one, or one that would not shrink, is kept. NULL when out of memory. */
@@ -124,8 +107,8 @@ static int peer_dial_decompress(rk_peer_dial *dp, Renkei__PeerReply **r)
 }
 
 /* One request and its reply on ctx; blocks the calling (dialer) thread. */
-static int peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Renkei__PeerRequest *req,
-                          nng_duration timeout, Renkei__PeerReply **out, uint32_t *pipe)
+int rk_peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Renkei__PeerRequest *req, nng_duration timeout,
+                      Renkei__PeerReply **out, uint32_t *pipe)
 {
     *out = NULL;
     size_t n = renkei__peer_request__get_packed_size(req);
@@ -183,7 +166,7 @@ static int peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Ren
 static bool peer_dial_stopping(rk_peer_dial *dp)
 {
     nng_mtx_lock(dp->g->mu);
-    bool s = dp->g->stopping;
+    bool s = dp->g->stopping || dp->stop;
     nng_mtx_unlock(dp->g->mu);
     return s;
 }
@@ -222,6 +205,8 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     h.protocol_version = RK_HANDSHAKE_VERSION;
     h.name = g->node->cfg->name ? g->node->cfg->name : "";
     h.compression = g->node->cfg->compress ? RK_COMPRESSION_ZSTD : 0;
+    uint8_t roster[RK_HASH_LEN], charter[RK_HASH_LEN];
+    rk_peer_dial_hello_membership(dp, &h, roster, charter);
     nng_mtx_lock(g->mu);
     dp->zstd = false; /* until this handshake's HelloReply says otherwise */
     nng_mtx_unlock(g->mu);
@@ -230,7 +215,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     req.hello = &h;
     Renkei__PeerReply *r = NULL;
     uint32_t pipe = 0, pipe2 = 0;
-    int rv = peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, &pipe);
+    int rv = rk_peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, &pipe);
     if (rv != 0)
         return rv == NNG_ECLOSED ? -1 : 1;
     if (r->msg_case != RENKEI__PEER_REPLY__MSG_HELLO) {
@@ -258,6 +243,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
         return 2;
     }
     bool zstd = g->node->cfg->compress && (hr->compression & RK_COMPRESSION_ZSTD);
+    rk_peer_dial_reply_membership(dp, hr, nonce);
     uint8_t sig[RK_SIG_LEN];
     int signed_ok =
         rk_handshake_sign(g->node->key, RK_HANDSHAKE_DIALER, hr->nonce.data, dp->st->key, g->node->pub, sig);
@@ -269,7 +255,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     a.signature.len = RK_SIG_LEN;
     req.msg_case = RENKEI__PEER_REQUEST__MSG_AUTH;
     req.auth = &a;
-    rv = peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, &pipe2);
+    rv = rk_peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, &pipe2);
     if (rv != 0)
         return rv == NNG_ECLOSED ? -1 : 1;
     bool ok = r->msg_case == RENKEI__PEER_REPLY__MSG_ACK && pipe2 == pipe;
@@ -284,6 +270,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     dp->sync_now = true;
     dp->set = RK_SET_MEMBERS;
     dp->st->state = RK_PEERSTAT_CONNECTED;
+    dp->up_ms = rk_monotonic_ns() / 1000000;
     nng_cv_wake(dp->cv);
     nng_mtx_unlock(g->mu);
     rk_info("gossip", "connected to peer=%s", dp->st->name);
@@ -292,7 +279,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
 
 /* Fetches hashes from the peer in batches and hands the records to the writer. Hashes must already
  * be claimed in the in-flight table; whatever is not delivered is released. */
-static int peer_dial_fetch(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *hashes, size_t n)
+int rk_peer_dial_fetch(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *hashes, size_t n)
 {
     struct rk_gossip *g = dp->g;
     size_t i = 0;
@@ -310,7 +297,7 @@ static int peer_dial_fetch(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const ui
         req.msg_case = RENKEI__PEER_REQUEST__MSG_FETCH;
         req.fetch = &f;
         Renkei__PeerReply *r;
-        if (peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL) != 0) {
+        if (rk_peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL) != 0) {
             rc = -1;
             break;
         }
@@ -336,15 +323,15 @@ static int peer_dial_fetch(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const ui
 }
 
 /* Sends the envelopes for a list (items or hashes) as Records pushes. */
-static int peer_dial_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *list, size_t n, size_t stride)
+int rk_peer_dial_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *list, size_t n, size_t stride)
 {
     struct rk_gossip *g = dp->g;
     size_t i = 0;
     while (i < n) {
         rk_relay_envset es = {0};
         size_t used = 0;
-        if (rk_relay_collect(g, &es, list + i * stride, n - i, stride, true, RK_GOSSIP_MAX_RECORDS, DIAL_PUSH_BUDGET,
-                             &used, NULL) != 0) {
+        if (rk_relay_collect(g, &es, list + i * stride, n - i, stride, true, rk_relay_charter_mismatch(g, dp->st),
+                             RK_GOSSIP_MAX_RECORDS, DIAL_PUSH_BUDGET, &used, NULL) != 0) {
             rk_relay_envset_free(&es);
             return -1;
         }
@@ -359,8 +346,8 @@ static int peer_dial_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uin
             req.msg_case = RENKEI__PEER_REQUEST__MSG_PUSH;
             req.push = &rs;
             Renkei__PeerReply *r;
-            /* The read transaction stays open while the message is packed inside peer_dial_call. */
-            rc = peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL);
+            /* The read transaction stays open while the message is packed inside rk_peer_dial_call. */
+            rc = rk_peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL);
             if (rc == 0) {
                 if (r->msg_case == RENKEI__PEER_REPLY__MSG_ACK)
                     rk_peerstat_count_io(&g->stats, dp->st, es.n, 0);
@@ -389,7 +376,7 @@ static int peer_dial_announce(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const
         req.msg_case = RENKEI__PEER_REQUEST__MSG_ANNOUNCE;
         req.announce = &a;
         Renkei__PeerReply *r;
-        if (peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL) != 0)
+        if (rk_peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL) != 0)
             return -1;
         int rc = 0;
         if (r->msg_case == RENKEI__PEER_REPLY__MSG_FETCH) {
@@ -398,7 +385,7 @@ static int peer_dial_announce(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const
                 rk_peerstat_reject(&dp->g->stats, dp->st, "bad_field", "Fetch hashes");
                 rc = -1;
             } else {
-                rc = peer_dial_push(dp, ctx, aio, h->data, h->len / RK_HASH_LEN, RK_HASH_LEN);
+                rc = rk_peer_dial_push(dp, ctx, aio, h->data, h->len / RK_HASH_LEN, RK_HASH_LEN);
             }
         } else if (r->msg_case != RENKEI__PEER_REPLY__MSG_ACK) {
             rc = -1;
@@ -444,7 +431,7 @@ static int peer_dial_reconcile(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
         req.msg_case = RENKEI__PEER_REQUEST__MSG_RECONCILE;
         req.reconcile = msg;
         Renkei__PeerReply *r;
-        int rv = peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL);
+        int rv = rk_peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL);
         rk_sync_free_message(msg);
         msg = NULL;
         if (rv != 0) {
@@ -491,13 +478,13 @@ static int peer_dial_reconcile(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
             }
         }
         nng_mtx_unlock(g->mu);
-        int f = peer_dial_fetch(dp, ctx, aio, diff.need, nn);
+        int f = rk_peer_dial_fetch(dp, ctx, aio, diff.need, nn);
         if (f != 0) {
             result = "fetch_failed";
             goto out;
         }
     }
-    if (peer_dial_push(dp, ctx, aio, diff.have, diff.n_have, RK_ITEM_LEN) != 0) {
+    if (rk_peer_dial_push(dp, ctx, aio, diff.have, diff.n_have, RK_ITEM_LEN) != 0) {
         result = "push_failed";
         goto out;
     }
@@ -556,13 +543,22 @@ static void peer_dial_ctl_thread(void *arg)
             if (hs > 0) {
                 peer_dial_set_state(dp, hs == 2 ? RK_PEERSTAT_FAILED : RK_PEERSTAT_CONNECTING);
                 nng_mtx_lock(g->mu);
-                if (!g->stopping)
+                if (!g->stopping && !dp->stop)
                     nng_cv_until(dp->cv, nng_clock() + (nng_time)(hs == 2 ? 5000 : backoff));
                 nng_mtx_unlock(g->mu);
                 backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
                 continue;
             }
             backoff = 100;
+        }
+        nng_mtx_lock(g->mu);
+        bool roster = dp->roster_now;
+        dp->roster_now = false;
+        nng_mtx_unlock(g->mu);
+        if (roster && rk_peer_dial_roster_exchange(dp, ctx, aio) != 0) {
+            nng_mtx_lock(g->mu);
+            dp->roster_now = dp->authed; /* again on this connection; a new one compares digests anew */
+            nng_mtx_unlock(g->mu);
         }
         uint64_t now = rk_monotonic_ns() / 1000000;
         nng_mtx_lock(g->mu);
@@ -588,10 +584,10 @@ static void peer_dial_ctl_thread(void *arg)
             nng_mtx_unlock(g->mu);
         }
         nng_mtx_lock(g->mu);
-        if (!g->stopping && dp->qn == 0 && dp->authed && !dp->sync_now) {
+        if (!g->stopping && !dp->stop && dp->qn == 0 && dp->authed && !dp->sync_now && !dp->roster_now) {
             now = rk_monotonic_ns() / 1000000;
             nng_cv_until(dp->cv, nng_clock() + (nng_time)(next_sync > now ? next_sync - now : 1));
-        } else if (rc != 0 && !g->stopping) {
+        } else if (rc != 0 && !g->stopping && !dp->stop) {
             nng_cv_until(dp->cv, nng_clock() + 500);
         }
         nng_mtx_unlock(g->mu);
@@ -615,9 +611,9 @@ static void peer_dial_poll_thread(void *arg)
     }
     for (;;) {
         nng_mtx_lock(g->mu);
-        while (!g->stopping && !dp->authed)
+        while (!g->stopping && !dp->stop && !dp->authed)
             nng_cv_until(dp->cv, nng_clock() + 1000);
-        bool stop = g->stopping;
+        bool stop = g->stopping || dp->stop;
         nng_mtx_unlock(g->mu);
         if (stop)
             break;
@@ -627,7 +623,7 @@ static void peer_dial_poll_thread(void *arg)
         req.msg_case = RENKEI__PEER_REQUEST__MSG_POLL;
         req.poll = &p;
         Renkei__PeerReply *r;
-        int rv = peer_dial_call(dp, ctx, aio, &req, DIAL_POLL_WAIT_MS + 10000, &r, NULL);
+        int rv = rk_peer_dial_call(dp, ctx, aio, &req, DIAL_POLL_WAIT_MS + 10000, &r, NULL);
         if (rv == NNG_ECLOSED)
             break;
         if (rv != 0) {
@@ -649,7 +645,7 @@ static void peer_dial_poll_thread(void *arg)
         rk_buf want;
         rk_buf_init(&want);
         if (it->len && rk_relay_wanted(g, it->data, it->len / RK_ITEM_LEN, RK_ITEM_LEN, &want) == 0 && want.len)
-            peer_dial_fetch(dp, ctx, aio, (const uint8_t *)want.data, want.len / RK_HASH_LEN);
+            rk_peer_dial_fetch(dp, ctx, aio, (const uint8_t *)want.data, want.len / RK_HASH_LEN);
         rk_buf_free(&want);
         renkei__peer_reply__free_unpacked(r, NULL);
     }
@@ -691,20 +687,25 @@ void rk_peer_dial_wake_locked(rk_peer_dial *dp)
         nng_cv_wake(dp->cv);
 }
 
-int rk_peer_dial_start(struct rk_gossip *g, const rk_peer_config *pc, rk_peer_dial **out, rk_error *err)
+int rk_peer_dial_start(struct rk_gossip *g, const rk_peer_config *pc, bool configured, rk_peer_dial **out,
+                       rk_error *err)
 {
     rk_peer_dial *dp = calloc(1, sizeof(*dp));
     if (!dp)
         return rk_fail(err, "no_memory", NULL, "out of memory");
     dp->g = g;
+    dp->configured = configured;
+    dp->born_ms = rk_monotonic_ns() / 1000000;
     *out = dp;
     nng_mtx_lock(g->mu);
     dp->st = rk_peerstat_get_locked(&g->stats, pc->name);
     if (dp->st) {
         dp->st->dialed = true;
         dp->st->member = true;
+        dp->st->roster = !configured;
         dp->st->has_key = true;
         memcpy(dp->st->key, pc->key, RK_KEY_LEN);
+        free(dp->st->url); /* a roster peer dialed again after a pause keeps its entry */
         dp->st->url = strdup(pc->url);
         dp->st->state = RK_PEERSTAT_CONNECTING;
     }
@@ -748,10 +749,40 @@ void rk_peer_dial_stop(rk_peer_dial *dp)
         nng_thread_destroy(dp->ctl);
     if (dp->poller)
         nng_thread_destroy(dp->poller);
+    if (dp->st) {
+        nng_mtx_lock(dp->g->mu);
+        dp->st->state = RK_PEERSTAT_DISCONNECTED;
+        nng_mtx_unlock(dp->g->mu);
+    }
     if (dp->cv)
         nng_cv_free(dp->cv);
     if (dp->tls)
         nng_tls_config_free(dp->tls);
     free(dp->q);
     free(dp);
+}
+
+void rk_peer_dial_halt_locked(rk_peer_dial *dp)
+{
+    dp->stop = true;
+    if (dp->cv)
+        nng_cv_wake(dp->cv);
+}
+
+const uint8_t *rk_peer_dial_key_locked(const rk_peer_dial *dp, bool *connected, uint64_t *failing_ms)
+{
+    uint64_t now = rk_monotonic_ns() / 1000000;
+    *connected = dp->authed;
+    *failing_ms = dp->authed ? 0 : now - (dp->up_ms > dp->born_ms ? dp->up_ms : dp->born_ms);
+    return dp->st->key;
+}
+
+void rk_peer_dial_roster_changed_locked(rk_peer_dial *dp)
+{
+    if (dp->set == RK_SET_MEMBERS)
+        return;
+    dp->set = RK_SET_MEMBERS;
+    dp->sync_now = true;
+    if (dp->cv)
+        nng_cv_wake(dp->cv);
 }

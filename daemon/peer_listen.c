@@ -613,6 +613,20 @@ size_t rk_peer_listen_queue_locked(rk_peer_listen *l, const uint8_t item[RK_ITEM
     return dropped;
 }
 
+void rk_peer_listen_members_locked(rk_peer_listen *l, bool (*is_member)(void *ctx, const uint8_t key[32]), void *ctx)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->nconns; i++) {
+        rk_listen_conn *c = l->conns[i];
+        if (c->closed || c->phase != 2)
+            continue;
+        c->member = is_member(ctx, c->peer_key);
+        if (c->st)
+            c->st->member = c->member;
+    }
+}
+
 void rk_peer_listen_wake_locked(rk_peer_listen *l)
 {
     if (!l)

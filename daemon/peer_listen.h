@@ -3,6 +3,7 @@
 #ifndef RENKEI_PEER_LISTEN_H
 #define RENKEI_PEER_LISTEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,9 @@ void rk_peer_listen_stop(rk_peer_listen *l);
  * and did not send it (src: the peer it came from, or NULL). Returns how many queues were full.
  * Gossip lock held. */
 size_t rk_peer_listen_queue_locked(rk_peer_listen *l, const uint8_t item[40], int visibility, const char *src);
+/* Sets the rights of every authenticated connection from is_member(ctx, its key), so a change of the
+ * roster reaches the connections that are open. l may be NULL. Gossip lock held. */
+void rk_peer_listen_members_locked(rk_peer_listen *l, bool (*is_member)(void *ctx, const uint8_t key[32]), void *ctx);
 /* Answers the parked Polls of connections that have items queued. Gossip lock held. */
 void rk_peer_listen_wake_locked(rk_peer_listen *l);
 

@@ -41,6 +41,9 @@ typedef struct rk_listen_conn {
     int phase; /* 0 new, 1 Hello answered, 2 authenticated */
     uint8_t peer_key[RK_KEY_LEN], peer_nonce[RK_HANDSHAKE_NONCE_LEN], our_nonce[RK_HANDSHAKE_NONCE_LEN];
     bool member;
+    /* what the latest Hello said about membership, kept for its Auth (NULL-equivalent: has_ false) */
+    bool has_hello_charter, has_hello_roster;
+    uint8_t hello_charter[RK_HASH_LEN], hello_roster[RK_HASH_LEN];
     bool zstd;       /* the dialer's Hello announced zstd and so do we: replies may be compressed */
     rk_peerstat *st; /* set once authenticated */
     unsigned bad;

@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter_store.h"
 #include "compress.h"
 #include "gossip_int.h"
 #include "log.h"
 #include "peer_listen_int.h"
 #include "renkei.pb-c.h"
+#include "roster_sync.h"
 #include "sync.h"
 #include "writer.h"
 
@@ -149,6 +151,10 @@ static nng_msg *peer_serve_hello(rk_listen_conn *c, const Renkei__Hello *h)
     memcpy(c->peer_nonce, h->nonce.data, RK_HANDSHAKE_NONCE_LEN);
     memcpy(c->our_nonce, nonce, RK_HANDSHAKE_NONCE_LEN);
     c->zstd = g->node->cfg->compress && (h->compression & RK_COMPRESSION_ZSTD);
+    if ((c->has_hello_charter = h->charter_digest.len == RK_HASH_LEN))
+        memcpy(c->hello_charter, h->charter_digest.data, RK_HASH_LEN);
+    if ((c->has_hello_roster = h->roster_digest.len == RK_HASH_LEN))
+        memcpy(c->hello_roster, h->roster_digest.data, RK_HASH_LEN);
     rk_peer_listen_gauges_locked(c->l);
     nng_mtx_unlock(g->mu);
     Renkei__HelloReply hr = RENKEI__HELLO_REPLY__INIT;
@@ -161,10 +167,32 @@ static nng_msg *peer_serve_hello(rk_listen_conn *c, const Renkei__Hello *h)
     hr.protocol_version = RK_HANDSHAKE_VERSION;
     hr.name = g->node->cfg->name ? g->node->cfg->name : "";
     hr.compression = g->node->cfg->compress ? RK_COMPRESSION_ZSTD : 0;
+    /* membership (docs/protocol.md, "Roster"): our digests, and the charter to a node that joins */
+    uint8_t roster[RK_HASH_LEN], charter[RK_HASH_LEN], csig[RK_SIG_LEN];
+    uint8_t *packed = NULL;
+    size_t plen = 0;
+    rk_charter ch;
+    if (rk_gossip_roster_digest(g, roster)) {
+        hr.roster_digest.data = roster;
+        hr.roster_digest.len = RK_HASH_LEN;
+    }
+    if (rk_charter_store_get(g->node->charter, &ch, charter)) {
+        hr.charter_digest.data = charter;
+        hr.charter_digest.len = RK_HASH_LEN;
+        if (h->want_charter && rk_charter_store_packed(g->node->charter, &packed, &plen) == 0 && packed &&
+            rk_charter_sign(g->node->key, h->nonce.data, packed, plen, csig) == 0) {
+            hr.charter.data = packed;
+            hr.charter.len = plen;
+            hr.charter_signature.data = csig;
+            hr.charter_signature.len = RK_SIG_LEN;
+        }
+    }
     Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
     r.msg_case = RENKEI__PEER_REPLY__MSG_HELLO;
     r.hello = &hr;
-    return peer_serve_pack(&r);
+    nng_msg *m = peer_serve_pack(&r);
+    free(packed);
+    return m;
 }
 
 static nng_msg *peer_serve_auth(rk_listen_conn *c, const Renkei__Auth *a)
@@ -182,21 +210,17 @@ static nng_msg *peer_serve_auth(rk_listen_conn *c, const Renkei__Auth *a)
         return peer_serve_bad(c, "unexpected", "Auth before Hello");
     if (!rk_handshake_verify(RK_HANDSHAKE_DIALER, our_nonce, g->node->pub, key, a->signature.data))
         return peer_serve_bad(c, "bad_signature", "handshake signature does not verify");
-    const rk_member *m = rk_roster_find(&g->node->roster, key);
     char name[80];
-    if (m && !m->is_self) {
-        snprintf(name, sizeof(name), "%s", m->name);
-    } else {
-        char hex[2 * RK_KEY_LEN + 1];
-        rk_hex_encode(key, RK_KEY_LEN, hex);
-        hex[16] = '\0';
-        snprintf(name, sizeof(name), "unknown-%s", hex);
-    }
+    bool is_member = rk_gossip_peer_name(g, key, name, sizeof name);
+    uint8_t hello_charter[RK_HASH_LEN], hello_roster[RK_HASH_LEN], ours[RK_HASH_LEN];
     nng_mtx_lock(g->mu);
+    bool has_charter = c->has_hello_charter, has_roster = c->has_hello_roster;
+    memcpy(hello_charter, c->hello_charter, RK_HASH_LEN);
+    memcpy(hello_roster, c->hello_roster, RK_HASH_LEN);
     rk_peerstat *st = rk_peerstat_get_locked(&g->stats, name);
     if (st) {
         rk_peer_listen_set_phase_locked(c, 2);
-        c->member = m && !m->is_self;
+        c->member = is_member;
         c->st = st;
         st->member = c->member;
         if (!st->has_key) {
@@ -209,7 +233,11 @@ static nng_msg *peer_serve_auth(rk_listen_conn *c, const Renkei__Auth *a)
     nng_mtx_unlock(g->mu);
     if (!st)
         return peer_serve_error("internal", "out of memory");
-    rk_info("gossip", "peer=%s authenticated on our listener member=%s", name, m && !m->is_self ? "yes" : "no");
+    rk_charter ch;
+    bool have = rk_charter_store_get(g->node->charter, &ch, ours);
+    rk_peerstat_membership(&g->stats, st, have ? ours : NULL, has_charter ? hello_charter : NULL,
+                           has_roster ? hello_roster : NULL);
+    rk_info("gossip", "peer=%s authenticated on our listener member=%s", name, is_member ? "yes" : "no");
     return peer_serve_ack(1, 0);
 }
 
@@ -258,8 +286,8 @@ static nng_msg *peer_serve_fetch(rk_listen_conn *c, const Renkei__Fetch *f)
     rk_relay_envset es = {0};
     size_t used, forbidden = 0;
     nng_msg *m;
-    if (rk_relay_collect(c->g, &es, f->hashes.data, n, RK_HASH_LEN, member, RK_GOSSIP_MAX_RECORDS, SERVE_REPLY_BUDGET,
-                         &used, &forbidden) != 0) {
+    if (rk_relay_collect(c->g, &es, f->hashes.data, n, RK_HASH_LEN, member, rk_relay_charter_mismatch(c->g, st),
+                         RK_GOSSIP_MAX_RECORDS, SERVE_REPLY_BUDGET, &used, &forbidden) != 0) {
         m = peer_serve_error("internal", "store read failed");
     } else {
         Renkei__Records rs = RENKEI__RECORDS__INIT;
@@ -292,6 +320,41 @@ static nng_msg *peer_serve_push(rk_listen_conn *c, const Renkei__Records *rs)
         return peer_serve_error("busy", "the node is catching up; try again later");
     uint32_t ok = rk_relay_submit(g, st, rs->records, rs->n_records);
     return peer_serve_ack(ok, (uint32_t)rs->n_records - ok);
+}
+
+/* The roster exchange: the dialer lists its membership records, we answer with ours; the dialer
+ * then fetches and pushes the difference through the ordinary requests. */
+static nng_msg *peer_serve_roster(rk_listen_conn *c, const Renkei__RosterItems *ri)
+{
+    bool authed, member;
+    rk_peerstat *st = peer_serve_rights(c, &authed, &member);
+    if (!authed || !st)
+        return peer_serve_bad(c, "unauthenticated", "RosterItems needs a completed handshake");
+    const char *why = rk_roster_sync_check(ri->items.data, ri->items.len);
+    if (why)
+        return peer_serve_bad(c, why, "RosterItems must be ascending 40-byte items, at most 10000");
+    nng_mtx_lock(c->g->mu);
+    bool mismatch = st->charter_mismatch;
+    nng_mtx_unlock(c->g->mu);
+    if (mismatch)
+        return peer_serve_error("charter_mismatch", "our charters differ: no membership records are exchanged");
+    rk_error err;
+    rk_buf ours;
+    rk_buf_init(&ours);
+    nng_msg *m;
+    if (rk_roster_sync_items(c->g->node->store, &ours, &err) != 0) {
+        m = peer_serve_error("internal", "store read failed");
+    } else {
+        Renkei__RosterItems out = RENKEI__ROSTER_ITEMS__INIT;
+        out.items.data = (uint8_t *)ours.data;
+        out.items.len = ours.len;
+        Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
+        r.msg_case = RENKEI__PEER_REPLY__MSG_ROSTER;
+        r.roster = &out;
+        m = peer_serve_pack(&r);
+    }
+    rk_buf_free(&ours);
+    return m;
 }
 
 static nng_msg *peer_serve_reconcile(rk_listen_conn *c, const Renkei__Reconcile *msg)
@@ -383,6 +446,7 @@ nng_msg *rk_peer_serve_frame(rk_listen_conn *c, const uint8_t *frame, size_t len
     case RENKEI__PEER_REQUEST__MSG_FETCH: reply = peer_serve_fetch(c, pr->fetch); break;
     case RENKEI__PEER_REQUEST__MSG_PUSH: reply = peer_serve_push(c, pr->push); break;
     case RENKEI__PEER_REQUEST__MSG_RECONCILE: reply = peer_serve_reconcile(c, pr->reconcile); break;
+    case RENKEI__PEER_REQUEST__MSG_ROSTER: reply = peer_serve_roster(c, pr->roster); break;
     case RENKEI__PEER_REQUEST__MSG_POLL:
         *park = true;
         *wait_ms = pr->poll->wait_ms > SERVE_POLL_MAX_MS ? SERVE_POLL_MAX_MS : pr->poll->wait_ms;

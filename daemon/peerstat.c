@@ -136,12 +136,20 @@ json_t *rk_peerstat_list_json_locked(const rk_peerstats *t)
             rk_format_rfc3339((int64_t)(s->last_sync_ms / 1000), 0, true, ts);
             last = json_string(ts);
         }
-        json_t *o = json_pack(
-            "{s:s,s:s?,s:s?,s:s,s:s,s:b,s:i,s:o,s:s?,s:I,s:I,s:o*}", "name", s->name, "key", s->has_key ? key : NULL,
-            "url", s->url, "direction", s->dialed ? (s->inbound ? "both" : "out") : "in", "state", state, "member",
-            s->member, "connections", (int)s->inbound + (s->dialed && s->state == RK_PEERSTAT_CONNECTED), "last_sync",
-            last, "last_sync_result", s->last_sync_result[0] ? s->last_sync_result : NULL, "records_sent",
-            (json_int_t)s->sent, "records_received", (json_int_t)s->received, "rejections", rej);
+        char roster[2 * RK_HASH_LEN + 1] = "";
+        if (s->has_roster_digest)
+            rk_hex_encode(s->roster_digest, RK_HASH_LEN, roster);
+        json_t *o =
+            json_pack("{s:s,s:s?,s:s?,s:s,s:s,s:b,s:i,s:o,s:s?,s:I,s:I,s:o*,s:b,s:s?,s:s}", "name", s->name, "key",
+                      s->has_key ? key : NULL, "url", s->url, "direction",
+                      s->dialed ? (s->inbound ? "both" : "out") : "in", "state", state, "member", s->member,
+                      "connections", (int)s->inbound + (s->dialed && s->state == RK_PEERSTAT_CONNECTED), "last_sync",
+                      last, "last_sync_result", s->last_sync_result[0] ? s->last_sync_result : NULL, "records_sent",
+                      (json_int_t)s->sent, "records_received", (json_int_t)s->received, "rejections", rej,
+                      "charter_mismatch", s->charter_mismatch, "roster_digest", roster[0] ? roster : NULL, "source",
+                      s->roster   ? "roster"
+                      : s->dialed ? "configuration"
+                                  : "inbound");
         if (o)
             json_array_append_new(arr, o);
     }
@@ -172,4 +180,47 @@ void rk_peerstat_free_all(rk_peerstats *t)
     t->v = NULL;
     t->n = t->cap = 0;
     t->anon = NULL;
+}
+
+void rk_peerstat_membership(rk_peerstats *t, rk_peerstat *st, const uint8_t *ours_charter, const uint8_t *their_charter,
+                            const uint8_t *their_roster)
+{
+    if (!st)
+        return;
+    bool mismatch = ours_charter && their_charter && memcmp(ours_charter, their_charter, RK_HASH_LEN) != 0;
+    nng_mtx_lock(t->mu);
+    st->charter_mismatch = mismatch;
+    bool log = mismatch && !st->charter_logged;
+    st->charter_logged |= mismatch;
+    st->has_roster_digest = their_roster != NULL;
+    if (their_roster)
+        memcpy(st->roster_digest, their_roster, RK_HASH_LEN);
+    char name[sizeof st->name];
+    memcpy(name, st->name, sizeof name);
+    nng_mtx_unlock(t->mu);
+    if (log) {
+        char ours[2 * RK_HASH_LEN + 1], theirs[2 * RK_HASH_LEN + 1];
+        rk_hex_encode(ours_charter, RK_HASH_LEN, ours);
+        rk_hex_encode(their_charter, RK_HASH_LEN, theirs);
+        rk_warn("members",
+                "peer=%s has a different charter (ours %s, theirs %s): no membership records are exchanged with it "
+                "until the founding members and threshold agree",
+                name, ours, theirs);
+    }
+}
+
+void rk_peerstat_unique_name_locked(const rk_peerstats *t, const char *name, const uint8_t key[RK_KEY_LEN], char *out,
+                                    size_t cap)
+{
+    snprintf(out, cap, "%s", name);
+    for (size_t i = 0; i < t->n; i++) {
+        const rk_peerstat *s = t->v[i];
+        if (strcmp(s->name, name) == 0 && s->has_key && memcmp(s->key, key, RK_KEY_LEN) != 0) {
+            char hex[2 * RK_KEY_LEN + 1];
+            rk_hex_encode(key, RK_KEY_LEN, hex);
+            hex[8] = '\0';
+            snprintf(out, cap, "%s-%s", name, hex);
+            return;
+        }
+    }
 }

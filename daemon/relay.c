@@ -16,6 +16,7 @@
 #include "gossip_int.h"
 #include "grow.h"
 #include "log.h"
+#include "membership_rid.h"
 #include "renkei.pb-c.h"
 #include "writer.h"
 
@@ -93,12 +94,43 @@ static void relay_submit_done(void *ctx, const rk_ingest_result *res, const rk_r
     rk_gossip_unref(g);
 }
 
+/* Is this envelope a membership record (endorse, rotate, revoke)? Decodes it: only asked about the
+ * traffic of a peer whose charter differs, which should not last. */
+static bool relay_is_membership(const uint8_t *env, size_t len)
+{
+    Renkei__SignedRecord *sr = renkei__signed_record__unpack(NULL, len, env);
+    if (!sr)
+        return false;
+    Renkei__Record *r = renkei__record__unpack(NULL, sr->record.len, sr->record.data);
+    bool yes = r && rk_membership_rid_kind(r->kind);
+    if (r)
+        renkei__record__free_unpacked(r, NULL);
+    renkei__signed_record__free_unpacked(sr, NULL);
+    return yes;
+}
+
+bool rk_relay_charter_mismatch(struct rk_gossip *g, const rk_peerstat *st)
+{
+    if (!st)
+        return false;
+    nng_mtx_lock(g->mu);
+    bool m = st->charter_mismatch;
+    nng_mtx_unlock(g->mu);
+    return m;
+}
+
 uint32_t rk_relay_submit(struct rk_gossip *g, rk_peerstat *st, ProtobufCBinaryData *recs, size_t n)
 {
     uint32_t ok = 0;
+    bool mismatch = rk_relay_charter_mismatch(g, st);
     for (size_t i = 0; i < n; i++) {
         if (recs[i].len == 0 || recs[i].len > g->node->limits.max_record_bytes + 128) {
             rk_peerstat_reject(&g->stats, st, "too_large", "record over the size limit");
+            continue;
+        }
+        if (mismatch && relay_is_membership(recs[i].data, recs[i].len)) {
+            rk_peerstat_reject(&g->stats, st, "charter_mismatch",
+                               "a membership record from a peer with another charter");
             continue;
         }
         uint8_t *env = malloc(recs[i].len);
@@ -129,7 +161,8 @@ static bool relay_may_send(const uint8_t *env, size_t len, bool member)
 }
 
 int rk_relay_collect(struct rk_gossip *g, rk_relay_envset *es, const uint8_t *list, size_t n, size_t stride,
-                     bool member, size_t max_records, size_t budget, size_t *used, size_t *forbidden)
+                     bool member, bool no_membership, size_t max_records, size_t budget, size_t *used,
+                     size_t *forbidden)
 {
     rk_error err;
     size_t bytes = 0;
@@ -143,7 +176,7 @@ int rk_relay_collect(struct rk_gossip *g, rk_relay_envset *es, const uint8_t *li
         int r = rk_store_get_envelope(es->t, h, &env, &len, &err);
         if (r < 0)
             return -1;
-        if (r == 1 && !relay_may_send(env, len, member)) {
+        if (r == 1 && (!relay_may_send(env, len, member) || (no_membership && relay_is_membership(env, len)))) {
             if (forbidden)
                 (*forbidden)++;
             r = 0;

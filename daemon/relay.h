@@ -49,10 +49,15 @@ typedef struct rk_relay_envset {
 
 /* Reads up to `budget` bytes (and max_records) of envelopes for hashes in list (stride apart, hash at
  * offset stride-32) that may go to a peer with `member` rights. Skips unknown records and, counting
- * them in *forbidden if not NULL, those the peer may not read. *used is how many list entries were
+ * them in *forbidden if not NULL, those the peer may not read (membership records too when the
+ * peer's charter differs from ours). *used is how many list entries were
  * consumed. */
 int rk_relay_collect(struct rk_gossip *g, rk_relay_envset *es, const uint8_t *list, size_t n, size_t stride,
-                     bool member, size_t max_records, size_t budget, size_t *used, size_t *forbidden);
+                     bool member, bool no_membership, size_t max_records, size_t budget, size_t *used,
+                     size_t *forbidden);
+/* Whether a peer's charter differs from ours, so membership records must not go to it nor be taken
+ * from it (docs/membership.md, "How nodes agree"). Takes the lock. */
+bool rk_relay_charter_mismatch(struct rk_gossip *g, const rk_peerstat *st);
 void rk_relay_envset_free(rk_relay_envset *es);
 
 /* Appends one announcement item to a queue of at most RK_RELAY_QUEUE_MAX items; -1 if it is full

@@ -1,0 +1,186 @@
+/* charter_store: the node's charter (see charter_store.h). The file holds the packed Charter message
+ * exactly as the bootstrap peer signed it; it is written with glib's consistent and durable
+ * replace (a temporary file, fsync, rename), so a crash leaves either no charter or the whole one. */
+#include "charter_store.h"
+
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "log.h"
+
+#define CHARTER_FILE "charter"
+#define CHARTER_FILE_MAX (4u << 20)
+
+struct rk_charter_store {
+    uv_mutex_t mu;
+    bool have;
+    bool joining;
+    rk_charter charter; /* owned (rk_charter_free_owned) */
+    uint8_t digest[RK_HASH_LEN];
+    char *path;
+};
+
+static int store_adopt(rk_charter_store *s, const rk_charter *c)
+{
+    rk_charter copy;
+    if (rk_charter_copy(c, &copy) != 0)
+        return -1;
+    if (rk_charter_digest(&copy, s->digest) != 0) {
+        rk_charter_free_owned(&copy);
+        return -1;
+    }
+    s->charter = copy;
+    s->have = true;
+    return 0;
+}
+
+/* The founding charter from the configuration: the same members rk_node's roster holds. */
+static int store_found(rk_charter_store *s, const rk_node *n)
+{
+    rk_charter_member *ms = calloc(n->roster.count ? n->roster.count : 1, sizeof *ms);
+    if (!ms)
+        return -1;
+    for (size_t i = 0; i < n->roster.count; i++) {
+        const rk_member *m = &n->roster.members[i];
+        memcpy(ms[i].key, m->key, RK_KEY_LEN);
+        ms[i].name = m->is_self ? n->cfg->name : m->name;
+        ms[i].node_kind = m->is_self ? n->cfg->kind : 0;
+        ms[i].prefecture = m->is_self && n->cfg->prefecture[0] ? n->cfg->prefecture : NULL;
+    }
+    rk_charter c = {.threshold = n->cfg->threshold, .founding = ms, .founding_count = n->roster.count};
+    int rc = store_adopt(s, &c);
+    free(ms);
+    return rc;
+}
+
+static int store_load(rk_charter_store *s, rk_error *err)
+{
+    gchar *text = NULL;
+    gsize len = 0;
+    GError *ge = NULL;
+    if (!g_file_get_contents(s->path, &text, &len, &ge)) {
+        bool missing = g_error_matches(ge, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+        int rc = missing ? 0 : rk_fail(err, "charter", "node.data_dir", "cannot read %s: %s", s->path, ge->message);
+        g_error_free(ge);
+        return rc;
+    }
+    rk_charter c;
+    int rc = 0;
+    if (len > CHARTER_FILE_MAX)
+        rc = rk_fail(err, "charter", "node.data_dir", "%s is larger than %u bytes", s->path, CHARTER_FILE_MAX);
+    else if (rk_charter_unpack((const uint8_t *)text, len, &c, err) != 0)
+        rc = rk_fail(err, "charter", "node.data_dir", "%s: %s", s->path, err->message);
+    else {
+        s->charter = c;
+        s->have = rk_charter_digest(&s->charter, s->digest) == 0;
+        if (!s->have)
+            rc = rk_fail(err, "no_memory", "", "out of memory");
+    }
+    g_free(text);
+    return rc;
+}
+
+int rk_charter_store_open(const rk_node *n, rk_charter_store **out, rk_error *err)
+{
+    *out = NULL;
+    rk_charter_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return rk_fail(err, "no_memory", "", "out of memory");
+    if (uv_mutex_init(&s->mu) != 0) {
+        free(s);
+        return rk_fail(err, "no_memory", "", "cannot create a mutex");
+    }
+    s->joining = n->cfg->join;
+    s->path = g_build_filename(n->cfg->data_dir, CHARTER_FILE, NULL);
+    int rc = s->joining               ? store_load(s, err)
+             : store_found(s, n) == 0 ? 0
+                                      : rk_fail(err, "no_memory", "", "out of memory");
+    if (rc != 0) {
+        rk_charter_store_close(s);
+        return -1;
+    }
+    if (s->have) {
+        char hex[2 * RK_HASH_LEN + 1];
+        rk_hex_encode(s->digest, RK_HASH_LEN, hex);
+        rk_info("members", "charter %s: %zu founding members, threshold %u%s", hex, s->charter.founding_count,
+                s->charter.threshold, s->joining ? " (learned when this node joined)" : "");
+    } else {
+        rk_info("members", "joining: the charter will be learned from a configured peer");
+    }
+    *out = s;
+    return 0;
+}
+
+void rk_charter_store_close(rk_charter_store *s)
+{
+    if (!s)
+        return;
+    rk_charter_free_owned(&s->charter);
+    g_free(s->path);
+    uv_mutex_destroy(&s->mu);
+    free(s);
+}
+
+bool rk_charter_store_get(rk_charter_store *s, rk_charter *c, uint8_t digest[RK_HASH_LEN])
+{
+    uv_mutex_lock(&s->mu);
+    bool have = s->have;
+    if (have) {
+        *c = s->charter;
+        if (digest)
+            memcpy(digest, s->digest, RK_HASH_LEN);
+    } else {
+        *c = (rk_charter){.threshold = RK_MEMBERSHIP_DEFAULT_THRESHOLD};
+        if (digest)
+            memset(digest, 0, RK_HASH_LEN);
+    }
+    uv_mutex_unlock(&s->mu);
+    return have;
+}
+
+int rk_charter_store_packed(rk_charter_store *s, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    rk_charter c;
+    if (!rk_charter_store_get(s, &c, NULL))
+        return 0;
+    return rk_charter_pack(&c, out, len);
+}
+
+bool rk_charter_store_wants(rk_charter_store *s)
+{
+    uv_mutex_lock(&s->mu);
+    bool wants = s->joining && !s->have;
+    uv_mutex_unlock(&s->mu);
+    return wants;
+}
+
+int rk_charter_store_learn(rk_charter_store *s, const rk_charter *c, rk_error *err)
+{
+    uint8_t *packed;
+    size_t len;
+    if (rk_charter_pack(c, &packed, &len) != 0)
+        return rk_fail(err, "no_memory", "", "out of memory");
+    uv_mutex_lock(&s->mu);
+    int rc = 0;
+    if (!s->joining || s->have) {
+        rc = 0;
+    } else {
+        GError *ge = NULL;
+        if (!g_file_set_contents_full(s->path, (const gchar *)packed, (gssize)len,
+                                      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &ge)) {
+            rc = rk_fail(err, "charter", "node.data_dir", "cannot write %s: %s", s->path, ge->message);
+            g_error_free(ge);
+        } else if (store_adopt(s, c) != 0) {
+            rc = rk_fail(err, "no_memory", "", "out of memory");
+        } else {
+            rc = 1;
+        }
+    }
+    uv_mutex_unlock(&s->mu);
+    free(packed);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* peer_dial_int: one dialed peer's state and the request helpers that the dialer's files share
+ * (peer_dial.c: handshake, reconciliation, announcements, polls; peer_dial_roster.c: the charter and
+ * roster part of the handshake and the roster exchange). Not for the rest of the daemon, which uses
+ * peer_dial.h. */
+#ifndef RENKEI_PEER_DIAL_INT_H
+#define RENKEI_PEER_DIAL_INT_H
+
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "peer_dial.h"
+#include "tls.h"
+#include "peerstat.h"
+#include "renkei.pb-c.h"
+
+struct rk_peer_dial {
+    struct rk_gossip *g;
+    rk_peerstat *st;
+    nng_socket sock;
+    bool sock_open;
+    nng_dialer dialer;
+    nng_cv *cv; /* on g->mu */
+    nng_thread *ctl, *poller;
+    bool authed;
+    bool zstd; /* both sides announced zstd in the last handshake: requests may be compressed */
+    uint32_t auth_pipe;
+    bool sync_now;
+    int set;    /* RK_SET_MEMBERS until the listener says we are not a member */
+    uint8_t *q; /* items to announce */
+    size_t qn, qcap;
+    nng_tls_config *tls;
+    /* membership (peer_dial_roster.c) */
+    bool configured;  /* a [peer] of the configuration: trusted to hand over the charter */
+    bool roster_now;  /* the last handshake showed different roster digests: exchange them first */
+    bool stop;        /* this dialer alone is stopping (a roster peer no longer wanted) */
+    uint64_t up_ms;   /* when it last completed a handshake, 0 if never since it started */
+    uint64_t born_ms; /* when it started */
+};
+
+/* One request and its reply on ctx; blocks the calling (dialer) thread. 0, or an NNG error. */
+int rk_peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Renkei__PeerRequest *req, nng_duration timeout,
+                      Renkei__PeerReply **out, uint32_t *pipe);
+/* Fetches hashes (already claimed in the in-flight table) in batches and hands the records to the
+ * writer; releases what was not delivered. 0 or -1. */
+int rk_peer_dial_fetch(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *hashes, size_t n);
+/* Pushes the envelopes of a list (items: stride 40, or hashes: stride 32) as Records. 0 or -1. */
+int rk_peer_dial_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *list, size_t n, size_t stride);
+
+/* The membership part of the Hello: the roster digest, the charter digest, or the request for a
+ * charter. roster and charter are buffers that must outlive the request. */
+void rk_peer_dial_hello_membership(rk_peer_dial *dp, Renkei__Hello *h, uint8_t roster[RK_HASH_LEN],
+                                   uint8_t charter[RK_HASH_LEN]);
+/* After the listener proved its key: learns the charter it handed over (a joining node, from a
+ * configured peer only), records a charter mismatch and whether the rosters differ. */
+void rk_peer_dial_reply_membership(rk_peer_dial *dp, const Renkei__HelloReply *hr, const uint8_t nonce[32]);
+/* The roster exchange (RosterItems), then fetch what we lack and push what the peer lacks. 0 or -1. */
+int rk_peer_dial_roster_exchange(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio);
+
+#endif
