@@ -36,28 +36,19 @@
 
 /* ---- the roster as gossip reads it ------------------------------------------------------------- */
 
-static const rk_membership *roster_acquire(struct rk_gossip *g, rk_membership *scratch)
+static const rk_membership *roster_acquire(struct rk_gossip *g)
 {
-    rk_txn *t;
-    rk_error err;
-    if (rk_txn_begin(g->node->store, false, &t, &err) != 0)
-        return NULL;
-    int rc = rk_members_compute(g->node, t, scratch, &err);
-    rk_txn_abort(t);
-    return rc == 0 ? scratch : NULL;
+    return rk_members_acquire(g->node);
 }
 
 static void roster_release(struct rk_gossip *g, const rk_membership *m)
 {
-    (void)g;
-    if (m)
-        rk_membership_free((rk_membership *)m);
+    rk_members_release(g->node, m);
 }
 
 bool rk_gossip_roster_digest(struct rk_gossip *g, uint8_t out[RK_HASH_LEN])
 {
-    rk_membership scratch;
-    const rk_membership *m = roster_acquire(g, &scratch);
+    const rk_membership *m = roster_acquire(g);
     if (m)
         memcpy(out, m->digest, RK_HASH_LEN);
     roster_release(g, m);
@@ -66,6 +57,19 @@ bool rk_gossip_roster_digest(struct rk_gossip *g, uint8_t out[RK_HASH_LEN])
 
 void rk_gossip_roster_changed(struct rk_gossip *g)
 {
+    /* the charter changed under the snapshot: compute it anew now rather than at the next commit of
+     * a membership record */
+    rk_txn *t;
+    rk_error err;
+    rk_membership m;
+    if (rk_txn_begin(g->node->store, false, &t, &err) == 0) {
+        int rc = rk_members_compute(g->node, t, &m, &err);
+        rk_txn_abort(t);
+        if (rc == 0 && rk_members_publish(g->node, &m) != 0)
+            rc = -1;
+        if (rc != 0)
+            rk_warn("members", "cannot recompute the roster after the charter changed: %s", err.message);
+    }
     nng_mtx_lock(g->mu);
     g->roster_dirty = true;
     if (g->roster_cv)
@@ -100,8 +104,7 @@ static bool roster_name(struct rk_gossip *g, const rk_membership *m, const uint8
 
 bool rk_gossip_peer_name(struct rk_gossip *g, const uint8_t key[RK_KEY_LEN], char *name, size_t cap)
 {
-    rk_membership scratch;
-    const rk_membership *m = roster_acquire(g, &scratch);
+    const rk_membership *m = roster_acquire(g);
     bool member = roster_name(g, m, key, name, cap);
     roster_release(g, m);
     return member;
@@ -300,8 +303,7 @@ static void roster_peers(struct rk_gossip *g, roster_mgr *mg, const rk_membershi
 
 static void roster_tick(struct rk_gossip *g, roster_mgr *mg)
 {
-    rk_membership scratch;
-    const rk_membership *m = roster_acquire(g, &scratch);
+    const rk_membership *m = roster_acquire(g);
     if (!m)
         return;
     nng_mtx_lock(g->mu);

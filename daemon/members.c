@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter_store.h"
 #include "taxonomy.h"
 
 /* The current snapshot and its holders. refs counts the node's own reference (while current) plus
@@ -22,19 +23,16 @@ struct rk_members {
 int rk_members_charter(const rk_node *n, rk_charter *out, rk_error *err)
 {
     memset(out, 0, sizeof *out);
-    rk_charter_member *founding = calloc(n->roster.count ? n->roster.count : 1, sizeof *founding);
+    rk_charter held; /* members and names stay valid while the node runs (charter_store.h) */
+    rk_charter_store_get(n->charter, &held, NULL);
+    rk_charter_member *founding = calloc(held.founding_count ? held.founding_count : 1, sizeof *founding);
     if (!founding)
         return rk_fail(err, "no_memory", "", "out of memory");
-    for (size_t i = 0; i < n->roster.count; i++) {
-        const rk_member *m = &n->roster.members[i];
-        memcpy(founding[i].key, m->key, RK_KEY_LEN);
-        founding[i].name = m->is_self ? n->cfg->name : m->name;
-        founding[i].node_kind = m->is_self ? n->cfg->kind : 0;
-        founding[i].prefecture = m->is_self ? n->cfg->prefecture : NULL;
-    }
-    out->threshold = RK_MEMBERSHIP_DEFAULT_THRESHOLD;
+    if (held.founding_count)
+        memcpy(founding, held.founding, held.founding_count * sizeof *founding);
+    out->threshold = held.threshold;
     out->founding = founding;
-    out->founding_count = n->roster.count;
+    out->founding_count = held.founding_count;
     return 0;
 }
 

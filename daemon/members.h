@@ -25,9 +25,10 @@
 
 typedef struct rk_members rk_members;
 
-/* The network's charter: the founding members and the threshold. Today this node's founding roster
- * (itself and every [peer] and [member] of its configuration) with the default threshold. Names are
- * borrowed from the node's configuration; free with rk_members_charter_free. */
+/* The network's charter: the founding members and the threshold, as the node's charter store holds
+ * them (daemon/charter_store.h: built from the configuration on a founding node, learned from a peer
+ * on a joining one, empty until then). Names are borrowed from the store, which never changes a
+ * charter it holds; free with rk_members_charter_free. */
 int rk_members_charter(const rk_node *n, rk_charter *out, rk_error *err);
 void rk_members_charter_free(rk_charter *c);
 

@@ -473,6 +473,15 @@ static int handle_api(parse_ctx *ctx, const char *s, const char *key, const char
     return fail_at(ctx, s, key, "unknown key (see docs/configuration.md)");
 }
 
+/* A key whose value is yes or no. Returns 1, or 0 after fail_at. */
+static int set_yes_no(parse_ctx *ctx, const char *s, const char *key, const char *v, bool *out)
+{
+    if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+        return fail_at(ctx, s, key, "\"%s\" is not yes or no", v);
+    *out = strcmp(v, "yes") == 0;
+    return 1;
+}
+
 static int handle_gossip(parse_ctx *ctx, const char *s, const char *key, const char *v)
 {
     rk_config *c = ctx->cfg;
@@ -492,12 +501,8 @@ static int handle_gossip(parse_ctx *ctx, const char *s, const char *key, const c
         c->sync_interval_s = (unsigned)n;
         return 1;
     }
-    if (strcmp(key, "compress") == 0) {
-        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not yes or no", v);
-        c->compress = strcmp(v, "yes") == 0;
-        return 1;
-    }
+    if (strcmp(key, "compress") == 0)
+        return set_yes_no(ctx, s, key, v, &c->compress);
     if (strcmp(key, "peers") == 0) {
         unsigned long long n;
         if (rk_config_parse_uint(v, 0, RK_CONFIG_MAX_ROSTER_PEERS, &n) != 0)
@@ -529,12 +534,8 @@ static int handle_network(parse_ctx *ctx, const char *s, const char *key, const 
         c->threshold = (unsigned)n;
         return 1;
     }
-    if (strcmp(key, "join") == 0) {
-        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not yes or no", v);
-        c->join = strcmp(v, "yes") == 0;
-        return 1;
-    }
+    if (strcmp(key, "join") == 0)
+        return set_yes_no(ctx, s, key, v, &c->join);
     return fail_at(ctx, s, key, "unknown key (see docs/configuration.md)");
 }
 
@@ -684,7 +685,8 @@ static void check_join(parse_ctx *ctx)
     rk_config *c = ctx->cfg;
     if (!c->join || field_failed(ctx, "network", "join"))
         return;
-    if (find_origin(c, "network", "threshold") && !field_failed(ctx, "network", "threshold")) {
+    const rk_config_origin *o = find_origin(c, "network", "threshold");
+    if (o && strcmp(o->key, "threshold") == 0 && !field_failed(ctx, "network", "threshold")) {
         locate(ctx, "network", "threshold");
         fail_at(ctx, "network", "threshold", "a joining node (join = yes) learns the threshold from its peer");
     }

@@ -135,6 +135,21 @@ def rejections(node, peer_prefix=None):
     return total
 
 
+def members(node):
+    """GET /v1/members."""
+    r = node.get("/v1/members")
+    assert r.status == 200, r
+    return r.json()
+
+
+def member_entry(node, key):
+    """The roster's entry for key on node, or None."""
+    for m in members(node)["members"]:
+        if m["key"] == key:
+            return m
+    return None
+
+
 def metric_sum(node, name, **labels):
     r = node.get("/metrics")
     assert r.status == 200, r

@@ -86,17 +86,8 @@ def endorse(node, key, name, prefecture="41", urls=None):
     return r.json()
 
 
-def members(node):
-    r = node.get("/v1/members")
-    assert r.status == 200, r
-    return r.json()
-
-
-def entry(node, key):
-    for m in members(node)["members"]:
-        if m["key"] == key:
-            return m
-    return None
+members = cl.members
+entry = cl.member_entry
 
 
 def test_endorsements_admit_on_every_node():
