@@ -211,9 +211,10 @@ def test_admitted_key_publishes_everywhere():
         a, b, cc = c["a"], c["b"], c["c"]
         cl.wait_connected(c.running())
         nodes = [a, b, cc]
+        # d joins: it learns the network's charter from c (a founding node with another charter
+        # would exchange no membership records, docs/membership.md "How nodes agree")
         d = Node("d", gossip=True, extra=['peer "c".key=%s' % cc.key, 'peer "c".url=%s' % cc.url,
-                                          'member "a".key=%s' % a.key, 'member "b".key=%s' % b.key,
-                                          "gossip.sync_interval=1", "node.log_level=info"])
+                                          "network.join=yes", "gossip.sync_interval=1", "node.log_level=info"])
         d.start()
         cl.wait_connected([d])
         endorse(a, d.key, "佐賀県")
