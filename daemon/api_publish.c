@@ -96,6 +96,14 @@ static void publish_written(void *ctx, const rk_ingest_result *ir, const rk_reco
             if (!(res.headers = strdup(loc)))
                 rk_api_json(&res, 500, NULL);
         }
+    } else if (ir->status == RK_INGEST_PENDING) {
+        /* this node is not a member yet: the record is kept and goes out once the roster admits the
+         * node, so it is acknowledged, as accepted rather than stored */
+        rk_api_json(&res, 202,
+                    json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "id", p->id, "rid", p->rid, "version",
+                              (json_int_t)p->version, "hash", p->hash, "status", "pending_admission", "message",
+                              "this node is not a member of the network yet; the record is kept and published "
+                              "once members admit it"));
     } else if (err && err->code[0]) {
         rk_api_rk_error(&res, err);
     } else {

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "members.h"
 #include "metrics.h"
+#include "pending.h"
 #include "storestat.h"
 
 static const char *const kinds[] = {NULL, "case", "event", "region", "tombstone"};
@@ -34,7 +35,16 @@ void rk_gauges_declare(rk_node *node)
     rk_metrics_describe(m, "renkei_store_map_used_bytes", "gauge", "Bytes of the LMDB map in use.");
     rk_metrics_describe(m, "renkei_members", "gauge",
                         "Keys of the roster this node computes, by status (docs/membership.md).");
+    rk_metrics_describe(m, "renkei_pending_records", "gauge",
+                        "Records of non-members kept aside until their authors are admitted (docs/membership.md).");
+    rk_metrics_describe(m, "renkei_pending_total", "counter",
+                        "Records of non-members kept aside (held), evicted for room, stored once their authors were "
+                        "admitted (promoted), or dropped after [quota] pending_keep (expired).");
     rk_metrics_set_gauge1(m, "renkei_build_info", "version", RENKEI_VERSION, 1);
+    rk_metrics_set_gauge(m, "renkei_pending_records", 0);
+    static const char *const pending_events[] = {"held", "evicted", "promoted", "expired"};
+    for (size_t i = 0; i < sizeof pending_events / sizeof pending_events[0]; i++)
+        rk_metrics_touch(m, "renkei_pending_total", "event", pending_events[i]);
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
         rk_metrics_set_gauge1(m, "renkei_members", "status", rk_member_status_name(statuses[i]), 0);
     for (size_t k = 1; k < sizeof kinds / sizeof kinds[0]; k++)
@@ -72,6 +82,9 @@ void rk_gauges_refresh(rk_node *node)
         return;
     }
     int rc = rk_storestat_read(t, &st, &err);
+    uint64_t pending = 0;
+    if (rc == 0)
+        rc = rk_pending_count(t, &pending, &err);
     rk_txn_abort(t);
     const rk_membership *roster = rk_members_acquire(node);
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
@@ -90,6 +103,7 @@ void rk_gauges_refresh(rk_node *node)
     for (size_t v = 1; v < sizeof visibilities / sizeof visibilities[0]; v++)
         rk_metrics_set_gauge1(m, "renkei_records_by_visibility", "visibility", visibilities[v],
                               (double)st.by_visibility[v]);
+    rk_metrics_set_gauge(m, "renkei_pending_records", (double)pending);
     rk_metrics_set_gauge(m, "renkei_store_map_size_bytes", (double)st.map_size);
     rk_metrics_set_gauge(m, "renkei_store_map_used_bytes", (double)st.map_used);
 }

@@ -45,6 +45,8 @@ typedef struct item {
     rk_record rec; /* valid when has_rec */
     bool has_rec;
     bool own;               /* sealed by this node just now (rk_writer_submit_own): rec given, env NULL */
+    bool promoted;          /* kept aside until its author was admitted, stored by this batch: made by the
+                          writer, never submitted, so not counted in outstanding */
     bool create;            /* own items: a POST, which must not find the record stored */
     rk_signature_state sig; /* peer items: outcome of the verifier's check (when has_rec) */
 } item;
@@ -107,7 +109,9 @@ struct rk_writer {
     uv_async_t async;
     listener *listeners;
     size_t listener_count;
-    rk_quota *quota; /* the write policy per author; used by the writer thread only */
+    rk_quota *quota;           /* the write policy per author; used by the writer thread only */
+    rk_pending_policy pending; /* records of non-members kept aside ([quota] pending_*) */
+    uint64_t pending_sweep_ms; /* writer thread only: when kept records were last expired */
     /* the last failed batch, for GET /v1/status; under mu */
     rk_writer_failure failure;
     uint64_t failure_log_ms;     /* writer thread only: when a failure was last logged */
@@ -129,6 +133,8 @@ static void count_result(rk_writer *w, const item *it)
     if (!m)
         return;
     const char *src = it->source ? "peer" : "local";
+    if (it->promoted || it->res.status == RK_INGEST_PENDING)
+        return; /* counted in renkei_pending_total (promoted, held) */
     if (it->res.status == RK_INGEST_STORED) {
         rk_metrics_add(m, "renkei_ingest_total", "source", src, 1);
     } else {
@@ -137,8 +143,65 @@ static void count_result(rk_writer *w, const item *it)
     }
 }
 
-/* Runs one batch in one transaction. Items are updated in place. */
-static void run_batch(rk_writer *w, item *batch, size_t n)
+/* Promoted records become items of the batch, so that commit listeners (relay) see them. */
+typedef struct promoted_list {
+    item *head, *tail;
+    bool oom;
+} promoted_list;
+
+static void on_promoted(void *ctx, rk_record *rec, const rk_ingest_result *res, bool own)
+{
+    promoted_list *l = ctx;
+    item *it = calloc(1, sizeof *it);
+    if (!it) {
+        /* stored all the same; only the relay of this one record is lost until reconciliation */
+        l->oom = true;
+        rk_record_free(rec);
+        return;
+    }
+    it->promoted = true;
+    it->own = own;
+    it->has_rec = true;
+    it->rec = *rec;
+    it->res = *res;
+    memset(rec, 0, sizeof *rec);
+    if (l->tail)
+        l->tail->next = it;
+    else
+        l->head = it;
+    l->tail = it;
+}
+
+/* After the items: promotion of kept records when the roster changed, and once a minute the expiry
+ * of kept records whose author was never admitted. */
+static int run_pending(rk_writer *w, rk_txn *t, rk_membership_txn *members, uint64_t now, promoted_list *promoted,
+                       rk_error *err)
+{
+    rk_node *node = w->node;
+    if (members->changed &&
+        rk_ingest_promote(t, members, w->quota, &node->limits, now, on_promoted, promoted, err) != 0)
+        return -1;
+    if (promoted->oom)
+        rk_error_log("writer", "out of memory: some records admitted from aside are not relayed until reconciliation");
+    uint64_t mono = rk_monotonic_ns() / 1000000;
+    if (w->pending_sweep_ms == 0 || mono - w->pending_sweep_ms >= 60000) {
+        uint64_t dropped;
+        if (rk_pending_expire(t, &w->pending, now, &dropped, err) != 0)
+            return -1;
+        w->pending_sweep_ms = mono;
+        if (dropped) {
+            rk_info("writer", "dropped %llu records kept aside whose authors were not admitted in %llu s",
+                    (unsigned long long)dropped, (unsigned long long)(w->pending.keep_ms / 1000));
+            if (node->metrics)
+                rk_metrics_add(node->metrics, "renkei_pending_total", "event", "expired", dropped);
+        }
+    }
+    return 0;
+}
+
+/* Runs one batch in one transaction. Items are updated in place; records promoted from aside are
+ * appended after `last` as items of their own. Returns the batch's last item. */
+static item *run_batch(rk_writer *w, item *batch, item *last, size_t n)
 {
     rk_node *node = w->node;
     rk_error err;
@@ -154,6 +217,8 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
     const rk_membership *base = rk_members_acquire(node);
     rk_membership_txn members;
     rk_membership_txn_init(&members, &charter, base);
+    members.pending = &w->pending;
+    promoted_list promoted = {0};
     if (rk_members_charter(node, &charter, &err) != 0 || rk_txn_begin(node->store, true, &t, &err) != 0) {
         failed = true;
     } else {
@@ -179,7 +244,12 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
                 failed = true;
                 break;
             }
+            /* a peer learns that its record was not stored (not_member), as before it was kept */
+            if (it->res.status == RK_INGEST_PENDING && !it->own)
+                it->res.status = RK_INGEST_REJECTED;
         }
+        if (!failed && run_pending(w, t, &members, now, &promoted, &err) != 0)
+            failed = true;
         if (failed)
             rk_txn_abort(t);
         else if (rk_txn_commit(t, &err) != 0)
@@ -190,9 +260,22 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
         if (rk_members_publish(node, &next_roster) != 0)
             rk_error_log("writer", "out of memory: the roster snapshot was not updated");
     }
+    if (!failed && node->metrics) {
+        rk_metrics_add(node->metrics, "renkei_pending_total", "event", "held", members.held);
+        rk_metrics_add(node->metrics, "renkei_pending_total", "event", "evicted", members.evicted);
+        rk_metrics_add(node->metrics, "renkei_pending_total", "event", "promoted", members.promoted);
+    }
+    if (members.promoted && !failed)
+        rk_info("writer", "stored %llu records kept aside until their authors were admitted",
+                (unsigned long long)members.promoted);
     rk_membership_txn_free(&members);
     rk_members_charter_free(&charter);
     rk_members_release(node, base);
+    if (promoted.head) {
+        /* failed or not, they go with the batch: failed, they are nothing but freed */
+        last->next = promoted.head;
+        last = promoted.tail;
+    }
     if (failed) {
         rk_quota_forget(w->quota); /* the records it admitted were not written */
         if (!err.code[0])
@@ -219,7 +302,7 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
         }
         if (node->metrics)
             rk_metrics_add(node->metrics, "renkei_store_errors_total", "code", err.code, 1);
-        return;
+        return last;
     }
     size_t stored = 0;
     for (item *it = batch; it; it = it->next) {
@@ -236,6 +319,7 @@ static void run_batch(rk_writer *w, item *batch, size_t n)
         rk_metrics_add(node->metrics, "renkei_commit_batch_items_total", NULL, NULL, n);
     }
     rk_debug("writer", "committed batch items=%zu stored=%zu", n, stored);
+    return last;
 }
 
 /* Appends the list first..last to the write queue; the caller holds mu. */
@@ -293,7 +377,7 @@ static void *writer_main(void *arg)
         item *batch = queue_take(&w->write_queue, BATCH_MAX, &last, &n);
         pthread_mutex_unlock(&w->mu);
 
-        run_batch(w, batch, n);
+        last = run_batch(w, batch, last, n);
 
         pthread_mutex_lock(&w->mu);
         queue_append(&w->done_queue, batch, last);
@@ -338,9 +422,9 @@ static void deliver(rk_writer *w)
     size_t delivered = 0;
     while (list) {
         item *next = list->next;
+        delivered += !list->promoted;
         free_item(list);
         list = next;
-        delivered++;
     }
     if (delivered) {
         pthread_mutex_lock(&w->mu);
@@ -367,6 +451,12 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
         policy.max_records = node->cfg->quota_records;
         policy.max_versions = node->cfg->quota_versions;
         policy.window_ms = (uint64_t)node->cfg->quota_window_s * 1000;
+    }
+    rk_pending_policy_default(&w->pending);
+    if (node->cfg) {
+        w->pending.per_author = node->cfg->pending_per_author;
+        w->pending.total = node->cfg->pending_total;
+        w->pending.keep_ms = (uint64_t)node->cfg->pending_keep_s * 1000;
     }
     if (!(w->quota = rk_quota_new(&policy))) {
         free(w);

@@ -555,6 +555,18 @@ static int handle_quota(parse_ctx *ctx, const char *s, const char *key, const ch
         c->quota_window_s = (unsigned)n;
         return 1;
     }
+    if (strcmp(key, "pending_per_author") == 0 || strcmp(key, "pending_total") == 0) {
+        if (rk_config_parse_uint(v, 0, 100000000ULL, &n) != 0)
+            return fail_at(ctx, s, key, "\"%s\" is not a number between 0 (keep none) and 100000000", v);
+        *(key[8] == 'p' ? &c->pending_per_author : &c->pending_total) = n;
+        return 1;
+    }
+    if (strcmp(key, "pending_keep") == 0) {
+        if (rk_config_parse_uint(v, 60, 365 * 86400, &n) != 0)
+            return fail_at(ctx, s, key, "\"%s\" is not a number of seconds between 60 and 31536000", v);
+        c->pending_keep_s = (unsigned)n;
+        return 1;
+    }
     return fail_at(ctx, s, key, "unknown key (see docs/configuration.md)");
 }
 
@@ -829,6 +841,9 @@ static void init_defaults(rk_config *c)
     c->quota_records = 200000; /* the values of rk_quota_policy_default (test_quota holds them equal) */
     c->quota_versions = 10000;
     c->quota_window_s = 3600;
+    c->pending_per_author = 1000; /* the values of rk_pending_policy_default */
+    c->pending_total = 20000;
+    c->pending_keep_s = 7 * 86400;
     c->compress = true;
     c->roster_peers = 4;
     c->threshold = 2; /* RK_MEMBERSHIP_DEFAULT_THRESHOLD */

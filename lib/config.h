@@ -57,6 +57,10 @@ typedef struct rk_config {
     unsigned long long quota_records;  /* records_per_author = 200000 */
     unsigned long long quota_versions; /* versions_per_window = 10000 */
     unsigned quota_window_s;           /* window = 3600 (seconds) */
+    /* records of non-members kept aside until admission (lib/pending.h) */
+    unsigned long long pending_per_author; /* pending_per_author = 1000 */
+    unsigned long long pending_total;      /* pending_total = 20000 */
+    unsigned pending_keep_s;               /* pending_keep = 604800 (seconds) */
     /* [peer "x"] and [member "x"] */
     rk_peer_config *peers;
     size_t peer_count;

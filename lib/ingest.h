@@ -24,6 +24,7 @@ typedef enum rk_signature_state {
 typedef enum rk_ingest_status {
     RK_INGEST_STORED = 0,
     RK_INGEST_REJECTED = 1, /* err names the reason */
+    RK_INGEST_PENDING = 2,  /* not stored: kept aside until the roster admits the author (err: not_member) */
     RK_INGEST_FAILED = -1,  /* the store failed; err says why */
 } rk_ingest_status;
 
@@ -60,5 +61,13 @@ int rk_ingest_prepare(const rk_membership *roster, const rk_limits *lim, uint64_
  * rk_ingest on the same bytes, plus the quota when one is given (NULL: none). */
 int rk_ingest_prepared(rk_txn *t, rk_membership_txn *members, rk_quota *quota, uint64_t now_ms, const rk_record *rec,
                        rk_signature_state sig, rk_ingest_result *res, rk_error *err);
+
+/* After the roster changed: the records kept aside of every author the roster now takes run through
+ * the checks above (signature excepted: it held when they were kept; quota included), in the
+ * caller's write transaction, and leave the aside databases. cb receives each record stored, and owns
+ * it. Membership records among them change the roster in turn; it repeats while they do. */
+typedef void (*rk_ingest_promoted_cb)(void *ctx, rk_record *rec, const rk_ingest_result *res, bool own);
+int rk_ingest_promote(rk_txn *t, rk_membership_txn *members, rk_quota *quota, const rk_limits *lim, uint64_t now_ms,
+                      rk_ingest_promoted_cb cb, void *ctx, rk_error *err);
 
 #endif

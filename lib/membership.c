@@ -277,6 +277,12 @@ static const char *author_check(const ctx *c, const item *x)
     uint64_t v = x->m->version;
     if (x->m->kind == RENKEI__KIND__KIND_ROTATE && a->successor != NONE)
         return "equivocation";
+    /* A key that is or was a member may always revoke itself, also with a `since` before the
+     * revocation's own version (the owner bounding what a thief signed): the cutoff it sets must not
+     * invalidate the record that sets it. Revoking can only take away what the key may sign. */
+    if (x->m->kind == RENKEI__KIND__KIND_REVOKE && x->subject == x->author &&
+        (a->was_member || a->status == RK_MEMBER_FOUNDING || a->status == RK_MEMBER_ADMITTED))
+        return NULL;
     if (v > c->assumed[x->author])
         return a->status == RK_MEMBER_ROTATED ? "rotated_key" : "revoked_key";
     switch (a->status) {

@@ -133,6 +133,7 @@ void rk_membership_txn_accept(rk_membership_txn *m)
     memset(&m->candidate, 0, sizeof m->candidate);
     m->changed = true;
     m->judged = false;
+    m->generation++;
 }
 
 void rk_membership_txn_drop(rk_membership_txn *m)

@@ -17,6 +17,7 @@
 #define RENKEI_MEMBERSHIP_TXN_H
 
 #include "membership.h"
+#include "pending.h"
 #include "txn.h"
 
 /* Membership records (cloned). */
@@ -41,6 +42,11 @@ typedef struct rk_membership_txn {
     rk_membership candidate;   /* the roster with the judged candidate applied (when judged) */
     rk_membership_records records;
     bool loaded, changed, judged;
+    unsigned generation; /* counts accepted membership records */
+    /* records whose author the roster does not take yet are kept aside under this policy (lib/pending.h);
+     * NULL: they are rejected. The counters are for the caller's metrics. */
+    const rk_pending_policy *pending;
+    uint64_t held, evicted, promoted;
 } rk_membership_txn;
 
 void rk_membership_txn_init(rk_membership_txn *m, const rk_charter *charter, const rk_membership *base);

@@ -14,8 +14,9 @@
 
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
 
-static const char *const db_names[RK_DB_COUNT] = {"records", "current", "changes", "set0",   "set1",   "fp0",
-                                                  "fp1",     "indexes", "meta",    "tokens", "pending"};
+static const char *const db_names[RK_DB_COUNT] = {"records", "current", "changes",    "set0", "set1",
+                                                  "fp0",     "fp1",     "indexes",    "meta", "tokens",
+                                                  "pending", "aside",   "aside_order"};
 /* The full-text postings are sorted duplicates of one fixed size under each token (lib/index.c). */
 static const unsigned db_flags[RK_DB_COUNT] = {[RK_DB_TOKENS] = MDB_DUPSORT | MDB_DUPFIXED};
 

@@ -48,6 +48,8 @@ void rk_txn_abort(rk_txn *t);                /* frees t */
  *             lists a record here and, once 512 wait, writes all their tokens in one pass; queries
  *             search them as well, so results never depend on it
  *   meta      small key/value pairs (peer state, schema version)
+ *   aside, aside_order   records of non-members kept aside until their author is admitted
+ *             (lib/pending.h gives the key formats)
  */
 typedef enum rk_db {
     RK_DB_RECORDS,
@@ -61,6 +63,8 @@ typedef enum rk_db {
     RK_DB_META,
     RK_DB_TOKENS,
     RK_DB_PENDING,
+    RK_DB_ASIDE,
+    RK_DB_ASIDE_ORDER,
     RK_DB_COUNT
 } rk_db;
 

@@ -203,7 +203,8 @@ def test_membership_records_are_public_and_keyed():
 
 def test_admitted_key_publishes_everywhere():
     """A key admitted by two endorsements publishes to nodes whose configuration does not name it,
-    with no configuration edit or restart; before its admission those nodes refuse its records."""
+    with no configuration edit or restart; what it published before its admission is kept aside,
+    not served nor relayed, and reaches everyone once it is admitted."""
     c = cl.line(["a", "b", "c"], sync_interval=1)
     d = None
     try:
@@ -217,11 +218,23 @@ def test_admitted_key_publishes_everywhere():
                                           "network.join=yes", "gossip.sync_interval=1", "node.log_level=info"])
         d.start()
         cl.wait_connected([d])
+        # published before d is admitted: c keeps it aside, serves it to nobody and relays it nowhere
+        before = d.publish(sample_case(title="加入前の事例"))
+        wait_until(lambda: cl.metric_sum(cc, "renkei_pending_records") >= 1, timeout=20,
+                   what="d's case kept aside at c")
+        cl.settle(2)  # a sync round or more
+        for n in nodes:
+            assert n.get("/v1/records/" + before["id"]).status == 404, n.name
+        assert cl.metric_sum(cc, "renkei_rejections_total", reason="not_member") >= 1
         endorse(a, d.key, "佐賀県")
         rec = endorse(b, d.key, "佐賀県")
         cl.wait_record(nodes + [d], rec["id"], rec["version"], timeout=20)
         wait_until(lambda: all(entry(n, d.key)["status"] == "admitted" for n in nodes), timeout=20,
                    what="d admitted everywhere")
+        # the case d published before its admission reaches everyone, without a new publish
+        cl.wait_record(nodes, before["id"], before["version"], timeout=20)
+        assert cl.metric_sum(cc, "renkei_pending_total", event="promoted") >= 1
+        assert cl.metric_sum(cc, "renkei_pending_records") == 0
         after = d.publish(sample_case(title="佐賀県の事例"))
         cl.wait_record(nodes, after["id"], after["version"], timeout=20)
         # the provenance names the admitted author as the roster describes it (the snapshot, not the

@@ -344,6 +344,178 @@ static void test_two_stage_verifies_members_only(void **state)
     rk_record_free(&outsider);
 }
 
+/* ---------------------------------------------------------------------------- ingest by the roster */
+
+/* A membership record by key: endorse (subject, name) or a revocation of subject with since. */
+static void seal_membership(const rk_key *key, int kind, const uint8_t subject[RK_KEY_LEN], uint64_t version,
+                            uint64_t since, rk_record *out)
+{
+    uint8_t pub[RK_KEY_LEN];
+    rk_key_public(key, pub);
+    Renkei__Record r = RENKEI__RECORD__INIT;
+    Renkei__Endorse e = RENKEI__ENDORSE__INIT;
+    Renkei__Revoke v = RENKEI__REVOKE__INIT;
+    r.author.data = pub;
+    r.author.len = RK_KEY_LEN;
+    r.version = version;
+    r.kind = kind;
+    r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
+    if (kind == RENKEI__KIND__KIND_ENDORSE) {
+        r.body_case = RENKEI__RECORD__BODY_ENDORSE;
+        r.endorse = &e;
+        e.key.data = (uint8_t *)subject;
+        e.key.len = RK_KEY_LEN;
+        e.name = "佐賀県";
+    } else {
+        r.body_case = RENKEI__RECORD__BODY_REVOKE;
+        r.revoke = &v;
+        v.key.data = (uint8_t *)subject;
+        v.key.len = RK_KEY_LEN;
+        v.since = since;
+    }
+    char rid[RK_MEMBERSHIP_RID_MAX + 1];
+    assert_int_equal(rk_membership_rid(&r, rid), 0);
+    r.rid = rid;
+    rk_error err;
+    assert_int_equal(rk_record_seal(&r, key, out, &err), 0);
+}
+
+static bool stored_rid(fixture *f, const uint8_t *author, const char *rid)
+{
+    rk_current cur;
+    rk_error err;
+    return rk_store_get_current(f->txn, author, rid, &cur, &err) == 1;
+}
+
+typedef struct promoted {
+    char rids[4][RK_RID_MAX + 1];
+    size_t n;
+} promoted;
+
+static void on_promoted(void *ctx, rk_record *rec, const rk_ingest_result *res, bool own)
+{
+    promoted *p = ctx;
+    assert_int_equal(res->status, RK_INGEST_STORED);
+    assert_false(own);
+    assert_true(p->n < 4);
+    snprintf(p->rids[p->n++], RK_RID_MAX + 1, "%s", rec->msg->rid);
+    rk_record_free(rec);
+}
+
+/* A stranger's record is kept aside (not stored, not in the sets); when a membership record admits
+ * the stranger, promotion stores it with the same checks; nothing is left aside. */
+static void test_non_member_kept_aside_then_promoted(void **state)
+{
+    fixture *f = *state;
+    rk_pending_policy policy;
+    rk_pending_policy_default(&policy);
+    f->charter.threshold = 1; /* the one founding member admits alone */
+    rk_membership_txn_free(&f->members);
+    rk_membership_free(&f->roster);
+    rk_error err;
+    assert_int_equal(rk_membership_compute(&f->charter, NULL, 0, &f->roster, NULL, &err), 0);
+    rk_membership_txn_init(&f->members, &f->charter, &f->roster);
+    f->members.pending = &policy;
+
+    rk_record early;
+    seal_case(f->outsider, "early", NOW_MS - 50, "加入前の事例", &early);
+    rk_ingest_result res;
+    rk_ingest_record(f->txn, &f->members, &early, &res, &err);
+    assert_int_equal(res.status, RK_INGEST_PENDING);
+    assert_string_equal(err.code, "not_member");
+    assert_false(stored_rid(f, f->outsider_pub, "early"));
+    assert_int_equal(f->members.held, 1);
+    /* nothing to promote while the roster has not changed */
+    promoted p = {0};
+    assert_int_equal(rk_ingest_promote(f->txn, &f->members, NULL, &f->limits, NOW_MS, on_promoted, &p, &err), 0);
+    assert_int_equal(p.n, 0);
+
+    rk_record endorsement;
+    seal_membership(f->member, RENKEI__KIND__KIND_ENDORSE, f->outsider_pub, NOW_MS - 10, 0, &endorsement);
+    assert_int_equal(rk_ingest_record(f->txn, &f->members, &endorsement, &res, &err), 0);
+    assert_int_equal(res.status, RK_INGEST_STORED);
+    assert_true(f->members.changed);
+    assert_int_equal(rk_membership_find(rk_membership_txn_roster(&f->members), f->outsider_pub)->status,
+                     RK_MEMBER_ADMITTED);
+    assert_int_equal(rk_ingest_promote(f->txn, &f->members, NULL, &f->limits, NOW_MS, on_promoted, &p, &err), 0);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.rids[0], "early");
+    assert_true(stored_rid(f, f->outsider_pub, "early"));
+    assert_int_equal(f->members.promoted, 1);
+    uint64_t left;
+    assert_int_equal(rk_pending_count(f->txn, &left, &err), 0);
+    assert_int_equal(left, 0);
+    rk_record_free(&early);
+    rk_record_free(&endorsement);
+}
+
+/* Beyond the per-author bound a stranger's record is refused before its signature is looked at: a
+ * forged one is "pending_full", not "bad_signature". Within the bound a forgery is found and not kept. */
+static void test_stranger_beyond_bound_is_not_verified(void **state)
+{
+    fixture *f = *state;
+    rk_pending_policy policy = {.per_author = 1, .total = 10, .keep_ms = 1000};
+    f->members.pending = &policy;
+    rk_record first, forged;
+    seal_case(f->outsider, "first", NOW_MS - 5, "一件目", &first);
+    seal_case(f->outsider, "second", NOW_MS - 5, "二件目", &forged);
+    forged.sig[0] ^= 1;
+    rk_ingest_result res;
+    rk_error err;
+    rk_ingest_record(f->txn, &f->members, &forged, &res, &err);
+    assert_int_equal(res.status, RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "bad_signature");
+    rk_ingest_record(f->txn, &f->members, &first, &res, &err);
+    assert_int_equal(res.status, RK_INGEST_PENDING);
+    rk_ingest_record(f->txn, &f->members, &forged, &res, &err);
+    assert_int_equal(res.status, RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "pending_full");
+    rk_record_free(&first);
+    rk_record_free(&forged);
+}
+
+/* After a revocation with an earlier `since`, the key's records above it are revoked_key, below it
+ * still stored; a revoked key's records are never kept aside. */
+static void test_revoked_key_cutoff(void **state)
+{
+    fixture *f = *state;
+    rk_pending_policy policy;
+    rk_pending_policy_default(&policy);
+    f->members.pending = &policy;
+    rk_record revoke, before, after;
+    seal_membership(f->member, RENKEI__KIND__KIND_REVOKE, f->member_pub, NOW_MS - 10, NOW_MS - 100, &revoke);
+    seal_case(f->member, "before", NOW_MS - 200, "失効前", &before);
+    seal_case(f->member, "after", NOW_MS - 50, "失効後", &after);
+    rk_ingest_result res;
+    rk_error err;
+    assert_int_equal(rk_ingest_record(f->txn, &f->members, &revoke, &res, &err), 0);
+    rk_ingest_record(f->txn, &f->members, &after, &res, &err);
+    assert_int_equal(res.status, RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "revoked_key");
+    assert_int_equal(f->members.held, 0);
+    assert_int_equal(rk_ingest_record(f->txn, &f->members, &before, &res, &err), 0);
+    assert_int_equal(res.status, RK_INGEST_STORED);
+    rk_record_free(&revoke);
+    rk_record_free(&before);
+    rk_record_free(&after);
+}
+
+/* A membership record the roster function rejects is not stored and leaves the roster as it was. */
+static void test_membership_verdict_rejects(void **state)
+{
+    fixture *f = *state;
+    rk_record selfie;
+    seal_membership(f->member, RENKEI__KIND__KIND_ENDORSE, f->member_pub, NOW_MS - 10, 0, &selfie);
+    rk_ingest_result res;
+    rk_error err;
+    rk_ingest_record(f->txn, &f->members, &selfie, &res, &err);
+    assert_int_equal(res.status, RK_INGEST_REJECTED);
+    assert_string_equal(err.code, "self_endorsement");
+    assert_false(f->members.changed);
+    assert_false(stored_rid(f, f->member_pub, selfie.msg->rid));
+    rk_record_free(&selfie);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +529,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_order_of_checks, setup_two_stage, teardown),
         cmocka_unit_test_setup_teardown(test_equal_version_tie, setup_two_stage, teardown),
         cmocka_unit_test_setup_teardown(test_two_stage_verifies_members_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_non_member_kept_aside_then_promoted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stranger_beyond_bound_is_not_verified, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_key_cutoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_membership_verdict_rejects, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -504,6 +504,26 @@ static void test_revocation_by_self(void **state)
     rk_membership_free(&m);
 }
 
+/* The owner revokes its key back to before the revocation (since < version): the revocation counts,
+ * although it is signed after the cutoff it sets, and what the key signed in between is invalid. */
+static void test_self_revocation_reaching_back(void **state)
+{
+    fixture *f = *state;
+    size_t between = endorse(f, F2, J1, 250, "佐賀県", NULL);
+    size_t rv = revoke(f, F2, F2, 300, 200);
+    rk_membership m;
+    rk_membership_verdict v[MAXRECS];
+    compute(f, &m, v);
+    assert_reason(v, rv, NULL);
+    assert_reason(v, between, "revoked_key");
+    const rk_member_entry *e = rk_membership_find(&m, f->pub[F2]);
+    assert_int_equal(e->status, RK_MEMBER_REVOKED);
+    assert_int_equal(e->cutoff, 200);
+    assert_true(rk_membership_key_valid(&m, f->pub[F2], 200, NULL));
+    assert_false(rk_membership_key_valid(&m, f->pub[F2], 201, NULL));
+    rk_membership_free(&m);
+}
+
 static void test_revocation_by_threshold(void **state)
 {
     fixture *f = *state;
@@ -890,6 +910,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotation_to_member_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revocation_by_self, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_self_revocation_reaching_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revocation_by_threshold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_endorsement_of_revoked_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_before_admission, setup, teardown),
