@@ -218,23 +218,34 @@ def test_admitted_key_publishes_everywhere():
                                           "network.join=yes", "gossip.sync_interval=1", "node.log_level=info"])
         d.start()
         cl.wait_connected([d])
-        # published before d is admitted: c keeps it aside, serves it to nobody and relays it nowhere
-        before = d.publish(sample_case(title="加入前の事例"))
+        # published before d is admitted: d acknowledges it as pending and keeps it; nobody serves it
+        r = d.request("POST", "/v1/records", sample_case(title="加入前の事例"))
+        assert r.status == 202 and r.json()["status"] == "pending_admission", r
+        before = r.json()
+        # a record of d reaching c before d's admission: c keeps it aside, serves and relays nothing
+        x_key = cl.keypair(tempfile.mkdtemp(prefix="rk-members-"), "x")[1]
+        push(cc, [endorse_env(d.key_file, d.key, x_key, "未加入の推薦")], tempfile.mkdtemp(prefix="rk-members-"))
         wait_until(lambda: cl.metric_sum(cc, "renkei_pending_records") >= 1, timeout=20,
-                   what="d's case kept aside at c")
+                   what="d's endorsement kept aside at c")
         cl.settle(2)  # a sync round or more
-        for n in nodes:
+        for n in nodes + [d]:
             assert n.get("/v1/records/" + before["id"]).status == 404, n.name
+            assert entry(n, x_key) is None, n.name
         assert cl.metric_sum(cc, "renkei_rejections_total", reason="not_member") >= 1
         endorse(a, d.key, "佐賀県")
         rec = endorse(b, d.key, "佐賀県")
         cl.wait_record(nodes + [d], rec["id"], rec["version"], timeout=20)
         wait_until(lambda: all(entry(n, d.key)["status"] == "admitted" for n in nodes), timeout=20,
                    what="d admitted everywhere")
-        # the case d published before its admission reaches everyone, without a new publish
+        # what d published before its admission reaches everyone, without a new publish (issue 9,
+        # done when 1), and what c kept aside of d's counts now, everywhere
         cl.wait_record(nodes, before["id"], before["version"], timeout=20)
+        wait_until(lambda: all((entry(n, x_key) or {}).get("endorsers") == [d.key] for n in nodes), timeout=20,
+                   what="d's early endorsement promoted at c and relayed")
         assert cl.metric_sum(cc, "renkei_pending_total", event="promoted") >= 1
+        assert cl.metric_sum(d, "renkei_pending_total", event="promoted") >= 1
         assert cl.metric_sum(cc, "renkei_pending_records") == 0
+        assert cl.metric_sum(d, "renkei_pending_records") == 0
         after = d.publish(sample_case(title="佐賀県の事例"))
         cl.wait_record(nodes, after["id"], after["version"], timeout=20)
         # the provenance names the admitted author as the roster describes it (the snapshot, not the
