@@ -284,7 +284,8 @@ int rk_api_start(rk_node *node, rk_api **out, rk_error *err)
                          .tcp = node->cfg->tcp,
                          .group = node->cfg->group,
                          .max_body = node->cfg->max_body,
-                         .max_connections = node->cfg->max_connections};
+                         .max_connections = node->cfg->max_connections,
+                         .metrics = node->metrics};
     if (rk_http_start(node->loop, &o, api_handle, a, &a->http, err) != 0) {
         /* the listener stays registered; main exits on this error before the writer commits */
         a->stopping = true;

@@ -9,29 +9,25 @@
  * MAX_UNSENT_BYTES of responses wait for the client, nothing further is parsed and reading stops as
  * soon as some input is buffered, so a client that pipelines without reading holds at most its unsent
  * responses (the bound plus the last response), one read of input and one request. The number of
- * connections is capped too (max_connections; the next one gets 503 and is closed).
+ * connections is capped too (max_connections, in http_listen.c).
+ * Every response the server makes itself, before a request reaches the handler (400, 408, 413, 414,
+ * 431, 503, 500), is counted in renkei_http_rejections_total by status.
  * A connection that closes while its request is in flight orphans the request (req->conn = NULL):
  * the handler still owns it and its later response is discarded, so there is no use after free.
- * Gathering one request from the parser's callbacks is http_parse.c's job; both share http_conn.h.
+ * Gathering one request from the parser's callbacks is http_parse.c's job, the listeners and the
+ * server's start and stop http_listen.c's; they share http_conn.h.
  */
-#define _GNU_SOURCE /* struct ucred */
 #include "http.h"
 
-#include <errno.h>
-#include <glib.h>
-#include <grp.h>
 #include <http_parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "errcode.h"
 #include "http_conn.h"
 #include "log.h"
+#include "metrics.h"
 
 #define REQUEST_TIMEOUT_MS 30000
 #define IDLE_TIMEOUT_MS 60000
@@ -43,7 +39,7 @@
  * processed (nor read) until the client reads, so a client that never reads holds bounded memory.
  * Small enough that many such clients together stay small; a normal client never reaches it, since it
  * reads each response (however large) before the next request is looked at. */
-#define MAX_UNSENT_BYTES (256u << 10)
+#define MAX_UNSENT_BYTES (64u << 10)
 /* The same in responses rather than bytes: small ones cost more in allocations than in bytes. */
 #define MAX_UNSENT_RESPONSES 8
 #define LINGER_MAX_BYTES (64u << 20)
@@ -57,17 +53,14 @@
 
 static http_parser_settings settings;
 
-/* A client that never reads its response must not keep a stopping daemon alive. */
-#define DRAIN_TIMEOUT_MS 10000
-
 static void on_timer(uv_timer_t *t);
 
-static void maybe_free_server(rk_http_server *s)
+void rk_http_count_rejection(rk_http_server *s, int status)
 {
-    if (s->stopping && s->open_handles == 0) {
-        free(s->socket_path);
-        free(s);
-    }
+    char v[8];
+    snprintf(v, sizeof v, "%d", status);
+    if (s->metrics)
+        rk_metrics_add(s->metrics, "renkei_http_rejections_total", "code", v, 1);
 }
 
 /* ---------------------------------------------------------------------------- connection life */
@@ -118,25 +111,10 @@ static void on_conn_handle_closed(uv_handle_t *h)
     rk_buf_free(&c->hname);
     rk_buf_free(&c->hval);
     free(c);
-    maybe_free_server(s);
+    rk_http_server_maybe_free(s);
 }
 
-static void on_drain_timer_closed(uv_handle_t *h)
-{
-    rk_http_server *s = h->data;
-    s->open_handles--;
-    maybe_free_server(s);
-}
-
-static void stop_draining(rk_http_server *s)
-{
-    if (s->draining) {
-        s->draining = false;
-        uv_close((uv_handle_t *)&s->drain, on_drain_timer_closed);
-    }
-}
-
-static void conn_close(http_conn *c)
+void rk_http_conn_close(http_conn *c)
 {
     if (c->closing)
         return;
@@ -151,7 +129,7 @@ static void conn_close(http_conn *c)
     c->prev = c->next = NULL;
     s->conn_count--;
     if (s->stopping && !s->conns)
-        stop_draining(s);
+        rk_http_server_stop_draining(s);
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->h.stream, on_conn_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
@@ -172,7 +150,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 
 static void on_linger_timeout(uv_timer_t *t)
 {
-    conn_close(t->data);
+    rk_http_conn_close(t->data);
 }
 
 typedef struct write_req {
@@ -200,12 +178,12 @@ static void on_write(uv_write_t *w, int status)
     if (c->closing)
         return;
     if (status < 0) {
-        conn_close(c);
+        rk_http_conn_close(c);
     } else if (c->close_after_write && c->pending_writes == 0) {
         if (c->lingering && uv_shutdown(&c->shutdown, &c->h.stream, on_shutdown) == 0)
             uv_timer_start(&c->timer, on_linger_timeout, LINGER_MS, 0);
         else
-            conn_close(c);
+            rk_http_conn_close(c);
     } else if (!c->close_after_write && !c->inflight && !write_backlogged(c)) {
         /* the client took enough of its responses: go on with the requests it pipelined */
         process(c);
@@ -220,7 +198,7 @@ static void conn_write2(http_conn *c, char *data, size_t len, char *data2, size_
     if (!wr) {
         free(data);
         free(data2);
-        conn_close(c);
+        rk_http_conn_close(c);
         return;
     }
     wr->c = c;
@@ -231,7 +209,7 @@ static void conn_write2(http_conn *c, char *data, size_t len, char *data2, size_
         free(data);
         free(data2);
         free(wr);
-        conn_close(c);
+        rk_http_conn_close(c);
         return;
     }
     c->pending_writes++;
@@ -244,8 +222,8 @@ void rk_http_conn_write(http_conn *c, char *data, size_t len)
 }
 
 /* body NULL with len > 0: only the headers (the caller sends the body after them). */
-static int build_response(rk_buf *out, int status, const char *ctype, const char *extra, const void *body, size_t len,
-                          bool keep_alive, bool web)
+int rk_http_build_response(rk_buf *out, int status, const char *ctype, const char *extra, const void *body, size_t len,
+                           bool keep_alive, bool web)
 {
     if (rk_buf_printf(out, "HTTP/1.1 %d %s\r\n", status, http_status_str((enum http_status)status)) != 0)
         return -1;
@@ -266,12 +244,13 @@ static void conn_fail(http_conn *c, const char *code, const char *msg)
     int status = rk_errcode_status(code);
     if (c->closing)
         return;
+    rk_http_count_rejection(c->srv, status);
     rk_buf body, out;
     rk_buf_init(&body);
     rk_buf_init(&out);
     /* code and msg are fixed strings without characters that need JSON escaping */
     if (rk_buf_printf(&body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"field\":null}}\n", code, msg) == 0 &&
-        build_response(&out, status, "application/json", NULL, body.data, body.len, false, c->tcp) == 0) {
+        rk_http_build_response(&out, status, "application/json", NULL, body.data, body.len, false, c->tcp) == 0) {
         size_t len;
         char *data = rk_buf_take(&out, &len);
         c->close_after_write = true;
@@ -279,7 +258,7 @@ static void conn_fail(http_conn *c, const char *code, const char *msg)
         uv_timer_start(&c->timer, on_timer, IDLE_TIMEOUT_MS, 0); /* a client that never reads it */
         rk_http_conn_write(c, data, len);
     } else {
-        conn_close(c);
+        rk_http_conn_close(c);
     }
     rk_buf_free(&body);
     rk_buf_free(&out);
@@ -295,13 +274,13 @@ static void on_timer(uv_timer_t *t)
     if (uv_stream_get_write_queue_size(&c->h.stream) > 0) {
         rk_debug("http", "closing a connection whose client has not read its response for %d s",
                  IDLE_TIMEOUT_MS / 1000);
-        conn_close(c);
+        rk_http_conn_close(c);
         return;
     }
     if (c->in_message || c->in.len > c->in_off)
         conn_fail(c, "request_timeout", "the request was not completed in time");
     else
-        conn_close(c);
+        rk_http_conn_close(c);
 }
 
 void rk_http_conn_arm_timer(http_conn *c)
@@ -424,7 +403,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     http_conn *c = st->data;
     if (nread < 0) {
         /* EOF or error: a request still in flight is orphaned (the client is gone) */
-        conn_close(c);
+        rk_http_conn_close(c);
         return;
     }
     if (nread == 0)
@@ -434,7 +413,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         rk_buf_reset(&c->in);
         c->in_off = 0;
         if (c->lingered > LINGER_MAX_BYTES)
-            conn_close(c);
+            rk_http_conn_close(c);
         return;
     }
     c->in.len += (size_t)nread;
@@ -477,10 +456,11 @@ static void respond(rk_http_req *req, int status, const char *content_type, cons
         keep = false;
     rk_buf out;
     rk_buf_init(&out);
-    if (build_response(&out, status, content_type, extra_headers, owned ? NULL : body, len, keep, c->tcp) != 0) {
+    if (rk_http_build_response(&out, status, content_type, extra_headers, owned ? NULL : body, len, keep, c->tcp) !=
+        0) {
         rk_buf_free(&out);
         free(owned);
-        conn_close(c);
+        rk_http_conn_close(c);
         return;
     }
     size_t n;
@@ -538,256 +518,15 @@ void rk_http_respond_owned(rk_http_req *req, int status, const char *content_typ
     respond(req, status, content_type, extra_headers, NULL, body, len);
 }
 
-/* ---------------------------------------------------------------------------- listeners */
-
-/* Over max_connections: a 503 written only if the socket takes it at once, then closed. */
-static void refuse_connection(http_conn *c)
+void rk_http_conn_begin(http_conn *c)
 {
-    rk_http_server *s = c->srv;
-    uint64_t now = uv_now(s->loop);
-    if (!s->refused_logged_ms || now - s->refused_logged_ms >= 60000) { /* a flood logs once a minute */
-        rk_warn("http", "%u API connections are open (api.max_connections); refusing further ones", s->max_connections);
-        s->refused_logged_ms = now ? now : 1;
-    }
-    static const char body[] = "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"too many "
-                               "connections are open\",\"field\":null}}\n";
-    rk_buf out;
-    rk_buf_init(&out);
-    if (build_response(&out, 503, "application/json", NULL, body, sizeof body - 1, false, c->tcp) == 0) {
-        uv_buf_t b = uv_buf_init(out.data, (unsigned)out.len);
-        (void)uv_try_write(&c->h.stream, &b, 1);
-    }
-    rk_buf_free(&out);
-    conn_close(c);
-}
-
-static void on_connection(uv_stream_t *server, int status)
-{
-    rk_http_server *s = server->data;
-    if (status < 0 || s->stopping)
-        return;
-    http_conn *c = calloc(1, sizeof *c);
-    if (!c)
-        return;
-    c->srv = s;
-    bool over_cap = s->conn_count >= s->max_connections;
-    bool is_pipe = server == (uv_stream_t *)&s->pipe;
-    int rc = is_pipe ? uv_pipe_init(s->loop, &c->h.pipe, 0) : uv_tcp_init(s->loop, &c->h.tcp);
-    if (rc != 0) {
-        free(c);
-        return;
-    }
-    c->h.stream.data = c;
-    uv_timer_init(s->loop, &c->timer);
-    c->timer.data = c;
-    c->open_handles = 2;
-    s->open_handles += 2;
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
-    s->conn_count++;
-    if (uv_accept(server, &c->h.stream) != 0) {
-        conn_close(c);
-        return;
-    }
-
-    if (is_pipe) {
-        uv_os_fd_t fd;
-        struct ucred cred;
-        socklen_t cl = sizeof cred;
-        if (uv_fileno((uv_handle_t *)&c->h.pipe, &fd) == 0 &&
-            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
-            c->has_cred = true;
-            c->uid = cred.uid;
-            c->gid = cred.gid;
-            c->pid = cred.pid;
-        }
-    } else {
-        c->tcp = true;
-        uv_tcp_nodelay(&c->h.tcp, 1);
-    }
-    if (over_cap) {
-        /* accepted only to be told so: left in the listen queue, it would hold the queue full */
-        refuse_connection(c);
-        return;
-    }
+    rk_http_parse_settings(&settings);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     if (uv_read_start(&c->h.stream, on_alloc, on_read) != 0) {
-        conn_close(c);
+        rk_http_conn_close(c);
         return;
     }
     c->reading = true;
     rk_http_conn_arm_timer(c);
-}
-
-/* Creates the directory that will hold the socket file (0750: the group may reach the socket). */
-static int mkdir_parents(const char *path)
-{
-    gchar *dir = g_path_get_dirname(path);
-    int rc = g_mkdir_with_parents(dir, 0750);
-    g_free(dir);
-    return rc;
-}
-
-/* A socket file left by a crashed daemon is replaced; one that still answers is someone else's. */
-static int clear_stale(const char *path, rk_error *err)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : rk_fail(err, "socket", "api.socket", "%s: %s", path, strerror(errno));
-    if (!S_ISSOCK(st.st_mode))
-        return rk_fail(err, "socket", "api.socket", "%s exists and is not a socket", path);
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd < 0)
-        return rk_fail(err, "socket", "api.socket", "socket: %s", strerror(errno));
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    int live = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    close(fd);
-    if (live)
-        return rk_fail(err, "socket", "api.socket", "%s: another process is serving this socket", path);
-    if (unlink(path) != 0)
-        return rk_fail(err, "socket", "api.socket", "cannot remove stale socket %s: %s", path, strerror(errno));
-    rk_info("http", "removed stale socket %s", path);
-    return 0;
-}
-
-static void on_listener_closed(uv_handle_t *h)
-{
-    rk_http_server *s = h->data;
-    s->open_handles--;
-    maybe_free_server(s);
-}
-
-static int listen_tcp(rk_http_server *s, const char *spec, rk_error *err)
-{
-    const char *colon = strrchr(spec, ':');
-    char host[64];
-    size_t hl = colon ? (size_t)(colon - spec) : 0;
-    if (!colon || hl >= sizeof host)
-        return rk_fail(err, "config", "api.tcp", "bad address %s", spec);
-    memcpy(host, spec, hl);
-    host[hl] = '\0';
-    int port = atoi(colon + 1);
-    struct sockaddr_storage ss;
-    int rc;
-    if (host[0] == '[') {
-        host[hl - 1] = '\0';
-        rc = uv_ip6_addr(host + 1, port, (struct sockaddr_in6 *)&ss);
-    } else {
-        rc = uv_ip4_addr(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, port, (struct sockaddr_in *)&ss);
-    }
-    if (rc != 0)
-        return rk_fail(err, "config", "api.tcp", "bad address %s", spec);
-    if ((rc = uv_tcp_init(s->loop, &s->tcp)) != 0)
-        return rk_fail(err, "socket", "api.tcp", "%s", uv_strerror(rc));
-    s->tcp.data = s;
-    s->has_tcp = true;
-    s->open_handles++;
-    if ((rc = uv_tcp_bind(&s->tcp, (struct sockaddr *)&ss, 0)) != 0 ||
-        (rc = uv_listen((uv_stream_t *)&s->tcp, 128, on_connection)) != 0)
-        return rk_fail(err, "socket", "api.tcp", "cannot listen on %s: %s", spec, uv_strerror(rc));
-    return 0;
-}
-
-int rk_http_start(uv_loop_t *loop, const rk_http_options *o, rk_http_handler h, void *ctx, rk_http_server **out,
-                  rk_error *err)
-{
-    rk_http_parse_settings(&settings);
-
-    rk_http_server *s = calloc(1, sizeof *s);
-    if (!s || !(s->socket_path = strdup(o->socket_path))) {
-        free(s);
-        return rk_fail(err, "no_memory", "", "out of memory");
-    }
-    s->loop = loop;
-    s->handler = h;
-    s->ctx = ctx;
-    s->max_body = o->max_body;
-    s->max_connections = o->max_connections ? o->max_connections : 256;
-    gid_t gid = (gid_t)-1;
-    if (o->group) {
-        struct group gr, *res = NULL;
-        char buf[4096];
-        if (getgrnam_r(o->group, &gr, buf, sizeof buf, &res) != 0 || !res) {
-            free(s->socket_path);
-            free(s);
-            return rk_fail(err, "config", "api.group", "unknown group \"%s\"", o->group);
-        }
-        gid = gr.gr_gid;
-    }
-    int rc;
-    if (mkdir_parents(o->socket_path) != 0) {
-        rk_fail(err, "socket", "api.socket", "cannot create the directory of %s: %s", o->socket_path, strerror(errno));
-        goto fail;
-    }
-    if (clear_stale(o->socket_path, err) != 0)
-        goto fail;
-    if ((rc = uv_pipe_init(loop, &s->pipe, 0)) != 0) {
-        rk_fail(err, "socket", "api.socket", "%s", uv_strerror(rc));
-        goto fail;
-    }
-    s->pipe.data = s;
-    s->has_pipe = true;
-    s->open_handles++;
-    if ((rc = uv_pipe_bind(&s->pipe, o->socket_path)) != 0) {
-        rk_fail(err, "socket", "api.socket", "cannot bind %s: %s", o->socket_path, uv_strerror(rc));
-        goto fail;
-    }
-    /* before listen, so nobody connects through a socket with the wrong mode */
-    if (chmod(o->socket_path, 0660) != 0 || (gid != (gid_t)-1 && chown(o->socket_path, (uid_t)-1, gid) != 0)) {
-        rk_fail(err, "socket", "api.socket", "cannot set mode/group of %s: %s", o->socket_path, strerror(errno));
-        goto fail;
-    }
-    if ((rc = uv_listen((uv_stream_t *)&s->pipe, 128, on_connection)) != 0) {
-        rk_fail(err, "socket", "api.socket", "cannot listen on %s: %s", o->socket_path, uv_strerror(rc));
-        goto fail;
-    }
-    if (o->tcp && listen_tcp(s, o->tcp, err) != 0)
-        goto fail;
-    *out = s;
-    return 0;
-fail:
-    rk_http_stop(s);
-    return -1;
-}
-
-static void on_drain_timeout(uv_timer_t *t)
-{
-    rk_http_server *s = t->data;
-    size_t n = 0;
-    for (http_conn *c = s->conns; c; c = c->next)
-        n++;
-    rk_warn("http", "%zu connections still busy %d s after shutdown began; closing them", n, DRAIN_TIMEOUT_MS / 1000);
-    while (s->conns)
-        conn_close(s->conns); /* the last one stops draining */
-}
-
-void rk_http_stop(rk_http_server *s)
-{
-    if (!s || s->stopping)
-        return;
-    s->stopping = true;
-    if (s->has_pipe) {
-        uv_close((uv_handle_t *)&s->pipe, on_listener_closed);
-        unlink(s->socket_path);
-    }
-    if (s->has_tcp)
-        uv_close((uv_handle_t *)&s->tcp, on_listener_closed);
-    for (http_conn *c = s->conns, *next; c; c = next) {
-        next = c->next;
-        if (!c->inflight && c->pending_writes == 0)
-            conn_close(c);
-        else
-            c->close_after_write = true; /* the in-flight response goes out, then the connection closes */
-    }
-    if (s->conns && uv_timer_init(s->loop, &s->drain) == 0) {
-        s->drain.data = s;
-        s->draining = true;
-        s->open_handles++;
-        uv_timer_start(&s->drain, on_drain_timeout, DRAIN_TIMEOUT_MS, 0);
-    }
-    maybe_free_server(s);
 }

@@ -55,7 +55,8 @@ typedef struct rk_http_options {
     const char *tcp;         /* optional loopback "HOST:PORT" */
     const char *group;       /* if set, the socket's group (gid lookup by name) */
     size_t max_body;
-    unsigned max_connections; /* open connections of both listeners; further ones get 503 and close */
+    unsigned max_connections;   /* open connections of both listeners; further ones get 503 and close */
+    struct rk_metrics *metrics; /* optional: renkei_http_rejections_total */
 } rk_http_options;
 
 int rk_http_start(uv_loop_t *loop, const rk_http_options *o, rk_http_handler h, void *ctx, rk_http_server **out,

@@ -1,8 +1,9 @@
-/* http_conn: the state of one HTTP connection and of the server, shared by the two halves of the
- * HTTP server: http.c (connections, buffering, limits in time and memory, dispatch and responses) and
- * http_parse.c (http_parser's callbacks, which gather one request and enforce its size limits).
+/* http_conn: the state of one HTTP connection and of the server, shared by the parts of the HTTP
+ * server: http.c (connections, buffering, limits in time and memory, dispatch and responses),
+ * http_parse.c (http_parser's callbacks, which gather one request and enforce its size limits) and
+ * http_listen.c (listeners, the connection cap, start and stop).
  *
- * Only those two files include this header; everyone else sees rk_http_server as opaque (http.h).
+ * Only those files include this header; everyone else sees rk_http_server as opaque (http.h).
  * The parser callbacks never close a connection: they stop parsing with reject_code set, and
  * http.c answers with the error and closes.
  */
@@ -62,6 +63,7 @@ struct rk_http_server {
     size_t max_body;
     unsigned max_connections, conn_count; /* conn_count: the connections in conns */
     uint64_t refused_logged_ms;           /* uv_now of the last warning about max_connections */
+    struct rk_metrics *metrics;           /* NULL: nothing counted */
     uv_pipe_t pipe;
     uv_tcp_t tcp;
     bool has_pipe, has_tcp, stopping;
@@ -73,10 +75,22 @@ struct rk_http_server {
 };
 
 /* http.c: releases the request being parsed; (re)starts the connection's request or idle timer;
- * queues data (malloc'ed, taken) for writing. */
+ * queues data (malloc'ed, taken) for writing; starts parsing and reading a connection just accepted;
+ * closes one (an in-flight request is orphaned); builds a response (body NULL with len > 0: the
+ * headers only); counts a response the server made itself in renkei_http_rejections_total. */
 void rk_http_conn_free_request(http_conn *c);
 void rk_http_conn_arm_timer(http_conn *c);
 void rk_http_conn_write(http_conn *c, char *data, size_t len);
+void rk_http_conn_begin(http_conn *c);
+void rk_http_conn_close(http_conn *c);
+int rk_http_build_response(rk_buf *out, int status, const char *ctype, const char *extra, const void *body, size_t len,
+                           bool keep_alive, bool web);
+void rk_http_count_rejection(rk_http_server *s, int status);
+
+/* http_listen.c: frees a stopping server once its last handle has closed; closes the drain timer
+ * once the last connection of a stopping server has closed. */
+void rk_http_server_maybe_free(rk_http_server *s);
+void rk_http_server_stop_draining(rk_http_server *s);
 
 /* http_parse.c: fills http_parser's callbacks (once, at start); the message for a reject_code. */
 void rk_http_parse_settings(http_parser_settings *s);

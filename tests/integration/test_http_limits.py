@@ -136,10 +136,79 @@ def test_connections_over_the_cap_get_503_and_are_closed():
         assert _recv_all(held[0]).startswith(b"HTTP/1.1 200 ")
         held.pop(0).close()
         rk.wait_until(lambda: _status(n) == 200, timeout=10, what="a freed place taken again")
+        assert _rejections(n)["503"] >= 2
     finally:
         for s in held:
             s.close()
     assert n.log().count("api.max_connections") == 1, n.log()  # a flood is logged once
+    n.stop()
+
+
+REQUEST_TIMEOUT_S = 30  # REQUEST_TIMEOUT_MS in daemon/http.c
+
+
+def _raw(n, data, timeout=10):
+    """Sends data on a new API connection and returns all the node answers until it closes."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(n.socket)
+        s.sendall(data)
+        return _recv_all(s)
+    finally:
+        s.close()
+
+
+CODES = ("400", "408", "413", "414", "431", "500", "503")
+
+
+def _rejections(n, metric="renkei_http_rejections_total"):
+    """{status: count} of metric by its code label, from one scrape."""
+    r = n.get("/metrics")
+    assert r.status == 200, r
+    out = {c: 0 for c in CODES}
+    for ln in r.text.splitlines():
+        for c in CODES:
+            if ln.startswith(metric + "{") and 'code="%s"' % c in ln:
+                out[c] += float(ln.rsplit(" ", 1)[1])
+    return out
+
+
+def test_rejections_are_counted_by_status():
+    """Each refusal of the HTTP server itself is counted by status in renkei_http_rejections_total,
+    present at zero from start-up, and not as a routed request."""
+    n = rk.Node(name="rejections", extra=["api.max_body=4096"]).start()
+    assert _rejections(n) == {c: 0 for c in CODES}
+    # the slow one first: a request that never completes gets 408 after REQUEST_TIMEOUT_S
+    slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    slow.settimeout(REQUEST_TIMEOUT_S + 15)
+    slow.connect(n.socket)
+    slow.sendall(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n")
+    t0 = time.monotonic()
+    cases = [
+        ("400", b"THIS IS NOT HTTP\r\n\r\n", b"invalid_request"),
+        ("400", b"GET http://[::1 HTTP/1.1\r\nHost: x\r\n\r\n", b"invalid_request"),
+        ("413", b"POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 5000\r\n\r\n" + b"{" * 5000, b"body_too_large"),
+        ("414", b"GET /v1/records?q=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", b"uri_too_long"),
+        ("431", b"GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"b" * 40000 + b"\r\n\r\n",
+         b"headers_too_large"),
+    ]
+    want = {c: 0 for c in CODES}
+    for code, data, error in cases:
+        answer = _raw(n, data)
+        assert answer.startswith(b"HTTP/1.1 %s " % code.encode()) and error in answer, (code, answer[:300])
+        want[code] += 1
+        assert _rejections(n) == want, (code, _rejections(n), want)
+    answer = _recv_all(slow)
+    took = time.monotonic() - t0
+    slow.close()
+    assert answer.startswith(b"HTTP/1.1 408 ") and b"request_timeout" in answer, answer[:300]
+    assert REQUEST_TIMEOUT_S - 1 <= took <= REQUEST_TIMEOUT_S + 10, took
+    want["408"] += 1
+    assert _rejections(n) == want, (_rejections(n), want)
+    # a rejection is not a routed request
+    assert _rejections(n, "renkei_http_requests_total") == {c: 0 for c in CODES}
     n.stop()
 
 
