@@ -126,6 +126,7 @@ int rk_cmd_new(rk_cli *cli, int argc, char **argv);
 int rk_cmd_import(rk_cli *cli, int argc, char **argv);
 int rk_cmd_members(rk_cli *cli, int argc, char **argv);
 int rk_cmd_member(rk_cli *cli, int argc, char **argv);
+int rk_cmd_key(rk_cli *cli, int argc, char **argv);
 
 /* ---- main.c: shared option handling ------------------------------------------------------------ */
 

@@ -93,6 +93,10 @@ static const struct {
      "of members, 2, have endorsed it); running it again replaces the description. revoke publishes a\n"
      "revocation: of this node's own key at once, of another key once the threshold agree; --since (RFC\n"
      "3339) invalidates what the key signed after that moment, for a key that was stolen.\n"},
+    {"key", rk_cmd_key, "key rotate --out NEWKEYFILE",
+     "Makes a new key in NEWKEYFILE (mode 0600) and publishes the rotation of this node's key to it, signed\n"
+     "by the current key and countersigned by the new one (docs/membership.md). The node then refuses to\n"
+     "publish until it is restarted with [node] key_file = NEWKEYFILE; what the old key signed stays valid.\n"},
     {"web", rk_cmd_web, "web",
      "Prints a one-time login URL for the web page on the node's TCP listener ([api] tcp); open it in a\n"
      "browser on the node's machine or through an SSH tunnel (docs/operator-guide.md). It works once,\n"
@@ -163,6 +167,10 @@ static const struct {
                "承認されます）。もう一度実行すると説明を差し替えます。revoke は鍵の失効を公開します。自ノードの\n"
                "鍵はすぐに、他の鍵はしきい値のメンバーがそろった時点で失効します。--since（RFC 3339）を付けると、\n"
                "その時刻より後にその鍵が署名したものを無効にします（盗まれた鍵の場合）。\n"},
+    {"key", "新しい鍵を NEWKEYFILE に（権限 0600 で）作り、このノードの鍵をそれに更新する記録（rotate）を、\n"
+            "今の鍵の署名と新しい鍵の副署つきで公開します（docs/membership.md）。その後ノードは、設定の\n"
+            "[node] key_file を NEWKEYFILE に変えて再起動するまで登録を受け付けません。旧鍵で署名した\n"
+            "レコードはそのまま有効です。\n"},
     {"web", "ノードのウェブページ（[api] tcp）に入るための、一度だけ使えるログイン用URLを表示します。\n"
             "ノードのマシンのブラウザか SSH トンネル越しに開いてください（docs/operator-guide.md）。10分以内に\n"
             "一度だけ使え、登録する権限が必要です。\n"},

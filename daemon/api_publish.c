@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "api_internal.h"
+#include "members.h"
 #include "errcode.h"
 #include "metrics.h"
 #include "recjson.h"
@@ -135,6 +136,22 @@ static void publish_seal(rk_api *a, Renkei__Record *msg, int ok_status, bool is_
                          rk_api_response *res)
 {
     rk_node *n = a->node;
+    /* after `renkei key rotate` the roster takes nothing more from this key: say what to do rather
+     * than sign records every node would refuse (docs/membership.md, "Rotate a key") */
+    const rk_membership *roster = rk_members_acquire(n);
+    const rk_member_entry *self = rk_membership_find(roster, n->pub);
+    if (self && self->status == RK_MEMBER_ROTATED && self->has_successor) {
+        char next[2 * RK_KEY_LEN + 1];
+        rk_hex_encode(self->successor, RK_KEY_LEN, next);
+        rk_members_release(n, roster);
+        protobuf_c_message_free_unpacked(&msg->base, NULL);
+        rk_api_error(res, "rotated_key", NULL,
+                     "this node's key was rotated to %.16s…: set [node] key_file to the new key's file and restart "
+                     "renkeid to publish again",
+                     next);
+        return;
+    }
+    rk_members_release(n, roster);
     publish *p = calloc(1, sizeof *p);
     if (!p) {
         protobuf_c_message_free_unpacked(&msg->base, NULL);

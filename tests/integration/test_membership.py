@@ -8,6 +8,7 @@ endorsement that replaces another key's."""
 
 import hashlib
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -15,7 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster as cl  # noqa: E402
-from rk import Node, run_tests, sample_case, wait_until  # noqa: E402
+from rk import RENKEI, Node, run_tests, sample_case, wait_until  # noqa: E402
 
 KIND_ENDORSE, KIND_ROTATE, KIND_REVOKE = 5, 6, 7
 VISIBILITY_PUBLIC = 1
@@ -311,6 +312,121 @@ def test_bad_membership_records_change_nothing():
                 assert cl.metric_sum(n, "renkei_rejections_total", reason=r) >= 1
     finally:
         c.stop()
+
+
+def admitted_network(tmp):
+    """Founding a, b, c (a line) and d, joining through c, admitted by endorsements of a and b; d has
+    published one case that every node holds. Returns (cluster, d, nodes, case)."""
+    c = cl.line(["a", "b", "c"], sync_interval=1)
+    c.start()
+    a, b, cc = c["a"], c["b"], c["c"]
+    cl.wait_connected(c.running())
+    nodes = [a, b, cc]
+    d = Node("d", gossip=True, extra=['peer "c".key=%s' % cc.key, 'peer "c".url=%s' % cc.url, "network.join=yes",
+                                      "gossip.sync_interval=1", "node.log_level=info"])
+    d.start()
+    cl.wait_connected([d])
+    endorse(a, d.key, "佐賀県")
+    endorse(b, d.key, "佐賀県")
+    wait_until(lambda: all((entry(n, d.key) or {}).get("status") == "admitted" for n in nodes + [d]), timeout=20,
+               what="d admitted everywhere")
+    case = d.publish(sample_case(title="更新前の鍵の事例"))
+    cl.wait_record(nodes, case["id"], case["version"], timeout=20)
+    return c, d, nodes, case
+
+
+def rejected_everywhere(nodes, envelope, reason, tmp):
+    """Pushes envelope to each node in turn: none relays it to the next (its count of `reason` is still
+    zero when its own turn comes) and each rejects it, counted."""
+    for n in nodes:
+        assert cl.metric_sum(n, "renkei_rejections_total", reason=reason) == 0, n.name
+        push(n, [envelope], tmp)
+        wait_until(lambda: cl.metric_sum(n, "renkei_rejections_total", reason=reason) >= 1, timeout=20,
+                   what="%s counted on %s" % (reason, n.name))
+        cl.settle(1)
+
+
+def test_rotation():
+    """Done when 3: d rotates its key with `renkei key rotate`; its new records are accepted everywhere,
+    its old records still verify, and a record signed by the old key after the rotation is rejected
+    everywhere."""
+    tmp = tempfile.mkdtemp(prefix="rk-members-")
+    c, d = None, None
+    try:
+        c, d, nodes, old_case = admitted_network(tmp)
+        old_key, old_file = d.key, d.key_file
+        new_file = os.path.join(tmp, "d-new.key")
+        p = d.cli("key", "rotate", "--out", new_file)
+        out = p.stdout.decode()
+        assert "key_file" in out and new_file in out, out
+        assert oct(os.stat(new_file).st_mode & 0o777) == "0o600"
+        new_key = subprocess.run([RENKEI, "pubkey", new_file], check=True, capture_output=True,
+                                 text=True).stdout.strip()
+        wait_until(lambda: all((entry(n, old_key) or {}).get("status") == "rotated" and
+                               (entry(n, new_key) or {}).get("status") == "admitted" for n in nodes + [d]),
+                   timeout=20, what="the rotation on every node")
+        assert all(entry(n, old_key)["rotated_to"] == new_key for n in nodes)
+        # the node refuses to publish with the old key, and says what to do
+        r = d.request("POST", "/v1/records", sample_case(title="旧鍵のまま"))
+        assert r.status == 403 and r.json()["error"]["code"] == "rotated_key", r
+        assert "key_file" in r.json()["error"]["message"], r
+        # restarted with the new key, its records are accepted everywhere
+        d.stop()
+        d.extra.append("node.key_file=%s" % new_file)
+        d.start()
+        assert cl.status(d)["key"] == new_key
+        new_case = d.publish(sample_case(title="新しい鍵の事例"))
+        assert new_case["id"].startswith(new_key + ":"), new_case
+        cl.wait_record(nodes, new_case["id"], new_case["version"], timeout=30)
+        # the old key's records keep their id and still verify offline
+        a = nodes[0]
+        assert a.get("/v1/records/" + old_case["id"]).status == 200
+        signed = os.path.join(tmp, "old.signed")
+        a.cli("get", "--signed", "--out", signed, old_case["id"])
+        assert a.cli("verify", signed, check=False).returncode == 0
+        # a record the old key signs after the rotation is rejected everywhere, and relayed by none
+        x_key = cl.keypair(tmp, "x")[1]
+        late = endorse_env(old_file, old_key, x_key, "旧鍵で署名")
+        rejected_everywhere(nodes, late, "rotated_key", tmp)
+        assert all(entry(n, x_key) is None for n in nodes)
+    finally:
+        if d:
+            d.stop()
+        if c:
+            c.stop()
+
+
+def test_revocation():
+    """Done when 4: a and b revoke d. A record d signs afterwards is rejected at every node and relayed
+    by none; d's records from before the revocation stay everywhere (docs/membership.md: a revocation
+    without `since` takes effect from its own version)."""
+    tmp = tempfile.mkdtemp(prefix="rk-members-")
+    c, d = None, None
+    try:
+        c, d, nodes, case = admitted_network(tmp)
+        a, b = nodes[0], nodes[1]
+        a.cli("member", "revoke", "--key", d.key, "--reason", "テスト")
+        assert entry(a, d.key)["status"] == "admitted"  # one revocation of t = 2
+        b.cli("member", "revoke", "--key", d.key, "--reason", "テスト")
+        wait_until(lambda: all((entry(n, d.key) or {}).get("status") == "revoked" for n in nodes), timeout=20,
+                   what="d revoked everywhere")
+        cl.settle(1)
+        # d's own node refuses too once it has the revocations (it is one of "every node")
+        wait_until(lambda: (entry(d, d.key) or {}).get("status") == "revoked", timeout=20, what="d knows")
+        r = d.request("POST", "/v1/records", sample_case(title="失効後"))
+        assert r.status == 403 and r.json()["error"]["code"] == "revoked_key", r
+        x_key = cl.keypair(tmp, "x")[1]
+        late = endorse_env(d.key_file, d.key, x_key, "失効後の推薦")
+        rejected_everywhere(nodes, late, "revoked_key", tmp)
+        assert all(entry(n, x_key) is None for n in nodes)
+        # what d published before the revocation stays
+        for n in nodes:
+            assert n.get("/v1/records/" + case["id"]).status == 200, n.name
+    finally:
+        if d:
+            d.stop()
+        if c:
+            c.stop()
 
 
 if __name__ == "__main__":
