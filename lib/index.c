@@ -10,8 +10,8 @@
  * sort key goes into "pending", and when RK_INDEX_PENDING_MAX records wait there, the put that
  * reaches that number writes all their postings in key order: the records of one batch share the
  * pages of the tokens they have in common, where each small group commit used to rewrite those pages
- * again. The same functions (rk_index_record_fields, rk_index_record_text) serve the index and the
- * queries' check of a loaded record, so the two cannot disagree.
+ * again. Queries check a record's other filters in these posting lists, and its full-text terms in
+ * rk_index_record_text, the function that made its tokens, so query and index cannot disagree.
  */
 #include "index.h"
 
@@ -71,14 +71,6 @@ static void prefixes_unique(rk_index_prefixes *l)
     l->n = w;
 }
 
-bool rk_index_prefixes_has(const rk_index_prefixes *l, const rk_index_prefix *p)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (prefix_cmp(&l->v[i], p) == 0)
-            return true;
-    return false;
-}
-
 static void field_prefix(rk_index_prefix *p, uint8_t field, const void *value, size_t len)
 {
     p->b[0] = TAG_FIELD;
@@ -109,8 +101,7 @@ int rk_index_push_prefecture(rk_index_prefixes *l, const char *pref)
     return rk_index_push_field(l, RK_INDEX_FIELD_PREFECTURE, pref, 2);
 }
 
-/* The filterable values of a record, one posting-list prefix each (the same function serves the
- * index and the in-memory check of a query's other filters, so the two cannot disagree). */
+/* The filterable values of a record, one posting-list prefix each. */
 int rk_index_record_fields(const Renkei__Record *m, rk_index_prefixes *l)
 {
     int rc = rk_index_push_enum(l, RK_INDEX_FIELD_KIND, m->kind);

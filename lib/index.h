@@ -76,7 +76,6 @@ typedef struct rk_index_prefixes {
 void rk_index_prefixes_free(rk_index_prefixes *l);
 /* A prefix longer than RK_INDEX_PREFIX_MAX is not indexed and is skipped; -1 only when out of memory. */
 int rk_index_prefixes_push(rk_index_prefixes *l, const uint8_t *b, size_t len);
-bool rk_index_prefixes_has(const rk_index_prefixes *l, const rk_index_prefix *p);
 /* The filter prefix of one value; values that are not filterable (zero, out of range, a malformed
  * prefecture) add nothing. -1 only when out of memory. */
 int rk_index_push_field(rk_index_prefixes *l, uint8_t field, const void *value, size_t len);

@@ -382,6 +382,53 @@ static void test_every_filter(void **state)
     assert_int_equal(got.n, 0);
 }
 
+/* Two filters at once: one is walked, the other looked up in its own posting list. */
+typedef struct pair_arg {
+    spec_pred a, b;
+    const void *a_arg, *b_arg;
+} pair_arg;
+
+static bool pred_pair(const spec *s, const void *arg)
+{
+    const pair_arg *p = arg;
+    return p->a(s, p->a_arg) && p->b(s, p->b_arg);
+}
+
+static void expect_pair(fixture *f, const rk_query *q, pair_arg pa)
+{
+    expect_exactly(f, q, pred_pair, &pa, 0);
+    expect_exactly(f, q, pred_pair, &pa, 2); /* pages that end on a record the second filter rejects */
+}
+
+static void test_pairs_of_filters(void **state)
+{
+    fixture *f = *state;
+    static const int values[5] = {1, 2, 3, 4, 5}, authors[2] = {0, 1};
+    int skills[2] = {RENKEI__SKILL__SKILL_AI, RENKEI__SKILL__SKILL_ROBOTICS};
+    rk_query base = {.max_visibility = LOCAL};
+    for (int p = 0; p < 3; p++)
+        for (int v = 0; v < 3; v++) {
+            rk_query q = base;
+            memcpy(q.prefecture, prefectures[p], 3);
+            q.industry = values[v];
+            expect_pair(f, &q, (pair_arg){pred_prefecture, pred_industry, prefectures[p], &values[v]});
+        }
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 2; i++) {
+            rk_query q = base;
+            q.kind = values[k];
+            q.skill = skills[i];
+            expect_pair(f, &q, (pair_arg){pred_kind, pred_skill, &values[k], &skills[i]});
+        }
+    for (int a = 0; a < 2; a++)
+        for (int d = 0; d < 5; d++) {
+            rk_query q = base;
+            q.author = f->pubs[a];
+            q.dx_level = values[d];
+            expect_pair(f, &q, (pair_arg){pred_author, pred_dx, &authors[a], &values[d]});
+        }
+}
+
 static void test_visibility_filter(void **state)
 {
     fixture *f = *state;
@@ -469,6 +516,11 @@ static void test_replaced_version_leaves_indexes(void **state)
     expect_exactly(f, &q, pred_prefecture, "17", 0);
     memcpy(q.prefecture, "41", 3);
     expect_exactly(f, &q, pred_prefecture, "41", 0);
+    /* the old version's postings are gone from the list that is looked up, not only the one walked */
+    q.industry = s.industry;
+    expect_exactly(f, &q, pred_pair, &(pair_arg){pred_prefecture, pred_industry, "41", &s.industry}, 0);
+    memcpy(q.prefecture, "17", 3);
+    expect_exactly(f, &q, pred_pair, &(pair_arg){pred_prefecture, pred_industry, "17", &s.industry}, 0);
     rk_query t = {.max_visibility = LOCAL, .q = "ai"};
     expect_exactly(f, &t, pred_ai, NULL, 0);
     t.q = "続報";
@@ -968,6 +1020,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pairs_of_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visibility_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pagination_covers_everything_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_text, setup, teardown),
