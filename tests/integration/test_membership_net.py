@@ -152,5 +152,86 @@ def test_members_dial_the_urls_the_roster_publishes():
         c.stop()
 
 
+def test_done_when_2_roster_peerings_keep_a_joiner_connected():
+    """Issue 9, done when 2: d, configured with c only, gets at least two peerings drawn from the
+    roster without anyone configuring them, and with c stopped still receives what a publishes."""
+    c = cl.line(["a", "b", "c"], sync_interval=2)
+    d = joiner("d", c["c"])
+    try:
+        c.start()
+        d.start()
+        a, b = c["a"], c["b"]
+        endorse(a, d.key, "佐賀県", url=d.url)
+        endorse(b, d.key, "佐賀県", url=d.url)
+        wait_until(lambda: entry(d, d.key) and entry(d, d.key)["status"] == "admitted", timeout=20,
+                   what="d admitted on d")
+
+        def roster_peerings():
+            # peerings nobody configured: the founders dial d at the URL its endorsements publish
+            return [p for p in cl.peers(d) if p["name"] in ("a", "b") and p["state"] == "connected"
+                    and p["member"]]
+
+        wait_until(lambda: len(roster_peerings()) >= 2, timeout=30, what="two roster peerings on d")
+        for n in (a, b):
+            assert peer(n, "佐賀県")["source"] == "roster", cl.peers(n)
+        c.stop(["c"])
+        case = a.publish(sample_case(title="桑名市の事例、cが止まっても佐賀県へ"))
+        cl.wait_record([d], case["id"], case["version"], timeout=20)
+        net = a.publish(dict(sample_case(title="会員向けの事例"), visibility="network"))
+        cl.wait_record([d], net["id"], net["version"], timeout=20)  # d is a member: network records too
+    finally:
+        d.stop()
+        c.stop()
+
+
+def test_done_when_5_partition_admits_on_both_sides():
+    """Issue 9, done when 5: {a, b} and {c, e} are cut off from each other and each side admits a
+    different new member (x through a, y through e); when the link returns every node computes the
+    same roster and digest, and both new members' records are everywhere."""
+    c = cl.line(["a", "b", "c", "e"], sync_interval=2)
+    x = joiner("x", c["a"], prefecture="34")
+    y = joiner("y", c["e"], prefecture="41")
+    founders = [c[n] for n in ("a", "b", "c", "e")]
+    try:
+        c.start()
+        cl.wait_connected(founders)
+        # cut b -> c: b keeps c as a member (same charter) but no longer dials it
+        b = c["b"]
+        b.stop()
+        link = ['peer "c".key=%s' % c["c"].key, 'peer "c".url=%s' % c["c"].url]
+        b.extra = [o for o in b.extra if o not in link] + ['member "c".key=%s' % c["c"].key]
+        b.start()
+        x.start()
+        y.start()
+        for side, new, name, url in (((c["a"], b), x, "広島県", x.url), ((c["c"], c["e"]), y, "佐賀県", y.url)):
+            for n in side:
+                endorse(n, new.key, name, url=url, prefecture="34" if new is x else "41")
+            wait_until(lambda: entry(new, new.key) and entry(new, new.key)["status"] == "admitted", timeout=30,
+                       what="%s admitted on its own side" % new.name)
+        rx = x.publish(sample_case(title="広島県の事例", prefecture="34"))
+        ry = y.publish(sample_case(title="佐賀県の事例", prefecture="41"))
+        cl.wait_record([c["a"], b], rx["id"], rx["version"], timeout=20)
+        cl.wait_record([c["c"], c["e"]], ry["id"], ry["version"], timeout=20)
+        # cut off: each side knows only its own admission
+        assert entry(c["a"], y.key) is None and entry(c["e"], x.key) is None
+        assert roster(c["a"])["digest"] != roster(c["e"])["digest"]
+        # the link returns
+        b.stop()
+        b.extra = [o for o in b.extra if o != 'member "c".key=%s' % c["c"].key] + link
+        b.start()
+        everyone = founders + [x, y]
+        wait_until(lambda: len({roster(n)["digest"] for n in everyone}) == 1, timeout=40, what="one roster digest")
+        for n in everyone:
+            r = roster(n)
+            assert r["members"] == 6, (n.name, r)
+            assert entry(n, x.key)["status"] == "admitted" and entry(n, y.key)["status"] == "admitted", n.name
+        cl.wait_record(everyone, rx["id"], rx["version"], timeout=30)
+        cl.wait_record(everyone, ry["id"], ry["version"], timeout=30)
+    finally:
+        for n in (x, y):
+            n.stop()
+        c.stop()
+
+
 if __name__ == "__main__":
     run_tests(globals())
