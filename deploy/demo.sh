@@ -224,6 +224,10 @@ echo
 echo "demo: 佐賀県 joins: its configuration names only 桑名市 (kuwana) as [peer] and sets [network] join = yes"
 start_node "$JOINER"
 wait_up "$JOINER"
+# what it publishes before its admission is kept aside (202 pending_admission) and reaches everyone
+# once it is admitted
+publish_samples "$JOINER"
+echo "demo: 佐賀県 is not a member yet: the national office holds $(records_at national) records, none of 佐賀県's"
 
 # Shows a command, then runs it: what an operator types (docs/membership.md, "What an operator does").
 show() {
@@ -237,6 +241,7 @@ echo "demo: two members endorse its key (threshold 2); no configuration is edite
 for member in national kitami; do
   show "$RENKEI" -s "demo/$member/api.sock" member endorse --key "${KEY[$JOINER]}" --name "${NAME[$JOINER]}" \
     --kind region --prefecture "${PREF[$JOINER]}" --url "$SAGA_URL"
+  total=$((total + 1)) # an endorsement is a record too
 done
 
 saga_status_at() {
@@ -259,9 +264,8 @@ for node in "${NODES[@]}"; do
   fi
   echo "demo: 佐賀県 is admitted on $node"
 done
-publish_samples "$JOINER"
 wait_national
-echo "demo: the national office holds 佐賀県's records too ($(records_at national) records)"
+echo "demo: 佐賀県's records, published before its admission, reached the national office ($(records_at national) records)"
 echo "demo: the roster as the national office computes it:"
 show "$RENKEI" -s demo/national/api.sock members
 

@@ -233,5 +233,37 @@ def test_done_when_5_partition_admits_on_both_sides():
         c.stop()
 
 
+def test_done_when_1_joiner_admitted_by_endorsements_everywhere():
+    """Issue 9, done when 1: a, b, c found the network in a line; d, configured with only c, publishes
+    a case that a does not hold; `renkei member endorse` on a and on b, with no configuration edit or
+    restart, makes d `admitted` on every node within seconds, and the case d published before its
+    admission reaches a, b and c."""
+    c = cl.line(["a", "b", "c"], sync_interval=2)
+    d = joiner("d", c["c"])
+    try:
+        c.start()
+        d.start()
+        a, b, cc = c["a"], c["b"], c["c"]
+        wait_until(lambda: roster(d)["digest"] == roster(a)["digest"], timeout=20, what="d learned the roster")
+        r = d.request("POST", "/v1/records", sample_case(title="佐賀県 SAGA Smart Samurai", prefecture="41"))
+        assert r.status == 202 and r.json()["status"] == "pending_admission", r
+        early = r.json()
+        time.sleep(3)  # more than a sync interval
+        assert cl.get_record(a, early["id"]) is None
+        t0 = time.time()
+        endorse(a, d.key, "佐賀県", url=d.url)
+        endorse(b, d.key, "佐賀県", url=d.url)
+        for n in (a, b, cc, d):
+            wait_until(lambda: (entry(n, d.key) or {}).get("status") == "admitted", timeout=10,
+                       what="d admitted on %s" % n.name)
+        admitted_in = time.time() - t0
+        cl.wait_record([a, b, cc], early["id"], early["version"], timeout=10)
+        assert admitted_in < 10, admitted_in
+        assert len({roster(n)["digest"] for n in (a, b, cc, d)}) == 1
+    finally:
+        d.stop()
+        c.stop()
+
+
 if __name__ == "__main__":
     run_tests(globals())
