@@ -78,6 +78,11 @@ MDB_dbi rk_txn_dbi(const rk_txn *t, rk_db db)
     return t->s->dbi[db];
 }
 
+const char *rk_txn_db_name(rk_db db)
+{
+    return db >= 0 && db < RK_DB_COUNT ? db_names[db] : "";
+}
+
 bool rk_txn_writable(const rk_txn *t)
 {
     return t->write;

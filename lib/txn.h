@@ -71,6 +71,8 @@ typedef enum rk_db {
 /* The live LMDB transaction, or NULL (with err filled) when an earlier write failed and aborted it. */
 MDB_txn *rk_txn_mdb(rk_txn *t, rk_error *err);
 MDB_dbi rk_txn_dbi(const rk_txn *t, rk_db db);
+/* The LMDB name of database db ("records", "tokens", ...), for reports such as tests/bench/bench_store. */
+const char *rk_txn_db_name(rk_db db);
 bool rk_txn_writable(const rk_txn *t);
 /* 0, or -1 with err filled when t is read-only or already aborted. */
 int rk_txn_need_write(rk_txn *t, rk_error *err);

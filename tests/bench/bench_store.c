@@ -1,25 +1,93 @@
-/* bench_store: store put throughput and fingerprint query rate.
+/* bench_store: store put throughput, where the disk goes, and the fingerprint query rate.
  *
- *   bench_store [N] [DIR]     N records (default 100000), store in DIR (default a fresh /tmp dir)
+ *   bench_store [N] [DIR] [BATCH]   N records (default 100000), store in DIR (default a fresh /tmp
+ *                                   dir), BATCH records per write transaction (default 1000)
  *
- * Records (about 1 KiB each) are sealed first, outside the timing, then put in transactions of 1000
- * as the writer thread batches them; then random ranges of the members' set are fingerprinted, which
- * is what each round of reconciliation asks the store. The store runs without fsync (no_sync) so the
- * figure is the store's own cost, not the disk's.
+ * Records (about 1 KiB each) are sealed first, outside the timing, then put in transactions of BATCH
+ * as the writer thread batches them (the daemon's group commits of publishes hold about 30); the put
+ * phase is reported in wall and CPU time. Then the pages of every database are listed (LMDB's
+ * mdb_stat counts only the main tree of a DUPSORT database, so the pages of the token lists' sub-trees
+ * are what the file holds beyond every main tree and the free list). Last, random ranges of the
+ * members' set are fingerprinted, which is what each round of reconciliation asks the store. The
+ * store runs without fsync (no_sync) so the figures are the store's own cost, not the disk's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sign.h"
 #include "store.h"
 
-#define BATCH 1000
 #define FP_QUERIES 100000
 
 static double seconds_since(uint64_t t0)
 {
     return (double)(rk_monotonic_ns() - t0) / 1e9;
+}
+
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Pages on the free list: each entry of LMDB's free database (dbi 0) is a page-number list whose
+ * first word is its length. */
+static size_t free_pages(MDB_txn *txn)
+{
+    MDB_cursor *c;
+    if (mdb_cursor_open(txn, 0, &c) != 0)
+        return 0;
+    size_t n = 0;
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        if (v.mv_size >= sizeof(size_t)) {
+            size_t len;
+            memcpy(&len, v.mv_data, sizeof len);
+            n += len;
+        }
+    mdb_cursor_close(c);
+    return n;
+}
+
+/* Where the file's pages go, per database and per record. */
+static int report_pages(rk_store *store, size_t n)
+{
+    rk_error err;
+    rk_txn *t;
+    if (rk_txn_begin(store, false, &t, &err) != 0)
+        return -1;
+    MDB_txn *txn = rk_txn_mdb(t, &err);
+    MDB_envinfo info;
+    MDB_stat env;
+    if (mdb_env_info(mdb_txn_env(txn), &info) != 0 || mdb_env_stat(mdb_txn_env(txn), &env) != 0) {
+        rk_txn_abort(t);
+        return -1;
+    }
+    size_t used = info.me_last_pgno + 1, counted = 2 + env.ms_branch_pages + env.ms_leaf_pages; /* 2 meta pages */
+    double psize = env.ms_psize;
+    printf("%-28s %12s %10s %14s\n", "database", "entries", "pages", "bytes/record");
+    for (int db = 0; db < RK_DB_COUNT; db++) {
+        MDB_stat st;
+        if (mdb_stat(txn, rk_txn_dbi(t, (rk_db)db), &st) != 0) {
+            rk_txn_abort(t);
+            return -1;
+        }
+        size_t pages = st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+        counted += pages;
+        printf("%-28s %12zu %10zu %14.0f\n", rk_txn_db_name((rk_db)db), st.ms_entries, pages,
+               (double)pages * psize / (double)n);
+    }
+    size_t fr = free_pages(txn);
+    counted += fr;
+    printf("%-28s %12s %10zu %14.0f\n", "(free pages)", "", fr, (double)fr * psize / (double)n);
+    size_t rest = used > counted ? used - counted : 0;
+    printf("%-28s %12s %10zu %14.0f\n", "(token lists' sub-trees)", "", rest, (double)rest * psize / (double)n);
+    printf("%-28s %12zu %10zu %14.0f\n", "data.mdb in use", n, used, (double)used * psize / (double)n);
+    rk_txn_abort(t);
+    return 0;
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -68,6 +136,9 @@ static int seal_one(const rk_key *key, const uint8_t pub[RK_KEY_LEN], size_t i, 
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
+    size_t batch = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000;
+    if (batch == 0)
+        batch = 1;
     char dir[256];
     if (argc > 2) {
         snprintf(dir, sizeof dir, "%s", argv[2]);
@@ -111,13 +182,14 @@ int main(int argc, char **argv)
         return 1;
     }
     t0 = rk_monotonic_ns();
-    for (size_t i = 0; i < n; i += BATCH) {
+    double cpu0 = cpu_seconds();
+    for (size_t i = 0; i < n; i += batch) {
         rk_txn *t;
         if (rk_txn_begin(store, true, &t, &err) != 0) {
             fprintf(stderr, "begin: %s\n", err.message);
             return 1;
         }
-        for (size_t j = i; j < n && j < i + BATCH; j++) {
+        for (size_t j = i; j < n && j < i + batch; j++) {
             rk_put_result res;
             uint64_t seq;
             if (rk_store_put(t, &recs[j], &res, &seq, &err) != 0) {
@@ -130,8 +202,13 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    double put_s = seconds_since(t0);
-    printf("put      %zu records in batches of %d in %.2f s: %.0f records/s\n", n, BATCH, put_s, (double)n / put_s);
+    double put_s = seconds_since(t0), put_cpu = cpu_seconds() - cpu0;
+    printf("put      %zu records in batches of %zu in %.2f s: %.0f records/s; CPU %.2f s, %.1f us per record\n", n,
+           batch, put_s, (double)n / put_s, put_cpu, put_cpu * 1e6 / (double)n);
+    if (report_pages(store, n) != 0) {
+        fprintf(stderr, "reading the page counts failed\n");
+        return 1;
+    }
 
     rk_txn *t;
     if (rk_txn_begin(store, false, &t, &err) != 0)
