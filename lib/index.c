@@ -5,7 +5,9 @@
  * per record, and a document count under 'n' || P kept in the same transaction. Every distinct token
  * of the normalised text is a posting list in "tokens": the token is the key and each record is one
  * fixed-size duplicate value, the first RK_INDEX_TOKEN_VAL_LEN bytes of its sort key, so adding a
- * record costs one write per token and the count is mdb_cursor_count. The 'a' list (every record)
+ * record costs one write per token and the count is mdb_cursor_count. Each list is stored oldest first
+ * (lib/txn.c) so that new postings are appended and fill their pages; rk_index_token_first and
+ * rk_index_token_next walk it backwards, newest first like every other list. The 'a' list (every record)
  * resolves such a prefix to the whole sort key. A new record's tokens are not written at once: its
  * sort key goes into "pending", and when RK_INDEX_PENDING_MAX records wait there, the put that
  * reaches that number writes all their postings in key order: the records of one batch share the
@@ -332,6 +334,32 @@ int rk_index_token_count(rk_txn *t, MDB_cursor *tc, const rk_index_prefix *p, ui
     return 0;
 }
 
+int rk_index_token_first(MDB_cursor *tc, const rk_index_prefix *p, const uint8_t *after, MDB_val *v)
+{
+    MDB_val k = {.mv_size = p->len, .mv_data = (void *)p->b};
+    if (after) {
+        /* The duplicate order is the reverse of the bytes: this lands on the first posting (from the
+         * oldest) whose bytes are at most after's, and the walk continues from the one before it
+         * unless it is after's own prefix. */
+        v->mv_size = RK_INDEX_TOKEN_VAL_LEN;
+        v->mv_data = (void *)after;
+        int rc = mdb_cursor_get(tc, &k, v, MDB_GET_BOTH_RANGE);
+        if (rc == 0)
+            return memcmp(v->mv_data, after, RK_INDEX_TOKEN_VAL_LEN) == 0 ? 0 : rk_index_token_next(tc, v);
+        if (rc != MDB_NOTFOUND)
+            return rc;
+        /* every posting is older than after (or there is none): the newest comes first */
+    }
+    int rc = mdb_cursor_get(tc, &k, v, MDB_SET_KEY);
+    return rc == 0 ? mdb_cursor_get(tc, &k, v, MDB_LAST_DUP) : rc;
+}
+
+int rk_index_token_next(MDB_cursor *tc, MDB_val *v)
+{
+    MDB_val k;
+    return mdb_cursor_get(tc, &k, v, MDB_PREV_DUP);
+}
+
 static int token_update(rk_txn *t, MDB_txn *txn, const char *tok, size_t len, const uint8_t sk[RK_SORT_KEY_LEN],
                         int sign, rk_error *err)
 {
@@ -589,14 +617,50 @@ static int batch_push(flush_batch *b, const char *tok, uint32_t len, const uint8
     return 0;
 }
 
-/* LMDB's order: keys by bytes then length, duplicates by bytes. */
+/* The order of "tokens": keys by bytes then length, duplicates oldest first (the reverse of their
+ * bytes, lib/txn.c). */
 static int token_posting_cmp(const void *a, const void *b)
 {
     const token_posting *x = a, *y = b;
     int c = memcmp(x->tok, y->tok, x->len < y->len ? x->len : y->len);
     if (c == 0)
         c = (x->len > y->len) - (x->len < y->len);
-    return c ? c : memcmp(x->val, y->val, RK_INDEX_TOKEN_VAL_LEN);
+    return c ? c : memcmp(y->val, x->val, RK_INDEX_TOKEN_VAL_LEN);
+}
+
+/* Writes the postings v[0..n) of one token, in the order of "tokens". Those newer than the token's
+ * newest posting go in with MDB_APPENDDUP, which fills each page before it starts the next, where
+ * an ordinary insert splits a full page in two halves: records arrive mostly in version order
+ * (publishing, and catching up, which fetches in the order of the sets), so this keeps the lists'
+ * pages full instead of half full. */
+static int token_write(MDB_cursor *tc, const token_posting *v, size_t n)
+{
+    MDB_val tk = {.mv_size = v[0].len, .mv_data = (void *)v[0].tok}, last;
+    int rc = mdb_cursor_get(tc, &tk, &last, MDB_SET_KEY);
+    if (rc == 0)
+        rc = mdb_cursor_get(tc, &tk, &last, MDB_LAST_DUP);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    bool have_last = rc == 0 && last.mv_size == RK_INDEX_TOKEN_VAL_LEN;
+    uint8_t newest[RK_INDEX_TOKEN_VAL_LEN];
+    if (have_last)
+        memcpy(newest, last.mv_data, sizeof newest); /* cursor data goes stale once the page changes */
+    bool append = rc == MDB_NOTFOUND;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && memcmp(v[i].val, v[i - 1].val, RK_INDEX_TOKEN_VAL_LEN) == 0)
+            continue; /* two records whose hashes share 128 bits: one posting serves both */
+        if (!append && have_last && memcmp(v[i].val, newest, RK_INDEX_TOKEN_VAL_LEN) < 0)
+            append = true; /* and so are the rest, which sort after this one */
+        MDB_val tv = {.mv_size = RK_INDEX_TOKEN_VAL_LEN, .mv_data = (void *)v[i].val};
+        tk.mv_size = v[i].len;
+        tk.mv_data = (void *)v[i].tok;
+        rc = mdb_cursor_put(tc, &tk, &tv, append ? MDB_APPENDDUP : MDB_NODUPDATA);
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* Adds the distinct tokens of one pending record to the batch. */
@@ -666,12 +730,10 @@ int rk_index_flush(rk_txn *t, rk_error *err)
         batch_free(&b);
         return rk_txn_fail(t, rc, "opening a cursor", err);
     }
-    for (size_t i = 0; rc == 0 && i < b.n; i++) {
-        MDB_val tk = {.mv_size = b.v[i].len, .mv_data = (void *)b.v[i].tok};
-        MDB_val tv = {.mv_size = RK_INDEX_TOKEN_VAL_LEN, .mv_data = b.v[i].val};
-        rc = mdb_cursor_put(tc, &tk, &tv, MDB_NODUPDATA);
-        if (rc == MDB_KEYEXIST)
-            rc = 0;
+    for (size_t i = 0, j; rc == 0 && i < b.n; i = j) {
+        for (j = i + 1; j < b.n && b.v[j].len == b.v[i].len && memcmp(b.v[j].tok, b.v[i].tok, b.v[i].len) == 0; j++)
+            ;
+        rc = token_write(tc, b.v + i, j - i);
     }
     mdb_cursor_close(tc);
     batch_free(&b);

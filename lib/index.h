@@ -89,6 +89,14 @@ char *rk_index_record_text(const Renkei__Record *m);
 /* The tokens of a normalised text as "tokens" keys, by the rule the index uses. */
 int rk_index_term_tokens(const char *norm, rk_index_prefixes *l);
 
+/* A token's postings in sort-key order (newest first), whatever their order in "tokens" (oldest
+ * first, so that new records' postings are appended: see rk_txn's duplicate order in lib/txn.c).
+ * rk_index_token_first positions tc on the first posting of token p, or, when after is not NULL, on
+ * the first whose bytes are not below after[0..RK_INDEX_TOKEN_VAL_LEN); rk_index_token_next steps on.
+ * Both return 0 with v set, MDB_NOTFOUND at the end of the list, or another LMDB error. */
+int rk_index_token_first(MDB_cursor *tc, const rk_index_prefix *p, const uint8_t *after, MDB_val *v);
+int rk_index_token_next(MDB_cursor *tc, MDB_val *v);
+
 /* Posting list sizes: a filter's document count, a token's postings, and the pending records. */
 int rk_index_count(rk_txn *t, MDB_txn *txn, const rk_index_prefix *p, uint64_t *n, rk_error *err);
 int rk_index_token_count(rk_txn *t, MDB_cursor *tc, const rk_index_prefix *p, uint64_t *n, rk_error *err);

@@ -322,16 +322,9 @@ static int walk_token(query_walk *w, MDB_cursor *c, MDB_cursor *tc, MDB_cursor *
     }
     if (prc != 0)
         return rk_txn_fail(w->t, prc, "reading the pending full-text list", err);
-    MDB_val tk = {.mv_size = d->len, .mv_data = (void *)d->b}, tv;
-    int rc;
-    if (w->has_cursor) {
-        tv.mv_size = RK_INDEX_TOKEN_VAL_LEN;
-        tv.mv_data = w->after;
-        rc = mdb_cursor_get(tc, &tk, &tv, MDB_GET_BOTH_RANGE);
-    } else {
-        rc = mdb_cursor_get(tc, &tk, &tv, MDB_SET_KEY);
-    }
-    for (; rc == 0; rc = mdb_cursor_get(tc, &tk, &tv, MDB_NEXT_DUP)) {
+    MDB_val tv;
+    int rc = rk_index_token_first(tc, d, w->has_cursor ? w->after : NULL, &tv);
+    for (; rc == 0; rc = rk_index_token_next(tc, &tv)) {
         if (tv.mv_size != RK_INDEX_TOKEN_VAL_LEN)
             continue;
         uint8_t start[1 + RK_INDEX_TOKEN_VAL_LEN];

@@ -20,6 +20,22 @@ static const char *const db_names[RK_DB_COUNT] = {"records", "current", "changes
 /* The full-text postings are sorted duplicates of one fixed size under each token (lib/index.c). */
 static const unsigned db_flags[RK_DB_COUNT] = {[RK_DB_TOKENS] = MDB_DUPSORT | MDB_DUPFIXED};
 
+/* The layout this code reads and writes (docs/storage.md, "Format"), kept in meta under FORMAT_KEY.
+ * Format 1 (no key) kept each token's postings newest first; format 2 keeps them oldest first. A store
+ * of another format is refused at open: read with the wrong duplicate order, LMDB would corrupt it. */
+#define STORE_FORMAT 2
+#define FORMAT_KEY "_format"
+
+/* The duplicate order of "tokens": the reverse of the postings' bytes. A posting starts with
+ * be64(~version), so this is oldest first and the postings of new records are appended at the end of
+ * their lists, where LMDB can fill pages (lib/index.c); queries walk the lists backwards. */
+static int token_dup_cmp(const MDB_val *a, const MDB_val *b)
+{
+    size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+    int c = memcmp(b->mv_data, a->mv_data, n);
+    return c ? c : (b->mv_size > a->mv_size) - (b->mv_size < a->mv_size);
+}
+
 struct rk_store {
     MDB_env *env;
     MDB_dbi dbi[RK_DB_COUNT];
@@ -158,6 +174,34 @@ static int make_dirs(const char *dir, rk_error *err)
     return 0;
 }
 
+/* The store's format: the one in meta, or STORE_FORMAT for an empty store (which is marked with it
+ * here), or 1 for a store of records without the mark. *rc is an LMDB error, if any. */
+static int check_format(MDB_txn *txn, rk_store *s, int *rc)
+{
+    MDB_dbi meta = s->dbi[RK_DB_META];
+    MDB_val k = rk_mdb_val(FORMAT_KEY, strlen(FORMAT_KEY)), v;
+    *rc = mdb_get(txn, meta, &k, &v);
+    if (*rc == 0) {
+        if (v.mv_size != 8)
+            return -1;
+        uint64_t f = rk_get_be64(v.mv_data);
+        return f > INT32_MAX ? -1 : (int)f;
+    }
+    if (*rc != MDB_NOTFOUND)
+        return 0;
+    MDB_stat st;
+    *rc = mdb_stat(txn, s->dbi[RK_DB_CHANGES], &st);
+    if (*rc != 0)
+        return 0;
+    if (st.ms_entries > 0)
+        return 1;
+    uint8_t b[8];
+    rk_put_be64(b, STORE_FORMAT);
+    v = rk_mdb_val(b, sizeof b);
+    *rc = mdb_put(txn, meta, &k, &v, 0);
+    return STORE_FORMAT;
+}
+
 int rk_store_open(const rk_store_options *opts, rk_store **out, rk_error *err)
 {
     *out = NULL;
@@ -195,6 +239,25 @@ int rk_store_open(const rk_store_options *opts, rk_store **out, rk_error *err)
     rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     for (int i = 0; rc == 0 && i < RK_DB_COUNT; i++)
         rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE | db_flags[i], &s->dbi[i]);
+    if (rc == 0)
+        rc = mdb_set_dupsort(txn, s->dbi[RK_DB_TOKENS], token_dup_cmp);
+    int format = rc == 0 ? check_format(txn, s, &rc) : 0;
+    if (rc == 0 && format != STORE_FORMAT) {
+        mdb_txn_abort(txn);
+        if (format == 1)
+            rk_fail(err, "store_error", "data_dir",
+                    "the store in %s was written by an older renkeid (store format 1); this one reads format %d "
+                    "only: start this node on an empty data_dir and let it catch up from its peers "
+                    "(docs/storage.md, Format)",
+                    opts->dir, STORE_FORMAT);
+        else
+            rk_fail(err, "store_error", "data_dir",
+                    "the store in %s has store format %d; this renkeid reads format %d only (docs/storage.md, Format)",
+                    opts->dir, format, STORE_FORMAT);
+        mdb_env_close(s->env);
+        free(s);
+        return -1;
+    }
     if (rc == 0) {
         rc = mdb_txn_commit(txn);
     } else if (txn) {

@@ -18,6 +18,7 @@
 
 #include "sign.h"
 #include "store.h"
+#include "storepages.h"
 
 #define FP_QUERIES 100000
 
@@ -33,60 +34,27 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Pages on the free list: each entry of LMDB's free database (dbi 0) is a page-number list whose
- * first word is its length. */
-static size_t free_pages(MDB_txn *txn)
-{
-    MDB_cursor *c;
-    if (mdb_cursor_open(txn, 0, &c) != 0)
-        return 0;
-    size_t n = 0;
-    MDB_val k, v;
-    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-        if (v.mv_size >= sizeof(size_t)) {
-            size_t len;
-            memcpy(&len, v.mv_data, sizeof len);
-            n += len;
-        }
-    mdb_cursor_close(c);
-    return n;
-}
-
 /* Where the file's pages go, per database and per record. */
 static int report_pages(rk_store *store, size_t n)
 {
     rk_error err;
     rk_txn *t;
+    rk_storepages p;
     if (rk_txn_begin(store, false, &t, &err) != 0)
         return -1;
-    MDB_txn *txn = rk_txn_mdb(t, &err);
-    MDB_envinfo info;
-    MDB_stat env;
-    if (mdb_env_info(mdb_txn_env(txn), &info) != 0 || mdb_env_stat(mdb_txn_env(txn), &env) != 0) {
-        rk_txn_abort(t);
-        return -1;
-    }
-    size_t used = info.me_last_pgno + 1, counted = 2 + env.ms_branch_pages + env.ms_leaf_pages; /* 2 meta pages */
-    double psize = env.ms_psize;
-    printf("%-28s %12s %10s %14s\n", "database", "entries", "pages", "bytes/record");
-    for (int db = 0; db < RK_DB_COUNT; db++) {
-        MDB_stat st;
-        if (mdb_stat(txn, rk_txn_dbi(t, (rk_db)db), &st) != 0) {
-            rk_txn_abort(t);
-            return -1;
-        }
-        size_t pages = st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
-        counted += pages;
-        printf("%-28s %12zu %10zu %14.0f\n", rk_txn_db_name((rk_db)db), st.ms_entries, pages,
-               (double)pages * psize / (double)n);
-    }
-    size_t fr = free_pages(txn);
-    counted += fr;
-    printf("%-28s %12s %10zu %14.0f\n", "(free pages)", "", fr, (double)fr * psize / (double)n);
-    size_t rest = used > counted ? used - counted : 0;
-    printf("%-28s %12s %10zu %14.0f\n", "(token lists' sub-trees)", "", rest, (double)rest * psize / (double)n);
-    printf("%-28s %12zu %10zu %14.0f\n", "data.mdb in use", n, used, (double)used * psize / (double)n);
+    int rc = rk_storepages_read(t, &p, &err);
     rk_txn_abort(t);
+    if (rc != 0)
+        return -1;
+    double per = (double)p.page_size / (double)n;
+    printf("%-28s %12s %10s %14s\n", "database", "entries", "pages", "bytes/record");
+    for (int db = 0; db < RK_DB_COUNT; db++)
+        printf("%-28s %12zu %10zu %14.0f\n", rk_txn_db_name((rk_db)db), p.entries[db], p.pages[db],
+               (double)p.pages[db] * per);
+    printf("%-28s %12s %10zu %14.0f\n", "(free pages)", "", p.free, (double)p.free * per);
+    printf("%-28s %12s %10zu %14.0f\n", "(token lists' sub-trees)", "", p.token_subtrees,
+           (double)p.token_subtrees * per);
+    printf("%-28s %12zu %10zu %14.0f\n", "data.mdb in use", n, p.used, (double)p.used * per);
     return 0;
 }
 
