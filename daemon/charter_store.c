@@ -9,6 +9,8 @@
 #include <uv.h>
 
 #include "log.h"
+#include "query.h"
+#include "renkei.pb-c.h"
 
 #define CHARTER_FILE "charter"
 #define CHARTER_FILE_MAX (4u << 20)
@@ -36,22 +38,99 @@ static int store_adopt(rk_charter_store *s, const rk_charter *c)
     return 0;
 }
 
-/* The founding charter from the configuration: the same members rk_node's roster holds. */
-static int store_found(rk_charter_store *s, const rk_node *n)
+/* Rotations stored here (old key, new key), to map a configured key back to the founding key it
+ * succeeds. */
+typedef struct rotations {
+    uint8_t (*pairs)[2][RK_KEY_LEN];
+    size_t n, cap;
+    bool oom;
+} rotations;
+
+static int rotation_one(const rk_record *rec, void *ctx)
 {
-    rk_charter_member *ms = calloc(n->roster.count ? n->roster.count : 1, sizeof *ms);
-    if (!ms)
+    rotations *r = ctx;
+    const Renkei__Record *m = rec->msg;
+    if (m->kind != RENKEI__KIND__KIND_ROTATE || !m->rotate || m->rotate->new_key.len != RK_KEY_LEN ||
+        m->author.len != RK_KEY_LEN)
+        return 0;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 8;
+        void *p = realloc(r->pairs, cap * sizeof *r->pairs);
+        if (!p) {
+            r->oom = true;
+            return 1;
+        }
+        r->pairs = p;
+        r->cap = cap;
+    }
+    memcpy(r->pairs[r->n][0], m->author.data, RK_KEY_LEN);
+    memcpy(r->pairs[r->n][1], m->rotate->new_key.data, RK_KEY_LEN);
+    r->n++;
+    return 0;
+}
+
+/* Replaces key by the key it was rotated from, as long as a stored rotation says so: a founding
+ * member that moved to a new key (and a node that now names it by that key) keeps the charter it
+ * founded. At most one step per rotation, so a cycle cannot loop. */
+static void map_to_founding(const rotations *r, uint8_t key[RK_KEY_LEN])
+{
+    for (size_t steps = 0; steps < r->n; steps++) {
+        size_t i = 0;
+        while (i < r->n && memcmp(r->pairs[i][1], key, RK_KEY_LEN) != 0)
+            i++;
+        if (i == r->n)
+            return;
+        memcpy(key, r->pairs[i][0], RK_KEY_LEN);
+    }
+}
+
+static int read_rotations(const rk_node *n, rotations *r, rk_error *err)
+{
+    rk_txn *t;
+    if (rk_txn_begin(n->store, false, &t, err) != 0)
         return -1;
+    rk_query q = {.kind = RENKEI__KIND__KIND_ROTATE, .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC};
+    char next[RK_CURSOR_MAX];
+    int rc = rk_store_query(t, &q, rotation_one, r, next, err);
+    rk_txn_abort(t);
+    if (r->oom)
+        rc = rk_fail(err, "no_memory", "", "out of memory");
+    return rc;
+}
+
+/* The founding charter from the configuration: the same members rk_node's roster holds, each key
+ * mapped back through the rotations in the store to the key that founded the network. */
+static int store_found(rk_charter_store *s, const rk_node *n, rk_error *err)
+{
+    rotations r = {0};
+    if (read_rotations(n, &r, err) != 0) {
+        free(r.pairs);
+        return -1;
+    }
+    rk_charter_member *ms = calloc(n->roster.count ? n->roster.count : 1, sizeof *ms);
+    if (!ms) {
+        free(r.pairs);
+        return rk_fail(err, "no_memory", "", "out of memory");
+    }
+    size_t k = 0;
     for (size_t i = 0; i < n->roster.count; i++) {
         const rk_member *m = &n->roster.members[i];
-        memcpy(ms[i].key, m->key, RK_KEY_LEN);
-        ms[i].name = m->is_self ? n->cfg->name : m->name;
-        ms[i].node_kind = m->is_self ? n->cfg->kind : 0;
-        ms[i].prefecture = m->is_self && n->cfg->prefecture[0] ? n->cfg->prefecture : NULL;
+        memcpy(ms[k].key, m->key, RK_KEY_LEN);
+        map_to_founding(&r, ms[k].key);
+        bool twice = false; /* a configuration naming both a key and its successor */
+        for (size_t j = 0; j < k && !twice; j++)
+            twice = memcmp(ms[j].key, ms[k].key, RK_KEY_LEN) == 0;
+        if (twice)
+            continue;
+        ms[k].name = m->is_self ? n->cfg->name : m->name;
+        ms[k].node_kind = m->is_self ? n->cfg->kind : 0;
+        ms[k].prefecture = m->is_self && n->cfg->prefecture[0] ? n->cfg->prefecture : NULL;
+        k++;
     }
-    rk_charter c = {.threshold = n->cfg->threshold, .founding = ms, .founding_count = n->roster.count};
-    int rc = store_adopt(s, &c);
+    rk_charter c = {.threshold = n->cfg->threshold, .founding = ms, .founding_count = k};
+    int rc = store_adopt(s, &c) == 0 ? 0 : rk_fail(err, "no_memory", "", "out of memory");
     free(ms);
+    free(r.pairs);
     return rc;
 }
 
@@ -94,9 +173,7 @@ int rk_charter_store_open(const rk_node *n, rk_charter_store **out, rk_error *er
     }
     s->joining = n->cfg->join;
     s->path = g_build_filename(n->cfg->data_dir, CHARTER_FILE, NULL);
-    int rc = s->joining               ? store_load(s, err)
-             : store_found(s, n) == 0 ? 0
-                                      : rk_fail(err, "no_memory", "", "out of memory");
+    int rc = s->joining ? store_load(s, err) : store_found(s, n, err);
     if (rc != 0) {
         rk_charter_store_close(s);
         return -1;

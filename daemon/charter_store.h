@@ -1,7 +1,8 @@
 /* charter_store: the charter this node holds (docs/membership.md, "How nodes agree").
  *
  * A founding node builds it from its configuration: itself, every [peer] and [member], and
- * [network] threshold. A joining node ([network] join = yes) has none until the first handshake with
+ * [network] threshold, each key mapped back through the rotations in its store to the key that
+ * founded the network (so rotating a founding key does not change the charter). A joining node ([network] join = yes) has none until the first handshake with
  * a [peer] it trusts hands one over (signed, lib/charter.h); it then keeps it in <data_dir>/charter
  * and loads it from there on every start.
  *

@@ -265,5 +265,43 @@ def test_done_when_1_joiner_admitted_by_endorsements_everywhere():
         c.stop()
 
 
+def test_founding_member_keeps_the_charter_after_rotating_its_key():
+    """A founding member that rotates its key and restarts with the new one, and a node whose
+    configuration then names it by the new key, still hold the charter the others hold: the
+    configured key is mapped back through the stored rotation to the founding key."""
+    c = cl.line(["a", "b", "c"], sync_interval=2)
+    try:
+        c.start()
+        a, b, cc = c["a"], c["b"], c["c"]
+        cl.wait_connected([a, b])
+        before = roster(a)
+        new_file = os.path.join(cc.dir, "new.key")
+        out = json.loads(cc.cli("--json", "key", "rotate", "--out", new_file).stdout)
+        new_key = out["new_key"]
+        for n in (a, b, cc):
+            wait_until(lambda: (entry(n, cc.key) or {}).get("status") == "rotated", timeout=20,
+                       what="c's rotation on %s" % n.name)
+        # c restarts with its new key, b names c by the new key (a names it as before)
+        cc.stop()
+        cc.extra.append("node.key_file=%s" % new_file)
+        cc.start()
+        b.stop()
+        b.extra = [o for o in b.extra if not o.startswith('peer "c".key=')] + ['peer "c".key=%s' % new_key]
+        b.start()
+        wait_until(lambda: peer(b, "c") and peer(b, "c")["state"] == "connected", timeout=20, what="b connected to c")
+        cl.wait_connected([a])
+        for n, other in ((a, "b"), (b, "a"), (b, "c"), (cc, "b")):
+            assert peer(n, other)["charter_mismatch"] is False, (n.name, other, cl.peers(n))
+        for n in (a, b, cc):
+            assert "has a different charter" not in n.log(), n.name
+        case = cc.publish(sample_case(title="新しい鍵での事例"))
+        cl.wait_record([a, b], case["id"], case["version"], timeout=20)
+        assert len({roster(n)["digest"] for n in (a, b, cc)}) == 1
+        assert roster(a)["members"] == before["members"] == 3
+        assert entry(a, new_key)["status"] == "founding", entry(a, new_key)
+    finally:
+        c.stop()
+
+
 if __name__ == "__main__":
     run_tests(globals())
