@@ -40,6 +40,9 @@ void rk_gauges_declare(rk_node *node)
     rk_metrics_describe(m, "renkei_pending_total", "counter",
                         "Records of non-members kept aside (held), evicted for room, stored once their authors were "
                         "admitted (promoted), or dropped after [quota] pending_keep (expired).");
+    rk_metrics_describe(m, "renkei_invalidated_records_total", "counter",
+                        "Stored records removed because a new roster no longer takes them (a revocation with an "
+                        "earlier since).");
     rk_metrics_set_gauge1(m, "renkei_build_info", "version", RENKEI_VERSION, 1);
     rk_metrics_set_gauge(m, "renkei_pending_records", 0);
     static const char *const pending_events[] = {"held", "evicted", "promoted", "expired"};

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "invalidate.h"
 #include "log.h"
 #include "members.h"
 #include "metrics.h"
@@ -172,8 +173,8 @@ static void on_promoted(void *ctx, rk_record *rec, const rk_ingest_result *res, 
     l->tail = it;
 }
 
-/* After the items: promotion of kept records when the roster changed, and once a minute the expiry
- * of kept records whose author was never admitted. */
+/* After the items: when the roster changed, promotion of kept records and removal of stored ones it
+ * no longer takes; once a minute the expiry of kept records whose author was never admitted. */
 static int run_pending(rk_writer *w, rk_txn *t, rk_membership_txn *members, uint64_t now, promoted_list *promoted,
                        rk_error *err)
 {
@@ -183,6 +184,17 @@ static int run_pending(rk_writer *w, rk_txn *t, rk_membership_txn *members, uint
         return -1;
     if (promoted->oom)
         rk_error_log("writer", "out of memory: some records admitted from aside are not relayed until reconciliation");
+    uint64_t removed = 0;
+    if (members->changed &&
+        rk_invalidate_records(t, members->base, rk_membership_txn_roster(members), &removed, err) != 0)
+        return -1;
+    if (removed) {
+        /* once per roster change, however many records it removes */
+        rk_info("writer", "removed %llu stored records the new roster no longer takes (a revocation reaching back)",
+                (unsigned long long)removed);
+        if (node->metrics)
+            rk_metrics_add(node->metrics, "renkei_invalidated_records_total", NULL, NULL, removed);
+    }
     uint64_t mono = rk_monotonic_ns() / 1000000;
     if (w->pending_sweep_ms == 0 || mono - w->pending_sweep_ms >= 60000) {
         uint64_t dropped;

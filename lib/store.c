@@ -89,6 +89,23 @@ static void count_record(struct rk_store_counts *c, int kind, int sign)
         c->current += (uint64_t)(int64_t)sign;
 }
 
+/* Takes the stored version `hash` out of the records, the sets, the indexes and the counters (not
+ * out of `current`, which the caller overwrites or deletes). */
+static int unlink_version(rk_txn *t, const uint8_t hash[RK_HASH_LEN], struct rk_store_counts *counts, rk_error *err)
+{
+    rk_record old;
+    if (rk_store_load(t, hash, &old, err) != 0)
+        return -1;
+    int rc = rk_index_remove(t, &old, err);
+    if (rc == 0)
+        rc = rk_fpset_update(t, old.msg->visibility, old.msg->version, old.hash, -1, err);
+    if (rc == 0)
+        rc = rk_txn_del(t, RK_DB_RECORDS, old.hash, RK_HASH_LEN, err);
+    count_record(counts, old.msg->kind, -1);
+    rk_record_free(&old);
+    return rc;
+}
+
 int rk_store_put(rk_txn *t, const rk_record *rec, rk_put_result *res, uint64_t *seq, rk_error *err)
 {
     rk_error local;
@@ -131,23 +148,9 @@ int rk_store_put_over(rk_txn *t, const rk_record *rec, const rk_current *current
     struct rk_store_counts counts;
     if (read_counts(t, &counts, err) != 0)
         return -1;
-    if (found == 1) {
-        rk_record old;
-        if (rk_store_load(t, cur.hash, &old, err) != 0) {
-            rk_txn_poison(t, err);
-            return -1;
-        }
-        int rc = rk_index_remove(t, &old, err);
-        if (rc == 0)
-            rc = rk_fpset_update(t, old.msg->visibility, old.msg->version, old.hash, -1, err);
-        if (rc == 0)
-            rc = rk_txn_del(t, RK_DB_RECORDS, old.hash, RK_HASH_LEN, err);
-        count_record(&counts, old.msg->kind, -1);
-        rk_record_free(&old);
-        if (rc != 0) {
-            rk_txn_poison(t, err);
-            return -1;
-        }
+    if (found == 1 && unlink_version(t, cur.hash, &counts, err) != 0) {
+        rk_txn_poison(t, err);
+        return -1;
     }
     uint8_t cval[RK_HASH_LEN + 8];
     memcpy(cval, rec->hash, RK_HASH_LEN);
@@ -165,6 +168,70 @@ int rk_store_put_over(rk_txn *t, const rk_record *rec, const rk_current *current
     *res = RK_PUT_STORED;
     if (seq)
         *seq = counts.last_seq;
+    return 0;
+}
+
+/* ---- removal of an author's invalid records ------------------------------------------------------ */
+
+/* Removes the current version whose `current` key and value are given. The change feed keeps its past
+ * entries: a consumer that looks the hash up finds nothing. */
+static int remove_current(rk_txn *t, const uint8_t *ckey, size_t cklen, const uint8_t hash[RK_HASH_LEN],
+                          struct rk_store_counts *counts, rk_error *err)
+{
+    if (unlink_version(t, hash, counts, err) != 0)
+        return -1;
+    return rk_txn_del(t, RK_DB_CURRENT, ckey, cklen, err);
+}
+
+int rk_store_remove_after(rk_txn *t, const uint8_t author[RK_KEY_LEN], uint64_t cutoff, uint64_t *removed,
+                          rk_error *err)
+{
+    *removed = 0;
+    if (rk_txn_need_write(t, err) != 0)
+        return -1;
+    struct rk_store_counts counts;
+    if (read_counts(t, &counts, err) != 0)
+        return -1;
+    uint8_t from[RK_CURRENT_KEY_MAX];
+    size_t flen = RK_KEY_LEN;
+    memcpy(from, author, RK_KEY_LEN);
+    for (;;) {
+        MDB_txn *txn = rk_txn_mdb(t, err);
+        if (!txn)
+            return -1;
+        MDB_cursor *c;
+        int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_CURRENT), &c);
+        if (rc != 0)
+            return rk_txn_fail(t, rc, "remove: cursor", err);
+        MDB_val k = rk_mdb_val(from, flen), v;
+        rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        /* the author's keys from `from` on: the first whose version is above the cutoff */
+        while (rc == 0 && k.mv_size > RK_KEY_LEN && memcmp(k.mv_data, author, RK_KEY_LEN) == 0 &&
+               (v.mv_size != RK_HASH_LEN + 8 || rk_get_be64((const uint8_t *)v.mv_data + RK_HASH_LEN) <= cutoff))
+            rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        bool hit = rc == 0 && k.mv_size > RK_KEY_LEN && k.mv_size <= RK_CURRENT_KEY_MAX &&
+                   memcmp(k.mv_data, author, RK_KEY_LEN) == 0;
+        uint8_t hash[RK_HASH_LEN];
+        if (hit) {
+            memcpy(from, k.mv_data, k.mv_size);
+            flen = k.mv_size;
+            memcpy(hash, v.mv_data, RK_HASH_LEN);
+        }
+        mdb_cursor_close(c);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rk_txn_fail(t, rc, "remove: walk", err);
+        if (!hit)
+            break;
+        if (remove_current(t, from, flen, hash, &counts, err) != 0) {
+            rk_txn_poison(t, err);
+            return -1;
+        }
+        ++*removed;
+    }
+    if (*removed && write_counts(t, &counts, err) != 0) {
+        rk_txn_poison(t, err);
+        return -1;
+    }
     return 0;
 }
 

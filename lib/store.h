@@ -53,6 +53,12 @@ typedef struct rk_change {
 typedef int (*rk_change_cb)(const rk_change *c, void *ctx); /* non-zero stops */
 int rk_store_changes(rk_txn *t, uint64_t after, size_t limit, rk_change_cb cb, void *ctx, rk_error *err);
 
+/* Removes every current record of author whose version is above cutoff (a roster that no longer
+ * takes them: docs/membership.md, "Records invalidated later"), from the records, the sets, the
+ * indexes and the counters; *removed gets how many. 0 = nothing of author stays. */
+int rk_store_remove_after(rk_txn *t, const uint8_t author[RK_KEY_LEN], uint64_t cutoff, uint64_t *removed,
+                          rk_error *err);
+
 /* ---- small metadata --------------------------------------------------------------------------- */
 int rk_store_meta_get(rk_txn *t, const char *key, rk_buf *out, rk_error *err); /* 1 found, 0 not */
 int rk_store_meta_put(rk_txn *t, const char *key, const void *val, size_t len, rk_error *err);

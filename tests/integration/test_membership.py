@@ -6,6 +6,7 @@ What a broken roster would get wrong: a key admitted by one endorsement, a diffe
 node that holds the same records, a membership record that changes nothing moving the digest, or an
 endorsement that replaces another key's."""
 
+import datetime
 import hashlib
 import os
 import subprocess
@@ -422,6 +423,40 @@ def test_revocation():
         # what d published before the revocation stays
         for n in nodes:
             assert n.get("/v1/records/" + case["id"]).status == 200, n.name
+    finally:
+        if d:
+            d.stop()
+        if c:
+            c.stop()
+
+
+def test_revocation_reaching_back():
+    """A revocation whose `since` is before records already stored removes them on every node (they
+    are invalid everywhere, so the sets converge), counts them, and leaves the records from before."""
+    tmp = tempfile.mkdtemp(prefix="rk-members-")
+    c, d = None, None
+    try:
+        c, d, nodes, kept = admitted_network(tmp)
+        since_s = kept["version"] // 1000 + 1
+        while time.time() < since_s + 0.05:
+            time.sleep(0.05)
+        stolen = d.publish(sample_case(title="盗まれた鍵で署名"))
+        assert stolen["version"] > since_s * 1000
+        cl.wait_record(nodes, stolen["id"], stolen["version"], timeout=20)
+        since = datetime.datetime.fromtimestamp(since_s, datetime.timezone(datetime.timedelta(hours=9))).isoformat()
+        for n in nodes[:2]:
+            n.cli("member", "revoke", "--key", d.key, "--since", since, "--reason", "盗難")
+        wait_until(lambda: all((entry(n, d.key) or {}).get("status") == "revoked" for n in nodes + [d]),
+                   timeout=20, what="d revoked everywhere")
+        for n in nodes + [d]:
+            wait_until(lambda: n.get("/v1/records/" + stolen["id"]).status == 404, timeout=20,
+                       what="the record after since removed on %s" % n.name)
+            assert cl.metric_sum(n, "renkei_invalidated_records_total") == 1, n.name
+            assert n.get("/v1/records/" + kept["id"]).status == 200, n.name
+        assert entry(nodes[0], d.key)["valid_until"] == since_s * 1000
+        # the sets converge: every node has the same digest of public records
+        wait_until(lambda: len({cl.status(n)["digest"]["public"]["fingerprint"] for n in nodes}) == 1, timeout=20,
+                   what="the same public set everywhere")
     finally:
         if d:
             d.stop()

@@ -321,6 +321,52 @@ static void test_tombstone(void **state)
     rk_record_free(&tomb);
 }
 
+/* rk_store_remove_after removes exactly the author's records above the cutoff, tombstones included,
+ * from the records, the sets, the queries and the counters; a cutoff of 0 removes all of them. */
+static void test_remove_after(void **state)
+{
+    fixture *f = *state;
+    rk_record early, late, tomb;
+    seal_case(f, "early", 100, PUBLIC, "before", &early);
+    seal_case(f, "late", 300, PUBLIC, "after", &late);
+    seal_tombstone(f, "gone", 400, NETWORK, &tomb);
+    put_one(f, &early, NULL);
+    put_one(f, &late, NULL);
+    put_one(f, &tomb, NULL);
+    assert_int_equal(set_count(f, RK_SET_MEMBERS), 3);
+    rk_error err;
+    rk_txn *t;
+    uint64_t removed;
+    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    assert_int_equal(rk_store_remove_after(t, f->pub, 200, &removed, &err), 0);
+    assert_int_equal(removed, 2);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    assert_int_equal(query_count(f, LOCAL), 1);
+    assert_int_equal(set_count(f, RK_SET_PUBLIC), 1);
+    assert_int_equal(set_count(f, RK_SET_MEMBERS), 1);
+    t = reader(f);
+    rk_current cur;
+    assert_int_equal(rk_store_get_current(t, f->pub, "early", &cur, &err), 1);
+    assert_int_equal(rk_store_get_current(t, f->pub, "late", &cur, &err), 0);
+    const uint8_t *env;
+    size_t len;
+    assert_int_equal(rk_store_get_envelope(t, late.hash, &env, &len, &err), 0);
+    struct rk_store_counts c;
+    assert_int_equal(rk_store_counts(t, &c, &err), 0);
+    assert_int_equal(c.current, 1);
+    assert_int_equal(c.by_kind[RENKEI__KIND__KIND_TOMBSTONE], 0);
+    rk_txn_abort(t);
+    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    assert_int_equal(rk_store_remove_after(t, f->pub, 0, &removed, &err), 0);
+    assert_int_equal(removed, 1);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    assert_int_equal(query_count(f, LOCAL), 0);
+    assert_int_equal(set_count(f, RK_SET_MEMBERS), 0);
+    rk_record_free(&early);
+    rk_record_free(&late);
+    rk_record_free(&tomb);
+}
+
 static void test_visibility_sets(void **state)
 {
     fixture *f = *state;
@@ -764,6 +810,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_current_version_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tie_by_larger_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tombstone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visibility_sets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changes_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
