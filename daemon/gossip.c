@@ -119,6 +119,8 @@ int rk_gossip_start(struct rk_node *node, rk_gossip **out, rk_error *err)
     rk_metrics_describe(g->metrics, "renkei_peer_records_received_total", "counter", "Records received from a peer.");
     rk_metrics_describe(g->metrics, "renkei_reconcile_total", "counter", "Reconciliations by result and peer.");
     rk_metrics_describe(g->metrics, "renkei_reconcile_seconds", "histogram", "Duration of reconciliations.");
+    rk_metrics_describe(g->metrics, "renkei_peer_busy_total", "counter",
+                        "Pushes a peer refused as busy, each sent again after its wait.");
     if (rk_writer_add_listener(node->writer, gossip_on_commit, g) != 0) {
         free(g->dps);
         uv_close((uv_handle_t *)&g->closer, gossip_closer_cb);

@@ -11,7 +11,8 @@
  * proved its key, replies are limited to DIAL_PREAUTH_MAX bytes (NNG closes the pipe otherwise). Anything lost on a failure
  * (a dropped announcement, an unfinished fetch) is repaired by the next reconciliation, which runs
  * at once after a failure or a truncated pass. Fetches wait for room at the writer, so catching up
- * on a large backlog holds a bounded number of records in memory.
+ * on a large backlog holds a bounded number of records in memory; pushes wait for room at the
+ * listener's writer (peer_push.c).
  */
 #include "peer_dial.h"
 
@@ -36,10 +37,8 @@
  * largest other reply that may arrive then (a Poll resent by NNG on a new pipe) is an Announce of
  * at most 400 KB. After the handshake, RK_GOSSIP_TRANSPORT_MAX. */
 #define DIAL_PREAUTH_MAX (1u << 20)
-#define DIAL_PUSH_BUDGET (4u << 20)
 #define DIAL_FETCH_BATCH 500
 #define DIAL_POLL_WAIT_MS 20000
-#define DIAL_CALL_TIMEOUT_MS 30000
 #define DIAL_MAX_SYNC_ROUNDS 400
 /* Differences one reconciliation keeps (32-byte hashes to fetch, 40-byte items to push): 8 MiB and
  * 10 MiB. A node catching up on more fetches these, then reconciles again at once for the rest. */
@@ -106,21 +105,23 @@ static int peer_dial_decompress(rk_peer_dial *dp, Renkei__PeerReply **r)
     return 0;
 }
 
-/* One request and its reply on ctx; blocks the calling (dialer) thread. */
-int rk_peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Renkei__PeerRequest *req, nng_duration timeout,
-                      Renkei__PeerReply **out, uint32_t *pipe)
+nng_msg *rk_peer_dial_pack(rk_peer_dial *dp, const Renkei__PeerRequest *req)
 {
-    *out = NULL;
     size_t n = renkei__peer_request__get_packed_size(req);
     nng_msg *m;
     if (nng_msg_alloc(&m, n) != 0)
-        return NNG_ENOMEM;
+        return NULL;
     renkei__peer_request__pack(req, nng_msg_body(m));
     nng_mtx_lock(dp->g->mu);
     bool zstd = dp->zstd;
     nng_mtx_unlock(dp->g->mu);
-    if (zstd && (m = peer_dial_compress(m)) == NULL)
-        return NNG_ENOMEM;
+    return zstd ? peer_dial_compress(m) : m;
+}
+
+int rk_peer_dial_exchange(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, nng_msg *m, nng_duration timeout,
+                          Renkei__PeerReply **out, uint32_t *pipe)
+{
+    *out = NULL;
     nng_aio_set_timeout(aio, timeout);
     nng_aio_set_msg(aio, m);
     nng_ctx_send(ctx, aio);
@@ -161,6 +162,14 @@ int rk_peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Renkei_
         rk_debug("gossip", "peer=%s answered error %s: %s", dp->st->name, code, (*out)->error->message);
     }
     return 0;
+}
+
+int rk_peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Renkei__PeerRequest *req, nng_duration timeout,
+                      Renkei__PeerReply **out, uint32_t *pipe)
+{
+    *out = NULL;
+    nng_msg *m = rk_peer_dial_pack(dp, req);
+    return m ? rk_peer_dial_exchange(dp, ctx, aio, m, timeout, out, pipe) : NNG_ENOMEM;
 }
 
 static bool peer_dial_stopping(rk_peer_dial *dp)
@@ -215,7 +224,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     req.hello = &h;
     Renkei__PeerReply *r = NULL;
     uint32_t pipe = 0, pipe2 = 0;
-    int rv = rk_peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, &pipe);
+    int rv = rk_peer_dial_call(dp, ctx, aio, &req, RK_DIAL_CALL_TIMEOUT_MS, &r, &pipe);
     if (rv != 0)
         return rv == NNG_ECLOSED ? -1 : 1;
     if (r->msg_case != RENKEI__PEER_REPLY__MSG_HELLO) {
@@ -255,7 +264,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     a.signature.len = RK_SIG_LEN;
     req.msg_case = RENKEI__PEER_REQUEST__MSG_AUTH;
     req.auth = &a;
-    rv = rk_peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, &pipe2);
+    rv = rk_peer_dial_call(dp, ctx, aio, &req, RK_DIAL_CALL_TIMEOUT_MS, &r, &pipe2);
     if (rv != 0)
         return rv == NNG_ECLOSED ? -1 : 1;
     bool ok = r->msg_case == RENKEI__PEER_REPLY__MSG_ACK && pipe2 == pipe;
@@ -285,7 +294,7 @@ int rk_peer_dial_fetch(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_
     size_t i = 0;
     int rc = 0;
     while (i < n && rc == 0) {
-        if (rk_writer_wait_room(g->node->writer, RK_GOSSIP_WRITER_BACKLOG_MAX, DIAL_CALL_TIMEOUT_MS) != 0) {
+        if (rk_writer_wait_room(g->node->writer, RK_GOSSIP_WRITER_BACKLOG_MAX, RK_DIAL_CALL_TIMEOUT_MS) != 0) {
             rc = -1; /* stopping, or the writer is stuck: reconciliation asks again later */
             break;
         }
@@ -297,7 +306,7 @@ int rk_peer_dial_fetch(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_
         req.msg_case = RENKEI__PEER_REQUEST__MSG_FETCH;
         req.fetch = &f;
         Renkei__PeerReply *r;
-        if (rk_peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL) != 0) {
+        if (rk_peer_dial_call(dp, ctx, aio, &req, RK_DIAL_CALL_TIMEOUT_MS, &r, NULL) != 0) {
             rc = -1;
             break;
         }
@@ -320,81 +329,6 @@ int rk_peer_dial_fetch(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_
         rk_relay_release_locked(g, hashes + j * RK_HASH_LEN);
     nng_mtx_unlock(g->mu);
     return rc;
-}
-
-/* Sends the envelopes for a list (items or hashes) as Records pushes. */
-int rk_peer_dial_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *list, size_t n, size_t stride)
-{
-    struct rk_gossip *g = dp->g;
-    size_t i = 0;
-    while (i < n) {
-        rk_relay_envset es = {0};
-        size_t used = 0;
-        if (rk_relay_collect(g, &es, list + i * stride, n - i, stride, true, rk_relay_charter_mismatch(g, dp->st),
-                             RK_GOSSIP_MAX_RECORDS, DIAL_PUSH_BUDGET, &used, NULL) != 0) {
-            rk_relay_envset_free(&es);
-            return -1;
-        }
-        if (used == 0)
-            used = 1; /* cannot happen with a budget above the record limit; never loop */
-        int rc = 0;
-        if (es.n > 0) {
-            Renkei__Records rs = RENKEI__RECORDS__INIT;
-            rs.n_records = es.n;
-            rs.records = es.recs;
-            Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
-            req.msg_case = RENKEI__PEER_REQUEST__MSG_PUSH;
-            req.push = &rs;
-            Renkei__PeerReply *r;
-            /* The read transaction stays open while the message is packed inside rk_peer_dial_call. */
-            rc = rk_peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL);
-            if (rc == 0) {
-                if (r->msg_case == RENKEI__PEER_REPLY__MSG_ACK)
-                    rk_peerstat_count_io(&g->stats, dp->st, es.n, 0);
-                else
-                    rc = -1;
-                renkei__peer_reply__free_unpacked(r, NULL);
-            }
-        }
-        rk_relay_envset_free(&es);
-        if (rc != 0)
-            return -1;
-        i += used;
-    }
-    return 0;
-}
-
-/* Announces our queued items; the peer answers with the hashes it wants, which we push. */
-static int peer_dial_announce(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *items, size_t n)
-{
-    for (size_t i = 0; i < n; i += RK_GOSSIP_MAX_ITEMS) {
-        size_t k = n - i < RK_GOSSIP_MAX_ITEMS ? n - i : RK_GOSSIP_MAX_ITEMS;
-        Renkei__Announce a = RENKEI__ANNOUNCE__INIT;
-        a.items.data = (uint8_t *)items + i * RK_ITEM_LEN;
-        a.items.len = k * RK_ITEM_LEN;
-        Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
-        req.msg_case = RENKEI__PEER_REQUEST__MSG_ANNOUNCE;
-        req.announce = &a;
-        Renkei__PeerReply *r;
-        if (rk_peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL) != 0)
-            return -1;
-        int rc = 0;
-        if (r->msg_case == RENKEI__PEER_REPLY__MSG_FETCH) {
-            const ProtobufCBinaryData *h = &r->fetch->hashes;
-            if (h->len % RK_HASH_LEN != 0 || h->len / RK_HASH_LEN > RK_GOSSIP_MAX_HASHES) {
-                rk_peerstat_reject(&dp->g->stats, dp->st, "bad_field", "Fetch hashes");
-                rc = -1;
-            } else {
-                rc = rk_peer_dial_push(dp, ctx, aio, h->data, h->len / RK_HASH_LEN, RK_HASH_LEN);
-            }
-        } else if (r->msg_case != RENKEI__PEER_REPLY__MSG_ACK) {
-            rc = -1;
-        }
-        renkei__peer_reply__free_unpacked(r, NULL);
-        if (rc != 0)
-            return -1;
-    }
-    return 0;
 }
 
 /* Range-based set reconciliation as the initiator, then fetch what we need and push what they lack. */
@@ -431,7 +365,7 @@ static int peer_dial_reconcile(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
         req.msg_case = RENKEI__PEER_REQUEST__MSG_RECONCILE;
         req.reconcile = msg;
         Renkei__PeerReply *r;
-        int rv = rk_peer_dial_call(dp, ctx, aio, &req, DIAL_CALL_TIMEOUT_MS, &r, NULL);
+        int rv = rk_peer_dial_call(dp, ctx, aio, &req, RK_DIAL_CALL_TIMEOUT_MS, &r, NULL);
         rk_sync_free_message(msg);
         msg = NULL;
         if (rv != 0) {
@@ -484,7 +418,7 @@ static int peer_dial_reconcile(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
             goto out;
         }
     }
-    if (rk_peer_dial_push(dp, ctx, aio, diff.have, diff.n_have, RK_ITEM_LEN) != 0) {
+    if (rk_peer_push(dp, ctx, aio, diff.have, diff.n_have, RK_ITEM_LEN) != 0) {
         result = "push_failed";
         goto out;
     }
@@ -571,7 +505,7 @@ static void peer_dial_ctl_thread(void *arg)
         nng_mtx_unlock(g->mu);
         int rc = 0;
         if (n > 0)
-            rc = peer_dial_announce(dp, ctx, aio, items, n);
+            rc = rk_peer_push_announce(dp, ctx, aio, items, n);
         free(items);
         if (rc == 0 && sync) {
             next_sync = now + interval_ms;

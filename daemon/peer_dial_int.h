@@ -1,7 +1,7 @@
 /* peer_dial_int: one dialed peer's state and the request helpers that the dialer's files share
- * (peer_dial.c: handshake, reconciliation, announcements, polls; peer_dial_roster.c: the charter and
- * roster part of the handshake and the roster exchange). Not for the rest of the daemon, which uses
- * peer_dial.h. */
+ * (peer_dial.c: handshake, reconciliation, polls; peer_push.c: announcements and pushes of our
+ * records, paced by the listener's writer; peer_dial_roster.c: the charter and roster part of the
+ * handshake and the roster exchange). Not for the rest of the daemon, which uses peer_dial.h. */
 #ifndef RENKEI_PEER_DIAL_INT_H
 #define RENKEI_PEER_DIAL_INT_H
 
@@ -37,14 +37,28 @@ struct rk_peer_dial {
     uint64_t born_ms; /* when it started */
 };
 
-/* One request and its reply on ctx; blocks the calling (dialer) thread. 0, or an NNG error. */
+/* How long one request waits for its reply. */
+#define RK_DIAL_CALL_TIMEOUT_MS 30000
+
+/* A request as it goes on the wire (compressed when negotiated); NULL when out of memory. */
+nng_msg *rk_peer_dial_pack(rk_peer_dial *dp, const Renkei__PeerRequest *req);
+/* Sends the packed request m (always taken over) on ctx and waits for its reply, decompressed;
+ * blocks the calling (dialer) thread. A PeerError is a reply (0). 0, or an NNG error. */
+int rk_peer_dial_exchange(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, nng_msg *m, nng_duration timeout,
+                          Renkei__PeerReply **out, uint32_t *pipe);
+/* One request and its reply on ctx (rk_peer_dial_pack, then rk_peer_dial_exchange); blocks the
+ * calling (dialer) thread. 0, or an NNG error. */
 int rk_peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Renkei__PeerRequest *req, nng_duration timeout,
                       Renkei__PeerReply **out, uint32_t *pipe);
 /* Fetches hashes (already claimed in the in-flight table) in batches and hands the records to the
  * writer; releases what was not delivered. 0 or -1. */
 int rk_peer_dial_fetch(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *hashes, size_t n);
-/* Pushes the envelopes of a list (items: stride 40, or hashes: stride 32) as Records. 0 or -1. */
-int rk_peer_dial_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *list, size_t n, size_t stride);
+/* Pushes the envelopes of a list (items: stride 40, or hashes: stride 32) that the peer lacks as
+ * Records, each when the listener's writer has room for it (peer_push.c). 0 when every push was
+ * taken; -1 on a transport error, a refusal, a listener that stayed busy, or stopping. */
+int rk_peer_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *list, size_t n, size_t stride);
+/* Announces our queued items (n x 40 bytes); pushes the records the listener asks for. 0 or -1. */
+int rk_peer_push_announce(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *items, size_t n);
 
 /* The membership part of the Hello: the roster digest, the charter digest, or the request for a
  * charter. roster and charter are buffers that must outlive the request. */

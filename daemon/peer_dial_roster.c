@@ -139,7 +139,7 @@ int rk_peer_dial_roster_exchange(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
         result = "fetch_failed";
         goto out;
     }
-    if (rk_peer_dial_push(dp, ctx, aio, (const uint8_t *)have.data, have.len / RK_ITEM_LEN, RK_ITEM_LEN) != 0) {
+    if (rk_peer_push(dp, ctx, aio, (const uint8_t *)have.data, have.len / RK_ITEM_LEN, RK_ITEM_LEN) != 0) {
         result = "push_failed";
         goto out;
     }

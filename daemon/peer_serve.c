@@ -6,9 +6,12 @@
  * handshake; `network` records are served only to connections authenticated as roster members (the
  * visibility of every envelope is read before it leaves, in relay.c); every violation is counted by
  * reason and answered with PeerError, and after SERVE_MAX_BAD of them the connection is closed. A
- * handler never blocks: a push while the writer is backlogged is answered `busy`, and reconciliation
- * sends it again later.
+ * handler never blocks: a push while the writer is backlogged is answered `busy` with the time the
+ * writer needs to drain (retry_after_ms), and the pusher sends the same message again then; the Ack
+ * of a push that left the writer backlogged carries that time too, so a pusher that waits for it is
+ * seldom refused and seldom sends a message twice.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,9 @@
 #define SERVE_REPLY_BUDGET (RK_GOSSIP_MAX_MSG - (64u << 10))
 #define SERVE_MAX_BAD 10 /* bad messages before a connection is closed */
 #define SERVE_POLL_MAX_MS 60000
+/* Bounds of the retry_after_ms hints: never "at once" while busy, never longer than a pusher waits. */
+#define SERVE_RETRY_MIN_MS 5
+#define SERVE_RETRY_MAX_MS 5000
 
 /* ---- message encoding -------------------------------------------------------------------------- */
 
@@ -50,11 +56,12 @@ static nng_msg *peer_serve_error(const char *code, const char *message)
     return peer_serve_pack(&r);
 }
 
-static nng_msg *peer_serve_ack(uint32_t accepted, uint32_t rejected)
+static nng_msg *peer_serve_ack(uint32_t accepted, uint32_t rejected, uint32_t retry_after_ms)
 {
     Renkei__Ack a = RENKEI__ACK__INIT;
     a.accepted = accepted;
     a.rejected = rejected;
+    a.retry_after_ms = retry_after_ms;
     Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
     r.msg_case = RENKEI__PEER_REPLY__MSG_ACK;
     r.ack = &a;
@@ -238,7 +245,7 @@ static nng_msg *peer_serve_auth(rk_listen_conn *c, const Renkei__Auth *a)
     rk_peerstat_membership(&g->stats, st, have ? ours : NULL, has_charter ? hello_charter : NULL,
                            has_roster ? hello_roster : NULL);
     rk_info("gossip", "peer=%s authenticated on our listener member=%s", name, is_member ? "yes" : "no");
-    return peer_serve_ack(1, 0);
+    return peer_serve_ack(1, 0, 0);
 }
 
 static nng_msg *peer_serve_announce_req(rk_listen_conn *c, const Renkei__Announce *a)
@@ -260,7 +267,7 @@ static nng_msg *peer_serve_announce_req(rk_listen_conn *c, const Renkei__Announc
     }
     nng_msg *m;
     if (want.len == 0) {
-        m = peer_serve_ack(0, 0);
+        m = peer_serve_ack(0, 0, 0);
     } else {
         Renkei__Fetch f = RENKEI__FETCH__INIT;
         f.hashes.data = (uint8_t *)want.data;
@@ -306,6 +313,36 @@ static nng_msg *peer_serve_fetch(rk_listen_conn *c, const Renkei__Fetch *f)
     return m;
 }
 
+static size_t serve_backlog_max = RK_GOSSIP_WRITER_BACKLOG_MAX;
+
+static void peer_serve_read_backlog_env(void)
+{
+    /* Tests only (docs/protocol.md, "busy"): a small bound makes a few hundred pushed records
+     * enough to fill the writer. Unset, empty or not a positive number: the built-in bound. */
+    const char *v = getenv("RENKEI_TEST_PUSH_BACKLOG");
+    char *end;
+    unsigned long n = v && *v ? strtoul(v, &end, 10) : 0;
+    if (n > 0 && *end == '\0')
+        serve_backlog_max = n;
+}
+
+/* Writer items outstanding at which a push is refused as `busy`. */
+static size_t peer_serve_backlog_max(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, peer_serve_read_backlog_env);
+    return serve_backlog_max;
+}
+
+/* When a push may follow: the time the writer needs to fall below the bound, 0 if it is below. */
+static uint32_t peer_serve_retry_after(rk_writer *w, size_t limit)
+{
+    unsigned ms = rk_writer_drain_ms(w, limit - 1);
+    if (ms == 0)
+        return 0;
+    return ms < SERVE_RETRY_MIN_MS ? SERVE_RETRY_MIN_MS : ms > SERVE_RETRY_MAX_MS ? SERVE_RETRY_MAX_MS : ms;
+}
+
 static nng_msg *peer_serve_push(rk_listen_conn *c, const Renkei__Records *rs)
 {
     struct rk_gossip *g = c->g;
@@ -315,11 +352,24 @@ static nng_msg *peer_serve_push(rk_listen_conn *c, const Renkei__Records *rs)
         return peer_serve_bad(c, "unauthenticated", "Records push needs a completed handshake");
     if (rs->n_records > RK_GOSSIP_MAX_RECORDS)
         return peer_serve_bad(c, "too_many", "too many records in one push");
-    /* An NNG callback must not block: a pusher is told to come back, and reconciliation resends. */
-    if (rk_writer_outstanding(g->node->writer) >= RK_GOSSIP_WRITER_BACKLOG_MAX)
-        return peer_serve_error("busy", "the node is catching up; try again later");
+    /* An NNG callback must not block: a pusher is told when to come back, and sends the same message
+     * again then. Each connection has one push in flight, so the writer holds at most the bound plus
+     * one push per connection. */
+    size_t limit = peer_serve_backlog_max();
+    if (rk_writer_outstanding(g->node->writer) >= limit) {
+        Renkei__PeerError e = RENKEI__PEER_ERROR__INIT;
+        e.code = "busy";
+        e.message = "the node's writer is full; send this again after retry_after_ms";
+        e.retry_after_ms = peer_serve_retry_after(g->node->writer, limit);
+        if (e.retry_after_ms == 0)
+            e.retry_after_ms = SERVE_RETRY_MIN_MS; /* drained in between: still, not at once */
+        Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
+        r.msg_case = RENKEI__PEER_REPLY__MSG_ERROR;
+        r.error = &e;
+        return peer_serve_pack(&r);
+    }
     uint32_t ok = rk_relay_submit(g, st, rs->records, rs->n_records);
-    return peer_serve_ack(ok, (uint32_t)rs->n_records - ok);
+    return peer_serve_ack(ok, (uint32_t)rs->n_records - ok, peer_serve_retry_after(g->node->writer, limit));
 }
 
 /* The roster exchange: the dialer lists its membership records, we answer with ours; the dialer

@@ -43,6 +43,10 @@ size_t rk_writer_outstanding(rk_writer *w);
 /* Blocks (never on the loop thread) until fewer than limit items are outstanding; -1 on timeout or
  * when the writer is stopping. */
 int rk_writer_wait_room(rk_writer *w, size_t limit, unsigned timeout_ms);
+/* Thread-safe. Milliseconds until at most target items are outstanding, at the rate the writer has
+ * been delivering while it had work (a fixed guess until it has delivered once); 0 when already at
+ * or below. An estimate, for telling a peer when to push again (docs/protocol.md, "busy"). */
+unsigned rk_writer_drain_ms(rk_writer *w, size_t target);
 
 /* The last failure of the store (a batch that could not be written), for GET /v1/status. */
 typedef struct rk_writer_failure {
