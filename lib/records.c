@@ -37,15 +37,61 @@ int rk_store_get_current(rk_txn *t, const uint8_t author[RK_KEY_LEN], const char
     return 1;
 }
 
-int rk_store_get_envelope(rk_txn *t, const uint8_t hash[RK_HASH_LEN], const uint8_t **env, size_t *len, rk_error *err)
+/* The key in `records` of the envelope of hash: 1 found, 0 not found, -1 error. */
+static int envelope_key(rk_txn *t, const uint8_t hash[RK_HASH_LEN], uint8_t key[8], rk_error *err)
 {
     MDB_val v;
-    int found = rk_txn_get(t, RK_DB_RECORDS, hash, RK_HASH_LEN, &v, err);
+    int found = rk_txn_get(t, RK_DB_HASHES, hash, RK_HASH_LEN, &v, err);
+    if (found != 1)
+        return found;
+    if (v.mv_size != 8)
+        return rk_fail(err, "store_corrupt", "", "an envelope's place has %zu bytes", v.mv_size);
+    memcpy(key, v.mv_data, 8);
+    return 1;
+}
+
+int rk_store_get_envelope(rk_txn *t, const uint8_t hash[RK_HASH_LEN], const uint8_t **env, size_t *len, rk_error *err)
+{
+    uint8_t key[8];
+    int found = envelope_key(t, hash, key, err);
+    if (found != 1)
+        return found;
+    MDB_val v;
+    found = rk_txn_get(t, RK_DB_RECORDS, key, sizeof key, &v, err);
+    if (found == 0)
+        return rk_fail(err, "store_corrupt", "", "a stored envelope is missing");
     if (found == 1) {
         *env = v.mv_data;
         *len = v.mv_size;
     }
     return found;
+}
+
+int rk_records_put(rk_txn *t, uint64_t seq, const rk_record *rec, rk_error *err)
+{
+    MDB_txn *txn = rk_txn_mdb(t, err);
+    if (!txn)
+        return -1;
+    uint8_t key[8];
+    rk_put_be64(key, seq);
+    MDB_val k = rk_mdb_val(key, sizeof key), v = rk_mdb_val(rec->env, rec->env_len);
+    /* MDB_APPEND: a full last page stays full and the envelope starts the next; without it LMDB
+     * moves the page's last envelope along, and pages of 1.2 KB envelopes hold two, not three. */
+    int rc = mdb_put(txn, rk_txn_dbi(t, RK_DB_RECORDS), &k, &v, MDB_APPEND);
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "storing an envelope", err);
+    return rk_txn_put(t, RK_DB_HASHES, rec->hash, RK_HASH_LEN, key, sizeof key, err);
+}
+
+int rk_records_del(rk_txn *t, const uint8_t hash[RK_HASH_LEN], rk_error *err)
+{
+    uint8_t key[8];
+    int found = envelope_key(t, hash, key, err);
+    if (found != 1)
+        return found;
+    if (rk_txn_del(t, RK_DB_RECORDS, key, sizeof key, err) != 0)
+        return -1;
+    return rk_txn_del(t, RK_DB_HASHES, hash, RK_HASH_LEN, err);
 }
 
 /* Stored envelopes are always in the canonical layout rk_record builds (lib/envelope.h), so loading

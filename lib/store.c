@@ -2,7 +2,8 @@
  * and the small metadata (every key format is in docs/storage.md).
  *
  * Invariants kept by rk_store_put, all inside the caller's one write transaction:
- *  - `records` holds exactly the envelopes of current versions (tombstones included), keyed by hash;
+ *  - `records` holds exactly the envelopes of current versions (tombstones included), each under the
+ *    sequence number of the put that stored it, and `hashes` finds them by hash (lib/records.c);
  *  - `current` maps author || rid to the hash and version of that envelope (lib/records.c reads both);
  *  - the RBSR sets and their fingerprints (lib/fpset.c) and the indexes (lib/index.c) hold exactly
  *    the current records;
@@ -100,7 +101,7 @@ static int unlink_version(rk_txn *t, const uint8_t hash[RK_HASH_LEN], struct rk_
     if (rc == 0)
         rc = rk_fpset_update(t, old.msg->visibility, old.msg->version, old.hash, -1, err);
     if (rc == 0)
-        rc = rk_txn_del(t, RK_DB_RECORDS, old.hash, RK_HASH_LEN, err);
+        rc = rk_records_del(t, old.hash, err);
     count_record(counts, old.msg->kind, -1);
     rk_record_free(&old);
     return rc;
@@ -157,7 +158,7 @@ int rk_store_put_over(rk_txn *t, const rk_record *rec, const rk_current *current
     rk_put_be64(cval + RK_HASH_LEN, m->version);
     count_record(&counts, m->kind, +1);
     counts.last_seq++;
-    if (rk_txn_put(t, RK_DB_RECORDS, rec->hash, RK_HASH_LEN, rec->env, rec->env_len, err) != 0 ||
+    if (rk_records_put(t, counts.last_seq, rec, err) != 0 ||
         rk_txn_put(t, RK_DB_CURRENT, ckey, cklen, cval, sizeof cval, err) != 0 ||
         rk_fpset_update(t, m->visibility, m->version, rec->hash, +1, err) != 0 || rk_index_add(t, rec, err) != 0 ||
         append_change(t, counts.last_seq, rec, err) != 0 || write_counts(t, &counts, err) != 0) {

@@ -14,16 +14,17 @@
 
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
 
-static const char *const db_names[RK_DB_COUNT] = {"records", "current", "changes",    "set0", "set1",
-                                                  "fp0",     "fp1",     "indexes",    "meta", "tokens",
-                                                  "pending", "aside",   "aside_order"};
+static const char *const db_names[RK_DB_COUNT] = {"records", "current", "changes",     "set0",  "set1",
+                                                  "fp0",     "fp1",     "indexes",     "meta",  "tokens",
+                                                  "pending", "aside",   "aside_order", "hashes"};
 /* The full-text postings are sorted duplicates of one fixed size under each token (lib/index.c). */
 static const unsigned db_flags[RK_DB_COUNT] = {[RK_DB_TOKENS] = MDB_DUPSORT | MDB_DUPFIXED};
 
 /* The layout this code reads and writes (docs/storage.md, "Format"), kept in meta under FORMAT_KEY.
- * Format 1 (no key) kept each token's postings newest first; format 2 keeps them oldest first. A store
- * of another format is refused at open: read with the wrong duplicate order, LMDB would corrupt it. */
-#define STORE_FORMAT 2
+ * Format 1 (no key) kept each token's postings newest first and envelopes by hash; format 2 kept the
+ * postings oldest first; format 3 also keeps envelopes by sequence number. A store of another format
+ * is refused at open: read with the wrong duplicate order, LMDB would corrupt it. */
+#define STORE_FORMAT 3
 #define FORMAT_KEY "_format"
 
 /* The duplicate order of "tokens": the reverse of the postings' bytes. A posting starts with
@@ -244,12 +245,12 @@ int rk_store_open(const rk_store_options *opts, rk_store **out, rk_error *err)
     int format = rc == 0 ? check_format(txn, s, &rc) : 0;
     if (rc == 0 && format != STORE_FORMAT) {
         mdb_txn_abort(txn);
-        if (format == 1)
+        if (format >= 1 && format < STORE_FORMAT)
             rk_fail(err, "store_error", "data_dir",
-                    "the store in %s was written by an older renkeid (store format 1); this one reads format %d "
+                    "the store in %s was written by an older renkeid (store format %d); this one reads format %d "
                     "only: start this node on an empty data_dir and let it catch up from its peers "
                     "(docs/storage.md, Format)",
-                    opts->dir, STORE_FORMAT);
+                    opts->dir, format, STORE_FORMAT);
         else
             rk_fail(err, "store_error", "data_dir",
                     "the store in %s has store format %d; this renkeid reads format %d only (docs/storage.md, Format)",

@@ -37,7 +37,9 @@ void rk_txn_abort(rk_txn *t);                /* frees t */
 /* ---- internal to lib/ ---------------------------------------------------------------------------- */
 
 /* The named databases of the environment (key formats in docs/storage.md):
- *   records   hash -> SignedRecord bytes, current versions only
+ *   records   seq(be64) -> SignedRecord bytes, current versions only, under the change sequence
+ *             number that stored them: every new envelope has the highest key, so pages fill
+ *   hashes    hash -> seq(be64): where a current envelope is in `records`
  *   current   author || rid -> hash || version(be64)         the current-version rule
  *   changes   seq(be64) -> change entry                         the local change feed
  *   set0/fp0  RBSR ordered set of public records and its fingerprint index
@@ -66,6 +68,7 @@ typedef enum rk_db {
     RK_DB_PENDING,
     RK_DB_ASIDE,
     RK_DB_ASIDE_ORDER,
+    RK_DB_HASHES,
     RK_DB_COUNT
 } rk_db;
 

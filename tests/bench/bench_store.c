@@ -2,6 +2,7 @@
  *
  *   bench_store [N] [DIR] [BATCH]   N records (default 100000), store in DIR (default a fresh /tmp
  *                                   dir), BATCH records per write transaction (default 1000)
+ *   bench_store 0 DIR               only the page report of the store in DIR
  *
  * Records (about 1 KiB each) are sealed first, outside the timing, then put in transactions of BATCH
  * as the writer thread batches them (the daemon's group commits of publishes hold about 30); the put
@@ -101,6 +102,31 @@ static int seal_one(const rk_key *key, const uint8_t pub[RK_KEY_LEN], size_t i, 
     return 0;
 }
 
+/* bench_store 0 DIR: the page report of an existing store (a daemon's data_dir, say), per current
+ * record (tombstones included). */
+static int report_existing(const char *dir)
+{
+    rk_store *store;
+    rk_error err;
+    rk_store_options o = {.dir = dir};
+    if (rk_store_open(&o, &store, &err) != 0) {
+        fprintf(stderr, "open: %s\n", err.message);
+        return 1;
+    }
+    rk_txn *t;
+    struct rk_store_counts c;
+    int rc = rk_txn_begin(store, false, &t, &err);
+    if (rc == 0) {
+        rc = rk_store_counts(t, &c, &err);
+        rk_txn_abort(t);
+    }
+    size_t n = rc == 0 ? (size_t)(c.current + c.by_kind[RENKEI__KIND__KIND_TOMBSTONE]) : 0;
+    if (rc == 0)
+        rc = report_pages(store, n ? n : 1);
+    rk_store_close(store);
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
@@ -118,7 +144,7 @@ int main(int argc, char **argv)
         }
     }
     if (n == 0)
-        n = 1;
+        return argc > 2 ? report_existing(dir) : 1;
     rk_error err;
     rk_key *key;
     if (rk_key_generate(&key, &err) != 0) {
