@@ -123,6 +123,7 @@ int rk_peer_dial_exchange(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, nng_msg *
 {
     *out = NULL;
     nng_aio_set_timeout(aio, timeout);
+    size_t sent = nng_msg_len(m);
     nng_aio_set_msg(aio, m);
     nng_ctx_send(ctx, aio);
     nng_aio_wait(aio);
@@ -136,6 +137,8 @@ int rk_peer_dial_exchange(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, nng_msg *
     if ((rv = nng_aio_result(aio)) != 0)
         return rv;
     m = nng_aio_get_msg(aio);
+    rk_metrics_add(dp->g->metrics, "renkei_peer_bytes_total", "direction", "out", sent);
+    rk_metrics_add(dp->g->metrics, "renkei_peer_bytes_total", "direction", "in", nng_msg_len(m));
     if (pipe)
         *pipe = (uint32_t)nng_pipe_id(nng_msg_get_pipe(m));
     if (nng_msg_len(m) > RK_GOSSIP_MAX_MSG) {

@@ -214,6 +214,7 @@ static int peer_listen_queue_locked(rk_listen_conn *c, const uint8_t *hdr, size_
         memcpy(f->pre, sp, 8);
     } else {
         rk_put_be64(f->pre, (uint64_t)(nhdr + nng_msg_len(body)));
+        rk_metrics_add(c->l->g->metrics, "renkei_peer_bytes_total", "direction", "out", 8 + nhdr + nng_msg_len(body));
         memcpy(f->hdr, hdr, nhdr);
         f->nhdr = nhdr;
     }
@@ -399,6 +400,7 @@ static void peer_listen_rx_cb(void *arg)
     /* A whole frame: handle it outside the lock. The connection cannot be freed meanwhile: rx_busy
      * stays set until this callback has finished with it. */
     c->rx_state = RX_HANDLING;
+    rk_metrics_add(g->metrics, "renkei_peer_bytes_total", "direction", "in", c->rx_len + 8);
     c->frame_started_ms = 0;
     uint8_t *frame = c->rx_body;
     size_t flen = (size_t)c->rx_len;
@@ -652,6 +654,9 @@ int rk_peer_listen_start(struct rk_gossip *g, rk_peer_listen **out, rk_error *er
         return rk_fail(err, "out_of_memory", NULL, "out of memory");
     rk_metrics_describe(g->metrics, "renkei_peer_connections", "gauge",
                         "Open connections to the peer listener, by state (authenticated or not).");
+    rk_metrics_describe(
+        g->metrics, "renkei_peer_bytes_total", "counter",
+        "Peer protocol bytes sent and received (frames of both roles; the dialer counts message bodies).");
     rk_metrics_describe(g->metrics, "renkei_peer_input_bytes", "gauge",
                         "Bytes held for peer frames being received on the listener.");
     int rv;
