@@ -204,7 +204,8 @@ static roster_cand *roster_candidates(struct rk_gossip *g, roster_mgr *mg, const
         c[*n].url = url;
         ++*n;
     }
-    qsort(c, *n, sizeof *c, cand_cmp);
+    if (*n)
+        qsort(c, *n, sizeof *c, cand_cmp);
     return c;
 }
 

@@ -57,7 +57,8 @@ int rk_roster_sync_items(rk_store *store, rk_buf *out, rk_error *err)
     }
     rk_txn_abort(t);
     if (rc == 0) {
-        qsort(g.items, g.n, RK_ITEM_LEN, item_cmp);
+        if (g.n) /* qsort of a NULL array is undefined even for 0 items */
+            qsort(g.items, g.n, RK_ITEM_LEN, item_cmp);
         size_t n = g.n < RK_ROSTER_SYNC_MAX_ITEMS ? g.n : RK_ROSTER_SYNC_MAX_ITEMS;
         if (n && rk_buf_append(out, g.items, n * RK_ITEM_LEN) != 0)
             rc = rk_fail(err, "no_memory", "", "out of memory");

@@ -28,7 +28,8 @@ int rk_charter_digest(const rk_charter *c, uint8_t out[RK_HASH_LEN])
     uint8_t *keys = buf + sizeof label + 16;
     for (size_t i = 0; i < n; i++)
         memcpy(keys + i * RK_KEY_LEN, c->founding[i].key, RK_KEY_LEN);
-    qsort(keys, n, RK_KEY_LEN, key_cmp);
+    if (n)
+        qsort(keys, n, RK_KEY_LEN, key_cmp);
     rk_sha256(buf, len, out);
     free(buf);
     return 0;
