@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "envelope.h"
+#include "fixture.h"
 #include "record.h"
 
 static void fill_sig(uint8_t sig[RK_SIG_LEN])
@@ -212,29 +213,10 @@ static void test_visibility_odd_inputs(void **state)
 static void test_record_parse_canonicalises(void **state)
 {
     (void)state;
-    rk_key *key = NULL;
-    rk_error err;
-    assert_int_equal(rk_key_generate(&key, &err), 0);
-    uint8_t pub[RK_KEY_LEN];
-    rk_key_public(key, pub);
-    Renkei__Record r = RENKEI__RECORD__INIT;
-    Renkei__Case c = RENKEI__CASE__INIT;
-    r.author.data = pub;
-    r.author.len = RK_KEY_LEN;
-    r.rid = "case-1";
-    r.version = 1700000000000ULL;
-    r.kind = RENKEI__KIND__KIND_CASE;
-    r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
-    r.body_case = RENKEI__RECORD__BODY_CASE;
-    r.case_ = &c;
-    c.title = "ロボット導入";
-    c.summary = "品質管理の社員をロボット導入の担当に育成した。";
-    c.prefecture = "17";
-    c.industry = RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING;
-    c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_EFFICIENCY;
+    fx_author a;
+    fx_author_init(&a);
     rk_record sealed;
-    if (rk_record_seal(&r, key, &sealed, &err) != 0)
-        fail_msg("seal: %s %s %s", err.code, err.field, err.message);
+    fx_seal_case(&a, "case-1", 1700000000000ULL, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, "ロボット導入", &sealed);
     rk_envelope e;
     assert_true(rk_envelope_split(sealed.env, sealed.env_len, &e));
     assert_ptr_equal(e.record, sealed.bytes);
@@ -250,6 +232,7 @@ static void test_record_parse_canonicalises(void **state)
     memcpy(swapped + 2, sealed.sig, RK_SIG_LEN);
     memcpy(swapped + 2 + RK_SIG_LEN, sealed.env, sealed.env_len - 2 - RK_SIG_LEN);
     rk_record parsed;
+    rk_error err;
     assert_int_equal(rk_record_parse(swapped, n, NULL, 0, &parsed, &err), 0);
     assert_int_equal(parsed.env_len, sealed.env_len);
     assert_memory_equal(parsed.env, sealed.env, sealed.env_len);
@@ -259,7 +242,7 @@ static void test_record_parse_canonicalises(void **state)
     rk_record_free(&parsed);
     free(swapped);
     rk_record_free(&sealed);
-    rk_key_free(key);
+    fx_author_free(&a);
 }
 
 int main(void)

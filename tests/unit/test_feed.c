@@ -13,30 +13,28 @@
 #include <string.h>
 
 #include "csvout.h"
+#include "fixture.h"
 #include "feed.h"
 #include "ical.h"
 #include "stats.h"
 
 typedef struct fixture {
-    rk_key *key;
-    uint8_t pub[RK_KEY_LEN];
+    fx_author a;
     char hex[2 * RK_KEY_LEN + 1];
 } fixture;
 
 static const char *names(const uint8_t author[RK_KEY_LEN], void *ctx)
 {
     fixture *f = ctx;
-    return memcmp(author, f->pub, RK_KEY_LEN) == 0 ? "石川県産業DX推進室" : NULL;
+    return memcmp(author, f->a.pub, RK_KEY_LEN) == 0 ? "石川県産業DX推進室" : NULL;
 }
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    rk_error err;
-    assert_int_equal(rk_key_generate(&f->key, &err), 0);
-    rk_key_public(f->key, f->pub);
-    rk_hex_encode(f->pub, RK_KEY_LEN, f->hex);
+    fx_author_init(&f->a);
+    rk_hex_encode(f->a.pub, RK_KEY_LEN, f->hex);
     *state = f;
     return 0;
 }
@@ -44,7 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    rk_key_free(f->key);
+    fx_author_free(&f->a);
     free(f);
     return 0;
 }
@@ -53,7 +51,7 @@ static rk_feed_meta meta(fixture *f)
 {
     rk_feed_meta m = {.node_name = "全国事務局",
                       .base_url = "http://localhost:7480",
-                      .node_key = f->pub,
+                      .node_key = f->a.pub,
                       .author_name = names,
                       .ctx = f};
     return m;
@@ -61,16 +59,8 @@ static rk_feed_meta meta(fixture *f)
 
 static void seal(fixture *f, Renkei__Record *r, const char *rid, uint64_t version, int vis, rk_record *out)
 {
-    r->author.data = f->pub;
-    r->author.len = RK_KEY_LEN;
-    r->rid = (char *)rid;
-    r->version = version;
     r->created_at = version - 60000;
-    r->visibility = vis;
-    rk_error err;
-    int rc = rk_record_seal(r, f->key, out, &err);
-    if (rc != 0)
-        fail_msg("seal %s: %s %s %s", rid, err.code, err.field, err.message);
+    fx_seal(&f->a, r, rid, version, vis, out);
 }
 
 static void make_case(fixture *f, const char *rid, uint64_t version, int vis, const char *pref, const char *title,
@@ -188,7 +178,7 @@ static void atom_of_case(fixture *f, const char *title, const char *summary, rk_
     r.kind = RENKEI__KIND__KIND_CASE;
     r.body_case = RENKEI__RECORD__BODY_CASE;
     r.case_ = &c;
-    r.author.data = f->pub;
+    r.author.data = f->a.pub;
     r.author.len = RK_KEY_LEN;
     r.rid = "ctl";
     r.version = 1700000000000ull;

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
+#include "fixture.h"
 #include "index.h"
 #include "query.h"
 #include "sign.h"
@@ -43,22 +44,15 @@ typedef struct spec {
 } spec;
 
 typedef struct fixture {
-    char dir[64];
-    rk_store *store;
-    rk_key *keys[2];
-    uint8_t pubs[2][RK_KEY_LEN];
+    fx_store s;
+    fx_author authors[2];
     spec specs[N_RECORDS];
 } fixture;
 
 static const char *const prefectures[3] = {"17", "34", "41"};
-
-static rk_txn *reader(fixture *f)
-{
-    rk_error err;
-    rk_txn *t;
-    assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
-    return t;
-}
+/* The titles of text classes 0 to 5 (see spec.text_class). */
+static const char *const title_forms[6] = {"ロボット導入事例", "ＡＩ活用の取組", "ai による需要予測",
+                                           "AI camera pilot",  "一般的な研修",   "展示会の報告"};
 
 static void seal_spec(fixture *f, const spec *s, rk_record *out)
 {
@@ -71,12 +65,7 @@ static void seal_spec(fixture *f, const spec *s, rk_record *out)
     Renkei__Industry industries[1] = {(Renkei__Industry)s->industry};
     for (size_t i = 0; i < s->n_skills; i++)
         skills[i] = (Renkei__Skill)s->skills[i];
-    r.author.data = f->pubs[s->author];
-    r.author.len = RK_KEY_LEN;
-    r.rid = (char *)s->rid;
-    r.version = s->version;
     r.kind = s->kind;
-    r.visibility = s->vis;
     if (s->kind == RENKEI__KIND__KIND_CASE) {
         r.body_case = RENKEI__RECORD__BODY_CASE;
         r.case_ = &c;
@@ -111,15 +100,13 @@ static void seal_spec(fixture *f, const spec *s, rk_record *out)
         g.key_industries = industries;
         g.n_key_industries = 1;
     }
-    rk_error err;
-    assert_int_equal(rk_record_seal(&r, f->keys[s->author], out, &err), 0);
+    fx_seal(&f->authors[s->author], &r, s->rid, s->version, s->vis, out);
 }
 
 static void put_all(fixture *f, rk_record *recs, size_t n)
 {
     rk_error err;
-    rk_txn *t;
-    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    rk_txn *t = fx_begin(&f->s, true);
     for (size_t i = 0; i < n; i++) {
         rk_put_result res;
         assert_int_equal(rk_store_put(t, &recs[i], &res, NULL, &err), 0);
@@ -132,17 +119,9 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/rk-test-index-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    rk_error err;
-    rk_store_options o = {.dir = f->dir, .no_sync = true};
-    assert_int_equal(rk_store_open(&o, &f->store, &err), 0);
-    for (int k = 0; k < 2; k++) {
-        assert_int_equal(rk_key_generate(&f->keys[k], &err), 0);
-        rk_key_public(f->keys[k], f->pubs[k]);
-    }
-    static const char *const title_forms[6] = {"ロボット導入事例", "ＡＩ活用の取組", "ai による需要予測",
-                                               "AI camera pilot",  "一般的な研修",   "展示会の報告"};
+    fx_store_open(&f->s, "index", 0);
+    for (int k = 0; k < 2; k++)
+        fx_author_init(&f->authors[k]);
     rk_record recs[N_RECORDS];
     for (int i = 0; i < N_RECORDS; i++) {
         spec *s = &f->specs[i];
@@ -178,15 +157,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    rk_store_close(f->store);
+    fx_store_close(&f->s);
     for (int k = 0; k < 2; k++)
-        rk_key_free(f->keys[k]);
-    char path[128];
-    snprintf(path, sizeof path, "%s/data.mdb", f->dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
-    unlink(path);
-    rmdir(f->dir);
+        fx_author_free(&f->authors[k]);
     free(f);
     return 0;
 }
@@ -218,7 +191,7 @@ static void run_query(fixture *f, rk_query q, size_t limit, results *out)
     rk_error err;
     q.limit = limit;
     for (int page = 0; page < 300; page++) {
-        rk_txn *t = reader(f);
+        rk_txn *t = fx_begin(&f->s, false);
         char next[RK_CURSOR_MAX];
         size_t before = out->n;
         q.cursor = cursor[0] ? cursor : NULL;
@@ -364,7 +337,7 @@ static void test_every_filter(void **state)
     }
     for (int a = 0; a < 2; a++) {
         rk_query q = base;
-        q.author = f->pubs[a];
+        q.author = f->authors[a].pub;
         expect_exactly(f, &q, pred_author, &a, 0);
     }
     rk_query q = base;
@@ -423,7 +396,7 @@ static void test_pairs_of_filters(void **state)
     for (int a = 0; a < 2; a++)
         for (int d = 0; d < 5; d++) {
             rk_query q = base;
-            q.author = f->pubs[a];
+            q.author = f->authors[a].pub;
             q.dx_level = values[d];
             expect_pair(f, &q, (pair_arg){pred_author, pred_dx, &authors[a], &values[d]});
         }
@@ -460,7 +433,7 @@ static void test_pagination_covers_everything_once(void **state)
     char next[RK_CURSOR_MAX];
     results got = {.n = 0};
     rk_error err;
-    rk_txn *t = reader(f);
+    rk_txn *t = fx_begin(&f->s, false);
     assert_int_equal(rk_store_query(t, &q, collect, &got, next, &err), -1);
     assert_string_equal(err.code, "invalid_cursor");
     rk_txn_abort(t);
@@ -529,18 +502,7 @@ static void test_replaced_version_leaves_indexes(void **state)
     assert_int_equal(got.n, 1);
     assert_string_equal(got.rids[0], "rec-1");
     /* and a tombstone removes it from every index */
-    Renkei__Record r = RENKEI__RECORD__INIT;
-    Renkei__Tombstone tomb = RENKEI__TOMBSTONE__INIT;
-    r.author.data = f->pubs[s.author];
-    r.author.len = RK_KEY_LEN;
-    r.rid = s.rid;
-    r.version = 6000;
-    r.kind = RENKEI__KIND__KIND_TOMBSTONE;
-    r.visibility = PUBLIC;
-    r.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
-    r.tombstone = &tomb;
-    rk_error err;
-    assert_int_equal(rk_record_seal(&r, f->keys[s.author], &rec, &err), 0);
+    fx_seal_tombstone(&f->authors[s.author], s.rid, 6000, PUBLIC, &rec);
     put_all(f, &rec, 1);
     rk_record_free(&rec);
     run_query(f, t, 0, &got);
@@ -559,18 +521,7 @@ static void test_deleted_records_leave_no_postings(void **state)
     rk_record tombs[N_RECORDS];
     for (int i = 0; i < N_RECORDS; i++) {
         const spec *s = &f->specs[i];
-        Renkei__Record r = RENKEI__RECORD__INIT;
-        Renkei__Tombstone tomb = RENKEI__TOMBSTONE__INIT;
-        r.author.data = f->pubs[s->author];
-        r.author.len = RK_KEY_LEN;
-        r.rid = (char *)s->rid;
-        r.version = 9000 + (uint64_t)i;
-        r.kind = RENKEI__KIND__KIND_TOMBSTONE;
-        r.visibility = PUBLIC;
-        r.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
-        r.tombstone = &tomb;
-        rk_error err;
-        assert_int_equal(rk_record_seal(&r, f->keys[s->author], &tombs[i], &err), 0);
+        fx_seal_tombstone(&f->authors[s->author], s->rid, 9000 + (uint64_t)i, PUBLIC, &tombs[i]);
     }
     put_all(f, tombs, N_RECORDS);
     for (int i = 0; i < N_RECORDS; i++)
@@ -579,8 +530,8 @@ static void test_deleted_records_leave_no_postings(void **state)
     results got;
     run_query(f, q, 0, &got);
     assert_int_equal(got.n, 0);
-    rk_store_close(f->store);
-    f->store = NULL;
+    rk_store_close(f->s.store);
+    f->s.store = NULL;
 
     MDB_env *env;
     MDB_txn *txn;
@@ -588,7 +539,7 @@ static void test_deleted_records_leave_no_postings(void **state)
     MDB_stat st;
     assert_int_equal(mdb_env_create(&env), 0);
     assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
-    assert_int_equal(mdb_env_open(env, f->dir, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_env_open(env, f->s.db, MDB_RDONLY, 0600), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "tokens", MDB_DUPSORT | MDB_DUPFIXED, &tokens), 0);
     assert_int_equal(mdb_dbi_open(txn, "indexes", 0, &indexes), 0);
@@ -656,8 +607,7 @@ static void expect_all_text_queries(fixture *f, const spec *specs, size_t n)
 static void flush_index(fixture *f)
 {
     rk_error err;
-    rk_txn *t;
-    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    rk_txn *t = fx_begin(&f->s, true);
     assert_int_equal(rk_index_flush(t, &err), 0);
     assert_int_equal(rk_txn_commit(t, &err), 0);
 }
@@ -667,7 +617,7 @@ static void flush_index(fixture *f)
 static void count_full_text(fixture *f, const spec *specs, size_t n, size_t *pending, size_t *postings)
 {
     rk_error err;
-    rk_txn *t = reader(f);
+    rk_txn *t = fx_begin(&f->s, false);
     MDB_txn *txn = rk_txn_mdb(t, &err);
     assert_non_null(txn);
     MDB_stat st;
@@ -700,8 +650,6 @@ static void republish(fixture *f, int i, uint64_t version)
     spec *s = &f->specs[i];
     s->version = version;
     s->text_class = (s->text_class + 1) % 6;
-    static const char *const title_forms[6] = {"ロボット導入事例", "ＡＩ活用の取組", "ai による需要予測",
-                                               "AI camera pilot",  "一般的な研修",   "展示会の報告"};
     snprintf(s->title, sizeof s->title, "%s %d 改訂", title_forms[s->text_class], i);
     rk_record rec;
     seal_spec(f, s, &rec);
@@ -713,19 +661,8 @@ static void republish(fixture *f, int i, uint64_t version)
 static void tombstone(fixture *f, int i, uint64_t version)
 {
     spec *s = &f->specs[i];
-    Renkei__Record r = RENKEI__RECORD__INIT;
-    Renkei__Tombstone tomb = RENKEI__TOMBSTONE__INIT;
-    r.author.data = f->pubs[s->author];
-    r.author.len = RK_KEY_LEN;
-    r.rid = s->rid;
-    r.version = version;
-    r.kind = RENKEI__KIND__KIND_TOMBSTONE;
-    r.visibility = PUBLIC;
-    r.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
-    r.tombstone = &tomb;
-    rk_error err;
     rk_record rec;
-    assert_int_equal(rk_record_seal(&r, f->keys[s->author], &rec, &err), 0);
+    fx_seal_tombstone(&f->authors[s->author], s->rid, version, PUBLIC, &rec);
     put_all(f, &rec, 1);
     rk_record_free(&rec);
     s->version = version;
@@ -818,11 +755,7 @@ static void test_pending_records_survive_reopen(void **state)
     fixture *f = *state;
     for (int i = 0; i < N_RECORDS; i += 2)
         republish(f, i, 5000 + (uint64_t)((i * 37) % N_RECORDS));
-    rk_store_close(f->store);
-    f->store = NULL;
-    rk_error err;
-    rk_store_options o = {.dir = f->dir, .no_sync = true};
-    assert_int_equal(rk_store_open(&o, &f->store, &err), 0);
+    fx_store_reopen(&f->s, 0, false);
     size_t pending, postings;
     count_full_text(f, f->specs, N_RECORDS, &pending, &postings);
     assert_int_equal(pending, N_RECORDS);
@@ -916,12 +849,7 @@ static void put_events(fixture *f)
         const event_spec *s = &events[i];
         Renkei__Record r = RENKEI__RECORD__INIT;
         Renkei__Event e = RENKEI__EVENT__INIT;
-        r.author.data = f->pubs[0];
-        r.author.len = RK_KEY_LEN;
-        r.rid = (char *)s->rid;
-        r.version = 9000 + i;
         r.kind = RENKEI__KIND__KIND_EVENT;
-        r.visibility = s->vis;
         r.body_case = RENKEI__RECORD__BODY_EVENT;
         r.event = &e;
         e.title = (char *)s->title;
@@ -931,8 +859,7 @@ static void put_events(fixture *f)
         e.format = s->format;
         e.open_scope = s->open_scope;
         e.prefecture = (char *)s->prefecture;
-        rk_error err;
-        assert_int_equal(rk_record_seal(&r, f->keys[0], &recs[i], &err), 0);
+        fx_seal(&f->authors[0], &r, s->rid, 9000 + i, s->vis, &recs[i]);
     }
     put_all(f, recs, N_EVENTS);
     for (size_t i = 0; i < N_EVENTS; i++)
@@ -952,7 +879,7 @@ static void expect_events(fixture *f, rk_event_query q, const char *want)
 {
     results got = {.n = 0};
     rk_error err;
-    rk_txn *t = reader(f);
+    rk_txn *t = fx_begin(&f->s, false);
     assert_int_equal(rk_store_events(t, &q, collect, &got, &err), 0);
     rk_txn_abort(t);
     char joined[512] = "";

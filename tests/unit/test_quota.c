@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "fixture.h"
 #include "ingest.h"
 #include "sign.h"
 
@@ -21,10 +22,8 @@
 #define WINDOW_MS UINT64_C(10000)
 
 typedef struct fixture {
-    char dir[64];
-    rk_store *store;
-    rk_key *member;
-    uint8_t member_pub[RK_KEY_LEN];
+    fx_store s;
+    fx_author member;
     rk_charter_member founding;
     rk_charter charter;
     rk_membership roster; /* the founding member only */
@@ -36,19 +35,15 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/rk-test-quota-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    rk_error err;
-    rk_store_options o = {.dir = f->dir, .no_sync = true};
-    assert_int_equal(rk_store_open(&o, &f->store, &err), 0);
-    assert_int_equal(rk_key_generate(&f->member, &err), 0);
-    rk_key_public(f->member, f->member_pub);
-    memcpy(f->founding.key, f->member_pub, RK_KEY_LEN);
+    fx_store_open(&f->s, "quota", 0);
+    fx_author_init(&f->member);
+    memcpy(f->founding.key, f->member.pub, RK_KEY_LEN);
     f->founding.name = "kaga";
     f->charter = (rk_charter){.threshold = 2, .founding = &f->founding, .founding_count = 1};
+    rk_error err;
     assert_int_equal(rk_membership_compute(&f->charter, NULL, 0, &f->roster, NULL, &err), 0);
     rk_membership_txn_init(&f->members, &f->charter, &f->roster);
-    assert_int_equal(rk_txn_begin(f->store, true, &f->txn, &err), 0);
+    f->txn = fx_begin(&f->s, true);
     *state = f;
     return 0;
 }
@@ -57,16 +52,10 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     rk_txn_abort(f->txn);
-    rk_store_close(f->store);
-    rk_key_free(f->member);
+    fx_store_close(&f->s);
+    fx_author_free(&f->member);
     rk_membership_txn_free(&f->members);
     rk_membership_free(&f->roster);
-    char path[128];
-    snprintf(path, sizeof path, "%s/data.mdb", f->dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
-    unlink(path);
-    rmdir(f->dir);
     free(f);
     return 0;
 }
@@ -75,24 +64,8 @@ static int teardown(void **state)
  * status; err names the reason. */
 static rk_ingest_status put(fixture *f, rk_quota *q, const char *rid, uint64_t version, uint64_t now_ms, rk_error *err)
 {
-    Renkei__Record r = RENKEI__RECORD__INIT;
-    Renkei__Case c = RENKEI__CASE__INIT;
-    r.author.data = f->member_pub;
-    r.author.len = RK_KEY_LEN;
-    r.rid = (char *)rid;
-    r.version = version;
-    r.kind = RENKEI__KIND__KIND_CASE;
-    r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
-    r.body_case = RENKEI__RECORD__BODY_CASE;
-    r.case_ = &c;
-    c.title = "割当の試験";
-    c.summary = "品質管理の社員がロボット化を主導";
-    c.prefecture = "17";
-    c.industry = RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING;
-    c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_VALUE_ADD;
     rk_record rec;
-    rk_error e;
-    assert_int_equal(rk_record_seal(&r, f->member, &rec, &e), 0);
+    fx_seal_case(&f->member, rid, version, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, "割当の試験", &rec);
     rk_ingest_result res;
     rk_error_clear(err);
     rk_ingest_prepared(f->txn, &f->members, q, now_ms, &rec, RK_SIGNATURE_GOOD, &res, err);
@@ -104,7 +77,7 @@ static bool stored(fixture *f, const char *rid)
 {
     rk_current cur;
     rk_error err;
-    return rk_store_get_current(f->txn, f->member_pub, rid, &cur, &err) == 1;
+    return rk_store_get_current(f->txn, f->member.pub, rid, &cur, &err) == 1;
 }
 
 static rk_quota *quota(uint64_t records, uint64_t versions)
@@ -209,7 +182,7 @@ static void test_forget_rereads_counts(void **state)
     assert_int_equal(put(f, q, "a", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
     /* the transaction is aborted: "a" was never written, and the count must follow */
     rk_txn_abort(f->txn);
-    assert_int_equal(rk_txn_begin(f->store, true, &f->txn, &err), 0);
+    f->txn = fx_begin(&f->s, true);
     rk_quota_forget(q);
     assert_int_equal(put(f, q, "b", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
     rk_quota_free(q);

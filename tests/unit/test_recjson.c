@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "codes_json.h"
+#include "fixture.h"
 #include "recjson.h"
 
 static json_t *J(const char *single_quoted)
@@ -38,6 +39,16 @@ static void assert_json_equal(json_t *got, json_t *want)
         free(w);
         fail();
     }
+}
+
+/* m rendered as JSON must equal want_json (single-quoted, as everywhere in this file). */
+static void assert_message_json(const ProtobufCMessage *m, const char *want_json)
+{
+    json_t *got = rk_json_from_message(m);
+    json_t *want = J(want_json);
+    assert_json_equal(got, want);
+    json_decref(got);
+    json_decref(want);
 }
 
 #define MIN_CASE "'title':'t','summary':'s','prefecture':'01','industry':'E','dx_level':'efficiency'"
@@ -117,11 +128,7 @@ static void test_full_case_round_trip(void **state)
     assert_string_equal(c->spread->adopted_by[1], "41");
     assert_string_equal(c->sources[0]->url, "https://www.pref.hiroshima.lg.jp/");
 
-    json_t *back = rk_json_from_message(&r->base);
-    json_t *want = J(full_case);
-    assert_json_equal(back, want);
-    json_decref(back);
-    json_decref(want);
+    assert_message_json(&r->base, full_case);
     renkei__record__free_unpacked(r, NULL);
 }
 
@@ -141,11 +148,7 @@ static void test_full_event_round_trip(void **state)
     assert_int_equal(e->recurrence, RENKEI__RECURRENCE__RECURRENCE_HALF_YEARLY);
     assert_string_equal(e->venue->name, "サテライトオフィス北見");
 
-    json_t *back = rk_json_from_message(&r->base);
-    json_t *want = J(full_event);
-    assert_json_equal(back, want);
-    json_decref(back);
-    json_decref(want);
+    assert_message_json(&r->base, full_event);
     renkei__record__free_unpacked(r, NULL);
 }
 
@@ -157,12 +160,9 @@ static void test_defaults_and_aliases(void **state)
     assert_int_equal(r->visibility, RENKEI__VISIBILITY__VISIBILITY_PUBLIC);
     assert_string_equal(r->language, "ja");
     assert_null(r->case_->organisation);
-    json_t *out = rk_json_from_message(&r->base);
-    json_t *want = J("{'kind':'case','visibility':'public','language':'ja','case':{'title':'t','summary':'s',"
-                     "'prefecture':'01','industry':'manufacturing','dx_level':'efficiency'}}");
-    assert_json_equal(out, want);
-    json_decref(out);
-    json_decref(want);
+    assert_message_json(&r->base,
+                        "{'kind':'case','visibility':'public','language':'ja','case':{'title':'t',"
+                        "'summary':'s','prefecture':'01','industry':'manufacturing','dx_level':'efficiency'}}");
     renkei__record__free_unpacked(r, NULL);
 
     /* An empty language means the default too. */
@@ -298,23 +298,16 @@ static void test_tombstone(void **state)
 {
     (void)state;
     rk_error err;
-    rk_key *key = NULL;
-    assert_int_equal(rk_key_generate(&key, &err), 0);
-    uint8_t pub[RK_KEY_LEN];
-    rk_key_public(key, pub);
+    fx_author a;
+    fx_author_init(&a);
     Renkei__Record r = RENKEI__RECORD__INIT;
     Renkei__Tombstone t = RENKEI__TOMBSTONE__INIT;
     t.reason = "重複登録";
-    r.author.data = pub;
-    r.author.len = RK_KEY_LEN;
-    r.rid = "old-case";
-    r.version = 42;
     r.kind = RENKEI__KIND__KIND_TOMBSTONE;
-    r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
     r.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
     r.tombstone = &t;
     rk_record rec;
-    assert_int_equal(rk_record_seal(&r, key, &rec, &err), 0);
+    fx_seal(&a, &r, "old-case", 42, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, &rec);
     json_t *view = rk_record_to_json(&rec, "北見市");
     assert_non_null(view);
     assert_string_equal(json_string_value(json_object_get(view, "kind")), "tombstone");
@@ -330,7 +323,7 @@ static void test_tombstone(void **state)
     assert_null(back);
     json_decref(view);
     rk_record_free(&rec);
-    rk_key_free(key);
+    fx_author_free(&a);
 }
 
 static const struct {
@@ -591,11 +584,7 @@ static void test_generic_message(void **state)
     assert_int_equal(sr->record.len, 3);
     assert_int_equal(sr->record.data[1], 0xff);
     assert_int_equal(sr->signature.len, 0);
-    json_t *out = rk_json_from_message(m);
-    json_t *want = J("{'record':'00ff10'}");
-    assert_json_equal(out, want);
-    json_decref(out);
-    json_decref(want);
+    assert_message_json(m, "{'record':'00ff10'}");
     protobuf_c_message_free_unpacked(m, NULL);
     json_decref(j);
 

@@ -12,50 +12,25 @@
 
 #include <cmocka.h>
 
-#include "sign.h"
+#include "fixture.h"
+#include "testrand.h"
 #include "query.h"
-#include "store.h"
 
 #define PUBLIC RENKEI__VISIBILITY__VISIBILITY_PUBLIC
 #define NETWORK RENKEI__VISIBILITY__VISIBILITY_NETWORK
 #define LOCAL RENKEI__VISIBILITY__VISIBILITY_LOCAL
 
 typedef struct fixture {
-    char dir[64];
-    rk_store *store;
-    rk_key *key;
-    uint8_t pub[RK_KEY_LEN];
+    fx_store s;
+    fx_author a;
 } fixture;
-
-static void remove_tree(const char *dir)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", dir);
-    unlink(path);
-    rmdir(dir);
-}
-
-static void open_store(fixture *f, size_t map_size)
-{
-    rk_error err;
-    rk_store_options o = {.dir = f->dir, .map_size = map_size, .no_sync = true};
-    assert_int_equal(rk_store_open(&o, &f->store, &err), 0);
-}
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/rk-test-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    /* a directory that does not exist yet: the store creates it */
-    strcat(f->dir, "/db");
-    open_store(f, 0);
-    rk_error err;
-    assert_int_equal(rk_key_generate(&f->key, &err), 0);
-    rk_key_public(f->key, f->pub);
+    fx_store_open(&f->s, "store", 0);
+    fx_author_init(&f->a);
     *state = f;
     return 0;
 }
@@ -63,59 +38,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    rk_store_close(f->store);
-    rk_key_free(f->key);
-    remove_tree(f->dir);
-    char *slash = strrchr(f->dir, '/');
-    *slash = '\0';
-    rmdir(f->dir);
+    fx_store_close(&f->s);
+    fx_author_free(&f->a);
     free(f);
     return 0;
-}
-
-static void seal_case(fixture *f, const char *rid, uint64_t version, int vis, const char *title, rk_record *out)
-{
-    Renkei__Record r = RENKEI__RECORD__INIT;
-    Renkei__Case c = RENKEI__CASE__INIT;
-    r.author.data = f->pub;
-    r.author.len = RK_KEY_LEN;
-    r.rid = (char *)rid;
-    r.version = version;
-    r.kind = RENKEI__KIND__KIND_CASE;
-    r.visibility = vis;
-    r.body_case = RENKEI__RECORD__BODY_CASE;
-    r.case_ = &c;
-    c.title = (char *)title;
-    c.summary = "品質管理の社員をロボット導入の担当に育成した。";
-    c.prefecture = "17";
-    c.industry = RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING;
-    c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_EFFICIENCY;
-    rk_error err;
-    assert_int_equal(rk_record_seal(&r, f->key, out, &err), 0);
-}
-
-static void seal_tombstone(fixture *f, const char *rid, uint64_t version, int vis, rk_record *out)
-{
-    Renkei__Record r = RENKEI__RECORD__INIT;
-    Renkei__Tombstone tomb = RENKEI__TOMBSTONE__INIT;
-    r.author.data = f->pub;
-    r.author.len = RK_KEY_LEN;
-    r.rid = (char *)rid;
-    r.version = version;
-    r.kind = RENKEI__KIND__KIND_TOMBSTONE;
-    r.visibility = vis;
-    r.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
-    r.tombstone = &tomb;
-    rk_error err;
-    assert_int_equal(rk_record_seal(&r, f->key, out, &err), 0);
 }
 
 /* Puts one record in its own transaction; returns the put result. */
 static rk_put_result put_one(fixture *f, const rk_record *rec, uint64_t *seq)
 {
     rk_error err;
-    rk_txn *t;
-    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    rk_txn *t = fx_begin(&f->s, true);
     rk_put_result res;
     uint64_t s = 0;
     assert_int_equal(rk_store_put(t, rec, &res, &s, &err), 0);
@@ -123,14 +56,6 @@ static rk_put_result put_one(fixture *f, const rk_record *rec, uint64_t *seq)
     if (seq)
         *seq = s;
     return res;
-}
-
-static rk_txn *reader(fixture *f)
-{
-    rk_error err;
-    rk_txn *t;
-    assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
-    return t;
 }
 
 static int count_cb(const rk_record *rec, void *ctx)
@@ -146,7 +71,7 @@ static size_t query_count(fixture *f, int max_vis)
     char next[RK_CURSOR_MAX];
     rk_error err;
     size_t n = 0;
-    rk_txn *t = reader(f);
+    rk_txn *t = fx_begin(&f->s, false);
     assert_int_equal(rk_store_query(t, &q, count_cb, &n, next, &err), 0);
     rk_txn_abort(t);
     return n;
@@ -159,7 +84,7 @@ static uint64_t set_count(fixture *f, int set)
     memset(hi, 0xff, sizeof hi);
     uint64_t n;
     rk_error err;
-    rk_txn *t = reader(f);
+    rk_txn *t = fx_begin(&f->s, false);
     assert_int_equal(rk_store_set_fingerprint(t, set, lo, hi, &n, fp, &err), 0);
     rk_txn_abort(t);
     return n;
@@ -169,18 +94,18 @@ static void test_put_get_load(void **state)
 {
     fixture *f = *state;
     rk_record rec;
-    seal_case(f, "ishikawa-jushi", 1000, PUBLIC, "石川樹脂工業のリスキリング", &rec);
+    fx_seal_case(&f->a, "ishikawa-jushi", 1000, PUBLIC, "石川樹脂工業のリスキリング", &rec);
     uint64_t seq;
     assert_int_equal(put_one(f, &rec, &seq), RK_PUT_STORED);
     assert_int_equal(seq, 1);
 
-    rk_txn *t = reader(f);
+    rk_txn *t = fx_begin(&f->s, false);
     rk_error err;
     rk_current cur;
-    assert_int_equal(rk_store_get_current(t, f->pub, "ishikawa-jushi", &cur, &err), 1);
+    assert_int_equal(rk_store_get_current(t, f->a.pub, "ishikawa-jushi", &cur, &err), 1);
     assert_int_equal(cur.version, 1000);
     assert_memory_equal(cur.hash, rec.hash, RK_HASH_LEN);
-    assert_int_equal(rk_store_get_current(t, f->pub, "other", &cur, &err), 0);
+    assert_int_equal(rk_store_get_current(t, f->a.pub, "other", &cur, &err), 0);
     const uint8_t *env;
     size_t len;
     assert_int_equal(rk_store_get_envelope(t, rec.hash, &env, &len, &err), 1);
@@ -206,9 +131,9 @@ static void test_current_version_rule(void **state)
 {
     fixture *f = *state;
     rk_record v1, v2, v3;
-    seal_case(f, "saga", 100, PUBLIC, "v1", &v1);
-    seal_case(f, "saga", 200, PUBLIC, "v2", &v2);
-    seal_case(f, "saga", 300, PUBLIC, "v3", &v3);
+    fx_seal_case(&f->a, "saga", 100, PUBLIC, "v1", &v1);
+    fx_seal_case(&f->a, "saga", 200, PUBLIC, "v2", &v2);
+    fx_seal_case(&f->a, "saga", 300, PUBLIC, "v3", &v3);
     assert_int_equal(put_one(f, &v2, NULL), RK_PUT_STORED);
     /* an older version arriving later changes nothing */
     assert_int_equal(put_one(f, &v1, NULL), RK_PUT_STALE);
@@ -217,10 +142,10 @@ static void test_current_version_rule(void **state)
     assert_int_equal(put_one(f, &v3, &seq), RK_PUT_STORED);
     assert_int_equal(seq, 2);
 
-    rk_txn *t = reader(f);
+    rk_txn *t = fx_begin(&f->s, false);
     rk_error err;
     rk_current cur;
-    assert_int_equal(rk_store_get_current(t, f->pub, "saga", &cur, &err), 1);
+    assert_int_equal(rk_store_get_current(t, f->a.pub, "saga", &cur, &err), 1);
     assert_int_equal(cur.version, 300);
     assert_memory_equal(cur.hash, v3.hash, RK_HASH_LEN);
     const uint8_t *env;
@@ -244,29 +169,29 @@ static void test_tie_by_larger_hash(void **state)
 {
     fixture *f = *state;
     rk_record a, b;
-    seal_case(f, "tie", 500, PUBLIC, "first", &a);
-    seal_case(f, "tie", 500, PUBLIC, "second", &b);
+    fx_seal_case(&f->a, "tie", 500, PUBLIC, "first", &a);
+    fx_seal_case(&f->a, "tie", 500, PUBLIC, "second", &b);
     rk_record *small = memcmp(a.hash, b.hash, RK_HASH_LEN) < 0 ? &a : &b;
     rk_record *large = small == &a ? &b : &a;
     assert_int_equal(put_one(f, large, NULL), RK_PUT_STORED);
     assert_int_equal(put_one(f, small, NULL), RK_PUT_STALE);
     rk_current cur;
     rk_error err;
-    rk_txn *t = reader(f);
-    assert_int_equal(rk_store_get_current(t, f->pub, "tie", &cur, &err), 1);
+    rk_txn *t = fx_begin(&f->s, false);
+    assert_int_equal(rk_store_get_current(t, f->a.pub, "tie", &cur, &err), 1);
     assert_memory_equal(cur.hash, large->hash, RK_HASH_LEN);
     rk_txn_abort(t);
 
     /* and in the other order the larger hash replaces the smaller */
     rk_record a2, b2;
-    seal_case(f, "tie2", 500, PUBLIC, "first", &a2);
-    seal_case(f, "tie2", 500, PUBLIC, "second", &b2);
+    fx_seal_case(&f->a, "tie2", 500, PUBLIC, "first", &a2);
+    fx_seal_case(&f->a, "tie2", 500, PUBLIC, "second", &b2);
     small = memcmp(a2.hash, b2.hash, RK_HASH_LEN) < 0 ? &a2 : &b2;
     large = small == &a2 ? &b2 : &a2;
     assert_int_equal(put_one(f, small, NULL), RK_PUT_STORED);
     assert_int_equal(put_one(f, large, NULL), RK_PUT_STORED);
-    t = reader(f);
-    assert_int_equal(rk_store_get_current(t, f->pub, "tie2", &cur, &err), 1);
+    t = fx_begin(&f->s, false);
+    assert_int_equal(rk_store_get_current(t, f->a.pub, "tie2", &cur, &err), 1);
     assert_memory_equal(cur.hash, large->hash, RK_HASH_LEN);
     rk_txn_abort(t);
     assert_int_equal(set_count(f, RK_SET_PUBLIC), 2);
@@ -280,16 +205,16 @@ static void test_tombstone(void **state)
 {
     fixture *f = *state;
     rk_record live, other, tomb;
-    seal_case(f, "gone", 100, NETWORK, "to be deleted", &live);
-    seal_case(f, "kept", 100, PUBLIC, "kept", &other);
-    seal_tombstone(f, "gone", 200, NETWORK, &tomb);
+    fx_seal_case(&f->a, "gone", 100, NETWORK, "to be deleted", &live);
+    fx_seal_case(&f->a, "kept", 100, PUBLIC, "kept", &other);
+    fx_seal_tombstone(&f->a, "gone", 200, NETWORK, &tomb);
     put_one(f, &live, NULL);
     put_one(f, &other, NULL);
     assert_int_equal(query_count(f, LOCAL), 2);
     assert_int_equal(put_one(f, &tomb, NULL), RK_PUT_STORED);
     assert_int_equal(query_count(f, LOCAL), 1);
 
-    rk_txn *t = reader(f);
+    rk_txn *t = fx_begin(&f->s, false);
     rk_error err;
     const uint8_t *env;
     size_t len;
@@ -327,27 +252,26 @@ static void test_remove_after(void **state)
 {
     fixture *f = *state;
     rk_record early, late, tomb;
-    seal_case(f, "early", 100, PUBLIC, "before", &early);
-    seal_case(f, "late", 300, PUBLIC, "after", &late);
-    seal_tombstone(f, "gone", 400, NETWORK, &tomb);
+    fx_seal_case(&f->a, "early", 100, PUBLIC, "before", &early);
+    fx_seal_case(&f->a, "late", 300, PUBLIC, "after", &late);
+    fx_seal_tombstone(&f->a, "gone", 400, NETWORK, &tomb);
     put_one(f, &early, NULL);
     put_one(f, &late, NULL);
     put_one(f, &tomb, NULL);
     assert_int_equal(set_count(f, RK_SET_MEMBERS), 3);
     rk_error err;
-    rk_txn *t;
     uint64_t removed;
-    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
-    assert_int_equal(rk_store_remove_after(t, f->pub, 200, &removed, &err), 0);
+    rk_txn *t = fx_begin(&f->s, true);
+    assert_int_equal(rk_store_remove_after(t, f->a.pub, 200, &removed, &err), 0);
     assert_int_equal(removed, 2);
     assert_int_equal(rk_txn_commit(t, &err), 0);
     assert_int_equal(query_count(f, LOCAL), 1);
     assert_int_equal(set_count(f, RK_SET_PUBLIC), 1);
     assert_int_equal(set_count(f, RK_SET_MEMBERS), 1);
-    t = reader(f);
+    t = fx_begin(&f->s, false);
     rk_current cur;
-    assert_int_equal(rk_store_get_current(t, f->pub, "early", &cur, &err), 1);
-    assert_int_equal(rk_store_get_current(t, f->pub, "late", &cur, &err), 0);
+    assert_int_equal(rk_store_get_current(t, f->a.pub, "early", &cur, &err), 1);
+    assert_int_equal(rk_store_get_current(t, f->a.pub, "late", &cur, &err), 0);
     const uint8_t *env;
     size_t len;
     assert_int_equal(rk_store_get_envelope(t, late.hash, &env, &len, &err), 0);
@@ -356,8 +280,8 @@ static void test_remove_after(void **state)
     assert_int_equal(c.current, 1);
     assert_int_equal(c.by_kind[RENKEI__KIND__KIND_TOMBSTONE], 0);
     rk_txn_abort(t);
-    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
-    assert_int_equal(rk_store_remove_after(t, f->pub, 0, &removed, &err), 0);
+    t = fx_begin(&f->s, true);
+    assert_int_equal(rk_store_remove_after(t, f->a.pub, 0, &removed, &err), 0);
     assert_int_equal(removed, 1);
     assert_int_equal(rk_txn_commit(t, &err), 0);
     assert_int_equal(query_count(f, LOCAL), 0);
@@ -371,9 +295,9 @@ static void test_visibility_sets(void **state)
 {
     fixture *f = *state;
     rk_record a, b, c, b2;
-    seal_case(f, "pub", 10, PUBLIC, "public", &a);
-    seal_case(f, "net", 10, NETWORK, "network", &b);
-    seal_case(f, "loc", 10, LOCAL, "local", &c);
+    fx_seal_case(&f->a, "pub", 10, PUBLIC, "public", &a);
+    fx_seal_case(&f->a, "net", 10, NETWORK, "network", &b);
+    fx_seal_case(&f->a, "loc", 10, LOCAL, "local", &c);
     put_one(f, &a, NULL);
     put_one(f, &b, NULL);
     put_one(f, &c, NULL);
@@ -383,7 +307,7 @@ static void test_visibility_sets(void **state)
     assert_int_equal(query_count(f, NETWORK), 2);
     assert_int_equal(query_count(f, LOCAL), 3);
     /* a new version that becomes local leaves both sets */
-    seal_case(f, "net", 11, LOCAL, "now local", &b2);
+    fx_seal_case(&f->a, "net", 11, LOCAL, "now local", &b2);
     put_one(f, &b2, NULL);
     assert_int_equal(set_count(f, RK_SET_MEMBERS), 1);
     assert_int_equal(query_count(f, NETWORK), 1);
@@ -410,13 +334,12 @@ static void test_changes_paging(void **state)
 {
     fixture *f = *state;
     rk_error err;
-    rk_txn *t;
-    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    rk_txn *t = fx_begin(&f->s, true);
     for (int i = 0; i < 25; i++) {
         char rid[16];
         snprintf(rid, sizeof rid, "r%d", i);
         rk_record rec;
-        seal_case(f, rid, 1000 + (uint64_t)i, i % 3 == 0 ? NETWORK : PUBLIC, "paged", &rec);
+        fx_seal_case(&f->a, rid, 1000 + (uint64_t)i, i % 3 == 0 ? NETWORK : PUBLIC, "paged", &rec);
         rk_put_result res;
         uint64_t seq;
         assert_int_equal(rk_store_put(t, &rec, &res, &seq, &err), 0);
@@ -426,7 +349,7 @@ static void test_changes_paging(void **state)
     }
     assert_int_equal(rk_txn_commit(t, &err), 0);
 
-    t = reader(f);
+    t = fx_begin(&f->s, false);
     change_log log = {.n = 0};
     uint64_t after = 0;
     for (int page = 0; page < 4; page++) {
@@ -446,7 +369,7 @@ static void test_changes_paging(void **state)
         assert_int_equal(log.v[i].version, 1000 + i);
         assert_int_equal(log.v[i].kind, RENKEI__KIND__KIND_CASE);
         assert_int_equal(log.v[i].visibility, i % 3 == 0 ? NETWORK : PUBLIC);
-        assert_memory_equal(log.v[i].author, f->pub, RK_KEY_LEN);
+        assert_memory_equal(log.v[i].author, f->a.pub, RK_KEY_LEN);
     }
     log.n = 0;
     assert_int_equal(rk_store_changes(t, 25, 10, collect_change, &log, &err), 0);
@@ -458,20 +381,18 @@ static void test_reopen_persists(void **state)
 {
     fixture *f = *state;
     rk_record a, b;
-    seal_case(f, "persist", 42, PUBLIC, "durable", &a);
+    fx_seal_case(&f->a, "persist", 42, PUBLIC, "durable", &a);
     put_one(f, &a, NULL);
     rk_error err;
-    rk_txn *t;
-    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    rk_txn *t = fx_begin(&f->s, true);
     assert_int_equal(rk_store_meta_put(t, "peer.kuwana.last_sync", "12345", 5, &err), 0);
     assert_int_equal(rk_store_meta_put(t, "_counts", "x", 1, &err), -1);
     assert_int_equal(rk_txn_commit(t, &err), 0);
-    rk_store_close(f->store);
-    open_store(f, 0);
+    fx_store_reopen(&f->s, 0, false);
 
-    t = reader(f);
+    t = fx_begin(&f->s, false);
     rk_current cur;
-    assert_int_equal(rk_store_get_current(t, f->pub, "persist", &cur, &err), 1);
+    assert_int_equal(rk_store_get_current(t, f->a.pub, "persist", &cur, &err), 1);
     assert_memory_equal(cur.hash, a.hash, RK_HASH_LEN);
     rk_buf b_meta;
     rk_buf_init(&b_meta);
@@ -482,7 +403,7 @@ static void test_reopen_persists(void **state)
     rk_buf_free(&b_meta);
     rk_txn_abort(t);
     /* the sequence continues where it stopped */
-    seal_case(f, "persist2", 43, PUBLIC, "durable too", &b);
+    fx_seal_case(&f->a, "persist2", 43, PUBLIC, "durable too", &b);
     uint64_t seq;
     put_one(f, &b, &seq);
     assert_int_equal(seq, 2);
@@ -494,9 +415,7 @@ static void test_reopen_persists(void **state)
 static void test_map_full(void **state)
 {
     fixture *f = *state;
-    rk_store_close(f->store);
-    remove_tree(f->dir);
-    open_store(f, 256 * 1024);
+    fx_store_reopen(&f->s, 256 * 1024, true);
     char *summary = malloc(6000);
     assert_non_null(summary);
     memset(summary, 'x', 5999);
@@ -509,12 +428,7 @@ static void test_map_full(void **state)
         Renkei__Case c = RENKEI__CASE__INIT;
         char rid[16];
         snprintf(rid, sizeof rid, "big%d", i);
-        r.author.data = f->pub;
-        r.author.len = RK_KEY_LEN;
-        r.rid = rid;
-        r.version = 1;
         r.kind = RENKEI__KIND__KIND_CASE;
-        r.visibility = PUBLIC;
         r.body_case = RENKEI__RECORD__BODY_CASE;
         r.case_ = &c;
         c.title = rid;
@@ -523,9 +437,8 @@ static void test_map_full(void **state)
         c.industry = RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING;
         c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_EFFICIENCY;
         rk_record rec;
-        assert_int_equal(rk_record_seal(&r, f->key, &rec, &err), 0);
-        rk_txn *t;
-        assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+        fx_seal(&f->a, &r, rid, 1, PUBLIC, &rec);
+        rk_txn *t = fx_begin(&f->s, true);
         rk_put_result res;
         uint64_t seq;
         if (rk_store_put(t, &rec, &res, &seq, &err) != 0) {
@@ -547,7 +460,7 @@ static void test_map_full(void **state)
     assert_true(full);
     assert_true(committed > 0);
     for (int round = 0; round < 2; round++) {
-        rk_txn *t = reader(f);
+        rk_txn *t = fx_begin(&f->s, false);
         struct rk_store_counts c;
         assert_int_equal(rk_store_counts(t, &c, &err), 0);
         assert_int_equal(c.current, committed);
@@ -556,7 +469,7 @@ static void test_map_full(void **state)
             char rid[32];
             snprintf(rid, sizeof rid, "big%zu", i);
             rk_current cur;
-            assert_int_equal(rk_store_get_current(t, f->pub, rid, &cur, &err), 1);
+            assert_int_equal(rk_store_get_current(t, f->a.pub, rid, &cur, &err), 1);
             rk_record loaded;
             assert_int_equal(rk_store_load(t, cur.hash, &loaded, &err), 0);
             assert_string_equal(loaded.msg->case_->title, rid);
@@ -566,8 +479,7 @@ static void test_map_full(void **state)
         assert_int_equal(set_count(f, RK_SET_PUBLIC), committed);
         assert_int_equal(query_count(f, PUBLIC), committed);
         /* and again after reopening */
-        rk_store_close(f->store);
-        open_store(f, 256 * 1024);
+        fx_store_reopen(&f->s, 256 * 1024, false);
     }
 }
 
@@ -580,14 +492,6 @@ typedef struct model_entry {
     int vis;
     bool present;
 } model_entry;
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
 
 static int cmp_item(const void *a, const void *b)
 {
@@ -642,17 +546,17 @@ static void brute_fingerprint(const uint8_t *items, size_t n, const uint8_t *lo,
  * bytes under a common version prefix, sometimes the extremes. */
 static void random_bound(uint64_t *st, const uint8_t *items, size_t n, uint64_t base, uint8_t out[RK_ITEM_LEN])
 {
-    unsigned pick = (unsigned)(rng_next(st) % 6);
+    unsigned pick = (unsigned)(rk_test_rand(st) % 6);
     if (n && pick < 3) {
-        memcpy(out, items + (rng_next(st) % n) * RK_ITEM_LEN, RK_ITEM_LEN);
+        memcpy(out, items + (rk_test_rand(st) % n) * RK_ITEM_LEN, RK_ITEM_LEN);
         if (pick == 1)
             out[RK_ITEM_LEN - 1] ^= 1;
         if (pick == 2)
-            memset(out + 8 + (rng_next(st) % 4), (int)(rng_next(st) & 0xff), 1);
+            memset(out + 8 + (rk_test_rand(st) % 4), (int)(rk_test_rand(st) & 0xff), 1);
     } else if (pick == 3) {
-        rk_put_be64(out, base + rng_next(st) % 6000);
+        rk_put_be64(out, base + rk_test_rand(st) % 6000);
         for (int i = 8; i < RK_ITEM_LEN; i++)
-            out[i] = (uint8_t)rng_next(st);
+            out[i] = (uint8_t)rk_test_rand(st);
     } else if (pick == 4) {
         memset(out, 0, RK_ITEM_LEN);
     } else {
@@ -664,7 +568,7 @@ static void check_against_model(fixture *f, const model_entry *m, size_t n, uint
 {
     uint8_t *items = malloc(n * RK_ITEM_LEN + 1);
     assert_non_null(items);
-    rk_txn *t = reader(f);
+    rk_txn *t = fx_begin(&f->s, false);
     rk_error err;
     for (int set = 0; set < 2; set++) {
         size_t k = model_items(m, n, set, items);
@@ -700,7 +604,7 @@ static void check_against_model(fixture *f, const model_entry *m, size_t n, uint
             size_t first = 0;
             while (first < k && memcmp(items + first * RK_ITEM_LEN, lo, RK_ITEM_LEN) < 0)
                 first++;
-            uint64_t nth = rng_next(st) % (k - first + 3);
+            uint64_t nth = rk_test_rand(st) % (k - first + 3);
             uint8_t got[RK_ITEM_LEN];
             int found = rk_store_set_nth(t, set, lo, nth, got, &err);
             assert_true(found >= 0);
@@ -744,24 +648,23 @@ static void test_fingerprints_match_brute_force(void **state)
     const uint64_t base = 1700000000000u;
     const int vis_choice[4] = {PUBLIC, PUBLIC, NETWORK, LOCAL};
     rk_error err;
-    rk_txn *t;
-    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    rk_txn *t = fx_begin(&f->s, true);
     for (size_t i = 0; i < N + UPDATES; i++) {
-        size_t idx = i < N ? i : rng_next(&st) % N;
+        size_t idx = i < N ? i : rk_test_rand(&st) % N;
         model_entry *e = &m[idx];
         if (i < N) {
             snprintf(e->rid, sizeof e->rid, "fp%zu", idx);
-            e->version = base + rng_next(&st) % (i % 5 == 0 ? 40 : 5000);
+            e->version = base + rk_test_rand(&st) % (i % 5 == 0 ? 40 : 5000);
         } else {
-            e->version += 1 + rng_next(&st) % 300;
+            e->version += 1 + rk_test_rand(&st) % 300;
         }
-        int vis = vis_choice[rng_next(&st) % 4];
+        int vis = vis_choice[rk_test_rand(&st) % 4];
         rk_record rec;
-        bool tombstone = i >= N && rng_next(&st) % 5 == 0;
+        bool tombstone = i >= N && rk_test_rand(&st) % 5 == 0;
         if (tombstone)
-            seal_tombstone(f, e->rid, e->version, vis, &rec);
+            fx_seal_tombstone(&f->a, e->rid, e->version, vis, &rec);
         else
-            seal_case(f, e->rid, e->version, vis, e->rid, &rec);
+            fx_seal_case(&f->a, e->rid, e->version, vis, e->rid, &rec);
         rk_put_result res;
         assert_int_equal(rk_store_put(t, &rec, &res, NULL, &err), 0);
         assert_int_equal(res, RK_PUT_STORED);
@@ -773,7 +676,7 @@ static void test_fingerprints_match_brute_force(void **state)
             /* check a small set too, inside the write transaction */
             assert_int_equal(rk_txn_commit(t, &err), 0);
             check_against_model(f, m, N, &st, base);
-            assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+            t = fx_begin(&f->s, true);
         }
     }
     assert_int_equal(rk_txn_commit(t, &err), 0);
@@ -787,7 +690,7 @@ static void test_fingerprints_match_brute_force(void **state)
     uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN];
     memset(lo, 0, sizeof lo);
     memset(hi, 0xff, sizeof hi);
-    t = reader(f);
+    t = fx_begin(&f->s, false);
     uint8_t *p = got;
     assert_int_equal(rk_store_set_items(t, RK_SET_MEMBERS, lo, hi, 0, collect_items, &p, &err), 0);
     assert_int_equal((size_t)(p - got), k * RK_ITEM_LEN);

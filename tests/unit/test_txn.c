@@ -13,47 +13,13 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "fpset.h"
 #include "renkei.pb-c.h"
 
-typedef struct fixture {
-    char dir[64];
-    char db[80];
-    rk_store *store;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/rk-test-txn-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/db", f->dir);
-    rk_store_options o = {.dir = f->db, .no_sync = true};
-    rk_error err;
-    assert_int_equal(rk_store_open(&o, &f->store, &err), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    rk_store_close(f->store);
-    char path[128];
-    snprintf(path, sizeof path, "%s/data.mdb", f->db);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", f->db);
-    unlink(path);
-    rmdir(f->db);
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
-
 static void test_single_keys(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     rk_error err;
     rk_txn *t;
     assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
@@ -77,7 +43,7 @@ static void test_single_keys(void **state)
 /* A change that failed half-way: everything written before is thrown away and commit says why. */
 static void test_poisoned_transaction_commits_nothing(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     rk_error err, why;
     rk_txn *t;
     assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
@@ -102,7 +68,7 @@ static void test_poisoned_transaction_commits_nothing(void **state)
 
 static void test_scratch_is_per_read_transaction(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     rk_error err;
     rk_txn *t;
     assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
@@ -131,7 +97,7 @@ static void count_cleanup(void *scratch)
  * once when its read transaction ends, by commit or by abort; a write transaction has none. */
 static void test_scratch_cleanup_runs_once_at_the_end(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     rk_error err;
     rk_txn *t;
     cleanups = 0;
@@ -150,7 +116,7 @@ static void test_scratch_cleanup_runs_once_at_the_end(void **state)
     assert_int_equal(cleanups, 2);
 }
 
-static void add_item(fixture *f, uint64_t version, uint8_t fill)
+static void add_item(fx_store *f, uint64_t version, uint8_t fill)
 {
     rk_error err;
     rk_txn *t;
@@ -173,7 +139,7 @@ static void fingerprint_all(rk_txn *t, uint64_t *count, uint8_t fp[RK_FP_LEN])
 /* The range sums a read transaction remembers hold for its snapshot only. */
 static void test_remembered_sums_follow_the_snapshot(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     rk_error err;
     add_item(f, 1000, 0x11);
     rk_txn *old;
@@ -202,11 +168,11 @@ static void test_remembered_sums_follow_the_snapshot(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_single_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_poisoned_transaction_commits_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scratch_is_per_read_transaction, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scratch_cleanup_runs_once_at_the_end, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remembered_sums_follow_the_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_keys, fx_store_setup, fx_store_teardown),
+        cmocka_unit_test_setup_teardown(test_poisoned_transaction_commits_nothing, fx_store_setup, fx_store_teardown),
+        cmocka_unit_test_setup_teardown(test_scratch_is_per_read_transaction, fx_store_setup, fx_store_teardown),
+        cmocka_unit_test_setup_teardown(test_scratch_cleanup_runs_once_at_the_end, fx_store_setup, fx_store_teardown),
+        cmocka_unit_test_setup_teardown(test_remembered_sums_follow_the_snapshot, fx_store_setup, fx_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

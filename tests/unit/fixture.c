@@ -1,0 +1,134 @@
+/* fixture: the shared setup of the unit tests (see fixture.h). Errors fail the running test at once:
+ * a fixture that half worked would only make the test's own failure harder to read. */
+#define _XOPEN_SOURCE 700
+#include "fixture.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void open_at(fx_store *s, size_t map_size)
+{
+    rk_error err;
+    rk_store_options o = {.dir = s->db, .map_size = map_size, .no_sync = true};
+    if (rk_store_open(&o, &s->store, &err) != 0)
+        fail_msg("open the store in %s: %s %s", s->db, err.code, err.message);
+}
+
+void fx_store_open(fx_store *s, const char *name, size_t map_size)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "/tmp/rk-test-%s-XXXXXX", name);
+    assert_non_null(mkdtemp(s->dir));
+    snprintf(s->db, sizeof s->db, "%s/db", s->dir);
+    open_at(s, map_size);
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Removes dir and everything below it, deepest first; a directory already gone is no error. */
+static void remove_tree(const char *dir)
+{
+    if (access(dir, F_OK) == 0)
+        assert_int_equal(nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+void fx_store_reopen(fx_store *s, size_t map_size, bool wipe)
+{
+    rk_store_close(s->store);
+    s->store = NULL;
+    if (wipe)
+        remove_tree(s->db);
+    open_at(s, map_size);
+}
+
+void fx_store_close(fx_store *s)
+{
+    if (s->store)
+        rk_store_close(s->store);
+    s->store = NULL;
+    remove_tree(s->dir);
+}
+
+int fx_store_setup(void **state)
+{
+    fx_store *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    fx_store_open(s, "store", 0);
+    *state = s;
+    return 0;
+}
+
+int fx_store_teardown(void **state)
+{
+    fx_store_close(*state);
+    free(*state);
+    return 0;
+}
+
+rk_txn *fx_begin(const fx_store *s, bool write)
+{
+    rk_error err;
+    rk_txn *t = NULL;
+    if (rk_txn_begin(s->store, write, &t, &err) != 0)
+        fail_msg("begin a transaction: %s %s", err.code, err.message);
+    return t;
+}
+
+void fx_author_init(fx_author *a)
+{
+    rk_error err;
+    assert_int_equal(rk_key_generate(&a->key, &err), 0);
+    rk_key_public(a->key, a->pub);
+}
+
+void fx_author_free(fx_author *a)
+{
+    rk_key_free(a->key);
+    a->key = NULL;
+}
+
+void fx_seal(const fx_author *a, Renkei__Record *r, const char *rid, uint64_t version, int vis, rk_record *out)
+{
+    r->author.data = (uint8_t *)a->pub;
+    r->author.len = RK_KEY_LEN;
+    r->rid = (char *)rid;
+    r->version = version;
+    r->visibility = vis;
+    rk_error err;
+    if (rk_record_seal(r, a->key, out, &err) != 0)
+        fail_msg("seal %s: %s %s %s", rid, err.code, err.field, err.message);
+}
+
+void fx_seal_case(const fx_author *a, const char *rid, uint64_t version, int vis, const char *title, rk_record *out)
+{
+    Renkei__Record r = RENKEI__RECORD__INIT;
+    Renkei__Case c = RENKEI__CASE__INIT;
+    r.kind = RENKEI__KIND__KIND_CASE;
+    r.body_case = RENKEI__RECORD__BODY_CASE;
+    r.case_ = &c;
+    c.title = (char *)title;
+    c.summary = "品質管理の社員をロボット導入の担当に育成した。";
+    c.prefecture = "17";
+    c.industry = RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING;
+    c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_EFFICIENCY;
+    fx_seal(a, &r, rid, version, vis, out);
+}
+
+void fx_seal_tombstone(const fx_author *a, const char *rid, uint64_t version, int vis, rk_record *out)
+{
+    Renkei__Record r = RENKEI__RECORD__INIT;
+    Renkei__Tombstone tomb = RENKEI__TOMBSTONE__INIT;
+    r.kind = RENKEI__KIND__KIND_TOMBSTONE;
+    r.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
+    r.tombstone = &tomb;
+    fx_seal(a, &r, rid, version, vis, out);
+}
