@@ -629,32 +629,50 @@ static size_t memory_lower_bound(const rk_memory_set *s, const uint8_t key[RK_IT
     return lo;
 }
 
+/* Sums of hashes as 256-bit little-endian integers modulo 2^256 (sign > 0 adds h to acc, else
+ * subtracts it), and the fingerprint of a sum and a count: the definition in store.h. */
+static void sum_add(uint8_t acc[RK_HASH_LEN], const uint8_t h[RK_HASH_LEN], int sign)
+{
+    int carry = 0;
+    for (size_t k = 0; k < RK_HASH_LEN; k++) {
+        int v = sign > 0 ? acc[k] + h[k] + carry : acc[k] - h[k] - carry;
+        carry = sign > 0 ? v >> 8 : v < 0;
+        acc[k] = (uint8_t)v;
+    }
+}
+
+static void sum_fingerprint(const uint8_t sum[RK_HASH_LEN], uint64_t count, uint8_t fp[RK_FP_LEN])
+{
+    uint8_t buf[RK_HASH_LEN + 8], digest[RK_HASH_LEN];
+    memcpy(buf, sum, RK_HASH_LEN);
+    for (size_t k = 0; k < 8; k++)
+        buf[RK_HASH_LEN + k] = (uint8_t)(count >> (8 * k));
+    rk_sha256(buf, sizeof buf, digest);
+    memcpy(fp, digest, RK_FP_LEN);
+}
+
+/* The items of s in [lo, hi): first index *a, end *b. */
+static void memory_range(const rk_memory_set *s, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
+                         size_t *a, size_t *b)
+{
+    *a = memory_lower_bound(s, lo);
+    *b = memory_lower_bound(s, hi);
+    if (*b < *a)
+        *b = *a;
+}
+
 static int memory_fingerprint(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], uint64_t *count,
                               uint8_t fp[RK_FP_LEN], rk_error *err)
 {
     (void)err;
     const rk_memory_set *s = ctx;
-    size_t a = memory_lower_bound(s, lo), b = memory_lower_bound(s, hi);
-    if (b < a)
-        b = a;
-    /* the definition in store.h: SHA-256(sum of hashes mod 2^256, little-endian || count le64) */
-    uint8_t buf[RK_HASH_LEN + 8] = {0};
-    for (size_t i = a; i < b; i++) {
-        const uint8_t *h = s->items + i * RK_ITEM_LEN + 8;
-        unsigned carry = 0;
-        for (size_t k = 0; k < RK_HASH_LEN; k++) {
-            unsigned v = buf[k] + h[k] + carry;
-            buf[k] = (uint8_t)v;
-            carry = v >> 8;
-        }
-    }
-    uint64_t c = b - a;
-    for (size_t k = 0; k < 8; k++)
-        buf[RK_HASH_LEN + k] = (uint8_t)(c >> (8 * k));
-    uint8_t digest[RK_HASH_LEN];
-    rk_sha256(buf, sizeof buf, digest);
-    memcpy(fp, digest, RK_FP_LEN);
-    *count = c;
+    size_t a, b;
+    memory_range(s, lo, hi, &a, &b);
+    uint8_t sum[RK_HASH_LEN] = {0};
+    for (size_t i = a; i < b; i++)
+        sum_add(sum, s->items + i * RK_ITEM_LEN + 8, 1);
+    *count = b - a;
+    sum_fingerprint(sum, *count, fp);
     return 0;
 }
 
@@ -663,7 +681,8 @@ static int memory_items(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t 
 {
     (void)err;
     const rk_memory_set *s = ctx;
-    size_t a = memory_lower_bound(s, lo), b = memory_lower_bound(s, hi);
+    size_t a, b;
+    memory_range(s, lo, hi, &a, &b);
     for (size_t i = a, k = 0; i < b && (limit == 0 || k < limit); i++, k++)
         if (cb(s->items + i * RK_ITEM_LEN, cbctx))
             break;
@@ -687,4 +706,47 @@ void rk_set_source_from_memory(rk_set_source *src, rk_memory_set *set)
     src->items = memory_items;
     src->nth = memory_nth;
     src->ctx = set;
+}
+
+/* ---- in-memory sets with prefix sums ------------------------------------------------------------- */
+
+int rk_summed_set_init(rk_summed_set *s, rk_error *err)
+{
+    s->sums = calloc(s->set.count + 1, RK_HASH_LEN);
+    if (!s->sums)
+        return nomem(err);
+    for (size_t i = 0; i < s->set.count; i++) {
+        memcpy(s->sums + (i + 1) * RK_HASH_LEN, s->sums + i * RK_HASH_LEN, RK_HASH_LEN);
+        sum_add(s->sums + (i + 1) * RK_HASH_LEN, s->set.items + i * RK_ITEM_LEN + 8, 1);
+    }
+    return 0;
+}
+
+void rk_summed_set_free(rk_summed_set *s)
+{
+    free(s->sums);
+    s->sums = NULL;
+}
+
+static int summed_fingerprint(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], uint64_t *count,
+                              uint8_t fp[RK_FP_LEN], rk_error *err)
+{
+    (void)err;
+    const rk_summed_set *s = ctx;
+    size_t a, b;
+    memory_range(&s->set, lo, hi, &a, &b);
+    uint8_t sum[RK_HASH_LEN];
+    memcpy(sum, s->sums + b * RK_HASH_LEN, RK_HASH_LEN);
+    sum_add(sum, s->sums + a * RK_HASH_LEN, -1);
+    *count = b - a;
+    sum_fingerprint(sum, *count, fp);
+    return 0;
+}
+
+void rk_set_source_from_summed(rk_set_source *src, rk_summed_set *s)
+{
+    /* items and nth read the memory set, the first member of s */
+    rk_set_source_from_memory(src, &s->set);
+    src->fingerprint = summed_fingerprint;
+    src->ctx = s;
 }

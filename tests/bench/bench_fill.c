@@ -24,6 +24,7 @@
 #include "record.h"
 #include "sign.h"
 #include "store.h"
+#include "testrand.h"
 
 #define BATCH 10000
 
@@ -49,21 +50,12 @@ static const char *const phrases[] = {
 
 static const char *const prefs[] = {"01", "13", "17", "23", "27", "34", "40", "47"};
 
-static uint64_t rnd(uint64_t *st)
-{
-    uint64_t x = *st;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *st = x;
-}
-
 static int seal_one(const rk_key *key, const uint8_t pub[RK_KEY_LEN], uint64_t i, uint64_t version, uint64_t *st,
                     rk_record *out, rk_error *err)
 {
     char rid[32], title[128], summary[1024];
     snprintf(rid, sizeof rid, "fill-%09" PRIu64, i);
-    snprintf(title, sizeof title, "製造業のDX事例 %" PRIu64 ": %s", i, phrases[rnd(st) % N_PHRASES]);
+    snprintf(title, sizeof title, "製造業のDX事例 %" PRIu64 ": %s", i, phrases[rk_test_rand(st) % N_PHRASES]);
     /* The summary of bench_store's records (one sentence repeated with the record number), so store
      * figures and these agree on what indexing a record costs. */
     size_t n = 0;
@@ -150,7 +142,7 @@ int main(int argc, char **argv)
         uint64_t batch = n - done < BATCH ? n - done : BATCH;
         for (uint64_t k = 0; k < batch; k++) {
             rk_record rec;
-            uint64_t version = now - 60000 - rnd(&st) % year;
+            uint64_t version = now - 60000 - rk_test_rand(&st) % year;
             if (seal_one(key, pub, first + done + k, version, &st, &rec, &err) != 0) {
                 rk_txn_abort(t);
                 goto out;

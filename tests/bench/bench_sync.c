@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +30,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reconcile_run.h"
 #include "record.h"
 #include "sign.h"
 #include "store.h"
 #include "sync.h"
+#include "testrand.h"
 
 typedef struct gen {
     rk_key *key;
@@ -40,15 +43,6 @@ typedef struct gen {
     uint64_t rng;
     char filler[900];
 } gen;
-
-static uint64_t rnd(uint64_t *st)
-{
-    uint64_t x = *st;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *st = x;
-}
 
 static double secs_since(uint64_t t0)
 {
@@ -68,7 +62,7 @@ static int put_record(gen *g, rk_txn *t, uint64_t i, rk_error *err)
     r.author.data = g->author;
     r.author.len = RK_KEY_LEN;
     r.rid = rid;
-    r.version = UINT64_C(1735689600000) + rnd(&g->rng) % UINT64_C(31536000000);
+    r.version = UINT64_C(1735689600000) + rk_test_rand(&g->rng) % UINT64_C(31536000000);
     r.created_at = r.version;
     r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
     r.language = "ja";
@@ -195,26 +189,6 @@ static void remove_tree(const char *dir)
     rmdir(dir);
 }
 
-/* Packs m, counts it, unpacks it as the other side would. Frees m. */
-static Renkei__Reconcile *wire(Renkei__Reconcile *m, uint64_t *bytes, rk_error *err)
-{
-    size_t len = renkei__reconcile__get_packed_size(m);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf) {
-        rk_sync_free_message(m);
-        rk_fail(err, "no_memory", "", "out of memory");
-        return NULL;
-    }
-    renkei__reconcile__pack(m, buf);
-    rk_sync_free_message(m);
-    *bytes += len;
-    Renkei__Reconcile *u = renkei__reconcile__unpack(NULL, len, buf);
-    free(buf);
-    if (!u)
-        rk_fail(err, "malformed", "", "a packed message did not unpack");
-    return u;
-}
-
 static double cpu_seconds(void)
 {
     struct timespec ts;
@@ -244,6 +218,20 @@ static int env_size_cb(rk_txn *t, const uint8_t hash[RK_HASH_LEN], uint64_t *sum
     return 0;
 }
 
+/* The responder's side as the daemon's listener runs it (daemon/peer_listen.c): one read transaction
+ * per message, so whatever a transaction caches lives as long as it would there. */
+static int respond_from_store(void *ctx, const Renkei__Reconcile *in, Renkei__Reconcile **reply, rk_error *err)
+{
+    rk_txn *t;
+    if (rk_txn_begin(ctx, false, &t, err) != 0)
+        return -1;
+    rk_set_source src;
+    rk_set_source_from_store(&src, t, RK_SET_PUBLIC);
+    int rc = rk_sync_process(&src, false, in, reply, NULL, err);
+    rk_txn_abort(t);
+    return rc;
+}
+
 static int reconcile(rk_store *a, rk_store *b, result *res, rk_error *err)
 {
     memset(res, 0, sizeof *res);
@@ -253,43 +241,19 @@ static int reconcile(rk_store *a, rk_store *b, result *res, rk_error *err)
     int rc = -1;
     if (rk_txn_begin(a, false, &ta, err) != 0)
         goto done;
-    rk_set_source sa, sb;
+    /* the initiator keeps one read transaction for the whole reconciliation, as daemon/peer_dial.c */
+    rk_set_source sa;
     rk_set_source_from_store(&sa, ta, RK_SET_PUBLIC);
     uint64_t t0 = rk_monotonic_ns();
     double c0 = cpu_seconds();
-    Renkei__Reconcile *m = NULL;
-    if (rk_sync_initiate(&sa, RK_SET_PUBLIC, &m, err) != 0)
+    reconcile_stats st;
+    if (reconcile_run(&sa, RK_SET_PUBLIC, respond_from_store, b, &diff, UINT_MAX, &st, err) != 0)
         goto done;
-    while (m) {
-        Renkei__Reconcile *in = wire(m, &res->bytes_out, err);
-        if (!in)
-            goto done;
-        /* As in the daemon: the initiator keeps one read transaction for the whole reconciliation
-         * (daemon/peer_dial.c), the responder begins one per message (daemon/peer_listen.c), so
-         * whatever a transaction caches lives as long as it would there. */
-        Renkei__Reconcile *reply = NULL;
-        int prc = rk_txn_begin(b, false, &tb, err);
-        if (prc == 0) {
-            rk_set_source_from_store(&sb, tb, RK_SET_PUBLIC);
-            prc = rk_sync_process(&sb, false, in, &reply, NULL, err);
-            rk_txn_abort(tb);
-            tb = NULL;
-        }
-        renkei__reconcile__free_unpacked(in, NULL);
-        if (prc != 0)
-            goto done;
-        res->round_trips++;
-        in = wire(reply, &res->bytes_back, err);
-        if (!in)
-            goto done;
-        m = NULL;
-        prc = rk_sync_process(&sa, true, in, &m, &diff, err);
-        renkei__reconcile__free_unpacked(in, NULL);
-        if (prc != 0)
-            goto done;
-    }
     res->seconds = secs_since(t0);
     res->cpu = cpu_seconds() - c0;
+    res->round_trips = st.round_trips;
+    res->bytes_out = st.bytes_out;
+    res->bytes_back = st.bytes_back;
     if (rk_txn_begin(b, false, &tb, err) != 0)
         goto done;
     res->need = diff.n_need;
@@ -329,175 +293,65 @@ static int report(const char *name, rk_store *a, rk_store *b, size_t want_have, 
 
 /* ---- in-memory sets: the protocol's own cost ---------------------------------------------------- */
 
-typedef struct mset {
-    uint8_t *items; /* sorted, n x 40 */
-    uint8_t *pre;   /* (n + 1) x 32: prefix sums of the hashes, 256-bit little-endian */
-    size_t n;
-} mset;
-
-static size_t m_lower(const mset *s, const uint8_t key[RK_ITEM_LEN])
-{
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(s->items + mid * RK_ITEM_LEN, key, RK_ITEM_LEN) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static void add256(uint8_t *a, const uint8_t *b, int sign)
-{
-    int carry = 0;
-    for (size_t k = 0; k < 32; k++) {
-        int v = sign > 0 ? a[k] + b[k] + carry : a[k] - b[k] - carry;
-        if (sign > 0) {
-            a[k] = (uint8_t)v;
-            carry = v >> 8;
-        } else {
-            carry = v < 0;
-            a[k] = (uint8_t)(v + (carry ? 256 : 0));
-        }
-    }
-}
-
-static int m_fingerprint(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], uint64_t *count,
-                         uint8_t fp[RK_FP_LEN], rk_error *err)
-{
-    (void)err;
-    const mset *s = ctx;
-    size_t a = m_lower(s, lo), b = m_lower(s, hi);
-    if (b < a)
-        b = a;
-    uint8_t buf[40], d[RK_HASH_LEN];
-    memcpy(buf, s->pre + b * 32, 32);
-    add256(buf, s->pre + a * 32, -1);
-    uint64_t c = b - a;
-    for (size_t k = 0; k < 8; k++)
-        buf[32 + k] = (uint8_t)(c >> (8 * k));
-    rk_sha256(buf, sizeof buf, d);
-    memcpy(fp, d, RK_FP_LEN);
-    *count = c;
-    return 0;
-}
-
-static int m_items(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit, rk_item_cb cb,
-                   void *cbctx, rk_error *err)
-{
-    (void)err;
-    const mset *s = ctx;
-    size_t a = m_lower(s, lo), b = m_lower(s, hi);
-    for (size_t i = a, k = 0; i < b && (limit == 0 || k < limit); i++, k++)
-        if (cb(s->items + i * RK_ITEM_LEN, cbctx))
-            break;
-    return 0;
-}
-
-static int m_nth(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN], rk_error *err)
-{
-    (void)err;
-    const mset *s = ctx;
-    size_t a = m_lower(s, lo);
-    if (n >= s->n - a)
-        return 0;
-    memcpy(out, s->items + (a + n) * RK_ITEM_LEN, RK_ITEM_LEN);
-    return 1;
-}
-
 static int cmp_item(const void *a, const void *b)
 {
     return memcmp(a, b, RK_ITEM_LEN);
 }
 
-static void random_item(uint64_t *st, uint8_t out[RK_ITEM_LEN])
-{
-    rk_put_be64(out, UINT64_C(1735689600000) + rnd(st) % UINT64_C(31536000000));
-    for (size_t k = 8; k < RK_ITEM_LEN; k += 8) {
-        uint64_t v = rnd(st);
-        memcpy(out + k, &v, 8);
-    }
-}
-
 /* A = common + only_a, B = common + only_b; the common items come from the same seed. */
-static int mset_make(mset *s, uint64_t common, uint64_t extra, uint64_t extra_seed)
+static int summed_make(rk_summed_set *s, uint64_t common, uint64_t extra, uint64_t extra_seed, rk_error *err)
 {
-    s->n = (size_t)(common + extra);
-    s->items = malloc(s->n * RK_ITEM_LEN + 1);
-    s->pre = calloc(s->n + 1, 32);
-    if (!s->items || !s->pre)
-        return -1;
+    memset(s, 0, sizeof *s);
+    s->set.count = (size_t)(common + extra);
+    s->set.items = malloc(s->set.count * RK_ITEM_LEN + 1);
+    if (!s->set.items)
+        return rk_fail(err, "no_memory", "", "out of memory");
     uint64_t st = 0x9e3779b97f4a7c15u;
     for (size_t i = 0; i < common; i++)
-        random_item(&st, s->items + i * RK_ITEM_LEN);
+        rk_test_random_item(&st, s->set.items + i * RK_ITEM_LEN);
     st = extra_seed;
     for (size_t i = 0; i < extra; i++)
-        random_item(&st, s->items + (common + i) * RK_ITEM_LEN);
-    qsort(s->items, s->n, RK_ITEM_LEN, cmp_item);
-    for (size_t i = 0; i < s->n; i++) {
-        memcpy(s->pre + (i + 1) * 32, s->pre + i * 32, 32);
-        add256(s->pre + (i + 1) * 32, s->items + i * RK_ITEM_LEN + 8, 1);
-    }
-    return 0;
+        rk_test_random_item(&st, s->set.items + (common + i) * RK_ITEM_LEN);
+    qsort(s->set.items, s->set.count, RK_ITEM_LEN, cmp_item);
+    return rk_summed_set_init(s, err);
 }
 
-static void mset_free(mset *s)
+static void summed_free(rk_summed_set *s)
 {
-    free(s->items);
-    free(s->pre);
+    free(s->set.items);
+    rk_summed_set_free(s);
 }
 
 static int run_memory(uint64_t n, uint64_t only_a, uint64_t only_b, rk_error *err)
 {
-    mset a = {0}, b = {0};
+    rk_summed_set a = {0}, b = {0};
     rk_sync_diff diff;
     rk_sync_diff_init(&diff);
     int rc = -1;
-    uint64_t out = 0, back = 0;
-    unsigned rt = 0;
-    if (mset_make(&a, n, only_a, 1) != 0 || mset_make(&b, n, only_b, 2) != 0) {
-        rk_fail(err, "no_memory", "", "out of memory");
+    if (summed_make(&a, n, only_a, 1, err) != 0 || summed_make(&b, n, only_b, 2, err) != 0)
         goto done;
-    }
-    rk_set_source sa = {m_fingerprint, m_items, m_nth, &a}, sb = {m_fingerprint, m_items, m_nth, &b};
+    rk_set_source sa, sb;
+    rk_set_source_from_summed(&sa, &a);
+    rk_set_source_from_summed(&sb, &b);
     uint64_t t0 = rk_monotonic_ns();
-    Renkei__Reconcile *m = NULL;
-    if (rk_sync_initiate(&sa, RK_SET_PUBLIC, &m, err) != 0)
+    reconcile_stats st;
+    if (reconcile_run(&sa, RK_SET_PUBLIC, reconcile_respond_from, &sb, &diff, UINT_MAX, &st, err) != 0)
         goto done;
-    while (m) {
-        Renkei__Reconcile *in = wire(m, &out, err);
-        if (!in)
-            goto done;
-        Renkei__Reconcile *reply = NULL;
-        int prc = rk_sync_process(&sb, false, in, &reply, NULL, err);
-        renkei__reconcile__free_unpacked(in, NULL);
-        if (prc != 0)
-            goto done;
-        rt++;
-        in = wire(reply, &back, err);
-        if (!in)
-            goto done;
-        m = NULL;
-        prc = rk_sync_process(&sa, true, in, &m, &diff, err);
-        renkei__reconcile__free_unpacked(in, NULL);
-        if (prc != 0)
-            goto done;
-    }
     double secs = secs_since(t0);
+    uint64_t out = st.bytes_out, back = st.bytes_back;
     printf("memory: %" PRIu64 " common, %" PRIu64 " only in A (initiator), %" PRIu64 " only in B\n"
            "  time %.3f s, %u round trips, %" PRIu64 " bytes (%" PRIu64 " out, %" PRIu64 " back), %.0f bytes per "
            "difference; need %zu, have %zu\n",
-           n, only_a, only_b, secs, rt, out + back, out, back, (double)(out + back) / (double)(only_a + only_b),
-           diff.n_need, diff.n_have);
+           n, only_a, only_b, secs, st.round_trips, out + back, out, back,
+           (double)(out + back) / (double)(only_a + only_b), diff.n_need, diff.n_have);
     if (diff.n_need != only_b || diff.n_have != only_a) {
         rk_fail(err, "wrong_result", "", "wrong need/have");
         goto done;
     }
     rc = 0;
 done:
-    mset_free(&a);
-    mset_free(&b);
+    summed_free(&a);
+    summed_free(&b);
     rk_sync_diff_free(&diff);
     return rc;
 }

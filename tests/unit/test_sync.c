@@ -14,8 +14,10 @@
 
 #include <cmocka.h>
 
+#include "reconcile_run.h"
 #include "sign.h"
 #include "sync.h"
+#include "testrand.h"
 
 /* ---- an in-memory set ------------------------------------------------------------------------- */
 
@@ -31,25 +33,6 @@ static rk_set_source msrc(mset *s)
 static int cmp_item(const void *a, const void *b)
 {
     return memcmp(a, b, RK_ITEM_LEN);
-}
-
-static uint64_t rnd(uint64_t *st)
-{
-    uint64_t x = *st;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *st = x;
-}
-
-static void random_item(uint64_t *st, uint8_t out[RK_ITEM_LEN])
-{
-    /* versions are milliseconds since the epoch around 2025, as in real sets */
-    rk_put_be64(out, UINT64_C(1735689600000) + rnd(st) % UINT64_C(31536000000));
-    for (size_t k = 8; k < RK_ITEM_LEN; k += 8) {
-        uint64_t v = rnd(st);
-        memcpy(out + k, &v, 8);
-    }
 }
 
 /* Builds A = common + only_a and B = common + only_b; remembers the true differences, sorted. */
@@ -78,15 +61,15 @@ static void make_pair(pair *p, size_t common, size_t only_a, size_t only_b, uint
     p->n_only_a = only_a;
     p->n_only_b = only_b;
     for (size_t i = 0; i < common; i++) {
-        random_item(&st, p->a.items + i * RK_ITEM_LEN);
+        rk_test_random_item(&st, p->a.items + i * RK_ITEM_LEN);
         memcpy(p->b.items + i * RK_ITEM_LEN, p->a.items + i * RK_ITEM_LEN, RK_ITEM_LEN);
     }
     for (size_t i = 0; i < only_a; i++) {
-        random_item(&st, p->only_a + i * RK_ITEM_LEN);
+        rk_test_random_item(&st, p->only_a + i * RK_ITEM_LEN);
         memcpy(p->a.items + (common + i) * RK_ITEM_LEN, p->only_a + i * RK_ITEM_LEN, RK_ITEM_LEN);
     }
     for (size_t i = 0; i < only_b; i++) {
-        random_item(&st, p->only_b + i * RK_ITEM_LEN);
+        rk_test_random_item(&st, p->only_b + i * RK_ITEM_LEN);
         memcpy(p->b.items + (common + i) * RK_ITEM_LEN, p->only_b + i * RK_ITEM_LEN, RK_ITEM_LEN);
     }
     /* calloc(1) above keeps every pointer non-NULL for qsort */
@@ -106,60 +89,12 @@ static void free_pair(pair *p)
 
 /* ---- driving a reconciliation as over the wire ------------------------------------------------ */
 
-typedef struct run_stats {
-    size_t round_trips;
-    size_t bytes;
-    size_t max_message;
-    size_t max_upper;
-} run_stats;
-
-/* Packs m and unpacks it again, as the transport would. Frees m. */
-static Renkei__Reconcile *wire(Renkei__Reconcile *m, run_stats *st)
-{
-    size_t len = renkei__reconcile__get_packed_size(m);
-    uint8_t *buf = malloc(len ? len : 1);
-    assert_non_null(buf);
-    assert_int_equal(renkei__reconcile__pack(m, buf), len);
-    assert_true(len <= RK_SYNC_MAX_BYTES);
-    assert_true(m->n_ranges <= RK_SYNC_MAX_RANGES);
-    for (size_t i = 0; i < m->n_ranges; i++)
-        if (m->ranges[i]->upper.len > st->max_upper)
-            st->max_upper = m->ranges[i]->upper.len;
-    st->bytes += len;
-    if (len > st->max_message)
-        st->max_message = len;
-    rk_sync_free_message(m);
-    Renkei__Reconcile *u = renkei__reconcile__unpack(NULL, len, buf);
-    free(buf);
-    assert_non_null(u);
-    return u;
-}
-
-static void reconcile(mset *init, mset *resp, uint32_t set, rk_sync_diff *diff, run_stats *st)
+static void reconcile(mset *init, mset *resp, uint32_t set, rk_sync_diff *diff, reconcile_stats *st)
 {
     rk_set_source si = msrc(init), sr = msrc(resp);
     rk_error err;
-    memset(st, 0, sizeof *st);
-    Renkei__Reconcile *m = NULL;
-    assert_int_equal(rk_sync_initiate(&si, set, &m, &err), 0);
-    while (m) {
-        assert_true(st->round_trips < 1000);
-        Renkei__Reconcile *in = wire(m, st);
-        Renkei__Reconcile *reply = NULL;
-        int rc = rk_sync_process(&sr, false, in, &reply, NULL, &err);
-        renkei__reconcile__free_unpacked(in, NULL);
-        if (rc != 0)
-            fail_msg("responder: %s: %s", err.code, err.message);
-        assert_non_null(reply);
-        assert_int_equal(reply->set, set);
-        st->round_trips++;
-        in = wire(reply, st);
-        m = NULL;
-        rc = rk_sync_process(&si, true, in, &m, diff, &err);
-        renkei__reconcile__free_unpacked(in, NULL);
-        if (rc != 0)
-            fail_msg("initiator: %s: %s", err.code, err.message);
-    }
+    if (reconcile_run(&si, set, reconcile_respond_from, &sr, diff, 1000, st, &err) != 0)
+        fail_msg("%s: %s", err.code, err.message);
 }
 
 static int cmp_hash(const void *a, const void *b)
@@ -189,7 +124,7 @@ static void check_diff(rk_sync_diff *d, const uint8_t *only_a, size_t n_a, const
     free(want);
 }
 
-static void run_case(size_t common, size_t only_a, size_t only_b, uint64_t seed, run_stats *st)
+static void run_case(size_t common, size_t only_a, size_t only_b, uint64_t seed, reconcile_stats *st)
 {
     pair p;
     make_pair(&p, common, only_a, only_b, seed);
@@ -206,7 +141,7 @@ static void run_case(size_t common, size_t only_a, size_t only_b, uint64_t seed,
 static void test_identical_one_round_trip(void **state)
 {
     (void)state;
-    run_stats st;
+    reconcile_stats st;
     run_case(10000, 0, 0, 1, &st);
     assert_int_equal(st.round_trips, 1);
     /* the bounds on the wire are short prefixes, not whole items */
@@ -216,7 +151,7 @@ static void test_identical_one_round_trip(void **state)
 static void test_identical_small(void **state)
 {
     (void)state;
-    run_stats st;
+    reconcile_stats st;
     run_case(5, 0, 0, 2, &st);
     assert_int_equal(st.round_trips, 1);
     run_case(0, 0, 0, 3, &st);
@@ -226,12 +161,12 @@ static void test_identical_small(void **state)
 static void test_differences_both_sides(void **state)
 {
     (void)state;
-    run_stats st;
+    reconcile_stats st;
     run_case(10000, 100, 50, 4, &st);
     assert_true(st.round_trips >= 2);
     assert_true(st.round_trips <= 8);
     /* far less than listing the sets: 10,000 items are 400 kB */
-    assert_true(st.bytes < 150000);
+    assert_true(st.bytes_out + st.bytes_back < 150000);
     run_case(2000, 1, 0, 5, &st);
     run_case(2000, 0, 1, 6, &st);
     run_case(100, 7, 9, 7, &st);
@@ -240,7 +175,7 @@ static void test_differences_both_sides(void **state)
 static void test_empty_vs_full(void **state)
 {
     (void)state;
-    run_stats st;
+    reconcile_stats st;
     run_case(0, 5000, 0, 8, &st); /* initiator full, responder empty */
     run_case(0, 0, 5000, 9, &st); /* initiator empty, responder full */
     assert_true(st.round_trips <= 3);
@@ -249,7 +184,7 @@ static void test_empty_vs_full(void **state)
 static void test_disjoint(void **state)
 {
     (void)state;
-    run_stats st;
+    reconcile_stats st;
     run_case(0, 3000, 4000, 10, &st);
 }
 
@@ -276,7 +211,7 @@ static void test_bounded_diff(void **state)
         rk_sync_diff_init(&d);
         d.max_need = 64;
         d.max_have = 50;
-        run_stats st;
+        reconcile_stats st;
         reconcile(&p.a, &p.b, RK_SET_PUBLIC, &d, &st);
         assert_true(d.n_need <= 64 && d.n_have <= 50);
         passes++;
@@ -317,7 +252,7 @@ static void test_bounded_diff(void **state)
 static void test_message_cap(void **state)
 {
     (void)state;
-    run_stats st;
+    reconcile_stats st;
     run_case(1000, 0, 30000, 11, &st);
     assert_true(st.max_message <= RK_SYNC_MAX_BYTES);
     assert_true(st.round_trips >= 4); /* 30,000 x 40 bytes do not fit into fewer messages */
@@ -330,7 +265,7 @@ static void test_many_small(void **state)
 {
     (void)state;
     for (uint64_t seed = 100; seed < 160; seed++) {
-        run_stats st;
+        reconcile_stats st;
         uint64_t r = seed * 2654435761u;
         run_case(r % 300, (r >> 9) % 40, (r >> 17) % 40, seed, &st);
     }
@@ -364,7 +299,7 @@ static void test_shared_prefixes(void **state)
     }
     rk_sync_diff d;
     rk_sync_diff_init(&d);
-    run_stats st;
+    reconcile_stats st;
     reconcile(&p.a, &p.b, RK_SET_MEMBERS, &d, &st);
     check_diff(&d, p.only_a, 50, p.only_b, 0);
     assert_true(st.max_upper >= 39);
@@ -373,6 +308,53 @@ static void test_shared_prefixes(void **state)
     reconcile(&p.b, &p.a, RK_SET_MEMBERS, &d, &st);
     check_diff(&d, NULL, 0, p.only_a, 50);
     rk_sync_diff_free(&d);
+    free_pair(&p);
+}
+
+/* A summed set (prefix sums) answers every range with the fingerprint and count of the same items
+ * summed one by one, and reconciles to the same exact differences. */
+static void test_summed_set_matches_memory_set(void **state)
+{
+    (void)state;
+    pair p;
+    make_pair(&p, 3000, 40, 25, 31);
+    rk_summed_set sa = {.set = p.a}, sb = {.set = p.b};
+    rk_error err;
+    assert_int_equal(rk_summed_set_init(&sa, &err), 0);
+    assert_int_equal(rk_summed_set_init(&sb, &err), 0);
+    rk_set_source plain = msrc(&p.a), summed;
+    rk_set_source_from_summed(&summed, &sa);
+    uint64_t st = 77;
+    for (int i = 0; i < 2000; i++) {
+        uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN];
+        /* bounds among the items, random ones, empty and reversed ranges, and the whole space */
+        if (i % 3 == 0)
+            memcpy(lo, p.a.items + rk_test_rand(&st) % p.a.count * RK_ITEM_LEN, RK_ITEM_LEN);
+        else
+            rk_test_random_item(&st, lo);
+        rk_test_random_item(&st, hi);
+        if (i % 50 == 0) {
+            memset(lo, 0, RK_ITEM_LEN);
+            memset(hi, 0xff, RK_ITEM_LEN);
+        }
+        uint64_t n1, n2;
+        uint8_t fp1[RK_FP_LEN], fp2[RK_FP_LEN];
+        assert_int_equal(plain.fingerprint(plain.ctx, lo, hi, &n1, fp1, &err), 0);
+        assert_int_equal(summed.fingerprint(summed.ctx, lo, hi, &n2, fp2, &err), 0);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(fp1, fp2, RK_FP_LEN);
+    }
+    rk_set_source resp;
+    rk_set_source_from_summed(&resp, &sb);
+    rk_sync_diff d;
+    rk_sync_diff_init(&d);
+    reconcile_stats rs;
+    if (reconcile_run(&summed, RK_SET_PUBLIC, reconcile_respond_from, &resp, &d, 1000, &rs, &err) != 0)
+        fail_msg("%s: %s", err.code, err.message);
+    check_diff(&d, p.only_a, p.n_only_a, p.only_b, p.n_only_b);
+    rk_sync_diff_free(&d);
+    rk_summed_set_free(&sa);
+    rk_summed_set_free(&sb);
     free_pair(&p);
 }
 
@@ -549,9 +531,9 @@ static void test_wire_garbage(void **state)
     rk_set_source src = msrc(&empty);
     for (int i = 0; i < 2000; i++) {
         uint8_t buf[128];
-        size_t len = rnd(&st) % sizeof buf;
+        size_t len = rk_test_rand(&st) % sizeof buf;
         for (size_t k = 0; k < len; k++)
-            buf[k] = (uint8_t)rnd(&st);
+            buf[k] = (uint8_t)rk_test_rand(&st);
         Renkei__Reconcile *m = renkei__reconcile__unpack(NULL, len, buf);
         if (!m)
             continue;
@@ -603,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_message_cap),
         cmocka_unit_test(test_many_small),
         cmocka_unit_test(test_shared_prefixes),
+        cmocka_unit_test(test_summed_set_matches_memory_set),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_wire_garbage),
         cmocka_unit_test(test_skip_reply_ends),
