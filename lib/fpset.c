@@ -155,12 +155,32 @@ static void agg_fingerprint(const agg *a, uint8_t fp[RK_FP_LEN])
     memcpy(fp, digest, RK_FP_LEN);
 }
 
-static int set_dbs(rk_txn *t, int set, MDB_dbi *items, MDB_dbi *fps, rk_error *err)
+/* The LMDB transaction of t and the item and fingerprint tables of set; NULL with err if set is
+ * unknown or t has failed. */
+static MDB_txn *set_open(rk_txn *t, int set, MDB_dbi *items, MDB_dbi *fps, rk_error *err)
 {
-    if (set != RK_SET_PUBLIC && set != RK_SET_MEMBERS)
-        return rk_fail(err, "invalid_set", "set", "unknown set %d", set);
+    if (set != RK_SET_PUBLIC && set != RK_SET_MEMBERS) {
+        rk_fail(err, "invalid_set", "set", "unknown set %d", set);
+        return NULL;
+    }
     *items = rk_txn_dbi(t, set == RK_SET_PUBLIC ? RK_DB_SET0 : RK_DB_SET1);
     *fps = rk_txn_dbi(t, set == RK_SET_PUBLIC ? RK_DB_FP0 : RK_DB_FP1);
+    return rk_txn_mdb(t, err);
+}
+
+/* Opens a cursor *c on the set's items at the first one whose RK_FP_DEPTH-byte prefix is at least
+ * prefix's; *rc is that read's LMDB code (0, MDB_NOTFOUND or an error). ck is valid only when *rc is
+ * 0 (it then points into the map). Returns -1 with err when no cursor opens. */
+static int items_from_prefix(rk_txn *t, MDB_txn *txn, MDB_dbi items, const uint8_t *prefix, MDB_cursor **c, MDB_val *ck,
+                             MDB_val *cv, int *rc, rk_error *err)
+{
+    int orc = mdb_cursor_open(txn, items, c);
+    if (orc != 0)
+        return rk_txn_fail(t, orc, "opening a cursor", err);
+    uint8_t start[RK_ITEM_LEN] = {0};
+    memcpy(start, prefix, RK_FP_DEPTH);
+    *ck = rk_mdb_val(start, RK_ITEM_LEN);
+    *rc = mdb_cursor_get(*c, ck, cv, MDB_SET_RANGE);
     return 0;
 }
 
@@ -168,9 +188,7 @@ static int set_dbs(rk_txn *t, int set, MDB_dbi *items, MDB_dbi *fps, rk_error *e
 static int set_update(rk_txn *t, int set, const uint8_t item[RK_ITEM_LEN], int sign, rk_error *err)
 {
     MDB_dbi items = 0, fps = 0;
-    if (set_dbs(t, set, &items, &fps, err) != 0)
-        return -1;
-    MDB_txn *txn = rk_txn_mdb(t, err);
+    MDB_txn *txn = set_open(t, set, &items, &fps, err);
     if (!txn)
         return -1;
     MDB_val k = rk_mdb_val(item, RK_ITEM_LEN), v = rk_mdb_val("", 0);
@@ -317,13 +335,9 @@ static int deepest_items(rk_txn *t, MDB_txn *txn, MDB_dbi items, const uint8_t k
 {
     MDB_cursor *c;
     MDB_val ck, cv;
-    int rc = mdb_cursor_open(txn, items, &c);
-    if (rc != 0)
-        return rk_txn_fail(t, rc, "opening a cursor", err);
-    uint8_t start[RK_ITEM_LEN] = {0};
-    memcpy(start, k, RK_FP_DEPTH);
-    ck = rk_mdb_val(start, RK_ITEM_LEN);
-    rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
+    int rc = 0;
+    if (items_from_prefix(t, txn, items, k, &c, &ck, &cv, &rc, err) != 0)
+        return -1;
     while (rc == 0 && ck.mv_size == RK_ITEM_LEN && memcmp(ck.mv_data, k, RK_ITEM_LEN) < 0) {
         agg a;
         agg_of_hash(&a, (const uint8_t *)ck.mv_data + 8);
@@ -516,9 +530,7 @@ int rk_store_set_fingerprint(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], 
                              uint64_t *count, uint8_t fp[RK_FP_LEN], rk_error *err)
 {
     MDB_dbi items = 0, fps = 0;
-    if (set_dbs(t, set, &items, &fps, err) != 0)
-        return -1;
-    MDB_txn *txn = rk_txn_mdb(t, err);
+    MDB_txn *txn = set_open(t, set, &items, &fps, err);
     if (!txn)
         return -1;
     agg range = {0};
@@ -538,9 +550,7 @@ int rk_store_set_items(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const 
                        rk_item_cb cb, void *ctx, rk_error *err)
 {
     MDB_dbi items = 0, fps = 0;
-    if (set_dbs(t, set, &items, &fps, err) != 0)
-        return -1;
-    MDB_txn *txn = rk_txn_mdb(t, err);
+    MDB_txn *txn = set_open(t, set, &items, &fps, err);
     if (!txn)
         return -1;
     MDB_cursor *c;
@@ -566,9 +576,7 @@ int rk_store_set_nth(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t
                      rk_error *err)
 {
     MDB_dbi items = 0, fps = 0;
-    if (set_dbs(t, set, &items, &fps, err) != 0)
-        return -1;
-    MDB_txn *txn = rk_txn_mdb(t, err);
+    MDB_txn *txn = set_open(t, set, &items, &fps, err);
     if (!txn)
         return -1;
     agg below;
@@ -660,13 +668,8 @@ int rk_store_set_nth(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t
         }
     }
     mdb_cursor_close(c);
-    rc = mdb_cursor_open(txn, items, &c);
-    if (rc != 0)
-        return rk_txn_fail(t, rc, "opening a cursor", err);
-    uint8_t start[RK_ITEM_LEN] = {0};
-    memcpy(start, prefix, RK_FP_DEPTH);
-    ck = rk_mdb_val(start, RK_ITEM_LEN);
-    rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
+    if (items_from_prefix(t, txn, items, prefix, &c, &ck, &cv, &rc, err) != 0)
+        return -1;
     while (rc == 0 && target > 0) {
         target--;
         rc = mdb_cursor_get(c, &ck, &cv, MDB_NEXT);
