@@ -148,37 +148,59 @@ static int atom_entry(rk_buf *out, rk_buf *tmp, const rk_record *rec, const rk_f
     return rk_buf_puts(out, "  </entry>\n");
 }
 
+/* What both feeds start from: the current records newest first (v, k of them), the node's name, and
+ * a scratch buffer. page_close frees them. */
+typedef struct feed_page {
+    const rk_record **v;
+    size_t k;
+    const char *node;
+    rk_buf tmp;
+} feed_page;
+
+static int page_open(feed_page *p, const rk_record *const *recs, size_t n, const rk_feed_meta *m)
+{
+    p->v = rk_rtext_sorted_copy(recs, n);
+    if (!p->v)
+        return -1;
+    p->k = rk_rtext_count_sorted(p->v, n);
+    p->node = m && m->node_name ? m->node_name : "renkei";
+    rk_buf_init(&p->tmp);
+    return 0;
+}
+
+static void page_close(feed_page *p)
+{
+    rk_buf_free(&p->tmp);
+    free(p->v);
+}
+
 int rk_feed_atom(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out)
 {
-    const rk_record **v = rk_rtext_sorted_copy(recs, n);
-    if (!v)
+    feed_page p;
+    if (page_open(&p, recs, n, m))
         return -1;
-    size_t k = rk_rtext_count_sorted(v, n);
-    rk_buf tmp;
-    rk_buf_init(&tmp);
     char hex[2 * RK_KEY_LEN + 1] = "";
     if (m && m->node_key)
         rk_hex_encode(m->node_key, RK_KEY_LEN, hex);
-    const char *node = m && m->node_name ? m->node_name : "renkei";
     char updated[32];
     /* The feed changes exactly when its newest entry does; an empty feed has nothing newer than the epoch. */
-    rk_rtext_version_time(k ? v[0]->msg->version : 0, updated);
+    rk_rtext_version_time(p.k ? p.v[0]->msg->version : 0, updated);
     int rc = -1;
     if (rk_buf_puts(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" "
                          "xml:lang=\"ja\">\n"))
         goto done;
-    rk_buf_reset(&tmp);
-    if (rk_buf_printf(&tmp, "urn:renkei:feed:%s", hex) || xml_elem(out, "  ", "id", tmp.data))
+    rk_buf_reset(&p.tmp);
+    if (rk_buf_printf(&p.tmp, "urn:renkei:feed:%s", hex) || xml_elem(out, "  ", "id", p.tmp.data))
         goto done;
-    rk_buf_reset(&tmp);
-    if (rk_buf_printf(&tmp, "renkei: %s", node) || xml_elem(out, "  ", "title", tmp.data) ||
+    rk_buf_reset(&p.tmp);
+    if (rk_buf_printf(&p.tmp, "renkei: %s", p.node) || xml_elem(out, "  ", "title", p.tmp.data) ||
         xml_elem(out, "  ", "subtitle", "地域DX・リスキリング連携ネットワークの公開事例とイベント") ||
         xml_elem(out, "  ", "updated", updated) || rk_buf_puts(out, "  <author>\n") ||
-        xml_elem(out, "    ", "name", node) || rk_buf_puts(out, "  </author>\n"))
+        xml_elem(out, "    ", "name", p.node) || rk_buf_puts(out, "  </author>\n"))
         goto done;
-    rk_buf_reset(&tmp);
-    if (self_url(&tmp, m, "/v1/export/feed.atom") ||
-        rk_buf_puts(out, "  <link rel=\"self\" type=\"application/atom+xml\" href=\"") || xml_text(out, tmp.data) ||
+    rk_buf_reset(&p.tmp);
+    if (self_url(&p.tmp, m, "/v1/export/feed.atom") ||
+        rk_buf_puts(out, "  <link rel=\"self\" type=\"application/atom+xml\" href=\"") || xml_text(out, p.tmp.data) ||
         rk_buf_puts(out, "\"/>\n"))
         goto done;
     /* RFC 5005 paging: the next (older) page, absent on the last one */
@@ -188,15 +210,14 @@ int rk_feed_atom(const rk_record *const *recs, size_t n, const rk_feed_meta *m, 
         goto done;
     if (rk_buf_printf(out, "  <generator uri=\"urn:renkei\" version=\"%s\">renkei</generator>\n", RENKEI_VERSION))
         goto done;
-    for (size_t i = 0; i < k; i++)
-        if (atom_entry(out, &tmp, v[i], m))
+    for (size_t i = 0; i < p.k; i++)
+        if (atom_entry(out, &p.tmp, p.v[i], m))
             goto done;
     if (rk_buf_puts(out, "</feed>\n"))
         goto done;
     rc = 0;
 done:
-    rk_buf_free(&tmp);
-    free(v);
+    page_close(&p);
     return rc;
 }
 
@@ -314,27 +335,23 @@ fail:
 
 int rk_feed_json(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out)
 {
-    const rk_record **v = rk_rtext_sorted_copy(recs, n);
-    if (!v)
+    feed_page p;
+    if (page_open(&p, recs, n, m))
         return -1;
-    size_t k = rk_rtext_count_sorted(v, n);
-    rk_buf tmp;
-    rk_buf_init(&tmp);
-    const char *node = m && m->node_name ? m->node_name : "renkei";
     const char *base = m && m->base_url ? m->base_url : "";
     int rc = -1;
     char *text = NULL;
     json_t *feed = json_object();
     if (!feed)
         goto done;
-    if (rk_buf_printf(&tmp, "renkei: %s", node) ||
+    if (rk_buf_printf(&p.tmp, "renkei: %s", p.node) ||
         jset(feed, "version", json_string("https://jsonfeed.org/version/1.1")) ||
-        jset(feed, "title", clean_string(tmp.data)))
+        jset(feed, "title", clean_string(p.tmp.data)))
         goto done;
-    rk_buf_reset(&tmp);
+    rk_buf_reset(&p.tmp);
     if (*base && jset(feed, "home_page_url", json_string(base)))
         goto done;
-    if (self_url(&tmp, m, "/v1/export/feed.json") || jset(feed, "feed_url", json_string(tmp.data)) ||
+    if (self_url(&p.tmp, m, "/v1/export/feed.json") || jset(feed, "feed_url", json_string(p.tmp.data)) ||
         (m && m->next_url && jset(feed, "next_url", json_string(m->next_url))) ||
         jset(feed, "description", json_string("地域DX・リスキリング連携ネットワークの公開事例とイベント")) ||
         jset(feed, "language", json_string("ja")))
@@ -343,13 +360,13 @@ int rk_feed_json(const rk_record *const *recs, size_t n, const rk_feed_meta *m, 
     if (jset(feed, "authors", authors))
         goto done;
     json_t *author = json_object();
-    if (jpush(authors, author) || jset(author, "name", clean_string(node)))
+    if (jpush(authors, author) || jset(author, "name", clean_string(p.node)))
         goto done;
     json_t *items = json_array();
     if (jset(feed, "items", items))
         goto done;
-    for (size_t i = 0; i < k; i++)
-        if (jpush(items, json_item(v[i], m, &tmp)))
+    for (size_t i = 0; i < p.k; i++)
+        if (jpush(items, json_item(p.v[i], m, &p.tmp)))
             goto done;
     text = json_dumps(feed, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     if (!text || rk_buf_puts(out, text) || rk_buf_puts(out, "\n"))
@@ -358,7 +375,6 @@ int rk_feed_json(const rk_record *const *recs, size_t n, const rk_feed_meta *m, 
 done:
     json_decref(feed);
     free(text);
-    rk_buf_free(&tmp);
-    free(v);
+    page_close(&p);
     return rc;
 }
