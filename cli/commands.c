@@ -161,18 +161,49 @@ static int oom(void)
     return RK_EXIT_FAIL;
 }
 
+/* GETs path for a command that renders the answer for people. Returns -1 with *out for the caller
+ * to render (and free), or the exit code when nothing is left to do: the request failed (reported
+ * already), or --json printed the answer as it came. */
+static int fetch(rk_cli *cli, const char *path, json_t **out)
+{
+    *out = rk_http_json(cli, "GET", path, NULL, 0, NULL);
+    if (!*out)
+        return RK_EXIT_FAIL;
+    if (!cli->json)
+        return -1;
+    rk_print_json(*out);
+    json_decref(*out);
+    return RK_EXIT_OK;
+}
+
 /* GET path and print the answer generically. */
 static int simple_get(rk_cli *cli, const char *path)
 {
-    json_t *j = rk_http_json(cli, "GET", path, NULL, 0, NULL);
-    if (!j)
-        return RK_EXIT_FAIL;
-    if (cli->json)
-        rk_print_json(j);
-    else
-        rk_print_json_human(j);
+    json_t *j;
+    int rc = fetch(cli, path, &j);
+    if (rc >= 0)
+        return rc;
+    rk_print_json_human(j);
     json_decref(j);
     return RK_EXIT_OK;
+}
+
+/* One query parameter; a NULL value is left out (rk_query_add). */
+typedef struct query_param {
+    const char *name, *value;
+} query_param;
+
+/* url = path (then path2, if not NULL) and the parameters, URL-encoded. 0, or -1 out of memory with
+ * url freed. */
+static int build_url(rk_buf *url, const char *path, const char *path2, const query_param *q, size_t n)
+{
+    rk_buf_init(url);
+    int rc = rk_buf_puts(url, path) || (path2 && rk_buf_puts(url, path2));
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = rk_query_add(url, q[i].name, q[i].value);
+    if (rc)
+        rk_buf_free(url);
+    return rc ? -1 : 0;
 }
 
 int rk_cmd_status(rk_cli *cli, int argc, char **argv)
@@ -188,13 +219,11 @@ int rk_cmd_peers(rk_cli *cli, int argc, char **argv)
     int rc = parse(cli, "peers", argc, argv, 0, 0, &o);
     if (rc >= 0)
         return rc;
-    json_t *j = rk_http_json(cli, "GET", "/v1/peers", NULL, 0, NULL);
-    if (!j)
-        return RK_EXIT_FAIL;
+    json_t *j;
+    if ((rc = fetch(cli, "/v1/peers", &j)) >= 0)
+        return rc;
     json_t *peers = json_object_get(j, "peers");
-    if (cli->json)
-        rk_print_json(j);
-    else if (json_is_array(peers) && json_array_size(peers) == 0)
+    if (json_is_array(peers) && json_array_size(peers) == 0)
         printf("no peers configured\n");
     else
         rk_print_json_human(json_is_array(peers) ? peers : j);
@@ -365,26 +394,14 @@ int rk_cmd_get(rk_cli *cli, int argc, char **argv)
         rk_buf_free(&p);
         return rc;
     }
-    json_t *j = rk_http_json(cli, "GET", p.data, NULL, 0, NULL);
+    json_t *j;
+    rc = fetch(cli, p.data, &j);
     rk_buf_free(&p);
-    if (!j)
-        return RK_EXIT_FAIL;
-    if (cli->json)
-        rk_print_json(j);
-    else
-        rk_print_record(j);
+    if (rc >= 0)
+        return rc;
+    rk_print_record(j);
     json_decref(j);
     return RK_EXIT_OK;
-}
-
-static int add_filters(rk_buf *url, const opts *o)
-{
-    if (rk_query_add(url, "kind", o->kind) || rk_query_add(url, "prefecture", o->prefecture) ||
-        rk_query_add(url, "industry", o->industry) || rk_query_add(url, "dx_level", o->dx_level) ||
-        rk_query_add(url, "skill", o->skill) || rk_query_add(url, "audience", o->audience) ||
-        rk_query_add(url, "author", o->author) || rk_query_add(url, "limit", o->limit))
-        return -1;
-    return 0;
 }
 
 static int print_record_table(const json_t *records)
@@ -427,11 +444,14 @@ static int list_records(rk_cli *cli, const opts *o, const char *q)
     int rc = RK_EXIT_FAIL;
     json_t *page = NULL;
     for (;;) {
+        const query_param params[] = {
+            {"kind", o->kind},         {"prefecture", o->prefecture}, {"industry", o->industry},
+            {"dx_level", o->dx_level}, {"skill", o->skill},           {"audience", o->audience},
+            {"author", o->author},     {"limit", o->limit},           {"q", q},
+            {"cursor", cursor},
+        };
         rk_buf url;
-        rk_buf_init(&url);
-        if (rk_buf_puts(&url, "/v1/records") || add_filters(&url, o) || rk_query_add(&url, "q", q) ||
-            rk_query_add(&url, "cursor", cursor)) {
-            rk_buf_free(&url);
+        if (build_url(&url, "/v1/records", NULL, params, sizeof params / sizeof params[0]) != 0) {
             rc = oom();
             goto out;
         }
@@ -545,23 +565,20 @@ int rk_cmd_events(rk_cli *cli, int argc, char **argv)
     int rc = parse(cli, "events", argc, argv, 0, 0, &o);
     if (rc >= 0)
         return rc;
+    const query_param params[] = {{"from", o.from},
+                                  {"to", o.to},
+                                  {"prefecture", o.prefecture},
+                                  {"format", o.format},
+                                  {"open_scope", o.open_scope},
+                                  {"limit", o.limit}};
     rk_buf url;
-    rk_buf_init(&url);
-    if (rk_buf_puts(&url, "/v1/events") || rk_query_add(&url, "from", o.from) || rk_query_add(&url, "to", o.to) ||
-        rk_query_add(&url, "prefecture", o.prefecture) || rk_query_add(&url, "format", o.format) ||
-        rk_query_add(&url, "open_scope", o.open_scope) || rk_query_add(&url, "limit", o.limit)) {
-        rk_buf_free(&url);
+    if (build_url(&url, "/v1/events", NULL, params, sizeof params / sizeof params[0]) != 0)
         return oom();
-    }
-    json_t *j = rk_http_json(cli, "GET", url.data, NULL, 0, NULL);
+    json_t *j;
+    rc = fetch(cli, url.data, &j);
     rk_buf_free(&url);
-    if (!j)
-        return RK_EXIT_FAIL;
-    if (cli->json) {
-        rk_print_json(j);
-        json_decref(j);
-        return RK_EXIT_OK;
-    }
+    if (rc >= 0)
+        return rc;
     json_t *events = json_object_get(j, "events");
     static const char *const headers[] = {"WHEN", "PREFECTURE", "FORMAT", "TYPE", "TITLE"};
     rk_table *t = rk_table_new(5, headers);
@@ -633,15 +650,16 @@ int rk_cmd_export(rk_cli *cli, int argc, char **argv)
      * largest page. The CSV and the workbook are complete already (up to the server's maximum). */
     const char *from = o.from ? o.from : o.all && dated ? "1970-01-01" : NULL;
     const char *limit = o.limit ? o.limit : o.all && !dated && strncmp(name, "feed.", 5) == 0 ? "10000" : NULL;
+    const query_param params[] = {{"kind", o.kind},
+                                  {"prefecture", o.prefecture},
+                                  {"industry", o.industry},
+                                  {"q", o.q},
+                                  {"limit", limit},
+                                  {"from", from},
+                                  {"to", o.to}};
     rk_buf url;
-    rk_buf_init(&url);
-    if (rk_buf_puts(&url, "/v1/export/") || rk_buf_puts(&url, name) || rk_query_add(&url, "kind", o.kind) ||
-        rk_query_add(&url, "prefecture", o.prefecture) || rk_query_add(&url, "industry", o.industry) ||
-        rk_query_add(&url, "q", o.q) || rk_query_add(&url, "limit", limit) || rk_query_add(&url, "from", from) ||
-        rk_query_add(&url, "to", o.to)) {
-        rk_buf_free(&url);
+    if (build_url(&url, "/v1/export/", name, params, sizeof params / sizeof params[0]) != 0)
         return oom();
-    }
     rc = raw_get(cli, url.data, o.out, false);
     rk_buf_free(&url);
     return rc;
@@ -752,22 +770,14 @@ int rk_cmd_stats(rk_cli *cli, int argc, char **argv)
     int rc = parse(cli, "stats", argc, argv, 0, 0, &o);
     if (rc >= 0)
         return rc;
-    json_t *j = rk_http_json(cli, "GET", "/v1/stats", NULL, 0, NULL);
-    if (!j)
-        return RK_EXIT_FAIL;
-    if (cli->json) {
-        rk_print_json(j);
-    } else {
-        int r = print_stats(j);
-        if (r < 0) {
-            json_decref(j);
-            return oom();
-        }
-        if (r > 0)
-            rk_print_json_human(j);
-    }
+    json_t *j;
+    if ((rc = fetch(cli, "/v1/stats", &j)) >= 0)
+        return rc;
+    int r = print_stats(j);
+    if (r > 0)
+        rk_print_json_human(j);
     json_decref(j);
-    return RK_EXIT_OK;
+    return r < 0 ? oom() : RK_EXIT_OK;
 }
 
 int rk_cmd_regions(rk_cli *cli, int argc, char **argv)

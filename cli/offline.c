@@ -48,6 +48,15 @@ static int offline_parse(rk_cli *cli, const char *cmd, int argc, char **argv, co
     return -1;
 }
 
+/* The public half of key in hex; frees key. */
+static void public_hex(rk_key *key, char hex[2 * RK_KEY_LEN + 1])
+{
+    uint8_t pub[RK_KEY_LEN];
+    rk_key_public(key, pub);
+    rk_key_free(key);
+    rk_hex_encode(pub, RK_KEY_LEN, hex);
+}
+
 int rk_cmd_keygen(rk_cli *cli, int argc, char **argv)
 {
     const char *out = NULL;
@@ -69,11 +78,8 @@ int rk_cmd_keygen(rk_cli *cli, int argc, char **argv)
         rk_key_free(key);
         return RK_EXIT_FAIL;
     }
-    uint8_t pub[RK_KEY_LEN];
     char hex[2 * RK_KEY_LEN + 1];
-    rk_key_public(key, pub);
-    rk_key_free(key);
-    rk_hex_encode(pub, RK_KEY_LEN, hex);
+    public_hex(key, hex);
     if (cli->json) {
         json_t *j = json_pack("{s:s, s:s}", "key", hex, "file", out);
         if (!j) {
@@ -102,11 +108,8 @@ int rk_cmd_pubkey(rk_cli *cli, int argc, char **argv)
         fprintf(stderr, "renkei: %s (%s)\n", err.message, err.code);
         return RK_EXIT_FAIL;
     }
-    uint8_t pub[RK_KEY_LEN];
     char hex[2 * RK_KEY_LEN + 1];
-    rk_key_public(key, pub);
-    rk_key_free(key);
-    rk_hex_encode(pub, RK_KEY_LEN, hex);
+    public_hex(key, hex);
     if (cli->json)
         printf("{\"key\": \"%s\"}\n", hex);
     else
