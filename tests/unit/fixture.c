@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void open_at(fx_store *s, size_t map_size)
@@ -17,11 +18,16 @@ static void open_at(fx_store *s, size_t map_size)
         fail_msg("open the store in %s: %s %s", s->db, err.code, err.message);
 }
 
+static void make_dir(char dir[64], const char *name)
+{
+    snprintf(dir, 64, "/tmp/rk-test-%s-XXXXXX", name);
+    assert_non_null(mkdtemp(dir));
+}
+
 void fx_store_open(fx_store *s, const char *name, size_t map_size)
 {
     memset(s, 0, sizeof *s);
-    snprintf(s->dir, sizeof s->dir, "/tmp/rk-test-%s-XXXXXX", name);
-    assert_non_null(mkdtemp(s->dir));
+    make_dir(s->dir, name);
     snprintf(s->db, sizeof s->db, "%s/db", s->dir);
     open_at(s, map_size);
 }
@@ -39,6 +45,34 @@ static void remove_tree(const char *dir)
 {
     if (access(dir, F_OK) == 0)
         assert_int_equal(nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+void fx_tempfile_make(fx_tempfile *t, const char *name, const char *file)
+{
+    make_dir(t->dir, name);
+    snprintf(t->path, sizeof t->path, "%s/%s", t->dir, file);
+}
+
+void fx_tempfile_remove(fx_tempfile *t)
+{
+    remove_tree(t->dir);
+}
+
+rk_key *fx_key_from_pem(const char *pem, size_t len)
+{
+    fx_tempfile t;
+    fx_tempfile_make(&t, "key", "node.key");
+    FILE *f = fopen(t.path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(pem, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(t.path, 0600), 0);
+    rk_key *key = NULL;
+    rk_error err;
+    if (rk_key_load(t.path, &key, &err) != 0)
+        fail_msg("load the key: %s %s", err.code, err.message);
+    fx_tempfile_remove(&t);
+    return key;
 }
 
 void fx_store_reopen(fx_store *s, size_t map_size, bool wipe)

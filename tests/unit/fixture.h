@@ -3,7 +3,8 @@
  *
  * Every helper checks with cmocka and fails the running test on any error, so a test reads as what it
  * checks. The store lives in DIR/db, a directory that does not exist before rk_store_open, so every
- * store test also checks that the store creates it; fx_store_close removes the whole directory. */
+ * store test also checks that the store creates it; fx_store_close removes the whole directory. Key
+ * files are written with mode 0600, since the loader refuses any other. */
 #ifndef RENKEI_TEST_FIXTURE_H
 #define RENKEI_TEST_FIXTURE_H
 
@@ -35,6 +36,19 @@ int fx_store_setup(void **state);
 int fx_store_teardown(void **state);
 /* A transaction on the store; read-only unless write. */
 rk_txn *fx_begin(const fx_store *s, bool write);
+
+/* A file path in a new directory /tmp/rk-test-NAME-XXXXXX (the file is not created);
+ * fx_tempfile_remove deletes the directory and whatever is in it. */
+typedef struct fx_tempfile {
+    char dir[64];
+    char path[96];
+} fx_tempfile;
+
+void fx_tempfile_make(fx_tempfile *t, const char *name, const char *file);
+void fx_tempfile_remove(fx_tempfile *t);
+
+/* The key of a PEM text, loaded through a key file of mode 0600 as a node loads its own. */
+rk_key *fx_key_from_pem(const char *pem, size_t len);
 
 typedef struct fx_author {
     rk_key *key;

@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <sodium.h>
 
+#include "fixture.h"
 #include "sign.h"
 
 #define DATA_DIR RK_SOURCE_DIR "/tests/unit/data/sign"
@@ -66,20 +67,7 @@ static rk_key *load_vector_key(void)
 {
     size_t len;
     char *pem = read_file(DATA_DIR "/openssl-node.pem", &len);
-    char dir[] = "/tmp/rk-sign-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[256];
-    snprintf(path, sizeof path, "%s/node.key", dir);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(pem, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-    assert_int_equal(chmod(path, 0600), 0);
-    rk_key *key = NULL;
-    rk_error err;
-    assert_int_equal(rk_key_load(path, &key, &err), 0);
-    unlink(path);
-    rmdir(dir);
+    rk_key *key = fx_key_from_pem(pem, len);
     free(pem);
     return key;
 }
@@ -129,18 +117,28 @@ static void challenge(const uint8_t r[32], const uint8_t a[32], const char *doma
     free(m);
 }
 
+/* A new key signs msg in the record domain: verify must accept the signature there and refuse it in
+ * the peer domain. Returns the key, its public half in pub and the signature in sig. */
+static rk_key *sign_in_record_domain(bool (*verify)(const uint8_t *, const char *, const void *, size_t,
+                                                    const uint8_t *),
+                                     const char *msg, size_t len, uint8_t pub[RK_KEY_LEN], uint8_t sig[RK_SIG_LEN])
+{
+    rk_key *key;
+    assert_int_equal(rk_key_generate(&key, NULL), 0);
+    rk_key_public(key, pub);
+    assert_int_equal(rk_sign(key, RK_SIGN_DOMAIN_RECORD, msg, len, sig), 0);
+    assert_true(verify(pub, RK_SIGN_DOMAIN_RECORD, msg, len, sig));
+    assert_false(verify(pub, RK_SIGN_DOMAIN_PEER, msg, len, sig));
+    return key;
+}
+
 static void test_sign_verify_roundtrip(void **state)
 {
     (void)state;
-    rk_key *key;
-    assert_int_equal(rk_key_generate(&key, NULL), 0);
     uint8_t pub[RK_KEY_LEN], sig[RK_SIG_LEN];
-    rk_key_public(key, pub);
     const char msg[] = "石川樹脂工業";
-    assert_int_equal(rk_sign(key, RK_SIGN_DOMAIN_RECORD, msg, sizeof msg, sig), 0);
-    assert_true(rk_verify(pub, RK_SIGN_DOMAIN_RECORD, msg, sizeof msg, sig));
-    /* another domain, a changed byte, a changed signature: all rejected */
-    assert_false(rk_verify(pub, RK_SIGN_DOMAIN_PEER, msg, sizeof msg, sig));
+    /* another domain (checked there), a changed byte, a changed signature: all rejected */
+    rk_key *key = sign_in_record_domain(rk_verify, msg, sizeof msg, pub, sig);
     char changed[sizeof msg];
     memcpy(changed, msg, sizeof msg);
     changed[3] ^= 1;
@@ -153,10 +151,9 @@ static void test_sign_verify_roundtrip(void **state)
 static void test_key_file_roundtrip_and_mode(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/rk-sign-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[256];
-    snprintf(path, sizeof path, "%s/node.key", dir);
+    fx_tempfile tf;
+    fx_tempfile_make(&tf, "sign", "node.key");
+    const char *path = tf.path;
     rk_key *a, *b;
     bool created;
     assert_int_equal(rk_key_load_or_create(path, &a, &created, NULL), 0);
@@ -181,8 +178,7 @@ static void test_key_file_roundtrip_and_mode(void **state)
     assert_non_null(strstr(err.message, "chmod 600"));
     rk_key_free(a);
     rk_key_free(b);
-    unlink(path);
-    rmdir(dir);
+    fx_tempfile_remove(&tf);
 }
 
 static void test_sha256_known_vector(void **state)
@@ -231,19 +227,13 @@ static void test_openssl_vector_still_verifies(void **state)
 static void test_signature_verifies_with_openssl(void **state)
 {
     (void)state;
-    rk_key *key;
-    assert_int_equal(rk_key_generate(&key, NULL), 0);
     uint8_t pub[RK_KEY_LEN], sig[RK_SIG_LEN];
-    rk_key_public(key, pub);
     const char msg[] = "北見市 ドローン調査";
-    assert_int_equal(rk_sign(key, RK_SIGN_DOMAIN_RECORD, msg, sizeof msg, sig), 0);
-    assert_true(openssl_verifies(pub, RK_SIGN_DOMAIN_RECORD, msg, sizeof msg, sig));
-    assert_false(openssl_verifies(pub, RK_SIGN_DOMAIN_PEER, msg, sizeof msg, sig));
+    rk_key *key = sign_in_record_domain(openssl_verifies, msg, sizeof msg, pub, sig);
 
-    char dir[] = "/tmp/rk-sign-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[256];
-    snprintf(path, sizeof path, "%s/node.key", dir);
+    fx_tempfile tf;
+    fx_tempfile_make(&tf, "sign", "node.key");
+    const char *path = tf.path;
     assert_int_equal(rk_key_save(key, path, NULL), 0);
     FILE *f = fopen(path, "r");
     assert_non_null(f);
@@ -266,8 +256,7 @@ static void test_signature_verifies_with_openssl(void **state)
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(pkey);
     free(m);
-    unlink(path);
-    rmdir(dir);
+    fx_tempfile_remove(&tf);
     rk_key_free(key);
 }
 
