@@ -891,45 +891,48 @@ static void expect_events(fixture *f, rk_event_query q, const char *want)
     assert_string_equal(joined, want);
 }
 
+/* Event queries over put_events' table and the rids they must return, soonest first. */
+static const struct {
+    const char *from, *to;
+    int max_visibility, format;
+    const char *prefecture;
+    int open_scope;
+    size_t limit;
+    const char *want;
+} event_queries[] = {
+    {"2021-10-01T00:00:00+09:00", "2021-12-31T23:59:59+09:00", NETWORK, 0, "", 0, 0,
+     "meetup kitami-tour kuwana-tour interim"},
+    {"2021-10-01T00:00:00+09:00", "2021-12-31T23:59:59+09:00", PUBLIC, 0, "", 0, 0, "meetup kitami-tour interim"},
+    /* overlap, not containment: a day inside a multi-day tour finds it */
+    {"2021-11-17T12:00:00+09:00", "2021-11-17T13:00:00+09:00", PUBLIC, 0, "", 0, 0, "kitami-tour"},
+    /* a month-precision event spans its month; the fiscal-year course starts long before `from` */
+    {"2023-03-15T00:00:00+09:00", "2023-09-15T00:00:00+09:00", PUBLIC, 0, "", 0, 0, "fy2022 september"},
+    {"2023-09-20T00:00:00+09:00", "2023-09-20T00:00:00+09:00", PUBLIC, 0, "", 0, 0, "september"},
+    /* filters */
+    {"2021-01-01T00:00:00+09:00", "2023-12-31T00:00:00+09:00", PUBLIC, RENKEI__EVENT_FORMAT__EVENT_FORMAT_ONLINE, "", 0,
+     0, "meetup interim september"},
+    {"2021-01-01T00:00:00+09:00", "2023-12-31T00:00:00+09:00", PUBLIC, 0, "01", 0, 0, "meetup kitami-tour"},
+    {"2021-01-01T00:00:00+09:00", "2023-12-31T00:00:00+09:00", PUBLIC, 0, "", RENKEI__OPEN_SCOPE__OPEN_SCOPE_LOCAL, 0,
+     "kitami-tour"},
+    {"2021-01-01T00:00:00+09:00", "2023-12-31T00:00:00+09:00", PUBLIC, 0, "", 0, 2, "meetup kitami-tour"},
+    /* between the last 2021 session and the fiscal-year course nothing runs */
+    {"2022-01-01T00:00:00+09:00", "2022-02-01T00:00:00+09:00", PUBLIC, 0, "", 0, 0, ""},
+};
+
 static void test_events_by_date(void **state)
 {
     fixture *f = *state;
     put_events(f);
-    rk_event_query q = {
-        .from = at("2021-10-01T00:00:00+09:00"), .to = at("2021-12-31T23:59:59+09:00"), .max_visibility = NETWORK};
-    expect_events(f, q, "meetup kitami-tour kuwana-tour interim");
-    q.max_visibility = PUBLIC;
-    expect_events(f, q, "meetup kitami-tour interim");
-    /* overlap, not containment: a day inside a multi-day tour finds it */
-    q.from = at("2021-11-17T12:00:00+09:00");
-    q.to = at("2021-11-17T13:00:00+09:00");
-    expect_events(f, q, "kitami-tour");
-    /* a month-precision event spans its month; the fiscal-year course starts long before `from` */
-    q.from = at("2023-03-15T00:00:00+09:00");
-    q.to = at("2023-09-15T00:00:00+09:00");
-    expect_events(f, q, "fy2022 september");
-    q.from = at("2023-09-20T00:00:00+09:00");
-    q.to = at("2023-09-20T00:00:00+09:00");
-    expect_events(f, q, "september");
-    /* filters */
-    q.from = at("2021-01-01T00:00:00+09:00");
-    q.to = at("2023-12-31T00:00:00+09:00");
-    q.format = RENKEI__EVENT_FORMAT__EVENT_FORMAT_ONLINE;
-    expect_events(f, q, "meetup interim september");
-    q.format = 0;
-    memcpy(q.prefecture, "01", 3);
-    expect_events(f, q, "meetup kitami-tour");
-    q.prefecture[0] = '\0';
-    q.open_scope = RENKEI__OPEN_SCOPE__OPEN_SCOPE_LOCAL;
-    expect_events(f, q, "kitami-tour");
-    q.open_scope = 0;
-    q.limit = 2;
-    expect_events(f, q, "meetup kitami-tour");
-    q.limit = 0;
-    /* between the last 2021 session and the fiscal-year course nothing runs */
-    q.from = at("2022-01-01T00:00:00+09:00");
-    q.to = at("2022-02-01T00:00:00+09:00");
-    expect_events(f, q, "");
+    for (size_t i = 0; i < sizeof event_queries / sizeof event_queries[0]; i++) {
+        rk_event_query q = {.from = at(event_queries[i].from),
+                            .to = at(event_queries[i].to),
+                            .max_visibility = event_queries[i].max_visibility,
+                            .format = event_queries[i].format,
+                            .open_scope = event_queries[i].open_scope,
+                            .limit = event_queries[i].limit};
+        snprintf(q.prefecture, sizeof q.prefecture, "%s", event_queries[i].prefecture);
+        expect_events(f, q, event_queries[i].want);
+    }
 }
 
 static void test_events_reversed_window(void **state)
