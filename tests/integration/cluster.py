@@ -5,7 +5,9 @@ hand-made or hostile messages to a node's peer port.
 A link (a, b) means node a dials node b; b must listen. Every node's roster lists every other node of
 the cluster as a member unless `members` says otherwise, so records travel over several hops."""
 
+import atexit
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -61,6 +63,39 @@ class Cluster:
 
     def running(self):
         return [self.nodes[n] for n in self.names if self.nodes[n].proc and self.nodes[n].proc.poll() is None]
+
+
+_shared_nodes = {}
+_temp_dir = None
+
+
+def shared_node(name):
+    """One node per name for the whole test file, started on first use: for tests that only add
+    records and so need no fresh node of their own."""
+    if name not in _shared_nodes:
+        _shared_nodes[name] = Node(name).start()
+    return _shared_nodes[name]
+
+
+def _temp_root():
+    global _temp_dir
+    if _temp_dir is None:
+        _temp_dir = tempfile.mkdtemp(prefix="rk-test-files-")
+        atexit.register(shutil.rmtree, _temp_dir, True)
+    return _temp_dir
+
+
+def temp_dir():
+    """A new directory, removed at exit."""
+    return tempfile.mkdtemp(dir=_temp_root())
+
+
+def temp_file(data, suffix):
+    """A new file holding data (bytes, or text written as UTF-8), removed at exit."""
+    fd, path = tempfile.mkstemp(suffix=suffix, dir=_temp_root())
+    with os.fdopen(fd, "wb") as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
 
 
 def line(names, **kw):
@@ -184,74 +219,47 @@ def pb_uint(field, v):
     return _varint(field << 3) + _varint(v)
 
 
-def pb_parse(data):
-    """{field: [values]}; length-delimited values are bytes, varints ints."""
-    out = {}
-    i = 0
-
-    def rv(i):
-        v = 0
-        s = 0
-        while True:
-            b = data[i]
-            i += 1
-            v |= (b & 0x7F) << s
-            s += 7
-            if not b & 0x80:
-                return v, i
-
-    while i < len(data):
-        key, i = rv(i)
-        f, wt = key >> 3, key & 7
-        if wt == 0:
-            v, i = rv(i)
-        elif wt == 2:
-            n, i = rv(i)
-            v = data[i:i + n]
-            i += n
-        elif wt == 1:
-            v = data[i:i + 8]
-            i += 8
-        elif wt == 5:
-            v = data[i:i + 4]
-            i += 4
-        else:
-            raise ValueError("wire type %d" % wt)
-        out.setdefault(f, []).append(v)
-    return out
+def _read_varint(data, i):
+    """(value, index after it) of the varint at data[i]."""
+    v = s = 0
+    while True:
+        b = data[i]
+        i += 1
+        v |= (b & 0x7F) << s
+        s += 7
+        if not b & 0x80:
+            return v, i
 
 
 def _fields_with_offsets(data):
     """[(field, wire type, start, value start, end)] of the top-level fields."""
     out = []
     i = 0
-
-    def rv(i):
-        v = s = 0
-        while True:
-            b = data[i]
-            i += 1
-            v |= (b & 0x7F) << s
-            s += 7
-            if not b & 0x80:
-                return v, i
-
     while i < len(data):
         start = i
-        key, i = rv(i)
+        key, i = _read_varint(data, i)
         f, wt = key >> 3, key & 7
         vs = i
         if wt == 0:
-            _, i = rv(i)
+            _, i = _read_varint(data, i)
         elif wt == 2:
-            n, i = rv(i)
-            vs = i
-            i += n
+            n, vs = _read_varint(data, i)
+            i = vs + n
         elif wt == 1:
             i += 8
         elif wt == 5:
             i += 4
+        else:
+            raise ValueError("wire type %d" % wt)
         out.append((f, wt, start, vs, i))
+    return out
+
+
+def pb_parse(data):
+    """{field: [values]}; length-delimited values are bytes, varints ints."""
+    out = {}
+    for f, wt, _, vs, end in _fields_with_offsets(data):
+        out.setdefault(f, []).append(_read_varint(data, vs)[0] if wt == 0 else data[vs:end])
     return out
 
 

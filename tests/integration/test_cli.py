@@ -8,22 +8,15 @@ import os
 import stat
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cluster  # noqa: E402
 import rk  # noqa: E402
 
 SAMPLES = sorted(glob.glob(os.path.join(rk.SOURCE_DIR, "config", "samples", "*", "*.json")))
 
-_node = None
-
-
 def node():
-    """One shared node for the tests that only add records."""
-    global _node
-    if _node is None:
-        _node = rk.Node("cli-test").start()
-    return _node
+    return cluster.shared_node("cli-test")
 
 
 def run(*args, input=None):
@@ -31,10 +24,7 @@ def run(*args, input=None):
 
 
 def write_json(rec):
-    fd, path = tempfile.mkstemp(suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(rec, f, ensure_ascii=False)
-    return path
+    return cluster.temp_file(json.dumps(rec, ensure_ascii=False), ".json")
 
 
 def parse_kv(text):
@@ -48,7 +38,7 @@ def parse_kv(text):
 
 
 def test_keygen_and_pubkey_agree_and_key_is_private():
-    d = tempfile.mkdtemp()
+    d = cluster.temp_dir()
     path = os.path.join(d, "node.key")
     p = run("keygen", "--out", path)
     assert p.returncode == 0, p.stderr
@@ -124,7 +114,7 @@ def test_publish_from_stdin():
 def test_signed_record_verifies_and_every_byte_flip_fails():
     n = node()
     res = n.publish(rk.sample_case(title="署名検証用の事例", tags=["cli-test-verify"]))
-    d = tempfile.mkdtemp()
+    d = cluster.temp_dir()
     path = os.path.join(d, "rec.bin")
     n.cli("get", "--signed", "--out", path, res["id"])
     data = open(path, "rb").read()
@@ -194,7 +184,7 @@ def test_api_error_reported_with_code_and_exit_1():
 def test_export_and_stats():
     n = node()
     n.publish(rk.sample_case(title="エクスポート確認の事例", tags=["cli-test-export"]))
-    d = tempfile.mkdtemp()
+    d = cluster.temp_dir()
     out = os.path.join(d, "records.csv")
     n.cli("export", "--format", "csv", "--out", out)
     assert "エクスポート確認の事例" in open(out, encoding="utf-8-sig").read()

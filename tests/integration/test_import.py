@@ -9,19 +9,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cluster  # noqa: E402
 import rk  # noqa: E402
 
-_node = None
-
-
 def node():
-    global _node
-    if _node is None:
-        _node = rk.Node("import-test").start()
-    return _node
+    return cluster.shared_node("import-test")
 
 
 def run(*args, env=None, input=None):
@@ -30,12 +24,6 @@ def run(*args, env=None, input=None):
     return subprocess.run([rk.RENKEI, "-s", node().socket] + list(args), capture_output=True, timeout=60, env=e,
                           input=input)
 
-
-def tmpfile(data, suffix):
-    fd, path = tempfile.mkstemp(suffix=suffix)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    return path
 
 
 def by_tag(tag):
@@ -72,7 +60,7 @@ def test_publish_accepts_labels_names_case_and_bom():
     rec = {"kind": "case", "case": {"title": "ラベルで書いた事例", "summary": "製造業の事例。", "prefecture": "石川県",
                                     "industry": "製造業", "dx_level": "付加価値" and "value_add", "skills": ["AI", "ＩｏＴ"],
                                     "tags": ["labels-ok"]}}
-    path = tmpfile(b"\xef\xbb\xbf" + json.dumps(rec, ensure_ascii=False).encode(), ".json")
+    path = cluster.temp_file(b"\xef\xbb\xbf" + json.dumps(rec, ensure_ascii=False).encode(), ".json")
     p = run("--json", "publish", path)
     assert p.returncode == 0, p.stderr.decode()
     rid = json.loads(p.stdout)["id"]
@@ -87,10 +75,10 @@ def test_publish_accepts_labels_names_case_and_bom():
     assert r.status == 201, r
     assert node().get("/v1/records/" + r.json()["id"]).json()["case"]["prefecture"] == "17"
     ja = {"LANG": "ja_JP.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
-    p = run("publish", tmpfile(json.dumps(dict(rec, case=dict(rec["case"], title="日本語の出力"))).encode(), ".json"),
+    p = run("publish", cluster.temp_file(json.dumps(dict(rec, case=dict(rec["case"], title="日本語の出力"))).encode(), ".json"),
             env=ja)
     assert p.returncode == 0 and "登録しました" in p.stdout.decode() and "id " in p.stdout.decode(), p
-    p = run("publish", tmpfile(b'{"kind": "case",\n "case": {"title": }}', ".json"), env=ja)
+    p = run("publish", cluster.temp_file(b'{"kind": "case",\n "case": {"title": }}', ".json"), env=ja)
     assert p.returncode == 1 and "JSON として読めません" in p.stderr.decode() and "2 行目" in p.stderr.decode(), p
 
 
@@ -111,7 +99,7 @@ def test_four_mistakes_listed_at_once_with_suggestions():
     assert all(d["message_ja"] and d["message"] and d["code"] for d in err["details"])
     assert "renkei codes industry" in details["case.industry"]["message"]
 
-    path = tmpfile(json.dumps(rec, ensure_ascii=False).encode(), ".json")
+    path = cluster.temp_file(json.dumps(rec, ensure_ascii=False).encode(), ".json")
     p = run("publish", path, env={"LANG": "ja_JP.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""})
     assert p.returncode == 1
     out = p.stderr.decode()
@@ -178,13 +166,13 @@ def test_new_template_lists_codes_and_publishes_once_filled():
                .replace('"industry": ""', '"industry": "製造業"', 1)
                .replace('"dx_level": ""', '"dx_level": "efficiency"', 1)
                .replace('"tags": []', '"tags": ["from-template"]', 1))
-    path = tmpfile(filled.encode(), ".json")
+    path = cluster.temp_file(filled.encode(), ".json")
     p = run("--json", "publish", path)
     assert p.returncode == 0, p.stderr.decode()
     got = node().get("/v1/records/" + json.loads(p.stdout)["id"]).json()
     assert got["case"]["prefecture"] == "17" and got["case"]["title"] == "テンプレートから登録"
     assert "organisation" not in got["case"], got  # untouched parts are left out, not sent empty
-    d = tempfile.mkdtemp()
+    d = cluster.temp_dir()
     assert run("new", "event", "--out", os.path.join(d, "e.json")).returncode == 0
     assert run("new", "event", "--out", os.path.join(d, "e.json")).returncode == 1  # never overwrites
 
@@ -199,7 +187,7 @@ def test_new_ask_field_by_field():
     rec = json.loads(p.stdout)
     assert rec["case"]["prefecture"] == "17" and rec["case"]["industry"] == "manufacturing", rec
     assert rec["case"]["dx_level"] == "value_add" and rec["case"]["skills"] == ["ai", "data_analysis"], rec
-    pub = run("--json", "publish", tmpfile(p.stdout, ".json"))
+    pub = run("--json", "publish", cluster.temp_file(p.stdout, ".json"))
     assert pub.returncode == 0, pub.stderr.decode()
     assert by_tag("from-ask")[0]["case"]["title"] == "質問に答えて登録"
     # input that ends early writes nothing
@@ -209,7 +197,7 @@ def test_new_ask_field_by_field():
 
 def test_import_utf8_bom_and_cp932_publish_every_good_row():
     for enc, bom, tag in (("utf-8", True, "imp-bom"), ("cp932", False, "imp-sjis")):
-        path = tmpfile(csv_bytes(good_rows(tag), enc, bom), ".csv")
+        path = cluster.temp_file(csv_bytes(good_rows(tag), enc, bom), ".csv")
         p = run("import", path)
         assert p.returncode == 0, (enc, p.stderr.decode())
         recs = by_tag(tag)
@@ -230,7 +218,7 @@ def test_import_utf8_bom_and_cp932_publish_every_good_row():
 def test_import_excel_unicode_text():
     """Excel's "Unicode text": UTF-16LE with a BOM, cells separated by tabs."""
     text = csv_bytes(good_rows("imp-utf16")).decode().replace(",", "\t")
-    p = run("import", tmpfile(b"\xff\xfe" + text.encode("utf-16-le"), ".txt"))
+    p = run("import", cluster.temp_file(b"\xff\xfe" + text.encode("utf-16-le"), ".txt"))
     assert p.returncode == 0, p.stderr.decode()
     assert "UTF-16LE" in p.stdout.decode()
     assert sorted(r[r["kind"]]["title"] for r in by_tag("imp-utf16")) == sorted(r["title"] for r in good_rows("x"))
@@ -242,7 +230,7 @@ def test_import_bad_rows_reported_and_nothing_published():
     rows[1] = dict(rows[1], industry="製造")             # row 3: unknown industry
     rows[2] = dict(rows[2], title="")                    # row 4: missing title
     rows.append(dict(good_rows("imp-bad")[0], title="正しい行"))  # row 5: fine
-    path = tmpfile(csv_bytes(rows, "cp932"), ".csv")
+    path = cluster.temp_file(csv_bytes(rows, "cp932"), ".csv")
     p = run("import", path, env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
     assert p.returncode == 1
     err = p.stderr.decode()
@@ -267,10 +255,10 @@ def test_reimport_of_export_updates_only_the_edited_row():
     rows = good_rows(tag)
     # the export neutralises this title with an apostrophe; the re-import must read it back unchanged
     rows[1] = dict(rows[1], title="=数式に見える題名", summary="-5% の削減")
-    assert run("import", tmpfile(csv_bytes(rows, "utf-8", True), ".csv")).returncode == 0
+    assert run("import", cluster.temp_file(csv_bytes(rows, "utf-8", True), ".csv")).returncode == 0
     before = {r["id"]: r["provenance"]["version"] for r in by_tag(tag)}
     assert len(before) == 3
-    d = tempfile.mkdtemp()
+    d = cluster.temp_dir()
     out = os.path.join(d, "export.csv")
     assert run("export", "--format", "csv", "--out", out).returncode == 0
     with open(out, encoding="utf-8-sig", newline="") as f:
@@ -287,7 +275,7 @@ def test_reimport_of_export_updates_only_the_edited_row():
     w = csv.writer(edited, lineterminator="\r\n")
     w.writerow(head)
     w.writerows(mine)
-    p = run("import", tmpfile(b"\xef\xbb\xbf" + edited.getvalue().encode(), ".csv"))
+    p = run("import", cluster.temp_file(b"\xef\xbb\xbf" + edited.getvalue().encode(), ".csv"))
     assert p.returncode == 0, p.stderr.decode()
     after = {r["id"]: r for r in by_tag(tag)}
     assert set(after) == set(before)
@@ -305,7 +293,7 @@ def test_row_numbers_are_the_spreadsheets():
     for nl in ("\r\n", "\n"):
         data = nl.join(["kind,title,summary,prefecture,industry,dx_level", "case,a,s,17,E,culture", "",
                         'case,b,"two' + nl + 'lines",17,E,culture', "case,c,s,99,E,culture", ""]).encode()
-        p = run("import", "--dry-run", tmpfile(data, ".csv"), env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
+        p = run("import", "--dry-run", cluster.temp_file(data, ".csv"), env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
         err = p.stderr.decode()
         assert p.returncode == 1 and "row 5 prefecture:" in err and "row 4" not in err, (nl, err)
 
@@ -315,7 +303,7 @@ def test_import_unknown_and_deleted_ids():
     node().request("DELETE", "/v1/records/" + res["id"])
     head = "id,kind,title\r\n"
     data = (head + "%s,case,消す事例\r\n%s,case,ない事例\r\n" % (res["id"], node().key + ":no-such-rid")).encode()
-    p = run("import", tmpfile(data, ".csv"), env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
+    p = run("import", cluster.temp_file(data, ".csv"), env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
     err = p.stderr.decode()
     assert p.returncode == 1 and "row 2 id: the record was deleted [gone]" in err, err
     assert "row 3 id: no record with this id on the node [not_found]" in err, err
@@ -325,7 +313,7 @@ def test_import_undoes_formula_neutralisation():
     # the export prefixes a whole cell; an apostrophe inside a list stays, as the export left it
     rows = [dict(good_rows("imp-formula")[0], title="'=SUM(A1)は数式ではない", summary="'-5% の削減",
                  tags="'@imp-formula; '=kept; imp-formula")]
-    p = run("import", tmpfile(csv_bytes(rows), ".csv"))
+    p = run("import", cluster.temp_file(csv_bytes(rows), ".csv"))
     assert p.returncode == 0, p.stderr.decode()
     rec = by_tag("imp-formula")[0]["case"]
     assert rec["title"] == "=SUM(A1)は数式ではない" and rec["summary"] == "-5% の削減", rec
@@ -342,20 +330,20 @@ def test_import_reads_other_field_columns_and_region_names():
         return [r["region"] for r in res if r["region"]["name"] == "北見市の地域ノード"]
 
     # row 3 is an event with nothing in it: every missing field is named, and nothing is published
-    p = run("import", tmpfile(data, ".csv"), env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
+    p = run("import", cluster.temp_file(data, ".csv"), env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
     err = p.stderr.decode()
     assert p.returncode == 1 and not regions()
     for col in ("title", "event_type", "starts_at", "ends_at", "format", "prefecture"):
         assert "row 3 %s:" % col in err, (col, err)
     assert "row 2" not in err, err
-    p = run("import", tmpfile(data.split(b"event,")[0], ".csv"))
+    p = run("import", cluster.temp_file(data.split(b"event,")[0], ".csv"))
     assert p.returncode == 0, p.stderr.decode()
     reg = regions()[0]
     assert reg["name"] == "北見市の地域ノード" and reg["node_kind"] == "region" and reg["prefecture"] == "01"
     assert reg["key_industries"] == ["fisheries", "manufacturing"] and reg["municipality"] == "01208"
     # a column that no record kind has is an error in any row that fills it
     bad = "kind,title,summary,prefecture,industry,dx_level,colour\r\ncase,t,s,17,E,culture,red\r\n".encode()
-    p = run("import", tmpfile(bad, ".csv"), env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
+    p = run("import", cluster.temp_file(bad, ".csv"), env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""})
     assert p.returncode == 1 and "row 2 colour:" in p.stderr.decode() and "unknown_field" in p.stderr.decode()
 
 

@@ -3,9 +3,9 @@ and a plain tcp:// dialer cannot talk to a TLS listener."""
 
 import os
 import subprocess
-import tempfile
 import time
 
+import cluster
 import rk
 from rk import Node, wait_until
 
@@ -26,14 +26,21 @@ def tls_options(cert, key):
             "gossip.sync_interval=2"]
 
 
-def test_records_flow_both_ways_over_tls():
-    certdir = tempfile.mkdtemp(prefix="rk-tls-")
-    cert, key = make_certificate(certdir)
-    a = Node("tlsa", gossip=True)
-    b = Node("tlsb")
+def tls_listener(name, member):
+    """A node listening for peers over TLS, with a new certificate, that counts `member` as a member:
+    (node, its tls+tcp:// URL, the TLS options a peer of it needs)."""
+    cert, key = make_certificate(cluster.temp_dir())
+    tls = tls_options(cert, key)
+    a = Node(name, gossip=True)
     a_url = a.url.replace("tcp://", "tls+tcp://")
-    a.extra += ["gossip.listen=" + a_url, 'member "tlsb".key=' + b.key] + tls_options(cert, key)
-    b.extra += ['peer "tlsa".key=' + a.key, 'peer "tlsa".url=' + a_url] + tls_options(cert, key)
+    a.extra += ["gossip.listen=" + a_url, 'member "%s".key=' % member.name + member.key] + tls
+    return a, a_url, tls
+
+
+def test_records_flow_both_ways_over_tls():
+    b = Node("tlsb")
+    a, a_url, tls = tls_listener("tlsa", b)
+    b.extra += ['peer "tlsa".key=' + a.key, 'peer "tlsa".url=' + a_url] + tls
     a.start()
     b.start()
     at_a = a.publish(rk.sample_case(title="TLSで届く事例"))
@@ -45,12 +52,8 @@ def test_records_flow_both_ways_over_tls():
 
 
 def test_plain_tcp_dialer_gets_nothing_from_tls_listener():
-    certdir = tempfile.mkdtemp(prefix="rk-tls-")
-    cert, key = make_certificate(certdir)
-    a = Node("tlsc", gossip=True)
     c = Node("plain")
-    a_url = a.url.replace("tcp://", "tls+tcp://")
-    a.extra += ["gossip.listen=" + a_url, 'member "plain".key=' + c.key] + tls_options(cert, key)
+    a, _, _ = tls_listener("tlsc", c)
     # the plain node dials the TLS port without TLS
     c.extra += ['peer "tlsc".key=' + a.key, 'peer "tlsc".url=' + a.url, "gossip.sync_interval=1"]
     a.start()
