@@ -8,15 +8,15 @@
 # A runs on the cached data dir (the records do not change; only A's peer state is written). Then an
 # empty node B starts and dials A; each lists the other in its roster. The script polls B's
 # /v1/status once a second until records.total reaches N (or TIMEOUT_S passes) and samples both
-# daemons' private memory outside LMDB's map: Private_Clean + Private_Dirty summed over every
-# mapping of /proc/PID/smaps except data.mdb. Prints the sync time, the verified ingest rate
-# (N / time) and the peak private memory of each node. Both daemons are killed and B's directory
+# daemons' private memory outside LMDB's map (bench_private_kb in bench_node.sh). Prints the sync
+# time, the verified ingest rate (N / time) and the peak private memory of each node. Both daemons are killed and B's directory
 # removed on exit. Set KEEP=1 to keep B's directory and logs, VERBOSE=1 to print progress, PERF=S to
 # record a perf profile of B for S seconds from 5 s after its start (report in /tmp/rk-fullsync-perf.txt).
 # COMPRESS=yes or no sets [gossip] compress on both nodes (unset: the daemon's default).
 # Also prints the CPU time B's threads used, by thread name (user + system, from /proc/PID/task):
 # unlike the wall time, it hardly depends on what else shares the machine.
 set -euo pipefail
+. "$(dirname "$0")/bench_node.sh"
 n=${1:-1000000}
 build=${2:-build-bench}
 timeout_s=${3:-1800}
@@ -53,22 +53,9 @@ port_a=$(free_port)
 key_a=$("$build/renkei" pubkey "$cache/node.key")
 key_b=$("$build/renkei" keygen --out "$work/b.key" | awk '{print $NF}')
 
-cat >"$work/a.ini" <<INI
-[node]
-name = bench-a
-kind = region
-data_dir = $cache/data
-key_file = $cache/node.key
-map_size = 32G
-log_level = warn
-
-[api]
-socket = $work/a.sock
-
-# a benchmark measures throughput, not the write policy: one author publishes everything
-[quota]
-records_per_author = 0
-versions_per_window = 0
+{
+    bench_node_ini bench-a "$cache/data" "$work/a.sock" "$cache/node.key"
+    cat <<INI
 
 [gossip]
 listen = tcp://127.0.0.1:$port_a
@@ -77,22 +64,10 @@ ${COMPRESS:+compress = $COMPRESS}
 [member "bench-b"]
 key = $key_b
 INI
-cat >"$work/b.ini" <<INI
-[node]
-name = bench-b
-kind = region
-data_dir = $work/b-data
-key_file = $work/b.key
-map_size = 32G
-log_level = warn
-
-[api]
-socket = $work/b.sock
-
-# a benchmark measures throughput, not the write policy: one author publishes everything
-[quota]
-records_per_author = 0
-versions_per_window = 0
+} >"$work/a.ini"
+{
+    bench_node_ini bench-b "$work/b-data" "$work/b.sock" "$work/b.key"
+    cat <<INI
 
 [gossip]
 ${COMPRESS:+compress = $COMPRESS}
@@ -101,14 +76,9 @@ ${COMPRESS:+compress = $COMPRESS}
 key = $key_a
 url = tcp://127.0.0.1:$port_a
 INI
+} >"$work/b.ini"
 
 total() { curl -s --max-time 5 --unix-socket "$1" http://localhost/v1/status | jq -r '.records.total // empty' 2>/dev/null || true; }
-# Private memory outside LMDB's map, in kB.
-private_kb() {
-    awk '/^[0-9a-f]+-[0-9a-f]+ / { skip = ($NF ~ /\/data\.mdb$/) }
-         /^Private_(Clean|Dirty):/ { if (!skip) s += $2 }
-         END { print s + 0 }' "/proc/$1/smaps" 2>/dev/null || echo 0
-}
 wait_up() {
     for _ in $(seq 600); do
         [ -n "$(total "$1")" ] && return 0
@@ -124,7 +94,7 @@ pid_a=$!
 wait_up "$work/a.sock" "$pid_a" "$work/a.log"
 have_a=$(total "$work/a.sock")
 [ "$have_a" = "$n" ] || { echo "bench_fullsync: node A holds $have_a records, expected $n" >&2; exit 1; }
-echo "node A up with $have_a records, private memory $(private_kb "$pid_a") kB"
+echo "node A up with $have_a records, private memory $(bench_private_kb "$pid_a") kB"
 
 t0=$(date +%s.%N)
 "$build/renkeid" -c "$work/b.ini" 2>"$work/b.log" &
@@ -140,8 +110,8 @@ got=0
 deadline=$(( $(date +%s) + timeout_s ))
 while :; do
     kill -0 "$pid_b" 2>/dev/null || { echo "bench_fullsync: node B exited; log:" >&2; tail -20 "$work/b.log" >&2; exit 1; }
-    m=$(private_kb "$pid_a"); [ "$m" -gt "$peak_a" ] && peak_a=$m
-    m=$(private_kb "$pid_b"); [ "$m" -gt "$peak_b" ] && peak_b=$m
+    m=$(bench_private_kb "$pid_a"); [ "$m" -gt "$peak_a" ] && peak_a=$m
+    m=$(bench_private_kb "$pid_b"); [ "$m" -gt "$peak_b" ] && peak_b=$m
     mem_b=$m
     got=$(total "$work/b.sock")
     got=${got:-0}
