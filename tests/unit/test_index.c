@@ -115,6 +115,21 @@ static void put_all(fixture *f, rk_record *recs, size_t n)
     assert_int_equal(rk_txn_commit(t, &err), 0);
 }
 
+/* Seals specs[0..n), remembering each record's hash in its spec, and stores them in one transaction. */
+static void publish(fixture *f, spec *specs, size_t n)
+{
+    rk_record *recs = calloc(n, sizeof *recs);
+    assert_non_null(recs);
+    for (size_t i = 0; i < n; i++) {
+        seal_spec(f, &specs[i], &recs[i]);
+        memcpy(specs[i].hash, recs[i].hash, RK_HASH_LEN);
+    }
+    put_all(f, recs, n);
+    for (size_t i = 0; i < n; i++)
+        rk_record_free(&recs[i]);
+    free(recs);
+}
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -122,7 +137,6 @@ static int setup(void **state)
     fx_store_open(&f->s, "index", 0);
     for (int k = 0; k < 2; k++)
         fx_author_init(&f->authors[k]);
-    rk_record recs[N_RECORDS];
     for (int i = 0; i < N_RECORDS; i++) {
         spec *s = &f->specs[i];
         snprintf(s->rid, sizeof s->rid, "rec-%d", i);
@@ -144,12 +158,8 @@ static int setup(void **state)
         }
         s->text_class = i % 6;
         snprintf(s->title, sizeof s->title, "%s %d", title_forms[s->text_class], i);
-        seal_spec(f, s, &recs[i]);
-        memcpy(s->hash, recs[i].hash, RK_HASH_LEN);
     }
-    put_all(f, recs, N_RECORDS);
-    for (int i = 0; i < N_RECORDS; i++)
-        rk_record_free(&recs[i]);
+    publish(f, f->specs, N_RECORDS);
     *state = f;
     return 0;
 }
@@ -479,10 +489,7 @@ static void test_replaced_version_leaves_indexes(void **state)
     memcpy(s.prefecture, "41", 3);
     s.text_class = 0;
     snprintf(s.title, sizeof s.title, "ロボット導入の続報");
-    rk_record rec;
-    seal_spec(f, &s, &rec);
-    put_all(f, &rec, 1);
-    rk_record_free(&rec);
+    publish(f, &s, 1);
     f->specs[1] = s;
     rk_query q = {.max_visibility = LOCAL};
     memcpy(q.prefecture, "17", 3);
@@ -502,6 +509,7 @@ static void test_replaced_version_leaves_indexes(void **state)
     assert_int_equal(got.n, 1);
     assert_string_equal(got.rids[0], "rec-1");
     /* and a tombstone removes it from every index */
+    rk_record rec;
     fx_seal_tombstone(&f->authors[s.author], s.rid, 6000, PUBLIC, &rec);
     put_all(f, &rec, 1);
     rk_record_free(&rec);
@@ -651,11 +659,7 @@ static void republish(fixture *f, int i, uint64_t version)
     s->version = version;
     s->text_class = (s->text_class + 1) % 6;
     snprintf(s->title, sizeof s->title, "%s %d 改訂", title_forms[s->text_class], i);
-    rk_record rec;
-    seal_spec(f, s, &rec);
-    memcpy(s->hash, rec.hash, RK_HASH_LEN);
-    put_all(f, &rec, 1);
-    rk_record_free(&rec);
+    publish(f, s, 1);
 }
 
 static void tombstone(fixture *f, int i, uint64_t version)
@@ -778,8 +782,6 @@ static void test_threshold_flushes_inside_put(void **state)
     size_t pending, postings;
     for (size_t done = 0; done < N_BULK;) {
         size_t n = N_BULK - done < 150 ? N_BULK - done : 150;
-        rk_record *recs = calloc(n, sizeof *recs);
-        assert_non_null(recs);
         for (size_t j = 0; j < n; j++) {
             spec *s = &bulk[N_RECORDS + done + j];
             size_t i = done + j;
@@ -795,13 +797,8 @@ static void test_threshold_flushes_inside_put(void **state)
             s->text_class = i % 9 == 0 ? 0 : i % 9 == 1 ? 2 : 4; /* few enough matches for one results table */
             static const char *const forms[6] = {"ロボット導入事例", "", "ai による需要予測", "", "一般的な研修", ""};
             snprintf(s->title, sizeof s->title, "%s b%zu", forms[s->text_class], i);
-            seal_spec(f, s, &recs[j]);
-            memcpy(s->hash, recs[j].hash, RK_HASH_LEN);
         }
-        put_all(f, recs, n);
-        for (size_t j = 0; j < n; j++)
-            rk_record_free(&recs[j]);
-        free(recs);
+        publish(f, &bulk[N_RECORDS + done], n);
         done += n;
         count_full_text(f, bulk, N_RECORDS + done, &pending, &postings);
         assert_int_equal(pending, (N_RECORDS + done) % RK_INDEX_PENDING_MAX);
