@@ -30,25 +30,6 @@ int rk_enum_parse(const ProtobufCEnumDescriptor *d, const char *code)
 
 /* ---------------------------------------------------------------------------- message -> JSON */
 
-static size_t element_size(ProtobufCType type)
-{
-    switch (type) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: return sizeof(uint64_t);
-    case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
-    case PROTOBUF_C_TYPE_FLOAT: return sizeof(float);
-    case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE: return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_ENUM: return sizeof(int);
-    default: return sizeof(uint32_t);
-    }
-}
-
 static json_t *hex_string(const uint8_t *data, size_t len)
 {
     char *hex = malloc(2 * len + 1);
@@ -119,7 +100,7 @@ static bool is_default(const ProtobufCFieldDescriptor *f, const void *p)
     case PROTOBUF_C_TYPE_DOUBLE: return *(const double *)p == 0.0;
     case PROTOBUF_C_TYPE_FLOAT: return *(const float *)p == 0.0f;
     default:
-        if (element_size(f->type) == sizeof(uint64_t))
+        if (rk_pb_element_size(f->type) == sizeof(uint64_t))
             return *(const uint64_t *)p == 0;
         return *(const uint32_t *)p == 0;
     }
@@ -164,7 +145,7 @@ json_t *rk_json_from_message(const ProtobufCMessage *m)
             const char *arr = *(char *const *)(base + f->offset);
             v = json_array();
             for (size_t k = 0; v && k < n; k++)
-                if (json_array_append_new(v, value_to_json(f, arr + k * element_size(f->type))) != 0) {
+                if (json_array_append_new(v, value_to_json(f, arr + k * rk_pb_element_size(f->type))) != 0) {
                     json_decref(v);
                     v = NULL;
                 }
@@ -455,7 +436,7 @@ static void field_from_json(ProtobufCMessage *msg, const ProtobufCFieldDescripto
         size_t n = json_array_size(v);
         if (n == 0)
             return;
-        size_t esize = element_size(f->type);
+        size_t esize = rk_pb_element_size(f->type);
         char *arr = calloc(n, esize);
         if (!arr) {
             rk_sink_note(sink, "no_memory", path, NULL, "out of memory%s", "メモリが足りません%s", "");

@@ -269,20 +269,22 @@ static void check_value(const ProtobufCMessageDescriptor *owner, const ProtobufC
     }
 }
 
-static size_t element_size(ProtobufCType type)
+size_t rk_pb_element_size(ProtobufCType type)
 {
     switch (type) {
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE: return 8;
+    case PROTOBUF_C_TYPE_FIXED64: return sizeof(uint64_t);
+    case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
+    case PROTOBUF_C_TYPE_FLOAT: return sizeof(float);
     case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
     case PROTOBUF_C_TYPE_STRING:
     case PROTOBUF_C_TYPE_MESSAGE: return sizeof(void *);
     case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-    default: return 4;
+    case PROTOBUF_C_TYPE_ENUM: return sizeof(int);
+    default: return sizeof(uint32_t);
     }
 }
 
@@ -313,7 +315,7 @@ static void walk_message(const ProtobufCMessage *m, const char *path, rk_sink *s
             for (size_t k = 0; k < n; k++) {
                 char ipath[sizeof fpath + 32];
                 snprintf(ipath, sizeof ipath, "%s[%zu]", fpath, k);
-                check_value(d, f, arr + k * element_size(f->type), true, ipath, sink);
+                check_value(d, f, arr + k * rk_pb_element_size(f->type), true, ipath, sink);
             }
         } else {
             check_value(d, f, base + f->offset, false, fpath, sink);

@@ -30,6 +30,10 @@ int rk_record_check(const Renkei__Record *r, struct rk_sink *sink);
 /* 1 to RK_RID_MAX characters of [A-Za-z0-9._-]. */
 bool rk_rid_valid(const char *rid);
 
+/* The bytes one element of a repeated field of this type takes in a protobuf-c message (its array
+ * stride). The rules here and recjson.c both walk messages through their descriptors. */
+size_t rk_pb_element_size(ProtobufCType type);
+
 /* "case", "event", "region", "tombstone", "endorse", "rotate", "revoke"; "unknown" for anything else. The check of a record's body
  * looks the body field up by this name. */
 const char *rk_kind_name(int kind);
