@@ -32,19 +32,15 @@ static const uint8_t point_order8[32] = {0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x2
                                          0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6,
                                          0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05};
 
+/* A file of tests/unit/data/sign, NUL-terminated; the caller frees it. */
 static char *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *buf = malloc(65536);
-    assert_non_null(buf);
-    size_t n = fread(buf, 1, 65535, f);
-    assert_true(feof(f));
-    fclose(f);
-    buf[n] = 0;
+    rk_buf b;
+    rk_buf_init(&b);
+    assert_int_equal(rk_read_path(path, 65536, &b), 0);
     if (len)
-        *len = n;
-    return buf;
+        *len = b.len;
+    return b.data;
 }
 
 /* "name <hex>" line of openssl-vector.txt */
