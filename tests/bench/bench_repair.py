@@ -4,7 +4,7 @@ records each, started as peers; measures the time until both show the same diges
 that crossed the TCP connection between them.
 
     python3 tests/bench/bench_repair.py [N=100000] [--build build-bench] [--only-a 10000] [--only-b 5000]
-        [--runs 1] [--timeout 600] [--keep] [--compress yes|no]
+        [--runs 1] [--timeout 600] [--keep] [--compress yes|no] [--cache DIR]
 
 This is the 1% case of DESIGN.md between real daemons (the in-process bench_sync measures the
 reconciliation alone): node A holds N common records plus ONLY_A of its own, node B the same N plus
@@ -242,11 +242,13 @@ def main():
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--compress", choices=("yes", "no"), help="[gossip] compress on both nodes (default: the node's)")
+    ap.add_argument("--cache", help="where the prepared sets are kept (default /tmp/rk-repair-cache-N-ONLY_A-ONLY_B);"
+                    " a store format change needs a new one")
     a = ap.parse_args()
     for b in ("renkeid", "renkei", "tests/bench/bench_fill"):
         if not os.access(os.path.join(a.build, b), os.X_OK):
             sys.exit("bench_repair: %s/%s is missing; build %s first" % (a.build, b, a.build))
-    cache = "/tmp/rk-repair-cache-%d-%d-%d" % (a.n, a.only_a, a.only_b)
+    cache = a.cache or "/tmp/rk-repair-cache-%d-%d-%d" % (a.n, a.only_a, a.only_b)
     meta = prepare(a.build, cache, a.n, a.only_a, a.only_b)
     differing = meta["bytes_a"] + meta["bytes_b"]
     times = []
