@@ -121,6 +121,8 @@ int rk_gossip_start(struct rk_node *node, rk_gossip **out, rk_error *err)
     rk_metrics_describe(g->metrics, "renkei_reconcile_seconds", "histogram", "Duration of reconciliations.");
     rk_metrics_describe(g->metrics, "renkei_peer_busy_total", "counter",
                         "Pushes a peer refused as busy, each sent again after its wait.");
+    rk_metrics_describe(g->metrics, "renkei_peer_push_paced_total", "counter",
+                        "Pushes held back for the wait the previous Ack asked for.");
     if (rk_writer_add_listener(node->writer, gossip_on_commit, g) != 0) {
         free(g->dps);
         uv_close((uv_handle_t *)&g->closer, gossip_closer_cb);

@@ -100,8 +100,11 @@ int rk_peer_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *lis
     size_t i = 0;
     unsigned pace_ms = 0;
     while (i < n) {
-        if (pace_ms && !peer_push_sleep(dp, pace_ms))
-            return -1;
+        if (pace_ms) {
+            rk_metrics_add(g->metrics, "renkei_peer_push_paced_total", "peer", dp->st->name, 1);
+            if (!peer_push_sleep(dp, pace_ms))
+                return -1;
+        }
         pace_ms = 0;
         rk_relay_envset es = {0};
         size_t used = 0;
