@@ -5,11 +5,14 @@
  * national-office poller load it. Responses are parsed with http_parser; any non-2xx response is
  * counted as an error and reported. Figures go to stdout; docs/benchmarks.md records them.
  *
- * usage: bench_api SOCKET [records=100000] [connections=64] [query_seconds=10]
+ * usage: bench_api SOCKET [records=100000] [connections=64] [query_seconds=10] [publish=1]
+ * With publish=0 only the queries run, over records an earlier run published (profile_api_queries.sh
+ * runs them apart so that a profiler counts the queries alone).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,33 +246,17 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int main(int argc, char **argv)
+/* Publishes records over conns connections and prints the rate; returns the errors, -1 if a thread
+ * could not start. */
+static long publish_phase(worker *ws, pthread_t *th, const char *sock, long records, int conns)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s SOCKET [records=100000] [connections=64] [query_seconds=10]\n", argv[0]);
-        return 2;
-    }
-    const char *sock = argv[1];
-    long records = argc > 2 ? atol(argv[2]) : 100000;
-    int conns = argc > 3 ? atoi(argv[3]) : 64;
-    double qsecs = argc > 4 ? atof(argv[4]) : 10;
-    if (records <= 0 || conns <= 0 || conns > 1024 || qsecs <= 0) {
-        fprintf(stderr, "bench_api: bad arguments\n");
-        return 2;
-    }
-    worker *ws = calloc((size_t)conns, sizeof *ws);
-    pthread_t *th = calloc((size_t)conns, sizeof *th);
-    if (!ws || !th)
-        return 1;
-
-    /* phase 1: publish */
     double t0 = now_s();
     long per = records / conns, extra = records % conns, next = 0;
     for (int i = 0; i < conns; i++) {
         ws[i] = (worker){.socket_path = sock, .id = i, .first = next, .count = per + (i < extra)};
         next += ws[i].count;
         if (pthread_create(&th[i], NULL, publish_worker, &ws[i]) != 0)
-            return 1;
+            return -1;
     }
     long errors = 0;
     for (int i = 0; i < conns; i++) {
@@ -281,6 +268,33 @@ int main(int argc, char **argv)
            (double)records / pub_s, errors);
     print_error_statuses(ws, conns);
     printf(")\n");
+    return errors;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s SOCKET [records=100000] [connections=64] [query_seconds=10] [publish=1]\n", argv[0]);
+        return 2;
+    }
+    const char *sock = argv[1];
+    long records = argc > 2 ? atol(argv[2]) : 100000;
+    int conns = argc > 3 ? atoi(argv[3]) : 64;
+    double qsecs = argc > 4 ? atof(argv[4]) : 10;
+    bool publish = argc > 5 ? atoi(argv[5]) != 0 : true;
+    if (records <= 0 || conns <= 0 || conns > 1024 || qsecs <= 0) {
+        fprintf(stderr, "bench_api: bad arguments\n");
+        return 2;
+    }
+    worker *ws = calloc((size_t)conns, sizeof *ws);
+    pthread_t *th = calloc((size_t)conns, sizeof *th);
+    if (!ws || !th)
+        return 1;
+
+    /* phase 1: publish */
+    long errors = publish ? publish_phase(ws, th, sock, records, conns) : 0;
+    if (errors < 0)
+        return 1;
 
     /* phase 2: simple queries */
     double until = now_s() + qsecs;
