@@ -28,9 +28,11 @@ int rk_params_parse(const char *query, rk_params *out, rk_error *err)
         const char *k = it->key ? it->key : "";
         const char *v = it->value ? it->value : "";
         if (!rk_text_valid_utf8(k, strlen(k)) || !rk_text_valid_utf8(v, strlen(v))) {
+            /* the error names k, which lives in the list: before the list is freed */
+            rk_fail(err, "invalid_utf8", k, "query parameter is not valid UTF-8");
             uriFreeQueryListA(list);
             rk_params_free(out);
-            return rk_fail(err, "invalid_utf8", k, "query parameter is not valid UTF-8");
+            return -1;
         }
         out->keys[out->count] = strdup(k);
         out->values[out->count] = strdup(v);
