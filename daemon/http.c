@@ -51,8 +51,6 @@
     "Content-Security-Policy: default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors " \
     "'none'\r\nX-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
 
-static http_parser_settings settings;
-
 static void on_timer(uv_timer_t *t);
 
 void rk_http_count_rejection(rk_http_server *s, int status)
@@ -65,38 +63,6 @@ void rk_http_count_rejection(rk_http_server *s, int status)
 
 /* ---------------------------------------------------------------------------- connection life */
 
-void rk_http_conn_free_request(http_conn *c)
-{
-    rk_buf_reset(&c->url);
-    rk_buf_reset(&c->body);
-    rk_buf_reset(&c->hname);
-    rk_buf_reset(&c->hval);
-    free(c->inm);
-    free(c->ims);
-    c->inm = c->ims = NULL;
-    for (int i = 0; i < RK_HDR_COUNT; i++) {
-        free(c->hdr[i]);
-        c->hdr[i] = NULL;
-    }
-    c->dup_headers = 0;
-    c->last_was_value = false;
-    c->header_bytes = 0;
-    c->expect_continue = false;
-    c->msg_complete = false;
-}
-
-static void req_free(rk_http_req *r)
-{
-    free(r->path);
-    free(r->query);
-    free(r->body);
-    free(r->if_none_match);
-    free(r->if_modified_since);
-    for (int i = 0; i < RK_HDR_COUNT; i++)
-        free(r->hdr[i]);
-    free(r);
-}
-
 static void on_conn_handle_closed(uv_handle_t *h)
 {
     http_conn *c = h->data;
@@ -104,12 +70,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
     s->open_handles--;
     if (--c->open_handles > 0)
         return;
-    rk_http_conn_free_request(c);
-    rk_buf_free(&c->in);
-    rk_buf_free(&c->url);
-    rk_buf_free(&c->body);
-    rk_buf_free(&c->hname);
-    rk_buf_free(&c->hval);
+    rk_http_parse_release(c);
     free(c);
     rk_http_server_maybe_free(s);
 }
@@ -293,59 +254,28 @@ void rk_http_conn_arm_timer(http_conn *c)
         uv_timer_start(&c->timer, on_timer, c->in_message ? REQUEST_TIMEOUT_MS : IDLE_TIMEOUT_MS, 0);
 }
 
-static char *dup_range(const char *s, size_t off, size_t len)
-{
-    char *d = malloc(len + 1);
-    if (d) {
-        memcpy(d, s + off, len);
-        d[len] = '\0';
-    }
-    return d;
-}
-
 static void dispatch(http_conn *c)
 {
-    rk_http_req *r = calloc(1, sizeof *r);
-    struct http_parser_url u;
-    http_parser_url_init(&u);
-    const char *url = c->url.data ? c->url.data : "";
-    if (!r || http_parser_parse_url(url, c->url.len, 0, &u) != 0 || !(u.field_set & (1 << UF_PATH))) {
-        free(r);
-        conn_fail(c, "invalid_request", "malformed request target");
-        return;
-    }
-    r->method = http_method_str((enum http_method)c->parser.method);
-    r->path = dup_range(url, u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
-    if (u.field_set & (1 << UF_QUERY))
-        r->query = dup_range(url, u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
-    /* the body buffer is handed over, so an idle connection does not keep a large one */
-    r->body_len = c->body.len;
-    r->body = rk_buf_take(&c->body, NULL);
-    r->if_none_match = c->inm;
-    r->if_modified_since = c->ims;
-    c->inm = c->ims = NULL;
-    for (int i = 0; i < RK_HDR_COUNT; i++) {
-        r->hdr[i] = c->hdr[i];
-        c->hdr[i] = NULL;
-    }
-    r->dup_headers = c->dup_headers;
-    r->tcp = c->tcp;
-    r->has_cred = c->has_cred;
-    r->uid = c->uid;
-    r->gid = c->gid;
-    r->pid = c->pid;
-    r->start_ns = rk_monotonic_ns();
-    r->keep_alive = http_should_keep_alive(&c->parser) && !c->srv->stopping;
-    if (!r->path || !r->body || ((u.field_set & (1 << UF_QUERY)) && !r->query)) {
-        req_free(r);
-        conn_fail(c, "no_memory", "out of memory");
+    const char *code = "no_memory";
+    rk_http_req *r = rk_http_parse_take(c, &code);
+    if (!r) {
+        conn_fail(c, code, strcmp(code, "no_memory") == 0 ? "out of memory" : "malformed request target");
         return;
     }
     r->conn = c;
     c->inflight = r;
-    rk_http_conn_free_request(c);
     rk_http_conn_arm_timer(c);
     c->srv->handler(r, c->srv->ctx);
+}
+
+static void send_continue(http_conn *c)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    char *d = malloc(sizeof cont - 1);
+    if (d) {
+        memcpy(d, cont, sizeof cont - 1);
+        rk_http_conn_write(c, d, sizeof cont - 1);
+    }
 }
 
 static void process(http_conn *c)
@@ -354,21 +284,25 @@ static void process(http_conn *c)
         return;
     c->processing = true;
     while (!c->closing && !c->inflight && !c->close_after_write && !write_backlogged(c) && c->in_off < c->in.len) {
-        size_t n = http_parser_execute(&c->parser, &settings, c->in.data + c->in_off, c->in.len - c->in_off);
-        c->in_off += n;
-        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-        if (e == HPE_PAUSED) {
-            http_parser_pause(&c->parser, 0);
-            if (c->reject_code) {
-                conn_fail(c, c->reject_code, rk_http_reject_message(c->reject_code));
-                break;
-            }
-            if (c->msg_complete)
-                dispatch(c);
-        } else if (e != HPE_OK) {
+        size_t before = c->in_off;
+        rk_http_step step = rk_http_parse_step(c);
+        if (c->message_began) {
+            /* from now on the request must complete within REQUEST_TIMEOUT_MS, however slowly its
+             * bytes come: the timer is not restarted by later reads */
+            c->message_began = false;
+            rk_http_conn_arm_timer(c);
+        }
+        if (step == RK_HTTP_STEP_REQUEST) {
+            dispatch(c);
+        } else if (step == RK_HTTP_STEP_CONTINUE) {
+            send_continue(c);
+        } else if (step == RK_HTTP_STEP_REJECT) {
+            conn_fail(c, c->reject_code, rk_http_reject_message(c->reject_code));
+            break;
+        } else if (step == RK_HTTP_STEP_MALFORMED) {
             conn_fail(c, "invalid_request", "malformed HTTP request");
             break;
-        } else if (n == 0) {
+        } else if (c->in_off == before) {
             break;
         }
     }
@@ -418,8 +352,6 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     }
     c->in.len += (size_t)nread;
     c->in.data[c->in.len] = '\0';
-    if (!c->inflight)
-        rk_http_conn_arm_timer(c);
     process(c);
     update_reading(c);
 }
@@ -439,7 +371,7 @@ static void respond(rk_http_req *req, int status, const char *content_type, cons
     bool keep = req->keep_alive;
     /* HEAD: the headers GET would send, Content-Length included, and no body (RFC 9110 9.3.2) */
     bool head = req->method && strcmp(req->method, "HEAD") == 0;
-    req_free(req);
+    rk_http_req_free(req);
     if (head) {
         free(owned);
         owned = NULL;
@@ -520,9 +452,7 @@ void rk_http_respond_owned(rk_http_req *req, int status, const char *content_typ
 
 void rk_http_conn_begin(http_conn *c)
 {
-    rk_http_parse_settings(&settings);
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
+    rk_http_parse_init(c);
     if (uv_read_start(&c->h.stream, on_alloc, on_read) != 0) {
         rk_http_conn_close(c);
         return;

@@ -36,7 +36,9 @@ typedef struct http_conn {
     rk_buf in;
     size_t in_off;
     bool reading, processing, closing, close_after_write, in_message, msg_complete;
-    bool lingering; /* discard input; close after the error response, EOF or LINGER_MS */
+    bool message_began; /* set by the parser when a request starts: its timer is due */
+    bool continue_due;  /* set by the parser: "100 Continue" is due before the body is read */
+    bool lingering;     /* discard input; close after the error response, EOF or LINGER_MS */
     size_t lingered;
     uv_shutdown_t shutdown;
     int pending_writes;
@@ -74,11 +76,10 @@ struct rk_http_server {
     char *socket_path;
 };
 
-/* http.c: releases the request being parsed; (re)starts the connection's request or idle timer;
- * queues data (malloc'ed, taken) for writing; starts parsing and reading a connection just accepted;
- * closes one (an in-flight request is orphaned); builds a response (body NULL with len > 0: the
- * headers only); counts a response the server made itself in renkei_http_rejections_total. */
-void rk_http_conn_free_request(http_conn *c);
+/* http.c: (re)starts the connection's request or idle timer; queues data (malloc'ed, taken) for
+ * writing; starts parsing and reading a connection just accepted; closes one (an in-flight request is
+ * orphaned); builds a response (body NULL with len > 0: the headers only); counts a response the
+ * server made itself in renkei_http_rejections_total. */
 void rk_http_conn_arm_timer(http_conn *c);
 void rk_http_conn_write(http_conn *c, char *data, size_t len);
 void rk_http_conn_begin(http_conn *c);
@@ -92,8 +93,26 @@ void rk_http_count_rejection(rk_http_server *s, int status);
 void rk_http_server_maybe_free(rk_http_server *s);
 void rk_http_server_stop_draining(rk_http_server *s);
 
-/* http_parse.c: fills http_parser's callbacks (once, at start); the message for a reject_code. */
-void rk_http_parse_settings(http_parser_settings *s);
+/* What rk_http_parse_step met first. */
+typedef enum rk_http_step {
+    RK_HTTP_STEP_MORE,      /* the input so far holds no complete request (maybe part of one) */
+    RK_HTTP_STEP_REQUEST,   /* a request is complete: rk_http_parse_take it before stepping again */
+    RK_HTTP_STEP_CONTINUE,  /* its headers ask for "100 Continue": send it, then step again */
+    RK_HTTP_STEP_REJECT,    /* a limit was met or memory ran out: reject_code says which */
+    RK_HTTP_STEP_MALFORMED, /* not HTTP/1.x: answer 400 and close */
+} rk_http_step;
+
+/* http_parse.c: starts the parser of a new connection; parses c->in from c->in_off (advancing it) up
+ * to the first event; makes the complete request an rk_http_req (NULL with *code "invalid_request"
+ * for a bad target or "no_memory"), ready for the next; releases the request being parsed, or all the
+ * connection's buffers; frees a request; the message for a reject_code. message_began is set when a
+ * request starts, for the caller's timer. */
+void rk_http_parse_init(http_conn *c);
+rk_http_step rk_http_parse_step(http_conn *c);
+rk_http_req *rk_http_parse_take(http_conn *c, const char **code);
+void rk_http_conn_free_request(http_conn *c);
+void rk_http_parse_release(http_conn *c);
+void rk_http_req_free(rk_http_req *r);
 const char *rk_http_reject_message(const char *code);
 
 #endif

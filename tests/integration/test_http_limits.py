@@ -2,6 +2,7 @@
 pipeline requests without reading their responses hold a bounded amount of the daemon's memory, one
 at a time and many together, while everyone else is still served promptly."""
 
+import json
 import os
 import socket
 import sys
@@ -174,17 +175,50 @@ def _rejections(n, metric="renkei_http_rejections_total"):
     return out
 
 
+def _trickle(path, stop, out):
+    """A request whose headers never end, one byte a second (slowloris); out gets the node's answer
+    and how long after the first byte it came."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(1.0)
+    try:
+        s.connect(path)
+        s.sendall(b"GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        t0 = time.monotonic()
+        answer = b""
+        while not stop.is_set() and time.monotonic() - t0 < REQUEST_TIMEOUT_S + 15:
+            try:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+            except socket.timeout:
+                try:
+                    s.sendall(b"a")
+                except OSError:
+                    break
+        out["answer"], out["took"] = answer, time.monotonic() - t0
+    except OSError as e:
+        out["error"] = repr(e)
+    finally:
+        s.close()
+
+
 def test_rejections_are_counted_by_status():
     """Each refusal of the HTTP server itself is counted by status in renkei_http_rejections_total,
     present at zero from start-up, and not as a routed request."""
     n = rk.Node(name="rejections", extra=["api.max_body=4096"]).start()
     assert _rejections(n) == {c: 0 for c in CODES}
-    # the slow one first: a request that never completes gets 408 after REQUEST_TIMEOUT_S
+    # the slow ones first: a request that never completes gets 408 after REQUEST_TIMEOUT_S, whether
+    # its client goes quiet or keeps sending a byte a second (which must not restart the timer)
     slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     slow.settimeout(REQUEST_TIMEOUT_S + 15)
     slow.connect(n.socket)
     slow.sendall(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n")
     t0 = time.monotonic()
+    stop = threading.Event()
+    trickled = {}
+    trickler = threading.Thread(target=_trickle, args=(n.socket, stop, trickled), daemon=True)
+    trickler.start()
     cases = [
         ("400", b"THIS IS NOT HTTP\r\n\r\n", b"invalid_request"),
         ("400", b"GET http://[::1 HTTP/1.1\r\nHost: x\r\n\r\n", b"invalid_request"),
@@ -205,10 +239,40 @@ def test_rejections_are_counted_by_status():
     slow.close()
     assert answer.startswith(b"HTTP/1.1 408 ") and b"request_timeout" in answer, answer[:300]
     assert REQUEST_TIMEOUT_S - 1 <= took <= REQUEST_TIMEOUT_S + 10, took
-    want["408"] += 1
+    trickler.join(timeout=REQUEST_TIMEOUT_S + 20)
+    stop.set()
+    assert trickled.get("answer", b"").startswith(b"HTTP/1.1 408 "), trickled
+    assert REQUEST_TIMEOUT_S - 1 <= trickled["took"] <= REQUEST_TIMEOUT_S + 10, trickled
+    want["408"] += 2
     assert _rejections(n) == want, (_rejections(n), want)
     # a rejection is not a routed request
     assert _rejections(n, "renkei_http_requests_total") == {c: 0 for c in CODES}
+    n.stop()
+
+
+def test_expect_continue():
+    """Expect: 100-continue gets the interim response before the body is sent, and the request is
+    then answered; a body over max_body gets 413 instead, without the 100."""
+    n = rk.Node(name="continue", extra=["api.max_body=4096"]).start()
+    body = json.dumps(rk.sample_case(title="続行")).encode()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(n.socket)
+    s.sendall(b"POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+              b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+    interim = b""
+    while not interim.endswith(b"\r\n\r\n"):
+        chunk = s.recv(1)
+        assert chunk, interim
+        interim += chunk
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n", interim
+    s.sendall(body)
+    answer = _recv_all(s)
+    s.close()
+    assert answer.startswith(b"HTTP/1.1 201 "), answer[:300]
+    too_big = _raw(n, b"POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Expect: 100-continue\r\nContent-Length: 5000\r\n\r\n")
+    assert too_big.startswith(b"HTTP/1.1 413 ") and b"100 Continue" not in too_big, too_big[:300]
     n.stop()
 
 
