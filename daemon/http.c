@@ -42,6 +42,10 @@
 #define MAX_UNSENT_BYTES (64u << 10)
 /* The same in responses rather than bytes: small ones cost more in allocations than in bytes. */
 #define MAX_UNSENT_RESPONSES 8
+/* Reads (GET, HEAD) that a connection pipelined behind its previous request run this many at a time
+ * server-wide, in turns, about the thread pool's size: a client's first request goes straight to the
+ * handler, but 50 clients pipelining reads cannot fill the pool's queue ahead of everyone else's. */
+#define MAX_PIPELINED_READS 4
 #define LINGER_MAX_BYTES (64u << 20)
 
 /* Every response of the TCP listener, which browsers reach: scripts, styles, images and fetches from
@@ -75,6 +79,8 @@ static void on_conn_handle_closed(uv_handle_t *h)
     rk_http_server_maybe_free(s);
 }
 
+static void turn_leave(http_conn *c);
+
 void rk_http_conn_close(http_conn *c)
 {
     if (c->closing)
@@ -94,6 +100,7 @@ void rk_http_conn_close(http_conn *c)
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->h.stream, on_conn_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+    turn_leave(c);
     rk_http_req *r = c->inflight;
     c->inflight = NULL;
     if (r) {
@@ -125,7 +132,7 @@ static bool write_backlogged(http_conn *c)
     return uv_stream_get_write_queue_size(&c->h.stream) > MAX_UNSENT_BYTES || c->pending_writes >= MAX_UNSENT_RESPONSES;
 }
 
-static void process(http_conn *c);
+static void process(http_conn *c, bool pipelined);
 static void update_reading(http_conn *c);
 
 static void on_write(uv_write_t *w, int status)
@@ -147,7 +154,7 @@ static void on_write(uv_write_t *w, int status)
             rk_http_conn_close(c);
     } else if (!c->close_after_write && !c->inflight && !write_backlogged(c)) {
         /* the client took enough of its responses: go on with the requests it pipelined */
-        process(c);
+        process(c, true);
         update_reading(c);
     }
 }
@@ -230,7 +237,7 @@ static void conn_fail(http_conn *c, const char *code, const char *msg)
 static void on_timer(uv_timer_t *t)
 {
     http_conn *c = t->data;
-    if (c->inflight || c->closing)
+    if (c->inflight || c->waiting || c->closing)
         return;
     if (uv_stream_get_write_queue_size(&c->h.stream) > 0) {
         rk_debug("http", "closing a connection whose client has not read its response for %d s",
@@ -248,10 +255,61 @@ void rk_http_conn_arm_timer(http_conn *c)
 {
     if (c->closing)
         return;
-    if (c->inflight)
+    if (c->inflight || c->waiting)
         uv_timer_stop(&c->timer);
     else
         uv_timer_start(&c->timer, on_timer, c->in_message ? REQUEST_TIMEOUT_MS : IDLE_TIMEOUT_MS, 0);
+}
+
+static void start(http_conn *c, rk_http_req *r)
+{
+    r->conn = c;
+    c->inflight = r;
+    rk_http_conn_arm_timer(c);
+    c->srv->handler(r, c->srv->ctx);
+}
+
+/* Gives free turns to the connections waiting for one, first come first served. */
+static void turn_wake(rk_http_server *s)
+{
+    while (s->turns_used < MAX_PIPELINED_READS && s->turn_head && !s->stopping) {
+        http_conn *w = s->turn_head;
+        if (!(s->turn_head = w->turn_next))
+            s->turn_tail = NULL;
+        w->turn_next = NULL;
+        rk_http_req *r = w->waiting;
+        w->waiting = NULL;
+        w->holds_turn = true;
+        s->turns_used++;
+        start(w, r);
+    }
+}
+
+/* The connection's read is answered or the connection closes: its turn (if any) passes on, and it
+ * leaves the queue (its waiting request, if any, is dropped). */
+static void turn_leave(http_conn *c)
+{
+    rk_http_server *s = c->srv;
+    if (c->waiting) {
+        http_conn **p = &s->turn_head, *prev = NULL;
+        while (*p && *p != c) {
+            prev = *p;
+            p = &(*p)->turn_next;
+        }
+        if (*p) {
+            *p = c->turn_next;
+            if (s->turn_tail == c)
+                s->turn_tail = prev;
+        }
+        c->turn_next = NULL;
+        rk_http_req_free(c->waiting);
+        c->waiting = NULL;
+    }
+    if (c->holds_turn) {
+        c->holds_turn = false;
+        s->turns_used--;
+        turn_wake(s);
+    }
 }
 
 static void dispatch(http_conn *c)
@@ -262,10 +320,23 @@ static void dispatch(http_conn *c)
         conn_fail(c, code, strcmp(code, "no_memory") == 0 ? "out of memory" : "malformed request target");
         return;
     }
-    r->conn = c;
-    c->inflight = r;
-    rk_http_conn_arm_timer(c);
-    c->srv->handler(r, c->srv->ctx);
+    bool read = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    if (c->pipelined && read) {
+        rk_http_server *s = c->srv;
+        if (s->turns_used >= MAX_PIPELINED_READS || s->turn_head) {
+            c->waiting = r;
+            if (s->turn_tail)
+                s->turn_tail->turn_next = c;
+            else
+                s->turn_head = c;
+            s->turn_tail = c;
+            uv_timer_stop(&c->timer); /* as for a request in flight */
+            return;
+        }
+        c->holds_turn = true;
+        s->turns_used++;
+    }
+    start(c, r);
 }
 
 static void send_continue(http_conn *c)
@@ -278,12 +349,15 @@ static void send_continue(http_conn *c)
     }
 }
 
-static void process(http_conn *c)
+/* pipelined: the input came before the previous response went out (called after a response). */
+static void process(http_conn *c, bool pipelined)
 {
     if (c->processing)
         return;
     c->processing = true;
-    while (!c->closing && !c->inflight && !c->close_after_write && !write_backlogged(c) && c->in_off < c->in.len) {
+    c->pipelined = pipelined;
+    while (!c->closing && !c->inflight && !c->waiting && !c->close_after_write && !write_backlogged(c) &&
+           c->in_off < c->in.len) {
         size_t before = c->in_off;
         rk_http_step step = rk_http_parse_step(c);
         if (c->message_began) {
@@ -352,7 +426,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     }
     c->in.len += (size_t)nread;
     c->in.data[c->in.len] = '\0';
-    process(c);
+    process(c, false);
     update_reading(c);
 }
 
@@ -384,6 +458,7 @@ static void respond(rk_http_req *req, int status, const char *content_type, cons
         return; /* orphaned: the client left */
     }
     c->inflight = NULL;
+    turn_leave(c);
     if (c->srv->stopping)
         keep = false;
     rk_buf out;
@@ -412,7 +487,7 @@ static void respond(rk_http_req *req, int status, const char *content_type, cons
         return;
     }
     rk_http_conn_arm_timer(c);
-    process(c);
+    process(c, true);
     update_reading(c);
 }
 
@@ -424,7 +499,7 @@ static void update_reading(http_conn *c)
 {
     if (c->closing || (c->close_after_write && !c->lingering))
         return;
-    bool want = c->lingering || !((c->inflight || write_backlogged(c)) && c->in.len > c->in_off);
+    bool want = c->lingering || !((c->inflight || c->waiting || write_backlogged(c)) && c->in.len > c->in_off);
     if (want && !c->reading && uv_read_start(&c->h.stream, on_alloc, on_read) == 0) {
         c->reading = true;
     } else if (!want && c->reading) {

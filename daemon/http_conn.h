@@ -52,6 +52,12 @@ typedef struct http_conn {
     unsigned dup_headers;
     bool expect_continue;
     rk_http_req *inflight;
+    /* Pipelined reads take turns (http.c, MAX_PIPELINED_READS): `pipelined` while parsing what came
+     * before the previous response went out; a read parsed then without a free turn waits here, in
+     * the server's queue, and counts as in flight for parsing and reading. */
+    rk_http_req *waiting;
+    struct http_conn *turn_next;
+    bool pipelined, holds_turn;
     bool has_cred, tcp;
     uid_t uid;
     gid_t gid;
@@ -73,6 +79,8 @@ struct rk_http_server {
     bool draining;
     int open_handles; /* listeners, connection handles and the drain timer */
     http_conn *conns;
+    unsigned turns_used;              /* pipelined reads in flight */
+    http_conn *turn_head, *turn_tail; /* connections whose pipelined read waits for a turn */
     char *socket_path;
 };
 
