@@ -6,6 +6,7 @@ import atexit
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -31,11 +32,41 @@ def _cleanup():
 atexit.register(_cleanup)
 
 
+_ports_given = set()
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A loopback TCP port that is free right now."""
+    """A loopback TCP port that is free right now and not handed out before by this process.
+
+    Chosen below the kernel's ephemeral range: a port the kernel picked with bind(0) is also where
+    it places the outgoing connections of nodes already running, so between choosing a port and the
+    node binding it, a peer connection could take it ("Address in use" with many nodes)."""
+    low = _ephemeral_low()
+    if low > 12000:
+        for _ in range(200):
+            port = random.randrange(10000, low)
+            if port in _ports_given:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _ports_given.add(port)
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port = s.getsockname()[1]
+    _ports_given.add(port)
+    return port
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
