@@ -13,10 +13,11 @@
 #include "gossip.h"
 #include "metrics.h"
 #include "node.h"
+#include "peer_msg.h"
 #include "peerstat.h"
 #include "relay.h"
 
-#define RK_GOSSIP_MAX_MSG (8u << 20) /* protocol limit on one message */
+#define RK_GOSSIP_MAX_MSG RK_PEER_MSG_MAX /* protocol limit on one message */
 /* NNG drops bigger frames; between the two we count too_large */
 #define RK_GOSSIP_TRANSPORT_MAX (2 * RK_GOSSIP_MAX_MSG)
 #define RK_GOSSIP_MAX_RECORDS 1000

@@ -25,9 +25,10 @@
 
 #include "compress.h"
 #include "gossip_int.h"
-#include "peer_dial_int.h"
 #include "handshake.h"
 #include "log.h"
+#include "peer_dial_int.h"
+#include "peer_msg.h"
 #include "renkei.pb-c.h"
 #include "sync.h"
 #include "tls.h"
@@ -48,74 +49,13 @@
  * on its way to the store would be found missing and fetched again. */
 #define DIAL_SYNC_DRAIN_WAIT_MS 10000
 
-/* Replaces a packed request of RK_COMPRESS_MIN bytes or more by its compressed form (docs/protocol.md,
- * "Compression"); a shorter one, or one that would not shrink, is kept. NULL when out of memory. */
-static nng_msg *peer_dial_compress(nng_msg *m)
+nng_msg *rk_peer_dial_pack(rk_peer_dial *dp, uint32_t member, const ProtobufCMessage *sub)
 {
-    if (nng_msg_len(m) < RK_COMPRESS_MIN)
-        return m;
-    uint8_t *z;
-    size_t zlen;
-    if (rk_compress(nng_msg_body(m), nng_msg_len(m), &z, &zlen) != RK_COMPRESS_OK) {
-        nng_msg_free(m);
-        return NULL;
-    }
-    Renkei__PeerRequest w = RENKEI__PEER_REQUEST__INIT;
-    w.msg_case = RENKEI__PEER_REQUEST__MSG_ZSTD;
-    w.zstd.data = z;
-    w.zstd.len = zlen;
-    size_t n = renkei__peer_request__get_packed_size(&w);
-    nng_msg *c = NULL;
-    if (n < nng_msg_len(m)) {
-        if (nng_msg_alloc(&c, n) != 0) {
-            free(z);
-            nng_msg_free(m);
-            return NULL;
-        }
-        renkei__peer_request__pack(&w, nng_msg_body(c));
-        nng_msg_free(m);
-        m = c;
-    }
-    free(z);
-    return m;
-}
-
-/* Replaces a compressed reply by the PeerReply it holds. A bad frame, a frame over the message limit
- * and a nested zstd are rejections, counted for the peer. Returns 0, or -1 with *r freed. */
-static int peer_dial_decompress(rk_peer_dial *dp, Renkei__PeerReply **r)
-{
-    uint8_t *raw;
-    size_t len;
-    rk_compress_result cr = rk_decompress((*r)->zstd.data, (*r)->zstd.len, RK_GOSSIP_MAX_MSG, &raw, &len);
-    renkei__peer_reply__free_unpacked(*r, NULL);
-    *r = NULL;
-    if (cr != RK_COMPRESS_OK) {
-        rk_peerstat_reject(&dp->g->stats, dp->st, rk_compress_reason(cr), "compressed PeerReply");
-        return -1;
-    }
-    *r = renkei__peer_reply__unpack(NULL, len, raw);
-    free(raw);
-    if (!*r || (*r)->msg_case == RENKEI__PEER_REPLY__MSG_ZSTD) {
-        if (*r)
-            renkei__peer_reply__free_unpacked(*r, NULL);
-        *r = NULL;
-        rk_peerstat_reject(&dp->g->stats, dp->st, "malformed", "undecodable compressed PeerReply");
-        return -1;
-    }
-    return 0;
-}
-
-nng_msg *rk_peer_dial_pack(rk_peer_dial *dp, const Renkei__PeerRequest *req)
-{
-    size_t n = renkei__peer_request__get_packed_size(req);
-    nng_msg *m;
-    if (nng_msg_alloc(&m, n) != 0)
-        return NULL;
-    renkei__peer_request__pack(req, nng_msg_body(m));
+    nng_msg *m = rk_peer_msg_pack(&renkei__peer_request__descriptor, member, sub);
     nng_mtx_lock(dp->g->mu);
     bool zstd = dp->zstd;
     nng_mtx_unlock(dp->g->mu);
-    return zstd ? peer_dial_compress(m) : m;
+    return zstd ? rk_peer_msg_compress(&renkei__peer_request__descriptor, m) : m;
 }
 
 int rk_peer_dial_exchange(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, nng_msg *m, nng_duration timeout,
@@ -146,14 +86,14 @@ int rk_peer_dial_exchange(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, nng_msg *
         rk_peerstat_reject(&dp->g->stats, dp->st, "too_large", "reply over 8 MiB");
         return NNG_EMSGSIZE;
     }
-    *out = renkei__peer_reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+    rk_peer_msg_reject why;
+    *out = (Renkei__PeerReply *)rk_peer_msg_decode(&renkei__peer_reply__descriptor, nng_msg_body(m), nng_msg_len(m),
+                                                   NULL, NULL, &why);
     nng_msg_free(m);
     if (!*out) {
-        rk_peerstat_reject(&dp->g->stats, dp->st, "malformed", "undecodable PeerReply");
+        rk_peerstat_reject(&dp->g->stats, dp->st, why.code, why.detail);
         return NNG_EPROTO;
     }
-    if ((*out)->msg_case == RENKEI__PEER_REPLY__MSG_ZSTD && peer_dial_decompress(dp, out) != 0)
-        return NNG_EPROTO;
     if ((*out)->msg_case == RENKEI__PEER_REPLY__MSG_ERROR) {
         const char *code = (*out)->error->code;
         if (strcmp(code, "unauthenticated") == 0) {
@@ -167,11 +107,11 @@ int rk_peer_dial_exchange(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, nng_msg *
     return 0;
 }
 
-int rk_peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Renkei__PeerRequest *req, nng_duration timeout,
-                      Renkei__PeerReply **out, uint32_t *pipe)
+int rk_peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, uint32_t member, const ProtobufCMessage *sub,
+                      nng_duration timeout, Renkei__PeerReply **out, uint32_t *pipe)
 {
     *out = NULL;
-    nng_msg *m = rk_peer_dial_pack(dp, req);
+    nng_msg *m = rk_peer_dial_pack(dp, member, sub);
     return m ? rk_peer_dial_exchange(dp, ctx, aio, m, timeout, out, pipe) : NNG_ENOMEM;
 }
 
@@ -222,12 +162,10 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     nng_mtx_lock(g->mu);
     dp->zstd = false; /* until this handshake's HelloReply says otherwise */
     nng_mtx_unlock(g->mu);
-    Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
-    req.msg_case = RENKEI__PEER_REQUEST__MSG_HELLO;
-    req.hello = &h;
     Renkei__PeerReply *r = NULL;
     uint32_t pipe = 0, pipe2 = 0;
-    int rv = rk_peer_dial_call(dp, ctx, aio, &req, RK_DIAL_CALL_TIMEOUT_MS, &r, &pipe);
+    int rv =
+        rk_peer_dial_call(dp, ctx, aio, RENKEI__PEER_REQUEST__MSG_HELLO, &h.base, RK_DIAL_CALL_TIMEOUT_MS, &r, &pipe);
     if (rv != 0)
         return rv == NNG_ECLOSED ? -1 : 1;
     if (r->msg_case != RENKEI__PEER_REPLY__MSG_HELLO) {
@@ -265,9 +203,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     Renkei__Auth a = RENKEI__AUTH__INIT;
     a.signature.data = sig;
     a.signature.len = RK_SIG_LEN;
-    req.msg_case = RENKEI__PEER_REQUEST__MSG_AUTH;
-    req.auth = &a;
-    rv = rk_peer_dial_call(dp, ctx, aio, &req, RK_DIAL_CALL_TIMEOUT_MS, &r, &pipe2);
+    rv = rk_peer_dial_call(dp, ctx, aio, RENKEI__PEER_REQUEST__MSG_AUTH, &a.base, RK_DIAL_CALL_TIMEOUT_MS, &r, &pipe2);
     if (rv != 0)
         return rv == NNG_ECLOSED ? -1 : 1;
     bool ok = r->msg_case == RENKEI__PEER_REPLY__MSG_ACK && pipe2 == pipe;
@@ -303,13 +239,10 @@ int rk_peer_dial_fetch(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_
         }
         size_t k = n - i < DIAL_FETCH_BATCH ? n - i : DIAL_FETCH_BATCH;
         Renkei__Fetch f = RENKEI__FETCH__INIT;
-        f.hashes.data = (uint8_t *)hashes + i * RK_HASH_LEN;
-        f.hashes.len = k * RK_HASH_LEN;
-        Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
-        req.msg_case = RENKEI__PEER_REQUEST__MSG_FETCH;
-        req.fetch = &f;
+        f.hashes = (ProtobufCBinaryData){k * RK_HASH_LEN, (uint8_t *)hashes + i * RK_HASH_LEN};
         Renkei__PeerReply *r;
-        if (rk_peer_dial_call(dp, ctx, aio, &req, RK_DIAL_CALL_TIMEOUT_MS, &r, NULL) != 0) {
+        if (rk_peer_dial_call(dp, ctx, aio, RENKEI__PEER_REQUEST__MSG_FETCH, &f.base, RK_DIAL_CALL_TIMEOUT_MS, &r,
+                              NULL) != 0) {
             rc = -1;
             break;
         }
@@ -364,11 +297,9 @@ static int peer_dial_reconcile(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
             result = "too_many_rounds";
             goto out;
         }
-        Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
-        req.msg_case = RENKEI__PEER_REQUEST__MSG_RECONCILE;
-        req.reconcile = msg;
         Renkei__PeerReply *r;
-        int rv = rk_peer_dial_call(dp, ctx, aio, &req, RK_DIAL_CALL_TIMEOUT_MS, &r, NULL);
+        int rv = rk_peer_dial_call(dp, ctx, aio, RENKEI__PEER_REQUEST__MSG_RECONCILE, &msg->base,
+                                   RK_DIAL_CALL_TIMEOUT_MS, &r, NULL);
         rk_sync_free_message(msg);
         msg = NULL;
         if (rv != 0) {
@@ -399,27 +330,10 @@ static int peer_dial_reconcile(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     }
     rk_txn_abort(t);
     t = NULL;
-    /* Claim what we need so concurrent announcements do not fetch the same records again. The claimed
-     * hashes are compacted in place: a node catching up needs a hash per missing record, and a
-     * second copy of that list would double its memory. */
-    {
-        size_t nn = 0;
-        uint64_t now = rk_monotonic_ns() / 1000000;
-        nng_mtx_lock(g->mu);
-        for (size_t i = 0; i < diff.n_need; i++) {
-            const uint8_t *h = diff.need + i * RK_HASH_LEN;
-            if (rk_relay_claim_locked(g, h, now)) {
-                if (nn != i)
-                    memcpy(diff.need + nn * RK_HASH_LEN, h, RK_HASH_LEN);
-                nn++;
-            }
-        }
-        nng_mtx_unlock(g->mu);
-        int f = rk_peer_dial_fetch(dp, ctx, aio, diff.need, nn);
-        if (f != 0) {
-            result = "fetch_failed";
-            goto out;
-        }
+    /* Claim what we need so concurrent announcements do not fetch the same records again. */
+    if (rk_peer_dial_fetch(dp, ctx, aio, diff.need, rk_relay_claim_list(g, diff.need, diff.n_need)) != 0) {
+        result = "fetch_failed";
+        goto out;
     }
     if (rk_peer_push(dp, ctx, aio, diff.have, diff.n_have, RK_ITEM_LEN) != 0) {
         result = "push_failed";
@@ -455,18 +369,33 @@ out:
     return rc;
 }
 
+/* A context of the peer's socket and an aio, for one thread's blocking requests. 0, or -1 when NNG
+ * has none to give (the thread then ends; the socket is closing or out of memory). */
+static int peer_dial_ctx_open(rk_peer_dial *dp, nng_ctx *ctx, nng_aio **aio)
+{
+    if (nng_ctx_open(ctx, dp->sock) != 0)
+        return -1;
+    if (nng_aio_alloc(aio, NULL, NULL) != 0) {
+        nng_ctx_close(*ctx);
+        return -1;
+    }
+    return 0;
+}
+
+static void peer_dial_ctx_close(nng_ctx ctx, nng_aio *aio)
+{
+    nng_aio_free(aio);
+    nng_ctx_close(ctx);
+}
+
 static void peer_dial_ctl_thread(void *arg)
 {
     rk_peer_dial *dp = arg;
     struct rk_gossip *g = dp->g;
     nng_ctx ctx;
     nng_aio *aio;
-    if (nng_ctx_open(&ctx, dp->sock) != 0)
+    if (peer_dial_ctx_open(dp, &ctx, &aio) != 0)
         return;
-    if (nng_aio_alloc(&aio, NULL, NULL) != 0) {
-        nng_ctx_close(ctx);
-        return;
-    }
     uint64_t backoff = 100, next_sync = 0;
     unsigned interval_ms = (g->node->cfg->sync_interval_s ? g->node->cfg->sync_interval_s : 30) * 1000u;
     while (!peer_dial_stopping(dp)) {
@@ -529,8 +458,7 @@ static void peer_dial_ctl_thread(void *arg)
         }
         nng_mtx_unlock(g->mu);
     }
-    nng_aio_free(aio);
-    nng_ctx_close(ctx);
+    peer_dial_ctx_close(ctx, aio);
 }
 
 /* Keeps one Poll outstanding; fetches whatever the peer announces that we lack. */
@@ -540,12 +468,8 @@ static void peer_dial_poll_thread(void *arg)
     struct rk_gossip *g = dp->g;
     nng_ctx ctx;
     nng_aio *aio;
-    if (nng_ctx_open(&ctx, dp->sock) != 0)
+    if (peer_dial_ctx_open(dp, &ctx, &aio) != 0)
         return;
-    if (nng_aio_alloc(&aio, NULL, NULL) != 0) {
-        nng_ctx_close(ctx);
-        return;
-    }
     for (;;) {
         nng_mtx_lock(g->mu);
         while (!g->stopping && !dp->stop && !dp->authed)
@@ -556,11 +480,9 @@ static void peer_dial_poll_thread(void *arg)
             break;
         Renkei__Poll p = RENKEI__POLL__INIT;
         p.wait_ms = DIAL_POLL_WAIT_MS;
-        Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
-        req.msg_case = RENKEI__PEER_REQUEST__MSG_POLL;
-        req.poll = &p;
         Renkei__PeerReply *r;
-        int rv = rk_peer_dial_call(dp, ctx, aio, &req, DIAL_POLL_WAIT_MS + 10000, &r, NULL);
+        int rv = rk_peer_dial_call(dp, ctx, aio, RENKEI__PEER_REQUEST__MSG_POLL, &p.base, DIAL_POLL_WAIT_MS + 10000, &r,
+                                   NULL);
         if (rv == NNG_ECLOSED)
             break;
         if (rv != 0) {
@@ -586,8 +508,7 @@ static void peer_dial_poll_thread(void *arg)
         rk_buf_free(&want);
         renkei__peer_reply__free_unpacked(r, NULL);
     }
-    nng_aio_free(aio);
-    nng_ctx_close(ctx);
+    peer_dial_ctx_close(ctx, aio);
 }
 
 static void peer_dial_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)

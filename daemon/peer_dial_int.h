@@ -40,16 +40,17 @@ struct rk_peer_dial {
 /* How long one request waits for its reply. */
 #define RK_DIAL_CALL_TIMEOUT_MS 30000
 
-/* A request as it goes on the wire (compressed when negotiated); NULL when out of memory. */
-nng_msg *rk_peer_dial_pack(rk_peer_dial *dp, const Renkei__PeerRequest *req);
+/* A PeerRequest carrying sub as its member `member` (a RENKEI__PEER_REQUEST__MSG_ case), as it goes on
+ * the wire (compressed when negotiated); NULL when out of memory. */
+nng_msg *rk_peer_dial_pack(rk_peer_dial *dp, uint32_t member, const ProtobufCMessage *sub);
 /* Sends the packed request m (always taken over) on ctx and waits for its reply, decompressed;
  * blocks the calling (dialer) thread. A PeerError is a reply (0). 0, or an NNG error. */
 int rk_peer_dial_exchange(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, nng_msg *m, nng_duration timeout,
                           Renkei__PeerReply **out, uint32_t *pipe);
 /* One request and its reply on ctx (rk_peer_dial_pack, then rk_peer_dial_exchange); blocks the
  * calling (dialer) thread. 0, or an NNG error. */
-int rk_peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const Renkei__PeerRequest *req, nng_duration timeout,
-                      Renkei__PeerReply **out, uint32_t *pipe);
+int rk_peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, uint32_t member, const ProtobufCMessage *sub,
+                      nng_duration timeout, Renkei__PeerReply **out, uint32_t *pipe);
 /* Fetches hashes (already claimed in the in-flight table) in batches and hands the records to the
  * writer; releases what was not delivered. 0 or -1. */
 int rk_peer_dial_fetch(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *hashes, size_t n);

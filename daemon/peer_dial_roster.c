@@ -101,13 +101,10 @@ int rk_peer_dial_roster_exchange(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     if (rk_roster_sync_items(g->node->store, &ours, &err) != 0)
         goto out;
     Renkei__RosterItems ri = RENKEI__ROSTER_ITEMS__INIT;
-    ri.items.data = (uint8_t *)ours.data;
-    ri.items.len = ours.len;
-    Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
-    req.msg_case = RENKEI__PEER_REQUEST__MSG_ROSTER;
-    req.roster = &ri;
+    ri.items = (ProtobufCBinaryData){ours.len, (uint8_t *)ours.data};
     Renkei__PeerReply *r = NULL;
-    if (rk_peer_dial_call(dp, ctx, aio, &req, ROSTER_CALL_TIMEOUT_MS, &r, NULL) != 0) {
+    if (rk_peer_dial_call(dp, ctx, aio, RENKEI__PEER_REQUEST__MSG_ROSTER, &ri.base, ROSTER_CALL_TIMEOUT_MS, &r, NULL) !=
+        0) {
         result = "transport";
         goto out;
     }
@@ -127,14 +124,8 @@ int rk_peer_dial_roster_exchange(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     if (d != 0)
         goto out;
     /* claimed like any fetch, so an announcement of the same records does not fetch them twice */
-    size_t nn = 0, n = need.len / RK_HASH_LEN;
     uint8_t *h = (uint8_t *)need.data;
-    uint64_t now = rk_monotonic_ns() / 1000000;
-    nng_mtx_lock(g->mu);
-    for (size_t i = 0; i < n; i++)
-        if (rk_relay_claim_locked(g, h + i * RK_HASH_LEN, now))
-            memmove(h + nn++ * RK_HASH_LEN, h + i * RK_HASH_LEN, RK_HASH_LEN);
-    nng_mtx_unlock(g->mu);
+    size_t nn = rk_relay_claim_list(g, h, need.len / RK_HASH_LEN);
     if (rk_peer_dial_fetch(dp, ctx, aio, h, nn) != 0) {
         result = "fetch_failed";
         goto out;

@@ -121,10 +121,7 @@ int rk_peer_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *lis
             Renkei__Records rs = RENKEI__RECORDS__INIT;
             rs.n_records = es.n;
             rs.records = es.recs;
-            Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
-            req.msg_case = RENKEI__PEER_REQUEST__MSG_PUSH;
-            req.push = &rs;
-            m = rk_peer_dial_pack(dp, &req);
+            m = rk_peer_dial_pack(dp, RENKEI__PEER_REQUEST__MSG_PUSH, &rs.base);
         }
         /* Packed (the envelopes point into the read transaction until here): a wait for the listener
          * does not hold the transaction open. */
@@ -142,13 +139,10 @@ int rk_peer_push_announce(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uin
     for (size_t i = 0; i < n; i += RK_GOSSIP_MAX_ITEMS) {
         size_t k = n - i < RK_GOSSIP_MAX_ITEMS ? n - i : RK_GOSSIP_MAX_ITEMS;
         Renkei__Announce a = RENKEI__ANNOUNCE__INIT;
-        a.items.data = (uint8_t *)items + i * RK_ITEM_LEN;
-        a.items.len = k * RK_ITEM_LEN;
-        Renkei__PeerRequest req = RENKEI__PEER_REQUEST__INIT;
-        req.msg_case = RENKEI__PEER_REQUEST__MSG_ANNOUNCE;
-        req.announce = &a;
+        a.items = (ProtobufCBinaryData){k * RK_ITEM_LEN, (uint8_t *)items + i * RK_ITEM_LEN};
         Renkei__PeerReply *r;
-        if (rk_peer_dial_call(dp, ctx, aio, &req, RK_DIAL_CALL_TIMEOUT_MS, &r, NULL) != 0)
+        if (rk_peer_dial_call(dp, ctx, aio, RENKEI__PEER_REQUEST__MSG_ANNOUNCE, &a.base, RK_DIAL_CALL_TIMEOUT_MS, &r,
+                              NULL) != 0)
             return -1;
         int rc = 0;
         if (r->msg_case == RENKEI__PEER_REPLY__MSG_FETCH) {

@@ -21,6 +21,7 @@
 #include "gossip_int.h"
 #include "log.h"
 #include "peer_listen_int.h"
+#include "peer_msg.h"
 #include "renkei.pb-c.h"
 #include "roster_sync.h"
 #include "sync.h"
@@ -35,25 +36,26 @@
 
 /* ---- message encoding -------------------------------------------------------------------------- */
 
-static nng_msg *peer_serve_pack(const Renkei__PeerReply *r)
+/* A PeerReply carrying sub as its member `member` (a RENKEI__PEER_REPLY__MSG_ case); NULL when out of
+ * memory. */
+static nng_msg *peer_serve_reply(uint32_t member, const ProtobufCMessage *sub)
 {
-    size_t n = renkei__peer_reply__get_packed_size(r);
-    nng_msg *m;
-    if (nng_msg_alloc(&m, n) != 0)
-        return NULL;
-    renkei__peer_reply__pack(r, nng_msg_body(m));
-    return m;
+    return rk_peer_msg_pack(&renkei__peer_reply__descriptor, member, sub);
 }
 
-static nng_msg *peer_serve_error(const char *code, const char *message)
+/* A PeerError; retry_after_ms only for `busy`. */
+static nng_msg *peer_serve_error_after(const char *code, const char *message, uint32_t retry_after_ms)
 {
     Renkei__PeerError e = RENKEI__PEER_ERROR__INIT;
     e.code = (char *)code;
     e.message = (char *)message;
-    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-    r.msg_case = RENKEI__PEER_REPLY__MSG_ERROR;
-    r.error = &e;
-    return peer_serve_pack(&r);
+    e.retry_after_ms = retry_after_ms;
+    return peer_serve_reply(RENKEI__PEER_REPLY__MSG_ERROR, &e.base);
+}
+
+static nng_msg *peer_serve_error(const char *code, const char *message)
+{
+    return peer_serve_error_after(code, message, 0);
 }
 
 static nng_msg *peer_serve_ack(uint32_t accepted, uint32_t rejected, uint32_t retry_after_ms)
@@ -62,46 +64,14 @@ static nng_msg *peer_serve_ack(uint32_t accepted, uint32_t rejected, uint32_t re
     a.accepted = accepted;
     a.rejected = rejected;
     a.retry_after_ms = retry_after_ms;
-    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-    r.msg_case = RENKEI__PEER_REPLY__MSG_ACK;
-    r.ack = &a;
-    return peer_serve_pack(&r);
+    return peer_serve_reply(RENKEI__PEER_REPLY__MSG_ACK, &a.base);
 }
 
 nng_msg *rk_peer_serve_announce(const uint8_t *items, size_t n)
 {
     Renkei__Announce a = RENKEI__ANNOUNCE__INIT;
-    a.items.data = (uint8_t *)items;
-    a.items.len = n * RK_ITEM_LEN;
-    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-    r.msg_case = RENKEI__PEER_REPLY__MSG_ANNOUNCE;
-    r.announce = &a;
-    return peer_serve_pack(&r);
-}
-
-/* Replaces a reply of RK_COMPRESS_MIN bytes or more by its compressed form (docs/protocol.md,
- * "Compression"), kept as it is if it would not shrink. NULL when out of memory. */
-static nng_msg *peer_serve_compress(nng_msg *m)
-{
-    if (!m || nng_msg_len(m) < RK_COMPRESS_MIN)
-        return m;
-    uint8_t *z;
-    size_t zlen;
-    if (rk_compress(nng_msg_body(m), nng_msg_len(m), &z, &zlen) != RK_COMPRESS_OK) {
-        nng_msg_free(m);
-        return NULL;
-    }
-    Renkei__PeerReply w = RENKEI__PEER_REPLY__INIT;
-    w.msg_case = RENKEI__PEER_REPLY__MSG_ZSTD;
-    w.zstd.data = z;
-    w.zstd.len = zlen;
-    if (renkei__peer_reply__get_packed_size(&w) < nng_msg_len(m)) {
-        nng_msg *c = peer_serve_pack(&w);
-        nng_msg_free(m);
-        m = c;
-    }
-    free(z);
-    return m;
+    a.items = (ProtobufCBinaryData){n * RK_ITEM_LEN, (uint8_t *)items};
+    return peer_serve_reply(RENKEI__PEER_REPLY__MSG_ANNOUNCE, &a.base);
 }
 
 /* ---- requests ----------------------------------------------------------------------------------- */
@@ -194,10 +164,7 @@ static nng_msg *peer_serve_hello(rk_listen_conn *c, const Renkei__Hello *h)
             hr.charter_signature.len = RK_SIG_LEN;
         }
     }
-    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-    r.msg_case = RENKEI__PEER_REPLY__MSG_HELLO;
-    r.hello = &hr;
-    nng_msg *m = peer_serve_pack(&r);
+    nng_msg *m = peer_serve_reply(RENKEI__PEER_REPLY__MSG_HELLO, &hr.base);
     free(packed);
     return m;
 }
@@ -270,12 +237,8 @@ static nng_msg *peer_serve_announce_req(rk_listen_conn *c, const Renkei__Announc
         m = peer_serve_ack(0, 0, 0);
     } else {
         Renkei__Fetch f = RENKEI__FETCH__INIT;
-        f.hashes.data = (uint8_t *)want.data;
-        f.hashes.len = want.len;
-        Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-        r.msg_case = RENKEI__PEER_REPLY__MSG_FETCH;
-        r.fetch = &f;
-        m = peer_serve_pack(&r);
+        f.hashes = (ProtobufCBinaryData){want.len, (uint8_t *)want.data};
+        m = peer_serve_reply(RENKEI__PEER_REPLY__MSG_FETCH, &f.base);
     }
     rk_buf_free(&want);
     return m;
@@ -300,10 +263,7 @@ static nng_msg *peer_serve_fetch(rk_listen_conn *c, const Renkei__Fetch *f)
         Renkei__Records rs = RENKEI__RECORDS__INIT;
         rs.n_records = es.n;
         rs.records = es.recs;
-        Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-        r.msg_case = RENKEI__PEER_REPLY__MSG_RECORDS;
-        r.records = &rs;
-        m = peer_serve_pack(&r);
+        m = peer_serve_reply(RENKEI__PEER_REPLY__MSG_RECORDS, &rs.base);
         if (st)
             rk_peerstat_count_io(&c->g->stats, st, es.n, 0);
     }
@@ -357,16 +317,9 @@ static nng_msg *peer_serve_push(rk_listen_conn *c, const Renkei__Records *rs)
      * one push per connection. */
     size_t limit = peer_serve_backlog_max();
     if (rk_writer_outstanding(g->node->writer) >= limit) {
-        Renkei__PeerError e = RENKEI__PEER_ERROR__INIT;
-        e.code = "busy";
-        e.message = "the node's writer is full; send this again after retry_after_ms";
-        e.retry_after_ms = peer_serve_retry_after(g->node->writer, limit);
-        if (e.retry_after_ms == 0)
-            e.retry_after_ms = SERVE_RETRY_MIN_MS; /* drained in between: still, not at once */
-        Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-        r.msg_case = RENKEI__PEER_REPLY__MSG_ERROR;
-        r.error = &e;
-        return peer_serve_pack(&r);
+        uint32_t after = peer_serve_retry_after(g->node->writer, limit);
+        return peer_serve_error_after("busy", "the node's writer is full; send this again after retry_after_ms",
+                                      after ? after : SERVE_RETRY_MIN_MS); /* drained in between: still, not at once */
     }
     uint32_t ok = rk_relay_submit(g, st, rs->records, rs->n_records);
     return peer_serve_ack(ok, (uint32_t)rs->n_records - ok, peer_serve_retry_after(g->node->writer, limit));
@@ -396,12 +349,8 @@ static nng_msg *peer_serve_roster(rk_listen_conn *c, const Renkei__RosterItems *
         m = peer_serve_error("internal", "store read failed");
     } else {
         Renkei__RosterItems out = RENKEI__ROSTER_ITEMS__INIT;
-        out.items.data = (uint8_t *)ours.data;
-        out.items.len = ours.len;
-        Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-        r.msg_case = RENKEI__PEER_REPLY__MSG_ROSTER;
-        r.roster = &out;
-        m = peer_serve_pack(&r);
+        out.items = (ProtobufCBinaryData){ours.len, (uint8_t *)ours.data};
+        m = peer_serve_reply(RENKEI__PEER_REPLY__MSG_ROSTER, &out.base);
     }
     rk_buf_free(&ours);
     return m;
@@ -428,10 +377,7 @@ static nng_msg *peer_serve_reconcile(rk_listen_conn *c, const Renkei__Reconcile 
         return peer_serve_bad(c, err.code, err.message);
     }
     rk_txn_abort(t);
-    Renkei__PeerReply r = RENKEI__PEER_REPLY__INIT;
-    r.msg_case = RENKEI__PEER_REPLY__MSG_RECONCILE;
-    r.reconcile = reply;
-    m = peer_serve_pack(&r);
+    m = peer_serve_reply(RENKEI__PEER_REPLY__MSG_RECONCILE, &reply->base);
     rk_sync_free_message(reply);
     return m;
 }
@@ -456,38 +402,23 @@ nng_msg *rk_peer_serve_frame(rk_listen_conn *c, const uint8_t *frame, size_t len
         return peer_serve_bad(c, "too_large",
                               drained && len <= RK_GOSSIP_MAX_MSG ? "message over the limit before authentication"
                                                                   : "message over 8 MiB");
-    const uint8_t *body = frame + *nhdr;
-    size_t blen = len - *nhdr;
-    Renkei__PeerRequest *pr = renkei__peer_request__unpack(NULL, blen, body);
-    if (!pr)
-        return peer_serve_bad(c, "malformed", "undecodable PeerRequest");
-    if (pr->msg_case == RENKEI__PEER_REQUEST__MSG_ZSTD) {
-        /* A node that does not announce zstd refuses it, as a node without the codec would. */
-        if (!c->g->node->cfg->compress) {
-            renkei__peer_request__free_unpacked(pr, NULL);
-            return peer_serve_bad(c, "unexpected", "compressed request without negotiated compression");
-        }
-        /* Before the handshake frames are limited to 64 KiB; their content must not reach 8 MiB. */
-        bool authed, member;
-        peer_serve_rights(c, &authed, &member);
-        if (!authed) {
-            renkei__peer_request__free_unpacked(pr, NULL);
-            return peer_serve_bad(c, "unauthenticated", "compressed request before the handshake");
-        }
-        uint8_t *raw;
-        size_t rlen;
-        rk_compress_result cr = rk_decompress(pr->zstd.data, pr->zstd.len, RK_GOSSIP_MAX_MSG, &raw, &rlen);
-        renkei__peer_request__free_unpacked(pr, NULL);
-        if (cr != RK_COMPRESS_OK)
-            return peer_serve_bad(c, rk_compress_reason(cr), "compressed PeerRequest");
-        pr = renkei__peer_request__unpack(NULL, rlen, raw);
-        free(raw);
-        if (!pr || pr->msg_case == RENKEI__PEER_REQUEST__MSG_ZSTD) {
-            if (pr)
-                renkei__peer_request__free_unpacked(pr, NULL);
-            return peer_serve_bad(c, "malformed", "undecodable compressed PeerRequest");
-        }
+    /* A node that does not announce zstd refuses it, as a node without the codec would; before the
+     * handshake frames are limited to 64 KiB, and their content must not reach 8 MiB either. */
+    bool authed, member;
+    peer_serve_rights(c, &authed, &member);
+    const char *refuse = NULL, *refuse_detail = NULL;
+    if (!c->g->node->cfg->compress) {
+        refuse = "unexpected";
+        refuse_detail = "compressed request without negotiated compression";
+    } else if (!authed) {
+        refuse = "unauthenticated";
+        refuse_detail = "compressed request before the handshake";
     }
+    rk_peer_msg_reject why;
+    Renkei__PeerRequest *pr = (Renkei__PeerRequest *)rk_peer_msg_decode(
+        &renkei__peer_request__descriptor, frame + *nhdr, len - *nhdr, refuse, refuse_detail, &why);
+    if (!pr)
+        return peer_serve_bad(c, why.code, why.detail);
     nng_msg *reply = NULL;
     switch (pr->msg_case) {
     case RENKEI__PEER_REQUEST__MSG_HELLO: reply = peer_serve_hello(c, pr->hello); break;
@@ -507,5 +438,5 @@ nng_msg *rk_peer_serve_frame(rk_listen_conn *c, const uint8_t *frame, size_t len
     nng_mtx_lock(c->g->mu);
     bool zstd = c->zstd && c->phase == 2;
     nng_mtx_unlock(c->g->mu);
-    return zstd ? peer_serve_compress(reply) : reply;
+    return zstd ? rk_peer_msg_compress(&renkei__peer_reply__descriptor, reply) : reply;
 }

@@ -40,6 +40,21 @@ bool rk_relay_claim_locked(struct rk_gossip *g, const uint8_t *hash, uint64_t no
     return true;
 }
 
+size_t rk_relay_claim_list(struct rk_gossip *g, uint8_t *hashes, size_t n)
+{
+    size_t kept = 0;
+    uint64_t now = rk_monotonic_ns() / 1000000;
+    nng_mtx_lock(g->mu);
+    for (size_t i = 0; i < n; i++)
+        if (rk_relay_claim_locked(g, hashes + i * RK_HASH_LEN, now)) {
+            if (kept != i)
+                memcpy(hashes + kept * RK_HASH_LEN, hashes + i * RK_HASH_LEN, RK_HASH_LEN);
+            kept++;
+        }
+    nng_mtx_unlock(g->mu);
+    return kept;
+}
+
 void rk_relay_release_locked(struct rk_gossip *g, const uint8_t *hash)
 {
     rk_relay_inflight *f = &g->inflight;

@@ -29,6 +29,10 @@ typedef struct rk_relay_inflight {
 /* True if the caller should fetch hash (nobody else is fetching it right now); it is then claimed
  * for a few seconds. Gossip lock held. */
 bool rk_relay_claim_locked(struct rk_gossip *g, const uint8_t *hash, uint64_t now_ms);
+/* Claims each of the n hashes nobody is fetching and moves them, in order, to the front of the list;
+ * returns how many. In place: a node catching up needs a hash per missing record, and a second copy
+ * of that list would double its memory. Takes the gossip lock. */
+size_t rk_relay_claim_list(struct rk_gossip *g, uint8_t *hashes, size_t n);
 /* Ends the claim on hash (fetched, or given up). Gossip lock held. */
 void rk_relay_release_locked(struct rk_gossip *g, const uint8_t *hash);
 
