@@ -369,33 +369,25 @@ out:
     return rc;
 }
 
-/* A context of the peer's socket and an aio, for one thread's blocking requests. 0, or -1 when NNG
- * has none to give (the thread then ends; the socket is closing or out of memory). */
-static int peer_dial_ctx_open(rk_peer_dial *dp, nng_ctx *ctx, nng_aio **aio)
+/* Runs body on a context of the peer's socket with an aio of its own, for one thread's blocking
+ * requests; returns at once when NNG has none to give (the socket is closing, or out of memory). */
+static void peer_dial_run(rk_peer_dial *dp, void (*body)(rk_peer_dial *, nng_ctx, nng_aio *))
 {
-    if (nng_ctx_open(ctx, dp->sock) != 0)
-        return -1;
-    if (nng_aio_alloc(aio, NULL, NULL) != 0) {
-        nng_ctx_close(*ctx);
-        return -1;
+    nng_ctx ctx;
+    nng_aio *aio;
+    if (nng_ctx_open(&ctx, dp->sock) != 0)
+        return;
+    if (nng_aio_alloc(&aio, NULL, NULL) == 0) {
+        body(dp, ctx, aio);
+        nng_aio_free(aio);
     }
-    return 0;
-}
-
-static void peer_dial_ctx_close(nng_ctx ctx, nng_aio *aio)
-{
-    nng_aio_free(aio);
     nng_ctx_close(ctx);
 }
 
-static void peer_dial_ctl_thread(void *arg)
+/* The control thread: handshake, roster exchange, announcements, reconciliation, until stopped. */
+static void peer_dial_ctl(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
 {
-    rk_peer_dial *dp = arg;
     struct rk_gossip *g = dp->g;
-    nng_ctx ctx;
-    nng_aio *aio;
-    if (peer_dial_ctx_open(dp, &ctx, &aio) != 0)
-        return;
     uint64_t backoff = 100, next_sync = 0;
     unsigned interval_ms = (g->node->cfg->sync_interval_s ? g->node->cfg->sync_interval_s : 30) * 1000u;
     while (!peer_dial_stopping(dp)) {
@@ -458,18 +450,12 @@ static void peer_dial_ctl_thread(void *arg)
         }
         nng_mtx_unlock(g->mu);
     }
-    peer_dial_ctx_close(ctx, aio);
 }
 
-/* Keeps one Poll outstanding; fetches whatever the peer announces that we lack. */
-static void peer_dial_poll_thread(void *arg)
+/* The poll thread: keeps one Poll outstanding; fetches whatever the peer announces that we lack. */
+static void peer_dial_poll(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
 {
-    rk_peer_dial *dp = arg;
     struct rk_gossip *g = dp->g;
-    nng_ctx ctx;
-    nng_aio *aio;
-    if (peer_dial_ctx_open(dp, &ctx, &aio) != 0)
-        return;
     for (;;) {
         nng_mtx_lock(g->mu);
         while (!g->stopping && !dp->stop && !dp->authed)
@@ -508,7 +494,16 @@ static void peer_dial_poll_thread(void *arg)
         rk_buf_free(&want);
         renkei__peer_reply__free_unpacked(r, NULL);
     }
-    peer_dial_ctx_close(ctx, aio);
+}
+
+static void peer_dial_ctl_thread(void *arg)
+{
+    peer_dial_run(arg, peer_dial_ctl);
+}
+
+static void peer_dial_poll_thread(void *arg)
+{
+    peer_dial_run(arg, peer_dial_poll);
 }
 
 static void peer_dial_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
