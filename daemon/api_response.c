@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "errcode.h"
+#include "jsonlist.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -102,18 +103,13 @@ void rk_api_rk_error(rk_api_response *res, const rk_error *err)
     rk_api_error(res, err->code[0] ? err->code : "internal", err->field, "%s", err->message);
 }
 
-static int api_dump_to_buf(const char *data, size_t size, void *ctx)
-{
-    return rk_buf_append(ctx, data, size) == 0 ? 0 : -1;
-}
-
 void rk_api_response_render(rk_api_response *res)
 {
     if (!res->json)
         return;
     rk_buf b;
     rk_buf_init(&b);
-    bool ok = rk_buf_reserve(&b, 4096) == 0 && json_dump_callback(res->json, api_dump_to_buf, &b, JSON_COMPACT) == 0 &&
+    bool ok = rk_buf_reserve(&b, 4096) == 0 && rk_jsonlist_dump(res->json, JSON_COMPACT, &b) == 0 &&
               rk_buf_append(&b, "\n", 1) == 0;
     json_decref(res->json);
     res->json = NULL;

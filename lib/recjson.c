@@ -7,6 +7,7 @@
  * fields grow their element count only after an element is complete, so a half-built list is always
  * safe to free.
  */
+#include "jsonlist.h"
 #include "membership_rid.h"
 #include "recjson.h"
 #include "problems.h"
@@ -30,18 +31,27 @@ int rk_enum_parse(const ProtobufCEnumDescriptor *d, const char *code)
 
 /* ---------------------------------------------------------------------------- message -> JSON */
 
+/* Hex is ASCII by construction, so jansson need not check it; keys, hashes and signatures fit the
+ * stack buffer, longer bytes fields take the heap. */
 static json_t *hex_string(const uint8_t *data, size_t len)
 {
-    char *hex = malloc(2 * len + 1);
+    char small[2 * RK_SIG_LEN + 1];
+    char *hex = 2 * len < sizeof small ? small : malloc(2 * len + 1);
     if (!hex)
         return NULL;
     rk_hex_encode(data, len, hex);
-    json_t *s = json_string(hex);
-    free(hex);
+    json_t *s = json_stringn_nocheck(hex, 2 * len);
+    if (hex != small)
+        free(hex);
     return s;
 }
 
-static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *p)
+static json_t *message_to_json(const ProtobufCMessage *m, bool trusted);
+
+/* trusted: the message's strings are known to be valid UTF-8 (a stored record's are: lib/validate.c
+ * checks every string before anything is stored or signed), so jansson need not check them again;
+ * at worst an invalid one makes the dump fail where json_string would have failed the build. */
+static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *p, bool trusted)
 {
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
@@ -69,11 +79,13 @@ static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *p)
         int v = *(const int *)p;
         const char *code = rk_enum_code(f->descriptor, v);
         /* Only unvalidated messages carry unknown values; show the number rather than lose it. */
-        return code ? json_string(code) : json_integer(v);
+        return code ? json_string_nocheck(code) : json_integer(v); /* codes are ASCII */
     }
     case PROTOBUF_C_TYPE_STRING: {
         const char *s = *(char *const *)p;
-        return json_string(s ? s : "");
+        if (!s)
+            return json_string_nocheck("");
+        return trusted ? json_string_nocheck(s) : json_string(s);
     }
     case PROTOBUF_C_TYPE_BYTES: {
         const ProtobufCBinaryData *b = p;
@@ -81,7 +93,7 @@ static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *p)
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
-        return sub ? rk_json_from_message(sub) : json_object();
+        return sub ? message_to_json(sub, trusted) : json_object();
     }
     default: return NULL;
     }
@@ -120,15 +132,21 @@ static bool field_present(const ProtobufCMessage *m, const ProtobufCFieldDescrip
     return !is_default(f, base + f->offset);
 }
 
-/* Steals v; fails (and frees v) if v is NULL or the insert fails. */
+/* Steals v; fails (and frees v) if v is NULL or the insert fails. Keys are proto field names and
+ * the record view's own, all ASCII, so jansson need not check them. */
 static int put(json_t *obj, const char *key, json_t *v)
 {
     if (!v)
         return -1;
-    return json_object_set_new(obj, key, v);
+    return json_object_set_new_nocheck(obj, key, v);
 }
 
 json_t *rk_json_from_message(const ProtobufCMessage *m)
+{
+    return message_to_json(m, false);
+}
+
+static json_t *message_to_json(const ProtobufCMessage *m, bool trusted)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
     const char *base = (const char *)m;
@@ -145,14 +163,14 @@ json_t *rk_json_from_message(const ProtobufCMessage *m)
             const char *arr = *(char *const *)(base + f->offset);
             v = json_array();
             for (size_t k = 0; v && k < n; k++)
-                if (json_array_append_new(v, value_to_json(f, arr + k * rk_pb_element_size(f->type))) != 0) {
+                if (json_array_append_new(v, value_to_json(f, arr + k * rk_pb_element_size(f->type), trusted)) != 0) {
                     json_decref(v);
                     v = NULL;
                 }
         } else {
             if (!field_present(m, f))
                 continue;
-            v = value_to_json(f, base + f->offset);
+            v = value_to_json(f, base + f->offset, trusted);
         }
         if (put(obj, f->name, v) != 0) {
             json_decref(obj);
@@ -714,14 +732,14 @@ json_t *rk_record_to_json(const rk_record *rec, const char *node_name)
     const Renkei__Record *r = rec->msg;
     if (!r)
         return NULL;
-    json_t *obj = rk_json_from_message(&r->base);
+    json_t *obj = message_to_json(&r->base, true);
     json_t *prov = json_object();
     if (!obj || !prov)
         goto fail;
     if (r->author.len == RK_KEY_LEN && r->rid) {
         char id[RK_ID_MAX];
         rk_record_id(r->author.data, r->rid, id);
-        if (put(obj, "id", json_string(id)) != 0)
+        if (put(obj, "id", json_string_nocheck(id)) != 0) /* hex, ':' and a rid: ASCII */
             goto fail;
     }
     if (put(obj, "hash", hex_string(rec->hash, RK_HASH_LEN)) != 0 ||
@@ -735,7 +753,7 @@ json_t *rk_record_to_json(const rk_record *rec, const char *node_name)
         put(prov, "hash", hex_string(rec->hash, RK_HASH_LEN)) != 0 ||
         put(prov, "signature", hex_string(rec->sig, RK_SIG_LEN)) != 0)
         goto fail;
-    if (json_object_set_new(obj, "provenance", prov) != 0) {
+    if (json_object_set_new_nocheck(obj, "provenance", prov) != 0) {
         json_decref(obj);
         return NULL;
     }
@@ -744,4 +762,14 @@ fail:
     json_decref(prov);
     json_decref(obj);
     return NULL;
+}
+
+int rk_record_json_append(const rk_record *rec, const char *node_name, rk_buf *out)
+{
+    json_t *view = rk_record_to_json(rec, node_name);
+    if (!view)
+        return -1;
+    int rc = rk_jsonlist_dump(view, JSON_COMPACT, out);
+    json_decref(view);
+    return rc;
 }

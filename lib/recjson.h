@@ -41,6 +41,10 @@ const char *rk_json_skip_bom(const char *buf, size_t *len);
 /* The API view of a stored record: the record fields plus "id", "hash", "signature" and
  * "provenance": {"author", "node", "version", "hash", "signature"}. node_name may be NULL. */
 json_t *rk_record_to_json(const rk_record *rec, const char *node_name);
+/* That view as the API sends it, appended to out: exactly the bytes of dumping rk_record_to_json's
+ * tree with JSON_COMPACT. The record's strings are taken as valid UTF-8, which every stored
+ * record's are (lib/validate.c); an invalid one fails the dump. -1 on failure (out may hold part). */
+int rk_record_json_append(const rk_record *rec, const char *node_name, rk_buf *out);
 
 /* Enum code helpers (also used by query parameters and exports). Return NULL / -1 when unknown. */
 const char *rk_enum_code(const ProtobufCEnumDescriptor *d, int value);
