@@ -251,12 +251,14 @@ int rk_api_start(rk_node *node, rk_api **out, rk_error *err)
     if (!a)
         return rk_fail(err, "no_memory", "", "out of memory");
     a->node = node;
-    if (!(a->sessions = rk_session_store_new())) {
+    if (!(a->sessions = rk_session_store_new()) || !(a->records_json = rk_jsoncache_new(node->cfg->record_cache))) {
+        rk_session_store_free(a->sessions);
         free(a);
         return rk_fail(err, "no_memory", "", "out of memory");
     }
     if (pthread_mutex_init(&a->mu, NULL) != 0) {
         rk_session_store_free(a->sessions);
+        rk_jsoncache_free(a->records_json);
         free(a);
         return rk_fail(err, "internal", "", "pthread_mutex_init failed");
     }
@@ -264,8 +266,7 @@ int rk_api_start(rk_node *node, rk_api **out, rk_error *err)
         struct group gr, *res = NULL;
         char buf[4096];
         if (getgrnam_r(node->cfg->group, &gr, buf, sizeof buf, &res) != 0 || !res) {
-            pthread_mutex_destroy(&a->mu);
-            free(a);
+            rk_api_free(a);
             return rk_fail(err, "config", "api.group", "unknown group \"%s\"", node->cfg->group);
         }
         a->have_group = true;
@@ -275,9 +276,15 @@ int rk_api_start(rk_node *node, rk_api **out, rk_error *err)
     rk_metrics_describe(m, "renkei_http_requests_total", "counter", "API requests by route and status code.");
     rk_metrics_describe(m, "renkei_http_request_duration_seconds", "histogram", "API request latency by route.");
     rk_metrics_describe(m, "renkei_publishes_total", "counter", "Records published through the API, by operation.");
+    rk_metrics_describe(m, "renkei_record_cache_total", "counter",
+                        "Records the API answered with from the rendered JSON kept ([api] record_cache; result=hit) "
+                        "or rendered anew (result=miss).");
+    rk_metrics_describe(m, "renkei_record_cache_bytes", "gauge", "Memory held by the rendered JSON of records.");
+    rk_metrics_describe(m, "renkei_record_cache_entries", "gauge", "Records whose rendered JSON is kept.");
+    rk_metrics_touch(m, "renkei_record_cache_total", "result", "hit");
+    rk_metrics_touch(m, "renkei_record_cache_total", "result", "miss");
     if (rk_writer_add_listener(node->writer, rk_api_on_commit, a) != 0) {
-        pthread_mutex_destroy(&a->mu);
-        free(a);
+        rk_api_free(a);
         return rk_fail(err, "no_memory", "", "out of memory");
     }
     rk_http_options o = {.socket_path = node->cfg->socket,
@@ -311,6 +318,7 @@ void rk_api_free(rk_api *a)
     if (!a)
         return;
     rk_session_store_free(a->sessions);
+    rk_jsoncache_free(a->records_json);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }

@@ -21,6 +21,7 @@
 
 #include "api.h"
 #include "http.h"
+#include "jsoncache.h"
 #include "params.h"
 
 #define RK_API_DEFAULT_LIMIT 50
@@ -57,6 +58,7 @@ struct rk_api {
     size_t jobs;                /* handlers queued on or running in the thread pool */
     pthread_mutex_t mu;         /* last_version: POSTs are prepared on the thread pool */
     rk_session_store *sessions; /* the web page's logins (session.h); loop thread */
+    rk_jsoncache *records_json; /* the records' rendered JSON ([api] record_cache); any thread */
 };
 
 /* The part of the path a route's {placeholder} matched (percent-decoded), or NULL. */

@@ -19,6 +19,7 @@
 #include "export.h"
 #include "gauges.h"
 #include "gossip.h"
+#include "jsonlist.h"
 #include "metrics.h"
 #include "query.h"
 #include "recjson.h"
@@ -26,6 +27,9 @@
 #include "text.h"
 
 /* ---------------------------------------------------------------------------- helpers */
+
+/* Whom the local API and the web page answer: the node's own coordinators, who see every record. */
+#define READ_CEILING RENKEI__VISIBILITY__VISIBILITY_LOCAL
 
 const char *rk_api_author_name(const uint8_t author[RK_KEY_LEN], void *roster)
 {
@@ -202,8 +206,17 @@ void rk_api_get_members(rk_api *a, rk_http_req *req, const char *arg, rk_api_res
 
 /* ---------------------------------------------------------------------------- GET /v1/records/{id} */
 
-int rk_api_load_target(rk_api *a, const char *id, bool must_own, uint8_t author[RK_KEY_LEN], char rid[RK_RID_MAX + 1],
-                       rk_current *cur, rk_record *rec, rk_api_response *res)
+/* A GET's look into the JSON cache on its way to the record: when the current version's JSON is kept
+ * for this view, it is appended to out and the record is never loaded (hit). */
+typedef struct read_probe {
+    const rk_membership *roster;
+    rk_jsoncache *cache;
+    rk_buf *out;
+    bool hit;
+} read_probe;
+
+static int read_target(rk_api *a, const char *id, bool must_own, uint8_t author[RK_KEY_LEN], char rid[RK_RID_MAX + 1],
+                       rk_current *cur, rk_record *rec, read_probe *probe, rk_api_response *res)
 {
     rk_node *n = a->node;
     if (rk_record_id_parse(id, n->pub, author, rid) != 0) {
@@ -223,6 +236,18 @@ int rk_api_load_target(rk_api *a, const char *id, bool must_own, uint8_t author[
         return 0;
     rk_error err;
     int found = rk_store_get_current(t, author, rid, cur, &err);
+    if (found == 1 && probe) {
+        /* a tombstone is never kept, so a hit is a live record: the 410 below cannot be skipped */
+        rk_jsonview view = {rk_members_name(probe->roster, author), READ_CEILING};
+        int got = rk_jsoncache_get(probe->cache, cur->hash, &view, probe->out);
+        if (got != 0) {
+            rk_txn_abort(t);
+            if (got < 0)
+                rk_api_error(res, "no_memory", NULL, "out of memory");
+            probe->hit = got > 0;
+            return got > 0;
+        }
+    }
     if (found == 1 && rk_store_load(t, cur->hash, rec, &err) != 0)
         found = -1;
     rk_txn_abort(t);
@@ -240,6 +265,26 @@ int rk_api_load_target(rk_api *a, const char *id, bool must_own, uint8_t author[
         return 0;
     }
     return 1;
+}
+
+int rk_api_load_target(rk_api *a, const char *id, bool must_own, uint8_t author[RK_KEY_LEN], char rid[RK_RID_MAX + 1],
+                       rk_current *cur, rk_record *rec, rk_api_response *res)
+{
+    return read_target(a, id, must_own, author, rid, cur, rec, NULL, res);
+}
+
+/* Sends body (its JSON, to which the final newline is added) as a 200, or the out-of-memory error
+ * when building it failed; body is left empty. */
+static void read_send_json(rk_buf *body, bool ok, rk_api_response *res)
+{
+    if (ok && rk_buf_append(body, "\n", 1) == 0) {
+        size_t len;
+        char *bytes = rk_buf_take(body, &len);
+        rk_api_owned(res, 200, "application/json", NULL, bytes, len);
+    } else {
+        rk_api_error(res, "no_memory", NULL, "out of memory");
+    }
+    rk_buf_free(body);
 }
 
 void rk_api_get_record(rk_api *a, rk_http_req *req, const char *id, rk_api_response *res)
@@ -264,9 +309,9 @@ void rk_api_get_record(rk_api *a, rk_http_req *req, const char *id, rk_api_respo
         rk_api_error(res, "invalid_value", "format", "format is json (default) or signed");
         return;
     }
-    if (!rk_api_load_target(a, id, false, author, rid, &cur, &rec, res))
-        return;
     if (signed_form) {
+        if (!rk_api_load_target(a, id, false, author, rid, &cur, &rec, res))
+            return;
         char hash_hex[2 * RK_HASH_LEN + 1];
         rk_hex_encode(rec.hash, RK_HASH_LEN, hash_hex);
         char headers[128];
@@ -275,26 +320,47 @@ void rk_api_get_record(rk_api *a, rk_http_req *req, const char *id, rk_api_respo
         rk_record_free(&rec);
         return;
     }
-    const rk_membership *roster = rk_members_acquire(a->node);
-    json_t *j = rk_record_to_json(&rec, rk_members_name(roster, author));
-    rk_members_release(a->node, roster);
-    rk_record_free(&rec);
-    rk_api_json(res, 200, j);
+    rk_buf body;
+    rk_buf_init(&body);
+    read_probe probe = {.roster = rk_members_acquire(a->node), .cache = a->records_json, .out = &body};
+    if (read_target(a, id, false, author, rid, &cur, &rec, &probe, res)) {
+        bool ok = probe.hit;
+        if (!probe.hit) {
+            rk_jsonview view = {rk_members_name(probe.roster, author), READ_CEILING};
+            ok = rk_jsoncache_append(a->records_json, &rec, &view, &body) == 0;
+            rk_record_free(&rec);
+        }
+        read_send_json(&body, ok, res);
+    }
+    rk_members_release(a->node, probe.roster);
+    rk_buf_free(&body);
 }
 
 /* ---------------------------------------------------------------------------- lists */
 
+/* A list response under construction: {"<key>":[ then each record's JSON from the cache. */
 typedef struct read_list {
-    json_t *arr;
+    rk_buf body;
+    rk_jsonlist list;
+    rk_jsoncache *cache;
     const rk_membership *roster; /* held for the walk: the authors' names */
     bool oom;
 } read_list;
 
+static void read_list_open(read_list *l, rk_api *a, const char *key)
+{
+    rk_buf_init(&l->body);
+    l->cache = a->records_json;
+    l->roster = rk_members_acquire(a->node);
+    /* about 2 KiB a record: a page of 10 without growing on the way */
+    l->oom = rk_buf_reserve(&l->body, 24576) != 0 || rk_jsonlist_open(&l->list, &l->body, key) != 0;
+}
+
 static int read_add_record(const rk_record *rec, void *ctx)
 {
     read_list *l = ctx;
-    json_t *j = rk_record_to_json(rec, rk_members_name(l->roster, rec->msg->author.data));
-    if (!j || json_array_append_new(l->arr, j) != 0) {
+    rk_jsonview view = {rk_members_name(l->roster, rec->msg->author.data), READ_CEILING};
+    if (rk_jsonlist_next(&l->list) != 0 || rk_jsoncache_append(l->cache, rec, &view, &l->body) != 0) {
         l->oom = true;
         return 1;
     }
@@ -306,8 +372,7 @@ static bool read_list_failed(read_list *l, int rc, const rk_error *err, rk_api_r
 {
     if (rc == 0 && !l->oom)
         return false;
-    json_decref(l->arr);
-    l->arr = NULL;
+    rk_buf_free(&l->body);
     if (l->oom || !err->code[0])
         rk_api_error(res, "no_memory", NULL, "out of memory");
     else
@@ -367,17 +432,19 @@ void rk_api_list_records(rk_api *a, rk_http_req *req, const char *arg, rk_api_re
     rk_txn *t;
     if (read_begin(a, &t, res) != 0)
         goto out;
-    read_list l = {.arr = json_array(), .roster = rk_members_acquire(a->node)};
+    read_list l;
+    read_list_open(&l, a, "records");
     char next[RK_CURSOR_MAX] = "";
     rk_error err;
     rk_error_clear(&err);
-    int rc = l.arr ? rk_store_query(t, &q, read_add_record, &l, next, &err) : -1;
+    int rc = l.oom ? -1 : rk_store_query(t, &q, read_add_record, &l, next, &err);
     rk_txn_abort(t);
     rk_members_release(a->node, l.roster);
     if (read_list_failed(&l, rc, &err, res))
         goto out;
-    rk_api_json(res, 200,
-                json_pack("{s:o, s:o}", "records", l.arr, "next_cursor", next[0] ? json_string(next) : json_null()));
+    json_t *cursor = next[0] ? json_string(next) : json_null();
+    read_send_json(&l.body, cursor && rk_jsonlist_close(&l.list, "next_cursor", cursor, NULL) == 0, res);
+    json_decref(cursor);
 out:
     rk_params_free(&p);
 }
@@ -434,15 +501,16 @@ void rk_api_list_events(rk_api *a, rk_http_req *req, const char *arg, rk_api_res
     rk_txn *t;
     if (read_begin(a, &t, res) != 0)
         goto out;
-    read_list l = {.arr = json_array(), .roster = rk_members_acquire(a->node)};
+    read_list l;
+    read_list_open(&l, a, "events");
     rk_error err;
     rk_error_clear(&err);
-    int rc = l.arr ? rk_store_events(t, &q, read_add_record, &l, &err) : -1;
+    int rc = l.oom ? -1 : rk_store_events(t, &q, read_add_record, &l, &err);
     rk_txn_abort(t);
     rk_members_release(a->node, l.roster);
     if (read_list_failed(&l, rc, &err, res))
         goto out;
-    rk_api_json(res, 200, json_pack("{s:o}", "events", l.arr));
+    read_send_json(&l.body, rk_jsonlist_close(&l.list, NULL) == 0, res);
 out:
     rk_params_free(&p);
 }
@@ -515,6 +583,12 @@ void rk_api_get_metrics(rk_api *a, rk_http_req *req, const char *arg, rk_api_res
     rk_buf b;
     rk_buf_init(&b);
     rk_gauges_refresh(a->node);
+    rk_jsoncache_counts jc;
+    rk_jsoncache_take_counts(a->records_json, &jc);
+    rk_metrics_add(a->node->metrics, "renkei_record_cache_total", "result", "hit", jc.hits);
+    rk_metrics_add(a->node->metrics, "renkei_record_cache_total", "result", "miss", jc.misses);
+    rk_metrics_set_gauge(a->node->metrics, "renkei_record_cache_bytes", (double)jc.bytes);
+    rk_metrics_set_gauge(a->node->metrics, "renkei_record_cache_entries", (double)jc.entries);
     if (rk_metrics_render(a->node->metrics, &b) != 0) {
         rk_buf_free(&b);
         rk_api_error(res, "no_memory", NULL, "out of memory");

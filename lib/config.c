@@ -463,6 +463,11 @@ static int handle_api(parse_ctx *ctx, const char *s, const char *key, const char
             return fail_at(ctx, s, key, "\"%s\" is not a size between 1K and 1G", v);
         return 1;
     }
+    if (strcmp(key, "record_cache") == 0) {
+        if (rk_config_parse_size(v, 0, 1u << 30, &c->record_cache) != 0)
+            return fail_at(ctx, s, key, "\"%s\" is not a size between 0 and 1G", v);
+        return 1;
+    }
     if (strcmp(key, "max_connections") == 0) {
         unsigned long long n;
         if (rk_config_parse_uint(v, 1, 100000, &n) != 0)
@@ -837,6 +842,7 @@ static void init_defaults(rk_config *c)
     c->max_record_bytes = 256 * 1024;
     c->max_body = 1 << 20;
     c->max_connections = 256;
+    c->record_cache = 4 << 20;
     c->sync_interval_s = 30;
     c->quota_records = 200000; /* the values of rk_quota_policy_default (test_quota holds them equal) */
     c->quota_versions = 10000;
