@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 
 #include "api.h"
@@ -61,8 +62,11 @@ struct rk_api {
     rk_jsoncache *records_json; /* the records' rendered JSON ([api] record_cache); any thread */
 };
 
-/* The part of the path a route's {placeholder} matched (percent-decoded), or NULL. */
-typedef void (*rk_api_handler)(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+/* A route's handler: fills res for req. arg is the part of the path the route's {placeholder}
+ * matched (percent-decoded), or NULL. Handlers are declared with rk_api_handler_fn, so a handler
+ * whose signature drifts from the route table's is a compile error. */
+typedef void rk_api_handler_fn(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+typedef rk_api_handler_fn *rk_api_handler;
 
 /* ---- api_response.c: filling and sending responses */
 
@@ -79,6 +83,8 @@ void rk_api_owned(rk_api_response *res, int status, const char *content_type, co
                   size_t len);
 /* The error body {"error": {"code", "message", "field"}}; the status is the code's (errcode.h). */
 void rk_api_error(rk_api_response *res, const char *code, const char *field, const char *fmt, ...) RK_PRINTF(4, 5);
+void rk_api_verror(rk_api_response *res, const char *code, const char *field, const char *fmt, va_list ap)
+    RK_PRINTF(4, 0);
 void rk_api_rk_error(rk_api_response *res, const rk_error *err);
 /* Renders res->json into res->body, straight into the buffer that is sent, and frees the tree. Any
  * thread: a pool job renders before it comes back, so the loop thread only writes bytes. */
@@ -88,34 +94,41 @@ void rk_api_send(rk_api *a, rk_http_req *req, const char *route, rk_api_response
 
 /* ---- api_read.c: read-only handlers */
 
-void rk_api_get_status(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_api_get_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_api_list_records(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_api_list_events(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_api_get_peers(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_api_get_members(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_api_get_export(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_api_get_metrics(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+rk_api_handler_fn rk_api_get_status;
+rk_api_handler_fn rk_api_get_record;
+rk_api_handler_fn rk_api_list_records;
+rk_api_handler_fn rk_api_list_events;
+rk_api_handler_fn rk_api_get_peers;
+rk_api_handler_fn rk_api_get_members;
+rk_api_handler_fn rk_api_get_export;
+rk_api_handler_fn rk_api_get_metrics;
 /* Shared by the readers: the roster name of an author (for rk_record_to_json), query parameters. */
 const char *rk_api_author_name(const uint8_t author[RK_KEY_LEN], void *roster);
 bool rk_api_parse_params(rk_http_req *req, const char *const *allowed, rk_params *p, rk_api_response *res);
 int rk_api_parse_limit(const char *v, size_t def, size_t *out);
-/* Resolves /v1/records/{id} to a current, not deleted record (rec loaded). Returns 1 if found, else
- * 0 with res filled with the error. */
-int rk_api_load_target(rk_api *a, const char *id, bool must_own, uint8_t author[RK_KEY_LEN], char rid[RK_RID_MAX + 1],
-                       rk_current *cur, rk_record *rec, rk_api_response *res);
+/* The record a /v1/records/{id} request names: its author and rid, its current version, and that
+ * version loaded (free rec with rk_record_free). */
+typedef struct rk_api_target {
+    uint8_t author[RK_KEY_LEN];
+    char rid[RK_RID_MAX + 1];
+    rk_current cur;
+    rk_record rec;
+} rk_api_target;
+/* Resolves /v1/records/{id} to a current, not deleted record (t->rec loaded); must_own: one of this
+ * node's. Returns 1 if found, else 0 with res filled with the error and nothing to free. */
+int rk_api_load_target(rk_api *a, const char *id, bool must_own, rk_api_target *t, rk_api_response *res);
 
 /* ---- api_publish.c: POST, PUT, DELETE */
 
-void rk_api_post_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_api_put_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_api_delete_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+rk_api_handler_fn rk_api_post_record;
+rk_api_handler_fn rk_api_put_record;
+rk_api_handler_fn rk_api_delete_record;
 /* Whether the caller may publish ([api] group). */
 bool rk_api_may_publish(rk_api *a, const rk_http_req *req);
 
 /* ---- api_wait.c: GET /v1/changes and its long-poll waiters */
 
-void rk_api_get_changes(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+rk_api_handler_fn rk_api_get_changes;
 /* Writer commit listener: answers the waiters that now have changes. */
 void rk_api_on_commit(void *ctx, const rk_record *const *recs, const char *const *sources, size_t n);
 /* Answers every waiter (shutdown). */

@@ -18,6 +18,7 @@
  */
 #include <grp.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,32 @@ typedef struct publish {
     char hash[2 * RK_HASH_LEN + 1];
     rk_record rec; /* sealed, until handed to the writer */
 } publish;
+
+/* A publish refused before anything was signed: drops msg and answers the error. */
+static void publish_refuse(Renkei__Record *msg, rk_api_response *res, const char *code, const char *field,
+                           const char *fmt, ...) RK_PRINTF(5, 6);
+
+static void publish_refuse(Renkei__Record *msg, rk_api_response *res, const char *code, const char *field,
+                           const char *fmt, ...)
+{
+    protobuf_c_message_free_unpacked(&msg->base, NULL);
+    va_list ap;
+    va_start(ap, fmt);
+    rk_api_verror(res, code, field, fmt, ap);
+    va_end(ap);
+}
+
+/* Makes this node msg's author, whatever it said; -1 when out of memory. */
+static int publish_set_author(rk_api *a, Renkei__Record *msg)
+{
+    free(msg->author.data);
+    msg->author.len = 0;
+    if (!(msg->author.data = malloc(RK_KEY_LEN)))
+        return -1;
+    memcpy(msg->author.data, a->node->pub, RK_KEY_LEN);
+    msg->author.len = RK_KEY_LEN;
+    return 0;
+}
 
 bool rk_api_may_publish(rk_api *a, const rk_http_req *req)
 {
@@ -144,18 +171,16 @@ static void publish_seal(rk_api *a, Renkei__Record *msg, int ok_status, bool is_
         char next[2 * RK_KEY_LEN + 1];
         rk_hex_encode(self->successor, RK_KEY_LEN, next);
         rk_members_release(n, roster);
-        protobuf_c_message_free_unpacked(&msg->base, NULL);
-        rk_api_error(res, "rotated_key", NULL,
-                     "this node's key was rotated to %.16s…: set [node] key_file to the new key's file and restart "
-                     "renkeid to publish again",
-                     next);
+        publish_refuse(msg, res, "rotated_key", NULL,
+                       "this node's key was rotated to %.16s…: set [node] key_file to the new key's file and restart "
+                       "renkeid to publish again",
+                       next);
         return;
     }
     rk_members_release(n, roster);
     publish *p = calloc(1, sizeof *p);
     if (!p) {
-        protobuf_c_message_free_unpacked(&msg->base, NULL);
-        rk_api_error(res, "no_memory", NULL, "out of memory");
+        publish_refuse(msg, res, "no_memory", NULL, "out of memory");
         return;
     }
     rk_error err;
@@ -258,17 +283,10 @@ static Renkei__Record *publish_parse_body(rk_api *a, rk_http_req *req, rk_api_re
         return NULL;
     }
     rk_problems_free(&all);
-    /* the node is the author, whatever the body said */
-    free(msg->author.data);
-    msg->author.data = malloc(RK_KEY_LEN);
-    if (!msg->author.data) {
-        msg->author.len = 0;
-        protobuf_c_message_free_unpacked(&msg->base, NULL);
-        rk_api_error(res, "no_memory", NULL, "out of memory");
+    if (publish_set_author(a, msg) != 0) {
+        publish_refuse(msg, res, "no_memory", NULL, "out of memory");
         return NULL;
     }
-    memcpy(msg->author.data, a->node->pub, RK_KEY_LEN);
-    msg->author.len = RK_KEY_LEN;
     return msg;
 }
 
@@ -282,20 +300,17 @@ void rk_api_post_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_res
         uint8_t r[16];
         char hex[33];
         if (rk_random(r, sizeof r) != 0) {
-            protobuf_c_message_free_unpacked(&msg->base, NULL);
-            rk_api_error(res, "internal", NULL, "no random bytes available");
+            publish_refuse(msg, res, "internal", NULL, "no random bytes available");
             return;
         }
         rk_hex_encode(r, sizeof r, hex);
         publish_replace_string(&msg->rid, hex);
         if (!msg->rid) {
-            protobuf_c_message_free_unpacked(&msg->base, NULL);
-            rk_api_error(res, "no_memory", NULL, "out of memory");
+            publish_refuse(msg, res, "no_memory", NULL, "out of memory");
             return;
         }
     } else if (!rk_rid_valid(msg->rid)) {
-        protobuf_c_message_free_unpacked(&msg->base, NULL);
-        rk_api_error(res, "invalid_rid", "rid", "rid must be 1..64 characters of A-Z a-z 0-9 . _ -");
+        publish_refuse(msg, res, "invalid_rid", "rid", "rid must be 1..64 characters of A-Z a-z 0-9 . _ -");
         return;
     }
     /* "already exists" is checked by the writer, in the transaction that stores the record, so the
@@ -307,30 +322,24 @@ void rk_api_post_record(rk_api *a, rk_http_req *req, const char *arg, rk_api_res
 
 void rk_api_put_record(rk_api *a, rk_http_req *req, const char *id, rk_api_response *res)
 {
-    uint8_t author[RK_KEY_LEN];
-    char rid[RK_RID_MAX + 1];
-    rk_current cur;
-    rk_record rec;
-    memset(&rec, 0, sizeof rec);
-    if (!rk_api_load_target(a, id, true, author, rid, &cur, &rec, res))
+    rk_api_target t;
+    if (!rk_api_load_target(a, id, true, &t, res))
         return;
-    uint64_t created = rec.msg->created_at;
-    rk_record_free(&rec);
+    uint64_t created = t.rec.msg->created_at;
+    rk_record_free(&t.rec);
     Renkei__Record *msg = publish_parse_body(a, req, res);
     if (!msg)
         return;
-    if (msg->rid && msg->rid[0] && strcmp(msg->rid, rid) != 0) {
-        protobuf_c_message_free_unpacked(&msg->base, NULL);
-        rk_api_error(res, "invalid_value", "rid", "the body's rid \"%s\" differs from the URL's", rid);
+    if (msg->rid && msg->rid[0] && strcmp(msg->rid, t.rid) != 0) {
+        publish_refuse(msg, res, "invalid_value", "rid", "the body's rid \"%s\" differs from the URL's", t.rid);
         return;
     }
-    publish_replace_string(&msg->rid, rid);
+    publish_replace_string(&msg->rid, t.rid);
     if (!msg->rid) {
-        protobuf_c_message_free_unpacked(&msg->base, NULL);
-        rk_api_error(res, "no_memory", NULL, "out of memory");
+        publish_refuse(msg, res, "no_memory", NULL, "out of memory");
         return;
     }
-    msg->version = publish_next_version(a, cur.version);
+    msg->version = publish_next_version(a, t.cur.version);
     msg->created_at = created ? created : msg->version;
     publish_seal(a, msg, 200, false, false, res);
 }
@@ -353,30 +362,23 @@ static Renkei__Record *publish_tombstone(rk_api *a, const char *rid, Renkei__Vis
     msg->created_at = created_at;
     msg->body_case = RENKEI__RECORD__BODY_TOMBSTONE;
     msg->tombstone = ts;
-    msg->author.data = malloc(RK_KEY_LEN);
     msg->rid = strdup(rid);
     msg->language = strdup("ja");
-    if (!msg->author.data || !msg->rid || !msg->language) {
+    if (!msg->rid || !msg->language || publish_set_author(a, msg) != 0) {
         protobuf_c_message_free_unpacked(&msg->base, NULL);
         return NULL;
     }
-    memcpy(msg->author.data, a->node->pub, RK_KEY_LEN);
-    msg->author.len = RK_KEY_LEN;
     return msg;
 }
 
 void rk_api_delete_record(rk_api *a, rk_http_req *req, const char *id, rk_api_response *res)
 {
     (void)req;
-    uint8_t author[RK_KEY_LEN];
-    char rid[RK_RID_MAX + 1];
-    rk_current cur;
-    rk_record rec;
-    memset(&rec, 0, sizeof rec);
-    if (!rk_api_load_target(a, id, true, author, rid, &cur, &rec, res))
+    rk_api_target t;
+    if (!rk_api_load_target(a, id, true, &t, res))
         return;
-    Renkei__Record *msg = publish_tombstone(a, rid, rec.msg->visibility, rec.msg->created_at);
-    rk_record_free(&rec);
+    Renkei__Record *msg = publish_tombstone(a, t.rid, t.rec.msg->visibility, t.rec.msg->created_at);
+    rk_record_free(&t.rec);
     if (!msg) {
         rk_api_error(res, "no_memory", NULL, "out of memory");
         return;
@@ -387,6 +389,6 @@ void rk_api_delete_record(rk_api *a, rk_http_req *req, const char *id, rk_api_re
         rk_api_rk_error(res, &err);
         return;
     }
-    msg->version = publish_next_version(a, cur.version);
+    msg->version = publish_next_version(a, t.cur.version);
     publish_seal(a, msg, 200, false, true, res);
 }

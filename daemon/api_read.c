@@ -215,11 +215,13 @@ typedef struct read_probe {
     bool hit;
 } read_probe;
 
-static int read_target(rk_api *a, const char *id, bool must_own, uint8_t author[RK_KEY_LEN], char rid[RK_RID_MAX + 1],
-                       rk_current *cur, rk_record *rec, read_probe *probe, rk_api_response *res)
+static int read_target(rk_api *a, const char *id, bool must_own, rk_api_target *target, read_probe *probe,
+                       rk_api_response *res)
 {
     rk_node *n = a->node;
-    if (rk_record_id_parse(id, n->pub, author, rid) != 0) {
+    memset(target, 0, sizeof *target);
+    const uint8_t *author = target->author;
+    if (rk_record_id_parse(id, n->pub, target->author, target->rid) != 0) {
         rk_api_error(res, "invalid_id", "id", "\"%s\" is not a record id (<author hex>:<rid> or a bare rid)", id);
         return 0;
     }
@@ -235,11 +237,11 @@ static int read_target(rk_api *a, const char *id, bool must_own, uint8_t author[
     if (read_begin(a, &t, res) != 0)
         return 0;
     rk_error err;
-    int found = rk_store_get_current(t, author, rid, cur, &err);
+    int found = rk_store_get_current(t, author, target->rid, &target->cur, &err);
     if (found == 1 && probe) {
         /* a tombstone is never kept, so a hit is a live record: the 410 below cannot be skipped */
         rk_jsonview view = {rk_members_name(probe->roster, author), READ_CEILING};
-        int got = rk_jsoncache_get(probe->cache, cur->hash, &view, probe->out);
+        int got = rk_jsoncache_get(probe->cache, target->cur.hash, &view, probe->out);
         if (got != 0) {
             rk_txn_abort(t);
             if (got < 0)
@@ -248,7 +250,7 @@ static int read_target(rk_api *a, const char *id, bool must_own, uint8_t author[
             return got > 0;
         }
     }
-    if (found == 1 && rk_store_load(t, cur->hash, rec, &err) != 0)
+    if (found == 1 && rk_store_load(t, target->cur.hash, &target->rec, &err) != 0)
         found = -1;
     rk_txn_abort(t);
     if (found < 0) {
@@ -259,18 +261,17 @@ static int read_target(rk_api *a, const char *id, bool must_own, uint8_t author[
         rk_api_error(res, "not_found", "id", "no record %s", id);
         return 0;
     }
-    if (rec->msg->kind == RENKEI__KIND__KIND_TOMBSTONE) {
-        rk_record_free(rec);
+    if (target->rec.msg->kind == RENKEI__KIND__KIND_TOMBSTONE) {
+        rk_record_free(&target->rec);
         rk_api_error(res, "gone", "id", "record %s was deleted", id);
         return 0;
     }
     return 1;
 }
 
-int rk_api_load_target(rk_api *a, const char *id, bool must_own, uint8_t author[RK_KEY_LEN], char rid[RK_RID_MAX + 1],
-                       rk_current *cur, rk_record *rec, rk_api_response *res)
+int rk_api_load_target(rk_api *a, const char *id, bool must_own, rk_api_target *target, rk_api_response *res)
 {
-    return read_target(a, id, must_own, author, rid, cur, rec, NULL, res);
+    return read_target(a, id, must_own, target, NULL, res);
 }
 
 /* Sends body (its JSON, to which the final newline is added) as a 200, or the out-of-memory error
@@ -289,11 +290,8 @@ static void read_send_json(rk_buf *body, bool ok, rk_api_response *res)
 
 void rk_api_get_record(rk_api *a, rk_http_req *req, const char *id, rk_api_response *res)
 {
-    uint8_t author[RK_KEY_LEN];
-    char rid[RK_RID_MAX + 1];
-    rk_current cur;
-    rk_record rec;
-    memset(&rec, 0, sizeof rec);
+    rk_api_target target;
+    rk_record *rec = &target.rec;
     /* ?format=signed serves the exact SignedRecord bytes, for offline `renkei verify` */
     rk_params p;
     rk_error perr;
@@ -310,25 +308,25 @@ void rk_api_get_record(rk_api *a, rk_http_req *req, const char *id, rk_api_respo
         return;
     }
     if (signed_form) {
-        if (!rk_api_load_target(a, id, false, author, rid, &cur, &rec, res))
+        if (!rk_api_load_target(a, id, false, &target, res))
             return;
         char hash_hex[2 * RK_HASH_LEN + 1];
-        rk_hex_encode(rec.hash, RK_HASH_LEN, hash_hex);
+        rk_hex_encode(rec->hash, RK_HASH_LEN, hash_hex);
         char headers[128];
         snprintf(headers, sizeof headers, "ETag: \"%s\"\r\n", hash_hex);
-        rk_api_bytes(res, 200, "application/vnd.renkei.signed-record", headers, rec.env, rec.env_len);
-        rk_record_free(&rec);
+        rk_api_bytes(res, 200, "application/vnd.renkei.signed-record", headers, rec->env, rec->env_len);
+        rk_record_free(rec);
         return;
     }
     rk_buf body;
     rk_buf_init(&body);
     read_probe probe = {.roster = rk_members_acquire(a->node), .cache = a->records_json, .out = &body};
-    if (read_target(a, id, false, author, rid, &cur, &rec, &probe, res)) {
+    if (read_target(a, id, false, &target, &probe, res)) {
         bool ok = probe.hit;
         if (!probe.hit) {
-            rk_jsonview view = {rk_members_name(probe.roster, author), READ_CEILING};
-            ok = rk_jsoncache_append(a->records_json, &rec, &view, &body) == 0;
-            rk_record_free(&rec);
+            rk_jsonview view = {rk_members_name(probe.roster, target.author), READ_CEILING};
+            ok = rk_jsoncache_append(a->records_json, rec, &view, &body) == 0;
+            rk_record_free(rec);
         }
         read_send_json(&body, ok, res);
     }

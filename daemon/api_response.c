@@ -83,11 +83,16 @@ void rk_api_owned(rk_api_response *res, int status, const char *content_type, co
 
 void rk_api_error(rk_api_response *res, const char *code, const char *field, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    rk_api_verror(res, code, field, fmt, ap);
     va_end(ap);
+}
+
+void rk_api_verror(rk_api_response *res, const char *code, const char *field, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
     json_t *e = json_object();
     if (e && (json_object_set_new(e, "code", json_string(code)) != 0 ||
               json_object_set_new(e, "message", json_stringn(msg, strnlen(msg, sizeof msg))) != 0 ||

@@ -22,12 +22,12 @@ const char *rk_web_session_id(const rk_http_req *req, char *out, size_t out_size
 uint64_t rk_web_now(void);
 
 /* web.c: route handlers */
-void rk_web_new_login(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_web_login(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_web_get_session(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_web_logout(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_web_get_asset(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
-void rk_web_get_codes(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res);
+rk_api_handler_fn rk_web_new_login;
+rk_api_handler_fn rk_web_login;
+rk_api_handler_fn rk_web_get_session;
+rk_api_handler_fn rk_web_logout;
+rk_api_handler_fn rk_web_get_asset;
+rk_api_handler_fn rk_web_get_codes;
 /* Whether name is one of the page's static files (served without a session). */
 bool rk_web_is_asset(const char *name);
 
