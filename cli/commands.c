@@ -176,11 +176,20 @@ static int fetch(rk_cli *cli, const char *path, json_t **out)
     return RK_EXIT_OK;
 }
 
-/* GET path and print the answer generically. */
-static int simple_get(rk_cli *cli, const char *path)
+/* For a command cmd that takes no argument and shows the answer to one GET of path: parses its
+ * options, then fetches. Returns -1 with *out to render (and free), or the exit code. */
+static int fetch_for(rk_cli *cli, const char *cmd, int argc, char **argv, const char *path, json_t **out)
+{
+    opts o;
+    int rc = parse(cli, cmd, argc, argv, 0, 0, &o);
+    return rc >= 0 ? rc : fetch(cli, path, out);
+}
+
+/* The same, printing the answer generically. */
+static int simple_get(rk_cli *cli, const char *cmd, int argc, char **argv, const char *path)
 {
     json_t *j;
-    int rc = fetch(cli, path, &j);
+    int rc = fetch_for(cli, cmd, argc, argv, path, &j);
     if (rc >= 0)
         return rc;
     rk_print_json_human(j);
@@ -208,19 +217,14 @@ static int build_url(rk_buf *url, const char *path, const char *path2, const que
 
 int rk_cmd_status(rk_cli *cli, int argc, char **argv)
 {
-    opts o;
-    int rc = parse(cli, "status", argc, argv, 0, 0, &o);
-    return rc >= 0 ? rc : simple_get(cli, "/v1/status");
+    return simple_get(cli, "status", argc, argv, "/v1/status");
 }
 
 int rk_cmd_peers(rk_cli *cli, int argc, char **argv)
 {
-    opts o;
-    int rc = parse(cli, "peers", argc, argv, 0, 0, &o);
-    if (rc >= 0)
-        return rc;
     json_t *j;
-    if ((rc = fetch(cli, "/v1/peers", &j)) >= 0)
+    int rc = fetch_for(cli, "peers", argc, argv, "/v1/peers", &j);
+    if (rc >= 0)
         return rc;
     json_t *peers = json_object_get(j, "peers");
     if (json_is_array(peers) && json_array_size(peers) == 0)
@@ -245,6 +249,18 @@ static void print_write_result(const rk_cli *cli, const json_t *j, const char *v
     printf("%s\nid       %s\nversion  %s\nhash     %s\n", verb, id, version, hash);
 }
 
+/* Sends method on path with body (NULL for none) and prints the result; the exit code. */
+static int send_write(rk_cli *cli, const char *method, const char *path, const char *body, const char *verb)
+{
+    json_t *j = rk_http_json(cli, method, path, body, body ? strlen(body) : 0, NULL);
+    if (!j)
+        return RK_EXIT_FAIL;
+    print_write_result(cli, j, verb);
+    json_decref(j);
+    return RK_EXIT_OK;
+}
+
+/* Sends the record of file (JSON, as `renkei new` writes it) with method on path. */
 static int write_record(rk_cli *cli, const char *method, const char *path, const char *file, const char *verb)
 {
     rk_buf body;
@@ -270,13 +286,9 @@ static int write_record(rk_cli *cli, const char *method, const char *path, const
     json_decref(parsed);
     if (!text)
         return oom();
-    json_t *j = rk_http_json(cli, method, path, text, strlen(text), NULL);
+    int rc = send_write(cli, method, path, text, verb);
     free(text);
-    if (!j)
-        return RK_EXIT_FAIL;
-    print_write_result(cli, j, verb);
-    json_decref(j);
-    return RK_EXIT_OK;
+    return rc;
 }
 
 static int record_path(rk_buf *p, const char *id, const char *suffix)
@@ -298,38 +310,35 @@ int rk_cmd_publish(rk_cli *cli, int argc, char **argv)
                                   rk_cli_japanese() ? "登録しました (published)" : "published");
 }
 
+/* update and delete: method on the record id, with the record of file (NULL: no body). */
+static int write_named(rk_cli *cli, const char *method, const char *id, const char *file, const char *verb)
+{
+    rk_buf p;
+    if (record_path(&p, id, NULL) != 0)
+        return oom();
+    int rc = file ? write_record(cli, method, p.data, file, verb) : send_write(cli, method, p.data, NULL, verb);
+    rk_buf_free(&p);
+    return rc;
+}
+
 int rk_cmd_update(rk_cli *cli, int argc, char **argv)
 {
     opts o;
     int rc = parse(cli, "update", argc, argv, 2, 2, &o);
-    if (rc >= 0)
-        return rc;
-    rk_buf p;
-    if (record_path(&p, o.args[0], NULL) != 0)
-        return oom();
-    rc = write_record(cli, "PUT", p.data, o.args[1], rk_cli_japanese() ? "更新しました (updated)" : "updated");
-    rk_buf_free(&p);
-    return rc;
+    return rc >= 0 ? rc
+                   : write_named(cli, "PUT", o.args[0], o.args[1],
+                                 rk_cli_japanese() ? "更新しました (updated)" : "updated");
 }
 
 int rk_cmd_delete(rk_cli *cli, int argc, char **argv)
 {
     opts o;
     int rc = parse(cli, "delete", argc, argv, 1, 1, &o);
-    if (rc >= 0)
-        return rc;
-    rk_buf p;
-    if (record_path(&p, o.args[0], NULL) != 0)
-        return oom();
-    json_t *j = rk_http_json(cli, "DELETE", p.data, NULL, 0, NULL);
-    rk_buf_free(&p);
-    if (!j)
-        return RK_EXIT_FAIL;
-    print_write_result(cli, j,
-                       rk_cli_japanese() ? "削除しました（署名つきの削除記録が全ノードで置き換えます） (deleted)"
-                                         : "deleted (a signed tombstone now supersedes the record)");
-    json_decref(j);
-    return RK_EXIT_OK;
+    return rc >= 0
+               ? rc
+               : write_named(cli, "DELETE", o.args[0], NULL,
+                             rk_cli_japanese() ? "削除しました（署名つきの削除記録が全ノードで置き換えます） (deleted)"
+                                               : "deleted (a signed tombstone now supersedes the record)");
 }
 
 static int write_out(const char *path, const void *data, size_t len)
@@ -766,12 +775,9 @@ static int print_stats(const json_t *j)
 
 int rk_cmd_stats(rk_cli *cli, int argc, char **argv)
 {
-    opts o;
-    int rc = parse(cli, "stats", argc, argv, 0, 0, &o);
-    if (rc >= 0)
-        return rc;
     json_t *j;
-    if ((rc = fetch(cli, "/v1/stats", &j)) >= 0)
+    int rc = fetch_for(cli, "stats", argc, argv, "/v1/stats", &j);
+    if (rc >= 0)
         return rc;
     int r = print_stats(j);
     if (r > 0)
@@ -782,7 +788,5 @@ int rk_cmd_stats(rk_cli *cli, int argc, char **argv)
 
 int rk_cmd_regions(rk_cli *cli, int argc, char **argv)
 {
-    opts o;
-    int rc = parse(cli, "regions", argc, argv, 0, 0, &o);
-    return rc >= 0 ? rc : simple_get(cli, "/v1/regions");
+    return simple_get(cli, "regions", argc, argv, "/v1/regions");
 }
