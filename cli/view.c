@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "grow.h"
 #include "taxonomy.h"
 #include "text.h"
 
@@ -55,14 +56,10 @@ rk_table *rk_table_new(size_t ncols, const char *const *headers)
 
 int rk_table_add(rk_table *t, const char *const *cells)
 {
-    if (t->rows == t->cap) {
-        size_t ncap = t->cap ? 2 * t->cap : 16;
-        char **n = realloc(t->cells, ncap * t->ncols * sizeof *n);
-        if (!n)
-            return -1;
-        t->cells = n;
-        t->cap = ncap;
-    }
+    char **n = rk_grow(t->cells, &t->cap, t->rows + 1, t->ncols * sizeof *n);
+    if (!n)
+        return -1;
+    t->cells = n;
     char **row = t->cells + t->rows * t->ncols;
     for (size_t i = 0; i < t->ncols; i++) {
         row[i] = dup_or_empty(cells[i]);

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 static const double bucket_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define NBUCKETS (sizeof bucket_bounds / sizeof bucket_bounds[0])
 
@@ -132,14 +134,10 @@ static series *get_series(rk_metrics *m, const char *name, const char *labels, i
     for (size_t i = 0; i < m->n; i++)
         if (strcmp(m->s[i].name, name) == 0 && strcmp(m->s[i].labels, labels) == 0)
             return &m->s[i];
-    if (m->n == m->cap) {
-        size_t nc = m->cap ? 2 * m->cap : 32;
-        series *ns = realloc(m->s, nc * sizeof *ns);
-        if (!ns)
-            return NULL;
-        m->s = ns;
-        m->cap = nc;
-    }
+    series *ns = rk_grow(m->s, &m->cap, m->n + 1, sizeof *ns);
+    if (!ns)
+        return NULL;
+    m->s = ns;
     series *s = &m->s[m->n];
     memset(s, 0, sizeof *s);
     s->name = strdup(name);

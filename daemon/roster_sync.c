@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "query.h"
 #include "renkei.pb-c.h"
 
@@ -19,16 +20,12 @@ typedef struct gathered {
 static int gather_item(const rk_record *rec, void *ctx)
 {
     gathered *g = ctx;
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? 2 * g->cap : 64;
-        uint8_t *p = realloc(g->items, cap * RK_ITEM_LEN);
-        if (!p) {
-            g->oom = true;
-            return 1;
-        }
-        g->items = p;
-        g->cap = cap;
+    uint8_t *p = rk_grow(g->items, &g->cap, g->n + 1, RK_ITEM_LEN);
+    if (!p) {
+        g->oom = true;
+        return 1;
     }
+    g->items = p;
     rk_put_be64(g->items + g->n * RK_ITEM_LEN, rec->msg->version);
     memcpy(g->items + g->n * RK_ITEM_LEN + 8, rec->hash, RK_HASH_LEN);
     g->n++;

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 /* The author's key must be valid for this version in the roster by which the transaction checks. */
 static int ingest_author_valid(const rk_membership *roster, const Renkei__Record *m, rk_error *err)
 {
@@ -225,16 +227,12 @@ static int collect_admitted(const uint8_t author[RK_KEY_LEN], void *ctx)
     const rk_member_entry *e = rk_membership_find(a->roster, author);
     if (!e || !e->was_member)
         return 0;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 8;
-        uint8_t(*nk)[RK_KEY_LEN] = realloc(a->keys, cap * sizeof *nk);
-        if (!nk) {
-            a->oom = true;
-            return 1;
-        }
-        a->keys = nk;
-        a->cap = cap;
+    uint8_t(*nk)[RK_KEY_LEN] = rk_grow(a->keys, &a->cap, a->n + 1, sizeof *nk);
+    if (!nk) {
+        a->oom = true;
+        return 1;
     }
+    a->keys = nk;
     memcpy(a->keys[a->n++], author, RK_KEY_LEN);
     return 0;
 }

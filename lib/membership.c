@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 #define MAX_PASSES 8
 #define NONE SIZE_MAX
 
@@ -87,14 +89,10 @@ typedef struct ctx {
 
 static int sizes_push(sizes *s, size_t v)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 4;
-        size_t *nv = realloc(s->v, cap * sizeof *nv);
-        if (!nv)
-            return -1;
-        s->v = nv;
-        s->cap = cap;
-    }
+    size_t *nv = rk_grow(s->v, &s->cap, s->n + 1, sizeof *nv);
+    if (!nv)
+        return -1;
+    s->v = nv;
     s->v[s->n++] = v;
     return 0;
 }
@@ -250,14 +248,10 @@ static const char *apply_revoke(ctx *c, size_t it)
     for (size_t i = 0; i < s->revoker_count; i++)
         present |= s->revokers[i].by == x->author;
     if (!present) {
-        if (s->revoker_count == s->revoker_cap) {
-            size_t cap = s->revoker_cap ? 2 * s->revoker_cap : 4;
-            revocation *nr = realloc(s->revokers, cap * sizeof *nr);
-            if (!nr)
-                return NULL;
-            s->revokers = nr;
-            s->revoker_cap = cap;
-        }
+        revocation *nr = rk_grow(s->revokers, &s->revoker_cap, s->revoker_count + 1, sizeof *nr);
+        if (!nr)
+            return NULL;
+        s->revokers = nr;
         s->revokers[s->revoker_count++] = (revocation){x->author, since};
     }
     if (s->revoker_count >= c->charter->threshold) {

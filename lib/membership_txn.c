@@ -6,18 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "query.h"
 
 int rk_membership_records_add(rk_membership_records *r, const rk_record *rec, rk_error *err)
 {
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 16;
-        rk_record *nr = realloc(r->recs, cap * sizeof *nr);
-        if (!nr)
-            return rk_fail(err, "no_memory", "", "out of memory while reading membership records");
-        r->recs = nr;
-        r->cap = cap;
-    }
+    rk_record *nr = rk_grow(r->recs, &r->cap, r->n + 1, sizeof *nr);
+    if (!nr)
+        return rk_fail(err, "no_memory", "", "out of memory while reading membership records");
+    r->recs = nr;
     if (rk_record_clone(rec, &r->recs[r->n]) != 0)
         return rk_fail(err, "no_memory", "", "out of memory while reading membership records");
     r->n++;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 void rk_problems_init(rk_problems *p)
 {
     memset(p, 0, sizeof *p);
@@ -67,16 +69,12 @@ int rk_sink_note(rk_sink *s, const char *code, const char *field, const char *su
         snprintf(s->first->message, sizeof s->first->message, "%s", pr.message);
     }
     if (listed) {
-        if (s->all->n == s->all->cap) {
-            size_t cap = s->all->cap ? 2 * s->all->cap : 8;
-            rk_problem *items = realloc(s->all->items, cap * sizeof *items);
-            if (!items) {
-                s->oom = true;
-                return -1;
-            }
-            s->all->items = items;
-            s->all->cap = cap;
+        rk_problem *items = rk_grow(s->all->items, &s->all->cap, s->all->n + 1, sizeof *items);
+        if (!items) {
+            s->oom = true;
+            return -1;
         }
+        s->all->items = items;
         s->all->items[s->all->n++] = pr;
     }
     return -1;

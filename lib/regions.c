@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "query.h"
 #include "taxonomy.h"
 
@@ -38,16 +39,12 @@ static int regions_cb(const rk_record *rec, void *ctx)
             break;
         }
     if (!e) {
-        if (a->n == a->cap) {
-            size_t cap = a->cap ? a->cap * 2 : 16;
-            region_entry *v = realloc(a->v, cap * sizeof *v);
-            if (!v) {
-                a->failed = 1;
-                return 1;
-            }
-            a->v = v;
-            a->cap = cap;
+        region_entry *v = rk_grow(a->v, &a->cap, a->n + 1, sizeof *v);
+        if (!v) {
+            a->failed = 1;
+            return 1;
         }
+        a->v = v;
         e = &a->v[a->n++];
         memset(e, 0, sizeof *e);
         memcpy(e->key, r->author.data, RK_KEY_LEN);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "taxonomy.h"
 
 #define N_PREF 48 /* 0 = unknown, 1..47 = JIS X 0401 */
@@ -69,16 +70,12 @@ static void add_month(rk_stats *s, uint64_t created_ms)
             s->months[i].n++;
             return;
         }
-    if (s->n_months == s->cap_months) {
-        size_t cap = s->cap_months ? s->cap_months * 2 : 32;
-        month_count *m = realloc(s->months, cap * sizeof *m);
-        if (!m) {
-            s->oom = true;
-            return;
-        }
-        s->months = m;
-        s->cap_months = cap;
+    month_count *m = rk_grow(s->months, &s->cap_months, s->n_months + 1, sizeof *m);
+    if (!m) {
+        s->oom = true;
+        return;
     }
+    s->months = m;
     memcpy(s->months[s->n_months].month, key, 8);
     s->months[s->n_months].n = 1;
     s->n_months++;

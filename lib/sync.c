@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 _Static_assert(RK_SYNC_ITEMS_THRESHOLD >= RK_SYNC_BRANCH, "a split needs at least one item per sub-range");
 
 /* ---- bounds and items ------------------------------------------------------------------------ */
@@ -74,16 +76,10 @@ void rk_sync_diff_free(rk_sync_diff *d)
 
 static int grow_append(uint8_t **buf, size_t *n, size_t *cap, const uint8_t *rec, size_t rec_len)
 {
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 64;
-        if (ncap > SIZE_MAX / rec_len)
-            return -1;
-        uint8_t *nb = realloc(*buf, ncap * rec_len);
-        if (!nb)
-            return -1;
-        *buf = nb;
-        *cap = ncap;
-    }
+    uint8_t *nb = rk_grow(*buf, cap, *n + 1, rec_len);
+    if (!nb)
+        return -1;
+    *buf = nb;
     memcpy(*buf + *n * rec_len, rec, rec_len);
     (*n)++;
     return 0;
@@ -198,16 +194,12 @@ static int add_range(builder *b, const uint8_t *upper, size_t upper_len, int mod
         b->bytes += range_wire_len(upper_len, mode, 0, 0);
         return 0;
     }
-    if (m->n_ranges == b->cap) {
-        size_t ncap = b->cap ? b->cap * 2 : 32;
-        Renkei__SyncRange **nr = realloc(m->ranges, ncap * sizeof *nr);
-        if (!nr) {
-            free(items);
-            return nomem(err);
-        }
-        m->ranges = nr;
-        b->cap = ncap;
+    Renkei__SyncRange **nr = rk_grow(m->ranges, &b->cap, m->n_ranges + 1, sizeof *nr);
+    if (!nr) {
+        free(items);
+        return nomem(err);
     }
+    m->ranges = nr;
     range_block *rb = malloc(sizeof *rb);
     if (!rb) {
         free(items);
