@@ -8,6 +8,7 @@ different roster and leaves the membership records to the next periodic reconcil
 must be wired by hand instead of dialing the listen URLs the roster publishes; a URL from a record
 that reaches NNG's parser unchecked."""
 
+import contextlib
 import json
 import os
 import sys
@@ -47,6 +48,21 @@ def joiner(name, bootstrap, extra=None, prefecture="41"):
     ov = ["gossip.sync_interval=2", "node.log_level=info", "network.join=yes",
           'peer "%s".key=%s' % (bootstrap.name, bootstrap.key), 'peer "%s".url=%s' % (bootstrap.name, bootstrap.url)]
     return Node(name, prefecture=prefecture, gossip=True, extra=ov + (extra or []))
+
+
+@contextlib.contextmanager
+def founders_and_joiner():
+    """a, b and c found the network in a line; d joins through c. All four run inside the block and
+    are stopped after it, whatever happened."""
+    c = cl.line(["a", "b", "c"], sync_interval=2)
+    d = joiner("d", c["c"])
+    try:
+        c.start()
+        d.start()
+        yield c, d
+    finally:
+        d.stop()
+        c.stop()
 
 
 def test_joining_node_learns_and_keeps_the_charter():
@@ -124,11 +140,7 @@ def test_different_rosters_exchange_membership_records_first():
 def test_members_dial_the_urls_the_roster_publishes():
     tmp = tempfile.mkdtemp(prefix="rk-mnet-")
     _, bad_key = cl.keypair(tmp, "bad")
-    c = cl.line(["a", "b", "c"], sync_interval=2)
-    d = joiner("d", c["c"])
-    try:
-        c.start()
-        d.start()
+    with founders_and_joiner() as (c, d):
         a, b, cc = c["a"], c["b"], c["c"]
         endorse(a, d.key, "佐賀県", url=d.url)
         endorse(b, d.key, "佐賀県", url=d.url)
@@ -147,19 +159,12 @@ def test_members_dial_the_urls_the_roster_publishes():
                    what="c dialing d from the roster")
         assert peer(cc, "佐賀県")["source"] == "roster", peer(cc, "佐賀県")
         assert [p["name"] for p in cl.peers(cc) if p.get("source") == "roster"] == ["佐賀県"], cl.peers(cc)
-    finally:
-        d.stop()
-        c.stop()
 
 
 def test_done_when_2_roster_peerings_keep_a_joiner_connected():
     """Issue 9, done when 2: d, configured with c only, gets at least two peerings drawn from the
     roster without anyone configuring them, and with c stopped still receives what a publishes."""
-    c = cl.line(["a", "b", "c"], sync_interval=2)
-    d = joiner("d", c["c"])
-    try:
-        c.start()
-        d.start()
+    with founders_and_joiner() as (c, d):
         a, b = c["a"], c["b"]
         endorse(a, d.key, "佐賀県", url=d.url)
         endorse(b, d.key, "佐賀県", url=d.url)
@@ -179,9 +184,6 @@ def test_done_when_2_roster_peerings_keep_a_joiner_connected():
         cl.wait_record([d], case["id"], case["version"], timeout=20)
         net = a.publish(dict(sample_case(title="会員向けの事例"), visibility="network"))
         cl.wait_record([d], net["id"], net["version"], timeout=20)  # d is a member: network records too
-    finally:
-        d.stop()
-        c.stop()
 
 
 def test_done_when_5_partition_admits_on_both_sides():
@@ -238,11 +240,7 @@ def test_done_when_1_joiner_admitted_by_endorsements_everywhere():
     a case that a does not hold; `renkei member endorse` on a and on b, with no configuration edit or
     restart, makes d `admitted` on every node within seconds, and the case d published before its
     admission reaches a, b and c."""
-    c = cl.line(["a", "b", "c"], sync_interval=2)
-    d = joiner("d", c["c"])
-    try:
-        c.start()
-        d.start()
+    with founders_and_joiner() as (c, d):
         a, b, cc = c["a"], c["b"], c["c"]
         wait_until(lambda: roster(d)["digest"] == roster(a)["digest"], timeout=20, what="d learned the roster")
         r = d.request("POST", "/v1/records", sample_case(title="佐賀県 SAGA Smart Samurai", prefecture="41"))
@@ -260,9 +258,6 @@ def test_done_when_1_joiner_admitted_by_endorsements_everywhere():
         cl.wait_record([a, b, cc], early["id"], early["version"], timeout=10)
         assert admitted_in < 10, admitted_in
         assert len({roster(n)["digest"] for n in (a, b, cc, d)}) == 1
-    finally:
-        d.stop()
-        c.stop()
 
 
 def test_founding_member_keeps_the_charter_after_rotating_its_key():

@@ -166,3 +166,73 @@ void fx_seal_tombstone(const fx_author *a, const char *rid, uint64_t version, in
     r.tombstone = &tomb;
     fx_seal(a, &r, rid, version, vis, out);
 }
+
+int fx_run_tests(const char *group, struct CMUnitTest *tests, size_t n, CMFixtureFunction setup,
+                 CMFixtureFunction teardown)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!tests[i].setup_func)
+            tests[i].setup_func = setup;
+        if (!tests[i].teardown_func)
+            tests[i].teardown_func = teardown;
+    }
+    return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+}
+
+void *fx_state_new(void **state, size_t size)
+{
+    void *f = calloc(1, size);
+    assert_non_null(f);
+    *state = f;
+    return f;
+}
+
+void fx_roster_init(fx_roster *r, const fx_author *member, const char *name, unsigned threshold)
+{
+    memcpy(r->founding.key, member->pub, RK_KEY_LEN);
+    r->founding.name = name;
+    r->charter = (rk_charter){.threshold = threshold, .founding = &r->founding, .founding_count = 1};
+    rk_error err;
+    if (rk_membership_compute(&r->charter, NULL, 0, &r->base, NULL, &err) != 0)
+        fail_msg("compute the roster: %s %s", err.code, err.message);
+    rk_membership_txn_init(&r->members, &r->charter, &r->base);
+}
+
+void fx_roster_free(fx_roster *r)
+{
+    rk_membership_txn_free(&r->members);
+    rk_membership_free(&r->base);
+}
+
+void fx_writer_open(fx_writer *w, const char *name)
+{
+    fx_store_open(&w->s, name, 0);
+    fx_author_init(&w->member);
+    fx_author_init(&w->outsider);
+    fx_roster_init(&w->roster, &w->member, "kaga", 2);
+    rk_limits_default(&w->limits);
+    w->txn = fx_begin(&w->s, true);
+}
+
+void fx_writer_close(fx_writer *w)
+{
+    rk_txn_abort(w->txn);
+    w->txn = NULL;
+    fx_store_close(&w->s);
+    fx_author_free(&w->member);
+    fx_author_free(&w->outsider);
+    fx_roster_free(&w->roster);
+}
+
+int fx_writer_setup(void **state)
+{
+    fx_writer_open(fx_state_new(state, sizeof(fx_writer)), "writer");
+    return 0;
+}
+
+int fx_writer_teardown(void **state)
+{
+    fx_writer_close(*state);
+    free(*state);
+    return 0;
+}

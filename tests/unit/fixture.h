@@ -1,5 +1,6 @@
 /* fixture: what the unit tests of the store, the records and the renderers set up again and again: a
- * store in a fresh temporary directory, an author's key pair, and sealed records of each kind.
+ * store in a fresh temporary directory, an author's key pair, sealed records of each kind, a roster of
+ * one founding member, and the run of a group of tests that each get a fresh fixture.
  *
  * Every helper checks with cmocka and fails the running test on any error, so a test reads as what it
  * checks. The store lives in DIR/db, a directory that does not exist before rk_store_open, so every
@@ -16,8 +17,21 @@
 
 #include <cmocka.h>
 
+#include "ingest.h"
+#include "membership_txn.h"
 #include "sign.h"
 #include "store.h"
+
+/* Runs tests as cmocka_run_group_tests does, after giving every test that names no setup of its own
+ * the group's per-test setup and teardown: each test starts from a fresh fixture, and the list in
+ * main() names only the tests. */
+int fx_run_tests(const char *group, struct CMUnitTest *tests, size_t n, CMFixtureFunction setup,
+                 CMFixtureFunction teardown);
+#define FX_RUN_TESTS(tests, setup, teardown) \
+    fx_run_tests(#tests, tests, sizeof tests / sizeof tests[0], setup, teardown)
+
+/* A zeroed fixture of size bytes as cmocka's *state (for a setup); the teardown frees it. */
+void *fx_state_new(void **state, size_t size);
 
 typedef struct fx_store {
     char dir[64]; /* from mkdtemp; removed with everything below it */
@@ -66,5 +80,36 @@ void fx_seal(const fx_author *a, Renkei__Record *r, const char *rid, uint64_t ve
 void fx_seal_case(const fx_author *a, const char *rid, uint64_t version, int vis, const char *title, rk_record *out);
 /* A tombstone for rid. */
 void fx_seal_tombstone(const fx_author *a, const char *rid, uint64_t version, int vis, rk_record *out);
+
+/* A charter whose one founding member is member (named name) with threshold endorsements needed to
+ * admit another key (above 1, the founding member cannot admit anyone alone), the roster it gives, and the view of that roster a write
+ * transaction keeps, as the writer passes it to ingest. The charter and the view point into the
+ * struct: it must not move between fx_roster_init and fx_roster_free. */
+typedef struct fx_roster {
+    rk_charter_member founding;
+    rk_charter charter;
+    rk_membership base;
+    rk_membership_txn members;
+} fx_roster;
+
+void fx_roster_init(fx_roster *r, const fx_author *member, const char *name, unsigned threshold);
+void fx_roster_free(fx_roster *r);
+
+/* What the writer has when it ingests: a store with a write transaction open, the roster (member is
+ * its one founding member, threshold 2), an outsider who is no member, and the default limits. The
+ * teardown aborts the transaction, so a test keeps only what it commits itself. */
+typedef struct fx_writer {
+    fx_store s;
+    fx_author member, outsider;
+    fx_roster roster;
+    rk_limits limits;
+    rk_txn *txn;
+} fx_writer;
+
+void fx_writer_open(fx_writer *w, const char *name);
+void fx_writer_close(fx_writer *w);
+/* cmocka setup and teardown for tests that need only the writer's state: *state is the fx_writer. */
+int fx_writer_setup(void **state);
+int fx_writer_teardown(void **state);
 
 #endif

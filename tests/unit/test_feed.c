@@ -31,11 +31,9 @@ static const char *names(const uint8_t author[RK_KEY_LEN], void *ctx)
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
+    fixture *f = fx_state_new(state, sizeof *f);
     fx_author_init(&f->a);
     rk_hex_encode(f->a.pub, RK_KEY_LEN, f->hex);
-    *state = f;
     return 0;
 }
 
@@ -573,16 +571,16 @@ static void test_stats_totals(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_atom_escaping_and_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_atom_strips_control_characters, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_atom_keeps_carriage_return_as_reference, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ics_folding_escaping_and_dates, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_csv_quoting_and_bom, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_csv_neutralises_formulas, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_feeds_japanese_dates_and_cancelled, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json_feed_required_fields, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stats_totals, setup, teardown),
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_atom_escaping_and_order),
+        cmocka_unit_test(test_atom_strips_control_characters),
+        cmocka_unit_test(test_atom_keeps_carriage_return_as_reference),
+        cmocka_unit_test(test_ics_folding_escaping_and_dates),
+        cmocka_unit_test(test_csv_quoting_and_bom),
+        cmocka_unit_test(test_csv_neutralises_formulas),
+        cmocka_unit_test(test_feeds_japanese_dates_and_cancelled),
+        cmocka_unit_test(test_json_feed_required_fields),
+        cmocka_unit_test(test_stats_totals),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN_TESTS(tests, setup, teardown);
 }

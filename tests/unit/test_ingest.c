@@ -14,46 +14,22 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "ingest.h"
 #include "sign.h"
 
 #define NOW_MS UINT64_C(1700000000000)
+#define PUBLIC RENKEI__VISIBILITY__VISIBILITY_PUBLIC
 
 typedef struct fixture {
-    char dir[64];
-    rk_store *store;
-    rk_key *member, *outsider;
-    uint8_t member_pub[RK_KEY_LEN], outsider_pub[RK_KEY_LEN];
-    rk_charter_member founding;
-    rk_charter charter;
-    rk_membership roster; /* the founding member only */
-    rk_membership_txn members;
-    rk_limits limits;
-    rk_txn *txn;
-    bool two_stage;
+    fx_writer w;
+    bool two_stage; /* ingest in the daemon's two stages instead of rk_ingest */
 } fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/rk-test-ingest-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    rk_error err;
-    rk_store_options o = {.dir = f->dir, .no_sync = true};
-    assert_int_equal(rk_store_open(&o, &f->store, &err), 0);
-    assert_int_equal(rk_key_generate(&f->member, &err), 0);
-    assert_int_equal(rk_key_generate(&f->outsider, &err), 0);
-    rk_key_public(f->member, f->member_pub);
-    rk_key_public(f->outsider, f->outsider_pub);
-    memcpy(f->founding.key, f->member_pub, RK_KEY_LEN);
-    f->founding.name = "kaga";
-    f->charter = (rk_charter){.threshold = 2, .founding = &f->founding, .founding_count = 1};
-    assert_int_equal(rk_membership_compute(&f->charter, NULL, 0, &f->roster, NULL, &err), 0);
-    rk_membership_txn_init(&f->members, &f->charter, &f->roster);
-    rk_limits_default(&f->limits);
-    assert_int_equal(rk_txn_begin(f->store, true, &f->txn, &err), 0);
-    *state = f;
+    fixture *f = fx_state_new(state, sizeof *f);
+    fx_writer_open(&f->w, "ingest");
     return 0;
 }
 
@@ -67,43 +43,9 @@ static int setup_two_stage(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    rk_txn_abort(f->txn);
-    rk_store_close(f->store);
-    rk_key_free(f->member);
-    rk_key_free(f->outsider);
-    rk_membership_txn_free(&f->members);
-    rk_membership_free(&f->roster);
-    char path[128];
-    snprintf(path, sizeof path, "%s/data.mdb", f->dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
-    unlink(path);
-    rmdir(f->dir);
+    fx_writer_close(&f->w);
     free(f);
     return 0;
-}
-
-static void seal_case(const rk_key *key, const char *rid, uint64_t version, const char *title, rk_record *out)
-{
-    uint8_t pub[RK_KEY_LEN];
-    rk_key_public(key, pub);
-    Renkei__Record r = RENKEI__RECORD__INIT;
-    Renkei__Case c = RENKEI__CASE__INIT;
-    r.author.data = pub;
-    r.author.len = RK_KEY_LEN;
-    r.rid = (char *)rid;
-    r.version = version;
-    r.kind = RENKEI__KIND__KIND_CASE;
-    r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
-    r.body_case = RENKEI__RECORD__BODY_CASE;
-    r.case_ = &c;
-    c.title = (char *)title;
-    c.summary = "品質管理の社員がロボット化を主導";
-    c.prefecture = "17";
-    c.industry = RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING;
-    c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_VALUE_ADD;
-    rk_error err;
-    assert_int_equal(rk_record_seal(&r, key, out, &err), 0);
 }
 
 /* Ingests envelope bytes; returns the status and leaves the reason in err. */
@@ -115,16 +57,16 @@ static rk_ingest_status ingest(fixture *f, const uint8_t *env, size_t len, rk_er
     rk_error_clear(err);
     if (f->two_stage) {
         rk_signature_state sig = RK_SIGNATURE_GOOD;
-        if (rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, env, len, &stored, &sig, err) != 0) {
+        if (rk_ingest_prepare(&f->w.roster.base, &f->w.limits, NOW_MS, env, len, &stored, &sig, err) != 0) {
             assert_null(stored.msg);
             assert_true(err->code[0] != '\0');
             return RK_INGEST_REJECTED;
         }
-        rk_ingest_prepared(f->txn, &f->members, NULL, NOW_MS, &stored, sig, &res, err);
+        rk_ingest_prepared(f->w.txn, &f->w.roster.members, NULL, NOW_MS, &stored, sig, &res, err);
         if (res.status != RK_INGEST_STORED)
             rk_record_free(&stored);
     } else {
-        rk_ingest(f->txn, &f->members, &f->limits, NOW_MS, env, len, &res, &stored, err);
+        rk_ingest(f->w.txn, &f->w.roster.members, &f->w.limits, NOW_MS, env, len, &res, &stored, err);
     }
     if (res.status == RK_INGEST_STORED) {
         assert_non_null(stored.msg);
@@ -144,18 +86,19 @@ static void test_stores_a_member_record(void **state)
 {
     fixture *f = *state;
     rk_record rec;
-    seal_case(f->member, "ishikawa", NOW_MS - 5, "石川樹脂工業", &rec);
+    fx_seal_case(&f->w.member, "ishikawa", NOW_MS - 5, PUBLIC, "石川樹脂工業", &rec);
     rk_ingest_result res;
     rk_record stored;
     rk_error err;
-    assert_int_equal(rk_ingest(f->txn, &f->members, &f->limits, NOW_MS, rec.env, rec.env_len, &res, &stored, &err), 0);
+    assert_int_equal(
+        rk_ingest(f->w.txn, &f->w.roster.members, &f->w.limits, NOW_MS, rec.env, rec.env_len, &res, &stored, &err), 0);
     assert_int_equal(res.status, RK_INGEST_STORED);
     assert_int_equal(res.seq, 1);
     assert_memory_equal(res.hash, rec.hash, RK_HASH_LEN);
     assert_string_equal(stored.msg->case_->title, "石川樹脂工業");
     rk_record_free(&stored);
     rk_current cur;
-    assert_int_equal(rk_store_get_current(f->txn, f->member_pub, "ishikawa", &cur, &err), 1);
+    assert_int_equal(rk_store_get_current(f->w.txn, f->w.member.pub, "ishikawa", &cur, &err), 1);
     assert_memory_equal(cur.hash, rec.hash, RK_HASH_LEN);
     /* the same bytes again */
     expect_rejected(f, rec.env, rec.env_len, "duplicate");
@@ -166,11 +109,11 @@ static void test_size_decode_and_skew(void **state)
 {
     fixture *f = *state;
     rk_record rec;
-    seal_case(f->member, "skew", NOW_MS + 11 * 60 * 1000, "from the future", &rec);
+    fx_seal_case(&f->w.member, "skew", NOW_MS + 11 * 60 * 1000, PUBLIC, "from the future", &rec);
     expect_rejected(f, rec.env, rec.env_len, "clock_skew");
-    f->limits.max_record_bytes = rec.env_len - 1;
+    f->w.limits.max_record_bytes = rec.env_len - 1;
     expect_rejected(f, rec.env, rec.env_len, "too_large");
-    f->limits.max_record_bytes = 256 * 1024;
+    f->w.limits.max_record_bytes = 256 * 1024;
     static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0x01, 0x02};
     expect_rejected(f, garbage, sizeof garbage, "malformed");
     expect_rejected(f, rec.env, 0, "malformed");
@@ -182,16 +125,16 @@ static void test_order_of_checks(void **state)
     fixture *f = *state;
     /* a non-member's record is not_member even when its signature is also forged */
     rk_record outsider;
-    seal_case(f->outsider, "forged", NOW_MS - 10, "not ours", &outsider);
+    fx_seal_case(&f->w.outsider, "forged", NOW_MS - 10, PUBLIC, "not ours", &outsider);
     outsider.env[outsider.env_len - 1] ^= 0x01;
     expect_rejected(f, outsider.env, outsider.env_len, "not_member");
 
     /* a member's record signed by someone else is bad_signature */
     rk_record genuine, forged;
-    seal_case(f->member, "kaga", NOW_MS - 10, "本物", &genuine);
+    fx_seal_case(&f->w.member, "kaga", NOW_MS - 10, PUBLIC, "本物", &genuine);
     assert_int_equal(rk_record_clone(&genuine, &forged), 0);
     uint8_t sig[RK_SIG_LEN];
-    assert_int_equal(rk_sign(f->outsider, RK_SIGN_DOMAIN_RECORD, forged.bytes, forged.len, sig), 0);
+    assert_int_equal(rk_sign(f->w.outsider.key, RK_SIGN_DOMAIN_RECORD, forged.bytes, forged.len, sig), 0);
     memcpy(forged.env + forged.env_len - RK_SIG_LEN, sig, RK_SIG_LEN);
     expect_rejected(f, forged.env, forged.env_len, "bad_signature");
 
@@ -213,28 +156,28 @@ static void test_order_of_checks(void **state)
 
     /* nothing so far was stored */
     rk_current cur;
-    assert_int_equal(rk_store_get_current(f->txn, f->member_pub, "kaga", &cur, &err), 0);
+    assert_int_equal(rk_store_get_current(f->w.txn, f->w.member.pub, "kaga", &cur, &err), 0);
 
     /* store the genuine version, then an older one: stale_version, and checked before the signature */
     assert_int_equal(ingest(f, genuine.env, genuine.env_len, &err), RK_INGEST_STORED);
     rk_record older;
-    seal_case(f->member, "kaga", NOW_MS - 20, "古い版", &older);
+    fx_seal_case(&f->w.member, "kaga", NOW_MS - 20, PUBLIC, "古い版", &older);
     expect_rejected(f, older.env, older.env_len, "stale_version");
     older.env[older.env_len - 1] ^= 0x01;
     expect_rejected(f, older.env, older.env_len, "stale_version");
     /* the forged newer version is still bad_signature, and the stored one stays current */
     rk_record newer;
-    seal_case(f->member, "kaga", NOW_MS - 1, "新しい版", &newer);
+    fx_seal_case(&f->w.member, "kaga", NOW_MS - 1, PUBLIC, "新しい版", &newer);
     newer.env[newer.env_len - 1] ^= 0x01;
     expect_rejected(f, newer.env, newer.env_len, "bad_signature");
-    assert_int_equal(rk_store_get_current(f->txn, f->member_pub, "kaga", &cur, &err), 1);
+    assert_int_equal(rk_store_get_current(f->w.txn, f->w.member.pub, "kaga", &cur, &err), 1);
     assert_memory_equal(cur.hash, genuine.hash, RK_HASH_LEN);
 
     /* rejections wrote nothing, so the batch's transaction commits what was stored */
-    assert_int_equal(rk_txn_commit(f->txn, &err), 0);
-    assert_int_equal(rk_txn_begin(f->store, false, &f->txn, &err), 0);
+    assert_int_equal(rk_txn_commit(f->w.txn, &err), 0);
+    assert_int_equal(rk_txn_begin(f->w.s.store, false, &f->w.txn, &err), 0);
     struct rk_store_counts counts;
-    assert_int_equal(rk_store_counts(f->txn, &counts, &err), 0);
+    assert_int_equal(rk_store_counts(f->w.txn, &counts, &err), 0);
     assert_int_equal(counts.current, 1);
     assert_int_equal(counts.last_seq, 1);
     rk_record_free(&outsider);
@@ -249,8 +192,8 @@ static void test_equal_version_tie(void **state)
 {
     fixture *f = *state;
     rk_record a, b;
-    seal_case(f->member, "tie", NOW_MS - 100, "one", &a);
-    seal_case(f->member, "tie", NOW_MS - 100, "two", &b);
+    fx_seal_case(&f->w.member, "tie", NOW_MS - 100, PUBLIC, "one", &a);
+    fx_seal_case(&f->w.member, "tie", NOW_MS - 100, PUBLIC, "two", &b);
     rk_record *small = memcmp(a.hash, b.hash, RK_HASH_LEN) < 0 ? &a : &b;
     rk_record *large = small == &a ? &b : &a;
     rk_error err;
@@ -264,18 +207,18 @@ static void test_ingest_record_for_own_publishes(void **state)
 {
     fixture *f = *state;
     rk_record rec;
-    seal_case(f->member, "own", NOW_MS, "自ノードの公開", &rec);
+    fx_seal_case(&f->w.member, "own", NOW_MS, PUBLIC, "自ノードの公開", &rec);
     rk_ingest_result res;
     rk_error err;
-    assert_int_equal(rk_ingest_record(f->txn, &f->members, &rec, &res, &err), 0);
+    assert_int_equal(rk_ingest_record(f->w.txn, &f->w.roster.members, &rec, &res, &err), 0);
     assert_int_equal(res.status, RK_INGEST_STORED);
     assert_int_equal(res.seq, 1);
-    rk_ingest_record(f->txn, &f->members, &rec, &res, &err);
+    rk_ingest_record(f->w.txn, &f->w.roster.members, &rec, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "duplicate");
     rk_record other;
-    seal_case(f->outsider, "own", NOW_MS, "外部", &other);
-    rk_ingest_record(f->txn, &f->members, &other, &res, &err);
+    fx_seal_case(&f->w.outsider, "own", NOW_MS, PUBLIC, "外部", &other);
+    rk_ingest_record(f->w.txn, &f->w.roster.members, &other, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "not_member");
     rk_record_free(&rec);
@@ -288,27 +231,29 @@ static void test_own_create_conflicts_with_any_stored_version(void **state)
 {
     fixture *f = *state;
     rk_record first, newer, older;
-    seal_case(f->member, "create", NOW_MS - 5, "最初の公開", &first);
-    seal_case(f->member, "create", NOW_MS - 4, "同じ rid の二度目", &newer);
-    seal_case(f->member, "create", NOW_MS - 6, "古い版", &older);
+    fx_seal_case(&f->w.member, "create", NOW_MS - 5, PUBLIC, "最初の公開", &first);
+    fx_seal_case(&f->w.member, "create", NOW_MS - 4, PUBLIC, "同じ rid の二度目", &newer);
+    fx_seal_case(&f->w.member, "create", NOW_MS - 6, PUBLIC, "古い版", &older);
     rk_ingest_result res;
     rk_error err;
-    assert_int_equal(rk_ingest_own(f->txn, &f->members, NULL, &f->limits, NOW_MS, &first, true, &res, &err), 0);
+    assert_int_equal(
+        rk_ingest_own(f->w.txn, &f->w.roster.members, NULL, &f->w.limits, NOW_MS, &first, true, &res, &err), 0);
     assert_int_equal(res.status, RK_INGEST_STORED);
-    rk_ingest_own(f->txn, &f->members, NULL, &f->limits, NOW_MS, &newer, true, &res, &err);
+    rk_ingest_own(f->w.txn, &f->w.roster.members, NULL, &f->w.limits, NOW_MS, &newer, true, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "conflict");
-    rk_ingest_own(f->txn, &f->members, NULL, &f->limits, NOW_MS, &older, true, &res, &err);
+    rk_ingest_own(f->w.txn, &f->w.roster.members, NULL, &f->w.limits, NOW_MS, &older, true, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "conflict");
     /* an update (PUT) of the same record goes through the version rules as before */
-    rk_ingest_own(f->txn, &f->members, NULL, &f->limits, NOW_MS, &older, false, &res, &err);
+    rk_ingest_own(f->w.txn, &f->w.roster.members, NULL, &f->w.limits, NOW_MS, &older, false, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "stale_version");
-    assert_int_equal(rk_ingest_own(f->txn, &f->members, NULL, &f->limits, NOW_MS, &newer, false, &res, &err), 0);
+    assert_int_equal(
+        rk_ingest_own(f->w.txn, &f->w.roster.members, NULL, &f->w.limits, NOW_MS, &newer, false, &res, &err), 0);
     assert_int_equal(res.status, RK_INGEST_STORED);
     rk_current cur;
-    assert_int_equal(rk_store_get_current(f->txn, f->member_pub, "create", &cur, &err), 1);
+    assert_int_equal(rk_store_get_current(f->w.txn, f->w.member.pub, "create", &cur, &err), 1);
     assert_int_equal(cur.version, NOW_MS - 4);
     rk_record_free(&first);
     rk_record_free(&newer);
@@ -319,24 +264,25 @@ static void test_two_stage_verifies_members_only(void **state)
 {
     fixture *f = *state;
     rk_record member, outsider;
-    seal_case(f->member, "m", NOW_MS - 1, "会員", &member);
-    seal_case(f->outsider, "o", NOW_MS - 1, "非会員", &outsider);
+    fx_seal_case(&f->w.member, "m", NOW_MS - 1, PUBLIC, "会員", &member);
+    fx_seal_case(&f->w.outsider, "o", NOW_MS - 1, PUBLIC, "非会員", &outsider);
     rk_record parsed;
     rk_signature_state sig = RK_SIGNATURE_BAD;
     rk_error err;
-    assert_int_equal(rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, member.env, member.env_len, &parsed, &sig, &err),
-                     0);
+    assert_int_equal(
+        rk_ingest_prepare(&f->w.roster.base, &f->w.limits, NOW_MS, member.env, member.env_len, &parsed, &sig, &err), 0);
     assert_int_equal(sig, RK_SIGNATURE_GOOD);
     rk_ingest_result res;
-    assert_int_equal(rk_ingest_prepared(f->txn, &f->members, NULL, NOW_MS, &parsed, sig, &res, &err), 0);
+    assert_int_equal(rk_ingest_prepared(f->w.txn, &f->w.roster.members, NULL, NOW_MS, &parsed, sig, &res, &err), 0);
     assert_int_equal(res.status, RK_INGEST_STORED);
     rk_record_free(&parsed);
     /* an outsider's genuine signature is never checked: it is not_member before any verification */
     sig = RK_SIGNATURE_GOOD;
     assert_int_equal(
-        rk_ingest_prepare(&f->roster, &f->limits, NOW_MS, outsider.env, outsider.env_len, &parsed, &sig, &err), 0);
+        rk_ingest_prepare(&f->w.roster.base, &f->w.limits, NOW_MS, outsider.env, outsider.env_len, &parsed, &sig, &err),
+        0);
     assert_int_equal(sig, RK_SIGNATURE_UNCHECKED);
-    rk_ingest_prepared(f->txn, &f->members, NULL, NOW_MS, &parsed, sig, &res, &err);
+    rk_ingest_prepared(f->w.txn, &f->w.roster.members, NULL, NOW_MS, &parsed, sig, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "not_member");
     rk_record_free(&parsed);
@@ -347,19 +293,15 @@ static void test_two_stage_verifies_members_only(void **state)
 /* ---------------------------------------------------------------------------- ingest by the roster */
 
 /* A membership record by key: endorse (subject, name) or a revocation of subject with since. */
-static void seal_membership(const rk_key *key, int kind, const uint8_t subject[RK_KEY_LEN], uint64_t version,
+static void seal_membership(const fx_author *a, int kind, const uint8_t subject[RK_KEY_LEN], uint64_t version,
                             uint64_t since, rk_record *out)
 {
-    uint8_t pub[RK_KEY_LEN];
-    rk_key_public(key, pub);
     Renkei__Record r = RENKEI__RECORD__INIT;
     Renkei__Endorse e = RENKEI__ENDORSE__INIT;
     Renkei__Revoke v = RENKEI__REVOKE__INIT;
-    r.author.data = pub;
+    r.author.data = (uint8_t *)a->pub; /* the rid is derived from the author and the body */
     r.author.len = RK_KEY_LEN;
-    r.version = version;
     r.kind = kind;
-    r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
     if (kind == RENKEI__KIND__KIND_ENDORSE) {
         r.body_case = RENKEI__RECORD__BODY_ENDORSE;
         r.endorse = &e;
@@ -375,16 +317,14 @@ static void seal_membership(const rk_key *key, int kind, const uint8_t subject[R
     }
     char rid[RK_MEMBERSHIP_RID_MAX + 1];
     assert_int_equal(rk_membership_rid(&r, rid), 0);
-    r.rid = rid;
-    rk_error err;
-    assert_int_equal(rk_record_seal(&r, key, out, &err), 0);
+    fx_seal(a, &r, rid, version, PUBLIC, out);
 }
 
 static bool stored_rid(fixture *f, const uint8_t *author, const char *rid)
 {
     rk_current cur;
     rk_error err;
-    return rk_store_get_current(f->txn, author, rid, &cur, &err) == 1;
+    return rk_store_get_current(f->w.txn, author, rid, &cur, &err) == 1;
 }
 
 typedef struct promoted {
@@ -409,41 +349,40 @@ static void test_non_member_kept_aside_then_promoted(void **state)
     fixture *f = *state;
     rk_pending_policy policy;
     rk_pending_policy_default(&policy);
-    f->charter.threshold = 1; /* the one founding member admits alone */
-    rk_membership_txn_free(&f->members);
-    rk_membership_free(&f->roster);
+    fx_roster_free(&f->w.roster);
+    fx_roster_init(&f->w.roster, &f->w.member, "kaga", 1); /* the one founding member admits alone */
+    f->w.roster.members.pending = &policy;
     rk_error err;
-    assert_int_equal(rk_membership_compute(&f->charter, NULL, 0, &f->roster, NULL, &err), 0);
-    rk_membership_txn_init(&f->members, &f->charter, &f->roster);
-    f->members.pending = &policy;
 
     rk_record early;
-    seal_case(f->outsider, "early", NOW_MS - 50, "加入前の事例", &early);
+    fx_seal_case(&f->w.outsider, "early", NOW_MS - 50, PUBLIC, "加入前の事例", &early);
     rk_ingest_result res;
-    rk_ingest_record(f->txn, &f->members, &early, &res, &err);
+    rk_ingest_record(f->w.txn, &f->w.roster.members, &early, &res, &err);
     assert_int_equal(res.status, RK_INGEST_PENDING);
     assert_string_equal(err.code, "not_member");
-    assert_false(stored_rid(f, f->outsider_pub, "early"));
-    assert_int_equal(f->members.held, 1);
+    assert_false(stored_rid(f, f->w.outsider.pub, "early"));
+    assert_int_equal(f->w.roster.members.held, 1);
     /* nothing to promote while the roster has not changed */
     promoted p = {0};
-    assert_int_equal(rk_ingest_promote(f->txn, &f->members, NULL, &f->limits, NOW_MS, on_promoted, &p, &err), 0);
+    assert_int_equal(
+        rk_ingest_promote(f->w.txn, &f->w.roster.members, NULL, &f->w.limits, NOW_MS, on_promoted, &p, &err), 0);
     assert_int_equal(p.n, 0);
 
     rk_record endorsement;
-    seal_membership(f->member, RENKEI__KIND__KIND_ENDORSE, f->outsider_pub, NOW_MS - 10, 0, &endorsement);
-    assert_int_equal(rk_ingest_record(f->txn, &f->members, &endorsement, &res, &err), 0);
+    seal_membership(&f->w.member, RENKEI__KIND__KIND_ENDORSE, f->w.outsider.pub, NOW_MS - 10, 0, &endorsement);
+    assert_int_equal(rk_ingest_record(f->w.txn, &f->w.roster.members, &endorsement, &res, &err), 0);
     assert_int_equal(res.status, RK_INGEST_STORED);
-    assert_true(f->members.changed);
-    assert_int_equal(rk_membership_find(rk_membership_txn_roster(&f->members), f->outsider_pub)->status,
+    assert_true(f->w.roster.members.changed);
+    assert_int_equal(rk_membership_find(rk_membership_txn_roster(&f->w.roster.members), f->w.outsider.pub)->status,
                      RK_MEMBER_ADMITTED);
-    assert_int_equal(rk_ingest_promote(f->txn, &f->members, NULL, &f->limits, NOW_MS, on_promoted, &p, &err), 0);
+    assert_int_equal(
+        rk_ingest_promote(f->w.txn, &f->w.roster.members, NULL, &f->w.limits, NOW_MS, on_promoted, &p, &err), 0);
     assert_int_equal(p.n, 1);
     assert_string_equal(p.rids[0], "early");
-    assert_true(stored_rid(f, f->outsider_pub, "early"));
-    assert_int_equal(f->members.promoted, 1);
+    assert_true(stored_rid(f, f->w.outsider.pub, "early"));
+    assert_int_equal(f->w.roster.members.promoted, 1);
     uint64_t left;
-    assert_int_equal(rk_pending_count(f->txn, &left, &err), 0);
+    assert_int_equal(rk_pending_count(f->w.txn, &left, &err), 0);
     assert_int_equal(left, 0);
     rk_record_free(&early);
     rk_record_free(&endorsement);
@@ -455,19 +394,19 @@ static void test_stranger_beyond_bound_is_not_verified(void **state)
 {
     fixture *f = *state;
     rk_pending_policy policy = {.per_author = 1, .total = 10, .keep_ms = 1000};
-    f->members.pending = &policy;
+    f->w.roster.members.pending = &policy;
     rk_record first, forged;
-    seal_case(f->outsider, "first", NOW_MS - 5, "一件目", &first);
-    seal_case(f->outsider, "second", NOW_MS - 5, "二件目", &forged);
+    fx_seal_case(&f->w.outsider, "first", NOW_MS - 5, PUBLIC, "一件目", &first);
+    fx_seal_case(&f->w.outsider, "second", NOW_MS - 5, PUBLIC, "二件目", &forged);
     forged.sig[0] ^= 1;
     rk_ingest_result res;
     rk_error err;
-    rk_ingest_record(f->txn, &f->members, &forged, &res, &err);
+    rk_ingest_record(f->w.txn, &f->w.roster.members, &forged, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "bad_signature");
-    rk_ingest_record(f->txn, &f->members, &first, &res, &err);
+    rk_ingest_record(f->w.txn, &f->w.roster.members, &first, &res, &err);
     assert_int_equal(res.status, RK_INGEST_PENDING);
-    rk_ingest_record(f->txn, &f->members, &forged, &res, &err);
+    rk_ingest_record(f->w.txn, &f->w.roster.members, &forged, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "pending_full");
     rk_record_free(&first);
@@ -481,19 +420,19 @@ static void test_revoked_key_cutoff(void **state)
     fixture *f = *state;
     rk_pending_policy policy;
     rk_pending_policy_default(&policy);
-    f->members.pending = &policy;
+    f->w.roster.members.pending = &policy;
     rk_record revoke, before, after;
-    seal_membership(f->member, RENKEI__KIND__KIND_REVOKE, f->member_pub, NOW_MS - 10, NOW_MS - 100, &revoke);
-    seal_case(f->member, "before", NOW_MS - 200, "失効前", &before);
-    seal_case(f->member, "after", NOW_MS - 50, "失効後", &after);
+    seal_membership(&f->w.member, RENKEI__KIND__KIND_REVOKE, f->w.member.pub, NOW_MS - 10, NOW_MS - 100, &revoke);
+    fx_seal_case(&f->w.member, "before", NOW_MS - 200, PUBLIC, "失効前", &before);
+    fx_seal_case(&f->w.member, "after", NOW_MS - 50, PUBLIC, "失効後", &after);
     rk_ingest_result res;
     rk_error err;
-    assert_int_equal(rk_ingest_record(f->txn, &f->members, &revoke, &res, &err), 0);
-    rk_ingest_record(f->txn, &f->members, &after, &res, &err);
+    assert_int_equal(rk_ingest_record(f->w.txn, &f->w.roster.members, &revoke, &res, &err), 0);
+    rk_ingest_record(f->w.txn, &f->w.roster.members, &after, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "revoked_key");
-    assert_int_equal(f->members.held, 0);
-    assert_int_equal(rk_ingest_record(f->txn, &f->members, &before, &res, &err), 0);
+    assert_int_equal(f->w.roster.members.held, 0);
+    assert_int_equal(rk_ingest_record(f->w.txn, &f->w.roster.members, &before, &res, &err), 0);
     assert_int_equal(res.status, RK_INGEST_STORED);
     rk_record_free(&revoke);
     rk_record_free(&before);
@@ -505,34 +444,34 @@ static void test_membership_verdict_rejects(void **state)
 {
     fixture *f = *state;
     rk_record selfie;
-    seal_membership(f->member, RENKEI__KIND__KIND_ENDORSE, f->member_pub, NOW_MS - 10, 0, &selfie);
+    seal_membership(&f->w.member, RENKEI__KIND__KIND_ENDORSE, f->w.member.pub, NOW_MS - 10, 0, &selfie);
     rk_ingest_result res;
     rk_error err;
-    rk_ingest_record(f->txn, &f->members, &selfie, &res, &err);
+    rk_ingest_record(f->w.txn, &f->w.roster.members, &selfie, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "self_endorsement");
-    assert_false(f->members.changed);
-    assert_false(stored_rid(f, f->member_pub, selfie.msg->rid));
+    assert_false(f->w.roster.members.changed);
+    assert_false(stored_rid(f, f->w.member.pub, selfie.msg->rid));
     rk_record_free(&selfie);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_stores_a_member_record, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_size_decode_and_skew, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_order_of_checks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_equal_version_tie, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ingest_record_for_own_publishes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_own_create_conflicts_with_any_stored_version, setup, teardown),
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stores_a_member_record),
+        cmocka_unit_test(test_size_decode_and_skew),
+        cmocka_unit_test(test_order_of_checks),
+        cmocka_unit_test(test_equal_version_tie),
+        cmocka_unit_test(test_ingest_record_for_own_publishes),
+        cmocka_unit_test(test_own_create_conflicts_with_any_stored_version),
         cmocka_unit_test_setup_teardown(test_size_decode_and_skew, setup_two_stage, teardown),
         cmocka_unit_test_setup_teardown(test_order_of_checks, setup_two_stage, teardown),
         cmocka_unit_test_setup_teardown(test_equal_version_tie, setup_two_stage, teardown),
-        cmocka_unit_test_setup_teardown(test_two_stage_verifies_members_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_non_member_kept_aside_then_promoted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stranger_beyond_bound_is_not_verified, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_revoked_key_cutoff, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_membership_verdict_rejects, setup, teardown),
+        cmocka_unit_test(test_two_stage_verifies_members_only),
+        cmocka_unit_test(test_non_member_kept_aside_then_promoted),
+        cmocka_unit_test(test_stranger_beyond_bound_is_not_verified),
+        cmocka_unit_test(test_revoked_key_cutoff),
+        cmocka_unit_test(test_membership_verdict_rejects),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN_TESTS(tests, setup, teardown);
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "fixture.h"
 #include "membership.h"
 #include "recjson.h"
 #include "record.h"
@@ -37,8 +38,7 @@ enum { F0, F1, F2, F3, F4, J1, J2, J3, N1, N2, S1, X1 };
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
+    fixture *f = fx_state_new(state, sizeof *f);
     rk_error err;
     for (int i = 0; i < NKEYS; i++) {
         assert_int_equal(rk_key_generate(&f->key[i], &err), 0);
@@ -51,7 +51,6 @@ static int setup(void **state)
         f->founding[i].node_kind = RENKEI__NODE_KIND__NODE_KIND_REGION;
     }
     f->charter = (rk_charter){.threshold = 2, .founding = f->founding, .founding_count = 3};
-    *state = f;
     return 0;
 }
 
@@ -895,31 +894,31 @@ static void test_json_form(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_founding_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_threshold, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_endorser, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_endorsement_made_before_own_admission, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_self_endorsement, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_newer_endorsement_supersedes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_forged_countersignature, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_countersignature_bound_to_old_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_equivocating_rotations, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_equivocation_at_one_version, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rotation_to_member_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rotation_chain, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_revocation_by_self, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_self_revocation_reaching_back, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_revocation_by_threshold, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_endorsement_of_revoked_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_revoked_before_admission, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_backdated_revocation_undoes_thief, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_thieves_revocation_falls_with_them, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_paradox_terminates, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_any_order_same_roster, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_schema_rules, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json_form, setup, teardown),
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_founding_only),
+        cmocka_unit_test(test_threshold),
+        cmocka_unit_test(test_unknown_endorser),
+        cmocka_unit_test(test_endorsement_made_before_own_admission),
+        cmocka_unit_test(test_self_endorsement),
+        cmocka_unit_test(test_newer_endorsement_supersedes),
+        cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_forged_countersignature),
+        cmocka_unit_test(test_countersignature_bound_to_old_key),
+        cmocka_unit_test(test_equivocating_rotations),
+        cmocka_unit_test(test_equivocation_at_one_version),
+        cmocka_unit_test(test_rotation_to_member_key),
+        cmocka_unit_test(test_rotation_chain),
+        cmocka_unit_test(test_revocation_by_self),
+        cmocka_unit_test(test_self_revocation_reaching_back),
+        cmocka_unit_test(test_revocation_by_threshold),
+        cmocka_unit_test(test_endorsement_of_revoked_key),
+        cmocka_unit_test(test_revoked_before_admission),
+        cmocka_unit_test(test_backdated_revocation_undoes_thief),
+        cmocka_unit_test(test_thieves_revocation_falls_with_them),
+        cmocka_unit_test(test_paradox_terminates),
+        cmocka_unit_test(test_any_order_same_roster),
+        cmocka_unit_test(test_schema_rules),
+        cmocka_unit_test(test_json_form),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN_TESTS(tests, setup, teardown);
 }

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "pending.h"
 #include "sign.h"
 #include "store.h"
@@ -20,30 +21,20 @@
 #define NOW_MS UINT64_C(1700000000000)
 
 typedef struct fixture {
-    char dir[64];
-    rk_store *store;
-    rk_key *a, *b;
-    uint8_t a_pub[RK_KEY_LEN], b_pub[RK_KEY_LEN];
+    fx_store s;
+    fx_author a, b;
     rk_txn *txn;
     rk_pending_policy policy;
 } fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/rk-test-pending-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    rk_error err;
-    rk_store_options o = {.dir = f->dir, .no_sync = true};
-    assert_int_equal(rk_store_open(&o, &f->store, &err), 0);
-    assert_int_equal(rk_key_generate(&f->a, &err), 0);
-    assert_int_equal(rk_key_generate(&f->b, &err), 0);
-    rk_key_public(f->a, f->a_pub);
-    rk_key_public(f->b, f->b_pub);
-    assert_int_equal(rk_txn_begin(f->store, true, &f->txn, &err), 0);
+    fixture *f = fx_state_new(state, sizeof *f);
+    fx_store_open(&f->s, "pending", 0);
+    fx_author_init(&f->a);
+    fx_author_init(&f->b);
+    f->txn = fx_begin(&f->s, true);
     f->policy = (rk_pending_policy){.per_author = 2, .total = 3, .keep_ms = 1000};
-    *state = f;
     return 0;
 }
 
@@ -51,47 +42,20 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     rk_txn_abort(f->txn);
-    rk_store_close(f->store);
-    rk_key_free(f->a);
-    rk_key_free(f->b);
-    char path[128];
-    snprintf(path, sizeof path, "%s/data.mdb", f->dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
-    unlink(path);
-    rmdir(f->dir);
+    fx_store_close(&f->s);
+    fx_author_free(&f->a);
+    fx_author_free(&f->b);
     free(f);
     return 0;
 }
 
-static void seal(const rk_key *key, const char *rid, rk_record *out)
-{
-    uint8_t pub[RK_KEY_LEN];
-    rk_key_public(key, pub);
-    Renkei__Record r = RENKEI__RECORD__INIT;
-    Renkei__Case c = RENKEI__CASE__INIT;
-    r.author.data = pub;
-    r.author.len = RK_KEY_LEN;
-    r.rid = (char *)rid;
-    r.version = NOW_MS - 10;
-    r.kind = RENKEI__KIND__KIND_CASE;
-    r.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
-    r.body_case = RENKEI__RECORD__BODY_CASE;
-    r.case_ = &c;
-    c.title = (char *)rid;
-    c.summary = "加入前の事例";
-    c.prefecture = "41";
-    c.industry = RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING;
-    c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_VALUE_ADD;
-    rk_error err;
-    assert_int_equal(rk_record_seal(&r, key, out, &err), 0);
-}
-
-/* Keeps a record of key as the writer would: room first, then put. Returns rk_pending_room's answer. */
-static int keep(fixture *f, const rk_key *key, const char *rid, bool own, uint64_t at, uint64_t *evicted, rk_error *err)
+/* Keeps a record by author as the writer would: room first, then put. Returns rk_pending_room's
+ * answer. */
+static int keep(fixture *f, const fx_author *author, const char *rid, bool own, uint64_t at, uint64_t *evicted,
+                rk_error *err)
 {
     rk_record rec;
-    seal(key, rid, &rec);
+    fx_seal_case(author, rid, NOW_MS - 10, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, rid, &rec);
     int room = rk_pending_room(f->txn, &f->policy, &rec, own, err);
     if (room == 1)
         assert_int_equal(rk_pending_put(f->txn, &f->policy, &rec, own, at, evicted, err), 0);
@@ -133,15 +97,15 @@ static void test_per_author_bound_refuses_and_duplicates_are_kept_once(void **st
     fixture *f = *state;
     rk_error err;
     uint64_t ev;
-    assert_int_equal(keep(f, f->a, "a1", false, NOW_MS, &ev, &err), 1);
-    assert_int_equal(keep(f, f->a, "a1", false, NOW_MS, &ev, &err), 0);
+    assert_int_equal(keep(f, &f->a, "a1", false, NOW_MS, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->a, "a1", false, NOW_MS, &ev, &err), 0);
     assert_string_equal(err.code, "duplicate");
-    assert_int_equal(keep(f, f->a, "a2", false, NOW_MS, &ev, &err), 1);
-    assert_int_equal(keep(f, f->a, "a3", false, NOW_MS, &ev, &err), 0);
+    assert_int_equal(keep(f, &f->a, "a2", false, NOW_MS, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->a, "a3", false, NOW_MS, &ev, &err), 0);
     assert_string_equal(err.code, "pending_full");
     /* another author still has room, and the node's own records are not bounded */
-    assert_int_equal(keep(f, f->b, "b1", false, NOW_MS, &ev, &err), 1);
-    assert_int_equal(keep(f, f->a, "own1", true, NOW_MS, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->b, "b1", false, NOW_MS, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->a, "own1", true, NOW_MS, &ev, &err), 1);
     assert_int_equal(count(f), 4);
 }
 
@@ -150,18 +114,18 @@ static void test_total_bound_evicts_oldest_of_others(void **state)
     fixture *f = *state;
     rk_error err;
     uint64_t ev = 99;
-    assert_int_equal(keep(f, f->a, "own", true, NOW_MS, &ev, &err), 1); /* the oldest, but own */
-    assert_int_equal(keep(f, f->a, "a1", false, NOW_MS + 1, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->a, "own", true, NOW_MS, &ev, &err), 1); /* the oldest, but own */
+    assert_int_equal(keep(f, &f->a, "a1", false, NOW_MS + 1, &ev, &err), 1);
     assert_int_equal(ev, 0);
-    assert_int_equal(keep(f, f->b, "b1", false, NOW_MS + 2, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->b, "b1", false, NOW_MS + 2, &ev, &err), 1);
     assert_int_equal(ev, 0);
     assert_int_equal(count(f), 3);
     /* full: the oldest record of another node (a1) goes, never the node's own */
-    assert_int_equal(keep(f, f->b, "b2", false, NOW_MS + 3, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->b, "b2", false, NOW_MS + 3, &ev, &err), 1);
     assert_int_equal(ev, 1);
     assert_int_equal(count(f), 3);
-    assert_int_equal(taken(f, f->a_pub, "own"), 1);
-    assert_int_equal(taken(f, f->b_pub, "b2"), 2);
+    assert_int_equal(taken(f, f->a.pub, "own"), 1);
+    assert_int_equal(taken(f, f->b.pub, "b2"), 2);
     assert_int_equal(count(f), 0);
 }
 
@@ -170,15 +134,15 @@ static void test_expiry_spares_own_and_recent(void **state)
     fixture *f = *state;
     rk_error err;
     uint64_t ev, dropped;
-    assert_int_equal(keep(f, f->a, "own", true, NOW_MS, &ev, &err), 1);
-    assert_int_equal(keep(f, f->b, "old", false, NOW_MS, &ev, &err), 1);
-    assert_int_equal(keep(f, f->b, "new", false, NOW_MS + 900, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->a, "own", true, NOW_MS, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->b, "old", false, NOW_MS, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->b, "new", false, NOW_MS + 900, &ev, &err), 1);
     assert_int_equal(rk_pending_expire(f->txn, &f->policy, NOW_MS + 500, &dropped, &err), 0);
     assert_int_equal(dropped, 0);
     assert_int_equal(rk_pending_expire(f->txn, &f->policy, NOW_MS + 1500, &dropped, &err), 0);
     assert_int_equal(dropped, 1);
-    assert_int_equal(taken(f, f->b_pub, "new"), 1);
-    assert_int_equal(taken(f, f->a_pub, "own"), 1);
+    assert_int_equal(taken(f, f->b.pub, "new"), 1);
+    assert_int_equal(taken(f, f->a.pub, "own"), 1);
 }
 
 typedef struct seen {
@@ -200,31 +164,31 @@ static void test_authors_lists_each_once_and_take_empties(void **state)
     rk_error err;
     uint64_t ev;
     f->policy.total = 100;
-    assert_int_equal(keep(f, f->a, "a1", false, NOW_MS, &ev, &err), 1);
-    assert_int_equal(keep(f, f->a, "a2", false, NOW_MS, &ev, &err), 1);
-    assert_int_equal(keep(f, f->b, "b1", false, NOW_MS, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->a, "a1", false, NOW_MS, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->a, "a2", false, NOW_MS, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->b, "b1", false, NOW_MS, &ev, &err), 1);
     seen s = {0};
     assert_int_equal(rk_pending_authors(f->txn, see_author, &s, &err), 0);
     assert_int_equal(s.n, 2);
     assert_true(memcmp(s.keys[0], s.keys[1], RK_KEY_LEN) < 0);
-    assert_int_equal(taken(f, f->a_pub, "a2"), 2);
-    assert_int_equal(taken(f, f->a_pub, NULL), 0);
+    assert_int_equal(taken(f, f->a.pub, "a2"), 2);
+    assert_int_equal(taken(f, f->a.pub, NULL), 0);
     s.n = 0;
     assert_int_equal(rk_pending_authors(f->txn, see_author, &s, &err), 0);
     assert_int_equal(s.n, 1);
-    assert_memory_equal(s.keys[0], f->b_pub, RK_KEY_LEN);
+    assert_memory_equal(s.keys[0], f->b.pub, RK_KEY_LEN);
     assert_int_equal(count(f), 1);
     /* once taken, a's records are room again */
-    assert_int_equal(keep(f, f->a, "a1", false, NOW_MS, &ev, &err), 1);
+    assert_int_equal(keep(f, &f->a, "a1", false, NOW_MS, &ev, &err), 1);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_per_author_bound_refuses_and_duplicates_are_kept_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_total_bound_evicts_oldest_of_others, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_expiry_spares_own_and_recent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_authors_lists_each_once_and_take_empties, setup, teardown),
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_per_author_bound_refuses_and_duplicates_are_kept_once),
+        cmocka_unit_test(test_total_bound_evicts_oldest_of_others),
+        cmocka_unit_test(test_expiry_spares_own_and_recent),
+        cmocka_unit_test(test_authors_lists_each_once_and_take_empties),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN_TESTS(tests, setup, teardown);
 }

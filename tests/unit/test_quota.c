@@ -21,44 +21,8 @@
 #define NOW_MS UINT64_C(1700000000000)
 #define WINDOW_MS UINT64_C(10000)
 
-typedef struct fixture {
-    fx_store s;
-    fx_author member;
-    rk_charter_member founding;
-    rk_charter charter;
-    rk_membership roster; /* the founding member only */
-    rk_membership_txn members;
-    rk_txn *txn;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    fx_store_open(&f->s, "quota", 0);
-    fx_author_init(&f->member);
-    memcpy(f->founding.key, f->member.pub, RK_KEY_LEN);
-    f->founding.name = "kaga";
-    f->charter = (rk_charter){.threshold = 2, .founding = &f->founding, .founding_count = 1};
-    rk_error err;
-    assert_int_equal(rk_membership_compute(&f->charter, NULL, 0, &f->roster, NULL, &err), 0);
-    rk_membership_txn_init(&f->members, &f->charter, &f->roster);
-    f->txn = fx_begin(&f->s, true);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    rk_txn_abort(f->txn);
-    fx_store_close(&f->s);
-    fx_author_free(&f->member);
-    rk_membership_txn_free(&f->members);
-    rk_membership_free(&f->roster);
-    free(f);
-    return 0;
-}
+/* the writer's state, whose member is the author whose records the quota counts */
+typedef fx_writer fixture;
 
 /* Seals a case by the member and ingests it as the writer does, with quota q at now_ms. Returns the
  * status; err names the reason. */
@@ -68,7 +32,7 @@ static rk_ingest_status put(fixture *f, rk_quota *q, const char *rid, uint64_t v
     fx_seal_case(&f->member, rid, version, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, "割当の試験", &rec);
     rk_ingest_result res;
     rk_error_clear(err);
-    rk_ingest_prepared(f->txn, &f->members, q, now_ms, &rec, RK_SIGNATURE_GOOD, &res, err);
+    rk_ingest_prepared(f->txn, &f->roster.members, q, now_ms, &rec, RK_SIGNATURE_GOOD, &res, err);
     rk_record_free(&rec);
     return res.status;
 }
@@ -232,14 +196,14 @@ static void test_config_keys(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_rate_refuses_excess_until_window_passes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_version_older_than_window_always_admitted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_records_per_author, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rejected_versions_do_not_count, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_forget_rereads_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_quota_is_unlimited, setup, teardown),
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rate_refuses_excess_until_window_passes),
+        cmocka_unit_test(test_version_older_than_window_always_admitted),
+        cmocka_unit_test(test_records_per_author),
+        cmocka_unit_test(test_rejected_versions_do_not_count),
+        cmocka_unit_test(test_forget_rereads_counts),
+        cmocka_unit_test(test_no_quota_is_unlimited),
         cmocka_unit_test(test_config_keys),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN_TESTS(tests, fx_writer_setup, fx_writer_teardown);
 }

@@ -27,11 +27,9 @@ typedef struct fixture {
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
+    fixture *f = fx_state_new(state, sizeof *f);
     fx_store_open(&f->s, "store", 0);
     fx_author_init(&f->a);
-    *state = f;
     return 0;
 }
 
@@ -708,17 +706,12 @@ static void test_fingerprints_match_brute_force(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_put_get_load, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_current_version_rule, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tie_by_larger_hash, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tombstone, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove_after, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_visibility_sets, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_changes_paging, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_map_full, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fingerprints_match_brute_force, setup, teardown),
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_put_get_load),       cmocka_unit_test(test_current_version_rule),
+        cmocka_unit_test(test_tie_by_larger_hash), cmocka_unit_test(test_tombstone),
+        cmocka_unit_test(test_remove_after),       cmocka_unit_test(test_visibility_sets),
+        cmocka_unit_test(test_changes_paging),     cmocka_unit_test(test_reopen_persists),
+        cmocka_unit_test(test_map_full),           cmocka_unit_test(test_fingerprints_match_brute_force),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN_TESTS(tests, setup, teardown);
 }

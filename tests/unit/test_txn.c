@@ -167,12 +167,12 @@ static void test_remembered_sums_follow_the_snapshot(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_single_keys, fx_store_setup, fx_store_teardown),
-        cmocka_unit_test_setup_teardown(test_poisoned_transaction_commits_nothing, fx_store_setup, fx_store_teardown),
-        cmocka_unit_test_setup_teardown(test_scratch_is_per_read_transaction, fx_store_setup, fx_store_teardown),
-        cmocka_unit_test_setup_teardown(test_scratch_cleanup_runs_once_at_the_end, fx_store_setup, fx_store_teardown),
-        cmocka_unit_test_setup_teardown(test_remembered_sums_follow_the_snapshot, fx_store_setup, fx_store_teardown),
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_single_keys),
+        cmocka_unit_test(test_poisoned_transaction_commits_nothing),
+        cmocka_unit_test(test_scratch_is_per_read_transaction),
+        cmocka_unit_test(test_scratch_cleanup_runs_once_at_the_end),
+        cmocka_unit_test(test_remembered_sums_follow_the_snapshot),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN_TESTS(tests, fx_store_setup, fx_store_teardown);
 }
