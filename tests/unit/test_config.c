@@ -33,29 +33,47 @@ static int parse(const char *text, char *const *ov, size_t n, rk_config *c, rk_e
     return rk_config_parse_text("t.ini", text, strlen(text), ov, n, c, err);
 }
 
+/* Parses text with the overrides ov[0..n) and expects failure with each non-NULL needle in the
+ * message; label names the case when it fails. Returns the error. */
+static rk_error parse_fails(const char *label, const char *text, char *const *ov, size_t n, const char *n1,
+                            const char *n2, const char *n3)
+{
+    rk_config c;
+    rk_error err;
+    rk_error_clear(&err);
+    int rc = parse(text, ov, n, &c, &err);
+    if (rc == 0 || (n1 && !strstr(err.message, n1)) || (n2 && !strstr(err.message, n2)) ||
+        (n3 && !strstr(err.message, n3)))
+        fail_msg("input:\n%s\nrc=%d message: %s (wanted %s / %s / %s)", label, rc, err.message, n1, n2 ? n2 : "",
+                 n3 ? n3 : "");
+    rk_config_free(&c);
+    return err;
+}
+
 /* Parses base + extra and expects failure with all of the needles in the message. */
 static void expect_error(const char *extra, const char *n1, const char *n2, const char *n3)
 {
     char text[4096];
     snprintf(text, sizeof text, "%s%s", base, extra);
-    rk_config c;
-    rk_error err;
-    rk_error_clear(&err);
-    int rc = parse(text, NULL, 0, &c, &err);
-    if (rc == 0 || (n1 && !strstr(err.message, n1)) || (n2 && !strstr(err.message, n2)) ||
-        (n3 && !strstr(err.message, n3)))
-        fail_msg("input:\n%s\nrc=%d message: %s (wanted %s / %s / %s)", extra, rc, err.message, n1, n2 ? n2 : "",
-                 n3 ? n3 : "");
+    rk_error err = parse_fails(extra, text, NULL, 0, n1, n2, n3);
     assert_string_equal(err.code, "invalid_config");
-    rk_config_free(&c);
+}
+
+/* Parses base + extra with the overrides ov[0..n) into c, which must succeed. */
+static void parse_base_ok(const char *extra, char *const *ov, size_t n, rk_config *c)
+{
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s", base, extra);
+    rk_error err;
+    if (parse(text, ov, n, c, &err) != 0)
+        fail_msg("%s", err.message);
 }
 
 static void test_minimal_and_defaults(void **state)
 {
     (void)state;
     rk_config c;
-    rk_error err;
-    assert_int_equal(parse(base, NULL, 0, &c, &err), 0);
+    parse_base_ok("", NULL, 0, &c);
     assert_string_equal(c.name, "北見市");
     assert_int_equal(c.kind, RENKEI__NODE_KIND__NODE_KIND_REGION);
     assert_string_equal(c.prefecture, "01");
@@ -185,12 +203,8 @@ static void test_url_errors(void **state)
     /* the edges that must pass: port 1 and 65535, an IPv6 literal, a listener on all addresses */
     const char *good = "[gossip]\nlisten = tcp://:1, tcp://[::1]:65535, ipc:///tmp/rk.ipc\n"
                        "[peer \"kuwana\"]\nkey = " KEY_A "\nurl = tcp6://[::1]:65535\n";
-    char text[2048];
-    snprintf(text, sizeof text, "%s%s", base, good);
     rk_config c;
-    rk_error err;
-    if (parse(text, NULL, 0, &c, &err) != 0)
-        fail_msg("%s", err.message);
+    parse_base_ok(good, NULL, 0, &c);
     assert_int_equal(c.listen_count, 3);
     rk_config_free(&c);
 }
@@ -216,15 +230,8 @@ static void test_node_value_errors(void **state)
         {"[node]\nname = x\ndata_dir = /d\n", "[api] socket", "missing"},
         {"name = x\n", "t.ini:1", "outside"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        rk_config c;
-        rk_error err;
-        rk_error_clear(&err);
-        int rc = parse(cases[i].text, NULL, 0, &c, &err);
-        if (rc == 0 || !strstr(err.message, cases[i].needle1) || !strstr(err.message, cases[i].needle2))
-            fail_msg("case %zu: rc=%d message: %s", i, rc, err.message);
-        rk_config_free(&c);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        parse_fails(cases[i].text, cases[i].text, NULL, 0, cases[i].needle1, cases[i].needle2, NULL);
 }
 
 static void test_overrides(void **state)
@@ -242,10 +249,7 @@ static void test_overrides(void **state)
         "node.name=twice",
     };
     rk_config c;
-    rk_error err;
-    int rc = parse(base, ov, sizeof ov / sizeof ov[0], &c, &err);
-    if (rc != 0)
-        fail_msg("%s", err.message);
+    parse_base_ok("", ov, sizeof ov / sizeof ov[0], &c);
     assert_string_equal(c.name, "twice"); /* the last override wins */
     assert_int_equal(c.max_body, 4096);
     assert_int_equal(c.listen_count, 1);
@@ -262,13 +266,14 @@ static void test_overrides(void **state)
 
     /* clearing another [api] key leaves public_url alone (it was once freed there by mistake) */
     char *clear[] = {"api.public_url=https://renkei.example.jp/", "api.group=staff", "api.group="};
-    assert_int_equal(parse(base, clear, 3, &c, &err), 0);
+    parse_base_ok("", clear, 3, &c);
     assert_null(c.group);
     assert_string_equal(c.public_url, "https://renkei.example.jp");
     rk_config_free(&c);
 
     /* overrides alone are a whole configuration */
     char *only[] = {"node.name=n", "node.data_dir=/d", "api.socket=/s"};
+    rk_error err;
     assert_int_equal(rk_config_load(NULL, only, 3, &c, &err), 0);
     assert_string_equal(c.key_file, "/d/node.key");
     rk_config_free(&c);
@@ -290,14 +295,8 @@ static void test_override_errors(void **state)
         {"peer \"k\".key=zz", "[peer \"k\"] key", "64 hex"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        rk_config c;
-        rk_error err;
-        rk_error_clear(&err);
         char *ov[] = {(char *)cases[i].o};
-        int rc = parse(base, ov, 1, &c, &err);
-        if (rc == 0 || !strstr(err.message, cases[i].needle1) || !strstr(err.message, cases[i].needle2))
-            fail_msg("case %zu (%s): rc=%d message: %s", i, cases[i].o, rc, err.message);
-        rk_config_free(&c);
+        parse_fails(cases[i].o, base, ov, 1, cases[i].needle1, cases[i].needle2, NULL);
     }
 }
 
@@ -369,10 +368,7 @@ static void test_where(void **state)
     (void)state;
     char *ov[] = {"node.map_size=2G"};
     rk_config c;
-    rk_error err;
-    char text[2048];
-    snprintf(text, sizeof text, "%s[gossip]\nsync_interval = 9\n", base);
-    assert_int_equal(parse(text, ov, 1, &c, &err), 0);
+    parse_base_ok("[gossip]\nsync_interval = 9\n", ov, 1, &c);
     char w[300];
     rk_config_where(&c, "node", "kind", w, sizeof w);
     assert_string_equal(w, "t.ini:3");
@@ -443,11 +439,7 @@ static void test_file(void **state)
 {
     (void)state;
     char path[] = "/tmp/rk-config-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    const char *text = "[node]\nname = f\ndata_dir = /d\n[api]\nsocket = /s\nbogus = 1\n";
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
+    write_temp(path, "[node]\nname = f\ndata_dir = /d\n[api]\nsocket = /s\nbogus = 1\n");
     rk_config c;
     rk_error err;
     assert_int_equal(rk_config_load(path, NULL, 0, &c, &err), -1);

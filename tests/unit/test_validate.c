@@ -341,34 +341,34 @@ static void test_other_rules(void **state)
     expect_reject(&f->r, "invalid_utf8", "language");
 }
 
+/* A length limit on one text of a case (the member at offset in the fixture): max characters pass,
+ * one more is too_long at field. */
+typedef struct length_case {
+    size_t offset;
+    size_t max;
+    const char *field;
+} length_case;
+
+static const length_case length_cases[] = {
+    {offsetof(fixture, c.title), 300, "case.title"},
+    {offsetof(fixture, c.summary), 20000, "case.summary"},
+    {offsetof(fixture, tags[0]), 200, "case.tags[0]"},
+};
+
 static void test_lengths(void **state)
 {
     fixture *f = *state;
-    make_case(f);
-    memset(f->long_text, 'x', 300);
-    f->long_text[300] = '\0';
-    f->c.title = f->long_text;
-    expect_ok(&f->r);
-    f->long_text[300] = 'x';
-    f->long_text[301] = '\0';
-    expect_reject(&f->r, "too_long", "case.title");
-
-    make_case(f);
-    memset(f->long_text, 'x', 20000);
-    f->long_text[20000] = '\0';
-    f->c.summary = f->long_text;
-    expect_ok(&f->r);
-    f->long_text[20000] = 'x';
-    f->long_text[20001] = '\0';
-    expect_reject(&f->r, "too_long", "case.summary");
-
-    make_case(f);
-    memset(f->long_text, 'x', 201);
-    f->long_text[201] = '\0';
-    f->tags[0] = f->long_text;
-    expect_reject(&f->r, "too_long", "case.tags[0]");
-    f->long_text[200] = '\0';
-    expect_ok(&f->r);
+    for (size_t i = 0; i < sizeof length_cases / sizeof length_cases[0]; i++) {
+        const length_case *lc = &length_cases[i];
+        make_case(f);
+        *(char **)((char *)f + lc->offset) = f->long_text;
+        memset(f->long_text, 'x', lc->max + 1);
+        f->long_text[lc->max] = '\0';
+        expect_ok(&f->r);
+        f->long_text[lc->max] = 'x';
+        f->long_text[lc->max + 1] = '\0';
+        expect_reject(&f->r, "too_long", lc->field);
+    }
 
     make_case(f);
     for (int i = 0; i < 65; i++)
