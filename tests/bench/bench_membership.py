@@ -22,15 +22,13 @@ import argparse
 import os
 import random
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster as cl  # noqa: E402
-from bench_propagation import Watcher, pct  # noqa: E402
-from rk import Node, sample_case  # noqa: E402
+from benchnet import add_propagation_args, propagate, report  # noqa: E402
+from rk import Node  # noqa: E402
 
 
 def bytes_of(node):
@@ -42,11 +40,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nodes", type=int, default=100)
     ap.add_argument("--founders", type=int, default=4)
-    ap.add_argument("--records", type=int, default=50)
-    ap.add_argument("--gap", type=float, default=0.2, help="seconds between publishes")
     ap.add_argument("--peers", type=int, default=4, help="[gossip] peers on every node")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--timeout", type=float, default=60)
+    add_propagation_args(ap, records=50, timeout=60)
     args = ap.parse_args()
     rng = random.Random(args.seed)
     fnames = ["f%d" % i for i in range(args.founders)]
@@ -102,38 +97,9 @@ def main():
         print("peers connected per node: min %d, mean %.1f, max %d" % (min(conns), sum(conns) / len(conns),
                                                                         max(conns)), flush=True)
 
-        seen, lock, stop = {}, threading.Lock(), threading.Event()
-        watchers = [Watcher(n, seen, lock, stop) for n in everyone]
-        for w in watchers:
-            w.start()
-        time.sleep(1)
-        lat, missing = [], 0
-        try:
-            for i in range(args.records):
-                src = rng.choice(everyone)
-                start = time.monotonic()
-                rec = src.publish(sample_case(title="参加後の伝播 %d" % i))
-                deadline = start + args.timeout
-                while time.monotonic() < deadline:
-                    with lock:
-                        got = seen.get(rec["id"], {})
-                        if len(got) == len(everyone):
-                            lat.append(max(got.values()) - start)
-                            break
-                    time.sleep(0.005)
-                else:
-                    missing += 1
-                time.sleep(args.gap)
-        finally:
-            stop.set()
-            for w in watchers:
-                w.join(timeout=5)
-        ms = [x * 1000 for x in lat]
-        print("records: %d published, %d reached all %d nodes, %d did not within %.0fs" % (
-            args.records, len(lat), len(everyone), missing, args.timeout))
-        if ms:
-            print("time until stored on every node (ms): p50 %.1f  p99 %.1f  max %.1f" % (
-                pct(ms, 50), pct(ms, 99), max(ms)))
+        lat, missing = propagate(everyone, rng, args.records, args.gap, args.timeout, "参加後の伝播", settle=1,
+                                 poll=0.005)
+        report(lat, missing, args.records, len(everyone), args.timeout, (50, 99))
         b = [bytes_of(n) for n in everyone]
         print("peer bytes per node (in + out, whole run): mean %.0f KiB, max %.0f KiB (%s)" % (
             sum(b) / len(b) / 1024, max(b) / 1024, "founder" if b.index(max(b)) < len(fnames) else "joiner"))

@@ -13,13 +13,12 @@ import argparse
 import os
 import random
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
 import cluster as cl  # noqa: E402
-from rk import sample_case  # noqa: E402
+from benchnet import add_propagation_args, propagate, report  # noqa: E402
 
 
 def random_graph(n, rng):
@@ -50,44 +49,10 @@ def random_graph(n, rng):
     return sorted(edges)
 
 
-class Watcher(threading.Thread):
-    """Long-polls one node's change feed and notes when each record id first appears."""
-
-    def __init__(self, node, seen, lock, stop):
-        super().__init__(daemon=True)
-        self.node, self.seen, self.lock, self.stop_ev = node, seen, lock, stop
-        self.after = cl.status(node).get("last_seq", 0)
-
-    def run(self):
-        while not self.stop_ev.is_set():
-            try:
-                r = self.node.get("/v1/changes?after=%d&limit=1000&wait=2" % self.after, timeout=10)
-            except OSError:
-                time.sleep(0.05)
-                continue
-            if r.status != 200:
-                time.sleep(0.05)
-                continue
-            now = time.monotonic()
-            body = r.json()
-            with self.lock:
-                for ch in body.get("changes", []):
-                    self.seen.setdefault(ch["id"], {}).setdefault(self.node.name, now)
-            self.after = body.get("next", self.after)
-
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nodes", type=int, default=47)
-    ap.add_argument("--records", type=int, default=100)
-    ap.add_argument("--gap", type=float, default=0.2, help="seconds between publishes")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--timeout", type=float, default=30)
+    add_propagation_args(ap, records=100, timeout=30)
     args = ap.parse_args()
     rng = random.Random(args.seed)
     names = ["n%02d" % i for i in range(args.nodes)]
@@ -104,41 +69,14 @@ def main():
     cl.wait_connected(c.running(), timeout=120)
     print("started and connected in %.1fs" % (time.time() - t0), flush=True)
 
-    seen, lock, stop = {}, threading.Lock(), threading.Event()
-    watchers = [Watcher(c[n], seen, lock, stop) for n in names]
-    for w in watchers:
-        w.start()
-    time.sleep(0.5)
-    lat, missing = [], 0
     try:
-        for i in range(args.records):
-            src = c[rng.choice(names)]
-            start = time.monotonic()
-            rec = src.publish(sample_case(title="伝播 %d" % i))
-            deadline = start + args.timeout
-            while time.monotonic() < deadline:
-                with lock:
-                    got = seen.get(rec["id"], {})
-                    if len(got) == len(names):
-                        lat.append(max(got.values()) - start)
-                        break
-                time.sleep(0.002)
-            else:
-                missing += 1
-            time.sleep(args.gap)
+        lat, missing = propagate([c[n] for n in names], rng, args.records, args.gap, args.timeout, "伝播")
     finally:
-        stop.set()
-        for w in watchers:
-            w.join(timeout=5)
         c.stop()
     if not lat:
         print("no record reached every node", flush=True)
         return 1
-    ms = [x * 1000 for x in lat]
-    print("records: %d published, %d reached all %d nodes, %d did not within %.0fs" % (
-        args.records, len(lat), len(names), missing, args.timeout))
-    print("time until stored on every node (ms): p50 %.1f  p90 %.1f  p99 %.1f  max %.1f" % (
-        pct(ms, 50), pct(ms, 90), pct(ms, 99), max(ms)))
+    report(lat, missing, args.records, len(names), args.timeout, (50, 90, 99))
     return 0 if missing == 0 else 1
 
 

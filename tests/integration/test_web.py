@@ -9,6 +9,7 @@ the page's real weight. The browser may reach only the node itself: the CSP
 blocks everything else, and the test fails on any CSP violation or script error in the console.
 Each test saves a screenshot under the build tree (build/screenshots/)."""
 
+import contextlib
 import datetime
 import os
 import shutil
@@ -47,6 +48,12 @@ def quit_browser(d):
     shutil.rmtree(d.rk_profile, ignore_errors=True)
 
 
+def login_url(node):
+    """A new one-time login URL, as `renkei web` prints it."""
+    out = node.cli("web").stdout.decode()
+    return [w for w in out.split() if w.startswith("http://")][0]
+
+
 class Page:
     """A browser logged in to one node."""
 
@@ -57,9 +64,7 @@ class Page:
         self.login()
 
     def login(self):
-        out = self.node.cli("web").stdout.decode()
-        url = [w for w in out.split() if w.startswith("http://")][0]
-        self.d.get(url)
+        self.d.get(login_url(self.node))
         self.wait(lambda d: d.find_element(By.ID, "node").text.startswith("ノード:"), "the page after login")
 
     def wait(self, pred, what, timeout=WAIT):
@@ -123,6 +128,20 @@ def web_node(name, pref, gossip=False):
     n = rk.Node(name=name, prefecture=pref, gossip=gossip, extra=["api.tcp=127.0.0.1:%d" % port])
     n.tcp_port = port
     return n
+
+
+@contextlib.contextmanager
+def page_on(n):
+    """A browser logged in to the running node n. After the block the browser is closed (which fails
+    on any console problem) and n is stopped, whatever happened."""
+    try:
+        p = Page(n)
+        try:
+            yield p
+        finally:
+            p.close()
+    finally:
+        n.stop()
 
 
 def publish_case_through_form(p, title, summary):
@@ -215,8 +234,7 @@ def test_publish_search_gossip_edit():
 def test_three_mistakes_three_field_errors():
     n = web_node("加賀ノード", "17")
     n.start()
-    p = Page(n)
-    try:
+    with page_on(n) as p:
         p.go("#/new/case")
         p.wait(lambda d: d.find_element(By.ID, "record-form"), "the case form")
         # title, summary and industry left out; prefecture and DX level given
@@ -233,27 +251,27 @@ def test_three_mistakes_three_field_errors():
         assert "3 件の誤り" in p.d.find_element(By.ID, "errors").text
         assert n.get("/v1/records").json()["records"] == []
         p.shot("web-form-three-errors")
-    finally:
-        p.close()
-        n.stop()
 
 
-def test_calendar_and_national_view():
+def event_node():
+    """A node with an upcoming event and a cancelled one, 40 days ahead (Japan time)."""
     n = web_node("鳥羽ノード", "24")
     n.start()
     jst = datetime.timezone(datetime.timedelta(hours=9))
     day = (datetime.datetime.now(jst) + datetime.timedelta(days=40)).replace(hour=13, minute=0, second=0, microsecond=0)
-    ev = {"kind": "event", "event": {
-        "title": "製造業DX勉強会（鳥羽）", "event_type": "seminar", "format": "onsite", "prefecture": "24",
-        "starts_at": day.isoformat(), "ends_at": (day + datetime.timedelta(hours=2)).isoformat(),
-        "date_precision": "time", "skills": ["ai"]}}
-    n.publish(ev)
-    cancelled = dict(ev["event"], title="中止になった交流会", status="cancelled")
-    n.publish({"kind": "event", "event": cancelled})
+    ev = {"title": "製造業DX勉強会（鳥羽）", "event_type": "seminar", "format": "onsite", "prefecture": "24",
+          "starts_at": day.isoformat(), "ends_at": (day + datetime.timedelta(hours=2)).isoformat(),
+          "date_precision": "time", "skills": ["ai"]}
+    n.publish({"kind": "event", "event": ev})
+    n.publish({"kind": "event", "event": dict(ev, title="中止になった交流会", status="cancelled")})
+    return n, day
+
+
+def test_calendar_and_national_view():
+    n, day = event_node()
     n.publish(rk.sample_case(prefecture="24", title="三重の事例"))
     n.publish(rk.sample_case(prefecture="24", title="三重の事例その2"))
-    p = Page(n)
-    try:
+    with page_on(n) as p:
         month = day.strftime("%Y-%m")
         p.go("#/events?month=" + month)
         p.wait(lambda d: d.find_element(By.ID, "calendar").get_attribute("data-month") == month, "the calendar")
@@ -281,16 +299,12 @@ def test_calendar_and_national_view():
             p.shot(shot)
             if h == "#/regions":  # the node, its record count and when it last published
                 assert "レコード 4 件 ・ 最終更新 %d年" % datetime.date.today().year in p.text(), p.text()
-    finally:
-        p.close()
-        n.stop()
 
 
 def test_region_profile_event_by_fiscal_year_and_delete():
     n = web_node("七尾ノード", "17")
     n.start()
-    p = Page(n)
-    try:
+    with page_on(n) as p:
         # the region profile: its node kind and key industries as Japanese choices
         p.go("#/new/region")
         p.wait(lambda d: d.find_element(By.ID, "record-form").get_attribute("data-kind") == "region", "the region form")
@@ -342,23 +356,6 @@ def test_region_profile_event_by_fiscal_year_and_delete():
         p.wait(lambda d: "削除しました" in p.text(), "the deletion notice")
         assert n.get("/v1/records/" + ev["id"]).status == 410
         p.shot("web-deleted")
-    finally:
-        p.close()
-        n.stop()
-
-
-def english_event_node():
-    """A node with an upcoming event and a cancelled one, 40 days ahead (Japan time)."""
-    n = web_node("鳥羽ノード", "24")
-    n.start()
-    jst = datetime.timezone(datetime.timedelta(hours=9))
-    day = (datetime.datetime.now(jst) + datetime.timedelta(days=40)).replace(hour=13, minute=0, second=0, microsecond=0)
-    ev = {"title": "製造業DX勉強会（鳥羽）", "event_type": "seminar", "format": "onsite", "prefecture": "24",
-          "starts_at": day.isoformat(), "ends_at": (day + datetime.timedelta(hours=2)).isoformat(),
-          "date_precision": "time", "skills": ["ai"]}
-    n.publish({"kind": "event", "event": ev})
-    n.publish({"kind": "event", "event": dict(ev, title="中止になった交流会", status="cancelled")})
-    return n, day
 
 
 def switch_language(p, lang, nav_search):
@@ -378,9 +375,8 @@ def test_english_labels_persist_and_switch_back():
     """The language switch: English labels, choices, validation errors and calendar; the choice
     survives a reload and reaches the login page; Japanese comes back, and what a form holds and the
     errors it shows follow the switch without being lost."""
-    n, day = english_event_node()
-    p = Page(n)
-    try:
+    n, day = event_node()
+    with page_on(n) as p:
         assert p.d.find_element(By.ID, "lang-ja").get_attribute("aria-pressed") == "true"  # Japanese by default
         assert p.d.find_element(By.ID, "lang").get_attribute("aria-label") == "表示する言語"
         p.go("#/new/case")
@@ -494,9 +490,6 @@ def test_english_labels_persist_and_switch_back():
         assert [e.text for e in p.d.find_elements(By.CSS_SELECTOR, "#calendar .dow")][:2] == ["日", "月"]
         assert p.d.find_element(By.ID, "node").text == "ノード: 鳥羽ノード（三重県）"
         p.shot("web-calendar-ja")
-    finally:
-        p.close()
-        n.stop()
 
 
 def test_page_weight_in_the_docs():
@@ -522,8 +515,7 @@ def test_login_url_once_in_browser():
     n.start()
     d = make_browser()
     try:
-        out = n.cli("web").stdout.decode()
-        url = [w for w in out.split() if w.startswith("http://")][0]
+        url = login_url(n)
         d.get(url)
         WebDriverWait(d, WAIT).until(lambda d: d.find_element(By.ID, "node").text.startswith("ノード:"))
         d.delete_all_cookies()
