@@ -945,20 +945,20 @@ static void test_events_reversed_window(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_every_filter, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pairs_of_filters, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_visibility_filter, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pagination_covers_everything_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_full_text, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replaced_version_leaves_indexes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_records_leave_no_postings, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pending_and_indexed_records_are_searched, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replace_and_delete_pending_and_indexed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pending_records_survive_reopen, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_threshold_flushes_inside_put, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_by_date, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_reversed_window, setup, teardown),
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_filter),
+        cmocka_unit_test(test_pairs_of_filters),
+        cmocka_unit_test(test_visibility_filter),
+        cmocka_unit_test(test_pagination_covers_everything_once),
+        cmocka_unit_test(test_full_text),
+        cmocka_unit_test(test_replaced_version_leaves_indexes),
+        cmocka_unit_test(test_deleted_records_leave_no_postings),
+        cmocka_unit_test(test_pending_and_indexed_records_are_searched),
+        cmocka_unit_test(test_replace_and_delete_pending_and_indexed),
+        cmocka_unit_test(test_pending_records_survive_reopen),
+        cmocka_unit_test(test_threshold_flushes_inside_put),
+        cmocka_unit_test(test_events_by_date),
+        cmocka_unit_test(test_events_reversed_window),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN_TESTS(tests, setup, teardown);
 }

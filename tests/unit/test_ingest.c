@@ -75,6 +75,22 @@ static rk_ingest_status ingest(fixture *f, const uint8_t *env, size_t len, rk_er
     return res.status;
 }
 
+/* Ingests a parsed record as the node's own publishes are (rk_ingest_record) and checks its status
+ * (a stored record also returns 0) and, unless code is NULL, the reason. Returns the result. */
+static rk_ingest_result ingest_record(fixture *f, const rk_record *rec, rk_ingest_status status, const char *code)
+{
+    rk_ingest_result res;
+    rk_error err;
+    rk_error_clear(&err);
+    int rc = rk_ingest_record(f->w.txn, &f->w.roster.members, rec, &res, &err);
+    if (status == RK_INGEST_STORED)
+        assert_int_equal(rc, 0);
+    assert_int_equal(res.status, status);
+    if (code)
+        assert_string_equal(err.code, code);
+    return res;
+}
+
 static void expect_rejected(fixture *f, const uint8_t *env, size_t len, const char *code)
 {
     rk_error err;
@@ -208,19 +224,11 @@ static void test_ingest_record_for_own_publishes(void **state)
     fixture *f = *state;
     rk_record rec;
     fx_seal_case(&f->w.member, "own", NOW_MS, PUBLIC, "自ノードの公開", &rec);
-    rk_ingest_result res;
-    rk_error err;
-    assert_int_equal(rk_ingest_record(f->w.txn, &f->w.roster.members, &rec, &res, &err), 0);
-    assert_int_equal(res.status, RK_INGEST_STORED);
-    assert_int_equal(res.seq, 1);
-    rk_ingest_record(f->w.txn, &f->w.roster.members, &rec, &res, &err);
-    assert_int_equal(res.status, RK_INGEST_REJECTED);
-    assert_string_equal(err.code, "duplicate");
+    assert_int_equal(ingest_record(f, &rec, RK_INGEST_STORED, NULL).seq, 1);
+    ingest_record(f, &rec, RK_INGEST_REJECTED, "duplicate");
     rk_record other;
     fx_seal_case(&f->w.outsider, "own", NOW_MS, PUBLIC, "外部", &other);
-    rk_ingest_record(f->w.txn, &f->w.roster.members, &other, &res, &err);
-    assert_int_equal(res.status, RK_INGEST_REJECTED);
-    assert_string_equal(err.code, "not_member");
+    ingest_record(f, &other, RK_INGEST_REJECTED, "not_member");
     rk_record_free(&rec);
     rk_record_free(&other);
 }
@@ -356,10 +364,7 @@ static void test_non_member_kept_aside_then_promoted(void **state)
 
     rk_record early;
     fx_seal_case(&f->w.outsider, "early", NOW_MS - 50, PUBLIC, "加入前の事例", &early);
-    rk_ingest_result res;
-    rk_ingest_record(f->w.txn, &f->w.roster.members, &early, &res, &err);
-    assert_int_equal(res.status, RK_INGEST_PENDING);
-    assert_string_equal(err.code, "not_member");
+    ingest_record(f, &early, RK_INGEST_PENDING, "not_member");
     assert_false(stored_rid(f, f->w.outsider.pub, "early"));
     assert_int_equal(f->w.roster.members.held, 1);
     /* nothing to promote while the roster has not changed */
@@ -370,8 +375,7 @@ static void test_non_member_kept_aside_then_promoted(void **state)
 
     rk_record endorsement;
     seal_membership(&f->w.member, RENKEI__KIND__KIND_ENDORSE, f->w.outsider.pub, NOW_MS - 10, 0, &endorsement);
-    assert_int_equal(rk_ingest_record(f->w.txn, &f->w.roster.members, &endorsement, &res, &err), 0);
-    assert_int_equal(res.status, RK_INGEST_STORED);
+    ingest_record(f, &endorsement, RK_INGEST_STORED, NULL);
     assert_true(f->w.roster.members.changed);
     assert_int_equal(rk_membership_find(rk_membership_txn_roster(&f->w.roster.members), f->w.outsider.pub)->status,
                      RK_MEMBER_ADMITTED);
@@ -399,16 +403,9 @@ static void test_stranger_beyond_bound_is_not_verified(void **state)
     fx_seal_case(&f->w.outsider, "first", NOW_MS - 5, PUBLIC, "一件目", &first);
     fx_seal_case(&f->w.outsider, "second", NOW_MS - 5, PUBLIC, "二件目", &forged);
     forged.sig[0] ^= 1;
-    rk_ingest_result res;
-    rk_error err;
-    rk_ingest_record(f->w.txn, &f->w.roster.members, &forged, &res, &err);
-    assert_int_equal(res.status, RK_INGEST_REJECTED);
-    assert_string_equal(err.code, "bad_signature");
-    rk_ingest_record(f->w.txn, &f->w.roster.members, &first, &res, &err);
-    assert_int_equal(res.status, RK_INGEST_PENDING);
-    rk_ingest_record(f->w.txn, &f->w.roster.members, &forged, &res, &err);
-    assert_int_equal(res.status, RK_INGEST_REJECTED);
-    assert_string_equal(err.code, "pending_full");
+    ingest_record(f, &forged, RK_INGEST_REJECTED, "bad_signature");
+    ingest_record(f, &first, RK_INGEST_PENDING, NULL);
+    ingest_record(f, &forged, RK_INGEST_REJECTED, "pending_full");
     rk_record_free(&first);
     rk_record_free(&forged);
 }
@@ -428,12 +425,9 @@ static void test_revoked_key_cutoff(void **state)
     rk_ingest_result res;
     rk_error err;
     assert_int_equal(rk_ingest_record(f->w.txn, &f->w.roster.members, &revoke, &res, &err), 0);
-    rk_ingest_record(f->w.txn, &f->w.roster.members, &after, &res, &err);
-    assert_int_equal(res.status, RK_INGEST_REJECTED);
-    assert_string_equal(err.code, "revoked_key");
+    ingest_record(f, &after, RK_INGEST_REJECTED, "revoked_key");
     assert_int_equal(f->w.roster.members.held, 0);
-    assert_int_equal(rk_ingest_record(f->w.txn, &f->w.roster.members, &before, &res, &err), 0);
-    assert_int_equal(res.status, RK_INGEST_STORED);
+    ingest_record(f, &before, RK_INGEST_STORED, NULL);
     rk_record_free(&revoke);
     rk_record_free(&before);
     rk_record_free(&after);
@@ -445,11 +439,7 @@ static void test_membership_verdict_rejects(void **state)
     fixture *f = *state;
     rk_record selfie;
     seal_membership(&f->w.member, RENKEI__KIND__KIND_ENDORSE, f->w.member.pub, NOW_MS - 10, 0, &selfie);
-    rk_ingest_result res;
-    rk_error err;
-    rk_ingest_record(f->w.txn, &f->w.roster.members, &selfie, &res, &err);
-    assert_int_equal(res.status, RK_INGEST_REJECTED);
-    assert_string_equal(err.code, "self_endorsement");
+    ingest_record(f, &selfie, RK_INGEST_REJECTED, "self_endorsement");
     assert_false(f->w.roster.members.changed);
     assert_false(stored_rid(f, f->w.member.pub, selfie.msg->rid));
     rk_record_free(&selfie);

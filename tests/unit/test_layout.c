@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "index.h"
 #include "query.h"
 #include "sign.h"
@@ -250,9 +251,9 @@ static void test_published_records_fill_their_pages(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_format_mark, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_published_records_fill_their_pages, setup, teardown),
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_mark),
+        cmocka_unit_test(test_published_records_fill_their_pages),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN_TESTS(tests, setup, teardown);
 }
