@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a throw-away renkeid and runs bench_api against it.
 # usage: tests/bench/run_api_bench.sh [BUILD_DIR=build] [records=100000] [connections=64] [query_seconds=10]
+# RENKEID_OPTS adds renkeid options, e.g. RENKEID_OPTS="-o api.record_cache=0".
 set -euo pipefail
 . "$(dirname "$0")/bench_node.sh"
 build=${1:-build}
@@ -10,7 +11,8 @@ secs=${4:-10}
 dir=$(mktemp -d /tmp/rk-bench-XXXXXX)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 bench_node_ini bench "$dir/data" "$dir/api.sock" >"$dir/renkei.ini"
-"$build/renkeid" -c "$dir/renkei.ini" 2>"$dir/renkeid.log" &
+# shellcheck disable=SC2086 # RENKEID_OPTS is a list of words
+"$build/renkeid" -c "$dir/renkei.ini" ${RENKEID_OPTS:-} 2>"$dir/renkeid.log" &
 pid=$!
 for _ in $(seq 100); do [ -S "$dir/api.sock" ] && break; sleep 0.1; done
 "$build/tests/bench/bench_api" "$dir/api.sock" "$records" "$conns" "$secs"
