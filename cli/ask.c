@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "recjson.h"
+#include "recview.h"
 #include "taxonomy.h"
 
 typedef struct question {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "recjson.h"
+#include "recview.h"
 
 /* A GHashTable slot is a hash, a key and a value pointer, with the table at most about half full. */
 #define JC_TABLE_SHARE (2 * (sizeof(guint) + 2 * sizeof(void *)))

@@ -1,5 +1,6 @@
-/* recjson: JSON <-> protobuf for records, derived from protobuf-c's descriptors so that the JSON
- * shape cannot drift from proto/renkei.proto.
+/* recjson: JSON -> protobuf for records, derived from protobuf-c's descriptors so that the JSON
+ * shape cannot drift from proto/renkei.proto (the other way, and the API view of a record, is
+ * lib/recview.h).
  *
  * Rules: JSON names are proto field names; enums are lower-case codes (value name minus the enum's
  * UPPER_SNAKE prefix) on output, and on input also any case, the Japanese label or, for Industry, the
@@ -17,8 +18,6 @@
 #include "record.h"
 #include "taxonomy.h"
 
-/* Generic conversion of any message. Output omits fields at their default value. */
-json_t *rk_json_from_message(const ProtobufCMessage *m);
 /* *out is allocated with malloc and must be freed with protobuf_c_message_free_unpacked(*out, NULL).
  * `path` prefixes field names in errors ("" at top level). */
 int rk_message_from_json(const json_t *j, const ProtobufCMessageDescriptor *desc, const char *path,
@@ -37,14 +36,6 @@ json_t *rk_problems_to_json(const rk_problems *p);
 /* Skips a UTF-8 byte order mark (Windows editors and Excel write one) at the start of a JSON text;
  * returns where the JSON starts and shortens *len to match. */
 const char *rk_json_skip_bom(const char *buf, size_t *len);
-
-/* The API view of a stored record: the record fields plus "id", "hash", "signature" and
- * "provenance": {"author", "node", "version", "hash", "signature"}. node_name may be NULL. */
-json_t *rk_record_to_json(const rk_record *rec, const char *node_name);
-/* That view as the API sends it, appended to out: exactly the bytes of dumping rk_record_to_json's
- * tree with JSON_COMPACT. The record's strings are taken as valid UTF-8, which every stored
- * record's are (lib/validate.c); an invalid one fails the dump. -1 on failure (out may hold part). */
-int rk_record_json_append(const rk_record *rec, const char *node_name, rk_buf *out);
 
 /* Enum code helpers (also used by query parameters and exports). Return NULL / -1 when unknown. */
 const char *rk_enum_code(const ProtobufCEnumDescriptor *d, int value);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "recjson.h"
+#include "recview.h"
 
 static void parse_signed(const uint8_t *data, size_t size)
 {

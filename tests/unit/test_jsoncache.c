@@ -17,6 +17,7 @@
 #include "jsoncache.h"
 #include "jsonlist.h"
 #include "recjson.h"
+#include "recview.h"
 
 #define PUB RENKEI__VISIBILITY__VISIBILITY_PUBLIC
 #define NET RENKEI__VISIBILITY__VISIBILITY_NETWORK

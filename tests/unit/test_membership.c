@@ -18,6 +18,7 @@
 #include "fixture.h"
 #include "membership.h"
 #include "recjson.h"
+#include "recview.h"
 #include "record.h"
 #include "sign.h"
 

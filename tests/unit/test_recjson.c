@@ -12,6 +12,7 @@
 #include "codes_json.h"
 #include "fixture.h"
 #include "recjson.h"
+#include "recview.h"
 
 static json_t *J(const char *single_quoted)
 {
