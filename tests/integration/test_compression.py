@@ -6,7 +6,6 @@ and counted."""
 
 import os
 import subprocess
-import tempfile
 
 import cluster as cl
 from rk import run_tests, sample_case, wait_until
@@ -71,7 +70,7 @@ def test_mixed_nodes_converge():
             bad = {k: v for k, v in cl.rejections(n).items() if k in ("unexpected", "bad_compression", "malformed")}
             assert not bad, "%s counted %s" % (n.name, bad)
 
-        tmp = tempfile.mkdtemp()
+        tmp = cl.temp_dir()
         kf, kpub = cl.keypair(tmp, "raw")
         hashes = [bytes.fromhex(r["hash"]) for r in recs[:30]]
         # a, announcing zstd to a dialer that announced it, answers a large Fetch compressed
@@ -115,7 +114,7 @@ def test_bad_compressed_requests_are_refused_and_counted():
         c.start()
         a, b = c["a"], c["b"]
         r = publish_some(a, "a", 1)[0]
-        tmp = tempfile.mkdtemp()
+        tmp = cl.temp_dir()
         kf, kpub = cl.keypair(tmp, "raw")
         name = "unknown-" + kpub[:16]
         fetch = cl.pb_bytes(cl.REQ_FETCH, cl.pb_bytes(1, bytes.fromhex(r["hash"])))

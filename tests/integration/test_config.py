@@ -5,19 +5,17 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cluster as cl  # noqa: E402
 import rk  # noqa: E402
 
 KEY = "ab" * 32
 
 
 def write(text):
-    fd, path = tempfile.mkstemp(suffix=".ini")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    return path
+    """A configuration file holding text, removed at exit."""
+    return cl.temp_file(text, ".ini")
 
 
 def renkeid(*args):
@@ -28,7 +26,7 @@ GOOD = "[node]\nname = 桑名市\nkind = region\nprefecture = 24\ndata_dir = %s\
 
 
 def good_config():
-    d = tempfile.mkdtemp()
+    d = cl.temp_dir()
     return write(GOOD % (os.path.join(d, "data"), os.path.join(d, "api.sock")))
 
 
@@ -68,7 +66,7 @@ def test_check_section_errors():
 
 
 def test_check_bad_key_file():
-    d = tempfile.mkdtemp()
+    d = cl.temp_dir()
     key = os.path.join(d, "node.key")
     with open(key, "w") as f:
         f.write("not a key\n")
@@ -105,7 +103,7 @@ def check_lines(text):
 
 def test_check_rejects_what_the_dialer_cannot_use():
     """Issue 11: each of these passed --check, then the peer stayed "connecting" with nothing logged."""
-    d = tempfile.mkdtemp()
+    d = cl.temp_dir()
     base = GOOD % (os.path.join(d, "data"), os.path.join(d, "api.sock"))  # 8 lines
     for url, word in [("tcp://127.0.0.1:x5", "port"), ("tcp://127.0.0.1:99999", "port"),
                       ("tcp://127.0.0.1", "no port"), ("tcp://127.0.0.1:0", "port")]:
@@ -138,7 +136,7 @@ def test_check_reports_every_error_with_its_line():
 
 
 def test_check_data_dir_and_key_file_against_the_system():
-    d = tempfile.mkdtemp()
+    d = cl.temp_dir()
     a_file = os.path.join(d, "a-file")
     with open(a_file, "w") as f:
         f.write("x")
@@ -169,7 +167,7 @@ def test_check_data_dir_and_key_file_against_the_system():
 
 
 def test_check_unresolvable_host_is_a_warning():
-    d = tempfile.mkdtemp()
+    d = cl.temp_dir()
     text = GOOD % (os.path.join(d, "data"), os.path.join(d, "api.sock"))
     text += '\n[peer "far"]\nkey = %s\nurl = tcp://no-such-host.invalid:7470\n' % KEY
     rc, out, err = check_lines(text)
@@ -178,7 +176,7 @@ def test_check_unresolvable_host_is_a_warning():
 
 
 def test_check_own_key_and_tls_files():
-    d = tempfile.mkdtemp()
+    d = cl.temp_dir()
     key = os.path.join(d, "node.key")
     g = subprocess.run([rk.RENKEI, "keygen", "--out", key], capture_output=True, text=True, timeout=30)
     assert g.returncode == 0, g
@@ -204,7 +202,7 @@ def test_example_configuration_is_valid_and_complete():
     """config/single.ini, the commented example, passes --check and shows every documented key."""
     src = os.environ.get("RENKEI_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
     example = os.path.join(src, "config", "single.ini")
-    d = tempfile.mkdtemp()
+    d = cl.temp_dir()
     p = renkeid("-c", example, "-o", "node.data_dir=" + os.path.join(d, "data"),
                 "-o", "node.key_file=" + os.path.join(d, "node.key"), "-o", "api.socket=" + os.path.join(d, "s"),
                 "--check")
@@ -222,7 +220,7 @@ def test_example_configuration_is_valid_and_complete():
 def test_start_errors_name_the_line():
     """A configured value that fails only at start (here the socket's directory is a file) is logged
     with the line that set it, as --check reports its errors."""
-    d = tempfile.mkdtemp()
+    d = cl.temp_dir()
     a_file = os.path.join(d, "a-file")
     with open(a_file, "w") as f:
         f.write("x")

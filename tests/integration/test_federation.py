@@ -7,7 +7,6 @@ input on the peer port."""
 
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -168,7 +167,7 @@ def test_visibility_local_and_network():
         xs = [p for p in cl.peers(x) if p["name"] == "a"][0]
         assert xs["last_sync_result"] in ("ok", "not_a_member"), xs
         # the non-member cannot even ask for the network record by hash
-        tmp = tempfile.mkdtemp()
+        tmp = cl.temp_dir()
         kf, kpub = cl.keypair(tmp, "outsider")
         p = cl.RawPeer(a.port)
         try:
@@ -195,7 +194,7 @@ def test_hostile_input_on_peer_port():
         c.start()
         z.start()
         a, cc = c["a"], c["c"]
-        tmp = tempfile.mkdtemp()
+        tmp = cl.temp_dir()
         kf, kpub = cl.keypair(tmp, "raw")
         name = "unknown-" + kpub[:16]
         zrec = z.publish(sample_case(title="部外者"))

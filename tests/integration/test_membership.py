@@ -11,7 +11,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -93,7 +92,7 @@ entry = cl.member_entry
 
 
 def test_endorsements_admit_on_every_node():
-    tmp = tempfile.mkdtemp(prefix="rk-members-")
+    tmp = cl.temp_dir()
     _, d_key = cl.keypair(tmp, "d")
     c = cl.line(["a", "b", "c"], sync_interval=2)
     try:
@@ -164,7 +163,7 @@ def test_endorsements_admit_on_every_node():
 
 
 def test_membership_records_are_public_and_keyed():
-    tmp = tempfile.mkdtemp(prefix="rk-members-")
+    tmp = cl.temp_dir()
     _, d_key = cl.keypair(tmp, "d")
     c = cl.Cluster(["a"], [])
     try:
@@ -225,8 +224,8 @@ def test_admitted_key_publishes_everywhere():
         assert r.status == 202 and r.json()["status"] == "pending_admission", r
         before = r.json()
         # a record of d reaching c before d's admission: c keeps it aside, serves and relays nothing
-        x_key = cl.keypair(tempfile.mkdtemp(prefix="rk-members-"), "x")[1]
-        push(cc, [endorse_env(d.key_file, d.key, x_key, "未加入の推薦")], tempfile.mkdtemp(prefix="rk-members-"))
+        x_key = cl.keypair(cl.temp_dir(), "x")[1]
+        push(cc, [endorse_env(d.key_file, d.key, x_key, "未加入の推薦")], cl.temp_dir())
         wait_until(lambda: cl.metric_sum(cc, "renkei_pending_records") >= 1, timeout=20,
                    what="d's endorsement kept aside at c")
         cl.settle(2)  # a sync round or more
@@ -264,7 +263,7 @@ def test_bad_membership_records_change_nothing():
     """Done when 6: membership records with a bad signature, by an unknown endorser, with a forged
     countersignature, an equivocating rotation and an endorsement of a revoked key are rejected at
     every node, counted by reason, and leave the roster and its digest as they were."""
-    tmp = tempfile.mkdtemp(prefix="rk-members-")
+    tmp = cl.temp_dir()
     e_file, e_key = cl.keypair(tmp, "e")  # a founding member without a daemon: its key file is here
     f_file, f_key = cl.keypair(tmp, "f")
     x_file, x_key = cl.keypair(tmp, "x")  # a stranger
@@ -351,7 +350,7 @@ def test_rotation():
     """Done when 3: d rotates its key with `renkei key rotate`; its new records are accepted everywhere,
     its old records still verify, and a record signed by the old key after the rotation is rejected
     everywhere."""
-    tmp = tempfile.mkdtemp(prefix="rk-members-")
+    tmp = cl.temp_dir()
     c, d = None, None
     try:
         c, d, nodes, old_case = admitted_network(tmp)
@@ -401,7 +400,7 @@ def test_revocation():
     """Done when 4: a and b revoke d. A record d signs afterwards is rejected at every node and relayed
     by none; d's records from before the revocation stay everywhere (docs/membership.md: a revocation
     without `since` takes effect from its own version)."""
-    tmp = tempfile.mkdtemp(prefix="rk-members-")
+    tmp = cl.temp_dir()
     c, d = None, None
     try:
         c, d, nodes, case = admitted_network(tmp)
@@ -433,7 +432,7 @@ def test_revocation():
 def test_revocation_reaching_back():
     """A revocation whose `since` is before records already stored removes them on every node (they
     are invalid everywhere, so the sets converge), counts them, and leaves the records from before."""
-    tmp = tempfile.mkdtemp(prefix="rk-members-")
+    tmp = cl.temp_dir()
     c, d = None, None
     try:
         c, d, nodes, kept = admitted_network(tmp)

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -91,7 +90,7 @@ def test_joining_node_learns_and_keeps_the_charter():
 
 
 def test_different_charters_exchange_no_membership_records():
-    tmp = tempfile.mkdtemp(prefix="rk-mnet-")
+    tmp = cl.temp_dir()
     _, x_key = cl.keypair(tmp, "x")
     c = cl.line(["a", "b"], sync_interval=2, extra={"a": ["network.threshold=1"]})
     try:
@@ -118,7 +117,7 @@ def test_different_charters_exchange_no_membership_records():
 
 
 def test_different_rosters_exchange_membership_records_first():
-    tmp = tempfile.mkdtemp(prefix="rk-mnet-")
+    tmp = cl.temp_dir()
     keys = [cl.keypair(tmp, "k%d" % i)[1] for i in range(3)]
     c = cl.line(["a", "b"], sync_interval=600)  # no periodic reconciliation during the test
     try:
@@ -138,7 +137,7 @@ def test_different_rosters_exchange_membership_records_first():
 
 
 def test_members_dial_the_urls_the_roster_publishes():
-    tmp = tempfile.mkdtemp(prefix="rk-mnet-")
+    tmp = cl.temp_dir()
     _, bad_key = cl.keypair(tmp, "bad")
     with founders_and_joiner() as (c, d):
         a, b, cc = c["a"], c["b"], c["c"]

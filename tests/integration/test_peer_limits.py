@@ -6,7 +6,6 @@ between members."""
 import shutil
 import socket
 import struct
-import tempfile
 import threading
 import time
 
@@ -178,7 +177,7 @@ def test_authenticated_strangers_share_one_input_budget():
     whole (64 MiB), not only one by one: 24 strangers each holding most of an 8 MiB frame would
     otherwise take 168 MiB."""
     b = cl.Cluster(["b"], []).start()["b"]
-    tmp = tempfile.mkdtemp()
+    tmp = cl.temp_dir()
     peers = []
     stop = threading.Event()
     try:
@@ -232,7 +231,7 @@ def test_dialer_refuses_a_large_reply_before_the_handshake():
     srv.listen(4)
     srv.settimeout(20)
     port = srv.getsockname()[1]
-    tmp = tempfile.mkdtemp()
+    tmp = cl.temp_dir()
     _, fake_pub = cl.keypair(tmp, "fake")
     a = cl.Cluster(["a"], []).nodes["a"]
     a.extra += ['peer "x".key=%s' % fake_pub, 'peer "x".url=tcp://127.0.0.1:%d' % port]
