@@ -566,10 +566,7 @@ int rk_store_set_items(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const 
             break;
         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(c);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return rk_txn_fail(t, rc, "reading a reconciliation set", err);
-    return 0;
+    return rk_txn_cursor_done(t, c, rc, "reading a reconciliation set", err);
 }
 
 int rk_store_set_nth(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN],

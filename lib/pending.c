@@ -23,21 +23,12 @@ static void aside_key(const uint8_t author[RK_KEY_LEN], const uint8_t hash[RK_HA
     memcpy(out + RK_KEY_LEN, hash, RK_HASH_LEN);
 }
 
-static int cursor_open(rk_txn *t, rk_db db, MDB_cursor **c, rk_error *err)
-{
-    MDB_txn *txn = rk_txn_mdb(t, err);
-    if (!txn)
-        return -1;
-    int rc = mdb_cursor_open(txn, rk_txn_dbi(t, db), c);
-    return rc == 0 ? 0 : rk_txn_fail(t, rc, "pending: cursor", err);
-}
-
 /* How many records of author are kept, counting up to limit (and a little past it). */
 static int author_count(rk_txn *t, const uint8_t author[RK_KEY_LEN], uint64_t limit, uint64_t *out, rk_error *err)
 {
     *out = 0;
     MDB_cursor *c;
-    if (cursor_open(t, RK_DB_ASIDE, &c, err) != 0)
+    if (rk_txn_cursor(t, RK_DB_ASIDE, &c, "pending: cursor", err) != 0)
         return -1;
     uint8_t start[KEY_LEN];
     memcpy(start, author, RK_KEY_LEN);
@@ -93,7 +84,7 @@ static int walk_order(rk_txn *t, order_pick pick, void *ctx, uint64_t max, uint6
     *deleted = 0;
     while (*deleted < max) {
         MDB_cursor *c;
-        if (cursor_open(t, RK_DB_ASIDE_ORDER, &c, err) != 0)
+        if (rk_txn_cursor(t, RK_DB_ASIDE_ORDER, &c, "pending: cursor", err) != 0)
             return -1;
         MDB_val k, v;
         int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
@@ -154,14 +145,13 @@ int rk_pending_put(rk_txn *t, const rk_pending_policy *p, const rk_record *rec, 
     }
     /* the next sequence number follows the newest entry */
     MDB_cursor *c;
-    if (cursor_open(t, RK_DB_ASIDE_ORDER, &c, err) != 0)
+    if (rk_txn_cursor(t, RK_DB_ASIDE_ORDER, &c, "pending: cursor", err) != 0)
         return -1;
     MDB_val k, v;
     int rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
     uint64_t seq = rc == 0 && k.mv_size == 8 ? rk_get_be64(k.mv_data) + 1 : 1;
-    mdb_cursor_close(c);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return rk_txn_fail(t, rc, "pending: last", err);
+    if (rk_txn_cursor_done(t, c, rc, "pending: last", err) != 0)
+        return -1;
 
     uint8_t key[KEY_LEN], sk[8], ov[ORDER_VAL];
     aside_key(rec->msg->author.data, rec->hash, key);
@@ -197,7 +187,7 @@ int rk_pending_authors(rk_txn *t, rk_pending_author_cb cb, void *ctx, rk_error *
     memset(next, 0, sizeof next);
     for (;;) {
         MDB_cursor *c;
-        if (cursor_open(t, RK_DB_ASIDE, &c, err) != 0)
+        if (rk_txn_cursor(t, RK_DB_ASIDE, &c, "pending: cursor", err) != 0)
             return -1;
         MDB_val k = rk_mdb_val(next, KEY_LEN), v;
         int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
@@ -232,7 +222,7 @@ int rk_pending_take(rk_txn *t, const uint8_t author[RK_KEY_LEN], rk_pending_list
     size_t cap = 0;
     for (;;) {
         MDB_cursor *c;
-        if (cursor_open(t, RK_DB_ASIDE, &c, err) != 0)
+        if (rk_txn_cursor(t, RK_DB_ASIDE, &c, "pending: cursor", err) != 0)
             break;
         uint8_t start[KEY_LEN];
         memcpy(start, author, RK_KEY_LEN);

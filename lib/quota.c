@@ -66,13 +66,10 @@ void rk_quota_free(rk_quota *q)
 /* Counts the author's entries in `current`, whose keys are author || rid. */
 static int quota_count_records(rk_txn *t, const uint8_t author[RK_KEY_LEN], uint64_t *out, rk_error *err)
 {
-    MDB_txn *txn = rk_txn_mdb(t, err);
-    if (!txn)
-        return -1;
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_CURRENT), &cur);
-    if (rc != 0)
-        return rk_txn_fail(t, rc, "counting an author's records", err);
+    if (rk_txn_cursor(t, RK_DB_CURRENT, &cur, "counting an author's records", err) != 0)
+        return -1;
+    int rc;
     MDB_val k = rk_mdb_val(author, RK_KEY_LEN), v;
     uint64_t n = 0;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -80,9 +77,8 @@ static int quota_count_records(rk_txn *t, const uint8_t author[RK_KEY_LEN], uint
             break;
         n++;
     }
-    mdb_cursor_close(cur);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return rk_txn_fail(t, rc, "counting an author's records", err);
+    if (rk_txn_cursor_done(t, cur, rc, "counting an author's records", err) != 0)
+        return -1;
     *out = n;
     return 0;
 }

@@ -197,15 +197,11 @@ int rk_store_remove_after(rk_txn *t, const uint8_t author[RK_KEY_LEN], uint64_t 
     size_t flen = RK_KEY_LEN;
     memcpy(from, author, RK_KEY_LEN);
     for (;;) {
-        MDB_txn *txn = rk_txn_mdb(t, err);
-        if (!txn)
-            return -1;
         MDB_cursor *c;
-        int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_CURRENT), &c);
-        if (rc != 0)
-            return rk_txn_fail(t, rc, "remove: cursor", err);
+        if (rk_txn_cursor(t, RK_DB_CURRENT, &c, "remove: cursor", err) != 0)
+            return -1;
         MDB_val k = rk_mdb_val(from, flen), v;
-        rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
         /* the author's keys from `from` on: the first whose version is above the cutoff */
         while (rc == 0 && k.mv_size > RK_KEY_LEN && memcmp(k.mv_data, author, RK_KEY_LEN) == 0 &&
                (v.mv_size != RK_HASH_LEN + 8 || rk_get_be64((const uint8_t *)v.mv_data + RK_HASH_LEN) <= cutoff))
@@ -274,10 +270,7 @@ int rk_store_changes(rk_txn *t, uint64_t after, size_t limit, rk_change_cb cb, v
             break;
         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(c);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return rk_txn_fail(t, rc, "reading the change feed", err);
-    return 0;
+    return rk_txn_cursor_done(t, c, rc, "reading the change feed", err);
 }
 
 /* ---- metadata ------------------------------------------------------------------------------------ */

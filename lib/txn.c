@@ -74,6 +74,21 @@ int rk_txn_fail(rk_txn *t, int mdb_rc, const char *what, rk_error *err)
     return -1;
 }
 
+int rk_txn_cursor(rk_txn *t, rk_db db, MDB_cursor **c, const char *what, rk_error *err)
+{
+    MDB_txn *txn = rk_txn_mdb(t, err);
+    if (!txn)
+        return -1;
+    int rc = mdb_cursor_open(txn, rk_txn_dbi(t, db), c);
+    return rc == 0 ? 0 : rk_txn_fail(t, rc, what, err);
+}
+
+int rk_txn_cursor_done(rk_txn *t, MDB_cursor *c, int rc, const char *what, rk_error *err)
+{
+    mdb_cursor_close(c);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : rk_txn_fail(t, rc, what, err);
+}
+
 void rk_txn_poison(rk_txn *t, const rk_error *why)
 {
     if (t->write && t->txn) {

@@ -84,6 +84,11 @@ int rk_txn_need_write(rk_txn *t, rk_error *err);
 /* Turns an LMDB return code into err. A failure inside a write transaction aborts it at once, so a
  * half-applied change can never be committed; MDB_MAP_FULL and ENOSPC become "store_full". */
 int rk_txn_fail(rk_txn *t, int mdb_rc, const char *what, rk_error *err);
+/* Opens a cursor on database db; what names the work for the error (rk_txn_fail). 0, or -1. */
+int rk_txn_cursor(rk_txn *t, rk_db db, MDB_cursor **c, const char *what, rk_error *err);
+/* Closes a cursor whose walk ended with rc: 0 when it ran out of keys (MDB_NOTFOUND) or stopped
+ * early (0), else -1 with err (rk_txn_fail). */
+int rk_txn_cursor_done(rk_txn *t, MDB_cursor *c, int rc, const char *what, rk_error *err);
 /* Aborts a write transaction whose change failed half-way for a reason that is not LMDB's own. */
 void rk_txn_poison(rk_txn *t, const rk_error *why);
 
