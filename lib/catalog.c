@@ -48,6 +48,16 @@ static int jset(json_t *o, const char *k, json_t *v)
     return v ? json_object_set_new(o, k, v) : -1;
 }
 
+/* o's dct:publisher: this node, as a foaf:Agent named node (the catalog's and each dataset's). */
+static int publisher(json_t *o, const char *node)
+{
+    json_t *pub = json_object();
+    if (jset(o, "dct:publisher", pub) || jset(pub, "@type", json_string("foaf:Agent")) ||
+        jset(pub, "foaf:name", json_string(node)))
+        return -1;
+    return 0;
+}
+
 static json_t *iri(const char *s)
 {
     return s ? json_pack("{s:s}", "@id", s) : NULL;
@@ -128,9 +138,7 @@ static json_t *dataset(const rk_feed_meta *m, const char *catalog, size_t di, ui
         json_array_append_new(kw, ja(datasets[di].keyword)) || json_array_append_new(kw, ja("地域DX")) ||
         json_array_append_new(kw, ja("リスキリング")))
         goto fail;
-    json_t *pub = json_object();
-    if (jset(d, "dct:publisher", pub) || jset(pub, "@type", json_string("foaf:Agent")) ||
-        jset(pub, "foaf:name", json_string(node)))
+    if (publisher(d, node))
         goto fail;
     json_t *dists = json_array();
     if (jset(d, "dcat:distribution", dists))
@@ -178,9 +186,7 @@ int rk_catalog_jsonld(const rk_feed_meta *m, const uint64_t newest[4], rk_buf *o
         (m && m->base_url && *m->base_url && jset(c, "foaf:homepage", iri(m->base_url))) ||
         (latest && jset(c, "dct:modified", datetime(latest))))
         goto done;
-    json_t *pub = json_object();
-    if (jset(c, "dct:publisher", pub) || jset(pub, "@type", json_string("foaf:Agent")) ||
-        jset(pub, "foaf:name", json_string(node)))
+    if (publisher(c, node))
         goto done;
     json_t *sets = json_array();
     if (jset(c, "dcat:dataset", sets))
