@@ -23,6 +23,9 @@ static const double bucket_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025
 #define NBUCKETS (sizeof bucket_bounds / sizeof bucket_bounds[0])
 
 enum { T_COUNTER, T_GAUGE, T_HISTOGRAM };
+/* update's type for rk_metrics_touch: the series is created at zero with its declared type, or left
+ * as it is. */
+#define T_TOUCH (-1)
 
 typedef struct series {
     char *name;
@@ -162,8 +165,17 @@ static void update(rk_metrics *m, const char *name, const char *l1, const char *
         return;
     }
     pthread_mutex_lock(&m->mu);
+    bool touch = type == T_TOUCH;
+    if (touch) {
+        type = T_COUNTER;
+        for (size_t k = 0; k < m->nd; k++)
+            if (strcmp(m->d[k].name, name) == 0)
+                type = strcmp(m->d[k].type, "histogram") == 0 ? T_HISTOGRAM
+                       : strcmp(m->d[k].type, "gauge") == 0   ? T_GAUGE
+                                                              : T_COUNTER;
+    }
     series *s = get_series(m, name, lab.data ? lab.data : "", type);
-    if (s) {
+    if (s && !touch) {
         if (type == T_COUNTER)
             s->count += delta;
         else if (type == T_GAUGE)
@@ -205,22 +217,7 @@ void rk_metrics_set_gauge1(rk_metrics *m, const char *name, const char *label, c
 
 void rk_metrics_touch(rk_metrics *m, const char *name, const char *label, const char *value)
 {
-    rk_buf lab;
-    rk_buf_init(&lab);
-    if (render_labels(&lab, label, value, NULL, NULL) != 0) {
-        rk_buf_free(&lab);
-        return;
-    }
-    pthread_mutex_lock(&m->mu);
-    int type = T_COUNTER;
-    for (size_t k = 0; k < m->nd; k++)
-        if (strcmp(m->d[k].name, name) == 0)
-            type = strcmp(m->d[k].type, "histogram") == 0 ? T_HISTOGRAM
-                   : strcmp(m->d[k].type, "gauge") == 0   ? T_GAUGE
-                                                          : T_COUNTER;
-    (void)get_series(m, name, lab.data ? lab.data : "", type); /* created at zero, or left as it is */
-    pthread_mutex_unlock(&m->mu);
-    rk_buf_free(&lab);
+    update(m, name, label, value, NULL, NULL, T_TOUCH, 0, 0);
 }
 
 void rk_metrics_observe(rk_metrics *m, const char *name, const char *label, const char *value, double seconds)
