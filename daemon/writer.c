@@ -483,44 +483,26 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
         w->pending.total = node->cfg->pending_total;
         w->pending.keep_ms = (uint64_t)node->cfg->pending_keep_s * 1000;
     }
+    /* each step that fails undoes the ones before it, in reverse, from its label down */
+    const char *failed = "pthread_cond_init failed";
     if (!(w->quota = rk_quota_new(&policy))) {
         free(w);
         return rk_fail(err, "no_memory", "", "out of memory");
     }
     if (pthread_mutex_init(&w->mu, NULL) != 0) {
-        rk_quota_free(w->quota);
-        free(w);
-        return rk_fail(err, "internal", "", "pthread_mutex_init failed");
+        failed = "pthread_mutex_init failed";
+        goto no_mu;
     }
-    if (pthread_cond_init(&w->cond, NULL) != 0) {
-        pthread_mutex_destroy(&w->mu);
-        rk_quota_free(w->quota);
-        free(w);
-        return rk_fail(err, "internal", "", "pthread_cond_init failed");
-    }
-    if (pthread_cond_init(&w->room, NULL) != 0) {
-        pthread_cond_destroy(&w->cond);
-        pthread_mutex_destroy(&w->mu);
-        rk_quota_free(w->quota);
-        free(w);
-        return rk_fail(err, "internal", "", "pthread_cond_init failed");
-    }
-    if (pthread_cond_init(&w->verify_cond, NULL) != 0) {
-        pthread_cond_destroy(&w->cond);
-        pthread_cond_destroy(&w->room);
-        pthread_mutex_destroy(&w->mu);
-        rk_quota_free(w->quota);
-        free(w);
-        return rk_fail(err, "internal", "", "pthread_cond_init failed");
-    }
+    if (pthread_cond_init(&w->cond, NULL) != 0)
+        goto no_cond;
+    if (pthread_cond_init(&w->room, NULL) != 0)
+        goto no_room;
+    if (pthread_cond_init(&w->verify_cond, NULL) != 0)
+        goto no_verify_cond;
     if (uv_async_init(node->loop, &w->async, on_async) != 0) {
+        failed = "uv_async_init failed";
         pthread_cond_destroy(&w->verify_cond);
-        pthread_cond_destroy(&w->cond);
-        pthread_cond_destroy(&w->room);
-        pthread_mutex_destroy(&w->mu);
-        rk_quota_free(w->quota);
-        free(w);
-        return rk_fail(err, "internal", "", "uv_async_init failed");
+        goto no_verify_cond;
     }
     w->async.data = w;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -547,6 +529,16 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
     w->thread_started = true;
     *out = w;
     return 0;
+no_verify_cond:
+    pthread_cond_destroy(&w->room);
+no_room:
+    pthread_cond_destroy(&w->cond);
+no_cond:
+    pthread_mutex_destroy(&w->mu);
+no_mu:
+    rk_quota_free(w->quota);
+    free(w);
+    return rk_fail(err, "internal", "", "%s", failed);
 }
 
 static void on_close(uv_handle_t *h)
