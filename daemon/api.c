@@ -1,10 +1,11 @@
-/* api: the local API's router (DESIGN.md's table, docs/api.md): a route table, the thread-pool jobs
- * that run read handlers off the loop thread, and the API's life cycle.
+/* api: the local API's router (DESIGN.md's table, docs/api.md): it answers what the route lookup
+ * (api_route.c) decides, runs each route's handler, on libuv's thread pool for the read handlers, and
+ * owns the API's life cycle.
  *
- * A request is matched against api_routes by path pattern, then by method: a known path with another
- * method is a 405 listing the table's methods for it; an unknown path is a 404 counted under the route
- * "other". Routes flagged API_PUBLISH need the caller to pass [api] group (403). Handlers flagged
- * API_POOL run on libuv's thread pool in their own read transaction; the others on the loop thread.
+ * A known path with another method is a 405 listing the table's methods for it; an unknown path is a
+ * 404 counted under the route "other". Routes flagged RK_API_PUBLISH need the caller to pass [api]
+ * group (403). Handlers flagged RK_API_POOL run on libuv's thread pool in their own read transaction;
+ * the others on the loop thread.
  * Either way the handler fills an rk_api_response, its optional `then` step runs on the loop thread,
  * and the router sends the result (api_internal.h).
  * Errors are {"error": {"code", "message", "field"}} with a stable code whose status is errcode.c's.
@@ -15,75 +16,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uriparser/Uri.h>
 
 #include "api_internal.h"
+#include "api_route.h"
 #include "metrics.h"
 #include "session.h"
 #include "web.h"
 #include "writer.h"
 
-enum {
-    API_POOL = 1 << 0,    /* run on the thread pool (read-only, or store reads and sealing) */
-    API_PUBLISH = 1 << 1, /* changes state: the caller must pass [api] group */
-    API_REST = 1 << 2,    /* the placeholder takes the rest of the path, slashes included */
-    API_SOCKET = 1 << 3,  /* the Unix socket only (it hands out web logins) */
-    API_WEB = 1 << 4,     /* the TCP listener only (the web page, web.c) */
+/* Each route's handler (the table is api_route.c's). */
+static const rk_api_handler api_handlers[RK_API_OP_COUNT] = {
+    [RK_API_OP_STATUS] = rk_api_get_status,       [RK_API_OP_LIST_RECORDS] = rk_api_list_records,
+    [RK_API_OP_POST_RECORD] = rk_api_post_record, [RK_API_OP_GET_RECORD] = rk_api_get_record,
+    [RK_API_OP_PUT_RECORD] = rk_api_put_record,   [RK_API_OP_DELETE_RECORD] = rk_api_delete_record,
+    [RK_API_OP_LIST_EVENTS] = rk_api_list_events, [RK_API_OP_CHANGES] = rk_api_get_changes,
+    [RK_API_OP_PEERS] = rk_api_get_peers,         [RK_API_OP_MEMBERS] = rk_api_get_members,
+    [RK_API_OP_EXPORT] = rk_api_get_export,       [RK_API_OP_METRICS] = rk_api_get_metrics,
+    [RK_API_OP_CODES] = rk_web_get_codes,         [RK_API_OP_WEB_NEW_LOGIN] = rk_web_new_login,
+    [RK_API_OP_WEB_SESSION] = rk_web_get_session, [RK_API_OP_WEB_LOGOUT] = rk_web_logout,
+    [RK_API_OP_WEB_LOGIN] = rk_web_login,         [RK_API_OP_WEB_ASSET] = rk_web_get_asset,
 };
-
-typedef struct api_route {
-    const char *method;
-    const char *pattern; /* literal, or a prefix ending in one "{name}": the route's metric label too */
-    rk_api_handler handler;
-    unsigned flags;
-    const char *arg; /* for a literal pattern: the argument passed to the handler */
-} api_route;
-
-/* Order matters only for the Allow header, which lists a path's methods in table order. */
-static const api_route api_routes[] = {
-    {"GET", "/v1/status", rk_api_get_status, API_POOL, NULL},
-    {"GET", "/v1/records", rk_api_list_records, API_POOL, NULL},
-    {"POST", "/v1/records", rk_api_post_record, API_POOL | API_PUBLISH, NULL},
-    {"GET", "/v1/records/{id}", rk_api_get_record, API_POOL, NULL},
-    {"PUT", "/v1/records/{id}", rk_api_put_record, API_PUBLISH, NULL},
-    {"DELETE", "/v1/records/{id}", rk_api_delete_record, API_PUBLISH, NULL},
-    {"GET", "/v1/events", rk_api_list_events, API_POOL, NULL},
-    {"GET", "/v1/changes", rk_api_get_changes, API_POOL, NULL},
-    {"GET", "/v1/peers", rk_api_get_peers, 0, NULL},
-    {"GET", "/v1/members", rk_api_get_members, API_POOL, NULL},
-    {"GET", "/v1/export/{name}", rk_api_get_export, API_POOL | API_REST, NULL},
-    {"GET", "/v1/stats", rk_api_get_export, API_POOL, "stats"},
-    {"GET", "/v1/regions", rk_api_get_export, API_POOL, "regions"},
-    {"GET", "/metrics", rk_api_get_metrics, 0, NULL},
-    {"GET", "/v1/codes", rk_web_get_codes, 0, NULL},
-    {"POST", "/v1/web/login", rk_web_new_login, API_PUBLISH | API_SOCKET, NULL},
-    {"GET", "/v1/web/session", rk_web_get_session, API_WEB, NULL},
-    {"POST", "/v1/web/logout", rk_web_logout, API_WEB, NULL},
-    {"GET", "/login", rk_web_login, API_WEB, NULL},
-    {"GET", "/", rk_web_get_asset, API_WEB, "index.html"},
-    {"GET", "/{name}", rk_web_get_asset, API_WEB, NULL}, /* last: the page's files */
-};
-#define API_ROUTE_COUNT (sizeof api_routes / sizeof api_routes[0])
-
-/* The longest placeholder value accepted (a record id is far shorter). */
-#define API_ARG_MAX 512
-
-/* Whether path matches the route's pattern; *rest points at the placeholder's text (not decoded). */
-static bool api_match(const api_route *r, const char *path, const char **rest)
-{
-    const char *brace = strchr(r->pattern, '{');
-    *rest = NULL;
-    if (!brace)
-        return strcmp(path, r->pattern) == 0;
-    size_t plen = (size_t)(brace - r->pattern);
-    if (strncmp(path, r->pattern, plen) != 0)
-        return false;
-    const char *v = path + plen;
-    if (!(r->flags & API_REST) && (!v[0] || strchr(v, '/')))
-        return false;
-    *rest = v;
-    return true;
-}
 
 /* ---------------------------------------------------------------------------- running handlers */
 
@@ -92,13 +44,13 @@ typedef struct api_job {
     uv_work_t work;
     rk_api *api;
     rk_http_req *req;
-    const api_route *route;
+    const rk_api_route *route;
     char *arg;
     rk_api_response res;
 } api_job;
 
 /* Loop thread: runs the `then` step if any, and sends unless it took the request over. */
-static void api_finish(rk_api *a, rk_http_req *req, const api_route *route, rk_api_response *res)
+static void api_finish(rk_api *a, rk_http_req *req, const rk_api_route *route, rk_api_response *res)
 {
     if (res->then) {
         rk_api_then then = res->then;
@@ -112,7 +64,7 @@ static void api_finish(rk_api *a, rk_http_req *req, const api_route *route, rk_a
 static void api_job_work(uv_work_t *w)
 {
     api_job *j = w->data;
-    j->route->handler(j->api, j->req, j->arg, &j->res);
+    api_handlers[j->route->op](j->api, j->req, j->arg, &j->res);
     /* Dumping and freeing the JSON tree is most of a read's cost: done here, on the pool, it runs in
      * parallel instead of queueing on the one loop thread. A `then` step may still edit the tree. */
     if (!j->res.then)
@@ -134,9 +86,9 @@ static void api_job_done(uv_work_t *w, int status)
 }
 
 /* Runs the handler on the thread pool if the route allows it and a job can be queued, else here. */
-static void api_run(rk_api *a, rk_http_req *req, const api_route *route, const char *arg)
+static void api_run(rk_api *a, rk_http_req *req, const rk_api_route *route, const char *arg)
 {
-    if (route->flags & API_POOL) {
+    if (route->flags & RK_API_POOL) {
         api_job *j = calloc(1, sizeof *j);
         if (j && (!arg || (j->arg = strdup(arg)))) {
             j->api = a;
@@ -154,7 +106,7 @@ static void api_run(rk_api *a, rk_http_req *req, const api_route *route, const c
     }
     rk_api_response res;
     rk_api_response_init(&res);
-    route->handler(a, req, arg, &res);
+    api_handlers[route->op](a, req, arg, &res);
     api_finish(a, req, route, &res);
 }
 
@@ -165,16 +117,8 @@ static void api_reply(rk_api *a, rk_http_req *req, const char *route, rk_api_res
     rk_api_send(a, req, route, res);
 }
 
-static void api_method_not_allowed(rk_api *a, rk_http_req *req, const char *pattern, const char *path)
+static void api_method_not_allowed(rk_api *a, rk_http_req *req, const char *pattern, const char *allow)
 {
-    char allow[80] = "";
-    size_t off = 0;
-    for (size_t i = 0; i < API_ROUTE_COUNT; i++) {
-        const char *rest;
-        if (strcmp(api_routes[i].pattern, pattern) == 0 && api_match(&api_routes[i], path, &rest))
-            off += (size_t)snprintf(allow + off, off < sizeof allow ? sizeof allow - off : 0, "%s%s%s", off ? ", " : "",
-                                    api_routes[i].method, strcmp(api_routes[i].method, "GET") == 0 ? ", HEAD" : "");
-    }
     char headers[96];
     snprintf(headers, sizeof headers, "Allow: %s\r\n", allow);
     rk_api_response res;
@@ -193,54 +137,31 @@ static void api_handle(rk_http_req *req, void *ctx)
     bool web_session = false;
     if (req->tcp && !rk_web_gate(a, req, &web_session))
         return;
-    const api_route *path_match = NULL, *route = NULL;
-    const char *rest = NULL;
-    for (size_t i = 0; i < API_ROUTE_COUNT && !route; i++) {
-        const char *v;
-        if (!api_match(&api_routes[i], req->path, &v))
-            continue;
-        if (!path_match)
-            path_match = &api_routes[i];
-        /* HEAD is GET without the body (RFC 9110 9.3.2): the same handler, and http.c drops the body */
-        if (strcmp(api_routes[i].method, req->method) == 0 ||
-            (strcmp(req->method, "HEAD") == 0 && strcmp(api_routes[i].method, "GET") == 0)) {
-            route = &api_routes[i];
-            rest = v;
-        }
-    }
+    rk_api_route_match m;
+    rk_api_route_result found = rk_api_route_lookup(req->method, req->path, req->tcp, &m);
     rk_api_response res;
     rk_api_response_init(&res);
-    if (!path_match) {
+    if (found == RK_API_ROUTE_NOT_FOUND) {
         rk_api_error(&res, "not_found", NULL, "no such endpoint: %s", req->path);
         api_reply(a, req, "other", &res);
         return;
     }
-    if (!route) {
-        api_method_not_allowed(a, req, path_match->pattern, req->path);
+    if (found == RK_API_ROUTE_NOT_ALLOWED) {
+        api_method_not_allowed(a, req, m.route->pattern, m.allow);
         return;
     }
-    if ((route->flags & API_SOCKET && req->tcp) || (route->flags & API_WEB && !req->tcp)) {
-        rk_api_error(&res, "not_found", NULL, "no such endpoint: %s", req->path);
-        api_reply(a, req, "other", &res);
+    const rk_api_route *route = m.route;
+    if (found == RK_API_ROUTE_ARG_TOO_LONG) {
+        rk_api_error(&res, "invalid_id", "id", "the record id is too long");
+        api_reply(a, req, route->pattern, &res);
         return;
     }
-    char arg[API_ARG_MAX];
-    if (rest && !(route->flags & API_REST)) { /* one path segment, percent-decoded (uriparser; '+' stays) */
-        if (strlen(rest) >= sizeof arg) {
-            rk_api_error(&res, "invalid_id", "id", "the record id is too long");
-            api_reply(a, req, route->pattern, &res);
-            return;
-        }
-        snprintf(arg, sizeof arg, "%s", rest);
-        uriUnescapeInPlaceExA(arg, URI_FALSE, URI_BR_DONT_TOUCH);
-        rest = arg;
-    }
-    if ((route->flags & API_PUBLISH) && !web_session && !rk_api_may_publish(a, req)) {
+    if ((route->flags & RK_API_PUBLISH) && !web_session && !rk_api_may_publish(a, req)) {
         rk_api_error(&res, "forbidden", NULL, "publishing needs membership of group %s", a->node->cfg->group);
         api_reply(a, req, route->pattern, &res);
         return;
     }
-    api_run(a, req, route, rest ? rest : route->arg);
+    api_run(a, req, route, m.arg);
 }
 
 /* ---------------------------------------------------------------------------- life cycle */

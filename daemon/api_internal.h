@@ -23,10 +23,7 @@
 #include "api.h"
 #include "http.h"
 #include "jsoncache.h"
-#include "params.h"
-
-#define RK_API_DEFAULT_LIMIT 50
-#define RK_API_MAX_LIMIT 1000
+#include "api_query.h"
 
 typedef struct rk_api_response rk_api_response;
 typedef struct rk_api_waiter rk_api_waiter;
@@ -102,10 +99,8 @@ rk_api_handler_fn rk_api_get_peers;
 rk_api_handler_fn rk_api_get_members;
 rk_api_handler_fn rk_api_get_export;
 rk_api_handler_fn rk_api_get_metrics;
-/* Shared by the readers: the roster name of an author (for rk_record_to_json), query parameters. */
+/* Shared by the readers: the roster name of an author (for rk_record_to_json). */
 const char *rk_api_author_name(const uint8_t author[RK_KEY_LEN], void *roster);
-bool rk_api_parse_params(rk_http_req *req, const char *const *allowed, rk_params *p, rk_api_response *res);
-int rk_api_parse_limit(const char *v, size_t def, size_t *out);
 /* The record a /v1/records/{id} request names: its author and rid, its current version, and that
  * version loaded (free rec with rk_record_free). */
 typedef struct rk_api_target {

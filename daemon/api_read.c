@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api_internal.h"
+#include "api_query.h"
 #include "writer.h"
 #include "members.h"
 #include "export.h"
@@ -36,49 +37,6 @@ const char *rk_api_author_name(const uint8_t author[RK_KEY_LEN], void *roster)
     return rk_members_name(roster, author);
 }
 
-int rk_api_parse_limit(const char *v, size_t def, size_t *out)
-{
-    if (!v) {
-        *out = def;
-        return 0;
-    }
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    if (!v[0] || *end || n < 1 || n > RK_API_MAX_LIMIT)
-        return -1;
-    *out = (size_t)n;
-    return 0;
-}
-
-/* Checks that only `allowed` keys are present. Returns the offending key or NULL. */
-static const char *read_unknown_param(const rk_params *p, const char *const *allowed)
-{
-    for (size_t i = 0; i < p->count; i++) {
-        bool ok = false;
-        for (size_t k = 0; allowed[k]; k++)
-            ok |= strcmp(p->keys[i], allowed[k]) == 0;
-        if (!ok)
-            return p->keys[i];
-    }
-    return NULL;
-}
-
-bool rk_api_parse_params(rk_http_req *req, const char *const *allowed, rk_params *p, rk_api_response *res)
-{
-    rk_error err;
-    if (rk_params_parse(req->query, p, &err) != 0) {
-        rk_api_rk_error(res, &err);
-        return false;
-    }
-    const char *bad = read_unknown_param(p, allowed);
-    if (bad) {
-        rk_api_error(res, "unknown_parameter", bad, "unknown query parameter \"%s\"", bad);
-        rk_params_free(p);
-        return false;
-    }
-    return true;
-}
-
 static int read_begin(rk_api *a, rk_txn **t, rk_api_response *res)
 {
     rk_error err;
@@ -86,36 +44,6 @@ static int read_begin(rk_api *a, rk_txn **t, rk_api_response *res)
         rk_api_rk_error(res, &err);
         return -1;
     }
-    return 0;
-}
-
-static int read_enum_param(const rk_params *p, const char *key, const ProtobufCEnumDescriptor *d, int *out,
-                           rk_api_response *res)
-{
-    const char *v = rk_params_get(p, key);
-    *out = 0;
-    if (!v)
-        return 0;
-    int e = rk_enum_parse(d, v);
-    if (e <= 0) {
-        rk_api_error(res, "invalid_parameter", key, "\"%s\" is not a %s code", v, d->short_name);
-        return -1;
-    }
-    *out = e;
-    return 0;
-}
-
-static int read_prefecture_param(const rk_params *p, char out[3], rk_api_response *res)
-{
-    const char *v = rk_params_get(p, "prefecture");
-    out[0] = '\0';
-    if (!v)
-        return 0;
-    if (!rk_prefecture_valid(v)) {
-        rk_api_error(res, "invalid_parameter", "prefecture", "\"%s\" is not a prefecture code 01..47", v);
-        return -1;
-    }
-    memcpy(out, v, 3);
     return 0;
 }
 
@@ -293,18 +221,10 @@ void rk_api_get_record(rk_api *a, rk_http_req *req, const char *id, rk_api_respo
     rk_api_target target;
     rk_record *rec = &target.rec;
     /* ?format=signed serves the exact SignedRecord bytes, for offline `renkei verify` */
-    rk_params p;
+    bool signed_form;
     rk_error perr;
-    if (rk_params_parse(req->query, &p, &perr) != 0) {
+    if (rk_api_record_format(req->query, &signed_form, &perr) != 0) {
         rk_api_rk_error(res, &perr);
-        return;
-    }
-    const char *format = rk_params_get(&p, "format");
-    bool signed_form = format && strcmp(format, "signed") == 0;
-    bool bad_format = format && !signed_form && strcmp(format, "json") != 0;
-    rk_params_free(&p);
-    if (bad_format) {
-        rk_api_error(res, "invalid_value", "format", "format is json (default) or signed");
         return;
     }
     if (signed_form) {
@@ -381,51 +301,24 @@ static bool read_list_failed(read_list *l, int rc, const rk_error *err, rk_api_r
 void rk_api_list_records(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res)
 {
     (void)arg;
-    static const char *const allowed[] = {"kind",   "prefecture", "industry", "dx_level", "skill", "audience",
-                                          "author", "q",          "limit",    "cursor",   NULL};
     rk_params p;
-    if (!rk_api_parse_params(req, allowed, &p, res))
-        return;
     rk_query q;
-    memset(&q, 0, sizeof q);
-    q.max_visibility = RENKEI__VISIBILITY__VISIBILITY_LOCAL;
     uint8_t author[RK_KEY_LEN];
-    const char *v;
-    if ((v = rk_params_get(&p, "kind"))) {
-        q.kind = rk_enum_parse(&renkei__kind__descriptor, v);
-        if (q.kind <= 0 || q.kind == RENKEI__KIND__KIND_TOMBSTONE) {
-            rk_api_error(res, "invalid_parameter", "kind", "kind must be case, event or region");
-            goto out;
-        }
+    const char *author_name;
+    rk_error perr;
+    if (rk_api_records_query(req->query, &p, &q, author, &author_name, &perr) != 0) {
+        rk_api_rk_error(res, &perr);
+        return;
     }
-    if (read_prefecture_param(&p, q.prefecture, res) != 0 ||
-        read_enum_param(&p, "industry", &renkei__industry__descriptor, &q.industry, res) != 0 ||
-        read_enum_param(&p, "dx_level", &renkei__dx_level__descriptor, &q.dx_level, res) != 0 ||
-        read_enum_param(&p, "skill", &renkei__skill__descriptor, &q.skill, res) != 0 ||
-        read_enum_param(&p, "audience", &renkei__audience__descriptor, &q.audience, res) != 0)
-        goto out;
-    if ((v = rk_params_get(&p, "author"))) {
-        bool ok = strlen(v) == 2 * RK_KEY_LEN && rk_hex_decode(v, author, RK_KEY_LEN) == 0;
+    if (author_name) {
+        const rk_membership *roster = rk_members_acquire(a->node);
+        bool ok = rk_members_find_name(roster, author_name, author);
+        rk_members_release(a->node, roster);
         if (!ok) {
-            const rk_membership *roster = rk_members_acquire(a->node);
-            ok = rk_members_find_name(roster, v, author);
-            rk_members_release(a->node, roster);
-        }
-        if (!ok) {
-            rk_api_error(res, "invalid_parameter", "author", "\"%s\" is neither a key nor a member name", v);
+            rk_api_error(res, "invalid_parameter", "author", "\"%s\" is neither a key nor a member name", author_name);
             goto out;
         }
         q.author = author;
-    }
-    q.q = rk_params_get(&p, "q");
-    if (rk_api_parse_limit(rk_params_get(&p, "limit"), RK_API_DEFAULT_LIMIT, &q.limit) != 0) {
-        rk_api_error(res, "invalid_parameter", "limit", "limit must be 1..%d", RK_API_MAX_LIMIT);
-        goto out;
-    }
-    q.cursor = rk_params_get(&p, "cursor");
-    if (q.cursor && strlen(q.cursor) >= RK_CURSOR_MAX) {
-        rk_api_error(res, "invalid_parameter", "cursor", "malformed cursor");
-        goto out;
     }
     rk_txn *t;
     if (read_begin(a, &t, res) != 0)
@@ -447,58 +340,18 @@ out:
     rk_params_free(&p);
 }
 
-/* YYYY-MM-DD (00:00 JST, or 23:59:59 JST for end_of_day) or RFC 3339. */
-static int read_parse_when(const char *v, bool end_of_day, int64_t *out)
-{
-    int y, m, d, off;
-    if (strlen(v) == 10 && rk_parse_date(v, &y, &m, &d) == 0) {
-        char buf[40];
-        snprintf(buf, sizeof buf, "%.10sT00:00:00+09:00", v);
-        int64_t e;
-        if (rk_parse_rfc3339(buf, &e, &off) != 0)
-            return -1;
-        *out = end_of_day ? e + 86399 : e;
-        return 0;
-    }
-    return rk_parse_rfc3339(v, out, &off);
-}
-
 void rk_api_list_events(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res)
 {
     (void)arg;
-    static const char *const allowed[] = {"from", "to", "prefecture", "format", "open_scope", "limit", NULL};
-    rk_params p;
-    if (!rk_api_parse_params(req, allowed, &p, res))
-        return;
     rk_event_query q;
-    memset(&q, 0, sizeof q);
-    q.max_visibility = RENKEI__VISIBILITY__VISIBILITY_LOCAL;
-    q.from = (int64_t)(rk_now_ms() / 1000);
-    q.to = INT64_C(253402300799); /* 9999-12-31T23:59:59Z */
-    const char *v;
-    if ((v = rk_params_get(&p, "from")) && read_parse_when(v, false, &q.from) != 0) {
-        rk_api_error(res, "invalid_parameter", "from", "from must be YYYY-MM-DD or RFC 3339");
-        goto out;
-    }
-    if ((v = rk_params_get(&p, "to")) && read_parse_when(v, true, &q.to) != 0) {
-        rk_api_error(res, "invalid_parameter", "to", "to must be YYYY-MM-DD or RFC 3339");
-        goto out;
-    }
-    if (q.to < q.from) {
-        rk_api_error(res, "invalid_parameter", "to", "to is before from");
-        goto out;
-    }
-    if (read_prefecture_param(&p, q.prefecture, res) != 0 ||
-        read_enum_param(&p, "format", &renkei__event_format__descriptor, &q.format, res) != 0 ||
-        read_enum_param(&p, "open_scope", &renkei__open_scope__descriptor, &q.open_scope, res) != 0)
-        goto out;
-    if (rk_api_parse_limit(rk_params_get(&p, "limit"), RK_API_DEFAULT_LIMIT, &q.limit) != 0) {
-        rk_api_error(res, "invalid_parameter", "limit", "limit must be 1..%d", RK_API_MAX_LIMIT);
-        goto out;
+    rk_error perr;
+    if (rk_api_events_query(req->query, (int64_t)(rk_now_ms() / 1000), &q, &perr) != 0) {
+        rk_api_rk_error(res, &perr);
+        return;
     }
     rk_txn *t;
     if (read_begin(a, &t, res) != 0)
-        goto out;
+        return;
     read_list l;
     read_list_open(&l, a, "events");
     rk_error err;
@@ -507,10 +360,8 @@ void rk_api_list_events(rk_api *a, rk_http_req *req, const char *arg, rk_api_res
     rk_txn_abort(t);
     rk_members_release(a->node, l.roster);
     if (read_list_failed(&l, rc, &err, res))
-        goto out;
+        return;
     read_send_json(&l.body, rk_jsonlist_close(&l.list, NULL) == 0, res);
-out:
-    rk_params_free(&p);
 }
 
 /* ---------------------------------------------------------------------------- peers, exports, metrics */

@@ -13,9 +13,6 @@
 
 #include "api_internal.h"
 
-#define WAIT_MAX_S 60
-#define WAIT_DEFAULT_LIMIT 100
-
 struct rk_api_waiter {
     rk_api_waiter *prev, *next;
     rk_api *api;
@@ -175,58 +172,30 @@ static bool wait_register(rk_api *a, rk_http_req *req, const char *route, rk_api
     return false;
 }
 
-static int wait_parse_u64(const char *v, uint64_t *out)
-{
-    if (!v || !v[0] || v[0] == '-' || v[0] == '+')
-        return -1;
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (*end)
-        return -1;
-    *out = n;
-    return 0;
-}
-
 void rk_api_get_changes(rk_api *a, rk_http_req *req, const char *arg, rk_api_response *res)
 {
     (void)arg;
-    static const char *const allowed[] = {"after", "limit", "wait", NULL};
-    rk_params p;
-    if (!rk_api_parse_params(req, allowed, &p, res))
-        return;
-    uint64_t after = 0, wait = 0;
-    size_t limit;
-    const char *v;
-    if ((v = rk_params_get(&p, "after")) && wait_parse_u64(v, &after) != 0) {
-        rk_api_error(res, "invalid_parameter", "after", "after must be a change sequence number");
-        goto out;
-    }
-    if ((v = rk_params_get(&p, "wait")) && (wait_parse_u64(v, &wait) != 0 || wait > WAIT_MAX_S)) {
-        rk_api_error(res, "invalid_parameter", "wait", "wait must be 0..%d seconds", WAIT_MAX_S);
-        goto out;
-    }
-    if (rk_api_parse_limit(rk_params_get(&p, "limit"), WAIT_DEFAULT_LIMIT, &limit) != 0) {
-        rk_api_error(res, "invalid_parameter", "limit", "limit must be 1..%d", RK_API_MAX_LIMIT);
-        goto out;
-    }
+    rk_api_changes cq;
     rk_error err;
-    uint64_t next = after;
-    json_t *arr = wait_read(a, after, limit, &next, &err);
+    if (rk_api_changes_query(req->query, &cq, &err) != 0) {
+        rk_api_rk_error(res, &err);
+        return;
+    }
+    uint64_t next = cq.after;
+    json_t *arr = wait_read(a, cq.after, cq.limit, &next, &err);
     bool empty = arr && json_array_size(arr) == 0;
     wait_fill(arr, next, &err, res);
-    if (!empty || wait == 0)
-        goto out;
+    if (!empty || cq.wait == 0)
+        return;
     /* the empty answer stays in res for when the node is stopping; the loop thread decides */
     rk_api_waiter *w = calloc(1, sizeof *w);
     if (!w) {
         rk_api_error(res, "no_memory", NULL, "out of memory");
-        goto out;
+        return;
     }
-    w->after = after;
-    w->limit = limit;
-    w->wait_s = wait;
+    w->after = cq.after;
+    w->limit = cq.limit;
+    w->wait_s = cq.wait;
     res->then = wait_register;
     res->then_ctx = w;
-out:
-    rk_params_free(&p);
 }
