@@ -92,7 +92,7 @@ void rk_api_error(rk_api_response *res, const char *code, const char *field, con
 void rk_api_verror(rk_api_response *res, const char *code, const char *field, const char *fmt, va_list ap)
 {
     char msg[512];
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    rk_vformat_utf8(msg, sizeof msg, fmt, ap); /* it may quote the client: the JSON string must be UTF-8 */
     json_t *e = json_object();
     if (e && (json_object_set_new(e, "code", json_string(code)) != 0 ||
               json_object_set_new(e, "message", json_stringn(msg, strnlen(msg, sizeof msg))) != 0 ||

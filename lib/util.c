@@ -6,15 +6,68 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <utf8proc.h>
+
+/* The length of the UTF-8 sequence that lead byte c starts (1 for a byte that starts none). */
+static size_t util_utf8_len(unsigned char c)
+{
+    return c >= 0xf0 && c <= 0xf7 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+}
+
+/* Makes s, of len bytes, valid UTF-8 in place: an error reaches clients as JSON strings, which must
+ * be, whatever a client sent and wherever snprintf cut. A character cut at the end (truncated) is
+ * dropped; any other byte that starts no valid character becomes '?'. */
+static void util_utf8_repair(char *s, size_t len, bool truncated)
+{
+    for (size_t back = 1; truncated && back <= 3 && back <= len; back++) {
+        unsigned char c = (unsigned char)s[len - back];
+        if (c >= 0xc0) {
+            if (util_utf8_len(c) > back)
+                s[len -= back] = '\0';
+            break;
+        }
+        if (c < 0x80)
+            break;
+    }
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    for (size_t i = 0; i < len;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+        if (n <= 0 || cp < 0) {
+            s[i++] = '?';
+            continue;
+        }
+        i += (size_t)n;
+    }
+}
+
+void rk_vformat_utf8(char *out, size_t size, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(out, size, fmt, ap);
+    if (n < 0) {
+        out[0] = '\0';
+        return;
+    }
+    util_utf8_repair(out, strlen(out), (size_t)n >= size);
+}
+
+static void util_error_copy(char *out, size_t size, const char *fmt, ...) RK_PRINTF(3, 4);
+static void util_error_copy(char *out, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rk_vformat_utf8(out, size, fmt, ap);
+    va_end(ap);
+}
 
 int rk_fail(rk_error *err, const char *code, const char *field, const char *fmt, ...)
 {
     if (err) {
-        snprintf(err->code, sizeof err->code, "%s", code ? code : "error");
-        snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+        util_error_copy(err->code, sizeof err->code, "%s", code ? code : "error");
+        util_error_copy(err->field, sizeof err->field, "%s", field ? field : "");
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        rk_vformat_utf8(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
     }
     return -1;

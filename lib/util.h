@@ -33,8 +33,12 @@ typedef struct rk_error {
 #define RK_PRINTF(a, b)
 #endif
 
-/* Fills err (if not NULL) and returns -1, so callers can `return rk_fail(...)`. */
+/* Fills err (if not NULL) and returns -1, so callers can `return rk_fail(...)`. Code, field and
+ * message are left valid UTF-8, as rk_vformat_utf8 leaves them: clients get them as JSON strings. */
 int rk_fail(rk_error *err, const char *code, const char *field, const char *fmt, ...) RK_PRINTF(4, 5);
+/* vsnprintf into out (size > 0), then made valid UTF-8 in place, whatever the arguments held: a
+ * character cut at the end is dropped, any other byte that starts no valid character becomes '?'. */
+void rk_vformat_utf8(char *out, size_t size, const char *fmt, va_list ap) RK_PRINTF(3, 0);
 void rk_error_clear(rk_error *err);
 
 typedef struct rk_buf {

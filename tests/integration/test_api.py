@@ -8,6 +8,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rk  # noqa: E402
@@ -300,6 +301,46 @@ def test_f_bad_input():
     assert n.get("/v1/status").json()["last_seq"] == seq
 
 
+def recv_all(s):
+    """Everything s receives until the server closes it (10 s at most between reads); closes s."""
+    s.settimeout(10)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return data
+
+
+def raw_get(n, target):
+    """GET target (bytes, sent as they are) on a connection of its own: (status, JSON body)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(n.socket)
+    s.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = recv_all(s)
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)  # json.loads of bytes: strict UTF-8
+
+
+def test_f_errors_quote_the_client_in_valid_utf8():
+    # an error that quotes what the client sent is still a JSON body with its own status: bytes that
+    # are not UTF-8, or a quote cut inside a character, made it a 500 (found by fuzz_http)
+    n = node()
+    status, body = raw_get(n, b"/v1/export/r\xe6\x9b\xb4\xe5\xbeq")
+    assert status == 404 and body["error"]["code"] == "not_found", (status, body)
+    assert "r\u66f4??q" in body["error"]["message"], body
+    status, body = raw_get(n, b"/\xff\xfe")
+    assert status == 404 and body["error"]["code"] == "not_found", (status, body)
+    long_name = urllib.parse.quote("北" * 200).encode()
+    status, body = raw_get(n, b"/v1/records?industry=" + long_name)
+    assert status == 400 and body["error"]["field"] == "industry", (status, body)
+    status, body = raw_get(n, b"/v1/records?author=" + long_name)
+    assert status == 400 and body["error"]["field"] == "author", (status, body)
+    assert body["error"]["message"].startswith('"北北'), body
+
+
 def test_f_pipelining():
     n = node()
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -310,14 +351,7 @@ def test_f_pipelining():
             + str(len(body)).encode() + b"\r\n\r\n" + body
             + b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     s.sendall(reqs)
-    s.settimeout(10)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
+    data = recv_all(s)
     statuses = re.findall(rb"HTTP/1\.1 (\d{3})", data)
     assert statuses == [b"200", b"201", b"404"], data[:500]
 

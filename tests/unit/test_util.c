@@ -1,4 +1,4 @@
-/* Tests for lib/util.c: RFC 3339 parsing and formatting, hex, buffers, whole-file reading. */
+/* Tests for lib/util.c: errors, RFC 3339 parsing and formatting, hex, buffers, whole-file reading. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "text.h"
 #include "util.h"
 
 static void test_rfc3339(void **state)
@@ -109,9 +110,38 @@ static void test_read_path(void **state)
     rk_buf_free(&b);
 }
 
+/* An error's code, field and message are valid UTF-8 whatever went into them: the API sends them as
+ * JSON strings, which must be. A path naming no export in bytes that are not UTF-8 was answered 500
+ * instead of 404, and so was a message cut inside a character (fuzz_http found both;
+ * tests/fuzz/corpus/fuzz_http/export-name-invalid-utf8). */
+static void test_error_is_valid_utf8(void **state)
+{
+    (void)state;
+    rk_error err;
+    assert_int_equal(rk_fail(&err, "not_found", "\xe6\x9b", "no export named \"%.64s\"", "r\xe6\x9b\xb4\xe5\xbeq"), -1);
+    assert_string_equal(err.code, "not_found");
+    assert_string_equal(err.field, "??");
+    assert_string_equal(err.message, "no export named \"r更??q\"");
+    /* cut by the buffer's size inside a three-byte character: the part of it left is dropped */
+    char long_name[400];
+    memset(long_name, 0, sizeof long_name);
+    for (size_t i = 0; i + 3 < sizeof long_name; i += 3)
+        memcpy(long_name + i, "北", 3);
+    rk_fail(&err, "invalid_parameter", long_name, "\"%s\" is not a prefecture code", long_name);
+    assert_true(rk_text_valid_utf8(err.field, strlen(err.field)));
+    assert_true(rk_text_valid_utf8(err.message, strlen(err.message)));
+    assert_int_equal(strlen(err.field), 126); /* 42 characters of 3 bytes fit in 127 */
+    assert_int_equal(strlen(err.message), 1 + 106 * 3);
+    assert_int_equal(strspn(err.field + 3, "?"), 0);
+    /* valid text is left alone */
+    rk_fail(&err, "x", "case.title", "%s", "北海道 café");
+    assert_string_equal(err.message, "北海道 café");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_is_valid_utf8),
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_civil_days_round_trip),
         cmocka_unit_test(test_hex_and_buf),
