@@ -19,6 +19,8 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +362,63 @@ static const char *const node_kinds[] = {"region", "theme", "partnership", "nati
 static const int node_kind_values[] = {RENKEI__NODE_KIND__NODE_KIND_REGION, RENKEI__NODE_KIND__NODE_KIND_THEME,
                                        RENKEI__NODE_KIND__NODE_KIND_PARTNERSHIP, RENKEI__NODE_KIND__NODE_KIND_NATIONAL};
 
+/* The keys whose value is a whole number in a range: where each goes in rk_config and how its error
+ * names it ("\"V\" is not WHAT between MIN[MIN_NOTE] and MAX"). */
+typedef struct number_key {
+    const char *section, *key;
+    unsigned long long min, max;
+    const char *what, *min_note;
+    size_t offset, size; /* an unsigned or a 64-bit field */
+    unsigned scale;      /* the field holds value x scale (seconds kept as milliseconds) */
+} number_key;
+
+#define NUMBER_KEY(section, key, min, max, what, note, field, scale)                                           \
+    {                                                                                                          \
+        section, key, min, max, what, note, offsetof(rk_config, field), sizeof(((rk_config *)0)->field), scale \
+    }
+
+static const number_key number_keys[] = {
+    NUMBER_KEY("node", "clock_skew", 0, 7 * 86400, "a number of seconds", "", max_clock_skew_ms, 1000),
+    NUMBER_KEY("api", "max_connections", 1, 100000, "a number", "", max_connections, 1),
+    NUMBER_KEY("gossip", "sync_interval", 1, 86400, "a number of seconds", "", sync_interval_s, 1),
+    NUMBER_KEY("gossip", "peers", 0, RK_CONFIG_MAX_ROSTER_PEERS, "a number of peers", "", roster_peers, 1),
+    NUMBER_KEY("network", "threshold", 1, RK_CONFIG_MAX_THRESHOLD, "a number of members", "", threshold, 1),
+    NUMBER_KEY("quota", "records_per_author", 0, 1000000000ULL, "a number", " (no limit)", quota_records, 1),
+    NUMBER_KEY("quota", "versions_per_window", 0, 1000000000ULL, "a number", " (no limit)", quota_versions, 1),
+    NUMBER_KEY("quota", "window", 1, 7 * 86400, "a number of seconds", "", quota_window_s, 1),
+    NUMBER_KEY("quota", "pending_per_author", 0, 100000000ULL, "a number", " (keep none)", pending_per_author, 1),
+    NUMBER_KEY("quota", "pending_total", 0, 100000000ULL, "a number", " (keep none)", pending_total, 1),
+    NUMBER_KEY("quota", "pending_keep", 60, 365 * 86400, "a number of seconds", "", pending_keep_s, 1),
+};
+
+_Static_assert(sizeof(unsigned long long) == sizeof(uint64_t), "number_keys' 64-bit fields");
+
+static const number_key *number_key_find(const char *section, const char *key)
+{
+    for (size_t i = 0; i < sizeof number_keys / sizeof number_keys[0]; i++)
+        if (strcmp(number_keys[i].section, section) == 0 && strcmp(number_keys[i].key, key) == 0)
+            return &number_keys[i];
+    return NULL;
+}
+
+/* Parses v for the number key k of section s. Returns 1, or 0 after fail_at. */
+static int set_number(parse_ctx *ctx, const char *s, const number_key *k, const char *v)
+{
+    unsigned long long n;
+    if (rk_config_parse_uint(v, k->min, k->max, &n) != 0)
+        return fail_at(ctx, s, k->key, "\"%s\" is not %s between %llu%s and %llu", v, k->what, k->min, k->min_note,
+                       k->max);
+    char *field = (char *)ctx->cfg + k->offset;
+    if (k->size == sizeof(unsigned)) {
+        unsigned u = (unsigned)(n * k->scale);
+        memcpy(field, &u, sizeof u);
+    } else {
+        uint64_t u = (uint64_t)n * k->scale;
+        memcpy(field, &u, sizeof u);
+    }
+    return 1;
+}
+
 static int handle_node(parse_ctx *ctx, const char *s, const char *key, const char *v)
 {
     rk_config *c = ctx->cfg;
@@ -394,13 +453,6 @@ static int handle_node(parse_ctx *ctx, const char *s, const char *key, const cha
     if (strcmp(key, "map_size") == 0) {
         if (rk_config_parse_size(v, 1u << 20, (size_t)1 << 40, &c->map_size) != 0)
             return fail_at(ctx, s, key, "\"%s\" is not a size between 1M and 1024G (suffixes K, M, G)", v);
-        return 1;
-    }
-    if (strcmp(key, "clock_skew") == 0) {
-        unsigned long long n;
-        if (rk_config_parse_uint(v, 0, 7 * 86400, &n) != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not a number of seconds between 0 and 604800", v);
-        c->max_clock_skew_ms = n * 1000;
         return 1;
     }
     if (strcmp(key, "max_record") == 0) {
@@ -468,13 +520,6 @@ static int handle_api(parse_ctx *ctx, const char *s, const char *key, const char
             return fail_at(ctx, s, key, "\"%s\" is not a size between 0 and 1G", v);
         return 1;
     }
-    if (strcmp(key, "max_connections") == 0) {
-        unsigned long long n;
-        if (rk_config_parse_uint(v, 1, 100000, &n) != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not a number between 1 and 100000", v);
-        c->max_connections = (unsigned)n;
-        return 1;
-    }
     return fail_at(ctx, s, key, "unknown key (see docs/configuration.md)");
 }
 
@@ -499,23 +544,8 @@ static int handle_gossip(parse_ctx *ctx, const char *s, const char *key, const c
         }
         return parse_listen(ctx, s, key, v);
     }
-    if (strcmp(key, "sync_interval") == 0) {
-        unsigned long long n;
-        if (rk_config_parse_uint(v, 1, 86400, &n) != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not a number of seconds between 1 and 86400", v);
-        c->sync_interval_s = (unsigned)n;
-        return 1;
-    }
     if (strcmp(key, "compress") == 0)
         return set_yes_no(ctx, s, key, v, &c->compress);
-    if (strcmp(key, "peers") == 0) {
-        unsigned long long n;
-        if (rk_config_parse_uint(v, 0, RK_CONFIG_MAX_ROSTER_PEERS, &n) != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not a number of peers between 0 and %d", v,
-                           RK_CONFIG_MAX_ROSTER_PEERS);
-        c->roster_peers = (unsigned)n;
-        return 1;
-    }
     char **dst = strcmp(key, "tls_cert") == 0  ? &c->tls_cert
                  : strcmp(key, "tls_key") == 0 ? &c->tls_key
                  : strcmp(key, "tls_ca") == 0  ? &c->tls_ca
@@ -531,47 +561,8 @@ static int handle_gossip(parse_ctx *ctx, const char *s, const char *key, const c
 static int handle_network(parse_ctx *ctx, const char *s, const char *key, const char *v)
 {
     rk_config *c = ctx->cfg;
-    if (strcmp(key, "threshold") == 0) {
-        unsigned long long n;
-        if (rk_config_parse_uint(v, 1, RK_CONFIG_MAX_THRESHOLD, &n) != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not a number of members between 1 and %d", v,
-                           RK_CONFIG_MAX_THRESHOLD);
-        c->threshold = (unsigned)n;
-        return 1;
-    }
     if (strcmp(key, "join") == 0)
         return set_yes_no(ctx, s, key, v, &c->join);
-    return fail_at(ctx, s, key, "unknown key (see docs/configuration.md)");
-}
-
-static int handle_quota(parse_ctx *ctx, const char *s, const char *key, const char *v)
-{
-    rk_config *c = ctx->cfg;
-    unsigned long long n;
-    if (strcmp(key, "records_per_author") == 0 || strcmp(key, "versions_per_window") == 0) {
-        if (rk_config_parse_uint(v, 0, 1000000000ULL, &n) != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not a number between 0 (no limit) and 1000000000", v);
-        *(key[0] == 'r' ? &c->quota_records : &c->quota_versions) = n;
-        return 1;
-    }
-    if (strcmp(key, "window") == 0) {
-        if (rk_config_parse_uint(v, 1, 7 * 86400, &n) != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not a number of seconds between 1 and 604800", v);
-        c->quota_window_s = (unsigned)n;
-        return 1;
-    }
-    if (strcmp(key, "pending_per_author") == 0 || strcmp(key, "pending_total") == 0) {
-        if (rk_config_parse_uint(v, 0, 100000000ULL, &n) != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not a number between 0 (keep none) and 100000000", v);
-        *(key[8] == 'p' ? &c->pending_per_author : &c->pending_total) = n;
-        return 1;
-    }
-    if (strcmp(key, "pending_keep") == 0) {
-        if (rk_config_parse_uint(v, 60, 365 * 86400, &n) != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not a number of seconds between 60 and 31536000", v);
-        c->pending_keep_s = (unsigned)n;
-        return 1;
-    }
     return fail_at(ctx, s, key, "unknown key (see docs/configuration.md)");
 }
 
@@ -619,14 +610,17 @@ static int dispatch(parse_ctx *ctx, const char *section, const char *key, const 
         return handle_peer(ctx, section, type, pname, key, value);
     if (pname[0])
         return fail_at(ctx, section, key, "unknown section (quoted names are for [peer] and [member])");
+    const number_key *nk = number_key_find(type, key);
+    if (nk)
+        return set_number(ctx, section, nk, value);
     if (strcmp(type, "node") == 0)
         return handle_node(ctx, section, key, value);
     if (strcmp(type, "api") == 0)
         return handle_api(ctx, section, key, value);
     if (strcmp(type, "gossip") == 0)
         return handle_gossip(ctx, section, key, value);
-    if (strcmp(type, "quota") == 0)
-        return handle_quota(ctx, section, key, value);
+    if (strcmp(type, "quota") == 0) /* numbers only, all in number_keys */
+        return fail_at(ctx, section, key, "unknown key (see docs/configuration.md)");
     if (strcmp(type, "network") == 0)
         return handle_network(ctx, section, key, value);
     return fail_at(ctx, section, key,

@@ -170,6 +170,47 @@ static void test_errors(void **state)
     expect_error("[gossip]\nlisten = tcp://a:1\n  tcp://b:2\n", "t.ini:11", "listen", "continuation");
 }
 
+/* Every whole-number key at both ends of its range lands in its field (seconds as milliseconds for
+ * clock_skew), and one past an end is refused with the range in the message. */
+static void test_number_keys(void **state)
+{
+    (void)state;
+    rk_config c;
+    parse_base_ok("[node]\nclock_skew = 604800\n[api]\nmax_connections = 100000\n"
+                  "[gossip]\nsync_interval = 86400\npeers = 0\n[network]\nthreshold = 1\n"
+                  "[quota]\nrecords_per_author = 1000000000\nversions_per_window = 0\nwindow = 1\n"
+                  "pending_per_author = 100000000\npending_total = 0\npending_keep = 31536000\n",
+                  NULL, 0, &c);
+    assert_true(c.max_clock_skew_ms == 604800000ULL);
+    assert_int_equal(c.max_connections, 100000);
+    assert_int_equal(c.sync_interval_s, 86400);
+    assert_int_equal(c.roster_peers, 0);
+    assert_int_equal(c.threshold, 1);
+    assert_true(c.quota_records == 1000000000ULL);
+    assert_true(c.quota_versions == 0);
+    assert_int_equal(c.quota_window_s, 1);
+    assert_true(c.pending_per_author == 100000000ULL);
+    assert_true(c.pending_total == 0);
+    assert_int_equal(c.pending_keep_s, 31536000);
+    rk_config_free(&c);
+    static const struct {
+        const char *extra, *field, *problem;
+    } past[] = {
+        {"[node]\nclock_skew = 604801\n", "[node] clock_skew",
+         "\"604801\" is not a number of seconds between 0 and 604800"},
+        {"[quota]\nrecords_per_author = 1000000001\n", "[quota] records_per_author",
+         "is not a number between 0 (no limit) and 1000000000"},
+        {"[quota]\npending_total = -1\n", "pending_total", "between 0 (keep none) and 100000000"},
+        {"[quota]\npending_keep = 59\n", "pending_keep", "a number of seconds between 60 and 31536000"},
+        {"[gossip]\npeers = 1000000\n", "peers", "is not a number of peers between 0 and 64"},
+        {"[network]\nthreshold = 0\n", "threshold", "is not a number of members between 1 and 1000"},
+        {"[quota]\nwindows = 5\n", "[quota] windows", "unknown key"},
+        {"[api]\nclock_skew = 5\n", "[api] clock_skew", "unknown key"},
+    };
+    for (size_t i = 0; i < sizeof past / sizeof past[0]; i++)
+        expect_error(past[i].extra, past[i].field, past[i].problem, NULL);
+}
+
 /* URLs are checked by the parse the dialer runs (nng_url_parse), plus the port range NNG leaves to
  * dial time: each of these used to pass and leave the peer "connecting" forever. */
 static void test_url_errors(void **state)
@@ -468,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_minimal_and_defaults),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_number_keys),
         cmocka_unit_test(test_node_value_errors),
         cmocka_unit_test(test_url_errors),
         cmocka_unit_test(test_overrides),
