@@ -8,6 +8,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "grow.h"
 #include "log.h"
 #include "query.h"
 #include "renkei.pb-c.h"
@@ -53,16 +54,12 @@ static int rotation_one(const rk_record *rec, void *ctx)
     if (m->kind != RENKEI__KIND__KIND_ROTATE || !m->rotate || m->rotate->new_key.len != RK_KEY_LEN ||
         m->author.len != RK_KEY_LEN)
         return 0;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 8;
-        void *p = realloc(r->pairs, cap * sizeof *r->pairs);
-        if (!p) {
-            r->oom = true;
-            return 1;
-        }
-        r->pairs = p;
-        r->cap = cap;
+    void *p = rk_grow(r->pairs, &r->cap, r->n + 1, sizeof *r->pairs);
+    if (!p) {
+        r->oom = true;
+        return 1;
     }
+    r->pairs = p;
     memcpy(r->pairs[r->n][0], m->author.data, RK_KEY_LEN);
     memcpy(r->pairs[r->n][1], m->rotate->new_key.data, RK_KEY_LEN);
     r->n++;
