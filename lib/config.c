@@ -362,24 +362,35 @@ static const char *const node_kinds[] = {"region", "theme", "partnership", "nati
 static const int node_kind_values[] = {RENKEI__NODE_KIND__NODE_KIND_REGION, RENKEI__NODE_KIND__NODE_KIND_THEME,
                                        RENKEI__NODE_KIND__NODE_KIND_PARTNERSHIP, RENKEI__NODE_KIND__NODE_KIND_NATIONAL};
 
-/* The keys whose value is a whole number in a range: where each goes in rk_config and how its error
- * names it ("\"V\" is not WHAT between MIN[MIN_NOTE] and MAX"). */
-typedef struct number_key {
+/* The keys whose value is a whole number in a range, or a size with an optional K, M or G suffix:
+ * where each goes in rk_config and how its error names the range ("\"V\" is not a number of seconds
+ * between MIN and MAX", "\"V\" is not a size between 1K and 64M"). */
+typedef struct ranged_key {
     const char *section, *key;
+    bool size; /* rk_config_parse_size into a size_t, else a whole number */
     unsigned long long min, max;
-    const char *what, *min_note;
-    size_t offset, size; /* an unsigned or a 64-bit field */
-    unsigned scale;      /* the field holds value x scale (seconds kept as milliseconds) */
-} number_key;
+    const char *what;          /* numbers: "a number of seconds"...; sizes: the range as said */
+    const char *min_note;      /* numbers: said after the minimum, " (no limit)" or "" */
+    size_t offset, field_size; /* numbers: an unsigned or a 64-bit field */
+    unsigned scale;            /* numbers: the field holds value x scale (seconds kept as ms) */
+} ranged_key;
 
-#define NUMBER_KEY(section, key, min, max, what, note, field, scale)                                           \
-    {                                                                                                          \
-        section, key, min, max, what, note, offsetof(rk_config, field), sizeof(((rk_config *)0)->field), scale \
+#define NUMBER_KEY(section, key, min, max, what, note, field, scale)                                                  \
+    {                                                                                                                 \
+        section, key, false, min, max, what, note, offsetof(rk_config, field), sizeof(((rk_config *)0)->field), scale \
+    }
+#define SIZE_KEY(section, key, min, max, range, field)                                                          \
+    {                                                                                                           \
+        section, key, true, min, max, range, "", offsetof(rk_config, field), sizeof(((rk_config *)0)->field), 1 \
     }
 
-static const number_key number_keys[] = {
+static const ranged_key ranged_keys[] = {
     NUMBER_KEY("node", "clock_skew", 0, 7 * 86400, "a number of seconds", "", max_clock_skew_ms, 1000),
+    SIZE_KEY("node", "map_size", 1u << 20, (size_t)1 << 40, "1M and 1024G (suffixes K, M, G)", map_size),
+    SIZE_KEY("node", "max_record", 1024, 64u << 20, "1K and 64M", max_record_bytes),
     NUMBER_KEY("api", "max_connections", 1, 100000, "a number", "", max_connections, 1),
+    SIZE_KEY("api", "max_body", 1024, 1u << 30, "1K and 1G", max_body),
+    SIZE_KEY("api", "record_cache", 0, 1u << 30, "0 and 1G", record_cache),
     NUMBER_KEY("gossip", "sync_interval", 1, 86400, "a number of seconds", "", sync_interval_s, 1),
     NUMBER_KEY("gossip", "peers", 0, RK_CONFIG_MAX_ROSTER_PEERS, "a number of peers", "", roster_peers, 1),
     NUMBER_KEY("network", "threshold", 1, RK_CONFIG_MAX_THRESHOLD, "a number of members", "", threshold, 1),
@@ -391,25 +402,32 @@ static const number_key number_keys[] = {
     NUMBER_KEY("quota", "pending_keep", 60, 365 * 86400, "a number of seconds", "", pending_keep_s, 1),
 };
 
-_Static_assert(sizeof(unsigned long long) == sizeof(uint64_t), "number_keys' 64-bit fields");
+_Static_assert(sizeof(unsigned long long) == sizeof(uint64_t), "ranged_keys' 64-bit fields");
 
-static const number_key *number_key_find(const char *section, const char *key)
+static const ranged_key *ranged_key_find(const char *section, const char *key)
 {
-    for (size_t i = 0; i < sizeof number_keys / sizeof number_keys[0]; i++)
-        if (strcmp(number_keys[i].section, section) == 0 && strcmp(number_keys[i].key, key) == 0)
-            return &number_keys[i];
+    for (size_t i = 0; i < sizeof ranged_keys / sizeof ranged_keys[0]; i++)
+        if (strcmp(ranged_keys[i].section, section) == 0 && strcmp(ranged_keys[i].key, key) == 0)
+            return &ranged_keys[i];
     return NULL;
 }
 
-/* Parses v for the number key k of section s. Returns 1, or 0 after fail_at. */
-static int set_number(parse_ctx *ctx, const char *s, const number_key *k, const char *v)
+/* Parses v for the key k of section s into its field. Returns 1, or 0 after fail_at. */
+static int set_ranged(parse_ctx *ctx, const char *s, const ranged_key *k, const char *v)
 {
+    char *field = (char *)ctx->cfg + k->offset;
+    if (k->size) {
+        size_t n;
+        if (rk_config_parse_size(v, (size_t)k->min, (size_t)k->max, &n) != 0)
+            return fail_at(ctx, s, k->key, "\"%s\" is not a size between %s", v, k->what);
+        memcpy(field, &n, sizeof n);
+        return 1;
+    }
     unsigned long long n;
     if (rk_config_parse_uint(v, k->min, k->max, &n) != 0)
         return fail_at(ctx, s, k->key, "\"%s\" is not %s between %llu%s and %llu", v, k->what, k->min, k->min_note,
                        k->max);
-    char *field = (char *)ctx->cfg + k->offset;
-    if (k->size == sizeof(unsigned)) {
+    if (k->field_size == sizeof(unsigned)) {
         unsigned u = (unsigned)(n * k->scale);
         memcpy(field, &u, sizeof u);
     } else {
@@ -417,6 +435,21 @@ static int set_number(parse_ctx *ctx, const char *s, const number_key *k, const 
         memcpy(field, &u, sizeof u);
     }
     return 1;
+}
+
+/* A key whose string may be left empty to unset it: otherwise v must pass ok (when given), or the
+ * error says it is not `what`. Returns 1, or 0 after fail_at. */
+static int set_optional(parse_ctx *ctx, const char *s, const char *key, const char *v, char **dst,
+                        bool (*ok)(const char *), const char *what)
+{
+    if (v[0] == '\0') {
+        free(*dst);
+        *dst = NULL;
+        return 1;
+    }
+    if (ok && !ok(v))
+        return fail_at(ctx, s, key, "\"%s\" is not %s", v, what);
+    return set_str(dst, v) == 0 ? 1 : fail_at(ctx, s, key, "out of memory");
 }
 
 static int handle_node(parse_ctx *ctx, const char *s, const char *key, const char *v)
@@ -450,16 +483,6 @@ static int handle_node(parse_ctx *ctx, const char *s, const char *key, const cha
             return fail_at(ctx, s, key, "expected a path");
         return set_str(key[0] == 'd' ? &c->data_dir : &c->key_file, v) == 0 ? 1 : fail_at(ctx, s, key, "out of memory");
     }
-    if (strcmp(key, "map_size") == 0) {
-        if (rk_config_parse_size(v, 1u << 20, (size_t)1 << 40, &c->map_size) != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not a size between 1M and 1024G (suffixes K, M, G)", v);
-        return 1;
-    }
-    if (strcmp(key, "max_record") == 0) {
-        if (rk_config_parse_size(v, 1024, 64u << 20, &c->max_record_bytes) != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not a size between 1K and 64M", v);
-        return 1;
-    }
     if (strcmp(key, "log_level") == 0) {
         if (strcmp(v, "debug") && strcmp(v, "info") && strcmp(v, "warn") && strcmp(v, "error"))
             return fail_at(ctx, s, key, "\"%s\" is not one of debug, info, warn, error", v);
@@ -477,47 +500,18 @@ static int handle_api(parse_ctx *ctx, const char *s, const char *key, const char
                            sizeof(((struct sockaddr_un *)0)->sun_path));
         return set_str(&c->socket, v) == 0 ? 1 : fail_at(ctx, s, key, "out of memory");
     }
-    if (strcmp(key, "tcp") == 0) {
-        if (v[0] == '\0') {
-            free(c->tcp);
-            c->tcp = NULL;
-            return 1;
-        }
-        if (!rk_config_loopback_ok(v))
-            return fail_at(ctx, s, key, "\"%s\" is not a loopback HOST:PORT (127.0.0.1:7480 or [::1]:7480)", v);
-        return set_str(&c->tcp, v) == 0 ? 1 : fail_at(ctx, s, key, "out of memory");
-    }
-    if (strcmp(key, "group") == 0) {
-        if (v[0] == '\0') {
-            free(c->group);
-            c->group = NULL;
-            return 1;
-        }
-        return set_str(&c->group, v) == 0 ? 1 : fail_at(ctx, s, key, "out of memory");
-    }
+    if (strcmp(key, "tcp") == 0)
+        return set_optional(ctx, s, key, v, &c->tcp, rk_config_loopback_ok,
+                            "a loopback HOST:PORT (127.0.0.1:7480 or [::1]:7480)");
+    if (strcmp(key, "group") == 0)
+        return set_optional(ctx, s, key, v, &c->group, NULL, NULL);
     if (strcmp(key, "public_url") == 0) {
-        if (v[0] == '\0') {
-            free(c->public_url);
-            c->public_url = NULL;
-            return 1;
-        }
-        if (!rk_config_public_url_ok(v))
-            return fail_at(ctx, s, key, "\"%s\" is not an http:// or https:// URL with a host and no query", v);
-        if (set_str(&c->public_url, v) != 0)
-            return fail_at(ctx, s, key, "out of memory");
-        size_t n = strlen(c->public_url);
+        if (!set_optional(ctx, s, key, v, &c->public_url, rk_config_public_url_ok,
+                          "an http:// or https:// URL with a host and no query"))
+            return 0;
+        size_t n = c->public_url ? strlen(c->public_url) : 0;
         while (n > 0 && c->public_url[n - 1] == '/') /* links append "/v1/..." */
             c->public_url[--n] = '\0';
-        return 1;
-    }
-    if (strcmp(key, "max_body") == 0) {
-        if (rk_config_parse_size(v, 1024, 1u << 30, &c->max_body) != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not a size between 1K and 1G", v);
-        return 1;
-    }
-    if (strcmp(key, "record_cache") == 0) {
-        if (rk_config_parse_size(v, 0, 1u << 30, &c->record_cache) != 0)
-            return fail_at(ctx, s, key, "\"%s\" is not a size between 0 and 1G", v);
         return 1;
     }
     return fail_at(ctx, s, key, "unknown key (see docs/configuration.md)");
@@ -610,16 +604,16 @@ static int dispatch(parse_ctx *ctx, const char *section, const char *key, const 
         return handle_peer(ctx, section, type, pname, key, value);
     if (pname[0])
         return fail_at(ctx, section, key, "unknown section (quoted names are for [peer] and [member])");
-    const number_key *nk = number_key_find(type, key);
-    if (nk)
-        return set_number(ctx, section, nk, value);
+    const ranged_key *ranged = ranged_key_find(type, key);
+    if (ranged)
+        return set_ranged(ctx, section, ranged, value);
     if (strcmp(type, "node") == 0)
         return handle_node(ctx, section, key, value);
     if (strcmp(type, "api") == 0)
         return handle_api(ctx, section, key, value);
     if (strcmp(type, "gossip") == 0)
         return handle_gossip(ctx, section, key, value);
-    if (strcmp(type, "quota") == 0) /* numbers only, all in number_keys */
+    if (strcmp(type, "quota") == 0) /* numbers only, all in ranged_keys */
         return fail_at(ctx, section, key, "unknown key (see docs/configuration.md)");
     if (strcmp(type, "network") == 0)
         return handle_network(ctx, section, key, value);

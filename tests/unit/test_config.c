@@ -171,8 +171,9 @@ static void test_errors(void **state)
 }
 
 /* Every whole-number key at both ends of its range lands in its field (seconds as milliseconds for
- * clock_skew), and one past an end is refused with the range in the message. */
-static void test_number_keys(void **state)
+ * clock_skew), and one past an end is refused with the range in the message; likewise the sizes,
+ * and the optional strings, which an empty value unsets. */
+static void test_ranged_keys(void **state)
 {
     (void)state;
     rk_config c;
@@ -193,6 +194,17 @@ static void test_number_keys(void **state)
     assert_true(c.pending_total == 0);
     assert_int_equal(c.pending_keep_s, 31536000);
     rk_config_free(&c);
+    parse_base_ok("[node]\nmap_size = 1024G\nmax_record = 1K\n[api]\nrecord_cache = 0\nmax_body = 1G\n"
+                  "tcp = 127.0.0.1:7480\npublic_url = https://renkei.example.jp//\ngroup =\n",
+                  NULL, 0, &c);
+    assert_true(c.map_size == (size_t)1 << 40);
+    assert_int_equal(c.max_record_bytes, 1024);
+    assert_int_equal(c.record_cache, 0);
+    assert_int_equal(c.max_body, 1u << 30);
+    assert_string_equal(c.tcp, "127.0.0.1:7480");
+    assert_string_equal(c.public_url, "https://renkei.example.jp");
+    assert_null(c.group);
+    rk_config_free(&c);
     static const struct {
         const char *extra, *field, *problem;
     } past[] = {
@@ -206,6 +218,14 @@ static void test_number_keys(void **state)
         {"[network]\nthreshold = 0\n", "threshold", "is not a number of members between 1 and 1000"},
         {"[quota]\nwindows = 5\n", "[quota] windows", "unknown key"},
         {"[api]\nclock_skew = 5\n", "[api] clock_skew", "unknown key"},
+        {"[node]\nmap_size = 1023K\n", "[node] map_size",
+         "\"1023K\" is not a size between 1M and 1024G (suffixes K, M, G)"},
+        {"[node]\nmax_record = 65M\n", "[node] max_record", "is not a size between 1K and 64M"},
+        {"[api]\nrecord_cache = 2G\n", "[api] record_cache", "is not a size between 0 and 1G"},
+        {"[api]\ntcp = 0.0.0.0:7480\n", "[api] tcp",
+         "\"0.0.0.0:7480\" is not a loopback HOST:PORT (127.0.0.1:7480 or [::1]:7480)"},
+        {"[api]\npublic_url = ftp://x/\n", "[api] public_url",
+         "is not an http:// or https:// URL with a host and no query"},
     };
     for (size_t i = 0; i < sizeof past / sizeof past[0]; i++)
         expect_error(past[i].extra, past[i].field, past[i].problem, NULL);
@@ -509,7 +529,7 @@ int main(void)
         cmocka_unit_test(test_minimal_and_defaults),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_number_keys),
+        cmocka_unit_test(test_ranged_keys),
         cmocka_unit_test(test_node_value_errors),
         cmocka_unit_test(test_url_errors),
         cmocka_unit_test(test_overrides),
