@@ -26,16 +26,16 @@
 /* Bodies of every publishable kind; strings with characters JSON escapes (quote, backslash, control
  * characters), ones it does not ('/', U+2028, emoji) and multi-byte text. */
 static const char *const bodies[] = {
-    "{\"kind\":\"case\",\"case\":{\"title\":\"引用 \\\"と\\\" \\\\ / 😀\",\"summary\":\"改行\\n\\tタブ\\u0001\\u001f"
-    "\\u2028 done\",\"prefecture\":\"石川県\",\"industry\":\"E\",\"dx_level\":\"efficiency\","
-    "\"skills\":[\"ai\",\"cloud\"],\"tags\":[\"受発注\",\"</script>\"],"
-    "\"organisation\":{\"name\":\"広島県\",\"employees\":4294967295},"
-    "\"results\":[{\"metric\":\"合格者\",\"value\":2700.5,\"baseline\":0.1}]}}",
-    "{\"kind\":\"event\",\"language\":\"en\",\"event\":{\"title\":\"交流会\",\"event_type\":\"meetup\","
-    "\"starts_at\":\"2031-10-10T13:00:00+09:00\",\"ends_at\":\"2031-10-10T16:30:00+09:00\",\"format\":\"hybrid\","
-    "\"prefecture\":\"01\",\"regions\":[\"01\",\"24\"],\"capacity\":100,\"subsidy_eligible\":true}}",
-    "{\"kind\":\"region\",\"region\":{\"name\":\"北見市\",\"node_kind\":\"region\","
-    "\"key_industries\":[\"A\",\"fisheries\"]}}",
+    ("{\"kind\":\"case\",\"case\":{\"title\":\"引用 \\\"と\\\" \\\\ / 😀\",\"summary\":\"改行\\n\\tタブ\\u0001\\u001f"
+     "\\u2028 done\",\"prefecture\":\"石川県\",\"industry\":\"E\",\"dx_level\":\"efficiency\","
+     "\"skills\":[\"ai\",\"cloud\"],\"tags\":[\"受発注\",\"</script>\"],"
+     "\"organisation\":{\"name\":\"広島県\",\"employees\":4294967295},"
+     "\"results\":[{\"metric\":\"合格者\",\"value\":2700.5,\"baseline\":0.1}]}}"),
+    ("{\"kind\":\"event\",\"language\":\"en\",\"event\":{\"title\":\"交流会\",\"event_type\":\"meetup\","
+     "\"starts_at\":\"2031-10-10T13:00:00+09:00\",\"ends_at\":\"2031-10-10T16:30:00+09:00\",\"format\":\"hybrid\","
+     "\"prefecture\":\"01\",\"regions\":[\"01\",\"24\"],\"capacity\":100,\"subsidy_eligible\":true}}"),
+    ("{\"kind\":\"region\",\"region\":{\"name\":\"北見市\",\"node_kind\":\"region\","
+     "\"key_industries\":[\"A\",\"fisheries\"]}}"),
 };
 static const int visibilities[] = {PUB, NET, LOC};
 static const char *const names[] = {NULL, "広島県", "a \"quoted\" \\ name\n"};
