@@ -80,12 +80,17 @@ typedef struct export_query {
 
 /* ------------------------------------------------------------------------------- parameters */
 
+/* Whether key is one of the names in list, compared whole: an empty key, or one holding a space, is
+ * none of them (a search for it as a substring read before the list, and let "kind prefecture" in). */
 static bool allowed(const char *list, const char *key)
 {
     size_t n = strlen(key);
-    for (const char *p = strstr(list, key); p; p = strstr(p + 1, key))
-        if (p[-1] == ' ' && p[n] == ' ')
+    for (const char *p = list + strspn(list, " "); *p; p += strspn(p, " ")) {
+        size_t len = strcspn(p, " ");
+        if (len == n && strncmp(p, key, n) == 0)
             return true;
+        p += len;
+    }
     return false;
 }
 
