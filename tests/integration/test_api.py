@@ -396,6 +396,35 @@ def test_g_metrics():
     assert "# TYPE renkei_publishes_total counter" in text
 
 
+def test_g_record_cache():
+    """A record's JSON is kept by version: the response built from it is byte for byte the one rendered
+    first, is counted as a hit, and never outlives its version (an update or a deletion is seen)."""
+    n = node()
+    first = n.publish(rk.sample_case(title="キャッシュ前", prefecture="47"))
+    path = "/v1/records/" + first["id"]
+    m0 = metrics()
+    rendered, kept = n.get(path), n.get(path)
+    assert rendered.status == kept.status == 200 and rendered.body == kept.body, (rendered, kept)
+    assert rendered.headers["content-type"] == "application/json" and rendered.body.endswith(b"}\n")
+    m1 = metrics()
+    hit, miss = 'renkei_record_cache_total{result="hit"}', 'renkei_record_cache_total{result="miss"}'
+    assert m1.get(hit, 0) >= m0.get(hit, 0) + 1 and m1.get(miss, 0) >= m0.get(miss, 0) + 1, (m0, m1)
+    assert 0 < m1["renkei_record_cache_bytes"] <= 4 << 20 and m1["renkei_record_cache_entries"] >= 1, m1
+    listing = rk.query("/v1/records", prefecture="47", limit=5)
+    a, b = n.get(listing), n.get(listing)
+    assert a.status == b.status == 200 and a.body == b.body and a.body.startswith(b'{"records":['), (a, b)
+    assert first["id"] in ids(a)
+    # a new version is a new hash: the kept JSON of the old one is never served for it
+    r = n.request("PUT", path, rk.sample_case(title="キャッシュ後", prefecture="47"))
+    assert r.status == 200, r
+    assert n.get(path).json()["case"]["title"] == "キャッシュ後"
+    assert [x["case"]["title"] for x in n.get(listing).json()["records"] if x["id"] == first["id"]] == ["キャッシュ後"]
+    # and a deleted record is gone although its last version was kept
+    assert n.request("DELETE", path).status == 200
+    assert_error(n.get(path), 410, "gone")
+    assert first["id"] not in ids(n.get(listing))
+
+
 def test_h_exports_delegate():
     n = node()
     pub = n.publish(rk.sample_case(title="公開の事例"))
