@@ -10,19 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct session_token {
-    char token[RK_SESSION_SECRET_LEN + 1]; /* "" when free */
+/* What a one-time token and a session have in common, first in both so that one walk serves both
+ * tables: the secret that names it (the token, or the session id; "" when the slot is free) and when
+ * it expires. */
+typedef struct session_slot {
+    char secret[RK_SESSION_SECRET_LEN + 1];
     uint64_t expires;
-} session_token;
+} session_slot;
 
 typedef struct session_entry {
-    char sid[RK_SESSION_SECRET_LEN + 1]; /* "" when free */
+    session_slot slot; /* the session id */
     char csrf[RK_SESSION_SECRET_LEN + 1];
-    uint64_t expires;
 } session_entry;
 
 struct rk_session_store {
-    session_token tokens[RK_SESSION_TOKENS];
+    session_slot tokens[RK_SESSION_TOKENS];
     session_entry sessions[RK_SESSION_MAX];
 };
 
@@ -55,66 +57,67 @@ bool rk_session_secret_equal(const char *a, const char *b)
     return sodium_memcmp(a, b, RK_SESSION_SECRET_LEN) == 0;
 }
 
+/* Slot i of a table whose slots are stride bytes apart (each beginning with its session_slot). */
+static session_slot *session_at(void *table, size_t stride, size_t i)
+{
+    return (session_slot *)((char *)table + i * stride);
+}
+
+/* The slot to fill among n: the first free or expired one, else the one that expires first. */
+static session_slot *session_pick(void *table, size_t n, size_t stride, uint64_t now_s)
+{
+    session_slot *pick = table;
+    for (size_t i = 0; i < n; i++) {
+        session_slot *t = session_at(table, stride, i);
+        if (!t->secret[0] || t->expires <= now_s)
+            return t;
+        if (t->expires < pick->expires)
+            pick = t;
+    }
+    return pick;
+}
+
+/* The live slot among n named by secret, or NULL. Every slot is compared, in constant time. */
+static session_slot *session_match(void *table, size_t n, size_t stride, const char *secret, uint64_t now_s)
+{
+    session_slot *found = NULL;
+    for (size_t i = 0; i < n; i++) {
+        session_slot *t = session_at(table, stride, i);
+        bool live = t->secret[0] && t->expires > now_s;
+        if (rk_session_secret_equal(t->secret, secret) && live)
+            found = t;
+    }
+    return found;
+}
+
 int rk_session_new_token(rk_session_store *s, uint64_t now_s, char out[RK_SESSION_SECRET_LEN + 1])
 {
-    /* a free or expired slot, else the one that expires first */
-    session_token *slot = &s->tokens[0];
-    for (size_t i = 0; i < RK_SESSION_TOKENS; i++) {
-        session_token *t = &s->tokens[i];
-        if (!t->token[0] || t->expires <= now_s) {
-            slot = t;
-            break;
-        }
-        if (t->expires < slot->expires)
-            slot = t;
-    }
-    session_random(slot->token);
+    session_slot *slot = session_pick(s->tokens, RK_SESSION_TOKENS, sizeof s->tokens[0], now_s);
+    session_random(slot->secret);
     slot->expires = now_s + RK_SESSION_TOKEN_TTL_S;
-    memcpy(out, slot->token, sizeof slot->token);
+    memcpy(out, slot->secret, sizeof slot->secret);
     return 0;
 }
 
 bool rk_session_redeem(rk_session_store *s, const char *token, uint64_t now_s, char sid[RK_SESSION_SECRET_LEN + 1],
                        char csrf[RK_SESSION_SECRET_LEN + 1])
 {
-    session_token *found = NULL;
-    for (size_t i = 0; i < RK_SESSION_TOKENS; i++) {
-        session_token *t = &s->tokens[i];
-        bool live = t->token[0] && t->expires > now_s;
-        if (rk_session_secret_equal(t->token, token) && live)
-            found = t;
-    }
+    session_slot *found = session_match(s->tokens, RK_SESSION_TOKENS, sizeof s->tokens[0], token, now_s);
     if (!found)
         return false;
     sodium_memzero(found, sizeof *found);
-    session_entry *slot = &s->sessions[0];
-    for (size_t i = 0; i < RK_SESSION_MAX; i++) {
-        session_entry *e = &s->sessions[i];
-        if (!e->sid[0] || e->expires <= now_s) {
-            slot = e;
-            break;
-        }
-        if (e->expires < slot->expires)
-            slot = e;
-    }
-    session_random(slot->sid);
-    session_random(slot->csrf);
-    slot->expires = now_s + RK_SESSION_TTL_S;
-    memcpy(sid, slot->sid, sizeof slot->sid);
-    memcpy(csrf, slot->csrf, sizeof slot->csrf);
+    session_entry *e = (session_entry *)session_pick(s->sessions, RK_SESSION_MAX, sizeof s->sessions[0], now_s);
+    session_random(e->slot.secret);
+    session_random(e->csrf);
+    e->slot.expires = now_s + RK_SESSION_TTL_S;
+    memcpy(sid, e->slot.secret, sizeof e->slot.secret);
+    memcpy(csrf, e->csrf, sizeof e->csrf);
     return true;
 }
 
 static session_entry *session_lookup(rk_session_store *s, const char *sid, uint64_t now_s)
 {
-    session_entry *found = NULL;
-    for (size_t i = 0; i < RK_SESSION_MAX; i++) {
-        session_entry *e = &s->sessions[i];
-        bool live = e->sid[0] && e->expires > now_s;
-        if (rk_session_secret_equal(e->sid, sid) && live)
-            found = e;
-    }
-    return found;
+    return (session_entry *)session_match(s->sessions, RK_SESSION_MAX, sizeof s->sessions[0], sid, now_s);
 }
 
 const char *rk_session_find(rk_session_store *s, const char *sid, uint64_t now_s)
