@@ -152,6 +152,27 @@ static void count_result(rk_writer *w, const item *it)
     }
 }
 
+/* A new item whose outcome goes to done(ctx), failed until ingest says otherwise; NULL when out of
+ * memory. */
+static item *item_new(rk_write_done done, void *ctx)
+{
+    item *it = calloc(1, sizeof *it);
+    if (it) {
+        it->done = done;
+        it->ctx = ctx;
+        it->res.status = RK_INGEST_FAILED;
+    }
+    return it;
+}
+
+/* Moves the decoded record rec into it; rec is left empty. */
+static void item_take_record(item *it, rk_record *rec)
+{
+    it->has_rec = true;
+    it->rec = *rec;
+    memset(rec, 0, sizeof *rec);
+}
+
 /* Promoted records become items of the batch, so that commit listeners (relay) see them. */
 typedef struct promoted_list {
     item *head, *tail;
@@ -161,7 +182,7 @@ typedef struct promoted_list {
 static void on_promoted(void *ctx, rk_record *rec, const rk_ingest_result *res, bool own)
 {
     promoted_list *l = ctx;
-    item *it = calloc(1, sizeof *it);
+    item *it = item_new(NULL, NULL);
     if (!it) {
         /* stored all the same; only the relay of this one record is lost until reconciliation */
         l->oom = true;
@@ -170,10 +191,8 @@ static void on_promoted(void *ctx, rk_record *rec, const rk_ingest_result *res, 
     }
     it->promoted = true;
     it->own = own;
-    it->has_rec = true;
-    it->rec = *rec;
+    item_take_record(it, rec);
     it->res = *res;
-    memset(rec, 0, sizeof *rec);
     if (l->tail)
         l->tail->next = it;
     else
@@ -595,16 +614,13 @@ static int enqueue(rk_writer *w, item *it)
 
 int rk_writer_submit(rk_writer *w, uint8_t *env, size_t len, const char *source, rk_write_done done, void *ctx)
 {
-    item *it = calloc(1, sizeof *it);
+    item *it = item_new(done, ctx);
     if (!it) {
         free(env);
         return -1;
     }
     it->env = env;
     it->len = len;
-    it->done = done;
-    it->ctx = ctx;
-    it->res.status = RK_INGEST_FAILED;
     if (source && !(it->source = strdup(source))) {
         free_item(it);
         return -1;
@@ -614,19 +630,14 @@ int rk_writer_submit(rk_writer *w, uint8_t *env, size_t len, const char *source,
 
 int rk_writer_submit_own(rk_writer *w, rk_record *rec, bool create, rk_write_done done, void *ctx)
 {
-    item *it = calloc(1, sizeof *it);
+    item *it = item_new(done, ctx);
     if (!it) {
         rk_record_free(rec);
         return -1;
     }
     it->own = true;
     it->create = create;
-    it->has_rec = true;
-    it->rec = *rec;
-    memset(rec, 0, sizeof *rec);
-    it->done = done;
-    it->ctx = ctx;
-    it->res.status = RK_INGEST_FAILED;
+    item_take_record(it, rec);
     return enqueue(w, it);
 }
 
