@@ -11,11 +11,23 @@
 
 #include "session.h"
 
+/* Each test gets an empty session store as *state. */
+static int setup(void **state)
+{
+    *state = rk_session_store_new();
+    assert_non_null(*state);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    rk_session_store_free(*state);
+    return 0;
+}
+
 static void token_works_once(void **state)
 {
-    (void)state;
-    rk_session_store *s = rk_session_store_new();
-    assert_non_null(s);
+    rk_session_store *s = *state;
     char tok[RK_SESSION_SECRET_LEN + 1], sid[RK_SESSION_SECRET_LEN + 1], csrf[RK_SESSION_SECRET_LEN + 1];
     assert_int_equal(rk_session_new_token(s, 100, tok), 0);
     assert_int_equal(strlen(tok), RK_SESSION_SECRET_LEN);
@@ -27,13 +39,11 @@ static void token_works_once(void **state)
     assert_string_not_equal(sid, csrf);
     rk_session_end(s, sid);
     assert_null(rk_session_find(s, sid, 104));
-    rk_session_store_free(s);
 }
 
 static void expiry(void **state)
 {
-    (void)state;
-    rk_session_store *s = rk_session_store_new();
+    rk_session_store *s = *state;
     char tok[RK_SESSION_SECRET_LEN + 1], sid[RK_SESSION_SECRET_LEN + 1], csrf[RK_SESSION_SECRET_LEN + 1];
     rk_session_new_token(s, 1000, tok);
     assert_false(rk_session_redeem(s, tok, 1000 + RK_SESSION_TOKEN_TTL_S, sid, csrf));
@@ -41,13 +51,11 @@ static void expiry(void **state)
     assert_true(rk_session_redeem(s, tok, 1000 + RK_SESSION_TOKEN_TTL_S - 1, sid, csrf));
     assert_non_null(rk_session_find(s, sid, 1000 + RK_SESSION_TTL_S));
     assert_null(rk_session_find(s, sid, 1000 + RK_SESSION_TOKEN_TTL_S - 1 + RK_SESSION_TTL_S));
-    rk_session_store_free(s);
 }
 
 static void tables_bounded(void **state)
 {
-    (void)state;
-    rk_session_store *s = rk_session_store_new();
+    rk_session_store *s = *state;
     char first[RK_SESSION_SECRET_LEN + 1], tok[RK_SESSION_SECRET_LEN + 1];
     char sid[RK_SESSION_SECRET_LEN + 1], csrf[RK_SESSION_SECRET_LEN + 1];
     rk_session_new_token(s, 10, first);
@@ -63,13 +71,11 @@ static void tables_bounded(void **state)
     }
     assert_null(rk_session_find(s, first_sid, 200));
     assert_non_null(rk_session_find(s, sid, 200));
-    rk_session_store_free(s);
 }
 
 static void secrets_compared_whole(void **state)
 {
-    (void)state;
-    rk_session_store *s = rk_session_store_new();
+    rk_session_store *s = *state;
     char tok[RK_SESSION_SECRET_LEN + 1], sid[RK_SESSION_SECRET_LEN + 1], csrf[RK_SESSION_SECRET_LEN + 1];
     rk_session_new_token(s, 1, tok);
     char bad[RK_SESSION_SECRET_LEN + 2];
@@ -83,16 +89,15 @@ static void secrets_compared_whole(void **state)
     assert_false(rk_session_secret_equal(tok, NULL));
     assert_true(rk_session_redeem(s, tok, 2, sid, csrf)); /* failed tries did not spend it */
     assert_null(rk_session_find(s, "", 3));
-    rk_session_store_free(s);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(token_works_once),
-        cmocka_unit_test(expiry),
-        cmocka_unit_test(tables_bounded),
-        cmocka_unit_test(secrets_compared_whole),
+        cmocka_unit_test_setup_teardown(token_works_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(tables_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(secrets_compared_whole, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "problems.h"
 #include "record.h"
 #include "taxonomy.h"
@@ -530,16 +531,16 @@ static int teardown(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_valid_records_pass, setup, teardown),
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_records_pass),
         cmocka_unit_test(test_rid),
-        cmocka_unit_test_setup_teardown(test_rules, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_other_rules, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lengths, setup, teardown),
+        cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_other_rules),
+        cmocka_unit_test(test_lengths),
         cmocka_unit_test(test_taxonomy),
         cmocka_unit_test(test_prefecture_input_and_suggestions),
         cmocka_unit_test(test_enum_suggestions),
-        cmocka_unit_test_setup_teardown(test_all_missing_fields_listed, setup, teardown),
+        cmocka_unit_test(test_all_missing_fields_listed),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN_TESTS(tests, setup, teardown);
 }
