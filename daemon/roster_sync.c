@@ -7,28 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "grow.h"
 #include "query.h"
 #include "renkei.pb-c.h"
 
+/* The items gathered so far (RK_ITEM_LEN bytes each, in query order); oom once an append failed. */
 typedef struct gathered {
-    uint8_t *items;
-    size_t n, cap;
+    rk_buf items;
     bool oom;
 } gathered;
 
 static int gather_item(const rk_record *rec, void *ctx)
 {
     gathered *g = ctx;
-    uint8_t *p = rk_grow(g->items, &g->cap, g->n + 1, RK_ITEM_LEN);
-    if (!p) {
+    uint8_t item[RK_ITEM_LEN];
+    rk_put_be64(item, rec->msg->version);
+    memcpy(item + 8, rec->hash, RK_HASH_LEN);
+    if (rk_buf_append(&g->items, item, sizeof item) != 0) {
         g->oom = true;
         return 1;
     }
-    g->items = p;
-    rk_put_be64(g->items + g->n * RK_ITEM_LEN, rec->msg->version);
-    memcpy(g->items + g->n * RK_ITEM_LEN + 8, rec->hash, RK_HASH_LEN);
-    g->n++;
     return 0;
 }
 
@@ -43,7 +40,8 @@ int rk_roster_sync_items(rk_store *store, rk_buf *out, rk_error *err)
     rk_txn *t;
     if (rk_txn_begin(store, false, &t, err) != 0)
         return -1;
-    gathered g = {0};
+    gathered g = {.oom = false};
+    rk_buf_init(&g.items);
     int rc = 0;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && rc == 0; k++) {
         rk_query q = {.kind = kinds[k], .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC};
@@ -53,14 +51,15 @@ int rk_roster_sync_items(rk_store *store, rk_buf *out, rk_error *err)
             rc = rk_fail(err, "no_memory", "", "out of memory while listing membership records");
     }
     rk_txn_abort(t);
+    size_t all = g.items.len / RK_ITEM_LEN;
     if (rc == 0) {
-        if (g.n) /* qsort of a NULL array is undefined even for 0 items */
-            qsort(g.items, g.n, RK_ITEM_LEN, item_cmp);
-        size_t n = g.n < RK_ROSTER_SYNC_MAX_ITEMS ? g.n : RK_ROSTER_SYNC_MAX_ITEMS;
-        if (n && rk_buf_append(out, g.items, n * RK_ITEM_LEN) != 0)
+        if (all) /* qsort of a NULL array is undefined even for 0 items */
+            qsort(g.items.data, all, RK_ITEM_LEN, item_cmp);
+        size_t n = all < RK_ROSTER_SYNC_MAX_ITEMS ? all : RK_ROSTER_SYNC_MAX_ITEMS;
+        if (n && rk_buf_append(out, g.items.data, n * RK_ITEM_LEN) != 0)
             rc = rk_fail(err, "no_memory", "", "out of memory");
     }
-    free(g.items);
+    rk_buf_free(&g.items);
     return rc;
 }
 
