@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compress.h"
 #include "gossip_int.h"
 #include "handshake.h"
 #include "log.h"
@@ -156,7 +155,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     h.nonce.len = RK_HANDSHAKE_NONCE_LEN;
     h.protocol_version = RK_HANDSHAKE_VERSION;
     h.name = g->node->cfg->name ? g->node->cfg->name : "";
-    h.compression = g->node->cfg->compress ? RK_COMPRESSION_ZSTD : 0;
+    h.compression = rk_peer_msg_codecs(g->node->cfg->compress);
     uint8_t roster[RK_HASH_LEN], charter[RK_HASH_LEN];
     rk_peer_dial_hello_membership(dp, &h, roster, charter);
     nng_mtx_lock(g->mu);
@@ -192,7 +191,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
         peer_dial_fail_pipe(pipe);
         return 2;
     }
-    bool zstd = g->node->cfg->compress && (hr->compression & RK_COMPRESSION_ZSTD);
+    bool zstd = rk_peer_msg_zstd_agreed(g->node->cfg->compress, hr->compression);
     rk_peer_dial_reply_membership(dp, hr, nonce);
     uint8_t sig[RK_SIG_LEN];
     int signed_ok =

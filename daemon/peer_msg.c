@@ -53,6 +53,16 @@ static const ProtobufCBinaryData *peer_msg_zstd(const ProtobufCMessage *m)
     return which == f->id ? (const ProtobufCBinaryData *)((const char *)m + f->offset) : NULL;
 }
 
+uint32_t rk_peer_msg_codecs(bool compress)
+{
+    return compress ? RK_COMPRESSION_ZSTD : 0;
+}
+
+bool rk_peer_msg_zstd_agreed(bool compress, uint32_t theirs)
+{
+    return compress && (theirs & RK_COMPRESSION_ZSTD);
+}
+
 static nng_msg *peer_msg_pack_whole(const ProtobufCMessage *m)
 {
     size_t n = protobuf_c_message_get_packed_size(m);

@@ -11,6 +11,7 @@
 
 #include <nng/nng.h>
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,13 @@ typedef struct rk_peer_msg_reject {
     const char *code;
     char detail[64];
 } rk_peer_msg_reject;
+
+/* The codecs a node announces in its Hello or HelloReply (the compression field): zstd when its
+ * configuration compresses. */
+uint32_t rk_peer_msg_codecs(bool compress);
+/* Whether the messages of a peering may be compressed: both sides announce zstd (ours: compress;
+ * theirs: the compression field the peer sent). */
+bool rk_peer_msg_zstd_agreed(bool compress, uint32_t theirs);
 
 /* The envelope env (renkei__peer_request__descriptor or renkei__peer_reply__descriptor) carrying sub
  * as its oneof member number `member` (the msg_case of that member), packed. NULL when out of memory,

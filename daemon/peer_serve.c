@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "charter_store.h"
-#include "compress.h"
 #include "gossip_int.h"
 #include "log.h"
 #include "peer_listen_int.h"
@@ -127,7 +126,7 @@ static nng_msg *peer_serve_hello(rk_listen_conn *c, const Renkei__Hello *h)
     memcpy(c->peer_key, h->node_key.data, RK_KEY_LEN);
     memcpy(c->peer_nonce, h->nonce.data, RK_HANDSHAKE_NONCE_LEN);
     memcpy(c->our_nonce, nonce, RK_HANDSHAKE_NONCE_LEN);
-    c->zstd = g->node->cfg->compress && (h->compression & RK_COMPRESSION_ZSTD);
+    c->zstd = rk_peer_msg_zstd_agreed(g->node->cfg->compress, h->compression);
     if ((c->has_hello_charter = h->charter_digest.len == RK_HASH_LEN))
         memcpy(c->hello_charter, h->charter_digest.data, RK_HASH_LEN);
     if ((c->has_hello_roster = h->roster_digest.len == RK_HASH_LEN))
@@ -143,7 +142,7 @@ static nng_msg *peer_serve_hello(rk_listen_conn *c, const Renkei__Hello *h)
     hr.signature.len = RK_SIG_LEN;
     hr.protocol_version = RK_HANDSHAKE_VERSION;
     hr.name = g->node->cfg->name ? g->node->cfg->name : "";
-    hr.compression = g->node->cfg->compress ? RK_COMPRESSION_ZSTD : 0;
+    hr.compression = rk_peer_msg_codecs(g->node->cfg->compress);
     /* membership (docs/protocol.md, "Roster"): our digests, and the charter to a node that joins */
     uint8_t roster[RK_HASH_LEN], charter[RK_HASH_LEN], csig[RK_SIG_LEN];
     uint8_t *packed = NULL;

@@ -193,6 +193,18 @@ static void test_rejections(void **state)
     assert_string_equal(why.detail, "compressed PeerRequest");
 }
 
+/* Compression is used only when both sides announce it, whatever else the peer's field holds. */
+static void test_zstd_agreement(void **state)
+{
+    (void)state;
+    assert_int_equal(rk_peer_msg_codecs(true), RK_COMPRESSION_ZSTD);
+    assert_int_equal(rk_peer_msg_codecs(false), 0);
+    assert_true(rk_peer_msg_zstd_agreed(true, RK_COMPRESSION_ZSTD));
+    assert_true(rk_peer_msg_zstd_agreed(true, RK_COMPRESSION_ZSTD | 0x6));
+    assert_false(rk_peer_msg_zstd_agreed(true, 0x6));
+    assert_false(rk_peer_msg_zstd_agreed(false, RK_COMPRESSION_ZSTD));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_wrong_member_is_refused),
         cmocka_unit_test(test_compressed_round_trip),
         cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_zstd_agreement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
