@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "lookup_cases.h"
 #include "taxonomy.h"
 #include "taxonomy_en.h"
 
@@ -52,14 +53,11 @@ static void test_prefectures(void **state)
         for (int q = 1; q < p; q++)
             assert_string_not_equal(en, rk_prefecture_name_en(rk_prefecture_code(q)));
     }
-    assert_string_equal(rk_prefecture_name_en("01"), "Hokkaido");
-    assert_string_equal(rk_prefecture_name_en("17"), "Ishikawa");
-    assert_string_equal(rk_prefecture_name_en("47"), "Okinawa");
-    assert_null(rk_prefecture_name_en("00"));
-    assert_null(rk_prefecture_name_en("48"));
-    assert_null(rk_prefecture_name_en("7"));
-    assert_null(rk_prefecture_name_en("170"));
-    assert_null(rk_prefecture_name_en(NULL));
+    static const lookup_case names[] = {
+        {"01", "Hokkaido"}, {"17", "Ishikawa"}, {"47", "Okinawa"}, {"00", NULL},
+        {"48", NULL},       {"7", NULL},        {"170", NULL},     {NULL, NULL},
+    };
+    EXPECT_LOOKUPS(rk_prefecture_name_en, names);
 }
 
 int main(void)

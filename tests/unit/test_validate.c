@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "lookup_cases.h"
 #include "problems.h"
 #include "record.h"
 #include "taxonomy.h"
@@ -447,28 +448,19 @@ static void test_taxonomy(void **state)
 static void test_prefecture_input_and_suggestions(void **state)
 {
     (void)state;
-    assert_string_equal(rk_prefecture_parse("17"), "17");
-    assert_string_equal(rk_prefecture_parse("石川県"), "17");
-    assert_string_equal(rk_prefecture_parse("石川"), "17");
-    assert_string_equal(rk_prefecture_parse("１７"), "17");
-    assert_string_equal(rk_prefecture_parse("7"), "07");
-    assert_string_equal(rk_prefecture_parse("東京"), "13");
-    assert_string_equal(rk_prefecture_parse("京都"), "26");
-    assert_string_equal(rk_prefecture_parse("北海道"), "01");
-    assert_string_equal(rk_prefecture_parse("鹿児島"), "46");
-    assert_null(rk_prefecture_parse("48"));
-    assert_null(rk_prefecture_parse("0"));
-    assert_null(rk_prefecture_parse("石"));
-    assert_null(rk_prefecture_parse("石川市"));
-    assert_null(rk_prefecture_parse(""));
+    static const lookup_case parsed[] = {
+        {"17", "17"},   {"石川県", "17"}, {"石川", "17"},   {"１７", "17"},   {"7", "07"},
+        {"東京", "13"}, {"京都", "26"},   {"北海道", "01"}, {"鹿児島", "46"}, {"48", NULL},
+        {"0", NULL},    {"石", NULL},     {"石川市", NULL}, {"", NULL},
+    };
+    EXPECT_LOOKUPS(rk_prefecture_parse, parsed);
     for (int n = 1; n <= 47; n++)
         assert_string_equal(rk_prefecture_parse(rk_prefecture_name(rk_prefecture_code(n))), rk_prefecture_code(n));
 
-    assert_string_equal(rk_prefecture_suggest("石河県"), "17");
-    assert_string_equal(rk_prefecture_suggest("石河"), "17");
-    assert_string_equal(rk_prefecture_suggest("神奈河県"), "14");
-    assert_null(rk_prefecture_suggest("ロンドン"));
-    assert_null(rk_prefecture_suggest("x"));
+    static const lookup_case suggested[] = {
+        {"石河県", "17"}, {"石河", "17"}, {"神奈河県", "14"}, {"ロンドン", NULL}, {"x", NULL},
+    };
+    EXPECT_LOOKUPS(rk_prefecture_suggest, suggested);
 }
 
 static void test_enum_suggestions(void **state)
