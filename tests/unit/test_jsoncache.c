@@ -108,11 +108,18 @@ static void assert_buf_is(const rk_buf *b, const char *want)
         fail_msg("got  %.*s\nwant %s", (int)b->len, b->data ? b->data : "", want);
 }
 
+/* A cache of at most max bytes; the test fails if it cannot be made. */
+static rk_jsoncache *cache_new(size_t max)
+{
+    rk_jsoncache *c = rk_jsoncache_new(max);
+    assert_non_null(c);
+    return c;
+}
+
 static void test_cached_bytes_are_the_tree_bytes(void **state)
 {
     fixture *f = *state;
-    rk_jsoncache *c = rk_jsoncache_new(1 << 20);
-    assert_non_null(c);
+    rk_jsoncache *c = cache_new(1 << 20);
     for (size_t n = 0; n < sizeof names / sizeof *names; n++)
         for (size_t i = 0; i < N_RECORDS; i++) {
             const rk_record *rec = &f->recs[i];
@@ -150,8 +157,7 @@ static void test_cached_bytes_are_the_tree_bytes(void **state)
 static void test_list_bytes_are_the_tree_bytes(void **state)
 {
     fixture *f = *state;
-    rk_jsoncache *c = rk_jsoncache_new(1 << 20);
-    assert_non_null(c);
+    rk_jsoncache *c = cache_new(1 << 20);
     const size_t counts[] = {0, 1, 9};
     const char *const cursors[] = {NULL, "MTcwMDAwMDAwMDEyMzpyLTEtMg", "odd \"cursor\" \\"};
     for (int pass = 0; pass < 2; pass++) /* the first renders every fragment, the second finds them */
@@ -205,8 +211,7 @@ static void test_list_bytes_are_the_tree_bytes(void **state)
 static void test_never_served_above_the_view(void **state)
 {
     fixture *f = *state;
-    rk_jsoncache *c = rk_jsoncache_new(1 << 20);
-    assert_non_null(c);
+    rk_jsoncache *c = cache_new(1 << 20);
     rk_buf b;
     rk_buf_init(&b);
     for (size_t v = 0; v < 3; v++) {
@@ -227,8 +232,7 @@ static void test_never_served_above_the_view(void **state)
         }
     }
     /* a members-only record first asked for by a public view is not rendered, so not kept either */
-    rk_jsoncache *fresh = rk_jsoncache_new(1 << 20);
-    assert_non_null(fresh);
+    rk_jsoncache *fresh = cache_new(1 << 20);
     rk_jsonview public_view = {NULL, PUB}, members_view = {NULL, NET};
     rk_buf_reset(&b);
     assert_int_equal(rk_jsoncache_append(fresh, &f->recs[1], &public_view, &b), -1);
@@ -246,8 +250,7 @@ static void test_never_served_above_the_view(void **state)
 static void test_other_author_name_misses(void **state)
 {
     fixture *f = *state;
-    rk_jsoncache *c = rk_jsoncache_new(1 << 20);
-    assert_non_null(c);
+    rk_jsoncache *c = cache_new(1 << 20);
     const rk_record *rec = &f->recs[0];
     rk_jsonview old_name = {"旧名", LOC}, new_name = {"新名", LOC}, no_name = {NULL, LOC};
     rk_buf b;
@@ -281,8 +284,7 @@ static void test_bound_and_lru(void **state)
     /* room for about three of these records */
     assert_int_equal(rk_record_json_append(&f->recs[0], NULL, &b), 0);
     size_t max = 3 * (b.len + 400);
-    rk_jsoncache *c = rk_jsoncache_new(max);
-    assert_non_null(c);
+    rk_jsoncache *c = cache_new(max);
     for (size_t i = 0; i < 9; i++) {
         assert_int_equal(rk_jsoncache_append(c, &f->recs[i], &view, &b), 0);
         /* keep the first one in use */
@@ -298,8 +300,7 @@ static void test_bound_and_lru(void **state)
     assert_int_equal(rk_jsoncache_get(c, f->recs[1].hash, &view, &b), 0); /* oldest unused: evicted */
     rk_jsoncache_free(c);
 
-    rk_jsoncache *none = rk_jsoncache_new(0);
-    assert_non_null(none);
+    rk_jsoncache *none = cache_new(0);
     for (int round = 0; round < 2; round++) {
         rk_buf_reset(&b);
         assert_int_equal(rk_jsoncache_append(none, &f->recs[0], &view, &b), 0);
@@ -354,8 +355,7 @@ static void test_two_threads(void **state)
     assert_int_equal(rk_record_json_append(&f->recs[0], NULL, &b), 0);
     size_t max = 4 * (b.len + 400);
     rk_buf_free(&b);
-    rk_jsoncache *c = rk_jsoncache_new(max);
-    assert_non_null(c);
+    rk_jsoncache *c = cache_new(max);
     hammer h[2] = {{f, c, 1, 0}, {f, c, 2, 0}};
     pthread_t t[2];
     for (int i = 0; i < 2; i++)

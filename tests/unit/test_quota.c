@@ -37,6 +37,16 @@ static rk_ingest_status put(fixture *f, rk_quota *q, const char *rid, uint64_t v
     return res.status;
 }
 
+/* put, and checks the status and, unless code is NULL, the reason. */
+static void expect_put(fixture *f, rk_quota *q, const char *rid, uint64_t version, uint64_t now_ms,
+                       rk_ingest_status status, const char *code)
+{
+    rk_error err;
+    assert_int_equal(put(f, q, rid, version, now_ms, &err), status);
+    if (code)
+        assert_string_equal(err.code, code);
+}
+
 static bool stored(fixture *f, const char *rid)
 {
     rk_current cur;
@@ -71,11 +81,10 @@ static void test_rate_refuses_excess_until_window_passes(void **state)
     }
     /* a new window admits the next three recent versions, and only those */
     uint64_t later = NOW_MS + WINDOW_MS + 100;
-    assert_int_equal(put(f, q, "r3", later, later, &err), RK_INGEST_STORED);
-    assert_int_equal(put(f, q, "r4", later, later, &err), RK_INGEST_STORED);
-    assert_int_equal(put(f, q, "r5", later, later, &err), RK_INGEST_STORED);
-    assert_int_equal(put(f, q, "r6", later, later, &err), RK_INGEST_REJECTED);
-    assert_string_equal(err.code, "quota");
+    expect_put(f, q, "r3", later, later, RK_INGEST_STORED, NULL);
+    expect_put(f, q, "r4", later, later, RK_INGEST_STORED, NULL);
+    expect_put(f, q, "r5", later, later, RK_INGEST_STORED, NULL);
+    expect_put(f, q, "r6", later, later, RK_INGEST_REJECTED, "quota");
     rk_quota_free(q);
 }
 
@@ -83,18 +92,17 @@ static void test_version_older_than_window_always_admitted(void **state)
 {
     fixture *f = *state;
     rk_quota *q = quota(0, 1);
-    rk_error err;
-    assert_int_equal(put(f, q, "new", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
-    assert_int_equal(put(f, q, "new2", NOW_MS, NOW_MS, &err), RK_INGEST_REJECTED);
+    expect_put(f, q, "new", NOW_MS, NOW_MS, RK_INGEST_STORED, NULL);
+    expect_put(f, q, "new2", NOW_MS, NOW_MS, RK_INGEST_REJECTED, NULL);
     /* versions made before the window are history (catch-up, a healed partition, or a version refused
      * earlier fetched again): stored however full the window is */
     char rid[16];
     for (int i = 0; i < 5; i++) {
         snprintf(rid, sizeof rid, "old%d", i);
-        assert_int_equal(put(f, q, rid, NOW_MS - WINDOW_MS - 1 - (uint64_t)i, NOW_MS, &err), RK_INGEST_STORED);
+        expect_put(f, q, rid, NOW_MS - WINDOW_MS - 1 - (uint64_t)i, NOW_MS, RK_INGEST_STORED, NULL);
     }
     /* ...and the same refused record is stored once it has aged past the window */
-    assert_int_equal(put(f, q, "new2", NOW_MS, NOW_MS + WINDOW_MS, &err), RK_INGEST_STORED);
+    expect_put(f, q, "new2", NOW_MS, NOW_MS + WINDOW_MS, RK_INGEST_STORED, NULL);
     rk_quota_free(q);
 }
 
@@ -102,22 +110,19 @@ static void test_records_per_author(void **state)
 {
     fixture *f = *state;
     rk_quota *q = quota(2, 0);
-    rk_error err;
-    assert_int_equal(put(f, q, "a", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
-    assert_int_equal(put(f, q, "b", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
-    assert_int_equal(put(f, q, "c", NOW_MS, NOW_MS, &err), RK_INGEST_REJECTED);
-    assert_string_equal(err.code, "quota");
+    expect_put(f, q, "a", NOW_MS, NOW_MS, RK_INGEST_STORED, NULL);
+    expect_put(f, q, "b", NOW_MS, NOW_MS, RK_INGEST_STORED, NULL);
+    expect_put(f, q, "c", NOW_MS, NOW_MS, RK_INGEST_REJECTED, "quota");
     assert_false(stored(f, "c"));
     /* a new version of a stored record adds no record */
-    assert_int_equal(put(f, q, "a", NOW_MS + 1, NOW_MS, &err), RK_INGEST_STORED);
+    expect_put(f, q, "a", NOW_MS + 1, NOW_MS, RK_INGEST_STORED, NULL);
     rk_quota_free(q);
     /* a fresh policy (a restarted node) counts the stored records */
     q = quota(2, 0);
-    assert_int_equal(put(f, q, "d", NOW_MS, NOW_MS, &err), RK_INGEST_REJECTED);
-    assert_string_equal(err.code, "quota");
+    expect_put(f, q, "d", NOW_MS, NOW_MS, RK_INGEST_REJECTED, "quota");
     rk_quota_free(q);
     q = quota(3, 0);
-    assert_int_equal(put(f, q, "d", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+    expect_put(f, q, "d", NOW_MS, NOW_MS, RK_INGEST_STORED, NULL);
     rk_quota_free(q);
 }
 
@@ -125,16 +130,13 @@ static void test_rejected_versions_do_not_count(void **state)
 {
     fixture *f = *state;
     rk_quota *q = quota(0, 2);
-    rk_error err;
-    assert_int_equal(put(f, q, "a", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+    expect_put(f, q, "a", NOW_MS, NOW_MS, RK_INGEST_STORED, NULL);
     /* a stale version is refused for what it is, and does not use the author's rate */
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(put(f, q, "a", NOW_MS - 1, NOW_MS, &err), RK_INGEST_REJECTED);
-        assert_string_equal(err.code, "stale_version");
+        expect_put(f, q, "a", NOW_MS - 1, NOW_MS, RK_INGEST_REJECTED, "stale_version");
     }
-    assert_int_equal(put(f, q, "b", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
-    assert_int_equal(put(f, q, "c", NOW_MS, NOW_MS, &err), RK_INGEST_REJECTED);
-    assert_string_equal(err.code, "quota");
+    expect_put(f, q, "b", NOW_MS, NOW_MS, RK_INGEST_STORED, NULL);
+    expect_put(f, q, "c", NOW_MS, NOW_MS, RK_INGEST_REJECTED, "quota");
     rk_quota_free(q);
 }
 
@@ -142,13 +144,12 @@ static void test_forget_rereads_counts(void **state)
 {
     fixture *f = *state;
     rk_quota *q = quota(1, 0);
-    rk_error err;
-    assert_int_equal(put(f, q, "a", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+    expect_put(f, q, "a", NOW_MS, NOW_MS, RK_INGEST_STORED, NULL);
     /* the transaction is aborted: "a" was never written, and the count must follow */
     rk_txn_abort(f->txn);
     f->txn = fx_begin(&f->s, true);
     rk_quota_forget(q);
-    assert_int_equal(put(f, q, "b", NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+    expect_put(f, q, "b", NOW_MS, NOW_MS, RK_INGEST_STORED, NULL);
     rk_quota_free(q);
 }
 
@@ -156,11 +157,10 @@ static void test_no_quota_is_unlimited(void **state)
 {
     fixture *f = *state;
     rk_quota *q = quota(0, 0);
-    rk_error err;
     char rid[16];
     for (int i = 0; i < 50; i++) {
         snprintf(rid, sizeof rid, "r%d", i);
-        assert_int_equal(put(f, q, rid, NOW_MS, NOW_MS, &err), RK_INGEST_STORED);
+        expect_put(f, q, rid, NOW_MS, NOW_MS, RK_INGEST_STORED, NULL);
     }
     rk_quota_free(q);
 }

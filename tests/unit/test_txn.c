@@ -21,14 +21,13 @@ static void test_single_keys(void **state)
 {
     fx_store *f = *state;
     rk_error err;
-    rk_txn *t;
-    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    rk_txn *t = fx_begin(f, true);
     assert_true(rk_txn_writable(t));
     assert_int_equal(rk_txn_put(t, RK_DB_META, "k", 1, "value", 5, &err), 0);
     assert_int_equal(rk_txn_del(t, RK_DB_META, "absent", 6, &err), 0);
     assert_int_equal(rk_txn_commit(t, &err), 0);
 
-    assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
+    t = fx_begin(f, false);
     assert_false(rk_txn_writable(t));
     MDB_val v;
     assert_int_equal(rk_txn_get(t, RK_DB_META, "k", 1, &v, &err), 1);
@@ -45,8 +44,7 @@ static void test_poisoned_transaction_commits_nothing(void **state)
 {
     fx_store *f = *state;
     rk_error err, why;
-    rk_txn *t;
-    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    rk_txn *t = fx_begin(f, true);
     assert_int_equal(rk_txn_put(t, RK_DB_META, "half", 4, "x", 1, &err), 0);
     rk_fail(&why, "invalid_rid", "rid", "the second half failed");
     rk_txn_poison(t, &why);
@@ -60,7 +58,7 @@ static void test_poisoned_transaction_commits_nothing(void **state)
     assert_string_equal(err.code, "invalid_rid");
     assert_string_equal(err.message, "the second half failed");
 
-    assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
+    t = fx_begin(f, false);
     MDB_val v;
     assert_int_equal(rk_txn_get(t, RK_DB_META, "half", 4, &v, &err), 0);
     rk_txn_abort(t);
@@ -69,14 +67,12 @@ static void test_poisoned_transaction_commits_nothing(void **state)
 static void test_scratch_is_per_read_transaction(void **state)
 {
     fx_store *f = *state;
-    rk_error err;
-    rk_txn *t;
-    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    rk_txn *t = fx_begin(f, true);
     assert_null(rk_txn_scratch(t));
     rk_txn_abort(t);
     static const unsigned char zero[RK_TXN_SCRATCH_LEN];
     for (int round = 0; round < 2; round++) {
-        assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
+        t = fx_begin(f, false);
         unsigned char *s = rk_txn_scratch(t);
         assert_non_null(s);
         assert_memory_equal(s, zero, RK_TXN_SCRATCH_LEN);
@@ -101,16 +97,16 @@ static void test_scratch_cleanup_runs_once_at_the_end(void **state)
     rk_error err;
     rk_txn *t;
     cleanups = 0;
-    assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
+    t = fx_begin(f, false);
     rk_txn_scratch_cleanup(t, count_cleanup);
     assert_int_equal(cleanups, 0);
     rk_txn_abort(t);
     assert_int_equal(cleanups, 1);
-    assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
+    t = fx_begin(f, false);
     rk_txn_scratch_cleanup(t, count_cleanup);
     assert_int_equal(rk_txn_commit(t, &err), 0);
     assert_int_equal(cleanups, 2);
-    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    t = fx_begin(f, true);
     rk_txn_scratch_cleanup(t, count_cleanup);
     assert_int_equal(rk_txn_commit(t, &err), 0);
     assert_int_equal(cleanups, 2);
@@ -122,7 +118,7 @@ static void add_item(fx_store *f, uint64_t version, uint8_t fill)
     rk_txn *t;
     uint8_t hash[RK_HASH_LEN];
     memset(hash, fill, sizeof hash);
-    assert_int_equal(rk_txn_begin(f->store, true, &t, &err), 0);
+    t = fx_begin(f, true);
     assert_int_equal(rk_fpset_update(t, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, version, hash, +1, &err), 0);
     assert_int_equal(rk_txn_commit(t, &err), 0);
 }
@@ -140,18 +136,15 @@ static void fingerprint_all(rk_txn *t, uint64_t *count, uint8_t fp[RK_FP_LEN])
 static void test_remembered_sums_follow_the_snapshot(void **state)
 {
     fx_store *f = *state;
-    rk_error err;
     add_item(f, 1000, 0x11);
-    rk_txn *old;
-    assert_int_equal(rk_txn_begin(f->store, false, &old, &err), 0);
+    rk_txn *old = fx_begin(f, false);
     uint64_t n1 = 0, again = 0;
     uint8_t fp1[RK_FP_LEN], fp_again[RK_FP_LEN];
     fingerprint_all(old, &n1, fp1);
     assert_int_equal(n1, 1);
 
     add_item(f, 2000, 0x22);
-    rk_txn *now;
-    assert_int_equal(rk_txn_begin(f->store, false, &now, &err), 0);
+    rk_txn *now = fx_begin(f, false);
     uint64_t n2 = 0;
     uint8_t fp2[RK_FP_LEN];
     fingerprint_all(now, &n2, fp2);
