@@ -66,17 +66,25 @@ static int teardown(void **state)
     return 0;
 }
 
-static void seal(fixture *f, int author, Renkei__Record *r, uint64_t version)
+/* The header every membership record has: public, by author, at version, under the rid its body
+ * gives (computed into rid, which must outlive r). */
+static void membership_header(fixture *f, int author, Renkei__Record *r, uint64_t version,
+                              char rid[RK_MEMBERSHIP_RID_MAX + 1])
 {
-    assert_true(f->n < MAXRECS);
     r->author.data = f->pub[author];
     r->author.len = RK_KEY_LEN;
     r->version = version;
-    r->created_at = version;
     r->visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
-    char rid[RK_MEMBERSHIP_RID_MAX + 1];
     assert_int_equal(rk_membership_rid(r, rid), 0);
     r->rid = rid;
+}
+
+static void seal(fixture *f, int author, Renkei__Record *r, uint64_t version)
+{
+    assert_true(f->n < MAXRECS);
+    char rid[RK_MEMBERSHIP_RID_MAX + 1];
+    membership_header(f, author, r, version, rid);
+    r->created_at = version;
     rk_error err;
     if (rk_record_seal(r, f->key[author], &f->recs[f->n], &err) != 0)
         fail_msg("seal: %s %s %s", err.code, err.field, err.message);
@@ -169,6 +177,17 @@ static rk_member_status status_of(const rk_membership *m, const fixture *f, int 
 {
     const rk_member_entry *e = rk_membership_find(m, f->pub[k]);
     return e ? e->status : RK_MEMBER_UNKNOWN;
+}
+
+/* Key k is revoked with this cutoff: what it signed up to the cutoff stays valid, nothing after. */
+static void assert_revoked_from(const rk_membership *m, const fixture *f, int k, uint64_t cutoff)
+{
+    const rk_member_entry *e = rk_membership_find(m, f->pub[k]);
+    assert_non_null(e);
+    assert_int_equal(e->status, RK_MEMBER_REVOKED);
+    assert_int_equal(e->cutoff, cutoff);
+    assert_true(rk_membership_key_valid(m, f->pub[k], cutoff, NULL));
+    assert_false(rk_membership_key_valid(m, f->pub[k], cutoff + 1, NULL));
 }
 
 static void assert_reason(const rk_membership_verdict *v, size_t i, const char *reason)
@@ -518,11 +537,7 @@ static void test_self_revocation_reaching_back(void **state)
     compute(f, &m, v);
     assert_reason(v, rv, NULL);
     assert_reason(v, between, "revoked_key");
-    const rk_member_entry *e = rk_membership_find(&m, f->pub[F2]);
-    assert_int_equal(e->status, RK_MEMBER_REVOKED);
-    assert_int_equal(e->cutoff, 200);
-    assert_true(rk_membership_key_valid(&m, f->pub[F2], 200, NULL));
-    assert_false(rk_membership_key_valid(&m, f->pub[F2], 201, NULL));
+    assert_revoked_from(&m, f, F2, 200);
     rk_membership_free(&m);
 }
 
@@ -541,13 +556,9 @@ static void test_revocation_by_threshold(void **state)
 
     revoke(f, F1, J1, 310, 170);
     compute(f, &m, NULL);
-    e = rk_membership_find(&m, f->pub[J1]);
-    assert_int_equal(e->status, RK_MEMBER_REVOKED);
-    assert_int_equal(e->since, 310);
+    assert_int_equal(rk_membership_find(&m, f->pub[J1])->since, 310);
     /* both revokers agree the key was bad from 170 on (F0 says from 150 already) */
-    assert_int_equal(e->cutoff, 170);
-    assert_true(rk_membership_key_valid(&m, f->pub[J1], 170, NULL));
-    assert_false(rk_membership_key_valid(&m, f->pub[J1], 171, NULL));
+    assert_revoked_from(&m, f, J1, 170);
     assert_int_equal(m.member_count, 3);
     rk_membership_free(&m);
 }
@@ -806,11 +817,7 @@ static void test_schema_rules(void **state)
     rr.kind = RENKEI__KIND__KIND_ROTATE;
     rr.body_case = RENKEI__RECORD__BODY_ROTATE;
     rr.rotate = &ro;
-    rr.author = r.author;
-    rr.version = 100;
-    rr.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
-    assert_int_equal(rk_membership_rid(&rr, rid), 0);
-    rr.rid = rid;
+    membership_header(f, F0, &rr, 100, rid);
     assert_int_equal(rk_record_seal(&rr, f->key[F0], &out, &err), -1);
     assert_string_equal(err.field, "rotate.new_key");
     ro.countersignature.len = 10;
@@ -826,11 +833,7 @@ static void test_schema_rules(void **state)
     rk.kind = RENKEI__KIND__KIND_REVOKE;
     rk.body_case = RENKEI__RECORD__BODY_REVOKE;
     rk.revoke = &rv;
-    rk.author = r.author;
-    rk.version = 100;
-    rk.visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
-    assert_int_equal(rk_membership_rid(&rk, rid), 0);
-    rk.rid = rid;
+    membership_header(f, F0, &rk, 100, rid);
     assert_int_equal(rk_record_seal(&rk, f->key[F0], &out, &err), -1);
     assert_string_equal(err.field, "revoke.since");
     rv.since = 100;
