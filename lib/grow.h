@@ -1,6 +1,6 @@
 /* grow: capacity doubling for growable arrays (the daemon's connections, peers and queues, the
  * library's result lists, the command line's tables). Header-only: one small function each array's
- * owner calls before appending, so no array grows by its own rule. */
+ * owner calls before appending. */
 #ifndef RENKEI_GROW_H
 #define RENKEI_GROW_H
 
