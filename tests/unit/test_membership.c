@@ -119,11 +119,12 @@ static void admit_j1(fixture *f)
     endorse(f, F1, J1, 101, "佐賀県", NULL);
 }
 
-/* countersigner: who signs the new key's consent (the new key itself unless testing a forgery) */
-static size_t rotate_signed(fixture *f, int old, int new_key, int countersigner, uint64_t version)
+/* old rotates to new_key with a consent to succeed consent_old (old itself unless testing a replay),
+ * signed by countersigner (the new key itself unless testing a forgery). */
+static size_t rotate_consented(fixture *f, int old, int new_key, int consent_old, int countersigner, uint64_t version)
 {
     uint8_t msg[2 * RK_KEY_LEN], sig[RK_SIG_LEN];
-    rk_membership_rotation_message(f->pub[old], f->pub[new_key], msg);
+    rk_membership_rotation_message(f->pub[consent_old], f->pub[new_key], msg);
     assert_int_equal(rk_sign(f->key[countersigner], RK_SIGN_DOMAIN_ROTATE, msg, sizeof msg, sig), 0);
     Renkei__Rotate ro = RENKEI__ROTATE__INIT;
     ro.new_key.data = f->pub[new_key];
@@ -136,6 +137,11 @@ static size_t rotate_signed(fixture *f, int old, int new_key, int countersigner,
     r.rotate = &ro;
     seal(f, old, &r, version);
     return f->n - 1;
+}
+
+static size_t rotate_signed(fixture *f, int old, int new_key, int countersigner, uint64_t version)
+{
+    return rotate_consented(f, old, new_key, old, countersigner, version);
 }
 
 static size_t rotate(fixture *f, int old, int new_key, uint64_t version)
@@ -422,17 +428,7 @@ static void test_countersignature_bound_to_old_key(void **state)
 {
     fixture *f = *state;
     /* N1's consent to become F1's successor, replayed in a rotation of F0 */
-    uint8_t msg[2 * RK_KEY_LEN], sig[RK_SIG_LEN];
-    rk_membership_rotation_message(f->pub[F1], f->pub[N1], msg);
-    assert_int_equal(rk_sign(f->key[N1], RK_SIGN_DOMAIN_ROTATE, msg, sizeof msg, sig), 0);
-    Renkei__Rotate ro = RENKEI__ROTATE__INIT;
-    ro.new_key = (ProtobufCBinaryData){RK_KEY_LEN, f->pub[N1]};
-    ro.countersignature = (ProtobufCBinaryData){RK_SIG_LEN, sig};
-    Renkei__Record r = RENKEI__RECORD__INIT;
-    r.kind = RENKEI__KIND__KIND_ROTATE;
-    r.body_case = RENKEI__RECORD__BODY_ROTATE;
-    r.rotate = &ro;
-    seal(f, F0, &r, 200);
+    rotate_consented(f, F0, N1, F1, N1, 200);
     rk_membership m;
     rk_membership_verdict v[MAXRECS];
     compute(f, &m, v);
