@@ -57,21 +57,48 @@ nng_msg *rk_peer_dial_pack(rk_peer_dial *dp, uint32_t member, const ProtobufCMes
     return zstd ? rk_peer_msg_compress(&renkei__peer_request__descriptor, m) : m;
 }
 
+/* A thread enters before each call that reaches the socket and leaves right after it (never across a
+ * wait): rk_peer_dial_stop closes the socket between two calls, never during one, because NNG 1.5
+ * panics (pthread_mutex_lock: Invalid argument, in nni_ctx_rele) when a socket closes while another
+ * thread is inside nng_ctx_send on it. False, with nothing held, once the socket is closed. */
+static bool peer_dial_sock_enter(rk_peer_dial *dp)
+{
+    nng_mtx_lock(dp->sock_mu);
+    if (!dp->sock_open) {
+        nng_mtx_unlock(dp->sock_mu);
+        return false;
+    }
+    return true;
+}
+
+static void peer_dial_sock_leave(rk_peer_dial *dp)
+{
+    nng_mtx_unlock(dp->sock_mu);
+}
+
 int rk_peer_dial_exchange(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, nng_msg *m, nng_duration timeout,
                           Renkei__PeerReply **out, uint32_t *pipe)
 {
     *out = NULL;
     nng_aio_set_timeout(aio, timeout);
     size_t sent = nng_msg_len(m);
+    if (!peer_dial_sock_enter(dp)) {
+        nng_msg_free(m);
+        return NNG_ECLOSED;
+    }
     nng_aio_set_msg(aio, m);
     nng_ctx_send(ctx, aio);
+    peer_dial_sock_leave(dp);
     nng_aio_wait(aio);
     int rv = nng_aio_result(aio);
     if (rv != 0) {
         nng_msg_free(m);
         return rv;
     }
+    if (!peer_dial_sock_enter(dp))
+        return NNG_ECLOSED;
     nng_ctx_recv(ctx, aio);
+    peer_dial_sock_leave(dp);
     nng_aio_wait(aio);
     if ((rv = nng_aio_result(aio)) != 0)
         return rv;
@@ -129,11 +156,22 @@ static void peer_dial_set_state(rk_peer_dial *dp, int state)
     nng_mtx_unlock(dp->g->mu);
 }
 
-static void peer_dial_fail_pipe(uint32_t pipe)
+static void peer_dial_fail_pipe(rk_peer_dial *dp, uint32_t pipe)
 {
     nng_pipe p = NNG_PIPE_INITIALIZER;
     p.id = pipe;
-    nng_pipe_close(p);
+    if (peer_dial_sock_enter(dp)) {
+        nng_pipe_close(p);
+        peer_dial_sock_leave(dp);
+    }
+}
+
+static void peer_dial_limit(rk_peer_dial *dp, size_t max)
+{
+    if (peer_dial_sock_enter(dp)) {
+        nng_dialer_set_size(dp->dialer, NNG_OPT_RECVMAXSZ, max);
+        peer_dial_sock_leave(dp);
+    }
 }
 
 /* Hello, HelloReply (check the key is the configured one and the signature holds), Auth, Ack.
@@ -147,7 +185,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
         return -1;
     /* NNG applies a dialer's limit to its current pipe too, so this also covers a pipe that came up
      * before this handshake began. */
-    nng_dialer_set_size(dp->dialer, NNG_OPT_RECVMAXSZ, DIAL_PREAUTH_MAX);
+    peer_dial_limit(dp, DIAL_PREAUTH_MAX);
     Renkei__Hello h = RENKEI__HELLO__INIT;
     h.node_key.data = g->node->pub;
     h.node_key.len = RK_KEY_LEN;
@@ -176,19 +214,19 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     if (hr->node_key.len != RK_KEY_LEN || hr->nonce.len != RK_HANDSHAKE_NONCE_LEN || hr->signature.len != RK_SIG_LEN) {
         renkei__peer_reply__free_unpacked(r, NULL);
         rk_peerstat_reject(&g->stats, dp->st, "bad_field", "HelloReply field lengths");
-        peer_dial_fail_pipe(pipe);
+        peer_dial_fail_pipe(dp, pipe);
         return 1;
     }
     if (memcmp(hr->node_key.data, dp->st->key, RK_KEY_LEN) != 0) {
         renkei__peer_reply__free_unpacked(r, NULL);
         rk_peerstat_reject(&g->stats, dp->st, "wrong_peer_key", "the listener's key is not the configured one");
-        peer_dial_fail_pipe(pipe);
+        peer_dial_fail_pipe(dp, pipe);
         return 2;
     }
     if (!rk_handshake_verify(RK_HANDSHAKE_LISTENER, nonce, g->node->pub, dp->st->key, hr->signature.data)) {
         renkei__peer_reply__free_unpacked(r, NULL);
         rk_peerstat_reject(&g->stats, dp->st, "bad_signature", "listener's handshake signature does not verify");
-        peer_dial_fail_pipe(pipe);
+        peer_dial_fail_pipe(dp, pipe);
         return 2;
     }
     bool zstd = rk_peer_msg_zstd_agreed(g->node->cfg->compress, hr->compression);
@@ -209,7 +247,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     renkei__peer_reply__free_unpacked(r, NULL);
     if (!ok)
         return 1; /* reconnected in between, or refused: start over */
-    nng_dialer_set_size(dp->dialer, NNG_OPT_RECVMAXSZ, RK_GOSSIP_TRANSPORT_MAX);
+    peer_dial_limit(dp, RK_GOSSIP_TRANSPORT_MAX);
     nng_mtx_lock(g->mu);
     dp->authed = true;
     dp->zstd = zstd;
@@ -374,13 +412,17 @@ static void peer_dial_run(rk_peer_dial *dp, void (*body)(rk_peer_dial *, nng_ctx
 {
     nng_ctx ctx;
     nng_aio *aio;
-    if (nng_ctx_open(&ctx, dp->sock) != 0)
+    if (!peer_dial_sock_enter(dp))
+        return;
+    int rv = nng_ctx_open(&ctx, dp->sock);
+    peer_dial_sock_leave(dp);
+    if (rv != 0)
         return;
     if (nng_aio_alloc(&aio, NULL, NULL) == 0) {
         body(dp, ctx, aio);
         nng_aio_free(aio);
     }
-    nng_ctx_close(ctx);
+    nng_ctx_close(ctx); /* always: the socket's close waits for it */
 }
 
 /* The control thread: handshake, roster exchange, announcements, reconciliation, until stopped. */
@@ -565,7 +607,8 @@ int rk_peer_dial_start(struct rk_gossip *g, const rk_peer_config *pc, bool confi
     if (!dp->st || !dp->st->url)
         return rk_fail(err, "no_memory", NULL, "out of memory");
     int rv;
-    if ((rv = nng_cv_alloc(&dp->cv, g->mu)) != 0 || (rv = nng_req0_open(&dp->sock)) != 0)
+    if ((rv = nng_cv_alloc(&dp->cv, g->mu)) != 0 || (rv = nng_mtx_alloc(&dp->sock_mu)) != 0 ||
+        (rv = nng_req0_open(&dp->sock)) != 0)
         return rk_fail(err, "gossip", pc->name, "cannot open a socket for peer %s: %s", pc->name, nng_strerror(rv));
     dp->sock_open = true;
     nng_setopt_ms(dp->sock, NNG_OPT_RECONNMINT, 100);
@@ -595,8 +638,14 @@ int rk_peer_dial_start(struct rk_gossip *g, const rk_peer_config *pc, bool confi
 
 void rk_peer_dial_stop(rk_peer_dial *dp)
 {
-    if (dp->sock_open)
+    if (dp->sock_open) {
+        /* no thread is inside a call into the socket once this is set (peer_dial_sock_enter); their
+         * waits end with ECLOSED, and nng_close waits for them to close their contexts */
+        nng_mtx_lock(dp->sock_mu);
+        dp->sock_open = false;
+        nng_mtx_unlock(dp->sock_mu);
         nng_close(dp->sock);
+    }
     if (dp->ctl)
         nng_thread_destroy(dp->ctl);
     if (dp->poller)
@@ -608,6 +657,8 @@ void rk_peer_dial_stop(rk_peer_dial *dp)
     }
     if (dp->cv)
         nng_cv_free(dp->cv);
+    if (dp->sock_mu)
+        nng_mtx_free(dp->sock_mu);
     if (dp->tls)
         nng_tls_config_free(dp->tls);
     free(dp->q);

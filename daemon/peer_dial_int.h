@@ -17,7 +17,8 @@ struct rk_peer_dial {
     struct rk_gossip *g;
     rk_peerstat *st;
     nng_socket sock;
-    bool sock_open;
+    bool sock_open;   /* under sock_mu once the threads run */
+    nng_mtx *sock_mu; /* held by a thread during each call into the socket (peer_dial_sock_enter) */
     nng_dialer dialer;
     nng_cv *cv; /* on g->mu */
     nng_thread *ctl, *poller;
