@@ -13,8 +13,9 @@
  * URLs pass (NNG 1.5's URL parser reads past the end of some URLs); a URL that fails it is skipped
  * and counted in renkei_roster_bad_urls_total. They are ordered by SHA-256(own key || their key), a
  * shuffle that differs from node to node (so the members do not all dial the same few) and is stable
- * for one node (so a roster change does not reshuffle its peerings). A healthy roster peer is kept
- * while it stays a candidate, even when a new member sorts before it.
+ * for one node (so a roster change does not reshuffle its peerings). A roster peer is kept while it
+ * ranks among the first 2 x peers candidates and replaced once it falls out of that band (see
+ * roster_peers), so the first members admitted do not keep everyone's peerings.
  *
  * Invariants: the roster dialers are created, listed and removed under the gossip lock, and stopped
  * (threads joined) outside it; the ticker is stopped before any dialer.
@@ -136,6 +137,7 @@ typedef struct roster_cand {
     uint8_t order[RK_HASH_LEN];
     const rk_member_entry *e;
     const char *url;
+    bool paused;
 } roster_cand;
 
 static int cand_cmp(const void *a, const void *b)
@@ -174,7 +176,8 @@ static bool roster_configured(const rk_config *cfg, const uint8_t key[RK_KEY_LEN
     return false;
 }
 
-/* The members this node may dial, best first. *bad counts URLs that fail the check. */
+/* The members this node may dial, best first, paused ones included (so a member that is down keeps
+ * its rank and does not push the others out of the band). *bad counts URLs that fail the check. */
 static roster_cand *roster_candidates(struct rk_gossip *g, roster_mgr *mg, const rk_membership *m, uint64_t now,
                                       size_t *n, size_t *bad)
 {
@@ -194,7 +197,7 @@ static roster_cand *roster_candidates(struct rk_gossip *g, roster_mgr *mg, const
             else
                 ++*bad;
         }
-        if (!url || roster_paused(mg, e->key, now))
+        if (!url)
             continue;
         uint8_t seed[2 * RK_KEY_LEN];
         memcpy(seed, g->node->pub, RK_KEY_LEN);
@@ -202,6 +205,7 @@ static roster_cand *roster_candidates(struct rk_gossip *g, roster_mgr *mg, const
         rk_sha256(seed, sizeof seed, c[*n].order);
         c[*n].e = e;
         c[*n].url = url;
+        c[*n].paused = roster_paused(mg, e->key, now);
         ++*n;
     }
     if (*n)
@@ -209,12 +213,13 @@ static roster_cand *roster_candidates(struct rk_gossip *g, roster_mgr *mg, const
     return c;
 }
 
-static const roster_cand *cand_find(const roster_cand *c, size_t n, const uint8_t key[RK_KEY_LEN])
+/* key's rank among the candidates, or n when it is none of them. */
+static size_t cand_rank(const roster_cand *c, size_t n, const uint8_t key[RK_KEY_LEN])
 {
-    for (size_t i = 0; i < n; i++)
-        if (memcmp(c[i].e->key, key, RK_KEY_LEN) == 0)
-            return &c[i];
-    return NULL;
+    size_t i = 0;
+    while (i < n && memcmp(c[i].e->key, key, RK_KEY_LEN) != 0)
+        i++;
+    return i;
 }
 
 /* Starts a dialer to candidate c; on failure pauses it. Lock not held. */
@@ -246,11 +251,56 @@ static void roster_dial(struct rk_gossip *g, roster_mgr *mg, const rk_membership
     rk_info("gossip", "dialing roster peer=%s at %s", unique, c->url);
 }
 
-/* Keeps [gossip] peers roster dialers: drops those no longer members or failing, adds the best
- * candidates not dialed yet. */
+/* One roster dialer as roster_peers judges it. */
+typedef struct roster_held {
+    rk_peer_dial *dp;
+    size_t rank;
+    bool connected;
+} roster_held;
+
+static int held_cmp(const void *a, const void *b)
+{
+    size_t x = ((const roster_held *)a)->rank, y = ((const roster_held *)b)->rank;
+    return x < y ? -1 : x > y;
+}
+
+/* Dials the best candidates ranked below `to` that are neither dialed nor paused, until `want`
+ * dialers run. Lock not held. */
+static void roster_fill(struct rk_gossip *g, roster_mgr *mg, const rk_membership *m, const roster_cand *c, size_t nc,
+                        size_t to, size_t want, uint64_t now)
+{
+    for (size_t i = 0; i < to && i < nc; i++) {
+        nng_mtx_lock(g->mu);
+        size_t have = g->nrdps;
+        bool dialed = false;
+        for (size_t k = 0; k < have && !dialed; k++) {
+            bool connected;
+            uint64_t failing;
+            dialed = memcmp(rk_peer_dial_key_locked(g->rdps[k], &connected, &failing), c[i].e->key, RK_KEY_LEN) == 0;
+        }
+        nng_mtx_unlock(g->mu);
+        if (have >= want)
+            return;
+        if (!dialed && !c[i].paused)
+            roster_dial(g, mg, m, &c[i], now);
+    }
+}
+
+/* Keeps [gossip] peers roster dialers, spread so that no member collects everyone's peerings:
+ *  - a dialer is dropped when its member is no longer a candidate or when it has failed for
+ *    ROSTER_FAIL_MS (then paused for ROSTER_PAUSE_MS);
+ *  - the band is the first 2 x peers candidates: the best `peers` dialers in the band are the core,
+ *    and missing core places are dialed from the band, best first;
+ *  - the other dialers (outside the band, or more than `peers` in it) are spares: kept only while
+ *    the core has fewer than `peers` connected, so the node never holds fewer peerings than it
+ *    could while replacements connect; if the band has nobody left to dial, members outside it
+ *    are dialed to make up `peers`.
+ * A member stays a peer until 2 x peers candidates rank before it (hysteresis: peerings do not flap
+ * at every admission), and the early members, once everyone's only candidates, are let go as the
+ * network grows. */
 static void roster_peers(struct rk_gossip *g, roster_mgr *mg, const rk_membership *m, bool changed)
 {
-    unsigned want = g->node->cfg->roster_peers;
+    size_t want = g->node->cfg->roster_peers, band = 2 * want;
     uint64_t now = rk_monotonic_ns() / 1000000;
     size_t nc, bad;
     roster_cand *c = roster_candidates(g, mg, m, now, &nc, &bad);
@@ -260,45 +310,48 @@ static void roster_peers(struct rk_gossip *g, roster_mgr *mg, const rk_membershi
         rk_metrics_add(g->metrics, "renkei_roster_bad_urls_total", NULL, NULL, bad);
         rk_warn("gossip", "%zu listen URLs of the roster fail the URL check and are skipped", bad);
     }
-    rk_peer_dial *drop[RK_CONFIG_MAX_ROSTER_PEERS];
-    size_t ndrop = 0;
+    rk_peer_dial *drop[2 * RK_CONFIG_MAX_ROSTER_PEERS];
+    roster_held held[2 * RK_CONFIG_MAX_ROSTER_PEERS];
+    size_t ndrop = 0, nheld = 0;
     nng_mtx_lock(g->mu);
-    for (size_t i = 0; i < g->nrdps;) {
+    for (size_t i = 0; i < g->nrdps; i++) {
         bool connected;
         uint64_t failing;
         const uint8_t *key = rk_peer_dial_key_locked(g->rdps[i], &connected, &failing);
-        bool failed = failing > ROSTER_FAIL_MS;
-        if (!failed && cand_find(c, nc, key) && i < want) {
-            i++;
+        size_t rank = cand_rank(c, nc, key);
+        if (rank < nc && failing <= ROSTER_FAIL_MS) {
+            held[nheld++] = (roster_held){.dp = g->rdps[i], .rank = rank, .connected = connected};
             continue;
         }
-        if (failed)
+        if (failing > ROSTER_FAIL_MS) {
             roster_pause_key(mg, key, now + ROSTER_PAUSE_MS);
-        rk_peer_dial_halt_locked(g->rdps[i]);
+            if (rank < nc)
+                c[rank].paused = true; /* not dialed again by this very tick */
+        }
         drop[ndrop++] = g->rdps[i];
-        g->rdps[i] = g->rdps[--g->nrdps];
     }
-    size_t have = g->nrdps;
-    uint8_t(*dialed)[RK_KEY_LEN] = calloc(have ? have : 1, RK_KEY_LEN);
-    for (size_t i = 0; dialed && i < have; i++) {
-        bool connected;
-        uint64_t failing;
-        memcpy(dialed[i], rk_peer_dial_key_locked(g->rdps[i], &connected, &failing), RK_KEY_LEN);
+    qsort(held, nheld, sizeof *held, held_cmp);
+    size_t core = 0, core_up = 0;
+    while (core < nheld && core < want && held[core].rank < band)
+        core_up += held[core++].connected;
+    /* spares, best first, as many as the core lacks connections */
+    size_t keep = core + (want > core_up ? want - core_up : 0);
+    g->nrdps = 0;
+    for (size_t i = 0; i < nheld; i++) {
+        if (i < keep)
+            g->rdps[g->nrdps++] = held[i].dp;
+        else
+            drop[ndrop++] = held[i].dp;
     }
+    for (size_t i = 0; i < ndrop; i++)
+        rk_peer_dial_halt_locked(drop[i]);
     nng_mtx_unlock(g->mu);
     for (size_t i = 0; i < ndrop; i++)
         rk_peer_dial_stop(drop[i]);
-    for (size_t i = 0; dialed && i < nc && have < want; i++) {
-        bool already = false;
-        for (size_t k = 0; k < have && !already; k++)
-            already = memcmp(dialed[k], c[i].e->key, RK_KEY_LEN) == 0;
-        if (already || roster_paused(mg, c[i].e->key, now))
-            continue;
-        size_t before = g->nrdps;
-        roster_dial(g, mg, m, &c[i], now);
-        have += g->nrdps > before;
-    }
-    free(dialed);
+    /* the core's missing places from the band; then, if that left too few, from anywhere */
+    roster_fill(g, mg, m, c, nc, band, g->nrdps + (want - core), now);
+    if (g->nrdps < want)
+        roster_fill(g, mg, m, c, nc, nc, want, now);
     free(c);
 }
 
@@ -353,7 +406,8 @@ int rk_gossip_roster_start(struct rk_gossip *g, rk_error *err)
     rk_metrics_describe(g->metrics, "renkei_roster_exchanges_total", "counter",
                         "Roster exchanges after a handshake that showed different roster digests, by result and peer.");
     unsigned want = g->node->cfg->roster_peers;
-    if (!(g->rdps = calloc(want ? want : 1, sizeof *g->rdps)))
+    /* the core and as many spares while it connects (roster_peers) */
+    if (!(g->rdps = calloc(want ? 2 * want : 1, sizeof *g->rdps)))
         return rk_fail(err, "no_memory", NULL, "out of memory");
     int rv;
     if ((rv = nng_cv_alloc(&g->roster_cv, g->mu)) != 0 ||
