@@ -3,8 +3,9 @@
  * picks a route, and the route's query string is parsed and checked as its handler does
  * (daemon/api_query.c over lib/params.c), then run against a small store opened once: the record
  * and event lists and the change feed through lib/query.c and lib/store.c, a record's id through
- * rk_record_id_parse, and the exports, /v1/stats and /v1/regions through rk_export_serve (lib/export.c,
- * with the request's If-None-Match and If-Modified-Since). No daemon, no socket, no thread.
+ * rk_record_id_parse, the exports, /v1/stats and /v1/regions through rk_export_serve (lib/export.c,
+ * with the request's If-None-Match and If-Modified-Since), and the web page's one-time login token
+ * through daemon/session.c. No daemon, no socket, no thread.
  *
  * The first input byte chooses how the rest is cut into reads (bits 0-6 modulo 65: 1..64 bytes, or
  * all at once for 0), so requests split anywhere and pipelined requests arrive together, and
@@ -33,6 +34,7 @@
 #include "http_conn.h"
 #include "params.h"
 #include "recjson.h"
+#include "session.h"
 #include "sign.h"
 #include "store.h"
 #include "taxonomy.h"
@@ -44,6 +46,7 @@
 
 static rk_store *fuzz_store;
 static uint8_t fuzz_self[RK_KEY_LEN];
+static rk_session_store *fuzz_sessions; /* holds one login token that no input will guess */
 
 /* Records the queries can find: a case, an event, and a record above public that exports must skip. */
 static const char *const fuzz_records[] = {
@@ -124,6 +127,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (rk_store_open(&o, &fuzz_store, &err) != 0)
         fuzz_fail("open", &err);
     fuzz_fill_store();
+    char token[RK_SESSION_SECRET_LEN + 1];
+    if (!(fuzz_sessions = rk_session_store_new()) || rk_session_new_token(fuzz_sessions, 1000, token) != 0)
+        abort();
     if (nftw(dir, fuzz_remove, 8, FTW_DEPTH | FTW_PHYS) != 0)
         abort();
     return 0;
@@ -327,6 +333,15 @@ static void route_export(const char *name, const rk_http_req *r)
     rk_buf_free(&out.headers);
 }
 
+/* GET /login?token=...: the one-time token is redeemed as web.c does (HEAD never spends it). */
+static void route_login(const rk_http_req *r)
+{
+    char sid[RK_SESSION_SECRET_LEN + 1], csrf[RK_SESSION_SECRET_LEN + 1];
+    if (r->query && strncmp(r->query, "token=", 6) == 0 && strcmp(r->method, "HEAD") != 0 &&
+        rk_session_redeem(fuzz_sessions, r->query + 6, 1001, sid, csrf))
+        abort(); /* a token nobody was given */
+}
+
 /* The route the server would pick for r, and what its handler would do before its own work. */
 static void route_request(const rk_http_req *r, bool tcp)
 {
@@ -361,6 +376,7 @@ static void route_request(const rk_http_req *r, bool tcp)
     case RK_API_OP_DELETE_RECORD: route_record(m.arg, r->query, false); break;
     case RK_API_OP_CHANGES: route_changes(r->query); break;
     case RK_API_OP_EXPORT: route_export(m.arg, r); break;
+    case RK_API_OP_WEB_LOGIN: route_login(r); break;
     default: break; /* no query parameters */
     }
 }
