@@ -21,6 +21,7 @@
 #include "api_route.h"
 #include "metrics.h"
 #include "session.h"
+#include "spool.h"
 #include "web.h"
 #include "writer.h"
 
@@ -204,6 +205,13 @@ int rk_api_start(rk_node *node, rk_api **out, rk_error *err)
     rk_metrics_describe(m, "renkei_record_cache_entries", "gauge", "Records whose rendered JSON is kept.");
     rk_metrics_touch(m, "renkei_record_cache_total", "result", "hit");
     rk_metrics_touch(m, "renkei_record_cache_total", "result", "miss");
+    /* large exports wait on disk while clients download them (spool.h), next to the store */
+    char spool_dir[4096];
+    snprintf(spool_dir, sizeof spool_dir, "%s/spool", node->cfg->data_dir);
+    if (!(a->spool = rk_spool_new(spool_dir, node->cfg->export_spool, err))) {
+        rk_api_free(a);
+        return -1;
+    }
     if (rk_writer_add_listener(node->writer, rk_api_on_commit, a) != 0) {
         rk_api_free(a);
         return rk_fail(err, "no_memory", "", "out of memory");
@@ -240,6 +248,7 @@ void rk_api_free(rk_api *a)
         return;
     rk_session_store_free(a->sessions);
     rk_jsoncache_free(a->records_json);
+    rk_spool_release(a->spool); /* files still being sent keep it until they are done */
     pthread_mutex_destroy(&a->mu);
     free(a);
 }

@@ -40,6 +40,7 @@ struct rk_api_response {
     char *body;               /* owned */
     size_t len;
     json_t *json;     /* owned; when set, rendered as the body at send time */
+    rk_http_body src; /* owned when src.read is set: the body, read from there as the client takes it */
     bool oom;         /* out of memory: sent as the fixed no_memory error body */
     rk_api_then then; /* see the header comment */
     void *then_ctx;
@@ -57,6 +58,7 @@ struct rk_api {
     pthread_mutex_t mu;         /* last_version: POSTs are prepared on the thread pool */
     rk_session_store *sessions; /* the web page's logins (session.h); loop thread */
     rk_jsoncache *records_json; /* the records' rendered JSON ([api] record_cache); any thread */
+    struct rk_spool *spool;     /* large exports being downloaded ([api] export_spool; spool.h) */
 };
 
 /* A route's handler: fills res for req. arg is the part of the path the route's {placeholder}
@@ -78,6 +80,9 @@ void rk_api_bytes(rk_api_response *res, int status, const char *content_type, co
 /* The same, taking ownership of a malloc'd body (freed in every case; NULL when len is 0). */
 void rk_api_owned(rk_api_response *res, int status, const char *content_type, const char *headers, char *body,
                   size_t len);
+/* The body is read from src (taken over: released in every case) while it is sent. */
+void rk_api_stream(rk_api_response *res, int status, const char *content_type, const char *headers,
+                   const rk_http_body *src);
 /* The error body {"error": {"code", "message", "field"}}; the status is the code's (errcode.h). */
 void rk_api_error(rk_api_response *res, const char *code, const char *field, const char *fmt, ...) RK_PRINTF(4, 5);
 void rk_api_verror(rk_api_response *res, const char *code, const char *field, const char *fmt, va_list ap)

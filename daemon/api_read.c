@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "query.h"
 #include "recjson.h"
+#include "spool.h"
 #include "taxonomy.h"
 #include "text.h"
 
@@ -373,6 +374,22 @@ void rk_api_get_peers(rk_api *a, rk_http_req *req, const char *arg, rk_api_respo
     rk_api_json(res, 200, json_pack("{s:o}", "peers", rk_gossip_peers_json(a->node->gossip)));
 }
 
+/* How long a client refused for a full spool is asked to wait: downloads in progress take seconds,
+ * and one that stalls is closed after http.c's idle timeout. */
+#define READ_EXPORT_RETRY_S 5
+
+static int read_spooled(void *ctx, uint64_t off, void *buf, size_t n)
+{
+    return rk_spool_file_read(ctx, off, buf, n);
+}
+
+static void read_spooled_done(void *ctx)
+{
+    rk_spool_file_unref(ctx);
+}
+
+/* A large export is sent from its spool file as the client reads (rk_export_serve, http.c); a full
+ * spool is a 503 with Retry-After, counted with the HTTP server's own refusals. */
 void rk_api_get_export(rk_api *a, rk_http_req *req, const char *name, rk_api_response *res)
 {
     rk_node *n = a->node;
@@ -393,7 +410,7 @@ void rk_api_get_export(rk_api *a, rk_http_req *req, const char *name, rk_api_res
     memset(&r, 0, sizeof r);
     rk_buf_init(&r.body);
     rk_buf_init(&r.headers);
-    int rc = rk_export_serve(t, name, req->query, req->if_none_match, req->if_modified_since, &meta, &r);
+    int rc = rk_export_serve(t, name, req->query, req->if_none_match, req->if_modified_since, &meta, a->spool, &r);
     rk_txn_abort(t);
     rk_members_release(n, roster);
     if (rc != 0 && r.status < 400) {
@@ -403,6 +420,13 @@ void rk_api_get_export(rk_api *a, rk_http_req *req, const char *name, rk_api_res
     }
     if (r.status >= 400) {
         rk_api_rk_error(res, &r.err);
+        if (r.status == 503 && !res->oom) {
+            char retry[32];
+            snprintf(retry, sizeof retry, "Retry-After: %d\r\n", READ_EXPORT_RETRY_S);
+            if (!(res->headers = strdup(retry)))
+                rk_api_json(res, 500, NULL);
+            rk_metrics_add(n->metrics, "renkei_http_rejections_total", "code", "503", 1);
+        }
     } else {
         rk_buf extra;
         rk_buf_init(&extra);
@@ -413,6 +437,11 @@ void rk_api_get_export(rk_api *a, rk_http_req *req, const char *name, rk_api_res
             rk_api_error(res, "no_memory", NULL, "out of memory");
         } else if (r.status == 304) {
             rk_api_bytes(res, 304, NULL, extra.data, NULL, 0);
+        } else if (r.file) {
+            rk_http_body src = {
+                .len = rk_spool_file_size(r.file), .read = read_spooled, .release = read_spooled_done, .ctx = r.file};
+            r.file = NULL; /* the response owns it now */
+            rk_api_stream(res, 200, r.content_type, extra.data, &src);
         } else {
             size_t len;
             char *body = rk_buf_take(&r.body, &len);
@@ -421,6 +450,7 @@ void rk_api_get_export(rk_api *a, rk_http_req *req, const char *name, rk_api_res
         }
         rk_buf_free(&extra);
     }
+    rk_spool_file_unref(r.file);
     rk_buf_free(&r.body);
     rk_buf_free(&r.headers);
 }

@@ -27,6 +27,8 @@ void rk_api_response_init(rk_api_response *res)
 
 void rk_api_response_clear(rk_api_response *res)
 {
+    if (res->src.read && res->src.release)
+        res->src.release(res->src.ctx);
     free(res->headers);
     free(res->body);
     json_decref(res->json);
@@ -79,6 +81,18 @@ void rk_api_owned(rk_api_response *res, int status, const char *content_type, co
     }
     res->body = body;
     res->len = body ? len : 0;
+}
+
+void rk_api_stream(rk_api_response *res, int status, const char *content_type, const char *headers,
+                   const rk_http_body *src)
+{
+    rk_api_bytes(res, status, content_type, headers, NULL, 0);
+    if (res->oom) {
+        if (src->release)
+            src->release(src->ctx);
+        return;
+    }
+    res->src = *src;
 }
 
 void rk_api_error(rk_api_response *res, const char *code, const char *field, const char *fmt, ...)
@@ -143,7 +157,12 @@ void rk_api_send(rk_api *a, rk_http_req *req, const char *route, rk_api_response
     rk_metrics_add2(m, "renkei_http_requests_total", "route", route, "code", code, 1);
     rk_metrics_observe(m, "renkei_http_request_duration_seconds", "route", route, secs);
     rk_debug("api", "%s %s -> %d (%.3f ms)", req->method, req->path, res->status, secs * 1e3);
-    rk_http_respond_owned(req, res->status, res->content_type, res->headers, res->body, res->len);
+    if (res->src.read) {
+        rk_http_respond_body(req, res->status, res->content_type, res->headers, &res->src);
+        memset(&res->src, 0, sizeof res->src); /* released by http.c */
+    } else {
+        rk_http_respond_owned(req, res->status, res->content_type, res->headers, res->body, res->len);
+    }
     res->body = NULL;
     rk_api_response_clear(res);
 }

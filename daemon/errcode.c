@@ -75,6 +75,7 @@ static const errcode_entry errcode_table[] = {
     {"sign_failed", 500},
     {"stopping", 503},
     {"too_many_connections", 503},
+    {"export_busy", 503},
     {"store_error", 503},
     {"store_corrupt", 503},
     {"store_full", 507},

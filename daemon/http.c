@@ -9,7 +9,11 @@
  * MAX_UNSENT_BYTES of responses wait for the client, nothing further is parsed and reading stops as
  * soon as some input is buffered, so a client that pipelines without reading holds at most its unsent
  * responses (the bound plus the last response), one read of input and one request. The number of
- * connections is capped too (max_connections, in http_listen.c).
+ * connections is capped too (max_connections, in http_listen.c). A body given as a source rather than
+ * in memory (rk_http_respond_body: an export in its spool file) is read STREAM_PIECE bytes at a time,
+ * each piece once the previous one has been written, so such a response holds one piece however large
+ * it is and however slowly it is read; the idle timer restarts with each piece written, so a slow
+ * reader keeps going and one that stops is closed after IDLE_TIMEOUT_MS (nginx's send_timeout).
  * Every response the server makes itself, before a request reaches the handler (400, 408, 413, 414,
  * 431, 503, 500), is counted in renkei_http_rejections_total by status.
  * A connection that closes while its request is in flight orphans the request (req->conn = NULL):
@@ -47,6 +51,9 @@
  * handler, but 50 clients pipelining reads cannot fill the pool's queue ahead of everyone else's. */
 #define MAX_PIPELINED_READS 4
 #define LINGER_MAX_BYTES (64u << 20)
+/* The piece of a streamed body read and queued at a time (a blocking read from a file the page cache
+ * usually still holds, on the loop thread, like nginx without aio). */
+#define STREAM_PIECE (64u << 10)
 
 /* Every response of the TCP listener, which browsers reach: scripts, styles, images and fetches from
  * the node itself only, no framing (clickjacking), no MIME sniffing, and no Referer that could carry
@@ -81,6 +88,17 @@ static void on_conn_handle_closed(uv_handle_t *h)
 
 static void turn_leave(http_conn *c);
 
+/* The streamed body is all queued, or will not be: its source is released. */
+static void stream_end(http_conn *c)
+{
+    if (!c->streaming)
+        return;
+    c->streaming = false;
+    if (c->stream.release)
+        c->stream.release(c->stream.ctx);
+    memset(&c->stream, 0, sizeof c->stream);
+}
+
 void rk_http_conn_close(http_conn *c)
 {
     if (c->closing)
@@ -100,6 +118,7 @@ void rk_http_conn_close(http_conn *c)
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->h.stream, on_conn_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+    stream_end(c);
     turn_leave(c);
     rk_http_req *r = c->inflight;
     c->inflight = NULL;
@@ -127,10 +146,31 @@ typedef struct write_req {
     char *data, *data2;
 } write_req;
 
+/* Also while a body is being streamed: the next response waits for the end of this one. */
 static bool write_backlogged(http_conn *c)
 {
-    return uv_stream_get_write_queue_size(&c->h.stream) > MAX_UNSENT_BYTES || c->pending_writes >= MAX_UNSENT_RESPONSES;
+    return c->streaming || uv_stream_get_write_queue_size(&c->h.stream) > MAX_UNSENT_BYTES ||
+           c->pending_writes >= MAX_UNSENT_RESPONSES;
 }
+
+/* The next piece of the streamed body, malloc'd (*n bytes); the stream ends with its last piece.
+ * NULL: out of memory or a read error. */
+static char *stream_piece(http_conn *c, size_t *n)
+{
+    uint64_t left = c->stream.len - c->stream_off;
+    *n = left < STREAM_PIECE ? (size_t)left : STREAM_PIECE;
+    char *p = malloc(*n ? *n : 1);
+    if (!p || c->stream.read(c->stream.ctx, c->stream_off, p, *n) != 0) {
+        free(p);
+        return NULL;
+    }
+    c->stream_off += *n;
+    if (c->stream_off == c->stream.len)
+        stream_end(c);
+    return p;
+}
+
+static void conn_write2(http_conn *c, char *data, size_t len, char *data2, size_t len2);
 
 static void process(http_conn *c, bool pipelined);
 static void update_reading(http_conn *c);
@@ -147,6 +187,18 @@ static void on_write(uv_write_t *w, int status)
         return;
     if (status < 0) {
         rk_http_conn_close(c);
+    } else if (c->streaming) {
+        /* the client took a piece: the next one, and the client has IDLE_TIMEOUT_MS for it */
+        size_t n;
+        char *piece = stream_piece(c, &n);
+        if (!piece) {
+            rk_warn("http", "reading a response body failed; closing the connection");
+            rk_http_conn_close(c);
+            return;
+        }
+        conn_write2(c, piece, n, NULL, 0);
+        if (!c->closing)
+            uv_timer_start(&c->timer, on_timer, IDLE_TIMEOUT_MS, 0);
     } else if (c->close_after_write && c->pending_writes == 0) {
         if (c->lingering && uv_shutdown(&c->shutdown, &c->h.stream, on_shutdown) == 0)
             uv_timer_start(&c->timer, on_linger_timeout, LINGER_MS, 0);
@@ -436,16 +488,22 @@ void rk_http_set_abort(rk_http_req *req, rk_http_abort_cb cb, void *ctx)
     req->abort_ctx = ctx;
 }
 
-/* The common part of both respond functions: with `owned` set, the body is that buffer (taken over
- * and sent after the headers without a copy), else `body` is copied after the headers. */
+/* The common part of the respond functions: with `owned` set, the body is that buffer (taken over
+ * and sent after the headers without a copy); with `src` set, it is read from there in pieces (len is
+ * its length); else `body` is copied after the headers. */
 static void respond(rk_http_req *req, int status, const char *content_type, const char *extra_headers, const void *body,
-                    char *owned, size_t len)
+                    char *owned, size_t len, const rk_http_body *src)
 {
     http_conn *c = req->conn;
     bool keep = req->keep_alive;
     /* HEAD: the headers GET would send, Content-Length included, and no body (RFC 9110 9.3.2) */
     bool head = req->method && strcmp(req->method, "HEAD") == 0;
     rk_http_req_free(req);
+    if (src && (head || !c || c->closing || !src->len)) {
+        if (src->release)
+            src->release(src->ctx);
+        src = NULL;
+    }
     if (head) {
         free(owned);
         owned = NULL;
@@ -463,13 +521,23 @@ static void respond(rk_http_req *req, int status, const char *content_type, cons
         keep = false;
     rk_buf out;
     rk_buf_init(&out);
-    if (rk_http_build_response(&out, status, content_type, extra_headers, owned ? NULL : body, len, keep, c->tcp) !=
-        0) {
+    char *piece = NULL;
+    size_t piece_len = 0;
+    if (src) {
+        c->stream = *src;
+        c->stream_off = 0;
+        c->streaming = true; /* released by stream_end, whatever happens next */
+        owned = piece = stream_piece(c, &piece_len);
+    }
+    if ((src && !piece) || rk_http_build_response(&out, status, content_type, extra_headers, owned ? NULL : body, len,
+                                                  keep, c->tcp) != 0) {
         rk_buf_free(&out);
         free(owned);
         rk_http_conn_close(c);
         return;
     }
+    if (src)
+        len = piece_len; /* what follows the headers in this write */
     size_t n;
     char *data = rk_buf_take(&out, &n);
     if (!keep) {
@@ -511,7 +579,13 @@ static void update_reading(http_conn *c)
 void rk_http_respond(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
                      const void *body, size_t len)
 {
-    respond(req, status, content_type, extra_headers, body, NULL, len);
+    respond(req, status, content_type, extra_headers, body, NULL, len, NULL);
+}
+
+void rk_http_respond_body(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
+                          const rk_http_body *src)
+{
+    respond(req, status, content_type, extra_headers, NULL, NULL, (size_t)src->len, src);
 }
 
 void rk_http_respond_owned(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
@@ -519,10 +593,10 @@ void rk_http_respond_owned(rk_http_req *req, int status, const char *content_typ
 {
     if (!body || !len) {
         free(body);
-        respond(req, status, content_type, extra_headers, NULL, NULL, 0);
+        respond(req, status, content_type, extra_headers, NULL, NULL, 0, NULL);
         return;
     }
-    respond(req, status, content_type, extra_headers, NULL, body, len);
+    respond(req, status, content_type, extra_headers, NULL, body, len, NULL);
 }
 
 void rk_http_conn_begin(http_conn *c)

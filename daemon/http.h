@@ -73,6 +73,19 @@ void rk_http_respond(rk_http_req *req, int status, const char *content_type, con
  * headers without being copied. */
 void rk_http_respond_owned(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
                            char *body, size_t len);
+/* A body sent in pieces as the client takes them, from a source that outlives the request (a spool
+ * file): read fills exactly n bytes at off (0, or -1 on error, which closes the connection); release
+ * is called exactly once, when the last piece is queued, the connection closes, or the response is
+ * not sent (HEAD, orphaned request). */
+typedef struct rk_http_body {
+    uint64_t len;
+    int (*read)(void *ctx, uint64_t off, void *buf, size_t n);
+    void (*release)(void *ctx);
+    void *ctx;
+} rk_http_body;
+/* rk_http_respond with the body read from src (Content-Length framing) rather than from memory. */
+void rk_http_respond_body(rk_http_req *req, int status, const char *content_type, const char *extra_headers,
+                          const rk_http_body *src);
 /* Called if the client disconnects before the response; the callback may respond (which frees). */
 void rk_http_set_abort(rk_http_req *req, rk_http_abort_cb cb, void *ctx);
 

@@ -42,6 +42,11 @@ typedef struct http_conn {
     size_t lingered;
     uv_shutdown_t shutdown;
     int pending_writes;
+    /* a response body read from its source one piece at a time, each after the previous one was
+     * written (http.c): while streaming, the response is not complete */
+    rk_http_body stream;
+    uint64_t stream_off;
+    bool streaming;
     const char *reject_code; /* set by a callback to stop parsing with an error */
     /* the request being parsed */
     rk_buf url, body, hname, hval;

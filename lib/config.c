@@ -391,6 +391,7 @@ static const ranged_key ranged_keys[] = {
     NUMBER_KEY("api", "max_connections", 1, 100000, "a number", "", max_connections, 1),
     SIZE_KEY("api", "max_body", 1024, 1u << 30, "1K and 1G", max_body),
     SIZE_KEY("api", "record_cache", 0, 1u << 30, "0 and 1G", record_cache),
+    SIZE_KEY("api", "export_spool", 1u << 20, (size_t)1 << 40, "1M and 1T", export_spool),
     NUMBER_KEY("gossip", "sync_interval", 1, 86400, "a number of seconds", "", sync_interval_s, 1),
     NUMBER_KEY("gossip", "peers", 0, RK_CONFIG_MAX_ROSTER_PEERS, "a number of peers", "", roster_peers, 1),
     NUMBER_KEY("network", "threshold", 1, RK_CONFIG_MAX_THRESHOLD, "a number of members", "", threshold, 1),
@@ -831,6 +832,7 @@ static void init_defaults(rk_config *c)
     c->max_body = 1 << 20;
     c->max_connections = 256;
     c->record_cache = 4 << 20;
+    c->export_spool = (size_t)256 << 20;
     c->sync_interval_s = 30;
     c->quota_records = 200000; /* the values of rk_quota_policy_default (test_quota holds them equal) */
     c->quota_versions = 10000;

@@ -43,6 +43,7 @@ typedef struct rk_config {
     size_t max_body;          /* max_body = 1M */
     unsigned max_connections; /* max_connections = 256: open API connections, both listeners */
     size_t record_cache;      /* record_cache = 4M: rendered record JSON kept (lib/jsoncache.h); 0 = none */
+    size_t export_spool;      /* export_spool = 256M: large exports being downloaded, on disk */
     char *public_url;         /* optional http(s)://host[/path] the world uses; no trailing '/' */
     /* [gossip] */
     char **listen; /* comma-separated in the file */

@@ -7,6 +7,17 @@
  * `Renkei-Truncated` header, a Link rel="next" for the CSV, X-RENKEI-TRUNCATED in the calendar).
  * The calendar keeps the future: `limit` drops the oldest past events first.
  *
+ * Memory, whatever clients do: with a spool (spool.h; the daemon's), a body over SPOOL_FROM_BYTES is
+ * not kept in memory. The CSV and the calendar move their output to a spool file every SPOOL_PIECE
+ * bytes while rendering; other bodies go there once rendered. The HTTP server then reads the file
+ * one piece at a time as the client takes it (daemon/http.c), with a Content-Length, so the bytes
+ * are exactly those rendered whole. Rendering is done in one read transaction, as fast as the CPU
+ * allows and never at the pace of a client, so a slow client holds no snapshot; the file is that
+ * snapshot, which a slow download gets complete and consistent with its ETag however the store
+ * changes meanwhile. The file is found again by ETag while a client still downloads it, so clients
+ * asking for the same export share one rendering and one file; distinct ones beyond the spool's byte
+ * budget are refused with 503 export_busy.
+ *
  * Invariants: exports only ever see records with visibility public (the store query is bounded by
  * max_visibility = PUBLIC, and each record is checked again before rendering); a bad query never
  * reaches the store; the ETag is a hash of (export name, normalised parameters, base URL, store
@@ -21,6 +32,7 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "conditional.h"
 #include "csvout.h"
 #include "export.h"
 #include "ical.h"
@@ -30,6 +42,7 @@
 #include "stats.h"
 #include "sign.h"
 #include "schema_event.h"
+#include "spool.h"
 #include "taxonomy.h"
 #include "xlsx.h"
 
@@ -37,6 +50,10 @@
 #define LIMIT_MAX 10000              /* largest feed page */
 #define EXPORT_MAX_ROWS 20000        /* most CSV rows or calendar events in one response */
 #define EXPORT_MAX_BYTES (64u << 20) /* a CSV or calendar stops after the record that passes this */
+/* With a spool, a body larger than this goes there rather than staying in memory, and rendering
+ * moves its output there every SPOOL_PIECE bytes. */
+#define SPOOL_FROM_BYTES (64u << 10)
+#define SPOOL_PIECE (256u << 10)
 /* events.ics without "from": events that ended in the last 180 days and everything later */
 #define ICS_PAST_DAYS 180
 
@@ -201,69 +218,6 @@ static void make_etag(int fmt_index, const export_query *q, const rk_feed_meta *
     snprintf(out, 80, "\"%s\"", hex);
 }
 
-/* If-None-Match: "*" or a list of entity tags; weak comparison as RFC 9110 13.1.2 asks. */
-static bool etag_matches(const char *header, const char *etag)
-{
-    if (!header)
-        return false;
-    size_t elen = strlen(etag);
-    const char *p = header;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        if (*p == '*')
-            return true;
-        if (p[0] == 'W' && p[1] == '/')
-            p += 2;
-        if (*p != '"') {
-            while (*p && *p != ',')
-                p++;
-            continue;
-        }
-        const char *e = strchr(p + 1, '"');
-        if (!e)
-            return false;
-        if ((size_t)(e - p + 1) == elen && memcmp(p, etag, elen) == 0)
-            return true;
-        p = e + 1;
-    }
-    return false;
-}
-
-static const char *const wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-/* IMF-fixdate (RFC 9110 5.6.7), with fixed English names whatever the process locale is. */
-static void imf_fixdate(int64_t epoch, char out[40])
-{
-    time_t t = (time_t)epoch;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm)) {
-        out[0] = '\0';
-        return;
-    }
-    snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-static int parse_imf_fixdate(const char *s, int64_t *out)
-{
-    char wd[4], mon[4];
-    int d, y, hh, mm, ss, n = 0;
-    if (sscanf(s, "%3s, %d %3s %d %d:%d:%d GMT%n", wd, &d, mon, &y, &hh, &mm, &ss, &n) != 7 || n == 0)
-        return -1;
-    int mi = -1;
-    for (int i = 0; i < 12; i++)
-        if (strcmp(mon, months[i]) == 0)
-            mi = i;
-    if (mi < 0 || d < 1 || d > 31 || y < 1970 || hh > 23 || mm > 59 || ss > 60)
-        return -1;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mi, .tm_mday = d, .tm_hour = hh, .tm_min = mm, .tm_sec = ss};
-    *out = (int64_t)timegm(&tm);
-    return 0;
-}
-
 /* ------------------------------------------------------------------------- record collection */
 
 typedef struct collected {
@@ -310,6 +264,41 @@ static int fail500(rk_export_response *out, const char *msg)
     out->status = 500;
     rk_buf_reset(&out->body);
     return rk_fail(&out->err, "internal", "", "%s", msg);
+}
+
+/* ------------------------------------------------------------------------------- the body */
+
+/* Where a complete export is rendered: buf, moved to the spool's file every SPOOL_PIECE bytes when
+ * there is a spool, so rendering holds one piece in memory however large the export. */
+typedef struct body_sink {
+    rk_buf *buf;
+    rk_spool *spool; /* NULL: everything stays in buf */
+    rk_spool_writer *w;
+    uint64_t flushed; /* bytes already in w */
+    rk_error *err;
+    bool failed; /* the spool refused or failed: err says why */
+} body_sink;
+
+static uint64_t sink_len(const body_sink *s)
+{
+    return s->flushed + s->buf->len;
+}
+
+/* Moves buf to the spool once it holds at least min bytes (0: whatever it holds). */
+static int sink_flush(body_sink *s, size_t min)
+{
+    if (s->failed)
+        return -1;
+    if (!s->spool || s->buf->len == 0 || s->buf->len < min)
+        return 0;
+    if ((!s->w && !(s->w = rk_spool_begin(s->spool, s->err))) ||
+        rk_spool_write(s->w, s->buf->data, s->buf->len, s->err) != 0) {
+        s->failed = true;
+        return -1;
+    }
+    s->flushed += s->buf->len;
+    rk_buf_reset(s->buf);
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------ stats */
@@ -388,7 +377,7 @@ static int export_url(rk_buf *b, const rk_feed_meta *m, const char *name, const 
 
 typedef struct csv_stream {
     const rk_feed_meta *m;
-    rk_buf *out;
+    body_sink *out;
     rk_xlsx *xlsx; /* rows go to the workbook instead of out */
     uint64_t newest;
     size_t rows;
@@ -402,15 +391,17 @@ static int csv_cb(const rk_record *rec, void *ctx)
         return 0;
     if (rec->msg->version > c->newest)
         c->newest = rec->msg->version;
-    if (c->xlsx ? rk_xlsx_row(c->xlsx, rec, c->m) : rk_csvout_row(rec, c->m, c->out)) {
+    if (c->xlsx ? rk_xlsx_row(c->xlsx, rec, c->m) : rk_csvout_row(rec, c->m, c->out->buf)) {
         c->failed = 1;
         return 1;
     }
     c->rows++;
     if (c->xlsx) /* the workbook is on disk, and compresses: its bound is the row count alone */
         return 0;
+    if (sink_flush(c->out, SPOOL_PIECE) != 0)
+        return 1;
     /* the row that passes the byte bound is kept; the store's cursor then points after it */
-    return c->out->len >= EXPORT_MAX_BYTES;
+    return sink_len(c->out) >= EXPORT_MAX_BYTES;
 }
 
 /* ------------------------------------------------------------------------------ the calendar */
@@ -430,7 +421,7 @@ static bool event_ends_before(const rk_record *rec, int64_t t)
 
 typedef struct ics_pass {
     const rk_feed_meta *m;
-    rk_buf *out;         /* NULL: count only */
+    body_sink *out;      /* NULL: count only */
     bool json;           /* schema.org JSON-LD rather than iCalendar */
     bool *first;         /* JSON-LD: no comma before the first event */
     int64_t past_before; /* INT64_MIN: every event counts; else only those ending before it */
@@ -453,11 +444,15 @@ static int ics_cb(const rk_record *rec, void *ctx)
     p->rendered++;
     if (rec->msg->version > p->newest)
         p->newest = rec->msg->version;
-    if (p->out && (p->json ? rk_schema_events_add(rec, p->m, p->first, p->out) : rk_ical_event(rec, p->m, p->out))) {
+    if (!p->out)
+        return 0;
+    if (p->json ? rk_schema_events_add(rec, p->m, p->first, p->out->buf) : rk_ical_event(rec, p->m, p->out->buf)) {
         p->failed = 1;
         return 1;
     }
-    return p->out && p->out->len >= EXPORT_MAX_BYTES;
+    if (sink_flush(p->out, SPOOL_PIECE) != 0)
+        return 1;
+    return sink_len(p->out) >= EXPORT_MAX_BYTES;
 }
 
 static int events_pass(rk_txn *t, const export_query *eq, int64_t from, int64_t to, size_t limit, ics_pass *p,
@@ -473,7 +468,9 @@ static int events_pass(rk_txn *t, const export_query *eq, int64_t from, int64_t 
                           .limit = limit};
     memcpy(evq.prefecture, eq->prefecture, sizeof evq.prefecture);
     int rc = rk_store_events(t, &evq, ics_cb, p, err);
-    if (rc == 0 && p->failed)
+    if (rc == 0 && p->out && p->out->failed)
+        rc = -1; /* err says why */
+    else if (rc == 0 && p->failed)
         rc = rk_fail(err, "internal", "", "out of memory rendering the calendar");
     return rc;
 }
@@ -481,8 +478,8 @@ static int events_pass(rk_txn *t, const export_query *eq, int64_t from, int64_t 
 /* The window is [from, to]; events still going on at or after the split (today, JST) are the
  * future. The future is counted first (up to limit + 1), the past fills what room is left with its
  * latest events, and then both are rendered: past (the kept tail) then future, soonest first. */
-static int serve_ics(rk_txn *t, const export_query *eq, bool json, const rk_feed_meta *m, rk_export_response *out,
-                     uint64_t *newest, bool *truncated)
+static int serve_ics(rk_txn *t, const export_query *eq, bool json, const rk_feed_meta *m, body_sink *body,
+                     rk_export_response *out, uint64_t *newest, bool *truncated)
 {
     bool first = true;
     int64_t fut_from = eq->from > eq->split ? eq->from : eq->split;
@@ -501,24 +498,19 @@ static int serve_ics(rk_txn *t, const export_query *eq, bool json, const rk_feed
     size_t skip = pc.rendered > room ? pc.rendered - room : 0;
     *truncated |= skip > 0;
 
-    if (json ? rk_schema_events_begin(&out->body) : rk_ical_begin(m, *truncated, &out->body))
+    if (json ? rk_schema_events_begin(body->buf) : rk_ical_begin(m, *truncated, body->buf))
         return rk_fail(&out->err, "internal", "", "out of memory");
-    ics_pass pr = {.m = m,
-                   .out = &out->body,
-                   .json = json,
-                   .first = &first,
-                   .past_before = past_before,
-                   .skip = skip,
-                   .max = room};
+    ics_pass pr = {
+        .m = m, .out = body, .json = json, .first = &first, .past_before = past_before, .skip = skip, .max = room};
     if (room && events_pass(t, eq, eq->from, past_to, 0, &pr, &out->err) != 0)
         return -1;
-    ics_pass fr = {.m = m, .out = &out->body, .json = json, .first = &first, .past_before = INT64_MIN, .max = nf};
-    if (nf && out->body.len < EXPORT_MAX_BYTES && events_pass(t, eq, fut_from, eq->to, nf, &fr, &out->err) != 0)
+    ics_pass fr = {.m = m, .out = body, .json = json, .first = &first, .past_before = INT64_MIN, .max = nf};
+    if (nf && sink_len(body) < EXPORT_MAX_BYTES && events_pass(t, eq, fut_from, eq->to, nf, &fr, &out->err) != 0)
         return -1;
     if (pr.rendered + fr.rendered < (room < pc.rendered ? room : pc.rendered) + nf)
         *truncated = true; /* stopped by the byte bound; too late for the calendar's own flag */
     *newest = pr.newest > fr.newest ? pr.newest : fr.newest;
-    if (json ? rk_schema_events_end(&out->body) : rk_ical_end(&out->body))
+    if (json ? rk_schema_events_end(body->buf) : rk_ical_end(body->buf))
         return rk_fail(&out->err, "internal", "", "out of memory");
     return 0;
 }
@@ -555,8 +547,57 @@ static int add_header(rk_export_response *out, const char *name, const char *val
     return rk_buf_printf(&out->headers, "%s: %s\r\n", name, value);
 }
 
+/* A body another request rendered under the same ETag and some client is still downloading: its
+ * note is the newest record's version, a newline, and the extra headers. */
+static int serve_shared(rk_spool_file *f, const char *if_none_match, const char *if_modified_since,
+                        rk_export_response *out)
+{
+    const char *note = rk_spool_file_note(f);
+    char *end;
+    uint64_t newest = strtoull(note, &end, 10);
+    if (*end == '\n')
+        end++;
+    if (newest)
+        rk_conditional_date((int64_t)(newest / 1000), out->last_modified);
+    if (rk_conditional_not_modified(if_none_match, if_modified_since, newest)) {
+        rk_spool_file_unref(f);
+        out->status = 304;
+        return 0;
+    }
+    if (rk_buf_puts(&out->headers, end)) {
+        rk_spool_file_unref(f);
+        return fail500(out, "out of memory");
+    }
+    out->file = f;
+    out->status = 200;
+    return 0;
+}
+
+/* The rendered body goes to the spool under its ETag when it is large (or already partly there). */
+static int spool_body(body_sink *sink, uint64_t newest, rk_export_response *out)
+{
+    if (!sink->spool || (!sink->w && sink->buf->len < SPOOL_FROM_BYTES))
+        return 0;
+    rk_buf note;
+    rk_buf_init(&note);
+    if (rk_buf_printf(&note, "%llu\n", (unsigned long long)newest) ||
+        (out->headers.len && rk_buf_append(&note, out->headers.data, out->headers.len))) {
+        rk_buf_free(&note);
+        return fail500(out, "out of memory");
+    }
+    int rc = sink_flush(sink, 0);
+    if (rc == 0) {
+        out->file = rk_spool_finish(sink->w, out->etag, note.data, &out->err);
+        sink->w = NULL;
+        rc = out->file ? 0 : -1;
+    }
+    rk_buf_free(&note);
+    rk_buf_reset(&out->body);
+    return rc;
+}
+
 int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *if_none_match,
-                    const char *if_modified_since, const rk_feed_meta *m, rk_export_response *out)
+                    const char *if_modified_since, const rk_feed_meta *m, rk_spool *spool, rk_export_response *out)
 {
     memset(out, 0, sizeof *out);
     rk_buf_init(&out->body);
@@ -602,10 +643,15 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
     }
     make_etag(fi, &eq, m, counts.last_seq, out->etag);
     out->content_type = exports[fi].content_type;
-    if (if_none_match && etag_matches(if_none_match, out->etag)) {
+    if (if_none_match && rk_conditional_etag_matches(if_none_match, out->etag)) {
         out->status = 304;
         rk_params_free(&p);
         return 0;
+    }
+    rk_spool_file *shared = spool ? rk_spool_find(spool, out->etag) : NULL;
+    if (shared) {
+        rk_params_free(&p);
+        return serve_shared(shared, if_none_match, if_modified_since, out);
     }
 
     rk_feed_meta page = m ? *m : (rk_feed_meta){0};
@@ -613,6 +659,7 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
     rk_buf_init(&self);
     rk_buf_init(&next);
     collected c = {.max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC};
+    body_sink sink = {.buf = &out->body, .spool = spool, .err = &out->err};
     uint64_t newest = 0;
     bool truncated = false;
     char cursor[RK_CURSOR_MAX] = "";
@@ -623,7 +670,7 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
     page.self_url = self.data;
 
     if (is_calendar(f)) {
-        rc = serve_ics(t, &eq, f == F_EVENTS_LD, &page, out, &newest, &truncated);
+        rc = serve_ics(t, &eq, f == F_EVENTS_LD, &page, &sink, out, &newest, &truncated);
     } else if (f == F_CATALOG) {
         rc = serve_catalog(t, &page, out, &newest);
     } else {
@@ -635,14 +682,16 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
                        .limit = eq.limit};
         memcpy(sq.prefecture, eq.prefecture, sizeof sq.prefecture);
         if (f == F_CSV) {
-            csv_stream cs = {.m = &page, .out = &out->body};
+            csv_stream cs = {.m = &page, .out = &sink};
             rc = rk_csvout_header(&out->body) ? rk_fail(&out->err, "internal", "", "out of memory")
                                               : rk_store_query(t, &sq, csv_cb, &cs, cursor, &out->err);
-            if (rc == 0 && cs.failed)
+            if (rc == 0 && sink.failed)
+                rc = -1; /* the spool said why */
+            else if (rc == 0 && cs.failed)
                 rc = rk_fail(&out->err, "internal", "", "out of memory rendering the CSV");
             newest = cs.newest;
         } else if (f == F_XLSX) {
-            csv_stream cs = {.m = &page, .out = &out->body, .xlsx = rk_xlsx_new(&out->err)};
+            csv_stream cs = {.m = &page, .out = &sink, .xlsx = rk_xlsx_new(&out->err)};
             rc = cs.xlsx ? rk_store_query(t, &sq, csv_cb, &cs, cursor, &out->err) : -1;
             if (rc == 0 && cs.failed)
                 rc = rk_fail(&out->err, "internal", "", "writing the workbook failed");
@@ -668,17 +717,16 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
         }
     }
     if (rc != 0) {
-        out->status = strstr(out->err.code, "cursor") ? 400 : 500;
+        /* a full spool is the clients' doing, not the node's fault: 503 with Retry-After */
+        bool busy = strcmp(out->err.code, "export_busy") == 0;
+        out->status = strstr(out->err.code, "cursor") ? 400 : busy ? 503 : 500;
         rk_buf_reset(&out->body);
-        rc = out->status == 400 ? 0 : -1;
+        rc = out->status == 500 ? -1 : 0;
         goto done;
     }
     if (newest)
-        imf_fixdate((int64_t)(newest / 1000), out->last_modified);
-    /* If-None-Match takes precedence: If-Modified-Since counts only when no ETag was offered */
-    int64_t ims;
-    if (!if_none_match && if_modified_since && newest && parse_imf_fixdate(if_modified_since, &ims) == 0 &&
-        (int64_t)(newest / 1000) <= ims) {
+        rk_conditional_date((int64_t)(newest / 1000), out->last_modified);
+    if (rk_conditional_not_modified(if_none_match, if_modified_since, newest)) {
         out->status = 304;
         rk_buf_reset(&out->body);
         goto done;
@@ -704,8 +752,14 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
         rc = fail500(out, "out of memory");
         goto done;
     }
+    if (spool_body(&sink, newest, out) != 0) {
+        out->status = strcmp(out->err.code, "export_busy") == 0 ? 503 : 500;
+        rc = out->status == 503 ? 0 : -1;
+        goto done;
+    }
     out->status = 200;
 done:
+    rk_spool_abandon(sink.w);
     rk_params_free(&p);
     collected_free(&c);
     rk_buf_free(&self);

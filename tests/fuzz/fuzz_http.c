@@ -314,7 +314,7 @@ static void route_export(const char *name, const rk_http_req *r)
                          .author_name = fuzz_author_name};
     rk_export_response out;
     rk_txn *t = fuzz_read();
-    int rc = rk_export_serve(t, name, r->query, r->if_none_match, r->if_modified_since, &meta, &out);
+    int rc = rk_export_serve(t, name, r->query, r->if_none_match, r->if_modified_since, &meta, NULL, &out);
     rk_txn_abort(t);
     if (rc != 0 || out.status >= 400) {
         check_error(&out.err);

@@ -9,7 +9,7 @@
 static int serve(const fx_store *s, const char *name, const char *query, rk_export_response *out)
 {
     rk_txn *t = fx_begin(s, false);
-    int rc = rk_export_serve(t, name, query, NULL, NULL, NULL, out);
+    int rc = rk_export_serve(t, name, query, NULL, NULL, NULL, NULL, out);
     rk_txn_abort(t);
     rk_buf_free(&out->body);
     rk_buf_free(&out->headers);

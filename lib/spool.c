@@ -1,0 +1,294 @@
+/* spool: rendered response bodies on disk while clients download them, as a reverse proxy keeps a
+ * large upstream response in a temporary file (nginx's proxy_temp_path) instead of in memory.
+ *
+ * A file is created in the spool's directory and unlinked at once, so it disappears with its last
+ * descriptor whatever happens to the process; a name lingers only if the process dies between
+ * mkstemp and unlink, and rk_spool_new removes such leftovers. Finished files are kept in a hash
+ * table by key while referenced, so clients asking for the same body share one file; a file leaves
+ * the table, and its bytes the budget, with its last reference.
+ *
+ * Invariants: used == the bytes of every open writer and finished file, and never passes max (a
+ * write that would is refused, export_busy); a key names at most one finished file; the spool itself
+ * lives while its owner, a writer or a file holds it (refs), so a download may outlive the server.
+ */
+#include "spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SPOOL_PREFIX "export-"
+
+struct rk_spool {
+    pthread_mutex_t mu;
+    char *dir;
+    uint64_t max, used;
+    GHashTable *files; /* key -> rk_spool_file (finished, referenced) */
+    unsigned refs;     /* the owner's, and one per writer and file */
+};
+
+struct rk_spool_file {
+    rk_spool *s;
+    int fd;
+    uint64_t size;
+    char *key, *note;
+    unsigned refs;
+};
+
+struct rk_spool_writer {
+    rk_spool *s;
+    int fd;
+    uint64_t size;
+};
+
+/* Removes the names a crash may have left between mkstemp and unlink. */
+static void spool_clean(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    if (!d)
+        return;
+    const char *name;
+    while ((name = g_dir_read_name(d)))
+        if (strncmp(name, SPOOL_PREFIX, strlen(SPOOL_PREFIX)) == 0) {
+            char *p = g_build_filename(dir, name, NULL);
+            (void)g_unlink(p); /* best effort: a leftover only costs its disk space */
+            g_free(p);
+        }
+    g_dir_close(d);
+}
+
+rk_spool *rk_spool_new(const char *dir, uint64_t max_bytes, rk_error *err)
+{
+    if (g_mkdir_with_parents(dir, 0700) != 0) {
+        rk_fail(err, "internal", "", "cannot create %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    spool_clean(dir);
+    rk_spool *s = calloc(1, sizeof *s);
+    if (!s || !(s->dir = strdup(dir)) || pthread_mutex_init(&s->mu, NULL) != 0) {
+        if (s)
+            free(s->dir);
+        free(s);
+        rk_fail(err, "no_memory", "", "out of memory");
+        return NULL;
+    }
+    /* keys are the caller's strings copied into the file, which owns them */
+    s->files = g_hash_table_new(g_str_hash, g_str_equal);
+    s->max = max_bytes;
+    s->refs = 1;
+    return s;
+}
+
+/* Called with s->mu held, for one reference being dropped: true when the spool is to be freed. */
+static bool spool_unref_locked(rk_spool *s)
+{
+    return --s->refs == 0;
+}
+
+static void spool_destroy(rk_spool *s)
+{
+    g_hash_table_destroy(s->files);
+    pthread_mutex_destroy(&s->mu);
+    free(s->dir);
+    free(s);
+}
+
+void rk_spool_release(rk_spool *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    bool last = spool_unref_locked(s);
+    pthread_mutex_unlock(&s->mu);
+    if (last)
+        spool_destroy(s);
+}
+
+rk_spool_file *rk_spool_find(rk_spool *s, const char *key)
+{
+    pthread_mutex_lock(&s->mu);
+    rk_spool_file *f = g_hash_table_lookup(s->files, key);
+    if (f)
+        f->refs++;
+    pthread_mutex_unlock(&s->mu);
+    return f;
+}
+
+static int spool_busy(rk_spool *s, rk_error *err)
+{
+    return rk_fail(err, "export_busy", "",
+                   "the node is busy sending %llu MiB of exports to other clients; try again shortly",
+                   (unsigned long long)(s->max >> 20));
+}
+
+rk_spool_writer *rk_spool_begin(rk_spool *s, rk_error *err)
+{
+    rk_spool_writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        rk_fail(err, "no_memory", "", "out of memory");
+        return NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    bool full = s->used >= s->max;
+    if (!full)
+        s->refs++;
+    pthread_mutex_unlock(&s->mu);
+    if (full) {
+        free(w);
+        spool_busy(s, err);
+        return NULL;
+    }
+    w->s = s;
+    char *path = g_build_filename(s->dir, SPOOL_PREFIX "XXXXXX", NULL);
+    w->fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
+    int e = errno;
+    if (w->fd >= 0)
+        (void)g_unlink(path); /* a failure leaves a name that rk_spool_new removes at the next start */
+    g_free(path);
+    if (w->fd < 0) {
+        rk_fail(err, "internal", "", "cannot create a file in %s: %s", s->dir, strerror(e));
+        rk_spool_abandon(w);
+        return NULL;
+    }
+    return w;
+}
+
+int rk_spool_write(rk_spool_writer *w, const void *data, size_t len, rk_error *err)
+{
+    rk_spool *s = w->s;
+    pthread_mutex_lock(&s->mu);
+    bool full = s->used + len > s->max;
+    if (!full) {
+        s->used += len;
+        w->size += len;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (full)
+        return spool_busy(s, err);
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(w->fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return rk_fail(err, errno == ENOSPC ? "export_busy" : "internal", "", "writing an export to %s: %s", s->dir,
+                           n < 0 ? strerror(errno) : "no progress");
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+void rk_spool_abandon(rk_spool_writer *w)
+{
+    if (!w)
+        return;
+    rk_spool *s = w->s;
+    if (w->fd >= 0)
+        close(w->fd);
+    pthread_mutex_lock(&s->mu);
+    s->used -= w->size;
+    bool last = spool_unref_locked(s);
+    pthread_mutex_unlock(&s->mu);
+    free(w);
+    if (last)
+        spool_destroy(s);
+}
+
+rk_spool_file *rk_spool_finish(rk_spool_writer *w, const char *key, const char *note, rk_error *err)
+{
+    rk_spool *s = w->s;
+    rk_spool_file *f = calloc(1, sizeof *f);
+    if (!f || !(f->key = strdup(key)) || !(f->note = strdup(note ? note : ""))) {
+        if (f) {
+            free(f->key);
+            free(f);
+        }
+        rk_spool_abandon(w);
+        rk_fail(err, "no_memory", "", "out of memory");
+        return NULL;
+    }
+    f->s = s;
+    f->fd = w->fd;
+    f->size = w->size;
+    f->refs = 1;
+    pthread_mutex_lock(&s->mu);
+    rk_spool_file *first = g_hash_table_lookup(s->files, key);
+    if (first)
+        first->refs++;
+    else
+        g_hash_table_insert(s->files, f->key, f); /* the file takes over the writer's spool reference */
+    pthread_mutex_unlock(&s->mu);
+    if (first) {
+        free(f->key);
+        free(f->note);
+        free(f);
+        rk_spool_abandon(w);
+        return first;
+    }
+    free(w);
+    return f;
+}
+
+uint64_t rk_spool_file_size(const rk_spool_file *f)
+{
+    return f->size;
+}
+
+const char *rk_spool_file_note(const rk_spool_file *f)
+{
+    return f->note;
+}
+
+int rk_spool_file_read(const rk_spool_file *f, uint64_t off, void *buf, size_t n)
+{
+    char *p = buf;
+    while (n > 0) {
+        ssize_t r = pread(f->fd, p, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        off += (uint64_t)r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+void rk_spool_file_unref(rk_spool_file *f)
+{
+    if (!f)
+        return;
+    rk_spool *s = f->s;
+    pthread_mutex_lock(&s->mu);
+    bool gone = --f->refs == 0;
+    bool last = false;
+    if (gone) {
+        g_hash_table_remove(s->files, f->key);
+        s->used -= f->size;
+        last = spool_unref_locked(s);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!gone)
+        return;
+    close(f->fd);
+    free(f->key);
+    free(f->note);
+    free(f);
+    if (last)
+        spool_destroy(s);
+}
+
+uint64_t rk_spool_used(rk_spool *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t u = s->used;
+    pthread_mutex_unlock(&s->mu);
+    return u;
+}
