@@ -391,7 +391,8 @@ static const ranged_key ranged_keys[] = {
     NUMBER_KEY("api", "max_connections", 1, 100000, "a number", "", max_connections, 1),
     SIZE_KEY("api", "max_body", 1024, 1u << 30, "1K and 1G", max_body),
     SIZE_KEY("api", "record_cache", 0, 1u << 30, "0 and 1G", record_cache),
-    SIZE_KEY("api", "export_spool", 1u << 20, (size_t)1 << 40, "1M and 1T", export_spool),
+    /* at least one export of the largest size (EXPORT_MAX_BYTES in lib/export.c) must fit */
+    SIZE_KEY("api", "export_spool", 64u << 20, (size_t)1 << 40, "64M and 1T", export_spool),
     NUMBER_KEY("gossip", "sync_interval", 1, 86400, "a number of seconds", "", sync_interval_s, 1),
     NUMBER_KEY("gossip", "peers", 0, RK_CONFIG_MAX_ROSTER_PEERS, "a number of peers", "", roster_peers, 1),
     NUMBER_KEY("network", "threshold", 1, RK_CONFIG_MAX_THRESHOLD, "a number of members", "", threshold, 1),

@@ -83,6 +83,7 @@ static void test_minimal_and_defaults(void **state)
     assert_int_equal(c.max_record_bytes, 256 * 1024);
     assert_int_equal(c.max_body, 1 << 20);
     assert_int_equal(c.max_connections, 256);
+    assert_int_equal(c.export_spool, (size_t)256 << 20);
     assert_int_equal(c.sync_interval_s, 30);
     assert_string_equal(c.log_level, "info");
     assert_null(c.tcp);
@@ -98,6 +99,7 @@ static void test_full(void **state)
         "[node]\nname = 桑名市\nkind = national\ndata_dir = /d\nkey_file = /k/node.key\nmap_size = 64M\n"
         "clock_skew = 30\nmax_record = 64K\nlog_level = debug\n"
         "[api]\nsocket = /s.sock\ntcp = 127.0.0.1:7480\ngroup = renkei\nmax_body = 2M\nmax_connections = 40\n"
+        "export_spool = 2G\n"
         "[gossip]\nlisten = tcp://0.0.0.0:7470, tls+tcp://0.0.0.0:7471\nsync_interval = 5\n"
         "tls_cert = /c.pem\ntls_key = /k.pem\ntls_ca = /ca.pem\n"
         "[peer \"kuwana\"]\nkey = " KEY_A "\nurl = tcp://192.0.2.7:7470\n"
@@ -118,6 +120,7 @@ static void test_full(void **state)
     assert_string_equal(c.group, "renkei");
     assert_int_equal(c.max_body, 2u << 20);
     assert_int_equal(c.max_connections, 40);
+    assert_int_equal(c.export_spool, (size_t)2 << 30);
     assert_int_equal(c.listen_count, 2);
     assert_string_equal(c.listen[0], "tcp://0.0.0.0:7470");
     assert_string_equal(c.listen[1], "tls+tcp://0.0.0.0:7471");
@@ -155,6 +158,8 @@ static void test_errors(void **state)
     expect_error("[api]\nmax_body = 1T\n", "t.ini:10", "max_body", NULL);
     expect_error("[api]\nmax_connections = 0\n", "t.ini:10", "max_connections", NULL);
     expect_error("[api]\nmax_connections = many\n", "t.ini:10", "max_connections", NULL);
+    /* smaller than the largest export, which could then never be sent */
+    expect_error("[api]\nexport_spool = 63M\n", "t.ini:10", "export_spool", "64M");
     expect_error("[peer \"kuwana\"]\nkey = abc\n", "t.ini:10", "[peer \"kuwana\"] key", "64 hex");
     expect_error("[peer \"kuwana\"]\nkey = " KEY_A "\n", "t.ini:10", "[peer \"kuwana\"] url", "missing");
     expect_error("[peer \"kuwana\"]\nurl = tcp://1.2.3.4:5\n", "[peer \"kuwana\"] key", "missing", NULL);
