@@ -36,18 +36,11 @@ size_t rk_envelope_write(uint8_t *out, const uint8_t *record, size_t record_len,
 /* Reads a varint of at most 10 bytes at p[*i..len); returns -1 if it is cut short or too long. */
 static int read_varint(const uint8_t *p, size_t len, size_t *i, uint64_t *out)
 {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (*i >= len)
-            return -1;
-        uint8_t b = p[(*i)++];
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
+    const uint8_t *q = p + *i;
+    if (*i > len || !rk_varint_get(&q, p + len, out))
+        return -1;
+    *i = (size_t)(q - p);
+    return 0;
 }
 
 bool rk_envelope_split(const uint8_t *env, size_t len, rk_envelope *out)

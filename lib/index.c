@@ -3,17 +3,13 @@
  *
  * Every filterable value of a record is a posting list in "indexes": prefix P, one key P || sort key
  * per record, and a document count under 'n' || P kept in the same transaction. Every distinct token
- * of the normalised text is a posting list in "tokens": the token is the key and each record is one
- * fixed-size duplicate value, the first RK_INDEX_TOKEN_VAL_LEN bytes of its sort key, so adding a
- * record costs one write per token and the count is mdb_cursor_count. Each list is stored oldest first
- * (lib/txn.c) so that new postings are appended and fill their pages; rk_index_token_first and
- * rk_index_token_next walk it backwards, newest first like every other list. The 'a' list (every record)
- * resolves such a prefix to the whole sort key. A new record's tokens are not written at once: its
- * sort key goes into "pending", and when RK_INDEX_PENDING_MAX records wait there, the put that
- * reaches that number writes all their postings in key order: the records of one batch share the
- * pages of the tokens they have in common, where each small group commit used to rewrite those pages
- * again. Queries check a record's other filters in these posting lists, and its full-text terms in
- * rk_index_record_text, the function that made its tokens, so query and index cannot disagree.
+ * of the normalised text is a posting list in "tokens", kept compact by lib/postings.c (the records'
+ * change sequence numbers, delta-coded in blocks, in sort-key order). A new record's tokens are not
+ * written at once: its sort key goes into "pending", and when RK_INDEX_PENDING_MAX records wait there,
+ * the put that reaches that number writes all their postings token by token, so each token's last
+ * block is rewritten once per batch instead of once per group commit. Queries check a record's other
+ * filters in these posting lists, and its full-text terms in rk_index_record_text, the function that
+ * made its tokens, so query and index cannot disagree.
  */
 #include "index.h"
 
@@ -317,61 +313,6 @@ int rk_index_count(rk_txn *t, MDB_txn *txn, const rk_index_prefix *p, uint64_t *
     return 0;
 }
 
-/* The number of records in a token's posting list. */
-int rk_index_token_count(rk_txn *t, MDB_cursor *tc, const rk_index_prefix *p, uint64_t *n, rk_error *err)
-{
-    MDB_val k = {.mv_size = p->len, .mv_data = (void *)p->b}, v;
-    *n = 0;
-    int rc = mdb_cursor_get(tc, &k, &v, MDB_SET);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    size_t count = 0;
-    if (rc == 0)
-        rc = mdb_cursor_count(tc, &count);
-    if (rc != 0)
-        return rk_txn_fail(t, rc, "reading a token count", err);
-    *n = (uint64_t)count;
-    return 0;
-}
-
-int rk_index_token_first(MDB_cursor *tc, const rk_index_prefix *p, const uint8_t *after, MDB_val *v)
-{
-    MDB_val k = {.mv_size = p->len, .mv_data = (void *)p->b};
-    if (after) {
-        /* The duplicate order is the reverse of the bytes: this lands on the first posting (from the
-         * oldest) whose bytes are at most after's, and the walk continues from the one before it
-         * unless it is after's own prefix. */
-        v->mv_size = RK_INDEX_TOKEN_VAL_LEN;
-        v->mv_data = (void *)after;
-        int rc = mdb_cursor_get(tc, &k, v, MDB_GET_BOTH_RANGE);
-        if (rc == 0)
-            return memcmp(v->mv_data, after, RK_INDEX_TOKEN_VAL_LEN) == 0 ? 0 : rk_index_token_next(tc, v);
-        if (rc != MDB_NOTFOUND)
-            return rc;
-        /* every posting is older than after (or there is none): the newest comes first */
-    }
-    int rc = mdb_cursor_get(tc, &k, v, MDB_SET_KEY);
-    return rc == 0 ? mdb_cursor_get(tc, &k, v, MDB_LAST_DUP) : rc;
-}
-
-int rk_index_token_next(MDB_cursor *tc, MDB_val *v)
-{
-    MDB_val k;
-    return mdb_cursor_get(tc, &k, v, MDB_PREV_DUP);
-}
-
-static int token_update(rk_txn *t, MDB_txn *txn, const char *tok, size_t len, const uint8_t sk[RK_SORT_KEY_LEN],
-                        int sign, rk_error *err)
-{
-    MDB_val k = {.mv_size = len, .mv_data = (void *)tok};
-    MDB_val v = {.mv_size = RK_INDEX_TOKEN_VAL_LEN, .mv_data = (void *)sk};
-    MDB_dbi dbi = rk_txn_dbi(t, RK_DB_TOKENS);
-    int rc = sign > 0 ? mdb_put(txn, dbi, &k, &v, MDB_NODUPDATA) : mdb_del(txn, dbi, &k, &v);
-    if (rc == 0 || rc == MDB_KEYEXIST || rc == MDB_NOTFOUND)
-        return 0;
-    return rk_txn_fail(t, rc, "updating the full-text index", err);
-}
-
 static int posting_update(rk_txn *t, MDB_txn *txn, const rk_index_prefix *p, const uint8_t sk[RK_SORT_KEY_LEN],
                           const uint8_t val[2], int sign, rk_error *err)
 {
@@ -489,21 +430,31 @@ static size_t distinct_tokens(const char *norm, GStringChunk *copies, token_set 
 }
 
 /* Removes the token postings of an indexed record. */
-static int tokens_remove(rk_txn *t, MDB_txn *txn, const Renkei__Record *m, const uint8_t sk[RK_SORT_KEY_LEN],
+static int tokens_remove(rk_txn *t, MDB_txn *txn, const rk_record *rec, const uint8_t sk[RK_SORT_KEY_LEN],
                          rk_error *err)
 {
-    char *norm = rk_index_record_text(m);
+    uint64_t seq;
+    int found = rk_records_seq(t, rec->hash, &seq, err);
+    if (found <= 0)
+        return found < 0 ? -1 : rk_fail(err, "store_corrupt", "", "an indexed record has no envelope");
+    char *norm = rk_index_record_text(rec->msg);
     if (!norm)
         return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c);
+    if (rc != 0) {
+        free(norm);
+        return rk_txn_fail(t, rc, "opening a cursor", err);
+    }
     token_set tokens;
     size_t n = distinct_tokens(norm, NULL, &tokens);
-    int rc = 0;
     if (n == (size_t)-1)
         rc = rk_fail(err, "no_memory", "", "out of memory while indexing a record");
     for (size_t i = 0; rc == 0 && n != (size_t)-1 && i < n; i++) {
         const char *tok = g_ptr_array_index(tokens.order, i);
-        rc = token_update(t, txn, tok, strlen(tok), sk, -1, err);
+        rc = rk_postings_remove(t, c, (const uint8_t *)tok, strlen(tok), seq, sk, err);
     }
+    mdb_cursor_close(c);
     token_set_free(&tokens);
     free(norm);
     return rc;
@@ -564,7 +515,7 @@ static int index_update(rk_txn *t, const rk_record *rec, int sign, rk_error *err
         return 0;
     if (mrc != MDB_NOTFOUND)
         return rk_txn_fail(t, mrc, "updating the pending full-text list", err);
-    return tokens_remove(t, txn, m, sk, err);
+    return tokens_remove(t, txn, rec, sk, err);
 }
 
 int rk_index_add(rk_txn *t, const rk_record *rec, rk_error *err)
@@ -579,14 +530,22 @@ int rk_index_remove(rk_txn *t, const rk_record *rec, rk_error *err)
 
 /* ---- batched full-text indexing ------------------------------------------------------------------ */
 
-/* One posting to write: a token (pointing into its record's normalised text) and its value. */
+/* One pending record: its change sequence number and sort key. */
+typedef struct flush_record {
+    uint64_t seq;
+    uint8_t sk[RK_SORT_KEY_LEN];
+} flush_record;
+
+/* One posting to write: a token (pointing into the batch's token copies) and its record. */
 typedef struct token_posting {
     const char *tok;
     uint32_t len;
-    uint8_t val[RK_INDEX_TOKEN_VAL_LEN];
+    uint32_t rec;
 } token_posting;
 
 typedef struct flush_batch {
+    flush_record *recs;
+    size_t n_recs, cap_recs;
     token_posting *v;
     size_t n, cap;
     GStringChunk *tokens; /* the token copies the postings point into */
@@ -596,11 +555,12 @@ static void batch_free(flush_batch *b)
 {
     if (b->tokens)
         g_string_chunk_free(b->tokens);
+    free(b->recs);
     free(b->v);
     memset(b, 0, sizeof *b);
 }
 
-static int batch_push(flush_batch *b, const char *tok, uint32_t len, const uint8_t *val)
+static int batch_push(flush_batch *b, const char *tok, uint32_t len, uint32_t rec)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 4096;
@@ -610,62 +570,38 @@ static int batch_push(flush_batch *b, const char *tok, uint32_t len, const uint8
         b->v = v;
         b->cap = cap;
     }
-    token_posting *p = &b->v[b->n++];
-    p->tok = tok;
-    p->len = len;
-    memcpy(p->val, val, RK_INDEX_TOKEN_VAL_LEN);
+    b->v[b->n++] = (token_posting){.tok = tok, .len = len, .rec = rec};
     return 0;
 }
 
-/* The order of "tokens": keys by bytes then length, duplicates oldest first (the reverse of their
- * bytes, lib/txn.c). */
-static int token_posting_cmp(const void *a, const void *b)
+/* The order the postings are written in: by token, then oldest first (sort key descending), the
+ * order of a token's list (lib/postings.h). g_qsort_with_data gives the comparison the batch's records. */
+static gint token_posting_cmp(gconstpointer a, gconstpointer b, gpointer ctx)
 {
     const token_posting *x = a, *y = b;
+    const flush_record *recs = ctx;
     int c = memcmp(x->tok, y->tok, x->len < y->len ? x->len : y->len);
     if (c == 0)
         c = (x->len > y->len) - (x->len < y->len);
-    return c ? c : memcmp(y->val, x->val, RK_INDEX_TOKEN_VAL_LEN);
+    return c ? c : memcmp(recs[y->rec].sk, recs[x->rec].sk, RK_SORT_KEY_LEN);
 }
 
-/* Writes the postings v[0..n) of one token, in the order of "tokens". Those newer than the token's
- * newest posting go in with MDB_APPENDDUP, which fills each page before it starts the next, where
- * an ordinary insert splits a full page in two halves: records arrive mostly in version order
- * (publishing, and catching up, which fetches in the order of the sets), so this keeps the lists'
- * pages full instead of half full. */
-static int token_write(MDB_cursor *tc, const token_posting *v, size_t n)
-{
-    MDB_val tk = {.mv_size = v[0].len, .mv_data = (void *)v[0].tok}, last;
-    int rc = mdb_cursor_get(tc, &tk, &last, MDB_SET_KEY);
-    if (rc == 0)
-        rc = mdb_cursor_get(tc, &tk, &last, MDB_LAST_DUP);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return rc;
-    bool have_last = rc == 0 && last.mv_size == RK_INDEX_TOKEN_VAL_LEN;
-    uint8_t newest[RK_INDEX_TOKEN_VAL_LEN];
-    if (have_last)
-        memcpy(newest, last.mv_data, sizeof newest); /* cursor data goes stale once the page changes */
-    bool append = rc == MDB_NOTFOUND;
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && memcmp(v[i].val, v[i - 1].val, RK_INDEX_TOKEN_VAL_LEN) == 0)
-            continue; /* two records whose hashes share 128 bits: one posting serves both */
-        if (!append && have_last && memcmp(v[i].val, newest, RK_INDEX_TOKEN_VAL_LEN) < 0)
-            append = true; /* and so are the rest, which sort after this one */
-        MDB_val tv = {.mv_size = RK_INDEX_TOKEN_VAL_LEN, .mv_data = (void *)v[i].val};
-        tk.mv_size = v[i].len;
-        tk.mv_data = (void *)v[i].tok;
-        rc = mdb_cursor_put(tc, &tk, &tv, append ? MDB_APPENDDUP : MDB_NODUPDATA);
-        if (rc == MDB_KEYEXIST)
-            rc = 0;
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* Adds the distinct tokens of one pending record to the batch. */
+/* Adds one pending record and its distinct tokens to the batch. */
 static int batch_add_record(rk_txn *t, flush_batch *b, const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
 {
+    if (b->n_recs == b->cap_recs) {
+        size_t cap = b->cap_recs ? 2 * b->cap_recs : RK_INDEX_PENDING_MAX;
+        flush_record *v = realloc(b->recs, cap * sizeof *v);
+        if (!v)
+            return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
+        b->recs = v;
+        b->cap_recs = cap;
+    }
+    flush_record *r = &b->recs[b->n_recs];
+    int found = rk_records_seq(t, sk + 8, &r->seq, err);
+    if (found <= 0)
+        return found < 0 ? -1 : rk_fail(err, "store_corrupt", "", "a pending record has no envelope");
+    memcpy(r->sk, sk, RK_SORT_KEY_LEN);
     rk_record rec;
     if (rk_store_load(t, sk + 8, &rec, err) != 0)
         return -1;
@@ -683,12 +619,43 @@ static int batch_add_record(rk_txn *t, flush_batch *b, const uint8_t sk[RK_SORT_
         rc = -1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *tok = g_ptr_array_index(tokens.order, i);
-        rc = batch_push(b, tok, (uint32_t)strlen(tok), sk);
+        rc = batch_push(b, tok, (uint32_t)strlen(tok), (uint32_t)b->n_recs);
     }
     token_set_free(&tokens);
     free(norm);
     rk_record_free(&rec);
-    return rc == 0 ? 0 : rk_fail(err, "no_memory", "", "out of memory while indexing a record");
+    if (rc != 0)
+        return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
+    b->n_recs++;
+    return 0;
+}
+
+/* Writes the batch's postings, one token's run at a time. */
+static int batch_write(rk_txn *t, MDB_txn *txn, flush_batch *b, rk_error *err)
+{
+    if (b->n > 1)
+        g_qsort_with_data(b->v, (gint)b->n, sizeof *b->v, token_posting_cmp, b->recs);
+    rk_posting_new *run = malloc((b->n_recs ? b->n_recs : 1) * sizeof *run);
+    if (!run)
+        return rk_fail(err, "no_memory", "", "out of memory while indexing records");
+    MDB_cursor *tc;
+    int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &tc);
+    if (rc != 0) {
+        free(run);
+        return rk_txn_fail(t, rc, "opening a cursor", err);
+    }
+    int result = 0;
+    for (size_t i = 0, j; result == 0 && i < b->n; i = j) {
+        size_t m = 0;
+        for (j = i; j < b->n && b->v[j].len == b->v[i].len && memcmp(b->v[j].tok, b->v[i].tok, b->v[i].len) == 0; j++) {
+            const flush_record *r = &b->recs[b->v[j].rec];
+            run[m++] = (rk_posting_new){.seq = r->seq, .sk = r->sk};
+        }
+        result = rk_postings_add(t, tc, (const uint8_t *)b->v[i].tok, b->v[i].len, run, m, err);
+    }
+    mdb_cursor_close(tc);
+    free(run);
+    return result;
 }
 
 int rk_index_flush(rk_txn *t, rk_error *err)
@@ -717,27 +684,11 @@ int rk_index_flush(rk_txn *t, rk_error *err)
     mdb_cursor_close(c);
     if (result == 0 && rc != MDB_NOTFOUND)
         result = rk_txn_fail(t, rc, "reading the pending full-text list", err);
-    if (result != 0) {
-        batch_free(&b);
-        return -1;
-    }
-    /* In key order, so the postings of one token, and tokens that share a page, go in together. */
-    if (b.n > 1)
-        qsort(b.v, b.n, sizeof *b.v, token_posting_cmp);
-    MDB_cursor *tc;
-    rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &tc);
-    if (rc != 0) {
-        batch_free(&b);
-        return rk_txn_fail(t, rc, "opening a cursor", err);
-    }
-    for (size_t i = 0, j; rc == 0 && i < b.n; i = j) {
-        for (j = i + 1; j < b.n && b.v[j].len == b.v[i].len && memcmp(b.v[j].tok, b.v[i].tok, b.v[i].len) == 0; j++)
-            ;
-        rc = token_write(tc, b.v + i, j - i);
-    }
-    mdb_cursor_close(tc);
+    if (result == 0)
+        result = batch_write(t, txn, &b, err);
     batch_free(&b);
-    if (rc == 0)
-        rc = mdb_drop(txn, pdbi, 0);
-    return rc == 0 ? 0 : rk_txn_fail(t, rc, "writing the full-text index", err);
+    if (result != 0)
+        return -1;
+    rc = mdb_drop(txn, pdbi, 0);
+    return rc == 0 ? 0 : rk_txn_fail(t, rc, "emptying the pending full-text list", err);
 }

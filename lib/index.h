@@ -1,6 +1,6 @@
 /* index: the secondary, event-date and full-text indexes of the store: filters and event dates in the
- * LMDB database named "indexes", full-text postings in "tokens", records whose tokens are still to be
- * written in "pending" (key formats below and in docs/storage.md). Internal to lib/: store.c keeps
+ * LMDB database named "indexes", full-text postings in "tokens" (through lib/postings.h), records
+ * whose tokens are still to be written in "pending" (key formats below and in docs/storage.md). Internal to lib/: store.c keeps
  * them in step with the current records inside rk_store_put; query.c reads them through the key
  * formats and helpers declared here, so both sides of every format are named in one header.
  *
@@ -11,6 +11,7 @@
 #ifndef RENKEI_INDEX_H
 #define RENKEI_INDEX_H
 
+#include "postings.h"
 #include "record.h"
 #include "txn.h"
 
@@ -25,14 +26,13 @@ int rk_index_add(rk_txn *t, const rk_record *rec, rk_error *err);
 int rk_index_remove(rk_txn *t, const rk_record *rec, rk_error *err);
 
 #define RK_INDEX_PENDING_MAX 512
-/* Writes the tokens of every pending record into "tokens", in key order, and empties "pending". Needs
+/* Writes the postings of every pending record into "tokens", token by token, and empties "pending". Needs
  * a write transaction, which must not be committed if this fails. Never needed for correct results. */
 int rk_index_flush(rk_txn *t, rk_error *err);
 
 /* ---- key formats ------------------------------------------------------------------------------- */
 
-/* The sort key of query results: be64(~version) || hash, so ascending key order is newest first. */
-#define RK_SORT_KEY_LEN (8 + RK_HASH_LEN)
+/* The sort key of query results (RK_SORT_KEY_LEN, lib/postings.h). */
 void rk_index_sort_key(const rk_record *rec, uint8_t out[RK_SORT_KEY_LEN]);
 
 /* First byte of a key in "indexes": 'a' || sort key lists every record (value: kind, visibility);
@@ -49,11 +49,8 @@ void rk_index_sort_key(const rk_record *rec, uint8_t out[RK_SORT_KEY_LEN]);
 #define RK_INDEX_FIELD_AUDIENCE 'u'
 #define RK_INDEX_FIELD_AUTHOR 'w'
 
-#define RK_INDEX_TOKEN_MAX 64                        /* bigrams are at most 8 bytes; longer tokens are not indexed */
+#define RK_INDEX_TOKEN_MAX RK_POSTINGS_TOKEN_MAX     /* longer tokens are not indexed */
 #define RK_INDEX_PREFIX_MAX (2 + RK_INDEX_TOKEN_MAX) /* a token, or 'f' || field || author */
-/* A token posting: be64(~version) || the first 16 bytes of the hash. It orders exactly like the whole
- * sort key, and two current records share one only if their hashes share 128 bits. */
-#define RK_INDEX_TOKEN_VAL_LEN (8 + 16)
 /* An event: key 'e' || time key(start) || hash; value time key(end) || visibility || format ||
  * open_scope || the two characters of the prefecture code (0 0 when none). */
 #define RK_INDEX_EVENT_KEY_LEN (1 + 8 + RK_HASH_LEN)
@@ -89,17 +86,8 @@ char *rk_index_record_text(const Renkei__Record *m);
 /* The tokens of a normalised text as "tokens" keys, by the rule the index uses. */
 int rk_index_term_tokens(const char *norm, rk_index_prefixes *l);
 
-/* A token's postings in sort-key order (newest first), whatever their order in "tokens" (oldest
- * first, so that new records' postings are appended: see rk_txn's duplicate order in lib/txn.c).
- * rk_index_token_first positions tc on the first posting of token p, or, when after is not NULL, on
- * the first whose bytes are not below after[0..RK_INDEX_TOKEN_VAL_LEN); rk_index_token_next steps on.
- * Both return 0 with v set, MDB_NOTFOUND at the end of the list, or another LMDB error. */
-int rk_index_token_first(MDB_cursor *tc, const rk_index_prefix *p, const uint8_t *after, MDB_val *v);
-int rk_index_token_next(MDB_cursor *tc, MDB_val *v);
-
-/* Posting list sizes: a filter's document count, a token's postings, and the pending records. */
+/* Posting list sizes: a filter's document count and the pending records (a token's: lib/postings.h). */
 int rk_index_count(rk_txn *t, MDB_txn *txn, const rk_index_prefix *p, uint64_t *n, rk_error *err);
-int rk_index_token_count(rk_txn *t, MDB_cursor *tc, const rk_index_prefix *p, uint64_t *n, rk_error *err);
 int rk_index_pending_count(rk_txn *t, MDB_txn *txn, size_t *n, rk_error *err);
 
 #endif

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "index.h"
+#include "postings.h"
 #include "records.h"
 #include "text.h"
 
@@ -116,8 +117,8 @@ static int plan_query(rk_txn *t, MDB_txn *txn, const rk_query *q, query_plan *p,
         const rk_index_prefixes *l = pass ? &tokens : &p->fields;
         for (size_t i = 0; i < l->n; i++) {
             uint64_t n = 0;
-            if ((pass ? rk_index_token_count(t, tc, &l->v[i], &n, err) : rk_index_count(t, txn, &l->v[i], &n, err)) !=
-                0) {
+            if ((pass ? rk_postings_count(t, tc, l->v[i].b, l->v[i].len, &n, err)
+                      : rk_index_count(t, txn, &l->v[i], &n, err)) != 0) {
                 result = -1;
                 break;
             }
@@ -306,9 +307,9 @@ static int pending_visit_before(query_walk *w, pending_walk *p, const uint8_t *s
     return 0;
 }
 
-/* Walks a token's postings in "tokens" (sort-key prefixes, ascending), resolves each through the
- * 'a' list of "indexes" to the whole sort key, and merges in the pending records in the same order. */
-static int walk_token(query_walk *w, MDB_cursor *c, MDB_cursor *tc, MDB_cursor *pc, rk_error *err)
+/* Walks a token's postings (lib/postings.h: newest first, each resolved to its sort key, kind and
+ * visibility) and merges in the pending records in the same order. */
+static int walk_token(query_walk *w, MDB_cursor *tc, MDB_cursor *pc, rk_error *err)
 {
     const rk_index_prefix *d = &w->plan->driver;
     pending_walk pw = {.c = pc};
@@ -322,35 +323,24 @@ static int walk_token(query_walk *w, MDB_cursor *c, MDB_cursor *tc, MDB_cursor *
     }
     if (prc != 0)
         return rk_txn_fail(w->t, prc, "reading the pending full-text list", err);
-    MDB_val tv;
-    int rc = rk_index_token_first(tc, d, w->has_cursor ? w->after : NULL, &tv);
-    for (; rc == 0; rc = rk_index_token_next(tc, &tv)) {
-        if (tv.mv_size != RK_INDEX_TOKEN_VAL_LEN)
-            continue;
-        uint8_t start[1 + RK_INDEX_TOKEN_VAL_LEN];
-        start[0] = RK_INDEX_TAG_ALL;
-        memcpy(start + 1, tv.mv_data, RK_INDEX_TOKEN_VAL_LEN);
-        MDB_val k = {.mv_size = sizeof start, .mv_data = start}, v;
-        /* Every record whose sort key starts with this prefix (one, unless 128-bit hash prefixes
-         * collide), in sort-key order. */
-        int arc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-        for (; arc == 0; arc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            if (k.mv_size != 1 + RK_SORT_KEY_LEN || memcmp(k.mv_data, start, sizeof start) != 0)
-                break;
-            const uint8_t *sk = (const uint8_t *)k.mv_data + 1;
-            int r = pending_visit_before(w, &pw, sk, err);
-            if (r == 0)
-                r = walk_visit(w, sk, &v, err);
-            if (r != 0)
-                return r < 0 ? -1 : 0;
-        }
-        if (arc != 0 && arc != MDB_NOTFOUND)
-            return rk_txn_fail(w->t, arc, "reading an index", err);
+    rk_postings_walk *pwk = malloc(sizeof *pwk);
+    if (!pwk)
+        return rk_fail(err, "no_memory", "", "out of memory");
+    int rc = rk_postings_walk_start(pwk, w->t, tc, d->b, d->len, w->has_cursor ? w->after : NULL, err);
+    rk_posting p;
+    while (rc == 0 && (rc = rk_postings_walk_next(pwk, &p, err)) == 1) {
+        uint8_t kv[2] = {p.kind, p.visibility};
+        MDB_val v = {.mv_size = sizeof kv, .mv_data = kv};
+        rc = pending_visit_before(w, &pw, p.sk, err);
+        if (rc == 0)
+            rc = walk_visit(w, p.sk, &v, err);
     }
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return rk_txn_fail(w->t, rc, "reading the full-text index", err);
-    int r = pending_visit_before(w, &pw, NULL, err);
-    return r < 0 ? -1 : 0;
+    free(pwk);
+    if (rc < 0)
+        return -1;
+    if (rc == 1)
+        return 0; /* the page is complete */
+    return pending_visit_before(w, &pw, NULL, err) < 0 ? -1 : 0;
 }
 
 int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, char next_cursor[RK_CURSOR_MAX],
@@ -400,7 +390,7 @@ int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, cha
         plan_free(&plan);
         return rk_txn_fail(t, rc, "opening a cursor", err);
     }
-    int result = plan.driver_token ? walk_token(&w, c, tc, pc, err) : walk_prefix(&w, c, err);
+    int result = plan.driver_token ? walk_token(&w, tc, pc, err) : walk_prefix(&w, c, err);
     if (pc)
         mdb_cursor_close(pc);
     if (tc)

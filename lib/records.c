@@ -50,6 +50,15 @@ static int envelope_key(rk_txn *t, const uint8_t hash[RK_HASH_LEN], uint8_t key[
     return 1;
 }
 
+int rk_records_seq(rk_txn *t, const uint8_t hash[RK_HASH_LEN], uint64_t *seq, rk_error *err)
+{
+    uint8_t key[8];
+    int found = envelope_key(t, hash, key, err);
+    if (found == 1)
+        *seq = rk_get_be64(key);
+    return found;
+}
+
 int rk_store_get_envelope(rk_txn *t, const uint8_t hash[RK_HASH_LEN], const uint8_t **env, size_t *len, rk_error *err)
 {
     uint8_t key[8];

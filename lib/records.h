@@ -33,6 +33,8 @@ int rk_store_load(rk_txn *t, const uint8_t hash[RK_HASH_LEN], rk_record *out, rk
  * before), and deletes the envelope of hash. Write transaction; 0, or -1 with err filled. */
 int rk_records_put(rk_txn *t, uint64_t seq, const rk_record *rec, rk_error *err);
 int rk_records_del(rk_txn *t, const uint8_t hash[RK_HASH_LEN], rk_error *err);
+/* The change sequence number under which the envelope of hash is kept: 1 found, 0 not, -1 error. */
+int rk_records_seq(rk_txn *t, const uint8_t hash[RK_HASH_LEN], uint64_t *seq, rk_error *err);
 
 /* The key of (author, rid) in `current`; fails with "invalid_rid" for an empty or too long rid. */
 #define RK_CURRENT_KEY_MAX (RK_KEY_LEN + RK_RID_MAX)

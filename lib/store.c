@@ -158,10 +158,12 @@ int rk_store_put_over(rk_txn *t, const rk_record *rec, const rk_current *current
     rk_put_be64(cval + RK_HASH_LEN, m->version);
     count_record(&counts, m->kind, +1);
     counts.last_seq++;
+    /* The change entry goes before the indexes: the full-text postings name records by it. */
     if (rk_records_put(t, counts.last_seq, rec, err) != 0 ||
         rk_txn_put(t, RK_DB_CURRENT, ckey, cklen, cval, sizeof cval, err) != 0 ||
-        rk_fpset_update(t, m->visibility, m->version, rec->hash, +1, err) != 0 || rk_index_add(t, rec, err) != 0 ||
-        append_change(t, counts.last_seq, rec, err) != 0 || write_counts(t, &counts, err) != 0) {
+        rk_fpset_update(t, m->visibility, m->version, rec->hash, +1, err) != 0 ||
+        append_change(t, counts.last_seq, rec, err) != 0 || rk_index_add(t, rec, err) != 0 ||
+        write_counts(t, &counts, err) != 0) {
         /* A half-applied put must never be committed. */
         rk_txn_poison(t, err);
         return -1;

@@ -54,6 +54,6 @@ int rk_storepages_read(rk_txn *t, rk_storepages *out, rk_error *err)
         return -1;
     out->free += fst.ms_branch_pages + fst.ms_leaf_pages + fst.ms_overflow_pages;
     counted += out->free;
-    out->token_subtrees = out->used > counted ? out->used - counted : 0;
+    out->unaccounted = out->used > counted ? out->used - counted : 0;
     return 0;
 }

@@ -1,9 +1,10 @@
 /* storepages: where the pages of a store's file go, database by database.
  *
  * LMDB's mdb_stat counts only the main tree of a DUPSORT database, not the sub-trees that hold the
- * duplicates of each key, so the pages of the full-text postings ("tokens") are counted here as what
- * the file holds beyond every main tree, LMDB's catalogue of databases, the free list and the two meta
- * pages. Read-only: nothing here changes the store. Used by tests/bench/bench_store and the tests of
+ * duplicates of each key; since store format 4 no database of the store is one, so what the file
+ * holds beyond every tree, LMDB's catalogue of databases, the free list and the two meta pages should
+ * be nothing, and is reported as `unaccounted` so that a figure never silently leaves pages out.
+ * Read-only: nothing here changes the store. Used by tests/bench/bench_store and the tests of
  * the store's layout, so a disk figure and the test of it count the same way.
  */
 #ifndef RENKEI_STOREPAGES_H
@@ -18,7 +19,7 @@ typedef struct rk_storepages {
     size_t entries[RK_DB_COUNT]; /* its entries (a DUPSORT database counts every duplicate) */
     size_t catalogue;            /* LMDB's main database, which names the others */
     size_t free;                 /* pages on the free list (reused by later writes) and of the list itself */
-    size_t token_subtrees;       /* the rest: the sub-trees of the token lists */
+    size_t unaccounted;          /* the rest: pages in no tree (duplicate sub-trees, if any) */
 } rk_storepages;
 
 /* Fills out from the snapshot of t. 0, or -1 with err filled. */

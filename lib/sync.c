@@ -118,31 +118,21 @@ typedef struct builder {
     size_t bytes; /* exact encoded size of m so far */
 } builder;
 
-static size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
 /* Encoded size of a SyncRange including its field tag and length in Reconcile. */
 static size_t range_wire_len(size_t upper_len, int mode, uint64_t count, size_t items_len)
 {
     size_t inner = 0;
     if (upper_len)
-        inner += 1 + varint_len(upper_len) + upper_len;
+        inner += 1 + rk_varint_len(upper_len) + upper_len;
     inner += 2; /* mode, always non-zero */
     if (mode == RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT) {
         inner += 2 + RK_FP_LEN;
         if (count)
-            inner += 1 + varint_len(count);
+            inner += 1 + rk_varint_len(count);
     }
     if (items_len)
-        inner += 1 + varint_len(items_len) + items_len;
-    return 1 + varint_len(inner) + inner;
+        inner += 1 + rk_varint_len(items_len) + items_len;
+    return 1 + rk_varint_len(inner) + inner;
 }
 
 void rk_sync_free_message(Renkei__Reconcile *m)
@@ -168,7 +158,7 @@ static int builder_init(builder *b, uint32_t set)
     renkei__reconcile__init(b->m);
     b->m->set = set;
     b->cap = 0;
-    b->bytes = set ? 1 + varint_len(set) : 0;
+    b->bytes = set ? 1 + rk_varint_len(set) : 0;
     return 0;
 }
 

@@ -17,25 +17,14 @@
 static const char *const db_names[RK_DB_COUNT] = {"records", "current", "changes",     "set0",  "set1",
                                                   "fp0",     "fp1",     "indexes",     "meta",  "tokens",
                                                   "pending", "aside",   "aside_order", "hashes"};
-/* The full-text postings are sorted duplicates of one fixed size under each token (lib/index.c). */
-static const unsigned db_flags[RK_DB_COUNT] = {[RK_DB_TOKENS] = MDB_DUPSORT | MDB_DUPFIXED};
-
 /* The layout this code reads and writes (docs/storage.md, "Format"), kept in meta under FORMAT_KEY.
  * Format 1 (no key) kept each token's postings newest first and envelopes by hash; format 2 kept the
- * postings oldest first; format 3 also keeps envelopes by sequence number. A store of another format
- * is refused at open: read with the wrong duplicate order, LMDB would corrupt it. */
-#define STORE_FORMAT 3
+ * postings oldest first; format 3 also kept envelopes by sequence number; format 4 keeps the postings
+ * as blocks of delta-coded sequence numbers (lib/postings.h) instead of sorted duplicates. A store of
+ * another format is refused at open, before the databases whose layout it decides are opened: formats
+ * 1 to 3 made "tokens" a DUPSORT database, which LMDB would corrupt if it were written as another. */
+#define STORE_FORMAT 4
 #define FORMAT_KEY "_format"
-
-/* The duplicate order of "tokens": the reverse of the postings' bytes. A posting starts with
- * be64(~version), so this is oldest first and the postings of new records are appended at the end of
- * their lists, where LMDB can fill pages (lib/index.c); queries walk the lists backwards. */
-static int token_dup_cmp(const MDB_val *a, const MDB_val *b)
-{
-    size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
-    int c = memcmp(b->mv_data, a->mv_data, n);
-    return c ? c : (b->mv_size > a->mv_size) - (b->mv_size < a->mv_size);
-}
 
 struct rk_store {
     MDB_env *env;
@@ -253,11 +242,14 @@ int rk_store_open(const rk_store_options *opts, rk_store **out, rk_error *err)
     mdb_reader_check(s->env, &dead);
     MDB_txn *txn;
     rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-    for (int i = 0; rc == 0 && i < RK_DB_COUNT; i++)
-        rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE | db_flags[i], &s->dbi[i]);
+    /* meta and changes first: the format decides whether the others may be opened at all */
     if (rc == 0)
-        rc = mdb_set_dupsort(txn, s->dbi[RK_DB_TOKENS], token_dup_cmp);
+        rc = mdb_dbi_open(txn, db_names[RK_DB_META], MDB_CREATE, &s->dbi[RK_DB_META]);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, db_names[RK_DB_CHANGES], MDB_CREATE, &s->dbi[RK_DB_CHANGES]);
     int format = rc == 0 ? check_format(txn, s, &rc) : 0;
+    for (int i = 0; rc == 0 && format == STORE_FORMAT && i < RK_DB_COUNT; i++)
+        rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &s->dbi[i]);
     if (rc == 0 && format != STORE_FORMAT) {
         mdb_txn_abort(txn);
         if (format >= 1 && format < STORE_FORMAT)

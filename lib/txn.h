@@ -45,8 +45,8 @@ void rk_txn_abort(rk_txn *t);                /* frees t */
  *   set0/fp0  RBSR ordered set of public records and its fingerprint index
  *   set1/fp1  the same for public + network records (what members exchange)
  *   indexes   secondary indexes and the event date index (lib/index.c)
- *   tokens    full-text postings: token -> 24-byte sort-key prefixes (DUPSORT, DUPFIXED), oldest
- *             first (the duplicate order is the reverse of their bytes, so new postings are appended)
+ *   tokens    full-text postings: blocks of delta-coded change sequence numbers per token, in
+ *             sort-key order, oldest first (lib/postings.h)
  *   pending   sort key -> kind, visibility: records whose tokens are not yet in `tokens`; a put
  *             lists a record here and, once 512 wait, writes all their tokens in one pass; queries
  *             search them as well, so results never depend on it

@@ -75,6 +75,14 @@ uint64_t rk_monotonic_ns(void);
 void rk_put_be64(uint8_t *p, uint64_t v);
 uint64_t rk_get_be64(const uint8_t *p);
 
+/* Unsigned LEB128 varints, as protobuf encodes them (at most 10 bytes): rk_varint_put writes v at p
+ * and returns its length; rk_varint_get reads one at *p (before end), advances *p, and returns false
+ * if it is cut short or longer than 10 bytes. */
+#define RK_VARINT_MAX 10
+size_t rk_varint_len(uint64_t v);
+size_t rk_varint_put(uint8_t *p, uint64_t v);
+bool rk_varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v);
+
 /* Parses RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM)" into seconds since the epoch and the offset
  * in seconds east of UTC. Returns -1 if malformed or out of range. */
 int rk_parse_rfc3339(const char *s, int64_t *epoch, int *offset_s);

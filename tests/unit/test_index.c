@@ -620,8 +620,9 @@ static void flush_index(fixture *f)
     assert_int_equal(rk_txn_commit(t, &err), 0);
 }
 
-/* The entries of "pending", and the token postings, read with LMDB directly. Every posting must
- * belong to one of the given current records (none to a replaced or deleted version). */
+/* The entries of "pending", and the token postings (each token's list walked with lib/postings.h).
+ * Every posting must name one of the given current records (none a replaced or deleted version), each
+ * list must come newest first and hold as many postings as its count says. */
 static void count_full_text(fixture *f, const spec *specs, size_t n, size_t *pending, size_t *postings)
 {
     rk_error err;
@@ -631,23 +632,47 @@ static void count_full_text(fixture *f, const spec *specs, size_t n, size_t *pen
     MDB_stat st;
     assert_int_equal(mdb_stat(txn, rk_txn_dbi(t, RK_DB_PENDING), &st), 0);
     *pending = st.ms_entries;
-    MDB_cursor *c;
+    MDB_cursor *c, *wc;
     assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &wc), 0);
+    static rk_postings_walk w;
+    uint8_t last[1 + RK_POSTINGS_TOKEN_MAX] = {0};
     MDB_val k, v;
     *postings = 0;
     for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        assert_int_equal(v.mv_size, 24);
-        bool known = false;
-        for (size_t i = 0; !known && i < n; i++) {
-            uint8_t sk[24];
-            rk_put_be64(sk, ~specs[i].version);
-            memcpy(sk + 8, specs[i].hash, 16);
-            known = specs[i].kind != RENKEI__KIND__KIND_TOMBSTONE && memcmp(sk, v.mv_data, 24) == 0;
+        const uint8_t *key = k.mv_data;
+        assert_true(k.mv_size > 1u + key[0]);
+        if (memcmp(key, last, 1u + key[0]) == 0)
+            continue; /* another block of a token already walked */
+        memcpy(last, key, 1u + key[0]);
+        uint64_t count;
+        assert_int_equal(rk_postings_count(t, wc, key + 1, key[0], &count, &err), 0);
+        assert_int_equal(rk_postings_walk_start(&w, t, wc, key + 1, key[0], NULL, &err), 0);
+        rk_posting p;
+        uint8_t prev[RK_SORT_KEY_LEN] = {0};
+        size_t listed = 0;
+        int r;
+        while ((r = rk_postings_walk_next(&w, &p, &err)) == 1) {
+            bool known = false;
+            for (size_t i = 0; !known && i < n; i++) {
+                uint8_t sk[RK_SORT_KEY_LEN];
+                rk_put_be64(sk, ~specs[i].version);
+                memcpy(sk + 8, specs[i].hash, RK_HASH_LEN);
+                known = specs[i].kind != RENKEI__KIND__KIND_TOMBSTONE && memcmp(sk, p.sk, sizeof sk) == 0;
+            }
+            if (!known)
+                fail_msg("a token posting belongs to no current record");
+            if (listed > 0 && memcmp(prev, p.sk, sizeof prev) >= 0)
+                fail_msg("a token's postings are out of order");
+            memcpy(prev, p.sk, sizeof prev);
+            listed++;
         }
-        if (!known)
-            fail_msg("a token posting belongs to no current record");
-        (*postings)++;
+        assert_int_equal(r, 0);
+        assert_int_equal(listed, count);
+        assert_true(listed > 0);
+        *postings += listed;
     }
+    mdb_cursor_close(wc);
     mdb_cursor_close(c);
     rk_txn_abort(t);
 }

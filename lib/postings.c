@@ -1,0 +1,529 @@
+/* postings: the compact full-text posting lists in "tokens" (layout and invariants in postings.h).
+ *
+ * Why sequence numbers in blocks: a posting used to be one 24-byte duplicate (a sort-key prefix) and
+ * the lists took 1.1 KB per benchmark record, 3.4 KB per API record; a delta-coded sequence number
+ * takes one or two bytes, and a batch rewrites one tail block per token instead of adding a value per
+ * posting. Why ordered by version rather than by sequence number: queries walk newest version first
+ * and resume from a sort-key cursor, so a list kept in that order is walked a block at a time and a
+ * cursor finds its block with one seek, where a list in arrival order would have to be read whole and
+ * sorted by a query. The versions are not stored but read from `changes` when a walk returns a posting
+ * (it needed the kind, visibility and hash from the 'a' list before, one lookup either way), and when
+ * a posting goes in the middle of a list (a record that arrives older than the token's newest: a
+ * binary search over one block). Records arrive mostly in version order, so the batch appends.
+ */
+#include "postings.h"
+
+#include <string.h>
+
+#define KP_LEN 16
+#define KEY_MAX (1 + RK_POSTINGS_TOKEN_MAX + KP_LEN)
+#define VALUE_MAX (RK_VARINT_MAX * (3 + RK_POSTINGS_ENTRIES_MAX))
+
+/* The change entry (lib/store.c, docs/storage.md): author (32) || be64(version) || hash (32) || kind
+ * || visibility || rid. */
+#define CHANGE_VERSION RK_KEY_LEN
+#define CHANGE_HASH (CHANGE_VERSION + 8)
+#define CHANGE_KIND (CHANGE_HASH + RK_HASH_LEN)
+#define CHANGE_VISIBILITY (CHANGE_KIND + 1)
+
+typedef struct block {
+    uint8_t key[KEY_MAX];
+    size_t klen;
+    uint64_t total, span;
+    size_t n;
+    uint64_t seq[RK_POSTINGS_ENTRIES_MAX];
+} block;
+
+static const uint8_t kp_top[KP_LEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+/* ---- encoding ------------------------------------------------------------------------------------ */
+
+/* A step between sequence numbers, which may go down (records that arrived out of version order),
+ * zigzag coded so that small steps either way take one byte. */
+static uint64_t step_code(uint64_t from, uint64_t to)
+{
+    uint64_t d = to - from;
+    return (d << 1) ^ (0 - (d >> 63));
+}
+
+static uint64_t step_apply(uint64_t from, uint64_t code)
+{
+    return from + ((code >> 1) ^ (0 - (code & 1)));
+}
+
+static size_t entries_bytes(const block *b)
+{
+    size_t n = b->n ? rk_varint_len(b->seq[0]) : 0;
+    for (size_t i = 1; i < b->n; i++)
+        n += rk_varint_len(step_code(b->seq[i - 1], b->seq[i]));
+    return n;
+}
+
+static size_t block_encode(const block *b, uint8_t *out)
+{
+    size_t n = rk_varint_put(out, b->total);
+    n += rk_varint_put(out + n, b->span);
+    for (size_t i = 0; i < b->n; i++)
+        n += rk_varint_put(out + n, i ? step_code(b->seq[i - 1], b->seq[i]) : b->seq[0]);
+    return n;
+}
+
+/* The header and entries of a block's value; -1 if it is malformed or empty. */
+static int value_decode(const MDB_val *v, uint64_t *total, uint64_t *span, uint64_t *seq, size_t *n)
+{
+    const uint8_t *p = v->mv_data, *end = p + v->mv_size;
+    *n = 0;
+    if (!rk_varint_get(&p, end, total) || !rk_varint_get(&p, end, span))
+        return -1;
+    while (p < end) {
+        uint64_t x;
+        if (*n == RK_POSTINGS_ENTRIES_MAX || !rk_varint_get(&p, end, &x))
+            return -1;
+        seq[*n] = *n ? step_apply(seq[*n - 1], x) : x;
+        ++*n;
+    }
+    return *n ? 0 : -1;
+}
+
+static int corrupt(rk_error *err)
+{
+    return rk_fail(err, "store_corrupt", "", "a full-text posting block is malformed");
+}
+
+static int block_decode(const MDB_val *k, const MDB_val *v, block *b, rk_error *err)
+{
+    if (k->mv_size > KEY_MAX || value_decode(v, &b->total, &b->span, b->seq, &b->n) != 0)
+        return corrupt(err);
+    memcpy(b->key, k->mv_data, k->mv_size);
+    b->klen = k->mv_size;
+    return 0;
+}
+
+/* ---- keys ---------------------------------------------------------------------------------------- */
+
+static size_t prefix_of(const uint8_t *tok, size_t len, uint8_t out[1 + RK_POSTINGS_TOKEN_MAX])
+{
+    out[0] = (uint8_t)len;
+    memcpy(out + 1, tok, len);
+    return 1 + len;
+}
+
+static bool is_block_of(const MDB_val *k, const uint8_t *prefix, size_t plen)
+{
+    return k->mv_size == plen + KP_LEN && memcmp(k->mv_data, prefix, plen) == 0;
+}
+
+/* The first KP_LEN bytes of a posting's pk: the complement of its sort key's. */
+static void kp_of(const uint8_t sk[RK_SORT_KEY_LEN], uint8_t kp[KP_LEN])
+{
+    for (size_t i = 0; i < KP_LEN; i++)
+        kp[i] = (uint8_t)~sk[i];
+}
+
+static uint64_t sk_version(const uint8_t sk[RK_SORT_KEY_LEN])
+{
+    return ~rk_get_be64(sk);
+}
+
+static uint64_t key_version(const block *b)
+{
+    return rk_get_be64(b->key + b->klen - KP_LEN);
+}
+
+static void set_key(block *b, const uint8_t *prefix, size_t plen, const uint8_t kp[KP_LEN])
+{
+    memcpy(b->key, prefix, plen);
+    memcpy(b->key + plen, kp, KP_LEN);
+    b->klen = plen + KP_LEN;
+}
+
+/* Positions c on the token's last block whose key is at most prefix || kp: 1 with k and v set, 0 when
+ * every block's key is above it (or there is none), -1 on error. */
+static int seek(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, const uint8_t kp[KP_LEN], MDB_val *k,
+                MDB_val *v, rk_error *err)
+{
+    uint8_t key[KEY_MAX];
+    memcpy(key, prefix, plen);
+    memcpy(key + plen, kp, KP_LEN);
+    k->mv_size = plen + KP_LEN;
+    k->mv_data = key;
+    int rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+    bool exact = rc == 0 && k->mv_size == plen + KP_LEN && memcmp(k->mv_data, key, plen + KP_LEN) == 0;
+    if (!exact && rc == 0)
+        rc = mdb_cursor_get(c, k, v, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(c, k, v, MDB_LAST);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "reading the full-text index", err);
+    return is_block_of(k, prefix, plen) ? 1 : 0;
+}
+
+static int seek_block(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, const uint8_t kp[KP_LEN], block *b,
+                      rk_error *err)
+{
+    MDB_val k, v;
+    int found = seek(t, c, prefix, plen, kp, &k, &v, err);
+    return found == 1 ? (block_decode(&k, &v, b, err) == 0 ? 1 : -1) : found;
+}
+
+/* The token's first block: 1, 0 if the list is empty, -1 on error. */
+static int seek_first(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, block *b, rk_error *err)
+{
+    MDB_val k = {.mv_size = plen, .mv_data = (void *)prefix}, v;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND || (rc == 0 && !is_block_of(&k, prefix, plen)))
+        return 0;
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "reading the full-text index", err);
+    return block_decode(&k, &v, b, err) == 0 ? 1 : -1;
+}
+
+/* Whether the block c is on is the token's last: 1 yes, 0 no, -1 error. Moves c. */
+static int is_tail(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, rk_error *err)
+{
+    MDB_val k, v;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    if (rc == MDB_NOTFOUND)
+        return 1;
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "reading the full-text index", err);
+    return is_block_of(&k, prefix, plen) ? 0 : 1;
+}
+
+static int block_write(rk_txn *t, MDB_cursor *c, const block *b, rk_error *err)
+{
+    uint8_t buf[VALUE_MAX];
+    MDB_val k = {.mv_size = b->klen, .mv_data = (void *)b->key};
+    MDB_val v = {.mv_size = block_encode(b, buf), .mv_data = buf};
+    int rc = mdb_cursor_put(c, &k, &v, 0);
+    return rc == 0 ? 0 : rk_txn_fail(t, rc, "writing the full-text index", err);
+}
+
+static int block_delete(rk_txn *t, MDB_cursor *c, const block *b, rk_error *err)
+{
+    MDB_val k = {.mv_size = b->klen, .mv_data = (void *)b->key}, v;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_SET);
+    if (rc == 0)
+        rc = mdb_cursor_del(c, 0);
+    return rc == 0 ? 0 : rk_txn_fail(t, rc, "writing the full-text index", err);
+}
+
+/* Adds delta to the total in the token's last block. */
+static int tail_total_add(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, int delta, rk_error *err)
+{
+    block tail;
+    int found = seek_block(t, c, prefix, plen, kp_top, &tail, err);
+    if (found <= 0)
+        return found < 0 ? -1 : corrupt(err);
+    tail.total += (uint64_t)(int64_t)delta;
+    return block_write(t, c, &tail, err);
+}
+
+/* ---- reading ------------------------------------------------------------------------------------- */
+
+int rk_postings_resolve(rk_txn *t, uint64_t seq, rk_posting *out, rk_error *err)
+{
+    uint8_t key[8];
+    rk_put_be64(key, seq);
+    MDB_val v;
+    int found = rk_txn_get(t, RK_DB_CHANGES, key, sizeof key, &v, err);
+    if (found != 1)
+        return found;
+    if (v.mv_size <= CHANGE_VISIBILITY)
+        return rk_fail(err, "store_corrupt", "", "a change entry is malformed");
+    const uint8_t *p = v.mv_data;
+    out->seq = seq;
+    rk_put_be64(out->sk, ~rk_get_be64(p + CHANGE_VERSION));
+    memcpy(out->sk + 8, p + CHANGE_HASH, RK_HASH_LEN);
+    out->kind = p[CHANGE_KIND];
+    out->visibility = p[CHANGE_VISIBILITY];
+    return 1;
+}
+
+/* The sort key of a listed sequence number, which must have its change entry. */
+static int listed_sk(rk_txn *t, uint64_t seq, rk_posting *p, rk_error *err)
+{
+    int found = rk_postings_resolve(t, seq, p, err);
+    if (found == 0)
+        return rk_fail(err, "store_corrupt", "", "a full-text posting names change %llu, which is missing",
+                       (unsigned long long)seq);
+    return found < 0 ? -1 : 0;
+}
+
+/* The number of entries of seq[0..n) that sort after sk (are older), which come first: a binary
+ * search that reads the change entries it probes. -1 on error. */
+static long count_older(rk_txn *t, const uint64_t *seq, size_t n, const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        rk_posting p;
+        if (listed_sk(t, seq[mid], &p, err) != 0)
+            return -1;
+        if (memcmp(p.sk, sk, RK_SORT_KEY_LEN) > 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (long)lo;
+}
+
+int rk_postings_count(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t *n, rk_error *err)
+{
+    uint8_t prefix[1 + RK_POSTINGS_TOKEN_MAX];
+    size_t plen = prefix_of(tok, len, prefix);
+    MDB_val k, v;
+    *n = 0;
+    int found = seek(t, c, prefix, plen, kp_top, &k, &v, err);
+    if (found <= 0)
+        return found;
+    const uint8_t *p = v.mv_data;
+    if (!rk_varint_get(&p, p + v.mv_size, n))
+        return corrupt(err);
+    return 0;
+}
+
+int rk_postings_walk_start(rk_postings_walk *w, rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len,
+                           const uint8_t *after, rk_error *err)
+{
+    w->t = t;
+    w->c = c;
+    w->plen = prefix_of(tok, len, w->prefix);
+    w->in_block = false;
+    w->n = w->i = 0;
+    uint8_t kp[KP_LEN];
+    if (after)
+        kp_of(after, kp);
+    MDB_val k, v;
+    /* With a cursor, the blocks after the one that holds after's place list only newer records. */
+    int found = seek(t, c, w->prefix, w->plen, after ? kp : kp_top, &k, &v, err);
+    if (found <= 0)
+        return found;
+    uint64_t total, span;
+    if (value_decode(&v, &total, &span, w->seq, &w->n) != 0)
+        return corrupt(err);
+    w->in_block = true;
+    w->i = w->n;
+    if (after) {
+        long older = count_older(t, w->seq, w->n, after, err);
+        if (older < 0)
+            return -1;
+        w->i = (size_t)older;
+    }
+    return 0;
+}
+
+int rk_postings_walk_next(rk_postings_walk *w, rk_posting *out, rk_error *err)
+{
+    while (w->i == 0) {
+        if (!w->in_block)
+            return 0;
+        MDB_val k, v;
+        int rc = mdb_cursor_get(w->c, &k, &v, MDB_PREV);
+        if (rc == MDB_NOTFOUND || (rc == 0 && !is_block_of(&k, w->prefix, w->plen))) {
+            w->in_block = false;
+            return 0;
+        }
+        if (rc != 0)
+            return rk_txn_fail(w->t, rc, "reading the full-text index", err);
+        uint64_t total, span;
+        if (value_decode(&v, &total, &span, w->seq, &w->n) != 0)
+            return corrupt(err);
+        w->i = w->n;
+    }
+    return listed_sk(w->t, w->seq[--w->i], out, err) == 0 ? 1 : -1;
+}
+
+/* ---- writing ------------------------------------------------------------------------------------- */
+
+/* Appends v[0..n), all newer than every posting of the list, to its last block (cur, or none when the
+ * list is empty), starting a new block whenever one is full. */
+static int append(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, block *cur, const rk_posting_new *v,
+                  size_t n, rk_error *err)
+{
+    block fresh;
+    uint64_t total = cur ? cur->total : 0;
+    if (!cur) {
+        cur = &fresh;
+        cur->n = 0;
+    }
+    size_t bytes = entries_bytes(cur);
+    bool dirty = false;
+    uint8_t prev_kp[KP_LEN];
+    for (size_t i = 0; i < n; i++) {
+        uint8_t kp[KP_LEN];
+        kp_of(v[i].sk, kp);
+        /* Two entries that share a kp stay in one block, or the second could not be found by it. */
+        bool same_kp = i > 0 && memcmp(kp, prev_kp, KP_LEN) == 0;
+        if (cur->n == 0 || (bytes >= RK_POSTINGS_BLOCK_BYTES && !same_kp)) {
+            if (dirty && block_write(t, c, cur, err) != 0)
+                return -1;
+            set_key(cur, prefix, plen, kp);
+            cur->n = 0;
+            cur->span = 0;
+            cur->total = 0;
+            bytes = 0;
+        }
+        if (cur->n == RK_POSTINGS_ENTRIES_MAX)
+            return rk_fail(err, "store_error", "", "too many full-text postings share a 128-bit prefix");
+        bytes += cur->n ? rk_varint_len(step_code(cur->seq[cur->n - 1], v[i].seq)) : rk_varint_len(v[i].seq);
+        cur->seq[cur->n++] = v[i].seq;
+        uint64_t ahead = sk_version(v[i].sk) - key_version(cur);
+        if (ahead > cur->span)
+            cur->span = ahead;
+        dirty = true;
+        memcpy(prev_kp, kp, KP_LEN);
+    }
+    cur->total = total + n;
+    return block_write(t, c, cur, err);
+}
+
+/* Writes b, split in two halves when its entries have outgrown a block; newest bounds its versions. */
+static int write_maybe_split(rk_txn *t, MDB_cursor *c, block *b, size_t plen, uint64_t newest, rk_error *err)
+{
+    if (entries_bytes(b) < RK_POSTINGS_BLOCK_BYTES)
+        return block_write(t, c, b, err);
+    size_t mid = b->n / 2;
+    uint8_t kp[KP_LEN];
+    for (; mid > 0 && mid < b->n; mid++) {
+        rk_posting lo, hi;
+        if (listed_sk(t, b->seq[mid - 1], &lo, err) != 0 || listed_sk(t, b->seq[mid], &hi, err) != 0)
+            return -1;
+        kp_of(hi.sk, kp);
+        uint8_t lo_kp[KP_LEN];
+        kp_of(lo.sk, lo_kp);
+        if (memcmp(lo_kp, kp, KP_LEN) != 0)
+            break; /* never between two entries that share a kp */
+    }
+    if (mid == 0 || mid == b->n)
+        return block_write(t, c, b, err);
+    block hi;
+    set_key(&hi, b->key, plen, kp);
+    hi.n = b->n - mid;
+    memcpy(hi.seq, b->seq + mid, hi.n * sizeof *hi.seq);
+    hi.total = b->total; /* the list's total when b was its last block */
+    hi.span = newest - key_version(&hi);
+    b->n = mid;
+    return block_write(t, c, b, err) == 0 && block_write(t, c, &hi, err) == 0 ? 0 : -1;
+}
+
+/* Puts one posting where it belongs in the list: a record older than the list's newest. */
+static int insert_one(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, const rk_posting_new *x,
+                      rk_error *err)
+{
+    uint8_t kp[KP_LEN];
+    kp_of(x->sk, kp);
+    block b;
+    bool first = false; /* x is older than the list's first key, which becomes x's */
+    int found = seek_block(t, c, prefix, plen, kp, &b, err);
+    if (found == 0) {
+        found = seek_first(t, c, prefix, plen, &b, err);
+        first = found == 1;
+    }
+    if (found < 0)
+        return -1;
+    if (found == 0)
+        return append(t, c, prefix, plen, NULL, x, 1, err);
+    for (size_t j = 0; j < b.n; j++)
+        if (b.seq[j] == x->seq)
+            return 0;
+    if (b.n == RK_POSTINGS_ENTRIES_MAX)
+        return rk_fail(err, "store_error", "", "too many full-text postings share a 128-bit prefix");
+    int tail = is_tail(t, c, prefix, plen, err);
+    if (tail < 0)
+        return -1;
+    uint64_t newest = key_version(&b) + b.span;
+    if (sk_version(x->sk) > newest)
+        newest = sk_version(x->sk);
+    size_t pos = 0;
+    if (first) {
+        if (block_delete(t, c, &b, err) != 0)
+            return -1;
+        set_key(&b, prefix, plen, kp);
+    } else {
+        long older = count_older(t, b.seq, b.n, x->sk, err);
+        if (older < 0)
+            return -1;
+        pos = (size_t)older;
+    }
+    memmove(b.seq + pos + 1, b.seq + pos, (b.n - pos) * sizeof *b.seq);
+    b.seq[pos] = x->seq;
+    b.n++;
+    b.span = newest - key_version(&b);
+    if (tail)
+        b.total++;
+    if (write_maybe_split(t, c, &b, plen, newest, err) != 0)
+        return -1;
+    return tail ? 0 : tail_total_add(t, c, prefix, plen, +1, err);
+}
+
+int rk_postings_add(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, const rk_posting_new *v, size_t n,
+                    rk_error *err)
+{
+    if (n == 0 || len == 0 || len > RK_POSTINGS_TOKEN_MAX)
+        return 0;
+    uint8_t prefix[1 + RK_POSTINGS_TOKEN_MAX];
+    size_t plen = prefix_of(tok, len, prefix);
+    block tail;
+    int have = seek_block(t, c, prefix, plen, kp_top, &tail, err);
+    if (have < 0)
+        return -1;
+    size_t i = 0;
+    if (have) {
+        uint64_t newest = key_version(&tail) + tail.span;
+        for (; i < n && sk_version(v[i].sk) <= newest; i++)
+            if (insert_one(t, c, prefix, plen, &v[i], err) != 0)
+                return -1;
+        if (i > 0 && i < n && (have = seek_block(t, c, prefix, plen, kp_top, &tail, err)) < 0)
+            return -1;
+    }
+    return i < n ? append(t, c, prefix, plen, have ? &tail : NULL, v + i, n - i, err) : 0;
+}
+
+int rk_postings_remove(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t seq,
+                       const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
+{
+    if (len == 0 || len > RK_POSTINGS_TOKEN_MAX)
+        return 0;
+    uint8_t prefix[1 + RK_POSTINGS_TOKEN_MAX], kp[KP_LEN];
+    size_t plen = prefix_of(tok, len, prefix);
+    kp_of(sk, kp);
+    block b;
+    int found = seek_block(t, c, prefix, plen, kp, &b, err);
+    if (found <= 0)
+        return found;
+    size_t j = 0;
+    while (j < b.n && b.seq[j] != seq)
+        j++;
+    if (j == b.n)
+        return 0;
+    int tail = is_tail(t, c, prefix, plen, err);
+    if (tail < 0)
+        return -1;
+    memmove(b.seq + j, b.seq + j + 1, (b.n - j - 1) * sizeof *b.seq);
+    b.n--;
+    if (!tail) {
+        if ((b.n ? block_write(t, c, &b, err) : block_delete(t, c, &b, err)) != 0)
+            return -1;
+        return tail_total_add(t, c, prefix, plen, -1, err);
+    }
+    if (b.total == 0)
+        return corrupt(err);
+    b.total--;
+    if (b.n)
+        return block_write(t, c, &b, err);
+    if (block_delete(t, c, &b, err) != 0)
+        return -1;
+    if (b.total == 0)
+        return 0;
+    /* The block before is the last one now, and carries the total. */
+    block prev;
+    found = seek_block(t, c, prefix, plen, kp_top, &prev, err);
+    if (found <= 0)
+        return found < 0 ? -1 : corrupt(err);
+    prev.total = b.total;
+    return block_write(t, c, &prev, err);
+}

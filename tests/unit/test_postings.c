@@ -1,0 +1,268 @@
+/* Tests of the compact full-text posting lists (lib/postings.c) against a model: one token's list,
+ * fed with batches of records in and out of version order (appends to the last block, insertions in
+ * the middle and before the first key, blocks split), then emptied again by removals, must always hold
+ * exactly the model's postings: its count, a walk from the newest, and walks resumed after any sort
+ * key (listed, removed, or never listed) give the model's records in sort-key order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "postings.h"
+#include "store.h"
+
+#define N 2400
+#define TOKEN "\xff\xfe" /* not UTF-8, so no bigram of the records' own text */
+
+typedef struct entry {
+    uint64_t seq;
+    uint8_t sk[RK_SORT_KEY_LEN];
+    bool listed;
+} entry;
+
+typedef struct fixture {
+    fx_store s;
+    fx_author a;
+    entry e[N];
+    uint64_t rng;
+} fixture;
+
+static uint64_t rnd(fixture *f)
+{
+    f->rng ^= f->rng << 13;
+    f->rng ^= f->rng >> 7;
+    f->rng ^= f->rng << 17;
+    return f->rng;
+}
+
+/* N records with distinct versions in shuffled order, so sequence numbers and versions disagree. */
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->rng = 0x9e3779b97f4a7c15u;
+    fx_store_open(&f->s, "postings", 0);
+    fx_author_init(&f->a);
+    rk_error err;
+    for (size_t i = 0; i < N; i += 200) {
+        rk_txn *t = fx_begin(&f->s, true);
+        for (size_t j = i; j < i + 200; j++) {
+            char rid[32];
+            snprintf(rid, sizeof rid, "p%zu", j);
+            uint64_t version = 1000000 + (j * 7919) % N * 1000;
+            rk_record rec;
+            fx_seal_case(&f->a, rid, version, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, rid, &rec);
+            rk_put_result res;
+            assert_int_equal(rk_store_put(t, &rec, &res, &f->e[j].seq, &err), 0);
+            assert_int_equal(res, RK_PUT_STORED);
+            rk_put_be64(f->e[j].sk, ~version);
+            memcpy(f->e[j].sk + 8, rec.hash, RK_HASH_LEN);
+            rk_record_free(&rec);
+        }
+        assert_int_equal(rk_txn_commit(t, &err), 0);
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fx_author_free(&f->a);
+    fx_store_close(&f->s);
+    free(f);
+    return 0;
+}
+
+static const entry *sorted_entries;
+
+/* Sort-key order: newest first. */
+static int by_sk(const void *a, const void *b)
+{
+    return memcmp(sorted_entries[*(const size_t *)a].sk, sorted_entries[*(const size_t *)b].sk, RK_SORT_KEY_LEN);
+}
+
+/* The model's listed entries in sort-key order; returns how many. */
+static size_t model(fixture *f, size_t *order)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < N; i++)
+        if (f->e[i].listed)
+            order[n++] = i;
+    sorted_entries = f->e;
+    qsort(order, n, sizeof *order, by_sk);
+    return n;
+}
+
+/* The blocks the list has. */
+static size_t blocks(rk_txn *t)
+{
+    rk_error err;
+    MDB_txn *txn = rk_txn_mdb(t, &err);
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
+    uint8_t prefix[3] = {2, 0xff, 0xfe};
+    MDB_val k = {.mv_size = sizeof prefix, .mv_data = prefix}, v;
+    size_t n = 0;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < sizeof prefix || memcmp(k.mv_data, prefix, sizeof prefix) != 0)
+            break;
+        n++;
+    }
+    mdb_cursor_close(c);
+    return n;
+}
+
+/* A walk (after a sort key, or from the newest) returns exactly the model's entries that sort after it. */
+static void expect_walk(fixture *f, rk_txn *t, MDB_cursor *c, const size_t *order, size_t n, const uint8_t *after)
+{
+    static rk_postings_walk w;
+    rk_error err;
+    assert_int_equal(rk_postings_walk_start(&w, t, c, (const uint8_t *)TOKEN, 2, after, &err), 0);
+    size_t i = 0;
+    while (after && i < n && memcmp(f->e[order[i]].sk, after, RK_SORT_KEY_LEN) <= 0)
+        i++;
+    rk_posting p;
+    int r;
+    while ((r = rk_postings_walk_next(&w, &p, &err)) == 1) {
+        if (i == n)
+            fail_msg("the walk returns change %llu after the model's last", (unsigned long long)p.seq);
+        const entry *e = &f->e[order[i++]];
+        assert_int_equal(p.seq, e->seq);
+        assert_memory_equal(p.sk, e->sk, RK_SORT_KEY_LEN);
+        assert_int_equal(p.kind, RENKEI__KIND__KIND_CASE);
+        assert_int_equal(p.visibility, RENKEI__VISIBILITY__VISIBILITY_PUBLIC);
+    }
+    assert_int_equal(r, 0);
+    assert_int_equal(i, n);
+}
+
+/* The list against the model: count, the whole walk, and walks after 40 sort keys of every kind. */
+static size_t check(fixture *f)
+{
+    static size_t order[N];
+    size_t n = model(f, order);
+    rk_error err;
+    rk_txn *t = fx_begin(&f->s, false);
+    MDB_txn *txn = rk_txn_mdb(t, &err);
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
+    uint64_t count;
+    assert_int_equal(rk_postings_count(t, c, (const uint8_t *)TOKEN, 2, &count, &err), 0);
+    assert_int_equal(count, n);
+    expect_walk(f, t, c, order, n, NULL);
+    for (int i = 0; i < 40; i++) {
+        const uint8_t *after = f->e[rnd(f) % N].sk; /* listed or not */
+        uint8_t between[RK_SORT_KEY_LEN];
+        if (i % 4 == 3) { /* a version no record has: between two of them */
+            memcpy(between, after, sizeof between);
+            rk_put_be64(between, rk_get_be64(after) + 500);
+            after = between;
+        }
+        expect_walk(f, t, c, order, n, after);
+    }
+    size_t b = blocks(t);
+    mdb_cursor_close(c);
+    rk_txn_abort(t);
+    return b;
+}
+
+/* Adds the unlisted records among idx[0..n) in one batch, in the order the batch writes (oldest
+ * first). */
+static void add(fixture *f, size_t *idx, size_t n)
+{
+    sorted_entries = f->e;
+    qsort(idx, n, sizeof *idx, by_sk);
+    rk_posting_new v[N];
+    size_t m = 0;
+    for (size_t i = n; i-- > 0;)
+        if (!f->e[idx[i]].listed) {
+            v[m++] = (rk_posting_new){.seq = f->e[idx[i]].seq, .sk = f->e[idx[i]].sk};
+            f->e[idx[i]].listed = true;
+        }
+    rk_error err;
+    rk_txn *t = fx_begin(&f->s, true);
+    MDB_txn *txn = rk_txn_mdb(t, &err);
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
+    assert_int_equal(rk_postings_add(t, c, (const uint8_t *)TOKEN, 2, v, m, &err), 0);
+    mdb_cursor_close(c);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+}
+
+static void remove_some(fixture *f, size_t every, size_t offset)
+{
+    rk_error err;
+    rk_txn *t = fx_begin(&f->s, true);
+    MDB_txn *txn = rk_txn_mdb(t, &err);
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
+    for (size_t i = offset; i < N; i += every) {
+        /* removing what is not listed changes nothing */
+        assert_int_equal(rk_postings_remove(t, c, (const uint8_t *)TOKEN, 2, f->e[i].seq, f->e[i].sk, &err), 0);
+        f->e[i].listed = false;
+    }
+    mdb_cursor_close(c);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+}
+
+static void test_postings_match_the_model(void **state)
+{
+    fixture *f = *state;
+    static size_t idx[N];
+    /* Two of every three of the newest third first, in batches, in version order: appends, blocks
+     * closed as they fill. */
+    size_t n = 0;
+    for (size_t i = 0; i < N; i++)
+        if (~rk_get_be64(f->e[i].sk) >= 1000000 + 2 * N / 3 * 1000 && i % 3 != 0)
+            idx[n++] = i;
+    sorted_entries = f->e;
+    qsort(idx, n, sizeof *idx, by_sk);
+    for (size_t i = n; i > 0; i -= i < 100 ? i : 100) /* oldest batch first */
+        add(f, idx + (i < 100 ? 0 : i - 100), i < 100 ? i : 100);
+    size_t b = check(f);
+    assert_true(b >= 2);
+    /* Then the rest, in random batches: insertions in the middle of blocks (the last one included),
+     * before the first key, and splits of full blocks. */
+    for (int round = 0; round < 12; round++) {
+        n = 0;
+        for (size_t i = 0; i < N; i++)
+            if (!f->e[i].listed && rnd(f) % 12 == 0)
+                idx[n++] = i;
+        add(f, idx, n);
+    }
+    n = 0;
+    for (size_t i = 0; i < N; i++)
+        idx[n++] = i;
+    add(f, idx, n);
+    b = check(f);
+    print_message("%d postings in %zu blocks\n", N, b);
+    assert_true(b >= 8);
+    /* Removals from every block: some emptied, the last among them. */
+    remove_some(f, 3, 0);
+    check(f);
+    remove_some(f, 3, 1);
+    check(f);
+    /* Added again while others go: a list that shrinks and grows stays exact. */
+    n = 0;
+    for (size_t i = 0; i < N; i += 2)
+        idx[n++] = i;
+    add(f, idx, n);
+    check(f);
+    remove_some(f, 1, 0);
+    assert_int_equal(check(f), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_postings_match_the_model, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
