@@ -18,6 +18,7 @@
 
 #include <glib.h>
 
+#include "grow.h"
 #include "records.h"
 #include "text.h"
 
@@ -34,14 +35,10 @@ int rk_index_prefixes_push(rk_index_prefixes *l, const uint8_t *b, size_t len)
 {
     if (len > RK_INDEX_PREFIX_MAX)
         return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 16;
-        rk_index_prefix *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
+    rk_index_prefix *v = rk_grow(l->v, &l->cap, l->n + 1, sizeof *v);
+    if (!v)
+        return -1;
+    l->v = v;
     memcpy(l->v[l->n].b, b, len);
     l->v[l->n].len = len;
     l->n++;
@@ -562,14 +559,10 @@ static void batch_free(flush_batch *b)
 
 static int batch_push(flush_batch *b, const char *tok, uint32_t len, uint32_t rec)
 {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 4096;
-        token_posting *v = realloc(b->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        b->v = v;
-        b->cap = cap;
-    }
+    token_posting *v = rk_grow(b->v, &b->cap, b->n + 1, sizeof *v);
+    if (!v)
+        return -1;
+    b->v = v;
     b->v[b->n++] = (token_posting){.tok = tok, .len = len, .rec = rec};
     return 0;
 }
@@ -589,14 +582,10 @@ static gint token_posting_cmp(gconstpointer a, gconstpointer b, gpointer ctx)
 /* Adds one pending record and its distinct tokens to the batch. */
 static int batch_add_record(rk_txn *t, flush_batch *b, const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
 {
-    if (b->n_recs == b->cap_recs) {
-        size_t cap = b->cap_recs ? 2 * b->cap_recs : RK_INDEX_PENDING_MAX;
-        flush_record *v = realloc(b->recs, cap * sizeof *v);
-        if (!v)
-            return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
-        b->recs = v;
-        b->cap_recs = cap;
-    }
+    flush_record *recs = rk_grow(b->recs, &b->cap_recs, b->n_recs + 1, sizeof *recs);
+    if (!recs)
+        return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
+    b->recs = recs;
     flush_record *r = &b->recs[b->n_recs];
     int found = rk_records_seq(t, sk + 8, &r->seq, err);
     if (found <= 0)
