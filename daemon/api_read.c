@@ -286,6 +286,28 @@ static int read_add_record(const rk_record *rec, void *ctx)
     return 0;
 }
 
+static const char *read_author_name(const uint8_t author[RK_KEY_LEN], void *ctx)
+{
+    return rk_members_name(ctx, author);
+}
+
+/* The walk's offer of a match by its hash (lib/query.h): its JSON from the cache when kept for this
+ * view, so the record is never read and unpacked; a miss has it loaded and rendered by
+ * read_add_record. */
+static int read_add_cached(const uint8_t hash[RK_HASH_LEN], int max_visibility, void *ctx)
+{
+    read_list *l = ctx;
+    int ceiling = max_visibility < READ_CEILING ? max_visibility : READ_CEILING;
+    int got = rk_jsonlist_next(&l->list) != 0
+                  ? -1
+                  : rk_jsoncache_get_hash(l->cache, hash, ceiling, read_author_name, (void *)l->roster, &l->body);
+    if (got == 0)
+        rk_jsonlist_unnext(&l->list);
+    if (got < 0)
+        l->oom = true;
+    return got;
+}
+
 /* After a list walk: the error (none of the walk's output is kept) or false when all went well. */
 static bool read_list_failed(read_list *l, int rc, const rk_error *err, rk_api_response *res)
 {
@@ -321,6 +343,7 @@ void rk_api_list_records(rk_api *a, rk_http_req *req, const char *arg, rk_api_re
         }
         q.author = author;
     }
+    q.cached = read_add_cached;
     rk_txn *t;
     if (read_begin(a, &t, res) != 0)
         goto out;
@@ -350,6 +373,7 @@ void rk_api_list_events(rk_api *a, rk_http_req *req, const char *arg, rk_api_res
         rk_api_rk_error(res, &perr);
         return;
     }
+    q.cached = read_add_cached;
     rk_txn *t;
     if (read_begin(a, &t, res) != 0)
         return;

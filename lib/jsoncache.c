@@ -4,6 +4,8 @@
  * recent at the head) through its embedded link, and `bytes` is the sum of the entries' costs, never
  * above max_bytes; an entry is one allocation holding its JSON and then its name, so freeing it
  * frees everything it counts. Tombstones and renderings larger than the whole bound are not stored.
+ * An entry keeps its author's key, so a lookup by hash alone (a query walk that has not loaded the
+ * record) resolves the name the view would show and compares it as a lookup with the record does.
  */
 #include "jsoncache.h"
 
@@ -18,6 +20,7 @@
 
 typedef struct jc_entry {
     uint8_t hash[RK_HASH_LEN];
+    uint8_t author[RK_KEY_LEN]; /* whose roster name the JSON shows, for a lookup by hash alone */
     int visibility;
     bool has_name;
     size_t len, cost;
@@ -88,36 +91,53 @@ static void jc_remove(rk_jsoncache *c, jc_entry *e)
     free(e);
 }
 
+/* The entry's JSON appended to out when it may be shown under the ceiling max_visibility with the
+ * author name `name` (1), else nothing (0); -1 out of memory. Called with mu held. */
+static int jc_serve(rk_jsoncache *c, jc_entry *e, int max_visibility, const char *name, rk_buf *out)
+{
+    if (e->visibility > max_visibility || !jc_same_name(jc_name(e), name))
+        return 0;
+    if (rk_buf_append(out, e->data, e->len) != 0)
+        return -1;
+    c->hits++;
+    g_queue_unlink(&c->lru, &e->link);
+    g_queue_push_head_link(&c->lru, &e->link);
+    return 1;
+}
+
 int rk_jsoncache_get(rk_jsoncache *c, const uint8_t hash[RK_HASH_LEN], const rk_jsonview *view, rk_buf *out)
 {
-    int rc = 0;
     g_mutex_lock(&c->mu);
     jc_entry *e = g_hash_table_lookup(c->by_hash, hash);
-    if (e && e->visibility <= view->max_visibility && jc_same_name(jc_name(e), view->author_name)) {
-        rc = rk_buf_append(out, e->data, e->len) == 0 ? 1 : -1;
-        if (rc == 1) {
-            c->hits++;
-            g_queue_unlink(&c->lru, &e->link);
-            g_queue_push_head_link(&c->lru, &e->link);
-        }
-    }
+    int rc = e ? jc_serve(c, e, view->max_visibility, view->author_name, out) : 0;
+    g_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int rk_jsoncache_get_hash(rk_jsoncache *c, const uint8_t hash[RK_HASH_LEN], int max_visibility,
+                          rk_jsoncache_name_fn name, void *name_ctx, rk_buf *out)
+{
+    g_mutex_lock(&c->mu);
+    jc_entry *e = g_hash_table_lookup(c->by_hash, hash);
+    int rc = e ? jc_serve(c, e, max_visibility, name(e->author, name_ctx), out) : 0;
     g_mutex_unlock(&c->mu);
     return rc;
 }
 
 /* A new entry holding a copy of json as rec's rendering for name, or NULL when it is not to be kept
- * (a tombstone, larger than the whole bound) or memory ran out: it is then rendered again next time. */
+ * (a tombstone, an author that is not a key, larger than the whole bound) or memory ran out: it is then rendered again next time. */
 static jc_entry *jc_entry_new(const rk_jsoncache *c, const rk_record *rec, const char *name, const char *json,
                               size_t len)
 {
     size_t name_size = name ? strlen(name) + 1 : 0;
     size_t cost = sizeof(jc_entry) + len + name_size + JC_TABLE_SHARE;
-    if (rec->msg->kind == RENKEI__KIND__KIND_TOMBSTONE || cost > c->max_bytes)
+    if (rec->msg->kind == RENKEI__KIND__KIND_TOMBSTONE || rec->msg->author.len != RK_KEY_LEN || cost > c->max_bytes)
         return NULL;
     jc_entry *e = malloc(sizeof(jc_entry) + len + name_size);
     if (!e)
         return NULL;
     memcpy(e->hash, rec->hash, RK_HASH_LEN);
+    memcpy(e->author, rec->msg->author.data, RK_KEY_LEN);
     e->visibility = rec->msg->visibility;
     e->has_name = name != NULL;
     e->len = len;

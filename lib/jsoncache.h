@@ -41,6 +41,15 @@ void rk_jsoncache_free(rk_jsoncache *c);
  * cached for this view (nothing appended, nothing counted: the caller renders with
  * rk_jsoncache_append, which counts the miss), -1 out of memory. */
 int rk_jsoncache_get(rk_jsoncache *c, const uint8_t hash[RK_HASH_LEN], const rk_jsonview *view, rk_buf *out);
+/* The roster name of an author for a lookup by hash alone, NULL when it has none; called with the
+ * cache's lock held, so it must not use the cache. */
+typedef const char *(*rk_jsoncache_name_fn)(const uint8_t author[RK_KEY_LEN], void *ctx);
+/* rk_jsoncache_get for a caller that has the hash of a current version but not the record (a query
+ * walk before it loads it, lib/query.h): the view is the ceiling max_visibility and the name that
+ * name(author, name_ctx) gives the entry's own author. Same results; a record above the ceiling is a
+ * miss, never served. */
+int rk_jsoncache_get_hash(rk_jsoncache *c, const uint8_t hash[RK_HASH_LEN], int max_visibility,
+                          rk_jsoncache_name_fn name, void *name_ctx, rk_buf *out);
 /* Appends rec's JSON as `view` shows it, from the cache or rendered (rk_record_json_append) and then
  * cached. -1 (nothing appended) when out of memory or rendering fails, or when rec's visibility is
  * above the view's ceiling: a caller bug that fails closed. */

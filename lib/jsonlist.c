@@ -26,6 +26,12 @@ int rk_jsonlist_next(rk_jsonlist *l)
     return 0;
 }
 
+void rk_jsonlist_unnext(rk_jsonlist *l)
+{
+    if (--l->count) /* the separator was the buffer's last byte */
+        l->out->data[--l->out->len] = '\0';
+}
+
 static int jsonlist_dump_to_buf(const char *data, size_t size, void *ctx)
 {
     return rk_buf_append(ctx, data, size) == 0 ? 0 : -1;

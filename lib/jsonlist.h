@@ -24,6 +24,8 @@ typedef struct rk_jsonlist {
 int rk_jsonlist_open(rk_jsonlist *l, rk_buf *out, const char *key);
 /* Before each item: the separator; the caller then appends the item's bytes to l->out. */
 int rk_jsonlist_next(rk_jsonlist *l);
+/* Takes back the separator of the last rk_jsonlist_next, for an item that was not appended after all. */
+void rk_jsonlist_unnext(rk_jsonlist *l);
 /* Ends the list and adds `"key":value` members (NULL-terminated key, value pairs, values borrowed),
  * then the closing brace. */
 int rk_jsonlist_close(rk_jsonlist *l, ...);

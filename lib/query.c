@@ -3,7 +3,9 @@
  * A query walks the shortest posting list among its filters, or among the tokens of its full-text
  * terms, and checks the other filters by looking the posting up in their lists (one B-tree lookup
  * each) before it loads the record: a record is unpacked only when it passes every filter, as the
- * index holds exactly the current, non-deleted records' fields. Full-text candidates are confirmed
+ * index holds exactly the current, non-deleted records' fields. For the same reason a match without
+ * full-text terms is decided by the index alone, so the caller's `cached` callback is offered its
+ * hash first and the record is loaded only when that does not serve it (a JSON cache miss). Full-text candidates are confirmed
  * by substring search in the record's normalised text. A token list holds the indexed records only, so
  * a full-text walk merges the pending records (fewer than RK_INDEX_PENDING_MAX, already in sort-key
  * order) into the list it walks. Events are found from the event-date index, starting the longest
@@ -205,17 +207,52 @@ static int walk_in_filters(query_walk *w, const uint8_t *sk, rk_error *err)
     return 1;
 }
 
+/* Ends the page before the record with sort key sk when the limit is reached: it is one more match,
+ * so the caller gets a cursor. */
+static bool walk_page_full(query_walk *w)
+{
+    if (!w->q->limit || w->emitted != w->q->limit)
+        return false;
+    rk_hex_encode(w->last, sizeof w->last, w->next_cursor);
+    return true;
+}
+
+/* A match passed on (served by its hash or by the record callback; stop is that callback's answer):
+ * 0 go on, 1 the page is complete. */
+static int walk_emitted(query_walk *w, const uint8_t *sk, int stop)
+{
+    w->emitted++;
+    memcpy(w->last, sk, sizeof w->last);
+    if (stop) {
+        rk_hex_encode(w->last, sizeof w->last, w->next_cursor);
+        return 1;
+    }
+    return 0;
+}
+
 /* One posting (sort key, and its 'a' value: kind, visibility) in sort-key order. 0 go on, 1 the page
  * is complete, -1 error. */
 static int walk_visit(query_walk *w, const uint8_t *sk, const MDB_val *v, rk_error *err)
 {
     if (w->has_cursor && memcmp(sk, w->after, RK_SORT_KEY_LEN) <= 0)
         return 0;
-    if (v->mv_size == 2 && ((const uint8_t *)v->mv_data)[1] > w->max_vis)
+    bool vis_known = v->mv_size == 2;
+    if (vis_known && ((const uint8_t *)v->mv_data)[1] > w->max_vis)
         return 0;
     int in = walk_in_filters(w, sk, err);
     if (in <= 0)
         return in;
+    if (w->q->cached && vis_known && w->plan->n_terms == 0) {
+        /* The index holds exactly the current, live records' fields, so this is a match: the caller
+         * may serve it by its hash without the record being read and unpacked. */
+        if (walk_page_full(w))
+            return 1;
+        int got = w->q->cached(sk + 8, w->max_vis, w->ctx);
+        if (got < 0)
+            return 1;
+        if (got > 0)
+            return walk_emitted(w, sk, 0);
+    }
     rk_record rec;
     if (rk_store_load(w->t, sk + 8, &rec, err) != 0)
         return -1;
@@ -225,25 +262,13 @@ static int walk_visit(query_walk *w, const uint8_t *sk, const MDB_val *v, rk_err
         rk_record_free(&rec);
         return rk_fail(err, "no_memory", "", "out of memory");
     }
-    if (!match) {
+    if (!match || walk_page_full(w)) {
         rk_record_free(&rec);
-        return 0;
-    }
-    if (w->q->limit && w->emitted == w->q->limit) {
-        /* One more match exists: the page ends here and the caller gets a cursor. */
-        rk_hex_encode(w->last, sizeof w->last, w->next_cursor);
-        rk_record_free(&rec);
-        return 1;
+        return match;
     }
     int stop = w->cb(&rec, w->ctx);
     rk_record_free(&rec);
-    w->emitted++;
-    memcpy(w->last, sk, sizeof w->last);
-    if (stop) {
-        rk_hex_encode(w->last, sizeof w->last, w->next_cursor);
-        return 1;
-    }
-    return 0;
+    return walk_emitted(w, sk, stop);
 }
 
 /* Walks a posting list of "indexes": keys driver || sk. */
@@ -461,6 +486,16 @@ int rk_store_events(rk_txn *t, const rk_event_query *q, rk_record_cb cb, void *c
             continue;
         if (q->limit && emitted == q->limit)
             break;
+        if (q->cached) {
+            /* the value states everything the filters ask, so an event served by its hash needs no load */
+            int got = q->cached(kb + 9, max_vis, ctx);
+            if (got < 0)
+                break;
+            if (got > 0) {
+                emitted++;
+                continue;
+            }
+        }
         rk_record rec;
         if (rk_store_load(t, kb + 9, &rec, err) != 0) {
             result = -1;
