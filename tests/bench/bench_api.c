@@ -23,11 +23,7 @@
 
 #include <http_parser.h>
 
-static const char *const prefectures[] = {"01", "13", "17", "23", "24", "31", "34", "41", "47"};
-static const char *const industries[] = {"manufacturing", "wholesale_retail", "information_communications",
-                                         "accommodation_food", "construction"};
-#define NPREF (sizeof prefectures / sizeof *prefectures)
-#define NIND (sizeof industries / sizeof *industries)
+#include "bench_case.h"
 
 typedef struct {
     const char *socket_path;
@@ -150,20 +146,12 @@ static void print_error_statuses(const worker *ws, int n)
         printf(")");
 }
 
-/* A case of about 1 KiB, varied over prefecture and industry so filtered queries have work to do. */
+/* A case of about 1 KiB (bench_case.h), varied over prefecture and industry so filtered queries have
+ * work to do. */
 static int make_publish(char *out, size_t cap, long n)
 {
     char body[1400];
-    int blen =
-        snprintf(body, sizeof body,
-                 "{\"kind\":\"case\",\"rid\":\"bench-%ld\",\"case\":{\"title\":\"DX事例 %ld: 受発注のデジタル化と"
-                 "社員のリスキリング\",\"summary\":\"中小製造業が受発注業務をクラウドに移し、現場リーダーが"
-                 "データ分析を学んで在庫を削減した。月次の会議で成果を共有し、ほかの工場にも横展開した。"
-                 "外部の専門家派遣と県の補助金を活用し、三か月で試行、半年で本格導入に至った。AIによる"
-                 "需要予測も試行中。 record %ld\",\"prefecture\":\"%s\",\"industry\":\"%s\",\"dx_level\":"
-                 "\"efficiency\",\"skills\":[\"data_analysis\",\"cloud\"],\"tags\":[\"受発注\",\"在庫\","
-                 "\"bench\"]}}",
-                 n, n, n, prefectures[n % NPREF], industries[n % NIND]);
+    int blen = bench_case_json(body, sizeof body, n);
     return snprintf(out, cap,
                     "POST /v1/records HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                     "Content-Length: %d\r\n\r\n%s",
@@ -215,7 +203,7 @@ static void *query_worker(void *arg)
         else
             len = snprintf(req, sizeof req,
                            "GET /v1/records?prefecture=%s&industry=%s&limit=10 HTTP/1.1\r\nHost: localhost\r\n\r\n",
-                           prefectures[n % NPREF], industries[n % NIND]);
+                           BENCH_CASE_PREFECTURES[n % BENCH_CASE_NPREF], BENCH_CASE_INDUSTRIES[n % BENCH_CASE_NIND]);
         double t0 = now_s();
         int st = conn_roundtrip(&c, req, (size_t)len);
         double dt = now_s() - t0;

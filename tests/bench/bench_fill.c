@@ -1,6 +1,6 @@
 /* bench_fill: writes N sealed ~1 KiB case records straight into a node's data directory.
  *
- *   bench_fill [--first I] [--seed S] DATA_DIR KEY_FILE [N [MAP_SIZE_GIB]]
+ *   bench_fill [--first I] [--seed S] [--api 1] DATA_DIR KEY_FILE [N [MAP_SIZE_GIB]]
  *
  * N defaults to 1,000,000, the map size to 16 GiB. Makes a fresh Ed25519 key and saves it as
  * KEY_FILE, so that a renkeid started with data_dir = DATA_DIR and key_file = KEY_FILE is the author
@@ -12,8 +12,10 @@
  * of 10,000 without fsync, so preparing a large node takes minutes, not hours. Versions are random
  * within the year before now (so a peer's clock-skew check accepts them and reconciliation sees
  * differences spread over the whole set); each summary is about 900 bytes of Japanese text, the
- * sentence bench_store uses, so the two benchmarks index the same kind of record. Prints the time
- * taken and the average envelope size.
+ * sentence bench_store uses, so the two benchmarks index the same kind of record. With --api 1 the
+ * records are instead bench_api's (bench_case.h: rid bench-<number>, the API's JSON body made into a
+ * record by the API's own parser), so run_api_query_bench.sh can query a million of them without
+ * publishing them first. Prints the time taken and the average envelope size.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,6 +23,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bench_case.h"
+#include "recjson.h"
 #include "record.h"
 #include "sign.h"
 #include "store.h"
@@ -88,20 +92,49 @@ static int seal_one(const rk_key *key, const uint8_t pub[RK_KEY_LEN], uint64_t i
     return rk_record_seal(&r, key, out, err);
 }
 
+/* Record i as bench_api publishes it (bench_case.h), with this version. */
+static int seal_api_one(const rk_key *key, const uint8_t pub[RK_KEY_LEN], uint64_t i, uint64_t version, rk_record *out,
+                        rk_error *err)
+{
+    char body[1400];
+    bench_case_json(body, sizeof body, (long)i);
+    json_error_t jerr;
+    json_t *j = json_loads(body, 0, &jerr);
+    if (!j)
+        return rk_fail(err, "malformed", "", "bench_case_json: %s", jerr.text);
+    Renkei__Record *r = NULL;
+    int rc = rk_record_from_json(j, &r, err);
+    json_decref(j);
+    if (rc != 0)
+        return -1;
+    r->author.data = (uint8_t *)pub;
+    r->author.len = RK_KEY_LEN;
+    r->version = version;
+    r->created_at = version;
+    rc = rk_record_seal(r, key, out, err);
+    r->author.data = NULL; /* lent */
+    r->author.len = 0;
+    renkei__record__free_unpacked(r, NULL);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t first = 0, seed = 1;
+    bool api = false;
     int a = 1;
     for (; a + 1 < argc && strncmp(argv[a], "--", 2) == 0; a += 2) {
         if (strcmp(argv[a], "--first") == 0)
             first = strtoull(argv[a + 1], NULL, 10);
         else if (strcmp(argv[a], "--seed") == 0)
             seed = strtoull(argv[a + 1], NULL, 10);
+        else if (strcmp(argv[a], "--api") == 0)
+            api = strcmp(argv[a + 1], "0") != 0;
         else
             break;
     }
     if (argc - a < 2 || strncmp(argv[a], "--", 2) == 0) {
-        fprintf(stderr, "usage: bench_fill [--first I] [--seed S] DATA_DIR KEY_FILE [N [MAP_SIZE_GIB]]\n");
+        fprintf(stderr, "usage: bench_fill [--first I] [--seed S] [--api 1] DATA_DIR KEY_FILE [N [MAP_SIZE_GIB]]\n");
         return 2;
     }
     const char *dir = argv[a], *key_file = argv[a + 1];
@@ -143,7 +176,8 @@ int main(int argc, char **argv)
         for (uint64_t k = 0; k < batch; k++) {
             rk_record rec;
             uint64_t version = now - 60000 - rk_test_rand(&st) % year;
-            if (seal_one(key, pub, first + done + k, version, &st, &rec, &err) != 0) {
+            if ((api ? seal_api_one(key, pub, first + done + k, version, &rec, &err)
+                     : seal_one(key, pub, first + done + k, version, &st, &rec, &err)) != 0) {
                 rk_txn_abort(t);
                 goto out;
             }
