@@ -241,18 +241,37 @@ void rk_http_conn_write(http_conn *c, char *data, size_t len)
     conn_write2(c, data, len, NULL, 0);
 }
 
-/* body NULL with len > 0: only the headers (the caller sends the body after them). */
+/* Appends the decimal digits of v. */
+static int http_put_uint(rk_buf *out, size_t v)
+{
+    char d[24];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return rk_buf_append(out, d + i, sizeof d - i);
+}
+
+/* body NULL with len > 0: only the headers (the caller sends the body after them). Every response
+ * goes through here on the loop thread, so the head is appended piece by piece, without printf's
+ * format parsing, into a buffer sized once for head and body. */
 int rk_http_build_response(rk_buf *out, int status, const char *ctype, const char *extra, const void *body, size_t len,
                            bool keep_alive, bool web)
 {
-    if (rk_buf_printf(out, "HTTP/1.1 %d %s\r\n", status, http_status_str((enum http_status)status)) != 0)
+    size_t head = 160 + (web ? sizeof HTTP_WEB_HEADERS : 0) + (ctype ? strlen(ctype) : 0) + (extra ? strlen(extra) : 0);
+    if (rk_buf_reserve(out, head + (body ? len : 0)) != 0 || rk_buf_puts(out, "HTTP/1.1 ") != 0 ||
+        http_put_uint(out, (size_t)status) != 0 || rk_buf_puts(out, " ") != 0 ||
+        rk_buf_puts(out, http_status_str((enum http_status)status)) != 0 || rk_buf_puts(out, "\r\n") != 0)
         return -1;
-    if (web && rk_buf_printf(out, "%s", HTTP_WEB_HEADERS) != 0)
+    if (web && rk_buf_puts(out, HTTP_WEB_HEADERS) != 0)
         return -1;
-    if (ctype && rk_buf_printf(out, "Content-Type: %s\r\n", ctype) != 0)
+    if (ctype &&
+        (rk_buf_puts(out, "Content-Type: ") != 0 || rk_buf_puts(out, ctype) != 0 || rk_buf_puts(out, "\r\n") != 0))
         return -1;
-    if (rk_buf_printf(out, "Content-Length: %zu\r\n%s%s\r\n", len, extra ? extra : "",
-                      keep_alive ? "" : "Connection: close\r\n") != 0)
+    if (rk_buf_puts(out, "Content-Length: ") != 0 || http_put_uint(out, len) != 0 || rk_buf_puts(out, "\r\n") != 0 ||
+        (extra && rk_buf_puts(out, extra) != 0) || (!keep_alive && rk_buf_puts(out, "Connection: close\r\n") != 0) ||
+        rk_buf_puts(out, "\r\n") != 0)
         return -1;
     return len && body ? rk_buf_append(out, body, len) : 0;
 }
