@@ -1,7 +1,11 @@
 /* bench_fill: writes N sealed ~1 KiB case records straight into a node's data directory.
  *
  *   bench_fill [--first I] [--seed S] [--api 1] DATA_DIR KEY_FILE [N [MAP_SIZE_GIB]]
+ *   bench_fill --check DATA_DIR
  *
+ * --check opens an existing data directory with this build's store and exits 0 if it can (1 if not,
+ * e.g. a store of another format): the benchmarks that cache filled directories ask it before
+ * reusing one, so a store format change rebuilds the cache instead of failing the run.
  * N defaults to 1,000,000, the map size to 16 GiB. Makes a fresh Ed25519 key and saves it as
  * KEY_FILE, so that a renkeid started with data_dir = DATA_DIR and key_file = KEY_FILE is the author
  * of every record; if KEY_FILE exists, its key signs instead, which is how bench_repair adds a node's
@@ -118,8 +122,30 @@ static int seal_api_one(const rk_key *key, const uint8_t pub[RK_KEY_LEN], uint64
     return rc;
 }
 
+/* Whether this build's store opens dir (without creating it); the reason goes to stderr if not. */
+static int fill_check(const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        perror(dir);
+        return 1;
+    }
+    rk_error err;
+    rk_error_clear(&err);
+    rk_store *store = NULL;
+    rk_store_options o = {.dir = dir, .map_size = (size_t)16 << 30, .no_sync = true};
+    if (rk_store_open(&o, &store, &err) != 0) {
+        fprintf(stderr, "bench_fill: %s: %s\n", err.code, err.message);
+        return 1;
+    }
+    rk_store_close(store);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--check") == 0)
+        return fill_check(argv[2]);
     uint64_t first = 0, seed = 1;
     bool api = false;
     int a = 1;
@@ -134,7 +160,8 @@ int main(int argc, char **argv)
             break;
     }
     if (argc - a < 2 || strncmp(argv[a], "--", 2) == 0) {
-        fprintf(stderr, "usage: bench_fill [--first I] [--seed S] [--api 1] DATA_DIR KEY_FILE [N [MAP_SIZE_GIB]]\n");
+        fprintf(stderr, "usage: bench_fill [--first I] [--seed S] [--api 1] DATA_DIR KEY_FILE [N [MAP_SIZE_GIB]]\n"
+                        "       bench_fill --check DATA_DIR\n");
         return 2;
     }
     const char *dir = argv[a], *key_file = argv[a + 1];

@@ -4,7 +4,9 @@
 # usage: tests/bench/bench_fullsync.sh [N=1000000] [BUILD_DIR=build-bench] [TIMEOUT_S=1800]
 #
 # Node A's data dir is prepared once with bench_fill (N sealed ~1 KiB case records whose author is A's
-# key) and cached in /tmp/rk-fullsync-cache-N; later runs reuse it (delete the directory to rebuild).
+# key) and cached in /tmp/rk-fullsync-cache-N; later runs reuse it if this build's store opens it
+# (`bench_fill --check`), and fill it again otherwise, e.g. after a store format change (delete the
+# directory to rebuild by hand; CACHE=DIR uses another directory, to alternate builds of two formats).
 # A runs on the cached data dir (the records do not change; only A's peer state is written). Then an
 # empty node B starts and dials A; each lists the other in its roster. The script polls B's
 # /v1/status once a second until records.total reaches N (or TIMEOUT_S passes) and samples both
@@ -23,7 +25,7 @@ timeout_s=${3:-1800}
 for b in renkeid renkei tests/bench/bench_fill; do
     [ -x "$build/$b" ] || { echo "bench_fullsync: $build/$b is missing; build $build first" >&2; exit 2; }
 done
-cache=/tmp/rk-fullsync-cache-$n
+cache=${CACHE:-/tmp/rk-fullsync-cache-$n}
 work=$(mktemp -d /tmp/rk-fullsync-XXXXXX)
 pid_a=
 pid_b=
@@ -40,6 +42,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ -f "$cache/complete" ] && ! "$build/tests/bench/bench_fill" --check "$cache/data"; then
+    echo "the cached node A in $cache is not a store this build opens: filling it again"
+    rm -f "$cache/complete"
+fi
 if [ ! -f "$cache/complete" ]; then
     rm -rf "$cache"
     mkdir -p "$cache"
@@ -141,4 +147,4 @@ echo "B's largest private mappings now (kB, mapping):"
 awk '/^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6 ? $NF : "[anon]") }
      /^Private_(Clean|Dirty):/ { s[name] += $2 }
      END { for (k in s) if (s[k] > 0) print s[k], k }' "/proc/$pid_b/smaps" | sort -rn | head -5 | sed 's/^/  /'
-curl -s --max-time 5 --unix-socket "$work/b.sock" http://localhost/metrics | grep -E '^renkei_(rejections_total|reconcile_total)' || true
+curl -s --max-time 5 --unix-socket "$work/b.sock" http://localhost/metrics | grep -E '^renkei_(rejections_total|reconcile_total|commit_batch_items_total|commit_duration_seconds_(count|sum))' || true
