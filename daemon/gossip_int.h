@@ -51,6 +51,9 @@ struct rk_gossip {
     nng_cv *roster_cv; /* on mu: wakes the roster thread */
     nng_thread *roster_thr;
     bool roster_dirty; /* the charter changed: re-read the roster now */
+    /* the dialer taking catch-up ranges now (peer_catchup.c): one at a time, so that an empty node
+     * with several peers does not take every record from each of them */
+    struct rk_peer_dial *catchup_owner;
 };
 
 /* Drops a reference; the last one frees the shell (lock and statistics). */

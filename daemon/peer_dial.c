@@ -26,6 +26,7 @@
 #include "gossip_int.h"
 #include "handshake.h"
 #include "log.h"
+#include "peer_catchup.h"
 #include "peer_dial_int.h"
 #include "peer_msg.h"
 #include "renkei.pb-c.h"
@@ -47,6 +48,8 @@
 /* Before that next pass, how long to wait for the writer to commit what was fetched: a record still
  * on its way to the store would be found missing and fetched again. */
 #define DIAL_SYNC_DRAIN_WAIT_MS 10000
+/* While another dialer of this node takes catch-up ranges, how long to wait before asking again. */
+#define DIAL_CATCHUP_DEFER_MS 1000
 
 nng_msg *rk_peer_dial_pack(rk_peer_dial *dp, uint32_t member, const ProtobufCMessage *sub)
 {
@@ -254,6 +257,8 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     dp->auth_pipe = pipe;
     dp->sync_now = true;
     dp->set = RK_SET_MEMBERS;
+    if (dp->catchup == RK_CATCHUP_DONE)
+        dp->catchup = RK_CATCHUP_UNDECIDED; /* a broken-off catch-up (TAKING) resumes instead */
     dp->st->state = RK_PEERSTAT_CONNECTED;
     dp->up_ms = rk_monotonic_ns() / 1000000;
     nng_cv_wake(dp->cv);
@@ -474,7 +479,14 @@ static void peer_dial_ctl(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
         free(items);
         if (rc == 0 && sync) {
             next_sync = now + interval_ms;
-            rc = peer_dial_reconcile(dp, ctx, aio);
+            /* a node that holds almost nothing takes the peer's set in ranges first (peer_catchup.c) */
+            rc = rk_peer_catchup_step(dp, ctx, aio);
+            if (rc == 0)
+                rc = peer_dial_reconcile(dp, ctx, aio);
+            else if (rc > 0) {
+                next_sync = now + DIAL_CATCHUP_DEFER_MS; /* another dialer takes the same records now */
+                rc = 0;
+            }
         }
         if (rc != 0) {
             /* Announcements lost on a failure are repaired by the reconciliation on reconnect. */

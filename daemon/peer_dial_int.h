@@ -36,7 +36,14 @@ struct rk_peer_dial {
     bool stop;        /* this dialer alone is stopping (a roster peer no longer wanted) */
     uint64_t up_ms;   /* when it last completed a handshake, 0 if never since it started */
     uint64_t born_ms; /* when it started */
+    /* catch-up ranges (peer_catchup.c): whether this connection takes them, and the last item taken,
+     * which outlives a broken connection so that the next one resumes there */
+    int catchup; /* RK_CATCHUP_UNDECIDED, _TAKING or _DONE */
+    uint8_t catchup_after[40];
+    bool catchup_has_after;
 };
+
+enum { RK_CATCHUP_UNDECIDED = 0, RK_CATCHUP_TAKING, RK_CATCHUP_DONE };
 
 /* How long one request waits for its reply. */
 #define RK_DIAL_CALL_TIMEOUT_MS 30000

@@ -19,6 +19,7 @@
 #include "charter_store.h"
 #include "gossip_int.h"
 #include "log.h"
+#include "peer_catchup.h"
 #include "peer_listen_int.h"
 #include "peer_msg.h"
 #include "renkei.pb-c.h"
@@ -243,10 +244,73 @@ static nng_msg *peer_serve_announce_req(rk_listen_conn *c, const Renkei__Announc
     return m;
 }
 
+/* The Records reply of a Fetch: the envelopes read into es, and for a range Fetch the last item it
+ * covers (NULL: none) and whether the set ends there; counted as sent to st. */
+static nng_msg *peer_serve_records(rk_listen_conn *c, rk_peerstat *st, const rk_relay_envset *es, const uint8_t *last,
+                                   bool end)
+{
+    Renkei__Records rs = RENKEI__RECORDS__INIT;
+    rs.n_records = es->n;
+    rs.records = es->recs;
+    if (last)
+        rs.range_last = (ProtobufCBinaryData){RK_ITEM_LEN, (uint8_t *)last};
+    rs.range_end = end;
+    nng_msg *m = peer_serve_reply(RENKEI__PEER_REPLY__MSG_RECORDS, &rs.base);
+    if (st)
+        rk_peerstat_count_io(&c->g->stats, st, es->n, 0);
+    return m;
+}
+
+static bool serve_no_ranges;
+
+static void peer_serve_read_ranges_env(void)
+{
+    const char *v = getenv("RENKEI_TEST_NO_RANGES");
+    serve_no_ranges = v && strcmp(v, "1") == 0;
+}
+
+/* Tests only (docs/protocol.md, "Catch-up ranges"): RENKEI_TEST_NO_RANGES=1 makes this listener answer
+ * a range Fetch as one that predates ranges does (an empty Records), so the fallback is tested. */
+static bool peer_serve_no_ranges(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, peer_serve_read_ranges_env);
+    return serve_no_ranges;
+}
+
+/* A catch-up range (peer_catchup.c): the records of a set after an item, in item order. */
+static nng_msg *peer_serve_fetch_range(rk_listen_conn *c, const Renkei__Fetch *f, rk_peerstat *st, bool member)
+{
+    if (f->range_set != RK_SET_PUBLIC && f->range_set != RK_SET_MEMBERS)
+        return peer_serve_bad(c, "unknown_set", "no such set");
+    if (f->range_set == RK_SET_MEMBERS && !member)
+        return peer_serve_bad(c, "forbidden", "the members' set needs an authenticated member");
+    if (f->hashes.len != 0 || (f->range_after.len != 0 && f->range_after.len != RK_ITEM_LEN))
+        return peer_serve_bad(c, "bad_field", "a range Fetch has no hashes and a 40-byte range_after");
+    size_t max = f->range_max == 0 || f->range_max > RK_GOSSIP_MAX_RECORDS ? RK_GOSSIP_MAX_RECORDS : f->range_max;
+    rk_relay_envset es = {0};
+    size_t forbidden = 0;
+    uint8_t last[RK_ITEM_LEN];
+    bool has_last, end;
+    nng_msg *m;
+    if (rk_peer_catchup_collect(c->g, &es, (int)f->range_set, f->range_after.data, f->range_after.len, max,
+                                SERVE_REPLY_BUDGET, member, rk_relay_charter_mismatch(c->g, st), last, &has_last, &end,
+                                &forbidden) != 0)
+        m = peer_serve_error("internal", "store read failed");
+    else
+        m = peer_serve_records(c, st, &es, has_last ? last : NULL, end);
+    rk_relay_envset_free(&es);
+    if (forbidden)
+        rk_debug("gossip", "catch-up range: withheld %zu records the peer may not read", forbidden);
+    return m;
+}
+
 static nng_msg *peer_serve_fetch(rk_listen_conn *c, const Renkei__Fetch *f)
 {
     bool authed, member;
     rk_peerstat *st = peer_serve_rights(c, &authed, &member);
+    if (f->range && !peer_serve_no_ranges())
+        return peer_serve_fetch_range(c, f, st, member);
     if (f->hashes.len % RK_HASH_LEN != 0)
         return peer_serve_bad(c, "bad_field", "hashes must be a multiple of 32 bytes");
     size_t n = f->hashes.len / RK_HASH_LEN;
@@ -256,16 +320,10 @@ static nng_msg *peer_serve_fetch(rk_listen_conn *c, const Renkei__Fetch *f)
     size_t used, forbidden = 0;
     nng_msg *m;
     if (rk_relay_collect(c->g, &es, f->hashes.data, n, RK_HASH_LEN, member, rk_relay_charter_mismatch(c->g, st),
-                         RK_GOSSIP_MAX_RECORDS, SERVE_REPLY_BUDGET, &used, &forbidden) != 0) {
+                         RK_GOSSIP_MAX_RECORDS, SERVE_REPLY_BUDGET, &used, &forbidden) != 0)
         m = peer_serve_error("internal", "store read failed");
-    } else {
-        Renkei__Records rs = RENKEI__RECORDS__INIT;
-        rs.n_records = es.n;
-        rs.records = es.recs;
-        m = peer_serve_reply(RENKEI__PEER_REPLY__MSG_RECORDS, &rs.base);
-        if (st)
-            rk_peerstat_count_io(&c->g->stats, st, es.n, 0);
-    }
+    else
+        m = peer_serve_records(c, st, &es, NULL, false);
     rk_relay_envset_free(&es);
     if (forbidden)
         rk_debug("gossip", "fetch: withheld %zu records the peer may not read", forbidden);
