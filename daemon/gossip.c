@@ -123,6 +123,8 @@ int rk_gossip_start(struct rk_node *node, rk_gossip **out, rk_error *err)
                         "Pushes a peer refused as busy, each sent again after its wait.");
     rk_metrics_describe(g->metrics, "renkei_peer_push_paced_total", "counter",
                         "Pushes held back for the wait the previous Ack asked for.");
+    rk_metrics_describe(g->metrics, "renkei_catchup_records_total", "counter",
+                        "Records an almost empty node took from a peer as catch-up ranges.");
     if (rk_writer_add_listener(node->writer, gossip_on_commit, g) != 0) {
         free(g->dps);
         uv_close((uv_handle_t *)&g->closer, gossip_closer_cb);

@@ -58,7 +58,7 @@ def test_fresh_node_passes_promtool_with_every_metric_at_zero():
     gossip_only = {"renkei_peer_records_sent_total", "renkei_peer_records_received_total",
                    "renkei_peer_rejections_total", "renkei_reconcile_total", "renkei_reconcile_seconds",
                    "renkei_peer_connections", "renkei_peer_input_bytes", "renkei_peer_busy_total",
-                   "renkei_peer_push_paced_total"}
+                   "renkei_peer_push_paced_total", "renkei_catchup_records_total"}
     missing = documented_metrics() - gossip_only - families
     assert not missing, missing
     for source in ("local", "peer"):
