@@ -136,11 +136,13 @@ tck=$(getconf CLK_TCK)
 cpu_threads=$(for t in /proc/"$pid_b"/task/*; do
         printf '%s %s\n' "$(tr ' ' '_' <"$t/comm")" "$(sed 's/^.*) //' "$t/stat" | awk '{print $12 + $13}')"
     done | awk -v hz="$tck" '{s[$1] += $2} END {for (k in s) printf " %s %.1f s,", k, s[k] / hz}')
-cpu_total=$(sed 's/^.*) //' "/proc/$pid_b/stat" | awk -v hz="$tck" '{printf "%.1f", ($12 + $13 + $14 + $15) / hz}')
+cpu_of() { sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$tck" '{printf "%.1f", ($12 + $13 + $14 + $15) / hz}'; }
+cpu_total=$(cpu_of "$pid_b")
+cpu_a=$(cpu_of "$pid_a")
 rss_b=$(awk '/VmRSS/{print $2}' "/proc/$pid_b/status")
 echo "full sync: $n records into an empty node in $secs s (from B's start; status polled once a second)"
 echo "verified ingest from a peer: $(echo "$n / $secs" | bc) records/s"
-echo "B's CPU time: $cpu_total s in all (${cpu_threads%,})"
+echo "B's CPU time: $cpu_total s in all (${cpu_threads%,}); A's (serving): $cpu_a s"
 echo "peak private memory outside the LMDB map: B $peak_b kB ($((peak_b / 1024)) MiB), A $peak_a kB ($((peak_a / 1024)) MiB)"
 echo "B at the end: RSS $rss_b kB, data dir $(du -sh "$work/b-data" | cut -f1)"
 echo "B's largest private mappings now (kB, mapping):"
