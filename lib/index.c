@@ -640,7 +640,7 @@ static int batch_write(rk_txn *t, MDB_txn *txn, flush_batch *b, rk_error *err)
             const flush_record *r = &b->recs[b->v[j].rec];
             run[m++] = (rk_posting_new){.seq = r->seq, .sk = r->sk};
         }
-        result = rk_postings_add(t, tc, (const uint8_t *)b->v[i].tok, b->v[i].len, run, m, err);
+        result = rk_postings_add(t, tc, (const uint8_t *)b->v[i].tok, b->v[i].len, run, m, NULL, err);
     }
     mdb_cursor_close(tc);
     free(run);

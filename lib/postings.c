@@ -8,11 +8,17 @@
  * cursor finds its block with one seek, where a list in arrival order would have to be read whole and
  * sorted by a query. The versions are not stored but read from `changes` when a walk returns a posting
  * (it needed the kind, visibility and hash from the 'a' list before, one lookup either way), and when
- * a posting goes in the middle of a list (a record that arrives older than the token's newest: a
- * binary search over one block). Records arrive mostly in version order, so the batch appends.
+ * postings go in the middle of a list (records that arrive older than the token's newest). Records
+ * arrive mostly in version order, so the batch appends; but a publishing node writes a batch while the
+ * records sealed just before its newest are still on their way to the writer, so about one posting in
+ * eight of a batch is older than its list's newest. Those are merged a block at a time, each block
+ * read and rewritten once and the change entries of its newest entries read once for all of them:
+ * inserted one by one (a binary search, a rewrite and often a split each) they doubled the writer's
+ * time per published record.
  */
 #include "postings.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define KP_LEN 16
@@ -381,88 +387,269 @@ static int append(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, 
     return block_write(t, c, cur, err);
 }
 
-/* Writes b, split in two halves when its entries have outgrown a block; newest bounds its versions. */
-static int write_maybe_split(rk_txn *t, MDB_cursor *c, block *b, size_t plen, uint64_t newest, rk_error *err)
+/* The sort keys of a block's entries, read from `changes` once each and only when a merge needs
+ * them: a batch's older postings mostly land among the newest entries of a list's last block, so the
+ * binary searches of one run share most of their probes. */
+typedef struct sk_memo {
+    const uint64_t *seq;
+    uint8_t (*sk)[RK_SORT_KEY_LEN];
+    bool *have;
+    size_t reads;
+} sk_memo;
+
+static const uint8_t *memo_sk(rk_txn *t, sk_memo *m, size_t i, rk_error *err)
 {
-    if (entries_bytes(b) < RK_POSTINGS_BLOCK_BYTES)
-        return block_write(t, c, b, err);
-    size_t mid = b->n / 2;
-    uint8_t kp[KP_LEN];
-    for (; mid > 0 && mid < b->n; mid++) {
-        rk_posting lo, hi;
-        if (listed_sk(t, b->seq[mid - 1], &lo, err) != 0 || listed_sk(t, b->seq[mid], &hi, err) != 0)
-            return -1;
-        kp_of(hi.sk, kp);
-        uint8_t lo_kp[KP_LEN];
-        kp_of(lo.sk, lo_kp);
-        if (memcmp(lo_kp, kp, KP_LEN) != 0)
-            break; /* never between two entries that share a kp */
+    if (!m->have[i]) {
+        rk_posting p;
+        if (listed_sk(t, m->seq[i], &p, err) != 0)
+            return NULL;
+        memcpy(m->sk[i], p.sk, RK_SORT_KEY_LEN);
+        m->have[i] = true;
+        m->reads++;
     }
-    if (mid == 0 || mid == b->n)
-        return block_write(t, c, b, err);
-    block hi;
-    set_key(&hi, b->key, plen, kp);
-    hi.n = b->n - mid;
-    memcpy(hi.seq, b->seq + mid, hi.n * sizeof *hi.seq);
-    hi.total = b->total; /* the list's total when b was its last block */
-    hi.span = newest - key_version(&hi);
-    b->n = mid;
-    return block_write(t, c, b, err) == 0 && block_write(t, c, &hi, err) == 0 ? 0 : -1;
+    return m->sk[i];
 }
 
-/* Puts one posting where it belongs in the list: a record older than the list's newest. */
-static int insert_one(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, const rk_posting_new *x,
-                      rk_error *err)
+/* One entry of a merged block: its sequence number and where its sort key is (an old entry's index
+ * in the memo, or a new posting). */
+typedef struct merged {
+    uint64_t seq;
+    size_t old;                /* SIZE_MAX for a new posting */
+    const rk_posting_new *new; /* when old == SIZE_MAX */
+} merged;
+
+static const uint8_t *merged_sk(rk_txn *t, sk_memo *m, const merged *e, rk_error *err)
 {
-    uint8_t kp[KP_LEN];
-    kp_of(x->sk, kp);
-    block b;
-    bool first = false; /* x is older than the list's first key, which becomes x's */
-    int found = seek_block(t, c, prefix, plen, kp, &b, err);
-    if (found == 0) {
-        found = seek_first(t, c, prefix, plen, &b, err);
-        first = found == 1;
+    return e->old == SIZE_MAX ? e->new->sk : memo_sk(t, m, e->old, err);
+}
+
+/* The bytes the entries v[0..n) take in a block. */
+static size_t merged_bytes(const merged *v, size_t n)
+{
+    size_t bytes = n ? rk_varint_len(v[0].seq) : 0;
+    for (size_t i = 1; i < n; i++)
+        bytes += rk_varint_len(step_code(v[i - 1].seq, v[i].seq));
+    return bytes;
+}
+
+/* Where a merged block may be cut before entry i: 1 when i's kp differs from i-1's (never between two
+ * entries that share a kp, or the second could not be found by it), 0 not, -1 error. */
+static int cut_allowed(rk_txn *t, sk_memo *m, const merged *v, size_t i, uint8_t kp[KP_LEN], rk_error *err)
+{
+    const uint8_t *lo = merged_sk(t, m, &v[i - 1], err), *hi = lo ? merged_sk(t, m, &v[i], err) : NULL;
+    if (!hi)
+        return -1;
+    uint8_t lo_kp[KP_LEN];
+    kp_of(lo, lo_kp);
+    kp_of(hi, kp);
+    return memcmp(lo_kp, kp, KP_LEN) != 0;
+}
+
+/* Writes the merged entries v[0..n) of block b (whose key, total and span describe the whole) as one
+ * block, or as several when they have outgrown one: a list's last block is cut into full blocks from
+ * the oldest entry, since later postings land after them; a block in the middle into equal parts, so
+ * the next insertions there do not split it again at once. */
+static int write_merged(rk_txn *t, MDB_cursor *c, sk_memo *m, block *b, const uint8_t *prefix, size_t plen, bool tail,
+                        const merged *v, size_t n, rk_error *err)
+{
+    size_t bytes = merged_bytes(v, n);
+    size_t target = RK_POSTINGS_BLOCK_BYTES;
+    if (!tail && bytes >= RK_POSTINGS_BLOCK_BYTES)
+        target = bytes / (bytes / RK_POSTINGS_BLOCK_BYTES + 1) + 1;
+    uint64_t newest = key_version(b) + b->span;
+    size_t from = 0;
+    while (from < n) {
+        /* the piece is v[from..to): at least target bytes unless it is the last one */
+        size_t to = from + 1, piece = rk_varint_len(v[from].seq);
+        uint8_t kp[KP_LEN];
+        for (; to < n; to++) {
+            if (piece >= target || to - from == RK_POSTINGS_ENTRIES_MAX) {
+                int ok = cut_allowed(t, m, v, to, kp, err);
+                if (ok < 0)
+                    return -1;
+                if (ok)
+                    break;
+                if (to - from == RK_POSTINGS_ENTRIES_MAX)
+                    return rk_fail(err, "store_error", "", "too many full-text postings share a 128-bit prefix");
+            }
+            piece += rk_varint_len(step_code(v[to - 1].seq, v[to].seq));
+        }
+        if (from > 0) {
+            /* the key of a later piece: its first entry's kp, above every entry before it */
+            const uint8_t *sk = merged_sk(t, m, &v[from], err);
+            if (!sk)
+                return -1;
+            kp_of(sk, kp);
+            set_key(b, prefix, plen, kp);
+        }
+        b->n = to - from;
+        for (size_t i = 0; i < b->n; i++)
+            b->seq[i] = v[from + i].seq;
+        b->span = newest - key_version(b);
+        if (block_write(t, c, b, err) != 0)
+            return -1;
+        from = to;
     }
-    if (found < 0)
-        return -1;
-    if (found == 0)
-        return append(t, c, prefix, plen, NULL, x, 1, err);
-    for (size_t j = 0; j < b.n; j++)
-        if (b.seq[j] == x->seq)
-            return 0;
-    if (b.n == RK_POSTINGS_ENTRIES_MAX)
-        return rk_fail(err, "store_error", "", "too many full-text postings share a 128-bit prefix");
-    int tail = is_tail(t, c, prefix, plen, err);
-    if (tail < 0)
-        return -1;
-    uint64_t newest = key_version(&b) + b.span;
-    if (sk_version(x->sk) > newest)
-        newest = sk_version(x->sk);
-    size_t pos = 0;
+    return 0;
+}
+
+/* The place of sk among the old entries [0, hi) of m: the first index whose entry does not sort before
+ * it (is not older). Galloping back from hi, since a batch's older postings mostly belong among a
+ * list's newest entries and are placed newest first: each costs about twice the logarithm of its
+ * distance from the previous one's place in change reads, and neighbours share them. -1 on error. */
+static long place(rk_txn *t, sk_memo *m, const uint8_t sk[RK_SORT_KEY_LEN], size_t hi, rk_error *err)
+{
+    size_t lo = 0, step = 1;
+    while (hi > lo) {
+        size_t probe = hi >= step ? hi - step : 0;
+        const uint8_t *e = memo_sk(t, m, probe, err);
+        if (!e)
+            return -1;
+        if (memcmp(e, sk, RK_SORT_KEY_LEN) > 0) { /* older: the place is above probe */
+            lo = probe + 1;
+            break;
+        }
+        hi = probe;
+        step *= 2;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const uint8_t *e = memo_sk(t, m, mid, err);
+        if (!e)
+            return -1;
+        if (memcmp(e, sk, RK_SORT_KEY_LEN) > 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (long)lo;
+}
+
+/* Merges the postings x[0..g) (oldest first, none newer than the list's newest) into block b, which
+ * holds the place of each of them, or into the list's first block when `first` (x[0] is older than
+ * its key, which becomes x[0]'s). Postings already listed are skipped; *added gets how many were not. */
+static int merge_into(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, block *b, bool first, bool tail,
+                      const rk_posting_new *x, size_t g, size_t *added, size_t *reads, rk_error *err)
+{
+    *added = 0;
+    /* the memo keeps its own copy of the old entries: writing the pieces reuses b */
+    uint64_t *seq = malloc(b->n * sizeof *seq);
+    sk_memo m = {.seq = seq};
+    merged *v = malloc((b->n + g) * sizeof *v);
+    size_t *pos = malloc(g * sizeof *pos);
+    m.sk = malloc(b->n * sizeof *m.sk);
+    m.have = calloc(b->n, sizeof *m.have);
+    int rc = 0;
+    if (!seq || !v || !pos || !m.sk || !m.have) {
+        rc = rk_fail(err, "no_memory", "", "out of memory while indexing records");
+        goto done;
+    }
+    memcpy(seq, b->seq, b->n * sizeof *seq);
+    /* Places, newest posting first; SIZE_MAX marks one listed already. */
+    for (size_t j = g, hi = b->n; j-- > 0;) {
+        long at = place(t, &m, x[j].sk, hi, err);
+        if (at < 0) {
+            rc = -1;
+            goto done;
+        }
+        hi = (size_t)at;
+        pos[j] = hi;
+        if (hi < b->n && m.have[hi] && memcmp(m.sk[hi], x[j].sk, RK_SORT_KEY_LEN) == 0)
+            pos[j] = SIZE_MAX;
+    }
+    uint64_t newest = key_version(b) + b->span;
+    size_t n = 0, old = 0;
+    for (size_t j = 0; j < g; j++) {
+        if (pos[j] == SIZE_MAX || (n > 0 && v[n - 1].old == SIZE_MAX && v[n - 1].seq == x[j].seq))
+            continue; /* listed already, or twice in the run */
+        for (; old < pos[j]; old++)
+            v[n++] = (merged){.seq = b->seq[old], .old = old};
+        v[n++] = (merged){.seq = x[j].seq, .old = SIZE_MAX, .new = &x[j]};
+        ++*added;
+        if (sk_version(x[j].sk) > newest)
+            newest = sk_version(x[j].sk);
+    }
+    for (; old < b->n; old++)
+        v[n++] = (merged){.seq = b->seq[old], .old = old};
+    if (*added == 0)
+        goto done;
     if (first) {
-        if (block_delete(t, c, &b, err) != 0)
-            return -1;
-        set_key(&b, prefix, plen, kp);
-    } else {
-        long older = count_older(t, b.seq, b.n, x->sk, err);
-        if (older < 0)
-            return -1;
-        pos = (size_t)older;
+        if (block_delete(t, c, b, err) != 0) {
+            rc = -1;
+            goto done;
+        }
+        uint8_t kp[KP_LEN];
+        kp_of(v[0].new->sk, kp); /* the oldest entry is new: it is older than the old key */
+        set_key(b, prefix, plen, kp);
     }
-    memmove(b.seq + pos + 1, b.seq + pos, (b.n - pos) * sizeof *b.seq);
-    b.seq[pos] = x->seq;
-    b.n++;
-    b.span = newest - key_version(&b);
+    b->span = newest - key_version(b);
     if (tail)
-        b.total++;
-    if (write_maybe_split(t, c, &b, plen, newest, err) != 0)
-        return -1;
-    return tail ? 0 : tail_total_add(t, c, prefix, plen, +1, err);
+        b->total += *added;
+    rc = write_merged(t, c, &m, b, prefix, plen, tail, v, n, err);
+    if (rc == 0 && !tail)
+        rc = tail_total_add(t, c, prefix, plen, (int)*added, err);
+done:
+    *reads += m.reads;
+    free(seq);
+    free(v);
+    free(pos);
+    free(m.sk);
+    free(m.have);
+    return rc;
+}
+
+/* Puts the postings x[0..g) (oldest first), none newer than the list's newest, where they belong:
+ * each block that holds the place of some of them is read, merged and rewritten once. */
+static int insert_older(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, const rk_posting_new *x, size_t g,
+                        rk_postings_cost *cost, rk_error *err)
+{
+    size_t i = 0;
+    while (i < g) {
+        uint8_t kp[KP_LEN];
+        kp_of(x[i].sk, kp);
+        block b;
+        bool first = false; /* x[i] is older than the list's first key */
+        int found = seek_block(t, c, prefix, plen, kp, &b, err);
+        if (found == 0) {
+            found = seek_first(t, c, prefix, plen, &b, err);
+            first = found == 1;
+        }
+        if (found < 0)
+            return -1;
+        if (found == 0) /* an empty list: nothing is newer than x */
+            return append(t, c, prefix, plen, NULL, x + i, g - i, err);
+        /* The run's postings up to the next block's key go into this block. */
+        MDB_val k, v;
+        int rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rk_txn_fail(t, rc, "reading the full-text index", err);
+        bool tail = rc == MDB_NOTFOUND || !is_block_of(&k, prefix, plen);
+        size_t j = i + 1;
+        if (tail) {
+            j = g;
+        } else {
+            for (; j < g; j++) {
+                uint8_t next[KP_LEN];
+                kp_of(x[j].sk, next);
+                if (memcmp(next, (const uint8_t *)k.mv_data + plen, KP_LEN) >= 0)
+                    break;
+            }
+        }
+        size_t added;
+        if (merge_into(t, c, prefix, plen, &b, first, tail, x + i, j - i, &added, &cost->change_reads, err) != 0)
+            return -1;
+        cost->merged_blocks++;
+        i = j;
+    }
+    return 0;
 }
 
 int rk_postings_add(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, const rk_posting_new *v, size_t n,
-                    rk_error *err)
+                    rk_postings_cost *cost, rk_error *err)
 {
+    rk_postings_cost ignored = {0};
+    if (!cost)
+        cost = &ignored;
     if (n == 0 || len == 0 || len > RK_POSTINGS_TOKEN_MAX)
         return 0;
     uint8_t prefix[1 + RK_POSTINGS_TOKEN_MAX];
@@ -474,9 +661,10 @@ int rk_postings_add(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, co
     size_t i = 0;
     if (have) {
         uint64_t newest = key_version(&tail) + tail.span;
-        for (; i < n && sk_version(v[i].sk) <= newest; i++)
-            if (insert_one(t, c, prefix, plen, &v[i], err) != 0)
-                return -1;
+        while (i < n && sk_version(v[i].sk) <= newest)
+            i++;
+        if (i > 0 && insert_older(t, c, prefix, plen, v, i, cost, err) != 0)
+            return -1;
         if (i > 0 && i < n && (have = seek_block(t, c, prefix, plen, kp_top, &tail, err)) < 0)
             return -1;
     }

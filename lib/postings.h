@@ -48,10 +48,18 @@ typedef struct rk_posting_new {
 /* The postings of one change sequence number, from `changes`: 1 found, 0 not, -1 error. */
 int rk_postings_resolve(rk_txn *t, uint64_t seq, rk_posting *out, rk_error *err);
 
+/* What adding postings cost beyond appending: the change entries read to place the postings older than
+ * a list's newest, and the blocks that merged them (each read and rewritten once per call). */
+typedef struct rk_postings_cost {
+    size_t change_reads;
+    size_t merged_blocks;
+} rk_postings_cost;
+
 /* Adds v[0..n) to token's list; v is sorted by pk (sort key descending) and names distinct records.
- * c is a cursor on "tokens" in t, a write transaction. 0, or -1 with err filled (t is then aborted). */
+ * c is a cursor on "tokens" in t, a write transaction; cost (may be NULL) is added to. 0, or -1 with
+ * err filled (t is then aborted). */
 int rk_postings_add(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, const rk_posting_new *v, size_t n,
-                    rk_error *err);
+                    rk_postings_cost *cost, rk_error *err);
 /* Removes the posting of seq (whose sort key is sk) from token's list; nothing if it is not there. */
 int rk_postings_remove(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t seq,
                        const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err);

@@ -174,8 +174,8 @@ static size_t check(fixture *f)
 }
 
 /* Adds the unlisted records among idx[0..n) in one batch, in the order the batch writes (oldest
- * first). */
-static void add(fixture *f, size_t *idx, size_t n)
+ * first); returns what placing the older ones cost. */
+static rk_postings_cost add(fixture *f, size_t *idx, size_t n)
 {
     sorted_entries = f->e;
     qsort(idx, n, sizeof *idx, by_sk);
@@ -191,9 +191,11 @@ static void add(fixture *f, size_t *idx, size_t n)
     MDB_txn *txn = rk_txn_mdb(t, &err);
     MDB_cursor *c;
     assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
-    assert_int_equal(rk_postings_add(t, c, (const uint8_t *)TOKEN, 2, v, m, &err), 0);
+    rk_postings_cost cost = {0};
+    assert_int_equal(rk_postings_add(t, c, (const uint8_t *)TOKEN, 2, v, m, &cost, &err), 0);
     mdb_cursor_close(c);
     assert_int_equal(rk_txn_commit(t, &err), 0);
+    return cost;
 }
 
 static void remove_some(fixture *f, size_t every, size_t offset)
@@ -259,10 +261,81 @@ static void test_postings_match_the_model(void **state)
     assert_int_equal(check(f), 0);
 }
 
+/* The batches of a node publishing through its API: records come in version order, except that the
+ * ones still on their way when a batch was written (sealed, not yet committed) come with the next
+ * batch, older than the list's newest. Here every other one of each batch's newest 60 waits for the
+ * next. Placing them used to cost a binary search per posting over the last block (8 change reads
+ * and more, and a block rewrite and often a split each): it doubled the writer's time per record.
+ * Each batch's older postings now cost at most 3 change reads each and are merged into at most two
+ * blocks, and the list stays exact. */
+static void test_postings_late_records_merge_per_block(void **state)
+{
+    fixture *f = *state;
+    static size_t order[N], batch[N];
+    for (size_t i = 0; i < N; i++)
+        order[i] = i;
+    sorted_entries = f->e;
+    qsort(order, N, sizeof *order, by_sk);
+    /* order is newest first: rank r (0 = oldest) is order[N - 1 - r] */
+    size_t held[30], n_held = 0, late_total = 0, reads_total = 0;
+    for (size_t from = 0; from < N; from += 200) {
+        size_t n = 0;
+        for (size_t j = 0; j < n_held; j++)
+            batch[n++] = held[j];
+        size_t late = n_held;
+        n_held = 0;
+        for (size_t r = from; r < from + 200; r++) {
+            if (r >= from + 140 && r % 2 == 1 && from + 200 < N)
+                held[n_held++] = order[N - 1 - r];
+            else
+                batch[n++] = order[N - 1 - r];
+        }
+        rk_postings_cost cost = add(f, batch, n);
+        if (from > 0) {
+            assert_int_equal(late, 30);
+            assert_true(cost.merged_blocks >= 1 && cost.merged_blocks <= 2);
+            assert_true(cost.change_reads <= 3 * late);
+        }
+        late_total += late;
+        reads_total += cost.change_reads;
+    }
+    print_message("%zu older postings placed with %zu change reads\n", late_total, reads_total);
+    check(f);
+}
+
+/* Many older postings merged into one block at once: the block is cut into several, and the keys of
+ * the later pieces are the kps of entries that were listed before (never read to place a posting). */
+static void test_postings_merge_cuts_a_block_into_many(void **state)
+{
+    fixture *f = *state;
+    static size_t order[N], idx[N];
+    for (size_t i = 0; i < N; i++)
+        order[i] = i;
+    sorted_entries = f->e;
+    qsort(order, N, sizeof *order, by_sk);
+    size_t n = 0;
+    for (size_t r = 0; r < 10; r++) /* rank r (0 = oldest) is order[N - 1 - r] */
+        idx[n++] = order[N - 1 - r];
+    for (size_t r = 500; r < 640; r++)
+        idx[n++] = order[N - 1 - r];
+    add(f, idx, n);
+    assert_int_equal(check(f), 1);
+    n = 0;
+    for (size_t r = 10; r < 500; r++)
+        idx[n++] = order[N - 1 - r];
+    rk_postings_cost cost = add(f, idx, n);
+    assert_int_equal(cost.merged_blocks, 1);
+    size_t b = check(f);
+    print_message("640 postings in %zu blocks\n", b);
+    assert_true(b >= 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_postings_match_the_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postings_late_records_merge_per_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postings_merge_cuts_a_block_into_many, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
