@@ -14,12 +14,11 @@
 #ifndef RENKEI_FPSET_H
 #define RENKEI_FPSET_H
 
+#include "fpagg.h"
 #include "txn.h"
 
 #define RK_SET_PUBLIC 0
 #define RK_SET_MEMBERS 1
-#define RK_ITEM_LEN 40 /* version(be64) || hash */
-#define RK_FP_LEN 16
 
 /* Items in [lo, hi): count and fingerprint = first 16 bytes of SHA-256(sum || count(le64)) where sum
  * is the sum of the item hashes as 256-bit little-endian integers modulo 2^256. Cost grows with
@@ -32,6 +31,11 @@ int rk_store_set_items(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const 
 /* The item n positions after the first item >= lo (n = 0 is that first item). 1 found, 0 none. */
 int rk_store_set_nth(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN],
                      rk_error *err);
+/* The same, and the item after it into next (when next is not NULL): 2 both found, 1 only the first,
+ * 0 none. One descent for both, and a read-only transaction then answers the aggregate below any key
+ * between them from memory (reconciliation splits a range between two such items). */
+int rk_store_set_nth_pair(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN],
+                          uint8_t next[RK_ITEM_LEN], rk_error *err);
 
 /* Adds (sign > 0) or removes the item version || hash in every set a record of this visibility
  * belongs to (none for local). Needs a write transaction; on failure it has been aborted. */

@@ -316,13 +316,10 @@ static int add_split(const rk_set_source *src, builder *b, const uint8_t lo[RK_I
     for (uint64_t k = 1; k < RK_SYNC_BRANCH; k++) {
         uint64_t idx = count / RK_SYNC_BRANCH * k + count % RK_SYNC_BRANCH * k / RK_SYNC_BRANCH;
         uint8_t prev[RK_ITEM_LEN], next[RK_ITEM_LEN];
-        int r1 = src->nth(src->ctx, lo, idx - 1, prev, err);
-        if (r1 < 0)
+        int found = src->nth(src->ctx, lo, idx - 1, prev, next, err);
+        if (found < 0)
             return -1;
-        int r2 = r1 ? src->nth(src->ctx, lo, idx, next, err) : 0;
-        if (r2 < 0)
-            return -1;
-        if (!r1 || !r2 || memcmp(next, hi, RK_ITEM_LEN) >= 0)
+        if (found < 2 || memcmp(next, hi, RK_ITEM_LEN) >= 0)
             break; /* the set shrank under us; the last sub-range takes the rest */
         size_t sl = separator_len(prev, next);
         uint8_t bound[RK_ITEM_LEN] = {0};
@@ -573,9 +570,9 @@ fail:
         return rk_store_set_items(ctx, set, lo, hi, limit, cb, cbctx, err);                                    \
     }                                                                                                          \
     static int store_nth_##set(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN], \
-                               rk_error *err)                                                                  \
+                               uint8_t next[RK_ITEM_LEN], rk_error *err)                                       \
     {                                                                                                          \
-        return rk_store_set_nth(ctx, set, lo, n, out, err);                                                    \
+        return rk_store_set_nth_pair(ctx, set, lo, n, out, next, err);                                         \
     }
 
 STORE_ADAPTER(0)
@@ -671,7 +668,8 @@ static int memory_items(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t 
     return 0;
 }
 
-static int memory_nth(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN], rk_error *err)
+static int memory_nth(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN],
+                      uint8_t next[RK_ITEM_LEN], rk_error *err)
 {
     (void)err;
     const rk_memory_set *s = ctx;
@@ -679,7 +677,10 @@ static int memory_nth(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint
     if (n >= s->count - a)
         return 0;
     memcpy(out, s->items + (a + n) * RK_ITEM_LEN, RK_ITEM_LEN);
-    return 1;
+    if (n + 1 >= s->count - a)
+        return 1;
+    memcpy(next, s->items + (a + n + 1) * RK_ITEM_LEN, RK_ITEM_LEN);
+    return 2;
 }
 
 void rk_set_source_from_memory(rk_set_source *src, rk_memory_set *set)

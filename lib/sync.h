@@ -32,8 +32,11 @@ typedef struct rk_set_source {
     /* Calls cb for at most `limit` items in ascending order (limit 0 = no limit); cb non-zero stops. */
     int (*items)(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit, rk_item_cb cb,
                  void *cbctx, rk_error *err);
-    /* The item n positions after the first item >= lo: 1 found, 0 none, -1 error. */
-    int (*nth)(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN], rk_error *err);
+    /* The item n positions after the first item >= lo into out, and the item after that into next:
+     * 2 both found, 1 only the first, 0 none, -1 error. A split asks for both to place a bound
+     * between them, and then for the fingerprint up to that bound. */
+    int (*nth)(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN],
+               uint8_t next[RK_ITEM_LEN], rk_error *err);
     void *ctx;
 } rk_set_source;
 

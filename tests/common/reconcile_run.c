@@ -38,6 +38,18 @@ int reconcile_respond_from(void *ctx, const Renkei__Reconcile *in, Renkei__Recon
     return rk_sync_process(ctx, false, in, reply, NULL, err);
 }
 
+int reconcile_respond_from_store(void *ctx, const Renkei__Reconcile *in, Renkei__Reconcile **reply, rk_error *err)
+{
+    rk_txn *t;
+    if (rk_txn_begin(ctx, false, &t, err) != 0)
+        return -1;
+    rk_set_source src;
+    rk_set_source_from_store(&src, t, (int)in->set);
+    int rc = rk_sync_process(&src, false, in, reply, NULL, err);
+    rk_txn_abort(t);
+    return rc;
+}
+
 int reconcile_run(const rk_set_source *initiator, uint32_t set, reconcile_respond_fn respond, void *ctx,
                   rk_sync_diff *diff, unsigned max_rounds, reconcile_stats *st, rk_error *err)
 {

@@ -20,6 +20,9 @@ typedef int (*reconcile_respond_fn)(void *ctx, const Renkei__Reconcile *in, Renk
 
 /* A responder that answers from a fixed set source (ctx is the rk_set_source). */
 int reconcile_respond_from(void *ctx, const Renkei__Reconcile *in, Renkei__Reconcile **reply, rk_error *err);
+/* A responder that answers from a store (ctx is the rk_store) as the daemon's listener does: through
+ * one read transaction per message, so whatever a transaction caches lives as long as it would there. */
+int reconcile_respond_from_store(void *ctx, const Renkei__Reconcile *in, Renkei__Reconcile **reply, rk_error *err);
 
 /* Reconciles set `set` of initiator against the responder, appending what the initiator learns to
  * diff, in at most max_rounds round trips. 0, or -1 with err: the responder's or the initiator's

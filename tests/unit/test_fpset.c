@@ -1,0 +1,325 @@
+/* Tests of lib/fpset.c's read paths against the set itself: every count, fingerprint and nth item a
+ * read transaction answers (through its memo of bounds, the nodes of the trie it keeps and the pairs
+ * of items its split descents remember) equals a brute-force sum over the items the set lists in that
+ * transaction, before and after commits that add, replace, tombstone and remove records, while an
+ * older read transaction stays open; and a reconciliation between two stores finds exactly the
+ * records that differ. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "reconcile_run.h"
+#include "sync.h"
+#include "testrand.h"
+
+#define PUBLIC RENKEI__VISIBILITY__VISIBILITY_PUBLIC
+#define NETWORK RENKEI__VISIBILITY__VISIBILITY_NETWORK
+
+/* Versions crowd into a few seconds so that buckets of every size occur at every level: some hold
+ * hundreds of items, most a few. */
+#define BASE_VERSION UINT64_C(1700000000000)
+#define SPREAD_MS 4000
+
+typedef struct fixture {
+    fx_store s, peer;
+    fx_author a;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = fx_state_new(state, sizeof *f);
+    fx_store_open(&f->s, "fpset", 0);
+    fx_store_open(&f->peer, "fpset-peer", 0);
+    fx_author_init(&f->a);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fx_store_close(&f->s);
+    fx_store_close(&f->peer);
+    fx_author_free(&f->a);
+    return 0;
+}
+
+/* A case record rid-<i> of this version and visibility, put through t. */
+static void put_case(fixture *f, rk_txn *t, const char *prefix, unsigned i, uint64_t version, int vis, bool tombstone)
+{
+    char rid[48];
+    snprintf(rid, sizeof rid, "%s-%u", prefix, i);
+    rk_record rec;
+    if (tombstone)
+        fx_seal_tombstone(&f->a, rid, version, vis, &rec);
+    else
+        fx_seal_case(&f->a, rid, version, vis, rid, &rec);
+    rk_put_result res;
+    rk_error err;
+    assert_int_equal(rk_store_put(t, &rec, &res, NULL, &err), 0);
+    rk_record_free(&rec);
+}
+
+typedef struct listing {
+    uint8_t *items;
+    size_t n, cap;
+} listing;
+
+static int list_cb(const uint8_t item[RK_ITEM_LEN], void *ctx)
+{
+    listing *l = ctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 1024;
+        l->items = realloc(l->items, l->cap * RK_ITEM_LEN);
+        assert_non_null(l->items);
+    }
+    memcpy(l->items + l->n++ * RK_ITEM_LEN, item, RK_ITEM_LEN);
+    return 0;
+}
+
+/* The whole set as t sees it, read from the items themselves (not the index). */
+static void list_set(rk_txn *t, int set, listing *l)
+{
+    uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN];
+    memset(lo, 0, sizeof lo);
+    memset(hi, 0xff, sizeof hi);
+    rk_error err;
+    l->n = 0;
+    assert_int_equal(rk_store_set_items(t, set, lo, hi, 0, list_cb, l, &err), 0);
+}
+
+static void expect_range(rk_txn *t, int set, const listing *l, const uint8_t *lo, const uint8_t *hi)
+{
+    uint64_t count, want;
+    uint8_t fp[RK_FP_LEN], want_fp[RK_FP_LEN];
+    rk_error err;
+    assert_int_equal(rk_store_set_fingerprint(t, set, lo, hi, &count, fp, &err), 0);
+    /* the memory set sums its items one by one: the reference for the index */
+    rk_memory_set ms = {l->items, l->n};
+    rk_set_source ref;
+    rk_set_source_from_memory(&ref, &ms);
+    assert_int_equal(ref.fingerprint(ref.ctx, lo, hi, &want, want_fp, &err), 0);
+    assert_int_equal(count, want);
+    assert_memory_equal(fp, want_fp, RK_FP_LEN);
+}
+
+/* A bound: a listed item, or one changed in a late byte (between two items, or just past one), or a
+ * short prefix of one padded with zeros (as reconciliation sends them), or a random version. */
+static void random_bound(uint64_t *st, const listing *l, uint8_t out[RK_ITEM_LEN])
+{
+    unsigned pick = (unsigned)(rk_test_rand(st) % 5);
+    if (l->n == 0 || pick == 4) {
+        memset(out, 0, RK_ITEM_LEN);
+        rk_put_be64(out, BASE_VERSION + rk_test_rand(st) % (SPREAD_MS + 2000));
+        return;
+    }
+    memcpy(out, l->items + (rk_test_rand(st) % l->n) * RK_ITEM_LEN, RK_ITEM_LEN);
+    if (pick == 1)
+        out[RK_ITEM_LEN - 1] ^= 1;
+    if (pick == 2)
+        out[8 + rk_test_rand(st) % 4] = (uint8_t)rk_test_rand(st);
+    if (pick == 3)
+        memset(out + 5 + rk_test_rand(st) % 8, 0, RK_ITEM_LEN - 13);
+}
+
+/* Checks what t answers about both sets against the items it lists: ranges between random bounds,
+ * adjacent ranges (answered from the memo), and nth pairs followed by the ranges that end between
+ * the two items found, as a split asks for them (answered from what the descent remembered). */
+static void check_txn(rk_txn *t, uint64_t *st)
+{
+    listing l = {0};
+    rk_error err;
+    for (int set = 0; set < 2; set++) {
+        list_set(t, set, &l);
+        uint8_t lo[RK_ITEM_LEN], mid[RK_ITEM_LEN], hi[RK_ITEM_LEN];
+        for (int q = 0; q < 150; q++) {
+            random_bound(st, &l, lo);
+            random_bound(st, &l, hi);
+            if (memcmp(lo, hi, RK_ITEM_LEN) > 0) {
+                memcpy(mid, lo, RK_ITEM_LEN);
+                memcpy(lo, hi, RK_ITEM_LEN);
+                memcpy(hi, mid, RK_ITEM_LEN);
+            }
+            expect_range(t, set, &l, lo, hi);
+            random_bound(st, &l, mid);
+            expect_range(t, set, &l, lo, mid);
+            expect_range(t, set, &l, mid, hi);
+
+            size_t first = 0;
+            while (first < l.n && memcmp(l.items + first * RK_ITEM_LEN, lo, RK_ITEM_LEN) < 0)
+                first++;
+            uint64_t n = rk_test_rand(st) % (l.n - first + 2);
+            uint8_t out[RK_ITEM_LEN], next[RK_ITEM_LEN];
+            int found = rk_store_set_nth_pair(t, set, lo, n, out, next, &err);
+            size_t have = l.n - first;
+            assert_int_equal(found, n + 1 < have ? 2 : n < have ? 1 : 0);
+            if (found >= 1)
+                assert_memory_equal(out, l.items + (first + n) * RK_ITEM_LEN, RK_ITEM_LEN);
+            if (found == 2) {
+                assert_memory_equal(next, l.items + (first + n + 1) * RK_ITEM_LEN, RK_ITEM_LEN);
+                /* bounds in (out, next]: the shortest separator, one just above out, and next itself */
+                uint8_t bound[RK_ITEM_LEN] = {0};
+                size_t sl = 0;
+                while (out[sl] == next[sl])
+                    sl++;
+                memcpy(bound, next, sl + 1);
+                expect_range(t, set, &l, lo, bound);
+                expect_range(t, set, &l, bound, hi);
+                memcpy(bound, out, RK_ITEM_LEN);
+                for (int j = RK_ITEM_LEN - 1; j >= 0 && ++bound[j] == 0; j--)
+                    ;
+                expect_range(t, set, &l, bound, hi);
+                expect_range(t, set, &l, lo, next);
+                /* and out itself, which lies below the remembered interval */
+                expect_range(t, set, &l, out, hi);
+            }
+        }
+    }
+    free(l.items);
+}
+
+static uint64_t spread_version(uint64_t *st)
+{
+    return BASE_VERSION + rk_test_rand(st) % SPREAD_MS;
+}
+
+/* Answers stay exact across commits that add, replace, tombstone and remove records, whichever read
+ * transaction asks: one begun before a commit keeps its snapshot's answers, one begun after sees the
+ * commit. A trie node, a remembered bound or a split pair kept from before a commit and used after it
+ * would give the old count or sum for the buckets the commit touched. */
+static void test_exact_across_commits(void **state)
+{
+    fixture *f = *state;
+    uint64_t st = 0x2545f4914f6cdd1du;
+    enum { N = 3000 };
+    rk_error err;
+    rk_txn *w = fx_begin(&f->s, true);
+    for (unsigned i = 0; i < N; i++)
+        put_case(f, w, "r", i, spread_version(&st), i % 3 ? PUBLIC : NETWORK, false);
+    assert_int_equal(rk_txn_commit(w, &err), 0);
+
+    rk_txn *old = fx_begin(&f->s, false);
+    check_txn(old, &st);
+    for (int round = 0; round < 4; round++) {
+        rk_txn *r = fx_begin(&f->s, false);
+        check_txn(r, &st);
+        rk_txn_abort(r);
+        w = fx_begin(&f->s, true);
+        switch (round) {
+        case 0: /* new records among the old ones */
+            for (unsigned i = 0; i < 200; i++)
+                put_case(f, w, "new", i, spread_version(&st), PUBLIC, false);
+            break;
+        case 1: /* newer versions replace old ones: their items leave the set, others enter */
+            for (unsigned i = 0; i < 300; i++)
+                put_case(f, w, "r", (unsigned)(rk_test_rand(&st) % N), SPREAD_MS + BASE_VERSION + i, PUBLIC, false);
+            break;
+        case 2: /* tombstones, some of them network-only: the record leaves set0 */
+            for (unsigned i = 0; i < 200; i++)
+                put_case(f, w, "r", (unsigned)(rk_test_rand(&st) % N), 2 * SPREAD_MS + BASE_VERSION + i,
+                         i % 2 ? PUBLIC : NETWORK, true);
+            break;
+        default: { /* removal of everything above a cutoff: items leave both sets */
+            uint64_t removed = 0;
+            assert_int_equal(rk_store_remove_after(w, f->a.pub, BASE_VERSION + SPREAD_MS / 2, &removed, &err), 0);
+            assert_true(removed > 0);
+            break;
+        }
+        }
+        assert_int_equal(rk_txn_commit(w, &err), 0);
+        r = fx_begin(&f->s, false);
+        check_txn(r, &st);
+        rk_txn_abort(r);
+        /* the transaction begun before every commit still answers for its snapshot */
+        check_txn(old, &st);
+    }
+    rk_txn_abort(old);
+}
+
+/* A reconciliation between two stores, each read as the daemon reads it (the initiator through one
+ * transaction, the responder through one per message), finds exactly the records only one side has:
+ * the splits' bounds and fingerprints come from the nth pairs and the memo. */
+static int cmp_item(const void *a, const void *b)
+{
+    return memcmp(a, b, RK_ITEM_LEN);
+}
+
+static int cmp_hash(const void *a, const void *b)
+{
+    return memcmp(a, b, RK_HASH_LEN);
+}
+
+static void test_reconcile_two_stores(void **state)
+{
+    fixture *f = *state;
+    uint64_t st = 0x9e3779b97f4a7c15u;
+    enum { COMMON = 4000, ONLY_A = 300, ONLY_B = 150 };
+    rk_error err;
+    rk_txn *wa = fx_begin(&f->s, true), *wb = fx_begin(&f->peer, true);
+    for (unsigned i = 0; i < COMMON; i++) {
+        uint64_t v = spread_version(&st);
+        put_case(f, wa, "c", i, v, PUBLIC, false);
+        put_case(f, wb, "c", i, v, PUBLIC, false);
+    }
+    for (unsigned i = 0; i < ONLY_A; i++)
+        put_case(f, wa, "a", i, spread_version(&st), PUBLIC, false);
+    for (unsigned i = 0; i < ONLY_B; i++)
+        put_case(f, wb, "b", i, spread_version(&st), PUBLIC, false);
+    assert_int_equal(rk_txn_commit(wa, &err), 0);
+    assert_int_equal(rk_txn_commit(wb, &err), 0);
+
+    rk_txn *ta = fx_begin(&f->s, false), *tb = fx_begin(&f->peer, false);
+    listing la = {0}, lb = {0};
+    list_set(ta, RK_SET_PUBLIC, &la);
+    list_set(tb, RK_SET_PUBLIC, &lb);
+    rk_set_source src;
+    rk_set_source_from_store(&src, ta, RK_SET_PUBLIC);
+    rk_sync_diff diff;
+    rk_sync_diff_init(&diff);
+    reconcile_stats rs;
+    assert_int_equal(
+        reconcile_run(&src, RK_SET_PUBLIC, reconcile_respond_from_store, f->peer.store, &diff, 100, &rs, &err), 0);
+    assert_int_equal(diff.n_have, ONLY_A);
+    assert_int_equal(diff.n_need, ONLY_B);
+    /* have: exactly A's items that B lacks; need: exactly B's hashes that A lacks */
+    for (size_t i = 0; i < diff.n_have; i++) {
+        const uint8_t *it = diff.have + i * RK_ITEM_LEN;
+        assert_non_null(bsearch(it, la.items, la.n, RK_ITEM_LEN, cmp_item));
+        bool in_b = false;
+        for (size_t j = 0; j < lb.n && !in_b; j++)
+            in_b = memcmp(lb.items + j * RK_ITEM_LEN, it, RK_ITEM_LEN) == 0;
+        assert_false(in_b);
+    }
+    qsort(diff.need, diff.n_need, RK_HASH_LEN, cmp_hash);
+    size_t only_b = 0;
+    for (size_t j = 0; j < lb.n; j++) {
+        bool in_a = false;
+        for (size_t i = 0; i < la.n && !in_a; i++)
+            in_a = memcmp(la.items + i * RK_ITEM_LEN, lb.items + j * RK_ITEM_LEN, RK_ITEM_LEN) == 0;
+        if (in_a)
+            continue;
+        only_b++;
+        assert_non_null(bsearch(lb.items + j * RK_ITEM_LEN + 8, diff.need, diff.n_need, RK_HASH_LEN, cmp_hash));
+    }
+    assert_int_equal(only_b, ONLY_B);
+    rk_sync_diff_free(&diff);
+    free(la.items);
+    free(lb.items);
+    rk_txn_abort(ta);
+    rk_txn_abort(tb);
+}
+
+int main(void)
+{
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_across_commits),
+        cmocka_unit_test(test_reconcile_two_stores),
+    };
+    return FX_RUN_TESTS(tests, setup, teardown);
+}
