@@ -218,20 +218,6 @@ static int env_size_cb(rk_txn *t, const uint8_t hash[RK_HASH_LEN], uint64_t *sum
     return 0;
 }
 
-/* The responder's side as the daemon's listener runs it (daemon/peer_listen.c): one read transaction
- * per message, so whatever a transaction caches lives as long as it would there. */
-static int respond_from_store(void *ctx, const Renkei__Reconcile *in, Renkei__Reconcile **reply, rk_error *err)
-{
-    rk_txn *t;
-    if (rk_txn_begin(ctx, false, &t, err) != 0)
-        return -1;
-    rk_set_source src;
-    rk_set_source_from_store(&src, t, RK_SET_PUBLIC);
-    int rc = rk_sync_process(&src, false, in, reply, NULL, err);
-    rk_txn_abort(t);
-    return rc;
-}
-
 static int reconcile(rk_store *a, rk_store *b, result *res, rk_error *err)
 {
     memset(res, 0, sizeof *res);
@@ -247,7 +233,7 @@ static int reconcile(rk_store *a, rk_store *b, result *res, rk_error *err)
     uint64_t t0 = rk_monotonic_ns();
     double c0 = cpu_seconds();
     reconcile_stats st;
-    if (reconcile_run(&sa, RK_SET_PUBLIC, respond_from_store, b, &diff, UINT_MAX, &st, err) != 0)
+    if (reconcile_run(&sa, RK_SET_PUBLIC, reconcile_respond_from_store, b, &diff, UINT_MAX, &st, err) != 0)
         goto done;
     res->seconds = secs_since(t0);
     res->cpu = cpu_seconds() - c0;
@@ -334,15 +320,16 @@ static int run_memory(uint64_t n, uint64_t only_a, uint64_t only_b, rk_error *er
     rk_set_source_from_summed(&sa, &a);
     rk_set_source_from_summed(&sb, &b);
     uint64_t t0 = rk_monotonic_ns();
+    double c0 = cpu_seconds();
     reconcile_stats st;
     if (reconcile_run(&sa, RK_SET_PUBLIC, reconcile_respond_from, &sb, &diff, UINT_MAX, &st, err) != 0)
         goto done;
-    double secs = secs_since(t0);
+    double secs = secs_since(t0), cpu = cpu_seconds() - c0;
     uint64_t out = st.bytes_out, back = st.bytes_back;
     printf("memory: %" PRIu64 " common, %" PRIu64 " only in A (initiator), %" PRIu64 " only in B\n"
-           "  time %.3f s, %u round trips, %" PRIu64 " bytes (%" PRIu64 " out, %" PRIu64 " back), %.0f bytes per "
-           "difference; need %zu, have %zu\n",
-           n, only_a, only_b, secs, st.round_trips, out + back, out, back,
+           "  time %.3f s (CPU %.3f s), %u round trips, %" PRIu64 " bytes (%" PRIu64 " out, %" PRIu64
+           " back), %.0f bytes per difference; need %zu, have %zu\n",
+           n, only_a, only_b, secs, cpu, st.round_trips, out + back, out, back,
            (double)(out + back) / (double)(only_a + only_b), diff.n_need, diff.n_have);
     if (diff.n_need != only_b || diff.n_have != only_a) {
         rk_fail(err, "wrong_result", "", "wrong need/have");
