@@ -1,9 +1,18 @@
-/* fpcache: the memo of bounds and the upper trie nodes a read-only transaction keeps (fpcache.h).
+/* fpcache: the memo of bounds and the trie nodes read transactions keep (fpcache.h).
  *
- * The cache lives behind a pointer in the transaction's scratch space and is freed by the
- * transaction's cleanup. Nodes are bounded per transaction: a responder builds a cache per message
- * and an initiator one per reconciliation, and either must stay well inside the daemon's memory
- * target; past the bound a node is read and used without being kept.
+ * The nodes live in a generation shared by the store's read transactions: the first transaction to
+ * need one starts it at its snapshot, later ones whose snapshot rk_txn_shared_valid says still holds
+ * what that one saw use and grow it, and a write that changes a set (rk_txn_mark_shared, in
+ * fpset.c) makes every generation before it unusable for transactions after it, so the next of
+ * those starts a new one. A generation is freed when it is no longer current and the last
+ * transaction using it ends. The reconciliation responder reads through one transaction per message,
+ * and each message walks the same upper levels: kept this way, they are read once per stretch of
+ * time without writes rather than once per message.
+ *
+ * Bounds: a generation keeps at most FPGEN_MAX_BYTES of nodes, a transaction at most
+ * FPCACHE_MAX_BYTES of its own (the nodes it reads when it has no generation, or when the
+ * generation is full); past that a node is read and used without being kept. The memo is always
+ * the transaction's own: it holds bounds of its messages, not of the set.
  */
 #include "fpcache.h"
 
@@ -13,6 +22,7 @@
 #include <glib.h>
 
 #define FPCACHE_MAX_BYTES (8u << 20)
+#define FPGEN_MAX_BYTES (16u << 20)
 
 /* Reconciliation asks for the fingerprints of adjacent ranges, so most bounds are asked for twice
  * in a row (as one range's end and the next one's start), and a split asks for the bounds its nth
@@ -44,10 +54,27 @@ typedef struct path_slot {
     const rk_fpnode *node; /* NULL: empty */
 } path_slot;
 
+/* Nodes read from one snapshot, good for every transaction that rk_txn_shared_valid(txnid) admits.
+ * Its table only grows, so a node found in it stays put for as long as the generation lives. */
+typedef struct fpgen {
+    uint64_t txnid;
+    unsigned refs;     /* under fpshared.mu: the store's while it is current, and one per transaction */
+    GHashTable *nodes; /* node_key -> rk_fpnode, both owned */
+    size_t bytes;
+} fpgen;
+
+/* The store's object (rk_txn_store_shared). */
+typedef struct fpshared {
+    GMutex mu;
+    fpgen *current;
+} fpshared;
+
 struct rk_fpcache {
     memo_slot memo[MEMO_SLOTS];
     unsigned memo_next; /* the slot to fill next; the newest is the one before it */
-    GHashTable *nodes;  /* node_key -> rk_fpnode, both owned */
+    fpshared *shared;
+    fpgen *gen;        /* NULL: this transaction keeps its nodes to itself */
+    GHashTable *nodes; /* its own: node_key -> rk_fpnode, both owned */
     size_t bytes;
     path_slot path[RK_FPCACHE_LEVELS + 1];
 };
@@ -59,14 +86,28 @@ typedef struct fp_scratch {
 } fp_scratch;
 _Static_assert(sizeof(fp_scratch) <= RK_TXN_SCRATCH_LEN, "the cache must fit the transaction's scratch space");
 
+static void gen_unref_locked(fpgen *g)
+{
+    if (--g->refs == 0) {
+        g_hash_table_destroy(g->nodes);
+        free(g);
+    }
+}
+
 static void scratch_free(void *scratch)
 {
     fp_scratch *fs = scratch;
-    if (fs->cache) {
-        g_hash_table_destroy(fs->cache->nodes);
-        free(fs->cache);
-        fs->cache = NULL;
+    rk_fpcache *c = fs->cache;
+    if (!c)
+        return;
+    if (c->gen) {
+        g_mutex_lock(&c->shared->mu);
+        gen_unref_locked(c->gen);
+        g_mutex_unlock(&c->shared->mu);
     }
+    g_hash_table_destroy(c->nodes);
+    free(c);
+    fs->cache = NULL;
 }
 
 static guint node_key_hash(gconstpointer p)
@@ -84,24 +125,83 @@ static gboolean node_key_equal(gconstpointer a, gconstpointer b)
     return memcmp(a, b, sizeof(node_key)) == 0;
 }
 
+static void *shared_make(void)
+{
+    fpshared *sh = calloc(1, sizeof *sh);
+    if (sh)
+        g_mutex_init(&sh->mu);
+    return sh;
+}
+
+static void shared_destroy(void *obj)
+{
+    fpshared *sh = obj;
+    if (sh->current)
+        gen_unref_locked(sh->current);
+    g_mutex_clear(&sh->mu);
+    free(sh);
+}
+
+static fpgen *gen_new(uint64_t txnid)
+{
+    fpgen *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->nodes = g_hash_table_new_full(node_key_hash, node_key_equal, free, free);
+    g->txnid = txnid;
+    return g;
+}
+
+/* The generation t may use, with a reference taken: the current one if it holds for t's snapshot,
+ * else a new one started at t's snapshot when that is newer and nothing marked since; NULL if
+ * neither (an older snapshot, or a commit this handle did not make). */
+static fpgen *gen_acquire(rk_txn *t, fpshared *sh)
+{
+    g_mutex_lock(&sh->mu);
+    fpgen *g = sh->current;
+    if (g && rk_txn_shared_valid(t, g->txnid)) {
+        g->refs++;
+    } else {
+        uint64_t id = rk_txn_id(t);
+        fpgen *ng = (!g || id > g->txnid) && rk_txn_shared_valid(t, id) ? gen_new(id) : NULL;
+        if (ng) {
+            if (g)
+                gen_unref_locked(g);
+            ng->refs = 2;
+            sh->current = ng;
+        }
+        g = ng;
+    }
+    g_mutex_unlock(&sh->mu);
+    return g;
+}
+
 rk_fpcache *rk_fpcache_of(rk_txn *t)
 {
     fp_scratch *fs = rk_txn_scratch(t);
     if (!fs)
         return NULL;
     if (!fs->cache && !fs->failed) {
-        fs->cache = calloc(1, sizeof *fs->cache);
-        if (fs->cache)
-            fs->cache->nodes = g_hash_table_new_full(node_key_hash, node_key_equal, free, free);
-        if (fs->cache && fs->cache->nodes) {
-            rk_txn_scratch_cleanup(t, scratch_free);
-        } else {
-            free(fs->cache);
-            fs->cache = NULL;
+        rk_fpcache *c = calloc(1, sizeof *c);
+        if (c)
+            c->nodes = g_hash_table_new_full(node_key_hash, node_key_equal, free, free);
+        if (!c || !c->nodes) {
+            free(c);
             fs->failed = true;
+            return NULL;
         }
+        c->shared = rk_txn_store_shared(t, shared_make, shared_destroy);
+        c->gen = c->shared ? gen_acquire(t, c->shared) : NULL;
+        fs->cache = c;
+        rk_txn_scratch_cleanup(t, scratch_free);
     }
     return fs->cache;
+}
+
+uint64_t rk_fpcache_generation(rk_txn *t)
+{
+    rk_fpcache *c = rk_fpcache_of(t);
+    return c && c->gen ? c->gen->txnid : 0;
 }
 
 const rk_fpagg *rk_fpcache_memo_find(const rk_fpcache *c, MDB_dbi fps, const uint8_t k[RK_ITEM_LEN])
@@ -183,6 +283,41 @@ static int node_read(rk_txn *t, MDB_dbi fps, MDB_cursor **cur, int level, const 
     return 0;
 }
 
+/* Keeps nd (read by this transaction) in the generation, or in the transaction's own table, within
+ * their bounds; *node is what the caller uses: nd, or the same node another transaction kept first
+ * (nd is then freed). *tmp is set when nothing kept it. */
+static void node_keep(rk_fpcache *c, const node_key *key, rk_fpnode *nd, const rk_fpnode **node, rk_fpnode **tmp)
+{
+    size_t cost = sizeof(rk_fpnode) + (nd->n + 1) * sizeof(rk_fpagg) + sizeof *key + 64; /* 64: the table's share */
+    *node = nd;
+    *tmp = NULL;
+    if (c->gen) {
+        g_mutex_lock(&c->shared->mu);
+        const rk_fpnode *there = g_hash_table_lookup(c->gen->nodes, key);
+        node_key *kept = !there && c->gen->bytes + cost <= FPGEN_MAX_BYTES ? malloc(sizeof *key) : NULL;
+        if (kept) {
+            *kept = *key;
+            g_hash_table_insert(c->gen->nodes, kept, nd);
+            c->gen->bytes += cost;
+        }
+        g_mutex_unlock(&c->shared->mu);
+        if (there)
+            free(nd);
+        if (there || kept) {
+            *node = there ? there : nd;
+            return;
+        }
+    }
+    node_key *kept = c->bytes + cost <= FPCACHE_MAX_BYTES ? malloc(sizeof *key) : NULL;
+    if (kept) {
+        *kept = *key;
+        g_hash_table_insert(c->nodes, kept, nd);
+        c->bytes += cost;
+    } else {
+        *tmp = nd;
+    }
+}
+
 int rk_fpcache_node(rk_txn *t, rk_fpcache *c, MDB_dbi fps, MDB_cursor **cur, int level, const uint8_t *k,
                     const rk_fpnode **node, rk_fpnode **tmp, rk_error *err)
 {
@@ -198,23 +333,18 @@ int rk_fpcache_node(rk_txn *t, rk_fpcache *c, MDB_dbi fps, MDB_cursor **cur, int
     key.level = (uint8_t)level;
     memcpy(key.prefix, k, (size_t)level - 1);
     *node = g_hash_table_lookup(c->nodes, &key);
-    if (*node) {
+    if (!*node && c->gen) {
+        g_mutex_lock(&c->shared->mu);
+        *node = g_hash_table_lookup(c->gen->nodes, &key);
+        g_mutex_unlock(&c->shared->mu);
+    }
+    if (!*node) {
+        rk_fpnode *nd;
+        if (node_read(t, fps, cur, level, k, &nd, err) != 0)
+            return -1;
+        node_keep(c, &key, nd, node, tmp);
+    }
+    if (!*tmp)
         path_remember(ps, fps, k, level, *node);
-        return 0;
-    }
-    rk_fpnode *nd;
-    if (node_read(t, fps, cur, level, k, &nd, err) != 0)
-        return -1;
-    size_t cost = sizeof(rk_fpnode) + (nd->n + 1) * sizeof(rk_fpagg) + sizeof key + 64; /* 64: the table's share */
-    node_key *kept = c->bytes + cost <= FPCACHE_MAX_BYTES ? malloc(sizeof key) : NULL;
-    if (kept) {
-        *kept = key;
-        g_hash_table_insert(c->nodes, kept, nd);
-        c->bytes += cost;
-        path_remember(ps, fps, k, level, nd);
-    } else {
-        *tmp = nd;
-    }
-    *node = nd;
     return 0;
 }

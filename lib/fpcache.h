@@ -36,6 +36,11 @@ typedef struct rk_fpcache rk_fpcache;
  * could not be made (then the caller walks the index). */
 rk_fpcache *rk_fpcache_of(rk_txn *t);
 
+/* The snapshot id of the generation of shared nodes t uses (fpcache.c), 0 when it keeps its own:
+ * for tests, which check that transactions share nodes when no write came between them and never
+ * across one. */
+uint64_t rk_fpcache_generation(rk_txn *t);
+
 /* The remembered aggregate below k in the index fps, or NULL. */
 const rk_fpagg *rk_fpcache_memo_find(const rk_fpcache *c, MDB_dbi fps, const uint8_t k[RK_ITEM_LEN]);
 /* Remembers that the items below every key in (lo, hi] (lo NULL: below hi only) aggregate to value;

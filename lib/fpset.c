@@ -62,6 +62,7 @@ static int set_update(rk_txn *t, int set, const uint8_t item[RK_ITEM_LEN], int s
         return 0; /* already in (or not in) the set: the aggregates agree with that */
     if (rc != 0)
         return rk_txn_fail(t, rc, "updating a reconciliation set", err);
+    rk_txn_mark_shared(t); /* read transactions after this one must not use trie nodes kept before it */
     rk_fpagg delta;
     rk_fpagg_of_hash(&delta, item + 8);
     for (int level = 0; level <= RK_FP_DEPTH; level++) {
@@ -316,6 +317,62 @@ int rk_store_set_items(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const 
     return rk_txn_cursor_done(t, c, rc, "reading a reconciliation set", err);
 }
 
+/* One level of the nth descent: finds the child of the bucket prefix[0 .. level-1) (whose aggregate
+ * is *bucket) that holds the item of rank *target within it, and moves to it: its byte into
+ * prefix[level-1], its aggregate into *bucket, the rank within it into *target, and the aggregate of
+ * the siblings before it added to *acc. Like the walk, it scans from whichever end is nearer. 0, or
+ * MDB_NOTFOUND when the children disagree with the counts, or LMDB's error. */
+static int nth_child(MDB_cursor *c, int level, uint8_t prefix[RK_FP_DEPTH], rk_fpagg *bucket, uint64_t *target,
+                     rk_fpagg *acc)
+{
+    uint8_t key[RK_FP_KEY_MAX] = {0};
+    key[0] = (uint8_t)level;
+    memcpy(key + 1, prefix, (size_t)level - 1);
+    MDB_val ck, cv;
+    rk_fpagg a;
+    int rc;
+    if (*target < bucket->count / 2) {
+        ck = rk_mdb_val(key, 1 + (size_t)level);
+        rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
+        for (; rc == 0 && rk_fpagg_is_child(&ck, level, prefix); rc = mdb_cursor_get(c, &ck, &cv, MDB_NEXT)) {
+            rk_fpagg_decode(&a, &cv);
+            if (*target < a.count)
+                goto found;
+            *target -= a.count;
+            rk_fpagg_add(acc, &a);
+        }
+        return rc == 0 ? MDB_NOTFOUND : rc;
+    }
+    /* from the last child down: `above` items lie at or above the target */
+    uint64_t above = bucket->count - *target;
+    rk_fpagg upper = {0};
+    key[level] = 0xff;
+    ck = rk_mdb_val(key, 1 + (size_t)level);
+    rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(c, &ck, &cv, MDB_LAST);
+    else if (rc == 0 && !(rk_fpagg_is_child(&ck, level, prefix) && ((const uint8_t *)ck.mv_data)[level] == 0xff))
+        rc = mdb_cursor_get(c, &ck, &cv, MDB_PREV);
+    for (; rc == 0 && rk_fpagg_is_child(&ck, level, prefix); rc = mdb_cursor_get(c, &ck, &cv, MDB_PREV)) {
+        rk_fpagg_decode(&a, &cv);
+        if (above <= a.count) {
+            *target = a.count - above;
+            rk_fpagg before = *bucket;
+            rk_fpagg_sub(&before, &upper);
+            rk_fpagg_sub(&before, &a);
+            rk_fpagg_add(acc, &before);
+            goto found;
+        }
+        above -= a.count;
+        rk_fpagg_add(&upper, &a);
+    }
+    return rc == 0 ? MDB_NOTFOUND : rc;
+found:
+    prefix[level - 1] = ((const uint8_t *)ck.mv_data)[level];
+    *bucket = a;
+    return 0;
+}
+
 int rk_store_set_nth_pair(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN],
                           uint8_t next[RK_ITEM_LEN], rk_error *err)
 {
@@ -368,8 +425,8 @@ int rk_store_set_nth_pair(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uin
     uint8_t prefix[RK_FP_DEPTH] = {0};
     rk_fpagg acc = {0};
     int first_level = 1;
-    uint64_t bucket = root.count; /* items under prefix[0 .. level-1) */
-    if (cache && root.count > FP_SCAN_ITEMS) {
+    rk_fpagg bucket = root; /* the items under prefix[0 .. level-1) */
+    if (cache && bucket.count > FP_SCAN_ITEMS) {
         /* the upper levels from the transaction's trie nodes: a binary search over the running counts per level */
         MDB_cursor *nc = NULL;
         for (int level = 1; level <= RK_FPCACHE_LEVELS; level++) {
@@ -394,7 +451,8 @@ int rk_store_set_nth_pair(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uin
                 target -= node->cum[lo_i].count;
                 rk_fpagg_add(&acc, &node->cum[lo_i]);
                 prefix[level - 1] = node->byte[lo_i];
-                bucket = node->cum[lo_i + 1].count - node->cum[lo_i].count;
+                bucket = node->cum[lo_i + 1];
+                rk_fpagg_sub(&bucket, &node->cum[lo_i]);
             }
             free(tmp);
             if (!found) {
@@ -409,32 +467,14 @@ int rk_store_set_nth_pair(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uin
         first_level = RK_FPCACHE_LEVELS + 1;
     }
     int level = first_level;
-    for (; level <= RK_FP_DEPTH && bucket > FP_SCAN_ITEMS; level++) {
-        key[0] = (uint8_t)level;
-        memcpy(key + 1, prefix, (size_t)level - 1);
-        key[level] = 0;
-        ck = rk_mdb_val(key, 1 + (size_t)level);
-        rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
-        bool found = false;
-        while (rc == 0 && rk_fpagg_is_child(&ck, level, prefix)) {
-            rk_fpagg a;
-            rk_fpagg_decode(&a, &cv);
-            if (target < a.count) {
-                prefix[level - 1] = ((const uint8_t *)ck.mv_data)[level];
-                bucket = a.count;
-                found = true;
-                break;
-            }
-            target -= a.count;
-            rk_fpagg_add(&acc, &a);
-            rc = mdb_cursor_get(c, &ck, &cv, MDB_NEXT);
-        }
-        if (rc != 0 && rc != MDB_NOTFOUND)
-            goto fail;
-        if (!found) {
+    for (; level <= RK_FP_DEPTH && bucket.count > FP_SCAN_ITEMS; level++) {
+        rc = nth_child(c, level, prefix, &bucket, &target, &acc);
+        if (rc == MDB_NOTFOUND) {
             mdb_cursor_close(c);
             return rk_fail(err, "store_corrupt", "", "the fingerprint index disagrees with its counts");
         }
+        if (rc != 0)
+            goto fail;
     }
     mdb_cursor_close(c);
     /* the bucket prefix[0 .. level-1) is small (or the deepest): step through its items */

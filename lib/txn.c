@@ -29,6 +29,13 @@ static const char *const db_names[RK_DB_COUNT] = {"records", "current", "changes
 struct rk_store {
     MDB_env *env;
     MDB_dbi dbi[RK_DB_COUNT];
+    /* What read transactions keep across transactions, and when it was last made stale; under mu,
+     * since read transactions run on several threads and the writer on its own. */
+    GMutex mu;
+    uint64_t known;  /* every commit up to this txnid was made through this handle */
+    uint64_t marked; /* the latest write transaction that called rk_txn_mark_shared */
+    void *shared;    /* rk_txn_store_shared's object */
+    void (*shared_destroy)(void *obj);
 };
 
 struct rk_txn {
@@ -109,6 +116,58 @@ bool rk_txn_writable(const rk_txn *t)
     return t->write;
 }
 
+uint64_t rk_txn_id(const rk_txn *t)
+{
+    return t->txn ? (uint64_t)mdb_txn_id(t->txn) : 0;
+}
+
+void rk_txn_mark_shared(rk_txn *t)
+{
+    if (!t->write || !t->txn)
+        return;
+    uint64_t id = (uint64_t)mdb_txn_id(t->txn);
+    g_mutex_lock(&t->s->mu);
+    if (id > t->s->marked)
+        t->s->marked = id;
+    g_mutex_unlock(&t->s->mu);
+}
+
+bool rk_txn_shared_valid(const rk_txn *t, uint64_t since)
+{
+    if (t->write || !t->txn)
+        return false;
+    uint64_t id = (uint64_t)mdb_txn_id(t->txn), older = since < id ? since : id;
+    g_mutex_lock(&t->s->mu);
+    bool ok = id <= t->s->known && since <= t->s->known && t->s->marked <= older;
+    g_mutex_unlock(&t->s->mu);
+    return ok;
+}
+
+void *rk_txn_store_shared(rk_txn *t, void *(*make)(void), void (*destroy)(void *obj))
+{
+    g_mutex_lock(&t->s->mu);
+    if (!t->s->shared) {
+        t->s->shared = make();
+        t->s->shared_destroy = t->s->shared ? destroy : NULL;
+    }
+    void *obj = t->s->shared;
+    g_mutex_unlock(&t->s->mu);
+    return obj;
+}
+
+/* After a write transaction committed as `id`: a gap since the last known commit means another
+ * process or handle committed in between, whose changes nobody marked, so everything kept from
+ * before counts as stale. */
+static void store_committed(rk_store *s, uint64_t id)
+{
+    g_mutex_lock(&s->mu);
+    if (id != s->known + 1 && id > s->marked)
+        s->marked = id;
+    if (id > s->known)
+        s->known = id;
+    g_mutex_unlock(&s->mu);
+}
+
 void *rk_txn_scratch(rk_txn *t)
 {
     return t->write ? NULL : t->scratch;
@@ -152,10 +211,13 @@ int rk_txn_commit(rk_txn *t, rk_error *err)
             *err = t->failure;
         result = -1;
     } else {
+        uint64_t id = (uint64_t)mdb_txn_id(t->txn);
         int rc = mdb_txn_commit(t->txn);
         t->txn = NULL;
         if (rc != 0)
             result = rk_txn_fail(NULL, rc, "committing", err);
+        else if (t->write)
+            store_committed(t->s, id);
     }
     txn_free(t);
     return result;
@@ -278,6 +340,10 @@ int rk_store_open(const rk_store_options *opts, rk_store **out, rk_error *err)
         free(s);
         return -1;
     }
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    g_mutex_init(&s->mu);
+    s->known = (uint64_t)info.me_last_txnid;
     *out = s;
     return 0;
 }
@@ -286,6 +352,9 @@ void rk_store_close(rk_store *s)
 {
     if (!s)
         return;
+    if (s->shared)
+        s->shared_destroy(s->shared);
+    g_mutex_clear(&s->mu);
     mdb_env_close(s->env);
     free(s);
 }

@@ -4,7 +4,9 @@
  * Invariants: a write transaction whose change failed half-way is aborted at once (rk_txn_fail,
  * rk_txn_poison) and remembers why, so rk_txn_commit reports that reason and nothing half-applied is
  * ever committed. A read-only transaction sees one snapshot for its whole life, which is what makes
- * its scratch space (rk_txn_scratch) a valid cache.
+ * its scratch space (rk_txn_scratch) a valid cache. What is kept across read transactions
+ * (rk_txn_store_shared) is used only by those rk_txn_shared_valid admits: every write that changes it
+ * marks itself before it commits, and a commit this handle did not make counts as such a write.
  *
  * The public half (open, close, begin, commit, abort) keeps the rk_store_ and rk_txn_ names callers
  * use through store.h; the rest is internal to lib/.
@@ -107,6 +109,22 @@ void *rk_txn_scratch(rk_txn *t);
 /* fn(scratch) runs once when the read-only transaction ends (commit or abort), so a cache kept there
  * can own heap memory. One function per transaction; a later call replaces it. */
 void rk_txn_scratch_cleanup(rk_txn *t, void (*fn)(void *scratch));
+
+/* ---- what read transactions keep across transactions ---------------------------------------------- */
+
+/* The id of the snapshot a read-only transaction sees, or the id a write transaction commits as. */
+uint64_t rk_txn_id(const rk_txn *t);
+/* A write transaction notes, before it commits, that it changes what read transactions keep across
+ * transactions (lib/fpcache.c: the RBSR sets' trie nodes). Harmless if it then aborts. */
+void rk_txn_mark_shared(rk_txn *t);
+/* For a read-only transaction: true when what was read from snapshot `since` still holds for its own
+ * snapshot: no write marked since the older of the two, and every commit up to its snapshot was made
+ * through this store handle (a commit by another process or handle is not marked, so a snapshot
+ * past one is never answered from what was kept). */
+bool rk_txn_shared_valid(const rk_txn *t, uint64_t since);
+/* The store's one object kept across transactions, made by make() on first call (NULL if make
+ * fails) and destroyed by destroy() when the store closes. Every caller passes the same pair. */
+void *rk_txn_store_shared(rk_txn *t, void *(*make)(void), void (*destroy)(void *obj));
 
 static inline MDB_val rk_mdb_val(const void *p, size_t n)
 {

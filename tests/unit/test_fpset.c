@@ -2,8 +2,9 @@
  * read transaction answers (through its memo of bounds, the nodes of the trie it keeps and the pairs
  * of items its split descents remember) equals a brute-force sum over the items the set lists in that
  * transaction, before and after commits that add, replace, tombstone and remove records, while an
- * older read transaction stays open; and a reconciliation between two stores finds exactly the
- * records that differ. */
+ * older read transaction stays open; transactions share the trie nodes they read only while no
+ * write changes a set; and a reconciliation between two stores finds exactly the records that
+ * differ. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "fpcache.h"
 #include "reconcile_run.h"
 #include "sync.h"
 #include "testrand.h"
@@ -242,6 +244,72 @@ static void test_exact_across_commits(void **state)
     rk_txn_abort(old);
 }
 
+static void fingerprint_all(rk_txn *t)
+{
+    uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN], fp[RK_FP_LEN];
+    uint64_t count;
+    rk_error err;
+    memset(lo, 0, sizeof lo);
+    memset(hi, 0xff, sizeof hi);
+    rk_put_be64(lo, BASE_VERSION + SPREAD_MS / 3);
+    assert_int_equal(rk_store_set_fingerprint(t, RK_SET_PUBLIC, lo, hi, &count, fp, &err), 0);
+}
+
+/* Read transactions share the trie nodes they read while no write changes a set, and never across
+ * such a write: a transaction after it starts a new generation, one before it keeps its own. */
+static void test_generations(void **state)
+{
+    fixture *f = *state;
+    uint64_t st = 0x853c49e6748fea9bu;
+    rk_error err;
+    rk_txn *w = fx_begin(&f->s, true);
+    for (unsigned i = 0; i < 500; i++)
+        put_case(f, w, "g", i, spread_version(&st), PUBLIC, false);
+    assert_int_equal(rk_txn_commit(w, &err), 0);
+
+    rk_txn *r1 = fx_begin(&f->s, false);
+    fingerprint_all(r1);
+    uint64_t g1 = rk_fpcache_generation(r1);
+    assert_true(g1 > 0);
+    rk_txn_abort(r1);
+    rk_txn *r2 = fx_begin(&f->s, false);
+    fingerprint_all(r2);
+    assert_int_equal(rk_fpcache_generation(r2), g1);
+
+    /* a write that changes no set leaves the generation usable */
+    w = fx_begin(&f->s, true);
+    assert_int_equal(rk_store_meta_put(w, "test", "x", 1, &err), 0);
+    assert_int_equal(rk_txn_commit(w, &err), 0);
+    rk_txn *r3 = fx_begin(&f->s, false);
+    fingerprint_all(r3);
+    assert_int_equal(rk_fpcache_generation(r3), g1);
+    rk_txn_abort(r3);
+
+    /* one that adds a record does not */
+    w = fx_begin(&f->s, true);
+    put_case(f, w, "g", 1000, spread_version(&st), PUBLIC, false);
+    assert_int_equal(rk_txn_commit(w, &err), 0);
+    rk_txn *r4 = fx_begin(&f->s, false);
+    fingerprint_all(r4);
+    uint64_t g4 = rk_fpcache_generation(r4);
+    assert_true(g4 > g1);
+    check_txn(r4, &st);
+    check_txn(r2, &st);
+    assert_int_equal(rk_fpcache_generation(r2), g1);
+    rk_txn_abort(r4);
+    rk_txn_abort(r2);
+
+    /* while a write transaction that changed a set is open, a new reader keeps its nodes to itself */
+    w = fx_begin(&f->s, true);
+    put_case(f, w, "g", 1001, spread_version(&st), PUBLIC, false);
+    rk_txn *r5 = fx_begin(&f->s, false);
+    fingerprint_all(r5);
+    assert_int_equal(rk_fpcache_generation(r5), 0);
+    check_txn(r5, &st);
+    rk_txn_abort(r5);
+    rk_txn_abort(w);
+}
+
 /* A reconciliation between two stores, each read as the daemon reads it (the initiator through one
  * transaction, the responder through one per message), finds exactly the records only one side has:
  * the splits' bounds and fingerprints come from the nth pairs and the memo. */
@@ -319,6 +387,7 @@ int main(void)
 {
     struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_across_commits),
+        cmocka_unit_test(test_generations),
         cmocka_unit_test(test_reconcile_two_stores),
     };
     return FX_RUN_TESTS(tests, setup, teardown);
