@@ -5,7 +5,9 @@
 # publishes. The query mix, connections and output are run_api_bench.sh's.
 #
 # usage: tests/bench/run_api_query_bench.sh [BUILD_DIR=build] [records=1000000] [connections=64] [query_seconds=10]
-# RENKEID_OPTS adds renkeid options, e.g. RENKEID_OPTS="-o api.record_cache=0".
+# RENKEID_OPTS adds renkeid options, e.g. RENKEID_OPTS="-o api.record_cache=0". PERF=1 records a perf
+# profile of the daemon during the queries (report in /tmp/rk-apiquery-perf.txt): its shares, unlike
+# requests/s, hardly depend on what else runs.
 #
 # The filled store is kept in /tmp/rk-apiquery-cache-fF-N, F being the store format of this source
 # tree (STORE_FORMAT in lib/), so a tree with another format fills a new one (a daemon refuses a store
@@ -36,6 +38,7 @@ fi
 dir=$(mktemp -d /tmp/rk-apiquery-XXXXXX)
 pid=
 cleanup() {
+    if [ -n "${perf_pid:-}" ]; then wait "$perf_pid" 2>/dev/null || true; fi
     if [ -n "$pid" ]; then
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
@@ -45,13 +48,20 @@ cleanup() {
 trap cleanup EXIT
 bench_node_ini bench "$cache/data" "$dir/api.sock" "$cache/node.key" >"$dir/renkei.ini"
 # shellcheck disable=SC2086 # RENKEID_OPTS is a list of words
-"$build/renkeid" -c "$dir/renkei.ini" ${RENKEID_OPTS:-} 2>"$dir/renkeid.log" &
+"$build/renkeid" -c "$dir/renkei.ini" ${RENKEID_OPTS:-} >/dev/null 2>"$dir/renkeid.log" &
 pid=$!
 for _ in $(seq 600); do
     [ -S "$dir/api.sock" ] && break
     kill -0 "$pid" 2>/dev/null || { echo "run_api_query_bench: renkeid exited; log:" >&2; tail -20 "$dir/renkeid.log" >&2; exit 1; }
     sleep 0.1
 done
+perf_pid=
+if [ -n "${PERF:-}" ]; then
+    (perf record -p "$pid" -o "$dir/perf.data" -- sleep "$secs" >/dev/null 2>&1 &&
+        perf report -i "$dir/perf.data" --sort dso,symbol --stdio 2>/dev/null |
+        grep -v '^$' | head -80 >/tmp/rk-apiquery-perf.txt) &
+    perf_pid=$!
+fi
 "$build/tests/bench/bench_api" "$dir/api.sock" "$records" "$conns" "$secs" 0
 echo "daemon RSS: $(awk '/VmRSS/{print $2" "$3}' /proc/$pid/status), private outside the LMDB map: $(bench_private_kb "$pid") kB"
 du -sh "$cache/data" | awk '{print "data dir: "$1}'
