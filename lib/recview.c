@@ -223,8 +223,91 @@ static int dump_new(rk_buf *out, json_t *v)
     return rc;
 }
 
-/* The members rk_record_to_json adds after the record's fields, in its order, written here rather than
- * built as a tree: the hashes, signatures and key are a third of a record's JSON and hex, so dumping
+static int message_append(rk_buf *out, const ProtobufCMessage *m);
+
+/* One field value as message_to_json(.., true) would make it and jansson's compact dump write it:
+ * numbers, booleans, enum codes and hex are written here (none of them is ever escaped), strings and
+ * reals go through jansson, which escapes and formats them. */
+static int value_append(rk_buf *out, const ProtobufCFieldDescriptor *f, const void *p)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        return rk_buf_printf(out, "%" JSON_INTEGER_FORMAT, (json_int_t) * (const int32_t *)p);
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        return rk_buf_printf(out, "%" JSON_INTEGER_FORMAT, (json_int_t) * (const uint32_t *)p);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return rk_buf_printf(out, "%" JSON_INTEGER_FORMAT, (json_int_t) * (const int64_t *)p);
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64: {
+        uint64_t v = *(const uint64_t *)p;
+        if (v <= (uint64_t)INT64_MAX)
+            return rk_buf_printf(out, "%" JSON_INTEGER_FORMAT, (json_int_t)v);
+        return rk_buf_printf(out, "\"%llu\"", (unsigned long long)v); /* digits: never escaped */
+    }
+    case PROTOBUF_C_TYPE_BOOL: return rk_buf_puts(out, *(const protobuf_c_boolean *)p ? "true" : "false");
+    case PROTOBUF_C_TYPE_ENUM: {
+        int v = *(const int *)p;
+        const char *code = rk_taxonomy_code(f->descriptor, v);
+        if (!code)
+            return rk_buf_printf(out, "%" JSON_INTEGER_FORMAT, (json_int_t)v);
+        return rk_buf_puts(out, "\"") || rk_buf_puts(out, code) || rk_buf_puts(out, "\""); /* codes: ASCII */
+    }
+    case PROTOBUF_C_TYPE_BYTES: {
+        const ProtobufCBinaryData *b = p;
+        return hex_append(out, b->data, b->len);
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
+        return sub ? message_append(out, sub) : rk_buf_puts(out, "{}");
+    }
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *str = *(char *const *)p;
+        return dump_new(out, json_string_nocheck(str ? str : ""));
+    }
+    default: return dump_new(out, value_to_json(f, p, true)); /* reals: jansson's own format */
+    }
+}
+
+/* A trusted message's JSON, written as it goes: the bytes of dumping message_to_json(m, true)
+ * compact, without building and freeing the tree (members in field order, as the tree keeps them). */
+static int message_append(rk_buf *out, const ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const char *base = (const char *)m;
+    const char *sep = "{\"";
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        size_t n = 1;
+        const char *arr = NULL;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            n = *(const size_t *)(base + f->quantifier_offset);
+            arr = *(char *const *)(base + f->offset);
+        } else if (!field_present(m, f)) {
+            continue;
+        }
+        if (n == 0)
+            continue;
+        /* field names are ASCII identifiers: never escaped */
+        if (rk_buf_puts(out, sep) || rk_buf_puts(out, f->name) || rk_buf_puts(out, arr ? "\":[" : "\":"))
+            return -1;
+        sep = ",\"";
+        for (size_t k = 0; k < n; k++)
+            if ((k && rk_buf_puts(out, ",")) ||
+                value_append(out, f, arr ? arr + k * rk_pb_element_size(f->type) : base + f->offset) != 0)
+                return -1;
+        if (arr && rk_buf_puts(out, "]"))
+            return -1;
+    }
+    return rk_buf_puts(out, sep[0] == '{' ? "{}" : "}");
+}
+
+/* The record's fields (message_append) and then the members rk_record_to_json adds after them, in its
+ * order, written here rather than built as a tree: the hashes, signatures and key are a third of a record's JSON and hex, so dumping
  * them through jansson cost more than all the rest of the tail. test_jsoncache holds the bytes equal
  * to the tree's for every kind. */
 int rk_record_json_append(const rk_record *rec, const char *node_name, rk_buf *out)
@@ -233,7 +316,7 @@ int rk_record_json_append(const rk_record *rec, const char *node_name, rk_buf *o
     if (!r)
         return -1;
     size_t start = out->len;
-    if (dump_new(out, message_to_json(&r->base, true)) != 0 || out->len - start < 2)
+    if (message_append(out, &r->base) != 0 || out->len - start < 2)
         return -1;
     out->len--; /* reopen the object: its closing brace comes last */
     bool empty = out->len - start == 1;

@@ -1,6 +1,7 @@
 /* Tests for lib/jsoncache.c and lib/jsonlist.c: the API's record and list bodies made from cached
  * fragments are byte for byte what dumping the jansson trees gave before the cache (for every kind
- * of record, visibility and author name, on a miss and on a hit), the cache never answers a view
+ * of record, visibility and author name, on a miss and on a hit; the membership kinds and every kind
+ * of field value too), the cache never answers a view
  * whose visibility ceiling is below the record's nor a view with another author name, tombstones
  * are never kept, and the memory bound holds with least recently used entries going first, also
  * with two threads at once. */
@@ -16,6 +17,7 @@
 #include "fixture.h"
 #include "jsoncache.h"
 #include "jsonlist.h"
+#include "membership_rid.h"
 #include "recjson.h"
 #include "recview.h"
 
@@ -317,6 +319,62 @@ static void test_bound_and_lru(void **state)
     rk_buf_free(&b);
 }
 
+/* The membership kinds, which the bodies above lack: bytes fields (keys, a countersignature),
+ * repeated strings, and uint64 values at 2^63-1 and above it (written as a string of digits). */
+static void test_membership_kinds_are_the_tree_bytes(void **state)
+{
+    fixture *f = *state;
+    uint8_t key[RK_KEY_LEN], sig[RK_SIG_LEN];
+    for (size_t i = 0; i < sizeof key; i++)
+        key[i] = (uint8_t)(0xa0 + i);
+    memset(sig, 0x5c, sizeof sig);
+    char *urls[] = {"tcp://127.0.0.1:7000", "tls+tcp://例え.jp:443/\"x\""};
+    Renkei__Endorse endorse = RENKEI__ENDORSE__INIT;
+    endorse.key = (ProtobufCBinaryData){sizeof key, key};
+    endorse.name = "佐賀県";
+    endorse.node_kind = RENKEI__NODE_KIND__NODE_KIND_PARTNERSHIP;
+    endorse.prefecture = "41";
+    endorse.urls = urls;
+    endorse.n_urls = 2;
+    Renkei__Rotate rotate = RENKEI__ROTATE__INIT;
+    rotate.new_key = (ProtobufCBinaryData){sizeof key, key};
+    rotate.countersignature = (ProtobufCBinaryData){sizeof sig, sig};
+    Renkei__Revoke revoke = RENKEI__REVOKE__INIT;
+    revoke.key = (ProtobufCBinaryData){sizeof key, key};
+    revoke.reason = "鍵の漏えい\t\"疑い\"";
+    revoke.since = 4000;
+    Renkei__Record r[3];
+    for (size_t i = 0; i < 3; i++) {
+        r[i] = (Renkei__Record)RENKEI__RECORD__INIT;
+        r[i].created_at = i == 0 ? UINT64_MAX : (uint64_t)INT64_MAX;
+    }
+    r[0].kind = RENKEI__KIND__KIND_ENDORSE;
+    r[0].body_case = RENKEI__RECORD__BODY_ENDORSE;
+    r[0].endorse = &endorse;
+    r[1].kind = RENKEI__KIND__KIND_ROTATE;
+    r[1].body_case = RENKEI__RECORD__BODY_ROTATE;
+    r[1].rotate = &rotate;
+    r[2].kind = RENKEI__KIND__KIND_REVOKE;
+    r[2].body_case = RENKEI__RECORD__BODY_REVOKE;
+    r[2].revoke = &revoke;
+    for (size_t i = 0; i < 3; i++) {
+        char rid[RK_MEMBERSHIP_RID_MAX + 1];
+        assert_int_equal(rk_membership_rid(&r[i], rid), 0);
+        rk_record rec;
+        fx_seal(&f->author, &r[i], rid, 5000 + i, PUB, &rec);
+        for (size_t n = 0; n < sizeof names / sizeof *names; n++) {
+            char *want = tree_bytes(&rec, names[n]);
+            rk_buf b;
+            rk_buf_init(&b);
+            assert_int_equal(rk_record_json_append(&rec, names[n], &b), 0);
+            assert_buf_is(&b, want);
+            rk_buf_free(&b);
+            free(want);
+        }
+        rk_record_free(&rec);
+    }
+}
+
 typedef struct hammer {
     fixture *f;
     rk_jsoncache *c;
@@ -376,6 +434,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cached_bytes_are_the_tree_bytes),
         cmocka_unit_test(test_list_bytes_are_the_tree_bytes),
+        cmocka_unit_test(test_membership_kinds_are_the_tree_bytes),
         cmocka_unit_test(test_never_served_above_the_view),
         cmocka_unit_test(test_other_author_name_misses),
         cmocka_unit_test(test_bound_and_lru),
