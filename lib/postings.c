@@ -1,4 +1,5 @@
-/* postings: the compact full-text posting lists in "tokens" (layout and invariants in postings.h).
+/* postings: the compact posting lists of "tokens" and of the filters in "indexes" (layout and
+ * invariants in postings.h).
  *
  * Why sequence numbers in blocks: a posting used to be one 24-byte duplicate (a sort-key prefix) and
  * the lists took 1.1 KB per benchmark record, 3.4 KB per API record; a delta-coded sequence number
@@ -15,15 +16,19 @@
  * read and rewritten once and the change entries of its newest entries read once for all of them:
  * inserted one by one (a binary search, a rewrite and often a split each) they doubled the writer's
  * time per published record.
+ * The filter lists took 913 bytes per benchmark record as one 45- to 75-byte key per posting in
+ * half-full pages; the same blocks, with the visibility in two bits of each entry, take a few.
  */
 #include "postings.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define KP_LEN 16
-#define KEY_MAX (1 + RK_POSTINGS_TOKEN_MAX + KP_LEN)
+#define KEY_MAX (RK_POSTINGS_PREFIX_MAX + KP_LEN)
 #define VALUE_MAX (RK_VARINT_MAX * (3 + RK_POSTINGS_ENTRIES_MAX))
+#define ATTR_BITS 2
 
 /* The change entry (lib/store.c, docs/storage.md): author (32) || be64(version) || hash (32) || kind
  * || visibility || rid. */
@@ -35,9 +40,11 @@
 typedef struct block {
     uint8_t key[KEY_MAX];
     size_t klen;
+    bool attrs; /* the list's entries carry attributes */
     uint64_t total, span;
     size_t n;
     uint64_t seq[RK_POSTINGS_ENTRIES_MAX];
+    uint8_t attr[RK_POSTINGS_ENTRIES_MAX];
 } block;
 
 static const uint8_t kp_top[KP_LEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -58,11 +65,23 @@ static uint64_t step_apply(uint64_t from, uint64_t code)
     return from + ((code >> 1) ^ (0 - (code & 1)));
 }
 
+/* The code of entry seq (after prev, or first when i is 0) with its attribute when the list has them. */
+static uint64_t entry_code(bool attrs, size_t i, uint64_t prev, uint64_t seq, uint8_t attr)
+{
+    uint64_t code = i ? step_code(prev, seq) : seq;
+    return attrs ? code << ATTR_BITS | (attr & RK_POSTINGS_ATTR_MAX) : code;
+}
+
+static size_t entry_bytes(const block *b, size_t i, uint64_t seq, uint8_t attr)
+{
+    return rk_varint_len(entry_code(b->attrs, i, i ? b->seq[i - 1] : 0, seq, attr));
+}
+
 static size_t entries_bytes(const block *b)
 {
-    size_t n = b->n ? rk_varint_len(b->seq[0]) : 0;
-    for (size_t i = 1; i < b->n; i++)
-        n += rk_varint_len(step_code(b->seq[i - 1], b->seq[i]));
+    size_t n = 0;
+    for (size_t i = 0; i < b->n; i++)
+        n += entry_bytes(b, i, b->seq[i], b->attr[i]);
     return n;
 }
 
@@ -71,12 +90,13 @@ static size_t block_encode(const block *b, uint8_t *out)
     size_t n = rk_varint_put(out, b->total);
     n += rk_varint_put(out + n, b->span);
     for (size_t i = 0; i < b->n; i++)
-        n += rk_varint_put(out + n, i ? step_code(b->seq[i - 1], b->seq[i]) : b->seq[0]);
+        n += rk_varint_put(out + n, entry_code(b->attrs, i, i ? b->seq[i - 1] : 0, b->seq[i], b->attr[i]));
     return n;
 }
 
 /* The header and entries of a block's value; -1 if it is malformed or empty. */
-static int value_decode(const MDB_val *v, uint64_t *total, uint64_t *span, uint64_t *seq, size_t *n)
+static int value_decode(const MDB_val *v, bool attrs, uint64_t *total, uint64_t *span, uint64_t *seq, uint8_t *attr,
+                        size_t *n)
 {
     const uint8_t *p = v->mv_data, *end = p + v->mv_size;
     *n = 0;
@@ -86,6 +106,9 @@ static int value_decode(const MDB_val *v, uint64_t *total, uint64_t *span, uint6
         uint64_t x;
         if (*n == RK_POSTINGS_ENTRIES_MAX || !rk_varint_get(&p, end, &x))
             return -1;
+        attr[*n] = attrs ? (uint8_t)(x & RK_POSTINGS_ATTR_MAX) : 0;
+        if (attrs)
+            x >>= ATTR_BITS;
         seq[*n] = *n ? step_apply(seq[*n - 1], x) : x;
         ++*n;
     }
@@ -94,12 +117,13 @@ static int value_decode(const MDB_val *v, uint64_t *total, uint64_t *span, uint6
 
 static int corrupt(rk_error *err)
 {
-    return rk_fail(err, "store_corrupt", "", "a full-text posting block is malformed");
+    return rk_fail(err, "store_corrupt", "", "a posting block is malformed");
 }
 
-static int block_decode(const MDB_val *k, const MDB_val *v, block *b, rk_error *err)
+static int block_decode(const rk_postings_list *l, const MDB_val *k, const MDB_val *v, block *b, rk_error *err)
 {
-    if (k->mv_size > KEY_MAX || value_decode(v, &b->total, &b->span, b->seq, &b->n) != 0)
+    b->attrs = l->attrs;
+    if (k->mv_size > KEY_MAX || value_decode(v, l->attrs, &b->total, &b->span, b->seq, b->attr, &b->n) != 0)
         return corrupt(err);
     memcpy(b->key, k->mv_data, k->mv_size);
     b->klen = k->mv_size;
@@ -108,16 +132,34 @@ static int block_decode(const MDB_val *k, const MDB_val *v, block *b, rk_error *
 
 /* ---- keys ---------------------------------------------------------------------------------------- */
 
-static size_t prefix_of(const uint8_t *tok, size_t len, uint8_t out[1 + RK_POSTINGS_TOKEN_MAX])
+bool rk_postings_token_list(rk_postings_list *l, const uint8_t *tok, size_t len)
 {
-    out[0] = (uint8_t)len;
-    memcpy(out + 1, tok, len);
-    return 1 + len;
+    if (len == 0 || len > RK_POSTINGS_TOKEN_MAX)
+        return false;
+    l->prefix[0] = (uint8_t)len;
+    memcpy(l->prefix + 1, tok, len);
+    l->plen = 1 + len;
+    l->attrs = false;
+    l->block_bytes = RK_POSTINGS_BLOCK_BYTES;
+    return true;
 }
 
-static bool is_block_of(const MDB_val *k, const uint8_t *prefix, size_t plen)
+bool rk_postings_filter_list(rk_postings_list *l, const uint8_t *prefix, size_t len)
 {
-    return k->mv_size == plen + KP_LEN && memcmp(k->mv_data, prefix, plen) == 0;
+    if (len == 0 || len > RK_POSTINGS_PREFIX_MAX)
+        return false;
+    memcpy(l->prefix, prefix, len);
+    l->plen = len;
+    l->attrs = true;
+    l->block_bytes = RK_POSTINGS_FILTER_BLOCK_BYTES;
+    return true;
+}
+
+/* A block of l: its prefix and a kp. The lists that share a database never confuse their blocks:
+ * tokens start with their length, and a filter's prefix fixes the length of its value. */
+static bool is_block_of(const MDB_val *k, const rk_postings_list *l)
+{
+    return k->mv_size == l->plen + KP_LEN && memcmp(k->mv_data, l->prefix, l->plen) == 0;
 }
 
 /* The first KP_LEN bytes of a posting's pk: the complement of its sort key's. */
@@ -144,18 +186,18 @@ static void set_key(block *b, const uint8_t *prefix, size_t plen, const uint8_t 
     b->klen = plen + KP_LEN;
 }
 
-/* Positions c on the token's last block whose key is at most prefix || kp: 1 with k and v set, 0 when
+/* Positions c on the list's last block whose key is at most prefix || kp: 1 with k and v set, 0 when
  * every block's key is above it (or there is none), -1 on error. */
-static int seek(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, const uint8_t kp[KP_LEN], MDB_val *k,
-                MDB_val *v, rk_error *err)
+static int seek(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const uint8_t kp[KP_LEN], MDB_val *k, MDB_val *v,
+                rk_error *err)
 {
     uint8_t key[KEY_MAX];
-    memcpy(key, prefix, plen);
-    memcpy(key + plen, kp, KP_LEN);
-    k->mv_size = plen + KP_LEN;
+    memcpy(key, l->prefix, l->plen);
+    memcpy(key + l->plen, kp, KP_LEN);
+    k->mv_size = l->plen + KP_LEN;
     k->mv_data = key;
     int rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
-    bool exact = rc == 0 && k->mv_size == plen + KP_LEN && memcmp(k->mv_data, key, plen + KP_LEN) == 0;
+    bool exact = rc == 0 && k->mv_size == l->plen + KP_LEN && memcmp(k->mv_data, key, l->plen + KP_LEN) == 0;
     if (!exact && rc == 0)
         rc = mdb_cursor_get(c, k, v, MDB_PREV);
     else if (rc == MDB_NOTFOUND)
@@ -163,40 +205,43 @@ static int seek(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, co
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc != 0)
-        return rk_txn_fail(t, rc, "reading the full-text index", err);
-    return is_block_of(k, prefix, plen) ? 1 : 0;
+        return rk_txn_fail(t, rc, "reading a posting list", err);
+    return is_block_of(k, l) ? 1 : 0;
 }
 
-static int seek_block(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, const uint8_t kp[KP_LEN], block *b,
+static int seek_block(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const uint8_t kp[KP_LEN], block *b,
                       rk_error *err)
 {
     MDB_val k, v;
-    int found = seek(t, c, prefix, plen, kp, &k, &v, err);
-    return found == 1 ? (block_decode(&k, &v, b, err) == 0 ? 1 : -1) : found;
+    int found = seek(t, c, l, kp, &k, &v, err);
+    return found == 1 ? (block_decode(l, &k, &v, b, err) == 0 ? 1 : -1) : found;
 }
 
-/* The token's first block: 1, 0 if the list is empty, -1 on error. */
-static int seek_first(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, block *b, rk_error *err)
+/* The list's first block: 1, 0 if the list is empty, -1 on error. */
+static int seek_first(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *b, rk_error *err)
 {
-    MDB_val k = {.mv_size = plen, .mv_data = (void *)prefix}, v;
+    MDB_val k = {.mv_size = l->plen, .mv_data = (void *)l->prefix}, v;
     int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    if (rc == MDB_NOTFOUND || (rc == 0 && !is_block_of(&k, prefix, plen)))
+    if (rc == MDB_NOTFOUND || (rc == 0 && !is_block_of(&k, l)))
         return 0;
     if (rc != 0)
-        return rk_txn_fail(t, rc, "reading the full-text index", err);
-    return block_decode(&k, &v, b, err) == 0 ? 1 : -1;
+        return rk_txn_fail(t, rc, "reading a posting list", err);
+    return block_decode(l, &k, &v, b, err) == 0 ? 1 : -1;
 }
 
-/* Whether the block c is on is the token's last: 1 yes, 0 no, -1 error. Moves c. */
-static int is_tail(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, rk_error *err)
+/* Whether the block c is on is the list's last: 1 yes, 0 no, -1 error. Moves c to the next block; k
+ * (when not NULL) is then its key. */
+static int is_tail(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, MDB_val *next, rk_error *err)
 {
     MDB_val k, v;
     int rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
     if (rc == MDB_NOTFOUND)
         return 1;
     if (rc != 0)
-        return rk_txn_fail(t, rc, "reading the full-text index", err);
-    return is_block_of(&k, prefix, plen) ? 0 : 1;
+        return rk_txn_fail(t, rc, "reading a posting list", err);
+    if (next)
+        *next = k;
+    return is_block_of(&k, l) ? 0 : 1;
 }
 
 static int block_write(rk_txn *t, MDB_cursor *c, const block *b, rk_error *err)
@@ -205,7 +250,7 @@ static int block_write(rk_txn *t, MDB_cursor *c, const block *b, rk_error *err)
     MDB_val k = {.mv_size = b->klen, .mv_data = (void *)b->key};
     MDB_val v = {.mv_size = block_encode(b, buf), .mv_data = buf};
     int rc = mdb_cursor_put(c, &k, &v, 0);
-    return rc == 0 ? 0 : rk_txn_fail(t, rc, "writing the full-text index", err);
+    return rc == 0 ? 0 : rk_txn_fail(t, rc, "writing a posting list", err);
 }
 
 static int block_delete(rk_txn *t, MDB_cursor *c, const block *b, rk_error *err)
@@ -214,14 +259,14 @@ static int block_delete(rk_txn *t, MDB_cursor *c, const block *b, rk_error *err)
     int rc = mdb_cursor_get(c, &k, &v, MDB_SET);
     if (rc == 0)
         rc = mdb_cursor_del(c, 0);
-    return rc == 0 ? 0 : rk_txn_fail(t, rc, "writing the full-text index", err);
+    return rc == 0 ? 0 : rk_txn_fail(t, rc, "writing a posting list", err);
 }
 
-/* Adds delta to the total in the token's last block. */
-static int tail_total_add(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, int delta, rk_error *err)
+/* Adds delta to the total in the list's last block. */
+static int tail_total_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, int delta, rk_error *err)
 {
     block tail;
-    int found = seek_block(t, c, prefix, plen, kp_top, &tail, err);
+    int found = seek_block(t, c, l, kp_top, &tail, err);
     if (found <= 0)
         return found < 0 ? -1 : corrupt(err);
     tail.total += (uint64_t)(int64_t)delta;
@@ -254,7 +299,7 @@ static int listed_sk(rk_txn *t, uint64_t seq, rk_posting *p, rk_error *err)
 {
     int found = rk_postings_resolve(t, seq, p, err);
     if (found == 0)
-        return rk_fail(err, "store_corrupt", "", "a full-text posting names change %llu, which is missing",
+        return rk_fail(err, "store_corrupt", "", "a posting names change %llu, which is missing",
                        (unsigned long long)seq);
     return found < 0 ? -1 : 0;
 }
@@ -277,13 +322,11 @@ static long count_older(rk_txn *t, const uint64_t *seq, size_t n, const uint8_t 
     return (long)lo;
 }
 
-int rk_postings_count(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t *n, rk_error *err)
+int rk_postings_list_count(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t *n, rk_error *err)
 {
-    uint8_t prefix[1 + RK_POSTINGS_TOKEN_MAX];
-    size_t plen = prefix_of(tok, len, prefix);
     MDB_val k, v;
     *n = 0;
-    int found = seek(t, c, prefix, plen, kp_top, &k, &v, err);
+    int found = seek(t, c, l, kp_top, &k, &v, err);
     if (found <= 0)
         return found;
     const uint8_t *p = v.mv_data;
@@ -292,12 +335,19 @@ int rk_postings_count(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, 
     return 0;
 }
 
-int rk_postings_walk_start(rk_postings_walk *w, rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len,
-                           const uint8_t *after, rk_error *err)
+int rk_postings_count(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t *n, rk_error *err)
+{
+    rk_postings_list l;
+    *n = 0;
+    return rk_postings_token_list(&l, tok, len) ? rk_postings_list_count(t, c, &l, n, err) : 0;
+}
+
+int rk_postings_list_walk_start(rk_postings_walk *w, rk_txn *t, MDB_cursor *c, const rk_postings_list *l,
+                                const uint8_t *after, rk_error *err)
 {
     w->t = t;
     w->c = c;
-    w->plen = prefix_of(tok, len, w->prefix);
+    w->l = *l;
     w->in_block = false;
     w->n = w->i = 0;
     uint8_t kp[KP_LEN];
@@ -305,11 +355,11 @@ int rk_postings_walk_start(rk_postings_walk *w, rk_txn *t, MDB_cursor *c, const 
         kp_of(after, kp);
     MDB_val k, v;
     /* With a cursor, the blocks after the one that holds after's place list only newer records. */
-    int found = seek(t, c, w->prefix, w->plen, after ? kp : kp_top, &k, &v, err);
+    int found = seek(t, c, l, after ? kp : kp_top, &k, &v, err);
     if (found <= 0)
         return found;
     uint64_t total, span;
-    if (value_decode(&v, &total, &span, w->seq, &w->n) != 0)
+    if (value_decode(&v, l->attrs, &total, &span, w->seq, w->attr, &w->n) != 0)
         return corrupt(err);
     w->in_block = true;
     w->i = w->n;
@@ -322,39 +372,137 @@ int rk_postings_walk_start(rk_postings_walk *w, rk_txn *t, MDB_cursor *c, const 
     return 0;
 }
 
-int rk_postings_walk_next(rk_postings_walk *w, rk_posting *out, rk_error *err)
+int rk_postings_walk_start(rk_postings_walk *w, rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len,
+                           const uint8_t *after, rk_error *err)
+{
+    rk_postings_list l;
+    if (!rk_postings_token_list(&l, tok, len)) {
+        w->in_block = false;
+        w->n = w->i = 0;
+        return 0;
+    }
+    return rk_postings_list_walk_start(w, t, c, &l, after, err);
+}
+
+int rk_postings_walk_entry(rk_postings_walk *w, uint64_t *seq, uint8_t *attr, rk_error *err)
 {
     while (w->i == 0) {
         if (!w->in_block)
             return 0;
         MDB_val k, v;
         int rc = mdb_cursor_get(w->c, &k, &v, MDB_PREV);
-        if (rc == MDB_NOTFOUND || (rc == 0 && !is_block_of(&k, w->prefix, w->plen))) {
+        if (rc == MDB_NOTFOUND || (rc == 0 && !is_block_of(&k, &w->l))) {
             w->in_block = false;
             return 0;
         }
         if (rc != 0)
-            return rk_txn_fail(w->t, rc, "reading the full-text index", err);
+            return rk_txn_fail(w->t, rc, "reading a posting list", err);
         uint64_t total, span;
-        if (value_decode(&v, &total, &span, w->seq, &w->n) != 0)
+        if (value_decode(&v, w->l.attrs, &total, &span, w->seq, w->attr, &w->n) != 0)
             return corrupt(err);
         w->i = w->n;
     }
-    return listed_sk(w->t, w->seq[--w->i], out, err) == 0 ? 1 : -1;
+    w->i--;
+    *seq = w->seq[w->i];
+    *attr = w->attr[w->i];
+    return 1;
+}
+
+int rk_postings_walk_next(rk_postings_walk *w, rk_posting *out, rk_error *err)
+{
+    uint64_t seq;
+    uint8_t attr;
+    int r = rk_postings_walk_entry(w, &seq, &attr, err);
+    if (r != 1)
+        return r;
+    if (listed_sk(w->t, seq, out, err) != 0)
+        return -1;
+    out->attr = attr;
+    return 1;
+}
+
+static int seq_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts v[0..n) ascending. A block's numbers are in version order, which is arrival order but for
+ * records published at once by several clients: nearly sorted, which an insertion sort handles in
+ * about n steps, where qsort's comparisons cost more than the rest of a query's probe. A block far
+ * from sorted (more than a few steps per entry) goes to qsort. */
+static void seq_sort(uint64_t *v, size_t n)
+{
+    size_t moves = 0;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+        moves += i - j;
+        if (moves > 8 * n) {
+            qsort(v, n, sizeof *v, seq_cmp);
+            return;
+        }
+    }
+}
+
+/* Reads the block that holds kp's place into p. 0 (p->valid false when kp is before the list), -1. */
+static int probe_load(rk_postings_probe *p, rk_txn *t, MDB_cursor *c, const rk_postings_list *l,
+                      const uint8_t kp[KP_LEN], rk_error *err)
+{
+    p->valid = false;
+    MDB_val k, v;
+    int found = seek(t, c, l, kp, &k, &v, err);
+    if (found <= 0)
+        return found;
+    uint64_t total, span;
+    static_assert(sizeof p->lo == KP_LEN, "a probe keeps kp bounds");
+    uint8_t attr[RK_POSTINGS_ENTRIES_MAX];
+    if (value_decode(&v, l->attrs, &total, &span, p->seq, attr, &p->n) != 0)
+        return corrupt(err);
+    memcpy(p->lo, (const uint8_t *)k.mv_data + l->plen, KP_LEN);
+    MDB_val next = {0};
+    int tail = is_tail(t, c, l, &next, err);
+    if (tail < 0)
+        return -1;
+    p->has_hi = !tail;
+    if (!tail)
+        memcpy(p->hi, (const uint8_t *)next.mv_data + l->plen, KP_LEN);
+    seq_sort(p->seq, p->n);
+    p->valid = true;
+    return 0;
+}
+
+int rk_postings_contains(rk_postings_probe *p, rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t seq,
+                         const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
+{
+    uint8_t kp[KP_LEN];
+    kp_of(sk, kp);
+    bool in = p->valid && memcmp(kp, p->lo, KP_LEN) >= 0 && (!p->has_hi || memcmp(kp, p->hi, KP_LEN) < 0);
+    if (!in) {
+        if (probe_load(p, t, c, l, kp, err) != 0)
+            return -1;
+        if (!p->valid)
+            return 0; /* older than the list's first entry */
+    }
+    return bsearch(&seq, p->seq, p->n, sizeof *p->seq, seq_cmp) != NULL;
 }
 
 /* ---- writing ------------------------------------------------------------------------------------- */
 
 /* Appends v[0..n), all newer than every posting of the list, to its last block (cur, or none when the
  * list is empty), starting a new block whenever one is full. */
-static int append(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, block *cur, const rk_posting_new *v,
-                  size_t n, rk_error *err)
+static int append(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *cur, const rk_posting_new *v, size_t n,
+                  rk_error *err)
 {
     block fresh;
     uint64_t total = cur ? cur->total : 0;
     if (!cur) {
         cur = &fresh;
         cur->n = 0;
+        cur->attrs = l->attrs;
     }
     size_t bytes = entries_bytes(cur);
     bool dirty = false;
@@ -364,19 +512,20 @@ static int append(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, 
         kp_of(v[i].sk, kp);
         /* Two entries that share a kp stay in one block, or the second could not be found by it. */
         bool same_kp = i > 0 && memcmp(kp, prev_kp, KP_LEN) == 0;
-        if (cur->n == 0 || (bytes >= RK_POSTINGS_BLOCK_BYTES && !same_kp)) {
+        if (cur->n == 0 || (bytes >= l->block_bytes && !same_kp)) {
             if (dirty && block_write(t, c, cur, err) != 0)
                 return -1;
-            set_key(cur, prefix, plen, kp);
+            set_key(cur, l->prefix, l->plen, kp);
             cur->n = 0;
             cur->span = 0;
             cur->total = 0;
             bytes = 0;
         }
         if (cur->n == RK_POSTINGS_ENTRIES_MAX)
-            return rk_fail(err, "store_error", "", "too many full-text postings share a 128-bit prefix");
-        bytes += cur->n ? rk_varint_len(step_code(cur->seq[cur->n - 1], v[i].seq)) : rk_varint_len(v[i].seq);
-        cur->seq[cur->n++] = v[i].seq;
+            return rk_fail(err, "store_error", "", "too many postings share a 128-bit prefix");
+        bytes += entry_bytes(cur, cur->n, v[i].seq, v[i].attr);
+        cur->seq[cur->n] = v[i].seq;
+        cur->attr[cur->n++] = v[i].attr;
         uint64_t ahead = sk_version(v[i].sk) - key_version(cur);
         if (ahead > cur->span)
             cur->span = ahead;
@@ -414,6 +563,7 @@ static const uint8_t *memo_sk(rk_txn *t, sk_memo *m, size_t i, rk_error *err)
  * in the memo, or a new posting). */
 typedef struct merged {
     uint64_t seq;
+    uint8_t attr;
     size_t old;                /* SIZE_MAX for a new posting */
     const rk_posting_new *new; /* when old == SIZE_MAX */
 } merged;
@@ -423,12 +573,18 @@ static const uint8_t *merged_sk(rk_txn *t, sk_memo *m, const merged *e, rk_error
     return e->old == SIZE_MAX ? e->new->sk : memo_sk(t, m, e->old, err);
 }
 
-/* The bytes the entries v[0..n) take in a block. */
-static size_t merged_bytes(const merged *v, size_t n)
+/* The bytes entry v[i] takes in a block that starts at v[from]. */
+static size_t merged_entry_bytes(bool attrs, const merged *v, size_t from, size_t i)
 {
-    size_t bytes = n ? rk_varint_len(v[0].seq) : 0;
-    for (size_t i = 1; i < n; i++)
-        bytes += rk_varint_len(step_code(v[i - 1].seq, v[i].seq));
+    return rk_varint_len(entry_code(attrs, i - from, i > from ? v[i - 1].seq : 0, v[i].seq, v[i].attr));
+}
+
+/* The bytes the entries v[0..n) take in a block. */
+static size_t merged_bytes(bool attrs, const merged *v, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += merged_entry_bytes(attrs, v, 0, i);
     return bytes;
 }
 
@@ -449,18 +605,18 @@ static int cut_allowed(rk_txn *t, sk_memo *m, const merged *v, size_t i, uint8_t
  * block, or as several when they have outgrown one: a list's last block is cut into full blocks from
  * the oldest entry, since later postings land after them; a block in the middle into equal parts, so
  * the next insertions there do not split it again at once. */
-static int write_merged(rk_txn *t, MDB_cursor *c, sk_memo *m, block *b, const uint8_t *prefix, size_t plen, bool tail,
+static int write_merged(rk_txn *t, MDB_cursor *c, sk_memo *m, block *b, const rk_postings_list *l, bool tail,
                         const merged *v, size_t n, rk_error *err)
 {
-    size_t bytes = merged_bytes(v, n);
-    size_t target = RK_POSTINGS_BLOCK_BYTES;
-    if (!tail && bytes >= RK_POSTINGS_BLOCK_BYTES)
-        target = bytes / (bytes / RK_POSTINGS_BLOCK_BYTES + 1) + 1;
+    size_t bytes = merged_bytes(l->attrs, v, n);
+    size_t target = l->block_bytes;
+    if (!tail && bytes >= l->block_bytes)
+        target = bytes / (bytes / l->block_bytes + 1) + 1;
     uint64_t newest = key_version(b) + b->span;
     size_t from = 0;
     while (from < n) {
         /* the piece is v[from..to): at least target bytes unless it is the last one */
-        size_t to = from + 1, piece = rk_varint_len(v[from].seq);
+        size_t to = from + 1, piece = merged_entry_bytes(l->attrs, v, from, from);
         uint8_t kp[KP_LEN];
         for (; to < n; to++) {
             if (piece >= target || to - from == RK_POSTINGS_ENTRIES_MAX) {
@@ -470,9 +626,9 @@ static int write_merged(rk_txn *t, MDB_cursor *c, sk_memo *m, block *b, const ui
                 if (ok)
                     break;
                 if (to - from == RK_POSTINGS_ENTRIES_MAX)
-                    return rk_fail(err, "store_error", "", "too many full-text postings share a 128-bit prefix");
+                    return rk_fail(err, "store_error", "", "too many postings share a 128-bit prefix");
             }
-            piece += rk_varint_len(step_code(v[to - 1].seq, v[to].seq));
+            piece += merged_entry_bytes(l->attrs, v, from, to);
         }
         if (from > 0) {
             /* the key of a later piece: its first entry's kp, above every entry before it */
@@ -480,11 +636,13 @@ static int write_merged(rk_txn *t, MDB_cursor *c, sk_memo *m, block *b, const ui
             if (!sk)
                 return -1;
             kp_of(sk, kp);
-            set_key(b, prefix, plen, kp);
+            set_key(b, l->prefix, l->plen, kp);
         }
         b->n = to - from;
-        for (size_t i = 0; i < b->n; i++)
+        for (size_t i = 0; i < b->n; i++) {
             b->seq[i] = v[from + i].seq;
+            b->attr[i] = v[from + i].attr;
+        }
         b->span = newest - key_version(b);
         if (block_write(t, c, b, err) != 0)
             return -1;
@@ -528,7 +686,7 @@ static long place(rk_txn *t, sk_memo *m, const uint8_t sk[RK_SORT_KEY_LEN], size
 /* Merges the postings x[0..g) (oldest first, none newer than the list's newest) into block b, which
  * holds the place of each of them, or into the list's first block when `first` (x[0] is older than
  * its key, which becomes x[0]'s). Postings already listed are skipped; *added gets how many were not. */
-static int merge_into(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, block *b, bool first, bool tail,
+static int merge_into(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *b, bool first, bool tail,
                       const rk_posting_new *x, size_t g, size_t *added, size_t *reads, rk_error *err)
 {
     *added = 0;
@@ -563,14 +721,14 @@ static int merge_into(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t pl
         if (pos[j] == SIZE_MAX || (n > 0 && v[n - 1].old == SIZE_MAX && v[n - 1].seq == x[j].seq))
             continue; /* listed already, or twice in the run */
         for (; old < pos[j]; old++)
-            v[n++] = (merged){.seq = b->seq[old], .old = old};
-        v[n++] = (merged){.seq = x[j].seq, .old = SIZE_MAX, .new = &x[j]};
+            v[n++] = (merged){.seq = b->seq[old], .attr = b->attr[old], .old = old};
+        v[n++] = (merged){.seq = x[j].seq, .attr = x[j].attr, .old = SIZE_MAX, .new = &x[j]};
         ++*added;
         if (sk_version(x[j].sk) > newest)
             newest = sk_version(x[j].sk);
     }
     for (; old < b->n; old++)
-        v[n++] = (merged){.seq = b->seq[old], .old = old};
+        v[n++] = (merged){.seq = b->seq[old], .attr = b->attr[old], .old = old};
     if (*added == 0)
         goto done;
     if (first) {
@@ -580,14 +738,14 @@ static int merge_into(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t pl
         }
         uint8_t kp[KP_LEN];
         kp_of(v[0].new->sk, kp); /* the oldest entry is new: it is older than the old key */
-        set_key(b, prefix, plen, kp);
+        set_key(b, l->prefix, l->plen, kp);
     }
     b->span = newest - key_version(b);
     if (tail)
         b->total += *added;
-    rc = write_merged(t, c, &m, b, prefix, plen, tail, v, n, err);
+    rc = write_merged(t, c, &m, b, l, tail, v, n, err);
     if (rc == 0 && !tail)
-        rc = tail_total_add(t, c, prefix, plen, (int)*added, err);
+        rc = tail_total_add(t, c, l, (int)*added, err);
 done:
     *reads += m.reads;
     free(seq);
@@ -600,7 +758,7 @@ done:
 
 /* Puts the postings x[0..g) (oldest first), none newer than the list's newest, where they belong:
  * each block that holds the place of some of them is read, merged and rewritten once. */
-static int insert_older(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t plen, const rk_posting_new *x, size_t g,
+static int insert_older(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *x, size_t g,
                         rk_postings_cost *cost, rk_error *err)
 {
     size_t i = 0;
@@ -609,21 +767,21 @@ static int insert_older(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t 
         kp_of(x[i].sk, kp);
         block b;
         bool first = false; /* x[i] is older than the list's first key */
-        int found = seek_block(t, c, prefix, plen, kp, &b, err);
+        int found = seek_block(t, c, l, kp, &b, err);
         if (found == 0) {
-            found = seek_first(t, c, prefix, plen, &b, err);
+            found = seek_first(t, c, l, &b, err);
             first = found == 1;
         }
         if (found < 0)
             return -1;
         if (found == 0) /* an empty list: nothing is newer than x */
-            return append(t, c, prefix, plen, NULL, x + i, g - i, err);
+            return append(t, c, l, NULL, x + i, g - i, err);
         /* The run's postings up to the next block's key go into this block. */
         MDB_val k, v;
         int rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
         if (rc != 0 && rc != MDB_NOTFOUND)
-            return rk_txn_fail(t, rc, "reading the full-text index", err);
-        bool tail = rc == MDB_NOTFOUND || !is_block_of(&k, prefix, plen);
+            return rk_txn_fail(t, rc, "reading a posting list", err);
+        bool tail = rc == MDB_NOTFOUND || !is_block_of(&k, l);
         size_t j = i + 1;
         if (tail) {
             j = g;
@@ -631,12 +789,12 @@ static int insert_older(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t 
             for (; j < g; j++) {
                 uint8_t next[KP_LEN];
                 kp_of(x[j].sk, next);
-                if (memcmp(next, (const uint8_t *)k.mv_data + plen, KP_LEN) >= 0)
+                if (memcmp(next, (const uint8_t *)k.mv_data + l->plen, KP_LEN) >= 0)
                     break;
             }
         }
         size_t added;
-        if (merge_into(t, c, prefix, plen, &b, first, tail, x + i, j - i, &added, &cost->change_reads, err) != 0)
+        if (merge_into(t, c, l, &b, first, tail, x + i, j - i, &added, &cost->change_reads, err) != 0)
             return -1;
         cost->merged_blocks++;
         i = j;
@@ -644,18 +802,16 @@ static int insert_older(rk_txn *t, MDB_cursor *c, const uint8_t *prefix, size_t 
     return 0;
 }
 
-int rk_postings_add(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, const rk_posting_new *v, size_t n,
-                    rk_postings_cost *cost, rk_error *err)
+int rk_postings_list_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *v, size_t n,
+                         rk_postings_cost *cost, rk_error *err)
 {
     rk_postings_cost ignored = {0};
     if (!cost)
         cost = &ignored;
-    if (n == 0 || len == 0 || len > RK_POSTINGS_TOKEN_MAX)
+    if (n == 0)
         return 0;
-    uint8_t prefix[1 + RK_POSTINGS_TOKEN_MAX];
-    size_t plen = prefix_of(tok, len, prefix);
     block tail;
-    int have = seek_block(t, c, prefix, plen, kp_top, &tail, err);
+    int have = seek_block(t, c, l, kp_top, &tail, err);
     if (have < 0)
         return -1;
     size_t i = 0;
@@ -663,24 +819,28 @@ int rk_postings_add(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, co
         uint64_t newest = key_version(&tail) + tail.span;
         while (i < n && sk_version(v[i].sk) <= newest)
             i++;
-        if (i > 0 && insert_older(t, c, prefix, plen, v, i, cost, err) != 0)
+        if (i > 0 && insert_older(t, c, l, v, i, cost, err) != 0)
             return -1;
-        if (i > 0 && i < n && (have = seek_block(t, c, prefix, plen, kp_top, &tail, err)) < 0)
+        if (i > 0 && i < n && (have = seek_block(t, c, l, kp_top, &tail, err)) < 0)
             return -1;
     }
-    return i < n ? append(t, c, prefix, plen, have ? &tail : NULL, v + i, n - i, err) : 0;
+    return i < n ? append(t, c, l, have ? &tail : NULL, v + i, n - i, err) : 0;
 }
 
-int rk_postings_remove(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t seq,
-                       const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
+int rk_postings_add(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, const rk_posting_new *v, size_t n,
+                    rk_postings_cost *cost, rk_error *err)
 {
-    if (len == 0 || len > RK_POSTINGS_TOKEN_MAX)
-        return 0;
-    uint8_t prefix[1 + RK_POSTINGS_TOKEN_MAX], kp[KP_LEN];
-    size_t plen = prefix_of(tok, len, prefix);
+    rk_postings_list l;
+    return rk_postings_token_list(&l, tok, len) ? rk_postings_list_add(t, c, &l, v, n, cost, err) : 0;
+}
+
+int rk_postings_list_remove(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t seq,
+                            const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
+{
+    uint8_t kp[KP_LEN];
     kp_of(sk, kp);
     block b;
-    int found = seek_block(t, c, prefix, plen, kp, &b, err);
+    int found = seek_block(t, c, l, kp, &b, err);
     if (found <= 0)
         return found;
     size_t j = 0;
@@ -688,15 +848,16 @@ int rk_postings_remove(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len,
         j++;
     if (j == b.n)
         return 0;
-    int tail = is_tail(t, c, prefix, plen, err);
+    int tail = is_tail(t, c, l, NULL, err);
     if (tail < 0)
         return -1;
     memmove(b.seq + j, b.seq + j + 1, (b.n - j - 1) * sizeof *b.seq);
+    memmove(b.attr + j, b.attr + j + 1, (b.n - j - 1) * sizeof *b.attr);
     b.n--;
     if (!tail) {
         if ((b.n ? block_write(t, c, &b, err) : block_delete(t, c, &b, err)) != 0)
             return -1;
-        return tail_total_add(t, c, prefix, plen, -1, err);
+        return tail_total_add(t, c, l, -1, err);
     }
     if (b.total == 0)
         return corrupt(err);
@@ -709,9 +870,16 @@ int rk_postings_remove(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len,
         return 0;
     /* The block before is the last one now, and carries the total. */
     block prev;
-    found = seek_block(t, c, prefix, plen, kp_top, &prev, err);
+    found = seek_block(t, c, l, kp_top, &prev, err);
     if (found <= 0)
         return found < 0 ? -1 : corrupt(err);
     prev.total = b.total;
     return block_write(t, c, &prev, err);
+}
+
+int rk_postings_remove(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t seq,
+                       const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
+{
+    rk_postings_list l;
+    return rk_postings_token_list(&l, tok, len) ? rk_postings_list_remove(t, c, &l, seq, sk, err) : 0;
 }

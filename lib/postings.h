@@ -1,16 +1,23 @@
-/* postings: the full-text posting lists of the store, compact, in the LMDB database "tokens"
- * (docs/storage.md, Full-text postings). Internal to lib/: lib/index.c writes them, lib/query.c walks
- * them.
+/* postings: the compact posting lists of the store (docs/storage.md, Full-text postings and Filter
+ * postings): each token's list in the LMDB database "tokens", and each filter value's list ('a' for
+ * every indexed record, 'f' || field || value) in "indexes". Internal to lib/: lib/index.c writes
+ * them, lib/query.c walks them.
  *
- * A token's list names each indexed record by its change sequence number (the key of `records`),
- * ordered by pk = be64(version) || ~hash, the bitwise complement of the sort key: oldest first, so a
- * new record's posting goes at the end. The list is cut into blocks, one LMDB entry each:
+ * A list names each indexed record by its change sequence number (the key of `records`), ordered by
+ * pk = be64(version) || ~hash, the bitwise complement of the sort key: oldest first, so a new record's
+ * posting goes at the end. The list is cut into blocks, one LMDB entry each:
  *
- *     key    len(token) (1 byte) || token || kp      kp: 16 bytes, at most the pk of every entry
- *     value  varint(total) varint(span) varint(first seq) zigzag-varint(seq delta)...
+ *     key    prefix || kp      kp: 16 bytes, at most the pk of every entry; prefix: len(token) ||
+ *                              token in "tokens", the filter prefix in "indexes"
+ *     value  varint(total) varint(span) varint(first code) varint(code)...
+ *
+ * An entry's code is its step from the previous sequence number, zigzag coded (the first entry's is
+ * the sequence number itself); in a list with attributes (the filter lists) it is shifted left by two
+ * bits that hold the entry's attribute, the record's visibility, so a walk can pass over records a
+ * reader may not see without reading anything else.
  *
  * Invariants: every block holds at least one entry, in pk order; for a block b and the next block b'
- * of the same token, key(b) <= kp(e) < key(b') for every entry e of b, where kp(e) is the first 16
+ * of the same list, key(b) <= kp(e) < key(b') for every entry e of b, where kp(e) is the first 16
  * bytes of e's pk; version(key(b)) + span is at least the newest version in b; the last block's total
  * is the number of entries of the whole list (other blocks' totals are stale and never read); a
  * sequence number is listed once. Versions and hashes are not stored: the change entry of a sequence
@@ -26,23 +33,48 @@
 #define RK_SORT_KEY_LEN (8 + RK_HASH_LEN)
 
 #define RK_POSTINGS_TOKEN_MAX 64 /* bigrams are at most 8 bytes; longer tokens are not indexed */
-/* A block is closed once its entries take this many bytes; the next posting starts a new block. */
+/* The longest prefix of a list: a token's length byte and the token (a filter prefix is shorter). */
+#define RK_POSTINGS_PREFIX_MAX (1 + RK_POSTINGS_TOKEN_MAX)
+/* The attribute of an entry of a list with attributes takes two bits. */
+#define RK_POSTINGS_ATTR_MAX 3
+/* A block of a token's list is closed once its entries take this many bytes; the next posting starts a
+ * new block. */
 #define RK_POSTINGS_BLOCK_BYTES 384
+/* The same for a filter's list: a query decodes the block of every other filter that holds a
+ * candidate's place, and a put rewrites the last block of each of its record's lists, so smaller
+ * blocks cost less per query and per put; their keys still take under a byte per posting. */
+#define RK_POSTINGS_FILTER_BLOCK_BYTES 128
 /* The most entries a block can hold (each takes at least a byte; a block only overruns
  * RK_POSTINGS_BLOCK_BYTES while its entries share one kp, which takes a 64-bit hash collision). */
 #define RK_POSTINGS_ENTRIES_MAX (RK_POSTINGS_BLOCK_BYTES + 64)
 
-/* A posting as a walk returns it: the record's sequence number, its sort key, kind and visibility. */
+/* One posting list: the key prefix of its blocks and whether its entries carry an attribute. */
+typedef struct rk_postings_list {
+    uint8_t prefix[RK_POSTINGS_PREFIX_MAX];
+    size_t plen;
+    bool attrs;
+    size_t block_bytes; /* RK_POSTINGS_BLOCK_BYTES or RK_POSTINGS_FILTER_BLOCK_BYTES */
+} rk_postings_list;
+
+/* A token's list in "tokens" (no attributes); false if the token is empty or too long to index. */
+bool rk_postings_token_list(rk_postings_list *l, const uint8_t *tok, size_t len);
+/* A filter's list in "indexes" (attributes: visibilities); false if the prefix is empty or too long. */
+bool rk_postings_filter_list(rk_postings_list *l, const uint8_t *prefix, size_t len);
+
+/* A posting as a walk returns it: the record's sequence number, its sort key, kind and visibility,
+ * and the entry's attribute (0 in a list without). */
 typedef struct rk_posting {
     uint64_t seq;
     uint8_t sk[RK_SORT_KEY_LEN];
-    uint8_t kind, visibility;
+    uint8_t kind, visibility, attr;
 } rk_posting;
 
-/* A posting to add: the sequence number and the sort key of the record it names. */
+/* A posting to add: the sequence number and the sort key of the record it names, and its attribute
+ * (at most RK_POSTINGS_ATTR_MAX; ignored in a list without). */
 typedef struct rk_posting_new {
     uint64_t seq;
     const uint8_t *sk;
+    uint8_t attr;
 } rk_posting_new;
 
 /* The postings of one change sequence number, from `changes`: 1 found, 0 not, -1 error. */
@@ -55,34 +87,62 @@ typedef struct rk_postings_cost {
     size_t merged_blocks;
 } rk_postings_cost;
 
-/* Adds v[0..n) to token's list; v is sorted by pk (sort key descending) and names distinct records.
- * c is a cursor on "tokens" in t, a write transaction; cost (may be NULL) is added to. 0, or -1 with
- * err filled (t is then aborted). */
+/* Adds v[0..n) to list l; v is sorted by pk (sort key descending) and names distinct records. c is a
+ * cursor on the list's database in t, a write transaction; cost (may be NULL) is added to. 0, or -1
+ * with err filled (t is then aborted). */
+int rk_postings_list_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *v, size_t n,
+                         rk_postings_cost *cost, rk_error *err);
+/* Removes the posting of seq (whose sort key is sk) from l; nothing if it is not there. */
+int rk_postings_list_remove(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t seq,
+                            const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err);
+/* The number of postings of l. */
+int rk_postings_list_count(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t *n, rk_error *err);
+
+/* The same for a token's list in "tokens". */
 int rk_postings_add(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, const rk_posting_new *v, size_t n,
                     rk_postings_cost *cost, rk_error *err);
-/* Removes the posting of seq (whose sort key is sk) from token's list; nothing if it is not there. */
 int rk_postings_remove(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t seq,
                        const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err);
-/* The number of postings of token. */
 int rk_postings_count(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t *n, rk_error *err);
 
-/* A walk over a token's postings in sort-key order (newest first). It reads one block at a time
- * backwards and resolves each sequence number when it returns it. */
+/* A walk over a list's postings in sort-key order (newest first). It reads one block at a time
+ * backwards. */
 typedef struct rk_postings_walk {
     rk_txn *t;
     MDB_cursor *c;
-    uint8_t prefix[1 + RK_POSTINGS_TOKEN_MAX];
-    size_t plen;
+    rk_postings_list l;
     bool in_block; /* c is on the block whose entries are in seq */
     size_t n, i;   /* the block's n entries, oldest first; seq[0..i) are still to return */
     uint64_t seq[RK_POSTINGS_ENTRIES_MAX];
+    uint8_t attr[RK_POSTINGS_ENTRIES_MAX];
 } rk_postings_walk;
 
-/* Starts at the newest posting of token, or, when after is not NULL, at the first that sorts after
- * the sort key after (binary search in one block: a few change entries read). 0, or -1. */
+/* Starts at the newest posting of l, or, when after is not NULL, at the first that sorts after the
+ * sort key after (binary search in one block: a few change entries read). 0, or -1. */
+int rk_postings_list_walk_start(rk_postings_walk *w, rk_txn *t, MDB_cursor *c, const rk_postings_list *l,
+                                const uint8_t *after, rk_error *err);
+/* The same over a token's list. */
 int rk_postings_walk_start(rk_postings_walk *w, rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len,
                            const uint8_t *after, rk_error *err);
-/* 1 with *out the next posting, 0 at the end of the list, -1 on error. */
+/* 1 with the next entry's sequence number and attribute, 0 at the end of the list, -1 on error. Reads
+ * nothing but the list, so a caller can pass over an entry by its attribute before resolving it. */
+int rk_postings_walk_entry(rk_postings_walk *w, uint64_t *seq, uint8_t *attr, rk_error *err);
+/* 1 with *out the next posting, resolved from its change entry; 0 at the end of the list, -1 on error. */
 int rk_postings_walk_next(rk_postings_walk *w, rk_posting *out, rk_error *err);
+
+/* Membership tests against one list, for records met in sort-key order: the block that holds a sort
+ * key's place is read once and kept, with the range of kp it covers, so the records that fall in the
+ * same block cost a binary search in memory. */
+typedef struct rk_postings_probe {
+    bool valid, has_hi;
+    uint8_t lo[16], hi[16]; /* the kept block covers kp in [lo, hi), or [lo, end) without hi */
+    size_t n;
+    uint64_t seq[RK_POSTINGS_ENTRIES_MAX]; /* its sequence numbers, ascending */
+} rk_postings_probe;
+
+/* 1 if l lists seq (the record whose sort key is sk), 0 if not, -1 on error. p->valid must be false
+ * before the first call, and p belongs to one list and one transaction. */
+int rk_postings_contains(rk_postings_probe *p, rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t seq,
+                         const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err);
 
 #endif

@@ -2,7 +2,9 @@
  * fed with batches of records in and out of version order (appends to the last block, insertions in
  * the middle and before the first key, blocks split), then emptied again by removals, must always hold
  * exactly the model's postings: its count, a walk from the newest, and walks resumed after any sort
- * key (listed, removed, or never listed) give the model's records in sort-key order. */
+ * key (listed, removed, or never listed) give the model's records in sort-key order. The same for a
+ * filter list (lib/postings.h: entries with a two-bit attribute, in "indexes"), whose walk must also
+ * return each entry's attribute and whose membership probe must answer for every record. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +20,8 @@
 #include "store.h"
 
 #define N 2400
-#define TOKEN "\xff\xfe" /* not UTF-8, so no bigram of the records' own text */
+#define TOKEN "\xff\xfe"   /* not UTF-8, so no bigram of the records' own text */
+#define FILTER "f\x01\xfe" /* a field no record has */
 
 typedef struct entry {
     uint64_t seq;
@@ -27,6 +30,8 @@ typedef struct entry {
 } entry;
 
 typedef struct fixture {
+    rk_postings_list l; /* the list under test */
+    rk_db db;           /* its database */
     fx_store s;
     fx_author a;
     entry e[N];
@@ -47,6 +52,8 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->rng = 0x9e3779b97f4a7c15u;
+    assert_true(rk_postings_token_list(&f->l, (const uint8_t *)TOKEN, 2));
+    f->db = RK_DB_TOKENS;
     fx_store_open(&f->s, "postings", 0);
     fx_author_init(&f->a);
     rk_error err;
@@ -100,18 +107,23 @@ static size_t model(fixture *f, size_t *order)
     return n;
 }
 
+/* The attribute the model gives an entry in a list with attributes. */
+static uint8_t attr_of(const fixture *f, const entry *e)
+{
+    return f->l.attrs ? (uint8_t)(e->seq * 7 % (RK_POSTINGS_ATTR_MAX + 1)) : 0;
+}
+
 /* The blocks the list has. */
-static size_t blocks(rk_txn *t)
+static size_t blocks(fixture *f, rk_txn *t)
 {
     rk_error err;
     MDB_txn *txn = rk_txn_mdb(t, &err);
     MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
-    uint8_t prefix[3] = {2, 0xff, 0xfe};
-    MDB_val k = {.mv_size = sizeof prefix, .mv_data = prefix}, v;
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
+    MDB_val k = {.mv_size = f->l.plen, .mv_data = f->l.prefix}, v;
     size_t n = 0;
     for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < sizeof prefix || memcmp(k.mv_data, prefix, sizeof prefix) != 0)
+        if (k.mv_size < f->l.plen || memcmp(k.mv_data, f->l.prefix, f->l.plen) != 0)
             break;
         n++;
     }
@@ -124,7 +136,7 @@ static void expect_walk(fixture *f, rk_txn *t, MDB_cursor *c, const size_t *orde
 {
     static rk_postings_walk w;
     rk_error err;
-    assert_int_equal(rk_postings_walk_start(&w, t, c, (const uint8_t *)TOKEN, 2, after, &err), 0);
+    assert_int_equal(rk_postings_list_walk_start(&w, t, c, &f->l, after, &err), 0);
     size_t i = 0;
     while (after && i < n && memcmp(f->e[order[i]].sk, after, RK_SORT_KEY_LEN) <= 0)
         i++;
@@ -138,6 +150,7 @@ static void expect_walk(fixture *f, rk_txn *t, MDB_cursor *c, const size_t *orde
         assert_memory_equal(p.sk, e->sk, RK_SORT_KEY_LEN);
         assert_int_equal(p.kind, RENKEI__KIND__KIND_CASE);
         assert_int_equal(p.visibility, RENKEI__VISIBILITY__VISIBILITY_PUBLIC);
+        assert_int_equal(p.attr, attr_of(f, e));
     }
     assert_int_equal(r, 0);
     assert_int_equal(i, n);
@@ -152,10 +165,24 @@ static size_t check(fixture *f)
     rk_txn *t = fx_begin(&f->s, false);
     MDB_txn *txn = rk_txn_mdb(t, &err);
     MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
     uint64_t count;
-    assert_int_equal(rk_postings_count(t, c, (const uint8_t *)TOKEN, 2, &count, &err), 0);
+    assert_int_equal(rk_postings_list_count(t, c, &f->l, &count, &err), 0);
     assert_int_equal(count, n);
+    /* Membership of every record, met in sort-key order as a query meets them, then in random order. */
+    static size_t all[N];
+    for (size_t i = 0; i < N; i++)
+        all[i] = i;
+    qsort(all, N, sizeof *all, by_sk);
+    static rk_postings_probe probe;
+    for (int pass = 0; pass < 2; pass++) {
+        memset(&probe, 0, sizeof probe);
+        for (size_t i = 0; i < N; i++) {
+            const entry *e = &f->e[pass ? rnd(f) % N : all[i]];
+            int in = rk_postings_contains(&probe, t, c, &f->l, e->seq, e->sk, &err);
+            assert_int_equal(in, e->listed ? 1 : 0);
+        }
+    }
     expect_walk(f, t, c, order, n, NULL);
     for (int i = 0; i < 40; i++) {
         const uint8_t *after = f->e[rnd(f) % N].sk; /* listed or not */
@@ -167,7 +194,7 @@ static size_t check(fixture *f)
         }
         expect_walk(f, t, c, order, n, after);
     }
-    size_t b = blocks(t);
+    size_t b = blocks(f, t);
     mdb_cursor_close(c);
     rk_txn_abort(t);
     return b;
@@ -183,16 +210,17 @@ static rk_postings_cost add(fixture *f, size_t *idx, size_t n)
     size_t m = 0;
     for (size_t i = n; i-- > 0;)
         if (!f->e[idx[i]].listed) {
-            v[m++] = (rk_posting_new){.seq = f->e[idx[i]].seq, .sk = f->e[idx[i]].sk};
+            v[m++] =
+                (rk_posting_new){.seq = f->e[idx[i]].seq, .sk = f->e[idx[i]].sk, .attr = attr_of(f, &f->e[idx[i]])};
             f->e[idx[i]].listed = true;
         }
     rk_error err;
     rk_txn *t = fx_begin(&f->s, true);
     MDB_txn *txn = rk_txn_mdb(t, &err);
     MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
     rk_postings_cost cost = {0};
-    assert_int_equal(rk_postings_add(t, c, (const uint8_t *)TOKEN, 2, v, m, &cost, &err), 0);
+    assert_int_equal(rk_postings_list_add(t, c, &f->l, v, m, &cost, &err), 0);
     mdb_cursor_close(c);
     assert_int_equal(rk_txn_commit(t, &err), 0);
     return cost;
@@ -204,10 +232,10 @@ static void remove_some(fixture *f, size_t every, size_t offset)
     rk_txn *t = fx_begin(&f->s, true);
     MDB_txn *txn = rk_txn_mdb(t, &err);
     MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
     for (size_t i = offset; i < N; i += every) {
         /* removing what is not listed changes nothing */
-        assert_int_equal(rk_postings_remove(t, c, (const uint8_t *)TOKEN, 2, f->e[i].seq, f->e[i].sk, &err), 0);
+        assert_int_equal(rk_postings_list_remove(t, c, &f->l, f->e[i].seq, f->e[i].sk, &err), 0);
         f->e[i].listed = false;
     }
     mdb_cursor_close(c);
@@ -330,10 +358,20 @@ static void test_postings_merge_cuts_a_block_into_many(void **state)
     assert_true(b >= 4);
 }
 
+static int setup_filter(void **state)
+{
+    setup(state);
+    fixture *f = *state;
+    assert_true(rk_postings_filter_list(&f->l, (const uint8_t *)FILTER, 3));
+    f->db = RK_DB_INDEXES;
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_postings_match_the_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postings_match_the_model, setup_filter, teardown),
         cmocka_unit_test_setup_teardown(test_postings_late_records_merge_per_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_postings_merge_cuts_a_block_into_many, setup, teardown),
     };
