@@ -1,8 +1,9 @@
 /* index: keeps the secondary, event-date and full-text indexes of the store in step with its
  * current records (key formats in index.h and docs/storage.md); lib/query.c reads them.
  *
- * Every filterable value of a record is a posting list in "indexes": prefix P, one key P || sort key
- * per record, and a document count under 'n' || P kept in the same transaction. Every distinct token
+ * Every filterable value of a record is a posting list in "indexes" ('a' for every record, 'f' ||
+ * field || value), kept compact by lib/postings.c like the token lists, each entry carrying the
+ * record's visibility, and its last block the list's document count. Every distinct token
  * of the normalised text is a posting list in "tokens", kept compact by lib/postings.c (the records'
  * change sequence numbers, delta-coded in blocks, in sort-key order). A new record's tokens are not
  * written at once: its sort key goes into "pending", and when RK_INDEX_PENDING_MAX records wait there,
@@ -23,7 +24,6 @@
 #include "text.h"
 
 #define TAG_FIELD 'f'
-#define TAG_COUNT 'n'
 
 void rk_index_prefixes_free(rk_index_prefixes *l)
 {
@@ -288,58 +288,47 @@ void rk_index_sort_key(const rk_record *rec, uint8_t out[RK_SORT_KEY_LEN])
     memcpy(out + 8, rec->hash, RK_HASH_LEN);
 }
 
-static int count_key(const rk_index_prefix *p, uint8_t out[1 + RK_INDEX_PREFIX_MAX])
-{
-    out[0] = TAG_COUNT;
-    memcpy(out + 1, p->b, p->len);
-    return (int)(1 + p->len);
-}
-
 int rk_index_count(rk_txn *t, MDB_txn *txn, const rk_index_prefix *p, uint64_t *n, rk_error *err)
 {
-    uint8_t ck[1 + RK_INDEX_PREFIX_MAX];
-    MDB_val k = {.mv_size = (size_t)count_key(p, ck), .mv_data = ck}, v;
-    int rc = mdb_get(txn, rk_txn_dbi(t, RK_DB_INDEXES), &k, &v);
     *n = 0;
-    if (rc == MDB_NOTFOUND)
+    rk_postings_list l;
+    if (!rk_postings_filter_list(&l, p->b, p->len))
         return 0;
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_INDEXES), &c);
     if (rc != 0)
-        return rk_txn_fail(t, rc, "reading an index count", err);
-    if (v.mv_size == 8)
-        *n = rk_get_be64(v.mv_data);
-    return 0;
+        return rk_txn_fail(t, rc, "opening a cursor", err);
+    rc = rk_postings_list_count(t, c, &l, n, err);
+    mdb_cursor_close(c);
+    return rc;
 }
 
-static int posting_update(rk_txn *t, MDB_txn *txn, const rk_index_prefix *p, const uint8_t sk[RK_SORT_KEY_LEN],
-                          const uint8_t val[2], int sign, rk_error *err)
+/* The visibility a filter posting carries: values above the attribute's range (from a newer schema)
+ * are kept as the highest, so a walk never passes over a record a reader may see; the loaded record's
+ * own visibility is checked again. */
+static uint8_t posting_visibility(int v)
 {
-    MDB_dbi dbi = rk_txn_dbi(t, RK_DB_INDEXES);
-    uint8_t key[RK_INDEX_PREFIX_MAX + RK_SORT_KEY_LEN];
-    memcpy(key, p->b, p->len);
-    memcpy(key + p->len, sk, RK_SORT_KEY_LEN);
-    MDB_val k = {.mv_size = p->len + RK_SORT_KEY_LEN, .mv_data = key};
-    MDB_val v = {.mv_size = 2, .mv_data = (void *)val};
-    int rc = sign > 0 ? mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE) : mdb_del(txn, dbi, &k, NULL);
-    if (rc == MDB_KEYEXIST || rc == MDB_NOTFOUND)
-        return 0; /* the count already reflects it */
+    return v >= 0 && v <= RK_POSTINGS_ATTR_MAX ? (uint8_t)v : RK_POSTINGS_ATTR_MAX;
+}
+
+/* Adds (sign > 0) or removes the record seq (sort key sk) in every filter list of lists. */
+static int filters_update(rk_txn *t, MDB_txn *txn, const rk_index_prefixes *lists, uint64_t seq,
+                          const uint8_t sk[RK_SORT_KEY_LEN], uint8_t visibility, int sign, rk_error *err)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_INDEXES), &c);
     if (rc != 0)
-        return rk_txn_fail(t, rc, "updating an index", err);
-    uint64_t n;
-    if (rk_index_count(t, txn, p, &n, err) != 0)
-        return -1;
-    n = sign > 0 ? n + 1 : (n ? n - 1 : 0);
-    uint8_t ck[1 + RK_INDEX_PREFIX_MAX], cv[8];
-    MDB_val kk = {.mv_size = (size_t)count_key(p, ck), .mv_data = ck};
-    if (n == 0) {
-        rc = mdb_del(txn, dbi, &kk, NULL);
-        if (rc == MDB_NOTFOUND)
-            rc = 0;
-    } else {
-        rk_put_be64(cv, n);
-        MDB_val vv = {.mv_size = 8, .mv_data = cv};
-        rc = mdb_put(txn, dbi, &kk, &vv, 0);
+        return rk_txn_fail(t, rc, "opening a cursor", err);
+    rk_posting_new p = {.seq = seq, .sk = sk, .attr = visibility};
+    for (size_t i = 0; rc == 0 && i < lists->n; i++) {
+        rk_postings_list l;
+        if (!rk_postings_filter_list(&l, lists->v[i].b, lists->v[i].len))
+            continue;
+        rc = sign > 0 ? rk_postings_list_add(t, c, &l, &p, 1, NULL, err)
+                      : rk_postings_list_remove(t, c, &l, seq, sk, err);
     }
-    return rc == 0 ? 0 : rk_txn_fail(t, rc, "updating an index count", err);
+    mdb_cursor_close(c);
+    return rc;
 }
 
 /* ---- the event date index ------------------------------------------------------------------------ */
@@ -479,15 +468,19 @@ static int index_update(rk_txn *t, const rk_record *rec, int sign, rk_error *err
     uint8_t sk[RK_SORT_KEY_LEN];
     rk_index_sort_key(rec, sk);
     uint8_t val[2] = {(uint8_t)m->kind, (uint8_t)m->visibility};
+    /* The record's envelope is stored before its entries are added and removed after they are. */
+    uint64_t seq;
+    int found = rk_records_seq(t, rec->hash, &seq, err);
+    if (found <= 0)
+        return found < 0 ? -1 : rk_fail(err, "store_corrupt", "", "an indexed record has no envelope");
     rk_index_prefixes lists = {0};
-    if (rk_index_prefixes_push(&lists, (const uint8_t *)"a", 1) != 0 || rk_index_record_fields(m, &lists) != 0) {
+    uint8_t all = RK_INDEX_TAG_ALL;
+    if (rk_index_prefixes_push(&lists, &all, 1) != 0 || rk_index_record_fields(m, &lists) != 0) {
         rk_index_prefixes_free(&lists);
         return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
     }
     prefixes_unique(&lists);
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < lists.n; i++)
-        rc = posting_update(t, txn, &lists.v[i], sk, val, sign, err);
+    int rc = filters_update(t, txn, &lists, seq, sk, posting_visibility(m->visibility), sign, err);
     rk_index_prefixes_free(&lists);
     if (rc == 0)
         rc = event_update(t, txn, rec, sign, err);

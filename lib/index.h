@@ -35,8 +35,10 @@ int rk_index_flush(rk_txn *t, rk_error *err);
 /* The sort key of query results (RK_SORT_KEY_LEN, lib/postings.h). */
 void rk_index_sort_key(const rk_record *rec, uint8_t out[RK_SORT_KEY_LEN]);
 
-/* First byte of a key in "indexes": 'a' || sort key lists every record (value: kind, visibility);
- * 'e' || time key(start) || hash is an event (value below); 'm' holds the longest event duration. */
+/* First byte of a key in "indexes": 'a' is the posting list of every record and 'f' || field ||
+ * value that of a filter value (blocks of lib/postings.h, each entry carrying the record's
+ * visibility); 'e' || time key(start) || hash is an event (value below); 'm' holds the longest event
+ * duration. */
 #define RK_INDEX_TAG_ALL 'a'
 #define RK_INDEX_TAG_EVENT 'e'
 #define RK_INDEX_TAG_MAX_DURATION 'm'
@@ -86,7 +88,8 @@ char *rk_index_record_text(const Renkei__Record *m);
 /* The tokens of a normalised text as "tokens" keys, by the rule the index uses. */
 int rk_index_term_tokens(const char *norm, rk_index_prefixes *l);
 
-/* Posting list sizes: a filter's document count and the pending records (a token's: lib/postings.h). */
+/* Posting list sizes: a filter's document count (its last block's total) and the pending records (a
+ * token's: lib/postings.h). */
 int rk_index_count(rk_txn *t, MDB_txn *txn, const rk_index_prefix *p, uint64_t *n, rk_error *err);
 int rk_index_pending_count(rk_txn *t, MDB_txn *txn, size_t *n, rk_error *err);
 

@@ -182,27 +182,30 @@ typedef struct query_walk {
     uint8_t after[RK_SORT_KEY_LEN];
     uint8_t last[RK_SORT_KEY_LEN];
     size_t emitted;
+    MDB_cursor *probe_c;       /* on "indexes", for the probes */
+    rk_postings_list *lists;   /* the filter lists of plan->fields */
+    rk_postings_probe *probes; /* one per filter, empty (valid false) at first */
 } query_walk;
 
-/* 1 if the record with sort key sk is in the posting list of every filter but the one walked, 0 if
- * not, -1 on error. The lookups replace loading and unpacking the records a filter rejects, which
- * were most of a filtered list's cost. */
-static int walk_in_filters(query_walk *w, const uint8_t *sk, rk_error *err)
+/* 1 if the record seq (0: not known yet) with sort key sk is in the posting list of every filter but
+ * the one walked, 0 if not, -1 on error. The lookups replace loading and unpacking the records a
+ * filter rejects, which were most of a filtered list's cost; records come in sort-key order, so most
+ * fall in the block the previous one did. */
+static int walk_in_filters(query_walk *w, uint64_t seq, const uint8_t *sk, rk_error *err)
 {
     const query_plan *p = w->plan;
     for (size_t i = 0; i < p->fields.n; i++) {
         const rk_index_prefix *f = &p->fields.v[i];
         if (!p->driver_token && f->len == p->driver.len && memcmp(f->b, p->driver.b, f->len) == 0)
             continue;
-        uint8_t key[RK_INDEX_PREFIX_MAX + RK_SORT_KEY_LEN];
-        memcpy(key, f->b, f->len);
-        memcpy(key + f->len, sk, RK_SORT_KEY_LEN);
-        MDB_val k = {.mv_size = f->len + RK_SORT_KEY_LEN, .mv_data = key}, v;
-        int rc = mdb_get(w->txn, w->indexes, &k, &v);
-        if (rc == MDB_NOTFOUND)
-            return 0;
-        if (rc != 0)
-            return rk_txn_fail(w->t, rc, "reading an index", err);
+        if (seq == 0) {
+            int found = rk_records_seq(w->t, sk + 8, &seq, err);
+            if (found <= 0)
+                return found < 0 ? -1 : rk_fail(err, "store_corrupt", "", "an indexed record has no envelope");
+        }
+        int in = rk_postings_contains(&w->probes[i], w->t, w->probe_c, &w->lists[i], seq, sk, err);
+        if (in <= 0)
+            return in;
     }
     return 1;
 }
@@ -230,16 +233,16 @@ static int walk_emitted(query_walk *w, const uint8_t *sk, int stop)
     return 0;
 }
 
-/* One posting (sort key, and its 'a' value: kind, visibility) in sort-key order. 0 go on, 1 the page
- * is complete, -1 error. */
-static int walk_visit(query_walk *w, const uint8_t *sk, const MDB_val *v, rk_error *err)
+/* One posting (its sequence number or 0 when not known, sort key, and kind and visibility) in
+ * sort-key order. 0 go on, 1 the page is complete, -1 error. */
+static int walk_visit(query_walk *w, uint64_t seq, const uint8_t *sk, const MDB_val *v, rk_error *err)
 {
     if (w->has_cursor && memcmp(sk, w->after, RK_SORT_KEY_LEN) <= 0)
         return 0;
     bool vis_known = v->mv_size == 2;
     if (vis_known && ((const uint8_t *)v->mv_data)[1] > w->max_vis)
         return 0;
-    int in = walk_in_filters(w, sk, err);
+    int in = walk_in_filters(w, seq, sk, err);
     if (in <= 0)
         return in;
     if (w->q->cached && vis_known && w->plan->n_terms == 0) {
@@ -254,7 +257,7 @@ static int walk_visit(query_walk *w, const uint8_t *sk, const MDB_val *v, rk_err
             return walk_emitted(w, sk, 0);
     }
     rk_record rec;
-    if (rk_store_load(w->t, sk + 8, &rec, err) != 0)
+    if ((seq ? rk_records_load_seq(w->t, seq, sk + 8, &rec, err) : rk_store_load(w->t, sk + 8, &rec, err)) != 0)
         return -1;
     bool oom = false;
     bool match = (int)rec.msg->visibility <= w->max_vis && record_matches(&rec, w->plan, &oom);
@@ -271,29 +274,36 @@ static int walk_visit(query_walk *w, const uint8_t *sk, const MDB_val *v, rk_err
     return walk_emitted(w, sk, stop);
 }
 
-/* Walks a posting list of "indexes": keys driver || sk. */
+/* Walks a filter's posting list in "indexes" (lib/postings.h): entries the reader may not see are
+ * passed over by the visibility they carry, the others resolved to their sort keys. */
 static int walk_prefix(query_walk *w, MDB_cursor *c, rk_error *err)
 {
     const rk_index_prefix *d = &w->plan->driver;
-    uint8_t start[RK_INDEX_PREFIX_MAX + RK_SORT_KEY_LEN];
-    memcpy(start, d->b, d->len);
-    size_t slen = d->len;
-    if (w->has_cursor) {
-        memcpy(start + d->len, w->after, RK_SORT_KEY_LEN);
-        slen += RK_SORT_KEY_LEN;
-    }
-    MDB_val k = {.mv_size = slen, .mv_data = start}, v;
-    int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != d->len + RK_SORT_KEY_LEN || memcmp(k.mv_data, d->b, d->len) != 0)
+    rk_postings_list l;
+    if (!rk_postings_filter_list(&l, d->b, d->len))
+        return 0;
+    rk_postings_walk *pwk = malloc(sizeof *pwk);
+    if (!pwk)
+        return rk_fail(err, "no_memory", "", "out of memory");
+    int rc = rk_postings_list_walk_start(pwk, w->t, c, &l, w->has_cursor ? w->after : NULL, err);
+    uint64_t seq;
+    uint8_t vis;
+    while (rc == 0 && (rc = rk_postings_walk_entry(pwk, &seq, &vis, err)) == 1) {
+        rc = 0;
+        if (vis > w->max_vis)
+            continue;
+        rk_posting p;
+        int found = rk_postings_resolve(w->t, seq, &p, err);
+        if (found <= 0) {
+            rc = found < 0 ? -1 : rk_fail(err, "store_corrupt", "", "a posting names a missing change");
             break;
-        int r = walk_visit(w, (const uint8_t *)k.mv_data + d->len, &v, err);
-        if (r != 0)
-            return r < 0 ? -1 : 0;
+        }
+        uint8_t kv[2] = {p.kind, p.visibility};
+        MDB_val v = {.mv_size = sizeof kv, .mv_data = kv};
+        rc = walk_visit(w, seq, p.sk, &v, err);
     }
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return rk_txn_fail(w->t, rc, "reading an index", err);
-    return 0;
+    free(pwk);
+    return rc < 0 ? -1 : 0;
 }
 
 /* The records of "pending" in sort-key order: candidates of every full-text query, merged with the
@@ -321,7 +331,7 @@ static int pending_visit_before(query_walk *w, pending_walk *p, const uint8_t *s
         if (c > 0)
             return 0;
         if (c < 0) {
-            int r = walk_visit(w, p->k.mv_data, &p->v, err);
+            int r = walk_visit(w, 0, p->k.mv_data, &p->v, err);
             if (r != 0)
                 return r;
         }
@@ -358,7 +368,7 @@ static int walk_token(query_walk *w, MDB_cursor *tc, MDB_cursor *pc, rk_error *e
         MDB_val v = {.mv_size = sizeof kv, .mv_data = kv};
         rc = pending_visit_before(w, &pw, p.sk, err);
         if (rc == 0)
-            rc = walk_visit(w, p.sk, &v, err);
+            rc = walk_visit(w, p.seq, p.sk, &v, err);
     }
     free(pwk);
     if (rc < 0)
@@ -399,8 +409,26 @@ int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, cha
                     .max_vis = effective_max_visibility(q->max_visibility),
                     .has_cursor = has_cursor};
     memcpy(w.after, after, sizeof after);
+    w.lists = calloc(plan.fields.n ? plan.fields.n : 1, sizeof *w.lists);
+    /* Not zeroed: a probe of kilobytes is empty as soon as it is marked so. */
+    w.probes = malloc((plan.fields.n ? plan.fields.n : 1) * sizeof *w.probes);
+    if (!w.lists || !w.probes) {
+        free(w.lists);
+        free(w.probes);
+        plan_free(&plan);
+        return rk_fail(err, "no_memory", "", "out of memory");
+    }
+    for (size_t i = 0; i < plan.fields.n; i++) {
+        rk_postings_filter_list(&w.lists[i], plan.fields.v[i].b, plan.fields.v[i].len);
+        w.probes[i].valid = false;
+    }
     MDB_cursor *c = NULL, *tc = NULL, *pc = NULL;
     int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_INDEXES), &c);
+    if (rc == 0) {
+        rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_INDEXES), &w.probe_c);
+        if (rc != 0)
+            mdb_cursor_close(c);
+    }
     if (rc == 0 && plan.driver_token) {
         rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &tc);
         if (rc == 0) {
@@ -408,10 +436,14 @@ int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, cha
             if (rc != 0)
                 mdb_cursor_close(tc);
         }
-        if (rc != 0)
+        if (rc != 0) {
+            mdb_cursor_close(w.probe_c);
             mdb_cursor_close(c);
+        }
     }
     if (rc != 0) {
+        free(w.lists);
+        free(w.probes);
         plan_free(&plan);
         return rk_txn_fail(t, rc, "opening a cursor", err);
     }
@@ -420,7 +452,10 @@ int rk_store_query(rk_txn *t, const rk_query *q, rk_record_cb cb, void *ctx, cha
         mdb_cursor_close(pc);
     if (tc)
         mdb_cursor_close(tc);
+    mdb_cursor_close(w.probe_c);
     mdb_cursor_close(c);
+    free(w.lists);
+    free(w.probes);
     plan_free(&plan);
     return result;
 }

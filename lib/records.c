@@ -145,3 +145,16 @@ int rk_store_load(rk_txn *t, const uint8_t hash[RK_HASH_LEN], rk_record *out, rk
     }
     return decode_envelope(env, len, hash, out, err);
 }
+
+int rk_records_load_seq(rk_txn *t, uint64_t seq, const uint8_t hash[RK_HASH_LEN], rk_record *out, rk_error *err)
+{
+    uint8_t key[8];
+    rk_put_be64(key, seq);
+    MDB_val v;
+    int found = rk_txn_get(t, RK_DB_RECORDS, key, sizeof key, &v, err);
+    if (found != 1) {
+        memset(out, 0, sizeof *out);
+        return found < 0 ? -1 : rk_fail(err, "store_corrupt", "", "a stored envelope is missing");
+    }
+    return decode_envelope(v.mv_data, v.mv_size, hash, out, err);
+}

@@ -28,6 +28,9 @@ int rk_store_get_current(rk_txn *t, const uint8_t author[RK_KEY_LEN], const char
 int rk_store_get_envelope(rk_txn *t, const uint8_t hash[RK_HASH_LEN], const uint8_t **env, size_t *len, rk_error *err);
 /* Loads and decodes a stored record (no signature re-check: it was checked on ingest). */
 int rk_store_load(rk_txn *t, const uint8_t hash[RK_HASH_LEN], rk_record *out, rk_error *err);
+/* The same for the record whose envelope is kept under seq (a posting's), whose hash is hash: one
+ * read fewer than by hash. */
+int rk_records_load_seq(rk_txn *t, uint64_t seq, const uint8_t hash[RK_HASH_LEN], rk_record *out, rk_error *err);
 
 /* Stores rec's envelope under seq, the change sequence number of the put storing it (higher than any
  * before), and deletes the envelope of hash. Write transaction; 0, or -1 with err filled. */

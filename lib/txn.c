@@ -20,10 +20,11 @@ static const char *const db_names[RK_DB_COUNT] = {"records", "current", "changes
 /* The layout this code reads and writes (docs/storage.md, "Format"), kept in meta under FORMAT_KEY.
  * Format 1 (no key) kept each token's postings newest first and envelopes by hash; format 2 kept the
  * postings oldest first; format 3 also kept envelopes by sequence number; format 4 keeps the postings
- * as blocks of delta-coded sequence numbers (lib/postings.h) instead of sorted duplicates. A store of
+ * as blocks of delta-coded sequence numbers (lib/postings.h) instead of sorted duplicates; format 5
+ * keeps the filter lists of "indexes" as such blocks too, instead of a key per posting. A store of
  * another format is refused at open, before the databases whose layout it decides are opened: formats
  * 1 to 3 made "tokens" a DUPSORT database, which LMDB would corrupt if it were written as another. */
-#define STORE_FORMAT 4
+#define STORE_FORMAT 5
 #define FORMAT_KEY "_format"
 
 struct rk_store {

@@ -2,7 +2,8 @@
  * marked with its format and a store of another format is refused with a message that says what to
  * do, a store of the format before this one (whose token lists were DUPSORT) included; the token lists
  * of records published in version order take a few bytes per posting (delta-coded sequence numbers in
- * blocks) where a posting took 24 bytes and more; envelopes fill the pages of `records` (kept by
+ * blocks) where a posting took 24 bytes and more, and so do the filter lists of `indexes`, where a
+ * posting was a key of 45 to 75 bytes in half-full pages; envelopes fill the pages of `records` (kept by
  * sequence number) instead of leaving them two-thirds full; and full-text paging over lists of many
  * blocks still returns every record once, newest first. */
 #include <setjmp.h>
@@ -95,7 +96,8 @@ static void seal_case(fixture *f, size_t i, uint64_t version, rk_record *out)
                                 "品質管理の担当者が生産データを分析し、検査工程に"
                                 "ロボットとAIを導入した。");
     c.summary = summary;
-    c.prefecture = "17";
+    static const char *const prefs[4] = {"17", "34", "41", "23"};
+    c.prefecture = (char *)prefs[i % 4];
     c.industry = RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING;
     c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_EFFICIENCY;
     rk_error err;
@@ -157,7 +159,7 @@ static void test_format_mark(void **state)
     MDB_val v;
     assert_int_equal(rk_txn_get(t, RK_DB_META, FORMAT_KEY, strlen(FORMAT_KEY), &v, &err), 1);
     assert_int_equal(v.mv_size, 8);
-    assert_int_equal(rk_get_be64(v.mv_data), 4);
+    assert_int_equal(rk_get_be64(v.mv_data), 5);
     rk_txn_abort(t);
     publish(f, 0, 3, 3);
 
@@ -177,12 +179,16 @@ static void test_format_mark(void **state)
     assert_int_equal(open_store(f, &err), -1);
     assert_non_null(strstr(err.message, "store format 3"));
     assert_non_null(strstr(err.message, "empty data_dir"));
-    write_format(f, 5);
+    write_format(f, 4);
     assert_int_equal(open_store(f, &err), -1);
-    assert_non_null(strstr(err.message, "store format 5"));
+    assert_non_null(strstr(err.message, "store format 4"));
+    assert_non_null(strstr(err.message, "empty data_dir"));
+    write_format(f, 6);
+    assert_int_equal(open_store(f, &err), -1);
+    assert_non_null(strstr(err.message, "store format 6"));
 
     /* Marked with this format again, it opens with its records. */
-    write_format(f, 4);
+    write_format(f, 5);
     assert_int_equal(open_store(f, &err), 0);
     struct rk_store_counts c;
     assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
@@ -307,6 +313,40 @@ static size_t count_postings(fixture *f)
     return total;
 }
 
+/* The postings of the filter lists in "indexes": the sum of the counts of every list ('a', 'f'). */
+static size_t count_filter_postings(fixture *f)
+{
+    rk_error err;
+    rk_txn *t;
+    assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
+    MDB_txn *txn = rk_txn_mdb(t, &err);
+    assert_non_null(txn);
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_INDEXES), &c), 0);
+    rk_index_prefix last = {.len = 0};
+    size_t total = 0, lists = 0;
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const uint8_t *key = k.mv_data;
+        if (key[0] != RK_INDEX_TAG_ALL && key[0] != 'f')
+            continue;
+        assert_true(k.mv_size > 16 && k.mv_size - 16 <= RK_INDEX_PREFIX_MAX);
+        if (last.len == k.mv_size - 16 && memcmp(last.b, key, last.len) == 0)
+            continue; /* another block of the same list */
+        last.len = k.mv_size - 16;
+        memcpy(last.b, key, last.len);
+        uint64_t n;
+        assert_int_equal(rk_index_count(t, txn, &last, &n, &err), 0);
+        total += n;
+        lists++;
+    }
+    mdb_cursor_close(c);
+    rk_txn_abort(t);
+    /* 'a', kind, author, industry, DX level and four prefectures */
+    assert_int_equal(lists, 9);
+    return total;
+}
+
 static void test_published_records_fill_their_pages(void **state)
 {
     fixture *f = *state;
@@ -330,6 +370,14 @@ static void test_published_records_fill_their_pages(void **state)
      * blocks of a few hundred; with the blocks' keys and LMDB's pages, under 3 bytes. As 24-byte
      * duplicates it took 24 bytes in full pages and 48 in half-full ones. */
     assert_true(token_bytes <= 3 * postings);
+    /* The filter lists likewise: every record is in six of them ('a', kind, author, prefecture,
+     * industry, DX level), each posting a delta-coded sequence number and its visibility, one byte
+     * here. As a key per posting (prefix and sort key) they took 45 to 75 bytes in half-full pages. */
+    size_t filter_postings = count_filter_postings(f), index_bytes = p.pages[RK_DB_INDEXES] * p.page_size;
+    print_message("%zu filter postings in %zu blocks and %zu pages (%.2f bytes per posting)\n", filter_postings,
+                  p.entries[RK_DB_INDEXES], p.pages[RK_DB_INDEXES], (double)index_bytes / (double)filter_postings);
+    assert_int_equal(filter_postings, 6 * (size_t)N_PUBLISHED);
+    assert_true(index_bytes <= 3 * filter_postings);
     /* Envelopes are appended too: each page holds as many as fit (a node adds 8 bytes of header and
      * 8 of key, and its pointer 2; a page has 16 bytes of header). Keyed by hash, they went to random
      * pages, which split when full and stood at about two thirds full. */
