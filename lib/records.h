@@ -8,7 +8,9 @@
  * which is higher than every key already there, so envelopes are appended and LMDB fills each page
  * before it starts the next (keyed by hash, every insert landed on a random page and pages held two
  * envelopes of 1.2 KB where three fit); `hashes` maps the hash to that number, and the two databases
- * hold the same envelopes. The functions keep the rk_store_ names callers use through store.h.
+ * hold the same envelopes. An envelope is stored in the form lib/envcodec.h gives it (a zstd frame
+ * once the store has its dictionary) and always handed out as sealed. The functions keep the
+ * rk_store_ names callers use through store.h.
  */
 #ifndef RENKEI_RECORDS_H
 #define RENKEI_RECORDS_H
@@ -23,8 +25,8 @@ typedef struct rk_current {
 
 /* 1 found, 0 not found, -1 error. */
 int rk_store_get_current(rk_txn *t, const uint8_t author[RK_KEY_LEN], const char *rid, rk_current *out, rk_error *err);
-/* The SignedRecord bytes of a current record; the pointer is valid until the transaction ends.
- * 1 found, 0 not found, -1 error. */
+/* The SignedRecord bytes of a current record, as sealed; the pointer is valid until the transaction
+ * ends (into the map, or a decompressed copy the transaction holds). 1 found, 0 not found, -1 error. */
 int rk_store_get_envelope(rk_txn *t, const uint8_t hash[RK_HASH_LEN], const uint8_t **env, size_t *len, rk_error *err);
 /* Loads and decodes a stored record (no signature re-check: it was checked on ingest). */
 int rk_store_load(rk_txn *t, const uint8_t hash[RK_HASH_LEN], rk_record *out, rk_error *err);

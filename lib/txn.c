@@ -9,8 +9,11 @@
 #include <errno.h>
 #include <glib.h>
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "grow.h"
 
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
 
@@ -21,10 +24,11 @@ static const char *const db_names[RK_DB_COUNT] = {"records", "current", "changes
  * Format 1 (no key) kept each token's postings newest first and envelopes by hash; format 2 kept the
  * postings oldest first; format 3 also kept envelopes by sequence number; format 4 keeps the postings
  * as blocks of delta-coded sequence numbers (lib/postings.h) instead of sorted duplicates; format 5
- * keeps the filter lists of "indexes" as such blocks too, instead of a key per posting. A store of
+ * keeps the filter lists of "indexes" as such blocks too, instead of a key per posting; format 6
+ * keeps envelopes compressed with a dictionary in meta (lib/envcodec.h). A store of
  * another format is refused at open, before the databases whose layout it decides are opened: formats
  * 1 to 3 made "tokens" a DUPSORT database, which LMDB would corrupt if it were written as another. */
-#define STORE_FORMAT 5
+#define STORE_FORMAT 6
 #define FORMAT_KEY "_format"
 
 struct rk_store {
@@ -37,6 +41,8 @@ struct rk_store {
     uint64_t marked; /* the latest write transaction that called rk_txn_mark_shared */
     void *shared;    /* rk_txn_store_shared's object */
     void (*shared_destroy)(void *obj);
+    _Atomic(void *) envdict; /* set once, read by every thread */
+    void (*envdict_free)(void *);
 };
 
 struct rk_txn {
@@ -46,6 +52,10 @@ struct rk_txn {
     rk_error failure;                                               /* why it was aborted, reported again by commit */
     alignas(max_align_t) unsigned char scratch[RK_TXN_SCRATCH_LEN]; /* read-only transactions only */
     void (*scratch_free)(void *scratch);
+    void **held; /* rk_txn_hold */
+    size_t n_held, cap_held;
+    void *envdict_made; /* rk_txn_envdict_made */
+    void (*envdict_made_free)(void *);
 };
 
 /* ---- transactions and errors --------------------------------------------------------------------- */
@@ -180,10 +190,56 @@ void rk_txn_scratch_cleanup(rk_txn *t, void (*fn)(void *scratch))
         t->scratch_free = fn;
 }
 
-static void txn_free(rk_txn *t)
+int rk_txn_hold(rk_txn *t, void *p, rk_error *err)
+{
+    void **v = rk_grow(t->held, &t->cap_held, t->n_held + 1, sizeof *v);
+    if (!v) {
+        free(p);
+        return rk_fail(err, "no_memory", "", "out of memory");
+    }
+    t->held = v;
+    t->held[t->n_held++] = p;
+    return 0;
+}
+
+void *rk_txn_envdict(rk_txn *t)
+{
+    return t->envdict_made ? t->envdict_made : atomic_load(&t->s->envdict);
+}
+
+void *rk_txn_envdict_share(rk_txn *t, void *d, void (*free_fn)(void *))
+{
+    void *expected = NULL;
+    if (atomic_compare_exchange_strong(&t->s->envdict, &expected, d)) {
+        t->s->envdict_free = free_fn;
+        return d;
+    }
+    free_fn(d);
+    return expected;
+}
+
+void rk_txn_envdict_made(rk_txn *t, void *d, void (*free_fn)(void *))
+{
+    if (t->envdict_made)
+        t->envdict_made_free(t->envdict_made);
+    t->envdict_made = d;
+    t->envdict_made_free = free_fn;
+}
+
+/* committed: whether t's changes were committed, so a dictionary it made may become the store's. */
+static void txn_free(rk_txn *t, bool committed)
 {
     if (t->scratch_free)
         t->scratch_free(t->scratch);
+    for (size_t i = 0; i < t->n_held; i++)
+        free(t->held[i]);
+    free(t->held);
+    if (t->envdict_made) {
+        if (committed)
+            rk_txn_envdict_share(t, t->envdict_made, t->envdict_made_free);
+        else
+            t->envdict_made_free(t->envdict_made);
+    }
     free(t);
 }
 
@@ -220,7 +276,7 @@ int rk_txn_commit(rk_txn *t, rk_error *err)
         else if (t->write)
             store_committed(t->s, id);
     }
-    txn_free(t);
+    txn_free(t, result == 0);
     return result;
 }
 
@@ -230,7 +286,7 @@ void rk_txn_abort(rk_txn *t)
         return;
     if (t->txn)
         mdb_txn_abort(t->txn);
-    txn_free(t);
+    txn_free(t, false);
 }
 
 /* ---- open and close ------------------------------------------------------------------------------ */
@@ -356,6 +412,9 @@ void rk_store_close(rk_store *s)
     if (s->shared)
         s->shared_destroy(s->shared);
     g_mutex_clear(&s->mu);
+    void *d = atomic_load(&s->envdict);
+    if (d)
+        s->envdict_free(d);
     mdb_env_close(s->env);
     free(s);
 }

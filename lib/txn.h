@@ -125,6 +125,20 @@ bool rk_txn_shared_valid(const rk_txn *t, uint64_t since);
 /* The store's one object kept across transactions, made by make() on first call (NULL if make
  * fails) and destroyed by destroy() when the store closes. Every caller passes the same pair. */
 void *rk_txn_store_shared(rk_txn *t, void *(*make)(void), void (*destroy)(void *obj));
+/* Memory that lives as long as t: free(p) runs when t ends (commit or abort), so t can hand out
+ * pointers valid for its life that do not point into the map (decompressed envelopes). 0, or -1 with
+ * err filled (p has then been freed). */
+int rk_txn_hold(rk_txn *t, void *p, rk_error *err);
+
+/* The in-memory form of the store's envelope dictionary (lib/envcodec.c), opaque here; free_fn frees
+ * it. rk_txn_envdict gives the one t made itself (not committed yet), else the store's, else NULL. */
+void *rk_txn_envdict(rk_txn *t);
+/* Makes d, read from committed `meta`, the store's unless it has one already: returns the store's
+ * (d, or the earlier one, and then d has been freed). */
+void *rk_txn_envdict_share(rk_txn *t, void *d, void (*free_fn)(void *));
+/* t made d and stored it in `meta`: t uses it until it ends; if t commits the store takes it (unless
+ * it has one), otherwise it is freed, so the store never keeps a dictionary `meta` does not hold. */
+void rk_txn_envdict_made(rk_txn *t, void *d, void (*free_fn)(void *));
 
 static inline MDB_val rk_mdb_val(const void *p, size_t n)
 {

@@ -8,7 +8,8 @@
  * as the writer thread batches them (the daemon's group commits of publishes hold about 30); the put
  * phase is reported in wall and CPU time. Then the pages of every database are listed, with the
  * pages in no tree (LMDB's mdb_stat leaves out a DUPSORT database's sub-trees; the store has none
- * since format 4, so that line should read 0). Last, random ranges of the
+ * since format 4, so that line should read 0), and the bytes of the stored envelopes (zstd frames
+ * since format 6, lib/envcodec.h) against those sealed. Last, random ranges of the
  * members' set are fingerprinted, which is what each round of reconciliation asks the store. The
  * store runs without fsync (no_sync) so the figures are the store's own cost, not the disk's.
  */
@@ -55,6 +56,39 @@ static int report_pages(rk_store *store, size_t n)
     printf("%-28s %12s %10zu %14.0f\n", "(free pages)", "", p.free, (double)p.free * per);
     printf("%-28s %12s %10zu %14.0f\n", "(pages in no tree)", "", p.unaccounted, (double)p.unaccounted * per);
     printf("%-28s %12zu %10zu %14.0f\n", "data.mdb in use", n, p.used, (double)p.used * per);
+    return 0;
+}
+
+/* The values of `records`: how many are zstd frames and their bytes, against sealed (0: unknown). */
+static int report_envelopes(rk_store *store, size_t sealed)
+{
+    rk_error err;
+    rk_txn *t;
+    if (rk_txn_begin(store, false, &t, &err) != 0)
+        return -1;
+    MDB_cursor *c;
+    if (rk_txn_cursor(t, RK_DB_RECORDS, &c, "reading envelopes", &err) != 0) {
+        rk_txn_abort(t);
+        return -1;
+    }
+    size_t n = 0, frames = 0, bytes = 0;
+    MDB_val k, v;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        n++;
+        bytes += v.mv_size;
+        if (v.mv_size >= 4 && memcmp(v.mv_data, "\x28\xb5\x2f\xfd", 4) == 0)
+            frames++;
+    }
+    rc = rk_txn_cursor_done(t, c, rc, "reading envelopes", &err);
+    rk_txn_abort(t);
+    if (rc != 0)
+        return -1;
+    printf("envelopes %zu stored, %zu of them zstd frames: %zu bytes (%.0f per envelope)", n, frames, bytes,
+           n ? (double)bytes / (double)n : 0.0);
+    if (sealed)
+        printf(", %.1f %% of the %zu bytes sealed", 100.0 * (double)bytes / (double)sealed, sealed);
+    printf("\n");
     return 0;
 }
 
@@ -122,6 +156,8 @@ static int report_existing(const char *dir)
     size_t n = rc == 0 ? (size_t)(c.current + c.by_kind[RENKEI__KIND__KIND_TOMBSTONE]) : 0;
     if (rc == 0)
         rc = report_pages(store, n ? n : 1);
+    if (rc == 0)
+        rc = report_envelopes(store, 0);
     rk_store_close(store);
     return rc == 0 ? 0 : 1;
 }
@@ -198,7 +234,7 @@ int main(int argc, char **argv)
     double put_s = seconds_since(t0), put_cpu = cpu_seconds() - cpu0;
     printf("put      %zu records in batches of %zu in %.2f s: %.0f records/s; CPU %.2f s, %.1f us per record\n", n,
            batch, put_s, (double)n / put_s, put_cpu, put_cpu * 1e6 / (double)n);
-    if (report_pages(store, n) != 0) {
+    if (report_pages(store, n) != 0 || report_envelopes(store, bytes) != 0) {
         fprintf(stderr, "reading the page counts failed\n");
         return 1;
     }

@@ -159,7 +159,7 @@ static void test_format_mark(void **state)
     MDB_val v;
     assert_int_equal(rk_txn_get(t, RK_DB_META, FORMAT_KEY, strlen(FORMAT_KEY), &v, &err), 1);
     assert_int_equal(v.mv_size, 8);
-    assert_int_equal(rk_get_be64(v.mv_data), 5);
+    assert_int_equal(rk_get_be64(v.mv_data), 6);
     rk_txn_abort(t);
     publish(f, 0, 3, 3);
 
@@ -179,16 +179,20 @@ static void test_format_mark(void **state)
     assert_int_equal(open_store(f, &err), -1);
     assert_non_null(strstr(err.message, "store format 3"));
     assert_non_null(strstr(err.message, "empty data_dir"));
-    write_format(f, 4);
+    for (int old = 4; old <= 5; old++) {
+        char name[32];
+        snprintf(name, sizeof name, "store format %d", old);
+        write_format(f, (uint64_t)old);
+        assert_int_equal(open_store(f, &err), -1);
+        assert_non_null(strstr(err.message, name));
+        assert_non_null(strstr(err.message, "empty data_dir"));
+    }
+    write_format(f, 7);
     assert_int_equal(open_store(f, &err), -1);
-    assert_non_null(strstr(err.message, "store format 4"));
-    assert_non_null(strstr(err.message, "empty data_dir"));
-    write_format(f, 6);
-    assert_int_equal(open_store(f, &err), -1);
-    assert_non_null(strstr(err.message, "store format 6"));
+    assert_non_null(strstr(err.message, "store format 7"));
 
     /* Marked with this format again, it opens with its records. */
-    write_format(f, 5);
+    write_format(f, 6);
     assert_int_equal(open_store(f, &err), 0);
     struct rk_store_counts c;
     assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
