@@ -1,5 +1,7 @@
 /* postings: the compact posting lists of "tokens" and of the filters in "indexes" (layout and
- * invariants in postings.h).
+ * invariants in postings.h). Over 800 lines as one piece because every part (encoding, walks, probes,
+ * appends, merges, removals) reads and writes the same blocks through the same seek and decode
+ * helpers, and the invariants of postings.h hold only while no other file touches a block.
  *
  * Why sequence numbers in blocks: a posting used to be one 24-byte duplicate (a sort-key prefix) and
  * the lists took 1.1 KB per benchmark record, 3.4 KB per API record; a delta-coded sequence number
