@@ -72,12 +72,19 @@ typedef struct fx_author {
 void fx_author_init(fx_author *a);
 void fx_author_free(fx_author *a);
 
+/* Makes body the body of r and kind its kind: the body is the field of Record named after the kind,
+ * so the kind and the body case cannot disagree unless a test sets them apart on purpose. */
+void fx_body(Renkei__Record *r, Renkei__Kind kind, void *body);
+
 /* Sets the header of r (author a, rid, version, visibility) around the body the caller
  * filled in (created_at and the rest are left as the caller set them), and seals it into out; the
  * test fails with the reason if sealing does. */
 void fx_seal(const fx_author *a, Renkei__Record *r, const char *rid, uint64_t version, int vis, rk_record *out);
 /* A case in Ishikawa (manufacturing, efficiency) with this title and a fixed summary. */
 void fx_seal_case(const fx_author *a, const char *rid, uint64_t version, int vis, const char *title, rk_record *out);
+/* The same case with this summary. */
+void fx_seal_case_text(const fx_author *a, const char *rid, uint64_t version, int vis, const char *title,
+                       const char *summary, rk_record *out);
 /* A tombstone for rid. */
 void fx_seal_tombstone(const fx_author *a, const char *rid, uint64_t version, int vis, rk_record *out);
 

@@ -85,9 +85,7 @@ static void make_case(fixture *f, const char *rid, uint64_t version, int vis, co
     c.n_skills = 2;
     c.tags = tags;
     c.n_tags = 2;
-    r.kind = RENKEI__KIND__KIND_CASE;
-    r.body_case = RENKEI__RECORD__BODY_CASE;
-    r.case_ = &c;
+    fx_body(&r, RENKEI__KIND__KIND_CASE, &c);
     seal(f, &r, rid, version, vis, out);
 }
 
@@ -110,9 +108,7 @@ static void make_event(fixture *f, const char *rid, uint64_t version, const char
     e.date_precision = precision;
     e.status = status;
     e.application_url = "https://example.jp/apply?a=1;b=2";
-    r.kind = RENKEI__KIND__KIND_EVENT;
-    r.body_case = RENKEI__RECORD__BODY_EVENT;
-    r.event = &e;
+    fx_body(&r, RENKEI__KIND__KIND_EVENT, &e);
     seal(f, &r, rid, version, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, out);
 }
 
@@ -181,9 +177,7 @@ static void atom_of_case(fixture *f, const char *title, const char *summary, rk_
     c.title = (char *)title;
     c.summary = (char *)summary;
     c.prefecture = "17";
-    r.kind = RENKEI__KIND__KIND_CASE;
-    r.body_case = RENKEI__RECORD__BODY_CASE;
-    r.case_ = &c;
+    fx_body(&r, RENKEI__KIND__KIND_CASE, &c);
     r.author.data = f->a.pub;
     r.author.len = RK_KEY_LEN;
     r.rid = "ctl";

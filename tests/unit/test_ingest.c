@@ -313,16 +313,13 @@ static void seal_membership(const fx_author *a, int kind, const uint8_t subject[
     Renkei__Revoke v = RENKEI__REVOKE__INIT;
     r.author.data = (uint8_t *)a->pub; /* the rid is derived from the author and the body */
     r.author.len = RK_KEY_LEN;
-    r.kind = kind;
     if (kind == RENKEI__KIND__KIND_ENDORSE) {
-        r.body_case = RENKEI__RECORD__BODY_ENDORSE;
-        r.endorse = &e;
+        fx_body(&r, kind, &e);
         e.key.data = (uint8_t *)subject;
         e.key.len = RK_KEY_LEN;
         e.name = "佐賀県";
     } else {
-        r.body_case = RENKEI__RECORD__BODY_REVOKE;
-        r.revoke = &v;
+        fx_body(&r, kind, &v);
         v.key.data = (uint8_t *)subject;
         v.key.len = RK_KEY_LEN;
         v.since = since;

@@ -304,9 +304,7 @@ static void test_tombstone(void **state)
     Renkei__Record r = RENKEI__RECORD__INIT;
     Renkei__Tombstone t = RENKEI__TOMBSTONE__INIT;
     t.reason = "重複登録";
-    r.kind = RENKEI__KIND__KIND_TOMBSTONE;
-    r.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
-    r.tombstone = &t;
+    fx_body(&r, RENKEI__KIND__KIND_TOMBSTONE, &t);
     rk_record rec;
     fx_seal(&a, &r, "old-case", 42, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, &rec);
     json_t *view = rk_record_to_json(&rec, "北見市");

@@ -155,21 +155,6 @@ static void test_leftover_names_are_removed(void **state)
 #define CASES 400
 #define EVENTS 300
 
-static void seal_case(const fx_author *a, const char *rid, uint64_t version, const char *text, rk_record *out)
-{
-    Renkei__Record r = RENKEI__RECORD__INIT;
-    Renkei__Case c = RENKEI__CASE__INIT;
-    r.kind = RENKEI__KIND__KIND_CASE;
-    r.body_case = RENKEI__RECORD__BODY_CASE;
-    r.case_ = &c;
-    c.title = (char *)rid;
-    c.summary = (char *)text;
-    c.prefecture = "17";
-    c.industry = RENKEI__INDUSTRY__INDUSTRY_MANUFACTURING;
-    c.dx_level = RENKEI__DX_LEVEL__DX_LEVEL_EFFICIENCY;
-    fx_seal(a, &r, rid, version, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, out);
-}
-
 static void seal_event(const fx_author *a, const char *rid, uint64_t version, const char *text, int day, rk_record *out)
 {
     Renkei__Record r = RENKEI__RECORD__INIT;
@@ -177,9 +162,7 @@ static void seal_event(const fx_author *a, const char *rid, uint64_t version, co
     char starts[40], ends[40];
     snprintf(starts, sizeof starts, "2031-%02d-%02dT10:00:00+09:00", day % 12 + 1, day % 28 + 1);
     snprintf(ends, sizeof ends, "2031-%02d-%02dT12:00:00+09:00", day % 12 + 1, day % 28 + 1);
-    r.kind = RENKEI__KIND__KIND_EVENT;
-    r.body_case = RENKEI__RECORD__BODY_EVENT;
-    r.event = &e;
+    fx_body(&r, RENKEI__KIND__KIND_EVENT, &e);
     e.title = (char *)rid;
     e.summary = (char *)text;
     e.event_type = RENKEI__EVENT_TYPE__EVENT_TYPE_SEMINAR;
@@ -206,7 +189,8 @@ static void fill(fx_store *st)
         rk_record rec;
         snprintf(rid, sizeof rid, "r%d", i);
         if (i < CASES)
-            seal_case(&a, rid, 1700000000000ull + (uint64_t)i, title, &rec);
+            fx_seal_case_text(&a, rid, 1700000000000ull + (uint64_t)i, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, rid,
+                              title, &rec);
         else
             seal_event(&a, rid, 1700000000000ull + (uint64_t)i, title, i, &rec);
         rk_put_result res;

@@ -426,9 +426,7 @@ static void test_map_full(void **state)
         Renkei__Case c = RENKEI__CASE__INIT;
         char rid[16];
         snprintf(rid, sizeof rid, "big%d", i);
-        r.kind = RENKEI__KIND__KIND_CASE;
-        r.body_case = RENKEI__RECORD__BODY_CASE;
-        r.case_ = &c;
+        fx_body(&r, RENKEI__KIND__KIND_CASE, &c);
         c.title = rid;
         c.summary = summary;
         c.prefecture = "17";

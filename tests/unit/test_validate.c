@@ -94,9 +94,7 @@ static void make_case(fixture *f)
     f->tags[1] = "宣言";
     f->c.tags = f->tags;
     f->c.n_tags = 2;
-    f->r.kind = RENKEI__KIND__KIND_CASE;
-    f->r.body_case = RENKEI__RECORD__BODY_CASE;
-    f->r.case_ = &f->c;
+    fx_body(&f->r, RENKEI__KIND__KIND_CASE, &f->c);
 }
 
 static void make_event(fixture *f)
@@ -126,9 +124,7 @@ static void make_event(fixture *f)
     f->agendas[0] = &f->agenda;
     f->e.agenda = f->agendas;
     f->e.n_agenda = 1;
-    f->r.kind = RENKEI__KIND__KIND_EVENT;
-    f->r.body_case = RENKEI__RECORD__BODY_EVENT;
-    f->r.event = &f->e;
+    fx_body(&f->r, RENKEI__KIND__KIND_EVENT, &f->e);
 }
 
 static void make_region(fixture *f)
@@ -143,18 +139,14 @@ static void make_region(fixture *f)
     f->industries[0] = RENKEI__INDUSTRY__INDUSTRY_AGRICULTURE_FORESTRY;
     f->p.key_industries = f->industries;
     f->p.n_key_industries = 1;
-    f->r.kind = RENKEI__KIND__KIND_REGION;
-    f->r.body_case = RENKEI__RECORD__BODY_REGION;
-    f->r.region = &f->p;
+    fx_body(&f->r, RENKEI__KIND__KIND_REGION, &f->p);
 }
 
 static void make_tombstone(fixture *f)
 {
     make_base(f);
     renkei__tombstone__init(&f->t);
-    f->r.kind = RENKEI__KIND__KIND_TOMBSTONE;
-    f->r.body_case = RENKEI__RECORD__BODY_TOMBSTONE;
-    f->r.tombstone = &f->t;
+    fx_body(&f->r, RENKEI__KIND__KIND_TOMBSTONE, &f->t);
 }
 
 /* r must be rejected with code at field and a message, or pass when code is NULL; label names the case
