@@ -1,8 +1,10 @@
 /* charter_store: the node's charter (see charter_store.h). The file holds the packed Charter message
  * exactly as the bootstrap peer signed it; it is written with glib's consistent and durable
- * replace (a temporary file, fsync, rename), so a crash leaves either no charter or the whole one. */
+ * replace (a temporary file, fsync, rename), so a crash leaves either no charter or the whole one,
+ * and read back with the tree's one bounded whole-file reader (rk_read_path). */
 #include "charter_store.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,20 +135,18 @@ static int store_found(rk_charter_store *s, const rk_node *n, rk_error *err)
 
 static int store_load(rk_charter_store *s, rk_error *err)
 {
-    gchar *text = NULL;
-    gsize len = 0;
-    GError *ge = NULL;
-    if (!g_file_get_contents(s->path, &text, &len, &ge)) {
-        bool missing = g_error_matches(ge, G_FILE_ERROR, G_FILE_ERROR_NOENT);
-        int rc = missing ? 0 : rk_fail(err, "charter", "node.data_dir", "cannot read %s: %s", s->path, ge->message);
-        g_error_free(ge);
-        return rc;
-    }
+    rk_buf text;
+    rk_buf_init(&text);
     rk_charter c;
     int rc = 0;
-    if (len > CHARTER_FILE_MAX)
-        rc = rk_fail(err, "charter", "node.data_dir", "%s is larger than %u bytes", s->path, CHARTER_FILE_MAX);
-    else if (rk_charter_unpack((const uint8_t *)text, len, &c, err) != 0)
+    errno = 0;
+    if (rk_read_path(s->path, CHARTER_FILE_MAX, &text) != 0) {
+        /* no file: this node has not joined yet, and its first peer will hand it the charter */
+        if (errno == EFBIG)
+            rc = rk_fail(err, "charter", "node.data_dir", "%s is larger than %u bytes", s->path, CHARTER_FILE_MAX);
+        else if (errno != ENOENT)
+            rc = rk_fail(err, "charter", "node.data_dir", "cannot read %s: %s", s->path, strerror(errno));
+    } else if (rk_charter_unpack((const uint8_t *)text.data, text.len, &c, err) != 0)
         rc = rk_fail(err, "charter", "node.data_dir", "%s: %s", s->path, err->message);
     else {
         s->charter = c;
@@ -154,7 +154,7 @@ static int store_load(rk_charter_store *s, rk_error *err)
         if (!s->have)
             rc = rk_fail(err, "no_memory", "", "out of memory");
     }
-    g_free(text);
+    rk_buf_free(&text);
     return rc;
 }
 
