@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonlist.h"
 #include "taxonomy.h"
 
 static const struct {
@@ -165,7 +166,6 @@ int rk_catalog_jsonld(const rk_feed_meta *m, const uint64_t newest[4], rk_buf *o
     const char *node = m && m->node_name ? m->node_name : "renkei";
     char *catalog = url(m, "catalog.jsonld", NULL);
     json_t *c = json_object(), *ctx = NULL;
-    char *text = NULL;
     int rc = -1;
     if (!catalog || !c)
         goto done;
@@ -195,13 +195,11 @@ int rk_catalog_jsonld(const rk_feed_meta *m, const uint64_t newest[4], rk_buf *o
         if (newest[datasets[i].kind] &&
             json_array_append_new(sets, dataset(m, catalog, i, newest[datasets[i].kind], hex)))
             goto done;
-    text = json_dumps(c, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-    if (!text || rk_buf_puts(out, text) || rk_buf_puts(out, "\n"))
+    if (rk_jsonlist_dump(c, JSON_INDENT(1) | JSON_PRESERVE_ORDER, out) || rk_buf_puts(out, "\n"))
         goto done;
     rc = 0;
 done:
     json_decref(c);
-    free(text);
     free(catalog);
     return rc;
 }

@@ -36,6 +36,7 @@
 #include "csvout.h"
 #include "export.h"
 #include "ical.h"
+#include "jsonlist.h"
 #include "params.h"
 #include "query.h"
 #include "regions.h"
@@ -311,13 +312,10 @@ static int stats_cb(const rk_record *rec, void *ctx)
 
 static int put_json(rk_export_response *out, json_t *j)
 {
-    char *s = j ? json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+    int rc =
+        !j || rk_jsonlist_dump(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER, &out->body) || rk_buf_puts(&out->body, "\n");
     json_decref(j);
-    if (!s)
-        return fail500(out, "out of memory rendering JSON");
-    int rc = rk_buf_puts(&out->body, s) || rk_buf_puts(&out->body, "\n");
-    free(s);
-    return rc ? fail500(out, "out of memory") : 0;
+    return rc ? fail500(out, "out of memory rendering JSON") : 0;
 }
 
 static int serve_stats(rk_txn *t, int64_t now_s, rk_export_response *out)

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "rtext.h"
+#include "jsonlist.h"
 #include "taxonomy.h"
 #include "validate.h"
 
@@ -340,7 +341,6 @@ int rk_feed_json(const rk_record *const *recs, size_t n, const rk_feed_meta *m, 
         return -1;
     const char *base = m && m->base_url ? m->base_url : "";
     int rc = -1;
-    char *text = NULL;
     json_t *feed = json_object();
     if (!feed)
         goto done;
@@ -368,13 +368,11 @@ int rk_feed_json(const rk_record *const *recs, size_t n, const rk_feed_meta *m, 
     for (size_t i = 0; i < p.k; i++)
         if (jpush(items, json_item(p.v[i], m, &p.tmp)))
             goto done;
-    text = json_dumps(feed, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-    if (!text || rk_buf_puts(out, text) || rk_buf_puts(out, "\n"))
+    if (rk_jsonlist_dump(feed, JSON_INDENT(1) | JSON_PRESERVE_ORDER, out) || rk_buf_puts(out, "\n"))
         goto done;
     rc = 0;
 done:
     json_decref(feed);
-    free(text);
     page_close(&p);
     return rc;
 }
