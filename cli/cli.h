@@ -67,6 +67,10 @@ void rk_prefecture_label(const char *code, char *out, size_t out_size);
 void rk_print_json_human(const json_t *j);
 /* Prints the JSON value compactly-but-readably (indented, UTF-8 kept) with a trailing newline. */
 void rk_print_json(const json_t *j);
+/* The --json answer of a command that builds its own: prints j as rk_print_json does and releases it.
+ * j is handed over, NULL when building it ran out of memory. RK_EXIT_OK, or RK_EXIT_FAIL after
+ * saying so. */
+int rk_print_json_owned(json_t *j);
 /* A JSON scalar as text into out ("" for null or containers). */
 void rk_json_scalar(const json_t *v, char *out, size_t out_size);
 /* The human view of a record as returned by GET /v1/records/{id}. */

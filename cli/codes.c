@@ -79,16 +79,8 @@ int rk_cmd_codes(rk_cli *cli, int argc, char **argv)
             return RK_EXIT_USAGE;
         }
     }
-    if (cli->json) {
-        json_t *out = rk_codes_to_json(one);
-        if (!out) {
-            fprintf(stderr, "renkei: out of memory\n");
-            return RK_EXIT_FAIL;
-        }
-        rk_print_json(out);
-        json_decref(out);
-        return RK_EXIT_OK;
-    }
+    if (cli->json)
+        return rk_print_json_owned(rk_codes_to_json(one));
     bool ja = rk_cli_japanese();
     for (size_t i = 0; i < n; i++) {
         if (one && one != &all[i])

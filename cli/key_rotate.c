@@ -128,15 +128,12 @@ int rk_cmd_key(rk_cli *cli, int argc, char **argv)
         rk_hex_encode(old_pub, RK_KEY_LEN, old_hex);
         rk_hex_encode(new_pub, RK_KEY_LEN, new_hex);
         if (resp.status == 201) {
-            rc = RK_EXIT_OK;
-            if (cli->json) {
-                json_t *j = json_pack("{s:s, s:s, s:s}", "old_key", old_hex, "new_key", new_hex, "key_file", out);
-                if (j)
-                    rk_print_json(j);
-                json_decref(j);
-            } else {
+            rc = RK_EXIT_OK; /* the rotation is published, whether or not the answer can be printed */
+            if (cli->json)
+                rk_print_json_owned(
+                    json_pack("{s:s, s:s, s:s}", "old_key", old_hex, "new_key", new_hex, "key_file", out));
+            else
                 tell_operator(out, old_hex, new_hex);
-            }
         } else {
             rk_http_report_error(cli, &resp);
             fprintf(stderr,

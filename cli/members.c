@@ -49,11 +49,8 @@ int rk_cmd_members(rk_cli *cli, int argc, char **argv)
     json_t *j = rk_http_json(cli, "GET", "/v1/members", NULL, 0, NULL);
     if (!j)
         return RK_EXIT_FAIL;
-    if (cli->json) {
-        rk_print_json(j);
-        json_decref(j);
-        return RK_EXIT_OK;
-    }
+    if (cli->json)
+        return rk_print_json_owned(j);
     bool ja = rk_cli_japanese();
     static const char *const head_en[] = {"name", "status", "key", "prefecture", "endorsers", "url"};
     static const char *const head_ja[] = {"名前", "状態", "鍵", "都道府県", "推薦", "URL"};

@@ -81,17 +81,10 @@ int rk_cmd_keygen(rk_cli *cli, int argc, char **argv)
     char hex[2 * RK_KEY_LEN + 1];
     public_hex(key, hex);
     if (cli->json) {
-        json_t *j = json_pack("{s:s, s:s}", "key", hex, "file", out);
-        if (!j) {
-            fprintf(stderr, "renkei: out of memory\n");
-            return RK_EXIT_FAIL;
-        }
-        rk_print_json(j);
-        json_decref(j);
-    } else {
-        printf("%s\n", hex);
-        fprintf(stderr, "renkei: wrote the private key to %s (mode 0600); the line above is its public key\n", out);
+        return rk_print_json_owned(json_pack("{s:s, s:s}", "key", hex, "file", out));
     }
+    printf("%s\n", hex);
+    fprintf(stderr, "renkei: wrote the private key to %s (mode 0600); the line above is its public key\n", out);
     return RK_EXIT_OK;
 }
 
@@ -181,12 +174,8 @@ int rk_cmd_verify(rk_cli *cli, int argc, char **argv)
         json_t *j =
             json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:s}", "ok", 1, "id", id, "author", author, "rid", rec.msg->rid,
                       "kind", rk_kind_name(rec.msg->kind), "version", (json_int_t)rec.msg->version, "hash", hash_hex);
-        if (!j) {
-            fprintf(stderr, "renkei: out of memory\n");
+        if (rk_print_json_owned(j) != RK_EXIT_OK)
             goto out;
-        }
-        rk_print_json(j);
-        json_decref(j);
     } else {
         printf("signature OK%s\n", want_hash ? ", hash matches" : "");
         printf("author   %s\n", author);

@@ -214,6 +214,17 @@ void rk_print_json(const json_t *j)
     free(s);
 }
 
+int rk_print_json_owned(json_t *j)
+{
+    if (!j) {
+        fprintf(stderr, "renkei: out of memory\n");
+        return RK_EXIT_FAIL;
+    }
+    rk_print_json(j);
+    json_decref(j);
+    return RK_EXIT_OK;
+}
+
 /* ---- generic outline ----------------------------------------------------------------------------- */
 
 static bool is_scalar(const json_t *v)
