@@ -7,6 +7,7 @@
 #ifndef RENKEI_CLI_H
 #define RENKEI_CLI_H
 
+#include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -138,6 +139,15 @@ int rk_cmd_key(rk_cli *cli, int argc, char **argv);
 int rk_usage_error(const char *cmd, const char *fmt, ...) RK_PRINTF(2, 3);
 /* Prints the help text of one command on stdout. */
 void rk_command_help(const char *cmd);
+/* What a command does with one of its own options c (its value, if any, in optarg): -1 to go on, else
+ * the exit code that ends the command (a usage error, or RK_EXIT_FAIL). ctx is the command's. */
+typedef int (*rk_own_option)(int c, void *ctx);
+/* Runs getopt_long over argv the way every command does: -h/--help prints cmd's help and ends the
+ * command with RK_EXIT_OK, --json and -s/--socket set cli, and any other option (getopt's '?' for an
+ * unknown one or a missing value included) goes to own; with own NULL it is a usage error. Returns
+ * -1 to go on with the arguments from optind, else the exit code. */
+int rk_parse_options(rk_cli *cli, const char *cmd, int argc, char **argv, const char *shortopts,
+                     const struct option *longopts, rk_own_option own, void *ctx);
 /* Options of a command that takes only -h/--help and --json, and at most max_args arguments (from
  * optind on). Returns -1 to go on, else the exit code (help printed, or a usage error). */
 int rk_parse_help_json(rk_cli *cli, const char *cmd, int argc, char **argv, int max_args);

@@ -90,56 +90,65 @@ static bool option_allowed(const char *cmd, int c)
     return false;
 }
 
+typedef struct parse_ctx {
+    const char *cmd;
+    opts *o;
+} parse_ctx;
+
+/* The long name of option c, for messages. */
+static const char *option_name(int c)
+{
+    for (const struct option *p = online_opts; p->name; p++)
+        if (p->val == c)
+            return p->name;
+    return "?";
+}
+
+static int online_option(int c, void *ctx)
+{
+    const char *cmd = ((parse_ctx *)ctx)->cmd;
+    opts *o = ((parse_ctx *)ctx)->o;
+    if (c == '?')
+        return rk_usage_error(cmd, "unknown option or missing value");
+    if (!option_allowed(cmd, c))
+        return rk_usage_error(cmd, "option %s%s is not used by this command", c < 256 ? "-" : "--",
+                              c < 256 ? (c == 'o' ? "o/--out" : "q") : option_name(c));
+    switch (c) {
+    case 'o': o->out = optarg; break;
+    case 'q': o->q = optarg; break;
+    case OPT_KIND: o->kind = optarg; break;
+    case OPT_PREFECTURE: {
+        /* 石川県, 石川 or 17: the node's filter takes the code */
+        const char *code = rk_prefecture_parse(optarg);
+        o->prefecture = code ? code : optarg;
+        break;
+    }
+    case OPT_INDUSTRY: o->industry = optarg; break;
+    case OPT_DX_LEVEL: o->dx_level = optarg; break;
+    case OPT_SKILL: o->skill = optarg; break;
+    case OPT_AUDIENCE: o->audience = optarg; break;
+    case OPT_LIMIT: o->limit = optarg; break;
+    case OPT_ALL: o->all = true; break;
+    case OPT_CURSOR: o->cursor = optarg; break;
+    case OPT_FROM: o->from = optarg; break;
+    case OPT_TO: o->to = optarg; break;
+    case OPT_FORMAT: o->format = optarg; break;
+    case OPT_OPEN_SCOPE: o->open_scope = optarg; break;
+    case OPT_SIGNED: o->is_signed = true; break;
+    case OPT_AUTHOR: o->author = optarg; break;
+    default: return rk_usage_error(cmd, "unknown option");
+    }
+    return -1;
+}
+
 /* Returns -1 to go on, else the exit code (help printed, or a usage error). */
 static int parse(rk_cli *cli, const char *cmd, int argc, char **argv, int min_args, int max_args, opts *o)
 {
     memset(o, 0, sizeof *o);
-    int c, li = -1;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "hs:o:q:", online_opts, &li)) != -1) {
-        if (c == 'h') {
-            rk_command_help(cmd);
-            return RK_EXIT_OK;
-        }
-        if (c == 'j') {
-            cli->json = true;
-            continue;
-        }
-        if (c == 's') {
-            cli->socket = optarg;
-            continue;
-        }
-        if (c == '?')
-            return rk_usage_error(cmd, "unknown option or missing value");
-        if (!option_allowed(cmd, c))
-            return rk_usage_error(cmd, "option %s%s is not used by this command", c < 256 ? "-" : "--",
-                                  c < 256 ? (c == 'o' ? "o/--out" : "q") : online_opts[li].name);
-        switch (c) {
-        case 'o': o->out = optarg; break;
-        case 'q': o->q = optarg; break;
-        case OPT_KIND: o->kind = optarg; break;
-        case OPT_PREFECTURE: {
-            /* 石川県, 石川 or 17: the node's filter takes the code */
-            const char *code = rk_prefecture_parse(optarg);
-            o->prefecture = code ? code : optarg;
-            break;
-        }
-        case OPT_INDUSTRY: o->industry = optarg; break;
-        case OPT_DX_LEVEL: o->dx_level = optarg; break;
-        case OPT_SKILL: o->skill = optarg; break;
-        case OPT_AUDIENCE: o->audience = optarg; break;
-        case OPT_LIMIT: o->limit = optarg; break;
-        case OPT_ALL: o->all = true; break;
-        case OPT_CURSOR: o->cursor = optarg; break;
-        case OPT_FROM: o->from = optarg; break;
-        case OPT_TO: o->to = optarg; break;
-        case OPT_FORMAT: o->format = optarg; break;
-        case OPT_OPEN_SCOPE: o->open_scope = optarg; break;
-        case OPT_SIGNED: o->is_signed = true; break;
-        case OPT_AUTHOR: o->author = optarg; break;
-        default: return rk_usage_error(cmd, "unknown option");
-        }
-    }
+    parse_ctx ctx = {cmd, o};
+    int rc = rk_parse_options(cli, cmd, argc, argv, "hs:o:q:", online_opts, online_option, &ctx);
+    if (rc >= 0)
+        return rc;
     o->nargs = argc - optind;
     o->args = argv + optind;
     if (o->nargs < min_args)

@@ -496,24 +496,32 @@ static int send_row(rk_cli *cli, row_job *job, bool ja)
     return rc;
 }
 
+typedef struct import_opts {
+    bool skip_bad, dry_run;
+} import_opts;
+
+static int import_option(int c, void *ctx)
+{
+    import_opts *o = ctx;
+    if (c == 'k')
+        o->skip_bad = true;
+    else if (c == 'n')
+        o->dry_run = true;
+    else
+        return rk_usage_error("import", "unknown option");
+    return -1;
+}
+
 int rk_cmd_import(rk_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'},         {"json", no_argument, NULL, 'j'},
                                          {"socket", required_argument, NULL, 's'}, {"skip-bad", no_argument, NULL, 'k'},
                                          {"dry-run", no_argument, NULL, 'n'},      {NULL, 0, NULL, 0}};
-    bool skip_bad = false, dry_run = false;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "hs:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': rk_command_help("import"); return RK_EXIT_OK;
-        case 'j': cli->json = true; break;
-        case 's': cli->socket = optarg; break;
-        case 'k': skip_bad = true; break;
-        case 'n': dry_run = true; break;
-        default: return rk_usage_error("import", "unknown option");
-        }
-    }
+    import_opts o = {0};
+    int opt_rc = rk_parse_options(cli, "import", argc, argv, "hs:", opts, import_option, &o);
+    if (opt_rc >= 0)
+        return opt_rc;
+    bool skip_bad = o.skip_bad, dry_run = o.dry_run;
     if (argc - optind != 1)
         return rk_usage_error("import", argc - optind ? "one file only" : "missing FILE.csv");
     const char *file = argv[optind];

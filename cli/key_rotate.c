@@ -69,6 +69,15 @@ static void tell_operator(const char *out, const char *old_hex, const char *new_
                out, old_hex, new_hex, out);
 }
 
+/* --out FILE, the one option of its own (into *(const char **)ctx). */
+static int rotate_option(int c, void *ctx)
+{
+    if (c != 'o')
+        return rotate_usage("unknown option or missing value");
+    *(const char **)ctx = optarg;
+    return -1;
+}
+
 int rk_cmd_key(rk_cli *cli, int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "rotate") != 0) {
@@ -84,22 +93,9 @@ int rk_cmd_key(rk_cli *cli, int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *out = NULL;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc - 1, argv + 1, "ho:s:", opts, NULL)) != -1) {
-        if (c == 'h') {
-            rk_command_help("key");
-            return RK_EXIT_OK;
-        }
-        if (c == 'o')
-            out = optarg;
-        else if (c == 'j')
-            cli->json = true;
-        else if (c == 's')
-            cli->socket = optarg;
-        else
-            return rotate_usage("unknown option or missing value");
-    }
+    int rc = rk_parse_options(cli, "key", argc - 1, argv + 1, "ho:s:", opts, rotate_option, &out);
+    if (rc >= 0)
+        return rc;
     if (optind != argc - 1)
         return rotate_usage("rotate takes no arguments besides --out");
     if (!out || !*out)
@@ -122,7 +118,7 @@ int rk_cmd_key(rk_cli *cli, int argc, char **argv)
         return RK_EXIT_FAIL;
     }
     rk_http_response resp;
-    int rc = RK_EXIT_FAIL;
+    rc = RK_EXIT_FAIL;
     if (rk_http(cli, "POST", "/v1/records", text, strlen(text), &resp) == 0) {
         char old_hex[2 * RK_KEY_LEN + 1], new_hex[2 * RK_KEY_LEN + 1];
         rk_hex_encode(old_pub, RK_KEY_LEN, old_hex);

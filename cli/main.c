@@ -244,22 +244,35 @@ int rk_usage_error(const char *cmd, const char *fmt, ...)
     return RK_EXIT_USAGE;
 }
 
+int rk_parse_options(rk_cli *cli, const char *cmd, int argc, char **argv, const char *shortopts,
+                     const struct option *longopts, rk_own_option own, void *ctx)
+{
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        int rc = -1;
+        if (c == 'h') {
+            rk_command_help(cmd);
+            rc = RK_EXIT_OK;
+        } else if (c == 'j')
+            cli->json = true;
+        else if (c == 's')
+            cli->socket = optarg;
+        else
+            rc = own ? own(c, ctx) : rk_usage_error(cmd, "unknown option or missing value");
+        if (rc >= 0)
+            return rc;
+    }
+    return -1;
+}
+
 int rk_parse_help_json(rk_cli *cli, const char *cmd, int argc, char **argv, int max_args)
 {
     static const struct option opts[] = {
         {"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            rk_command_help(cmd);
-            return RK_EXIT_OK;
-        }
-        if (c == 'j')
-            cli->json = true;
-        else
-            return rk_usage_error(cmd, "unknown option");
-    }
+    int rc = rk_parse_options(cli, cmd, argc, argv, "h", opts, NULL, NULL);
+    if (rc >= 0)
+        return rc;
     if (argc - optind > max_args)
         return rk_usage_error(cmd, "unexpected argument '%s'", argv[optind + max_args]);
     return -1;

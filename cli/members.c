@@ -30,20 +30,9 @@ int rk_cmd_members(rk_cli *cli, int argc, char **argv)
                                          {"socket", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "hs:", opts, NULL)) != -1) {
-        if (c == 'h') {
-            rk_command_help("members");
-            return RK_EXIT_OK;
-        }
-        if (c == 'j')
-            cli->json = true;
-        else if (c == 's')
-            cli->socket = optarg;
-        else
-            return rk_usage_error("members", "unknown option or missing value");
-    }
+    int rc = rk_parse_options(cli, "members", argc, argv, "hs:", opts, NULL, NULL);
+    if (rc >= 0)
+        return rc;
     if (optind != argc)
         return rk_usage_error("members", "takes no arguments");
     json_t *j = rk_http_json(cli, "GET", "/v1/members", NULL, 0, NULL);
@@ -58,7 +47,7 @@ int rk_cmd_members(rk_cli *cli, int argc, char **argv)
     json_t *list = json_object_get(j, "members");
     size_t i;
     json_t *m;
-    int rc = t ? RK_EXIT_OK : RK_EXIT_FAIL;
+    rc = t ? RK_EXIT_OK : RK_EXIT_FAIL;
     json_array_foreach(list, i, m)
     {
         if (rc != RK_EXIT_OK)
@@ -140,6 +129,28 @@ static int publish_membership(rk_cli *cli, json_t *rec, const char *kind, const 
 
 enum { OPT_KEY = 256, OPT_NAME, OPT_KIND, OPT_PREF, OPT_MUNI, OPT_URL, OPT_REASON, OPT_SINCE };
 
+typedef struct member_opts {
+    const char *key, *name, *kind, *pref, *muni, *reason, *since;
+    json_t *urls;
+} member_opts;
+
+static int member_option(int c, void *ctx)
+{
+    member_opts *o = ctx;
+    switch (c) {
+    case OPT_KEY: o->key = optarg; break;
+    case OPT_NAME: o->name = optarg; break;
+    case OPT_KIND: o->kind = optarg; break;
+    case OPT_PREF: o->pref = optarg; break;
+    case OPT_MUNI: o->muni = optarg; break;
+    case OPT_URL: return json_array_append_new(o->urls, json_string(optarg)) != 0 ? RK_EXIT_FAIL : -1;
+    case OPT_REASON: o->reason = optarg; break;
+    case OPT_SINCE: o->since = optarg; break;
+    default: return rk_usage_error("member", "unknown option or missing value");
+    }
+    return -1;
+}
+
 int rk_cmd_member(rk_cli *cli, int argc, char **argv)
 {
     if (argc < 2 || (strcmp(argv[1], "endorse") != 0 && strcmp(argv[1], "revoke") != 0)) {
@@ -162,34 +173,13 @@ int rk_cmd_member(rk_cli *cli, int argc, char **argv)
                                          {"socket", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *key = NULL, *name = NULL, *kind = NULL, *pref = NULL, *muni = NULL, *reason = NULL, *since = NULL;
-    json_t *urls = json_array();
-    if (!urls)
+    member_opts o = {.urls = json_array()};
+    if (!o.urls)
         return RK_EXIT_FAIL;
-    int c, rc = -1;
-    optind = 0;
-    while (rc < 0 && (c = getopt_long(argc - 1, argv + 1, "hs:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            rk_command_help("member");
-            rc = RK_EXIT_OK;
-            break;
-        case 'j': cli->json = true; break;
-        case 's': cli->socket = optarg; break;
-        case OPT_KEY: key = optarg; break;
-        case OPT_NAME: name = optarg; break;
-        case OPT_KIND: kind = optarg; break;
-        case OPT_PREF: pref = optarg; break;
-        case OPT_MUNI: muni = optarg; break;
-        case OPT_URL:
-            if (json_array_append_new(urls, json_string(optarg)) != 0)
-                rc = RK_EXIT_FAIL;
-            break;
-        case OPT_REASON: reason = optarg; break;
-        case OPT_SINCE: since = optarg; break;
-        default: rc = rk_usage_error("member", "unknown option or missing value"); break;
-        }
-    }
+    int rc = rk_parse_options(cli, "member", argc - 1, argv + 1, "hs:", opts, member_option, &o);
+    const char *key = o.key, *name = o.name, *kind = o.kind, *pref = o.pref, *muni = o.muni, *reason = o.reason,
+               *since = o.since;
+    json_t *urls = o.urls;
     if (rc < 0 && !key_hex_ok(key))
         rc = rk_usage_error("member", "--key needs the member's public key, 64 hex digits");
     else if (rc < 0 && endorse && (!name || !*name))

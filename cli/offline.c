@@ -22,30 +22,31 @@ static const struct option common_opts[] = {
     {"hash", required_argument, NULL, 'H'},   {NULL, 0, NULL, 0},
 };
 
-/* The options of the offline commands: -h, --json and -s as everywhere, plus --out FILE where out is
- * given and --hash HEX where hash is given; any other option is a usage error. Returns -1 to go on,
- * else the exit code (help printed, or a usage error). */
+/* Where the offline commands' own options go: --out FILE where out is given and --hash HEX where
+ * hash is given; any other option is a usage error. */
+typedef struct offline_opts {
+    const char *cmd;
+    const char **out, **hash;
+} offline_opts;
+
+static int offline_option(int c, void *ctx)
+{
+    offline_opts *o = ctx;
+    if (c == 'o' && o->out)
+        *o->out = optarg;
+    else if (c == 'H' && o->hash)
+        *o->hash = optarg;
+    else
+        return rk_usage_error(o->cmd, "unknown option");
+    return -1;
+}
+
+/* The options of the offline commands: -h, --json and -s as everywhere, plus --out and --hash where
+ * given. Returns -1 to go on, else the exit code (help printed, or a usage error). */
 static int offline_parse(rk_cli *cli, const char *cmd, int argc, char **argv, const char **out, const char **hash)
 {
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, out ? "+ho:s:" : "+hs:", common_opts, NULL)) != -1) {
-        if (c == 'h') {
-            rk_command_help(cmd);
-            return RK_EXIT_OK;
-        } else if (c == 'j') {
-            cli->json = true;
-        } else if (c == 's') {
-            cli->socket = optarg;
-        } else if (c == 'o' && out) {
-            *out = optarg;
-        } else if (c == 'H' && hash) {
-            *hash = optarg;
-        } else {
-            return rk_usage_error(cmd, "unknown option");
-        }
-    }
-    return -1;
+    offline_opts o = {cmd, out, hash};
+    return rk_parse_options(cli, cmd, argc, argv, out ? "+ho:s:" : "+hs:", common_opts, offline_option, &o);
 }
 
 /* The public half of key in hex; frees key. */

@@ -244,29 +244,35 @@ static int build_template(rk_buf *b, const char *kind)
     return 0;
 }
 
+typedef struct new_opts {
+    const char *out;
+    bool ask;
+} new_opts;
+
+static int new_option(int c, void *ctx)
+{
+    new_opts *o = ctx;
+    if (c == 'o')
+        o->out = optarg;
+    else if (c == 'a')
+        o->ask = true;
+    else
+        return rk_usage_error("new", "unknown option");
+    return -1;
+}
+
 int rk_cmd_new(rk_cli *cli, int argc, char **argv)
 {
-    (void)cli;
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
                                          {"out", required_argument, NULL, 'o'},
                                          {"ask", no_argument, NULL, 'a'},
                                          {NULL, 0, NULL, 0}};
-    const char *out = NULL;
-    bool ask = false;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        if (c == 'h') {
-            rk_command_help("new");
-            return RK_EXIT_OK;
-        }
-        if (c == 'o')
-            out = optarg;
-        else if (c == 'a')
-            ask = true;
-        else
-            return rk_usage_error("new", "unknown option");
-    }
+    new_opts o = {0};
+    int opt_rc = rk_parse_options(cli, "new", argc, argv, "ho:", opts, new_option, &o);
+    if (opt_rc >= 0)
+        return opt_rc;
+    const char *out = o.out;
+    bool ask = o.ask;
     if (argc - optind != 1)
         return rk_usage_error("new", argc - optind ? "one kind only: case, event or region"
                                                    : "missing kind: case, event or region");

@@ -67,6 +67,27 @@ def test_usage_errors_exit_2():
     assert h.returncode == 0 and b"publish FILE" in h.stdout
 
 
+def test_every_command_handles_the_shared_options_alike():
+    """-h/--help, an unknown option and a missing value go through one parser for every command:
+    help exits 0 with the command's usage, the others exit 2 pointing at the command's help."""
+    commands = [["keygen"], ["pubkey"], ["verify"], ["codes"], ["new"], ["import"], ["members"],
+                ["member", "endorse"], ["key", "rotate"], ["status"], ["peers"], ["publish"], ["get"],
+                ["list"], ["search"], ["events"], ["export"], ["stats"], ["regions"], ["web"]]
+    for cmd in commands:
+        name = cmd[0].encode()
+        h = run(*cmd, "--help")
+        assert h.returncode == 0 and b"renkei" in h.stdout and name in h.stdout, (cmd, h)
+        bad = run(*cmd, "--no-such-option")
+        assert bad.returncode == 2 and b"renkei " + name + b" --help" in bad.stderr, (cmd, bad)
+    # -s without its value, where the command takes -s
+    for cmd in (["members"], ["member", "endorse"], ["key", "rotate"], ["list"], ["import"]):
+        bad = run(*cmd, "-s")
+        assert bad.returncode == 2, (cmd, bad)
+    # an option of another command names itself
+    bad = run("get", "--kind", "case", "x")
+    assert bad.returncode == 2 and b"--kind" in bad.stderr, bad
+
+
 def test_publish_get_list_search():
     n = node()
     rec = rk.sample_case(title="ロボットで段取り替えを自動化した樹脂成形の事例", tags=["cli-test-publish"])
