@@ -183,6 +183,12 @@ void fx_seal_tombstone(const fx_author *a, const char *rid, uint64_t version, in
     fx_seal(a, &r, rid, version, vis, out);
 }
 
+void fx_records_free(rk_record *const *recs)
+{
+    for (; *recs; recs++)
+        rk_record_free(*recs);
+}
+
 int fx_run_tests(const char *group, struct CMUnitTest *tests, size_t n, CMFixtureFunction setup,
                  CMFixtureFunction teardown)
 {

@@ -88,6 +88,11 @@ void fx_seal_case_text(const fx_author *a, const char *rid, uint64_t version, in
 /* A tombstone for rid. */
 void fx_seal_tombstone(const fx_author *a, const char *rid, uint64_t version, int vis, rk_record *out);
 
+/* Frees every record of a NULL-terminated list; FX_FREE_RECORDS(&a, &b, ...) is how a test releases
+ * the records it sealed. */
+void fx_records_free(rk_record *const *recs);
+#define FX_FREE_RECORDS(...) fx_records_free((rk_record *const[]){__VA_ARGS__, NULL})
+
 /* A charter whose one founding member is member (named name) with threshold endorsements needed to
  * admit another key (above 1, the founding member cannot admit anyone alone), the roster it gives, and the view of that roster a write
  * transaction keeps, as the writer passes it to ingest. The charter and the view point into the

@@ -162,8 +162,7 @@ static void test_atom_escaping_and_order(void **state)
                            "<link rel=\"next\" type=\"application/atom+xml\" "
                            "href=\"https://renkei.example.jp/kitami/v1/export/feed.atom?limit=1&amp;cursor=ab\"/>"));
     rk_buf_free(&out);
-    rk_record_free(&a);
-    rk_record_free(&b);
+    FX_FREE_RECORDS(&a, &b);
 }
 
 /* Renders one public case with this title and summary (which the validator may refuse on ingest: the
@@ -327,11 +326,7 @@ static void test_ics_folding_escaping_and_dates(void **state)
     assert_int_equal(vevents, 5);
     free(u);
     rk_buf_free(&out);
-    rk_record_free(&timed);
-    rk_record_free(&allday);
-    rk_record_free(&month);
-    rk_record_free(&cancelled);
-    rk_record_free(&planned);
+    FX_FREE_RECORDS(&timed, &allday, &month, &cancelled, &planned);
 }
 
 /* -------------------------------------------------------------------------------------- CSV */
@@ -363,8 +358,7 @@ static void test_csv_quoting_and_bom(void **state)
     assert_true(p2 < p1);
     assert_memory_equal(out.data + out.len - 2, "\r\n", 2);
     rk_buf_free(&out);
-    rk_record_free(&a);
-    rk_record_free(&b);
+    FX_FREE_RECORDS(&a, &b);
 }
 
 /* OWASP: a field a spreadsheet would evaluate starts with an apostrophe and is quoted; codes keep
@@ -496,8 +490,7 @@ static void test_json_feed_required_fields(void **state)
     assert_true(has_ind);
     json_decref(j);
     rk_buf_free(&out);
-    rk_record_free(&a);
-    rk_record_free(&b);
+    FX_FREE_RECORDS(&a, &b);
 }
 
 /* ------------------------------------------------------------------------------------ stats */

@@ -211,12 +211,7 @@ static void test_order_of_checks(void **state)
     assert_int_equal(rk_store_counts(f->w.txn, &counts, &err), 0);
     assert_int_equal(counts.current, 1);
     assert_int_equal(counts.last_seq, 1);
-    rk_record_free(&outsider);
-    rk_record_free(&genuine);
-    rk_record_free(&forged);
-    rk_record_free(&flipped);
-    rk_record_free(&older);
-    rk_record_free(&newer);
+    FX_FREE_RECORDS(&outsider, &genuine, &forged, &flipped, &older, &newer);
 }
 
 static void test_equal_version_tie(void **state)
@@ -230,8 +225,7 @@ static void test_equal_version_tie(void **state)
     rk_error err;
     assert_int_equal(ingest(f, large->env, large->env_len, &err), RK_INGEST_STORED);
     expect_rejected(f, small->env, small->env_len, "stale_version");
-    rk_record_free(&a);
-    rk_record_free(&b);
+    FX_FREE_RECORDS(&a, &b);
 }
 
 static void test_ingest_record_for_own_publishes(void **state)
@@ -244,8 +238,7 @@ static void test_ingest_record_for_own_publishes(void **state)
     rk_record other;
     fx_seal_case(&f->w.outsider, "own", NOW_MS, PUBLIC, "外部", &other);
     ingest_record(f, &other, RK_INGEST_REJECTED, "not_member");
-    rk_record_free(&rec);
-    rk_record_free(&other);
+    FX_FREE_RECORDS(&rec, &other);
 }
 
 /* A POST's "already exists" is decided inside the write transaction by rk_ingest_own (create),
@@ -267,9 +260,7 @@ static void test_own_create_conflicts_with_any_stored_version(void **state)
     rk_error err;
     assert_int_equal(rk_store_get_current(f->w.txn, f->w.member.pub, "create", &cur, &err), 1);
     assert_int_equal(cur.version, NOW_MS - 4);
-    rk_record_free(&first);
-    rk_record_free(&newer);
-    rk_record_free(&older);
+    FX_FREE_RECORDS(&first, &newer, &older);
 }
 
 static void test_two_stage_verifies_members_only(void **state)
@@ -297,9 +288,7 @@ static void test_two_stage_verifies_members_only(void **state)
     rk_ingest_prepared(f->w.txn, &f->w.roster.members, NULL, NOW_MS, &parsed, sig, &res, &err);
     assert_int_equal(res.status, RK_INGEST_REJECTED);
     assert_string_equal(err.code, "not_member");
-    rk_record_free(&parsed);
-    rk_record_free(&member);
-    rk_record_free(&outsider);
+    FX_FREE_RECORDS(&parsed, &member, &outsider);
 }
 
 /* ---------------------------------------------------------------------------- ingest by the roster */
@@ -389,8 +378,7 @@ static void test_non_member_kept_aside_then_promoted(void **state)
     uint64_t left;
     assert_int_equal(rk_pending_count(f->w.txn, &left, &err), 0);
     assert_int_equal(left, 0);
-    rk_record_free(&early);
-    rk_record_free(&endorsement);
+    FX_FREE_RECORDS(&early, &endorsement);
 }
 
 /* Beyond the per-author bound a stranger's record is refused before its signature is looked at: a
@@ -407,8 +395,7 @@ static void test_stranger_beyond_bound_is_not_verified(void **state)
     ingest_record(f, &forged, RK_INGEST_REJECTED, "bad_signature");
     ingest_record(f, &first, RK_INGEST_PENDING, NULL);
     ingest_record(f, &forged, RK_INGEST_REJECTED, "pending_full");
-    rk_record_free(&first);
-    rk_record_free(&forged);
+    FX_FREE_RECORDS(&first, &forged);
 }
 
 /* After a revocation with an earlier `since`, the key's records above it are revoked_key, below it
@@ -429,9 +416,7 @@ static void test_revoked_key_cutoff(void **state)
     ingest_record(f, &after, RK_INGEST_REJECTED, "revoked_key");
     assert_int_equal(f->w.roster.members.held, 0);
     ingest_record(f, &before, RK_INGEST_STORED, NULL);
-    rk_record_free(&revoke);
-    rk_record_free(&before);
-    rk_record_free(&after);
+    FX_FREE_RECORDS(&revoke, &before, &after);
 }
 
 /* A membership record the roster function rejects is not stored and leaves the roster as it was. */

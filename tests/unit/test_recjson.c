@@ -631,8 +631,7 @@ static void test_seal_owned_keeps_the_message(void **state)
     assert_json_equal(kept, decoded);
     json_decref(kept);
     json_decref(decoded);
-    rk_record_free(&back);
-    rk_record_free(&rec);
+    FX_FREE_RECORDS(&back, &rec);
 
     /* the fields the node fills in are still checked; the message is freed either way (ASan) */
     r = from_json_ok("{'kind':'case','case':{" MIN_CASE "}}");

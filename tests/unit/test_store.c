@@ -158,9 +158,7 @@ static void test_current_version_rule(void **state)
     rk_txn_abort(t);
     assert_int_equal(set_count(f, RK_SET_PUBLIC), 1);
     assert_int_equal(query_count(f, PUBLIC), 1);
-    rk_record_free(&v1);
-    rk_record_free(&v2);
-    rk_record_free(&v3);
+    FX_FREE_RECORDS(&v1, &v2, &v3);
 }
 
 static void test_tie_by_larger_hash(void **state)
@@ -193,10 +191,7 @@ static void test_tie_by_larger_hash(void **state)
     assert_memory_equal(cur.hash, large->hash, RK_HASH_LEN);
     rk_txn_abort(t);
     assert_int_equal(set_count(f, RK_SET_PUBLIC), 2);
-    rk_record_free(&a);
-    rk_record_free(&b);
-    rk_record_free(&a2);
-    rk_record_free(&b2);
+    FX_FREE_RECORDS(&a, &b, &a2, &b2);
 }
 
 static void test_tombstone(void **state)
@@ -239,9 +234,7 @@ static void test_tombstone(void **state)
     /* an older version of the deleted record cannot bring it back */
     assert_int_equal(put_one(f, &live, NULL), RK_PUT_STALE);
     assert_int_equal(query_count(f, LOCAL), 1);
-    rk_record_free(&live);
-    rk_record_free(&other);
-    rk_record_free(&tomb);
+    FX_FREE_RECORDS(&live, &other, &tomb);
 }
 
 /* rk_store_remove_after removes exactly the author's records above the cutoff, tombstones included,
@@ -284,9 +277,7 @@ static void test_remove_after(void **state)
     assert_int_equal(rk_txn_commit(t, &err), 0);
     assert_int_equal(query_count(f, LOCAL), 0);
     assert_int_equal(set_count(f, RK_SET_MEMBERS), 0);
-    rk_record_free(&early);
-    rk_record_free(&late);
-    rk_record_free(&tomb);
+    FX_FREE_RECORDS(&early, &late, &tomb);
 }
 
 static void test_visibility_sets(void **state)
@@ -310,10 +301,7 @@ static void test_visibility_sets(void **state)
     assert_int_equal(set_count(f, RK_SET_MEMBERS), 1);
     assert_int_equal(query_count(f, NETWORK), 1);
     assert_int_equal(query_count(f, LOCAL), 3);
-    rk_record_free(&a);
-    rk_record_free(&b);
-    rk_record_free(&c);
-    rk_record_free(&b2);
+    FX_FREE_RECORDS(&a, &b, &c, &b2);
 }
 
 typedef struct change_log {
@@ -406,8 +394,7 @@ static void test_reopen_persists(void **state)
     put_one(f, &b, &seq);
     assert_int_equal(seq, 2);
     assert_int_equal(set_count(f, RK_SET_PUBLIC), 2);
-    rk_record_free(&a);
-    rk_record_free(&b);
+    FX_FREE_RECORDS(&a, &b);
 }
 
 static void test_map_full(void **state)
