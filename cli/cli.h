@@ -142,12 +142,28 @@ void rk_command_help(const char *cmd);
 /* What a command does with one of its own options c (its value, if any, in optarg): -1 to go on, else
  * the exit code that ends the command (a usage error, or RK_EXIT_FAIL). ctx is the command's. */
 typedef int (*rk_own_option)(int c, void *ctx);
+/* One of a command's own options and where it goes: *text = optarg for an option with a value,
+ * *flag = true for one without. A slot with neither is not taken (an option this call does not
+ * offer). A list of slots ends with c == 0. */
+typedef struct rk_option_slot {
+    int c;
+    const char **text;
+    bool *flag;
+} rk_option_slot;
+/* The options of one command: getopt_long's two lists, then where its own options go: slots (may be
+ * NULL), and own(c, ctx) for what the slots do not take (may be NULL). */
+typedef struct rk_options {
+    const char *shortopts;
+    const struct option *longopts;
+    const rk_option_slot *slots;
+    rk_own_option own;
+    void *ctx;
+} rk_options;
 /* Runs getopt_long over argv the way every command does: -h/--help prints cmd's help and ends the
- * command with RK_EXIT_OK, --json and -s/--socket set cli, and any other option (getopt's '?' for an
- * unknown one or a missing value included) goes to own; with own NULL it is a usage error. Returns
- * -1 to go on with the arguments from optind, else the exit code. */
-int rk_parse_options(rk_cli *cli, const char *cmd, int argc, char **argv, const char *shortopts,
-                     const struct option *longopts, rk_own_option own, void *ctx);
+ * command with RK_EXIT_OK, --json and -s/--socket set cli, the command's own options go where o says,
+ * and any other (getopt's '?' for an unknown option or a missing value included) is a usage error.
+ * Returns -1 to go on with the arguments from optind, else the exit code. */
+int rk_parse_options(rk_cli *cli, const char *cmd, int argc, char **argv, const rk_options *o);
 /* Options of a command that takes only -h/--help and --json, and at most max_args arguments (from
  * optind on). Returns -1 to go on, else the exit code (help printed, or a usage error). */
 int rk_parse_help_json(rk_cli *cli, const char *cmd, int argc, char **argv, int max_args);

@@ -146,7 +146,7 @@ static int parse(rk_cli *cli, const char *cmd, int argc, char **argv, int min_ar
 {
     memset(o, 0, sizeof *o);
     parse_ctx ctx = {cmd, o};
-    int rc = rk_parse_options(cli, cmd, argc, argv, "hs:o:q:", online_opts, online_option, &ctx);
+    int rc = rk_parse_options(cli, cmd, argc, argv, &(rk_options){"hs:o:q:", online_opts, NULL, online_option, &ctx});
     if (rc >= 0)
         return rc;
     o->nargs = argc - optind;

@@ -496,32 +496,16 @@ static int send_row(rk_cli *cli, row_job *job, bool ja)
     return rc;
 }
 
-typedef struct import_opts {
-    bool skip_bad, dry_run;
-} import_opts;
-
-static int import_option(int c, void *ctx)
-{
-    import_opts *o = ctx;
-    if (c == 'k')
-        o->skip_bad = true;
-    else if (c == 'n')
-        o->dry_run = true;
-    else
-        return rk_usage_error("import", "unknown option");
-    return -1;
-}
-
 int rk_cmd_import(rk_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'},         {"json", no_argument, NULL, 'j'},
                                          {"socket", required_argument, NULL, 's'}, {"skip-bad", no_argument, NULL, 'k'},
                                          {"dry-run", no_argument, NULL, 'n'},      {NULL, 0, NULL, 0}};
-    import_opts o = {0};
-    int opt_rc = rk_parse_options(cli, "import", argc, argv, "hs:", opts, import_option, &o);
+    bool skip_bad = false, dry_run = false;
+    const rk_option_slot slots[] = {{'k', NULL, &skip_bad}, {'n', NULL, &dry_run}, {0, NULL, NULL}};
+    int opt_rc = rk_parse_options(cli, "import", argc, argv, &(rk_options){"hs:", opts, slots, NULL, NULL});
     if (opt_rc >= 0)
         return opt_rc;
-    bool skip_bad = o.skip_bad, dry_run = o.dry_run;
     if (argc - optind != 1)
         return rk_usage_error("import", argc - optind ? "one file only" : "missing FILE.csv");
     const char *file = argv[optind];

@@ -69,15 +69,6 @@ static void tell_operator(const char *out, const char *old_hex, const char *new_
                out, old_hex, new_hex, out);
 }
 
-/* --out FILE, the one option of its own (into *(const char **)ctx). */
-static int rotate_option(int c, void *ctx)
-{
-    if (c != 'o')
-        return rotate_usage("unknown option or missing value");
-    *(const char **)ctx = optarg;
-    return -1;
-}
-
 int rk_cmd_key(rk_cli *cli, int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "rotate") != 0) {
@@ -93,7 +84,8 @@ int rk_cmd_key(rk_cli *cli, int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *out = NULL;
-    int rc = rk_parse_options(cli, "key", argc - 1, argv + 1, "ho:s:", opts, rotate_option, &out);
+    const rk_option_slot slots[] = {{'o', &out, NULL}, {0, NULL, NULL}};
+    int rc = rk_parse_options(cli, "key", argc - 1, argv + 1, &(rk_options){"ho:s:", opts, slots, NULL, NULL});
     if (rc >= 0)
         return rc;
     if (optind != argc - 1)

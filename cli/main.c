@@ -244,12 +244,25 @@ int rk_usage_error(const char *cmd, const char *fmt, ...)
     return RK_EXIT_USAGE;
 }
 
-int rk_parse_options(rk_cli *cli, const char *cmd, int argc, char **argv, const char *shortopts,
-                     const struct option *longopts, rk_own_option own, void *ctx)
+/* Stores c where its slot says; false when no slot takes it. */
+static bool fill_slot(const rk_option_slot *slots, int c)
+{
+    for (const rk_option_slot *s = slots; s && s->c; s++)
+        if (s->c == c && (s->text || s->flag)) {
+            if (s->text)
+                *s->text = optarg;
+            else
+                *s->flag = true;
+            return true;
+        }
+    return false;
+}
+
+int rk_parse_options(rk_cli *cli, const char *cmd, int argc, char **argv, const rk_options *o)
 {
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, o->shortopts, o->longopts, NULL)) != -1) {
         int rc = -1;
         if (c == 'h') {
             rk_command_help(cmd);
@@ -258,8 +271,8 @@ int rk_parse_options(rk_cli *cli, const char *cmd, int argc, char **argv, const 
             cli->json = true;
         else if (c == 's')
             cli->socket = optarg;
-        else
-            rc = own ? own(c, ctx) : rk_usage_error(cmd, "unknown option or missing value");
+        else if (!fill_slot(o->slots, c))
+            rc = o->own ? o->own(c, o->ctx) : rk_usage_error(cmd, "unknown option or missing value");
         if (rc >= 0)
             return rc;
     }
@@ -270,7 +283,7 @@ int rk_parse_help_json(rk_cli *cli, const char *cmd, int argc, char **argv, int 
 {
     static const struct option opts[] = {
         {"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-    int rc = rk_parse_options(cli, cmd, argc, argv, "h", opts, NULL, NULL);
+    int rc = rk_parse_options(cli, cmd, argc, argv, &(rk_options){"h", opts, NULL, NULL, NULL});
     if (rc >= 0)
         return rc;
     if (argc - optind > max_args)

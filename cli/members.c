@@ -30,7 +30,7 @@ int rk_cmd_members(rk_cli *cli, int argc, char **argv)
                                          {"socket", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int rc = rk_parse_options(cli, "members", argc, argv, "hs:", opts, NULL, NULL);
+    int rc = rk_parse_options(cli, "members", argc, argv, &(rk_options){"hs:", opts, NULL, NULL, NULL});
     if (rc >= 0)
         return rc;
     if (optind != argc)
@@ -129,26 +129,12 @@ static int publish_membership(rk_cli *cli, json_t *rec, const char *kind, const 
 
 enum { OPT_KEY = 256, OPT_NAME, OPT_KIND, OPT_PREF, OPT_MUNI, OPT_URL, OPT_REASON, OPT_SINCE };
 
-typedef struct member_opts {
-    const char *key, *name, *kind, *pref, *muni, *reason, *since;
-    json_t *urls;
-} member_opts;
-
-static int member_option(int c, void *ctx)
+/* --url, the one option that may be given more than once: each is appended to the array ctx. */
+static int member_url(int c, void *ctx)
 {
-    member_opts *o = ctx;
-    switch (c) {
-    case OPT_KEY: o->key = optarg; break;
-    case OPT_NAME: o->name = optarg; break;
-    case OPT_KIND: o->kind = optarg; break;
-    case OPT_PREF: o->pref = optarg; break;
-    case OPT_MUNI: o->muni = optarg; break;
-    case OPT_URL: return json_array_append_new(o->urls, json_string(optarg)) != 0 ? RK_EXIT_FAIL : -1;
-    case OPT_REASON: o->reason = optarg; break;
-    case OPT_SINCE: o->since = optarg; break;
-    default: return rk_usage_error("member", "unknown option or missing value");
-    }
-    return -1;
+    if (c != OPT_URL)
+        return rk_usage_error("member", "unknown option or missing value");
+    return json_array_append_new(ctx, json_string(optarg)) != 0 ? RK_EXIT_FAIL : -1;
 }
 
 int rk_cmd_member(rk_cli *cli, int argc, char **argv)
@@ -173,13 +159,14 @@ int rk_cmd_member(rk_cli *cli, int argc, char **argv)
                                          {"socket", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    member_opts o = {.urls = json_array()};
-    if (!o.urls)
+    const char *key = NULL, *name = NULL, *kind = NULL, *pref = NULL, *muni = NULL, *reason = NULL, *since = NULL;
+    json_t *urls = json_array();
+    if (!urls)
         return RK_EXIT_FAIL;
-    int rc = rk_parse_options(cli, "member", argc - 1, argv + 1, "hs:", opts, member_option, &o);
-    const char *key = o.key, *name = o.name, *kind = o.kind, *pref = o.pref, *muni = o.muni, *reason = o.reason,
-               *since = o.since;
-    json_t *urls = o.urls;
+    const rk_option_slot slots[] = {{OPT_KEY, &key, NULL},     {OPT_NAME, &name, NULL}, {OPT_KIND, &kind, NULL},
+                                    {OPT_PREF, &pref, NULL},   {OPT_MUNI, &muni, NULL}, {OPT_REASON, &reason, NULL},
+                                    {OPT_SINCE, &since, NULL}, {0, NULL, NULL}};
+    int rc = rk_parse_options(cli, "member", argc - 1, argv + 1, &(rk_options){"hs:", opts, slots, member_url, urls});
     if (rc < 0 && !key_hex_ok(key))
         rc = rk_usage_error("member", "--key needs the member's public key, 64 hex digits");
     else if (rc < 0 && endorse && (!name || !*name))

@@ -22,31 +22,14 @@ static const struct option common_opts[] = {
     {"hash", required_argument, NULL, 'H'},   {NULL, 0, NULL, 0},
 };
 
-/* Where the offline commands' own options go: --out FILE where out is given and --hash HEX where
- * hash is given; any other option is a usage error. */
-typedef struct offline_opts {
-    const char *cmd;
-    const char **out, **hash;
-} offline_opts;
-
-static int offline_option(int c, void *ctx)
-{
-    offline_opts *o = ctx;
-    if (c == 'o' && o->out)
-        *o->out = optarg;
-    else if (c == 'H' && o->hash)
-        *o->hash = optarg;
-    else
-        return rk_usage_error(o->cmd, "unknown option");
-    return -1;
-}
-
-/* The options of the offline commands: -h, --json and -s as everywhere, plus --out and --hash where
- * given. Returns -1 to go on, else the exit code (help printed, or a usage error). */
+/* The options of the offline commands: -h, --json and -s as everywhere, plus --out FILE where out is
+ * given and --hash HEX where hash is given; any other option is a usage error. Returns -1 to go on,
+ * else the exit code (help printed, or a usage error). */
 static int offline_parse(rk_cli *cli, const char *cmd, int argc, char **argv, const char **out, const char **hash)
 {
-    offline_opts o = {cmd, out, hash};
-    return rk_parse_options(cli, cmd, argc, argv, out ? "+ho:s:" : "+hs:", common_opts, offline_option, &o);
+    const rk_option_slot slots[] = {{'o', out, NULL}, {'H', hash, NULL}, {0, NULL, NULL}};
+    return rk_parse_options(cli, cmd, argc, argv,
+                            &(rk_options){out ? "+ho:s:" : "+hs:", common_opts, slots, NULL, NULL});
 }
 
 /* The public half of key in hex; frees key. */

@@ -244,35 +244,18 @@ static int build_template(rk_buf *b, const char *kind)
     return 0;
 }
 
-typedef struct new_opts {
-    const char *out;
-    bool ask;
-} new_opts;
-
-static int new_option(int c, void *ctx)
-{
-    new_opts *o = ctx;
-    if (c == 'o')
-        o->out = optarg;
-    else if (c == 'a')
-        o->ask = true;
-    else
-        return rk_usage_error("new", "unknown option");
-    return -1;
-}
-
 int rk_cmd_new(rk_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
                                          {"out", required_argument, NULL, 'o'},
                                          {"ask", no_argument, NULL, 'a'},
                                          {NULL, 0, NULL, 0}};
-    new_opts o = {0};
-    int opt_rc = rk_parse_options(cli, "new", argc, argv, "ho:", opts, new_option, &o);
+    const char *out = NULL;
+    bool ask = false;
+    const rk_option_slot slots[] = {{'o', &out, NULL}, {'a', NULL, &ask}, {0, NULL, NULL}};
+    int opt_rc = rk_parse_options(cli, "new", argc, argv, &(rk_options){"ho:", opts, slots, NULL, NULL});
     if (opt_rc >= 0)
         return opt_rc;
-    const char *out = o.out;
-    bool ask = o.ask;
     if (argc - optind != 1)
         return rk_usage_error("new", argc - optind ? "one kind only: case, event or region"
                                                    : "missing kind: case, event or region");
