@@ -110,6 +110,23 @@ int fx_store_teardown(void **state)
     return 0;
 }
 
+int fx_store_author_setup(void **state)
+{
+    fx_store_author *f = fx_state_new(state, sizeof *f);
+    fx_store_open(&f->s, "store", 0);
+    fx_author_init(&f->a);
+    return 0;
+}
+
+int fx_store_author_teardown(void **state)
+{
+    fx_store_author *f = *state;
+    fx_store_close(&f->s);
+    fx_author_free(&f->a);
+    free(f);
+    return 0;
+}
+
 rk_txn *fx_begin(const fx_store *s, bool write)
 {
     rk_error err;

@@ -72,6 +72,16 @@ typedef struct fx_author {
 void fx_author_init(fx_author *a);
 void fx_author_free(fx_author *a);
 
+/* A store and one author to seal records with: what the store's own tests start from. */
+typedef struct fx_store_author {
+    fx_store s;
+    fx_author a;
+} fx_store_author;
+
+/* cmocka setup and teardown: *state is the fx_store_author. */
+int fx_store_author_setup(void **state);
+int fx_store_author_teardown(void **state);
+
 /* Makes body the body of r and kind its kind: the body is the field of Record named after the kind,
  * so the kind and the body case cannot disagree unless a test sets them apart on purpose. */
 void fx_body(Renkei__Record *r, Renkei__Kind kind, void *body);

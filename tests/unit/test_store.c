@@ -20,27 +20,7 @@
 #define NETWORK RENKEI__VISIBILITY__VISIBILITY_NETWORK
 #define LOCAL RENKEI__VISIBILITY__VISIBILITY_LOCAL
 
-typedef struct fixture {
-    fx_store s;
-    fx_author a;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = fx_state_new(state, sizeof *f);
-    fx_store_open(&f->s, "store", 0);
-    fx_author_init(&f->a);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fx_store_close(&f->s);
-    fx_author_free(&f->a);
-    free(f);
-    return 0;
-}
+typedef fx_store_author fixture;
 
 /* Puts one record in its own transaction; returns the put result. */
 static rk_put_result put_one(fixture *f, const rk_record *rec, uint64_t *seq)
@@ -88,6 +68,16 @@ static uint64_t set_count(fixture *f, int set)
     return n;
 }
 
+/* rid of the fixture's author is stored, and its current version is want's (version and hash). */
+static void expect_current(fixture *f, rk_txn *t, const char *rid, const rk_record *want)
+{
+    rk_current cur;
+    rk_error err;
+    assert_int_equal(rk_store_get_current(t, f->a.pub, rid, &cur, &err), 1);
+    assert_int_equal(cur.version, want->msg->version);
+    assert_memory_equal(cur.hash, want->hash, RK_HASH_LEN);
+}
+
 static void test_put_get_load(void **state)
 {
     fixture *f = *state;
@@ -98,11 +88,9 @@ static void test_put_get_load(void **state)
     assert_int_equal(seq, 1);
 
     rk_txn *t = fx_begin(&f->s, false);
+    expect_current(f, t, "ishikawa-jushi", &rec);
     rk_error err;
     rk_current cur;
-    assert_int_equal(rk_store_get_current(t, f->a.pub, "ishikawa-jushi", &cur, &err), 1);
-    assert_int_equal(cur.version, 1000);
-    assert_memory_equal(cur.hash, rec.hash, RK_HASH_LEN);
     assert_int_equal(rk_store_get_current(t, f->a.pub, "other", &cur, &err), 0);
     const uint8_t *env;
     size_t len;
@@ -141,11 +129,8 @@ static void test_current_version_rule(void **state)
     assert_int_equal(seq, 2);
 
     rk_txn *t = fx_begin(&f->s, false);
+    expect_current(f, t, "saga", &v3);
     rk_error err;
-    rk_current cur;
-    assert_int_equal(rk_store_get_current(t, f->a.pub, "saga", &cur, &err), 1);
-    assert_int_equal(cur.version, 300);
-    assert_memory_equal(cur.hash, v3.hash, RK_HASH_LEN);
     const uint8_t *env;
     size_t len;
     /* the replaced version's envelope is gone, and so are its set item and its index entries */
@@ -171,11 +156,8 @@ static void test_tie_by_larger_hash(void **state)
     rk_record *large = small == &a ? &b : &a;
     assert_int_equal(put_one(f, large, NULL), RK_PUT_STORED);
     assert_int_equal(put_one(f, small, NULL), RK_PUT_STALE);
-    rk_current cur;
-    rk_error err;
     rk_txn *t = fx_begin(&f->s, false);
-    assert_int_equal(rk_store_get_current(t, f->a.pub, "tie", &cur, &err), 1);
-    assert_memory_equal(cur.hash, large->hash, RK_HASH_LEN);
+    expect_current(f, t, "tie", large);
     rk_txn_abort(t);
 
     /* and in the other order the larger hash replaces the smaller */
@@ -187,8 +169,7 @@ static void test_tie_by_larger_hash(void **state)
     assert_int_equal(put_one(f, small, NULL), RK_PUT_STORED);
     assert_int_equal(put_one(f, large, NULL), RK_PUT_STORED);
     t = fx_begin(&f->s, false);
-    assert_int_equal(rk_store_get_current(t, f->a.pub, "tie2", &cur, &err), 1);
-    assert_memory_equal(cur.hash, large->hash, RK_HASH_LEN);
+    expect_current(f, t, "tie2", large);
     rk_txn_abort(t);
     assert_int_equal(set_count(f, RK_SET_PUBLIC), 2);
     FX_FREE_RECORDS(&a, &b, &a2, &b2);
@@ -377,9 +358,7 @@ static void test_reopen_persists(void **state)
     fx_store_reopen(&f->s, 0, false);
 
     t = fx_begin(&f->s, false);
-    rk_current cur;
-    assert_int_equal(rk_store_get_current(t, f->a.pub, "persist", &cur, &err), 1);
-    assert_memory_equal(cur.hash, a.hash, RK_HASH_LEN);
+    expect_current(f, t, "persist", &a);
     rk_buf b_meta;
     rk_buf_init(&b_meta);
     assert_int_equal(rk_store_meta_get(t, "peer.kuwana.last_sync", &b_meta, &err), 1);
@@ -698,5 +677,5 @@ int main(void)
         cmocka_unit_test(test_changes_paging),     cmocka_unit_test(test_reopen_persists),
         cmocka_unit_test(test_map_full),           cmocka_unit_test(test_fingerprints_match_brute_force),
     };
-    return FX_RUN_TESTS(tests, setup, teardown);
+    return FX_RUN_TESTS(tests, fx_store_author_setup, fx_store_author_teardown);
 }
