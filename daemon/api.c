@@ -173,6 +173,7 @@ int rk_api_start(rk_node *node, rk_api **out, rk_error *err)
     if (!a)
         return rk_fail(err, "no_memory", "", "out of memory");
     a->node = node;
+    LIST_INIT(&a->waiters);
     if (!(a->sessions = rk_session_store_new()) || !(a->records_json = rk_jsoncache_new(node->cfg->record_cache))) {
         rk_session_store_free(a->sessions);
         free(a);

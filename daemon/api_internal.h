@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/queue.h>
 
 #include "api.h"
 #include "http.h"
@@ -49,8 +50,8 @@ struct rk_api_response {
 struct rk_api {
     rk_node *node;
     rk_http_server *http;
-    rk_api_waiter *waiters; /* long-polls on /v1/changes (api_wait.c) */
-    uint64_t last_version;  /* the last version this node assigned */
+    LIST_HEAD(rk_api_waiters, rk_api_waiter) waiters; /* long-polls on /v1/changes (api_wait.c) */
+    uint64_t last_version;                            /* the last version this node assigned */
     bool have_group;
     gid_t group_gid;
     bool stopping;

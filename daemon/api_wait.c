@@ -14,7 +14,7 @@
 #include "api_internal.h"
 
 struct rk_api_waiter {
-    rk_api_waiter *prev, *next;
+    LIST_ENTRY(rk_api_waiter) link; /* in rk_api's waiters */
     rk_api *api;
     rk_http_req *req;
     uint64_t after;
@@ -81,14 +81,7 @@ static void wait_closed(uv_handle_t *h)
 
 static void wait_unlink(rk_api_waiter *w)
 {
-    rk_api *a = w->api;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        a->waiters = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    w->prev = w->next = NULL;
+    LIST_REMOVE(w, link);
     uv_timer_stop(&w->timer);
     uv_close((uv_handle_t *)&w->timer, wait_closed);
 }
@@ -130,16 +123,16 @@ void rk_api_on_commit(void *ctx, const rk_record *const *recs, const char *const
     (void)sources;
     (void)n;
     rk_api *a = ctx;
-    for (rk_api_waiter *w = a->waiters, *next; w; w = next) {
-        next = w->next;
+    for (rk_api_waiter *w = LIST_FIRST(&a->waiters), *next; w; w = next) {
+        next = LIST_NEXT(w, link); /* wait_try may unlink w */
         wait_try(w, false);
     }
 }
 
 void rk_api_wake_all(rk_api *a)
 {
-    while (a->waiters)
-        wait_try(a->waiters, true);
+    while (!LIST_EMPTY(&a->waiters))
+        wait_try(LIST_FIRST(&a->waiters), true);
 }
 
 /* Loop thread: the first read found nothing; the request waits (or is answered now when stopping,
@@ -162,10 +155,7 @@ static bool wait_register(rk_api *a, rk_http_req *req, const char *route, rk_api
     w->api = a;
     w->req = req;
     w->timer.data = w;
-    w->next = a->waiters;
-    if (a->waiters)
-        a->waiters->prev = w;
-    a->waiters = w;
+    LIST_INSERT_HEAD(&a->waiters, w, link);
     rk_http_set_abort(req, wait_on_abort, w);
     uv_timer_start(&w->timer, wait_on_timeout, w->wait_s * 1000, 0);
     wait_try(w, false);
