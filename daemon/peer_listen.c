@@ -66,7 +66,7 @@ enum { RX_SPHDR, RX_LEN, RX_BUDGET, RX_BODY, RX_HANDLING, RX_WAIT };
 
 /* One frame to send: the 8-byte length (or the SP header), the request's header words, a body. */
 typedef struct peer_listen_frame {
-    struct peer_listen_frame *next;
+    STAILQ_ENTRY(peer_listen_frame) link; /* in the connection's txq */
     uint8_t pre[8];
     size_t npre;
     uint8_t hdr[RK_LISTEN_MAX_HDR];
@@ -160,8 +160,9 @@ static void peer_listen_conn_free(rk_listen_conn *c)
     nng_aio_free(c->rxa);
     nng_aio_free(c->txa);
     nng_stream_free(c->s);
-    for (peer_listen_frame *f = c->txq, *n; f; f = n) {
-        n = f->next;
+    peer_listen_frame *f;
+    while ((f = STAILQ_FIRST(&c->txq))) {
+        STAILQ_REMOVE_HEAD(&c->txq, link);
         nng_msg_free(f->body);
         free(f);
     }
@@ -175,7 +176,7 @@ static void peer_listen_conn_free(rk_listen_conn *c)
 
 static void peer_listen_tx_start_locked(rk_listen_conn *c)
 {
-    peer_listen_frame *f = c->txq;
+    peer_listen_frame *f = STAILQ_FIRST(&c->txq);
     if (c->tx_busy || !f || c->closed || c->l->g->stopping)
         return;
     nng_iov iov[3];
@@ -220,11 +221,7 @@ static int peer_listen_queue_locked(rk_listen_conn *c, const uint8_t *hdr, size_
     }
     f->npre = 8;
     f->body = body;
-    if (c->txq_tail)
-        c->txq_tail->next = f;
-    else
-        c->txq = f;
-    c->txq_tail = f;
+    STAILQ_INSERT_TAIL(&c->txq, f, link);
     peer_listen_tx_start_locked(c);
     return 0;
 }
@@ -243,17 +240,15 @@ static void peer_listen_tx_cb(void *arg)
         nng_mtx_unlock(g->mu);
         return;
     }
-    peer_listen_frame *f = c->txq;
+    peer_listen_frame *f = STAILQ_FIRST(&c->txq);
     size_t total = f->npre + f->nhdr + (f->body ? nng_msg_len(f->body) : 0);
     f->sent += nng_aio_count(c->txa);
     if (f->sent >= total) {
-        c->txq = f->next;
-        if (!c->txq)
-            c->txq_tail = NULL;
+        STAILQ_REMOVE_HEAD(&c->txq, link);
         nng_msg_free(f->body);
         free(f);
     }
-    if (c->txq)
+    if (!STAILQ_EMPTY(&c->txq))
         peer_listen_tx_start_locked(c);
     else if (c->rx_state == RX_WAIT)
         peer_listen_rx_start_locked(c);
@@ -438,7 +433,7 @@ static void peer_listen_rx_cb(void *arg)
     }
     c->rx_busy = false;
     c->rx_state = RX_WAIT;
-    if (!c->txq) /* else the next frame is read once the reply has gone */
+    if (STAILQ_EMPTY(&c->txq)) /* else the next frame is read once the reply has gone */
         peer_listen_rx_start_locked(c);
     nng_mtx_unlock(g->mu);
 }
@@ -518,6 +513,7 @@ static void peer_listen_accept_cb(void *arg)
         c->g = g;
         c->l = l;
         c->s = s;
+        STAILQ_INIT(&c->txq);
         snprintf(c->addr, sizeof(c->addr), "%s", addr);
         c->hs_started_ms = peer_listen_now_ms();
         c->rx_state = RX_SPHDR;

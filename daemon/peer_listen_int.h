@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "handshake.h"
 #include "peer_listen.h"
@@ -36,7 +37,7 @@ typedef struct rk_listen_conn {
     uint8_t rx_keep[RK_LISTEN_MAX_HDR]; /* draining: the frame's first bytes, for the reply's header */
     uint64_t frame_started_ms;          /* 0 when no frame is in progress */
     /* sending */
-    struct peer_listen_frame *txq, *txq_tail;
+    STAILQ_HEAD(peer_listen_frames, peer_listen_frame) txq; /* oldest first */
     /* protocol */
     int phase; /* 0 new, 1 Hello answered, 2 authenticated */
     uint8_t peer_key[RK_KEY_LEN], peer_nonce[RK_HANDSHAKE_NONCE_LEN], our_nonce[RK_HANDSHAKE_NONCE_LEN];
