@@ -99,11 +99,11 @@ void rk_stats_add(rk_stats *s, const rk_record *rec)
     if (r->visibility != RENKEI__VISIBILITY__VISIBILITY_PUBLIC &&
         r->visibility != RENKEI__VISIBILITY__VISIBILITY_NETWORK)
         return;
+    if (!rk_record_body(r))
+        return; /* a body that is not the kind's */
     const char *pref = NULL;
     switch (r->body_case) {
     case RENKEI__RECORD__BODY_CASE:
-        if (kind != RENKEI__KIND__KIND_CASE || !r->case_)
-            return;
         pref = r->case_->prefecture;
         if ((unsigned)r->case_->industry < 32)
             s->industry[r->case_->industry]++;
@@ -112,18 +112,12 @@ void rk_stats_add(rk_stats *s, const rk_record *rec)
         count_skills(s, r->case_->skills, r->case_->n_skills);
         break;
     case RENKEI__RECORD__BODY_EVENT:
-        if (kind != RENKEI__KIND__KIND_EVENT || !r->event)
-            return;
         pref = r->event->prefecture;
         if ((!pref || !*pref) && r->event->venue)
             pref = r->event->venue->prefecture;
         count_skills(s, r->event->skills, r->event->n_skills);
         break;
-    case RENKEI__RECORD__BODY_REGION:
-        if (kind != RENKEI__KIND__KIND_REGION || !r->region)
-            return;
-        pref = r->region->prefecture;
-        break;
+    case RENKEI__RECORD__BODY_REGION: pref = r->region->prefecture; break;
     default: return;
     }
     int p = pref_index(pref);

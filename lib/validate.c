@@ -389,6 +389,17 @@ static void check_rotate(const Renkei__Rotate *r, rk_sink *sink)
     require_bytes(&r->countersignature, RK_SIG_LEN, "rotate.countersignature", sink);
 }
 
+const void *rk_record_body(const Renkei__Record *r)
+{
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field_by_name(&renkei__record__descriptor, rk_kind_name(r->kind));
+    if (!field || (unsigned)r->body_case != field->id)
+        return NULL;
+    const void *body; /* the oneof's members are all pointers to messages */
+    memcpy(&body, (const char *)r + field->offset, sizeof body);
+    return body;
+}
+
 static void check_body(const Renkei__Record *r, rk_sink *sink)
 {
     const char *kind = rk_kind_name(r->kind);
@@ -409,14 +420,7 @@ static void check_body(const Renkei__Record *r, rk_sink *sink)
                      "kind は %s ですが、本体は別の種類です", kind);
         return;
     }
-    const void *msg = r->body_case == RENKEI__RECORD__BODY_CASE      ? (const void *)r->case_
-                      : r->body_case == RENKEI__RECORD__BODY_EVENT   ? (const void *)r->event
-                      : r->body_case == RENKEI__RECORD__BODY_REGION  ? (const void *)r->region
-                      : r->body_case == RENKEI__RECORD__BODY_ENDORSE ? (const void *)r->endorse
-                      : r->body_case == RENKEI__RECORD__BODY_ROTATE  ? (const void *)r->rotate
-                      : r->body_case == RENKEI__RECORD__BODY_REVOKE  ? (const void *)r->revoke
-                                                                     : (const void *)r->tombstone;
-    if (!msg) {
+    if (!rk_record_body(r)) {
         rk_sink_note(sink, "missing_field", kind, NULL, "the %s body is empty", "%s の本体が空です", kind);
         return;
     }

@@ -37,5 +37,9 @@ size_t rk_pb_element_size(ProtobufCType type);
 /* "case", "event", "region", "tombstone", "endorse", "rotate", "revoke"; "unknown" for anything else. The check of a record's body
  * looks the body field up by this name. */
 const char *rk_kind_name(int kind);
+/* The body of r when it has the one its kind names (the field of Record named after the kind), else
+ * NULL: an unknown kind, no body, or a body of another kind. Readers of stored records call it
+ * rather than trusting kind and body_case to agree. */
+const void *rk_record_body(const Renkei__Record *r);
 
 #endif

@@ -187,6 +187,24 @@ static void test_valid_records_pass(void **state)
     expect_ok(&f->r);
 }
 
+/* rk_record_body gives the body the kind names, and nothing when kind and body disagree. */
+static void test_record_body(void **state)
+{
+    fixture *f = *state;
+    make_case(f);
+    assert_ptr_equal(rk_record_body(&f->r), &f->c);
+    f->r.kind = RENKEI__KIND__KIND_EVENT;
+    assert_null(rk_record_body(&f->r));
+    f->r.kind = 99;
+    assert_null(rk_record_body(&f->r));
+    make_event(f);
+    assert_ptr_equal(rk_record_body(&f->r), &f->e);
+    f->r.body_case = RENKEI__RECORD__BODY__NOT_SET;
+    assert_null(rk_record_body(&f->r));
+    make_tombstone(f);
+    assert_ptr_equal(rk_record_body(&f->r), &f->t);
+}
+
 static void test_rid(void **state)
 {
     (void)state;
@@ -517,6 +535,7 @@ int main(void)
 {
     struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_records_pass),
+        cmocka_unit_test(test_record_body),
         cmocka_unit_test(test_rid),
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_other_rules),
