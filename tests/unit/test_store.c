@@ -78,6 +78,26 @@ static void expect_current(fixture *f, rk_txn *t, const char *rid, const rk_reco
     assert_memory_equal(cur.hash, want->hash, RK_HASH_LEN);
 }
 
+/* Whether t holds the envelope of rec (0 or 1 from the store; an error fails the test). */
+static bool has_envelope(rk_txn *t, const rk_record *rec)
+{
+    const uint8_t *env;
+    size_t len;
+    rk_error err;
+    int rc = rk_store_get_envelope(t, rec->hash, &env, &len, &err);
+    assert_true(rc == 0 || rc == 1);
+    return rc == 1;
+}
+
+/* The store's counters as t sees them. */
+static struct rk_store_counts counts(rk_txn *t)
+{
+    struct rk_store_counts c;
+    rk_error err;
+    assert_int_equal(rk_store_counts(t, &c, &err), 0);
+    return c;
+}
+
 static void test_put_get_load(void **state)
 {
     fixture *f = *state;
@@ -103,8 +123,7 @@ static void test_put_get_load(void **state)
     assert_memory_equal(loaded.hash, rec.hash, RK_HASH_LEN);
     assert_memory_equal(loaded.sig, rec.sig, RK_SIG_LEN);
     assert_true(rk_record_signature_ok(&loaded));
-    struct rk_store_counts c;
-    assert_int_equal(rk_store_counts(t, &c, &err), 0);
+    struct rk_store_counts c = counts(t);
     assert_int_equal(c.current, 1);
     assert_int_equal(c.by_kind[RENKEI__KIND__KIND_CASE], 1);
     assert_int_equal(c.last_seq, 1);
@@ -130,14 +149,10 @@ static void test_current_version_rule(void **state)
 
     rk_txn *t = fx_begin(&f->s, false);
     expect_current(f, t, "saga", &v3);
-    rk_error err;
-    const uint8_t *env;
-    size_t len;
     /* the replaced version's envelope is gone, and so are its set item and its index entries */
-    assert_int_equal(rk_store_get_envelope(t, v2.hash, &env, &len, &err), 0);
-    assert_int_equal(rk_store_get_envelope(t, v1.hash, &env, &len, &err), 0);
-    struct rk_store_counts c;
-    assert_int_equal(rk_store_counts(t, &c, &err), 0);
+    assert_false(has_envelope(t, &v2));
+    assert_false(has_envelope(t, &v1));
+    struct rk_store_counts c = counts(t);
     assert_int_equal(c.current, 1);
     assert_int_equal(c.last_seq, 2);
     rk_txn_abort(t);
@@ -190,13 +205,10 @@ static void test_tombstone(void **state)
 
     rk_txn *t = fx_begin(&f->s, false);
     rk_error err;
-    const uint8_t *env;
-    size_t len;
     /* the tombstone's envelope is kept so it can be relayed; the deleted record's is not */
-    assert_int_equal(rk_store_get_envelope(t, tomb.hash, &env, &len, &err), 1);
-    assert_int_equal(rk_store_get_envelope(t, live.hash, &env, &len, &err), 0);
-    struct rk_store_counts c;
-    assert_int_equal(rk_store_counts(t, &c, &err), 0);
+    assert_true(has_envelope(t, &tomb));
+    assert_false(has_envelope(t, &live));
+    struct rk_store_counts c = counts(t);
     assert_int_equal(c.current, 1);
     assert_int_equal(c.by_kind[RENKEI__KIND__KIND_CASE], 1);
     assert_int_equal(c.by_kind[RENKEI__KIND__KIND_TOMBSTONE], 1);
@@ -244,11 +256,8 @@ static void test_remove_after(void **state)
     rk_current cur;
     assert_int_equal(rk_store_get_current(t, f->a.pub, "early", &cur, &err), 1);
     assert_int_equal(rk_store_get_current(t, f->a.pub, "late", &cur, &err), 0);
-    const uint8_t *env;
-    size_t len;
-    assert_int_equal(rk_store_get_envelope(t, late.hash, &env, &len, &err), 0);
-    struct rk_store_counts c;
-    assert_int_equal(rk_store_counts(t, &c, &err), 0);
+    assert_false(has_envelope(t, &late));
+    struct rk_store_counts c = counts(t);
     assert_int_equal(c.current, 1);
     assert_int_equal(c.by_kind[RENKEI__KIND__KIND_TOMBSTONE], 0);
     rk_txn_abort(t);
@@ -423,8 +432,7 @@ static void test_map_full(void **state)
     assert_true(committed > 0);
     for (int round = 0; round < 2; round++) {
         rk_txn *t = fx_begin(&f->s, false);
-        struct rk_store_counts c;
-        assert_int_equal(rk_store_counts(t, &c, &err), 0);
+        struct rk_store_counts c = counts(t);
         assert_int_equal(c.current, committed);
         assert_int_equal(c.last_seq, committed);
         for (size_t i = 0; i < committed; i++) {
