@@ -28,6 +28,7 @@
 #include "log.h"
 #include "peer_dial.h"
 #include "peer_listen.h"
+#include "peer_msg.h"
 #include "renkei.pb-c.h"
 #include "writer.h"
 
@@ -159,6 +160,12 @@ int rk_gossip_start(struct rk_node *node, rk_gossip **out, rk_error *err)
         return -1;
     }
     return 0;
+}
+
+void rk_gossip_introduce(const struct rk_gossip *g, char **name, uint32_t *codecs)
+{
+    *name = g->node->cfg->name ? g->node->cfg->name : "";
+    *codecs = rk_peer_msg_codecs(g->node->cfg->compress);
 }
 
 void rk_gossip_stop(rk_gossip *g)

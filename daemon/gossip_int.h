@@ -58,6 +58,9 @@ struct rk_gossip {
 
 /* Drops a reference; the last one frees the shell (lock and statistics). */
 void rk_gossip_unref(struct rk_gossip *g);
+/* What this node says of itself in its Hello and in its HelloReply alike: its name ("" when none is
+ * configured) and the codecs it accepts (docs/protocol.md, "Compression"). */
+void rk_gossip_introduce(const struct rk_gossip *g, char **name, uint32_t *codecs);
 
 /* gossip_roster.c. This node's current roster digest; false if it cannot be read. */
 bool rk_gossip_roster_digest(struct rk_gossip *g, uint8_t out[RK_HASH_LEN]);

@@ -195,8 +195,7 @@ static int peer_dial_handshake(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     h.nonce.data = nonce;
     h.nonce.len = RK_HANDSHAKE_NONCE_LEN;
     h.protocol_version = RK_HANDSHAKE_VERSION;
-    h.name = g->node->cfg->name ? g->node->cfg->name : "";
-    h.compression = rk_peer_msg_codecs(g->node->cfg->compress);
+    rk_gossip_introduce(g, &h.name, &h.compression);
     uint8_t roster[RK_HASH_LEN], charter[RK_HASH_LEN];
     rk_peer_dial_hello_membership(dp, &h, roster, charter);
     nng_mtx_lock(g->mu);

@@ -142,8 +142,7 @@ static nng_msg *peer_serve_hello(rk_listen_conn *c, const Renkei__Hello *h)
     hr.signature.data = sig;
     hr.signature.len = RK_SIG_LEN;
     hr.protocol_version = RK_HANDSHAKE_VERSION;
-    hr.name = g->node->cfg->name ? g->node->cfg->name : "";
-    hr.compression = rk_peer_msg_codecs(g->node->cfg->compress);
+    rk_gossip_introduce(g, &hr.name, &hr.compression);
     /* membership (docs/protocol.md, "Roster"): our digests, and the charter to a node that joins */
     uint8_t roster[RK_HASH_LEN], charter[RK_HASH_LEN], csig[RK_SIG_LEN];
     uint8_t *packed = NULL;
