@@ -85,13 +85,10 @@ void rk_api_get_status(rk_api *a, rk_http_req *req, const char *arg, rk_api_resp
         return;
     struct rk_store_counts c;
     rk_error err;
-    uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN], fp[2][RK_FP_LEN];
+    uint8_t fp[2][RK_FP_LEN];
     uint64_t cnt[2];
-    memset(lo, 0, sizeof lo);
-    memset(hi, 0xff, sizeof hi);
-    if (rk_store_counts(t, &c, &err) != 0 ||
-        rk_store_set_fingerprint(t, RK_SET_PUBLIC, lo, hi, &cnt[0], fp[0], &err) != 0 ||
-        rk_store_set_fingerprint(t, RK_SET_MEMBERS, lo, hi, &cnt[1], fp[1], &err) != 0) {
+    if (rk_store_counts(t, &c, &err) != 0 || rk_store_set_total(t, RK_SET_PUBLIC, &cnt[0], fp[0], &err) != 0 ||
+        rk_store_set_total(t, RK_SET_MEMBERS, &cnt[1], fp[1], &err) != 0) {
         rk_txn_abort(t);
         rk_api_rk_error(res, &err);
         return;

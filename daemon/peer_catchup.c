@@ -96,15 +96,13 @@ out:
 /* Items of the set `set` in our store; -1 if it cannot be read. */
 static int64_t catchup_held(rk_peer_dial *dp, int set)
 {
-    uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN], fp[RK_FP_LEN];
-    memset(lo, 0, sizeof lo);
-    memset(hi, 0xff, sizeof hi);
+    uint8_t fp[RK_FP_LEN];
     rk_error err;
     rk_txn *t;
     uint64_t count = 0;
     if (rk_txn_begin(dp->g->node->store, false, &t, &err) != 0)
         return -1;
-    int rc = rk_store_set_fingerprint(t, set, lo, hi, &count, fp, &err);
+    int rc = rk_store_set_total(t, set, &count, fp, &err);
     rk_txn_abort(t);
     return rc == 0 ? (int64_t)count : -1;
 }

@@ -294,6 +294,14 @@ int rk_store_set_fingerprint(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], 
     return 0;
 }
 
+int rk_store_set_total(rk_txn *t, int set, uint64_t *count, uint8_t fp[RK_FP_LEN], rk_error *err)
+{
+    uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN];
+    memset(lo, 0, sizeof lo);
+    memset(hi, 0xff, sizeof hi);
+    return rk_store_set_fingerprint(t, set, lo, hi, count, fp, err);
+}
+
 int rk_store_set_items(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit,
                        rk_item_cb cb, void *ctx, rk_error *err)
 {

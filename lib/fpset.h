@@ -25,6 +25,9 @@
  * log n, not with the number of items in the range. */
 int rk_store_set_fingerprint(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
                              uint64_t *count, uint8_t fp[RK_FP_LEN], rk_error *err);
+/* The whole set: rk_store_set_fingerprint from the lowest item to the highest, what a node shows in
+ * its status and compares with a peer's before reconciling range by range. */
+int rk_store_set_total(rk_txn *t, int set, uint64_t *count, uint8_t fp[RK_FP_LEN], rk_error *err);
 typedef int (*rk_item_cb)(const uint8_t item[RK_ITEM_LEN], void *ctx); /* non-zero stops */
 int rk_store_set_items(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit,
                        rk_item_cb cb, void *ctx, rk_error *err);
