@@ -17,47 +17,33 @@
 #include "recview.h"
 #include "taxonomy.h"
 
-typedef struct question {
-    const char *field;
-    bool required;
-    const char *ja, *en; /* what to type, when the field name does not say it */
-} question;
+/* What to type for a field whose name does not say it, the same whichever kind asks it (a taxonomy
+ * shows its own title instead). */
+static const struct {
+    const char *field, *ja, *en;
+} hints[] = {
+    {"title", "題名", "title"},
+    {"name", "名前", "name"},
+    {"summary", "概要", "summary"},
+    {"prefecture", "都道府県（名前かコード 01〜47）", "prefecture (name or code 01..47)"},
+    {"place_name", "地名（例: 加賀市）", "place name"},
+    {"challenge", "課題", "challenge"},
+    {"initiative", "取組", "initiative"},
+    {"starts_at", "開始日時（例: 2025-09-10T13:00:00+09:00）", "start (e.g. 2025-09-10T13:00:00+09:00)"},
+    {"ends_at", "終了日時（例: 2025-09-10T16:30:00+09:00）", "end (e.g. 2025-09-10T16:30:00+09:00)"},
+    {"organiser", "主催", "organiser"},
+    {"application_url", "申込 URL", "application URL"},
+    {"website", "ウェブサイト", "website"},
+    {"tags", "タグ（; で区切る）", "tags (separated by ;)"},
+};
 
-static const question case_questions[] = {
-    {"title", true, "題名", "title"},
-    {"summary", true, "概要", "summary"},
-    {"prefecture", true, "都道府県（名前かコード 01〜47）", "prefecture (name or code 01..47)"},
-    {"industry", true, NULL, NULL},
-    {"dx_level", true, NULL, NULL},
-    {"skills", false, NULL, NULL},
-    {"place_name", false, "地名（例: 加賀市）", "place name"},
-    {"challenge", false, "課題", "challenge"},
-    {"initiative", false, "取組", "initiative"},
-    {"tags", false, "タグ（; で区切る）", "tags (separated by ;)"},
-    {NULL, false, NULL, NULL},
-};
-static const question event_questions[] = {
-    {"title", true, "題名", "title"},
-    {"event_type", true, NULL, NULL},
-    {"starts_at", true, "開始日時（例: 2025-09-10T13:00:00+09:00）", "start (e.g. 2025-09-10T13:00:00+09:00)"},
-    {"ends_at", true, "終了日時（例: 2025-09-10T16:30:00+09:00）", "end (e.g. 2025-09-10T16:30:00+09:00)"},
-    {"format", true, NULL, NULL},
-    {"prefecture", true, "都道府県（名前かコード 01〜47）", "prefecture (name or code 01..47)"},
-    {"summary", false, "概要", "summary"},
-    {"organiser", false, "主催", "organiser"},
-    {"application_url", false, "申込 URL", "application URL"},
-    {"tags", false, "タグ（; で区切る）", "tags (separated by ;)"},
-    {NULL, false, NULL, NULL},
-};
-static const question region_questions[] = {
-    {"name", true, "名前", "name"},
-    {"node_kind", true, NULL, NULL},
-    {"prefecture", false, "都道府県（名前かコード 01〜47）", "prefecture (name or code 01..47)"},
-    {"summary", false, "概要", "summary"},
-    {"key_industries", false, NULL, NULL},
-    {"website", false, "ウェブサイト", "website"},
-    {NULL, false, NULL, NULL},
-};
+static const char *hint(const char *field, bool ja)
+{
+    for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
+        if (strcmp(hints[i].field, field) == 0)
+            return ja ? hints[i].ja : hints[i].en;
+    return NULL;
+}
 
 /* One line from in without its line end; NULL at end of input. */
 static char *read_answer(FILE *in, char *buf, size_t cap)
@@ -136,15 +122,11 @@ static const rk_problem *problem_for(const rk_problems *all, const char *path)
     return NULL;
 }
 
-int rk_new_ask(const char *kind, FILE *in, json_t **out)
+int rk_new_ask(const rk_record_form *form, FILE *in, json_t **out)
 {
     bool ja = rk_cli_japanese();
-    const question *qs = !strcmp(kind, "case")    ? case_questions
-                         : !strcmp(kind, "event") ? event_questions
-                                                  : region_questions;
-    const ProtobufCMessageDescriptor *d = !strcmp(kind, "case")    ? &renkei__case__descriptor
-                                          : !strcmp(kind, "event") ? &renkei__event__descriptor
-                                                                   : &renkei__region_profile__descriptor;
+    const char *kind = form->kind;
+    const ProtobufCMessageDescriptor *d = form->body;
     json_t *rec = json_pack("{s:s, s:{}}", "kind", kind, kind);
     if (!rec)
         return -1;
@@ -153,29 +135,28 @@ int rk_new_ask(const char *kind, FILE *in, json_t **out)
             ja ? "%s を項目ごとに入力します（空欄で省略、必須の項目は * つき）。\n"
                : "Enter the %s field by field (empty skips; * marks required fields).\n",
             kind);
-    for (const question *q = qs; q->field; q++) {
-        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, q->field);
+    for (const char *const *q = form->asked; *q; q++) {
+        const char *field = *q;
+        bool required = rk_record_form_requires(form, field);
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, field);
         if (!f)
             continue;
         const rk_taxonomy *tx = f->type == PROTOBUF_C_TYPE_ENUM ? rk_taxonomy_of(f->descriptor) : NULL;
         char path[64];
-        snprintf(path, sizeof path, "%s.%s", kind, q->field);
+        snprintf(path, sizeof path, "%s.%s", kind, field);
         for (bool first = true;; first = false) {
-            const char *what = ja ? (q->ja ? q->ja
-                                     : tx  ? tx->title_ja
-                                           : q->field)
-                                  : (q->en ? q->en
-                                     : tx  ? tx->title_en
-                                           : q->field);
+            const char *what = hint(field, ja);
+            if (!what)
+                what = tx ? (ja ? tx->title_ja : tx->title_en) : field;
             if (tx) {
                 if (first)
                     show_choices(f->descriptor);
                 fprintf(stderr, ja ? "%s%s %s（番号・コード・ラベル%s）: " : "%s%s %s (number, code or label%s): ",
-                        q->required ? "*" : " ", q->field, what,
+                        required ? "*" : " ", field, what,
                         f->label == PROTOBUF_C_LABEL_REPEATED ? (ja ? "、; で区切って複数可" : "; several with ;")
                                                               : "");
             } else {
-                fprintf(stderr, "%s%s %s: ", q->required ? "*" : " ", q->field, what);
+                fprintf(stderr, "%s%s %s: ", required ? "*" : " ", field, what);
             }
             char line[2048];
             if (!read_answer(in, line, sizeof line)) {
@@ -184,15 +165,15 @@ int rk_new_ask(const char *kind, FILE *in, json_t **out)
                 json_decref(rec);
                 return 1;
             }
-            if (!line[0] && !q->required)
+            if (!line[0] && !required)
                 break;
             json_t *v = line[0] ? answer_value(f, line) : NULL;
-            if (line[0] && (!v || json_object_set_new(body, q->field, v) != 0)) {
+            if (line[0] && (!v || json_object_set_new(body, field, v) != 0)) {
                 json_decref(rec);
                 return -1;
             }
             if (!line[0])
-                json_object_del(body, q->field);
+                json_object_del(body, field);
             /* the node's rules on the record so far; only this field's problems matter now */
             rk_problems all;
             rk_problems_init(&all);
@@ -207,7 +188,7 @@ int rk_new_ask(const char *kind, FILE *in, json_t **out)
             }
             rk_print_problem(stderr, NULL, p->field, p->code, p->message, p->message_ja, p->suggestion);
             rk_problems_free(&all);
-            json_object_del(body, q->field);
+            json_object_del(body, field);
         }
     }
     /* the canonical form (codes, not the labels or names typed), as the node will store it */

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "renkei.pb-c.h"
 #include "util.h"
 
 enum { RK_EXIT_OK = 0, RK_EXIT_FAIL = 1, RK_EXIT_USAGE = 2 };
@@ -100,12 +101,29 @@ void rk_record_text_clean(rk_buf *b);
  * untouched template field is left out rather than sent; true when j itself is then empty. */
 bool rk_json_prune_empty(json_t *j);
 
+/* ---- form.c: the kinds of record a coordinator writes ------------------------------------------ */
+
+/* A kind of record a coordinator writes (case, event, region): the body's message, the body fields
+ * the node requires, the fields --ask asks, and what the kind is called in Japanese. The template,
+ * --ask and the CSV import all read them here. */
+typedef struct rk_record_form {
+    const char *kind;
+    const ProtobufCMessageDescriptor *body;
+    const char *const *required; /* NULL-terminated */
+    const char *const *asked;    /* NULL-terminated, in the order they are asked */
+    const char *ja;
+} rk_record_form;
+/* The form of kind, or NULL for any other kind. */
+const rk_record_form *rk_record_form_of(const char *kind);
+/* Whether the node requires field of form's body. */
+bool rk_record_form_requires(const rk_record_form *form, const char *field);
+
 /* ---- ask.c: a record asked for field by field -------------------------------------------------- */
 
-/* Asks the main fields of a record of kind ("case", "event", "region") on stderr, reading answers as
- * lines from in and checking each at once. 0 with *out the record's JSON; 1 when the input ended
- * first (after saying so); -1 when memory ran out. */
-int rk_new_ask(const char *kind, FILE *in, json_t **out);
+/* Asks the main fields of a record of form's kind on stderr, reading answers as lines from in and
+ * checking each at once. 0 with *out the record's JSON; 1 when the input ended first (after saying
+ * so); -1 when memory ran out. */
+int rk_new_ask(const rk_record_form *form, FILE *in, json_t **out);
 
 /* ---- commands --------------------------------------------------------------------------------- */
 

@@ -145,23 +145,13 @@ static bool top_column(const char *name)
            strcmp(name, "language") == 0 || strcmp(name, "rid") == 0;
 }
 
-static const ProtobufCMessageDescriptor *body_desc(const char *kind)
-{
-    if (strcmp(kind, "case") == 0)
-        return &renkei__case__descriptor;
-    if (strcmp(kind, "event") == 0)
-        return &renkei__event__descriptor;
-    if (strcmp(kind, "region") == 0)
-        return &renkei__region_profile__descriptor;
-    return NULL;
-}
-
 /* The body field a column fills for a kind: the export's "title" is a region's name. */
 static const ProtobufCFieldDescriptor *column_field(const char *kind, const char *col)
 {
-    const ProtobufCMessageDescriptor *d = body_desc(kind);
-    if (!d)
+    const rk_record_form *form = rk_record_form_of(kind);
+    if (!form)
         return NULL;
+    const ProtobufCMessageDescriptor *d = form->body;
     if (strcmp(kind, "region") == 0 && strcmp(col, "title") == 0)
         col = "name";
     const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, col);
@@ -367,7 +357,7 @@ static int build_row(rk_cli *cli, const json_t *header, const json_t *cells, row
         }
         int k = rk_taxonomy_value(&renkei__kind__descriptor, kind);
         const char *code = k > 0 ? rk_taxonomy_code(&renkei__kind__descriptor, k) : NULL;
-        if (!code || !body_desc(code)) {
+        if (!code || !rk_record_form_of(code)) {
             row_problem(job->row, "kind", "invalid_enum", "kind must be case, event or region",
                         "kind は case, event, region のどれかです", NULL);
             job->bad = true;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "jsonlist.h"
 #include "taxonomy.h"
 
 void rk_record_text_clean(rk_buf *b)
@@ -117,19 +118,6 @@ static const struct {
     {"prefecture", "都道府県: コード 01〜47 か名前（例: 17 または 石川県。一覧: renkei codes prefecture）"},
 };
 
-static const char *const required_case[] = {"title", "summary", "prefecture", "industry", "dx_level", NULL};
-static const char *const required_event[] = {"title",  "event_type", "starts_at", "ends_at",
-                                             "format", "prefecture", NULL};
-static const char *const required_region[] = {"name", "node_kind", NULL};
-
-static bool listed(const char *const *names, const char *name)
-{
-    for (; names && *names; names++)
-        if (strcmp(*names, name) == 0)
-            return true;
-    return false;
-}
-
 static const char *help_of(const char *name)
 {
     for (size_t i = 0; i < sizeof field_help / sizeof field_help[0]; i++)
@@ -161,13 +149,14 @@ static int comment_enum(rk_buf *b, const char *indent, const ProtobufCEnumDescri
     return col ? rk_buf_puts(b, "\n") : 0;
 }
 
-static int emit_message(rk_buf *b, const ProtobufCMessageDescriptor *d, const char *const *required, int depth);
+static int emit_message(rk_buf *b, const ProtobufCMessageDescriptor *d, const rk_record_form *form, int depth);
 
-static int emit_field(rk_buf *b, const ProtobufCFieldDescriptor *f, const char *const *required, int depth, bool last)
+/* form: the record's form for the body's own fields, NULL for those of a nested message */
+static int emit_field(rk_buf *b, const ProtobufCFieldDescriptor *f, const rk_record_form *form, int depth, bool last)
 {
     char indent[32];
     snprintf(indent, sizeof indent, "%*s", 2 * depth, "");
-    bool req = listed(required, f->name);
+    bool req = form && rk_record_form_requires(form, f->name);
     const char *help = help_of(f->name);
     const rk_taxonomy *tx = f->type == PROTOBUF_C_TYPE_ENUM ? rk_taxonomy_of(f->descriptor) : NULL;
     if (rk_buf_printf(b, "%s// %s", indent, f->name))
@@ -202,28 +191,21 @@ static int emit_field(rk_buf *b, const ProtobufCFieldDescriptor *f, const char *
     return rc || rk_buf_puts(b, last ? "\n" : ",\n");
 }
 
-static int emit_message(rk_buf *b, const ProtobufCMessageDescriptor *d, const char *const *required, int depth)
+static int emit_message(rk_buf *b, const ProtobufCMessageDescriptor *d, const rk_record_form *form, int depth)
 {
     if (rk_buf_puts(b, "{\n"))
         return -1;
     for (unsigned i = 0; i < d->n_fields; i++)
-        if (emit_field(b, &d->fields[i], required, depth, i + 1 == d->n_fields))
+        if (emit_field(b, &d->fields[i], form, depth, i + 1 == d->n_fields))
             return -1;
     return rk_buf_printf(b, "%*s}", 2 * (depth - 1), "");
 }
 
-static int build_template(rk_buf *b, const char *kind)
+static int build_template(rk_buf *b, const rk_record_form *form)
 {
-    const ProtobufCMessageDescriptor *d;
-    const char *const *required;
-    const char *what;
-    if (strcmp(kind, "case") == 0) {
-        d = &renkei__case__descriptor, required = required_case, what = "事例";
-    } else if (strcmp(kind, "event") == 0) {
-        d = &renkei__event__descriptor, required = required_event, what = "イベント・講座";
-    } else {
-        d = &renkei__region_profile__descriptor, required = required_region, what = "地域プロファイル";
-    }
+    const char *kind = form->kind;
+    const ProtobufCMessageDescriptor *d = form->body;
+    const char *what = form->ja;
     if (rk_buf_printf(
             b,
             "// renkei new %s: %s（%s）のひな形です。\n"
@@ -239,7 +221,7 @@ static int build_template(rk_buf *b, const char *kind)
             "  \"visibility\": \"public\",\n"
             "  \"%s\": ",
             kind, what, kind, kind, kind) ||
-        emit_message(b, d, required, 2) || rk_buf_puts(b, "\n}\n"))
+        emit_message(b, d, form, 2) || rk_buf_puts(b, "\n}\n"))
         return -1;
     return 0;
 }
@@ -260,28 +242,27 @@ int rk_cmd_new(rk_cli *cli, int argc, char **argv)
         return rk_usage_error("new", argc - optind ? "one kind only: case, event or region"
                                                    : "missing kind: case, event or region");
     const char *kind = argv[optind];
-    if (strcmp(kind, "case") && strcmp(kind, "event") && strcmp(kind, "region"))
+    const rk_record_form *form = rk_record_form_of(kind);
+    if (!form)
         return rk_usage_error("new", "'%s' is not a kind: case, event or region", kind);
     rk_buf b;
     rk_buf_init(&b);
     if (ask) {
         json_t *rec = NULL;
-        int arc = rk_new_ask(kind, stdin, &rec);
+        int arc = rk_new_ask(form, stdin, &rec);
         if (arc != 0) {
             if (arc < 0)
                 fprintf(stderr, "renkei: out of memory\n");
             return RK_EXIT_FAIL;
         }
-        char *text = json_dumps(rec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        int drc = rk_jsonlist_dump(rec, JSON_INDENT(2) | JSON_PRESERVE_ORDER, &b) || rk_buf_puts(&b, "\n");
         json_decref(rec);
-        if (!text || rk_buf_puts(&b, text) || rk_buf_puts(&b, "\n")) {
-            free(text);
+        if (drc) {
             rk_buf_free(&b);
             fprintf(stderr, "renkei: out of memory\n");
             return RK_EXIT_FAIL;
         }
-        free(text);
-    } else if (build_template(&b, kind) != 0) {
+    } else if (build_template(&b, form) != 0) {
         rk_buf_free(&b);
         fprintf(stderr, "renkei: out of memory\n");
         return RK_EXIT_FAIL;
