@@ -195,7 +195,7 @@ int rk_catalog_jsonld(const rk_feed_meta *m, const uint64_t newest[4], rk_buf *o
         if (newest[datasets[i].kind] &&
             json_array_append_new(sets, dataset(m, catalog, i, newest[datasets[i].kind], hex)))
             goto done;
-    if (rk_jsonlist_dump(c, JSON_INDENT(1) | JSON_PRESERVE_ORDER, out) || rk_buf_puts(out, "\n"))
+    if (rk_jsonlist_document(c, out))
         goto done;
     rc = 0;
 done:

@@ -312,8 +312,7 @@ static int stats_cb(const rk_record *rec, void *ctx)
 
 static int put_json(rk_export_response *out, json_t *j)
 {
-    int rc =
-        !j || rk_jsonlist_dump(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER, &out->body) || rk_buf_puts(&out->body, "\n");
+    int rc = !j || rk_jsonlist_document(j, &out->body);
     json_decref(j);
     return rc ? fail500(out, "out of memory rendering JSON") : 0;
 }

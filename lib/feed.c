@@ -368,7 +368,7 @@ int rk_feed_json(const rk_record *const *recs, size_t n, const rk_feed_meta *m, 
     for (size_t i = 0; i < p.k; i++)
         if (jpush(items, json_item(p.v[i], m, &p.tmp)))
             goto done;
-    if (rk_jsonlist_dump(feed, JSON_INDENT(1) | JSON_PRESERVE_ORDER, out) || rk_buf_puts(out, "\n"))
+    if (rk_jsonlist_document(feed, out))
         goto done;
     rc = 0;
 done:

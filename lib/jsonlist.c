@@ -42,6 +42,11 @@ int rk_jsonlist_dump(const json_t *j, size_t flags, rk_buf *out)
     return json_dump_callback(j, jsonlist_dump_to_buf, out, flags);
 }
 
+int rk_jsonlist_document(const json_t *j, rk_buf *out)
+{
+    return rk_jsonlist_dump(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER, out) || rk_buf_puts(out, "\n") ? -1 : 0;
+}
+
 int rk_jsonlist_close(rk_jsonlist *l, ...)
 {
     if (rk_buf_puts(l->out, "]") != 0)

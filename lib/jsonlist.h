@@ -32,5 +32,8 @@ int rk_jsonlist_close(rk_jsonlist *l, ...);
 /* Appends jansson's dump of j (json_dump_flags) to out, the one way this tree turns a jansson value
  * into bytes in a buffer. 0, or -1 when out of memory (out may then hold part). */
 int rk_jsonlist_dump(const json_t *j, size_t flags, rk_buf *out);
+/* j as a whole JSON document the exports serve (the feed, the catalog, statistics): indented by one,
+ * members in the order they were set, and a final newline. 0, or -1 when out of memory. */
+int rk_jsonlist_document(const json_t *j, rk_buf *out);
 
 #endif
