@@ -63,5 +63,37 @@ def test_empty_node_takes_ranges_and_falls_back_on_an_older_listener():
     a.stop()
 
 
+def range_fetch(peer, rset, after=b"", rmax=0):
+    msg = cl.pb_uint(2, 1) + cl.pb_uint(3, rset) + (cl.pb_bytes(4, after) if after else b"")
+    return peer.request(cl.REQ_FETCH, msg + (cl.pb_uint(5, rmax) if rmax else b""))
+
+
+def test_range_fetch_on_the_wire():
+    """The listener's side: the cursor moves through the set in item order and ends; the members'
+    set needs a member; a cursor of the wrong length is refused."""
+    a = Node("a", gossip=True).start()
+    try:
+        for i in range(3):
+            a.publish(sample_case(title="範囲の事例 %d" % i))
+        p = cl.RawPeer(a.port)
+        try:
+            f, rs = range_fetch(p, 0, rmax=2)  # the public set needs no handshake, as for Reconcile
+            assert f == cl.REP_RECORDS, (f, rs)
+            assert len(rs.get(1, [])) == 2 and len(rs[2][0]) == 40 and not rs.get(3), rs
+            first_last = rs[2][0]
+            f, rs = range_fetch(p, 0, after=first_last, rmax=2)
+            assert len(rs.get(1, [])) == 1 and rs[2][0] > first_last and rs.get(3) == [1], rs
+            f, rs = range_fetch(p, 0, after=rs[2][0])
+            assert f == cl.REP_RECORDS and not rs.get(1) and not rs.get(2) and rs.get(3) == [1], rs
+            f, err = range_fetch(p, 1)
+            assert f == cl.REP_ERROR and err[1][0] == b"forbidden", (f, err)
+            f, err = range_fetch(p, 0, after=b"short")
+            assert f == cl.REP_ERROR and err[1][0] == b"bad_field", (f, err)
+        finally:
+            p.close()
+    finally:
+        a.stop()
+
+
 if __name__ == "__main__":
     run_tests(globals())
