@@ -73,9 +73,8 @@ int rk_relay_wanted(struct rk_gossip *g, const uint8_t *list, size_t n, size_t s
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const uint8_t *h = list + i * stride + (stride - RK_HASH_LEN);
-        const uint8_t *env;
-        size_t len;
-        int r = rk_store_get_envelope(t, h, &env, &len, &err);
+        uint64_t seq; /* held already: the hash's key is enough, no envelope to decompress */
+        int r = rk_records_seq(t, h, &seq, &err);
         if (r < 0)
             rc = -1;
         else if (r == 0) {
