@@ -49,6 +49,7 @@ static int teardown(void **state)
     fx_store_close(&f->s);
     fx_store_close(&f->peer);
     fx_author_free(&f->a);
+    free(f);
     return 0;
 }
 
