@@ -8,9 +8,11 @@
  * change sequence numbers, delta-coded in blocks, in sort-key order). A new record's tokens are not
  * written at once: its sort key goes into "pending", and when RK_INDEX_PENDING_MAX records wait there,
  * the put that reaches that number writes all their postings token by token, so each token's last
- * block is rewritten once per batch instead of once per group commit. Queries check a record's other
- * filters in these posting lists, and its full-text terms in rk_index_record_text, the function that
- * made its tokens, so query and index cannot disagree.
+ * block is rewritten once per batch instead of once per group commit. A record's tokens are the ones
+ * offered when it was put (computed outside the writer thread, lib/rectokens.h), or computed from the
+ * stored record here by the same function. Queries check a record's other filters in these posting
+ * lists, and its full-text terms in rk_rectokens_text, the text its tokens come from, so query and
+ * index cannot disagree.
  */
 #include "index.h"
 
@@ -21,9 +23,12 @@
 
 #include "grow.h"
 #include "records.h"
+#include "rectokens.h"
 #include "text.h"
 
 #define TAG_FIELD 'f'
+
+_Static_assert(RK_RECTOKENS_TOKEN_MAX == RK_INDEX_TOKEN_MAX, "a record's tokens are the ones \"tokens\" lists");
 
 void rk_index_prefixes_free(rk_index_prefixes *l)
 {
@@ -137,91 +142,7 @@ int rk_index_record_fields(const Renkei__Record *m, rk_index_prefixes *l)
     return rc ? -1 : 0;
 }
 
-/* ---- searchable text ---------------------------------------------------------------------------- */
-
-static int add_text(rk_buf *b, const char *s)
-{
-    if (!s || !s[0])
-        return 0;
-    /* Fields are separated by a newline so a phrase never matches across two fields. */
-    return rk_buf_puts(b, s) | rk_buf_append(b, "\n", 1);
-}
-
-static int add_texts(rk_buf *b, char **v, size_t n)
-{
-    int rc = 0;
-    for (size_t i = 0; i < n; i++)
-        rc |= add_text(b, v[i]);
-    return rc;
-}
-
-static int add_contact(rk_buf *b, const Renkei__Contact *c)
-{
-    return c ? add_text(b, c->name) | add_text(b, c->organisation) : 0;
-}
-
-static int record_text(const Renkei__Record *m, rk_buf *b)
-{
-    int rc = 0;
-    switch (m->body_case) {
-    case RENKEI__RECORD__BODY_CASE: {
-        const Renkei__Case *c = m->case_;
-        rc |= add_text(b, c->title) | add_text(b, c->summary) | add_text(b, c->place_name);
-        if (c->organisation)
-            rc |= add_text(b, c->organisation->name);
-        rc |= add_text(b, c->challenge) | add_text(b, c->initiative);
-        rc |= add_texts(b, c->technologies, c->n_technologies);
-        rc |= add_texts(b, c->support_organisations, c->n_support_organisations);
-        rc |= add_texts(b, c->funding, c->n_funding);
-        for (size_t i = 0; i < c->n_results; i++)
-            rc |= add_text(b, c->results[i]->metric);
-        rc |= add_text(b, c->lessons) | add_text(b, c->failures);
-        if (c->spread)
-            rc |= add_texts(b, c->spread->adopted_by, c->spread->n_adopted_by);
-        rc |= add_texts(b, c->tags, c->n_tags);
-        rc |= add_contact(b, c->contact);
-        break;
-    }
-    case RENKEI__RECORD__BODY_EVENT: {
-        const Renkei__Event *e = m->event;
-        rc |= add_text(b, e->title) | add_text(b, e->summary) | add_text(b, e->organiser);
-        rc |= add_texts(b, e->co_organisers, e->n_co_organisers);
-        rc |= add_text(b, e->online_platform);
-        if (e->venue)
-            rc |= add_text(b, e->venue->name) | add_text(b, e->venue->address);
-        for (size_t i = 0; i < e->n_speakers; i++)
-            rc |= add_text(b, e->speakers[i]->name) | add_text(b, e->speakers[i]->affiliation);
-        for (size_t i = 0; i < e->n_agenda; i++)
-            rc |= add_text(b, e->agenda[i]->title) | add_text(b, e->agenda[i]->speaker);
-        rc |= add_texts(b, e->tags, e->n_tags);
-        rc |= add_contact(b, e->contact);
-        break;
-    }
-    case RENKEI__RECORD__BODY_REGION: {
-        const Renkei__RegionProfile *r = m->region;
-        rc |= add_text(b, r->name) | add_text(b, r->coordinating_organisation) | add_text(b, r->summary);
-        rc |= add_texts(b, r->issues, r->n_issues) | add_texts(b, r->attractions, r->n_attractions);
-        rc |= add_contact(b, r->contact);
-        break;
-    }
-    default: break;
-    }
-    return rc ? -1 : 0;
-}
-
-/* The normalised searchable text, malloc'd; NULL when out of memory. An empty record gives "". */
-char *rk_index_record_text(const Renkei__Record *m)
-{
-    rk_buf b;
-    rk_buf_init(&b);
-    if (record_text(m, &b) != 0) {
-        rk_buf_free(&b);
-        return NULL;
-    }
-    char *norm = rk_text_normalize(b.data ? b.data : "", b.len);
-    rk_buf_free(&b);
-    return norm;
-}
+/* ---- query terms ------------------------------------------------------------------------------- */
 
 static int collect_token(const char *tok, size_t len, void *ctx)
 {
@@ -233,51 +154,6 @@ static int collect_token(const char *tok, size_t len, void *ctx)
 int rk_index_term_tokens(const char *norm, rk_index_prefixes *l)
 {
     return rk_text_tokens(norm, collect_token, l);
-}
-
-/* The distinct tokens of one record's normalised text, in order of first occurrence: a GLib hash set
- * of NUL-terminated copies kept in a string chunk, so a text of n token occurrences costs n hash
- * lookups rather than a sort of n copies. */
-typedef struct token_set {
-    GHashTable *seen;     /* keys are the copies in `copies` */
-    GStringChunk *copies; /* the caller's, when the tokens must outlive the set */
-    bool own_copies;
-    GPtrArray *order; /* the distinct tokens (char *, in `copies`) */
-} token_set;
-
-/* copies: where the token copies go (they live as long as it does), or NULL for the set's own.
- * GLib aborts rather than return NULL when it runs out of memory. */
-static void token_set_init(token_set *set, GStringChunk *copies)
-{
-    set->seen = g_hash_table_new(g_str_hash, g_str_equal);
-    set->own_copies = copies == NULL;
-    set->copies = copies ? copies : g_string_chunk_new(4096);
-    set->order = g_ptr_array_new();
-}
-
-static void token_set_free(token_set *set)
-{
-    g_hash_table_destroy(set->seen);
-    if (set->own_copies)
-        g_string_chunk_free(set->copies);
-    g_ptr_array_free(set->order, TRUE);
-    memset(set, 0, sizeof *set);
-}
-
-static int collect_distinct_token(const char *tok, size_t len, void *ctx)
-{
-    token_set *set = ctx;
-    if (len == 0 || len > RK_INDEX_TOKEN_MAX)
-        return 0; /* the same rule as collect_token */
-    char key[RK_INDEX_TOKEN_MAX + 1];
-    memcpy(key, tok, len);
-    key[len] = '\0';
-    if (g_hash_table_contains(set->seen, key))
-        return 0;
-    char *copy = g_string_chunk_insert_len(set->copies, key, (gssize)len);
-    g_hash_table_add(set->seen, copy);
-    g_ptr_array_add(set->order, copy);
-    return 0;
 }
 
 /* ---- posting lists ------------------------------------------------------------------------------- */
@@ -405,16 +281,6 @@ static int event_update(rk_txn *t, MDB_txn *txn, const rk_record *rec, int sign,
 
 /* ---- maintenance --------------------------------------------------------------------------------- */
 
-/* The distinct tokens of a normalised text, in set->order, copied into `copies` (NULL: the set's
- * own); returns their number, or (size_t)-1 when tokenising failed. Free with token_set_free. */
-static size_t distinct_tokens(const char *norm, GStringChunk *copies, token_set *set)
-{
-    token_set_init(set, copies);
-    if (rk_text_tokens(norm, collect_distinct_token, set) != 0)
-        return (size_t)-1;
-    return set->order->len;
-}
-
 /* Removes the token postings of an indexed record. */
 static int tokens_remove(rk_txn *t, MDB_txn *txn, const rk_record *rec, const uint8_t sk[RK_SORT_KEY_LEN],
                          rk_error *err)
@@ -423,26 +289,19 @@ static int tokens_remove(rk_txn *t, MDB_txn *txn, const rk_record *rec, const ui
     int found = rk_records_seq(t, rec->hash, &seq, err);
     if (found <= 0)
         return found < 0 ? -1 : rk_fail(err, "store_corrupt", "", "an indexed record has no envelope");
-    char *norm = rk_index_record_text(rec->msg);
-    if (!norm)
+    rk_rectokens *tokens = rk_rectokens_of(rec->msg);
+    if (!tokens)
         return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
     MDB_cursor *c;
     int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c);
     if (rc != 0) {
-        free(norm);
+        rk_rectokens_free(tokens);
         return rk_txn_fail(t, rc, "opening a cursor", err);
     }
-    token_set tokens;
-    size_t n = distinct_tokens(norm, NULL, &tokens);
-    if (n == (size_t)-1)
-        rc = rk_fail(err, "no_memory", "", "out of memory while indexing a record");
-    for (size_t i = 0; rc == 0 && n != (size_t)-1 && i < n; i++) {
-        const char *tok = g_ptr_array_index(tokens.order, i);
+    for (const char *tok = rk_rectokens_next(tokens, NULL); rc == 0 && tok; tok = rk_rectokens_next(tokens, tok))
         rc = rk_postings_remove(t, c, (const uint8_t *)tok, strlen(tok), seq, sk, err);
-    }
     mdb_cursor_close(c);
-    token_set_free(&tokens);
-    free(norm);
+    rk_rectokens_free(tokens);
     return rc;
 }
 
@@ -526,7 +385,7 @@ typedef struct flush_record {
     uint8_t sk[RK_SORT_KEY_LEN];
 } flush_record;
 
-/* One posting to write: a token (pointing into the batch's token copies) and its record. */
+/* One posting to write: a token (pointing into the batch's token sets) and its record. */
 typedef struct token_posting {
     const char *tok;
     uint32_t len;
@@ -538,13 +397,15 @@ typedef struct flush_batch {
     size_t n_recs, cap_recs;
     token_posting *v;
     size_t n, cap;
-    GStringChunk *tokens; /* the token copies the postings point into */
+    rk_rectokens **sets; /* each record's tokens, which the postings point into */
+    size_t n_sets, cap_sets;
 } flush_batch;
 
 static void batch_free(flush_batch *b)
 {
-    if (b->tokens)
-        g_string_chunk_free(b->tokens);
+    for (size_t i = 0; i < b->n_sets; i++)
+        rk_rectokens_free(b->sets[i]);
+    free(b->sets);
     free(b->recs);
     free(b->v);
     memset(b, 0, sizeof *b);
@@ -572,42 +433,46 @@ static gint token_posting_cmp(gconstpointer a, gconstpointer b, gpointer ctx)
     return c ? c : memcmp(recs[y->rec].sk, recs[x->rec].sk, RK_SORT_KEY_LEN);
 }
 
+/* The distinct tokens of a pending record: those offered when it was put (rk_rectokens_offer), or,
+ * when none were, computed from the stored record by the same function. NULL with err filled. */
+static rk_rectokens *pending_tokens(rk_txn *t, const uint8_t hash[RK_HASH_LEN], rk_error *err)
+{
+    rk_rectokens *tokens = rk_rectokens_take(t, hash);
+    if (tokens)
+        return tokens;
+    rk_record rec;
+    if (rk_store_load(t, hash, &rec, err) != 0)
+        return NULL;
+    tokens = rk_rectokens_of(rec.msg);
+    rk_record_free(&rec);
+    if (!tokens)
+        rk_fail(err, "no_memory", "", "out of memory while indexing a record");
+    return tokens;
+}
+
 /* Adds one pending record and its distinct tokens to the batch. */
 static int batch_add_record(rk_txn *t, flush_batch *b, const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
 {
     flush_record *recs = rk_grow(b->recs, &b->cap_recs, b->n_recs + 1, sizeof *recs);
-    if (!recs)
+    rk_rectokens **sets = recs ? rk_grow(b->sets, &b->cap_sets, b->n_sets + 1, sizeof *sets) : NULL;
+    if (recs)
+        b->recs = recs;
+    if (sets)
+        b->sets = sets;
+    if (!recs || !sets)
         return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
-    b->recs = recs;
     flush_record *r = &b->recs[b->n_recs];
     int found = rk_records_seq(t, sk + 8, &r->seq, err);
     if (found <= 0)
         return found < 0 ? -1 : rk_fail(err, "store_corrupt", "", "a pending record has no envelope");
     memcpy(r->sk, sk, RK_SORT_KEY_LEN);
-    rk_record rec;
-    if (rk_store_load(t, sk + 8, &rec, err) != 0)
+    rk_rectokens *tokens = pending_tokens(t, sk + 8, err);
+    if (!tokens)
         return -1;
-    int rc = 0;
-    char *norm = rk_index_record_text(rec.msg);
-    if (!norm) {
-        rk_record_free(&rec);
-        return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
-    }
-    if (!b->tokens)
-        b->tokens = g_string_chunk_new(64 * 1024);
-    token_set tokens;
-    size_t n = distinct_tokens(norm, b->tokens, &tokens);
-    if (n == (size_t)-1)
-        rc = -1;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        const char *tok = g_ptr_array_index(tokens.order, i);
-        rc = batch_push(b, tok, (uint32_t)strlen(tok), (uint32_t)b->n_recs);
-    }
-    token_set_free(&tokens);
-    free(norm);
-    rk_record_free(&rec);
-    if (rc != 0)
-        return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
+    b->sets[b->n_sets++] = tokens;
+    for (const char *tok = rk_rectokens_next(tokens, NULL); tok; tok = rk_rectokens_next(tokens, tok))
+        if (batch_push(b, tok, (uint32_t)strlen(tok), (uint32_t)b->n_recs) != 0)
+            return rk_fail(err, "no_memory", "", "out of memory while indexing a record");
     b->n_recs++;
     return 0;
 }
@@ -669,6 +534,8 @@ int rk_index_flush(rk_txn *t, rk_error *err)
     if (result == 0)
         result = batch_write(t, txn, &b, err);
     batch_free(&b);
+    /* every pending record was taken: what is left was offered for records not stored */
+    rk_rectokens_forget(t);
     if (result != 0)
         return -1;
     rc = mdb_drop(txn, pdbi, 0);

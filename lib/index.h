@@ -83,8 +83,6 @@ int rk_index_push_prefecture(rk_index_prefixes *l, const char *pref);
 
 /* The filterable values of a record, one posting-list prefix each, sorted and distinct. */
 int rk_index_record_fields(const Renkei__Record *m, rk_index_prefixes *l);
-/* The normalised searchable text of a record, malloc'd; NULL when out of memory. */
-char *rk_index_record_text(const Renkei__Record *m);
 /* The tokens of a normalised text as "tokens" keys, by the rule the index uses. */
 int rk_index_term_tokens(const char *norm, rk_index_prefixes *l);
 

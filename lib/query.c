@@ -19,6 +19,7 @@
 #include "index.h"
 #include "postings.h"
 #include "records.h"
+#include "rectokens.h"
 #include "text.h"
 
 typedef struct query_plan {
@@ -148,7 +149,7 @@ static bool record_matches(const rk_record *rec, const query_plan *p, bool *oom)
     if (m->kind == RENKEI__KIND__KIND_TOMBSTONE)
         return false;
     if (p->n_terms) {
-        char *norm = rk_index_record_text(m);
+        char *norm = rk_rectokens_text(m);
         if (!norm) {
             *oom = true;
             return false;

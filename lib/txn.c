@@ -43,6 +43,8 @@ struct rk_store {
     void (*shared_destroy)(void *obj);
     _Atomic(void *) envdict; /* set once, read by every thread */
     void (*envdict_free)(void *);
+    void *write_slot; /* rk_txn_write_slot */
+    void (*write_slot_free)(void *);
 };
 
 struct rk_txn {
@@ -182,6 +184,14 @@ static void store_committed(rk_store *s, uint64_t id)
 void *rk_txn_scratch(rk_txn *t)
 {
     return t->write ? NULL : t->scratch;
+}
+
+void **rk_txn_write_slot(rk_txn *t, void (*free_fn)(void *))
+{
+    if (!t->write)
+        return NULL;
+    t->s->write_slot_free = free_fn;
+    return &t->s->write_slot;
 }
 
 void rk_txn_scratch_cleanup(rk_txn *t, void (*fn)(void *scratch))
@@ -415,6 +425,8 @@ void rk_store_close(rk_store *s)
     void *d = atomic_load(&s->envdict);
     if (d)
         s->envdict_free(d);
+    if (s->write_slot && s->write_slot_free)
+        s->write_slot_free(s->write_slot);
     mdb_env_close(s->env);
     free(s);
 }

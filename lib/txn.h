@@ -140,6 +140,12 @@ void *rk_txn_envdict_share(rk_txn *t, void *d, void (*free_fn)(void *));
  * it has one), otherwise it is freed, so the store never keeps a dictionary `meta` does not hold. */
 void rk_txn_envdict_made(rk_txn *t, void *d, void (*free_fn)(void *));
 
+/* One pointer that lives as long as the store, for what a write transaction leaves to a later one
+ * (lib/rectokens.c keeps records' full-text tokens there until the batch that writes their postings).
+ * Write transactions only: LMDB runs one at a time, so what the slot holds needs no lock. free_fn runs
+ * on it when the store closes. NULL for a read-only transaction. */
+void **rk_txn_write_slot(rk_txn *t, void (*free_fn)(void *));
+
 static inline MDB_val rk_mdb_val(const void *p, size_t n)
 {
     MDB_val v = {.mv_size = n, .mv_data = (void *)p};

@@ -1,0 +1,240 @@
+/* rectokens: a record's searchable text and distinct tokens, and their hand-over to the full-text
+ * batch (see rectokens.h for why and the invariants).
+ *
+ * The hand-over is a GLib hash table from record hash to tokens, in the store's write slot
+ * (rk_txn_write_slot): LMDB runs one write transaction at a time, so the writer, the only thread that
+ * offers and takes, needs no lock of its own, and a transaction that aborts leaves at worst tokens
+ * nobody takes, which are still right for their hash and are dropped with the next batch.
+ */
+#include "rectokens.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "text.h"
+
+/* ---- searchable text ---------------------------------------------------------------------------- */
+
+static int add_text(rk_buf *b, const char *s)
+{
+    if (!s || !s[0])
+        return 0;
+    /* Fields are separated by a newline so a phrase never matches across two fields. */
+    return rk_buf_puts(b, s) | rk_buf_append(b, "\n", 1);
+}
+
+static int add_texts(rk_buf *b, char **v, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        rc |= add_text(b, v[i]);
+    return rc;
+}
+
+static int add_contact(rk_buf *b, const Renkei__Contact *c)
+{
+    return c ? add_text(b, c->name) | add_text(b, c->organisation) : 0;
+}
+
+static int record_text(const Renkei__Record *m, rk_buf *b)
+{
+    int rc = 0;
+    switch (m->body_case) {
+    case RENKEI__RECORD__BODY_CASE: {
+        const Renkei__Case *c = m->case_;
+        rc |= add_text(b, c->title) | add_text(b, c->summary) | add_text(b, c->place_name);
+        if (c->organisation)
+            rc |= add_text(b, c->organisation->name);
+        rc |= add_text(b, c->challenge) | add_text(b, c->initiative);
+        rc |= add_texts(b, c->technologies, c->n_technologies);
+        rc |= add_texts(b, c->support_organisations, c->n_support_organisations);
+        rc |= add_texts(b, c->funding, c->n_funding);
+        for (size_t i = 0; i < c->n_results; i++)
+            rc |= add_text(b, c->results[i]->metric);
+        rc |= add_text(b, c->lessons) | add_text(b, c->failures);
+        if (c->spread)
+            rc |= add_texts(b, c->spread->adopted_by, c->spread->n_adopted_by);
+        rc |= add_texts(b, c->tags, c->n_tags);
+        rc |= add_contact(b, c->contact);
+        break;
+    }
+    case RENKEI__RECORD__BODY_EVENT: {
+        const Renkei__Event *e = m->event;
+        rc |= add_text(b, e->title) | add_text(b, e->summary) | add_text(b, e->organiser);
+        rc |= add_texts(b, e->co_organisers, e->n_co_organisers);
+        rc |= add_text(b, e->online_platform);
+        if (e->venue)
+            rc |= add_text(b, e->venue->name) | add_text(b, e->venue->address);
+        for (size_t i = 0; i < e->n_speakers; i++)
+            rc |= add_text(b, e->speakers[i]->name) | add_text(b, e->speakers[i]->affiliation);
+        for (size_t i = 0; i < e->n_agenda; i++)
+            rc |= add_text(b, e->agenda[i]->title) | add_text(b, e->agenda[i]->speaker);
+        rc |= add_texts(b, e->tags, e->n_tags);
+        rc |= add_contact(b, e->contact);
+        break;
+    }
+    case RENKEI__RECORD__BODY_REGION: {
+        const Renkei__RegionProfile *r = m->region;
+        rc |= add_text(b, r->name) | add_text(b, r->coordinating_organisation) | add_text(b, r->summary);
+        rc |= add_texts(b, r->issues, r->n_issues) | add_texts(b, r->attractions, r->n_attractions);
+        rc |= add_contact(b, r->contact);
+        break;
+    }
+    default: break;
+    }
+    return rc ? -1 : 0;
+}
+
+char *rk_rectokens_text(const Renkei__Record *m)
+{
+    rk_buf b;
+    rk_buf_init(&b);
+    if (record_text(m, &b) != 0) {
+        rk_buf_free(&b);
+        return NULL;
+    }
+    char *norm = rk_text_normalize(b.data ? b.data : "", b.len);
+    rk_buf_free(&b);
+    return norm;
+}
+
+/* ---- distinct tokens ----------------------------------------------------------------------------- */
+
+/* The distinct tokens seen so far: a GLib hash set of NUL-terminated copies kept in a string chunk,
+ * so a text of n token occurrences costs n hash lookups rather than a sort of n copies. GLib aborts
+ * rather than return NULL when it runs out of memory. */
+typedef struct token_set {
+    GHashTable *seen;     /* keys are the copies in `copies` */
+    GStringChunk *copies; /* the copies */
+    GPtrArray *order;     /* the distinct tokens in order of first occurrence */
+    size_t bytes;         /* their lengths, NULs included */
+} token_set;
+
+static int collect(const char *tok, size_t len, void *ctx)
+{
+    token_set *set = ctx;
+    if (len == 0 || len > RK_RECTOKENS_TOKEN_MAX)
+        return 0; /* not indexed */
+    char key[RK_RECTOKENS_TOKEN_MAX + 1];
+    memcpy(key, tok, len);
+    key[len] = '\0';
+    if (g_hash_table_contains(set->seen, key))
+        return 0;
+    char *copy = g_string_chunk_insert_len(set->copies, key, (gssize)len);
+    g_hash_table_add(set->seen, copy);
+    g_ptr_array_add(set->order, copy);
+    set->bytes += len + 1;
+    return 0;
+}
+
+rk_rectokens *rk_rectokens_of_text(const char *norm)
+{
+    token_set set = {.seen = g_hash_table_new(g_str_hash, g_str_equal),
+                     .copies = g_string_chunk_new(1024),
+                     .order = g_ptr_array_new()};
+    rk_rectokens *tok = NULL;
+    if (rk_text_tokens(norm, collect, &set) == 0 && (tok = malloc(sizeof *tok + set.bytes))) {
+        memset(tok->hash, 0, sizeof tok->hash);
+        tok->n = set.order->len;
+        tok->len = 0;
+        for (guint i = 0; i < set.order->len; i++) {
+            const char *s = g_ptr_array_index(set.order, i);
+            size_t len = strlen(s) + 1;
+            memcpy(tok->data + tok->len, s, len);
+            tok->len += len;
+        }
+    }
+    g_hash_table_destroy(set.seen);
+    g_string_chunk_free(set.copies);
+    g_ptr_array_free(set.order, TRUE);
+    return tok;
+}
+
+rk_rectokens *rk_rectokens_of(const Renkei__Record *m)
+{
+    char *norm = rk_rectokens_text(m);
+    if (!norm)
+        return NULL;
+    rk_rectokens *tok = rk_rectokens_of_text(norm);
+    free(norm);
+    return tok;
+}
+
+void rk_rectokens_free(rk_rectokens *tok)
+{
+    free(tok);
+}
+
+const char *rk_rectokens_next(const rk_rectokens *tok, const char *prev)
+{
+    const char *next = prev ? prev + strlen(prev) + 1 : tok->data;
+    return next < tok->data + tok->len ? next : NULL;
+}
+
+/* ---- the hand-over ------------------------------------------------------------------------------- */
+
+static guint hash_of(gconstpointer key)
+{
+    guint h;
+    memcpy(&h, key, sizeof h); /* a SHA-256 prefix is as uniform as a hash gets */
+    return h;
+}
+
+static gboolean hash_equal(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, RK_HASH_LEN) == 0;
+}
+
+static void kept_free(void *kept)
+{
+    g_hash_table_destroy(kept);
+}
+
+/* The table in the store's write slot, made on first use; NULL for a read-only transaction. */
+static GHashTable *kept_of(rk_txn *t, bool create)
+{
+    void **slot = rk_txn_write_slot(t, kept_free);
+    if (!slot)
+        return NULL;
+    if (!*slot && create)
+        *slot = g_hash_table_new_full(hash_of, hash_equal, NULL, free); /* keys point into the values */
+    return *slot;
+}
+
+void rk_rectokens_offer(rk_txn *t, const uint8_t hash[RK_HASH_LEN], rk_rectokens *tok)
+{
+    GHashTable *kept = tok ? kept_of(t, true) : NULL;
+    if (!kept) {
+        rk_rectokens_free(tok);
+        return;
+    }
+    if (g_hash_table_size(kept) >= RK_RECTOKENS_KEPT_MAX)
+        g_hash_table_remove_all(kept); /* offered to transactions that never stored them */
+    memcpy(tok->hash, hash, RK_HASH_LEN);
+    g_hash_table_replace(kept, tok->hash, tok);
+}
+
+rk_rectokens *rk_rectokens_take(rk_txn *t, const uint8_t hash[RK_HASH_LEN])
+{
+    GHashTable *kept = kept_of(t, false);
+    gpointer key, value;
+    if (!kept || !g_hash_table_lookup_extended(kept, hash, &key, &value))
+        return NULL;
+    g_hash_table_steal(kept, key);
+    return value;
+}
+
+void rk_rectokens_forget(rk_txn *t)
+{
+    GHashTable *kept = kept_of(t, false);
+    if (kept)
+        g_hash_table_remove_all(kept);
+}
+
+size_t rk_rectokens_kept(rk_txn *t)
+{
+    GHashTable *kept = kept_of(t, false);
+    return kept ? g_hash_table_size(kept) : 0;
+}
