@@ -46,7 +46,8 @@ typedef struct publish {
     char rid[RK_RID_MAX + 1];
     uint64_t version;
     char hash[2 * RK_HASH_LEN + 1];
-    rk_record rec; /* sealed, until handed to the writer */
+    rk_record rec;        /* sealed, until handed to the writer */
+    rk_rectokens *tokens; /* its full-text tokens, computed on the sealing thread, or NULL */
 } publish;
 
 /* A publish refused before anything was signed: drops msg and answers the error. */
@@ -149,9 +150,11 @@ static bool publish_submit(rk_api *a, rk_http_req *req, const char *route, rk_ap
     p->req = req;
     p->route = route;
     /* the node's own fresh signature is not verified again on the writer thread */
-    if (!a->stopping && rk_writer_submit_own(a->node->writer, &p->rec, p->is_create, publish_written, p) == 0)
+    if (!a->stopping &&
+        rk_writer_submit_own(a->node->writer, &p->rec, p->tokens, p->is_create, publish_written, p) == 0)
         return false;
     rk_record_free(&p->rec);
+    rk_rectokens_free(p->tokens);
     free(p);
     rk_api_error(res, "stopping", NULL, "the node is shutting down");
     return true;
@@ -198,6 +201,8 @@ static void publish_seal(rk_api *a, Renkei__Record *msg, int ok_status, bool is_
     snprintf(p->rid, sizeof p->rid, "%s", msg->rid);
     p->version = msg->version;
     rk_hex_encode(p->rec.hash, RK_HASH_LEN, p->hash);
+    /* normalised and tokenised here, on a pool thread, rather than again on the writer thread */
+    p->tokens = rk_writer_tokens(msg);
     res->then = publish_submit;
     res->then_ctx = p;
 }

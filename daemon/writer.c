@@ -54,6 +54,7 @@ typedef struct item {
                           writer, never submitted, so not counted in outstanding */
     bool create;            /* own items: a POST, which must not find the record stored */
     rk_signature_state sig; /* peer items: outcome of the verifier's check (when has_rec) */
+    rk_rectokens *tokens;   /* the record's full-text tokens, computed off the writer thread, or NULL */
 } item;
 
 /* A FIFO list of items; every access holds rk_writer.mu. */
@@ -129,6 +130,7 @@ struct rk_writer {
 
 static void free_item(item *it)
 {
+    rk_rectokens_free(it->tokens);
     free(it->env);
     free(it->source);
     if (it->has_rec)
@@ -271,6 +273,9 @@ static item *run_batch(rk_writer *w, item *batch, item *last, size_t n)
             }
             rk_error_clear(&it->err);
             it->res.status = RK_INGEST_FAILED;
+            /* the batch that writes the record's postings takes them instead of computing them */
+            rk_rectokens_offer(t, it->rec.hash, it->tokens);
+            it->tokens = NULL;
             int rc;
             if (it->own)
                 rc = rk_ingest_own(t, &members, w->quota, &node->limits, now, &it->rec, it->create, &it->res, &it->err);
@@ -389,6 +394,8 @@ static void *verifier_main(void *arg)
             rk_error_clear(&it->err);
             it->has_rec =
                 rk_ingest_prepare(roster, &node->limits, now, it->env, it->len, &it->rec, &it->sig, &it->err) == 0;
+            if (it->has_rec)
+                it->tokens = rk_writer_tokens(it->rec.msg); /* on this thread rather than the writer's */
         }
         rk_members_release(node, roster);
 
@@ -628,15 +635,24 @@ int rk_writer_submit(rk_writer *w, uint8_t *env, size_t len, const char *source,
     return enqueue(w, it);
 }
 
-int rk_writer_submit_own(rk_writer *w, rk_record *rec, bool create, rk_write_done done, void *ctx)
+rk_rectokens *rk_writer_tokens(const Renkei__Record *m)
+{
+    if (m->kind == RENKEI__KIND__KIND_TOMBSTONE || m->body_case == RENKEI__RECORD__BODY_TOMBSTONE)
+        return NULL;           /* not indexed */
+    return rk_rectokens_of(m); /* NULL when out of memory: the batch computes them */
+}
+
+int rk_writer_submit_own(rk_writer *w, rk_record *rec, rk_rectokens *tokens, bool create, rk_write_done done, void *ctx)
 {
     item *it = item_new(done, ctx);
     if (!it) {
         rk_record_free(rec);
+        rk_rectokens_free(tokens);
         return -1;
     }
     it->own = true;
     it->create = create;
+    it->tokens = tokens;
     item_take_record(it, rec);
     return enqueue(w, it);
 }

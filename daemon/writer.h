@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "ingest.h"
+#include "rectokens.h"
 
 typedef struct rk_writer rk_writer;
 struct rk_node;
@@ -32,11 +33,15 @@ void rk_writer_stop(rk_writer *w);
  * done may be NULL. Returns -1 if the writer is stopping (env is freed). */
 int rk_writer_submit(rk_writer *w, uint8_t *env, size_t len, const char *source, rk_write_done done, void *ctx);
 /* Thread-safe. For a record this node has just sealed with its own key: takes ownership of *rec (and
- * clears it), and ingests it with rk_ingest_own, i.e. every check but the verification of the node's
- * own signature; create (a POST) rejects it as "conflict" if any version is stored. Local publishes
- * only; a peer's record always goes through rk_writer_submit. Returns -1 if the writer is stopping
- * (the record is freed). */
-int rk_writer_submit_own(rk_writer *w, rk_record *rec, bool create, rk_write_done done, void *ctx);
+ * clears it) and of tokens (its rk_writer_tokens, or NULL), and ingests it with rk_ingest_own, i.e.
+ * every check but the verification of the node's own signature; create (a POST) rejects it as
+ * "conflict" if any version is stored. Local publishes only; a peer's record always goes through
+ * rk_writer_submit. Returns -1 if the writer is stopping (the record and tokens are freed). */
+int rk_writer_submit_own(rk_writer *w, rk_record *rec, rk_rectokens *tokens, bool create, rk_write_done done,
+                         void *ctx);
+/* Any thread: the full-text tokens of a record about to be submitted, so that the writer thread need
+ * not normalise its text (lib/rectokens.h); NULL for a tombstone, or when out of memory. */
+rk_rectokens *rk_writer_tokens(const Renkei__Record *m);
 /* Items submitted and not yet delivered. Peers' records are only fetched while this stays below a
  * bound, so a node catching up holds a fixed amount of memory however far behind it is. */
 size_t rk_writer_outstanding(rk_writer *w);
