@@ -293,7 +293,7 @@ static void test_postings_match_the_model(void **state)
  * ones still on their way when a batch was written (sealed, not yet committed) come with the next
  * batch, older than the list's newest. Here every other one of each batch's newest 60 waits for the
  * next. Placing them used to cost a binary search per posting over the last block (8 change reads
- * and more, and a block rewrite and often a split each): it doubled the writer's time per record.
+ * and more, and a block rewrite and often a split each): up to a fifth of the writer's CPU.
  * Each batch's older postings now cost at most 3 change reads each and are merged into at most two
  * blocks, and the list stays exact. */
 static void test_postings_late_records_merge_per_block(void **state)
