@@ -288,7 +288,7 @@ Query a node with curl or the CLI, for example:
   $RENKEI -s demo/kuwana/api.sock search ロボット
   $RENKEI -s demo/okinawa/api.sock events --from 2021-11-01 --to 2021-12-31
   $RENKEI -s demo/national/api.sock stats
-  $RENKEI -s demo/national/api.sock export --format ics --out demo/events.ics
+  $RENKEI -s demo/national/api.sock export --format ics --all --out demo/events.ics   # the samples are 2021–2023
   $RENKEI -s demo/saga/api.sock members
   $RENKEI -s demo/kitami/api.sock peers
 
