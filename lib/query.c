@@ -163,6 +163,13 @@ static bool record_matches(const rk_record *rec, const query_plan *p, bool *oom)
     return true;
 }
 
+/* A query without a kind lists cases, events and region profiles (docs/api.md); membership records
+ * are in the index too, for the roster's lookups by their kind. */
+static bool kind_listed(const rk_query *q, int kind)
+{
+    return q->kind != 0 || (kind >= RENKEI__KIND__KIND_CASE && kind <= RENKEI__KIND__KIND_REGION);
+}
+
 static int effective_max_visibility(int v)
 {
     return v > 0 ? v : RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
@@ -241,7 +248,8 @@ static int walk_visit(query_walk *w, uint64_t seq, const uint8_t *sk, const MDB_
     if (w->has_cursor && memcmp(sk, w->after, RK_SORT_KEY_LEN) <= 0)
         return 0;
     bool vis_known = v->mv_size == 2;
-    if (vis_known && ((const uint8_t *)v->mv_data)[1] > w->max_vis)
+    if (vis_known &&
+        (((const uint8_t *)v->mv_data)[1] > w->max_vis || !kind_listed(w->q, ((const uint8_t *)v->mv_data)[0])))
         return 0;
     int in = walk_in_filters(w, seq, sk, err);
     if (in <= 0)
@@ -261,7 +269,8 @@ static int walk_visit(query_walk *w, uint64_t seq, const uint8_t *sk, const MDB_
     if ((seq ? rk_records_load_seq(w->t, seq, sk + 8, &rec, err) : rk_store_load(w->t, sk + 8, &rec, err)) != 0)
         return -1;
     bool oom = false;
-    bool match = (int)rec.msg->visibility <= w->max_vis && record_matches(&rec, w->plan, &oom);
+    bool match = (int)rec.msg->visibility <= w->max_vis && kind_listed(w->q, (int)rec.msg->kind) &&
+                 record_matches(&rec, w->plan, &oom);
     if (oom) {
         rk_record_free(&rec);
         return rk_fail(err, "no_memory", "", "out of memory");

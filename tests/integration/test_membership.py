@@ -6,12 +6,15 @@ What a broken roster would get wrong: a key admitted by one endorsement, a diffe
 node that holds the same records, a membership record that changes nothing moving the digest, or an
 endorsement that replaces another key's."""
 
+import csv
 import datetime
 import hashlib
+import io
 import os
 import subprocess
 import sys
 import time
+from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -198,6 +201,18 @@ def test_membership_records_are_public_and_keyed():
         a.cli("member", "revoke", "--key", d_key, "--reason", "テスト", "--since", "2026-01-01T00:00:00+09:00")
         e = entry(a, d_key)
         assert e["status"] == "pending" and e["revokers"] == [a.key], e
+        # lists without a kind and the exports hold cases, events and region profiles only, whichever
+        # list drives the walk (every record, an author's, a full-text term's)
+        case = sample_case()
+        case["case"]["title"] = "佐賀県庁との連携事例"
+        r = a.request("POST", "/v1/records", case)
+        assert r.status == 201, r
+        for path in ["/v1/records", "/v1/records?author=" + a.key, "/v1/records?q=" + quote("佐賀県庁")]:
+            got = a.request("GET", path).json()["records"]
+            assert [x["kind"] for x in got] == ["case"], (path, got)
+        kinds = [row["kind"] for row in csv.DictReader(io.StringIO(a.request("GET", "/v1/export/records.csv").text))]
+        assert kinds == ["case"], kinds
+        assert [x["kind"] for x in a.request("GET", "/v1/records?kind=endorse").json()["records"]] == ["endorse"]
     finally:
         c.stop()
 
