@@ -151,10 +151,21 @@ int rk_cmd_members(rk_cli *cli, int argc, char **argv);
 int rk_cmd_member(rk_cli *cli, int argc, char **argv);
 int rk_cmd_key(rk_cli *cli, int argc, char **argv);
 
+/* ---- usage.c: usage errors in the person's language -------------------------------------------- */
+
+/* Prints "renkei CMD: <msg>" and a hint to run `renkei CMD --help` on stderr, in Japanese when the
+ * locale is (fmt, in English, is the key of the Japanese text); returns RK_EXIT_USAGE. */
+int rk_usage_error(const char *cmd, const char *fmt, ...) RK_PRINTF(2, 3);
+/* fmt's Japanese format when the locale is Japanese and the table has one, else fmt. */
+const char *rk_usage_text(const char *fmt) __attribute__((format_arg(1)));
+/* The table itself, for its test: the Japanese format of the English fmt (NULL when it has none),
+ * the number of entries and the English key of entry i. */
+const char *rk_usage_japanese(const char *fmt);
+size_t rk_usage_count(void);
+const char *rk_usage_english(size_t i);
+
 /* ---- main.c: shared option handling ------------------------------------------------------------ */
 
-/* Prints "renkei: <msg>" and a hint to run `renkei CMD --help` on stderr; returns RK_EXIT_USAGE. */
-int rk_usage_error(const char *cmd, const char *fmt, ...) RK_PRINTF(2, 3);
 /* Prints the help text of one command on stdout. */
 void rk_command_help(const char *cmd);
 /* What a command does with one of its own options c (its value, if any, in optarg): -1 to go on, else

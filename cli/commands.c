@@ -108,8 +108,6 @@ static int online_option(int c, void *ctx)
 {
     const char *cmd = ((parse_ctx *)ctx)->cmd;
     opts *o = ((parse_ctx *)ctx)->o;
-    if (c == '?')
-        return rk_usage_error(cmd, "unknown option or missing value");
     if (!option_allowed(cmd, c))
         return rk_usage_error(cmd, "option %s%s is not used by this command", c < 256 ? "-" : "--",
                               c < 256 ? (c == 'o' ? "o/--out" : "q") : option_name(c));
@@ -652,18 +650,12 @@ int rk_cmd_export(rk_cli *cli, int argc, char **argv)
             name = names[i].name;
             dated = names[i].dated;
         }
-    bool ja = rk_cli_japanese();
     if (!name)
-        return rk_usage_error("export", "%s",
-                              ja ? "--format は atom, json, ics, csv, xlsx, jsonld, catalog のどれかです"
-                                 : "--format must be atom, json, ics, csv, xlsx, jsonld or catalog");
+        return rk_usage_error("export", "--format must be atom, json, ics, csv, xlsx, jsonld or catalog");
     if (!dated && (o.from || o.to))
-        return rk_usage_error("export", "%s",
-                              ja ? "--from と --to はイベントの期間です。--format ics か jsonld と一緒に使ってください"
-                                 : "--from and --to choose events: use them with --format ics or jsonld");
+        return rk_usage_error("export", "--from and --to choose events: use them with --format ics or jsonld");
     if (o.all && o.limit)
-        return rk_usage_error(
-            "export", "%s", ja ? "--all と --limit は同時に指定できません" : "--all and --limit contradict each other");
+        return rk_usage_error("export", "--all and --limit contradict each other");
     /* --all: the calendars from the start of time (not the 180-day look-back); the feeds in their
      * largest page. The CSV and the workbook are complete already (up to the server's maximum). */
     const char *from = o.from ? o.from : o.all && dated ? "1970-01-01" : NULL;

@@ -15,11 +15,6 @@
 #include "cli.h"
 #include "membership.h"
 
-static int rotate_usage(const char *msg)
-{
-    return rk_usage_error("key", "%s", msg);
-}
-
 /* The node's current public key, from GET /v1/status. */
 static int node_key(rk_cli *cli, uint8_t out[RK_KEY_LEN])
 {
@@ -76,7 +71,7 @@ int rk_cmd_key(rk_cli *cli, int argc, char **argv)
             rk_command_help("key");
             return RK_EXIT_OK;
         }
-        return rotate_usage("give rotate");
+        return rk_usage_error("key", "give rotate");
     }
     static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
                                          {"json", no_argument, NULL, 'j'},
@@ -89,9 +84,9 @@ int rk_cmd_key(rk_cli *cli, int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (optind != argc - 1)
-        return rotate_usage("rotate takes no arguments besides --out");
+        return rk_usage_error("key", "rotate takes no arguments besides --out");
     if (!out || !*out)
-        return rotate_usage("rotate needs --out NEWKEYFILE");
+        return rk_usage_error("key", "rotate needs --out NEWKEYFILE");
     uint8_t old_pub[RK_KEY_LEN], new_pub[RK_KEY_LEN];
     if (node_key(cli, old_pub) != 0)
         return RK_EXIT_FAIL;

@@ -6,7 +6,6 @@
  * the locale is (cli/problems.c decides); every command has both texts.
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,17 +232,6 @@ void rk_command_help(const char *cmd)
         }
 }
 
-int rk_usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "renkei%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\ntry 'renkei %s%s--help'\n", cmd ? cmd : "", cmd ? " " : "");
-    return RK_EXIT_USAGE;
-}
-
 /* Stores c where its slot says; false when no slot takes it. */
 static bool fill_slot(const rk_option_slot *slots, int c)
 {
@@ -262,9 +250,14 @@ int rk_parse_options(rk_cli *cli, const char *cmd, int argc, char **argv, const 
 {
     int c;
     optind = 0;
+    opterr = 0; /* getopt's own message would be English: the usage error below names the option */
     while ((c = getopt_long(argc, argv, o->shortopts, o->longopts, NULL)) != -1) {
         int rc = -1;
-        if (c == 'h') {
+        if (c == '?') {
+            char shortopt[3] = {'-', (char)optopt, 0};
+            bool is_short = optopt > 0 && optopt < 256;
+            return rk_usage_error(cmd, "unknown option or missing value: %s", is_short ? shortopt : argv[optind - 1]);
+        } else if (c == 'h') {
             rk_command_help(cmd);
             rc = RK_EXIT_OK;
         } else if (c == 'j')
@@ -272,7 +265,7 @@ int rk_parse_options(rk_cli *cli, const char *cmd, int argc, char **argv, const 
         else if (c == 's')
             cli->socket = optarg;
         else if (!fill_slot(o->slots, c))
-            rc = o->own ? o->own(c, o->ctx) : rk_usage_error(cmd, "unknown option or missing value");
+            rc = o->own ? o->own(c, o->ctx) : rk_usage_error(cmd, "unknown option");
         if (rc >= 0)
             return rc;
     }
@@ -304,13 +297,14 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     int c;
+    opterr = 0; /* reported below, in the person's language */
     while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
         switch (c) {
         case 's': cli.socket = optarg; break;
         case 'j': cli.json = true; break;
         case 'h': main_help(stdout); return RK_EXIT_OK;
         case 'V': printf("renkei %s\n", RENKEI_VERSION); return RK_EXIT_OK;
-        default: main_help(stderr); return RK_EXIT_USAGE;
+        default: return rk_usage_error(NULL, "unknown option or missing value: %s", argv[optind - 1]);
         }
     }
     if (optind >= argc) {
@@ -331,7 +325,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (strcmp(commands[i].name, name) == 0)
             return commands[i].fn(&cli, argc - optind, argv + optind);
-    fprintf(stderr, "renkei: unknown command '%s'\n\n", name);
+    fprintf(stderr,
+            rk_cli_japanese() ? "renkei: 「%s」というコマンドはありません\n\n" : "renkei: unknown command '%s'\n\n",
+            name);
     main_help(stderr);
     return RK_EXIT_USAGE;
 }

@@ -133,7 +133,7 @@ enum { OPT_KEY = 256, OPT_NAME, OPT_KIND, OPT_PREF, OPT_MUNI, OPT_URL, OPT_REASO
 static int member_url(int c, void *ctx)
 {
     if (c != OPT_URL)
-        return rk_usage_error("member", "unknown option or missing value");
+        return rk_usage_error("member", "unknown option");
     return json_array_append_new(ctx, json_string(optarg)) != 0 ? RK_EXIT_FAIL : -1;
 }
 
