@@ -105,15 +105,9 @@ void rk_http_conn_close(http_conn *c)
         return;
     c->closing = true;
     rk_http_server *s = c->srv;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
+    LIST_REMOVE(c, link);
     s->conn_count--;
-    if (s->stopping && !s->conns)
+    if (s->stopping && LIST_EMPTY(&s->conns))
         rk_http_server_stop_draining(s);
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->h.stream, on_conn_handle_closed);
@@ -343,11 +337,9 @@ static void start(http_conn *c, rk_http_req *r)
 /* Gives free turns to the connections waiting for one, first come first served. */
 static void turn_wake(rk_http_server *s)
 {
-    while (s->turns_used < MAX_PIPELINED_READS && s->turn_head && !s->stopping) {
-        http_conn *w = s->turn_head;
-        if (!(s->turn_head = w->turn_next))
-            s->turn_tail = NULL;
-        w->turn_next = NULL;
+    while (s->turns_used < MAX_PIPELINED_READS && !TAILQ_EMPTY(&s->turns) && !s->stopping) {
+        http_conn *w = TAILQ_FIRST(&s->turns);
+        TAILQ_REMOVE(&s->turns, w, turn_link);
         rk_http_req *r = w->waiting;
         w->waiting = NULL;
         w->holds_turn = true;
@@ -362,17 +354,7 @@ static void turn_leave(http_conn *c)
 {
     rk_http_server *s = c->srv;
     if (c->waiting) {
-        http_conn **p = &s->turn_head, *prev = NULL;
-        while (*p && *p != c) {
-            prev = *p;
-            p = &(*p)->turn_next;
-        }
-        if (*p) {
-            *p = c->turn_next;
-            if (s->turn_tail == c)
-                s->turn_tail = prev;
-        }
-        c->turn_next = NULL;
+        TAILQ_REMOVE(&s->turns, c, turn_link);
         rk_http_req_free(c->waiting);
         c->waiting = NULL;
     }
@@ -394,13 +376,9 @@ static void dispatch(http_conn *c)
     bool read = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
     if (c->pipelined && read) {
         rk_http_server *s = c->srv;
-        if (s->turns_used >= MAX_PIPELINED_READS || s->turn_head) {
+        if (s->turns_used >= MAX_PIPELINED_READS || !TAILQ_EMPTY(&s->turns)) {
             c->waiting = r;
-            if (s->turn_tail)
-                s->turn_tail->turn_next = c;
-            else
-                s->turn_head = c;
-            s->turn_tail = c;
+            TAILQ_INSERT_TAIL(&s->turns, c, turn_link);
             uv_timer_stop(&c->timer); /* as for a request in flight */
             return;
         }

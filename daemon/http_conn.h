@@ -12,6 +12,7 @@
 
 #include <http_parser.h>
 #include <stdbool.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 #include <uv.h>
 
@@ -30,7 +31,7 @@ typedef struct http_conn {
     } h;
     uv_timer_t timer;
     rk_http_server *srv;
-    struct http_conn *prev, *next;
+    LIST_ENTRY(http_conn) link; /* in the server's conns until it closes */
     int open_handles;
     http_parser parser;
     rk_buf in;
@@ -61,7 +62,7 @@ typedef struct http_conn {
      * before the previous response went out; a read parsed then without a free turn waits here, in
      * the server's queue, and counts as in flight for parsing and reading. */
     rk_http_req *waiting;
-    struct http_conn *turn_next;
+    TAILQ_ENTRY(http_conn) turn_link; /* in the server's turns while `waiting` is set */
     bool pipelined, holds_turn;
     bool has_cred, tcp;
     uid_t uid;
@@ -83,9 +84,9 @@ struct rk_http_server {
     uv_timer_t drain; /* after stop: how long busy connections may take to finish */
     bool draining;
     int open_handles; /* listeners, connection handles and the drain timer */
-    http_conn *conns;
-    unsigned turns_used;              /* pipelined reads in flight */
-    http_conn *turn_head, *turn_tail; /* connections whose pipelined read waits for a turn */
+    LIST_HEAD(http_conns, http_conn) conns;
+    unsigned turns_used;                     /* pipelined reads in flight */
+    TAILQ_HEAD(http_turns, http_conn) turns; /* connections whose pipelined read waits for a turn */
     char *socket_path;
 };
 

@@ -96,10 +96,7 @@ static void on_connection(uv_stream_t *server, int status)
     c->timer.data = c;
     c->open_handles = 2;
     s->open_handles += 2;
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
+    LIST_INSERT_HEAD(&s->conns, c, link);
     s->conn_count++;
     if (uv_accept(server, &c->h.stream) != 0) {
         rk_http_conn_close(c);
@@ -208,6 +205,8 @@ int rk_http_start(uv_loop_t *loop, const rk_http_options *o, rk_http_handler h, 
         return rk_fail(err, "no_memory", "", "out of memory");
     }
     s->loop = loop;
+    LIST_INIT(&s->conns);
+    TAILQ_INIT(&s->turns);
     s->handler = h;
     s->ctx = ctx;
     s->max_body = o->max_body;
@@ -271,12 +270,10 @@ fail:
 static void on_drain_timeout(uv_timer_t *t)
 {
     rk_http_server *s = t->data;
-    size_t n = 0;
-    for (http_conn *c = s->conns; c; c = c->next)
-        n++;
-    rk_warn("http", "%zu connections still busy %d s after shutdown began; closing them", n, DRAIN_TIMEOUT_MS / 1000);
-    while (s->conns)
-        rk_http_conn_close(s->conns); /* the last one stops draining */
+    rk_warn("http", "%u connections still busy %d s after shutdown began; closing them", s->conn_count,
+            DRAIN_TIMEOUT_MS / 1000);
+    while (!LIST_EMPTY(&s->conns))
+        rk_http_conn_close(LIST_FIRST(&s->conns)); /* the last one stops draining */
 }
 
 void rk_http_stop(rk_http_server *s)
@@ -290,14 +287,14 @@ void rk_http_stop(rk_http_server *s)
     }
     if (s->has_tcp)
         uv_close((uv_handle_t *)&s->tcp, on_listener_closed);
-    for (http_conn *c = s->conns, *next; c; c = next) {
-        next = c->next;
+    for (http_conn *c = LIST_FIRST(&s->conns), *next; c; c = next) {
+        next = LIST_NEXT(c, link); /* closing c unlinks it */
         if (!c->inflight && c->pending_writes == 0)
             rk_http_conn_close(c);
         else
             c->close_after_write = true; /* the in-flight response goes out, then the connection closes */
     }
-    if (s->conns && uv_timer_init(s->loop, &s->drain) == 0) {
+    if (!LIST_EMPTY(&s->conns) && uv_timer_init(s->loop, &s->drain) == 0) {
         s->drain.data = s;
         s->draining = true;
         s->open_handles++;
