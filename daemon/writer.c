@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,7 +40,7 @@
 #define WRITER_DEFAULT_NS_PER_ITEM 200000.0
 
 typedef struct item {
-    struct item *next;
+    STAILQ_ENTRY(item) link; /* in one queue, batch or list at a time */
     uint8_t *env;
     size_t len;
     char *source; /* NULL = local */
@@ -57,38 +58,19 @@ typedef struct item {
     rk_rectokens *tokens;   /* the record's full-text tokens, computed off the writer thread, or NULL */
 } item;
 
-/* A FIFO list of items; every access holds rk_writer.mu. */
-typedef struct queue {
-    item *head, *tail;
-} queue;
+/* A FIFO list of items: the writer's queues (every access holds rk_writer.mu) and the chunk or batch
+ * a thread took from one. */
+typedef STAILQ_HEAD(item_queue, item) item_queue;
 
-static void queue_append(queue *q, item *first, item *last)
+/* Moves up to max items from the front of q to the end of into; returns how many. */
+static size_t queue_take(item_queue *q, size_t max, item_queue *into)
 {
-    last->next = NULL;
-    if (q->tail)
-        q->tail->next = first;
-    else
-        q->head = first;
-    q->tail = last;
-}
-
-/* Detaches up to max items from the front (the queue must not be empty); *last is the final one. */
-static item *queue_take(queue *q, size_t max, item **last, size_t *n)
-{
-    item *first = q->head, *end = first;
-    size_t count = 1;
-    while (end->next && count < max) {
-        end = end->next;
-        count++;
+    size_t n = 0;
+    for (item *it; n < max && (it = STAILQ_FIRST(q)); n++) {
+        STAILQ_REMOVE_HEAD(q, link);
+        STAILQ_INSERT_TAIL(into, it, link);
     }
-    q->head = end->next;
-    if (!q->head)
-        q->tail = NULL;
-    end->next = NULL;
-    *last = end;
-    if (n)
-        *n = count;
-    return first;
+    return n;
 }
 
 typedef struct listener {
@@ -108,13 +90,13 @@ struct rk_writer {
      * deliveries made while work was outstanding (idle time does not count); 0 until measured. */
     double ns_per_item;
     uint64_t rate_from_ns;      /* start of the current measurement: last delivery, or when work arrived */
-    queue verify_queue;         /* waiting for a verifier */
+    item_queue verify_queue;    /* waiting for a verifier */
     pthread_cond_t verify_cond; /* signalled when the verify queue gains work or stopping is set */
     pthread_t verifiers[VERIFIERS_MAX];
     size_t verifier_count;    /* started */
     size_t verifiers_running; /* not yet exited; the writer exits only after the last one */
-    queue write_queue;        /* waiting for the writer */
-    queue done_queue;         /* committed (or failed), waiting for the loop */
+    item_queue write_queue;   /* waiting for the writer */
+    item_queue done_queue;    /* committed (or failed), waiting for the loop */
     bool stopping;
     uv_async_t async;
     listener *listeners;
@@ -177,7 +159,7 @@ static void item_take_record(item *it, rk_record *rec)
 
 /* Promoted records become items of the batch, so that commit listeners (relay) see them. */
 typedef struct promoted_list {
-    item *head, *tail;
+    item_queue items;
     bool oom;
 } promoted_list;
 
@@ -195,11 +177,7 @@ static void on_promoted(void *ctx, rk_record *rec, const rk_ingest_result *res, 
     it->own = own;
     item_take_record(it, rec);
     it->res = *res;
-    if (l->tail)
-        l->tail->next = it;
-    else
-        l->head = it;
-    l->tail = it;
+    STAILQ_INSERT_TAIL(&l->items, it, link);
 }
 
 /* After the items: when the roster changed, promotion of kept records and removal of stored ones it
@@ -240,9 +218,9 @@ static int run_pending(rk_writer *w, rk_txn *t, rk_membership_txn *members, uint
     return 0;
 }
 
-/* Runs one batch in one transaction. Items are updated in place; records promoted from aside are
- * appended after `last` as items of their own. Returns the batch's last item. */
-static item *run_batch(rk_writer *w, item *batch, item *last, size_t n)
+/* Runs one batch of n items in one transaction. Items are updated in place; records promoted from
+ * aside are appended to the batch as items of their own. */
+static void run_batch(rk_writer *w, item_queue *batch, size_t n)
 {
     rk_node *node = w->node;
     rk_error err;
@@ -259,12 +237,15 @@ static item *run_batch(rk_writer *w, item *batch, item *last, size_t n)
     rk_membership_txn members;
     rk_membership_txn_init(&members, &charter, base);
     members.pending = &w->pending;
-    promoted_list promoted = {0};
+    promoted_list promoted = {.oom = false};
+    STAILQ_INIT(&promoted.items);
     if (rk_members_charter(node, &charter, &err) != 0 || rk_txn_begin(node->store, true, &t, &err) != 0) {
         failed = true;
     } else {
         uint64_t now = rk_now_ms();
-        for (item *it = batch; it; it = it->next) {
+        item *it;
+        STAILQ_FOREACH(it, batch, link)
+        {
             if (!it->has_rec) {
                 /* the verifier rejected it (err says why); nothing to write */
                 memset(&it->res, 0, sizeof it->res);
@@ -315,11 +296,8 @@ static item *run_batch(rk_writer *w, item *batch, item *last, size_t n)
     rk_membership_txn_free(&members);
     rk_members_charter_free(&charter);
     rk_members_release(node, base);
-    if (promoted.head) {
-        /* failed or not, they go with the batch: failed, they are nothing but freed */
-        last->next = promoted.head;
-        last = promoted.tail;
-    }
+    /* failed or not, promoted items go with the batch: failed, they are nothing but freed */
+    STAILQ_CONCAT(batch, &promoted.items);
     if (failed) {
         rk_quota_forget(w->quota); /* the records it admitted were not written */
         if (!err.code[0])
@@ -340,16 +318,20 @@ static item *run_batch(rk_writer *w, item *batch, item *last, size_t n)
         w->failure.at_ms = rk_now_ms();
         w->failure.failures++;
         pthread_mutex_unlock(&w->mu);
-        for (item *it = batch; it; it = it->next) {
+        item *it;
+        STAILQ_FOREACH(it, batch, link)
+        {
             it->res.status = RK_INGEST_FAILED;
             it->err = err;
         }
         if (node->metrics)
             rk_metrics_add(node->metrics, "renkei_store_errors_total", "code", err.code, 1);
-        return last;
+        return;
     }
     size_t stored = 0;
-    for (item *it = batch; it; it = it->next) {
+    item *it;
+    STAILQ_FOREACH(it, batch, link)
+    {
         count_result(w, it);
         if (it->res.status == RK_INGEST_STORED)
             stored++;
@@ -363,13 +345,12 @@ static item *run_batch(rk_writer *w, item *batch, item *last, size_t n)
         rk_metrics_add(node->metrics, "renkei_commit_batch_items_total", NULL, NULL, n);
     }
     rk_debug("writer", "committed batch items=%zu stored=%zu", n, stored);
-    return last;
 }
 
-/* Appends the list first..last to the write queue; the caller holds mu. */
-static void append_to_write_queue(rk_writer *w, item *first, item *last)
+/* Appends the items (leaving it empty) to the write queue; the caller holds mu. */
+static void append_to_write_queue(rk_writer *w, item_queue *items)
 {
-    queue_append(&w->write_queue, first, last);
+    STAILQ_CONCAT(&w->write_queue, items);
     pthread_cond_signal(&w->cond);
 }
 
@@ -380,17 +361,19 @@ static void *verifier_main(void *arg)
     pthread_setname_np(pthread_self(), "renkei-verify"); /* for top -H, ps -L and perf */
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->verify_queue.head && !w->stopping)
+        while (STAILQ_EMPTY(&w->verify_queue) && !w->stopping)
             pthread_cond_wait(&w->verify_cond, &w->mu);
-        if (!w->verify_queue.head) /* stopping, and every submitted item has been passed on */
+        if (STAILQ_EMPTY(&w->verify_queue)) /* stopping, and every submitted item has been passed on */
             break;
-        item *last;
-        item *chunk = queue_take(&w->verify_queue, VERIFY_CHUNK, &last, NULL);
+        item_queue chunk = STAILQ_HEAD_INITIALIZER(chunk);
+        queue_take(&w->verify_queue, VERIFY_CHUNK, &chunk);
         pthread_mutex_unlock(&w->mu);
 
         uint64_t now = rk_now_ms();
         const rk_membership *roster = rk_members_acquire(node);
-        for (item *it = chunk; it; it = it->next) {
+        item *it;
+        STAILQ_FOREACH(it, &chunk, link)
+        {
             rk_error_clear(&it->err);
             it->has_rec =
                 rk_ingest_prepare(roster, &node->limits, now, it->env, it->len, &it->rec, &it->sig, &it->err) == 0;
@@ -400,7 +383,7 @@ static void *verifier_main(void *arg)
         rk_members_release(node, roster);
 
         pthread_mutex_lock(&w->mu);
-        append_to_write_queue(w, chunk, last);
+        append_to_write_queue(w, &chunk);
     }
     w->verifiers_running--;
     pthread_cond_signal(&w->cond);
@@ -414,19 +397,18 @@ static void *writer_main(void *arg)
     pthread_setname_np(pthread_self(), "renkei-writer");
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->write_queue.head && !(w->stopping && w->verifiers_running == 0))
+        while (STAILQ_EMPTY(&w->write_queue) && !(w->stopping && w->verifiers_running == 0))
             pthread_cond_wait(&w->cond, &w->mu);
-        if (!w->write_queue.head)
+        if (STAILQ_EMPTY(&w->write_queue))
             break;
-        item *last;
-        size_t n;
-        item *batch = queue_take(&w->write_queue, BATCH_MAX, &last, &n);
+        item_queue batch = STAILQ_HEAD_INITIALIZER(batch);
+        size_t n = queue_take(&w->write_queue, BATCH_MAX, &batch);
         pthread_mutex_unlock(&w->mu);
 
-        last = run_batch(w, batch, last, n);
+        run_batch(w, &batch, n);
 
         pthread_mutex_lock(&w->mu);
-        queue_append(&w->done_queue, batch, last);
+        STAILQ_CONCAT(&w->done_queue, &batch);
         uv_async_send(&w->async);
     }
     pthread_mutex_unlock(&w->mu);
@@ -436,19 +418,21 @@ static void *writer_main(void *arg)
 /* Loop thread: completion callbacks, then listeners with every record stored since the last call. */
 static void deliver(rk_writer *w)
 {
+    item_queue list = STAILQ_HEAD_INITIALIZER(list);
     pthread_mutex_lock(&w->mu);
-    item *list = w->done_queue.head;
-    w->done_queue.head = w->done_queue.tail = NULL;
+    STAILQ_CONCAT(&list, &w->done_queue);
     pthread_mutex_unlock(&w->mu);
-    if (!list)
+    if (STAILQ_EMPTY(&list))
         return;
     size_t n = 0;
-    for (item *it = list; it; it = it->next)
-        n += it->res.status == RK_INGEST_STORED;
+    item *it;
+    STAILQ_FOREACH(it, &list, link)
+    n += it->res.status == RK_INGEST_STORED;
     const rk_record **recs = n ? calloc(n, sizeof *recs) : NULL;
     const char **sources = n ? calloc(n, sizeof *sources) : NULL;
     size_t k = 0;
-    for (item *it = list; it; it = it->next) {
+    STAILQ_FOREACH(it, &list, link)
+    {
         bool ok = it->res.status == RK_INGEST_STORED;
         if (it->done)
             it->done(it->ctx, &it->res, ok ? &it->rec : NULL, ok ? NULL : &it->err);
@@ -466,11 +450,10 @@ static void deliver(rk_writer *w)
     free(recs);
     free(sources);
     size_t delivered = 0;
-    while (list) {
-        item *next = list->next;
-        delivered += !list->promoted;
-        free_item(list);
-        list = next;
+    while ((it = STAILQ_FIRST(&list))) {
+        STAILQ_REMOVE_HEAD(&list, link);
+        delivered += !it->promoted;
+        free_item(it);
     }
     if (delivered) {
         uint64_t now = rk_monotonic_ns();
@@ -496,6 +479,9 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
     if (!w)
         return rk_fail(err, "no_memory", "", "out of memory");
     w->node = node;
+    STAILQ_INIT(&w->verify_queue);
+    STAILQ_INIT(&w->write_queue);
+    STAILQ_INIT(&w->done_queue);
     rk_quota_policy policy;
     rk_quota_policy_default(&policy);
     if (node->cfg) {
@@ -608,9 +594,10 @@ static int enqueue(rk_writer *w, item *it)
         return -1;
     }
     if (it->own) {
-        append_to_write_queue(w, it, it);
+        STAILQ_INSERT_TAIL(&w->write_queue, it, link);
+        pthread_cond_signal(&w->cond);
     } else {
-        queue_append(&w->verify_queue, it, it);
+        STAILQ_INSERT_TAIL(&w->verify_queue, it, link);
         pthread_cond_signal(&w->verify_cond);
     }
     if (w->outstanding++ == 0)
