@@ -4,7 +4,6 @@ hash, and every record arrives exactly once. A listener that predates ranges (si
 test-only RENKEI_TEST_NO_RANGES=1) answers a range Fetch with an empty Records, and the dialer then
 reconciles as before. Asserted by counters, not by times."""
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import cluster as cl
@@ -50,11 +49,7 @@ def test_empty_node_takes_ranges_and_falls_back_on_an_older_listener():
     b.stop()
 
     a.stop()
-    os.environ["RENKEI_TEST_NO_RANGES"] = "1"
-    try:
-        a.start()
-    finally:
-        del os.environ["RENKEI_TEST_NO_RANGES"]
+    a.start(env={"RENKEI_TEST_NO_RANGES": "1"})
     c.start()
     caught_up(a, c)
     assert cl.metric_sum(c, "renkei_catchup_records_total") == 0

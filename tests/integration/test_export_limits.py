@@ -20,21 +20,6 @@ RECORDS = 1200  # of each kind: with the text below, records.csv is about 10 MiB
 TEXT = "地域のDX人材を育てる連携事業の報告です。" * 70  # about 4 KB of UTF-8
 
 
-def _quiet_asan():
-    """Under AddressSanitizer freed memory waits in a quarantine that RSS would count: measured
-    without it, as in test_http_limits.py."""
-    asan = os.environ.get("ASAN_OPTIONS")
-    os.environ["ASAN_OPTIONS"] = (asan + ":" if asan else "") + "quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
-    return asan
-
-
-def _restore_asan(asan):
-    if asan is None:
-        del os.environ["ASAN_OPTIONS"]
-    else:
-        os.environ["ASAN_OPTIONS"] = asan
-
-
 def _fill(n, count):
     """count cases and count future events, published by four writers at once."""
     def work(k):
@@ -58,12 +43,10 @@ _shared = {}
 def big_node():
     """One node with the large store, shared by the tests of this file (filling it takes a while)."""
     if "n" not in _shared:
-        asan = _quiet_asan()
-        try:
-            n = rk.Node(name="big-exports", kind="national", prefecture="13",
-                        extra=["api.export_spool=64M", "quota.versions_per_window=0"]).start()
-        finally:
-            _restore_asan(asan)
+        # measured by RSS: without AddressSanitizer's quarantine, as in test_http_limits.py
+        n = rk.Node(name="big-exports", kind="national", prefecture="13",
+                    extra=["api.export_spool=64M", "quota.versions_per_window=0"])
+        n.start(env=rk.without_asan_quarantine())
         t0 = time.monotonic()
         _fill(n, RECORDS)
         print("published %d records in %.1fs" % (2 * RECORDS, time.monotonic() - t0), flush=True)

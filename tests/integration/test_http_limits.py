@@ -41,17 +41,7 @@ def _pipeline_without_reading(path, requests, stop, sent, i):
 def test_pipelining_clients_that_never_read_hold_bounded_memory():
     """50 clients pipeline GETs for 20 s and never read: the daemon's RSS rises by less than 64 MiB
     and a normal client is answered within a second throughout (issue 11, done-when 2)."""
-    # Under AddressSanitizer (CI's second build) freed memory waits in a 256 MiB quarantine that RSS
-    # would count: the daemon is measured without it.
-    asan = os.environ.get("ASAN_OPTIONS")
-    os.environ["ASAN_OPTIONS"] = (asan + ":" if asan else "") + "quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
-    try:
-        n = rk.Node(name="pipeliners").start()
-    finally:
-        if asan is None:
-            del os.environ["ASAN_OPTIONS"]
-        else:
-            os.environ["ASAN_OPTIONS"] = asan
+    n = rk.Node(name="pipeliners").start(env=rk.without_asan_quarantine())
     for i in range(150):
         n.publish(rk.sample_case(title="読まないクライアント %d" % i))
     # a mix of the common reads, a page of records and an export among them; each request alone is

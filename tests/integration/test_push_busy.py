@@ -4,7 +4,6 @@ push again after that wait, so one reconciliation completes the repair, with no 
 record sent twice. The listener's bound is made small with the test-only RENKEI_TEST_PUSH_BACKLOG,
 so a few thousand records fill it as 100,000 would fill the built-in one."""
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import cluster as cl
@@ -40,11 +39,7 @@ def test_busy_listener_repair_completes_in_one_reconciliation():
     publish_many(b, "B", ONLY_B)
     b.stop()
     a.stop()
-    os.environ["RENKEI_TEST_PUSH_BACKLOG"] = "100"
-    try:
-        a.start()
-    finally:
-        del os.environ["RENKEI_TEST_PUSH_BACKLOG"]
+    a.start(env={"RENKEI_TEST_PUSH_BACKLOG": "100"})
     b.extra += ['peer "a".key=%s' % a.key, 'peer "a".url=%s' % a.url]
     b.start()
     total = ONLY_A + ONLY_B
