@@ -206,6 +206,12 @@ void fx_records_free(rk_record *const *recs)
         rk_record_free(*recs);
 }
 
+void fx_record_array_free(rk_record *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rk_record_free(&recs[i]);
+}
+
 int fx_run_tests(const char *group, struct CMUnitTest *tests, size_t n, CMFixtureFunction setup,
                  CMFixtureFunction teardown)
 {

@@ -102,6 +102,8 @@ void fx_seal_tombstone(const fx_author *a, const char *rid, uint64_t version, in
  * the records it sealed. */
 void fx_records_free(rk_record *const *recs);
 #define FX_FREE_RECORDS(...) fx_records_free((rk_record *const[]){__VA_ARGS__, NULL})
+/* Frees the n records of an array a fixture or test sealed them into. */
+void fx_record_array_free(rk_record *recs, size_t n);
 
 /* A charter whose one founding member is member (named name) with threshold endorsements needed to
  * admit another key (above 1, the founding member cannot admit anyone alone), the roster it gives, and the view of that roster a write

@@ -446,8 +446,7 @@ static void test_feeds_japanese_dates_and_cancelled(void **state)
     assert_non_null(strstr(u, "SUMMARY:【中止】交流会\r\n"));
     free(u);
     rk_buf_free(&out);
-    for (int i = 0; i < 5; i++)
-        rk_record_free(&ev[i]);
+    fx_record_array_free(ev, 5);
 }
 
 /* -------------------------------------------------------------------------------- JSON Feed */
@@ -552,8 +551,7 @@ static void test_stats_totals(void **state)
     assert_int_equal(jint(json_object_get(up, "by_prefecture"), "01"), 1);
     json_decref(j);
     rk_stats_free(s);
-    for (int i = 0; i < 7; i++)
-        rk_record_free(&r[i]);
+    fx_record_array_free(r, 7);
 }
 
 int main(void)

@@ -22,7 +22,7 @@
 #define PUBLIC RENKEI__VISIBILITY__VISIBILITY_PUBLIC
 
 typedef struct fixture {
-    fx_writer w;
+    fx_writer w;    /* first: fx_writer_teardown closes and frees the fixture as the fx_writer it starts with */
     bool two_stage; /* ingest in the daemon's two stages instead of rk_ingest */
 } fixture;
 
@@ -37,14 +37,6 @@ static int setup_two_stage(void **state)
 {
     setup(state);
     ((fixture *)*state)->two_stage = true;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fx_writer_close(&f->w);
-    free(f);
     return 0;
 }
 
@@ -440,14 +432,14 @@ int main(void)
         cmocka_unit_test(test_equal_version_tie),
         cmocka_unit_test(test_ingest_record_for_own_publishes),
         cmocka_unit_test(test_own_create_conflicts_with_any_stored_version),
-        cmocka_unit_test_setup_teardown(test_size_decode_and_skew, setup_two_stage, teardown),
-        cmocka_unit_test_setup_teardown(test_order_of_checks, setup_two_stage, teardown),
-        cmocka_unit_test_setup_teardown(test_equal_version_tie, setup_two_stage, teardown),
+        cmocka_unit_test_setup_teardown(test_size_decode_and_skew, setup_two_stage, fx_writer_teardown),
+        cmocka_unit_test_setup_teardown(test_order_of_checks, setup_two_stage, fx_writer_teardown),
+        cmocka_unit_test_setup_teardown(test_equal_version_tie, setup_two_stage, fx_writer_teardown),
         cmocka_unit_test(test_two_stage_verifies_members_only),
         cmocka_unit_test(test_non_member_kept_aside_then_promoted),
         cmocka_unit_test(test_stranger_beyond_bound_is_not_verified),
         cmocka_unit_test(test_revoked_key_cutoff),
         cmocka_unit_test(test_membership_verdict_rejects),
     };
-    return FX_RUN_TESTS(tests, setup, teardown);
+    return FX_RUN_TESTS(tests, setup, fx_writer_teardown);
 }

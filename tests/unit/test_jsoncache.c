@@ -86,8 +86,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    for (size_t i = 0; i < N_RECORDS; i++)
-        rk_record_free(&f->recs[i]);
+    fx_record_array_free(f->recs, N_RECORDS);
     fx_author_free(&f->author);
     free(f);
     return 0;

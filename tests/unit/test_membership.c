@@ -58,8 +58,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    for (size_t i = 0; i < f->n; i++)
-        rk_record_free(&f->recs[i]);
+    fx_record_array_free(f->recs, f->n);
     for (int i = 0; i < NKEYS; i++)
         rk_key_free(f->key[i]);
     free(f);

@@ -84,10 +84,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    for (size_t i = 0; i < N_CASES; i++)
-        rk_record_free(&f->cases[i]);
-    for (size_t i = 0; i < N_EVENTS; i++)
-        rk_record_free(&f->events[i]);
+    fx_record_array_free(f->cases, N_CASES);
+    fx_record_array_free(f->events, N_EVENTS);
     fx_author_free(&f->author);
     fx_store_close(&f->s);
     free(f);
