@@ -8,12 +8,19 @@
  * independent of the order in which versions arrive.
  *
  * The writer thread takes everything queued (up to BATCH_MAX items), runs each through the store
- * checks inside ONE write transaction, commits, and only then moves the batch to the completed list and wakes the loop with uv_async_send. Completion
- * callbacks and commit listeners therefore run on the loop thread and never before the data is
- * durable. If the store fails (an ingest reports RK_INGEST_FAILED, or the commit fails, e.g. the map
- * is full) the transaction is aborted and every item of the batch carries that error: nothing of a
- * failed batch is acknowledged, and nothing of it is in the database. Such failures are logged at
- * most once a second (a full store fails every batch) and the last one is kept for GET /v1/status.
+ * checks inside ONE write transaction, commits and passes the batch to the sync thread. A commit
+ * flushes its data pages but only writes the page that makes it current (rk_store_options,
+ * defer_meta_sync): the sync thread flushes that (one fdatasync for every batch committed since its
+ * last one) while the writer already runs the next batch, and only then moves the batches to the
+ * completed list and wakes the loop with uv_async_send. So one commit costs the writer one disk
+ * flush instead of two, and completion callbacks and commit listeners run on the loop thread, in
+ * commit order, never before the data is durable. Readers may see a batch in the milliseconds
+ * between its commit and its flush; only a system crash in that window undoes it, and nothing of it
+ * was acknowledged. If the store fails (an ingest reports RK_INGEST_FAILED, or the commit fails, e.g.
+ * the map is full) the transaction is aborted and every item of the batch carries that error:
+ * nothing of a failed batch is acknowledged, and nothing of it is in the database. Such failures are
+ * logged at most once a second (a full store fails every batch) and the last one is kept for
+ * GET /v1/status.
  */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "writer.h"
@@ -96,7 +103,11 @@ struct rk_writer {
     size_t verifier_count;    /* started */
     size_t verifiers_running; /* not yet exited; the writer exits only after the last one */
     item_queue write_queue;   /* waiting for the writer */
-    item_queue done_queue;    /* committed (or failed), waiting for the loop */
+    item_queue sync_queue;    /* committed (or failed), waiting for the sync thread's flush */
+    pthread_cond_t sync_cond; /* signalled when the sync queue gains work or the writer exits */
+    pthread_t syncer;
+    bool writer_exited;    /* the sync thread exits once this is set and its queue is empty */
+    item_queue done_queue; /* durable (or failed), waiting for the loop */
     bool stopping;
     uv_async_t async;
     listener *listeners;
@@ -408,7 +419,68 @@ static void *writer_main(void *arg)
         run_batch(w, &batch, n);
 
         pthread_mutex_lock(&w->mu);
-        STAILQ_CONCAT(&w->done_queue, &batch);
+        STAILQ_CONCAT(&w->sync_queue, &batch);
+        pthread_cond_signal(&w->sync_cond);
+    }
+    w->writer_exited = true;
+    pthread_cond_signal(&w->sync_cond);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Whether anything in the list claims to be kept: only then does its answer wait for a flush. */
+static bool needs_flush(const item_queue *list)
+{
+    const item *it;
+    STAILQ_FOREACH(it, list, link)
+    if (it->res.status == RK_INGEST_STORED || it->res.status == RK_INGEST_PENDING)
+        return true;
+    return false;
+}
+
+/* The sync thread: flushes the batches the writer committed, then hands them to the loop. A batch
+ * whose flush failed was committed but may not survive a system crash: nothing of it is
+ * acknowledged (its items fail with store_error), as when its commit fails. */
+static void *syncer_main(void *arg)
+{
+    rk_writer *w = arg;
+    rk_node *node = w->node;
+    pthread_setname_np(pthread_self(), "renkei-sync");
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (STAILQ_EMPTY(&w->sync_queue) && !w->writer_exited)
+            pthread_cond_wait(&w->sync_cond, &w->mu);
+        if (STAILQ_EMPTY(&w->sync_queue))
+            break;
+        item_queue list = STAILQ_HEAD_INITIALIZER(list);
+        STAILQ_CONCAT(&list, &w->sync_queue);
+        pthread_mutex_unlock(&w->mu);
+
+        rk_error err;
+        rk_error_clear(&err);
+        bool flush = needs_flush(&list);
+        if (flush && node->metrics)
+            rk_metrics_add(node->metrics, "renkei_store_flushes_total", NULL, NULL, 1);
+        if (flush && rk_store_sync(node->store, &err) != 0) {
+            rk_error_log("writer", "%s (%s): the records of the batches since the last flush are not acknowledged",
+                         err.message, err.code);
+            item *it;
+            STAILQ_FOREACH(it, &list, link)
+            {
+                it->res.status = RK_INGEST_FAILED;
+                it->err = err;
+            }
+            if (node->metrics)
+                rk_metrics_add(node->metrics, "renkei_store_errors_total", "code", err.code, 1);
+        }
+
+        pthread_mutex_lock(&w->mu);
+        if (err.code[0]) {
+            snprintf(w->failure.code, sizeof w->failure.code, "%s", err.code);
+            w->failure.at_ms = rk_now_ms();
+            w->failure.failures++;
+        }
+        STAILQ_CONCAT(&w->done_queue, &list);
         uv_async_send(&w->async);
     }
     pthread_mutex_unlock(&w->mu);
@@ -481,6 +553,7 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
     w->node = node;
     STAILQ_INIT(&w->verify_queue);
     STAILQ_INIT(&w->write_queue);
+    STAILQ_INIT(&w->sync_queue);
     STAILQ_INIT(&w->done_queue);
     rk_quota_policy policy;
     rk_quota_policy_default(&policy);
@@ -511,8 +584,13 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
         goto no_room;
     if (pthread_cond_init(&w->verify_cond, NULL) != 0)
         goto no_verify_cond;
+    if (pthread_cond_init(&w->sync_cond, NULL) != 0) {
+        pthread_cond_destroy(&w->verify_cond);
+        goto no_verify_cond;
+    }
     if (uv_async_init(node->loop, &w->async, on_async) != 0) {
         failed = "uv_async_init failed";
+        pthread_cond_destroy(&w->sync_cond);
         pthread_cond_destroy(&w->verify_cond);
         goto no_verify_cond;
     }
@@ -525,16 +603,21 @@ int rk_writer_start(rk_node *node, rk_writer **out, rk_error *err)
         w->verifier_count++;
     }
     w->verifiers_running = w->verifier_count;
-    int rc = w->verifier_count ? pthread_create(&w->thread, NULL, writer_main, w) : -1;
+    bool syncer = w->verifier_count && pthread_create(&w->syncer, NULL, syncer_main, w) == 0;
+    int rc = syncer ? pthread_create(&w->thread, NULL, writer_main, w) : -1;
     if (rc != 0) {
         /* the async handle must be closed through the loop; the struct is leaked deliberately
          * rather than freed under a live handle, and the daemon exits right after this error */
         pthread_mutex_lock(&w->mu);
         w->stopping = true;
+        w->writer_exited = true;
         pthread_cond_broadcast(&w->verify_cond);
+        pthread_cond_signal(&w->sync_cond);
         pthread_mutex_unlock(&w->mu);
         for (size_t i = 0; i < w->verifier_count; i++)
             pthread_join(w->verifiers[i], NULL);
+        if (syncer)
+            pthread_join(w->syncer, NULL);
         uv_close((uv_handle_t *)&w->async, NULL);
         return rk_fail(err, "internal", "", "cannot start the writer threads");
     }
@@ -556,6 +639,7 @@ no_mu:
 static void on_close(uv_handle_t *h)
 {
     rk_writer *w = h->data;
+    pthread_cond_destroy(&w->sync_cond);
     pthread_cond_destroy(&w->verify_cond);
     pthread_cond_destroy(&w->cond);
     pthread_cond_destroy(&w->room);
@@ -579,6 +663,7 @@ void rk_writer_stop(rk_writer *w)
         for (size_t i = 0; i < w->verifier_count; i++)
             pthread_join(w->verifiers[i], NULL);
         pthread_join(w->thread, NULL);
+        pthread_join(w->syncer, NULL); /* after the writer: it flushes the writer's last batches */
     }
     deliver(w); /* the last batches, whose async wake-up may not have run yet */
     uv_close((uv_handle_t *)&w->async, on_close);

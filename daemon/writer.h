@@ -3,7 +3,7 @@
  * Any thread may submit signed records (the API for local publishes, NNG callbacks for peers). A pool
  * of verifier threads decodes and verifies submitted envelopes (rk_ingest_prepare); the writer drains
  * its queue, runs every item through the store checks (rk_ingest_prepared) in one write transaction
- * and commits;
+ * and commits, and a sync thread flushes the commit to the disk while the writer runs the next batch;
  * only then are completion callbacks and commit listeners run, on the libuv loop thread. So a 201 is
  * never sent before the record is durable, and a crash loses only unacknowledged work.
  */

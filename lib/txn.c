@@ -299,6 +299,15 @@ void rk_txn_abort(rk_txn *t)
     txn_free(t, false);
 }
 
+int rk_store_sync(rk_store *s, rk_error *err)
+{
+    /* mdb_env_sync only reads the environment's flags and calls fdatasync: safe beside the writer */
+    int rc = mdb_env_sync(s->env, 1);
+    if (rc != 0)
+        return rk_fail(err, "store_error", "", "flushing the store's commits to the disk failed: %s", mdb_strerror(rc));
+    return 0;
+}
+
 /* ---- open and close ------------------------------------------------------------------------------ */
 
 static int make_dirs(const char *dir, rk_error *err)
@@ -357,7 +366,7 @@ int rk_store_open(const rk_store_options *opts, rk_store **out, rk_error *err)
     if (rc == 0)
         rc = mdb_env_set_maxreaders(s->env, 256);
     /* MDB_NOTLS: read transactions are opened on the loop thread, the writer and sync helpers alike. */
-    unsigned flags = MDB_NOTLS | (opts->no_sync ? MDB_NOSYNC : 0);
+    unsigned flags = MDB_NOTLS | (opts->no_sync ? MDB_NOSYNC : 0) | (opts->defer_meta_sync ? MDB_NOMETASYNC : 0);
     if (rc == 0)
         rc = mdb_env_open(s->env, opts->dir, flags, 0600);
     if (rc != 0) {
@@ -427,6 +436,7 @@ void rk_store_close(rk_store *s)
         s->envdict_free(d);
     if (s->write_slot && s->write_slot_free)
         s->write_slot_free(s->write_slot);
+    mdb_env_sync(s->env, 1); /* a no-op but for defer_meta_sync's last commit; nothing to do if it fails */
     mdb_env_close(s->env);
     free(s);
 }

@@ -27,10 +27,20 @@ typedef struct rk_store_options {
     const char *dir; /* created if missing */
     size_t map_size; /* bytes; default 1 GiB */
     bool no_sync;    /* benchmarks and unit tests only: skip fsync */
+    /* A commit syncs its data pages but only writes the metadata page that makes it current
+     * (LMDB's MDB_NOMETASYNC), so it costs one disk flush instead of two. The store stays
+     * consistent whatever happens (LMDB never reuses the pages of the last two commits); a system
+     * crash may undo commits that no later flush covered. A commit is durable once an rk_store_sync
+     * begun after it returned, or the next commit, has returned 0. For the daemon's writer, which
+     * acknowledges a batch only after such a sync, made on another thread while it writes the next. */
+    bool defer_meta_sync;
 } rk_store_options;
 
 int rk_store_open(const rk_store_options *opts, rk_store **out, rk_error *err);
-void rk_store_close(rk_store *s);
+void rk_store_close(rk_store *s); /* flushes what defer_meta_sync left unflushed */
+/* Any thread, also while a write transaction runs: flushes every commit that returned before this
+ * call to the disk (fdatasync). */
+int rk_store_sync(rk_store *s, rk_error *err);
 
 int rk_txn_begin(rk_store *s, bool write, rk_txn **out, rk_error *err);
 int rk_txn_commit(rk_txn *t, rk_error *err); /* frees t in every case */

@@ -7,7 +7,9 @@
  *
  * usage: bench_api SOCKET [records=100000] [connections=64] [query_seconds=10] [publish=1]
  * With publish=0 only the queries run, over records an earlier run published (profile_api_queries.sh
- * runs them apart so that a profiler counts the queries alone).
+ * runs them apart so that a profiler counts the queries alone); with query_seconds=0 only the
+ * publishes (run_api_bench.sh reads the daemon's CPU between the two). The publish phase also prints
+ * this client's own CPU time: it shares the machine's cores with the daemon.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -99,6 +102,16 @@ static int conn_roundtrip(conn *c, const char *req, size_t len)
             return -1;
     }
     return (int)c->status;
+}
+
+/* User + system CPU seconds of this whole process, every thread included. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static double now_s(void)
@@ -238,7 +251,7 @@ static int cmp_double(const void *a, const void *b)
  * could not start. */
 static long publish_phase(worker *ws, pthread_t *th, const char *sock, long records, int conns)
 {
-    double t0 = now_s();
+    double t0 = now_s(), cpu0 = cpu_s();
     long per = records / conns, extra = records % conns, next = 0;
     for (int i = 0; i < conns; i++) {
         ws[i] = (worker){.socket_path = sock, .id = i, .first = next, .count = per + (i < extra)};
@@ -256,6 +269,8 @@ static long publish_phase(worker *ws, pthread_t *th, const char *sock, long reco
            (double)records / pub_s, errors);
     print_error_statuses(ws, conns);
     printf(")\n");
+    double cpu = cpu_s() - cpu0;
+    printf("publish: client CPU %.2f s (%.0f us per record)\n", cpu, cpu * 1e6 / (double)records);
     return errors;
 }
 
@@ -270,7 +285,7 @@ int main(int argc, char **argv)
     int conns = argc > 3 ? atoi(argv[3]) : 64;
     double qsecs = argc > 4 ? atof(argv[4]) : 10;
     bool publish = argc > 5 ? atoi(argv[5]) != 0 : true;
-    if (records <= 0 || conns <= 0 || conns > 1024 || qsecs <= 0) {
+    if (records <= 0 || conns <= 0 || conns > 1024 || qsecs < 0 || (!publish && qsecs == 0)) {
         fprintf(stderr, "bench_api: bad arguments\n");
         return 2;
     }
@@ -283,6 +298,11 @@ int main(int argc, char **argv)
     long errors = publish ? publish_phase(ws, th, sock, records, conns) : 0;
     if (errors < 0)
         return 1;
+    if (qsecs == 0) {
+        free(ws);
+        free(th);
+        return errors ? 1 : 0;
+    }
 
     /* phase 2: simple queries */
     double until = now_s() + qsecs;

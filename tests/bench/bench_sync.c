@@ -112,7 +112,7 @@ static int add_records(gen *g, rk_store *s, uint64_t from, uint64_t n, rk_error 
 
 static int open_store(const char *dir, rk_store **s, rk_error *err)
 {
-    rk_store_options o = {dir, (size_t)8 << 30, true};
+    rk_store_options o = {.dir = dir, .map_size = (size_t)8 << 30, .no_sync = true};
     return rk_store_open(&o, s, err);
 }
 
