@@ -196,13 +196,17 @@ static int filters_update(rk_txn *t, MDB_txn *txn, const rk_index_prefixes *list
     if (rc != 0)
         return rk_txn_fail(t, rc, "opening a cursor", err);
     rk_posting_new p = {.seq = seq, .sk = sk, .attr = visibility};
+    /* A record older than its lists' newest is placed in each by the same few records around its
+     * version (its 'a' list and its kind's hold nearly the same): their sort keys are read once. */
+    rk_postings_sks *sks = sign > 0 ? rk_postings_sks_new() : NULL;
     for (size_t i = 0; rc == 0 && i < lists->n; i++) {
         rk_postings_list l;
         if (!rk_postings_filter_list(&l, lists->v[i].b, lists->v[i].len))
             continue;
-        rc = sign > 0 ? rk_postings_list_add(t, c, &l, &p, 1, NULL, err)
+        rc = sign > 0 ? rk_postings_list_add(t, c, &l, &p, 1, sks, NULL, err)
                       : rk_postings_list_remove(t, c, &l, seq, sk, err);
     }
+    rk_postings_sks_free(sks);
     mdb_cursor_close(c);
     return rc;
 }
@@ -491,6 +495,9 @@ static int batch_write(rk_txn *t, MDB_txn *txn, flush_batch *b, rk_error *err)
         free(run);
         return rk_txn_fail(t, rc, "opening a cursor", err);
     }
+    /* Records spread over the versions of the lists (a repair's) are placed in the middle of every
+     * list they join, by the sort keys of the records around them, mostly the same in each list. */
+    rk_postings_sks *sks = rk_postings_sks_new();
     int result = 0;
     for (size_t i = 0, j; result == 0 && i < b->n; i = j) {
         size_t m = 0;
@@ -498,8 +505,9 @@ static int batch_write(rk_txn *t, MDB_txn *txn, flush_batch *b, rk_error *err)
             const flush_record *r = &b->recs[b->v[j].rec];
             run[m++] = (rk_posting_new){.seq = r->seq, .sk = r->sk};
         }
-        result = rk_postings_add(t, tc, (const uint8_t *)b->v[i].tok, b->v[i].len, run, m, NULL, err);
+        result = rk_postings_add(t, tc, (const uint8_t *)b->v[i].tok, b->v[i].len, run, m, sks, NULL, err);
     }
+    rk_postings_sks_free(sks);
     mdb_cursor_close(tc);
     free(run);
     return result;

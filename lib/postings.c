@@ -17,7 +17,11 @@
  * eight of a batch is older than its list's newest. Those are merged a block at a time, each block
  * read and rewritten once and the change entries of its newest entries read once for all of them:
  * inserted one by one (a binary search, a rewrite and often a split each) they cost up to a fifth
- * of the writer's CPU per published record, and twenty times the block writes.
+ * of the writer's CPU per published record, and twenty times the block writes. A repair's records
+ * are older than most of each list they join, so every posting lands in a block in the middle; the
+ * sort keys read to place them are shared by the lists of one batch (rk_postings_sks), since those
+ * lists hold mostly the same records around each place, and the last block's total is rewritten once
+ * per run instead of once per merged block.
  * The filter lists took 913 bytes per benchmark record as one 45- to 75-byte key per posting in
  * half-full pages; the same blocks, with the visibility in two bits of each entry, take a few.
  */
@@ -26,6 +30,8 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <glib.h>
 
 #define KP_LEN 16
 #define KEY_MAX (RK_POSTINGS_PREFIX_MAX + KP_LEN)
@@ -246,8 +252,11 @@ static int is_tail(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, MDB_val 
     return is_block_of(&k, l) ? 0 : 1;
 }
 
-static int block_write(rk_txn *t, MDB_cursor *c, const block *b, rk_error *err)
+/* Writes b; *writes (when not NULL) counts the blocks written, for rk_postings_cost. */
+static int block_write(rk_txn *t, MDB_cursor *c, const block *b, size_t *writes, rk_error *err)
 {
+    if (writes)
+        ++*writes;
     uint8_t buf[VALUE_MAX];
     MDB_val k = {.mv_size = b->klen, .mv_data = (void *)b->key};
     MDB_val v = {.mv_size = block_encode(b, buf), .mv_data = buf};
@@ -265,14 +274,15 @@ static int block_delete(rk_txn *t, MDB_cursor *c, const block *b, rk_error *err)
 }
 
 /* Adds delta to the total in the list's last block. */
-static int tail_total_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, int delta, rk_error *err)
+static int tail_total_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, int64_t delta, size_t *writes,
+                          rk_error *err)
 {
     block tail;
     int found = seek_block(t, c, l, kp_top, &tail, err);
     if (found <= 0)
         return found < 0 ? -1 : corrupt(err);
-    tail.total += (uint64_t)(int64_t)delta;
-    return block_write(t, c, &tail, err);
+    tail.total += (uint64_t)delta;
+    return block_write(t, c, &tail, writes, err);
 }
 
 /* ---- reading ------------------------------------------------------------------------------------- */
@@ -497,7 +507,7 @@ int rk_postings_contains(rk_postings_probe *p, rk_txn *t, MDB_cursor *c, const r
 /* Appends v[0..n), all newer than every posting of the list, to its last block (cur, or none when the
  * list is empty), starting a new block whenever one is full. */
 static int append(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *cur, const rk_posting_new *v, size_t n,
-                  rk_error *err)
+                  rk_postings_cost *cost, rk_error *err)
 {
     block fresh;
     uint64_t total = cur ? cur->total : 0;
@@ -515,7 +525,7 @@ static int append(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *cu
         /* Two entries that share a kp stay in one block, or the second could not be found by it. */
         bool same_kp = i > 0 && memcmp(kp, prev_kp, KP_LEN) == 0;
         if (cur->n == 0 || (bytes >= l->block_bytes && !same_kp)) {
-            if (dirty && block_write(t, c, cur, err) != 0)
+            if (dirty && block_write(t, c, cur, &cost->block_writes, err) != 0)
                 return -1;
             set_key(cur, l->prefix, l->plen, kp);
             cur->n = 0;
@@ -535,28 +545,84 @@ static int append(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *cu
         memcpy(prev_kp, kp, KP_LEN);
     }
     cur->total = total + n;
-    return block_write(t, c, cur, err);
+    return block_write(t, c, cur, &cost->block_writes, err);
+}
+
+/* The sort keys read for one batch (postings.h): sequence number -> sort key. */
+typedef struct sks_entry {
+    gint64 seq; /* the table's key points here */
+    uint8_t sk[RK_SORT_KEY_LEN];
+} sks_entry;
+
+struct rk_postings_sks {
+    GHashTable *map;
+};
+
+rk_postings_sks *rk_postings_sks_new(void)
+{
+    rk_postings_sks *s = malloc(sizeof *s);
+    if (!s)
+        return NULL;
+    s->map = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
+    return s;
+}
+
+void rk_postings_sks_free(rk_postings_sks *s)
+{
+    if (!s)
+        return;
+    g_hash_table_destroy(s->map);
+    free(s);
+}
+
+static bool sks_get(const rk_postings_sks *s, uint64_t seq, uint8_t sk[RK_SORT_KEY_LEN])
+{
+    if (!s)
+        return false;
+    gint64 key = (gint64)seq;
+    const sks_entry *e = g_hash_table_lookup(s->map, &key);
+    if (e)
+        memcpy(sk, e->sk, RK_SORT_KEY_LEN);
+    return e != NULL;
+}
+
+/* Keeps seq's sort key unless the table is full or memory is short: a key not kept is read again. */
+static void sks_put(rk_postings_sks *s, uint64_t seq, const uint8_t sk[RK_SORT_KEY_LEN])
+{
+    if (!s || g_hash_table_size(s->map) >= RK_POSTINGS_SKS_MAX)
+        return;
+    sks_entry *e = malloc(sizeof *e);
+    if (!e)
+        return;
+    e->seq = (gint64)seq;
+    memcpy(e->sk, sk, RK_SORT_KEY_LEN);
+    g_hash_table_insert(s->map, &e->seq, e);
 }
 
 /* The sort keys of a block's entries, read from `changes` once each and only when a merge needs
  * them: a batch's older postings mostly land among the newest entries of a list's last block, so the
- * binary searches of one run share most of their probes. */
+ * binary searches of one run share most of their probes; the batch's other lists share them through
+ * sks. */
 typedef struct sk_memo {
     const uint64_t *seq;
     uint8_t (*sk)[RK_SORT_KEY_LEN];
     bool *have;
-    size_t reads;
+    rk_postings_sks *sks;
+    size_t reads, writes;
 } sk_memo;
 
 static const uint8_t *memo_sk(rk_txn *t, sk_memo *m, size_t i, rk_error *err)
 {
     if (!m->have[i]) {
-        rk_posting p;
-        if (listed_sk(t, m->seq[i], &p, err) != 0)
-            return NULL;
-        memcpy(m->sk[i], p.sk, RK_SORT_KEY_LEN);
+        if (!sks_get(m->sks, m->seq[i], m->sk[i])) {
+            rk_posting p;
+            if (listed_sk(t, m->seq[i], &p, err) != 0)
+                return NULL;
+            memcpy(m->sk[i], p.sk, RK_SORT_KEY_LEN);
+            sks_put(m->sks, m->seq[i], p.sk);
+            m->reads++;
+        }
         m->have[i] = true;
-        m->reads++;
     }
     return m->sk[i];
 }
@@ -646,7 +712,7 @@ static int write_merged(rk_txn *t, MDB_cursor *c, sk_memo *m, block *b, const rk
             b->attr[i] = v[from + i].attr;
         }
         b->span = newest - key_version(b);
-        if (block_write(t, c, b, err) != 0)
+        if (block_write(t, c, b, &m->writes, err) != 0)
             return -1;
         from = to;
     }
@@ -654,13 +720,15 @@ static int write_merged(rk_txn *t, MDB_cursor *c, sk_memo *m, block *b, const rk
 }
 
 /* The place of sk among the old entries [0, hi) of m: the first index whose entry does not sort before
- * it (is not older). Galloping back from hi, since a batch's older postings mostly belong among a
- * list's newest entries and are placed newest first: each costs about twice the logarithm of its
- * distance from the previous one's place in change reads, and neighbours share them. -1 on error. */
-static long place(rk_txn *t, sk_memo *m, const uint8_t sk[RK_SORT_KEY_LEN], size_t hi, rk_error *err)
+ * it (is not older). With gallop, galloping back from hi, since a batch's older postings mostly belong
+ * among a list's newest entries and are placed newest first: each costs about twice the logarithm of
+ * its distance from the previous one's place in change reads, and neighbours share them. Without, a
+ * plain binary search: a posting that lands in a block in the middle of its list (a record older than
+ * most) is anywhere in it, and galloping from the end would read twice as many entries. -1 on error. */
+static long place(rk_txn *t, sk_memo *m, const uint8_t sk[RK_SORT_KEY_LEN], size_t hi, bool gallop, rk_error *err)
 {
     size_t lo = 0, step = 1;
-    while (hi > lo) {
+    while (gallop && hi > lo) {
         size_t probe = hi >= step ? hi - step : 0;
         const uint8_t *e = memo_sk(t, m, probe, err);
         if (!e)
@@ -687,14 +755,18 @@ static long place(rk_txn *t, sk_memo *m, const uint8_t sk[RK_SORT_KEY_LEN], size
 
 /* Merges the postings x[0..g) (oldest first, none newer than the list's newest) into block b, which
  * holds the place of each of them, or into the list's first block when `first` (x[0] is older than
- * its key, which becomes x[0]'s). Postings already listed are skipped; *added gets how many were not. */
+ * its key, which becomes x[0]'s). Postings already listed are skipped; *added gets how many were not.
+ * The total of the list's last block is not rewritten for a block in the middle: *owed collects what
+ * it lacks, and the merge into the last block (or insert_older at its end) adds it, so a batch spread
+ * over a list rewrites the last block once, not once per block it merges. */
 static int merge_into(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *b, bool first, bool tail,
-                      const rk_posting_new *x, size_t g, size_t *added, size_t *reads, rk_error *err)
+                      const rk_posting_new *x, size_t g, rk_postings_sks *sks, uint64_t *owed, rk_postings_cost *cost,
+                      rk_error *err)
 {
-    *added = 0;
+    size_t added = 0;
     /* the memo keeps its own copy of the old entries: writing the pieces reuses b */
     uint64_t *seq = malloc(b->n * sizeof *seq);
-    sk_memo m = {.seq = seq};
+    sk_memo m = {.seq = seq, .sks = sks};
     merged *v = malloc((b->n + g) * sizeof *v);
     size_t *pos = malloc(g * sizeof *pos);
     m.sk = malloc(b->n * sizeof *m.sk);
@@ -705,9 +777,11 @@ static int merge_into(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block
         goto done;
     }
     memcpy(seq, b->seq, b->n * sizeof *seq);
-    /* Places, newest posting first; SIZE_MAX marks one listed already. */
+    /* Places, newest posting first; SIZE_MAX marks one listed already. The newest gallops from the
+     * end only in the last block, where a batch's late postings gather; the others from the place of
+     * the one before. */
     for (size_t j = g, hi = b->n; j-- > 0;) {
-        long at = place(t, &m, x[j].sk, hi, err);
+        long at = place(t, &m, x[j].sk, hi, tail || j + 1 < g, err);
         if (at < 0) {
             rc = -1;
             goto done;
@@ -725,13 +799,13 @@ static int merge_into(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block
         for (; old < pos[j]; old++)
             v[n++] = (merged){.seq = b->seq[old], .attr = b->attr[old], .old = old};
         v[n++] = (merged){.seq = x[j].seq, .attr = x[j].attr, .old = SIZE_MAX, .new = &x[j]};
-        ++*added;
+        added++;
         if (sk_version(x[j].sk) > newest)
             newest = sk_version(x[j].sk);
     }
     for (; old < b->n; old++)
         v[n++] = (merged){.seq = b->seq[old], .attr = b->attr[old], .old = old};
-    if (*added == 0)
+    if (added == 0)
         goto done;
     if (first) {
         if (block_delete(t, c, b, err) != 0) {
@@ -743,13 +817,16 @@ static int merge_into(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block
         set_key(b, l->prefix, l->plen, kp);
     }
     b->span = newest - key_version(b);
-    if (tail)
-        b->total += *added;
+    if (tail) {
+        b->total += added + *owed;
+        *owed = 0;
+    } else {
+        *owed += added;
+    }
     rc = write_merged(t, c, &m, b, l, tail, v, n, err);
-    if (rc == 0 && !tail)
-        rc = tail_total_add(t, c, l, (int)*added, err);
 done:
-    *reads += m.reads;
+    cost->change_reads += m.reads;
+    cost->block_writes += m.writes;
     free(seq);
     free(v);
     free(pos);
@@ -759,11 +836,13 @@ done:
 }
 
 /* Puts the postings x[0..g) (oldest first), none newer than the list's newest, where they belong:
- * each block that holds the place of some of them is read, merged and rewritten once. */
+ * each block that holds the place of some of them is read, merged and rewritten once, and the last
+ * block's total once at the end. */
 static int insert_older(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *x, size_t g,
-                        rk_postings_cost *cost, rk_error *err)
+                        rk_postings_sks *sks, rk_postings_cost *cost, rk_error *err)
 {
     size_t i = 0;
+    uint64_t owed = 0; /* postings merged into blocks in the middle, not yet in the last block's total */
     while (i < g) {
         uint8_t kp[KP_LEN];
         kp_of(x[i].sk, kp);
@@ -777,7 +856,7 @@ static int insert_older(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, con
         if (found < 0)
             return -1;
         if (found == 0) /* an empty list: nothing is newer than x */
-            return append(t, c, l, NULL, x + i, g - i, err);
+            return append(t, c, l, NULL, x + i, g - i, cost, err);
         /* The run's postings up to the next block's key go into this block. */
         MDB_val k, v;
         int rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
@@ -795,17 +874,16 @@ static int insert_older(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, con
                     break;
             }
         }
-        size_t added;
-        if (merge_into(t, c, l, &b, first, tail, x + i, j - i, &added, &cost->change_reads, err) != 0)
+        if (merge_into(t, c, l, &b, first, tail, x + i, j - i, sks, &owed, cost, err) != 0)
             return -1;
         cost->merged_blocks++;
         i = j;
     }
-    return 0;
+    return owed ? tail_total_add(t, c, l, (int64_t)owed, &cost->block_writes, err) : 0;
 }
 
 int rk_postings_list_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *v, size_t n,
-                         rk_postings_cost *cost, rk_error *err)
+                         rk_postings_sks *sks, rk_postings_cost *cost, rk_error *err)
 {
     rk_postings_cost ignored = {0};
     if (!cost)
@@ -821,19 +899,19 @@ int rk_postings_list_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, co
         uint64_t newest = key_version(&tail) + tail.span;
         while (i < n && sk_version(v[i].sk) <= newest)
             i++;
-        if (i > 0 && insert_older(t, c, l, v, i, cost, err) != 0)
+        if (i > 0 && insert_older(t, c, l, v, i, sks, cost, err) != 0)
             return -1;
         if (i > 0 && i < n && (have = seek_block(t, c, l, kp_top, &tail, err)) < 0)
             return -1;
     }
-    return i < n ? append(t, c, l, have ? &tail : NULL, v + i, n - i, err) : 0;
+    return i < n ? append(t, c, l, have ? &tail : NULL, v + i, n - i, cost, err) : 0;
 }
 
 int rk_postings_add(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, const rk_posting_new *v, size_t n,
-                    rk_postings_cost *cost, rk_error *err)
+                    rk_postings_sks *sks, rk_postings_cost *cost, rk_error *err)
 {
     rk_postings_list l;
-    return rk_postings_token_list(&l, tok, len) ? rk_postings_list_add(t, c, &l, v, n, cost, err) : 0;
+    return rk_postings_token_list(&l, tok, len) ? rk_postings_list_add(t, c, &l, v, n, sks, cost, err) : 0;
 }
 
 int rk_postings_list_remove(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t seq,
@@ -857,15 +935,15 @@ int rk_postings_list_remove(rk_txn *t, MDB_cursor *c, const rk_postings_list *l,
     memmove(b.attr + j, b.attr + j + 1, (b.n - j - 1) * sizeof *b.attr);
     b.n--;
     if (!tail) {
-        if ((b.n ? block_write(t, c, &b, err) : block_delete(t, c, &b, err)) != 0)
+        if ((b.n ? block_write(t, c, &b, NULL, err) : block_delete(t, c, &b, err)) != 0)
             return -1;
-        return tail_total_add(t, c, l, -1, err);
+        return tail_total_add(t, c, l, -1, NULL, err);
     }
     if (b.total == 0)
         return corrupt(err);
     b.total--;
     if (b.n)
-        return block_write(t, c, &b, err);
+        return block_write(t, c, &b, NULL, err);
     if (block_delete(t, c, &b, err) != 0)
         return -1;
     if (b.total == 0)
@@ -876,7 +954,7 @@ int rk_postings_list_remove(rk_txn *t, MDB_cursor *c, const rk_postings_list *l,
     if (found <= 0)
         return found < 0 ? -1 : corrupt(err);
     prev.total = b.total;
-    return block_write(t, c, &prev, err);
+    return block_write(t, c, &prev, NULL, err);
 }
 
 int rk_postings_remove(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t seq,

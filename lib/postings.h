@@ -80,18 +80,33 @@ typedef struct rk_posting_new {
 /* The postings of one change sequence number, from `changes`: 1 found, 0 not, -1 error. */
 int rk_postings_resolve(rk_txn *t, uint64_t seq, rk_posting *out, rk_error *err);
 
-/* What adding postings cost beyond appending: the change entries read to place the postings older than
- * a list's newest, and the blocks that merged them (each read and rewritten once per call). */
+/* What adding postings cost: the change entries read to place the postings older than a list's newest,
+ * the blocks that merged them (each read and rewritten once per call), and every block written (the
+ * merged ones, their pieces, the appended ones, and the last block's total, rewritten once per call). */
 typedef struct rk_postings_cost {
     size_t change_reads;
     size_t merged_blocks;
+    size_t block_writes;
 } rk_postings_cost;
 
+/* The sort keys that placing postings read from `changes`, kept for the other lists of one batch:
+ * records that arrive spread over the versions of a list go into the middle of its blocks, and each is
+ * placed by a binary search over the sort keys of the block's entries; the lists of one batch (the
+ * tokens of 512 records, the filters of one record) hold many of the same records around the same
+ * places, so their searches probe the same sequence numbers. Lives within one write transaction (a
+ * sequence number the transaction wrote is reused if it aborts); holds at most RK_POSTINGS_SKS_MAX
+ * keys, and a key it could not keep is read again. */
+typedef struct rk_postings_sks rk_postings_sks;
+#define RK_POSTINGS_SKS_MAX 65536
+/* NULL when out of memory (then pass NULL: nothing is shared). */
+rk_postings_sks *rk_postings_sks_new(void);
+void rk_postings_sks_free(rk_postings_sks *s);
+
 /* Adds v[0..n) to list l; v is sorted by pk (sort key descending) and names distinct records. c is a
- * cursor on the list's database in t, a write transaction; cost (may be NULL) is added to. 0, or -1
- * with err filled (t is then aborted). */
+ * cursor on the list's database in t, a write transaction; sks (may be NULL) shares the sort keys read
+ * with other calls in t; cost (may be NULL) is added to. 0, or -1 with err filled (t is then aborted). */
 int rk_postings_list_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *v, size_t n,
-                         rk_postings_cost *cost, rk_error *err);
+                         rk_postings_sks *sks, rk_postings_cost *cost, rk_error *err);
 /* Removes the posting of seq (whose sort key is sk) from l; nothing if it is not there. */
 int rk_postings_list_remove(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t seq,
                             const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err);
@@ -100,7 +115,7 @@ int rk_postings_list_count(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, 
 
 /* The same for a token's list in "tokens". */
 int rk_postings_add(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, const rk_posting_new *v, size_t n,
-                    rk_postings_cost *cost, rk_error *err);
+                    rk_postings_sks *sks, rk_postings_cost *cost, rk_error *err);
 int rk_postings_remove(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t seq,
                        const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err);
 int rk_postings_count(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t *n, rk_error *err);

@@ -220,7 +220,7 @@ static rk_postings_cost add(fixture *f, size_t *idx, size_t n)
     MDB_cursor *c;
     assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
     rk_postings_cost cost = {0};
-    assert_int_equal(rk_postings_list_add(t, c, &f->l, v, m, &cost, &err), 0);
+    assert_int_equal(rk_postings_list_add(t, c, &f->l, v, m, NULL, &cost, &err), 0);
     mdb_cursor_close(c);
     assert_int_equal(rk_txn_commit(t, &err), 0);
     return cost;
@@ -358,6 +358,85 @@ static void test_postings_merge_cuts_a_block_into_many(void **state)
     assert_true(b >= 4);
 }
 
+/* Adds v[0..m) to l in t with sks shared; returns the cost. */
+static rk_postings_cost add_to(fixture *f, rk_txn *t, const rk_postings_list *l, const rk_posting_new *v, size_t m,
+                               rk_postings_sks *sks)
+{
+    rk_error err;
+    MDB_txn *txn = rk_txn_mdb(t, &err);
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
+    rk_postings_cost cost = {0};
+    assert_int_equal(rk_postings_list_add(t, c, l, v, m, sks, &cost, &err), 0);
+    mdb_cursor_close(c);
+    return cost;
+}
+
+/* A repair's records: versions spread over the whole list, each older than the list's newest. One
+ * batch of them rewrites each block it touches once and the last block's total once, and the block
+ * that holds a posting's place is searched in about log2(its entries) change reads; a second list with
+ * the same records, written in the same transaction with the sort keys shared, reads none. Placed one
+ * posting at a time (or with the last block's total rewritten per block, or galloping from each
+ * block's end) the batch would write more blocks than it has, or read more change entries. */
+static void test_postings_spread_batch_writes_each_block_once(void **state)
+{
+    fixture *f = *state;
+    static size_t order[N], idx[N];
+    static rk_posting_new v[N];
+    for (size_t i = 0; i < N; i++)
+        order[i] = i;
+    sorted_entries = f->e;
+    qsort(order, N, sizeof *order, by_sk);
+    /* every record but one in 16, oldest first: appended, in two lists */
+    rk_postings_list twin;
+    assert_true(rk_postings_token_list(&twin, (const uint8_t *)"\xff\xfd", 2));
+    size_t n = 0;
+    for (size_t r = 0; r < N; r++) /* rank r (0 = oldest) is order[N - 1 - r] */
+        if (r % 16 != 5)
+            idx[n++] = order[N - 1 - r];
+    for (size_t i = 0; i < n; i++) {
+        const entry *e = &f->e[idx[i]];
+        v[i] = (rk_posting_new){.seq = e->seq, .sk = e->sk};
+        f->e[idx[i]].listed = true;
+    }
+    rk_error err;
+    rk_txn *t = fx_begin(&f->s, true);
+    add_to(f, t, &f->l, v, n, NULL);
+    add_to(f, t, &twin, v, n, NULL);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    size_t before = check(f);
+    /* then the other 150, spread one every 16 records over the whole list, in one batch */
+    size_t m = 0;
+    for (size_t r = 5; r < N; r += 16) {
+        entry *e = &f->e[order[N - 1 - r]];
+        v[m++] = (rk_posting_new){.seq = e->seq, .sk = e->sk};
+        e->listed = true;
+    }
+    rk_postings_sks *sks = rk_postings_sks_new();
+    assert_non_null(sks);
+    t = fx_begin(&f->s, true);
+    rk_postings_cost cost = add_to(f, t, &f->l, v, m, sks);
+    rk_postings_cost again = add_to(f, t, &twin, v, m, sks);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    rk_postings_sks_free(sks);
+    size_t after = check(f);
+    print_message("%zu spread postings into %zu blocks (%zu after): %zu merged, %zu written, %zu change reads; "
+                  "the same list with the keys shared: %zu written, %zu change reads\n",
+                  m, before, after, cost.merged_blocks, cost.block_writes, cost.change_reads, again.block_writes,
+                  again.change_reads);
+    assert_true(before >= 8);
+    /* each block holding some of them merged once, each piece written once, the total once */
+    assert_true(cost.merged_blocks <= before);
+    assert_true(cost.block_writes <= after + 1);
+    /* a binary search for the newest posting of each block, then galloping from its place: under
+     * log2(190 entries a block) per posting (galloping from the block's end costs twice that) */
+    assert_true(cost.change_reads < m * 8);
+    assert_int_equal(again.change_reads, 0);
+    assert_int_equal(again.block_writes, cost.block_writes);
+    f->l = twin;
+    assert_int_equal(check(f), after);
+}
+
 static int setup_filter(void **state)
 {
     setup(state);
@@ -374,6 +453,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_postings_match_the_model, setup_filter, teardown),
         cmocka_unit_test_setup_teardown(test_postings_late_records_merge_per_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_postings_merge_cuts_a_block_into_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postings_spread_batch_writes_each_block_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
