@@ -4,7 +4,7 @@ records each, started as peers; measures the time until both show the same diges
 that crossed the TCP connection between them.
 
     python3 tests/bench/bench_repair.py [N=100000] [--build build-bench] [--only-a 10000] [--only-b 5000]
-        [--runs 1] [--timeout 600] [--keep] [--compress yes|no] [--cache DIR]
+        [--runs 1] [--timeout 600] [--keep] [--compress yes|no] [--cache DIR] [--timeline]
 
 This is the 1% case of DESIGN.md between real daemons (the in-process bench_sync measures the
 reconciliation alone): node A holds N common records plus ONLY_A of its own, node B the same N plus
@@ -22,6 +22,11 @@ Times run from B's start. Bytes are the TCP payload both ways on B's connections
 -ti: bytes_sent and bytes_received; NNG's framing included, TCP/IP headers not), sampled at every
 poll and summed over connections; "differing records" are the envelopes of the ONLY_A + ONLY_B
 records as bench_fill sealed them.
+
+--timeline prints, every 0.25 s of a run and when it ends, each node's record count, the records
+it received from its peer, its reconciliations, and the CPU seconds its writer and verifier threads
+have used (/proc/PID/task/*/stat), then the writers' CPU per record they stored: what dominates a
+repair, and a cost per record that does not depend on the machine's load.
 """
 
 import argparse
@@ -106,6 +111,44 @@ def metrics(sock):
         conn.close()
 
 
+def thread_cpu(pid):
+    """{thread name: CPU seconds (user + system)} of a process's threads, summed by name."""
+    out, tick = {}, os.sysconf("SC_CLK_TCK")
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, task), encoding="utf-8") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def metric_value(text, name):
+    """The sum of a metric's samples in a /metrics text (0 when it has none)."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and line[len(name):len(name) + 1] in (" ", "{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def timeline_row(now, sock, proc):
+    """What --timeline prints of one node: records, records received, reconciliations, thread CPU."""
+    m = metrics(sock)
+    cpu = thread_cpu(proc.pid)
+    return ("%6.2f s records %7d received %6d reconciliations %d writer %.2f s verifiers %.2f s"
+            % (now, metric_value(m, "renkei_records"), metric_value(m, "renkei_peer_records_received_total"),
+               metric_value(m, "renkei_reconcile_total"), cpu.get("renkei-writer", 0.0),
+               cpu.get("renkei-verify", 0.0)), cpu.get("renkei-writer", 0.0))
+
+
 SS_SOCKET = re.compile(r"^\S")
 
 
@@ -164,7 +207,7 @@ def compress_line(compress):
     return "compress = %s\n" % compress if compress else ""
 
 
-def one_run(build, cache, meta, timeout, keep, compress=None):
+def one_run(build, cache, meta, timeout, keep, compress=None, timeline=False):
     work = tempfile.mkdtemp(prefix="rk-repair-")
     pa = pb = None
     try:
@@ -196,6 +239,8 @@ def one_run(build, cache, meta, timeout, keep, compress=None):
         up = None
         seen = {}
         deadline = t0 + timeout
+        cpu0 = {"A": thread_cpu(pa.pid).get("renkei-writer", 0.0)}
+        next_row = t0
         while True:
             if pb.poll() is not None:
                 raise RuntimeError("node B exited")
@@ -210,6 +255,10 @@ def one_run(build, cache, meta, timeout, keep, compress=None):
                 st_a = status(sock_a)
                 if st_a is not None and digests(st_a) == digests(st_b) and st_b["records"]["total"] == expect:
                     break
+            if timeline and now >= next_row:
+                for name, sock, proc in (("A", sock_a, pa), ("B", sock_b, pb)):
+                    print("  %s %s" % (name, timeline_row(now - t0, sock, proc)[0]), flush=True)
+                next_row = now + 0.25
             if now > deadline:
                 raise RuntimeError("no equal digests after %d s" % timeout)
             time.sleep(0.02)
@@ -219,6 +268,11 @@ def one_run(build, cache, meta, timeout, keep, compress=None):
             seen[k] = (max(old[0], v[0]), max(old[1], v[1]))
         sent = sum(v[0] for v in seen.values())
         received = sum(v[1] for v in seen.values())
+        if timeline:
+            for name, sock, proc, stored in (("A", sock_a, pa, meta["only_b"]), ("B", sock_b, pb, meta["only_a"])):
+                row, writer = timeline_row(now - t0, sock, proc)
+                print("  %s %s (end)" % (name, row))
+                print("  %s writer CPU per record stored: %.1f us" % (name, (writer - cpu0.get(name, 0.0)) / stored * 1e6))
         m = metrics(sock_b)
         rec = [line for line in m.splitlines() if line.startswith(("renkei_reconcile_total", "renkei_peer_records_"))]
         return {"seconds": secs, "b_up": up, "b_to_a": sent, "a_to_b": received, "connections": len(seen),
@@ -242,6 +296,7 @@ def main():
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--compress", choices=("yes", "no"), help="[gossip] compress on both nodes (default: the node's)")
+    ap.add_argument("--timeline", action="store_true", help="print both nodes' progress and writer CPU")
     ap.add_argument("--cache", help="where the prepared sets are kept (default /tmp/rk-repair-cache-N-ONLY_A-ONLY_B);"
                     " a store format change needs a new one")
     a = ap.parse_args()
@@ -253,7 +308,7 @@ def main():
     differing = meta["bytes_a"] + meta["bytes_b"]
     times = []
     for i in range(a.runs):
-        r = one_run(a.build, cache, meta, a.timeout, a.keep, a.compress)
+        r = one_run(a.build, cache, meta, a.timeout, a.keep, a.compress, a.timeline)
         times.append(r["seconds"])
         total = r["b_to_a"] + r["a_to_b"]
         print("run %d: equal digests %.3f s after B's start (B's API up at %.3f s); %d common, %d only on A, %d only on B"
