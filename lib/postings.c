@@ -837,9 +837,10 @@ done:
 
 /* Puts the postings x[0..g) (oldest first), none newer than the list's newest, where they belong:
  * each block that holds the place of some of them is read, merged and rewritten once, and the last
- * block's total once at the end. */
-static int insert_older(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *x, size_t g,
-                        rk_postings_sks *sks, rk_postings_cost *cost, rk_error *err)
+ * block (tail, as read before) gets the total of those merged elsewhere at the end; no merge in the
+ * middle of the list writes the last block, and a merge into it takes that total itself. */
+static int insert_older(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *tail, const rk_posting_new *x,
+                        size_t g, rk_postings_sks *sks, rk_postings_cost *cost, rk_error *err)
 {
     size_t i = 0;
     uint64_t owed = 0; /* postings merged into blocks in the middle, not yet in the last block's total */
@@ -862,9 +863,9 @@ static int insert_older(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, con
         int rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
         if (rc != 0 && rc != MDB_NOTFOUND)
             return rk_txn_fail(t, rc, "reading a posting list", err);
-        bool tail = rc == MDB_NOTFOUND || !is_block_of(&k, l);
+        bool is_last = rc == MDB_NOTFOUND || !is_block_of(&k, l);
         size_t j = i + 1;
-        if (tail) {
+        if (is_last) {
             j = g;
         } else {
             for (; j < g; j++) {
@@ -874,12 +875,15 @@ static int insert_older(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, con
                     break;
             }
         }
-        if (merge_into(t, c, l, &b, first, tail, x + i, j - i, sks, &owed, cost, err) != 0)
+        if (merge_into(t, c, l, &b, first, is_last, x + i, j - i, sks, &owed, cost, err) != 0)
             return -1;
         cost->merged_blocks++;
         i = j;
     }
-    return owed ? tail_total_add(t, c, l, (int64_t)owed, &cost->block_writes, err) : 0;
+    if (owed == 0)
+        return 0;
+    tail->total += owed;
+    return block_write(t, c, tail, &cost->block_writes, err);
 }
 
 int rk_postings_list_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *v, size_t n,
@@ -899,7 +903,7 @@ int rk_postings_list_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, co
         uint64_t newest = key_version(&tail) + tail.span;
         while (i < n && sk_version(v[i].sk) <= newest)
             i++;
-        if (i > 0 && insert_older(t, c, l, v, i, sks, cost, err) != 0)
+        if (i > 0 && insert_older(t, c, l, &tail, v, i, sks, cost, err) != 0)
             return -1;
         if (i > 0 && i < n && (have = seek_block(t, c, l, kp_top, &tail, err)) < 0)
             return -1;
