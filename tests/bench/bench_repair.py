@@ -274,7 +274,9 @@ def one_run(build, cache, meta, timeout, keep, compress=None, timeline=False):
                 print("  %s %s (end)" % (name, row))
                 print("  %s writer CPU per record stored: %.1f us" % (name, (writer - cpu0.get(name, 0.0)) / stored * 1e6))
         m = metrics(sock_b)
-        rec = [line for line in m.splitlines() if line.startswith(("renkei_reconcile_total", "renkei_peer_records_"))]
+        shown = ("renkei_reconcile_total", "renkei_peer_records_", "renkei_peer_busy_total",
+                 "renkei_peer_push_paced_total")
+        rec = [line for line in m.splitlines() if line.startswith(shown)]
         return {"seconds": secs, "b_up": up, "b_to_a": sent, "a_to_b": received, "connections": len(seen),
                 "metrics_b": rec}
     finally:
