@@ -20,12 +20,12 @@
 #include "renkei.pb-c.h"
 #include "txn.h"
 
-/* Tokens longer than this are not indexed (bigrams take at most 8 bytes). */
+/* Tokens longer than this are not indexed (a token is one or two characters, at most 8 bytes). */
 #define RK_RECTOKENS_TOKEN_MAX 64
 #define RK_RECTOKENS_KEPT_MAX 4096
 
-/* The distinct tokens of one record: n NUL-terminated tokens one after the other in data, in order of
- * first occurrence in the normalised text. One allocation. */
+/* The distinct tokens of one record: n NUL-terminated tokens one after the other in data, in byte
+ * order (as strcmp sorts them). One allocation. */
 typedef struct rk_rectokens {
     uint8_t hash[RK_HASH_LEN]; /* the record's, once offered */
     size_t n;

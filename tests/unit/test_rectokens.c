@@ -22,6 +22,7 @@
 #include "records.h"
 #include "rectokens.h"
 #include "store.h"
+#include "text.h"
 
 #define SAMPLES_MAX 64
 #define MARKER "\xef\xbf\xbf\xef\xbf\xbf" /* U+FFFF twice: no text's bigram */
@@ -85,6 +86,65 @@ static void assert_same_tokens(const rk_rectokens *x, const rk_rectokens *y)
     assert_int_equal(x->n, y->n);
     assert_int_equal(x->len, y->len);
     assert_memory_equal(x->data, y->data, x->len);
+}
+
+/* Every token occurrence rk_text_tokens yields, as NUL-terminated copies. */
+typedef struct occurrences {
+    char (*tok)[16];
+    size_t n, cap;
+} occurrences;
+
+static int occurrence(const char *tok, size_t len, void *ctx)
+{
+    occurrences *o = ctx;
+    assert_true(len > 0 && len < 16);
+    assert_true(o->n < o->cap);
+    memcpy(o->tok[o->n], tok, len);
+    o->tok[o->n++][len] = '\0';
+    return 0;
+}
+
+/* A record's tokens are exactly the distinct tokens of its normal form, each once, in strcmp order:
+ * the set every consumer relies on, however rectokens.c dedups it. Checked against a plain search
+ * over every occurrence, on every sample record and on mixed text. */
+static void test_rectokens_are_the_distinct_tokens(void **state)
+{
+    fixture *f = *state;
+    for (size_t i = 0; i <= f->n; i++) {
+        char *norm = i < f->n ? rk_rectokens_text(f->recs[i].msg)
+                              : rk_text_normalize("ＡＩ AI ai ｶﾞｲﾄﾞ ガイド aa aaa 1 1",
+                                                  strlen("ＡＩ AI ai ｶﾞｲﾄﾞ ガイド aa aaa 1 1"));
+        assert_non_null(norm);
+        occurrences o = {.cap = strlen(norm) + 1};
+        o.tok = calloc(o.cap, sizeof *o.tok);
+        assert_non_null(o.tok);
+        assert_int_equal(rk_text_tokens(norm, occurrence, &o), 0);
+        rk_rectokens *tok = rk_rectokens_of_text(norm);
+        assert_non_null(tok);
+        size_t n = 0;
+        const char *prev = NULL;
+        for (const char *x = rk_rectokens_next(tok, NULL); x; prev = x, x = rk_rectokens_next(tok, x), n++) {
+            if (prev)
+                assert_true(strcmp(prev, x) < 0); /* sorted, so each at most once */
+            bool seen = false;
+            for (size_t k = 0; k < o.n && !seen; k++)
+                seen = strcmp(o.tok[k], x) == 0;
+            assert_true(seen);
+        }
+        assert_int_equal(n, tok->n);
+        for (size_t k = 0; k < o.n; k++) { /* and every occurrence is among them */
+            bool found = false;
+            for (const char *x = rk_rectokens_next(tok, NULL); x && !found; x = rk_rectokens_next(tok, x))
+                found = strcmp(o.tok[k], x) == 0;
+            if (!found)
+                fail_msg("token \"%s\" of \"%s\" is missing", o.tok[k], norm);
+        }
+        if (i == f->n) /* ai three times, ガイ and イド twice, aa (of aa and aaa), 1 twice */
+            assert_int_equal(tok->n, 5);
+        rk_rectokens_free(tok);
+        free(o.tok);
+        free(norm);
+    }
 }
 
 /* Puts every sample record, offering each one's tokens first when offer is set (tokens of its own
@@ -245,6 +305,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rectokens_equal_the_stored_records),
+        cmocka_unit_test(test_rectokens_are_the_distinct_tokens),
         cmocka_unit_test(test_rectokens_offered_are_written),
         cmocka_unit_test(test_rectokens_kept_are_bounded),
     };

@@ -1,11 +1,16 @@
-/* Tests for lib/text.c: normal form equates full/half width and case; tokens are bigrams. */
+/* Tests for lib/text.c: normal form equates full/half width and case, and is exactly utf8proc's NFKC
+ * case folding of the whole text (whichever parts text.c copies without utf8proc); tokens are
+ * bigrams. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <utf8proc.h>
 
 #include "text.h"
 
@@ -26,6 +31,81 @@ static void test_normalize_width_and_case(void **state)
     assert_normal("ロボット", "ロボット");
     assert_normal("１２３", "123");
     assert_null(rk_text_normalize("\xff\xfe", 2));
+}
+
+/* Where NFKC matters inside mixed ASCII, full-width and kana text: each of these changes, or joins the
+ * character before it, and a normal form that skipped it would index something a query never finds. */
+static void test_normalize_mixed(void **state)
+{
+    (void)state;
+    assert_normal("ＡＩとIoTで生産性１２０％", "aiとiotで生産性120%");
+    assert_normal("ｶﾞｲﾄﾞ ﾃﾞｰﾀ", "ガイド データ");        /* half-width katakana, voiced marks joined */
+    assert_normal("ｶﾞ", "ガ");                           /* ﾞ joins the kana before it */
+    assert_normal("か\u3099き\u309Aく", "がき\u309Aく"); /* only pairs that exist compose */
+    assert_normal("Cafe\u0301 CAFE\u0301", "café café"); /* an ASCII letter composes with a mark after it */
+    assert_normal("A\u00ADI \u200BX", "ai x");           /* ignorable characters vanish */
+    assert_normal("\u212A\u212B Straße ﬁ", "kå strasse fi");
+    assert_normal("① ㈱北見 ＤＸ推進", "1 (株)北見 dx推進");
+    assert_normal("\u1100\u1161\u11A8 가", "각 가"); /* Hangul jamo compose by algorithm */
+    assert_normal("豈", "豈");                       /* CJK compatibility ideograph U+F900 */
+    assert_normal("", "");
+    assert_null(rk_text_normalize("ok\xe3\x81", 5));     /* a character cut short */
+    assert_null(rk_text_normalize("ab\xed\xa0\x80", 5)); /* a surrogate */
+}
+
+/* utf8proc's own NFKC case folding of the whole text, the definition rk_text_normalize keeps to. */
+static char *reference(const char *s, size_t len)
+{
+    utf8proc_uint8_t *out = NULL;
+    utf8proc_ssize_t n =
+        utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &out,
+                     UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE);
+    if (n < 0) {
+        free(out);
+        return NULL;
+    }
+    return (char *)out;
+}
+
+/* Random texts of characters that change under NFKC case folding, combine, reorder or vanish, mixed
+ * with ones that do not: the normal form equals utf8proc's of the whole text every time. */
+static void test_normalize_equals_utf8proc(void **state)
+{
+    (void)state;
+    static const char *const pool[] = {
+        "A",      "e",      "k",      "o",      "z",      "0",      " ",      ",",          "\n",         "-",
+        "\u0301", "\u0308", "\u0323", "\u0327", "\u0345", "\u0344", "\u3099", "\u309A",     "\u309B",     "\uFF9E",
+        "\uFF9F", "\uFF76", "\uFF8A", "\uFF70", "\u30AB", "\u304B", "\u30CF", "\u30FC",     "\uFF21",     "\uFF41",
+        "\uFF11", "\uFF0C", "\u212A", "\u212B", "\u00DF", "\u0130", "\u03A3", "\u03C2",     "\u00AD",     "\u200B",
+        "\uFB01", "\u2460", "\u3231", "\u1100", "\u1161", "\u11A8", "\uAC00", "\uF900",     "\u5C0E",     "\u3001",
+        "\u3002", "\u00C5", "\u00E9", "\u1E0A", "\u0E33", "\u0F73", "\u1E9B", "\U0001D400", "\U0001F600", "\u00A0",
+        "\u3000", "\u30AC", "\u304C", "\u30D1", "\u309F", "\u30FF", "\u0334", "\u0B47",     "\u0B3E",
+    };
+    const size_t n_pool = sizeof pool / sizeof pool[0];
+    uint32_t x = 12345;
+    size_t same_length = 0;
+    for (int round = 0; round < 40000; round++) {
+        char text[256];
+        size_t len = 0;
+        x = x * 1103515245u + 12345u;
+        int chars = 1 + (int)((x >> 16) % 12);
+        for (int c = 0; c < chars; c++) {
+            x = x * 1103515245u + 12345u;
+            const char *piece = pool[(x >> 16) % n_pool];
+            memcpy(text + len, piece, strlen(piece));
+            len += strlen(piece);
+        }
+        text[len] = '\0';
+        char *want = reference(text, len), *got = rk_text_normalize(text, len);
+        assert_non_null(want);
+        assert_non_null(got);
+        if (strcmp(want, got) != 0)
+            fail_msg("normal form of \"%s\": \"%s\", utf8proc gives \"%s\"", text, got, want);
+        same_length += strlen(got) == len;
+        free(want);
+        free(got);
+    }
+    assert_true(same_length > 0 && same_length < 40000); /* both kinds of text were tried */
 }
 
 typedef struct {
@@ -70,6 +150,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normalize_width_and_case),
+        cmocka_unit_test(test_normalize_mixed),
+        cmocka_unit_test(test_normalize_equals_utf8proc),
         cmocka_unit_test(test_bigrams),
         cmocka_unit_test(test_width),
     };
