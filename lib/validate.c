@@ -62,12 +62,43 @@ static bool all_digits(const char *s, size_t n)
     return true;
 }
 
+/* Appends s to out[0..*len) within cap bytes, NUL included, cutting it as snprintf would. The walk
+ * builds a path for every field of every record, so this is copying, not formatting. */
+static void path_add(char *out, size_t cap, size_t *len, const char *s, size_t n)
+{
+    if (*len + n >= cap)
+        n = cap - 1 - *len;
+    memcpy(out + *len, s, n);
+    *len += n;
+    out[*len] = '\0';
+}
+
 static void join_path(char *out, size_t cap, const char *path, const char *name)
 {
-    if (path[0])
-        snprintf(out, cap, "%s.%s", path, name);
-    else
-        snprintf(out, cap, "%s", name);
+    size_t len = 0;
+    out[0] = '\0';
+    if (path[0]) {
+        path_add(out, cap, &len, path, strlen(path));
+        path_add(out, cap, &len, ".", 1);
+    }
+    path_add(out, cap, &len, name, strlen(name));
+}
+
+/* path[k], as "%s[%zu]" would give it. */
+static void item_path(char *out, size_t cap, const char *path, size_t k)
+{
+    char digits[24];
+    size_t d = sizeof digits;
+    do {
+        digits[--d] = (char)('0' + k % 10);
+        k /= 10;
+    } while (k);
+    size_t len = 0;
+    out[0] = '\0';
+    path_add(out, cap, &len, path, strlen(path));
+    path_add(out, cap, &len, "[", 1);
+    path_add(out, cap, &len, digits + d, sizeof digits - d);
+    path_add(out, cap, &len, "]", 1);
 }
 
 /* JIS X 0402: five digits (six with the check digit), starting with the prefecture code. */
@@ -314,7 +345,7 @@ static void walk_message(const ProtobufCMessage *m, const char *path, rk_sink *s
             }
             for (size_t k = 0; k < n; k++) {
                 char ipath[sizeof fpath + 32];
-                snprintf(ipath, sizeof ipath, "%s[%zu]", fpath, k);
+                item_path(ipath, sizeof ipath, fpath, k);
                 check_value(d, f, arr + k * rk_pb_element_size(f->type), true, ipath, sink);
             }
         } else {

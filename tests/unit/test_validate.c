@@ -390,6 +390,13 @@ static void test_lengths(void **state)
     expect_ok(&f->r);
     f->c.n_tags = 65;
     expect_reject(&f->r, "too_many", "case.tags");
+    /* the path of an item past the ninth and of the last one allowed */
+    f->c.n_tags = 64;
+    f->many[42] = "\xe3\x81";
+    expect_reject(&f->r, "invalid_utf8", "case.tags[42]");
+    f->many[42] = "tag";
+    f->many[63] = "\xff";
+    expect_reject(&f->r, "invalid_utf8", "case.tags[63]");
 }
 
 static void test_taxonomy(void **state)
