@@ -1,8 +1,9 @@
 /* writer: the single LMDB writer thread with group commit, behind a pool of verifier threads.
  *
  * Records from peers (rk_writer_submit) first go to the verify queue: one verifier thread per core
- * runs the store-free checks of rk_ingest_prepare (decode, schema, Ed25519 verification) and passes
- * each item on to the write queue, so the costliest check runs on every core while the writer
+ * runs the store-free checks of rk_ingest_prepare (decode, schema, Ed25519 verification), computes
+ * the record's full-text tokens and compresses its envelope for the store, and passes each item on
+ * to the write queue, so the costliest check runs on every core while the writer
  * commits. The node's own sealed records (rk_writer_submit_own) go straight to the write queue.
  * Verifiers may pass items on out of submission order; the current-version rule makes the result
  * independent of the order in which versions arrive.
@@ -32,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "envcodec.h"
 #include "invalidate.h"
 #include "log.h"
 #include "members.h"
@@ -388,8 +390,13 @@ static void *verifier_main(void *arg)
             rk_error_clear(&it->err);
             it->has_rec =
                 rk_ingest_prepare(roster, &node->limits, now, it->env, it->len, &it->rec, &it->sig, &it->err) == 0;
+            /* on this thread rather than the writer's, for a record the writer will most likely store:
+             * its tokens, and its envelope compressed as the store keeps it (a failure to compress
+             * leaves that to the writer) */
             if (it->has_rec)
-                it->tokens = rk_writer_tokens(it->rec.msg); /* on this thread rather than the writer's */
+                it->tokens = rk_writer_tokens(it->rec.msg);
+            if (it->has_rec && it->sig == RK_SIGNATURE_GOOD)
+                rk_envcodec_precompress(node->store, &it->rec);
         }
         rk_members_release(node, roster);
 

@@ -7,6 +7,10 @@
  * holds are its network's, which no sample in the source tree resembles, and the dictionary never
  * leaves the node (what leaves the store is decompressed), so nodes need not agree on one.
  *
+ * Envelopes from peers are compressed on the verifier threads (rk_envcodec_precompress), with the
+ * store's committed dictionary, so the single writer thread only compresses the ones that arrive
+ * before the store has one, or that a transaction training a dictionary stores.
+ *
  * The compression and decompression contexts are per thread (a context is tens of kilobytes to set
  * up, and a store is read from many threads); the dictionary's digested forms are shared by every
  * thread of a store, read-only once made.
@@ -131,19 +135,17 @@ static envdict *dict_of(rk_txn *t, int *rc, rk_error *err)
     return rk_txn_envdict_share(t, d, envdict_free);
 }
 
-int rk_envcodec_encode(rk_txn *t, const uint8_t *env, size_t len, uint8_t **out, size_t *out_len, rk_error *err)
+/* env[0..len) compressed with d: 1 with *out a malloc'd frame, 0 when the frame would not be smaller,
+ * -1 out of memory. */
+static int compress_with(const envdict *d, const uint8_t *env, size_t len, uint8_t **out, size_t *out_len)
 {
     *out = NULL;
     *out_len = 0;
-    int rc;
-    envdict *d = dict_of(t, &rc, err);
-    if (!d)
-        return rc;
     ZSTD_CCtx *c = thread_cctx();
     size_t cap = ZSTD_compressBound(len);
     uint8_t *buf = c ? malloc(cap) : NULL;
     if (!buf)
-        return rk_fail(err, "no_memory", "", "out of memory while storing an envelope");
+        return -1;
     size_t n = ZSTD_CCtx_refCDict(c, d->c);
     if (!ZSTD_isError(n))
         n = ZSTD_compress2(c, buf, cap, env, len);
@@ -154,6 +156,48 @@ int rk_envcodec_encode(rk_txn *t, const uint8_t *env, size_t len, uint8_t **out,
     *out = buf;
     *out_len = n;
     return 1;
+}
+
+int rk_envcodec_encode(rk_txn *t, const uint8_t *env, size_t len, uint8_t **out, size_t *out_len, rk_error *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    int rc;
+    envdict *d = dict_of(t, &rc, err);
+    if (!d)
+        return rc;
+    rc = compress_with(d, env, len, out, out_len);
+    return rc < 0 ? rk_fail(err, "no_memory", "", "out of memory while storing an envelope") : rc;
+}
+
+int rk_envcodec_precompress(rk_store *s, rk_record *rec)
+{
+    const envdict *d = rk_store_envdict(s);
+    if (!d || rec->stored)
+        return 0;
+    int rc = compress_with(d, rec->env, rec->env_len, &rec->stored, &rec->stored_len);
+    if (rc == 1)
+        rec->stored_dict = d;
+    return rc;
+}
+
+int rk_envcodec_value(rk_txn *t, const rk_record *rec, MDB_val *v, uint8_t **owned, rk_error *err)
+{
+    *owned = NULL;
+    int rc;
+    envdict *d = rec->stored ? dict_of(t, &rc, err) : NULL;
+    if (d && rec->stored_dict == d) {
+        *v = rk_mdb_val(rec->stored, rec->stored_len);
+        return 0;
+    }
+    /* not compressed ahead, or with a dictionary this transaction does not use (there was none yet,
+     * or this transaction trained its own) */
+    size_t n;
+    rc = rk_envcodec_encode(t, rec->env, rec->env_len, owned, &n, err);
+    if (rc < 0)
+        return -1;
+    *v = rc ? rk_mdb_val(*owned, n) : rk_mdb_val(rec->env, rec->env_len);
+    return 0;
 }
 
 static int corrupt(rk_error *err)

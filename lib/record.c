@@ -27,6 +27,7 @@ void rk_record_free(rk_record *rec)
     if (rec->msg)
         renkei__record__free_unpacked(rec->msg, NULL);
     free(rec->env);
+    free(rec->stored);
     memset(rec, 0, sizeof *rec);
 }
 

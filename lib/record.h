@@ -31,6 +31,11 @@ typedef struct rk_record {
     size_t len;
     uint8_t hash[RK_HASH_LEN]; /* SHA-256(bytes) */
     uint8_t sig[RK_SIG_LEN];
+    /* env as stored, compressed ahead of the put off the writer thread (lib/envcodec.h), and the
+     * dictionary that made it; NULL when it was not. Owned. */
+    uint8_t *stored;
+    size_t stored_len;
+    const void *stored_dict;
 } rk_record;
 
 /* Ingest checks that need no store: size limit, decode of envelope and record, schema, clock skew

@@ -95,13 +95,11 @@ int rk_records_put(rk_txn *t, uint64_t seq, const rk_record *rec, rk_error *err)
     uint8_t key[8];
     rk_put_be64(key, seq);
     uint8_t *frame;
-    size_t flen;
-    int z = rk_envcodec_encode(t, rec->env, rec->env_len, &frame, &flen, err);
-    if (z < 0) {
+    MDB_val k = rk_mdb_val(key, sizeof key), v;
+    if (rk_envcodec_value(t, rec, &v, &frame, err) != 0) {
         rk_txn_poison(t, err);
         return -1;
     }
-    MDB_val k = rk_mdb_val(key, sizeof key), v = z ? rk_mdb_val(frame, flen) : rk_mdb_val(rec->env, rec->env_len);
     /* MDB_APPEND: a full last page stays full and the envelope starts the next; without it LMDB
      * moves the page's last envelope along, and pages of 1.2 KB envelopes hold two, not three. */
     int rc = mdb_put(txn, rk_txn_dbi(t, RK_DB_RECORDS), &k, &v, MDB_APPEND);

@@ -212,6 +212,11 @@ int rk_txn_hold(rk_txn *t, void *p, rk_error *err)
     return 0;
 }
 
+void *rk_store_envdict(rk_store *s)
+{
+    return atomic_load(&s->envdict);
+}
+
 void *rk_txn_envdict(rk_txn *t)
 {
     return t->envdict_made ? t->envdict_made : atomic_load(&t->s->envdict);

@@ -143,6 +143,10 @@ int rk_txn_hold(rk_txn *t, void *p, rk_error *err);
 /* The in-memory form of the store's envelope dictionary (lib/envcodec.c), opaque here; free_fn frees
  * it. rk_txn_envdict gives the one t made itself (not committed yet), else the store's, else NULL. */
 void *rk_txn_envdict(rk_txn *t);
+/* The store's dictionary outside any transaction, for threads that compress envelopes ahead of the
+ * writer: NULL until a transaction has read it from `meta` or committed the one it made. It never
+ * changes once set, and lives as long as the store. */
+void *rk_store_envdict(rk_store *s);
 /* Makes d, read from committed `meta`, the store's unless it has one already: returns the store's
  * (d, or the earlier one, and then d has been freed). */
 void *rk_txn_envdict_share(rk_txn *t, void *d, void (*free_fn)(void *));

@@ -1,7 +1,8 @@
 /* Tests of the compressed envelopes of `records` (lib/envcodec.c): the store trains its dictionary
  * when it reaches RK_ENVCODEC_TRAIN_AT envelopes and compresses the envelopes after it, while what
  * leaves the store (rk_store_get_envelope, rk_store_load, after a reopen too) is byte for byte what
- * was sealed; a dictionary trained by a transaction that is then aborted is never used; and stored
+ * was sealed; a dictionary trained by a transaction that is then aborted is never used; envelopes
+ * compressed ahead of the put are stored only when the store's dictionary made them; and stored
  * values that are damaged (truncated, a lying size, trailing bytes, flipped bits, garbage) give
  * store_corrupt or, where a flip still decompresses, some record, never a crash. */
 #include <setjmp.h>
@@ -168,6 +169,67 @@ static void test_dictionary_of_an_aborted_transaction_is_not_kept(void **state)
     expect_identical(f, N);
 }
 
+/* Envelopes compressed ahead of the put (the verifier threads) are stored as made when the store's
+ * dictionary made them; before the store has one nothing is made ahead, and a frame made with any
+ * other dictionary is never stored: the put compresses again, or stores the envelope as it is. */
+static void test_compressed_ahead(void **state)
+{
+    fixture *f = *state;
+    static const uint8_t not_a_frame[] = "made with another dictionary";
+    const size_t first = RK_ENVCODEC_TRAIN_AT - 1, late = RK_ENVCODEC_TRAIN_AT + 100;
+    put_range(f, 0, first - 2, true);
+    /* no dictionary yet: nothing to compress with */
+    assert_null(rk_store_envdict(f->s.store));
+    assert_int_equal(rk_envcodec_precompress(f->s.store, &f->recs[first]), 0);
+    assert_null(f->recs[first].stored);
+    /* a frame from elsewhere while the store has no dictionary: the envelope is stored as it is */
+    for (size_t i = first - 2; i < first; i++) {
+        f->recs[i].stored = malloc(sizeof not_a_frame);
+        assert_non_null(f->recs[i].stored);
+        memcpy(f->recs[i].stored, not_a_frame, sizeof not_a_frame);
+        f->recs[i].stored_len = sizeof not_a_frame;
+        f->recs[i].stored_dict = f; /* any pointer but the store's dictionary */
+    }
+    /* the transaction that trains compresses with its own dictionary, which the store then keeps */
+    put_range(f, first - 2, late, true);
+    for (size_t i = first - 2; i < first; i++) {
+        size_t len;
+        uint8_t *v = stored(f, i, &len);
+        assert_int_equal(len, f->recs[i].env_len);
+        assert_memory_equal(v, f->recs[i].env, len);
+        free(v);
+    }
+    const void *dict = rk_store_envdict(f->s.store);
+    assert_non_null(dict);
+    for (size_t i = late; i < N; i++) {
+        if (i % 2) { /* half of them compressed ahead */
+            assert_int_equal(rk_envcodec_precompress(f->s.store, &f->recs[i]), 1);
+            assert_ptr_equal(f->recs[i].stored_dict, dict);
+            continue;
+        }
+        /* the other half with a frame from another dictionary: compressed again by the put */
+        f->recs[i].stored = malloc(sizeof not_a_frame);
+        assert_non_null(f->recs[i].stored);
+        memcpy(f->recs[i].stored, not_a_frame, sizeof not_a_frame);
+        f->recs[i].stored_len = sizeof not_a_frame;
+        f->recs[i].stored_dict = f;
+    }
+    put_range(f, late, N, true);
+    for (size_t i = late; i < N; i++) {
+        size_t len;
+        uint8_t *v = stored(f, i, &len);
+        assert_memory_equal(v, ZSTD_MAGIC, 4);
+        if (i % 2) { /* the very frame made ahead */
+            assert_int_equal(len, f->recs[i].stored_len);
+            assert_memory_equal(v, f->recs[i].stored, len);
+        }
+        free(v);
+    }
+    expect_identical(f, N);
+    fx_store_reopen(&f->s, 0, false);
+    expect_identical(f, N);
+}
+
 /* Replaces the stored value of recs[i] with v[0..len). */
 static void store_value(fixture *f, size_t i, const uint8_t *v, size_t len)
 {
@@ -252,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_envelopes_compressed_after_training),
         cmocka_unit_test(test_dictionary_of_an_aborted_transaction_is_not_kept),
         cmocka_unit_test(test_damaged_values_are_errors),
+        cmocka_unit_test(test_compressed_ahead),
     };
     return FX_RUN_TESTS(tests, setup, teardown);
 }
