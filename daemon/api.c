@@ -204,6 +204,9 @@ int rk_api_start(rk_node *node, rk_api **out, rk_error *err)
                         "or rendered anew (result=miss).");
     rk_metrics_describe(m, "renkei_record_cache_bytes", "gauge", "Memory held by the rendered JSON of records.");
     rk_metrics_describe(m, "renkei_record_cache_entries", "gauge", "Records whose rendered JSON is kept.");
+    rk_metrics_describe(m, "renkei_export_renders_total", "counter",
+                        "Exports rendered, by export; requests that shared a rendering or were answered 304 "
+                        "from the ETag alone are not counted.");
     rk_metrics_touch(m, "renkei_record_cache_total", "result", "hit");
     rk_metrics_touch(m, "renkei_record_cache_total", "result", "miss");
     /* large exports wait on disk while clients download them (spool.h), next to the store */

@@ -434,6 +434,8 @@ void rk_api_get_export(rk_api *a, rk_http_req *req, const char *name, rk_api_res
     int rc = rk_export_serve(t, name, req->query, req->if_none_match, req->if_modified_since, &meta, a->spool, &r);
     rk_txn_abort(t);
     rk_members_release(n, roster);
+    if (r.rendered)
+        rk_metrics_add(n->metrics, "renkei_export_renders_total", "export", name, 1);
     if (rc != 0 && r.status < 400) {
         r.status = 500;
         if (!r.err.code[0])

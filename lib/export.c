@@ -8,15 +8,16 @@
  * The calendar keeps the future: `limit` drops the oldest past events first.
  *
  * Memory, whatever clients do: with a spool (spool.h; the daemon's), a body over SPOOL_FROM_BYTES is
- * not kept in memory. The CSV and the calendar move their output to a spool file every SPOOL_PIECE
- * bytes while rendering; other bodies go there once rendered. The HTTP server then reads the file
- * one piece at a time as the client takes it (daemon/http.c), with a Content-Length, so the bytes
- * are exactly those rendered whole. Rendering is done in one read transaction, as fast as the CPU
+ * not kept in memory. The CSV, the calendar and the Atom page move their output to a spool file every
+ * SPOOL_PIECE bytes while rendering, the workbook as it is read back from libxlsxwriter's file; other
+ * bodies go there once rendered. The HTTP server then reads the file one piece at a time as the client
+ * takes it (daemon/http.c), with a Content-Length, so the bytes are exactly those rendered whole. Rendering is done in one read transaction, as fast as the CPU
  * allows and never at the pace of a client, so a slow client holds no snapshot; the file is that
  * snapshot, which a slow download gets complete and consistent with its ETag however the store
- * changes meanwhile. The file is found again by ETag while a client still downloads it, so clients
- * asking for the same export share one rendering and one file; distinct ones beyond the spool's byte
- * budget are refused with 503 export_busy.
+ * changes meanwhile. The file is found again by ETag while a client still downloads it, and a request
+ * for an ETag being rendered waits for that rendering (rk_spool_claim: single flight), so clients
+ * asking for the same export, together or one after another, share one rendering and one file;
+ * distinct ones beyond the spool's byte budget are refused with 503 export_busy.
  *
  * Invariants: exports only ever see records with visibility public (the store query is bounded by
  * max_visibility = PUBLIC, and each record is checked again before rendering); a bad query never
@@ -302,6 +303,12 @@ static int sink_flush(body_sink *s, size_t min)
     return 0;
 }
 
+/* What the renderers call between pieces of their output: moves a full piece to the spool. */
+static int sink_piece(void *ctx)
+{
+    return sink_flush(ctx, SPOOL_PIECE);
+}
+
 /* ------------------------------------------------------------------------------------ stats */
 
 static int stats_cb(const rk_record *rec, void *ctx)
@@ -539,6 +546,17 @@ static int serve_catalog(rk_txn *t, const rk_feed_meta *m, rk_export_response *o
 
 /* ------------------------------------------------------------------------------- entry point */
 
+/* A render stopped by the error in out->err: 400 for a bad cursor, 503 for a full spool (the clients'
+ * doing, not the node's fault: the client retries after Retry-After), else 500. Returns the rc of
+ * rk_export_serve. */
+static int stopped(rk_export_response *out)
+{
+    bool busy = strcmp(out->err.code, "export_busy") == 0;
+    out->status = strstr(out->err.code, "cursor") ? 400 : busy ? 503 : 500;
+    rk_buf_reset(&out->body);
+    return out->status == 500 ? -1 : 0;
+}
+
 static int add_header(rk_export_response *out, const char *name, const char *value)
 {
     return rk_buf_printf(&out->headers, "%s: %s\r\n", name, value);
@@ -645,11 +663,13 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
         rk_params_free(&p);
         return 0;
     }
-    rk_spool_file *shared = spool ? rk_spool_find(spool, out->etag) : NULL;
+    /* single flight: a request for a body being rendered waits for it and shares it */
+    rk_spool_file *shared = spool ? rk_spool_claim(spool, out->etag) : NULL;
     if (shared) {
         rk_params_free(&p);
         return serve_shared(shared, if_none_match, if_modified_since, out);
     }
+    out->rendered = true;
 
     rk_feed_meta page = m ? *m : (rk_feed_meta){0};
     rk_buf self, next;
@@ -693,7 +713,7 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
             if (rc == 0 && cs.failed)
                 rc = rk_fail(&out->err, "internal", "", "writing the workbook failed");
             if (rc == 0)
-                rc = rk_xlsx_finish(cs.xlsx, &out->body, &out->err);
+                rc = rk_xlsx_finish(cs.xlsx, &out->body, sink_piece, &sink, &out->err);
             rk_xlsx_free(cs.xlsx);
             newest = cs.newest;
         } else {
@@ -714,11 +734,7 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
         }
     }
     if (rc != 0) {
-        /* a full spool is the clients' doing, not the node's fault: 503 with Retry-After */
-        bool busy = strcmp(out->err.code, "export_busy") == 0;
-        out->status = strstr(out->err.code, "cursor") ? 400 : busy ? 503 : 500;
-        rk_buf_reset(&out->body);
-        rc = out->status == 500 ? -1 : 0;
+        rc = stopped(out);
         goto done;
     }
     if (newest)
@@ -736,10 +752,12 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
         }
         for (size_t i = 0; i < c.n; i++)
             ptrs[i] = &c.v[i];
-        rc = f == F_ATOM ? rk_feed_atom(ptrs, c.n, &page, &out->body) : rk_feed_json(ptrs, c.n, &page, &out->body);
+        rc = f == F_ATOM ? rk_feed_atom_stream(ptrs, c.n, &page, &out->body, sink_piece, &sink)
+                         : rk_feed_json(ptrs, c.n, &page, &out->body);
         free(ptrs);
         if (rc != 0) {
-            rc = fail500(out, "rendering the export failed");
+            /* the spool refused or failed (it said why in err), else the renderer did */
+            rc = sink.failed ? stopped(out) : fail500(out, "rendering the export failed");
             goto done;
         }
     }
@@ -750,13 +768,14 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
         goto done;
     }
     if (spool_body(&sink, newest, out) != 0) {
-        out->status = strcmp(out->err.code, "export_busy") == 0 ? 503 : 500;
-        rc = out->status == 503 ? 0 : -1;
+        rc = stopped(out);
         goto done;
     }
     out->status = 200;
 done:
     rk_spool_abandon(sink.w);
+    if (spool)
+        rk_spool_unclaim(spool, out->etag);
     rk_params_free(&p);
     collected_free(&c);
     rk_buf_free(&self);

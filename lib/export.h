@@ -19,6 +19,7 @@ typedef struct rk_export_response {
     rk_spool_file *file;      /* the body when it went to the spool (status 200); caller unrefs */
     rk_buf headers;           /* more "Name: value\r\n" lines (Link, Renkei-Truncated); caller frees */
     rk_error err;             /* when status >= 400; 503 export_busy: the spool is full, retry later */
+    bool rendered;            /* this request rendered the export (not a shared file, not an early 304) */
 } rk_export_response;
 
 /* Serves GET /v1/export/<name> (name: feed.atom, feed.json, events.ics, records.csv), GET /v1/stats

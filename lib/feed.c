@@ -177,6 +177,12 @@ static void page_close(feed_page *p)
 
 int rk_feed_atom(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out)
 {
+    return rk_feed_atom_stream(recs, n, m, out, NULL, NULL);
+}
+
+int rk_feed_atom_stream(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out,
+                        int (*flush)(void *ctx), void *ctx)
+{
     feed_page p;
     if (page_open(&p, recs, n, m))
         return -1;
@@ -212,7 +218,7 @@ int rk_feed_atom(const rk_record *const *recs, size_t n, const rk_feed_meta *m, 
     if (rk_buf_printf(out, "  <generator uri=\"urn:renkei\" version=\"%s\">renkei</generator>\n", RENKEI_VERSION))
         goto done;
     for (size_t i = 0; i < p.k; i++)
-        if (atom_entry(out, &p.tmp, p.v[i], m))
+        if (atom_entry(out, &p.tmp, p.v[i], m) || (flush && flush(ctx)))
             goto done;
     if (rk_buf_puts(out, "</feed>\n"))
         goto done;

@@ -12,6 +12,10 @@
 #include "feed_meta.h"
 
 int rk_feed_atom(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out);
+/* The same bytes, with flush(ctx) called after each entry so that the caller may move what out holds
+ * elsewhere (the export spool) while the feed is rendered; a non-zero return stops rendering (-1). */
+int rk_feed_atom_stream(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out,
+                        int (*flush)(void *ctx), void *ctx);
 int rk_feed_json(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out);
 
 #endif

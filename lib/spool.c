@@ -7,9 +7,15 @@
  * table by key while referenced, so clients asking for the same body share one file; a file leaves
  * the table, and its bytes the budget, with its last reference.
  *
+ * A body is also rendered once for all the requests that want it at the same time (single flight):
+ * the first to claim a key renders it, and the others wait for it to finish and then share its file,
+ * instead of rendering the same export side by side (twice the memory and CPU).
+ *
  * Invariants: used == the bytes of every open writer and finished file, and never passes max (a
- * write that would is refused, export_busy); a key names at most one finished file; the spool itself
- * lives while its owner, a writer or a file holds it (refs), so a download may outlive the server.
+ * write that would is refused, export_busy); a key names at most one finished file and at most one
+ * claim, and a claimer always unclaims (waiters wake then, whatever became of the render); the spool
+ * itself lives while its owner, a writer or a file holds it (refs), so a download may outlive the
+ * server.
  */
 #include "spool.h"
 
@@ -28,8 +34,10 @@ struct rk_spool {
     pthread_mutex_t mu;
     char *dir;
     uint64_t max, used;
-    GHashTable *files; /* key -> rk_spool_file (finished, referenced) */
-    unsigned refs;     /* the owner's, and one per writer and file */
+    GHashTable *files;   /* key -> rk_spool_file (finished, referenced) */
+    GHashTable *flights; /* keys being rendered by the request that claimed them */
+    pthread_cond_t done; /* broadcast when a claim ends */
+    unsigned refs;       /* the owner's, and one per writer and file */
 };
 
 struct rk_spool_file {
@@ -77,8 +85,16 @@ rk_spool *rk_spool_new(const char *dir, uint64_t max_bytes, rk_error *err)
         rk_fail(err, "no_memory", "", "out of memory");
         return NULL;
     }
+    if (pthread_cond_init(&s->done, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        free(s->dir);
+        free(s);
+        rk_fail(err, "no_memory", "", "out of memory");
+        return NULL;
+    }
     /* keys are the caller's strings copied into the file, which owns them */
     s->files = g_hash_table_new(g_str_hash, g_str_equal);
+    s->flights = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     s->max = max_bytes;
     s->refs = 1;
     return s;
@@ -93,6 +109,8 @@ static bool spool_unref_locked(rk_spool *s)
 static void spool_destroy(rk_spool *s)
 {
     g_hash_table_destroy(s->files);
+    g_hash_table_destroy(s->flights);
+    pthread_cond_destroy(&s->done);
     pthread_mutex_destroy(&s->mu);
     free(s->dir);
     free(s);
@@ -117,6 +135,29 @@ rk_spool_file *rk_spool_find(rk_spool *s, const char *key)
         f->refs++;
     pthread_mutex_unlock(&s->mu);
     return f;
+}
+
+rk_spool_file *rk_spool_claim(rk_spool *s, const char *key)
+{
+    pthread_mutex_lock(&s->mu);
+    rk_spool_file *f;
+    /* a render in progress ends in bounded time (exports are bounded in rows and bytes) */
+    while (!(f = g_hash_table_lookup(s->files, key)) && g_hash_table_contains(s->flights, key))
+        pthread_cond_wait(&s->done, &s->mu);
+    if (f)
+        f->refs++;
+    else
+        g_hash_table_add(s->flights, g_strdup(key));
+    pthread_mutex_unlock(&s->mu);
+    return f;
+}
+
+void rk_spool_unclaim(rk_spool *s, const char *key)
+{
+    pthread_mutex_lock(&s->mu);
+    g_hash_table_remove(s->flights, key);
+    pthread_cond_broadcast(&s->done);
+    pthread_mutex_unlock(&s->mu);
 }
 
 static int spool_busy(rk_spool *s, rk_error *err)

@@ -22,6 +22,13 @@ void rk_spool_release(rk_spool *s);
 
 /* A finished file under key, with a new reference; NULL if there is none. */
 rk_spool_file *rk_spool_find(rk_spool *s, const char *key);
+/* Single flight: the finished file under key with a new reference, as rk_spool_find, after waiting
+ * for the request that claimed key, if any, to unclaim it. NULL when there is no such file: key is
+ * then claimed by the caller, who renders it and must call rk_spool_unclaim(s, key) on every path,
+ * after rk_spool_finish when the body went to the spool; the requests waiting then wake and share the
+ * file (or, for a body that did not go to the spool, claim and render in their turn). */
+rk_spool_file *rk_spool_claim(rk_spool *s, const char *key);
+void rk_spool_unclaim(rk_spool *s, const char *key);
 /* Starts a file: NULL with err "export_busy" when the budget is spent, or the system's error. */
 rk_spool_writer *rk_spool_begin(rk_spool *s, rk_error *err);
 /* Appends len bytes: -1 with err "export_busy" if they would pass the budget (the writer is then

@@ -3,8 +3,8 @@
  * Invariants: cells are only ever written with worksheet_write_string, so nothing a publisher types
  * becomes a formula, a number or a date; the workbook is written in libxlsxwriter's constant_memory
  * mode (each row goes to disk once the next starts), so memory stays flat however many rows there
- * are; the temporary file is created with mkstemp (mode 0600) and removed by rk_xlsx_free on every
- * path. A cell holds at most Excel's 32,767 characters: longer text is cut at a UTF-8 character
+ * are, and the finished workbook is read back a piece at a time (never whole); the temporary file
+ * is created with mkstemp (mode 0600) and removed by rk_xlsx_free on every path. A cell holds at most Excel's 32,767 characters: longer text is cut at a UTF-8 character
  * boundary below 32,767 bytes.
  */
 #include "xlsx.h"
@@ -16,6 +16,7 @@
 #include <xlsxwriter.h>
 
 #define XLSX_CELL_MAX 32767
+#define XLSX_PIECE (64u << 10) /* read back from the temporary file this much at a time */
 
 struct rk_xlsx {
     char *path;
@@ -115,17 +116,31 @@ int rk_xlsx_row(rk_xlsx *x, const rk_record *rec, const rk_feed_meta *m)
     return 0;
 }
 
-int rk_xlsx_finish(rk_xlsx *x, rk_buf *out, rk_error *err)
+int rk_xlsx_finish(rk_xlsx *x, rk_buf *out, int (*flush)(void *ctx), void *ctx, rk_error *err)
 {
     lxw_error e = workbook_close(x->wb);
     x->wb = NULL;
     if (e != LXW_NO_ERROR)
         return rk_fail(err, "internal", "", "libxlsxwriter: %s", lxw_strerror(e));
-    gchar *data = NULL;
-    gsize len = 0;
-    if (!g_file_get_contents(x->path, &data, &len, NULL))
+    /* a piece at a time, so that a caller that flushes holds one piece and never the workbook */
+    char *piece = malloc(XLSX_PIECE);
+    if (!piece)
+        return rk_fail(err, "no_memory", "", "out of memory");
+    FILE *f = fopen(x->path, "rb");
+    if (!f) {
+        free(piece);
         return rk_fail(err, "internal", "", "cannot read the workbook back");
-    int rc = rk_buf_append(out, data, len);
-    g_free(data);
-    return rc ? rk_fail(err, "no_memory", "", "out of memory") : 0;
+    }
+    int rc = 0;
+    size_t n;
+    while (rc == 0 && (n = fread(piece, 1, XLSX_PIECE, f)) > 0)
+        if (rk_buf_append(out, piece, n))
+            rc = rk_fail(err, "no_memory", "", "out of memory");
+        else if (flush && flush(ctx))
+            rc = -1; /* the caller's flush said why in err */
+    if (rc == 0 && ferror(f))
+        rc = rk_fail(err, "internal", "", "cannot read the workbook back");
+    fclose(f);
+    free(piece);
+    return rc;
 }

@@ -14,8 +14,10 @@ typedef struct rk_xlsx rk_xlsx;
 rk_xlsx *rk_xlsx_new(rk_error *err);
 /* Adds one record's row (nothing for a tombstone). */
 int rk_xlsx_row(rk_xlsx *x, const rk_record *rec, const rk_feed_meta *m);
-/* Closes the workbook and appends the file's bytes to out. */
-int rk_xlsx_finish(rk_xlsx *x, rk_buf *out, rk_error *err);
+/* Closes the workbook and appends the file's bytes to out, calling flush(ctx) (when not NULL) after
+ * each piece so that the caller may move them elsewhere; a non-zero flush stops it (-1, the flush
+ * having set err). */
+int rk_xlsx_finish(rk_xlsx *x, rk_buf *out, int (*flush)(void *ctx), void *ctx, rk_error *err);
 /* Removes the temporary file and frees x (after finish, or to abandon the workbook). */
 void rk_xlsx_free(rk_xlsx *x);
 

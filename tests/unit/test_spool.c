@@ -283,6 +283,18 @@ static void test_spooled_exports_are_the_bodies_rendered_whole(void **state)
     assert_int_equal(rk_spool_used(s), 0);
     free_response(&busy);
     rk_spool_release(s);
+
+    /* the Atom page moves its entries to the spool while they are rendered: refused the same way */
+    s = rk_spool_new(dir, 256 << 10, &err);
+    assert_non_null(s);
+    serve(&st, "feed.atom", "limit=500", NULL, s, &busy);
+    assert_int_equal(busy.status, 503);
+    assert_string_equal(busy.err.code, "export_busy");
+    assert_null(busy.file);
+    assert_int_equal(busy.body.len, 0);
+    assert_int_equal(rk_spool_used(s), 0);
+    free_response(&busy);
+    rk_spool_release(s);
     assert_int_equal(names_in(dir), 0);
     fx_store_close(&st);
 }
