@@ -24,9 +24,11 @@ pid=$!
 for _ in $(seq 100); do [ -S "$dir/api.sock" ] && break; sleep 0.1; done
 tck=$(getconf CLK_TCK)
 cpu_total() { sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}'; }
+# name, CPU ticks and context switches (each a sleep and wake-up, or a preemption) of every thread
 cpu_threads() {
     for t in /proc/"$pid"/task/*; do
-        printf '%s %s\n' "$(tr ' ' '_' <"$t/comm")" "$(sed 's/^.*) //' "$t/stat" | awk '{print $12 + $13}')"
+        printf '%s %s %s\n' "$(tr ' ' '_' <"$t/comm")" "$(sed 's/^.*) //' "$t/stat" | awk '{print $12 + $13}')" \
+            "$(awk '/ctxt_switches/{s += $2} END {print s + 0}' "$t/status")"
     done
 }
 before_total=$(cpu_total)
@@ -47,14 +49,17 @@ fi
 after_total=$(cpu_total)
 after_threads=$(cpu_threads)
 awk -v hz="$tck" -v n="$records" -v t0="$before_total" -v t1="$after_total" '
-    NR == FNR { before[$1] += $2; next }
-    { after[$1] += $2 }
+    NR == FNR { before[$1] += $2; sw0[$1] += $3; next }
+    { after[$1] += $2; sw1[$1] += $3 }
     END {
         printf "publish: daemon CPU %.2f s (%.0f us per record); by thread:", (t1 - t0) / hz, (t1 - t0) / hz * 1e6 / n
         for (k in after) {
             d = after[k] - before[k]
             if (d > 0) printf " %s %.2f s (%.0f us),", k, d / hz, d / hz * 1e6 / n
         }
+        printf "\npublish: context switches per record by thread:"
+        for (k in after)
+            if (sw1[k] > sw0[k]) printf " %s %.2f,", k, (sw1[k] - sw0[k]) / n
         printf "\n"
     }' <(echo "$before_threads") <(echo "$after_threads") | sed 's/,$//'
 echo "load average before and after the publishes: $load0 / $load1"
