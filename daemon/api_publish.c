@@ -248,10 +248,6 @@ static void publish_replace_string(char **dst, const char *v)
  * and returns NULL. */
 static Renkei__Record *publish_parse_body(rk_api *a, rk_http_req *req, rk_api_response *res)
 {
-    if (!rk_text_valid_utf8(req->body, req->body_len)) {
-        rk_api_error(res, "invalid_utf8", NULL, "the request body is not valid UTF-8");
-        return NULL;
-    }
     if (req->body_len == 0) {
         rk_api_error(res, "invalid_json", NULL, "the request body is empty; expected a JSON object");
         return NULL;
@@ -261,8 +257,14 @@ static Renkei__Record *publish_parse_body(rk_api *a, rk_http_req *req, rk_api_re
     const char *body = rk_json_skip_bom(req->body, &body_len);
     json_t *j = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &je);
     if (!j) {
-        rk_api_error(res, "invalid_json", NULL, "invalid JSON at line %d column %d (position %d): %s", je.line,
-                     je.column, je.position, je.text);
+        /* jansson accepts only ASCII outside strings and checks every string by the rules of
+         * rk_text_valid_utf8 (no overlong forms, surrogates or code points past U+10FFFF), so a body
+         * it parsed is valid UTF-8: the separate pass over every body is made only to name the error */
+        if (!rk_text_valid_utf8(req->body, req->body_len))
+            rk_api_error(res, "invalid_utf8", NULL, "the request body is not valid UTF-8");
+        else
+            rk_api_error(res, "invalid_json", NULL, "invalid JSON at line %d column %d (position %d): %s", je.line,
+                         je.column, je.position, je.text);
         return NULL;
     }
     if (!json_is_object(j)) {

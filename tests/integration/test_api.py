@@ -280,6 +280,12 @@ def test_f_bad_input():
     assert_error(n.request("POST", "/v1/records", {"kind": "galaxy"}), 400, "invalid_enum", "kind")
     raw = json.dumps(rk.sample_case(), ensure_ascii=False).encode("utf-8").replace("ロボット".encode(), b"\xff\xfe")
     assert_error(n.request("POST", "/v1/records", raw), 400, "invalid_utf8")
+    # the forms a lenient decoder would take: an encoded surrogate, an overlong "/", past U+10FFFF
+    for bad_bytes in (b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80"):
+        raw = json.dumps(rk.sample_case(), ensure_ascii=False).encode("utf-8").replace("ロボット".encode(), bad_bytes)
+        assert_error(n.request("POST", "/v1/records", raw), 400, "invalid_utf8")
+    # outside a string: not JSON whatever the bytes
+    assert_error(n.request("POST", "/v1/records", b'{"kind": "case"} \xff'), 400, "invalid_utf8")
     big = rk.sample_case(summary="あ" * 3000)  # 9 KB of UTF-8 > max_body 4096
     r = n.request("POST", "/v1/records", big)
     assert_error(r, 413, "body_too_large")
