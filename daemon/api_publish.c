@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "api_internal.h"
+#include "envcodec.h"
 #include "members.h"
 #include "errcode.h"
 #include "metrics.h"
@@ -201,8 +202,10 @@ static void publish_seal(rk_api *a, Renkei__Record *msg, int ok_status, bool is_
     snprintf(p->rid, sizeof p->rid, "%s", msg->rid);
     p->version = msg->version;
     rk_hex_encode(p->rec.hash, RK_HASH_LEN, p->hash);
-    /* normalised and tokenised here, on a pool thread, rather than again on the writer thread */
+    /* normalised and tokenised here, on a pool thread, rather than again on the writer thread; the
+     * envelope compressed as the store keeps it, too (a failure leaves that to the writer) */
     p->tokens = rk_writer_tokens(msg);
+    rk_envcodec_precompress(n->store, &p->rec);
     res->then = publish_submit;
     res->then_ctx = p;
 }
