@@ -239,23 +239,37 @@ static void path_remember(path_slot *ps, MDB_dbi fps, const uint8_t *k, int leve
     ps->node = node;
 }
 
-/* Reads the children at `level` of the bucket k[0 .. level-1) into a new node. */
-static int node_read(rk_txn *t, MDB_dbi fps, MDB_cursor **cur, int level, const uint8_t *k, rk_fpnode **out,
-                     rk_error *err)
+/* Positions *cur (opened on need) with op at the child `byte` of the bucket k[0 .. level-1), whose
+ * key is built in bk; *rc is the read's LMDB code. 0, or -1 with err when no cursor opens. */
+static int child_seek(rk_txn *t, MDB_dbi fps, MDB_cursor **cur, int level, const uint8_t *k, uint8_t byte,
+                      MDB_cursor_op op, uint8_t bk[RK_FP_KEY_MAX], MDB_val *ck, MDB_val *cv, int *rc, rk_error *err)
 {
     MDB_txn *txn = rk_txn_mdb(t, err);
     if (!txn)
         return -1;
-    int rc = *cur ? 0 : mdb_cursor_open(txn, fps, cur);
-    if (rc != 0)
-        return rk_txn_fail(t, rc, "opening a cursor", err);
-    uint8_t bk[RK_FP_KEY_MAX] = {0}, bytes[256];
-    rk_fpagg children[256];
-    unsigned n = 0;
+    int orc = *cur ? 0 : mdb_cursor_open(txn, fps, cur);
+    if (orc != 0)
+        return rk_txn_fail(t, orc, "opening a cursor", err);
+    memset(bk, 0, RK_FP_KEY_MAX);
     bk[0] = (uint8_t)level;
     memcpy(bk + 1, k, (size_t)level - 1);
-    MDB_val ck = rk_mdb_val(bk, 1 + (size_t)level), cv;
-    rc = mdb_cursor_get(*cur, &ck, &cv, MDB_SET_RANGE);
+    bk[level] = byte;
+    *ck = rk_mdb_val(bk, 1 + (size_t)level);
+    *rc = mdb_cursor_get(*cur, ck, cv, op);
+    return 0;
+}
+
+/* Reads the children at `level` of the bucket k[0 .. level-1) into a new node. */
+static int node_read(rk_txn *t, MDB_dbi fps, MDB_cursor **cur, int level, const uint8_t *k, rk_fpnode **out,
+                     rk_error *err)
+{
+    uint8_t bk[RK_FP_KEY_MAX], bytes[256];
+    rk_fpagg children[256];
+    unsigned n = 0;
+    MDB_val ck, cv;
+    int rc = 0;
+    if (child_seek(t, fps, cur, level, k, 0, MDB_SET_RANGE, bk, &ck, &cv, &rc, err) != 0)
+        return -1;
     while (rc == 0 && rk_fpagg_is_child(&ck, level, k) && n < 256) {
         bytes[n] = ((const uint8_t *)ck.mv_data)[level];
         rk_fpagg_decode(&children[n], &cv);
@@ -264,15 +278,30 @@ static int node_read(rk_txn *t, MDB_dbi fps, MDB_cursor **cur, int level, const 
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rk_txn_fail(t, rc, "reading the fingerprint index", err);
-    rk_fpnode *nd = malloc(sizeof(rk_fpnode) + (n + 1) * sizeof(rk_fpagg));
+    /* Deep levels keep every stride-th running sum (fpcache.h); a node too big for 32-bit counts
+     * (more than 4 billion items under one 4.6-hour bucket) is kept whole. */
+    uint64_t total = 0;
+    for (unsigned i = 0; i < n; i++)
+        total += children[i].count;
+    unsigned stride = level > RK_FPCACHE_FULL_LEVELS && total <= UINT32_MAX ? RK_FPCACHE_STRIDE : 1;
+    unsigned ncum = n / stride + 1;
+    size_t below_len = stride > 1 ? (n + 1) * sizeof(uint32_t) : 0;
+    rk_fpnode *nd = malloc(sizeof(rk_fpnode) + ncum * sizeof(rk_fpagg) + below_len);
     if (!nd)
         return rk_fail(err, "no_memory", "", "out of memory while reading the fingerprint index");
     nd->n = n;
+    nd->stride = stride;
     memcpy(nd->byte, bytes, n);
-    memset(&nd->cum[0], 0, sizeof(rk_fpagg));
-    for (unsigned i = 0; i < n; i++) {
-        nd->cum[i + 1] = nd->cum[i];
-        rk_fpagg_add(&nd->cum[i + 1], &children[i]);
+    uint32_t *below = stride > 1 ? (uint32_t *)(void *)&nd->cum[ncum] : NULL;
+    nd->below = below;
+    rk_fpagg run = {0};
+    for (unsigned i = 0; i <= n; i++) {
+        if (i % stride == 0)
+            nd->cum[i / stride] = run;
+        if (below)
+            below[i] = (uint32_t)run.count;
+        if (i < n)
+            rk_fpagg_add(&run, &children[i]);
     }
     for (unsigned b = 0, i = 0; b < 256; b++) {
         while (i < n && bytes[i] < b)
@@ -283,12 +312,58 @@ static int node_read(rk_txn *t, MDB_dbi fps, MDB_cursor **cur, int level, const 
     return 0;
 }
 
+/* The bytes a node takes, with its key and its share of the table. */
+static size_t node_cost(const rk_fpnode *nd)
+{
+    size_t below_len = nd->stride > 1 ? (nd->n + 1) * sizeof(uint32_t) : 0;
+    return sizeof(rk_fpnode) + (nd->n / nd->stride + 1) * sizeof(rk_fpagg) + below_len + sizeof(node_key) + 64;
+}
+
+int rk_fpcache_span(rk_txn *t, MDB_dbi fps, MDB_cursor **cur, int level, const uint8_t *k, const rk_fpnode *nd,
+                    unsigned i, rk_fpagg *before, rk_fpagg *child, rk_error *err)
+{
+    unsigned s = nd->stride, first = i / s * s;
+    *before = nd->cum[i / s];
+    if (s == 1) {
+        if (child && i < nd->n) {
+            *child = nd->cum[i + 1];
+            rk_fpagg_sub(child, &nd->cum[i]);
+        }
+        return 0;
+    }
+    unsigned end = child && i < nd->n ? i + 1 : i; /* children first .. end-1 are read */
+    if (end == first)
+        return 0;
+    uint8_t bk[RK_FP_KEY_MAX];
+    MDB_val ck, cv;
+    int rc = 0;
+    if (child_seek(t, fps, cur, level, k, nd->byte[first], MDB_SET_KEY, bk, &ck, &cv, &rc, err) != 0)
+        return -1;
+    for (unsigned j = first; j < end; j++) {
+        /* the snapshot is the node's, so the children are the ones it was read from */
+        if (rc == 0 && !(rk_fpagg_is_child(&ck, level, k) && ((const uint8_t *)ck.mv_data)[level] == nd->byte[j]))
+            return rk_fail(err, "store_corrupt", "", "the fingerprint index disagrees with its kept nodes");
+        if (rc != 0)
+            return rc == MDB_NOTFOUND ? rk_fail(err, "store_corrupt", "", "a kept trie node's child is missing")
+                                      : rk_txn_fail(t, rc, "reading the fingerprint index", err);
+        rk_fpagg a;
+        rk_fpagg_decode(&a, &cv);
+        if (j < i)
+            rk_fpagg_add(before, &a);
+        else
+            *child = a;
+        if (j + 1 < end)
+            rc = mdb_cursor_get(*cur, &ck, &cv, MDB_NEXT);
+    }
+    return 0;
+}
+
 /* Keeps nd (read by this transaction) in the generation, or in the transaction's own table, within
  * their bounds; *node is what the caller uses: nd, or the same node another transaction kept first
  * (nd is then freed). *tmp is set when nothing kept it. */
 static void node_keep(rk_fpcache *c, const node_key *key, rk_fpnode *nd, const rk_fpnode **node, rk_fpnode **tmp)
 {
-    size_t cost = sizeof(rk_fpnode) + (nd->n + 1) * sizeof(rk_fpagg) + sizeof *key + 64; /* 64: the table's share */
+    size_t cost = node_cost(nd);
     *node = nd;
     *tmp = NULL;
     if (c->gen) {

@@ -219,40 +219,44 @@ fail:
     return rk_txn_fail(t, rc, "reading the fingerprint index", err);
 }
 
-/* prefix_agg_walk with the sibling sums of the upper levels taken from the transaction's node cache
- * and the lower ones walked as before. */
+/* prefix_agg_walk with the sibling sums of the kept levels taken from the transaction's nodes and
+ * the lower ones walked as before. */
 static int prefix_agg_cached(rk_txn *t, rk_fpcache *cache, MDB_txn *txn, MDB_dbi items, MDB_dbi fps,
                              const uint8_t k[RK_ITEM_LEN], rk_fpagg *out, rk_error *err)
 {
     memset(out, 0, sizeof *out);
     MDB_cursor *c = NULL;
     rk_fpagg parent = {0};
-    for (int level = 1; level <= RK_FPCACHE_LEVELS; level++) {
+    int level = 1, rc = 0;
+    bool absent = false; /* k's bucket at `level` does not exist: nothing below k lies under it */
+    for (; level <= RK_FPCACHE_LEVELS; level++) {
+        if (level > RK_FPCACHE_FULL_LEVELS && parent.count <= FP_SCAN_ITEMS)
+            break; /* a small bucket: its items are cheaper than its node */
         const rk_fpnode *node;
         rk_fpnode *tmp;
         if (rk_fpcache_node(t, cache, fps, &c, level, k, &node, &tmp, err) != 0) {
-            if (c)
-                mdb_cursor_close(c);
-            return -1;
+            rc = -1;
+            break;
         }
         uint8_t b = k[level - 1];
         unsigned lo = node->rank[b];
-        rk_fpagg_add(out, &node->cum[lo]);
         bool exact = lo < node->n && node->byte[lo] == b;
-        if (exact) {
-            parent = node->cum[lo + 1];
-            rk_fpagg_sub(&parent, &node->cum[lo]);
-        }
+        rk_fpagg before;
+        rc = rk_fpcache_span(t, fps, &c, level, k, node, lo, &before, exact ? &parent : NULL, err);
         free(tmp);
+        if (rc != 0)
+            break;
+        rk_fpagg_add(out, &before);
         if (!exact) {
-            if (c)
-                mdb_cursor_close(c);
-            return 0;
+            absent = true;
+            break;
         }
     }
     if (c)
         mdb_cursor_close(c);
-    return prefix_agg_walk_from(t, txn, items, fps, k, RK_FPCACHE_LEVELS + 1, parent, out, err);
+    if (rc != 0 || absent)
+        return rc;
+    return prefix_agg_walk_from(t, txn, items, fps, k, level, parent, out, err);
 }
 
 /* The aggregate of the items below k: for a read-only transaction from its memo when it asked for k
@@ -435,44 +439,50 @@ int rk_store_set_nth_pair(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uin
     int first_level = 1;
     rk_fpagg bucket = root; /* the items under prefix[0 .. level-1) */
     if (cache && bucket.count > FP_SCAN_ITEMS) {
-        /* the upper levels from the transaction's trie nodes: a binary search over the running counts per level */
+        /* the kept levels from the transaction's trie nodes: a binary search over the running counts
+         * per level, then the skipped siblings' sums from the node (and, on the strided level, a few
+         * cursor steps) */
         MDB_cursor *nc = NULL;
-        for (int level = 1; level <= RK_FPCACHE_LEVELS; level++) {
+        bool corrupt = false, failed = false;
+        int level = 1;
+        for (; level <= RK_FPCACHE_LEVELS; level++) {
+            if (level > RK_FPCACHE_FULL_LEVELS && bucket.count <= FP_SCAN_ITEMS)
+                break;
             const rk_fpnode *node;
             rk_fpnode *tmp;
             if (rk_fpcache_node(t, cache, fps, &nc, level, prefix, &node, &tmp, err) != 0) {
-                if (nc)
-                    mdb_cursor_close(nc);
-                mdb_cursor_close(c);
-                return -1;
+                failed = true;
+                break;
             }
             unsigned lo_i = 0, hi_i = node->n;
             while (lo_i < hi_i) {
                 unsigned mid = lo_i + (hi_i - lo_i) / 2;
-                if (node->cum[mid + 1].count <= target)
+                if (rk_fpnode_count_below(node, mid + 1) <= target)
                     lo_i = mid + 1;
                 else
                     hi_i = mid;
             }
             bool found = lo_i < node->n;
-            if (found) {
-                target -= node->cum[lo_i].count;
-                rk_fpagg_add(&acc, &node->cum[lo_i]);
+            rk_fpagg before;
+            int src = found ? rk_fpcache_span(t, fps, &nc, level, prefix, node, lo_i, &before, &bucket, err) : 0;
+            if (found && src == 0) {
+                target -= before.count;
+                rk_fpagg_add(&acc, &before);
                 prefix[level - 1] = node->byte[lo_i];
-                bucket = node->cum[lo_i + 1];
-                rk_fpagg_sub(&bucket, &node->cum[lo_i]);
             }
             free(tmp);
-            if (!found) {
-                if (nc)
-                    mdb_cursor_close(nc);
-                mdb_cursor_close(c);
-                return rk_fail(err, "store_corrupt", "", "the fingerprint index disagrees with its counts");
-            }
+            corrupt = !found;
+            failed = !found || src != 0;
+            if (failed)
+                break;
         }
         if (nc)
             mdb_cursor_close(nc);
-        first_level = RK_FPCACHE_LEVELS + 1;
+        if (failed) {
+            mdb_cursor_close(c);
+            return corrupt ? rk_fail(err, "store_corrupt", "", "the fingerprint index disagrees with its counts") : -1;
+        }
+        first_level = level;
     }
     int level = first_level;
     for (; level <= RK_FP_DEPTH && bucket.count > FP_SCAN_ITEMS; level++) {

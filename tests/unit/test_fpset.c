@@ -25,9 +25,14 @@
 #define NETWORK RENKEI__VISIBILITY__VISIBILITY_NETWORK
 
 /* Versions crowd into a few seconds so that buckets of every size occur at every level: some hold
- * hundreds of items, most a few. */
+ * hundreds of items, most a few. The deep tests spread them over about 14 hours instead, so that
+ * each 4.6-hour bucket holds about a thousand items under some 250 children of the 65-second byte:
+ * the level kept strided (lib/fpcache.h), whose sibling sums mix kept sums and cursor steps. */
 #define BASE_VERSION UINT64_C(1700000000000)
 #define SPREAD_MS 4000
+#define DEEP_SPREAD_MS (UINT64_C(3) << 24)
+
+static uint64_t spread_ms = SPREAD_MS; /* what the running test spreads its versions over */
 
 typedef struct fixture {
     fx_store s, peer;
@@ -119,7 +124,7 @@ static void random_bound(uint64_t *st, const listing *l, uint8_t out[RK_ITEM_LEN
     unsigned pick = (unsigned)(rk_test_rand(st) % 5);
     if (l->n == 0 || pick == 4) {
         memset(out, 0, RK_ITEM_LEN);
-        rk_put_be64(out, BASE_VERSION + rk_test_rand(st) % (SPREAD_MS + 2000));
+        rk_put_be64(out, BASE_VERSION + rk_test_rand(st) % (spread_ms + 2000));
         return;
     }
     memcpy(out, l->items + (rk_test_rand(st) % l->n) * RK_ITEM_LEN, RK_ITEM_LEN);
@@ -189,16 +194,16 @@ static void check_txn(rk_txn *t, uint64_t *st)
 
 static uint64_t spread_version(uint64_t *st)
 {
-    return BASE_VERSION + rk_test_rand(st) % SPREAD_MS;
+    return BASE_VERSION + rk_test_rand(st) % spread_ms;
 }
 
 /* Answers stay exact across commits that add, replace, tombstone and remove records, whichever read
  * transaction asks: one begun before a commit keeps its snapshot's answers, one begun after sees the
  * commit. A trie node, a remembered bound or a split pair kept from before a commit and used after it
  * would give the old count or sum for the buckets the commit touched. */
-static void test_exact_across_commits(void **state)
+static void exact_across_commits(fixture *f, uint64_t spread)
 {
-    fixture *f = *state;
+    spread_ms = spread;
     uint64_t st = 0x2545f4914f6cdd1du;
     enum { N = 3000 };
     rk_error err;
@@ -221,16 +226,16 @@ static void test_exact_across_commits(void **state)
             break;
         case 1: /* newer versions replace old ones: their items leave the set, others enter */
             for (unsigned i = 0; i < 300; i++)
-                put_case(f, w, "r", (unsigned)(rk_test_rand(&st) % N), SPREAD_MS + BASE_VERSION + i, PUBLIC, false);
+                put_case(f, w, "r", (unsigned)(rk_test_rand(&st) % N), spread + BASE_VERSION + i, PUBLIC, false);
             break;
         case 2: /* tombstones, some of them network-only: the record leaves set0 */
             for (unsigned i = 0; i < 200; i++)
-                put_case(f, w, "r", (unsigned)(rk_test_rand(&st) % N), 2 * SPREAD_MS + BASE_VERSION + i,
+                put_case(f, w, "r", (unsigned)(rk_test_rand(&st) % N), 2 * spread + BASE_VERSION + i,
                          i % 2 ? PUBLIC : NETWORK, true);
             break;
         default: { /* removal of everything above a cutoff: items leave both sets */
             uint64_t removed = 0;
-            assert_int_equal(rk_store_remove_after(w, f->a.pub, BASE_VERSION + SPREAD_MS / 2, &removed, &err), 0);
+            assert_int_equal(rk_store_remove_after(w, f->a.pub, BASE_VERSION + spread / 2, &removed, &err), 0);
             assert_true(removed > 0);
             break;
         }
@@ -243,6 +248,19 @@ static void test_exact_across_commits(void **state)
         check_txn(old, &st);
     }
     rk_txn_abort(old);
+    spread_ms = SPREAD_MS;
+}
+
+static void test_exact_across_commits(void **state)
+{
+    exact_across_commits(*state, SPREAD_MS);
+}
+
+/* The same over versions spread over hours: the strided level's nodes, shared by the transactions
+ * of a generation, must answer exactly and must not outlive a commit that changes their buckets. */
+static void test_exact_across_commits_deep(void **state)
+{
+    exact_across_commits(*state, DEEP_SPREAD_MS);
 }
 
 static void fingerprint_all(rk_txn *t)
@@ -324,29 +342,22 @@ static int cmp_hash(const void *a, const void *b)
     return memcmp(a, b, RK_HASH_LEN);
 }
 
-static void test_reconcile_two_stores(void **state)
+static bool listed(const listing *l, const uint8_t item[RK_ITEM_LEN])
 {
-    fixture *f = *state;
-    uint64_t st = 0x9e3779b97f4a7c15u;
-    enum { COMMON = 4000, ONLY_A = 300, ONLY_B = 150 };
-    rk_error err;
-    rk_txn *wa = fx_begin(&f->s, true), *wb = fx_begin(&f->peer, true);
-    for (unsigned i = 0; i < COMMON; i++) {
-        uint64_t v = spread_version(&st);
-        put_case(f, wa, "c", i, v, PUBLIC, false);
-        put_case(f, wb, "c", i, v, PUBLIC, false);
-    }
-    for (unsigned i = 0; i < ONLY_A; i++)
-        put_case(f, wa, "a", i, spread_version(&st), PUBLIC, false);
-    for (unsigned i = 0; i < ONLY_B; i++)
-        put_case(f, wb, "b", i, spread_version(&st), PUBLIC, false);
-    assert_int_equal(rk_txn_commit(wa, &err), 0);
-    assert_int_equal(rk_txn_commit(wb, &err), 0);
+    return bsearch(item, l->items, l->n, RK_ITEM_LEN, cmp_item) != NULL;
+}
 
+/* Reconciles the two stores (the initiator through one transaction, the responder through one per
+ * message) and checks the result against their listings: have must be exactly A's items that B
+ * lacks, need exactly the hashes of B's items that A lacks. The counts are returned. */
+static void reconcile_and_check(fixture *f, size_t *only_a, size_t *only_b)
+{
+    rk_error err;
     rk_txn *ta = fx_begin(&f->s, false), *tb = fx_begin(&f->peer, false);
     listing la = {0}, lb = {0};
     list_set(ta, RK_SET_PUBLIC, &la);
     list_set(tb, RK_SET_PUBLIC, &lb);
+    rk_txn_abort(tb);
     rk_set_source src;
     rk_set_source_from_store(&src, ta, RK_SET_PUBLIC);
     rk_sync_diff diff;
@@ -354,42 +365,109 @@ static void test_reconcile_two_stores(void **state)
     reconcile_stats rs;
     assert_int_equal(
         reconcile_run(&src, RK_SET_PUBLIC, reconcile_respond_from_store, f->peer.store, &diff, 100, &rs, &err), 0);
-    assert_int_equal(diff.n_have, ONLY_A);
-    assert_int_equal(diff.n_need, ONLY_B);
-    /* have: exactly A's items that B lacks; need: exactly B's hashes that A lacks */
+    *only_a = *only_b = 0;
+    for (size_t i = 0; i < la.n; i++)
+        *only_a += !listed(&lb, la.items + i * RK_ITEM_LEN);
+    assert_int_equal(diff.n_have, *only_a);
     for (size_t i = 0; i < diff.n_have; i++) {
         const uint8_t *it = diff.have + i * RK_ITEM_LEN;
-        assert_non_null(bsearch(it, la.items, la.n, RK_ITEM_LEN, cmp_item));
-        bool in_b = false;
-        for (size_t j = 0; j < lb.n && !in_b; j++)
-            in_b = memcmp(lb.items + j * RK_ITEM_LEN, it, RK_ITEM_LEN) == 0;
-        assert_false(in_b);
+        assert_true(listed(&la, it));
+        assert_false(listed(&lb, it));
     }
     qsort(diff.need, diff.n_need, RK_HASH_LEN, cmp_hash);
-    size_t only_b = 0;
     for (size_t j = 0; j < lb.n; j++) {
-        bool in_a = false;
-        for (size_t i = 0; i < la.n && !in_a; i++)
-            in_a = memcmp(la.items + i * RK_ITEM_LEN, lb.items + j * RK_ITEM_LEN, RK_ITEM_LEN) == 0;
-        if (in_a)
+        if (listed(&la, lb.items + j * RK_ITEM_LEN))
             continue;
-        only_b++;
+        (*only_b)++;
         assert_non_null(bsearch(lb.items + j * RK_ITEM_LEN + 8, diff.need, diff.n_need, RK_HASH_LEN, cmp_hash));
     }
-    assert_int_equal(only_b, ONLY_B);
+    assert_int_equal(diff.n_need, *only_b);
     rk_sync_diff_free(&diff);
     free(la.items);
     free(lb.items);
     rk_txn_abort(ta);
-    rk_txn_abort(tb);
+}
+
+/* COMMON records in both stores, ONLY_A and ONLY_B in one each, committed. */
+static void fill_two_stores(fixture *f, uint64_t *st, unsigned common, unsigned only_a, unsigned only_b)
+{
+    rk_error err;
+    rk_txn *wa = fx_begin(&f->s, true), *wb = fx_begin(&f->peer, true);
+    for (unsigned i = 0; i < common; i++) {
+        uint64_t v = spread_version(st);
+        put_case(f, wa, "c", i, v, PUBLIC, false);
+        put_case(f, wb, "c", i, v, PUBLIC, false);
+    }
+    for (unsigned i = 0; i < only_a; i++)
+        put_case(f, wa, "a", i, spread_version(st), PUBLIC, false);
+    for (unsigned i = 0; i < only_b; i++)
+        put_case(f, wb, "b", i, spread_version(st), PUBLIC, false);
+    assert_int_equal(rk_txn_commit(wa, &err), 0);
+    assert_int_equal(rk_txn_commit(wb, &err), 0);
+}
+
+/* Fills the two stores with these numbers of common and own records, and reconciles them. */
+static void fill_and_reconcile(fixture *f, uint64_t *st, unsigned common, unsigned only_a, unsigned only_b)
+{
+    fill_two_stores(f, st, common, only_a, only_b);
+    size_t found_a, found_b;
+    reconcile_and_check(f, &found_a, &found_b);
+    assert_int_equal(found_a, only_a);
+    assert_int_equal(found_b, only_b);
+}
+
+static void test_reconcile_two_stores(void **state)
+{
+    uint64_t st = 0x9e3779b97f4a7c15u;
+    fill_and_reconcile(*state, &st, 4000, 300, 150);
+}
+
+/* Two reconciliations with commits to the responder's store between them, versions spread over
+ * hours: the second one's responder transactions come after the commits, so any trie node, strided
+ * or whole, kept by the first one's generation and answering for the second would give the old
+ * counts and sums for the buckets a put, a replacement or a removal touched, and the differences
+ * found would be wrong. */
+static void test_reconcile_across_commits_deep(void **state)
+{
+    fixture *f = *state;
+    spread_ms = DEEP_SPREAD_MS;
+    uint64_t st = 0x6a09e667f3bcc908u;
+    enum { COMMON = 6000 };
+    size_t only_a = 300, only_b = 150;
+    fill_and_reconcile(f, &st, COMMON, (unsigned)only_a, (unsigned)only_b);
+    rk_error err;
+    for (int round = 0; round < 3; round++) {
+        rk_txn *w = fx_begin(&f->peer, true);
+        if (round == 0) { /* puts: the responder gains records A lacks */
+            for (unsigned i = 0; i < 40; i++)
+                put_case(f, w, "b2", i, spread_version(&st), PUBLIC, false);
+        } else if (round == 1) { /* replacements: common records get newer versions on B only */
+            for (unsigned i = 0; i < 40; i++)
+                put_case(f, w, "c", i * 97 % COMMON, spread_version(&st) + DEEP_SPREAD_MS, PUBLIC, false);
+        } else { /* removal of everything above a cutoff, on B only */
+            uint64_t removed = 0;
+            assert_int_equal(rk_store_remove_after(w, f->a.pub, BASE_VERSION + DEEP_SPREAD_MS * 3 / 4, &removed, &err),
+                             0);
+            assert_true(removed > 0);
+        }
+        assert_int_equal(rk_txn_commit(w, &err), 0);
+        size_t a2, b2;
+        reconcile_and_check(f, &a2, &b2);
+        assert_true(a2 != only_a || b2 != only_b); /* the commit changed the differences */
+        only_a = a2;
+        only_b = b2;
+    }
+    spread_ms = SPREAD_MS;
 }
 
 int main(void)
 {
     struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_across_commits),
+        cmocka_unit_test(test_exact_across_commits_deep),
         cmocka_unit_test(test_generations),
         cmocka_unit_test(test_reconcile_two_stores),
+        cmocka_unit_test(test_reconcile_across_commits_deep),
     };
     return FX_RUN_TESTS(tests, setup, teardown);
 }
