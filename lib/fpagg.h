@@ -14,10 +14,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fpdigest.h"
 #include "sign.h"
 
 #define RK_ITEM_LEN 40 /* a set's item: version(be64) || hash */
 #define RK_FP_LEN 16
+_Static_assert(RK_FP_LEN == RK_FPDIGEST_LEN, "the index hashes what reconciliation sends");
 #define RK_FP_DEPTH 10                  /* prefix lengths 1..10 are aggregated, plus the root */
 #define RK_FP_KEY_MAX (1 + RK_FP_DEPTH) /* level byte || prefix */
 #define RK_FP_VAL_LEN (8 + 32)          /* count(le64) || sum(32 bytes little-endian) */
@@ -95,12 +97,10 @@ static inline void rk_fpagg_encode(const rk_fpagg *a, uint8_t out[RK_FP_VAL_LEN]
 /* The first 16 bytes of SHA-256(sum || count(le64)): what reconciliation compares. */
 static inline void rk_fpagg_fingerprint(const rk_fpagg *a, uint8_t fp[RK_FP_LEN])
 {
-    uint8_t buf[32 + 8], digest[RK_HASH_LEN];
+    uint8_t sum[32];
     for (int i = 0; i < 4; i++)
-        rk_fpagg_put_le64(buf + 8 * i, a->sum[i]);
-    rk_fpagg_put_le64(buf + 32, a->count);
-    rk_sha256(buf, sizeof buf, digest);
-    memcpy(fp, digest, RK_FP_LEN);
+        rk_fpagg_put_le64(sum + 8 * i, a->sum[i]);
+    rk_fpdigest(sum, a->count, fp);
 }
 
 /* True if key is a bucket of `level` whose first level-1 prefix bytes equal parent. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fpdigest.h"
 #include "grow.h"
 
 _Static_assert(RK_SYNC_ITEMS_THRESHOLD >= RK_SYNC_BRANCH, "a split needs at least one item per sub-range");
@@ -622,12 +623,7 @@ static void sum_add(uint8_t acc[RK_HASH_LEN], const uint8_t h[RK_HASH_LEN], int 
 
 static void sum_fingerprint(const uint8_t sum[RK_HASH_LEN], uint64_t count, uint8_t fp[RK_FP_LEN])
 {
-    uint8_t buf[RK_HASH_LEN + 8], digest[RK_HASH_LEN];
-    memcpy(buf, sum, RK_HASH_LEN);
-    for (size_t k = 0; k < 8; k++)
-        buf[RK_HASH_LEN + k] = (uint8_t)(count >> (8 * k));
-    rk_sha256(buf, sizeof buf, digest);
-    memcpy(fp, digest, RK_FP_LEN);
+    rk_fpdigest(sum, count, fp);
 }
 
 /* The items of s in [lo, hi): first index *a, end *b. */
