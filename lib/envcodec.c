@@ -7,9 +7,10 @@
  * holds are its network's, which no sample in the source tree resembles, and the dictionary never
  * leaves the node (what leaves the store is decompressed), so nodes need not agree on one.
  *
- * Envelopes from peers are compressed on the verifier threads (rk_envcodec_precompress), with the
- * store's committed dictionary, so the single writer thread only compresses the ones that arrive
- * before the store has one, or that a transaction training a dictionary stores.
+ * Envelopes from peers are compressed on the verifier threads and the node's own on the API's pool
+ * threads that sealed them (rk_envcodec_precompress), with the store's committed dictionary, so the
+ * single writer thread only compresses the ones that arrive before the store has one, or that a
+ * transaction training a dictionary stores.
  *
  * The compression and decompression contexts are per thread (a context is tens of kilobytes to set
  * up, and a store is read from many threads); the dictionary's digested forms are shared by every

@@ -1,6 +1,7 @@
 /* envcodec: the stored form of envelopes in `records` (docs/storage.md, Envelopes compressed).
- * lib/records.c stores and loads envelopes through it; the verifier threads (daemon/writer.c)
- * compress peers' envelopes ahead of the put with rk_envcodec_precompress.
+ * lib/records.c stores and loads envelopes through it; the verifier threads (daemon/writer.c) and
+ * the API's sealing threads (daemon/api_publish.c) compress envelopes ahead of the put with
+ * rk_envcodec_precompress.
  *
  * A stored value is either the envelope itself (its canonical layout starts with 0x0a, lib/envelope.h)
  * or one zstd frame (it starts with zstd's magic number) of the envelope, made with the store's
