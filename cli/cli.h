@@ -77,6 +77,10 @@ int rk_print_json_owned(json_t *j);
 void rk_json_scalar(const json_t *v, char *out, size_t out_size);
 /* The human view of a record as returned by GET /v1/records/{id}. */
 void rk_print_record(const json_t *rec);
+/* The human view of GET /v1/stats: totals, the prefectures with records (with their names), the
+ * taxonomies with Japanese labels, the months. 0, 1 when j is not the shape it knows (print it
+ * generically), -1 out of memory. */
+int rk_print_stats(const json_t *j);
 /* One-line summary fields of a record: its title (or name) and prefecture code. */
 const char *rk_record_title(const json_t *rec);
 const char *rk_record_prefecture(const json_t *rec);

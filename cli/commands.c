@@ -675,112 +675,13 @@ int rk_cmd_export(rk_cli *cli, int argc, char **argv)
     return rc;
 }
 
-/* Non-zero counts of one taxonomy ({"code": n, ...}) with Japanese labels, largest first as given. */
-static int print_enum_counts(const char *title, const json_t *counts, const ProtobufCEnumDescriptor *d)
-{
-    static const char *const headers[] = {"", "", ""};
-    rk_table *t = rk_table_new(3, headers);
-    if (!t)
-        return -1;
-    const char *code;
-    json_t *v;
-    json_object_foreach((json_t *)counts, code, v)
-    {
-        if (!json_is_integer(v) || json_integer_value(v) == 0)
-            continue;
-        int value = rk_taxonomy_value(d, code);
-        const char *ja = value > 0 ? rk_label_ja(d, value) : NULL;
-        char n[32];
-        snprintf(n, sizeof n, "%lld", (long long)json_integer_value(v));
-        const char *cells[3] = {code, ja && strcmp(ja, code) != 0 ? ja : "", n};
-        if (rk_table_add(t, cells) != 0) {
-            rk_table_free(t);
-            return -1;
-        }
-    }
-    if (rk_table_rows(t)) {
-        printf("\n%s\n", title);
-        rk_table_print(t);
-    }
-    rk_table_free(t);
-    return 0;
-}
-
-/* GET /v1/stats for people: totals, then the prefectures that have records, with their names. */
-static int print_stats(const json_t *j)
-{
-    const json_t *bp = json_object_get(j, "by_prefecture");
-    if (!json_is_array(bp))
-        return 1; /* not the shape this renderer knows */
-    char total[32];
-    rk_json_scalar(json_object_get(j, "total"), total, sizeof total);
-    printf("records  %s", total);
-    const json_t *bk = json_object_get(j, "by_kind");
-    const char *k;
-    json_t *v;
-    const char *sep = " (";
-    json_object_foreach((json_t *)bk, k, v)
-    {
-        printf("%s%s %lld", sep, k, (long long)json_integer_value(v));
-        sep = ", ";
-    }
-    printf("%s\n", sep[0] == ',' ? ")" : "");
-    const json_t *bv = json_object_get(j, "by_visibility");
-    if (json_is_object(bv))
-        printf("public   %lld, network %lld\n", (long long)json_integer_value(json_object_get(bv, "public")),
-               (long long)json_integer_value(json_object_get(bv, "network")));
-    const json_t *up = json_object_get(j, "upcoming_events");
-    if (json_is_object(up))
-        printf("upcoming events  %lld\n", (long long)json_integer_value(json_object_get(up, "total")));
-
-    static const char *const headers[] = {"PREFECTURE", "CASES", "EVENTS", "REGIONS", "TOTAL", "UPCOMING"};
-    static const char *const keys[] = {"case", "event", "region", "total", "upcoming_events"};
-    rk_table *t = rk_table_new(6, headers);
-    if (!t)
-        return -1;
-    size_t i;
-    json_t *row;
-    json_array_foreach(bp, i, row)
-    {
-        if (json_integer_value(json_object_get(row, "total")) == 0)
-            continue;
-        const char *code = json_string_value(json_object_get(row, "code"));
-        const char *name = rk_prefecture_name(code);
-        char label[64], num[5][32];
-        if (name)
-            snprintf(label, sizeof label, "%s %s", code, name);
-        else
-            snprintf(label, sizeof label, "%s", code && strcmp(code, "unknown") != 0 ? code : "不明");
-        for (size_t c = 0; c < 5; c++)
-            rk_json_scalar(json_object_get(row, keys[c]), num[c], sizeof num[c]);
-        const char *cells[6] = {label, num[0], num[1], num[2], num[3], num[4]};
-        if (rk_table_add(t, cells) != 0) {
-            rk_table_free(t);
-            return -1;
-        }
-    }
-    printf("\n");
-    rk_table_print(t);
-    rk_table_free(t);
-    if (print_enum_counts("INDUSTRY", json_object_get(j, "by_industry"), &renkei__industry__descriptor) ||
-        print_enum_counts("DX LEVEL", json_object_get(j, "by_dx_level"), &renkei__dx_level__descriptor) ||
-        print_enum_counts("SKILL", json_object_get(j, "by_skill"), &renkei__skill__descriptor))
-        return -1;
-    const json_t *bm = json_object_get(j, "by_month");
-    if (json_object_size(bm)) {
-        printf("\nBY MONTH\n");
-        json_object_foreach((json_t *)bm, k, v) printf("%s  %lld\n", k, (long long)json_integer_value(v));
-    }
-    return 0;
-}
-
 int rk_cmd_stats(rk_cli *cli, int argc, char **argv)
 {
     json_t *j;
     int rc = fetch_for(cli, "stats", argc, argv, "/v1/stats", &j);
     if (rc >= 0)
         return rc;
-    int r = print_stats(j);
+    int r = rk_print_stats(j);
     if (r > 0)
         rk_print_json_human(j);
     json_decref(j);

@@ -542,12 +542,20 @@ static const ProtobufCEnumDescriptor *field_enum(const char *parent, const char 
     return NULL;
 }
 
-/* "manufacturing 製造業" for a code with a distinct Japanese label. */
-static void code_label(const ProtobufCEnumDescriptor *d, const char *code, char *out, size_t out_size)
+/* The Japanese label of code when it says more than the code itself (製造業 for manufacturing, not
+ * DX for DX), else NULL. */
+static const char *distinct_label(const ProtobufCEnumDescriptor *d, const char *code)
 {
     int v = rk_taxonomy_value(d, code);
     const char *ja = v > 0 ? rk_label_ja(d, v) : NULL;
-    if (ja && strcmp(ja, code) != 0)
+    return ja && strcmp(ja, code) != 0 ? ja : NULL;
+}
+
+/* "manufacturing 製造業" for a code with a distinct Japanese label. */
+static void code_label(const ProtobufCEnumDescriptor *d, const char *code, char *out, size_t out_size)
+{
+    const char *ja = distinct_label(d, code);
+    if (ja)
         snprintf(out, out_size, "%s %s", code, ja);
     else
         snprintf(out, out_size, "%s", code);
@@ -681,4 +689,101 @@ void rk_print_record(const json_t *rec)
         printf("%s\n", l.t->cells[2 * r + 1]);
     }
     rk_table_free(l.t);
+}
+
+/* Non-zero counts of one taxonomy ({"code": n, ...}) with Japanese labels, largest first as given. */
+static int print_enum_counts(const char *title, const json_t *counts, const ProtobufCEnumDescriptor *d)
+{
+    static const char *const headers[] = {"", "", ""};
+    rk_table *t = rk_table_new(3, headers);
+    if (!t)
+        return -1;
+    const char *code;
+    json_t *v;
+    json_object_foreach((json_t *)counts, code, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) == 0)
+            continue;
+        const char *ja = distinct_label(d, code);
+        char n[32];
+        snprintf(n, sizeof n, "%lld", (long long)json_integer_value(v));
+        const char *cells[3] = {code, ja ? ja : "", n};
+        if (rk_table_add(t, cells) != 0) {
+            rk_table_free(t);
+            return -1;
+        }
+    }
+    if (rk_table_rows(t)) {
+        printf("\n%s\n", title);
+        rk_table_print(t);
+    }
+    rk_table_free(t);
+    return 0;
+}
+
+/* GET /v1/stats for people: totals, then the prefectures that have records, with their names. */
+int rk_print_stats(const json_t *j)
+{
+    const json_t *bp = json_object_get(j, "by_prefecture");
+    if (!json_is_array(bp))
+        return 1; /* not the shape this renderer knows */
+    char total[32];
+    rk_json_scalar(json_object_get(j, "total"), total, sizeof total);
+    printf("records  %s", total);
+    const json_t *bk = json_object_get(j, "by_kind");
+    const char *k;
+    json_t *v;
+    const char *sep = " (";
+    json_object_foreach((json_t *)bk, k, v)
+    {
+        printf("%s%s %lld", sep, k, (long long)json_integer_value(v));
+        sep = ", ";
+    }
+    printf("%s\n", sep[0] == ',' ? ")" : "");
+    const json_t *bv = json_object_get(j, "by_visibility");
+    if (json_is_object(bv))
+        printf("public   %lld, network %lld\n", (long long)json_integer_value(json_object_get(bv, "public")),
+               (long long)json_integer_value(json_object_get(bv, "network")));
+    const json_t *up = json_object_get(j, "upcoming_events");
+    if (json_is_object(up))
+        printf("upcoming events  %lld\n", (long long)json_integer_value(json_object_get(up, "total")));
+
+    static const char *const headers[] = {"PREFECTURE", "CASES", "EVENTS", "REGIONS", "TOTAL", "UPCOMING"};
+    static const char *const keys[] = {"case", "event", "region", "total", "upcoming_events"};
+    rk_table *t = rk_table_new(6, headers);
+    if (!t)
+        return -1;
+    size_t i;
+    json_t *row;
+    json_array_foreach(bp, i, row)
+    {
+        if (json_integer_value(json_object_get(row, "total")) == 0)
+            continue;
+        const char *code = json_string_value(json_object_get(row, "code"));
+        char label[64], num[5][32];
+        if (!code || strcmp(code, "unknown") == 0)
+            snprintf(label, sizeof label, "不明");
+        else
+            rk_prefecture_label(code, label, sizeof label);
+        for (size_t c = 0; c < 5; c++)
+            rk_json_scalar(json_object_get(row, keys[c]), num[c], sizeof num[c]);
+        const char *cells[6] = {label, num[0], num[1], num[2], num[3], num[4]};
+        if (rk_table_add(t, cells) != 0) {
+            rk_table_free(t);
+            return -1;
+        }
+    }
+    printf("\n");
+    rk_table_print(t);
+    rk_table_free(t);
+    if (print_enum_counts("INDUSTRY", json_object_get(j, "by_industry"), &renkei__industry__descriptor) ||
+        print_enum_counts("DX LEVEL", json_object_get(j, "by_dx_level"), &renkei__dx_level__descriptor) ||
+        print_enum_counts("SKILL", json_object_get(j, "by_skill"), &renkei__skill__descriptor))
+        return -1;
+    const json_t *bm = json_object_get(j, "by_month");
+    if (json_object_size(bm)) {
+        printf("\nBY MONTH\n");
+        json_object_foreach((json_t *)bm, k, v) printf("%s  %lld\n", k, (long long)json_integer_value(v));
+    }
+    return 0;
 }

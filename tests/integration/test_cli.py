@@ -213,6 +213,10 @@ def test_export_and_stats():
     assert "<feed" in atom and "エクスポート確認の事例" in atom
     stats = n.cli("stats").stdout.decode()
     assert "石川県" in stats, stats
+    # the taxonomies: each code beside its Japanese label
+    lines = stats.splitlines()
+    assert any(ln.split()[:2] == ["manufacturing", "製造業"] for ln in lines), stats
+    assert any(ln.split()[:2] == ["robotics", "ロボティクス"] for ln in lines), stats
 
 
 def test_every_sample_publishes_on_a_fresh_node():
