@@ -162,6 +162,17 @@ static int parse(rk_cli *cli, const char *cmd, int argc, char **argv, int min_ar
     return -1;
 }
 
+/* A command's work once its options and arguments are parsed (the arguments in o->args). */
+typedef int (*online_run)(rk_cli *cli, const opts *o);
+
+/* Parses cmd's options and its min_args..max_args arguments, then runs it; returns the exit code. */
+static int online(rk_cli *cli, const char *cmd, int argc, char **argv, int min_args, int max_args, online_run run)
+{
+    opts o;
+    int rc = parse(cli, cmd, argc, argv, min_args, max_args, &o);
+    return rc >= 0 ? rc : run(cli, &o);
+}
+
 static int oom(void)
 {
     fprintf(stderr, "renkei: out of memory\n");
@@ -308,13 +319,15 @@ static int record_path(rk_buf *p, const char *id, const char *suffix)
     return 0;
 }
 
+static int run_publish(rk_cli *cli, const opts *o)
+{
+    return write_record(cli, "POST", "/v1/records", o->args[0],
+                        rk_cli_japanese() ? "登録しました (published)" : "published");
+}
+
 int rk_cmd_publish(rk_cli *cli, int argc, char **argv)
 {
-    opts o;
-    int rc = parse(cli, "publish", argc, argv, 1, 1, &o);
-    return rc >= 0 ? rc
-                   : write_record(cli, "POST", "/v1/records", o.args[0],
-                                  rk_cli_japanese() ? "登録しました (published)" : "published");
+    return online(cli, "publish", argc, argv, 1, 1, run_publish);
 }
 
 /* update and delete: method on the record id, with the record of file (NULL: no body). */
@@ -328,24 +341,26 @@ static int write_named(rk_cli *cli, const char *method, const char *id, const ch
     return rc;
 }
 
+static int run_update(rk_cli *cli, const opts *o)
+{
+    return write_named(cli, "PUT", o->args[0], o->args[1], rk_cli_japanese() ? "更新しました (updated)" : "updated");
+}
+
 int rk_cmd_update(rk_cli *cli, int argc, char **argv)
 {
-    opts o;
-    int rc = parse(cli, "update", argc, argv, 2, 2, &o);
-    return rc >= 0 ? rc
-                   : write_named(cli, "PUT", o.args[0], o.args[1],
-                                 rk_cli_japanese() ? "更新しました (updated)" : "updated");
+    return online(cli, "update", argc, argv, 2, 2, run_update);
+}
+
+static int run_delete(rk_cli *cli, const opts *o)
+{
+    return write_named(cli, "DELETE", o->args[0], NULL,
+                       rk_cli_japanese() ? "削除しました（署名つきの削除記録が全ノードで置き換えます） (deleted)"
+                                         : "deleted (a signed tombstone now supersedes the record)");
 }
 
 int rk_cmd_delete(rk_cli *cli, int argc, char **argv)
 {
-    opts o;
-    int rc = parse(cli, "delete", argc, argv, 1, 1, &o);
-    return rc >= 0
-               ? rc
-               : write_named(cli, "DELETE", o.args[0], NULL,
-                             rk_cli_japanese() ? "削除しました（署名つきの削除記録が全ノードで置き換えます） (deleted)"
-                                               : "deleted (a signed tombstone now supersedes the record)");
+    return online(cli, "delete", argc, argv, 1, 1, run_delete);
 }
 
 static int write_out(const char *path, const void *data, size_t len)
@@ -394,30 +409,31 @@ static int raw_get(rk_cli *cli, const char *path, const char *out, bool binary)
     return rc;
 }
 
-int rk_cmd_get(rk_cli *cli, int argc, char **argv)
+static int run_get(rk_cli *cli, const opts *o)
 {
-    opts o;
-    int rc = parse(cli, "get", argc, argv, 1, 1, &o);
-    if (rc >= 0)
-        return rc;
-    if (o.out && !o.is_signed)
+    if (o->out && !o->is_signed)
         return rk_usage_error("get", "--out is for --signed; the JSON view goes to stdout");
     rk_buf p;
-    if (record_path(&p, o.args[0], o.is_signed ? "?format=signed" : NULL) != 0)
+    if (record_path(&p, o->args[0], o->is_signed ? "?format=signed" : NULL) != 0)
         return oom();
-    if (o.is_signed) {
-        rc = raw_get(cli, p.data, o.out, true);
+    if (o->is_signed) {
+        int rc = raw_get(cli, p.data, o->out, true);
         rk_buf_free(&p);
         return rc;
     }
     json_t *j;
-    rc = fetch(cli, p.data, &j);
+    int rc = fetch(cli, p.data, &j);
     rk_buf_free(&p);
     if (rc >= 0)
         return rc;
     rk_print_record(j);
     json_decref(j);
     return RK_EXIT_OK;
+}
+
+int rk_cmd_get(rk_cli *cli, int argc, char **argv)
+{
+    return online(cli, "get", argc, argv, 1, 1, run_get);
 }
 
 static int print_record_table(const json_t *records)
@@ -529,22 +545,26 @@ out:
     return rc;
 }
 
+static int run_list(rk_cli *cli, const opts *o)
+{
+    return list_records(cli, o, NULL);
+}
+
 int rk_cmd_list(rk_cli *cli, int argc, char **argv)
 {
-    opts o;
-    int rc = parse(cli, "list", argc, argv, 0, 0, &o);
-    return rc >= 0 ? rc : list_records(cli, &o, NULL);
+    return online(cli, "list", argc, argv, 0, 0, run_list);
+}
+
+static int run_search(rk_cli *cli, const opts *o)
+{
+    if (!o->args[0][0])
+        return rk_usage_error("search", "the search TEXT is empty");
+    return list_records(cli, o, o->args[0]);
 }
 
 int rk_cmd_search(rk_cli *cli, int argc, char **argv)
 {
-    opts o;
-    int rc = parse(cli, "search", argc, argv, 1, 1, &o);
-    if (rc >= 0)
-        return rc;
-    if (!o.args[0][0])
-        return rk_usage_error("search", "the search TEXT is empty");
-    return list_records(cli, &o, o.args[0]);
+    return online(cli, "search", argc, argv, 1, 1, run_search);
 }
 
 /* When an event happens, at the precision it was announced with. */
@@ -575,23 +595,19 @@ static void event_when(const json_t *ev, char *out, size_t out_size)
         snprintf(out, out_size, "%.10s %.5s", s, s + 11);
 }
 
-int rk_cmd_events(rk_cli *cli, int argc, char **argv)
+static int run_events(rk_cli *cli, const opts *o)
 {
-    opts o;
-    int rc = parse(cli, "events", argc, argv, 0, 0, &o);
-    if (rc >= 0)
-        return rc;
-    const query_param params[] = {{"from", o.from},
-                                  {"to", o.to},
-                                  {"prefecture", o.prefecture},
-                                  {"format", o.format},
-                                  {"open_scope", o.open_scope},
-                                  {"limit", o.limit}};
+    const query_param params[] = {{"from", o->from},
+                                  {"to", o->to},
+                                  {"prefecture", o->prefecture},
+                                  {"format", o->format},
+                                  {"open_scope", o->open_scope},
+                                  {"limit", o->limit}};
     rk_buf url;
     if (build_url(&url, "/v1/events", NULL, params, sizeof params / sizeof params[0]) != 0)
         return oom();
     json_t *j;
-    rc = fetch(cli, url.data, &j);
+    int rc = fetch(cli, url.data, &j);
     rk_buf_free(&url);
     if (rc >= 0)
         return rc;
@@ -630,12 +646,13 @@ int rk_cmd_events(rk_cli *cli, int argc, char **argv)
     return rc;
 }
 
-int rk_cmd_export(rk_cli *cli, int argc, char **argv)
+int rk_cmd_events(rk_cli *cli, int argc, char **argv)
 {
-    opts o;
-    int rc = parse(cli, "export", argc, argv, 0, 0, &o);
-    if (rc >= 0)
-        return rc;
+    return online(cli, "events", argc, argv, 0, 0, run_events);
+}
+
+static int run_export(rk_cli *cli, const opts *o)
+{
     static const struct {
         const char *format, *name;
         bool dated; /* takes --from and --to: the events */
@@ -645,34 +662,39 @@ int rk_cmd_export(rk_cli *cli, int argc, char **argv)
                  {"catalog", "catalog.jsonld", false}};
     const char *name = NULL;
     bool dated = false;
-    for (size_t i = 0; o.format && i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(o.format, names[i].format) == 0) {
+    for (size_t i = 0; o->format && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(o->format, names[i].format) == 0) {
             name = names[i].name;
             dated = names[i].dated;
         }
     if (!name)
         return rk_usage_error("export", "--format must be atom, json, ics, csv, xlsx, jsonld or catalog");
-    if (!dated && (o.from || o.to))
+    if (!dated && (o->from || o->to))
         return rk_usage_error("export", "--from and --to choose events: use them with --format ics or jsonld");
-    if (o.all && o.limit)
+    if (o->all && o->limit)
         return rk_usage_error("export", "--all and --limit contradict each other");
     /* --all: the calendars from the start of time (not the 180-day look-back); the feeds in their
      * largest page. The CSV and the workbook are complete already (up to the server's maximum). */
-    const char *from = o.from ? o.from : o.all && dated ? "1970-01-01" : NULL;
-    const char *limit = o.limit ? o.limit : o.all && !dated && strncmp(name, "feed.", 5) == 0 ? "10000" : NULL;
-    const query_param params[] = {{"kind", o.kind},
-                                  {"prefecture", o.prefecture},
-                                  {"industry", o.industry},
-                                  {"q", o.q},
+    const char *from = o->from ? o->from : o->all && dated ? "1970-01-01" : NULL;
+    const char *limit = o->limit ? o->limit : o->all && !dated && strncmp(name, "feed.", 5) == 0 ? "10000" : NULL;
+    const query_param params[] = {{"kind", o->kind},
+                                  {"prefecture", o->prefecture},
+                                  {"industry", o->industry},
+                                  {"q", o->q},
                                   {"limit", limit},
                                   {"from", from},
-                                  {"to", o.to}};
+                                  {"to", o->to}};
     rk_buf url;
     if (build_url(&url, "/v1/export/", name, params, sizeof params / sizeof params[0]) != 0)
         return oom();
-    rc = raw_get(cli, url.data, o.out, false);
+    int rc = raw_get(cli, url.data, o->out, false);
     rk_buf_free(&url);
     return rc;
+}
+
+int rk_cmd_export(rk_cli *cli, int argc, char **argv)
+{
+    return online(cli, "export", argc, argv, 0, 0, run_export);
 }
 
 int rk_cmd_stats(rk_cli *cli, int argc, char **argv)
