@@ -69,8 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* The daemon's limit on one message (RK_GOSSIP_MAX_MSG in daemon/gossip_int.h). */
 #define FUZZ_MAX_MSG (8u << 20)
 
-/* A compressed request or reply: decoded with the daemon's bound, then as the message it holds. */
-static void exercise_compressed(const rk_set_source *src, const ProtobufCBinaryData *z, bool request)
+typedef void (*exercise_fn)(const rk_set_source *src, const uint8_t *data, size_t len, bool outer);
+
+/* A compressed request or reply: decoded with the daemon's bound, then as the message it holds (which
+ * is not unwrapped again: the daemon takes one level of compression). */
+static void exercise_compressed(const rk_set_source *src, const ProtobufCBinaryData *z, exercise_fn inner)
 {
     uint8_t *raw;
     size_t len;
@@ -78,20 +81,34 @@ static void exercise_compressed(const rk_set_source *src, const ProtobufCBinaryD
         return;
     if (len > FUZZ_MAX_MSG)
         abort(); /* the bound is the decoder's whole point */
-    if (request) {
-        Renkei__PeerRequest *rq = renkei__peer_request__unpack(NULL, len, raw);
-        if (rq && rq->msg_case == RENKEI__PEER_REQUEST__MSG_RECONCILE && rq->reconcile)
-            exercise(src, rq->reconcile);
-        if (rq)
-            renkei__peer_request__free_unpacked(rq, NULL);
-    } else {
-        Renkei__PeerReply *rp = renkei__peer_reply__unpack(NULL, len, raw);
-        if (rp && rp->msg_case == RENKEI__PEER_REPLY__MSG_RECONCILE && rp->reconcile)
-            exercise(src, rp->reconcile);
-        if (rp)
-            renkei__peer_reply__free_unpacked(rp, NULL);
-    }
+    inner(src, raw, len, false);
     free(raw);
+}
+
+/* The input as a PeerRequest: its Reconcile, or (outer only) the request its zstd field holds. */
+static void exercise_request(const rk_set_source *src, const uint8_t *data, size_t len, bool outer)
+{
+    Renkei__PeerRequest *rq = renkei__peer_request__unpack(NULL, len, data);
+    if (!rq)
+        return;
+    if (rq->msg_case == RENKEI__PEER_REQUEST__MSG_RECONCILE && rq->reconcile)
+        exercise(src, rq->reconcile);
+    if (outer && rq->msg_case == RENKEI__PEER_REQUEST__MSG_ZSTD)
+        exercise_compressed(src, &rq->zstd, exercise_request);
+    renkei__peer_request__free_unpacked(rq, NULL);
+}
+
+/* The same as a PeerReply. */
+static void exercise_reply(const rk_set_source *src, const uint8_t *data, size_t len, bool outer)
+{
+    Renkei__PeerReply *rp = renkei__peer_reply__unpack(NULL, len, data);
+    if (!rp)
+        return;
+    if (rp->msg_case == RENKEI__PEER_REPLY__MSG_RECONCILE && rp->reconcile)
+        exercise(src, rp->reconcile);
+    if (outer && rp->msg_case == RENKEI__PEER_REPLY__MSG_ZSTD)
+        exercise_compressed(src, &rp->zstd, exercise_reply);
+    renkei__peer_reply__free_unpacked(rp, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -104,22 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rk_set_source src;
     rk_set_source_from_memory(&src, &s->set);
 
-    Renkei__PeerRequest *rq = renkei__peer_request__unpack(NULL, size, data);
-    if (rq) {
-        if (rq->msg_case == RENKEI__PEER_REQUEST__MSG_RECONCILE && rq->reconcile)
-            exercise(&src, rq->reconcile);
-        if (rq->msg_case == RENKEI__PEER_REQUEST__MSG_ZSTD)
-            exercise_compressed(&src, &rq->zstd, true);
-        renkei__peer_request__free_unpacked(rq, NULL);
-    }
-    Renkei__PeerReply *rp = renkei__peer_reply__unpack(NULL, size, data);
-    if (rp) {
-        if (rp->msg_case == RENKEI__PEER_REPLY__MSG_RECONCILE && rp->reconcile)
-            exercise(&src, rp->reconcile);
-        if (rp->msg_case == RENKEI__PEER_REPLY__MSG_ZSTD)
-            exercise_compressed(&src, &rp->zstd, false);
-        renkei__peer_reply__free_unpacked(rp, NULL);
-    }
+    exercise_request(&src, data, size, true);
+    exercise_reply(&src, data, size, true);
     Renkei__Reconcile *rc = renkei__reconcile__unpack(NULL, size, data);
     if (rc) {
         exercise(&src, rc);
