@@ -186,6 +186,21 @@ static rk_jsoncache *cache_new(void)
     return c;
 }
 
+/* A cache that one walk under the roster name 石川 at the local ceiling filled: with every case, and
+ * with every event too when events is set. */
+static rk_jsoncache *warm_cache(fixture *f, bool events)
+{
+    rk_jsoncache *c = cache_new();
+    walk warm;
+    walk_init(&warm, c, "石川", LOC);
+    walk_cases(f, &warm, 0);
+    if (events)
+        walk_events(f, &warm);
+    assert_int_equal(warm.loaded, N_CASES + (events ? N_EVENTS : 0));
+    rk_buf_free(&warm.body);
+    return c;
+}
+
 /* Frees the walks' bodies (a NULL-terminated list) and the cache they shared. */
 static void walks_free(rk_jsoncache *c, walk *const *all)
 {
@@ -245,12 +260,7 @@ static void test_kept_records_are_not_loaded(void **state)
 static void test_lower_ceiling_never_served(void **state)
 {
     fixture *f = *state;
-    rk_jsoncache *c = cache_new();
-    walk warm;
-    walk_init(&warm, c, "石川", LOC);
-    walk_cases(f, &warm, 0);
-    walk_events(f, &warm);
-    assert_int_equal(warm.loaded, N_CASES + N_EVENTS);
+    rk_jsoncache *c = warm_cache(f, true);
     for (int ceiling = PUB; ceiling < LOC; ceiling++) {
         walk plain, cached;
         walk_init(&plain, NULL, "石川", ceiling);
@@ -276,7 +286,6 @@ static void test_lower_ceiling_never_served(void **state)
             rk_buf_free(&b);
         }
     }
-    rk_buf_free(&warm.body);
     rk_jsoncache_free(c);
 }
 
@@ -307,10 +316,7 @@ static void test_pages_are_the_same(void **state)
 static void test_deleted_and_renamed(void **state)
 {
     fixture *f = *state;
-    rk_jsoncache *c = cache_new();
-    walk warm;
-    walk_init(&warm, c, "石川", LOC);
-    walk_cases(f, &warm, 0);
+    rk_jsoncache *c = warm_cache(f, false);
     rk_record tomb;
     fx_seal_tombstone(&f->author, "case-3", 5000, LOC, &tomb);
     put(f, &tomb, 1);
@@ -331,7 +337,7 @@ static void test_deleted_and_renamed(void **state)
     assert_int_equal(renamed.served, 0);
     assert_int_equal(renamed.loaded, N_CASES - 1);
     assert_same_body(&renamed, &renamed_plain);
-    walks_free(c, (walk *[]){&warm, &plain, &after, &renamed_plain, &renamed, NULL});
+    walks_free(c, (walk *[]){&plain, &after, &renamed_plain, &renamed, NULL});
 }
 
 int main(void)
