@@ -301,7 +301,8 @@ def sign_with(key_file, data):
 class RawPeer:
     """A peer-protocol client over a plain TCP socket: NNG's SP framing done by hand (8-byte header
     exchange, then each message as a 64-bit big-endian length and the body; a request body starts with
-    a 4-byte request id with the high bit set, which the reply echoes)."""
+    a 4-byte request id with the high bit set, which the reply echoes). A context manager: `with
+    RawPeer(port) as p:` closes the connection however the block ends."""
 
     def __init__(self, port, timeout=10):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -367,16 +368,19 @@ class RawPeer:
     def close(self):
         self.sock.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 def fetch_envelope(node, hash_hex, key_file, pub_hex):
     """The exact SignedRecord bytes a node stores for hash, read over its peer port."""
-    p = RawPeer(node.port)
-    try:
+    with RawPeer(node.port) as p:
         p.handshake(key_file, pub_hex)
         recs = p.fetch([bytes.fromhex(hash_hex)])
         return recs[0] if recs else None
-    finally:
-        p.close()
 
 
 def keypair(directory, name):

@@ -70,8 +70,7 @@ def test_range_fetch_on_the_wire():
     try:
         for i in range(3):
             a.publish(sample_case(title="範囲の事例 %d" % i))
-        p = cl.RawPeer(a.port)
-        try:
+        with cl.RawPeer(a.port) as p:
             f, rs = range_fetch(p, 0, rmax=2)  # the public set needs no handshake, as for Reconcile
             assert f == cl.REP_RECORDS, (f, rs)
             assert len(rs.get(1, [])) == 2 and len(rs[2][0]) == 40 and not rs.get(3), rs
@@ -84,8 +83,6 @@ def test_range_fetch_on_the_wire():
             assert f == cl.REP_ERROR and err[1][0] == b"forbidden", (f, err)
             f, err = range_fetch(p, 0, after=b"short")
             assert f == cl.REP_ERROR and err[1][0] == b"bad_field", (f, err)
-        finally:
-            p.close()
     finally:
         a.stop()
 

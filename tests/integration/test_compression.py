@@ -74,8 +74,7 @@ def test_mixed_nodes_converge():
         kf, kpub = cl.keypair(tmp, "raw")
         hashes = [bytes.fromhex(r["hash"]) for r in recs[:30]]
         # a, announcing zstd to a dialer that announced it, answers a large Fetch compressed
-        p = cl.RawPeer(a.port)
-        try:
+        with cl.RawPeer(a.port) as p:
             hr = handshake(p, kf, kpub, ZSTD_BIT)
             assert hr.get(HELLO_COMPRESSION) == [ZSTD_BIT], hr
             reply = cl.pb_parse(p.request_raw(cl.pb_bytes(cl.REQ_FETCH, cl.pb_bytes(1, b"".join(hashes)))))
@@ -87,23 +86,15 @@ def test_mixed_nodes_converge():
             assert len(recs_back) == 30
             plain = sum(len(e) for e in recs_back)
             assert len(frame) < plain * 0.7, (len(frame), plain)  # it is worth sending compressed
-        finally:
-            p.close()
         # to a dialer that did not announce it, the same Fetch comes back plain
-        p = cl.RawPeer(a.port)
-        try:
+        with cl.RawPeer(a.port) as p:
             hr = handshake(p, kf, kpub, 0)
             assert len(p.fetch(hashes)) == 30
-        finally:
-            p.close()
         # b, with compress = no, announces nothing and answers plainly even to a dialer announcing zstd
-        p = cl.RawPeer(b.port)
-        try:
+        with cl.RawPeer(b.port) as p:
             hr = handshake(p, kf, kpub, ZSTD_BIT)
             assert HELLO_COMPRESSION not in hr, hr
             assert len(p.fetch(hashes)) == 30
-        finally:
-            p.close()
     finally:
         c.stop()
 
@@ -119,8 +110,7 @@ def test_bad_compressed_requests_are_refused_and_counted():
         name = "unknown-" + kpub[:16]
         fetch = cl.pb_bytes(cl.REQ_FETCH, cl.pb_bytes(1, bytes.fromhex(r["hash"])))
 
-        p = cl.RawPeer(a.port)
-        try:
+        with cl.RawPeer(a.port) as p:
             # before the handshake, even a well-formed compressed request is refused
             f, e = p.request(REQ_ZSTD, zstd_cli(["-1", "-c"], fetch))
             assert f == cl.REP_ERROR and e[1][0] == b"unauthenticated", (f, e)
@@ -148,20 +138,15 @@ def test_bad_compressed_requests_are_refused_and_counted():
             # a compressed message inside a compressed message
             f, e = p.request(REQ_ZSTD, zstd_cli(["-1", "-c"], cl.pb_bytes(REQ_ZSTD, zstd_cli(["-1", "-c"], fetch))))
             assert f == cl.REP_ERROR and e[1][0] == b"malformed", (f, e)
-        finally:
-            p.close()
         rej = cl.rejections(a, name)
         assert rej.get("bad_compression") == 2 and rej.get("too_large") == 1 and rej.get("malformed") == 1, rej
         assert cl.metric_sum(a, "renkei_peer_rejections_total", reason="bad_compression") == 2
 
         # b does not take compressed messages at all, as a node without the codec
-        p = cl.RawPeer(b.port)
-        try:
+        with cl.RawPeer(b.port) as p:
             handshake(p, kf, kpub, ZSTD_BIT)
             f, e = p.request(REQ_ZSTD, zstd_cli(["-1", "-c"], fetch))
             assert f == cl.REP_ERROR and e[1][0] == b"unexpected", (f, e)
-        finally:
-            p.close()
     finally:
         c.stop()
 

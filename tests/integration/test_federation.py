@@ -169,20 +169,14 @@ def test_visibility_local_and_network():
         # the non-member cannot even ask for the network record by hash
         tmp = cl.temp_dir()
         kf, kpub = cl.keypair(tmp, "outsider")
-        p = cl.RawPeer(a.port)
-        try:
+        with cl.RawPeer(a.port) as p:
             p.handshake(kf, kpub, expect_key=a.key)
             assert p.fetch([bytes.fromhex(net["hash"]), bytes.fromhex(loc["hash"])]) == []
             assert len(p.fetch([bytes.fromhex(pub["hash"])])) == 1
-        finally:
-            p.close()
         # and neither can an unauthenticated connection
-        p = cl.RawPeer(a.port)
-        try:
+        with cl.RawPeer(a.port) as p:
             assert p.fetch([bytes.fromhex(net["hash"])]) == []
             assert len(p.fetch([bytes.fromhex(pub["hash"])])) == 1
-        finally:
-            p.close()
     finally:
         _stopped(c)
 
@@ -209,8 +203,7 @@ def test_hostile_input_on_peer_port():
         forged = cl.bump_version(env2)  # claims a newer version under v2's signature
 
         before = cl.rejections(cc)
-        p = cl.RawPeer(cc.port)
-        try:
+        with cl.RawPeer(cc.port) as p:
             f, err = p.request(cl.REQ_HELLO, b"")  # empty Hello: bad lengths
             assert f == cl.REP_ERROR, (f, err)
             rep = cl.pb_parse(p.request_raw(b"\xff\xff\xff\xff\x0f garbage"))
@@ -229,20 +222,15 @@ def test_hostile_input_on_peer_port():
             # a push before authenticating is refused
             f, err = p.push([env1])
             assert f == cl.REP_ERROR and err[1][0] == b"unauthenticated", err
-        finally:
-            p.close()
         after = cl.rejections(cc)
         for reason in ("malformed", "too_large", "bad_signature", "unauthenticated", "bad_field"):
             assert after.get(reason, 0) > before.get(reason, 0), (reason, before, after)
 
         # authenticated, but pushing a replayed old version, a forged record and an unknown author
-        p = cl.RawPeer(cc.port)
-        try:
+        with cl.RawPeer(cc.port) as p:
             p.handshake(kf, kpub, expect_key=cc.key)
             f, ack = p.push([env1, forged, zenv])
             assert f == cl.REP_ACK, (f, ack)
-        finally:
-            p.close()
         wait_until(lambda: sum(cl.rejections(cc, name).values()) >= 3, timeout=20, what="ingest rejections at c")
         rej = cl.rejections(cc, name)
         for reason in ("stale_version", "bad_signature", "not_member"):
@@ -251,15 +239,13 @@ def test_hostile_input_on_peer_port():
         assert cc.get("/v1/records/" + zrec["id"]).status == 404
 
         # a connection that keeps sending garbage is closed
-        p = cl.RawPeer(cc.port)
         closed = False
-        try:
-            for _ in range(20):
-                p.request_raw(b"\x0a\xff")
-        except (ConnectionError, OSError):
-            closed = True
-        finally:
-            p.close()
+        with cl.RawPeer(cc.port) as p:
+            try:
+                for _ in range(20):
+                    p.request_raw(b"\x0a\xff")
+            except (ConnectionError, OSError):
+                closed = True
         assert closed, "node kept a connection that sent 20 bad messages"
 
         # the node keeps serving its API and its peers

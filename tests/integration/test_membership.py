@@ -73,12 +73,9 @@ def equivocating_rotation(old_file, old, new_file, new, first, version):
 def push(node, envelopes, tmp):
     """Pushes envelopes to node's peer port over a connection of a key nobody knows."""
     key_file, pub = cl.keypair(tmp, "pusher-%d" % int(time.time() * 1e6))
-    p = cl.RawPeer(node.port)
-    try:
+    with cl.RawPeer(node.port) as p:
         p.handshake(key_file, pub)
         p.push(envelopes)
-    finally:
-        p.close()
 
 
 def endorse(node, key, name, prefecture="41", urls=None):

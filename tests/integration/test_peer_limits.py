@@ -109,9 +109,8 @@ def test_stalled_unauthenticated_connections_are_bounded_and_closed():
 def test_idle_connection_closed_after_handshake_limit():
     b = cl.Cluster(["b"], []).start()["b"]
     try:
-        p = cl.RawPeer(b.port, timeout=HANDSHAKE_LIMIT_S + 10)
-        t0 = time.monotonic()
-        try:
+        with cl.RawPeer(b.port, timeout=HANDSHAKE_LIMIT_S + 10) as p:
+            t0 = time.monotonic()
             closed = False
             try:
                 while p.sock.recv(4096):
@@ -120,8 +119,6 @@ def test_idle_connection_closed_after_handshake_limit():
             except OSError:
                 closed = True
             lived = time.monotonic() - t0
-        finally:
-            p.close()
         assert closed
         assert HANDSHAKE_LIMIT_S - 1 <= lived <= HANDSHAKE_LIMIT_S + 3, "closed after %.1fs" % lived
         wait_until(lambda: cl.rejections(b, "unauthenticated").get("handshake_timeout", 0) >= 1, timeout=SETTLE_S,
