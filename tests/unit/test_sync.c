@@ -443,6 +443,8 @@ static void test_malformed(void **state)
     mk_valid(&k);
     k.r[1].mode = 9;
     expect_code(&k, "unknown_mode");
+    assert_int_equal(rk_sync_validate(&k.m, &err), -1);
+    assert_string_equal(err.field, "ranges[1]"); /* the refusal names the range */
     mk_valid(&k);
     k.r[2].mode = RENKEI__RANGE_MODE__RANGE_MODE_UNSPECIFIED;
     expect_code(&k, "unknown_mode");
