@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "drainrate.h"
 #include "envcodec.h"
 #include "invalidate.h"
 #include "log.h"
@@ -43,10 +44,6 @@
 #define BATCH_MAX 1024
 #define VERIFY_CHUNK 32 /* items a verifier takes per lock: few lock round trips, still shared out */
 #define VERIFIERS_MAX 8
-/* Weight of the newest delivery in the average drain rate: a few commits follow a change of pace. */
-#define WRITER_RATE_WEIGHT 0.3
-/* The drain rate assumed before any delivery was measured: about what one core verifies. */
-#define WRITER_DEFAULT_NS_PER_ITEM 200000.0
 
 typedef struct item {
     STAILQ_ENTRY(item) link; /* in one queue, batch or list at a time */
@@ -93,12 +90,9 @@ struct rk_writer {
     bool thread_started;
     pthread_mutex_t mu;
     pthread_cond_t cond;
-    pthread_cond_t room; /* signalled when outstanding falls */
-    size_t outstanding;  /* submitted and not yet delivered: what queued work holds in memory */
-    /* The drain rate, for rk_writer_drain_ms: nanoseconds per delivered item, averaged over the
-     * deliveries made while work was outstanding (idle time does not count); 0 until measured. */
-    double ns_per_item;
-    uint64_t rate_from_ns;      /* start of the current measurement: last delivery, or when work arrived */
+    pthread_cond_t room;        /* signalled when outstanding falls */
+    size_t outstanding;         /* submitted and not yet delivered: what queued work holds in memory */
+    rk_drainrate rate;          /* for rk_writer_drain_ms */
     item_queue verify_queue;    /* waiting for a verifier */
     pthread_cond_t verify_cond; /* signalled when the verify queue gains work or stopping is set */
     pthread_t verifiers[VERIFIERS_MAX];
@@ -537,10 +531,7 @@ static void deliver(rk_writer *w)
     if (delivered) {
         uint64_t now = rk_monotonic_ns();
         pthread_mutex_lock(&w->mu);
-        double per = (double)(now - w->rate_from_ns) / (double)delivered;
-        w->ns_per_item =
-            w->ns_per_item > 0 ? WRITER_RATE_WEIGHT * per + (1 - WRITER_RATE_WEIGHT) * w->ns_per_item : per;
-        w->rate_from_ns = now;
+        rk_drainrate_delivered(&w->rate, delivered, now);
         w->outstanding -= delivered < w->outstanding ? delivered : w->outstanding;
         pthread_cond_broadcast(&w->room);
         pthread_mutex_unlock(&w->mu);
@@ -693,7 +684,7 @@ static int enqueue(rk_writer *w, item *it)
         pthread_cond_signal(&w->verify_cond);
     }
     if (w->outstanding++ == 0)
-        w->rate_from_ns = rk_monotonic_ns(); /* the idle time before this is not drain time */
+        rk_drainrate_start(&w->rate, rk_monotonic_ns()); /* the idle time before this is not drain time */
     pthread_mutex_unlock(&w->mu);
     return 0;
 }
@@ -785,11 +776,7 @@ int rk_writer_wait_room(rk_writer *w, size_t limit, unsigned timeout_ms)
 unsigned rk_writer_drain_ms(rk_writer *w, size_t target)
 {
     pthread_mutex_lock(&w->mu);
-    size_t excess = w->outstanding > target ? w->outstanding - target : 0;
-    double per = w->ns_per_item > 0 ? w->ns_per_item : WRITER_DEFAULT_NS_PER_ITEM;
+    unsigned ms = rk_drainrate_ms(&w->rate, w->outstanding > target ? w->outstanding - target : 0);
     pthread_mutex_unlock(&w->mu);
-    if (excess == 0)
-        return 0;
-    double ms = (double)excess * per / 1e6 + 1; /* rounded up: never "now" while over the target */
-    return ms >= (double)UINT32_MAX ? UINT32_MAX : (unsigned)ms;
+    return ms;
 }
