@@ -126,7 +126,7 @@ typedef struct {
     int id;
     long first, count;  /* publish: record numbers [first, first+count) */
     double query_until; /* query phase end time */
-    double *latencies;  /* query phase samples */
+    double *latencies;  /* this phase's samples (successful requests) */
     size_t nlat, caplat;
     long errors;
     long errors_by_status[600]; /* [0]: no response (connection failed or closed) */
@@ -171,6 +171,54 @@ static int make_publish(char *out, size_t cap, long n)
                     blen, body);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Keeps one latency sample of w's phase; -1 when out of memory. */
+static int add_latency(worker *w, double dt)
+{
+    if (w->nlat == w->caplat) {
+        size_t cap = w->caplat ? w->caplat * 2 : 4096;
+        double *p = realloc(w->latencies, cap * sizeof *p);
+        if (!p)
+            return -1;
+        w->latencies = p;
+        w->caplat = cap;
+    }
+    w->latencies[w->nlat++] = dt;
+    return 0;
+}
+
+/* Prints "WHAT latency: p50 ..., p99 ..., max ..." over the samples of every worker, which it frees;
+ * returns how many there were, or -1 when out of memory. */
+static long print_latencies(const char *what, worker *ws, int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += ws[i].nlat;
+    double *all = malloc((total ? total : 1) * sizeof *all);
+    if (!all)
+        return -1;
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        if (ws[i].nlat)
+            memcpy(all + k, ws[i].latencies, ws[i].nlat * sizeof *all);
+        k += ws[i].nlat;
+        free(ws[i].latencies);
+        ws[i].latencies = NULL;
+        ws[i].nlat = ws[i].caplat = 0;
+    }
+    qsort(all, total, sizeof *all, cmp_double);
+    if (total)
+        printf("%s latency: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", what, all[total / 2] * 1e3,
+               all[(size_t)((double)total * 0.99)] * 1e3, all[total - 1] * 1e3);
+    free(all);
+    return (long)total;
+}
+
 static void *publish_worker(void *arg)
 {
     worker *w = arg;
@@ -182,8 +230,15 @@ static void *publish_worker(void *arg)
     char req[2048];
     for (long i = 0; i < w->count; i++) {
         int len = make_publish(req, sizeof req, w->first + i);
+        double t0 = now_s();
         int st = conn_roundtrip(&c, req, (size_t)len);
         w->requests++;
+        if (st == 201 && add_latency(w, now_s() - t0) != 0) {
+            fprintf(stderr, "bench_api: out of memory for the latencies\n");
+            w->errors += w->count - i - 1; /* the records left unpublished */
+            w->errors_by_status[0] += w->count - i - 1;
+            break;
+        }
         if (st != 201) {
             count_error(w, st);
             if (st < 0) {
@@ -227,24 +282,11 @@ static void *query_worker(void *arg)
                 break;
             continue;
         }
-        if (w->nlat == w->caplat) {
-            size_t cap = w->caplat ? w->caplat * 2 : 4096;
-            double *p = realloc(w->latencies, cap * sizeof *p);
-            if (!p)
-                break;
-            w->latencies = p;
-            w->caplat = cap;
-        }
-        w->latencies[w->nlat++] = dt;
+        if (add_latency(w, dt) != 0)
+            break;
     }
     close(c.fd);
     return NULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* Publishes records over conns connections and prints the rate; returns the errors, -1 if a thread
@@ -271,6 +313,8 @@ static long publish_phase(worker *ws, pthread_t *th, const char *sock, long reco
     printf(")\n");
     double cpu = cpu_s() - cpu0;
     printf("publish: client CPU %.2f s (%.0f us per record)\n", cpu, cpu * 1e6 / (double)records);
+    if (print_latencies("publish", ws, conns) < 0)
+        return -1;
     return errors;
 }
 
@@ -319,27 +363,16 @@ int main(int argc, char **argv)
         qerr += ws[i].errors;
         reqs += ws[i].requests;
     }
-    double *all = malloc((total ? total : 1) * sizeof *all);
-    if (!all)
-        return 1;
-    size_t k = 0;
-    for (int i = 0; i < conns; i++) {
-        memcpy(all + k, ws[i].latencies, ws[i].nlat * sizeof *all);
-        k += ws[i].nlat;
-        free(ws[i].latencies);
-    }
-    qsort(all, total, sizeof *all, cmp_double);
     if (total) {
         printf("query: %ld requests in %.1f s = %.0f requests/s over %d connections (errors: %ld", reqs, qsecs,
                (double)total / qsecs, conns, qerr);
         print_error_statuses(ws, conns);
         printf(")\n");
-        printf("query latency: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", all[total / 2] * 1e3,
-               all[(size_t)((double)total * 0.99)] * 1e3, all[total - 1] * 1e3);
     } else {
         printf("query: no successful requests (errors: %ld)\n", qerr);
     }
-    free(all);
+    if (print_latencies("query", ws, conns) < 0)
+        return 1;
     free(ws);
     free(th);
     return errors || qerr ? 1 : 0;
