@@ -212,18 +212,6 @@ void fx_record_array_free(rk_record *recs, size_t n)
         rk_record_free(&recs[i]);
 }
 
-int fx_run_tests(const char *group, struct CMUnitTest *tests, size_t n, CMFixtureFunction setup,
-                 CMFixtureFunction teardown)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (!tests[i].setup_func)
-            tests[i].setup_func = setup;
-        if (!tests[i].teardown_func)
-            tests[i].teardown_func = teardown;
-    }
-    return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
-}
-
 void *fx_state_new(void **state, size_t size)
 {
     void *f = calloc(1, size);

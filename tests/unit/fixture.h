@@ -1,6 +1,6 @@
 /* fixture: what the unit tests of the store, the records and the renderers set up again and again: a
  * store in a fresh temporary directory, an author's key pair, sealed records of each kind, a roster of
- * one founding member, and the run of a group of tests that each get a fresh fixture.
+ * one founding member.
  *
  * Every helper checks with cmocka and fails the running test on any error, so a test reads as what it
  * checks. The store lives in DIR/db, a directory that does not exist before rk_store_open, so every
@@ -19,16 +19,13 @@
 
 #include "ingest.h"
 #include "membership_txn.h"
+#include "run_tests.h"
 #include "sign.h"
 #include "store.h"
 
-/* Runs tests as cmocka_run_group_tests does, after giving every test that names no setup of its own
- * the group's per-test setup and teardown: each test starts from a fresh fixture, and the list in
- * main() names only the tests. */
-int fx_run_tests(const char *group, struct CMUnitTest *tests, size_t n, CMFixtureFunction setup,
-                 CMFixtureFunction teardown);
+/* The older spelling of RK_RUN_TESTS (run_tests.h) for a test array declared apart. */
 #define FX_RUN_TESTS(tests, setup, teardown) \
-    fx_run_tests(#tests, tests, sizeof tests / sizeof tests[0], setup, teardown)
+    rk_run_tests(tests, sizeof tests / sizeof tests[0], setup, teardown, NULL, NULL)
 
 /* A zeroed fixture of size bytes as cmocka's *state (for a setup); the teardown frees it. */
 void *fx_state_new(void **state, size_t size);

@@ -17,6 +17,7 @@
 #include "charter.h"
 #include "renkei.pb-c.h"
 #include "roster_sync.h"
+#include "run_tests.h"
 
 static void key_of(uint8_t k[RK_KEY_LEN], uint8_t seed)
 {
@@ -185,10 +186,8 @@ static void test_roster_lists_and_difference(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_digest_ignores_order_and_names),   cmocka_unit_test(test_pack_unpack_round_trip),
-        cmocka_unit_test(test_unpack_refuses_unusable_charters), cmocka_unit_test(test_signature_binds_the_nonce),
-        cmocka_unit_test(test_roster_lists_and_difference),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(
+        NULL, NULL, cmocka_unit_test(test_digest_ignores_order_and_names),
+        cmocka_unit_test(test_pack_unpack_round_trip), cmocka_unit_test(test_unpack_refuses_unusable_charters),
+        cmocka_unit_test(test_signature_binds_the_nonce), cmocka_unit_test(test_roster_lists_and_difference));
 }

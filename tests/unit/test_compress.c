@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "compress.h"
+#include "run_tests.h"
 
 #define LIMIT (8u << 20)
 
@@ -205,10 +206,7 @@ static void test_corrupt_frames(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_empty),
-        cmocka_unit_test(test_bomb_refused),    cmocka_unit_test(test_claims_huge_size),
-        cmocka_unit_test(test_lies_about_size), cmocka_unit_test(test_corrupt_frames),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_round_trip), cmocka_unit_test(test_empty),
+                        cmocka_unit_test(test_bomb_refused), cmocka_unit_test(test_claims_huge_size),
+                        cmocka_unit_test(test_lies_about_size), cmocka_unit_test(test_corrupt_frames));
 }

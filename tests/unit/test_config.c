@@ -15,6 +15,7 @@
 #include "config.h"
 #include "config_check.h"
 #include "renkei.pb-c.h"
+#include "run_tests.h"
 
 #define KEY_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define KEY_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -530,20 +531,11 @@ static void test_file(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_minimal_and_defaults),
-        cmocka_unit_test(test_full),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_ranged_keys),
-        cmocka_unit_test(test_node_value_errors),
-        cmocka_unit_test(test_url_errors),
-        cmocka_unit_test(test_overrides),
-        cmocka_unit_test(test_override_errors),
-        cmocka_unit_test(test_file),
-        cmocka_unit_test(test_report_lists_every_error),
-        cmocka_unit_test(test_missing_keys_name_a_line),
-        cmocka_unit_test(test_where),
-        cmocka_unit_test(test_check_system),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_minimal_and_defaults), cmocka_unit_test(test_full),
+                        cmocka_unit_test(test_errors), cmocka_unit_test(test_ranged_keys),
+                        cmocka_unit_test(test_node_value_errors), cmocka_unit_test(test_url_errors),
+                        cmocka_unit_test(test_overrides), cmocka_unit_test(test_override_errors),
+                        cmocka_unit_test(test_file), cmocka_unit_test(test_report_lists_every_error),
+                        cmocka_unit_test(test_missing_keys_name_a_line), cmocka_unit_test(test_where),
+                        cmocka_unit_test(test_check_system));
 }

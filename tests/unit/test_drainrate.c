@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "drainrate.h"
+#include "run_tests.h"
 
 #define MS 1000000ull
 
@@ -70,11 +71,8 @@ static void test_drainrate_saturates(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_drainrate_default),
-        cmocka_unit_test(test_drainrate_first_delivery_after_idle_is_not_a_rate),
-        cmocka_unit_test(test_drainrate_idle_time_does_not_count),
-        cmocka_unit_test(test_drainrate_saturates),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_drainrate_default),
+                        cmocka_unit_test(test_drainrate_first_delivery_after_idle_is_not_a_rate),
+                        cmocka_unit_test(test_drainrate_idle_time_does_not_count),
+                        cmocka_unit_test(test_drainrate_saturates));
 }

@@ -17,6 +17,7 @@
 
 #include "envcodec.h"
 #include "fixture.h"
+#include "run_tests.h"
 #include "store.h"
 
 #define N (RK_ENVCODEC_TRAIN_AT + 400)
@@ -310,11 +311,7 @@ static void test_damaged_values_are_errors(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_envelopes_compressed_after_training),
-        cmocka_unit_test(test_dictionary_of_an_aborted_transaction_is_not_kept),
-        cmocka_unit_test(test_damaged_values_are_errors),
-        cmocka_unit_test(test_compressed_ahead),
-    };
-    return FX_RUN_TESTS(tests, setup, teardown);
+    return RK_RUN_TESTS(setup, teardown, cmocka_unit_test(test_envelopes_compressed_after_training),
+                        cmocka_unit_test(test_dictionary_of_an_aborted_transaction_is_not_kept),
+                        cmocka_unit_test(test_damaged_values_are_errors), cmocka_unit_test(test_compressed_ahead));
 }

@@ -13,6 +13,7 @@
 #include "envelope.h"
 #include "fixture.h"
 #include "record.h"
+#include "run_tests.h"
 
 static void fill_sig(uint8_t sig[RK_SIG_LEN])
 {
@@ -247,11 +248,9 @@ static void test_record_parse_canonicalises(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_write_short_vector),        cmocka_unit_test(test_write_long_vector),
-        cmocka_unit_test(test_split_canonical),           cmocka_unit_test(test_split_refuses_odd_layouts),
+    return RK_RUN_TESTS(
+        NULL, NULL, cmocka_unit_test(test_write_short_vector), cmocka_unit_test(test_write_long_vector),
+        cmocka_unit_test(test_split_canonical), cmocka_unit_test(test_split_refuses_odd_layouts),
         cmocka_unit_test(test_visibility_matches_decode), cmocka_unit_test(test_visibility_last_occurrence_counts),
-        cmocka_unit_test(test_visibility_odd_inputs),     cmocka_unit_test(test_record_parse_canonicalises),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+        cmocka_unit_test(test_visibility_odd_inputs), cmocka_unit_test(test_record_parse_canonicalises));
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "errcode.h"
+#include "run_tests.h"
 
 static void test_explicit_statuses(void **state)
 {
@@ -120,10 +121,6 @@ static void test_docs_agree(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_explicit_statuses),
-        cmocka_unit_test(test_codes_unique),
-        cmocka_unit_test(test_docs_agree),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_explicit_statuses), cmocka_unit_test(test_codes_unique),
+                        cmocka_unit_test(test_docs_agree));
 }

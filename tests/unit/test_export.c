@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "export.h"
+#include "run_tests.h"
 
 static int serve(const fx_store *s, const char *name, const char *query, rk_export_response *out)
 {
@@ -43,8 +44,5 @@ static void test_parameter_names_are_whole(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_parameter_names_are_whole, fx_store_setup, fx_store_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(fx_store_setup, fx_store_teardown, cmocka_unit_test(test_parameter_names_are_whole));
 }

@@ -16,6 +16,7 @@
 #include "fixture.h"
 #include "feed.h"
 #include "ical.h"
+#include "run_tests.h"
 #include "stats.h"
 
 typedef struct fixture {
@@ -556,16 +557,11 @@ static void test_stats_totals(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_atom_escaping_and_order),
-        cmocka_unit_test(test_atom_strips_control_characters),
-        cmocka_unit_test(test_atom_keeps_carriage_return_as_reference),
-        cmocka_unit_test(test_ics_folding_escaping_and_dates),
-        cmocka_unit_test(test_csv_quoting_and_bom),
-        cmocka_unit_test(test_csv_neutralises_formulas),
-        cmocka_unit_test(test_feeds_japanese_dates_and_cancelled),
-        cmocka_unit_test(test_json_feed_required_fields),
-        cmocka_unit_test(test_stats_totals),
-    };
-    return FX_RUN_TESTS(tests, setup, teardown);
+    return RK_RUN_TESTS(setup, teardown, cmocka_unit_test(test_atom_escaping_and_order),
+                        cmocka_unit_test(test_atom_strips_control_characters),
+                        cmocka_unit_test(test_atom_keeps_carriage_return_as_reference),
+                        cmocka_unit_test(test_ics_folding_escaping_and_dates),
+                        cmocka_unit_test(test_csv_quoting_and_bom), cmocka_unit_test(test_csv_neutralises_formulas),
+                        cmocka_unit_test(test_feeds_japanese_dates_and_cancelled),
+                        cmocka_unit_test(test_json_feed_required_fields), cmocka_unit_test(test_stats_totals));
 }

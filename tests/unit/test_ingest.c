@@ -16,6 +16,7 @@
 
 #include "fixture.h"
 #include "ingest.h"
+#include "run_tests.h"
 #include "sign.h"
 
 #define NOW_MS UINT64_C(1700000000000)
@@ -425,21 +426,16 @@ static void test_membership_verdict_rejects(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stores_a_member_record),
-        cmocka_unit_test(test_size_decode_and_skew),
-        cmocka_unit_test(test_order_of_checks),
-        cmocka_unit_test(test_equal_version_tie),
-        cmocka_unit_test(test_ingest_record_for_own_publishes),
-        cmocka_unit_test(test_own_create_conflicts_with_any_stored_version),
-        cmocka_unit_test_setup_teardown(test_size_decode_and_skew, setup_two_stage, fx_writer_teardown),
-        cmocka_unit_test_setup_teardown(test_order_of_checks, setup_two_stage, fx_writer_teardown),
-        cmocka_unit_test_setup_teardown(test_equal_version_tie, setup_two_stage, fx_writer_teardown),
-        cmocka_unit_test(test_two_stage_verifies_members_only),
-        cmocka_unit_test(test_non_member_kept_aside_then_promoted),
-        cmocka_unit_test(test_stranger_beyond_bound_is_not_verified),
-        cmocka_unit_test(test_revoked_key_cutoff),
-        cmocka_unit_test(test_membership_verdict_rejects),
-    };
-    return FX_RUN_TESTS(tests, setup, fx_writer_teardown);
+    return RK_RUN_TESTS(setup, fx_writer_teardown, cmocka_unit_test(test_stores_a_member_record),
+                        cmocka_unit_test(test_size_decode_and_skew), cmocka_unit_test(test_order_of_checks),
+                        cmocka_unit_test(test_equal_version_tie),
+                        cmocka_unit_test(test_ingest_record_for_own_publishes),
+                        cmocka_unit_test(test_own_create_conflicts_with_any_stored_version),
+                        cmocka_unit_test_setup_teardown(test_size_decode_and_skew, setup_two_stage, fx_writer_teardown),
+                        cmocka_unit_test_setup_teardown(test_order_of_checks, setup_two_stage, fx_writer_teardown),
+                        cmocka_unit_test_setup_teardown(test_equal_version_tie, setup_two_stage, fx_writer_teardown),
+                        cmocka_unit_test(test_two_stage_verifies_members_only),
+                        cmocka_unit_test(test_non_member_kept_aside_then_promoted),
+                        cmocka_unit_test(test_stranger_beyond_bound_is_not_verified),
+                        cmocka_unit_test(test_revoked_key_cutoff), cmocka_unit_test(test_membership_verdict_rejects));
 }

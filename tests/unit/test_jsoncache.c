@@ -20,6 +20,7 @@
 #include "membership_rid.h"
 #include "recjson.h"
 #include "recview.h"
+#include "run_tests.h"
 
 #define PUB RENKEI__VISIBILITY__VISIBILITY_PUBLIC
 #define NET RENKEI__VISIBILITY__VISIBILITY_NETWORK
@@ -428,14 +429,10 @@ static void test_two_threads(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cached_bytes_are_the_tree_bytes),
-        cmocka_unit_test(test_list_bytes_are_the_tree_bytes),
-        cmocka_unit_test(test_membership_kinds_are_the_tree_bytes),
-        cmocka_unit_test(test_never_served_above_the_view),
-        cmocka_unit_test(test_other_author_name_misses),
-        cmocka_unit_test(test_bound_and_lru),
-        cmocka_unit_test(test_two_threads),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return RK_RUN_GROUP_TESTS(setup, teardown, cmocka_unit_test(test_cached_bytes_are_the_tree_bytes),
+                              cmocka_unit_test(test_list_bytes_are_the_tree_bytes),
+                              cmocka_unit_test(test_membership_kinds_are_the_tree_bytes),
+                              cmocka_unit_test(test_never_served_above_the_view),
+                              cmocka_unit_test(test_other_author_name_misses), cmocka_unit_test(test_bound_and_lru),
+                              cmocka_unit_test(test_two_threads));
 }

@@ -20,6 +20,7 @@
 #include "recjson.h"
 #include "recview.h"
 #include "record.h"
+#include "run_tests.h"
 #include "sign.h"
 
 #define NKEYS 12
@@ -880,31 +881,18 @@ static void test_json_form(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_founding_only),
-        cmocka_unit_test(test_threshold),
-        cmocka_unit_test(test_unknown_endorser),
-        cmocka_unit_test(test_endorsement_made_before_own_admission),
-        cmocka_unit_test(test_self_endorsement),
-        cmocka_unit_test(test_newer_endorsement_supersedes),
-        cmocka_unit_test(test_rotation),
-        cmocka_unit_test(test_forged_countersignature),
-        cmocka_unit_test(test_countersignature_bound_to_old_key),
-        cmocka_unit_test(test_equivocating_rotations),
-        cmocka_unit_test(test_equivocation_at_one_version),
-        cmocka_unit_test(test_rotation_to_member_key),
-        cmocka_unit_test(test_rotation_chain),
-        cmocka_unit_test(test_revocation_by_self),
-        cmocka_unit_test(test_self_revocation_reaching_back),
-        cmocka_unit_test(test_revocation_by_threshold),
-        cmocka_unit_test(test_endorsement_of_revoked_key),
-        cmocka_unit_test(test_revoked_before_admission),
+    return RK_RUN_TESTS(
+        setup, teardown, cmocka_unit_test(test_founding_only), cmocka_unit_test(test_threshold),
+        cmocka_unit_test(test_unknown_endorser), cmocka_unit_test(test_endorsement_made_before_own_admission),
+        cmocka_unit_test(test_self_endorsement), cmocka_unit_test(test_newer_endorsement_supersedes),
+        cmocka_unit_test(test_rotation), cmocka_unit_test(test_forged_countersignature),
+        cmocka_unit_test(test_countersignature_bound_to_old_key), cmocka_unit_test(test_equivocating_rotations),
+        cmocka_unit_test(test_equivocation_at_one_version), cmocka_unit_test(test_rotation_to_member_key),
+        cmocka_unit_test(test_rotation_chain), cmocka_unit_test(test_revocation_by_self),
+        cmocka_unit_test(test_self_revocation_reaching_back), cmocka_unit_test(test_revocation_by_threshold),
+        cmocka_unit_test(test_endorsement_of_revoked_key), cmocka_unit_test(test_revoked_before_admission),
         cmocka_unit_test(test_backdated_revocation_undoes_thief),
-        cmocka_unit_test(test_thieves_revocation_falls_with_them),
-        cmocka_unit_test(test_paradox_terminates),
-        cmocka_unit_test(test_any_order_same_roster),
-        cmocka_unit_test(test_schema_rules),
-        cmocka_unit_test(test_json_form),
-    };
-    return FX_RUN_TESTS(tests, setup, teardown);
+        cmocka_unit_test(test_thieves_revocation_falls_with_them), cmocka_unit_test(test_paradox_terminates),
+        cmocka_unit_test(test_any_order_same_roster), cmocka_unit_test(test_schema_rules),
+        cmocka_unit_test(test_json_form));
 }

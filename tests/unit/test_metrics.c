@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "run_tests.h"
 
 /* The rendered exposition, NUL-terminated; the caller frees it. */
 static char *render(rk_metrics *m)
@@ -102,9 +103,6 @@ static void test_many_series(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_each_label_set_is_its_own_series),
-        cmocka_unit_test(test_many_series),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_each_label_set_is_its_own_series),
+                        cmocka_unit_test(test_many_series));
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "params.h"
+#include "run_tests.h"
 
 static void test_decodes_keys_and_values(void **state)
 {
@@ -46,9 +47,6 @@ static void test_invalid_utf8_names_the_parameter(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decodes_keys_and_values),
-        cmocka_unit_test(test_invalid_utf8_names_the_parameter),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_decodes_keys_and_values),
+                        cmocka_unit_test(test_invalid_utf8_names_the_parameter));
 }

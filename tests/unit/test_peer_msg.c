@@ -14,6 +14,7 @@
 #include "compress.h"
 #include "peer_msg.h"
 #include "renkei.pb-c.h"
+#include "run_tests.h"
 
 /* n bytes that compress well (RK_COMPRESS_MIN and more) but are not all alike. */
 static uint8_t *compressible(size_t n)
@@ -207,13 +208,8 @@ static void test_zstd_agreement(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_packs_as_protobuf_does),
-        cmocka_unit_test(test_reply_packs_as_protobuf_does),
-        cmocka_unit_test(test_wrong_member_is_refused),
-        cmocka_unit_test(test_compressed_round_trip),
-        cmocka_unit_test(test_rejections),
-        cmocka_unit_test(test_zstd_agreement),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_request_packs_as_protobuf_does),
+                        cmocka_unit_test(test_reply_packs_as_protobuf_does),
+                        cmocka_unit_test(test_wrong_member_is_refused), cmocka_unit_test(test_compressed_round_trip),
+                        cmocka_unit_test(test_rejections), cmocka_unit_test(test_zstd_agreement));
 }

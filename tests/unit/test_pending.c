@@ -15,6 +15,7 @@
 
 #include "fixture.h"
 #include "pending.h"
+#include "run_tests.h"
 #include "sign.h"
 #include "store.h"
 
@@ -184,11 +185,8 @@ static void test_authors_lists_each_once_and_take_empties(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_per_author_bound_refuses_and_duplicates_are_kept_once),
-        cmocka_unit_test(test_total_bound_evicts_oldest_of_others),
-        cmocka_unit_test(test_expiry_spares_own_and_recent),
-        cmocka_unit_test(test_authors_lists_each_once_and_take_empties),
-    };
-    return FX_RUN_TESTS(tests, setup, teardown);
+    return RK_RUN_TESTS(setup, teardown, cmocka_unit_test(test_per_author_bound_refuses_and_duplicates_are_kept_once),
+                        cmocka_unit_test(test_total_bound_evicts_oldest_of_others),
+                        cmocka_unit_test(test_expiry_spares_own_and_recent),
+                        cmocka_unit_test(test_authors_lists_each_once_and_take_empties));
 }

@@ -18,6 +18,7 @@
 #include "jsoncache.h"
 #include "query.h"
 #include "recview.h"
+#include "run_tests.h"
 
 #define PUB RENKEI__VISIBILITY__VISIBILITY_PUBLIC
 #define NET RENKEI__VISIBILITY__VISIBILITY_NETWORK
@@ -342,11 +343,7 @@ static void test_deleted_and_renamed(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kept_records_are_not_loaded),
-        cmocka_unit_test(test_lower_ceiling_never_served),
-        cmocka_unit_test(test_pages_are_the_same),
-        cmocka_unit_test(test_deleted_and_renamed),
-    };
-    return FX_RUN_TESTS(tests, setup, teardown);
+    return RK_RUN_TESTS(setup, teardown, cmocka_unit_test(test_kept_records_are_not_loaded),
+                        cmocka_unit_test(test_lower_ceiling_never_served), cmocka_unit_test(test_pages_are_the_same),
+                        cmocka_unit_test(test_deleted_and_renamed));
 }

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "fixture.h"
 #include "ingest.h"
+#include "run_tests.h"
 #include "sign.h"
 
 #define NOW_MS UINT64_C(1700000000000)
@@ -196,14 +197,9 @@ static void test_config_keys(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rate_refuses_excess_until_window_passes),
-        cmocka_unit_test(test_version_older_than_window_always_admitted),
-        cmocka_unit_test(test_records_per_author),
-        cmocka_unit_test(test_rejected_versions_do_not_count),
-        cmocka_unit_test(test_forget_rereads_counts),
-        cmocka_unit_test(test_no_quota_is_unlimited),
-        cmocka_unit_test(test_config_keys),
-    };
-    return FX_RUN_TESTS(tests, fx_writer_setup, fx_writer_teardown);
+    return RK_RUN_TESTS(
+        fx_writer_setup, fx_writer_teardown, cmocka_unit_test(test_rate_refuses_excess_until_window_passes),
+        cmocka_unit_test(test_version_older_than_window_always_admitted), cmocka_unit_test(test_records_per_author),
+        cmocka_unit_test(test_rejected_versions_do_not_count), cmocka_unit_test(test_forget_rereads_counts),
+        cmocka_unit_test(test_no_quota_is_unlimited), cmocka_unit_test(test_config_keys));
 }

@@ -13,6 +13,7 @@
 #include "fixture.h"
 #include "recjson.h"
 #include "recview.h"
+#include "run_tests.h"
 
 static json_t *J(const char *single_quoted)
 {
@@ -655,21 +656,12 @@ static void test_seal_owned_keeps_the_message(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_case_round_trip),
-        cmocka_unit_test(test_seal_owned_keeps_the_message),
-        cmocka_unit_test(test_full_event_round_trip),
-        cmocka_unit_test(test_defaults_and_aliases),
-        cmocka_unit_test(test_enum_codes),
-        cmocka_unit_test(test_sealed_record_view),
-        cmocka_unit_test(test_tombstone),
-        cmocka_unit_test(test_errors_name_code_and_path),
-        cmocka_unit_test(test_input_aliases),
-        cmocka_unit_test(test_all_problems_at_once),
-        cmocka_unit_test(test_problem_list_is_bounded),
-        cmocka_unit_test(test_code_lists),
-        cmocka_unit_test(test_invalid_utf8_in_built_json),
-        cmocka_unit_test(test_generic_message),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_full_case_round_trip),
+                        cmocka_unit_test(test_seal_owned_keeps_the_message),
+                        cmocka_unit_test(test_full_event_round_trip), cmocka_unit_test(test_defaults_and_aliases),
+                        cmocka_unit_test(test_enum_codes), cmocka_unit_test(test_sealed_record_view),
+                        cmocka_unit_test(test_tombstone), cmocka_unit_test(test_errors_name_code_and_path),
+                        cmocka_unit_test(test_input_aliases), cmocka_unit_test(test_all_problems_at_once),
+                        cmocka_unit_test(test_problem_list_is_bounded), cmocka_unit_test(test_code_lists),
+                        cmocka_unit_test(test_invalid_utf8_in_built_json), cmocka_unit_test(test_generic_message));
 }

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "run_tests.h"
 #include "session.h"
 
 /* Each test gets an empty session store as *state. */
@@ -93,11 +94,6 @@ static void secrets_compared_whole(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(token_works_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(expiry, setup, teardown),
-        cmocka_unit_test_setup_teardown(tables_bounded, setup, teardown),
-        cmocka_unit_test_setup_teardown(secrets_compared_whole, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(setup, teardown, cmocka_unit_test(token_works_once), cmocka_unit_test(expiry),
+                        cmocka_unit_test(tables_bounded), cmocka_unit_test(secrets_compared_whole));
 }

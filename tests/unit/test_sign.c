@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "fixture.h"
+#include "run_tests.h"
 #include "sign.h"
 
 #define DATA_DIR RK_SOURCE_DIR "/tests/unit/data/sign"
@@ -363,16 +364,10 @@ static void test_small_order_r_rejected(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sign_verify_roundtrip),
-        cmocka_unit_test(test_key_file_roundtrip_and_mode),
-        cmocka_unit_test(test_sha256_known_vector),
-        cmocka_unit_test(test_openssl_vector_still_verifies),
-        cmocka_unit_test(test_signature_verifies_with_openssl),
-        cmocka_unit_test(test_challenge_matches_signer),
-        cmocka_unit_test(test_noncanonical_s_rejected),
-        cmocka_unit_test(test_small_order_public_key_rejected),
-        cmocka_unit_test(test_small_order_r_rejected),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(
+        NULL, NULL, cmocka_unit_test(test_sign_verify_roundtrip), cmocka_unit_test(test_key_file_roundtrip_and_mode),
+        cmocka_unit_test(test_sha256_known_vector), cmocka_unit_test(test_openssl_vector_still_verifies),
+        cmocka_unit_test(test_signature_verifies_with_openssl), cmocka_unit_test(test_challenge_matches_signer),
+        cmocka_unit_test(test_noncanonical_s_rejected), cmocka_unit_test(test_small_order_public_key_rejected),
+        cmocka_unit_test(test_small_order_r_rejected));
 }

@@ -19,6 +19,7 @@
 
 #include "export.h"
 #include "fixture.h"
+#include "run_tests.h"
 #include "spool.h"
 
 static char dir[64];
@@ -301,12 +302,8 @@ static void test_spooled_exports_are_the_bodies_rendered_whole(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_files_shared_by_key_and_freed_with_the_last_reference, make_dir,
-                                        remove_dir),
-        cmocka_unit_test_setup_teardown(test_budget_refuses_with_export_busy, make_dir, remove_dir),
-        cmocka_unit_test_setup_teardown(test_leftover_names_are_removed, make_dir, remove_dir),
-        cmocka_unit_test_setup_teardown(test_spooled_exports_are_the_bodies_rendered_whole, make_dir, remove_dir),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(
+        make_dir, remove_dir, cmocka_unit_test(test_files_shared_by_key_and_freed_with_the_last_reference),
+        cmocka_unit_test(test_budget_refuses_with_export_busy), cmocka_unit_test(test_leftover_names_are_removed),
+        cmocka_unit_test(test_spooled_exports_are_the_bodies_rendered_whole));
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "run_tests.h"
 #include "spool.h"
 
 static char dir[64];
@@ -114,9 +115,6 @@ static void test_a_render_that_left_no_file_passes_the_claim_on(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_a_claimed_key_is_waited_for_and_shared, make_dir, remove_dir),
-        cmocka_unit_test_setup_teardown(test_a_render_that_left_no_file_passes_the_claim_on, make_dir, remove_dir),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(make_dir, remove_dir, cmocka_unit_test(test_a_claimed_key_is_waited_for_and_shared),
+                        cmocka_unit_test(test_a_render_that_left_no_file_passes_the_claim_on));
 }

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "run_tests.h"
 #include "testrand.h"
 #include "query.h"
 
@@ -676,12 +677,10 @@ static void test_fingerprints_match_brute_force(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_put_get_load),       cmocka_unit_test(test_current_version_rule),
-        cmocka_unit_test(test_tie_by_larger_hash), cmocka_unit_test(test_tombstone),
-        cmocka_unit_test(test_remove_after),       cmocka_unit_test(test_visibility_sets),
-        cmocka_unit_test(test_changes_paging),     cmocka_unit_test(test_reopen_persists),
-        cmocka_unit_test(test_map_full),           cmocka_unit_test(test_fingerprints_match_brute_force),
-    };
-    return FX_RUN_TESTS(tests, fx_store_author_setup, fx_store_author_teardown);
+    return RK_RUN_TESTS(fx_store_author_setup, fx_store_author_teardown, cmocka_unit_test(test_put_get_load),
+                        cmocka_unit_test(test_current_version_rule), cmocka_unit_test(test_tie_by_larger_hash),
+                        cmocka_unit_test(test_tombstone), cmocka_unit_test(test_remove_after),
+                        cmocka_unit_test(test_visibility_sets), cmocka_unit_test(test_changes_paging),
+                        cmocka_unit_test(test_reopen_persists), cmocka_unit_test(test_map_full),
+                        cmocka_unit_test(test_fingerprints_match_brute_force));
 }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "lookup_cases.h"
+#include "run_tests.h"
 #include "taxonomy.h"
 #include "taxonomy_en.h"
 
@@ -62,9 +63,5 @@ static void test_prefectures(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_value_labelled),
-        cmocka_unit_test(test_prefectures),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_every_value_labelled), cmocka_unit_test(test_prefectures));
 }

@@ -16,6 +16,7 @@
 #include "fixture.h"
 #include "fpset.h"
 #include "renkei.pb-c.h"
+#include "run_tests.h"
 
 static void test_single_keys(void **state)
 {
@@ -157,12 +158,9 @@ static void test_remembered_sums_follow_the_snapshot(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_single_keys),
-        cmocka_unit_test(test_poisoned_transaction_commits_nothing),
-        cmocka_unit_test(test_scratch_is_per_read_transaction),
-        cmocka_unit_test(test_scratch_cleanup_runs_once_at_the_end),
-        cmocka_unit_test(test_remembered_sums_follow_the_snapshot),
-    };
-    return FX_RUN_TESTS(tests, fx_store_setup, fx_store_teardown);
+    return RK_RUN_TESTS(fx_store_setup, fx_store_teardown, cmocka_unit_test(test_single_keys),
+                        cmocka_unit_test(test_poisoned_transaction_commits_nothing),
+                        cmocka_unit_test(test_scratch_is_per_read_transaction),
+                        cmocka_unit_test(test_scratch_cleanup_runs_once_at_the_end),
+                        cmocka_unit_test(test_remembered_sums_follow_the_snapshot));
 }

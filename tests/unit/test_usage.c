@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "cli.h"
+#include "run_tests.h"
 
 /* The conversions of a printf format, flags and width included, e.g. "%s|%d|" (%% is text). */
 static void conversions(const char *fmt, char *out, size_t cap)
@@ -121,10 +122,7 @@ static void the_message_and_the_hint_follow_the_locale(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(every_entry_takes_the_same_arguments_in_both_languages),
-        cmocka_unit_test(the_locale_chooses_the_language),
-        cmocka_unit_test(the_message_and_the_hint_follow_the_locale),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(every_entry_takes_the_same_arguments_in_both_languages),
+                        cmocka_unit_test(the_locale_chooses_the_language),
+                        cmocka_unit_test(the_message_and_the_hint_follow_the_locale));
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "run_tests.h"
 #include "text.h"
 #include "util.h"
 
@@ -140,12 +141,7 @@ static void test_error_is_valid_utf8(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_error_is_valid_utf8),
-        cmocka_unit_test(test_rfc3339),
-        cmocka_unit_test(test_civil_days_round_trip),
-        cmocka_unit_test(test_hex_and_buf),
-        cmocka_unit_test(test_read_path),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_error_is_valid_utf8), cmocka_unit_test(test_rfc3339),
+                        cmocka_unit_test(test_civil_days_round_trip), cmocka_unit_test(test_hex_and_buf),
+                        cmocka_unit_test(test_read_path));
 }

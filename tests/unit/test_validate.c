@@ -15,6 +15,7 @@
 #include "lookup_cases.h"
 #include "problems.h"
 #include "record.h"
+#include "run_tests.h"
 #include "taxonomy.h"
 
 typedef struct fixture {
@@ -540,17 +541,9 @@ static int teardown(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_records_pass),
-        cmocka_unit_test(test_record_body),
-        cmocka_unit_test(test_rid),
-        cmocka_unit_test(test_rules),
-        cmocka_unit_test(test_other_rules),
-        cmocka_unit_test(test_lengths),
-        cmocka_unit_test(test_taxonomy),
-        cmocka_unit_test(test_prefecture_input_and_suggestions),
-        cmocka_unit_test(test_enum_suggestions),
-        cmocka_unit_test(test_all_missing_fields_listed),
-    };
-    return FX_RUN_TESTS(tests, setup, teardown);
+    return RK_RUN_TESTS(setup, teardown, cmocka_unit_test(test_valid_records_pass), cmocka_unit_test(test_record_body),
+                        cmocka_unit_test(test_rid), cmocka_unit_test(test_rules), cmocka_unit_test(test_other_rules),
+                        cmocka_unit_test(test_lengths), cmocka_unit_test(test_taxonomy),
+                        cmocka_unit_test(test_prefecture_input_and_suggestions),
+                        cmocka_unit_test(test_enum_suggestions), cmocka_unit_test(test_all_missing_fields_listed));
 }
