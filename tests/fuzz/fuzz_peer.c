@@ -69,46 +69,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* The daemon's limit on one message (RK_GOSSIP_MAX_MSG in daemon/gossip_int.h). */
 #define FUZZ_MAX_MSG (8u << 20)
 
-typedef void (*exercise_fn)(const rk_set_source *src, const uint8_t *data, size_t len, bool outer);
-
-/* A compressed request or reply: decoded with the daemon's bound, then as the message it holds (which
- * is not unwrapped again: the daemon takes one level of compression). */
-static void exercise_compressed(const rk_set_source *src, const ProtobufCBinaryData *z, exercise_fn inner)
+/* The member `name` of an envelope's oneof when it is the member the envelope carries, else NULL.
+ * PeerRequest and PeerReply name their members alike (reconcile, zstd), so one reader serves both. */
+static const void *oneof_member(const ProtobufCMessage *env, const char *name)
 {
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(env->descriptor, name);
+    if (!f || *(const uint32_t *)((const char *)env + f->quantifier_offset) != f->id)
+        return NULL;
+    return (const char *)env + f->offset;
+}
+
+/* The input as an envelope of type desc (PeerRequest or PeerReply): its Reconcile, or (outer only) the
+ * envelope its zstd field holds, decoded with the daemon's bound and not unwrapped again (the daemon
+ * takes one level of compression). */
+static void exercise_envelope(const rk_set_source *src, const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+                              size_t len, bool outer)
+{
+    ProtobufCMessage *env = protobuf_c_message_unpack(desc, NULL, len, data);
+    if (!env)
+        return;
+    Renkei__Reconcile *const *rc = oneof_member(env, "reconcile");
+    if (rc && *rc)
+        exercise(src, *rc);
+    const ProtobufCBinaryData *z = oneof_member(env, "zstd");
     uint8_t *raw;
-    size_t len;
-    if (rk_decompress(z->data, z->len, FUZZ_MAX_MSG, &raw, &len) != RK_COMPRESS_OK)
-        return;
-    if (len > FUZZ_MAX_MSG)
-        abort(); /* the bound is the decoder's whole point */
-    inner(src, raw, len, false);
-    free(raw);
-}
-
-/* The input as a PeerRequest: its Reconcile, or (outer only) the request its zstd field holds. */
-static void exercise_request(const rk_set_source *src, const uint8_t *data, size_t len, bool outer)
-{
-    Renkei__PeerRequest *rq = renkei__peer_request__unpack(NULL, len, data);
-    if (!rq)
-        return;
-    if (rq->msg_case == RENKEI__PEER_REQUEST__MSG_RECONCILE && rq->reconcile)
-        exercise(src, rq->reconcile);
-    if (outer && rq->msg_case == RENKEI__PEER_REQUEST__MSG_ZSTD)
-        exercise_compressed(src, &rq->zstd, exercise_request);
-    renkei__peer_request__free_unpacked(rq, NULL);
-}
-
-/* The same as a PeerReply. */
-static void exercise_reply(const rk_set_source *src, const uint8_t *data, size_t len, bool outer)
-{
-    Renkei__PeerReply *rp = renkei__peer_reply__unpack(NULL, len, data);
-    if (!rp)
-        return;
-    if (rp->msg_case == RENKEI__PEER_REPLY__MSG_RECONCILE && rp->reconcile)
-        exercise(src, rp->reconcile);
-    if (outer && rp->msg_case == RENKEI__PEER_REPLY__MSG_ZSTD)
-        exercise_compressed(src, &rp->zstd, exercise_reply);
-    renkei__peer_reply__free_unpacked(rp, NULL);
+    size_t raw_len;
+    if (outer && z && rk_decompress(z->data, z->len, FUZZ_MAX_MSG, &raw, &raw_len) == RK_COMPRESS_OK) {
+        if (raw_len > FUZZ_MAX_MSG)
+            abort(); /* the bound is the decoder's whole point */
+        exercise_envelope(src, desc, raw, raw_len, false);
+        free(raw);
+    }
+    protobuf_c_message_free_unpacked(env, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -121,8 +113,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rk_set_source src;
     rk_set_source_from_memory(&src, &s->set);
 
-    exercise_request(&src, data, size, true);
-    exercise_reply(&src, data, size, true);
+    exercise_envelope(&src, &renkei__peer_request__descriptor, data, size, true);
+    exercise_envelope(&src, &renkei__peer_reply__descriptor, data, size, true);
     Renkei__Reconcile *rc = renkei__reconcile__unpack(NULL, size, data);
     if (rc) {
         exercise(&src, rc);
