@@ -495,8 +495,9 @@ static int batch_write(rk_txn *t, MDB_txn *txn, flush_batch *b, rk_error *err)
         free(run);
         return rk_txn_fail(t, rc, "opening a cursor", err);
     }
-    /* Records spread over the versions of the lists (a repair's) are placed in the middle of every
-     * list they join, by the sort keys of the records around them, mostly the same in each list. */
+    /* Records spread over the versions of the lists (a repair's) go to each token's side list, small
+     * enough that a batch rewrites few of its blocks, and are merged into the list later in bulk; they
+     * are placed by the sort keys of the records around them, mostly the same in each list. */
     rk_postings_sks *sks = rk_postings_sks_new();
     int result = 0;
     for (size_t i = 0, j; result == 0 && i < b->n; i = j) {
@@ -505,7 +506,9 @@ static int batch_write(rk_txn *t, MDB_txn *txn, flush_batch *b, rk_error *err)
             const flush_record *r = &b->recs[b->v[j].rec];
             run[m++] = (rk_posting_new){.seq = r->seq, .sk = r->sk};
         }
-        result = rk_postings_add(t, tc, (const uint8_t *)b->v[i].tok, b->v[i].len, run, m, sks, NULL, err);
+        rk_postings_list l;
+        if (rk_postings_token_list(&l, (const uint8_t *)b->v[i].tok, b->v[i].len))
+            result = rk_postings_list_add_late(t, tc, &l, run, m, sks, NULL, err);
     }
     rk_postings_sks_free(sks);
     mdb_cursor_close(tc);
@@ -548,4 +551,18 @@ int rk_index_flush(rk_txn *t, rk_error *err)
         return -1;
     rc = mdb_drop(txn, pdbi, 0);
     return rc == 0 ? 0 : rk_txn_fail(t, rc, "emptying the pending full-text list", err);
+}
+
+int rk_index_merge_late(rk_txn *t, rk_error *err)
+{
+    MDB_txn *txn = rk_txn_mdb(t, err);
+    if (!txn)
+        return -1;
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c);
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "opening a cursor", err);
+    rc = rk_postings_merge_all_late(t, c, NULL, err);
+    mdb_cursor_close(c);
+    return rc;
 }

@@ -29,6 +29,10 @@ int rk_index_remove(rk_txn *t, const rk_record *rec, rk_error *err);
 /* Writes the postings of every pending record into "tokens", token by token, and empties "pending". Needs
  * a write transaction, which must not be committed if this fails. Never needed for correct results. */
 int rk_index_flush(rk_txn *t, rk_error *err);
+/* Merges every token's side list of late postings into its list (lib/postings.h), which the writes
+ * otherwise do only once a side list is large; the same write-transaction rule. Never needed for
+ * correct results either. */
+int rk_index_merge_late(rk_txn *t, rk_error *err);
 
 /* ---- key formats ------------------------------------------------------------------------------- */
 

@@ -34,7 +34,7 @@
 #include <glib.h>
 
 #define KP_LEN 16
-#define KEY_MAX (RK_POSTINGS_PREFIX_MAX + KP_LEN)
+#define KEY_MAX (RK_POSTINGS_PREFIX_MAX + 1 + KP_LEN)
 #define VALUE_MAX (RK_VARINT_MAX * (3 + RK_POSTINGS_ENTRIES_MAX))
 #define ATTR_BITS 2
 
@@ -148,6 +148,7 @@ bool rk_postings_token_list(rk_postings_list *l, const uint8_t *tok, size_t len)
     memcpy(l->prefix + 1, tok, len);
     l->plen = 1 + len;
     l->attrs = false;
+    l->side = true;
     l->block_bytes = RK_POSTINGS_BLOCK_BYTES;
     return true;
 }
@@ -159,8 +160,19 @@ bool rk_postings_filter_list(rk_postings_list *l, const uint8_t *prefix, size_t 
     memcpy(l->prefix, prefix, len);
     l->plen = len;
     l->attrs = true;
+    l->side = false;
     l->block_bytes = RK_POSTINGS_FILTER_BLOCK_BYTES;
     return true;
+}
+
+/* The side list of l (postings.h): the same layout under RK_POSTINGS_SIDE_TAG || l's prefix. */
+static void side_of(const rk_postings_list *l, rk_postings_list *s)
+{
+    *s = *l;
+    s->prefix[0] = RK_POSTINGS_SIDE_TAG;
+    memcpy(s->prefix + 1, l->prefix, l->plen);
+    s->plen = l->plen + 1;
+    s->side = false;
 }
 
 /* A block of l: its prefix and a kp. The lists that share a database never confuse their blocks:
@@ -334,7 +346,8 @@ static long count_older(rk_txn *t, const uint64_t *seq, size_t n, const uint8_t 
     return (long)lo;
 }
 
-int rk_postings_list_count(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t *n, rk_error *err)
+/* The number of postings of one list, its side list apart. */
+static int count_one(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t *n, rk_error *err)
 {
     MDB_val k, v;
     *n = 0;
@@ -347,6 +360,27 @@ int rk_postings_list_count(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, 
     return 0;
 }
 
+/* The number of postings in l's side list (none when l has no side list); s gets the side list. */
+static int side_count(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, rk_postings_list *s, uint64_t *n,
+                      rk_error *err)
+{
+    *n = 0;
+    if (!l->side)
+        return 0;
+    side_of(l, s);
+    return count_one(t, c, s, n, err);
+}
+
+int rk_postings_list_count(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t *n, rk_error *err)
+{
+    rk_postings_list s;
+    uint64_t late;
+    if (count_one(t, c, l, n, err) != 0 || side_count(t, c, l, &s, &late, err) != 0)
+        return -1;
+    *n += late;
+    return 0;
+}
+
 int rk_postings_count(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t *n, rk_error *err)
 {
     rk_postings_list l;
@@ -354,34 +388,81 @@ int rk_postings_count(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, 
     return rk_postings_token_list(&l, tok, len) ? rk_postings_list_count(t, c, &l, n, err) : 0;
 }
 
-int rk_postings_list_walk_start(rk_postings_walk *w, rk_txn *t, MDB_cursor *c, const rk_postings_list *l,
-                                const uint8_t *after, rk_error *err)
+/* Starts r at the newest posting of its list, or at the first that sorts after `after`. */
+static int run_start(rk_postings_run *r, rk_txn *t, MDB_cursor *c, const uint8_t *after, rk_error *err)
 {
-    w->t = t;
-    w->c = c;
-    w->l = *l;
-    w->in_block = false;
-    w->n = w->i = 0;
+    r->in_block = false;
+    r->n = r->i = 0;
     uint8_t kp[KP_LEN];
     if (after)
         kp_of(after, kp);
     MDB_val k, v;
     /* With a cursor, the blocks after the one that holds after's place list only newer records. */
-    int found = seek(t, c, l, after ? kp : kp_top, &k, &v, err);
+    int found = seek(t, c, &r->l, after ? kp : kp_top, &k, &v, err);
     if (found <= 0)
         return found;
     uint64_t total, span;
-    if (value_decode(&v, l->attrs, &total, &span, w->seq, w->attr, &w->n) != 0)
+    if (value_decode(&v, r->l.attrs, &total, &span, r->seq, r->attr, &r->n) != 0)
         return corrupt(err);
-    w->in_block = true;
-    w->i = w->n;
+    memcpy(r->kp, (const uint8_t *)k.mv_data + r->l.plen, KP_LEN);
+    r->in_block = true;
+    r->i = r->n;
     if (after) {
-        long older = count_older(t, w->seq, w->n, after, err);
+        long older = count_older(t, r->seq, r->n, after, err);
         if (older < 0)
             return -1;
-        w->i = (size_t)older;
+        r->i = (size_t)older;
     }
     return 0;
+}
+
+/* The next entry of r: 1, 0 at the end of its list, -1 on error. c is on r's block unless reseek,
+ * when the other list of a merged walk may have moved it: the block is found again by its key. */
+static int run_entry(rk_postings_run *r, rk_txn *t, MDB_cursor *c, bool reseek, uint64_t *seq, uint8_t *attr,
+                     rk_error *err)
+{
+    while (r->i == 0) {
+        if (!r->in_block)
+            return 0;
+        MDB_val k, v;
+        if (reseek && seek(t, c, &r->l, r->kp, &k, &v, err) < 0)
+            return -1;
+        int rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+        if (rc == MDB_NOTFOUND || (rc == 0 && !is_block_of(&k, &r->l))) {
+            r->in_block = false;
+            return 0;
+        }
+        if (rc != 0)
+            return rk_txn_fail(t, rc, "reading a posting list", err);
+        uint64_t total, span;
+        if (value_decode(&v, r->l.attrs, &total, &span, r->seq, r->attr, &r->n) != 0)
+            return corrupt(err);
+        memcpy(r->kp, (const uint8_t *)k.mv_data + r->l.plen, KP_LEN);
+        r->i = r->n;
+    }
+    r->i--;
+    *seq = r->seq[r->i];
+    *attr = r->attr[r->i];
+    return 1;
+}
+
+int rk_postings_list_walk_start(rk_postings_walk *w, rk_txn *t, MDB_cursor *c, const rk_postings_list *l,
+                                const uint8_t *after, rk_error *err)
+{
+    w->t = t;
+    w->c = c;
+    w->merging = w->have_main = w->have_side = false;
+    w->main.l = *l;
+    w->side.in_block = false;
+    w->side.n = w->side.i = 0;
+    /* The side list first: an unmerged walk then steps back from the main list's block, where c is. */
+    if (l->side) {
+        side_of(l, &w->side.l);
+        if (run_start(&w->side, t, c, after, err) != 0)
+            return -1;
+        w->merging = w->side.in_block;
+    }
+    return run_start(&w->main, t, c, after, err);
 }
 
 int rk_postings_walk_start(rk_postings_walk *w, rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len,
@@ -389,42 +470,70 @@ int rk_postings_walk_start(rk_postings_walk *w, rk_txn *t, MDB_cursor *c, const 
 {
     rk_postings_list l;
     if (!rk_postings_token_list(&l, tok, len)) {
-        w->in_block = false;
-        w->n = w->i = 0;
+        w->merging = false;
+        w->main.in_block = false;
+        w->main.n = w->main.i = 0;
         return 0;
     }
     return rk_postings_list_walk_start(w, t, c, &l, after, err);
 }
 
+/* Fills a list's head when it has none: 0, or -1 on error. */
+static int head_fill(rk_postings_walk *w, rk_postings_run *r, bool *have, rk_posting *head, rk_error *err)
+{
+    if (*have)
+        return 0;
+    uint64_t seq;
+    uint8_t attr;
+    int got = run_entry(r, w->t, w->c, true, &seq, &attr, err);
+    if (got <= 0)
+        return got;
+    if (listed_sk(w->t, seq, head, err) != 0)
+        return -1;
+    head->attr = attr;
+    *have = true;
+    return 0;
+}
+
+/* The next posting of a merged walk: the newer of the two lists' heads. */
+static int merged_next(rk_postings_walk *w, rk_posting *out, rk_error *err)
+{
+    if (head_fill(w, &w->main, &w->have_main, &w->head_main, err) != 0 ||
+        head_fill(w, &w->side, &w->have_side, &w->head_side, err) != 0)
+        return -1;
+    if (!w->have_main && !w->have_side)
+        return 0;
+    bool main_first = w->have_main && (!w->have_side || memcmp(w->head_main.sk, w->head_side.sk, RK_SORT_KEY_LEN) < 0);
+    if (main_first) {
+        *out = w->head_main;
+        w->have_main = false;
+    } else {
+        *out = w->head_side;
+        w->have_side = false;
+    }
+    return 1;
+}
+
 int rk_postings_walk_entry(rk_postings_walk *w, uint64_t *seq, uint8_t *attr, rk_error *err)
 {
-    while (w->i == 0) {
-        if (!w->in_block)
-            return 0;
-        MDB_val k, v;
-        int rc = mdb_cursor_get(w->c, &k, &v, MDB_PREV);
-        if (rc == MDB_NOTFOUND || (rc == 0 && !is_block_of(&k, &w->l))) {
-            w->in_block = false;
-            return 0;
-        }
-        if (rc != 0)
-            return rk_txn_fail(w->t, rc, "reading a posting list", err);
-        uint64_t total, span;
-        if (value_decode(&v, w->l.attrs, &total, &span, w->seq, w->attr, &w->n) != 0)
-            return corrupt(err);
-        w->i = w->n;
+    if (!w->merging)
+        return run_entry(&w->main, w->t, w->c, false, seq, attr, err);
+    rk_posting p;
+    int r = merged_next(w, &p, err);
+    if (r == 1) {
+        *seq = p.seq;
+        *attr = p.attr;
     }
-    w->i--;
-    *seq = w->seq[w->i];
-    *attr = w->attr[w->i];
-    return 1;
+    return r;
 }
 
 int rk_postings_walk_next(rk_postings_walk *w, rk_posting *out, rk_error *err)
 {
+    if (w->merging)
+        return merged_next(w, out, err);
     uint64_t seq;
     uint8_t attr;
-    int r = rk_postings_walk_entry(w, &seq, &attr, err);
+    int r = run_entry(&w->main, w->t, w->c, false, &seq, &attr, err);
     if (r != 1)
         return r;
     if (listed_sk(w->t, seq, out, err) != 0)
@@ -493,13 +602,23 @@ int rk_postings_contains(rk_postings_probe *p, rk_txn *t, MDB_cursor *c, const r
     uint8_t kp[KP_LEN];
     kp_of(sk, kp);
     bool in = p->valid && memcmp(kp, p->lo, KP_LEN) >= 0 && (!p->has_hi || memcmp(kp, p->hi, KP_LEN) < 0);
-    if (!in) {
-        if (probe_load(p, t, c, l, kp, err) != 0)
-            return -1;
-        if (!p->valid)
-            return 0; /* older than the list's first entry */
-    }
-    return bsearch(&seq, p->seq, p->n, sizeof *p->seq, seq_cmp) != NULL;
+    if (!in && probe_load(p, t, c, l, kp, err) != 0)
+        return -1;
+    if (p->valid && bsearch(&seq, p->seq, p->n, sizeof *p->seq, seq_cmp))
+        return 1;
+    if (!l->side)
+        return 0;
+    /* Not kept for the next record: queries probe filter lists, which have no side list. */
+    rk_postings_list s;
+    side_of(l, &s);
+    block b;
+    int found = seek_block(t, c, &s, kp, &b, err);
+    if (found <= 0)
+        return found;
+    for (size_t i = 0; i < b.n; i++)
+        if (b.seq[i] == seq)
+            return 1;
+    return 0;
 }
 
 /* ---- writing ------------------------------------------------------------------------------------- */
@@ -918,8 +1037,157 @@ int rk_postings_add(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, co
     return rk_postings_token_list(&l, tok, len) ? rk_postings_list_add(t, c, &l, v, n, sks, cost, err) : 0;
 }
 
-int rk_postings_list_remove(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t seq,
-                            const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
+/* ---- late postings (postings.h) -------------------------------------------------------------------- */
+
+int rk_postings_list_add_late(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *v, size_t n,
+                              rk_postings_sks *sks, rk_postings_cost *cost, rk_error *err)
+{
+    rk_postings_cost ignored = {0};
+    if (!cost)
+        cost = &ignored;
+    if (!l->side || n == 0)
+        return rk_postings_list_add(t, c, l, v, n, sks, cost, err);
+    block tail;
+    int have = seek_block(t, c, l, kp_top, &tail, err);
+    if (have < 0)
+        return -1;
+    /* v is oldest first: the postings before the last block's key are late */
+    size_t late = 0;
+    while (have && late < n) {
+        uint8_t kp[KP_LEN];
+        kp_of(v[late].sk, kp);
+        if (memcmp(kp, tail.key + l->plen, KP_LEN) >= 0)
+            break;
+        late++;
+    }
+    if (late < n && rk_postings_list_add(t, c, l, v + late, n - late, sks, cost, err) != 0)
+        return -1;
+    if (late == 0)
+        return 0;
+    rk_postings_list s;
+    side_of(l, &s);
+    if (rk_postings_list_add(t, c, &s, v, late, sks, cost, err) != 0)
+        return -1;
+    cost->side_postings += late;
+    uint64_t in_side, in_main;
+    if (count_one(t, c, &s, &in_side, err) != 0 || count_one(t, c, l, &in_main, err) != 0)
+        return -1;
+    if (in_side < RK_POSTINGS_LATE_MIN || in_side < in_main / RK_POSTINGS_LATE_RATIO)
+        return 0;
+    return rk_postings_merge_late(t, c, l, sks, cost, err);
+}
+
+int rk_postings_merge_late(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, rk_postings_sks *sks,
+                           rk_postings_cost *cost, rk_error *err)
+{
+    rk_postings_cost ignored = {0};
+    if (!cost)
+        cost = &ignored;
+    rk_postings_list s;
+    uint64_t n;
+    if (side_count(t, c, l, &s, &n, err) != 0)
+        return -1;
+    if (n == 0)
+        return 0;
+    /* The side list's entries, oldest first as its blocks hold them, and their sort keys. */
+    rk_posting_new *v = malloc(n * sizeof *v);
+    uint8_t(*sk)[RK_SORT_KEY_LEN] = malloc(n * sizeof *sk);
+    int rc = 0;
+    if (!v || !sk) {
+        rc = rk_fail(err, "no_memory", "", "out of memory while merging late postings");
+        goto done;
+    }
+    size_t m = 0;
+    block b;
+    int found = seek_first(t, c, &s, &b, err);
+    while (found == 1) {
+        for (size_t i = 0; i < b.n; i++) {
+            if (m == n) {
+                rc = corrupt(err);
+                goto done;
+            }
+            if (!sks_get(sks, b.seq[i], sk[m])) {
+                rk_posting p;
+                if (listed_sk(t, b.seq[i], &p, err) != 0) {
+                    rc = -1;
+                    goto done;
+                }
+                memcpy(sk[m], p.sk, RK_SORT_KEY_LEN);
+                sks_put(sks, b.seq[i], p.sk);
+                cost->change_reads++;
+            }
+            v[m] = (rk_posting_new){.seq = b.seq[i], .sk = sk[m], .attr = b.attr[i]};
+            m++;
+        }
+        MDB_val k;
+        found = is_tail(t, c, &s, &k, err);
+        if (found == 0) {
+            MDB_val val;
+            int grc = mdb_cursor_get(c, &k, &val, MDB_GET_CURRENT);
+            found = grc != 0 ? rk_txn_fail(t, grc, "reading a posting list", err)
+                             : (block_decode(&s, &k, &val, &b, err) == 0 ? 1 : -1);
+        } else if (found == 1) {
+            found = 0;
+        }
+    }
+    if (found < 0 || m != n) {
+        rc = found < 0 ? -1 : corrupt(err);
+        goto done;
+    }
+    /* Emptied first: the main list's merge reuses the cursor. */
+    for (;;) {
+        MDB_val k = {.mv_size = s.plen, .mv_data = s.prefix}, val;
+        int grc = mdb_cursor_get(c, &k, &val, MDB_SET_RANGE);
+        if (grc == MDB_NOTFOUND || (grc == 0 && !is_block_of(&k, &s)))
+            break;
+        if (grc == 0)
+            grc = mdb_cursor_del(c, 0);
+        if (grc != 0) {
+            rc = rk_txn_fail(t, grc, "writing a posting list", err);
+            goto done;
+        }
+    }
+    rc = rk_postings_list_add(t, c, l, v, m, sks, cost, err);
+    if (rc == 0)
+        cost->side_merged += m;
+done:
+    free(v);
+    free(sk);
+    return rc;
+}
+
+int rk_postings_merge_all_late(rk_txn *t, MDB_cursor *c, rk_postings_cost *cost, rk_error *err)
+{
+    rk_postings_sks *sks = rk_postings_sks_new();
+    int rc = 0;
+    for (;;) {
+        uint8_t tag = RK_POSTINGS_SIDE_TAG;
+        MDB_val k = {.mv_size = 1, .mv_data = &tag}, v;
+        int grc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        if (grc == MDB_NOTFOUND)
+            break;
+        if (grc != 0) {
+            rc = rk_txn_fail(t, grc, "reading a posting list", err);
+            break;
+        }
+        const uint8_t *key = k.mv_data;
+        if (key[0] != RK_POSTINGS_SIDE_TAG)
+            break;
+        rk_postings_list l;
+        if (k.mv_size != 2u + key[1] + KP_LEN || !rk_postings_token_list(&l, key + 2, key[1])) {
+            rc = corrupt(err);
+            break;
+        }
+        if ((rc = rk_postings_merge_late(t, c, &l, sks, cost, err)) != 0)
+            break;
+    }
+    rk_postings_sks_free(sks);
+    return rc;
+}
+
+/* Removes seq from one list, its side list apart: 1, 0 if it is not there, -1 on error. */
+static int remove_one(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t seq,
+                      const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
 {
     uint8_t kp[KP_LEN];
     kp_of(sk, kp);
@@ -941,24 +1209,35 @@ int rk_postings_list_remove(rk_txn *t, MDB_cursor *c, const rk_postings_list *l,
     if (!tail) {
         if ((b.n ? block_write(t, c, &b, NULL, err) : block_delete(t, c, &b, err)) != 0)
             return -1;
-        return tail_total_add(t, c, l, -1, NULL, err);
+        return tail_total_add(t, c, l, -1, NULL, err) == 0 ? 1 : -1;
     }
     if (b.total == 0)
         return corrupt(err);
     b.total--;
     if (b.n)
-        return block_write(t, c, &b, NULL, err);
+        return block_write(t, c, &b, NULL, err) == 0 ? 1 : -1;
     if (block_delete(t, c, &b, err) != 0)
         return -1;
     if (b.total == 0)
-        return 0;
+        return 1;
     /* The block before is the last one now, and carries the total. */
     block prev;
     found = seek_block(t, c, l, kp_top, &prev, err);
     if (found <= 0)
         return found < 0 ? -1 : corrupt(err);
     prev.total = b.total;
-    return block_write(t, c, &prev, NULL, err);
+    return block_write(t, c, &prev, NULL, err) == 0 ? 1 : -1;
+}
+
+int rk_postings_list_remove(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t seq,
+                            const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
+{
+    int removed = remove_one(t, c, l, seq, sk, err);
+    if (removed != 0 || !l->side)
+        return removed < 0 ? -1 : 0;
+    rk_postings_list s;
+    side_of(l, &s);
+    return remove_one(t, c, &s, seq, sk, err) < 0 ? -1 : 0;
 }
 
 int rk_postings_remove(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t seq,

@@ -48,11 +48,26 @@
  * RK_POSTINGS_BLOCK_BYTES while its entries share one kp, which takes a 64-bit hash collision). */
 #define RK_POSTINGS_ENTRIES_MAX (RK_POSTINGS_BLOCK_BYTES + 64)
 
+/* Late postings (docs/storage.md, Late postings): a token's list has a side list, a posting list of
+ * the same layout whose prefix is RK_POSTINGS_SIDE_TAG || the token's prefix (no token's length is 0,
+ * so the two never share a block). rk_postings_list_add_late puts there the postings that would land
+ * in a block before the list's last one, which is where a repair's records, spread over a year of
+ * versions, go: the side list is small and its blocks take many postings per rewrite, where each of
+ * them would cost a block decode, merge and rewrite in the middle of the main list. Once the side
+ * list holds RK_POSTINGS_LATE_MIN postings and an RK_POSTINGS_LATE_RATIO-th of the main list's, it
+ * is merged into the main list at once, each touched block rewritten once (rk_postings_merge_late).
+ * Counts, walks, membership and removals read both lists, so results never depend on where a posting
+ * is. Invariant: a sequence number is in the main list or its side list, never both. */
+#define RK_POSTINGS_SIDE_TAG 0x00
+#define RK_POSTINGS_LATE_MIN 1024
+#define RK_POSTINGS_LATE_RATIO 8
+
 /* One posting list: the key prefix of its blocks and whether its entries carry an attribute. */
 typedef struct rk_postings_list {
-    uint8_t prefix[RK_POSTINGS_PREFIX_MAX];
+    uint8_t prefix[RK_POSTINGS_PREFIX_MAX + 1]; /* + RK_POSTINGS_SIDE_TAG for a side list */
     size_t plen;
     bool attrs;
+    bool side;          /* has a side list of late postings (the token lists) */
     size_t block_bytes; /* RK_POSTINGS_BLOCK_BYTES or RK_POSTINGS_FILTER_BLOCK_BYTES */
 } rk_postings_list;
 
@@ -87,6 +102,8 @@ typedef struct rk_postings_cost {
     size_t change_reads;
     size_t merged_blocks;
     size_t block_writes;
+    size_t side_postings; /* postings rk_postings_list_add_late put in a side list */
+    size_t side_merged;   /* postings rk_postings_merge_late moved from a side list into its main list */
 } rk_postings_cost;
 
 /* The sort keys that placing postings read from `changes`, kept for the other lists of one batch:
@@ -107,6 +124,15 @@ void rk_postings_sks_free(rk_postings_sks *s);
  * with other calls in t; cost (may be NULL) is added to. 0, or -1 with err filled (t is then aborted). */
 int rk_postings_list_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *v, size_t n,
                          rk_postings_sks *sks, rk_postings_cost *cost, rk_error *err);
+/* The same, except that in a list with a side list the postings that belong before its last block go
+ * to the side list, which is merged into the list once it is large enough (RK_POSTINGS_LATE_MIN). */
+int rk_postings_list_add_late(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *v, size_t n,
+                              rk_postings_sks *sks, rk_postings_cost *cost, rk_error *err);
+/* Moves every posting of l's side list into l, each block that takes some rewritten once. */
+int rk_postings_merge_late(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, rk_postings_sks *sks,
+                           rk_postings_cost *cost, rk_error *err);
+/* The same for every token list of "tokens" (c on it) with a non-empty side list. */
+int rk_postings_merge_all_late(rk_txn *t, MDB_cursor *c, rk_postings_cost *cost, rk_error *err);
 /* Removes the posting of seq (whose sort key is sk) from l; nothing if it is not there. */
 int rk_postings_list_remove(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t seq,
                             const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err);
@@ -120,16 +146,26 @@ int rk_postings_remove(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len,
                        const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err);
 int rk_postings_count(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, uint64_t *n, rk_error *err);
 
+/* One list's part of a walk: the block it is in, read backwards. */
+typedef struct rk_postings_run {
+    rk_postings_list l;
+    bool in_block; /* seq holds the entries of the block whose kp is kp */
+    uint8_t kp[16];
+    size_t n, i; /* the block's n entries, oldest first; seq[0..i) are still to return */
+    uint64_t seq[RK_POSTINGS_ENTRIES_MAX];
+    uint8_t attr[RK_POSTINGS_ENTRIES_MAX];
+} rk_postings_run;
+
 /* A walk over a list's postings in sort-key order (newest first). It reads one block at a time
- * backwards. */
+ * backwards; when the list's side list has postings after the start, the two lists are walked side
+ * by side and merged by sort key (each posting resolved from its change entry to compare them). */
 typedef struct rk_postings_walk {
     rk_txn *t;
     MDB_cursor *c;
-    rk_postings_list l;
-    bool in_block; /* c is on the block whose entries are in seq */
-    size_t n, i;   /* the block's n entries, oldest first; seq[0..i) are still to return */
-    uint64_t seq[RK_POSTINGS_ENTRIES_MAX];
-    uint8_t attr[RK_POSTINGS_ENTRIES_MAX];
+    rk_postings_run main, side;
+    bool merging;              /* the side list has postings to return */
+    bool have_main, have_side; /* head_main, head_side hold the next posting of each list */
+    rk_posting head_main, head_side;
 } rk_postings_walk;
 
 /* Starts at the newest posting of l, or, when after is not NULL, at the first that sorts after the

@@ -25,10 +25,13 @@ static const char *const db_names[RK_DB_COUNT] = {"records", "current", "changes
  * postings oldest first; format 3 also kept envelopes by sequence number; format 4 keeps the postings
  * as blocks of delta-coded sequence numbers (lib/postings.h) instead of sorted duplicates; format 5
  * keeps the filter lists of "indexes" as such blocks too, instead of a key per posting; format 6
- * keeps envelopes compressed with a dictionary in meta (lib/envcodec.h). A store of
- * another format is refused at open, before the databases whose layout it decides are opened: formats
- * 1 to 3 made "tokens" a DUPSORT database, which LMDB would corrupt if it were written as another. */
-#define STORE_FORMAT 6
+ * keeps envelopes compressed with a dictionary in meta (lib/envcodec.h); format 7 may keep a
+ * token's late postings in a side list in "tokens" (lib/postings.h), which a format 6 reader would not
+ * see. A store of another format is refused at open, before the databases whose layout it decides are
+ * opened: formats 1 to 3 made "tokens" a DUPSORT database, which LMDB would corrupt if it were written
+ * as another. A format 6 store is a format 7 store without side lists: it is marked 7 and opened. */
+#define STORE_FORMAT 7
+#define STORE_FORMAT_UPGRADABLE 6
 #define FORMAT_KEY "_format"
 
 struct rk_store {
@@ -333,7 +336,13 @@ static int check_format(MDB_txn *txn, rk_store *s, int *rc)
         if (v.mv_size != 8)
             return -1;
         uint64_t f = rk_get_be64(v.mv_data);
-        return f > INT32_MAX ? -1 : (int)f;
+        if (f != STORE_FORMAT_UPGRADABLE)
+            return f > INT32_MAX ? -1 : (int)f;
+        uint8_t b[8];
+        rk_put_be64(b, STORE_FORMAT);
+        v = rk_mdb_val(b, sizeof b);
+        *rc = mdb_put(txn, meta, &k, &v, 0);
+        return STORE_FORMAT;
     }
     if (*rc != MDB_NOTFOUND)
         return 0;

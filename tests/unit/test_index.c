@@ -176,16 +176,17 @@ static int teardown(void **state)
 
 /* ---- running queries ----------------------------------------------------------------------------- */
 
+#define RESULTS_MAX 2048
 typedef struct results {
-    char rids[256][32];
-    uint64_t versions[256];
+    char rids[RESULTS_MAX][32];
+    uint64_t versions[RESULTS_MAX];
     size_t n;
 } results;
 
 static int collect(const rk_record *rec, void *ctx)
 {
     results *r = ctx;
-    assert_true(r->n < 256);
+    assert_true(r->n < RESULTS_MAX);
     assert_int_not_equal(rec->msg->kind, RENKEI__KIND__KIND_TOMBSTONE);
     snprintf(r->rids[r->n], sizeof r->rids[r->n], "%s", rec->msg->rid);
     r->versions[r->n] = rec->msg->version;
@@ -223,7 +224,7 @@ typedef bool (*spec_pred)(const spec *s, const void *arg);
 
 static void expect_exactly(fixture *f, const rk_query *q, spec_pred pred, const void *arg, size_t limit)
 {
-    results got;
+    static results got;
     run_query(f, *q, limit, &got);
     int max_vis = q->max_visibility ? q->max_visibility : PUBLIC;
     size_t want = 0;
@@ -574,7 +575,7 @@ static void test_deleted_records_leave_no_postings(void **state)
 static void expect_among(fixture *f, const spec *specs, size_t n, const rk_query *q, spec_pred pred, const void *arg,
                          size_t limit)
 {
-    results got;
+    static results got;
     run_query(f, *q, limit, &got);
     int max_vis = q->max_visibility ? q->max_visibility : PUBLIC;
     size_t want = 0;
@@ -636,15 +637,24 @@ static void count_full_text(fixture *f, const spec *specs, size_t n, size_t *pen
     assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
     assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &wc), 0);
     static rk_postings_walk w;
-    uint8_t last[1 + RK_POSTINGS_TOKEN_MAX] = {0};
+    /* the tokens walked: a token's side list (its key starts with RK_POSTINGS_SIDE_TAG) comes before
+     * every token's blocks, and its walk returns the postings of both lists */
+    static uint8_t walked[4096][1 + RK_POSTINGS_TOKEN_MAX];
+    size_t n_walked = 0;
     MDB_val k, v;
     *postings = 0;
     for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         const uint8_t *key = k.mv_data;
+        if (key[0] == RK_POSTINGS_SIDE_TAG)
+            key++;
         assert_true(k.mv_size > 1u + key[0]);
-        if (memcmp(key, last, 1u + key[0]) == 0)
+        bool seen = false;
+        for (size_t i = n_walked; !seen && i-- > 0;)
+            seen = memcmp(walked[i], key, 1u + key[0]) == 0;
+        if (seen)
             continue; /* another block of a token already walked */
-        memcpy(last, key, 1u + key[0]);
+        assert_true(n_walked < 4096);
+        memcpy(walked[n_walked++], key, 1u + key[0]);
         uint64_t count;
         assert_int_equal(rk_postings_count(t, wc, key + 1, key[0], &count, &err), 0);
         assert_int_equal(rk_postings_walk_start(&w, t, wc, key + 1, key[0], NULL, &err), 0);
@@ -795,6 +805,22 @@ static void test_pending_records_survive_reopen(void **state)
     expect_all_text_queries(f, f->specs, N_RECORDS);
 }
 
+/* A case record of a bulk: rid prefix-i, one of two authors, a prefecture by turns, a title of text_class. */
+static void bulk_spec(spec *s, const char *prefix, size_t i, uint64_t version, int text_class, int vis)
+{
+    snprintf(s->rid, sizeof s->rid, "%s-%zu", prefix, i);
+    s->author = (int)(i % 2);
+    s->version = version;
+    s->kind = RENKEI__KIND__KIND_CASE;
+    s->vis = vis;
+    memcpy(s->prefecture, prefectures[i % 3], 3);
+    s->industry = 1;
+    s->dx_level = 1;
+    s->audience = 1;
+    s->text_class = text_class;
+    snprintf(s->title, sizeof s->title, "%s %s%zu", title_forms[text_class], prefix, i);
+}
+
 /* Publishing past RK_INDEX_PENDING_MAX indexes the batch inside rk_store_put, in whichever
  * transaction reaches it; results stay exact across the boundary. */
 #define N_BULK (2 * RK_INDEX_PENDING_MAX + 100)
@@ -808,20 +834,13 @@ static void test_threshold_flushes_inside_put(void **state)
     for (size_t done = 0; done < N_BULK;) {
         size_t n = N_BULK - done < 150 ? N_BULK - done : 150;
         for (size_t j = 0; j < n; j++) {
-            spec *s = &bulk[N_RECORDS + done + j];
             size_t i = done + j;
-            snprintf(s->rid, sizeof s->rid, "bulk-%zu", i);
-            s->author = (int)(i % 2);
-            s->version = 20000 + (uint64_t)((i * 389) % N_BULK); /* distinct, shuffled */
-            s->kind = RENKEI__KIND__KIND_CASE;
-            s->vis = i % 13 == 0 ? NETWORK : PUBLIC;
-            memcpy(s->prefecture, prefectures[i % 3], 3);
-            s->industry = 1;
-            s->dx_level = 1;
-            s->audience = 1;
-            s->text_class = i % 9 == 0 ? 0 : i % 9 == 1 ? 2 : 4; /* few enough matches for one results table */
-            static const char *const forms[6] = {"ロボット導入事例", "", "ai による需要予測", "", "一般的な研修", ""};
-            snprintf(s->title, sizeof s->title, "%s b%zu", forms[s->text_class], i);
+            /* versions distinct and shuffled; few enough matches for one results table */
+            bulk_spec(&bulk[N_RECORDS + done + j], "bulk", i, 20000 + (uint64_t)((i * 389) % N_BULK),
+                      i % 9 == 0   ? 0
+                      : i % 9 == 1 ? 2
+                                   : 4,
+                      i % 13 == 0 ? NETWORK : PUBLIC);
         }
         publish(f, &bulk[N_RECORDS + done], n);
         done += n;
@@ -839,6 +858,111 @@ static void test_threshold_flushes_inside_put(void **state)
     }
     assert_true(postings > 0);
     free(bulk);
+}
+
+/* ---- late records --------------------------------------------------------------------------------- */
+
+/* The keys of side lists in "tokens". */
+static size_t side_keys(fixture *f)
+{
+    rk_error err;
+    rk_txn *t = fx_begin(&f->s, false);
+    MDB_txn *txn = rk_txn_mdb(t, &err);
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
+    uint8_t tag = RK_POSTINGS_SIDE_TAG;
+    MDB_val k = {.mv_size = 1, .mv_data = &tag}, v;
+    size_t n = 0;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && ((const uint8_t *)k.mv_data)[0] == tag;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        n++;
+    mdb_cursor_close(c);
+    rk_txn_abort(t);
+    return n;
+}
+
+static void expect_late_queries(fixture *f, const spec *specs, size_t n)
+{
+    size_t limits[3] = {0, 7, 60};
+    for (int l = 0; l < 3; l++) {
+        rk_query q = {.max_visibility = LOCAL, .q = "ロボット"};
+        expect_among(f, specs, n, &q, pred_robot, NULL, limits[l]);
+        q.q = "需要予測";
+        q.max_visibility = PUBLIC;
+        bool two = true;
+        expect_among(f, specs, n, &q, pred_text_class, &two, limits[l]);
+    }
+}
+
+/* A repair's records arrive older than most of each token list they join: their postings go to the
+ * tokens' side lists (lib/postings.h), where every query finds them, newest first and on every page
+ * size, also after a reopen and after some are replaced or deleted; merging the side lists into the
+ * lists empties them and changes no result and no posting. If queries did not read the side lists,
+ * the late records would be missing; if the merge did not run, side keys would remain. */
+#define N_BASE 1000
+#define N_LATE 200
+static void test_late_records_are_searched_from_side_lists(void **state)
+{
+    fixture *f = *state;
+    spec *all = calloc(N_RECORDS + N_BASE + N_LATE, sizeof *all);
+    assert_non_null(all);
+    memcpy(all, f->specs, sizeof f->specs);
+    size_t n = N_RECORDS;
+    /* the base in version order, so its lists are appended and several blocks long */
+    for (size_t i = 0; i < N_BASE; i++)
+        bulk_spec(&all[n + i], "base", i, 100000 + 10 * (uint64_t)i, i % 5 == 0 ? 2 : 0, i % 11 ? PUBLIC : NETWORK);
+    for (size_t i = 0; i < N_BASE; i += 100)
+        publish(f, &all[n + i], 100);
+    n += N_BASE;
+    flush_index(f);
+    assert_int_equal(side_keys(f), 0);
+    /* then records whose versions fall between the base's, from the oldest to the newest */
+    for (size_t i = 0; i < N_LATE; i++)
+        bulk_spec(&all[n + i], "late", i, 100000 + 10 * (uint64_t)((i * 613) % N_BASE) + 5, i % 3 == 0 ? 2 : 0,
+                  i % 11 ? PUBLIC : NETWORK);
+    for (size_t i = 0; i < N_LATE; i += 50)
+        publish(f, &all[n + i], 50);
+    n += N_LATE;
+    flush_index(f);
+    size_t sides = side_keys(f);
+    print_message("%zu side list blocks\n", sides);
+    assert_true(sides > 0);
+    size_t pending, postings, merged_postings;
+    count_full_text(f, all, n, &pending, &postings);
+    assert_int_equal(pending, 0);
+    expect_late_queries(f, all, n);
+    fx_store_reopen(&f->s, 0, false);
+    assert_int_equal(side_keys(f), sides);
+    expect_late_queries(f, all, n);
+    /* some late records replaced (their postings leave the side lists), some deleted */
+    for (size_t i = N_RECORDS + N_BASE; i < n; i += 7) {
+        spec *s = &all[i];
+        s->version += 1; /* still between the base's versions */
+        s->text_class = s->text_class == 0 ? 2 : 0;
+        snprintf(s->title, sizeof s->title, "%s 改訂 %zu", title_forms[s->text_class], i);
+        publish(f, s, 1);
+    }
+    for (size_t i = N_RECORDS + N_BASE + 3; i < n; i += 11) {
+        rk_record rec;
+        fx_seal_tombstone(&f->authors[all[i].author], all[i].rid, all[i].version + 2, PUBLIC, &rec);
+        put_all(f, &rec, 1);
+        rk_record_free(&rec);
+        all[i].version += 2;
+        all[i].kind = RENKEI__KIND__KIND_TOMBSTONE;
+        all[i].text_class = -1;
+    }
+    flush_index(f);
+    count_full_text(f, all, n, &pending, &postings);
+    expect_late_queries(f, all, n);
+    rk_error err;
+    rk_txn *t = fx_begin(&f->s, true);
+    assert_int_equal(rk_index_merge_late(t, &err), 0);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    assert_int_equal(side_keys(f), 0);
+    count_full_text(f, all, n, &pending, &merged_postings);
+    assert_int_equal(merged_postings, postings);
+    expect_late_queries(f, all, n);
+    free(all);
 }
 
 /* ---- events -------------------------------------------------------------------------------------- */
@@ -982,6 +1106,7 @@ int main(void)
         cmocka_unit_test(test_replace_and_delete_pending_and_indexed),
         cmocka_unit_test(test_pending_records_survive_reopen),
         cmocka_unit_test(test_threshold_flushes_inside_put),
+        cmocka_unit_test(test_late_records_are_searched_from_side_lists),
         cmocka_unit_test(test_events_by_date),
         cmocka_unit_test(test_events_reversed_window),
     };

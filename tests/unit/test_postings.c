@@ -131,6 +131,15 @@ static size_t blocks(fixture *f, rk_txn *t)
     return n;
 }
 
+/* order[0..N) gets the records newest first: rank r (0 = oldest) is order[N - 1 - r]. */
+static void by_age(fixture *f, size_t *order)
+{
+    for (size_t i = 0; i < N; i++)
+        order[i] = i;
+    sorted_entries = f->e;
+    qsort(order, N, sizeof *order, by_sk);
+}
+
 /* A walk (after a sort key, or from the newest) returns exactly the model's entries that sort after it. */
 static void expect_walk(fixture *f, rk_txn *t, MDB_cursor *c, const size_t *order, size_t n, const uint8_t *after)
 {
@@ -372,6 +381,27 @@ static rk_postings_cost add_to(fixture *f, rk_txn *t, const rk_postings_list *l,
     return cost;
 }
 
+/* Fills the list under test and a twin token list with every record but those of rank skip modulo
+ * every (order by_age), oldest first, appended in one transaction; returns the blocks of the list. */
+static size_t fill_twins(fixture *f, const size_t *order, size_t every, size_t skip, rk_postings_list *twin,
+                         rk_posting_new *v)
+{
+    assert_true(rk_postings_token_list(twin, (const uint8_t *)"\xff\xfd", 2));
+    size_t n = 0;
+    for (size_t r = 0; r < N; r++) /* rank r (0 = oldest) is order[N - 1 - r] */
+        if (r % every != skip) {
+            entry *e = &f->e[order[N - 1 - r]];
+            v[n++] = (rk_posting_new){.seq = e->seq, .sk = e->sk};
+            e->listed = true;
+        }
+    rk_error err;
+    rk_txn *t = fx_begin(&f->s, true);
+    add_to(f, t, &f->l, v, n, NULL);
+    add_to(f, t, twin, v, n, NULL);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    return check(f);
+}
+
 /* A repair's records: versions spread over the whole list, each older than the list's newest. One
  * batch of them rewrites each block it touches once and the last block's total once, and the block
  * that holds a posting's place is searched in about log2(its entries) change reads; a second list with
@@ -381,30 +411,14 @@ static rk_postings_cost add_to(fixture *f, rk_txn *t, const rk_postings_list *l,
 static void test_postings_spread_batch_writes_each_block_once(void **state)
 {
     fixture *f = *state;
-    static size_t order[N], idx[N];
+    static size_t order[N];
     static rk_posting_new v[N];
-    for (size_t i = 0; i < N; i++)
-        order[i] = i;
-    sorted_entries = f->e;
-    qsort(order, N, sizeof *order, by_sk);
+    by_age(f, order);
     /* every record but one in 16, oldest first: appended, in two lists */
     rk_postings_list twin;
-    assert_true(rk_postings_token_list(&twin, (const uint8_t *)"\xff\xfd", 2));
-    size_t n = 0;
-    for (size_t r = 0; r < N; r++) /* rank r (0 = oldest) is order[N - 1 - r] */
-        if (r % 16 != 5)
-            idx[n++] = order[N - 1 - r];
-    for (size_t i = 0; i < n; i++) {
-        const entry *e = &f->e[idx[i]];
-        v[i] = (rk_posting_new){.seq = e->seq, .sk = e->sk};
-        f->e[idx[i]].listed = true;
-    }
+    size_t before = fill_twins(f, order, 16, 5, &twin, v);
     rk_error err;
-    rk_txn *t = fx_begin(&f->s, true);
-    add_to(f, t, &f->l, v, n, NULL);
-    add_to(f, t, &twin, v, n, NULL);
-    assert_int_equal(rk_txn_commit(t, &err), 0);
-    size_t before = check(f);
+    rk_txn *t;
     /* then the other 150, spread one every 16 records over the whole list, in one batch */
     size_t m = 0;
     for (size_t r = 5; r < N; r += 16) {
@@ -437,6 +451,176 @@ static void test_postings_spread_batch_writes_each_block_once(void **state)
     assert_int_equal(check(f), after);
 }
 
+/* The blocks of list l in t, key suffix (kp) and value without the total (stale but in the last
+ * block), concatenated: two lists are placed alike when these agree. */
+static size_t list_layout(fixture *f, rk_txn *t, const rk_postings_list *l, uint8_t *out, size_t cap,
+                          size_t *blocks_out)
+{
+    rk_error err;
+    MDB_txn *txn = rk_txn_mdb(t, &err);
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
+    MDB_val k = {.mv_size = l->plen, .mv_data = (void *)l->prefix}, v;
+    size_t n = 0;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != l->plen + 16 || memcmp(k.mv_data, l->prefix, l->plen) != 0)
+            break;
+        const uint8_t *p = v.mv_data, *end = p + v.mv_size;
+        uint64_t total;
+        assert_true(rk_varint_get(&p, end, &total));
+        assert_true(n + 16 + (size_t)(end - p) <= cap);
+        memcpy(out + n, (const uint8_t *)k.mv_data + l->plen, 16);
+        memcpy(out + n + 16, p, (size_t)(end - p));
+        n += 16 + (size_t)(end - p);
+        if (blocks_out)
+            ++*blocks_out;
+    }
+    mdb_cursor_close(c);
+    return n;
+}
+
+/* The kp of the last block of l in t (16 bytes). */
+static void last_kp(fixture *f, rk_txn *t, const rk_postings_list *l, uint8_t kp[16])
+{
+    rk_error err;
+    MDB_txn *txn = rk_txn_mdb(t, &err);
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
+    MDB_val k = {.mv_size = l->plen, .mv_data = (void *)l->prefix}, v;
+    bool found = false;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != l->plen + 16 || memcmp(k.mv_data, l->prefix, l->plen) != 0)
+            break;
+        memcpy(kp, (const uint8_t *)k.mv_data + l->plen, 16);
+        found = true;
+    }
+    mdb_cursor_close(c);
+    assert_true(found);
+}
+
+static int posting_oldest_first(const void *a, const void *b)
+{
+    const rk_posting_new *x = a, *y = b;
+    return memcmp(y->sk, x->sk, RK_SORT_KEY_LEN);
+}
+
+/* A repair's records added with rk_postings_list_add_late: the ones before the list's last block go to
+ * its side list (the blocks before the last are not touched), and counts, walks from any cursor,
+ * membership probes and removals see them there; merging the side list moves them into the list's
+ * blocks exactly as placing them directly would have (a twin list fed the same postings with
+ * rk_postings_list_add: the ones of the last block's range when they came, the others at the merge),
+ * and leaves no side block. */
+static void test_postings_late_postings_wait_in_a_side_list(void **state)
+{
+    fixture *f = *state;
+    static size_t order[N];
+    static rk_posting_new v[N], late[N], side_all[N], batch[N], tail_part[N];
+    by_age(f, order);
+    /* every record but one in 8, oldest first: appended, in two lists */
+    rk_postings_list twin;
+    size_t before = fill_twins(f, order, 8, 3, &twin, v);
+    rk_error err;
+    rk_txn *t;
+    assert_true(before >= 8);
+    /* the other 300, spread over the whole list (oldest first), in two batches */
+    size_t m = 0;
+    for (size_t r = 3; r < N; r += 8) {
+        entry *e = &f->e[order[N - 1 - r]];
+        late[m++] = (rk_posting_new){.seq = e->seq, .sk = e->sk};
+        e->listed = true;
+    }
+    rk_postings_cost cost = {0};
+    size_t n_side = 0;
+    for (size_t half = 0; half < 2; half++) {
+        size_t nb = 0, nt = 0;
+        for (size_t i = half; i < m; i += 2)
+            batch[nb++] = late[i];
+        t = fx_begin(&f->s, true);
+        uint8_t tail[16];
+        last_kp(f, t, &f->l, tail);
+        for (size_t i = 0; i < nb; i++) {
+            uint8_t kp[16];
+            for (size_t j = 0; j < 16; j++)
+                kp[j] = (uint8_t)~batch[i].sk[j];
+            if (memcmp(kp, tail, 16) < 0)
+                side_all[n_side++] = batch[i];
+            else
+                tail_part[nt++] = batch[i];
+        }
+        add_to(f, t, &twin, tail_part, nt, NULL);
+        MDB_cursor *c;
+        assert_int_equal(mdb_cursor_open(rk_txn_mdb(t, &err), rk_txn_dbi(t, f->db), &c), 0);
+        assert_int_equal(rk_postings_list_add_late(t, c, &f->l, batch, nb, NULL, &cost, &err), 0);
+        mdb_cursor_close(c);
+        assert_int_equal(rk_txn_commit(t, &err), 0);
+    }
+    print_message("%zu late postings: %zu to the side list, %zu blocks written\n", m, cost.side_postings,
+                  cost.block_writes);
+    rk_postings_list side = f->l;
+    side.prefix[0] = RK_POSTINGS_SIDE_TAG;
+    memcpy(side.prefix + 1, f->l.prefix, f->l.plen);
+    side.plen = f->l.plen + 1;
+    static uint8_t a[64 * 1024], b[64 * 1024];
+    size_t side_blocks = 0;
+    t = fx_begin(&f->s, false);
+    assert_true(list_layout(f, t, &side, a, sizeof a, &side_blocks) > 0);
+    rk_txn_abort(t);
+    /* all but those of the last block's range wait in the side list, below RK_POSTINGS_LATE_MIN none is
+     * merged, and each batch writes each side block and the last block once, where placed in the list
+     * they would have rewritten nearly every block of it */
+    assert_int_equal(cost.side_postings, n_side);
+    assert_true(n_side >= m - 40);
+    assert_int_equal(cost.side_merged, 0);
+    print_message("%zu blocks in the list, %zu in its side list\n", before, side_blocks);
+    assert_true(4 * side_blocks < before);
+    assert_true(cost.block_writes <= 2 * (side_blocks + 1));
+    check(f);
+    /* removals reach postings in the side list: one in 10 of them goes */
+    t = fx_begin(&f->s, true);
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(rk_txn_mdb(t, &err), rk_txn_dbi(t, f->db), &c), 0);
+    size_t kept = 0;
+    for (size_t i = 0; i < n_side; i++) {
+        if (i % 10 != 0) {
+            side_all[kept++] = side_all[i];
+            continue;
+        }
+        assert_int_equal(rk_postings_list_remove(t, c, &f->l, side_all[i].seq, side_all[i].sk, &err), 0);
+        for (size_t j = 0; j < N; j++)
+            if (f->e[j].seq == side_all[i].seq)
+                f->e[j].listed = false;
+    }
+    mdb_cursor_close(c);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    check(f);
+    /* merged: no side block left, and the list placed as directly placing the same postings places them */
+    rk_postings_cost merged = {0};
+    t = fx_begin(&f->s, true);
+    assert_int_equal(mdb_cursor_open(rk_txn_mdb(t, &err), rk_txn_dbi(t, f->db), &c), 0);
+    assert_int_equal(rk_postings_merge_late(t, c, &f->l, NULL, &merged, &err), 0);
+    mdb_cursor_close(c);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    assert_int_equal(merged.side_merged, kept);
+    t = fx_begin(&f->s, false);
+    assert_int_equal(list_layout(f, t, &side, a, sizeof a, NULL), 0);
+    rk_txn_abort(t);
+    size_t after = check(f);
+    print_message("merged into %zu blocks (%zu before): %zu merged, %zu written\n", after, before, merged.merged_blocks,
+                  merged.block_writes);
+    assert_true(merged.block_writes <= after + 1);
+    qsort(side_all, kept, sizeof *side_all, posting_oldest_first);
+    t = fx_begin(&f->s, true);
+    add_to(f, t, &twin, side_all, kept, NULL);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    t = fx_begin(&f->s, false);
+    size_t la = list_layout(f, t, &f->l, a, sizeof a, NULL), lb = list_layout(f, t, &twin, b, sizeof b, NULL);
+    rk_txn_abort(t);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    f->l = twin;
+    assert_int_equal(check(f), after);
+}
+
 static int setup_filter(void **state)
 {
     setup(state);
@@ -454,6 +638,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_postings_late_records_merge_per_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_postings_merge_cuts_a_block_into_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_postings_spread_batch_writes_each_block_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postings_late_postings_wait_in_a_side_list, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
