@@ -51,14 +51,31 @@ static rk_error parse_fails(const char *label, const char *text, char *const *ov
     return err;
 }
 
-/* Parses base + extra and expects failure with all of the needles in the message. */
-static void expect_error(const char *extra, const char *n1, const char *n2, const char *n3)
+/* A configuration that must be refused, and the words its message must hold (the unused ones NULL):
+ * where (file:line or the override) and which key. */
+typedef struct refusal {
+    const char *input;
+    const char *words[3];
+} refusal;
+
+/* What a refusal's input is: lines added after base (the error code is checked too), a whole file,
+ * or one -o override applied to base. */
+typedef enum refusal_input { AFTER_BASE, WHOLE_FILE, OVERRIDE } refusal_input;
+
+/* Each case must be refused with all of its words in the message; a failure shows the case's input. */
+static void expect_refusals(const refusal *cases, size_t n, refusal_input as)
 {
-    char text[4096];
-    snprintf(text, sizeof text, "%s%s", base, extra);
-    rk_error err = parse_fails(extra, text, NULL, 0, n1, n2, n3);
-    assert_string_equal(err.code, "invalid_config");
+    for (size_t i = 0; i < n; i++) {
+        const refusal *r = &cases[i];
+        char text[4096];
+        snprintf(text, sizeof text, "%s%s", as == WHOLE_FILE ? "" : base, as == OVERRIDE ? "" : r->input);
+        char *ov[] = {(char *)r->input};
+        rk_error err = parse_fails(r->input, text, ov, as == OVERRIDE, r->words[0], r->words[1], r->words[2]);
+        if (as == AFTER_BASE)
+            assert_string_equal(err.code, "invalid_config");
+    }
 }
+#define EXPECT_REFUSALS(cases, as) expect_refusals(cases, sizeof cases / sizeof cases[0], as)
 
 /* Parses base + extra with the overrides ov[0..n) into c, which must succeed. */
 static void parse_base_ok(const char *extra, char *const *ov, size_t n, rk_config *c)
@@ -141,39 +158,41 @@ static void test_full(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    /* base has 8 lines, so the first extra line is line 9 */
-    expect_error("[nodes]\nname = x\n", "t.ini:10", "[nodes] name", "unknown section");
-    expect_error("[api]\nsockit = /x\n", "t.ini:10", "sockit", "unknown key");
-    expect_error("[api]\nsocket = /x\n", "t.ini:10", "[api] socket", "duplicate key");
-    expect_error("[gossip]\nlisten = http://x\n", "t.ini:10", "listen", "http://x");
-    expect_error("[gossip]\nsync_interval = 0\n", "t.ini:10", "sync_interval", NULL);
-    expect_error("[gossip]\nsync_interval = 5s\n", "t.ini:10", "sync_interval", NULL);
-    expect_error("[gossip]\nlisten = tls+tcp://0.0.0.0:1\n", "[gossip] tls_cert", "required", NULL);
-    expect_error("[api]\ntcp = 0.0.0.0:7480\n", "t.ini:10", "tcp", "loopback");
-    expect_error("[api]\ntcp = 192.168.1.1:80\n", "t.ini:10", "tcp", "loopback");
-    expect_error("[api]\ntcp = 127.0.0.1:0\n", "t.ini:10", "tcp", NULL);
-    expect_error("[api]\nmax_body = 12\n", "t.ini:10", "max_body", NULL);
-    expect_error("[api]\npublic_url = renkei.example.jp\n", "t.ini:10", "public_url", NULL);
-    expect_error("[api]\npublic_url = ftp://renkei.example.jp/\n", "t.ini:10", "public_url", NULL);
-    expect_error("[api]\npublic_url = https://renkei.example.jp/?a=b\n", "t.ini:10", "public_url", NULL);
-    expect_error("[api]\nmax_body = 1T\n", "t.ini:10", "max_body", NULL);
-    expect_error("[api]\nmax_connections = 0\n", "t.ini:10", "max_connections", NULL);
-    expect_error("[api]\nmax_connections = many\n", "t.ini:10", "max_connections", NULL);
-    /* smaller than the largest export, which could then never be sent */
-    expect_error("[api]\nexport_spool = 63M\n", "t.ini:10", "export_spool", "64M");
-    expect_error("[peer \"kuwana\"]\nkey = abc\n", "t.ini:10", "[peer \"kuwana\"] key", "64 hex");
-    expect_error("[peer \"kuwana\"]\nkey = " KEY_A "\n", "t.ini:10", "[peer \"kuwana\"] url", "missing");
-    expect_error("[peer \"kuwana\"]\nurl = tcp://1.2.3.4:5\n", "[peer \"kuwana\"] key", "missing", NULL);
-    expect_error("[peer \"kuwana\"]\nkey = " KEY_A "\nurl = tcp://1.2.3.4:5\nport = 7\n", "t.ini:12", "port",
-                 "unknown key");
-    expect_error("[member \"oki\"]\nkey = " KEY_A "\nurl = tcp://1.2.3.4:5\n", "t.ini:11", "url", "unknown key");
-    expect_error("[peer]\nkey = " KEY_A "\n", "t.ini:10", "quoted name", NULL);
-    expect_error("[peer \"a\"]\nkey = " KEY_A "\nurl = tcp://h:1\n[member \"b\"]\nkey = " KEY_A "\n", "member \"b\"",
-                 "same key", NULL);
-    expect_error("[member \"a\"]\nkey = " KEY_A "\n[peer \"a\"]\nkey = " KEY_B "\n", "t.ini:12", "already", NULL);
-    expect_error("this is not ini\n", "t.ini:9", "syntax", NULL);
-    expect_error("[node]\nname = again\n", "t.ini:10", "[node] name", "duplicate");
-    expect_error("[gossip]\nlisten = tcp://a:1\n  tcp://b:2\n", "t.ini:11", "listen", "continuation");
+    static const refusal cases[] = {
+        /* base has 8 lines, so the first extra line is line 9 */
+        {"[nodes]\nname = x\n", {"t.ini:10", "[nodes] name", "unknown section"}},
+        {"[api]\nsockit = /x\n", {"t.ini:10", "sockit", "unknown key"}},
+        {"[api]\nsocket = /x\n", {"t.ini:10", "[api] socket", "duplicate key"}},
+        {"[gossip]\nlisten = http://x\n", {"t.ini:10", "listen", "http://x"}},
+        {"[gossip]\nsync_interval = 0\n", {"t.ini:10", "sync_interval"}},
+        {"[gossip]\nsync_interval = 5s\n", {"t.ini:10", "sync_interval"}},
+        {"[gossip]\nlisten = tls+tcp://0.0.0.0:1\n", {"[gossip] tls_cert", "required"}},
+        {"[api]\ntcp = 0.0.0.0:7480\n", {"t.ini:10", "tcp", "loopback"}},
+        {"[api]\ntcp = 192.168.1.1:80\n", {"t.ini:10", "tcp", "loopback"}},
+        {"[api]\ntcp = 127.0.0.1:0\n", {"t.ini:10", "tcp"}},
+        {"[api]\nmax_body = 12\n", {"t.ini:10", "max_body"}},
+        {"[api]\npublic_url = renkei.example.jp\n", {"t.ini:10", "public_url"}},
+        {"[api]\npublic_url = ftp://renkei.example.jp/\n", {"t.ini:10", "public_url"}},
+        {"[api]\npublic_url = https://renkei.example.jp/?a=b\n", {"t.ini:10", "public_url"}},
+        {"[api]\nmax_body = 1T\n", {"t.ini:10", "max_body"}},
+        {"[api]\nmax_connections = 0\n", {"t.ini:10", "max_connections"}},
+        {"[api]\nmax_connections = many\n", {"t.ini:10", "max_connections"}},
+        /* smaller than the largest export, which could then never be sent */
+        {"[api]\nexport_spool = 63M\n", {"t.ini:10", "export_spool", "64M"}},
+        {"[peer \"kuwana\"]\nkey = abc\n", {"t.ini:10", "[peer \"kuwana\"] key", "64 hex"}},
+        {"[peer \"kuwana\"]\nkey = " KEY_A "\n", {"t.ini:10", "[peer \"kuwana\"] url", "missing"}},
+        {"[peer \"kuwana\"]\nurl = tcp://1.2.3.4:5\n", {"[peer \"kuwana\"] key", "missing"}},
+        {"[peer \"kuwana\"]\nkey = " KEY_A "\nurl = tcp://1.2.3.4:5\nport = 7\n", {"t.ini:12", "port", "unknown key"}},
+        {"[member \"oki\"]\nkey = " KEY_A "\nurl = tcp://1.2.3.4:5\n", {"t.ini:11", "url", "unknown key"}},
+        {"[peer]\nkey = " KEY_A "\n", {"t.ini:10", "quoted name"}},
+        {"[peer \"a\"]\nkey = " KEY_A "\nurl = tcp://h:1\n[member \"b\"]\nkey = " KEY_A "\n",
+         {"member \"b\"", "same key"}},
+        {"[member \"a\"]\nkey = " KEY_A "\n[peer \"a\"]\nkey = " KEY_B "\n", {"t.ini:12", "already"}},
+        {"this is not ini\n", {"t.ini:9", "syntax"}},
+        {"[node]\nname = again\n", {"t.ini:10", "[node] name", "duplicate"}},
+        {"[gossip]\nlisten = tcp://a:1\n  tcp://b:2\n", {"t.ini:11", "listen", "continuation"}},
+    };
+    EXPECT_REFUSALS(cases, AFTER_BASE);
 }
 
 /* Every whole-number key at both ends of its range lands in its field (seconds as milliseconds for
@@ -211,30 +230,27 @@ static void test_ranged_keys(void **state)
     assert_string_equal(c.public_url, "https://renkei.example.jp");
     assert_null(c.group);
     rk_config_free(&c);
-    static const struct {
-        const char *extra, *field, *problem;
-    } past[] = {
-        {"[node]\nclock_skew = 604801\n", "[node] clock_skew",
-         "\"604801\" is not a number of seconds between 0 and 604800"},
-        {"[quota]\nrecords_per_author = 1000000001\n", "[quota] records_per_author",
-         "is not a number between 0 (no limit) and 1000000000"},
-        {"[quota]\npending_total = -1\n", "pending_total", "between 0 (keep none) and 100000000"},
-        {"[quota]\npending_keep = 59\n", "pending_keep", "a number of seconds between 60 and 31536000"},
-        {"[gossip]\npeers = 1000000\n", "peers", "is not a number of peers between 0 and 64"},
-        {"[network]\nthreshold = 0\n", "threshold", "is not a number of members between 1 and 1000"},
-        {"[quota]\nwindows = 5\n", "[quota] windows", "unknown key"},
-        {"[api]\nclock_skew = 5\n", "[api] clock_skew", "unknown key"},
-        {"[node]\nmap_size = 1023K\n", "[node] map_size",
-         "\"1023K\" is not a size between 1M and 1024G (suffixes K, M, G)"},
-        {"[node]\nmax_record = 65M\n", "[node] max_record", "is not a size between 1K and 64M"},
-        {"[api]\nrecord_cache = 2G\n", "[api] record_cache", "is not a size between 0 and 1G"},
-        {"[api]\ntcp = 0.0.0.0:7480\n", "[api] tcp",
-         "\"0.0.0.0:7480\" is not a loopback HOST:PORT (127.0.0.1:7480 or [::1]:7480)"},
-        {"[api]\npublic_url = ftp://x/\n", "[api] public_url",
-         "is not an http:// or https:// URL with a host and no query"},
+    static const refusal past[] = {
+        {"[node]\nclock_skew = 604801\n",
+         {"[node] clock_skew", "\"604801\" is not a number of seconds between 0 and 604800"}},
+        {"[quota]\nrecords_per_author = 1000000001\n",
+         {"[quota] records_per_author", "is not a number between 0 (no limit) and 1000000000"}},
+        {"[quota]\npending_total = -1\n", {"pending_total", "between 0 (keep none) and 100000000"}},
+        {"[quota]\npending_keep = 59\n", {"pending_keep", "a number of seconds between 60 and 31536000"}},
+        {"[gossip]\npeers = 1000000\n", {"peers", "is not a number of peers between 0 and 64"}},
+        {"[network]\nthreshold = 0\n", {"threshold", "is not a number of members between 1 and 1000"}},
+        {"[quota]\nwindows = 5\n", {"[quota] windows", "unknown key"}},
+        {"[api]\nclock_skew = 5\n", {"[api] clock_skew", "unknown key"}},
+        {"[node]\nmap_size = 1023K\n",
+         {"[node] map_size", "\"1023K\" is not a size between 1M and 1024G (suffixes K, M, G)"}},
+        {"[node]\nmax_record = 65M\n", {"[node] max_record", "is not a size between 1K and 64M"}},
+        {"[api]\nrecord_cache = 2G\n", {"[api] record_cache", "is not a size between 0 and 1G"}},
+        {"[api]\ntcp = 0.0.0.0:7480\n",
+         {"[api] tcp", "\"0.0.0.0:7480\" is not a loopback HOST:PORT (127.0.0.1:7480 or [::1]:7480)"}},
+        {"[api]\npublic_url = ftp://x/\n",
+         {"[api] public_url", "is not an http:// or https:// URL with a host and no query"}},
     };
-    for (size_t i = 0; i < sizeof past / sizeof past[0]; i++)
-        expect_error(past[i].extra, past[i].field, past[i].problem, NULL);
+    EXPECT_REFUSALS(past, AFTER_BASE);
 }
 
 /* URLs are checked by the parse the dialer runs (nng_url_parse), plus the port range NNG leaves to
@@ -242,31 +258,30 @@ static void test_ranged_keys(void **state)
 static void test_url_errors(void **state)
 {
     (void)state;
-    static const struct {
-        const char *url, *word;
-    } bad_peer[] = {
-        {"tcp://127.0.0.1:x5", "port"},
-        {"tcp://127.0.0.1:99999", "port"},
-        {"tcp://127.0.0.1:0", "port"},
-        {"tcp://127.0.0.1", "no port"},
-        {"tcp://127.0.0.1:-1", "port"},
-        {"tcp://:7470", "no host"},
-        {"http://h:80", "scheme"},
-        {"tcp://h:1/path", "path"},
-        {"tls+tcp://h:65536", "port"},
-        {"ipc://", "socket path"},
-        {"tcp://a@", "'@'"},
-        {"tcp://127.0.0.1:7470@", "'@'"},
-        {"tcp://h\xca\xd1:1", "ASCII"},
+    /* a peer section after base whose url, on line 11, is url */
+#define PEER_URL(url) "[peer \"kuwana\"]\nkey = " KEY_A "\nurl = " url "\n"
+#define PEER_URL_KEY "[peer \"kuwana\"] url"
+    static const refusal cases[] = {
+        {PEER_URL("tcp://127.0.0.1:x5"), {"t.ini:11", PEER_URL_KEY, "port"}},
+        {PEER_URL("tcp://127.0.0.1:99999"), {"t.ini:11", PEER_URL_KEY, "port"}},
+        {PEER_URL("tcp://127.0.0.1:0"), {"t.ini:11", PEER_URL_KEY, "port"}},
+        {PEER_URL("tcp://127.0.0.1"), {"t.ini:11", PEER_URL_KEY, "no port"}},
+        {PEER_URL("tcp://127.0.0.1:-1"), {"t.ini:11", PEER_URL_KEY, "port"}},
+        {PEER_URL("tcp://:7470"), {"t.ini:11", PEER_URL_KEY, "no host"}},
+        {PEER_URL("http://h:80"), {"t.ini:11", PEER_URL_KEY, "scheme"}},
+        {PEER_URL("tcp://h:1/path"), {"t.ini:11", PEER_URL_KEY, "path"}},
+        {PEER_URL("tls+tcp://h:65536"), {"t.ini:11", PEER_URL_KEY, "port"}},
+        {PEER_URL("ipc://"), {"t.ini:11", PEER_URL_KEY, "socket path"}},
+        {PEER_URL("tcp://a@"), {"t.ini:11", PEER_URL_KEY, "'@'"}},
+        {PEER_URL("tcp://127.0.0.1:7470@"), {"t.ini:11", PEER_URL_KEY, "'@'"}},
+        {PEER_URL("tcp://h\xca\xd1:1"), {"t.ini:11", PEER_URL_KEY, "ASCII"}},
+        {"[gossip]\nlisten = tcp://0.0.0.0:7470, tcp://0.0.0.0:70000\n",
+         {"t.ini:10", "[gossip] listen", "tcp://0.0.0.0:70000"}},
+        {"[gossip]\nlisten = tcp://0.0.0.0\n", {"t.ini:10", "[gossip] listen", "no port"}},
     };
-    for (size_t i = 0; i < sizeof bad_peer / sizeof bad_peer[0]; i++) {
-        char extra[256];
-        snprintf(extra, sizeof extra, "[peer \"kuwana\"]\nkey = " KEY_A "\nurl = %s\n", bad_peer[i].url);
-        expect_error(extra, "t.ini:11", "[peer \"kuwana\"] url", bad_peer[i].word);
-    }
-    expect_error("[gossip]\nlisten = tcp://0.0.0.0:7470, tcp://0.0.0.0:70000\n", "t.ini:10", "[gossip] listen",
-                 "tcp://0.0.0.0:70000");
-    expect_error("[gossip]\nlisten = tcp://0.0.0.0\n", "t.ini:10", "[gossip] listen", "no port");
+#undef PEER_URL
+#undef PEER_URL_KEY
+    EXPECT_REFUSALS(cases, AFTER_BASE);
     /* the edges that must pass: port 1 and 65535, an IPv6 literal, a listener on all addresses */
     const char *good = "[gossip]\nlisten = tcp://:1, tcp://[::1]:65535, ipc:///tmp/rk.ipc\n"
                        "[peer \"kuwana\"]\nkey = " KEY_A "\nurl = tcp6://[::1]:65535\n";
@@ -279,26 +294,23 @@ static void test_url_errors(void **state)
 static void test_node_value_errors(void **state)
 {
     (void)state;
-    struct {
-        const char *text, *needle1, *needle2;
-    } cases[] = {
-        {"[node]\nname = x\nkind = regoin\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "[node] kind"},
-        {"[node]\nname = x\nprefecture = 48\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "prefecture"},
-        {"[node]\nname = x\nprefecture = 1\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "prefecture"},
-        {"[node]\nname = x\nmap_size = 10Q\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "map_size"},
-        {"[node]\nname = x\nmap_size = 99999999999999999999G\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3",
-         "map_size"},
-        {"[node]\nname = x\nclock_skew = -1\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "clock_skew"},
-        {"[node]\nname = x\nmax_record = 1\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "max_record"},
-        {"[node]\nname = x\nlog_level = loud\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:3", "log_level"},
-        {"[node]\nname = \xff\xfe\ndata_dir = /d\n[api]\nsocket = /s\n", "t.ini:2", "[node] name"},
-        {"[node]\ndata_dir = /d\n[api]\nsocket = /s\n", "[node] name", "missing"},
-        {"[node]\nname = x\n[api]\nsocket = /s\n", "[node] data_dir", "missing"},
-        {"[node]\nname = x\ndata_dir = /d\n", "[api] socket", "missing"},
-        {"name = x\n", "t.ini:1", "outside"},
+    static const refusal cases[] = {
+        {"[node]\nname = x\nkind = regoin\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "[node] kind"}},
+        {"[node]\nname = x\nprefecture = 48\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "prefecture"}},
+        {"[node]\nname = x\nprefecture = 1\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "prefecture"}},
+        {"[node]\nname = x\nmap_size = 10Q\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "map_size"}},
+        {"[node]\nname = x\nmap_size = 99999999999999999999G\ndata_dir = /d\n[api]\nsocket = /s\n",
+         {"t.ini:3", "map_size"}},
+        {"[node]\nname = x\nclock_skew = -1\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "clock_skew"}},
+        {"[node]\nname = x\nmax_record = 1\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "max_record"}},
+        {"[node]\nname = x\nlog_level = loud\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "log_level"}},
+        {"[node]\nname = \xff\xfe\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:2", "[node] name"}},
+        {"[node]\ndata_dir = /d\n[api]\nsocket = /s\n", {"[node] name", "missing"}},
+        {"[node]\nname = x\n[api]\nsocket = /s\n", {"[node] data_dir", "missing"}},
+        {"[node]\nname = x\ndata_dir = /d\n", {"[api] socket", "missing"}},
+        {"name = x\n", {"t.ini:1", "outside"}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        parse_fails(cases[i].text, cases[i].text, NULL, 0, cases[i].needle1, cases[i].needle2, NULL);
+    EXPECT_REFUSALS(cases, WHOLE_FILE);
 }
 
 static void test_overrides(void **state)
@@ -349,22 +361,17 @@ static void test_overrides(void **state)
 static void test_override_errors(void **state)
 {
     (void)state;
-    struct {
-        const char *o, *needle1, *needle2;
-    } cases[] = {
-        {"node.kind=galaxy", "-o node.kind=galaxy", "[node] kind"},
-        {"nodename=x", "-o nodename=x", "section.key=value"},
-        {"node.name", "-o node.name", "section.key=value"},
-        {".name=x", "-o .name=x", "section.key=value"},
-        {"node.=x", "-o node.=x", "section.key=value"},
-        {"api.colour=blue", "-o api.colour=blue", "unknown key"},
-        {"peer \"k\".url=tcp://h:1", "[peer \"k\"] key", "missing"},
-        {"peer \"k\".key=zz", "[peer \"k\"] key", "64 hex"},
+    static const refusal cases[] = {
+        {"node.kind=galaxy", {"-o node.kind=galaxy", "[node] kind"}},
+        {"nodename=x", {"-o nodename=x", "section.key=value"}},
+        {"node.name", {"-o node.name", "section.key=value"}},
+        {".name=x", {"-o .name=x", "section.key=value"}},
+        {"node.=x", {"-o node.=x", "section.key=value"}},
+        {"api.colour=blue", {"-o api.colour=blue", "unknown key"}},
+        {"peer \"k\".url=tcp://h:1", {"[peer \"k\"] key", "missing"}},
+        {"peer \"k\".key=zz", {"[peer \"k\"] key", "64 hex"}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *ov[] = {(char *)cases[i].o};
-        parse_fails(cases[i].o, base, ov, 1, cases[i].needle1, cases[i].needle2, NULL);
-    }
+    EXPECT_REFUSALS(cases, OVERRIDE);
 }
 
 /* Writes text to a new temporary file; path must be a mkstemp template. */
