@@ -40,56 +40,15 @@ static void expect_refused(const uint8_t *z, size_t zlen, size_t limit, rk_compr
     assert_null(back);
 }
 
-static void test_round_trip(void **state)
+/* rk_decompress within limit gives back exactly the len bytes of src. */
+static void expect_restored(const uint8_t *z, size_t zlen, size_t limit, const uint8_t *src, size_t len)
 {
-    (void)state;
-    uint8_t src[20000];
-    size_t len = fill_text(src, sizeof src);
-    uint8_t *z, *back;
-    size_t zlen, blen;
-    assert_int_equal(rk_compress(src, len, &z, &zlen), RK_COMPRESS_OK);
-    assert_true(zlen < len / 4); /* repetitive text must actually shrink */
-    assert_int_equal(ZSTD_getFrameContentSize(z, zlen), len);
-    assert_int_equal(rk_decompress(z, zlen, LIMIT, &back, &blen), RK_COMPRESS_OK);
+    uint8_t *back;
+    size_t blen;
+    assert_int_equal(rk_decompress(z, zlen, limit, &back, &blen), RK_COMPRESS_OK);
     assert_int_equal(blen, len);
     assert_memory_equal(back, src, len);
     free(back);
-    /* The limit is inclusive: exactly len is allowed, one less is not. */
-    assert_int_equal(rk_decompress(z, zlen, len, &back, &blen), RK_COMPRESS_OK);
-    free(back);
-    expect_refused(z, zlen, len - 1, RK_COMPRESS_TOO_LARGE);
-    free(z);
-}
-
-static void test_empty(void **state)
-{
-    (void)state;
-    uint8_t *z, *back;
-    size_t zlen, blen = 99;
-    assert_int_equal(rk_compress((const uint8_t *)"", 0, &z, &zlen), RK_COMPRESS_OK);
-    assert_int_equal(rk_decompress(z, zlen, LIMIT, &back, &blen), RK_COMPRESS_OK);
-    assert_non_null(back);
-    assert_int_equal(blen, 0);
-    free(back);
-    free(z);
-}
-
-/* A frame of 64 MiB of zeros compresses to a few kilobytes: a bomb. It is refused from its header,
- * so nothing near 64 MiB is ever allocated (ASan's allocator would show it; the result code says it). */
-static void test_bomb_refused(void **state)
-{
-    (void)state;
-    size_t big = 64u << 20;
-    uint8_t *zeros = calloc(1, big);
-    assert_non_null(zeros);
-    uint8_t *z;
-    size_t zlen;
-    assert_int_equal(rk_compress(zeros, big, &z, &zlen), RK_COMPRESS_OK);
-    free(zeros);
-    assert_true(zlen < 64u << 10);
-    expect_refused(z, zlen, LIMIT, RK_COMPRESS_TOO_LARGE);
-    assert_string_equal(rk_compress_reason(RK_COMPRESS_TOO_LARGE), "too_large");
-    free(z);
 }
 
 /* src compressed by zstd itself into a new *out, declaring its size in the header or not. */
@@ -124,59 +83,128 @@ static void set_size(uint8_t *frame, uint32_t size)
     frame[8] = (uint8_t)(size >> 24);
 }
 
+/* Text that compresses and a frame of it, made anew for each test that decodes one. */
+typedef struct text_frame {
+    uint8_t src[70000];
+    size_t len;
+    uint8_t *z;
+    size_t zlen;
+} text_frame;
+
+static text_frame *frame_new(void **state, size_t len)
+{
+    text_frame *f = malloc(sizeof *f);
+    assert_non_null(f);
+    f->len = fill_text(f->src, len);
+    *state = f;
+    return f;
+}
+
+/* 20,000 bytes of text compressed by rk_compress, as a node sends a message. */
+static int compressed_setup(void **state)
+{
+    text_frame *f = frame_new(state, 20000);
+    assert_int_equal(rk_compress(f->src, f->len, &f->z, &f->zlen), RK_COMPRESS_OK);
+    return 0;
+}
+
+/* 70,000 bytes of text compressed by zstd with a 4-byte size field in the header, for the tests
+ * that edit that field. */
+static int sized_frame_setup(void **state)
+{
+    text_frame *f = frame_new(state, sizeof f->src);
+    f->zlen = frame_with_size_field(f->src, f->len, &f->z);
+    return 0;
+}
+
+static int frame_teardown(void **state)
+{
+    text_frame *f = *state;
+    free(f->z);
+    free(f);
+    return 0;
+}
+
+static void test_round_trip(void **state)
+{
+    text_frame *f = *state;
+    assert_true(f->zlen < f->len / 4); /* repetitive text must actually shrink */
+    assert_int_equal(ZSTD_getFrameContentSize(f->z, f->zlen), f->len);
+    expect_restored(f->z, f->zlen, LIMIT, f->src, f->len);
+    /* The limit is inclusive: exactly len is allowed, one less is not. */
+    expect_restored(f->z, f->zlen, f->len, f->src, f->len);
+    expect_refused(f->z, f->zlen, f->len - 1, RK_COMPRESS_TOO_LARGE);
+}
+
+static void test_empty(void **state)
+{
+    (void)state;
+    uint8_t *z, *back;
+    size_t zlen, blen = 99;
+    assert_int_equal(rk_compress((const uint8_t *)"", 0, &z, &zlen), RK_COMPRESS_OK);
+    assert_int_equal(rk_decompress(z, zlen, LIMIT, &back, &blen), RK_COMPRESS_OK);
+    assert_non_null(back);
+    assert_int_equal(blen, 0);
+    free(back);
+    free(z);
+}
+
+/* A frame of 64 MiB of zeros compresses to a few kilobytes: a bomb. It is refused from its header,
+ * so nothing near 64 MiB is ever allocated (ASan's allocator would show it; the result code says it). */
+static void test_bomb_refused(void **state)
+{
+    (void)state;
+    size_t big = 64u << 20;
+    uint8_t *zeros = calloc(1, big);
+    assert_non_null(zeros);
+    uint8_t *z;
+    size_t zlen;
+    assert_int_equal(rk_compress(zeros, big, &z, &zlen), RK_COMPRESS_OK);
+    free(zeros);
+    assert_true(zlen < 64u << 10);
+    expect_refused(z, zlen, LIMIT, RK_COMPRESS_TOO_LARGE);
+    assert_string_equal(rk_compress_reason(RK_COMPRESS_TOO_LARGE), "too_large");
+    free(z);
+}
+
 /* A header that claims a huge size on a small frame: refused as too large before allocating. */
 static void test_claims_huge_size(void **state)
 {
-    (void)state;
-    uint8_t src[70000];
-    size_t len = fill_text(src, sizeof src);
-    uint8_t *z;
-    size_t zlen = frame_with_size_field(src, len, &z);
-    assert_int_equal(ZSTD_getFrameContentSize(z, zlen), len);
-    set_size(z, 0xF0000000u);
-    assert_int_equal(ZSTD_getFrameContentSize(z, zlen), 0xF0000000u);
-    expect_refused(z, zlen, LIMIT, RK_COMPRESS_TOO_LARGE);
-    free(z);
+    text_frame *f = *state;
+    assert_int_equal(ZSTD_getFrameContentSize(f->z, f->zlen), f->len);
+    set_size(f->z, 0xF0000000u);
+    assert_int_equal(ZSTD_getFrameContentSize(f->z, f->zlen), 0xF0000000u);
+    expect_refused(f->z, f->zlen, LIMIT, RK_COMPRESS_TOO_LARGE);
 }
 
 /* A header that lies within the limit: claiming less than the content (the content would overflow
  * the buffer sized from the header) or more (the content ends early). Both are corrupt. */
 static void test_lies_about_size(void **state)
 {
-    (void)state;
-    uint8_t src[70000];
-    size_t len = fill_text(src, sizeof src);
-    uint8_t *z, *back;
-    size_t zlen = frame_with_size_field(src, len, &z), blen;
-    set_size(z, (uint32_t)(len - 1000));
-    expect_refused(z, zlen, LIMIT, RK_COMPRESS_CORRUPT);
-    set_size(z, (uint32_t)(len + 1000));
-    expect_refused(z, zlen, LIMIT, RK_COMPRESS_CORRUPT);
-    set_size(z, (uint32_t)len);
-    assert_int_equal(rk_decompress(z, zlen, LIMIT, &back, &blen), RK_COMPRESS_OK);
-    assert_memory_equal(back, src, len);
-    free(back);
-    free(z);
+    text_frame *f = *state;
+    set_size(f->z, (uint32_t)(f->len - 1000));
+    expect_refused(f->z, f->zlen, LIMIT, RK_COMPRESS_CORRUPT);
+    set_size(f->z, (uint32_t)(f->len + 1000));
+    expect_refused(f->z, f->zlen, LIMIT, RK_COMPRESS_CORRUPT);
+    set_size(f->z, (uint32_t)f->len);
+    expect_restored(f->z, f->zlen, LIMIT, f->src, f->len);
 }
 
 /* Frames without a declared size (streamed), with trailing bytes, truncated, corrupted, or not zstd. */
 static void test_corrupt_frames(void **state)
 {
-    (void)state;
-    uint8_t src[20000];
-    size_t len = fill_text(src, sizeof src);
+    text_frame *f = *state;
     uint8_t *back;
     size_t blen;
 
     uint8_t *s;
-    size_t slen = zstd_frame(src, len, false, &s);
+    size_t slen = zstd_frame(f->src, f->len, false, &s);
     assert_int_equal(ZSTD_getFrameContentSize(s, slen), ZSTD_CONTENTSIZE_UNKNOWN);
     expect_refused(s, slen, LIMIT, RK_COMPRESS_CORRUPT);
     free(s);
 
-    uint8_t *z;
-    size_t zlen;
-    assert_int_equal(rk_compress(src, len, &z, &zlen), RK_COMPRESS_OK);
+    const uint8_t *z = f->z;
+    size_t zlen = f->zlen;
     uint8_t *t = malloc(zlen + 4);
     assert_non_null(t);
     memcpy(t, z, zlen);
@@ -192,8 +220,8 @@ static void test_corrupt_frames(void **state)
         t[i] ^= 0xFF;
     rk_compress_result r = rk_decompress(t, zlen, LIMIT, &back, &blen);
     if (r == RK_COMPRESS_OK) {
-        assert_int_equal(blen, len);
-        assert_memory_not_equal(back, src, len);
+        assert_int_equal(blen, f->len);
+        assert_memory_not_equal(back, f->src, f->len);
         free(back);
     } else {
         assert_int_equal(r, RK_COMPRESS_CORRUPT);
@@ -201,12 +229,13 @@ static void test_corrupt_frames(void **state)
     }
     expect_refused((const uint8_t *)"not zstd at all", 15, LIMIT, RK_COMPRESS_CORRUPT);
     free(t);
-    free(z);
 }
 
 int main(void)
 {
-    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_round_trip), cmocka_unit_test(test_empty),
-                        cmocka_unit_test(test_bomb_refused), cmocka_unit_test(test_claims_huge_size),
-                        cmocka_unit_test(test_lies_about_size), cmocka_unit_test(test_corrupt_frames));
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test_setup_teardown(test_round_trip, compressed_setup, frame_teardown),
+                        cmocka_unit_test(test_empty), cmocka_unit_test(test_bomb_refused),
+                        cmocka_unit_test_setup_teardown(test_claims_huge_size, sized_frame_setup, frame_teardown),
+                        cmocka_unit_test_setup_teardown(test_lies_about_size, sized_frame_setup, frame_teardown),
+                        cmocka_unit_test_setup_teardown(test_corrupt_frames, compressed_setup, frame_teardown));
 }
