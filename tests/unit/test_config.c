@@ -294,22 +294,24 @@ static void test_url_errors(void **state)
 static void test_node_value_errors(void **state)
 {
     (void)state;
+    /* a whole file whose [node] has one more key, on line 3 */
+#define NODE_KEY(line) "[node]\nname = x\n" line "\ndata_dir = /d\n[api]\nsocket = /s\n"
     static const refusal cases[] = {
-        {"[node]\nname = x\nkind = regoin\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "[node] kind"}},
-        {"[node]\nname = x\nprefecture = 48\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "prefecture"}},
-        {"[node]\nname = x\nprefecture = 1\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "prefecture"}},
-        {"[node]\nname = x\nmap_size = 10Q\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "map_size"}},
-        {"[node]\nname = x\nmap_size = 99999999999999999999G\ndata_dir = /d\n[api]\nsocket = /s\n",
-         {"t.ini:3", "map_size"}},
-        {"[node]\nname = x\nclock_skew = -1\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "clock_skew"}},
-        {"[node]\nname = x\nmax_record = 1\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "max_record"}},
-        {"[node]\nname = x\nlog_level = loud\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:3", "log_level"}},
+        {NODE_KEY("kind = regoin"), {"t.ini:3", "[node] kind"}},
+        {NODE_KEY("prefecture = 48"), {"t.ini:3", "prefecture"}},
+        {NODE_KEY("prefecture = 1"), {"t.ini:3", "prefecture"}},
+        {NODE_KEY("map_size = 10Q"), {"t.ini:3", "map_size"}},
+        {NODE_KEY("map_size = 99999999999999999999G"), {"t.ini:3", "map_size"}},
+        {NODE_KEY("clock_skew = -1"), {"t.ini:3", "clock_skew"}},
+        {NODE_KEY("max_record = 1"), {"t.ini:3", "max_record"}},
+        {NODE_KEY("log_level = loud"), {"t.ini:3", "log_level"}},
         {"[node]\nname = \xff\xfe\ndata_dir = /d\n[api]\nsocket = /s\n", {"t.ini:2", "[node] name"}},
         {"[node]\ndata_dir = /d\n[api]\nsocket = /s\n", {"[node] name", "missing"}},
         {"[node]\nname = x\n[api]\nsocket = /s\n", {"[node] data_dir", "missing"}},
         {"[node]\nname = x\ndata_dir = /d\n", {"[api] socket", "missing"}},
         {"name = x\n", {"t.ini:1", "outside"}},
     };
+#undef NODE_KEY
     EXPECT_REFUSALS(cases, WHOLE_FILE);
 }
 
