@@ -3,7 +3,8 @@
  * Each [peer] with a url gets its own REQ socket and two threads: a control thread (handshake,
  * reconciliation on connect and every sync_interval_s, announcements of our new records, then
  * pushes of what the listener asks for) and a poll thread that keeps one Poll outstanding so pushes
- * reach a dialer behind NAT. Blocking calls on their own contexts keep these sequences simple; NNG
+ * reach a dialer behind NAT. A reconciliation's fetches and pushes run on two more threads while it
+ * lasts (peer_flow.c). Blocking calls on their own contexts keep these sequences simple; NNG
  * callbacks (dial_pipe_cb) never block.
  *
  * Invariants: the handshake counts as done only if its Ack came over the pipe that carried the
@@ -28,6 +29,7 @@
 #include "log.h"
 #include "peer_catchup.h"
 #include "peer_dial_int.h"
+#include "peer_flow.h"
 #include "peer_msg.h"
 #include "renkei.pb-c.h"
 #include "sync.h"
@@ -319,13 +321,16 @@ static int peer_dial_reconcile(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
     diff.max_need = DIAL_SYNC_NEED_MAX;
     diff.max_have = DIAL_SYNC_HAVE_MAX;
     uint64_t t0 = rk_monotonic_ns();
+    /* fetches and pushes start with the round that names them (peer_flow.c) */
+    rk_peer_flow *flow = rk_peer_flow_start(dp, DIAL_SYNC_NEED_MAX, DIAL_SYNC_HAVE_MAX);
+    size_t named_need = 0, named_have = 0;
     nng_mtx_lock(g->mu);
     int set = dp->set;
     nng_mtx_unlock(g->mu);
     rk_txn *t = NULL;
     int rc = -1, rounds = 0;
     const char *result = "error";
-    if (rk_txn_begin(g->node->store, false, &t, &err) != 0)
+    if (!flow || rk_txn_begin(g->node->store, false, &t, &err) != 0)
         goto out;
     rk_set_source src;
     rk_set_source_from_store(&src, t, set);
@@ -368,16 +373,15 @@ static int peer_dial_reconcile(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
             result = "bad_reply";
             goto out;
         }
+        rk_peer_flow_take(flow, &diff); /* on failure the differences are dropped and diff truncated */
     }
     rk_txn_abort(t);
     t = NULL;
-    /* Claim what we need so concurrent announcements do not fetch the same records again. */
-    if (rk_peer_dial_fetch(dp, ctx, aio, diff.need, rk_relay_claim_list(g, diff.need, diff.n_need)) != 0) {
-        result = "fetch_failed";
-        goto out;
-    }
-    if (rk_peer_push(dp, ctx, aio, diff.have, diff.n_have, RK_ITEM_LEN) != 0) {
-        result = "push_failed";
+    rk_peer_flow_named(flow, &named_need, &named_have);
+    rk_peer_flow_result fr = rk_peer_flow_finish(flow, false);
+    flow = NULL;
+    if (fr != RK_PEER_FLOW_OK) {
+        result = fr == RK_PEER_FLOW_FETCH_FAILED ? "fetch_failed" : "push_failed";
         goto out;
     }
     rc = 0;
@@ -392,6 +396,8 @@ static int peer_dial_reconcile(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
 out:
     if (t)
         rk_txn_abort(t);
+    if (flow)
+        rk_peer_flow_finish(flow, true);
     nng_mtx_lock(g->mu);
     dp->st->last_sync_ms = rk_now_ms();
     /* the exchange may succeed while what it fetched cannot be stored: that is what the peer's view says */
@@ -403,35 +409,36 @@ out:
     rk_metrics_add2(g->metrics, "renkei_reconcile_total", "result", result, "peer", dp->st->name, 1);
     if (rc == 0)
         rk_info("gossip", "reconciled with peer=%s rounds=%d need=%zu have=%zu%s in %.3fs", dp->st->name, rounds,
-                diff.n_need, diff.n_have, diff.truncated ? " (more to come)" : "", secs);
+                named_need, named_have, diff.truncated ? " (more to come)" : "", secs);
     else
         rk_warn("gossip", "reconciliation with peer=%s failed: %s %s", dp->st->name, result, err.message);
     rk_sync_diff_free(&diff);
     return rc;
 }
 
-/* Runs body on a context of the peer's socket with an aio of its own, for one thread's blocking
- * requests; returns at once when NNG has none to give (the socket is closing, or out of memory). */
-static void peer_dial_run(rk_peer_dial *dp, void (*body)(rk_peer_dial *, nng_ctx, nng_aio *))
+bool rk_peer_dial_run(rk_peer_dial *dp, void (*body)(void *arg, nng_ctx ctx, nng_aio *aio), void *arg)
 {
     nng_ctx ctx;
     nng_aio *aio;
     if (!peer_dial_sock_enter(dp))
-        return;
+        return false;
     int rv = nng_ctx_open(&ctx, dp->sock);
     peer_dial_sock_leave(dp);
     if (rv != 0)
-        return;
-    if (nng_aio_alloc(&aio, NULL, NULL) == 0) {
-        body(dp, ctx, aio);
+        return false;
+    bool ran = nng_aio_alloc(&aio, NULL, NULL) == 0;
+    if (ran) {
+        body(arg, ctx, aio);
         nng_aio_free(aio);
     }
     nng_ctx_close(ctx); /* always: the socket's close waits for it */
+    return ran;
 }
 
 /* The control thread: handshake, roster exchange, announcements, reconciliation, until stopped. */
-static void peer_dial_ctl(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
+static void peer_dial_ctl(void *arg, nng_ctx ctx, nng_aio *aio)
 {
+    rk_peer_dial *dp = arg;
     struct rk_gossip *g = dp->g;
     uint64_t backoff = 100, next_sync = 0;
     unsigned interval_ms = (g->node->cfg->sync_interval_s ? g->node->cfg->sync_interval_s : 30) * 1000u;
@@ -505,8 +512,9 @@ static void peer_dial_ctl(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
 }
 
 /* The poll thread: keeps one Poll outstanding; fetches whatever the peer announces that we lack. */
-static void peer_dial_poll(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
+static void peer_dial_poll(void *arg, nng_ctx ctx, nng_aio *aio)
 {
+    rk_peer_dial *dp = arg;
     struct rk_gossip *g = dp->g;
     for (;;) {
         nng_mtx_lock(g->mu);
@@ -550,12 +558,12 @@ static void peer_dial_poll(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio)
 
 static void peer_dial_ctl_thread(void *arg)
 {
-    peer_dial_run(arg, peer_dial_ctl);
+    rk_peer_dial_run(arg, peer_dial_ctl, arg);
 }
 
 static void peer_dial_poll_thread(void *arg)
 {
-    peer_dial_run(arg, peer_dial_poll);
+    rk_peer_dial_run(arg, peer_dial_poll, arg);
 }
 
 static void peer_dial_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)

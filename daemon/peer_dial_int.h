@@ -62,10 +62,18 @@ int rk_peer_dial_call(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, uint32_t memb
 /* Fetches hashes (already claimed in the in-flight table) in batches and hands the records to the
  * writer; releases what was not delivered. 0 or -1. */
 int rk_peer_dial_fetch(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *hashes, size_t n);
+/* Runs body(arg, ctx, aio) on a context of the peer's socket with an aio of its own, for one thread's
+ * blocking requests. False when NNG has none to give (the socket is closing, or out of memory): body
+ * did not run. */
+bool rk_peer_dial_run(rk_peer_dial *dp, void (*body)(void *arg, nng_ctx ctx, nng_aio *aio), void *arg);
 /* Pushes the envelopes of a list (items: stride 40, or hashes: stride 32) that the peer lacks as
  * Records, each when the listener's writer has room for it (peer_push.c). 0 when every push was
  * taken; -1 on a transport error, a refusal, a listener that stayed busy, or stopping. */
 int rk_peer_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *list, size_t n, size_t stride);
+/* rk_peer_push for one of several lists sent in turn: *pace_ms is the wait the last Ack asked for,
+ * honoured before the first push of this list and set from the last one (start with 0). */
+int rk_peer_push_paced(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *list, size_t n, size_t stride,
+                       unsigned *pace_ms);
 /* Announces our queued items (n x 40 bytes); pushes the records the listener asks for. 0 or -1. */
 int rk_peer_push_announce(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *items, size_t n);
 

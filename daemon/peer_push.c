@@ -94,18 +94,18 @@ static int peer_push_one(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, nng_msg *m
 
 /* Sends the envelopes for a list (items or hashes) as Records pushes, each after the wait the
  * listener asked for in the Ack of the one before. */
-int rk_peer_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *list, size_t n, size_t stride)
+int rk_peer_push_paced(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *list, size_t n, size_t stride,
+                       unsigned *pace_ms)
 {
     struct rk_gossip *g = dp->g;
     size_t i = 0;
-    unsigned pace_ms = 0;
     while (i < n) {
-        if (pace_ms) {
+        if (*pace_ms) {
             rk_metrics_add(g->metrics, "renkei_peer_push_paced_total", "peer", dp->st->name, 1);
-            if (!peer_push_sleep(dp, pace_ms))
+            if (!peer_push_sleep(dp, *pace_ms))
                 return -1;
         }
-        pace_ms = 0;
+        *pace_ms = 0;
         rk_relay_envset es = {0};
         size_t used = 0;
         if (rk_relay_collect(g, &es, list + i * stride, n - i, stride, true, rk_relay_charter_mismatch(g, dp->st),
@@ -126,11 +126,17 @@ int rk_peer_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *lis
         /* Packed (the envelopes point into the read transaction until here): a wait for the listener
          * does not hold the transaction open. */
         rk_relay_envset_free(&es);
-        if (sent > 0 && (!m || peer_push_one(dp, ctx, aio, m, sent, &pace_ms) != 0))
+        if (sent > 0 && (!m || peer_push_one(dp, ctx, aio, m, sent, pace_ms) != 0))
             return -1;
         i += used;
     }
     return 0;
+}
+
+int rk_peer_push(rk_peer_dial *dp, nng_ctx ctx, nng_aio *aio, const uint8_t *list, size_t n, size_t stride)
+{
+    unsigned pace_ms = 0;
+    return rk_peer_push_paced(dp, ctx, aio, list, n, stride, &pace_ms);
 }
 
 /* Announces our queued items; the peer answers with the hashes it wants, which we push. */

@@ -13,8 +13,9 @@ import struct
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from rk import Node, wait_until
+from rk import Node, sample_case, wait_until
 
 SP_REQ = 0x30
 SP_REP = 0x31
@@ -195,6 +196,36 @@ def metric_sum(node, name, **labels):
         if all('%s="%s"' % (k, v) in ln for k, v in labels.items()):
             s += float(ln.rsplit(" ", 1)[1])
     return s
+
+
+def publish_many(node, tag, n):
+    """Publishes n sample cases titled after tag, eight at a time."""
+    with ThreadPoolExecutor(max_workers=8) as ex:
+        list(ex.map(lambda i: node.publish(sample_case(title="%s の事例 %d" % (tag, i))), range(n)))
+
+
+def own_records_pair(only_a, only_b):
+    """Nodes a (listening, with b as a member) and b, each holding records of its own published while
+    no peer was configured; both stopped, and b.extra names a as its peer for the next start."""
+    a = Node("a", gossip=True, extra=["gossip.sync_interval=600", "node.log_level=info"])
+    b = Node("b", extra=["gossip.sync_interval=600", "node.log_level=info"])
+    a.extra += ['member "b".key=%s' % b.key]
+    for node, tag, n in ((a, "A", only_a), (b, "B", only_b)):
+        node.start()
+        publish_many(node, tag, n)
+        node.stop()
+    b.extra += ['peer "a".key=%s' % a.key, 'peer "a".url=%s' % a.url]
+    return a, b
+
+
+def reconcile_results(node):
+    """{result: count} of renkei_reconcile_total on node, summed over peers."""
+    out = {}
+    for ln in node.get("/metrics").text.splitlines():
+        if ln.startswith("renkei_reconcile_total{"):
+            result = ln.split('result="', 1)[1].split('"', 1)[0]
+            out[result] = out.get(result, 0) + int(float(ln.rsplit(" ", 1)[1]))
+    return out
 
 
 # ---- protobuf, just enough for the peer messages ------------------------------------------------------

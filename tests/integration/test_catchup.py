@@ -4,17 +4,10 @@ hash, and every record arrives exactly once. A listener that predates ranges (si
 test-only RENKEI_TEST_NO_RANGES=1) answers a range Fetch with an empty Records, and the dialer then
 reconciles as before. Asserted by counters, not by times."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import cluster as cl
 from rk import Node, run_tests, sample_case, wait_until
 
 N = 1200  # three range Fetches of at most 500 records: the cursor must move between them
-
-
-def publish_many(node, n):
-    with ThreadPoolExecutor(max_workers=8) as ex:
-        list(ex.map(lambda i: node.publish(sample_case(title="追いつきの事例 %d" % i)), range(n)))
 
 
 def empty_peer_of(a, name):
@@ -38,7 +31,7 @@ def test_empty_node_takes_ranges_and_falls_back_on_an_older_listener():
     c = empty_peer_of(a, "c")
     a.extra += ['member "b".key=%s' % b.key, 'member "c".key=%s' % c.key]
     a.start()
-    publish_many(a, N)
+    cl.publish_many(a, "追いつき", N)
 
     b.start()
     caught_up(a, b)
