@@ -203,7 +203,7 @@ static int filters_update(rk_txn *t, MDB_txn *txn, const rk_index_prefixes *list
         rk_postings_list l;
         if (!rk_postings_filter_list(&l, lists->v[i].b, lists->v[i].len))
             continue;
-        rc = sign > 0 ? rk_postings_list_add(t, c, &l, &p, 1, sks, NULL, err)
+        rc = sign > 0 ? rk_postings_list_add_late(t, c, &l, &p, 1, sks, NULL, err)
                       : rk_postings_list_remove(t, c, &l, seq, sk, err);
     }
     rk_postings_sks_free(sks);
@@ -558,11 +558,14 @@ int rk_index_merge_late(rk_txn *t, rk_error *err)
     MDB_txn *txn = rk_txn_mdb(t, err);
     if (!txn)
         return -1;
-    MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c);
-    if (rc != 0)
-        return rk_txn_fail(t, rc, "opening a cursor", err);
-    rc = rk_postings_merge_all_late(t, c, NULL, err);
-    mdb_cursor_close(c);
+    int rc = 0;
+    for (int tokens = 0; rc == 0 && tokens < 2; tokens++) {
+        MDB_cursor *c;
+        rc = mdb_cursor_open(txn, rk_txn_dbi(t, tokens ? RK_DB_TOKENS : RK_DB_INDEXES), &c);
+        if (rc != 0)
+            return rk_txn_fail(t, rc, "opening a cursor", err);
+        rc = rk_postings_merge_all_late(t, c, tokens, NULL, err);
+        mdb_cursor_close(c);
+    }
     return rc;
 }

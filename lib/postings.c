@@ -21,7 +21,11 @@
  * are older than most of each list they join, so every posting lands in a block in the middle; the
  * sort keys read to place them are shared by the lists of one batch (rk_postings_sks), since those
  * lists hold mostly the same records around each place, and the last block's total is rewritten once
- * per run instead of once per merged block.
+ * per run instead of once per merged block. Even so, a repair's record cost six times an appended
+ * one's writer CPU in a list of a million (a block rewrite per posting), so the postings that belong
+ * before a list's last block wait in a side list of the same layout, small enough that one rewrite
+ * takes many of them, and are merged in bulk once it is an eighth of the list (late postings,
+ * postings.h); walks, counts, probes and removals read both lists.
  * The filter lists took 913 bytes per benchmark record as one 45- to 75-byte key per posting in
  * half-full pages; the same blocks, with the visibility in two bits of each entry, take a few.
  */
@@ -160,7 +164,7 @@ bool rk_postings_filter_list(rk_postings_list *l, const uint8_t *prefix, size_t 
     memcpy(l->prefix, prefix, len);
     l->plen = len;
     l->attrs = true;
-    l->side = false;
+    l->side = true;
     l->block_bytes = RK_POSTINGS_FILTER_BLOCK_BYTES;
     return true;
 }
@@ -569,56 +573,76 @@ static void seq_sort(uint64_t *v, size_t n)
     }
 }
 
-/* Reads the block that holds kp's place into p. 0 (p->valid false when kp is before the list), -1. */
-static int probe_load(rk_postings_probe *p, rk_txn *t, MDB_cursor *c, const rk_postings_list *l,
+/* Reads the block of l that holds kp's place into r, or, when kp is before the list's first block,
+ * the empty range up to that block. 0, -1. */
+static int range_load(rk_postings_range *r, rk_txn *t, MDB_cursor *c, const rk_postings_list *l,
                       const uint8_t kp[KP_LEN], rk_error *err)
 {
-    p->valid = false;
+    r->valid = false;
     MDB_val k, v;
     int found = seek(t, c, l, kp, &k, &v, err);
-    if (found <= 0)
-        return found;
+    if (found < 0)
+        return -1;
+    static_assert(sizeof r->lo == KP_LEN, "a probe keeps kp bounds");
+    r->n = 0;
+    if (found == 0) {
+        memset(r->lo, 0, KP_LEN);
+        uint8_t key[KEY_MAX];
+        memcpy(key, l->prefix, l->plen);
+        memcpy(key + l->plen, kp, KP_LEN);
+        k.mv_size = l->plen + KP_LEN;
+        k.mv_data = key;
+        int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rk_txn_fail(t, rc, "reading a posting list", err);
+        r->has_hi = rc == 0 && is_block_of(&k, l);
+        if (r->has_hi)
+            memcpy(r->hi, (const uint8_t *)k.mv_data + l->plen, KP_LEN);
+        r->valid = true;
+        return 0;
+    }
     uint64_t total, span;
-    static_assert(sizeof p->lo == KP_LEN, "a probe keeps kp bounds");
     uint8_t attr[RK_POSTINGS_ENTRIES_MAX];
-    if (value_decode(&v, l->attrs, &total, &span, p->seq, attr, &p->n) != 0)
+    if (value_decode(&v, l->attrs, &total, &span, r->seq, attr, &r->n) != 0)
         return corrupt(err);
-    memcpy(p->lo, (const uint8_t *)k.mv_data + l->plen, KP_LEN);
+    memcpy(r->lo, (const uint8_t *)k.mv_data + l->plen, KP_LEN);
     MDB_val next = {0};
     int tail = is_tail(t, c, l, &next, err);
     if (tail < 0)
         return -1;
-    p->has_hi = !tail;
+    r->has_hi = !tail;
     if (!tail)
-        memcpy(p->hi, (const uint8_t *)next.mv_data + l->plen, KP_LEN);
-    seq_sort(p->seq, p->n);
-    p->valid = true;
+        memcpy(r->hi, (const uint8_t *)next.mv_data + l->plen, KP_LEN);
+    seq_sort(r->seq, r->n);
+    r->valid = true;
     return 0;
+}
+
+/* Whether the range of l kept in r (loaded when kp is outside it) lists seq: 1, 0, -1. */
+static int range_contains(rk_postings_range *r, rk_txn *t, MDB_cursor *c, const rk_postings_list *l,
+                          const uint8_t kp[KP_LEN], uint64_t seq, rk_error *err)
+{
+    bool in = r->valid && memcmp(kp, r->lo, KP_LEN) >= 0 && (!r->has_hi || memcmp(kp, r->hi, KP_LEN) < 0);
+    if (!in && range_load(r, t, c, l, kp, err) != 0)
+        return -1;
+    return bsearch(&seq, r->seq, r->n, sizeof *r->seq, seq_cmp) != NULL;
 }
 
 int rk_postings_contains(rk_postings_probe *p, rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t seq,
                          const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err)
 {
+    if (!p->valid) {
+        p->main.valid = p->side.valid = false;
+        p->valid = true;
+    }
     uint8_t kp[KP_LEN];
     kp_of(sk, kp);
-    bool in = p->valid && memcmp(kp, p->lo, KP_LEN) >= 0 && (!p->has_hi || memcmp(kp, p->hi, KP_LEN) < 0);
-    if (!in && probe_load(p, t, c, l, kp, err) != 0)
-        return -1;
-    if (p->valid && bsearch(&seq, p->seq, p->n, sizeof *p->seq, seq_cmp))
-        return 1;
-    if (!l->side)
-        return 0;
-    /* Not kept for the next record: queries probe filter lists, which have no side list. */
+    int in = range_contains(&p->main, t, c, l, kp, seq, err);
+    if (in != 0 || !l->side)
+        return in;
     rk_postings_list s;
     side_of(l, &s);
-    block b;
-    int found = seek_block(t, c, &s, kp, &b, err);
-    if (found <= 0)
-        return found;
-    for (size_t i = 0; i < b.n; i++)
-        if (b.seq[i] == seq)
-            return 1;
-    return 0;
+    return range_contains(&p->side, t, c, &s, kp, seq, err);
 }
 
 /* ---- writing ------------------------------------------------------------------------------------- */
@@ -1070,9 +1094,13 @@ int rk_postings_list_add_late(rk_txn *t, MDB_cursor *c, const rk_postings_list *
         return -1;
     cost->side_postings += late;
     uint64_t in_side, in_main;
-    if (count_one(t, c, &s, &in_side, err) != 0 || count_one(t, c, l, &in_main, err) != 0)
+    if (count_one(t, c, &s, &in_side, err) != 0)
         return -1;
-    if (in_side < RK_POSTINGS_LATE_MIN || in_side < in_main / RK_POSTINGS_LATE_RATIO)
+    if (in_side < RK_POSTINGS_LATE_MIN)
+        return 0;
+    if (count_one(t, c, l, &in_main, err) != 0)
+        return -1;
+    if (in_side < in_main / RK_POSTINGS_LATE_RATIO)
         return 0;
     return rk_postings_merge_late(t, c, l, sks, cost, err);
 }
@@ -1156,7 +1184,7 @@ done:
     return rc;
 }
 
-int rk_postings_merge_all_late(rk_txn *t, MDB_cursor *c, rk_postings_cost *cost, rk_error *err)
+int rk_postings_merge_all_late(rk_txn *t, MDB_cursor *c, bool tokens, rk_postings_cost *cost, rk_error *err)
 {
     rk_postings_sks *sks = rk_postings_sks_new();
     int rc = 0;
@@ -1174,7 +1202,10 @@ int rk_postings_merge_all_late(rk_txn *t, MDB_cursor *c, rk_postings_cost *cost,
         if (key[0] != RK_POSTINGS_SIDE_TAG)
             break;
         rk_postings_list l;
-        if (k.mv_size != 2u + key[1] + KP_LEN || !rk_postings_token_list(&l, key + 2, key[1])) {
+        bool ok = k.mv_size > 1 + KP_LEN &&
+                  (tokens ? k.mv_size == 2u + key[1] + KP_LEN && rk_postings_token_list(&l, key + 2, key[1])
+                          : rk_postings_filter_list(&l, key + 1, k.mv_size - 1 - KP_LEN));
+        if (!ok) {
             rc = corrupt(err);
             break;
         }

@@ -48,9 +48,9 @@
  * RK_POSTINGS_BLOCK_BYTES while its entries share one kp, which takes a 64-bit hash collision). */
 #define RK_POSTINGS_ENTRIES_MAX (RK_POSTINGS_BLOCK_BYTES + 64)
 
-/* Late postings (docs/storage.md, Late postings): a token's list has a side list, a posting list of
- * the same layout whose prefix is RK_POSTINGS_SIDE_TAG || the token's prefix (no token's length is 0,
- * so the two never share a block). rk_postings_list_add_late puts there the postings that would land
+/* Late postings (docs/storage.md, Late postings): every list has a side list, a posting list of the
+ * same layout whose prefix is RK_POSTINGS_SIDE_TAG || the list's prefix (no token's length is 0 and
+ * no filter prefix starts with it, so the two never share a block). rk_postings_list_add_late puts there the postings that would land
  * in a block before the list's last one, which is where a repair's records, spread over a year of
  * versions, go: the side list is small and its blocks take many postings per rewrite, where each of
  * them would cost a block decode, merge and rewrite in the middle of the main list. Once the side
@@ -73,7 +73,8 @@ typedef struct rk_postings_list {
 
 /* A token's list in "tokens" (no attributes); false if the token is empty or too long to index. */
 bool rk_postings_token_list(rk_postings_list *l, const uint8_t *tok, size_t len);
-/* A filter's list in "indexes" (attributes: visibilities); false if the prefix is empty or too long. */
+/* A filter's list in "indexes" (attributes: visibilities, side list: 0x00 || prefix); false if the
+ * prefix is empty or too long. */
 bool rk_postings_filter_list(rk_postings_list *l, const uint8_t *prefix, size_t len);
 
 /* A posting as a walk returns it: the record's sequence number, its sort key, kind and visibility,
@@ -131,8 +132,9 @@ int rk_postings_list_add_late(rk_txn *t, MDB_cursor *c, const rk_postings_list *
 /* Moves every posting of l's side list into l, each block that takes some rewritten once. */
 int rk_postings_merge_late(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, rk_postings_sks *sks,
                            rk_postings_cost *cost, rk_error *err);
-/* The same for every token list of "tokens" (c on it) with a non-empty side list. */
-int rk_postings_merge_all_late(rk_txn *t, MDB_cursor *c, rk_postings_cost *cost, rk_error *err);
+/* The same for every list with a non-empty side list: the token lists of "tokens" (tokens, c on it)
+ * or the filter lists of "indexes". */
+int rk_postings_merge_all_late(rk_txn *t, MDB_cursor *c, bool tokens, rk_postings_cost *cost, rk_error *err);
 /* Removes the posting of seq (whose sort key is sk) from l; nothing if it is not there. */
 int rk_postings_list_remove(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t seq,
                             const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err);
@@ -184,15 +186,24 @@ int rk_postings_walk_next(rk_postings_walk *w, rk_posting *out, rk_error *err);
 /* Membership tests against one list, for records met in sort-key order: the block that holds a sort
  * key's place is read once and kept, with the range of kp it covers, so the records that fall in the
  * same block cost a binary search in memory. */
-typedef struct rk_postings_probe {
+typedef struct rk_postings_range {
     bool valid, has_hi;
-    uint8_t lo[16], hi[16]; /* the kept block covers kp in [lo, hi), or [lo, end) without hi */
+    uint8_t lo[16], hi[16]; /* the kept block covers kp in [lo, hi), or [lo, end) without hi; n is 0
+                               for the range before the list's first block */
     size_t n;
     uint64_t seq[RK_POSTINGS_ENTRIES_MAX]; /* its sequence numbers, ascending */
+} rk_postings_range;
+
+/* A probe keeps a range of the list and one of its side list, so a side list that is empty where
+ * the records are costs one seek per probe, not one per record. */
+typedef struct rk_postings_probe {
+    bool valid; /* false: nothing kept yet */
+    rk_postings_range main, side;
 } rk_postings_probe;
 
-/* 1 if l lists seq (the record whose sort key is sk), 0 if not, -1 on error. p->valid must be false
- * before the first call, and p belongs to one list and one transaction. */
+/* 1 if l lists seq (the record whose sort key is sk) in the list or its side list, 0 if not, -1 on
+ * error. p->valid must be false before the first call, and p belongs to one list and one
+ * transaction. */
 int rk_postings_contains(rk_postings_probe *p, rk_txn *t, MDB_cursor *c, const rk_postings_list *l, uint64_t seq,
                          const uint8_t sk[RK_SORT_KEY_LEN], rk_error *err);
 

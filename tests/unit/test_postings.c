@@ -386,12 +386,15 @@ static rk_postings_cost add_to(fixture *f, rk_txn *t, const rk_postings_list *l,
 static size_t fill_twins(fixture *f, const size_t *order, size_t every, size_t skip, rk_postings_list *twin,
                          rk_posting_new *v)
 {
-    assert_true(rk_postings_token_list(twin, (const uint8_t *)"\xff\xfd", 2));
+    if (f->l.attrs)
+        assert_true(rk_postings_filter_list(twin, (const uint8_t *)"f\x01\xfd", 3));
+    else
+        assert_true(rk_postings_token_list(twin, (const uint8_t *)"\xff\xfd", 2));
     size_t n = 0;
     for (size_t r = 0; r < N; r++) /* rank r (0 = oldest) is order[N - 1 - r] */
         if (r % every != skip) {
             entry *e = &f->e[order[N - 1 - r]];
-            v[n++] = (rk_posting_new){.seq = e->seq, .sk = e->sk};
+            v[n++] = (rk_posting_new){.seq = e->seq, .sk = e->sk, .attr = attr_of(f, e)};
             e->listed = true;
         }
     rk_error err;
@@ -526,7 +529,7 @@ static void test_postings_late_postings_wait_in_a_side_list(void **state)
     size_t m = 0;
     for (size_t r = 3; r < N; r += 8) {
         entry *e = &f->e[order[N - 1 - r]];
-        late[m++] = (rk_posting_new){.seq = e->seq, .sk = e->sk};
+        late[m++] = (rk_posting_new){.seq = e->seq, .sk = e->sk, .attr = attr_of(f, e)};
         e->listed = true;
     }
     rk_postings_cost cost = {0};
@@ -639,6 +642,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_postings_merge_cuts_a_block_into_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_postings_spread_batch_writes_each_block_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_postings_late_postings_wait_in_a_side_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postings_late_postings_wait_in_a_side_list, setup_filter, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
