@@ -118,7 +118,13 @@ def test_new_node_catches_up_by_reconciliation():
         want = cl.record_set(c["c"])
         assert len(want) == 30
         wait_until(lambda: cl.record_set(c["f"]) == want, timeout=30, what="f caught up")
-        res = [p for p in cl.peers(c["f"]) if p["name"] == "c"][0]
+
+        def peer_c():
+            return [p for p in cl.peers(c["f"]) if p["name"] == "c"][0]
+
+        # the records come as catch-up ranges; the reconciliation that follows them ends a little later
+        wait_until(lambda: peer_c()["last_sync_result"] is not None, timeout=30, what="f's reconciliation with c")
+        res = peer_c()
         assert res["last_sync_result"] == "ok", res
         assert res["records_received"] >= 30, res
     finally:
