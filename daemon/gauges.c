@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "pending.h"
 #include "storestat.h"
+#include "writer.h"
 
 static const char *const kinds[] = {NULL, "case", "event", "region", "tombstone"};
 static const char *const visibilities[] = {NULL, "public", "network", "local"};
@@ -40,6 +41,10 @@ void rk_gauges_declare(rk_node *node)
     rk_metrics_describe(m, "renkei_pending_total", "counter",
                         "Records of non-members kept aside (held), evicted for room, stored once their authors were "
                         "admitted (promoted), or dropped after [quota] pending_keep (expired).");
+    rk_metrics_describe(m, "renkei_writer_queue", "gauge",
+                        "Records submitted to the writer (from peers or published here) and not yet stored and "
+                        "acknowledged: what a fetch waits on and what makes a push `busy`.");
+    rk_metrics_set_gauge(m, "renkei_writer_queue", 0);
     rk_metrics_describe(m, "renkei_invalidated_records_total", "counter",
                         "Stored records removed because a new roster no longer takes them (a revocation with an "
                         "earlier since).");
@@ -77,6 +82,8 @@ void rk_gauges_refresh(rk_node *node)
         rk_metrics_set_gauge(m, "renkei_peers", 0);
         rk_metrics_set_gauge(m, "renkei_peers_connected", 0);
     }
+    if (node->writer)
+        rk_metrics_set_gauge(m, "renkei_writer_queue", (double)rk_writer_outstanding(node->writer));
     rk_txn *t;
     rk_error err;
     rk_storestat st;

@@ -24,9 +24,12 @@ poll and summed over connections; "differing records" are the envelopes of the O
 records as bench_fill sealed them.
 
 --timeline prints, every 0.25 s of a run and when it ends, each node's record count, the records
-it received from its peer, its reconciliations, and the CPU seconds its writer and verifier threads
-have used (/proc/PID/task/*/stat), then the writers' CPU per record they stored: what dominates a
-repair, and a cost per record that does not depend on the machine's load.
+it received from its peer and sent to it (B's fetches and pushes; on A, the pushes it took and the
+fetches it answered), its writer's queue (renkei_writer_queue: submitted, not yet stored), its
+reconciliations, and the CPU seconds its writer and verifier threads have used
+(/proc/PID/task/*/stat); then the writers' CPU per record they stored, a cost per record that does
+not depend on the machine's load, and when each node's records received, sent and stored began and
+stopped moving: what dominates a repair, and whether the two directions overlap.
 """
 
 import argparse
@@ -139,14 +142,34 @@ def metric_value(text, name):
     return total
 
 
-def timeline_row(now, sock, proc):
-    """What --timeline prints of one node: records, records received, reconciliations, thread CPU."""
+def timeline_row(now, sock, proc, flow):
+    """What --timeline prints of one node: records, records received and sent, the writer's queue,
+    reconciliations, thread CPU. flow ({counter: [first change, last change]} in seconds) is updated
+    with when the records received and sent began and stopped moving."""
     m = metrics(sock)
     cpu = thread_cpu(proc.pid)
-    return ("%6.2f s records %7d received %6d reconciliations %d writer %.2f s verifiers %.2f s"
-            % (now, metric_value(m, "renkei_records"), metric_value(m, "renkei_peer_records_received_total"),
+    counts = {"received": metric_value(m, "renkei_peer_records_received_total"),
+              "sent": metric_value(m, "renkei_peer_records_sent_total"), "records": metric_value(m, "renkei_records")}
+    for k, v in counts.items():
+        seen = flow.setdefault(k, [None, None, v])
+        if v != seen[2]:
+            seen[0] = now if seen[0] is None else seen[0]
+            seen[1], seen[2] = now, v
+    return ("%6.2f s records %7d received %6d sent %6d queue %5d reconciliations %d writer %.2f s verifiers %.2f s"
+            % (now, counts["records"], counts["received"], counts["sent"], metric_value(m, "renkei_writer_queue"),
                metric_value(m, "renkei_reconcile_total"), cpu.get("renkei-writer", 0.0),
                cpu.get("renkei-verify", 0.0)), cpu.get("renkei-writer", 0.0))
+
+
+def flow_summary(flow):
+    """When a node's records received (fetched by B, pushed to A), sent and stored began and stopped
+    moving, as far as the 0.25 s rows show."""
+    parts = []
+    for k in ("received", "sent", "records"):
+        first, last, value = flow.get(k, (None, None, 0))
+        if first is not None:
+            parts.append("%s %d from %.2f s to %.2f s" % (k, value, first, last))
+    return "; ".join(parts) or "nothing moved"
 
 
 SS_SOCKET = re.compile(r"^\S")
@@ -244,6 +267,7 @@ def one_run(build, cache, meta, timeout, keep, compress=None, timeline=False):
         deadline = t0 + timeout
         cpu0 = {"A": thread_cpu(pa.pid).get("renkei-writer", 0.0)}
         next_row = t0
+        flows = {"A": {}, "B": {}}
         while True:
             if pb.poll() is not None:
                 raise RuntimeError("node B exited")
@@ -260,7 +284,7 @@ def one_run(build, cache, meta, timeout, keep, compress=None, timeline=False):
                     break
             if timeline and now >= next_row:
                 for name, sock, proc in (("A", sock_a, pa), ("B", sock_b, pb)):
-                    print("  %s %s" % (name, timeline_row(now - t0, sock, proc)[0]), flush=True)
+                    print("  %s %s" % (name, timeline_row(now - t0, sock, proc, flows[name])[0]), flush=True)
                 next_row = now + 0.25
             if now > deadline:
                 raise RuntimeError("no equal digests after %d s" % timeout)
@@ -273,9 +297,10 @@ def one_run(build, cache, meta, timeout, keep, compress=None, timeline=False):
         received = sum(v[1] for v in seen.values())
         if timeline:
             for name, sock, proc, stored in (("A", sock_a, pa, meta["only_b"]), ("B", sock_b, pb, meta["only_a"])):
-                row, writer = timeline_row(now - t0, sock, proc)
+                row, writer = timeline_row(now - t0, sock, proc, flows[name])
                 print("  %s %s (end)" % (name, row))
                 print("  %s writer CPU per record stored: %.1f us" % (name, (writer - cpu0.get(name, 0.0)) / stored * 1e6))
+                print("  %s %s" % (name, flow_summary(flows[name])))
         m = metrics(sock_b)
         shown = ("renkei_reconcile_total", "renkei_peer_records_", "renkei_peer_busy_total",
                  "renkei_peer_push_paced_total")
