@@ -5,6 +5,7 @@
  */
 #include "text.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +48,7 @@ bool rk_text_valid_utf8(const char *s, size_t len)
  * whole would. It may still be the first of a pair (か, e), so the character before a stretch that
  * changes goes with that stretch. ASCII counts as inert: its only change, capitals to small letters,
  * is made by text_copy. */
-static bool text_inert(utf8proc_int32_t cp)
+static bool text_inert_of(utf8proc_int32_t cp)
 {
     if (cp < 0x80)
         return true;
@@ -60,6 +61,60 @@ static bool text_inert(utf8proc_int32_t cp)
     /* utf8proc's comb_index: UINT16_MAX combines with nothing, below 0x8000 only as a pair's first */
     return p->category != UTF8PROC_CATEGORY_CN && !decomposes && p->casefold_seqindex == UINT16_MAX && !p->ignorable &&
            p->combining_class == 0 && (p->comb_index == UINT16_MAX || p->comb_index < 0x8000);
+}
+
+/* Letters, marks and numbers form tokens; everything else (spaces, punctuation, symbols) separates. */
+static bool text_token_char_of(utf8proc_int32_t cp)
+{
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO: return true;
+    default: return cp == 0x30FC; /* ー, the prolonged sound mark, is part of katakana words */
+    }
+}
+
+/* ---- the answers for the Basic Multilingual Plane, kept as bits ------------------------------------
+ *
+ * Japanese text is nearly all in the BMP, and asking utf8proc for every character's properties (a
+ * call through two tables each time) was a fifth of the time of a record's tokens. The two pure functions
+ * above are asked once for each of its 65,536 code points when the first text is normalised or tokenised
+ * (about a millisecond), and their answers kept here: 16 KiB that never change afterwards, so every
+ * thread reads them without a lock. Code points above the BMP still ask utf8proc. */
+
+#define TEXT_BMP 0x10000
+
+static uint8_t text_inert_bits[TEXT_BMP / 8], text_token_bits[TEXT_BMP / 8];
+static pthread_once_t text_bits_once = PTHREAD_ONCE_INIT;
+
+static void text_bits_build(void)
+{
+    for (utf8proc_int32_t cp = 0; cp < TEXT_BMP; cp++) {
+        text_inert_bits[cp >> 3] |= (uint8_t)(text_inert_of(cp) << (cp & 7));
+        text_token_bits[cp >> 3] |= (uint8_t)(text_token_char_of(cp) << (cp & 7));
+    }
+}
+
+static void text_bits_ready(void)
+{
+    pthread_once(&text_bits_once, text_bits_build);
+}
+
+static bool text_inert(utf8proc_int32_t cp)
+{
+    return cp < TEXT_BMP ? text_inert_bits[cp >> 3] >> (cp & 7) & 1 : text_inert_of(cp);
+}
+
+static bool is_token_char(utf8proc_int32_t cp)
+{
+    return cp < TEXT_BMP ? text_token_bits[cp >> 3] >> (cp & 7) & 1 : text_token_char_of(cp);
 }
 
 /* Appends s[0..len), a stretch of inert characters, with its ASCII capitals made small (in UTF-8
@@ -115,6 +170,7 @@ static int text_char_at(const char *s, size_t len, size_t at, text_char *c)
 
 char *rk_text_normalize(const char *s, size_t len)
 {
+    text_bits_ready();
     rk_buf out;
     rk_buf_init(&out);
     /* the input's length when nothing changes; utf8proc's stretches grow it as needed */
@@ -149,28 +205,9 @@ fail:
     return NULL;
 }
 
-/* Letters, marks and numbers form tokens; everything else (spaces, punctuation, symbols) separates. */
-static bool is_token_char(utf8proc_int32_t cp)
-{
-    if (cp < 0x80) /* the ASCII letters and digits, without a table lookup */
-        return (cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z');
-    switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU:
-    case UTF8PROC_CATEGORY_LL:
-    case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO:
-    case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC:
-    case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL:
-    case UTF8PROC_CATEGORY_NO: return true;
-    default: return cp == 0x30FC; /* ー, the prolonged sound mark, is part of katakana words */
-    }
-}
-
 int rk_text_tokens(const char *normalized, rk_token_cb cb, void *ctx)
 {
+    text_bits_ready();
     size_t len = strlen(normalized), i = 0;
     /* start of previous token character and of the current one, or SIZE_MAX at a separator */
     size_t prev = SIZE_MAX;

@@ -147,6 +147,73 @@ static void test_rectokens_are_the_distinct_tokens(void **state)
     }
 }
 
+static int cmp_token(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Texts of thousands of two-character words, their bigrams in ascending, descending, random,
+ * organ-pipe order and all alike, the orders that trouble a sort's pivots: the tokens are the
+ * occurrences sorted by strcmp without repeats, checked against qsort. */
+static void test_rectokens_long_texts(void **state)
+{
+    (void)state;
+    enum { WORDS = 6000 };
+    static const char *const orders[] = {"ascending", "descending", "random", "organ pipe", "alike", "few"};
+    uint32_t x = 7;
+    for (size_t order = 0; order < sizeof orders / sizeof *orders; order++) {
+        rk_buf text;
+        rk_buf_init(&text);
+        for (uint32_t w = 0; w < WORDS; w++) {
+            uint32_t k = w;
+            x = x * 1103515245u + 12345u;
+            switch (order) {
+            case 1: k = WORDS - w; break;
+            case 2: k = (x >> 8) % WORDS; break;
+            case 3: k = w < WORDS / 2 ? w : WORDS - w; break;
+            case 4: k = 42; break;
+            case 5: k = (x >> 8) % 3; break;
+            default: break;
+            }
+            /* two CJK ideographs (3 bytes each) or, every seventh word, two ASCII letters */
+            char word[16];
+            if (k % 7 == 0)
+                snprintf(word, sizeof word, "%c%c ", 'a' + (int)(k / 7 % 26), 'a' + (int)(k / 182 % 26));
+            else {
+                uint32_t a = 0x4E00 + k / 64, b = 0x4E00 + k % 64;
+                snprintf(word, sizeof word, "%c%c%c%c%c%c ", 0xE0 | a >> 12, 0x80 | (a >> 6 & 0x3F), 0x80 | (a & 0x3F),
+                         0xE0 | b >> 12, 0x80 | (b >> 6 & 0x3F), 0x80 | (b & 0x3F));
+            }
+            assert_int_equal(rk_buf_puts(&text, word), 0);
+        }
+        assert_int_equal(rk_buf_append(&text, "", 1), 0);
+        occurrences o = {.cap = WORDS};
+        o.tok = calloc(o.cap, sizeof *o.tok);
+        assert_non_null(o.tok);
+        assert_int_equal(rk_text_tokens(text.data, occurrence, &o), 0);
+        assert_int_equal(o.n, WORDS);
+        qsort(o.tok, o.n, sizeof *o.tok, cmp_token);
+        rk_rectokens *tok = rk_rectokens_of_text(text.data);
+        assert_non_null(tok);
+        const char *got = rk_rectokens_next(tok, NULL);
+        size_t distinct = 0;
+        for (size_t k = 0; k < o.n; k++) {
+            if (k > 0 && strcmp(o.tok[k - 1], o.tok[k]) == 0)
+                continue;
+            if (!got || strcmp(got, o.tok[k]) != 0)
+                fail_msg("%s: token %zu is \"%s\", expected \"%s\"", orders[order], distinct, got ? got : "(none)",
+                         o.tok[k]);
+            got = rk_rectokens_next(tok, got);
+            distinct++;
+        }
+        assert_null(got);
+        assert_int_equal(tok->n, distinct);
+        rk_rectokens_free(tok);
+        free(o.tok);
+        rk_buf_free(&text);
+    }
+}
+
 /* Puts every sample record, offering each one's tokens first when offer is set (tokens of its own
  * plus MARKER when mark is set), then writes the pending postings. */
 static void fill(fixture *f, fx_store *s, const char *name, bool offer, bool mark)
@@ -306,6 +373,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rectokens_equal_the_stored_records),
         cmocka_unit_test(test_rectokens_are_the_distinct_tokens),
+        cmocka_unit_test(test_rectokens_long_texts),
         cmocka_unit_test(test_rectokens_offered_are_written),
         cmocka_unit_test(test_rectokens_kept_are_bounded),
     };

@@ -137,6 +137,84 @@ static void test_bigrams(void **state)
     assert_string_equal(c.toks[6], "x");
 }
 
+/* Appends cp's UTF-8 to out at *len. */
+static void put_cp(char *out, size_t *len, utf8proc_int32_t cp)
+{
+    *len += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)out + *len);
+}
+
+/* Every code point of the Basic Multilingual Plane, whose properties text.c keeps as bits, alone and
+ * beside characters it may combine with or follow: the normal form is utf8proc's of the whole text. */
+static void test_normalize_every_bmp_character(void **state)
+{
+    (void)state;
+    static const utf8proc_int32_t before[] = {0, 'a', 'A', 0x304B /* か */, 0x1100 /* ᄀ */};
+    static const utf8proc_int32_t after[] = {0, 0x0301, 0x3099, 0x1161 /* ᅡ */, 'b'};
+    for (utf8proc_int32_t cp = 1; cp < 0x10000; cp++) {
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            continue; /* surrogates are not UTF-8 */
+        for (size_t k = 0; k < sizeof before / sizeof *before; k++) {
+            char text[16];
+            size_t len = 0;
+            if (before[k])
+                put_cp(text, &len, before[k]);
+            put_cp(text, &len, cp);
+            if (after[k])
+                put_cp(text, &len, after[k]);
+            text[len] = '\0';
+            char *want = reference(text, len), *got = rk_text_normalize(text, len);
+            assert_non_null(want);
+            assert_non_null(got);
+            if (strcmp(want, got) != 0)
+                fail_msg("normal form of U+%04X in \"%s\": \"%s\", utf8proc gives \"%s\"", (unsigned)cp, text, got,
+                         want);
+            free(want);
+            free(got);
+        }
+    }
+}
+
+static int count_tokens(const char *tok, size_t len, void *ctx)
+{
+    (void)tok;
+    (void)len;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* The categories that make tokens (text.h): letters, marks, numbers; and ー. */
+static bool reference_token_char(utf8proc_int32_t cp)
+{
+    static const utf8proc_category_t tokens[] = {
+        UTF8PROC_CATEGORY_LU, UTF8PROC_CATEGORY_LL, UTF8PROC_CATEGORY_LT, UTF8PROC_CATEGORY_LM, UTF8PROC_CATEGORY_LO,
+        UTF8PROC_CATEGORY_MN, UTF8PROC_CATEGORY_MC, UTF8PROC_CATEGORY_ND, UTF8PROC_CATEGORY_NL, UTF8PROC_CATEGORY_NO,
+    };
+    for (size_t i = 0; i < sizeof tokens / sizeof *tokens; i++)
+        if (utf8proc_category(cp) == tokens[i])
+            return true;
+    return cp == 0x30FC;
+}
+
+/* Every code point of the BMP and a few above it, twice in a row: one bigram when it is a token
+ * character, none when it separates. */
+static void test_token_characters(void **state)
+{
+    (void)state;
+    for (utf8proc_int32_t cp = 1; cp < 0x10000 + 0x400; cp++) {
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            continue;
+        char text[16];
+        size_t len = 0;
+        put_cp(text, &len, cp);
+        put_cp(text, &len, cp);
+        text[len] = '\0';
+        int n = 0;
+        assert_int_equal(rk_text_tokens(text, count_tokens, &n), 0);
+        if (n != (reference_token_char(cp) ? 1 : 0))
+            fail_msg("U+%04X twice gives %d tokens", (unsigned)cp, n);
+    }
+}
+
 static void test_width(void **state)
 {
     (void)state;
@@ -152,7 +230,9 @@ int main(void)
         cmocka_unit_test(test_normalize_width_and_case),
         cmocka_unit_test(test_normalize_mixed),
         cmocka_unit_test(test_normalize_equals_utf8proc),
+        cmocka_unit_test(test_normalize_every_bmp_character),
         cmocka_unit_test(test_bigrams),
+        cmocka_unit_test(test_token_characters),
         cmocka_unit_test(test_width),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
