@@ -47,6 +47,11 @@ typedef struct publish {
     char rid[RK_RID_MAX + 1];
     uint64_t version;
     char hash[2 * RK_HASH_LEN + 1];
+    /* the answer's body once the record is stored, formatted on the sealing thread: every value in it
+     * is hex, a number or a rid (A-Z a-z 0-9 . _ -), so it needs no escaping and the loop thread no
+     * JSON tree */
+    char stored_body[2 * RK_ID_MAX + 4 * RK_HASH_LEN];
+    int stored_len;
     rk_record rec;        /* sealed, until handed to the writer */
     rk_rectokens *tokens; /* its full-text tokens, computed on the sealing thread, or NULL */
 } publish;
@@ -113,19 +118,10 @@ static void publish_written(void *ctx, const rk_ingest_result *ir, const rk_reco
                        : p->is_create ? "create"
                                       : "update",
                        1);
-        json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "id", p->id, "rid", p->rid, "version", (json_int_t)p->version,
-                              "hash", p->hash);
-        if (j && p->is_delete && json_object_set_new(j, "deleted", json_true()) != 0) {
-            json_decref(j);
-            j = NULL;
-        }
-        rk_api_json(&res, p->ok_status, j);
-        if (j && p->is_create) {
-            char loc[RK_ID_MAX + 64];
+        char loc[RK_ID_MAX + 64] = "";
+        if (p->is_create)
             snprintf(loc, sizeof loc, "Location: /v1/records/%s\r\n", p->id);
-            if (!(res.headers = strdup(loc)))
-                rk_api_json(&res, 500, NULL);
-        }
+        rk_api_bytes(&res, p->ok_status, "application/json", loc, p->stored_body, (size_t)p->stored_len);
     } else if (ir->status == RK_INGEST_PENDING) {
         /* this node is not a member yet: the record is kept and goes out once the roster admits the
          * node, so it is acknowledged, as accepted rather than stored */
@@ -202,6 +198,15 @@ static void publish_seal(rk_api *a, Renkei__Record *msg, int ok_status, bool is_
     snprintf(p->rid, sizeof p->rid, "%s", msg->rid);
     p->version = msg->version;
     rk_hex_encode(p->rec.hash, RK_HASH_LEN, p->hash);
+    p->stored_len = snprintf(p->stored_body, sizeof p->stored_body,
+                             "{\"id\":\"%s\",\"rid\":\"%s\",\"version\":%llu,\"hash\":\"%s\"%s}\n", p->id, p->rid,
+                             (unsigned long long)p->version, p->hash, is_delete ? ",\"deleted\":true" : "");
+    if (p->stored_len < 0 || (size_t)p->stored_len >= sizeof p->stored_body) { /* cannot happen: sized above */
+        rk_record_free(&p->rec);
+        free(p);
+        rk_api_error(res, "internal", NULL, "the answer does not fit");
+        return;
+    }
     /* normalised and tokenised here, on a pool thread, rather than again on the writer thread; the
      * envelope compressed as the store keeps it, too (a failure leaves that to the writer) */
     p->tokens = rk_writer_tokens(msg);

@@ -38,12 +38,27 @@ int rk_enum_parse(const ProtobufCEnumDescriptor *d, const char *code)
 
 #define PATH_MAX_LEN (sizeof((rk_problem *)0)->field)
 
+/* Appends s to out[*used..cap), cut to fit and NUL-terminated as snprintf would. */
+static void path_put(char *out, size_t cap, size_t *used, const char *s, size_t len)
+{
+    if (*used + len >= cap)
+        len = cap - 1 - *used;
+    memcpy(out + *used, s, len);
+    *used += len;
+    out[*used] = '\0';
+}
+
+/* Every field of every record is named this way before it is read, for the problems it may have:
+ * copies rather than snprintf, whose format parsing was a tenth of rk_record_from_json_all. */
 static void join_path(char *out, size_t cap, const char *path, const char *name)
 {
-    if (path && path[0])
-        snprintf(out, cap, "%s.%s", path, name);
-    else
-        snprintf(out, cap, "%s", name);
+    size_t used = 0;
+    out[0] = '\0';
+    if (path && path[0]) {
+        path_put(out, cap, &used, path, strlen(path));
+        path_put(out, cap, &used, ".", 1);
+    }
+    path_put(out, cap, &used, name, strlen(name));
 }
 
 static const char *json_kind(const json_t *v)
