@@ -13,7 +13,8 @@
 # daemons' private memory outside LMDB's map (bench_private_kb in bench_node.sh). Prints the sync
 # time, the verified ingest rate (N / time) and the peak private memory of each node. Both daemons are killed and B's directory
 # removed on exit. Set KEEP=1 to keep B's directory and logs, VERBOSE=1 to print progress, PERF=S to
-# record a perf profile of B for S seconds from 5 s after its start (report in /tmp/rk-fullsync-perf.txt).
+# record a perf profile of B for S seconds from 5 s after its start (report in PERF_REPORT, by default
+# /tmp/rk-fullsync-perf.txt).
 # COMPRESS=yes or no sets [gossip] compress on both nodes (unset: the daemon's default).
 # Also prints the CPU time B's threads used, by thread name (user + system, from /proc/PID/task):
 # unlike the wall time, it hardly depends on what else shares the machine.
@@ -108,7 +109,7 @@ pid_b=$!
 if [ -n "${PERF:-}" ]; then
     (sleep 5; perf record -g -p "$pid_b" -o "$work/perf.data" -- sleep "$PERF" >/dev/null 2>&1 &&
         perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
-        grep -v '^$' | head -80 >/tmp/rk-fullsync-perf.txt) &
+        grep -v '^$' | head -80 >"${PERF_REPORT:-/tmp/rk-fullsync-perf.txt}") &
 fi
 peak_a=0
 peak_b=0
