@@ -8,6 +8,8 @@
  */
 #include "rectokens.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,6 +228,34 @@ static unsigned packed_sort_depth(size_t n)
     return d;
 }
 
+/* Keeps the first of each token in v[0..n) in place, in order; returns how many are left. A record
+ * repeats its words (a sentence in every field, a place name in each line), so the sort after this
+ * has fewer to order: a table of the tokens seen, open addressing over at least twice as many slots,
+ * 0 marking a free one (no token packs to 0: its first byte is not NUL). -1 when out of memory. */
+static ptrdiff_t packed_dedupe(uint64_t *v, size_t n)
+{
+    unsigned bits = 4;
+    while (((size_t)1 << bits) < 2 * n)
+        bits++;
+    size_t mask = ((size_t)1 << bits) - 1;
+    uint64_t *seen = calloc(mask + 1, sizeof *seen);
+    if (!seen)
+        return -1;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = v[i];
+        size_t at = (size_t)((x * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - bits));
+        while (seen[at] && seen[at] != x)
+            at = (at + 1) & mask;
+        if (!seen[at]) {
+            seen[at] = x;
+            v[kept++] = x;
+        }
+    }
+    free(seen);
+    return (ptrdiff_t)kept;
+}
+
 rk_rectokens *rk_rectokens_of_text(const char *norm)
 {
     token_list l = {.cap = strlen(norm)};
@@ -235,12 +265,14 @@ rk_rectokens *rk_rectokens_of_text(const char *norm)
         free(l.v);
         return NULL;
     }
-    if (l.n > 1)
-        packed_sort(l.v, l.v + l.cap, l.n, packed_sort_depth(l.n));
-    size_t distinct = 0;
-    for (size_t i = 0; i < l.n; i++)
-        if (distinct == 0 || l.v[i] != l.v[distinct - 1])
-            l.v[distinct++] = l.v[i];
+    ptrdiff_t kept = packed_dedupe(l.v, l.n);
+    if (kept < 0) {
+        free(l.v);
+        return NULL;
+    }
+    size_t distinct = (size_t)kept;
+    if (distinct > 1)
+        packed_sort(l.v, l.v + l.cap, distinct, packed_sort_depth(distinct));
     /* each token takes its bytes and a NUL: at most TOKEN_PACKED + 1 */
     rk_rectokens *tok = malloc(sizeof *tok + distinct * (TOKEN_PACKED + 1));
     if (tok) {
