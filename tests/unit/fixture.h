@@ -19,13 +19,8 @@
 
 #include "ingest.h"
 #include "membership_txn.h"
-#include "run_tests.h"
 #include "sign.h"
 #include "store.h"
-
-/* The older spelling of RK_RUN_TESTS (run_tests.h) for a test array declared apart. */
-#define FX_RUN_TESTS(tests, setup, teardown) \
-    rk_run_tests(tests, sizeof tests / sizeof tests[0], setup, teardown, NULL, NULL)
 
 /* A zeroed fixture of size bytes as cmocka's *state (for a setup); the teardown frees it. */
 void *fx_state_new(void **state, size_t size);

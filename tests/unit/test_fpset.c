@@ -18,6 +18,7 @@
 #include "fixture.h"
 #include "fpcache.h"
 #include "reconcile_run.h"
+#include "run_tests.h"
 #include "sync.h"
 #include "testrand.h"
 
@@ -462,12 +463,8 @@ static void test_reconcile_across_commits_deep(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exact_across_commits),
-        cmocka_unit_test(test_exact_across_commits_deep),
-        cmocka_unit_test(test_generations),
-        cmocka_unit_test(test_reconcile_two_stores),
-        cmocka_unit_test(test_reconcile_across_commits_deep),
-    };
-    return FX_RUN_TESTS(tests, setup, teardown);
+    return RK_RUN_TESTS(setup, teardown, cmocka_unit_test(test_exact_across_commits),
+                        cmocka_unit_test(test_exact_across_commits_deep), cmocka_unit_test(test_generations),
+                        cmocka_unit_test(test_reconcile_two_stores),
+                        cmocka_unit_test(test_reconcile_across_commits_deep));
 }

@@ -18,6 +18,7 @@
 
 #include "fixture.h"
 #include "handshake.h"
+#include "run_tests.h"
 
 /* Fixed inputs: the dialer's nonce and key, the listener's nonce and key. */
 static uint8_t dialer_nonce[32], listener_nonce[32], dialer_key[32], listener_key[32];
@@ -149,11 +150,7 @@ static void test_roles_verify_each_other(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_listener_transcript_vector),
-        cmocka_unit_test(test_dialer_transcript_vector),
-        cmocka_unit_test(test_signature_vectors),
-        cmocka_unit_test(test_roles_verify_each_other),
-    };
-    return cmocka_run_group_tests(tests, setup_inputs, NULL);
+    return RK_RUN_GROUP_TESTS(setup_inputs, NULL, cmocka_unit_test(test_listener_transcript_vector),
+                              cmocka_unit_test(test_dialer_transcript_vector), cmocka_unit_test(test_signature_vectors),
+                              cmocka_unit_test(test_roles_verify_each_other));
 }

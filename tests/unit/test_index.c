@@ -18,6 +18,7 @@
 #include "fixture.h"
 #include "index.h"
 #include "query.h"
+#include "run_tests.h"
 #include "sign.h"
 #include "store.h"
 
@@ -1116,21 +1117,14 @@ static void test_events_reversed_window(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_filter),
-        cmocka_unit_test(test_pairs_of_filters),
-        cmocka_unit_test(test_visibility_filter),
-        cmocka_unit_test(test_pagination_covers_everything_once),
-        cmocka_unit_test(test_full_text),
-        cmocka_unit_test(test_replaced_version_leaves_indexes),
+    return RK_RUN_TESTS(
+        setup, teardown, cmocka_unit_test(test_every_filter), cmocka_unit_test(test_pairs_of_filters),
+        cmocka_unit_test(test_visibility_filter), cmocka_unit_test(test_pagination_covers_everything_once),
+        cmocka_unit_test(test_full_text), cmocka_unit_test(test_replaced_version_leaves_indexes),
         cmocka_unit_test(test_deleted_records_leave_no_postings),
         cmocka_unit_test(test_pending_and_indexed_records_are_searched),
         cmocka_unit_test(test_replace_and_delete_pending_and_indexed),
-        cmocka_unit_test(test_pending_records_survive_reopen),
-        cmocka_unit_test(test_threshold_flushes_inside_put),
-        cmocka_unit_test(test_late_records_are_searched_from_side_lists),
-        cmocka_unit_test(test_events_by_date),
-        cmocka_unit_test(test_events_reversed_window),
-    };
-    return FX_RUN_TESTS(tests, setup, teardown);
+        cmocka_unit_test(test_pending_records_survive_reopen), cmocka_unit_test(test_threshold_flushes_inside_put),
+        cmocka_unit_test(test_late_records_are_searched_from_side_lists), cmocka_unit_test(test_events_by_date),
+        cmocka_unit_test(test_events_reversed_window));
 }

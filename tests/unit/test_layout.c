@@ -21,6 +21,7 @@
 #include "fixture.h"
 #include "index.h"
 #include "query.h"
+#include "run_tests.h"
 #include "sign.h"
 #include "store.h"
 #include "storepages.h"
@@ -419,10 +420,7 @@ static void test_published_records_fill_their_pages(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_mark),
-        cmocka_unit_test(test_format_3_store_is_refused),
-        cmocka_unit_test(test_published_records_fill_their_pages),
-    };
-    return FX_RUN_TESTS(tests, setup, teardown);
+    return RK_RUN_TESTS(setup, teardown, cmocka_unit_test(test_format_mark),
+                        cmocka_unit_test(test_format_3_store_is_refused),
+                        cmocka_unit_test(test_published_records_fill_their_pages));
 }

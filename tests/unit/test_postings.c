@@ -17,6 +17,7 @@
 
 #include "fixture.h"
 #include "postings.h"
+#include "run_tests.h"
 #include "store.h"
 
 #define N 2400
@@ -635,14 +636,12 @@ static int setup_filter(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_postings_match_the_model, setup, teardown),
+    return RK_RUN_TESTS(
+        setup, teardown, cmocka_unit_test(test_postings_match_the_model),
         cmocka_unit_test_setup_teardown(test_postings_match_the_model, setup_filter, teardown),
-        cmocka_unit_test_setup_teardown(test_postings_late_records_merge_per_block, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postings_merge_cuts_a_block_into_many, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postings_spread_batch_writes_each_block_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postings_late_postings_wait_in_a_side_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postings_late_postings_wait_in_a_side_list, setup_filter, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+        cmocka_unit_test(test_postings_late_records_merge_per_block),
+        cmocka_unit_test(test_postings_merge_cuts_a_block_into_many),
+        cmocka_unit_test(test_postings_spread_batch_writes_each_block_once),
+        cmocka_unit_test(test_postings_late_postings_wait_in_a_side_list),
+        cmocka_unit_test_setup_teardown(test_postings_late_postings_wait_in_a_side_list, setup_filter, teardown));
 }

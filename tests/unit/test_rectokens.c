@@ -21,6 +21,7 @@
 #include "recjson.h"
 #include "records.h"
 #include "rectokens.h"
+#include "run_tests.h"
 #include "store.h"
 #include "text.h"
 
@@ -370,12 +371,8 @@ static void test_rectokens_kept_are_bounded(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rectokens_equal_the_stored_records),
-        cmocka_unit_test(test_rectokens_are_the_distinct_tokens),
-        cmocka_unit_test(test_rectokens_long_texts),
-        cmocka_unit_test(test_rectokens_offered_are_written),
-        cmocka_unit_test(test_rectokens_kept_are_bounded),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return RK_RUN_GROUP_TESTS(
+        setup, teardown, cmocka_unit_test(test_rectokens_equal_the_stored_records),
+        cmocka_unit_test(test_rectokens_are_the_distinct_tokens), cmocka_unit_test(test_rectokens_long_texts),
+        cmocka_unit_test(test_rectokens_offered_are_written), cmocka_unit_test(test_rectokens_kept_are_bounded));
 }

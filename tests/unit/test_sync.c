@@ -17,6 +17,7 @@
 
 #include "fpdigest.h"
 #include "reconcile_run.h"
+#include "run_tests.h"
 #include "sign.h"
 #include "sync.h"
 #include "testrand.h"
@@ -638,21 +639,12 @@ static void test_fingerprint_definition(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_identical_one_round_trip),
-        cmocka_unit_test(test_identical_small),
-        cmocka_unit_test(test_differences_both_sides),
-        cmocka_unit_test(test_empty_vs_full),
-        cmocka_unit_test(test_disjoint),
-        cmocka_unit_test(test_bounded_diff),
-        cmocka_unit_test(test_message_cap),
-        cmocka_unit_test(test_many_small),
-        cmocka_unit_test(test_shared_prefixes),
-        cmocka_unit_test(test_summed_set_matches_memory_set),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_wire_garbage),
-        cmocka_unit_test(test_skip_reply_ends),
-        cmocka_unit_test(test_fingerprint_definition),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_identical_one_round_trip),
+                        cmocka_unit_test(test_identical_small), cmocka_unit_test(test_differences_both_sides),
+                        cmocka_unit_test(test_empty_vs_full), cmocka_unit_test(test_disjoint),
+                        cmocka_unit_test(test_bounded_diff), cmocka_unit_test(test_message_cap),
+                        cmocka_unit_test(test_many_small), cmocka_unit_test(test_shared_prefixes),
+                        cmocka_unit_test(test_summed_set_matches_memory_set), cmocka_unit_test(test_malformed),
+                        cmocka_unit_test(test_wire_garbage), cmocka_unit_test(test_skip_reply_ends),
+                        cmocka_unit_test(test_fingerprint_definition));
 }

@@ -12,6 +12,7 @@
 
 #include <utf8proc.h>
 
+#include "run_tests.h"
 #include "text.h"
 
 static void assert_normal(const char *in, const char *want)
@@ -226,14 +227,8 @@ static void test_width(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_normalize_width_and_case),
-        cmocka_unit_test(test_normalize_mixed),
-        cmocka_unit_test(test_normalize_equals_utf8proc),
-        cmocka_unit_test(test_normalize_every_bmp_character),
-        cmocka_unit_test(test_bigrams),
-        cmocka_unit_test(test_token_characters),
-        cmocka_unit_test(test_width),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_normalize_width_and_case),
+                        cmocka_unit_test(test_normalize_mixed), cmocka_unit_test(test_normalize_equals_utf8proc),
+                        cmocka_unit_test(test_normalize_every_bmp_character), cmocka_unit_test(test_bigrams),
+                        cmocka_unit_test(test_token_characters), cmocka_unit_test(test_width));
 }
