@@ -136,6 +136,15 @@ rk_txn *fx_begin(const fx_store *s, bool write)
     return t;
 }
 
+MDB_cursor *fx_cursor(rk_txn *t, rk_db db)
+{
+    MDB_cursor *c = NULL;
+    rk_error err;
+    if (rk_txn_cursor(t, db, &c, "test", &err) != 0)
+        fail_msg("open a cursor on %s: %s %s", rk_txn_db_name(db), err.code, err.message);
+    return c;
+}
+
 void fx_author_init(fx_author *a)
 {
     rk_error err;

@@ -43,6 +43,10 @@ int fx_store_teardown(void **state);
 /* A transaction on the store; read-only unless write. */
 rk_txn *fx_begin(const fx_store *s, bool write);
 
+/* A cursor on the store's database db in t, for the tests that read the store's tables directly; the
+ * caller closes it. */
+MDB_cursor *fx_cursor(rk_txn *t, rk_db db);
+
 /* A file path in a new directory /tmp/rk-test-NAME-XXXXXX (the file is not created);
  * fx_tempfile_remove deletes the directory and whatever is in it. */
 typedef struct fx_tempfile {

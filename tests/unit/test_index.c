@@ -634,9 +634,7 @@ static void count_full_text(fixture *f, const spec *specs, size_t n, size_t *pen
     MDB_stat st;
     assert_int_equal(mdb_stat(txn, rk_txn_dbi(t, RK_DB_PENDING), &st), 0);
     *pending = st.ms_entries;
-    MDB_cursor *c, *wc;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &wc), 0);
+    MDB_cursor *c = fx_cursor(t, RK_DB_TOKENS), *wc = fx_cursor(t, RK_DB_TOKENS);
     static rk_postings_walk w;
     /* the tokens walked: a token's side list (its key starts with RK_POSTINGS_SIDE_TAG) comes before
      * every token's blocks, and its walk returns the postings of both lists */
@@ -866,11 +864,8 @@ static void test_threshold_flushes_inside_put(void **state)
 /* The keys of side lists in "tokens", or in "indexes" (the filter lists'). */
 static size_t side_keys(fixture *f, rk_db db)
 {
-    rk_error err;
     rk_txn *t = fx_begin(&f->s, false);
-    MDB_txn *txn = rk_txn_mdb(t, &err);
-    MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, db), &c), 0);
+    MDB_cursor *c = fx_cursor(t, db);
     uint8_t tag = RK_POSTINGS_SIDE_TAG;
     MDB_val k = {.mv_size = 1, .mv_data = &tag}, v;
     size_t n = 0;

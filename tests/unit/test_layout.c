@@ -302,11 +302,7 @@ static size_t count_postings(fixture *f)
     rk_error err;
     rk_txn *t;
     assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
-    MDB_txn *txn = rk_txn_mdb(t, &err);
-    assert_non_null(txn);
-    MDB_cursor *c, *counter;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &counter), 0);
+    MDB_cursor *c = fx_cursor(t, RK_DB_TOKENS), *counter = fx_cursor(t, RK_DB_TOKENS);
     uint8_t last[1 + RK_POSTINGS_TOKEN_MAX] = {0};
     size_t total = 0;
     MDB_val k, v;
@@ -334,8 +330,7 @@ static size_t count_filter_postings(fixture *f)
     assert_int_equal(rk_txn_begin(f->store, false, &t, &err), 0);
     MDB_txn *txn = rk_txn_mdb(t, &err);
     assert_non_null(txn);
-    MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_INDEXES), &c), 0);
+    MDB_cursor *c = fx_cursor(t, RK_DB_INDEXES);
     rk_index_prefix last = {.len = 0};
     size_t total = 0, lists = 0;
     MDB_val k, v;

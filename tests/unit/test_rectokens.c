@@ -253,9 +253,7 @@ static uint64_t count_of(fx_store *s, const char *tok)
 {
     rk_error err;
     rk_txn *t = fx_begin(s, false);
-    MDB_txn *txn = rk_txn_mdb(t, &err);
-    MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &c), 0);
+    MDB_cursor *c = fx_cursor(t, RK_DB_TOKENS);
     uint64_t n;
     assert_int_equal(rk_postings_count(t, c, (const uint8_t *)tok, strlen(tok), &n, &err), 0);
     mdb_cursor_close(c);
