@@ -96,6 +96,13 @@ static int by_sk(const void *a, const void *b)
     return memcmp(sorted_entries[*(const size_t *)a].sk, sorted_entries[*(const size_t *)b].sk, RK_SORT_KEY_LEN);
 }
 
+/* Sorts the entry numbers idx[0..n) into sort-key order: newest first. */
+static void sort_by_sk(fixture *f, size_t *idx, size_t n)
+{
+    sorted_entries = f->e;
+    qsort(idx, n, sizeof *idx, by_sk);
+}
+
 /* The model's listed entries in sort-key order; returns how many. */
 static size_t model(fixture *f, size_t *order)
 {
@@ -103,8 +110,7 @@ static size_t model(fixture *f, size_t *order)
     for (size_t i = 0; i < N; i++)
         if (f->e[i].listed)
             order[n++] = i;
-    sorted_entries = f->e;
-    qsort(order, n, sizeof *order, by_sk);
+    sort_by_sk(f, order, n);
     return n;
 }
 
@@ -117,10 +123,7 @@ static uint8_t attr_of(const fixture *f, const entry *e)
 /* The blocks the list has. */
 static size_t blocks(fixture *f, rk_txn *t)
 {
-    rk_error err;
-    MDB_txn *txn = rk_txn_mdb(t, &err);
-    MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
+    MDB_cursor *c = fx_cursor(t, f->db);
     MDB_val k = {.mv_size = f->l.plen, .mv_data = f->l.prefix}, v;
     size_t n = 0;
     for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -137,8 +140,7 @@ static void by_age(fixture *f, size_t *order)
 {
     for (size_t i = 0; i < N; i++)
         order[i] = i;
-    sorted_entries = f->e;
-    qsort(order, N, sizeof *order, by_sk);
+    sort_by_sk(f, order, N);
 }
 
 /* A walk (after a sort key, or from the newest) returns exactly the model's entries that sort after it. */
@@ -173,9 +175,7 @@ static size_t check(fixture *f)
     size_t n = model(f, order);
     rk_error err;
     rk_txn *t = fx_begin(&f->s, false);
-    MDB_txn *txn = rk_txn_mdb(t, &err);
-    MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
+    MDB_cursor *c = fx_cursor(t, f->db);
     uint64_t count;
     assert_int_equal(rk_postings_list_count(t, c, &f->l, &count, &err), 0);
     assert_int_equal(count, n);
@@ -214,8 +214,7 @@ static size_t check(fixture *f)
  * first); returns what placing the older ones cost. */
 static rk_postings_cost add(fixture *f, size_t *idx, size_t n)
 {
-    sorted_entries = f->e;
-    qsort(idx, n, sizeof *idx, by_sk);
+    sort_by_sk(f, idx, n);
     rk_posting_new v[N];
     size_t m = 0;
     for (size_t i = n; i-- > 0;)
@@ -226,9 +225,7 @@ static rk_postings_cost add(fixture *f, size_t *idx, size_t n)
         }
     rk_error err;
     rk_txn *t = fx_begin(&f->s, true);
-    MDB_txn *txn = rk_txn_mdb(t, &err);
-    MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
+    MDB_cursor *c = fx_cursor(t, f->db);
     rk_postings_cost cost = {0};
     assert_int_equal(rk_postings_list_add(t, c, &f->l, v, m, NULL, &cost, &err), 0);
     mdb_cursor_close(c);
@@ -240,9 +237,7 @@ static void remove_some(fixture *f, size_t every, size_t offset)
 {
     rk_error err;
     rk_txn *t = fx_begin(&f->s, true);
-    MDB_txn *txn = rk_txn_mdb(t, &err);
-    MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
+    MDB_cursor *c = fx_cursor(t, f->db);
     for (size_t i = offset; i < N; i += every) {
         /* removing what is not listed changes nothing */
         assert_int_equal(rk_postings_list_remove(t, c, &f->l, f->e[i].seq, f->e[i].sk, &err), 0);
@@ -262,8 +257,7 @@ static void test_postings_match_the_model(void **state)
     for (size_t i = 0; i < N; i++)
         if (~rk_get_be64(f->e[i].sk) >= 1000000 + 2 * N / 3 * 1000 && i % 3 != 0)
             idx[n++] = i;
-    sorted_entries = f->e;
-    qsort(idx, n, sizeof *idx, by_sk);
+    sort_by_sk(f, idx, n);
     for (size_t i = n; i > 0; i -= i < 100 ? i : 100) /* oldest batch first */
         add(f, idx + (i < 100 ? 0 : i - 100), i < 100 ? i : 100);
     size_t b = check(f);
@@ -310,10 +304,7 @@ static void test_postings_late_records_merge_per_block(void **state)
 {
     fixture *f = *state;
     static size_t order[N], batch[N];
-    for (size_t i = 0; i < N; i++)
-        order[i] = i;
-    sorted_entries = f->e;
-    qsort(order, N, sizeof *order, by_sk);
+    by_age(f, order);
     /* order is newest first: rank r (0 = oldest) is order[N - 1 - r] */
     size_t held[30], n_held = 0, late_total = 0, reads_total = 0;
     for (size_t from = 0; from < N; from += 200) {
@@ -347,10 +338,7 @@ static void test_postings_merge_cuts_a_block_into_many(void **state)
 {
     fixture *f = *state;
     static size_t order[N], idx[N];
-    for (size_t i = 0; i < N; i++)
-        order[i] = i;
-    sorted_entries = f->e;
-    qsort(order, N, sizeof *order, by_sk);
+    by_age(f, order);
     size_t n = 0;
     for (size_t r = 0; r < 10; r++) /* rank r (0 = oldest) is order[N - 1 - r] */
         idx[n++] = order[N - 1 - r];
@@ -373,9 +361,7 @@ static rk_postings_cost add_to(fixture *f, rk_txn *t, const rk_postings_list *l,
                                rk_postings_sks *sks)
 {
     rk_error err;
-    MDB_txn *txn = rk_txn_mdb(t, &err);
-    MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
+    MDB_cursor *c = fx_cursor(t, f->db);
     rk_postings_cost cost = {0};
     assert_int_equal(rk_postings_list_add(t, c, l, v, m, sks, &cost, &err), 0);
     mdb_cursor_close(c);
@@ -460,10 +446,7 @@ static void test_postings_spread_batch_writes_each_block_once(void **state)
 static size_t list_layout(fixture *f, rk_txn *t, const rk_postings_list *l, uint8_t *out, size_t cap,
                           size_t *blocks_out)
 {
-    rk_error err;
-    MDB_txn *txn = rk_txn_mdb(t, &err);
-    MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
+    MDB_cursor *c = fx_cursor(t, f->db);
     MDB_val k = {.mv_size = l->plen, .mv_data = (void *)l->prefix}, v;
     size_t n = 0;
     for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -486,10 +469,7 @@ static size_t list_layout(fixture *f, rk_txn *t, const rk_postings_list *l, uint
 /* The kp of the last block of l in t (16 bytes). */
 static void last_kp(fixture *f, rk_txn *t, const rk_postings_list *l, uint8_t kp[16])
 {
-    rk_error err;
-    MDB_txn *txn = rk_txn_mdb(t, &err);
-    MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, rk_txn_dbi(t, f->db), &c), 0);
+    MDB_cursor *c = fx_cursor(t, f->db);
     MDB_val k = {.mv_size = l->plen, .mv_data = (void *)l->prefix}, v;
     bool found = false;
     for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -552,8 +532,7 @@ static void test_postings_late_postings_wait_in_a_side_list(void **state)
                 tail_part[nt++] = batch[i];
         }
         add_to(f, t, &twin, tail_part, nt, NULL);
-        MDB_cursor *c;
-        assert_int_equal(mdb_cursor_open(rk_txn_mdb(t, &err), rk_txn_dbi(t, f->db), &c), 0);
+        MDB_cursor *c = fx_cursor(t, f->db);
         assert_int_equal(rk_postings_list_add_late(t, c, &f->l, batch, nb, NULL, &cost, &err), 0);
         mdb_cursor_close(c);
         assert_int_equal(rk_txn_commit(t, &err), 0);
@@ -581,8 +560,7 @@ static void test_postings_late_postings_wait_in_a_side_list(void **state)
     check(f);
     /* removals reach postings in the side list: one in 10 of them goes */
     t = fx_begin(&f->s, true);
-    MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(rk_txn_mdb(t, &err), rk_txn_dbi(t, f->db), &c), 0);
+    MDB_cursor *c = fx_cursor(t, f->db);
     size_t kept = 0;
     for (size_t i = 0; i < n_side; i++) {
         if (i % 10 != 0) {
@@ -600,7 +578,7 @@ static void test_postings_late_postings_wait_in_a_side_list(void **state)
     /* merged: no side block left, and the list placed as directly placing the same postings places them */
     rk_postings_cost merged = {0};
     t = fx_begin(&f->s, true);
-    assert_int_equal(mdb_cursor_open(rk_txn_mdb(t, &err), rk_txn_dbi(t, f->db), &c), 0);
+    c = fx_cursor(t, f->db);
     assert_int_equal(rk_postings_merge_late(t, c, &f->l, NULL, &merged, &err), 0);
     mdb_cursor_close(c);
     assert_int_equal(rk_txn_commit(t, &err), 0);
