@@ -181,9 +181,7 @@ static size_t check(fixture *f)
     assert_int_equal(count, n);
     /* Membership of every record, met in sort-key order as a query meets them, then in random order. */
     static size_t all[N];
-    for (size_t i = 0; i < N; i++)
-        all[i] = i;
-    qsort(all, N, sizeof *all, by_sk);
+    by_age(f, all);
     static rk_postings_probe probe;
     for (int pass = 0; pass < 2; pass++) {
         memset(&probe, 0, sizeof probe);
