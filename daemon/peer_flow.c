@@ -127,7 +127,8 @@ static size_t flow_next(flow_dir *d, uint8_t *buf)
     size_t k = 0;
     if (!f->abandon && !d->failed) {
         k = d->n - d->taken < d->batch ? d->n - d->taken : d->batch;
-        memcpy(buf, d->list + d->taken * d->stride, k * d->stride);
+        if (k) /* else the list may not exist yet */
+            memcpy(buf, d->list + d->taken * d->stride, k * d->stride);
         d->taken += k;
     }
     nng_mtx_unlock(f->mu);
