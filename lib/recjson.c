@@ -201,38 +201,56 @@ static int parse_enum(const json_t *v, const ProtobufCEnumDescriptor *d, const c
 static int parse_message(const json_t *j, const ProtobufCMessageDescriptor *desc, const char *path,
                          ProtobufCMessage **out, rk_sink *sink);
 
+/* An integer field of any of protobuf's widths and encodings: one range check for its type, then the
+ * value stored in its slot. A signed value is stored through the unsigned type of its width, which
+ * gives the same bits (C11 6.3.1.3) and may alias the signed slot (6.5). uint64 stops at INT64_MAX,
+ * the largest json_int_t. */
+static int integer_from_json(ProtobufCType type, const json_t *v, const char *path, void *dst, rk_sink *sink)
+{
+    json_int_t min = 0, max = INT64_MAX, n = 0;
+    bool wide = true;
+    switch (type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        min = INT32_MIN;
+        max = INT32_MAX;
+        wide = false;
+        break;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        max = UINT32_MAX;
+        wide = false;
+        break;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64: min = INT64_MIN; break;
+    default: break; /* uint64, fixed64 */
+    }
+    if (integer_in(v, min, max, path, &n, sink) != 0)
+        return -1;
+    if (wide)
+        *(uint64_t *)dst = (uint64_t)n;
+    else
+        *(uint32_t *)dst = (uint32_t)n;
+    return 0;
+}
+
 /* Parses one value of field f of message owner into dst (an element slot when the field is repeated). */
 static int value_from_json(const ProtobufCMessageDescriptor *owner, const ProtobufCFieldDescriptor *f, const json_t *v,
                            const char *path, void *dst, rk_sink *sink)
 {
-    json_int_t n;
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
     case PROTOBUF_C_TYPE_SFIXED32:
-        if (integer_in(v, INT32_MIN, INT32_MAX, path, &n, sink) != 0)
-            return -1;
-        *(int32_t *)dst = (int32_t)n;
-        return 0;
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
-        if (integer_in(v, 0, UINT32_MAX, path, &n, sink) != 0)
-            return -1;
-        *(uint32_t *)dst = (uint32_t)n;
-        return 0;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
-        if (integer_in(v, INT64_MIN, INT64_MAX, path, &n, sink) != 0)
-            return -1;
-        *(int64_t *)dst = (int64_t)n;
-        return 0;
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        if (integer_in(v, 0, INT64_MAX, path, &n, sink) != 0)
-            return -1;
-        *(uint64_t *)dst = (uint64_t)n;
-        return 0;
+    case PROTOBUF_C_TYPE_FIXED64: return integer_from_json(f->type, v, path, dst, sink);
     case PROTOBUF_C_TYPE_FLOAT:
         if (expect(json_is_number(v), v, W_NUMBER, path, sink) != 0)
             return -1;
