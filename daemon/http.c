@@ -238,13 +238,8 @@ void rk_http_conn_write(http_conn *c, char *data, size_t len)
 /* Appends the decimal digits of v. */
 static int http_put_uint(rk_buf *out, size_t v)
 {
-    char d[24];
-    size_t i = sizeof d;
-    do {
-        d[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return rk_buf_append(out, d + i, sizeof d - i);
+    char d[RK_UINT_DIGITS];
+    return rk_buf_append(out, d, rk_format_uint(v, d));
 }
 
 /* body NULL with len > 0: only the headers (the caller sends the body after them). Every response

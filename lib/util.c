@@ -246,6 +246,18 @@ uint64_t rk_monotonic_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+size_t rk_format_uint(uint64_t v, char out[RK_UINT_DIGITS])
+{
+    char d[RK_UINT_DIGITS];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(out, d + i, sizeof d - i);
+    return sizeof d - i;
+}
+
 void rk_put_be64(uint8_t *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--) {

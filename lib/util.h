@@ -72,6 +72,11 @@ int rk_hex_decode(const char *in, uint8_t *out, size_t len);
 uint64_t rk_now_ms(void); /* wall clock, ms since the epoch */
 uint64_t rk_monotonic_ns(void);
 
+/* Writes the decimal digits of v at the start of out (no NUL) and returns how many there are, for the
+ * per-response and per-item paths where printf's format parsing shows in profiles. */
+#define RK_UINT_DIGITS 20
+size_t rk_format_uint(uint64_t v, char out[RK_UINT_DIGITS]);
+
 void rk_put_be64(uint8_t *p, uint64_t v);
 uint64_t rk_get_be64(const uint8_t *p);
 

@@ -87,18 +87,12 @@ static void join_path(char *out, size_t cap, const char *path, const char *name)
 /* path[k], as "%s[%zu]" would give it. */
 static void item_path(char *out, size_t cap, const char *path, size_t k)
 {
-    char digits[24];
-    size_t d = sizeof digits;
-    do {
-        digits[--d] = (char)('0' + k % 10);
-        k /= 10;
-    } while (k);
-    size_t len = 0;
+    char index[RK_UINT_DIGITS + 2] = "[";
+    size_t n = 1 + rk_format_uint(k, index + 1), len = 0;
+    index[n++] = ']';
     out[0] = '\0';
     path_add(out, cap, &len, path, strlen(path));
-    path_add(out, cap, &len, "[", 1);
-    path_add(out, cap, &len, digits + d, sizeof digits - d);
-    path_add(out, cap, &len, "]", 1);
+    path_add(out, cap, &len, index, n);
 }
 
 /* JIS X 0402: five digits (six with the check digit), starting with the prefecture code. */

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,20 @@ static void test_hex_and_buf(void **state)
     assert_int_equal(strncmp(b.data, "0,1,2,", 6), 0);
     assert_int_equal(b.data[b.len], '\0');
     rk_buf_free(&b);
+}
+
+/* The digits are those printf gives, for every width up to UINT64_MAX's twenty. */
+static void test_format_uint_gives_printf_digits(void **state)
+{
+    (void)state;
+    static const uint64_t values[] = {0, 7, 10, 409, 1000000, UINT32_MAX, (uint64_t)UINT32_MAX + 1, UINT64_MAX};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char want[32], got[RK_UINT_DIGITS + 1];
+        snprintf(want, sizeof want, "%" PRIu64, values[i]);
+        size_t n = rk_format_uint(values[i], got);
+        got[n] = '\0';
+        assert_string_equal(got, want);
+    }
 }
 
 static void test_read_path(void **state)
@@ -143,5 +158,5 @@ int main(void)
 {
     return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_error_is_valid_utf8), cmocka_unit_test(test_rfc3339),
                         cmocka_unit_test(test_civil_days_round_trip), cmocka_unit_test(test_hex_and_buf),
-                        cmocka_unit_test(test_read_path));
+                        cmocka_unit_test(test_format_uint_gives_printf_digits), cmocka_unit_test(test_read_path));
 }
