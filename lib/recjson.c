@@ -61,53 +61,41 @@ static void join_path(char *out, size_t cap, const char *path, const char *name)
     path_put(out, cap, &used, name, strlen(name));
 }
 
-static const char *json_kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
-    }
-}
-
-static const char *json_kind_ja(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "オブジェクト";
-    case JSON_ARRAY: return "配列";
-    case JSON_STRING: return "文字列";
-    case JSON_INTEGER: return "整数";
-    case JSON_REAL: return "数値";
-    case JSON_TRUE:
-    case JSON_FALSE: return "真偽値";
-    default: return "null";
-    }
-}
-
-typedef struct wanted {
+/* A kind of JSON value named in both languages, for "expected X, got Y". */
+typedef struct kind_words {
     const char *en, *ja;
-} wanted;
+} kind_words;
 
-static const wanted W_OBJECT = {"an object", "オブジェクト {…}"};
-static const wanted W_ARRAY = {"an array", "配列 […]"};
-static const wanted W_STRING = {"a string", "文字列"};
-static const wanted W_INTEGER = {"an integer", "整数"};
-static const wanted W_NUMBER = {"a number", "数値"};
-static const wanted W_BOOL = {"true or false", "true か false"};
-static const wanted W_CODE = {"a code string", "コードの文字列"};
-static const wanted W_HEX = {"a hex string", "16進数の文字列"};
+static kind_words json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return (kind_words){"an object", "オブジェクト"};
+    case JSON_ARRAY: return (kind_words){"an array", "配列"};
+    case JSON_STRING: return (kind_words){"a string", "文字列"};
+    case JSON_INTEGER: return (kind_words){"an integer", "整数"};
+    case JSON_REAL: return (kind_words){"a number", "数値"};
+    case JSON_TRUE:
+    case JSON_FALSE: return (kind_words){"a boolean", "真偽値"};
+    default: return (kind_words){"null", "null"};
+    }
+}
 
-static int expect(bool ok, const json_t *v, wanted w, const char *path, rk_sink *sink)
+static const kind_words W_OBJECT = {"an object", "オブジェクト {…}"};
+static const kind_words W_ARRAY = {"an array", "配列 […]"};
+static const kind_words W_STRING = {"a string", "文字列"};
+static const kind_words W_INTEGER = {"an integer", "整数"};
+static const kind_words W_NUMBER = {"a number", "数値"};
+static const kind_words W_BOOL = {"true or false", "true か false"};
+static const kind_words W_CODE = {"a code string", "コードの文字列"};
+static const kind_words W_HEX = {"a hex string", "16進数の文字列"};
+
+static int expect(bool ok, const json_t *v, kind_words w, const char *path, rk_sink *sink)
 {
     if (ok)
         return 0;
+    kind_words got = json_kind(v);
     return rk_sink_note(sink, "wrong_type", path, NULL, "expected %s%.0s, got %s%.0s",
-                        "%.0s%sを書く項目ですが、%.0s%sが書かれています", w.en, w.ja, json_kind(v), json_kind_ja(v));
+                        "%.0s%sを書く項目ですが、%.0s%sが書かれています", w.en, w.ja, got.en, got.ja);
 }
 
 static int copy_string(const json_t *v, const char *path, char **out, rk_sink *sink)
