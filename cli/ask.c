@@ -17,32 +17,13 @@
 #include "recview.h"
 #include "taxonomy.h"
 
-/* What to type for a field whose name does not say it, the same whichever kind asks it (a taxonomy
- * shows its own title instead). */
-static const struct {
-    const char *field, *ja, *en;
-} hints[] = {
-    {"title", "題名", "title"},
-    {"name", "名前", "name"},
-    {"summary", "概要", "summary"},
-    {"prefecture", "都道府県（名前かコード 01〜47）", "prefecture (name or code 01..47)"},
-    {"place_name", "地名（例: 加賀市）", "place name"},
-    {"challenge", "課題", "challenge"},
-    {"initiative", "取組", "initiative"},
-    {"starts_at", "開始日時（例: 2025-09-10T13:00:00+09:00）", "start (e.g. 2025-09-10T13:00:00+09:00)"},
-    {"ends_at", "終了日時（例: 2025-09-10T16:30:00+09:00）", "end (e.g. 2025-09-10T16:30:00+09:00)"},
-    {"organiser", "主催", "organiser"},
-    {"application_url", "申込 URL", "application URL"},
-    {"website", "ウェブサイト", "website"},
-    {"tags", "タグ（; で区切る）", "tags (separated by ;)"},
-};
-
+/* The question for a field whose name does not say it, or NULL (a taxonomy shows its own title). */
 static const char *hint(const char *field, bool ja)
 {
-    for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
-        if (strcmp(hints[i].field, field) == 0)
-            return ja ? hints[i].ja : hints[i].en;
-    return NULL;
+    const rk_field_help *h = rk_field_help_of(field);
+    if (!h || !h->ask_en)
+        return NULL;
+    return ja ? (h->ask_ja ? h->ask_ja : h->ja) : h->ask_en;
 }
 
 /* One line from in without its line end; NULL at end of input. */

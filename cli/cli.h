@@ -122,6 +122,16 @@ const rk_record_form *rk_record_form_of(const char *kind);
 /* Whether the node requires field of form's body. */
 bool rk_record_form_requires(const rk_record_form *form, const char *field);
 
+/* What a body field is to a coordinator: the template's explanation in Japanese, and the question
+ * --ask puts. ask_en NULL: no question of its own (the field's name or its taxonomy's title is asked);
+ * ask_ja NULL with ask_en set: the explanation is the Japanese question. */
+typedef struct rk_field_help {
+    const char *field, *ja;
+    const char *ask_ja, *ask_en;
+} rk_field_help;
+/* The help of the field of that name, or NULL when its name says it all. */
+const rk_field_help *rk_field_help_of(const char *field);
+
 /* ---- ask.c: a record asked for field by field -------------------------------------------------- */
 
 /* Asks the main fields of a record of form's kind on stderr, reading answers as lines from in and

@@ -67,63 +67,10 @@ bool rk_json_prune_empty(json_t *j)
            (json_is_integer(j) && json_integer_value(j) == 0) || (json_is_real(j) && json_real_value(j) == 0.0);
 }
 
-/* What a field is, in Japanese, for the fields whose name does not say it to a coordinator. */
-static const struct {
-    const char *name, *ja;
-} field_help[] = {
-    {"title", "題名"},
-    {"summary", "概要"},
-    {"name", "名前"},
-    {"case_kind", "事例の種類"},
-    {"organisation", "組織（名前は省略可。匿名の事例は anonymised を true に）"},
-    {"anonymised", "匿名で共有するなら true"},
-    {"employees", "従業員数"},
-    {"municipality", "市区町村コード（JIS X 0402、5桁か6桁。例: 17206）"},
-    {"place_name", "地名（例: 加賀市）"},
-    {"challenge", "課題"},
-    {"initiative", "取組"},
-    {"technologies", "使った技術（文字列の配列）"},
-    {"results",
-     "成果: [{\"metric\": \"売上\", \"value\": 2, \"unit\": \"倍\", \"baseline\": 1, \"period\": \"3か月\"}]"},
-    {"lessons", "教訓"},
-    {"failures", "うまくいかなかったこと"},
-    {"period", "期間: start / end は YYYY-MM-DD か YYYY-MM、fiscal_year は年度（例: 2022）"},
-    {"spread", "横展開: status と adopted_by（採用した地域の名前かコード）"},
-    {"sources", "出典: [{\"title\": \"…\", \"url\": \"https://…\"}]"},
-    {"contact", "連絡先"},
-    {"tags", "タグ（文字列の配列）"},
-    {"support_organisations", "支援機関（文字列の配列）"},
-    {"funding", "使った補助金・助成金（文字列の配列）"},
-    {"organiser", "主催"},
-    {"co_organisers", "共催（文字列の配列）"},
-    {"regions", "参加する都道府県（コードか名前の配列）"},
-    {"starts_at", "開始日時（RFC 3339、時差つき。例: 2025-09-10T13:00:00+09:00）"},
-    {"ends_at", "終了日時（開始より後。例: 2025-09-10T16:30:00+09:00）"},
-    {"time_zone", "タイムゾーン（空なら Asia/Tokyo）"},
-    {"online_platform", "オンラインの場（例: Zoom）"},
-    {"venue", "会場: name, address, prefecture"},
-    {"capacity", "定員"},
-    {"fee_yen", "参加費（円、0 は無料）"},
-    {"application_url", "申込 URL（http:// か https://）"},
-    {"application_deadline", "申込締切（YYYY-MM-DD か RFC 3339）"},
-    {"subsidy_eligible", "補助対象なら true"},
-    {"agenda",
-     "プログラム: [{\"starts_at\": \"13:00\", \"ends_at\": \"14:00\", \"title\": \"…\", \"speaker\": \"…\"}]"},
-    {"speakers", "登壇者: [{\"name\": \"…\", \"affiliation\": \"…\"}]"},
-    {"coordinating_organisation", "推進組織"},
-    {"key_industries", "主な産業（業種コードの配列）"},
-    {"issues", "地域の課題（例: 少子高齢化, 若者の流出）"},
-    {"attractions", "地域の魅力（例: 産業, 特産品, 観光資源）"},
-    {"website", "ウェブサイト（http:// か https://）"},
-    {"prefecture", "都道府県: コード 01〜47 か名前（例: 17 または 石川県。一覧: renkei codes prefecture）"},
-};
-
 static const char *help_of(const char *name)
 {
-    for (size_t i = 0; i < sizeof field_help / sizeof field_help[0]; i++)
-        if (strcmp(field_help[i].name, name) == 0)
-            return field_help[i].ja;
-    return NULL;
+    const rk_field_help *h = rk_field_help_of(name);
+    return h ? h->ja : NULL;
 }
 
 /* "// industry 業種（必須）: manufacturing 製造業 · ..." wrapped at about 100 columns. */

@@ -186,6 +186,8 @@ def test_new_ask_field_by_field():
     assert "候補: 17" in err and "候補: manufacturing" in err and "5) manufacturing  製造業" in err, err
     # required fields are starred, and a field's hint is what to type
     assert "*prefecture 都道府県（名前かコード 01〜47）: " in err and " tags タグ（; で区切る）: " in err, err
+    # a field whose question is its explanation in the template asks with that explanation
+    assert "*title 題名: " in err and " place_name 地名（例: 加賀市）: " in err, err
     rec = json.loads(p.stdout)
     assert rec["case"]["prefecture"] == "17" and rec["case"]["industry"] == "manufacturing", rec
     assert rec["case"]["dx_level"] == "value_add" and rec["case"]["skills"] == ["ai", "data_analysis"], rec
