@@ -100,12 +100,6 @@ rk_spool *rk_spool_new(const char *dir, uint64_t max_bytes, rk_error *err)
     return s;
 }
 
-/* Called with s->mu held, for one reference being dropped: true when the spool is to be freed. */
-static bool spool_unref_locked(rk_spool *s)
-{
-    return --s->refs == 0;
-}
-
 static void spool_destroy(rk_spool *s)
 {
     g_hash_table_destroy(s->files);
@@ -116,15 +110,23 @@ static void spool_destroy(rk_spool *s)
     free(s);
 }
 
-void rk_spool_release(rk_spool *s)
+/* Gives bytes back to the budget and drops one reference, freeing the spool with its last: how the
+ * owner, a writer and a file each let go of it. Bytes are given back once the file holding them is
+ * closed, when the disk has them back. */
+static void spool_put(rk_spool *s, uint64_t bytes)
 {
-    if (!s)
-        return;
     pthread_mutex_lock(&s->mu);
-    bool last = spool_unref_locked(s);
+    s->used -= bytes;
+    bool last = --s->refs == 0;
     pthread_mutex_unlock(&s->mu);
     if (last)
         spool_destroy(s);
+}
+
+void rk_spool_release(rk_spool *s)
+{
+    if (s)
+        spool_put(s, 0);
 }
 
 rk_spool_file *rk_spool_find(rk_spool *s, const char *key)
@@ -229,16 +231,10 @@ void rk_spool_abandon(rk_spool_writer *w)
 {
     if (!w)
         return;
-    rk_spool *s = w->s;
     if (w->fd >= 0)
         close(w->fd);
-    pthread_mutex_lock(&s->mu);
-    s->used -= w->size;
-    bool last = spool_unref_locked(s);
-    pthread_mutex_unlock(&s->mu);
+    spool_put(w->s, w->size);
     free(w);
-    if (last)
-        spool_destroy(s);
 }
 
 rk_spool_file *rk_spool_finish(rk_spool_writer *w, const char *key, const char *note, rk_error *err)
@@ -309,21 +305,16 @@ void rk_spool_file_unref(rk_spool_file *f)
     rk_spool *s = f->s;
     pthread_mutex_lock(&s->mu);
     bool gone = --f->refs == 0;
-    bool last = false;
-    if (gone) {
+    if (gone)
         g_hash_table_remove(s->files, f->key);
-        s->used -= f->size;
-        last = spool_unref_locked(s);
-    }
     pthread_mutex_unlock(&s->mu);
     if (!gone)
         return;
     close(f->fd);
+    spool_put(s, f->size);
     free(f->key);
     free(f->note);
     free(f);
-    if (last)
-        spool_destroy(s);
 }
 
 uint64_t rk_spool_used(rk_spool *s)
