@@ -40,7 +40,8 @@ typedef struct series {
 } series;
 
 typedef struct desc {
-    char *name, *type, *help;
+    char *name, *help;
+    int type; /* T_COUNTER, T_GAUGE or T_HISTOGRAM */
 } desc;
 
 /* What an update names a series by: the name, then each label and value given, each with its NUL
@@ -117,7 +118,6 @@ void rk_metrics_free(rk_metrics *m)
     }
     for (size_t i = 0; i < m->nd; i++) {
         free(m->d[i].name);
-        free(m->d[i].type);
         free(m->d[i].help);
     }
     free(m->s);
@@ -135,17 +135,26 @@ void rk_metrics_describe(rk_metrics *m, const char *name, const char *type, cons
         m->d = nd;
         desc *d = &nd[m->nd];
         d->name = strdup(name);
-        d->type = strdup(type);
         d->help = strdup(help);
-        if (d->name && d->type && d->help)
+        d->type = strcmp(type, "histogram") == 0 ? T_HISTOGRAM : strcmp(type, "gauge") == 0 ? T_GAUGE : T_COUNTER;
+        if (d->name && d->help)
             m->nd++;
         else {
             free(d->name);
-            free(d->type);
             free(d->help);
         }
     }
     pthread_mutex_unlock(&m->mu);
+}
+
+/* The description of the metric name (the last given), or NULL. Called with m->mu held. */
+static const desc *desc_of(const rk_metrics *m, const char *name)
+{
+    const desc *d = NULL;
+    for (size_t k = 0; k < m->nd; k++)
+        if (strcmp(m->d[k].name, name) == 0)
+            d = &m->d[k];
+    return d;
 }
 
 static void escape_value(rk_buf *b, const char *v)
@@ -238,12 +247,8 @@ static void update(rk_metrics *m, const char *name, const char *l1, const char *
     pthread_mutex_lock(&m->mu);
     bool touch = type == T_TOUCH;
     if (touch) {
-        type = T_COUNTER;
-        for (size_t k = 0; k < m->nd; k++)
-            if (strcmp(m->d[k].name, name) == 0)
-                type = strcmp(m->d[k].type, "histogram") == 0 ? T_HISTOGRAM
-                       : strcmp(m->d[k].type, "gauge") == 0   ? T_GAUGE
-                                                              : T_COUNTER;
+        const desc *d = desc_of(m, name);
+        type = d ? d->type : T_COUNTER;
     }
     series *s = find_series(m, name, l1, v1, l2, v2, type);
     if (s && !touch) {
@@ -336,10 +341,7 @@ int rk_metrics_render(rk_metrics *m, rk_buf *out)
         if (done[i])
             continue;
         const char *name = m->s[i].name;
-        const desc *d = NULL;
-        for (size_t k = 0; k < m->nd; k++)
-            if (strcmp(m->d[k].name, name) == 0)
-                d = &m->d[k];
+        const desc *d = desc_of(m, name);
         rk_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, d ? d->help : name, name, type_name(m->s[i].type));
         for (size_t j = i; j < m->n; j++)
             if (!done[j] && strcmp(m->s[j].name, name) == 0) {
@@ -357,11 +359,7 @@ int rk_metrics_render(rk_metrics *m, rk_buf *out)
             dup = strcmp(m->d[j].name, m->d[k].name) == 0;
         if (used || dup)
             continue;
-        series zero = {.name = m->d[k].name,
-                       .labels = "",
-                       .type = strcmp(m->d[k].type, "histogram") == 0 ? T_HISTOGRAM
-                               : strcmp(m->d[k].type, "gauge") == 0   ? T_GAUGE
-                                                                      : T_COUNTER};
+        series zero = {.name = m->d[k].name, .labels = "", .type = m->d[k].type};
         rk_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", zero.name, m->d[k].help, zero.name, type_name(zero.type));
         render_series(out, &zero);
     }
