@@ -36,6 +36,7 @@
 #include "conditional.h"
 #include "csvout.h"
 #include "export.h"
+#include "grow.h"
 #include "ical.h"
 #include "jsonlist.h"
 #include "params.h"
@@ -222,6 +223,14 @@ static void make_etag(int fmt_index, const export_query *q, const rk_feed_meta *
 
 /* ------------------------------------------------------------------------- record collection */
 
+/* Defence in depth, for every walk of an export: whatever the index says, nothing above the export's
+ * visibility (and nothing local) is rendered. */
+static bool export_servable(const rk_record *rec, int max_visibility)
+{
+    return rec->msg && rec->msg->visibility >= RENKEI__VISIBILITY__VISIBILITY_PUBLIC &&
+           (int)rec->msg->visibility <= max_visibility;
+}
+
 typedef struct collected {
     rk_record *v;
     size_t n, cap;
@@ -232,20 +241,14 @@ typedef struct collected {
 static int collect(const rk_record *rec, void *ctx)
 {
     collected *c = ctx;
-    /* defence in depth: whatever the index says, nothing above the export's visibility is served */
-    if (!rec->msg || rec->msg->visibility < RENKEI__VISIBILITY__VISIBILITY_PUBLIC ||
-        (int)rec->msg->visibility > c->max_visibility)
+    if (!export_servable(rec, c->max_visibility))
         return 0;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        rk_record *v = realloc(c->v, cap * sizeof *v);
-        if (!v) {
-            c->failed = 1;
-            return 1;
-        }
-        c->v = v;
-        c->cap = cap;
+    rk_record *v = rk_grow(c->v, &c->cap, c->n + 1, sizeof *v);
+    if (!v) {
+        c->failed = 1;
+        return 1;
     }
+    c->v = v;
     if (rk_record_clone(rec, &c->v[c->n]) != 0) {
         c->failed = 1;
         return 1;
@@ -391,7 +394,7 @@ typedef struct csv_stream {
 static int csv_cb(const rk_record *rec, void *ctx)
 {
     csv_stream *c = ctx;
-    if (!rec->msg || rec->msg->visibility != RENKEI__VISIBILITY__VISIBILITY_PUBLIC)
+    if (!export_servable(rec, RENKEI__VISIBILITY__VISIBILITY_PUBLIC))
         return 0;
     if (rec->msg->version > c->newest)
         c->newest = rec->msg->version;
@@ -437,7 +440,7 @@ typedef struct ics_pass {
 static int ics_cb(const rk_record *rec, void *ctx)
 {
     ics_pass *p = ctx;
-    if (!rec->msg || rec->msg->visibility != RENKEI__VISIBILITY__VISIBILITY_PUBLIC)
+    if (!export_servable(rec, RENKEI__VISIBILITY__VISIBILITY_PUBLIC))
         return 0;
     if (p->past_before != INT64_MIN && !event_ends_before(rec, p->past_before))
         return 0; /* still going on at the split: the future pass has it */
@@ -524,7 +527,7 @@ static int serve_ics(rk_txn *t, const export_query *eq, bool json, const rk_feed
 static int newest_cb(const rk_record *rec, void *ctx)
 {
     uint64_t *v = ctx;
-    if (rec->msg && rec->msg->visibility == RENKEI__VISIBILITY__VISIBILITY_PUBLIC && rec->msg->version > *v)
+    if (export_servable(rec, RENKEI__VISIBILITY__VISIBILITY_PUBLIC) && rec->msg->version > *v)
         *v = rec->msg->version;
     return 0;
 }
