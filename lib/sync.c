@@ -9,6 +9,8 @@
  * cap costs round trips, never correctness. The first range of a message always fits, so every round
  * makes progress.
  * Incoming messages are fully validated before anything is computed from them.
+ * Answers depend only on the message and the set; how they are computed (from a pass over a small
+ * range's items, or from the set's fingerprints and ranks) is a matter of cost, never of result.
  */
 #include "sync.h"
 
@@ -16,10 +18,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fpagg.h"
 #include "fpdigest.h"
 #include "grow.h"
 
 _Static_assert(RK_SYNC_ITEMS_THRESHOLD >= RK_SYNC_BRANCH, "a split needs at least one item per sub-range");
+
+/* Reading items in order costs tens of nanoseconds each, while a store positions a bound (a prefix
+ * aggregate, or the item of a rank) in microseconds. So a range of at most SPLIT_SCAN_MAX of our
+ * items is split from one pass over them instead of a descent per bound, and up to RUN_MAX
+ * consecutive incoming FINGERPRINT ranges whose counts average at most RUN_SCAN_PER_RANGE items are
+ * answered from one pass over our items in them instead of a walk per bound. The results are the
+ * same either way; only the cost differs. */
+#define SPLIT_SCAN_MAX 4096
+#define RUN_MAX 64
+#define RUN_SCAN_PER_RANGE 128
 
 /* ---- bounds and items ------------------------------------------------------------------------ */
 
@@ -307,15 +320,76 @@ static int add_items(const rk_set_source *src, builder *b, const uint8_t lo[RK_I
     return add_collapse(src, b, cut, err) == 0 ? 1 : -1;
 }
 
+/* The rank of the first item of sub-range k (1 .. RK_SYNC_BRANCH-1) of a split of `count` items:
+ * floor(count * k / RK_SYNC_BRANCH) without overflow. */
+static uint64_t split_rank(uint64_t count, uint64_t k)
+{
+    return count / RK_SYNC_BRANCH * k + count % RK_SYNC_BRANCH * k / RK_SYNC_BRANCH;
+}
+
+/* A split computed from one pass over the range's items: the bounds between the sub-ranges and the
+ * aggregate of each. */
+typedef struct split_scan {
+    uint64_t count, seen;
+    unsigned part; /* the sub-range the next item falls into */
+    uint8_t prev[RK_ITEM_LEN];
+    uint8_t bound[RK_SYNC_BRANCH][RK_ITEM_LEN]; /* bound[p]: upper of sub-range p < part */
+    size_t bound_len[RK_SYNC_BRANCH];
+    rk_fpagg agg[RK_SYNC_BRANCH];
+} split_scan;
+
+static int split_scan_cb(const uint8_t item[RK_ITEM_LEN], void *ctx)
+{
+    split_scan *s = ctx;
+    if (s->part + 1 < RK_SYNC_BRANCH && s->seen == split_rank(s->count, s->part + 1)) {
+        size_t sl = separator_len(s->prev, item);
+        memset(s->bound[s->part], 0, RK_ITEM_LEN);
+        memcpy(s->bound[s->part], item, sl);
+        s->bound_len[s->part] = sl;
+        s->part++;
+    }
+    rk_fpagg a;
+    rk_fpagg_of_hash(&a, item + 8);
+    rk_fpagg_add(&s->agg[s->part], &a);
+    memcpy(s->prev, item, RK_ITEM_LEN);
+    s->seen++;
+    return 0;
+}
+
+/* add_split for a range of at most SPLIT_SCAN_MAX items: the same bounds and fingerprints from its
+ * items read in order, which costs less than a descent per bound while the range is small. */
+static int add_split_scan(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN],
+                          const uint8_t hi[RK_ITEM_LEN], const uint8_t *upper, size_t upper_len, uint64_t count,
+                          rk_error *err)
+{
+    split_scan s;
+    memset(&s, 0, sizeof s);
+    s.count = count;
+    if (src->items(src->ctx, lo, hi, 0, split_scan_cb, &s, err) != 0)
+        return -1;
+    /* the set shrank under us (a source without a snapshot): the last sub-range takes the rest */
+    for (unsigned p = 0; p <= s.part; p++) {
+        uint8_t fp[RK_FP_LEN];
+        rk_fpagg_fingerprint(&s.agg[p], fp);
+        bool last = p == s.part;
+        if (add_range(b, last ? upper : s.bound[p], last ? upper_len : s.bound_len[p],
+                      RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT, fp, s.agg[p].count, NULL, 0, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Splits [lo, hi) holding our `count` > RK_SYNC_BRANCH items into RK_SYNC_BRANCH fingerprinted
  * sub-ranges of (nearly) equal count. */
 static int add_split(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
                      const uint8_t *upper, size_t upper_len, uint64_t count, rk_error *err)
 {
+    if (count <= SPLIT_SCAN_MAX)
+        return add_split_scan(src, b, lo, hi, upper, upper_len, count, err);
     uint8_t cur[RK_ITEM_LEN];
     memcpy(cur, lo, RK_ITEM_LEN);
     for (uint64_t k = 1; k < RK_SYNC_BRANCH; k++) {
-        uint64_t idx = count / RK_SYNC_BRANCH * k + count % RK_SYNC_BRANCH * k / RK_SYNC_BRANCH;
+        uint64_t idx = split_rank(count, k);
         uint8_t prev[RK_ITEM_LEN], next[RK_ITEM_LEN];
         int found = src->nth(src->ctx, lo, idx - 1, prev, next, err);
         if (found < 0)
@@ -374,6 +448,64 @@ static int record_diff(const rk_set_source *src, const uint8_t lo[RK_ITEM_LEN], 
     for (; mg.j < mg.n; mg.j++)
         if (diff_need(diff, mg.theirs + mg.j * RK_ITEM_LEN) != 0)
             return nomem(err);
+    return 0;
+}
+
+/* ---- fingerprints of consecutive ranges from one pass ------------------------------------------- */
+
+/* Our aggregates of up to RUN_MAX consecutive ranges of an incoming message, ranges [from, valid)
+ * known from one pass over our items; ranges [valid, end) were tried and are left to the per-range
+ * path. */
+typedef struct run {
+    size_t from, valid, end;
+    uint8_t hi[RUN_MAX][RK_ITEM_LEN];
+    rk_fpagg agg[RUN_MAX];
+    size_t cur; /* while scanning: the range the next item falls into */
+    uint64_t seen;
+} run;
+
+static int run_cb(const uint8_t item[RK_ITEM_LEN], void *ctx)
+{
+    run *r = ctx;
+    size_t n = r->end - r->from;
+    while (r->cur < n && memcmp(item, r->hi[r->cur], RK_ITEM_LEN) >= 0)
+        r->cur++;
+    if (r->cur == n)
+        return 1;
+    rk_fpagg a;
+    rk_fpagg_of_hash(&a, item + 8);
+    rk_fpagg_add(&r->agg[r->cur], &a);
+    r->seen++;
+    return 0;
+}
+
+/* Tries the FINGERPRINT ranges from index i of msg (i is one; lo is its lower bound) in one pass:
+ * the run ends at the first range of another mode or after RUN_MAX. The pass is taken when the
+ * sender's counts are small and stops after twice as many items as they announce, so a sender that
+ * understates its counts costs a bounded pass per range it sends. */
+static int run_scan(const rk_set_source *src, const Renkei__Reconcile *msg, size_t i, const uint8_t lo[RK_ITEM_LEN],
+                    run *r, rk_error *err)
+{
+    uint64_t theirs = 0;
+    size_t j = i;
+    for (; j < msg->n_ranges && j - i < RUN_MAX && msg->ranges[j]->mode == RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT;
+         j++) {
+        theirs += msg->ranges[j]->count; /* each at most RK_SYNC_MAX_COUNT: no overflow */
+        bound_from_wire(&msg->ranges[j]->upper, r->hi[j - i]);
+    }
+    r->from = r->valid = i;
+    r->end = j;
+    uint64_t budget = (uint64_t)(j - i) * RUN_SCAN_PER_RANGE;
+    if (theirs > budget)
+        return 0;
+    memset(r->agg, 0, sizeof r->agg);
+    r->cur = 0;
+    r->seen = 0;
+    uint64_t limit = 2 * budget;
+    if (src->items(src->ctx, lo, r->hi[j - i - 1], (size_t)limit, run_cb, r, err) != 0)
+        return -1;
+    /* cut short by the limit: the range it was in may hold more than was read */
+    r->valid = r->seen < limit ? j : i + r->cur;
     return 0;
 }
 
@@ -515,6 +647,8 @@ int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reco
     uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN];
     memcpy(lo, ZERO_BOUND, RK_ITEM_LEN);
     bool only_skips = true;
+    run ahead; /* about 4.5 KB: kept on the stack, a message is answered in one call */
+    ahead.from = ahead.valid = ahead.end = 0;
     for (size_t i = 0; i < msg->n_ranges; i++) {
         const Renkei__SyncRange *r = msg->ranges[i];
         const uint8_t *upper = r->upper.data;
@@ -533,8 +667,14 @@ int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reco
         } else if (r->mode == RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT) {
             uint64_t count;
             uint8_t fp[RK_FP_LEN];
-            if (src->fingerprint(src->ctx, lo, hi, &count, fp, err) != 0)
+            if (i >= ahead.end && run_scan(src, msg, i, lo, &ahead, err) != 0)
                 goto fail;
+            if (i < ahead.valid) {
+                count = ahead.agg[i - ahead.from].count;
+                rk_fpagg_fingerprint(&ahead.agg[i - ahead.from], fp);
+            } else if (src->fingerprint(src->ctx, lo, hi, &count, fp, err) != 0) {
+                goto fail;
+            }
             if (count == r->count && memcmp(fp, r->fingerprint.data, RK_FP_LEN) == 0) {
                 rc = add_range(&b, upper, upper_len, RENKEI__RANGE_MODE__RANGE_MODE_SKIP, NULL, 0, NULL, 0, err);
             } else {

@@ -17,12 +17,17 @@
 #include "store.h"
 #include "util.h"
 
-#define RK_SYNC_BRANCH 16                     /* sub-ranges per split */
-#define RK_SYNC_ITEMS_THRESHOLD 16            /* a differing range with this few items (either side) is listed */
-#define RK_SYNC_MAX_RANGES 8192               /* ranges per message, sent and accepted */
-#define RK_SYNC_MAX_BYTES (256 * 1024)        /* our messages stay under this (encoded size) */
+#define RK_SYNC_BRANCH 16          /* sub-ranges per split */
+#define RK_SYNC_ITEMS_THRESHOLD 16 /* a differing range with this few items (either side) is listed */
+#define RK_SYNC_MAX_RANGES 8192    /* ranges per message, sent and accepted */
+/* Our messages stay under this (encoded size). Receivers bound a message by its ranges and items, not
+ * its bytes (up to the transport's 8 MiB), so the size is the sender's choice: 1 MiB lists about
+ * 26,000 items, inside RK_SYNC_MAX_IN_ITEMS, and needs about half the rounds 256 KiB did when many
+ * small ranges differ (each round re-splits the rest of the space that its sender had to collapse). */
+#define RK_SYNC_MAX_BYTES (1024 * 1024)
 #define RK_SYNC_MAX_IN_ITEMS 32768            /* items accepted in one incoming message, all ranges together */
 #define RK_SYNC_MAX_COUNT (UINT64_C(1) << 48) /* largest count accepted in a FINGERPRINT range */
+_Static_assert(RK_SYNC_MAX_BYTES / RK_ITEM_LEN < RK_SYNC_MAX_IN_ITEMS, "what we list must be accepted");
 
 /* How sync reads one set: the store (rk_set_source_from_store) or an in-memory set in tests. All
  * ranges are half-open [lo, hi). Each function returns 0 on success and -1 on error (filling err). */
