@@ -14,8 +14,10 @@
  *   (b) 10,000 only in A and 5,000 only in B (the 1% case).
  * The initiator reads its store through one read transaction for the whole reconciliation and the
  * responder through one per message, as the daemon's dialer and listener do.
- * For each: wall time of the reconciliation, round trips, bytes both ways, and bytes relative to the
- * size of the differing records (their SignedRecord envelopes). The result is checked: the
+ * For each: wall time of the reconciliation, round trips, bytes both ways, bytes relative to the
+ * size of the differing records (their SignedRecord envelopes), and how many fingerprints, nth items
+ * and items in order each side asked its set for (its work, which unlike time does not depend on what
+ * else the machine runs: this machine's virtual CPUs count no instructions). The result is checked: the
  * initiator's need and have must be exactly the records added to the other side and to its own.
  */
 #include <dirent.h>
@@ -220,6 +222,91 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* ---- counting what each side asks of its set --------------------------------------------------- */
+
+/* A set source that counts the questions it passes on: a count of work that, unlike time, does not
+ * depend on what else the machine runs. A store answers a fingerprint or an nth item with a descent
+ * (microseconds) and an item read in order with a cursor step (tens of nanoseconds). */
+typedef struct counted {
+    rk_set_source in;
+    uint64_t fingerprints, nths, item_reads;
+} counted;
+
+typedef struct counted_cb {
+    rk_item_cb cb;
+    void *ctx;
+    uint64_t *reads;
+} counted_cb;
+
+static int counted_item(const uint8_t item[RK_ITEM_LEN], void *ctx)
+{
+    counted_cb *c = ctx;
+    (*c->reads)++;
+    return c->cb(item, c->ctx);
+}
+
+static int counted_fingerprint(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], uint64_t *count,
+                               uint8_t fp[RK_FP_LEN], rk_error *err)
+{
+    counted *c = ctx;
+    c->fingerprints++;
+    return c->in.fingerprint(c->in.ctx, lo, hi, count, fp, err);
+}
+
+static int counted_items(void *ctx, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN], size_t limit,
+                         rk_item_cb cb, void *cbctx, rk_error *err)
+{
+    counted *c = ctx;
+    counted_cb w = {cb, cbctx, &c->item_reads};
+    return c->in.items(c->in.ctx, lo, hi, limit, counted_item, &w, err);
+}
+
+static int counted_nth(void *ctx, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN],
+                       uint8_t next[RK_ITEM_LEN], rk_error *err)
+{
+    counted *c = ctx;
+    c->nths++;
+    return c->in.nth(c->in.ctx, lo, n, out, next, err);
+}
+
+/* src asks through c, which passes on to in. */
+static void counted_wrap(counted *c, const rk_set_source *in, rk_set_source *src)
+{
+    memset(c, 0, sizeof *c);
+    c->in = *in;
+    src->fingerprint = counted_fingerprint;
+    src->items = counted_items;
+    src->nth = counted_nth;
+    src->ctx = c;
+}
+
+static void counted_print(const char *side, const counted *c)
+{
+    printf("  %s asked its set for %" PRIu64 " fingerprints, %" PRIu64 " nth items, %" PRIu64 " items in order\n", side,
+           c->fingerprints, c->nths, c->item_reads);
+}
+
+/* reconcile_respond_from_store (a read transaction per message, as the daemon's listener), counting
+ * what it asks across the messages. */
+typedef struct counted_store {
+    rk_store *store;
+    counted count;
+} counted_store;
+
+static int respond_counted(void *ctx, const Renkei__Reconcile *in, Renkei__Reconcile **reply, rk_error *err)
+{
+    counted_store *cs = ctx;
+    rk_txn *t;
+    if (rk_txn_begin(cs->store, false, &t, err) != 0)
+        return -1;
+    rk_set_source_from_store(&cs->count.in, t, (int)in->set); /* the counts go on across messages */
+    rk_set_source src = {
+        .fingerprint = counted_fingerprint, .items = counted_items, .nth = counted_nth, .ctx = &cs->count};
+    int rc = rk_sync_process(&src, false, in, reply, NULL, err);
+    rk_txn_abort(t);
+    return rc;
+}
+
 typedef struct result {
     double seconds;
     double cpu; /* CPU time of the exchange: on a shared machine it varies less than the wall time */
@@ -227,6 +314,7 @@ typedef struct result {
     uint64_t bytes_out, bytes_back;
     uint64_t diff_bytes; /* envelopes of the differing records */
     size_t need, have;
+    counted initiator, responder;
 } result;
 
 static int env_size_cb(rk_txn *t, const uint8_t hash[RK_HASH_LEN], uint64_t *sum, rk_error *err)
@@ -252,15 +340,18 @@ static int reconcile(rk_store *a, rk_store *b, result *res, rk_error *err)
     if (rk_txn_begin(a, false, &ta, err) != 0)
         goto done;
     /* the initiator keeps one read transaction for the whole reconciliation, as daemon/peer_dial.c */
-    rk_set_source sa;
-    rk_set_source_from_store(&sa, ta, RK_SET_PUBLIC);
+    rk_set_source plain, sa;
+    rk_set_source_from_store(&plain, ta, RK_SET_PUBLIC);
+    counted_wrap(&res->initiator, &plain, &sa);
+    counted_store cs = {.store = b};
     uint64_t t0 = rk_monotonic_ns();
     double c0 = cpu_seconds();
     reconcile_stats st;
-    if (reconcile_run(&sa, RK_SET_PUBLIC, reconcile_respond_from_store, b, &diff, UINT_MAX, &st, err) != 0)
+    if (reconcile_run(&sa, RK_SET_PUBLIC, respond_counted, &cs, &diff, UINT_MAX, &st, err) != 0)
         goto done;
     res->seconds = secs_since(t0);
     res->cpu = cpu_seconds() - c0;
+    res->responder = cs.count;
     res->round_trips = st.round_trips;
     res->bytes_out = st.bytes_out;
     res->bytes_back = st.bytes_back;
@@ -295,6 +386,8 @@ static int report(const char *name, rk_store *a, rk_store *b, size_t want_have, 
            " bytes; wire/differing = %.3f\n",
            name, r.seconds, r.cpu, r.round_trips, total, r.bytes_out, r.bytes_back, r.need, r.have, r.diff_bytes,
            r.diff_bytes ? (double)total / (double)r.diff_bytes : 0.0);
+    counted_print("initiator", &r.initiator);
+    counted_print("responder", &r.responder);
     if (r.have != want_have || r.need != want_need)
         return rk_fail(err, "wrong_result", "", "expected have %zu need %zu", want_have, want_need);
     fflush(stdout);
@@ -340,9 +433,12 @@ static int run_memory(uint64_t n, uint64_t only_a, uint64_t only_b, rk_error *er
     int rc = -1;
     if (summed_make(&a, n, only_a, 1, err) != 0 || summed_make(&b, n, only_b, 2, err) != 0)
         goto done;
-    rk_set_source sa, sb;
-    rk_set_source_from_summed(&sa, &a);
-    rk_set_source_from_summed(&sb, &b);
+    rk_set_source plain_a, plain_b, sa, sb;
+    rk_set_source_from_summed(&plain_a, &a);
+    rk_set_source_from_summed(&plain_b, &b);
+    counted ca, cb;
+    counted_wrap(&ca, &plain_a, &sa);
+    counted_wrap(&cb, &plain_b, &sb);
     uint64_t t0 = rk_monotonic_ns();
     double c0 = cpu_seconds();
     reconcile_stats st;
@@ -355,6 +451,8 @@ static int run_memory(uint64_t n, uint64_t only_a, uint64_t only_b, rk_error *er
            " back), %.0f bytes per difference; need %zu, have %zu\n",
            n, only_a, only_b, secs, cpu, st.round_trips, out + back, out, back,
            (double)(out + back) / (double)(only_a + only_b), diff.n_need, diff.n_have);
+    counted_print("A", &ca);
+    counted_print("B", &cb);
     if (diff.n_need != only_b || diff.n_have != only_a) {
         rk_fail(err, "wrong_result", "", "wrong need/have");
         goto done;
