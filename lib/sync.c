@@ -330,6 +330,7 @@ static uint64_t split_rank(uint64_t count, uint64_t k)
  * aggregate of each. */
 typedef struct split_scan {
     uint64_t count, seen;
+    uint64_t next; /* the rank that starts sub-range part + 1 (UINT64_MAX after the last) */
     unsigned part; /* the sub-range the next item falls into */
     uint8_t prev[RK_ITEM_LEN];
     uint8_t bound[RK_SYNC_BRANCH][RK_ITEM_LEN]; /* bound[p]: upper of sub-range p < part */
@@ -340,12 +341,13 @@ typedef struct split_scan {
 static int split_scan_cb(const uint8_t item[RK_ITEM_LEN], void *ctx)
 {
     split_scan *s = ctx;
-    if (s->part + 1 < RK_SYNC_BRANCH && s->seen == split_rank(s->count, s->part + 1)) {
+    if (s->seen == s->next) {
         size_t sl = separator_len(s->prev, item);
         memset(s->bound[s->part], 0, RK_ITEM_LEN);
         memcpy(s->bound[s->part], item, sl);
         s->bound_len[s->part] = sl;
         s->part++;
+        s->next = s->part + 1 < RK_SYNC_BRANCH ? split_rank(s->count, s->part + 1) : UINT64_MAX;
     }
     rk_fpagg a;
     rk_fpagg_of_hash(&a, item + 8);
@@ -364,6 +366,7 @@ static int add_split_scan(const rk_set_source *src, builder *b, const uint8_t lo
     split_scan s;
     memset(&s, 0, sizeof s);
     s.count = count;
+    s.next = split_rank(count, 1);
     if (src->items(src->ctx, lo, hi, 0, split_scan_cb, &s, err) != 0)
         return -1;
     /* the set shrank under us (a source without a snapshot): the last sub-range takes the rest */
