@@ -41,7 +41,8 @@ static void make_set(rk_memory_set *s, size_t n, uint64_t seed)
 static void bound_of(const ProtobufCBinaryData *u, uint8_t out[RK_ITEM_LEN])
 {
     memset(out, u->len ? 0 : 0xff, RK_ITEM_LEN);
-    memcpy(out, u->data, u->len);
+    if (u->len) /* an empty bound (+infinity) has no data */
+        memcpy(out, u->data, u->len);
 }
 
 /* Index of the first item >= k. */
