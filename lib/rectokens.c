@@ -231,7 +231,9 @@ static unsigned packed_sort_depth(size_t n)
 /* Keeps the first of each token in v[0..n) in place, in order; returns how many are left. A record
  * repeats its words (a sentence in every field, a place name in each line), so the sort after this
  * has fewer to order: a table of the tokens seen, open addressing over at least twice as many slots,
- * 0 marking a free one (no token packs to 0: its first byte is not NUL). -1 when out of memory. */
+ * 0 marking a free one (no token packs to 0: its first byte is not NUL). -1 when out of memory.
+ * Not GLib's GHashTable: it keeps each key behind a pointer and hashes through a call; over 1,200
+ * tokens (566 distinct) it took 32-35 us against 2.0 us for this loop (gcc -O2, loaded machine). */
 static ptrdiff_t packed_dedupe(uint64_t *v, size_t n)
 {
     unsigned bits = 4;
