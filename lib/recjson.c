@@ -8,6 +8,7 @@
  * fields grow their element count only after an element is complete, so a half-built list is always
  * safe to free.
  */
+#include "fieldpath.h"
 #include "membership_rid.h"
 #include "recjson.h"
 #include "problems.h"
@@ -37,29 +38,6 @@ int rk_enum_parse(const ProtobufCEnumDescriptor *d, const char *code)
  * what was there. */
 
 #define PATH_MAX_LEN (sizeof((rk_problem *)0)->field)
-
-/* Appends s to out[*used..cap), cut to fit and NUL-terminated as snprintf would. */
-static void path_put(char *out, size_t cap, size_t *used, const char *s, size_t len)
-{
-    if (*used + len >= cap)
-        len = cap - 1 - *used;
-    memcpy(out + *used, s, len);
-    *used += len;
-    out[*used] = '\0';
-}
-
-/* Every field of every record is named this way before it is read, for the problems it may have:
- * copies rather than snprintf, whose format parsing was a tenth of rk_record_from_json_all. */
-static void join_path(char *out, size_t cap, const char *path, const char *name)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    if (path && path[0]) {
-        path_put(out, cap, &used, path, strlen(path));
-        path_put(out, cap, &used, ".", 1);
-    }
-    path_put(out, cap, &used, name, strlen(name));
-}
 
 /* A kind of JSON value named in both languages, for "expected X, got Y". */
 typedef struct kind_words {
@@ -335,7 +313,7 @@ static void field_from_json(ProtobufCMessage *msg, const ProtobufCFieldDescripto
         *count = 0;
         for (size_t k = 0; k < n; k++) {
             char ipath[PATH_MAX_LEN + 32];
-            snprintf(ipath, sizeof ipath, "%s[%zu]", path, k);
+            rk_fieldpath_item(ipath, sizeof ipath, path, k);
             const json_t *item = json_array_get(v, k);
             if (json_is_null(item)) {
                 rk_sink_note(sink, "wrong_type", ipath, NULL, "list items cannot be null%s",
@@ -398,7 +376,7 @@ static int parse_message(const json_t *j, const ProtobufCMessageDescriptor *desc
     json_object_foreach((json_t *)j, key, v)
     {
         char fpath[PATH_MAX_LEN];
-        join_path(fpath, sizeof fpath, path, key);
+        rk_fieldpath_join(fpath, sizeof fpath, path, key);
         const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc, key);
         if (!f) {
             rk_sink_note(sink, "unknown_field", fpath, NULL, "%s has no field \"%s\"",

@@ -9,6 +9,7 @@
  * rk_record_validate_content is the same check without the fields a node fills when it publishes
  * (author, rid, version); lib/recjson.c uses it for publish bodies.
  */
+#include "fieldpath.h"
 #include "membership_rid.h"
 #include "problems.h"
 #include "validate.h"
@@ -60,39 +61,6 @@ static bool all_digits(const char *s, size_t n)
         if (s[i] < '0' || s[i] > '9')
             return false;
     return true;
-}
-
-/* Appends s to out[0..*len) within cap bytes, NUL included, cutting it as snprintf would. The walk
- * builds a path for every field of every record, so this is copying, not formatting. */
-static void path_add(char *out, size_t cap, size_t *len, const char *s, size_t n)
-{
-    if (*len + n >= cap)
-        n = cap - 1 - *len;
-    memcpy(out + *len, s, n);
-    *len += n;
-    out[*len] = '\0';
-}
-
-static void join_path(char *out, size_t cap, const char *path, const char *name)
-{
-    size_t len = 0;
-    out[0] = '\0';
-    if (path[0]) {
-        path_add(out, cap, &len, path, strlen(path));
-        path_add(out, cap, &len, ".", 1);
-    }
-    path_add(out, cap, &len, name, strlen(name));
-}
-
-/* path[k], as "%s[%zu]" would give it. */
-static void item_path(char *out, size_t cap, const char *path, size_t k)
-{
-    char index[RK_UINT_DIGITS + 2] = "[";
-    size_t n = 1 + rk_format_uint(k, index + 1), len = 0;
-    index[n++] = ']';
-    out[0] = '\0';
-    path_add(out, cap, &len, path, strlen(path));
-    path_add(out, cap, &len, index, n);
 }
 
 /* JIS X 0402: five digits (six with the check digit), starting with the prefecture code. */
@@ -320,7 +288,7 @@ static void walk_message(const ProtobufCMessage *m, const char *path, rk_sink *s
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         char fpath[sizeof((rk_problem *)0)->field];
-        join_path(fpath, sizeof fpath, path, f->name);
+        rk_fieldpath_join(fpath, sizeof fpath, path, f->name);
         if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
             if (*(const uint32_t *)(base + f->quantifier_offset) != f->id)
                 continue;
@@ -339,7 +307,7 @@ static void walk_message(const ProtobufCMessage *m, const char *path, rk_sink *s
             }
             for (size_t k = 0; k < n; k++) {
                 char ipath[sizeof fpath + 32];
-                item_path(ipath, sizeof ipath, fpath, k);
+                rk_fieldpath_item(ipath, sizeof ipath, fpath, k);
                 check_value(d, f, arr + k * rk_pb_element_size(f->type), true, ipath, sink);
             }
         } else {
