@@ -522,13 +522,17 @@ int rk_postings_walk_entry(rk_postings_walk *w, uint64_t *seq, uint8_t *attr, rk
 {
     if (!w->merging)
         return run_entry(&w->main, w->t, w->c, false, seq, attr, err);
-    rk_posting p;
-    int r = merged_next(w, &p, err);
+    int r = merged_next(w, &w->last, err);
     if (r == 1) {
-        *seq = p.seq;
-        *attr = p.attr;
+        *seq = w->last.seq;
+        *attr = w->last.attr;
     }
     return r;
+}
+
+const rk_posting *rk_postings_walk_resolved(const rk_postings_walk *w)
+{
+    return w->merging ? &w->last : NULL;
 }
 
 int rk_postings_walk_next(rk_postings_walk *w, rk_posting *out, rk_error *err)

@@ -168,6 +168,7 @@ typedef struct rk_postings_walk {
     bool merging;              /* the side list has postings to return */
     bool have_main, have_side; /* head_main, head_side hold the next posting of each list */
     rk_posting head_main, head_side;
+    rk_posting last; /* the posting rk_postings_walk_entry returned last, when merging */
 } rk_postings_walk;
 
 /* Starts at the newest posting of l, or, when after is not NULL, at the first that sorts after the
@@ -180,6 +181,9 @@ int rk_postings_walk_start(rk_postings_walk *w, rk_txn *t, MDB_cursor *c, const 
 /* 1 with the next entry's sequence number and attribute, 0 at the end of the list, -1 on error. Reads
  * nothing but the list, so a caller can pass over an entry by its attribute before resolving it. */
 int rk_postings_walk_entry(rk_postings_walk *w, uint64_t *seq, uint8_t *attr, rk_error *err);
+/* The posting rk_postings_walk_entry returned last, resolved, when the walk had to resolve it (a
+ * merged walk compares sort keys); NULL when it did not, and the caller resolves it if it needs to. */
+const rk_posting *rk_postings_walk_resolved(const rk_postings_walk *w);
 /* 1 with *out the next posting, resolved from its change entry; 0 at the end of the list, -1 on error. */
 int rk_postings_walk_next(rk_postings_walk *w, rk_posting *out, rk_error *err);
 

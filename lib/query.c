@@ -303,7 +303,8 @@ static int walk_prefix(query_walk *w, MDB_cursor *c, rk_error *err)
         if (vis > w->max_vis)
             continue;
         rk_posting p;
-        int found = rk_postings_resolve(w->t, seq, &p, err);
+        const rk_posting *resolved = rk_postings_walk_resolved(pwk);
+        int found = resolved ? (p = *resolved, 1) : rk_postings_resolve(w->t, seq, &p, err);
         if (found <= 0) {
             rc = found < 0 ? -1 : rk_fail(err, "store_corrupt", "", "a posting names a missing change");
             break;
