@@ -30,6 +30,7 @@
  * half-full pages; the same blocks, with the visibility in two bits of each entry, take a few.
  */
 #include "postings.h"
+#include "util.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -562,19 +563,8 @@ static int seq_cmp(const void *a, const void *b)
  * from sorted (more than a few steps per entry) goes to qsort. */
 static void seq_sort(uint64_t *v, size_t n)
 {
-    size_t moves = 0;
-    for (size_t i = 1; i < n; i++) {
-        uint64_t x = v[i];
-        size_t j = i;
-        for (; j > 0 && v[j - 1] > x; j--)
-            v[j] = v[j - 1];
-        v[j] = x;
-        moves += i - j;
-        if (moves > 8 * n) {
-            qsort(v, n, sizeof *v, seq_cmp);
-            return;
-        }
-    }
+    if (!rk_u64_insertion_sort(v, n, 8 * n))
+        qsort(v, n, sizeof *v, seq_cmp);
 }
 
 /* Reads the block of l that holds kp's place into r, or, when kp is before the list's first block,

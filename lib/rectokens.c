@@ -7,6 +7,7 @@
  * nobody takes, which are still right for their hash and are dropped with the next batch.
  */
 #include "rectokens.h"
+#include "util.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -161,17 +162,6 @@ static void packed_radix_sort(uint64_t *v, uint64_t *tmp, size_t n)
 
 #define PACKED_SORT_SMALL 16 /* below this, insertion sort */
 
-static void packed_insertion_sort(uint64_t *v, size_t n)
-{
-    for (size_t i = 1; i < n; i++) {
-        uint64_t x = v[i];
-        size_t j = i;
-        for (; j > 0 && v[j - 1] > x; j--)
-            v[j] = v[j - 1];
-        v[j] = x;
-    }
-}
-
 static uint64_t packed_median3(uint64_t a, uint64_t b, uint64_t c)
 {
     if (a < b)
@@ -216,7 +206,7 @@ static void packed_sort(uint64_t *v, uint64_t *tmp, size_t n, unsigned depth)
             n = left;
         }
     }
-    packed_insertion_sort(v, n);
+    rk_u64_insertion_sort(v, n, SIZE_MAX);
 }
 
 /* The depth packed_sort allows before it falls back to the radix sort: twice log2(n). */

@@ -99,4 +99,24 @@ void rk_civil_from_days(int64_t days, int *y, int *m, int *d);
 /* Formats seconds since the epoch as RFC 3339 with the given offset ("Z" when 0 and utc_z). */
 void rk_format_rfc3339(int64_t epoch, int offset_s, bool utc_z, char out[32]);
 
+/* Sorts v[0..n) ascending by insertion, the cheapest order for short or nearly sorted runs. Gives up
+ * once its entries have moved more than max_moves places in all and returns false: v is then a
+ * permutation of its input for the caller to sort another way. Inline because it runs on the small
+ * partitions of hot sorts. */
+static inline bool rk_u64_insertion_sort(uint64_t *v, size_t n, size_t max_moves)
+{
+    size_t moves = 0;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+        moves += i - j;
+        if (moves > max_moves)
+            return false;
+    }
+    return true;
+}
+
 #endif
