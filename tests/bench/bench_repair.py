@@ -241,6 +241,9 @@ def one_run(build, cache, meta, timeout, keep, compress=None, timeline=False):
             run(["cp", "-r", "--sparse=always", os.path.join(cache, side + "-data"), os.path.join(work, side + "-data")])
             shutil.copy(os.path.join(cache, side + ".key"), os.path.join(work, side + ".key"))
             os.chmod(os.path.join(work, side + ".key"), 0o600)
+        # The copies are dirty pages until written back; without this the nodes' first durable
+        # commits would write back gigabytes that a real node's store never holds dirty.
+        os.sync()
         key_a, key_b = pubkey(build, os.path.join(work, "a.key")), pubkey(build, os.path.join(work, "b.key"))
         port = free_port()
         sock_a, sock_b = os.path.join(work, "a.sock"), os.path.join(work, "b.sock")
