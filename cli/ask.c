@@ -112,10 +112,13 @@ int rk_new_ask(const rk_record_form *form, FILE *in, json_t **out)
     if (!rec)
         return -1;
     json_t *body = json_object_get(rec, kind);
-    fprintf(stderr,
-            ja ? "%s を項目ごとに入力します（空欄で省略、必須の項目は * つき）。\n"
-               : "Enter the %s field by field (empty skips; * marks required fields).\n",
-            kind);
+    if (ja) {
+        int kv = rk_taxonomy_value(&renkei__kind__descriptor, kind);
+        fprintf(stderr, "%s（%s）を項目ごとに入力します（空欄で省略、必須の項目は * つき）。\n",
+                kv > 0 ? rk_label_ja(&renkei__kind__descriptor, kv) : kind, kind);
+    } else {
+        fprintf(stderr, "Enter the %s field by field (empty skips; * marks required fields).\n", kind);
+    }
     for (const char *const *q = form->asked; *q; q++) {
         const char *field = *q;
         bool required = rk_record_form_requires(form, field);

@@ -183,6 +183,8 @@ def test_new_ask_field_by_field():
     p = run("new", "case", "--ask", input=answers.encode(), env={"LANG": "ja_JP.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""})
     assert p.returncode == 0, p.stderr.decode()
     err = p.stderr.decode()
+    # the kind is named by its Japanese label, its code beside it
+    assert err.startswith("事例（case）を項目ごとに入力します"), err
     assert "候補: 17" in err and "候補: manufacturing" in err and "5) manufacturing  製造業" in err, err
     # required fields are starred, and a field's hint is what to type
     assert "*prefecture 都道府県（名前かコード 01〜47）: " in err and " tags タグ（; で区切る）: " in err, err
