@@ -253,7 +253,7 @@ static int collect_samples(rk_txn *t, rk_buf *samples, size_t *sizes, unsigned *
         if (v.mv_size == 0 || p[0] != ENVELOPE_TAG)
             continue;
         if (rk_buf_append(samples, p, v.mv_size) != 0) {
-            mdb_cursor_close(c);
+            rk_txn_cursor_close(t, c);
             return rk_fail(err, "no_memory", "", "out of memory while training the envelope dictionary");
         }
         sizes[(*n)++] = v.mv_size;

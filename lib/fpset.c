@@ -168,12 +168,12 @@ static int prefix_agg_walk_from(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_dbi 
         }
         parent = here;
     }
-    mdb_cursor_close(c);
+    rk_txn_cursor_close(t, c);
     if (!reached_depth)
         return 0;
     return bucket_items(t, txn, items, k, (size_t)level - 1, out, err);
 fail:
-    mdb_cursor_close(c);
+    rk_txn_cursor_close(t, c);
     return rk_txn_fail(t, rc, "reading the fingerprint index", err);
 }
 
@@ -212,10 +212,10 @@ static int bucket_items(rk_txn *t, MDB_txn *txn, MDB_dbi items, const uint8_t k[
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
         goto fail;
-    mdb_cursor_close(c);
+    rk_txn_cursor_close(t, c);
     return 0;
 fail:
-    mdb_cursor_close(c);
+    rk_txn_cursor_close(t, c);
     return rk_txn_fail(t, rc, "reading the fingerprint index", err);
 }
 
@@ -253,7 +253,7 @@ static int prefix_agg_cached(rk_txn *t, rk_fpcache *cache, MDB_txn *txn, MDB_dbi
         }
     }
     if (c)
-        mdb_cursor_close(c);
+        rk_txn_cursor_close(t, c);
     if (rc != 0 || absent)
         return rc;
     return prefix_agg_walk_from(t, txn, items, fps, k, level, parent, out, err);
@@ -414,9 +414,9 @@ int rk_store_set_nth_pair(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uin
         uint8_t none[RK_FP_DEPTH] = {0};
         rc = rk_fpcache_node(t, cache, fps, &nc, 1, none, &top, &top_tmp, err);
         if (nc)
-            mdb_cursor_close(nc);
+            rk_txn_cursor_close(t, nc);
         if (rc != 0) {
-            mdb_cursor_close(c);
+            rk_txn_cursor_close(t, c);
             return -1;
         }
         root = top->cum[top->n];
@@ -429,7 +429,7 @@ int rk_store_set_nth_pair(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uin
             goto fail;
     }
     if (target >= root.count) {
-        mdb_cursor_close(c);
+        rk_txn_cursor_close(t, c);
         return 0;
     }
     /* Descend by counts: at each level pick the child bucket that holds the target rank, adding the
@@ -477,9 +477,9 @@ int rk_store_set_nth_pair(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uin
                 break;
         }
         if (nc)
-            mdb_cursor_close(nc);
+            rk_txn_cursor_close(t, nc);
         if (failed) {
-            mdb_cursor_close(c);
+            rk_txn_cursor_close(t, c);
             return corrupt ? rk_fail(err, "store_corrupt", "", "the fingerprint index disagrees with its counts") : -1;
         }
         first_level = level;
@@ -488,13 +488,13 @@ int rk_store_set_nth_pair(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uin
     for (; level <= RK_FP_DEPTH && bucket.count > FP_SCAN_ITEMS; level++) {
         rc = nth_child(c, level, prefix, &bucket, &target, &acc);
         if (rc == MDB_NOTFOUND) {
-            mdb_cursor_close(c);
+            rk_txn_cursor_close(t, c);
             return rk_fail(err, "store_corrupt", "", "the fingerprint index disagrees with its counts");
         }
         if (rc != 0)
             goto fail;
     }
-    mdb_cursor_close(c);
+    rk_txn_cursor_close(t, c);
     /* the bucket prefix[0 .. level-1) is small (or the deepest): step through its items */
     size_t plen = (size_t)level - 1;
     if (items_from_prefix(t, txn, items, prefix, plen, &c, &ck, &cv, &rc, err) != 0)
@@ -525,15 +525,15 @@ int rk_store_set_nth_pair(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uin
                 goto fail;
             }
         }
-        mdb_cursor_close(c);
+        rk_txn_cursor_close(t, c);
         return found;
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
         goto fail;
-    mdb_cursor_close(c);
+    rk_txn_cursor_close(t, c);
     return rk_fail(err, "store_corrupt", "", "the fingerprint index disagrees with the set");
 fail:
-    mdb_cursor_close(c);
+    rk_txn_cursor_close(t, c);
     return rk_txn_fail(t, rc, "reading the fingerprint index", err);
 }
 

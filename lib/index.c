@@ -175,7 +175,7 @@ int rk_index_count(rk_txn *t, MDB_txn *txn, const rk_index_prefix *p, uint64_t *
     if (rc != 0)
         return rk_txn_fail(t, rc, "opening a cursor", err);
     rc = rk_postings_list_count(t, c, &l, n, err);
-    mdb_cursor_close(c);
+    rk_txn_cursor_close(t, c);
     return rc;
 }
 
@@ -207,7 +207,7 @@ static int filters_update(rk_txn *t, MDB_txn *txn, const rk_index_prefixes *list
                       : rk_postings_list_remove(t, c, &l, seq, sk, err);
     }
     rk_postings_sks_free(sks);
-    mdb_cursor_close(c);
+    rk_txn_cursor_close(t, c);
     return rc;
 }
 
@@ -304,7 +304,7 @@ static int tokens_remove(rk_txn *t, MDB_txn *txn, const rk_record *rec, const ui
     }
     for (const char *tok = rk_rectokens_next(tokens, NULL); rc == 0 && tok; tok = rk_rectokens_next(tokens, tok))
         rc = rk_postings_remove(t, c, (const uint8_t *)tok, strlen(tok), seq, sk, err);
-    mdb_cursor_close(c);
+    rk_txn_cursor_close(t, c);
     rk_rectokens_free(tokens);
     return rc;
 }
@@ -511,7 +511,7 @@ static int batch_write(rk_txn *t, MDB_txn *txn, flush_batch *b, rk_error *err)
             result = rk_postings_list_add_late(t, tc, &l, run, m, sks, NULL, err);
     }
     rk_postings_sks_free(sks);
-    mdb_cursor_close(tc);
+    rk_txn_cursor_close(t, tc);
     free(run);
     return result;
 }
@@ -539,7 +539,7 @@ int rk_index_flush(rk_txn *t, rk_error *err)
             break;
         }
     }
-    mdb_cursor_close(c);
+    rk_txn_cursor_close(t, c);
     if (result == 0 && rc != MDB_NOTFOUND)
         result = rk_txn_fail(t, rc, "reading the pending full-text list", err);
     if (result == 0)
@@ -565,7 +565,7 @@ int rk_index_merge_late(rk_txn *t, rk_error *err)
         if (rc != 0)
             return rk_txn_fail(t, rc, "opening a cursor", err);
         rc = rk_postings_merge_all_late(t, c, tokens, NULL, err);
-        mdb_cursor_close(c);
+        rk_txn_cursor_close(t, c);
     }
     return rc;
 }

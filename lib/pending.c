@@ -39,7 +39,7 @@ static int author_count(rk_txn *t, const uint8_t author[RK_KEY_LEN], uint64_t li
         ++*out;
         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(c);
+    rk_txn_cursor_close(t, c);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : rk_txn_fail(t, rc, "pending: count", err);
 }
 
@@ -97,7 +97,7 @@ static int walk_order(rk_txn *t, order_pick pick, void *ctx, uint64_t max, uint6
             memcpy(key, v.mv_data, KEY_LEN);
             seq = rk_get_be64(k.mv_data);
         }
-        mdb_cursor_close(c);
+        rk_txn_cursor_close(t, c);
         if (rc == MDB_NOTFOUND || (rc == 0 && choice != 1))
             return 0;
         if (rc != 0)
@@ -194,7 +194,7 @@ int rk_pending_authors(rk_txn *t, rk_pending_author_cb cb, void *ctx, rk_error *
         uint8_t author[RK_KEY_LEN];
         if (rc == 0 && k.mv_size == KEY_LEN)
             memcpy(author, k.mv_data, RK_KEY_LEN);
-        mdb_cursor_close(c);
+        rk_txn_cursor_close(t, c);
         if (rc == MDB_NOTFOUND)
             return 0;
         if (rc != 0)
@@ -243,7 +243,7 @@ int rk_pending_take(rk_txn *t, const uint8_t author[RK_KEY_LEN], rk_pending_list
             if (e.env)
                 memcpy(e.env, p + VAL_HEAD, e.len);
         }
-        mdb_cursor_close(c);
+        rk_txn_cursor_close(t, c);
         if (rc != 0 && rc != MDB_NOTFOUND) {
             rk_txn_fail(t, rc, "pending: take", err);
             break;

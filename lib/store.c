@@ -216,7 +216,7 @@ int rk_store_remove_after(rk_txn *t, const uint8_t author[RK_KEY_LEN], uint64_t 
             flen = k.mv_size;
             memcpy(hash, v.mv_data, RK_HASH_LEN);
         }
-        mdb_cursor_close(c);
+        rk_txn_cursor_close(t, c);
         if (rc != 0 && rc != MDB_NOTFOUND)
             return rk_txn_fail(t, rc, "remove: walk", err);
         if (!hit)
@@ -254,7 +254,7 @@ int rk_store_changes(rk_txn *t, uint64_t after, size_t limit, rk_change_cb cb, v
     rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && (limit == 0 || n < limit)) {
         if (k.mv_size != 8 || v.mv_size < CHANGE_FIXED || v.mv_size > CHANGE_FIXED + RK_RID_MAX) {
-            mdb_cursor_close(c);
+            rk_txn_cursor_close(t, c);
             return rk_fail(err, "store_corrupt", "", "a change entry is malformed");
         }
         const uint8_t *p = v.mv_data;

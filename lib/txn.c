@@ -95,9 +95,15 @@ int rk_txn_cursor(rk_txn *t, rk_db db, MDB_cursor **c, const char *what, rk_erro
     return rc == 0 ? 0 : rk_txn_fail(t, rc, what, err);
 }
 
+void rk_txn_cursor_close(rk_txn *t, MDB_cursor *c)
+{
+    if (!t->write || t->txn)
+        mdb_cursor_close(c);
+}
+
 int rk_txn_cursor_done(rk_txn *t, MDB_cursor *c, int rc, const char *what, rk_error *err)
 {
-    mdb_cursor_close(c);
+    rk_txn_cursor_close(t, c);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : rk_txn_fail(t, rc, what, err);
 }
 

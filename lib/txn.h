@@ -100,6 +100,9 @@ int rk_txn_fail(rk_txn *t, int mdb_rc, const char *what, rk_error *err);
 int rk_txn_cursor(rk_txn *t, rk_db db, MDB_cursor **c, const char *what, rk_error *err);
 /* Closes a cursor whose walk ended with rc: 0 when it ran out of keys (MDB_NOTFOUND) or stopped
  * early (0), else -1 with err (rk_txn_fail). */
+/* Closes a cursor of t unless t was a write transaction that failed: rk_txn_fail aborted it, and
+ * LMDB freed its cursors with it (closing one then would free it twice). */
+void rk_txn_cursor_close(rk_txn *t, MDB_cursor *c);
 int rk_txn_cursor_done(rk_txn *t, MDB_cursor *c, int rc, const char *what, rk_error *err);
 /* Aborts a write transaction whose change failed half-way for a reason that is not LMDB's own. */
 void rk_txn_poison(rk_txn *t, const rk_error *why);
