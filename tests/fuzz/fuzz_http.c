@@ -366,7 +366,8 @@ static void route_request(const rk_http_req *r, bool tcp)
         abort();
     if (found == RK_API_ROUTE_ARG_TOO_LONG)
         return;
-    if (m.arg && strlen(m.arg) >= RK_API_ARG_MAX)
+    /* only a one-segment placeholder is bounded; a rest-of-path one (an export's name) is as sent */
+    if (m.arg && !(route->flags & RK_API_REST) && strlen(m.arg) >= RK_API_ARG_MAX)
         abort();
     switch (route->op) {
     case RK_API_OP_LIST_RECORDS: route_records(r->query); break;
