@@ -60,55 +60,66 @@ static envdict *envdict_new(const void *bytes, size_t len)
 
 /* ---- per-thread contexts ------------------------------------------------------------------------- */
 
+/* A thread's contexts, made on first use and freed with the thread: one key for both. */
+typedef struct zstd_thread {
+    ZSTD_CCtx *c;
+    ZSTD_DCtx *d;
+} zstd_thread;
+
 static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
-static pthread_key_t cctx_key, dctx_key;
+static pthread_key_t ctx_key;
 
-static void cctx_free(void *p)
+static void zstd_thread_free(void *p)
 {
-    ZSTD_freeCCtx(p);
+    zstd_thread *z = p;
+    ZSTD_freeCCtx(z->c);
+    ZSTD_freeDCtx(z->d);
+    free(z);
 }
 
-static void dctx_free(void *p)
+static void ctx_key_create(void)
 {
-    ZSTD_freeDCtx(p);
+    pthread_key_create(&ctx_key, zstd_thread_free);
 }
 
-static void ctx_keys(void)
+static zstd_thread *thread_state(void)
 {
-    pthread_key_create(&cctx_key, cctx_free);
-    pthread_key_create(&dctx_key, dctx_free);
+    pthread_once(&ctx_once, ctx_key_create);
+    zstd_thread *z = pthread_getspecific(ctx_key);
+    if (z)
+        return z;
+    z = calloc(1, sizeof *z);
+    if (z && pthread_setspecific(ctx_key, z) != 0) {
+        free(z);
+        return NULL;
+    }
+    return z;
 }
 
 static ZSTD_CCtx *thread_cctx(void)
 {
-    pthread_once(&ctx_once, ctx_keys);
-    ZSTD_CCtx *c = pthread_getspecific(cctx_key);
-    if (c)
-        return c;
-    c = ZSTD_createCCtx();
+    zstd_thread *z = thread_state();
+    if (!z || z->c)
+        return z ? z->c : NULL;
+    ZSTD_CCtx *c = ZSTD_createCCtx();
     /* The frame carries nothing the store does not need: no checksum (LMDB's pages are the store's
      * integrity), no dictionary id (a store has one dictionary). Its content size stays: the decoder
      * checks it and allocates by it. */
     if (c && (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0)) ||
-              ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0)) || pthread_setspecific(cctx_key, c) != 0)) {
+              ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0)))) {
         ZSTD_freeCCtx(c);
         return NULL;
     }
+    z->c = c;
     return c;
 }
 
 static ZSTD_DCtx *thread_dctx(void)
 {
-    pthread_once(&ctx_once, ctx_keys);
-    ZSTD_DCtx *d = pthread_getspecific(dctx_key);
-    if (d)
-        return d;
-    d = ZSTD_createDCtx();
-    if (d && pthread_setspecific(dctx_key, d) != 0) {
-        ZSTD_freeDCtx(d);
-        return NULL;
-    }
-    return d;
+    zstd_thread *z = thread_state();
+    if (z && !z->d)
+        z->d = ZSTD_createDCtx();
+    return z ? z->d : NULL;
 }
 
 /* ---- the store's dictionary ---------------------------------------------------------------------- */
