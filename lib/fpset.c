@@ -65,34 +65,41 @@ static int set_update(rk_txn *t, int set, const uint8_t item[RK_ITEM_LEN], int s
     rk_txn_mark_shared(t); /* read transactions after this one must not use trie nodes kept before it */
     rk_fpagg delta;
     rk_fpagg_of_hash(&delta, item + 8);
-    for (int level = 0; level <= RK_FP_DEPTH; level++) {
+    /* One cursor positioning per level: the bucket is rewritten where the read left the cursor
+     * (MDB_CURRENT, same size) instead of searched for again by a second B-tree descent. */
+    MDB_cursor *c;
+    rc = mdb_cursor_open(txn, fps, &c);
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "opening a cursor", err);
+    for (int level = 0; rc == 0 && level <= RK_FP_DEPTH; level++) {
         uint8_t key[RK_FP_KEY_MAX];
         key[0] = (uint8_t)level;
         memcpy(key + 1, item, (size_t)level);
         MDB_val fk = rk_mdb_val(key, 1 + (size_t)level), fv;
         rk_fpagg a = {0};
-        rc = mdb_get(txn, fps, &fk, &fv);
-        if (rc == 0 && fv.mv_size == RK_FP_VAL_LEN)
+        rc = mdb_cursor_get(c, &fk, &fv, MDB_SET);
+        bool found = rc == 0 && fv.mv_size == RK_FP_VAL_LEN;
+        if (found)
             rk_fpagg_decode(&a, &fv);
         else if (rc != 0 && rc != MDB_NOTFOUND)
-            return rk_txn_fail(t, rc, "reading a fingerprint bucket", err);
+            break;
         if (sign > 0)
             rk_fpagg_add(&a, &delta);
         else
             rk_fpagg_sub(&a, &delta);
         if (a.count == 0) {
-            rc = mdb_del(txn, fps, &fk, NULL);
-            if (rc == MDB_NOTFOUND)
-                rc = 0;
+            rc = rc == 0 ? mdb_cursor_del(c, 0) : 0;
         } else {
             uint8_t buf[RK_FP_VAL_LEN];
             rk_fpagg_encode(&a, buf);
+            fk = rk_mdb_val(key, 1 + (size_t)level);
             fv = rk_mdb_val(buf, sizeof buf);
-            rc = mdb_put(txn, fps, &fk, &fv, 0);
+            rc = mdb_cursor_put(c, &fk, &fv, found ? MDB_CURRENT : 0);
         }
-        if (rc != 0)
-            return rk_txn_fail(t, rc, "writing a fingerprint bucket", err);
     }
+    rk_txn_cursor_close(t, c);
+    if (rc != 0)
+        return rk_txn_fail(t, rc, "writing a fingerprint bucket", err);
     return 0;
 }
 
