@@ -51,6 +51,12 @@ bool rk_envelope_split(const uint8_t *env, size_t len, rk_envelope *out)
         return false;
     if (rlen == 0 || rlen > len - i || len - i - rlen != 2 + RK_SIG_LEN)
         return false;
+    /* a length padded with continuation bytes decodes, but is not what protobuf-c writes */
+    size_t minimal = 1;
+    for (uint64_t v = rlen; v >= 0x80; v >>= 7)
+        minimal++;
+    if (i - 1 != minimal)
+        return false;
     const uint8_t *tail = env + i + rlen;
     if (tail[0] != ENVELOPE_TAG_SIG || tail[1] != RK_SIG_LEN)
         return false;

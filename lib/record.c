@@ -1,7 +1,9 @@
 /* record: the life of a signed record's bytes.
  *
  * rk_record_parse is the defensive entry for bytes from anywhere (peer, disk, CLI): it bounds sizes
- * before decoding and copies the envelope so the result never points into caller memory.
+ * before decoding and copies the envelope so the result never points into caller memory. A canonical
+ * envelope (lib/envelope.h), which is what peers send, is copied as it is; any other valid layout is
+ * decoded and rebuilt around the same signed bytes, so the result is canonical either way.
  * rk_record_seal and rk_record_seal_owned are the only places a Record is ever serialised: packed
  * once, then the same bytes are hashed, signed, stored and relayed. The _owned form (the publish
  * path) keeps the very message it packed instead of decoding the bytes back.
@@ -76,6 +78,24 @@ int rk_record_parse(const uint8_t *env, size_t len, const rk_limits *lim, uint64
                        lim->max_record_bytes);
     if (len == 0)
         return rk_fail(err, "malformed", "", "empty signed record");
+    /* What peers and the store hand over is canonical: then the envelope is already the one
+     * build_envelope would make, and it is copied once instead of decoded, copied out and rebuilt. */
+    rk_envelope canon;
+    if (rk_envelope_split(env, len, &canon)) {
+        out->env = malloc(len);
+        if (!out->env)
+            return rk_fail(err, "no_memory", "", "out of memory");
+        memcpy(out->env, env, len);
+        out->env_len = len;
+        out->bytes = out->env + (canon.record - env);
+        out->len = canon.record_len;
+        memcpy(out->sig, canon.sig, RK_SIG_LEN);
+        if (decode_owned(out, lim, now_ms, err) != 0) {
+            rk_record_free(out);
+            return -1;
+        }
+        return 0;
+    }
     Renkei__SignedRecord *sr = renkei__signed_record__unpack(NULL, len, env);
     if (!sr)
         return rk_fail(err, "malformed", "", "the signed record envelope does not decode");

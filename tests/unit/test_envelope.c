@@ -131,6 +131,21 @@ static void test_split_refuses_odd_layouts(void **state)
     buf[0] = 0x0a;
     buf[1] = 0x7f;
     assert_false(rk_envelope_split(buf, 2 + 2 + RK_SIG_LEN, &e));
+    /* a length padded with a continuation byte (0x82 0x00 is 2): valid protobuf, not what protobuf-c
+     * writes, so not canonical */
+    memset(buf, 0, sizeof buf);
+    buf[0] = 0x0a;
+    buf[1] = 0x82;
+    buf[2] = 0x00;
+    buf[3] = 0x08;
+    buf[4] = 0x01;
+    buf[5] = 0x12;
+    buf[6] = 0x40;
+    assert_false(rk_envelope_split(buf, 7 + RK_SIG_LEN, &e));
+    buf[1] = 0x02; /* the same, unpadded, is canonical once the bytes close up */
+    memmove(buf + 2, buf + 3, 4 + RK_SIG_LEN);
+    assert_true(rk_envelope_split(buf, 6 + RK_SIG_LEN, &e));
+    assert_int_equal(e.record_len, 2);
 }
 
 /* Packs a Record with protobuf-c and wraps it canonically. */
@@ -242,6 +257,33 @@ static void test_record_parse_canonicalises(void **state)
     assert_true(rk_record_signature_ok(&parsed));
     rk_record_free(&parsed);
     free(swapped);
+
+    /* the length padded with one continuation byte: decodes the same, comes out canonical */
+    size_t hdr = (size_t)(sealed.bytes - sealed.env); /* tag and varint */
+    uint8_t *padded = malloc(sealed.env_len + 1);
+    assert_non_null(padded);
+    memcpy(padded, sealed.env, hdr);
+    padded[hdr - 1] |= 0x80;
+    padded[hdr] = 0x00;
+    memcpy(padded + hdr + 1, sealed.env + hdr, sealed.env_len - hdr);
+    assert_int_equal(rk_record_parse(padded, sealed.env_len + 1, NULL, 0, &parsed, &err), 0);
+    assert_int_equal(parsed.env_len, sealed.env_len);
+    assert_memory_equal(parsed.env, sealed.env, sealed.env_len);
+    assert_memory_equal(parsed.hash, sealed.hash, RK_HASH_LEN);
+    rk_record_free(&parsed);
+    free(padded);
+
+    /* the canonical envelope itself: the same record, the same bytes */
+    assert_int_equal(rk_record_parse(sealed.env, sealed.env_len, NULL, 0, &parsed, &err), 0);
+    assert_ptr_not_equal(parsed.env, sealed.env);
+    assert_int_equal(parsed.env_len, sealed.env_len);
+    assert_memory_equal(parsed.env, sealed.env, sealed.env_len);
+    assert_int_equal(parsed.bytes - parsed.env, sealed.bytes - sealed.env);
+    assert_memory_equal(parsed.sig, sealed.sig, RK_SIG_LEN);
+    assert_memory_equal(parsed.hash, sealed.hash, RK_HASH_LEN);
+    assert_string_equal(parsed.msg->rid, "case-1");
+    assert_true(rk_record_signature_ok(&parsed));
+    rk_record_free(&parsed);
     rk_record_free(&sealed);
     fx_author_free(&a);
 }
