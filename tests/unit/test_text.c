@@ -216,6 +216,51 @@ static void test_token_characters(void **state)
     }
 }
 
+/* Whether s[0..len) is UTF-8 as utf8proc_iterate reads it, the definition text.c keeps to. */
+static bool reference_valid_utf8(const uint8_t *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &cp);
+        if (n <= 0 || cp < 0)
+            return false;
+        i += (size_t)n;
+    }
+    return true;
+}
+
+/* Every lead byte from 0x80 with every two bytes after it, whole and cut short, then followed by a
+ * letter: text.c's own reading of three-byte sequences agrees with utf8proc on what is UTF-8, and a
+ * text it refuses has no normal form and no tokens. */
+static void test_utf8_reading_equals_utf8proc(void **state)
+{
+    (void)state;
+    for (unsigned lead = 0x80; lead <= 0xFF; lead++)
+        for (unsigned b1 = 0; b1 <= 0xFF; b1++)
+            for (unsigned b2 = 0; b2 <= 0xFF; b2++) {
+                uint8_t s[4] = {(uint8_t)lead, (uint8_t)b1, (uint8_t)b2, 'a'};
+                for (size_t len = 1; len <= 4; len++) {
+                    if (len < 3 && b2) /* the cut-short forms once per b1 (and once per lead for len 1) */
+                        continue;
+                    if (len == 1 && b1)
+                        continue;
+                    bool want = reference_valid_utf8(s, len);
+                    if (rk_text_valid_utf8((const char *)s, len) != want)
+                        fail_msg("%02X %02X %02X (%zu bytes): valid is %d", lead, b1, b2, len, want);
+                }
+                if (lead < 0xE0 || lead > 0xEF || !b1 || !b2)
+                    continue;
+                /* the reading the normal form and the tokens share, on the whole sequence */
+                char text[5] = {(char)lead, (char)b1, (char)b2, 'a', '\0'};
+                bool want = reference_valid_utf8(s, 4);
+                char *norm = rk_text_normalize(text, 4);
+                int n = 0;
+                if ((norm != NULL) != want || (rk_text_tokens(text, count_tokens, &n) == 0) != want)
+                    fail_msg("%02X %02X %02X: normal form or tokens disagree with validity %d", lead, b1, b2, want);
+                free(norm);
+            }
+}
+
 static void test_width(void **state)
 {
     (void)state;
@@ -230,5 +275,6 @@ int main(void)
     return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_normalize_width_and_case),
                         cmocka_unit_test(test_normalize_mixed), cmocka_unit_test(test_normalize_equals_utf8proc),
                         cmocka_unit_test(test_normalize_every_bmp_character), cmocka_unit_test(test_bigrams),
-                        cmocka_unit_test(test_token_characters), cmocka_unit_test(test_width));
+                        cmocka_unit_test(test_token_characters), cmocka_unit_test(test_utf8_reading_equals_utf8proc),
+                        cmocka_unit_test(test_width));
 }
