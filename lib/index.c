@@ -22,6 +22,7 @@
 #include <glib.h>
 
 #include "grow.h"
+#include "latefilters.h"
 #include "records.h"
 #include "rectokens.h"
 #include "text.h"
@@ -196,17 +197,23 @@ static int filters_update(rk_txn *t, MDB_txn *txn, const rk_index_prefixes *list
     if (rc != 0)
         return rk_txn_fail(t, rc, "opening a cursor", err);
     rk_posting_new p = {.seq = seq, .sk = sk, .attr = visibility};
-    /* A record older than its lists' newest is placed in each by the same few records around its
-     * version (its 'a' list and its kind's hold nearly the same): their sort keys are read once. */
-    rk_postings_sks *sks = sign > 0 ? rk_postings_sks_new() : NULL;
+    if (sign < 0)
+        rk_latefilters_drop(t, seq); /* put earlier in t: its late postings are not written yet */
     for (size_t i = 0; rc == 0 && i < lists->n; i++) {
         rk_postings_list l;
         if (!rk_postings_filter_list(&l, lists->v[i].b, lists->v[i].len))
             continue;
-        rc = sign > 0 ? rk_postings_list_add_late(t, c, &l, &p, 1, sks, NULL, err)
-                      : rk_postings_list_remove(t, c, &l, seq, sk, err);
+        if (sign < 0) {
+            rc = rk_postings_list_remove(t, c, &l, seq, sk, err);
+            continue;
+        }
+        /* A late posting (a record older than the list's last block) waits for t's commit, where
+         * each side list takes all of t's at once (lib/latefilters.h); the others are appended now. */
+        int late = rk_postings_list_is_late(t, c, &l, sk, err);
+        rc = late < 0 ? -1
+             : late   ? rk_latefilters_add(t, &l, seq, sk, visibility, err)
+                      : rk_postings_list_add(t, c, &l, &p, 1, NULL, NULL, err);
     }
-    rk_postings_sks_free(sks);
     rk_txn_cursor_close(t, c);
     return rc;
 }
@@ -591,7 +598,7 @@ int rk_index_flush(rk_txn *t, rk_error *err)
 int rk_index_merge_late(rk_txn *t, rk_error *err)
 {
     MDB_txn *txn = rk_txn_mdb(t, err);
-    if (!txn)
+    if (!txn || rk_latefilters_write(t, err) != 0)
         return -1;
     int rc = 0;
     for (int tokens = 0; rc == 0 && tokens < 2; tokens++) {

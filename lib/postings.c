@@ -1057,6 +1057,20 @@ int rk_postings_add(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, co
 
 /* ---- late postings (postings.h) -------------------------------------------------------------------- */
 
+int rk_postings_list_is_late(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const uint8_t sk[RK_SORT_KEY_LEN],
+                             rk_error *err)
+{
+    if (!l->side)
+        return 0;
+    MDB_val k, v;
+    int found = seek(t, c, l, kp_top, &k, &v, err);
+    if (found <= 0)
+        return found;
+    uint8_t kp[KP_LEN];
+    kp_of(sk, kp);
+    return memcmp(kp, (const uint8_t *)k.mv_data + l->plen, KP_LEN) < 0;
+}
+
 int rk_postings_list_add_late(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *v, size_t n,
                               rk_postings_sks *sks, rk_postings_cost *cost, rk_error *err)
 {

@@ -129,6 +129,10 @@ int rk_postings_list_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, co
  * to the side list, which is merged into the list once it is large enough (RK_POSTINGS_LATE_MIN). */
 int rk_postings_list_add_late(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *v, size_t n,
                               rk_postings_sks *sks, rk_postings_cost *cost, rk_error *err);
+/* 1 if a posting of sort key sk would go to l's side list (it sorts before the key of l's last block),
+ * 0 if not (or l has no side list), -1 on error. A late posting stays late while t only adds to l. */
+int rk_postings_list_is_late(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const uint8_t sk[RK_SORT_KEY_LEN],
+                             rk_error *err);
 /* Moves every posting of l's side list into l, each block that takes some rewritten once. */
 int rk_postings_merge_late(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, rk_postings_sks *sks,
                            rk_postings_cost *cost, rk_error *err);

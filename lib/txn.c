@@ -61,6 +61,9 @@ struct rk_txn {
     size_t n_held, cap_held;
     void *envdict_made; /* rk_txn_envdict_made */
     void (*envdict_made_free)(void *);
+    void *deferred; /* rk_txn_deferred */
+    int (*deferred_run)(rk_txn *t, void *ctx, rk_error *err);
+    void (*deferred_free)(void *ctx);
 };
 
 /* ---- transactions and errors --------------------------------------------------------------------- */
@@ -203,6 +206,15 @@ void **rk_txn_write_slot(rk_txn *t, void (*free_fn)(void *))
     return &t->s->write_slot;
 }
 
+void **rk_txn_deferred(rk_txn *t, int (*run)(rk_txn *t, void *ctx, rk_error *err), void (*free_fn)(void *ctx))
+{
+    if (!t->write)
+        return NULL;
+    t->deferred_run = run;
+    t->deferred_free = free_fn;
+    return &t->deferred;
+}
+
 void rk_txn_scratch_cleanup(rk_txn *t, void (*fn)(void *scratch))
 {
     if (!t->write)
@@ -253,6 +265,8 @@ void rk_txn_envdict_made(rk_txn *t, void *d, void (*free_fn)(void *))
 /* committed: whether t's changes were committed, so a dictionary it made may become the store's. */
 static void txn_free(rk_txn *t, bool committed)
 {
+    if (t->deferred && t->deferred_free)
+        t->deferred_free(t->deferred);
     if (t->scratch_free)
         t->scratch_free(t->scratch);
     for (size_t i = 0; i < t->n_held; i++)
@@ -287,7 +301,15 @@ int rk_txn_begin(rk_store *s, bool write, rk_txn **out, rk_error *err)
 int rk_txn_commit(rk_txn *t, rk_error *err)
 {
     int result = 0;
-    if (!t->txn) {
+    rk_error why;
+    if (t->txn && t->deferred && t->deferred_run(t, t->deferred, &why) != 0) {
+        if (t->txn) /* failed without an LMDB error (memory): nothing of t may be committed */
+            mdb_txn_abort(t->txn);
+        t->txn = NULL;
+        if (err)
+            *err = why;
+        result = -1;
+    } else if (!t->txn) {
         if (err)
             *err = t->failure;
         result = -1;

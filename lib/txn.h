@@ -163,6 +163,12 @@ void rk_txn_envdict_made(rk_txn *t, void *d, void (*free_fn)(void *));
  * on it when the store closes. NULL for a read-only transaction. */
 void **rk_txn_write_slot(rk_txn *t, void (*free_fn)(void *));
 
+/* Work a write transaction leaves to its commit, and the place where it gathers it (NULL at first; the
+ * caller keeps its context there). run(t, ctx) runs first in rk_txn_commit, inside t; if it fails, t
+ * is aborted and the commit reports run's error. free_fn(ctx) runs when t ends, committed or not. One
+ * per transaction (lib/latefilters.c); NULL for a read-only transaction. */
+void **rk_txn_deferred(rk_txn *t, int (*run)(rk_txn *t, void *ctx, rk_error *err), void (*free_fn)(void *ctx));
+
 static inline MDB_val rk_mdb_val(const void *p, size_t n)
 {
     MDB_val v = {.mv_size = n, .mv_data = (void *)p};

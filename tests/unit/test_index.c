@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <glib.h>
 #include <lmdb.h>
 
 #include "fixture.h"
@@ -990,6 +991,188 @@ static void test_late_records_are_searched_from_side_lists(void **state)
     free(all);
 }
 
+static gint line_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The filter lists of a store, each as the text of its walk: its prefix, then seq:attribute for each
+ * posting newest first, one list a line, the lines sorted (a list with a side list is met at its side
+ * list's key, before every other). */
+static GString *filter_lists(fx_store *s)
+{
+    GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+    rk_error err;
+    rk_txn *t = fx_begin(s, false);
+    MDB_cursor *c = fx_cursor(t, RK_DB_INDEXES), *wc = fx_cursor(t, RK_DB_INDEXES);
+    static rk_postings_walk w;
+    GHashTable *seen = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, NULL);
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const uint8_t *key = k.mv_data;
+        size_t len = k.mv_size;
+        if (key[0] == RK_POSTINGS_SIDE_TAG) {
+            key++;
+            len--;
+        }
+        if (key[0] != RK_INDEX_TAG_ALL && key[0] != 'f')
+            continue;
+        assert_true(len > 16);
+        GBytes *prefix = g_bytes_new(key, len - 16);
+        if (!g_hash_table_add(seen, prefix))
+            continue;
+        rk_postings_list l;
+        assert_true(rk_postings_filter_list(&l, key, len - 16));
+        GString *out = g_string_new(NULL);
+        g_string_append_printf(out, "%zu:", len - 16);
+        for (size_t i = 0; i < len - 16; i++)
+            g_string_append_printf(out, "%02x", key[i]);
+        assert_int_equal(rk_postings_list_walk_start(&w, t, wc, &l, NULL, &err), 0);
+        uint64_t seq;
+        uint8_t attr;
+        int r;
+        while ((r = rk_postings_walk_entry(&w, &seq, &attr, &err)) == 1)
+            g_string_append_printf(out, " %llu:%u", (unsigned long long)seq, attr);
+        assert_int_equal(r, 0);
+        g_string_append_c(out, '\n');
+        g_ptr_array_add(lines, g_string_free(out, FALSE));
+    }
+    g_ptr_array_sort(lines, line_cmp);
+    GString *out = g_string_new(NULL);
+    for (guint i = 0; i < lines->len; i++)
+        g_string_append(out, g_ptr_array_index(lines, i));
+    g_ptr_array_free(lines, TRUE);
+    g_hash_table_destroy(seen);
+    mdb_cursor_close(wc);
+    mdb_cursor_close(c);
+    rk_txn_abort(t);
+    return out;
+}
+
+/* Puts recs[0..n) into s, in one transaction or in one each. */
+static void put_into(fx_store *s, const rk_record *recs, size_t n, bool each)
+{
+    rk_error err;
+    rk_txn *t = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!t)
+            t = fx_begin(s, true);
+        rk_put_result res;
+        assert_int_equal(rk_store_put(t, &recs[i], &res, NULL, &err), 0);
+        assert_int_equal(res, RK_PUT_STORED);
+        if (each || i + 1 == n) {
+            assert_int_equal(rk_txn_commit(t, &err), 0);
+            t = NULL;
+        }
+    }
+}
+
+/* A transaction's late filter postings are gathered and written at its commit (lib/latefilters.h).
+ * The same puts, made once in a single transaction (with replacements and deletions of records put
+ * earlier in it) and once each in its own (placed as they come), must leave every filter list with the
+ * same postings; queries must find the late records, an aborted transaction must leave nothing, and
+ * merging the side lists must change no list. Without the drop of a replaced record's gathered
+ * postings, its old version would stay listed; without the write at the commit, the late records
+ * would be missing from the filter queries. */
+#define N_GATHERED 300
+static void test_late_filters_gathered_per_transaction(void **state)
+{
+    fixture *f = *state;
+    spec *all = calloc(N_RECORDS + N_BASE + N_GATHERED, sizeof *all);
+    rk_record *recs = calloc(N_RECORDS + N_BASE + N_GATHERED, sizeof *recs);
+    assert_non_null(all);
+    assert_non_null(recs);
+    size_t n = publish_base(f, all);
+    /* the same records into a second store, in the same order, so that they get the same sequence numbers */
+    fx_store direct;
+    fx_store_open(&direct, "index-direct", 0);
+    for (size_t i = 0; i < n; i++)
+        seal_spec(f, &all[i], &recs[i]);
+    put_into(&direct, recs, N_RECORDS, false);
+    for (size_t i = N_RECORDS; i < n; i += 100)
+        put_into(&direct, recs + i, 100, false);
+    rk_error err;
+    rk_txn *t = fx_begin(&direct, true);
+    assert_int_equal(rk_index_flush(t, &err), 0);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    GString *a = filter_lists(&f->s), *b = filter_lists(&direct);
+    assert_string_equal(a->str, b->str);
+    g_string_free(a, TRUE);
+    g_string_free(b, TRUE);
+    /* late records, spread between the base's versions; then a newer version of every fifth (late too,
+     * replacing a record put earlier in the same transaction) and a tombstone for every seventh */
+    size_t first = n, m = 0;
+    for (size_t i = 0; i < N_GATHERED; i++)
+        bulk_spec(&all[n + i], "gathered", i, 100000 + 10 * (uint64_t)((i * 389) % N_BASE) + 3, i % 3 == 0 ? 2 : 0,
+                  i % 11 ? PUBLIC : NETWORK);
+    for (size_t i = 0; i < N_GATHERED; i++) {
+        seal_spec(f, &all[n + i], &recs[n + m]);
+        memcpy(all[n + i].hash, recs[n + m].hash, RK_HASH_LEN);
+        m++;
+    }
+    rk_record *more = calloc(2 * N_GATHERED, sizeof *more);
+    assert_non_null(more);
+    size_t k = 0;
+    for (size_t i = 0; i < N_GATHERED; i += 5) {
+        spec *s = &all[first + i];
+        s->version += 1;
+        s->text_class = s->text_class == 0 ? 2 : 0;
+        memcpy(s->prefecture, prefectures[(i / 5) % 3], 3);
+        snprintf(s->title, sizeof s->title, "%s 改訂 %zu", title_forms[s->text_class], i);
+        seal_spec(f, s, &more[k]);
+        memcpy(s->hash, more[k].hash, RK_HASH_LEN);
+        k++;
+    }
+    for (size_t i = 1; i < N_GATHERED; i += 7) {
+        spec *s = &all[first + i];
+        s->version += 2;
+        fx_seal_tombstone(&f->authors[s->author], s->rid, s->version, PUBLIC, &more[k++]);
+        s->kind = RENKEI__KIND__KIND_TOMBSTONE;
+        s->text_class = -1;
+    }
+    /* an aborted transaction leaves nothing of them */
+    size_t sides = side_keys(f, RK_DB_INDEXES);
+    t = fx_begin(&f->s, true);
+    for (size_t i = 0; i < m; i++) {
+        rk_put_result res;
+        assert_int_equal(rk_store_put(t, &recs[first + i], &res, NULL, &err), 0);
+    }
+    rk_txn_abort(t);
+    assert_int_equal(side_keys(f, RK_DB_INDEXES), sides);
+    /* all in one transaction here, one each there */
+    t = fx_begin(&f->s, true);
+    for (size_t i = 0; i < m + k; i++) {
+        rk_put_result res;
+        assert_int_equal(rk_store_put(t, i < m ? &recs[first + i] : &more[i - m], &res, NULL, &err), 0);
+        assert_int_equal(res, RK_PUT_STORED);
+    }
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    put_into(&direct, recs + first, m, true);
+    put_into(&direct, more, k, true);
+    n += N_GATHERED;
+    assert_true(side_keys(f, RK_DB_INDEXES) > sides);
+    a = filter_lists(&f->s);
+    b = filter_lists(&direct);
+    assert_string_equal(a->str, b->str);
+    expect_late_queries(f, all, n);
+    t = fx_begin(&f->s, true);
+    assert_int_equal(rk_index_merge_late(t, &err), 0);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+    assert_int_equal(side_keys(f, RK_DB_INDEXES), 0);
+    GString *merged = filter_lists(&f->s);
+    assert_string_equal(merged->str, b->str);
+    expect_late_queries(f, all, n);
+    g_string_free(merged, TRUE);
+    g_string_free(a, TRUE);
+    g_string_free(b, TRUE);
+    fx_store_close(&direct);
+    fx_record_array_free(recs, first + m);
+    fx_record_array_free(more, k);
+    free(recs);
+    free(more);
+    free(all);
+}
+
 /* Rewrites the store's file without its free pages (mdb_env_copy2, compacting) and opens it again with
  * a map that ends at its last page: every page the next write transaction touches must come from
  * beyond the map. Returns that map size. */
@@ -1028,9 +1211,10 @@ static uint64_t current_records(fixture *f)
     return counts.current;
 }
 
-/* The store fills up while late records' filter postings go to their side lists (2b5e6c3: a cursor
- * freed by the aborted transaction was closed again; the sanitizer build reports the double free,
- * while glibc lets it pass, as the freed cursor looks like a nested one). Before each late
+/* The store fills up while late records' filter postings go to their side lists, at the commit that
+ * writes them (2b5e6c3: a cursor freed by the aborted transaction was closed again; the sanitizer
+ * build reports the double free, while glibc lets it pass, as the freed cursor looks like a nested
+ * one), and while a put appends to the lists. Before each late
  * put the store is compacted and its map ends at its last page; after each failure the map grows by
  * one page, so the put runs out of room once at every page it touches in turn, its side lists' among
  * them. Each failure must be store_full, from the put and again from the commit, and leave the store
@@ -1044,7 +1228,7 @@ static void test_store_full_during_late_postings(void **state)
     assert_non_null(all);
     size_t n = publish_base(f, all);
     size_t filter_sides = side_keys(f, RK_DB_INDEXES), page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t failures = 0, in_postings = 0;
+    size_t failures = 0, in_postings = 0, at_commit = 0;
     for (size_t i = 0; i < N_FULL_LATE; i++) {
         spec *s = &all[n];
         bulk_spec(s, "late", i, 100000 + 10 * (uint64_t)((i * 613) % N_BASE) + 5, i % 3 == 0 ? 2 : 0, PUBLIC);
@@ -1060,7 +1244,9 @@ static void test_store_full_during_late_postings(void **state)
                 assert_int_equal(res, RK_PUT_STORED);
                 if (rk_txn_commit(t, &err) == 0)
                     break;
-                assert_string_equal(err.code, "store_full"); /* the commit's own pages */
+                /* the commit's own pages, or the late filter postings it writes (lib/latefilters.h) */
+                assert_string_equal(err.code, "store_full");
+                at_commit += strstr(err.message, "posting list") != NULL;
             } else {
                 assert_string_equal(err.code, "store_full");
                 in_postings += strstr(err.message, "posting list") != NULL;
@@ -1077,8 +1263,10 @@ static void test_store_full_during_late_postings(void **state)
         n++;
         assert_int_equal(current_records(f), n);
     }
-    print_message("%zu failures, %zu in posting lists\n", failures, in_postings);
+    print_message("%zu failures, %zu in posting lists at the put, %zu at the commit\n", failures, in_postings,
+                  at_commit);
     assert_true(in_postings > 0);
+    assert_true(at_commit > 0);
     assert_true(side_keys(f, RK_DB_INDEXES) > filter_sides);
     fx_store_reopen(&f->s, 0, false);
     expect_late_queries(f, all, n);
@@ -1225,6 +1413,7 @@ int main(void)
         cmocka_unit_test(test_replace_and_delete_pending_and_indexed),
         cmocka_unit_test(test_pending_records_survive_reopen), cmocka_unit_test(test_threshold_flushes_inside_put),
         cmocka_unit_test(test_late_records_are_searched_from_side_lists),
-        cmocka_unit_test(test_store_full_during_late_postings), cmocka_unit_test(test_events_by_date),
+        cmocka_unit_test(test_store_full_during_late_postings),
+        cmocka_unit_test(test_late_filters_gathered_per_transaction), cmocka_unit_test(test_events_by_date),
         cmocka_unit_test(test_events_reversed_window));
 }
