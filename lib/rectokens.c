@@ -9,6 +9,7 @@
 #include "rectokens.h"
 #include "util.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +18,100 @@
 #include <glib.h>
 
 #include "text.h"
+
+/* ---- a thread's scratch ------------------------------------------------------------------------- */
+
+/* The buffers one record's tokens go through: its text, the normal form, the token occurrences with
+ * as much room again for the sort, and the dedupe table. Each thread that computes tokens (verifiers,
+ * sealing threads, the writer's batch) keeps its own, made on first use and freed with the thread,
+ * so a record costs no allocation but its result. A buffer that grew beyond SCRATCH_KEEP for a large
+ * record is freed after it, so what a thread keeps stays small. */
+#define SCRATCH_KEEP (64 * 1024)
+
+typedef struct scratch {
+    rk_buf text, norm;
+    uint64_t *v;
+    size_t v_cap; /* elements */
+    uint64_t *seen;
+    size_t seen_cap; /* elements */
+} scratch;
+
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static pthread_key_t scratch_key;
+
+static void scratch_release(scratch *sc)
+{
+    rk_buf_free(&sc->text);
+    rk_buf_free(&sc->norm);
+    free(sc->v);
+    free(sc->seen);
+    memset(sc, 0, sizeof *sc);
+}
+
+static void scratch_free(void *p)
+{
+    scratch_release(p);
+    free(p);
+}
+
+static void scratch_key_create(void)
+{
+    pthread_key_create(&scratch_key, scratch_free);
+}
+
+/* The calling thread's scratch; NULL when it cannot have one (out of memory), and the caller then
+ * uses one of its own for this record. */
+static scratch *scratch_of_thread(void)
+{
+    pthread_once(&scratch_once, scratch_key_create);
+    scratch *sc = pthread_getspecific(scratch_key);
+    if (sc)
+        return sc;
+    sc = calloc(1, sizeof *sc);
+    if (sc && pthread_setspecific(scratch_key, sc) != 0) {
+        free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+/* After a record: frees what grew too large to keep, or everything of a scratch that is not a
+ * thread's. */
+static void scratch_done(scratch *sc, bool kept)
+{
+    if (!kept) {
+        scratch_release(sc);
+        return;
+    }
+    if (sc->text.cap > SCRATCH_KEEP)
+        rk_buf_free(&sc->text);
+    if (sc->norm.cap > SCRATCH_KEEP)
+        rk_buf_free(&sc->norm);
+    if (sc->v_cap * sizeof *sc->v > SCRATCH_KEEP) {
+        free(sc->v);
+        sc->v = NULL;
+        sc->v_cap = 0;
+    }
+    if (sc->seen_cap * sizeof *sc->seen > SCRATCH_KEEP) {
+        free(sc->seen);
+        sc->seen = NULL;
+        sc->seen_cap = 0;
+    }
+}
+
+/* Makes *p hold at least n elements of size bytes, keeping nothing of what it held. */
+static int scratch_room(uint64_t **p, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return 0;
+    uint64_t *q = malloc(n * sizeof *q);
+    if (!q)
+        return -1;
+    free(*p);
+    *p = q;
+    *cap = n;
+    return 0;
+}
 
 /* ---- searchable text ---------------------------------------------------------------------------- */
 
@@ -221,18 +316,19 @@ static unsigned packed_sort_depth(size_t n)
 /* Keeps the first of each token in v[0..n) in place, in order; returns how many are left. A record
  * repeats its words (a sentence in every field, a place name in each line), so the sort after this
  * has fewer to order: a table of the tokens seen, open addressing over at least twice as many slots,
- * 0 marking a free one (no token packs to 0: its first byte is not NUL). -1 when out of memory.
+ * 0 marking a free one (no token packs to 0: its first byte is not NUL), in sc. -1 when out of memory.
  * Not GLib's GHashTable: it keeps each key behind a pointer and hashes through a call; over 1,200
  * tokens (566 distinct) it took 32-35 us against 2.0 us for this loop (gcc -O2, loaded machine). */
-static ptrdiff_t packed_dedupe(uint64_t *v, size_t n)
+static ptrdiff_t packed_dedupe(scratch *sc, uint64_t *v, size_t n)
 {
     unsigned bits = 4;
     while (((size_t)1 << bits) < 2 * n)
         bits++;
     size_t mask = ((size_t)1 << bits) - 1;
-    uint64_t *seen = calloc(mask + 1, sizeof *seen);
-    if (!seen)
+    if (scratch_room(&sc->seen, &sc->seen_cap, mask + 1) != 0)
         return -1;
+    uint64_t *seen = sc->seen;
+    memset(seen, 0, (mask + 1) * sizeof *seen);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t x = v[i];
@@ -244,50 +340,60 @@ static ptrdiff_t packed_dedupe(uint64_t *v, size_t n)
             v[kept++] = x;
         }
     }
-    free(seen);
     return (ptrdiff_t)kept;
 }
 
-rk_rectokens *rk_rectokens_of_text(const char *norm)
+/* The distinct tokens of norm[0..len), a normal form, with sc's buffers. */
+static rk_rectokens *tokens_of(scratch *sc, const char *norm, size_t len)
 {
-    token_list l = {.cap = strlen(norm)};
     /* the occurrences, then as much scratch for the sort */
-    l.v = malloc((l.cap ? 2 * l.cap : 1) * sizeof *l.v);
-    if (!l.v || rk_text_tokens(norm, collect, &l) != 0) {
-        free(l.v);
+    token_list l = {.cap = len};
+    if (scratch_room(&sc->v, &sc->v_cap, len ? 2 * len : 1) != 0)
         return NULL;
-    }
-    ptrdiff_t kept = packed_dedupe(l.v, l.n);
-    if (kept < 0) {
-        free(l.v);
+    l.v = sc->v;
+    if (rk_text_tokens(norm, collect, &l) != 0)
         return NULL;
-    }
+    ptrdiff_t kept = packed_dedupe(sc, l.v, l.n);
+    if (kept < 0)
+        return NULL;
     size_t distinct = (size_t)kept;
     if (distinct > 1)
         packed_sort(l.v, l.v + l.cap, distinct, packed_sort_depth(distinct));
     /* each token takes its bytes and a NUL: at most TOKEN_PACKED + 1 */
     rk_rectokens *tok = malloc(sizeof *tok + distinct * (TOKEN_PACKED + 1));
-    if (tok) {
-        memset(tok->hash, 0, sizeof tok->hash);
-        tok->n = distinct;
-        tok->len = 0;
-        for (size_t i = 0; i < distinct; i++) {
-            for (int shift = 56; shift >= 0 && (uint8_t)(l.v[i] >> shift); shift -= 8)
-                tok->data[tok->len++] = (char)(uint8_t)(l.v[i] >> shift);
-            tok->data[tok->len++] = '\0';
-        }
+    if (!tok)
+        return NULL;
+    memset(tok->hash, 0, sizeof tok->hash);
+    tok->n = distinct;
+    tok->len = 0;
+    for (size_t i = 0; i < distinct; i++) {
+        for (int shift = 56; shift >= 0 && (uint8_t)(l.v[i] >> shift); shift -= 8)
+            tok->data[tok->len++] = (char)(uint8_t)(l.v[i] >> shift);
+        tok->data[tok->len++] = '\0';
     }
-    free(l.v);
+    return tok;
+}
+
+rk_rectokens *rk_rectokens_of_text(const char *norm)
+{
+    scratch own = {0}, *sc = scratch_of_thread();
+    rk_rectokens *tok = tokens_of(sc ? sc : &own, norm, strlen(norm));
+    scratch_done(sc ? sc : &own, sc != NULL);
     return tok;
 }
 
 rk_rectokens *rk_rectokens_of(const Renkei__Record *m)
 {
-    char *norm = rk_rectokens_text(m);
-    if (!norm)
-        return NULL;
-    rk_rectokens *tok = rk_rectokens_of_text(norm);
-    free(norm);
+    scratch own = {0}, *sc = scratch_of_thread();
+    if (!sc)
+        sc = &own;
+    rk_buf_reset(&sc->text);
+    rk_buf_reset(&sc->norm);
+    rk_rectokens *tok = NULL;
+    if (record_text(m, &sc->text) == 0 &&
+        rk_text_normalize_append(&sc->norm, sc->text.data ? sc->text.data : "", sc->text.len) == 0)
+        tok = tokens_of(sc, sc->norm.data, sc->norm.len);
+    scratch_done(sc, sc != &own);
     return tok;
 }
 

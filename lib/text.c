@@ -169,14 +169,13 @@ static int text_char_at(const char *s, size_t len, size_t at, text_char *c)
     return at < len && c->n == 0 ? -1 : 0;
 }
 
-char *rk_text_normalize(const char *s, size_t len)
+int rk_text_normalize_append(rk_buf *out, const char *s, size_t len)
 {
     text_bits_ready();
-    rk_buf out;
-    rk_buf_init(&out);
+    size_t start = out->len;
     /* the input's length when nothing changes; utf8proc's stretches grow it as needed */
-    if (rk_buf_reserve(&out, len + 1) != 0)
-        return NULL;
+    if (rk_buf_reserve(out, len + 1) != 0)
+        return -1;
     size_t copy = 0; /* s[copy..cur.at) is inert and not appended yet */
     text_char cur, next;
     if (text_char_at(s, len, 0, &cur) != 0)
@@ -193,17 +192,31 @@ char *rk_text_normalize(const char *s, size_t len)
         while (next.n && !next.inert)
             if (text_char_at(s, len, next.at + next.n, &next) != 0)
                 goto fail;
-        if (text_copy(&out, s + copy, cur.at - copy) != 0 || text_map(&out, s + cur.at, next.at - cur.at) != 0)
+        if (text_copy(out, s + copy, cur.at - copy) != 0 || text_map(out, s + cur.at, next.at - cur.at) != 0)
             goto fail;
         copy = next.at;
         cur = next;
     }
-    if (text_copy(&out, s + copy, len - copy) != 0 || rk_buf_append(&out, "", 1) != 0)
+    if (text_copy(out, s + copy, len - copy) != 0)
         goto fail;
-    return out.data;
+    out->data[out->len] = '\0'; /* rk_buf keeps room for it */
+    return 0;
 fail:
-    rk_buf_free(&out);
-    return NULL;
+    out->len = start;
+    if (out->data)
+        out->data[start] = '\0';
+    return -1;
+}
+
+char *rk_text_normalize(const char *s, size_t len)
+{
+    rk_buf out;
+    rk_buf_init(&out);
+    if (rk_text_normalize_append(&out, s, len) != 0) {
+        rk_buf_free(&out);
+        return NULL;
+    }
+    return out.data;
 }
 
 int rk_text_tokens(const char *normalized, rk_token_cb cb, void *ctx)

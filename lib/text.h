@@ -14,6 +14,10 @@
 /* Returns a malloc'd NUL-terminated normal form, or NULL if the input is not valid UTF-8 or memory ran
  * out. */
 char *rk_text_normalize(const char *s, size_t len);
+/* The same appended to out, NUL-terminated (the NUL not counted in out->len), so a caller that
+ * normalises text after text reuses one buffer. 0, or -1 (invalid UTF-8, out of memory) with out as
+ * it was. */
+int rk_text_normalize_append(rk_buf *out, const char *s, size_t len);
 bool rk_text_valid_utf8(const char *s, size_t len);
 /* Calls cb once per token occurrence (UTF-8, not NUL-terminated) of an already normalised string. */
 typedef int (*rk_token_cb)(const char *tok, size_t len, void *ctx);
