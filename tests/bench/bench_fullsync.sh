@@ -16,8 +16,9 @@
 # record a perf profile of B for S seconds from 5 s after its start (report in PERF_REPORT, by default
 # /tmp/rk-fullsync-perf.txt).
 # COMPRESS=yes or no sets [gossip] compress on both nodes (unset: the daemon's default).
-# Also prints the CPU time B's threads used, by thread name (user + system, from /proc/PID/task):
-# unlike the wall time, it hardly depends on what else shares the machine.
+# Also prints the CPU time B's and A's threads used, by thread name (user + system, from /proc/PID/task;
+# threads that used none are left out): unlike the wall time, it hardly depends on what else shares
+# the machine.
 set -euo pipefail
 . "$(dirname "$0")/bench_node.sh"
 n=${1:-1000000}
@@ -134,16 +135,20 @@ done
 secs=$(echo "$now - $t0" | bc)
 # CPU seconds per thread name; threads that have exited are counted in B's total only.
 tck=$(getconf CLK_TCK)
-cpu_threads=$(for t in /proc/"$pid_b"/task/*; do
+cpu_threads_of() {
+    for t in /proc/"$1"/task/*; do
         printf '%s %s\n' "$(tr ' ' '_' <"$t/comm")" "$(sed 's/^.*) //' "$t/stat" | awk '{print $12 + $13}')"
-    done | awk -v hz="$tck" '{s[$1] += $2} END {for (k in s) printf " %s %.1f s,", k, s[k] / hz}')
+    done | awk -v hz="$tck" '{s[$1] += $2} END {for (k in s) if (s[k] > 0) printf " %s %.2f s,", k, s[k] / hz}'
+}
+cpu_threads=$(cpu_threads_of "$pid_b")
+cpu_threads_a=$(cpu_threads_of "$pid_a")
 cpu_of() { sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$tck" '{printf "%.1f", ($12 + $13 + $14 + $15) / hz}'; }
 cpu_total=$(cpu_of "$pid_b")
 cpu_a=$(cpu_of "$pid_a")
 rss_b=$(awk '/VmRSS/{print $2}' "/proc/$pid_b/status")
 echo "full sync: $n records into an empty node in $secs s (from B's start; status polled once a second)"
 echo "verified ingest from a peer: $(echo "$n / $secs" | bc) records/s"
-echo "B's CPU time: $cpu_total s in all (${cpu_threads%,}); A's (serving): $cpu_a s"
+echo "B's CPU time: $cpu_total s in all (${cpu_threads%,}); A's (serving): $cpu_a s (${cpu_threads_a%,})"
 echo "peak private memory outside the LMDB map: B $peak_b kB ($((peak_b / 1024)) MiB), A $peak_a kB ($((peak_a / 1024)) MiB)"
 echo "B at the end: RSS $rss_b kB, data dir $(du -sh "$work/b-data" | cut -f1)"
 echo "B's largest private mappings now (kB, mapping):"
