@@ -4,10 +4,12 @@
  * computed from the incoming message and the local set alone: no session state. Each incoming range
  * is answered by ranges covering exactly the same interval, which keeps the two sides' partitions
  * aligned. Messages we build stay within RK_SYNC_MAX_RANGES ranges and RK_SYNC_MAX_BYTES encoded
- * bytes: once the next answer would not fit, the rest of the space is collapsed into one fingerprint
- * range (negentropy's frame limit) and the other side continues from there in the next round, so the
- * cap costs round trips, never correctness. The first range of a message always fits, so every round
- * makes progress.
+ * bytes: a differing range whose split or listing would leave too little room for the incoming
+ * ranges still to answer is deferred (answered over its own bounds with our fingerprint, which the
+ * other side takes up in its next answer), so the cap costs round trips, never correctness, and a
+ * range the other side settled (SKIP) is never covered again. The first differing range of a message
+ * is always split or listed, so every round makes progress. Only a message larger than ours (an
+ * older node's) can make us collapse the rest of the space into one range (negentropy's frame limit).
  * Incoming messages are fully validated before anything is computed from them.
  * Answers depend only on the message and the set; how they are computed (from a pass over a small
  * range's items, or from the set's fingerprints and ranks) is a matter of cost, never of result.
@@ -295,12 +297,13 @@ static int add_collapse(const rk_set_source *src, builder *b, const uint8_t lo[R
     return add_fingerprint(src, b, lo, hi, NULL, 0, err);
 }
 
-/* Lists our items in [lo, hi) as one ITEMS range. If they do not fit, lists a prefix [lo, x), collapses
- * [x, +inf) and returns 1 (the message is then complete); 0 when everything fit. */
+/* Lists our items in [lo, hi) as one ITEMS range, keeping `reserve` bytes free. If they do not all
+ * fit, lists a prefix [lo, x) and sends our fingerprint of [x, hi) (of all of [lo, hi) when not even
+ * one item fits): the range keeps its upper bound, and the other side takes the rest up in its answer. */
 static int add_items(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN], const uint8_t hi[RK_ITEM_LEN],
-                     const uint8_t *upper, size_t upper_len, rk_error *err)
+                     const uint8_t *upper, size_t upper_len, size_t reserve, rk_error *err)
 {
-    size_t fit = room(b, COLLAPSE_LEN + 64) / RK_ITEM_LEN;
+    size_t fit = room(b, reserve + COLLAPSE_LEN + 64) / RK_ITEM_LEN;
     collect c;
     if (own_items(src, lo, hi, fit + 1, &c, err) != 0)
         return -1;
@@ -308,7 +311,7 @@ static int add_items(const rk_set_source *src, builder *b, const uint8_t lo[RK_I
         return add_range(b, upper, upper_len, RENKEI__RANGE_MODE__RANGE_MODE_ITEMS, NULL, 0, c.items, c.n, err);
     if (fit == 0) {
         free(c.items);
-        return add_collapse(src, b, lo, err) == 0 ? 1 : -1;
+        return add_fingerprint(src, b, lo, hi, upper, upper_len, err);
     }
     const uint8_t *next = c.items + fit * RK_ITEM_LEN;
     size_t sl = separator_len(next - RK_ITEM_LEN, next);
@@ -316,7 +319,7 @@ static int add_items(const rk_set_source *src, builder *b, const uint8_t lo[RK_I
     memcpy(cut, next, sl);
     if (add_range(b, cut, sl, RENKEI__RANGE_MODE__RANGE_MODE_ITEMS, NULL, 0, c.items, fit, err) != 0)
         return -1;
-    return add_collapse(src, b, cut, err) == 0 ? 1 : -1;
+    return add_fingerprint(src, b, cut, hi, upper, upper_len, err);
 }
 
 /* The rank of the first item of sub-range k (1 .. RK_SYNC_BRANCH-1) of a split of `count` items:
@@ -594,20 +597,106 @@ int rk_sync_validate(const Renkei__Reconcile *msg, rk_error *err)
 
 /* Worst size of a split: RK_SYNC_BRANCH fingerprint ranges with 40-byte bounds. */
 #define SPLIT_LEN ((size_t)RK_SYNC_BRANCH * (1 + 2 + (2 + RK_ITEM_LEN) + 2 + (2 + RK_FP_LEN) + (1 + 10)))
-/* Worst size of a SKIP range. */
-#define SKIP_LEN (1 + 1 + (2 + RK_ITEM_LEN) + 2)
+/* Splits and listings we choose to make keep our message this far under RK_SYNC_MAX_RANGES, so the
+ * other side can always answer each of our ranges with one range and still split its first
+ * differing one (RK_SYNC_BRANCH more) without running out of ranges. */
+#define OUT_MAX_RANGES (RK_SYNC_MAX_RANGES - 2 * RK_SYNC_BRANCH - 2)
+
+/* Splits we choose to make stop once the other side's answer to them would likely need this many
+ * ranges: what it cannot answer in one message it defers, and every range deferred is fingerprinted
+ * again by both sides in every round until it is taken up. Twice what one message holds, since not
+ * every sub-range differs (bench_sync at 1,000,000: 13 round trips for the 1% case; the same
+ * fingerprints about four times as often without the bound, a third more rounds with half of it). */
+#define EXPECT_MAX (2 * OUT_MAX_RANGES)
+
+/* Worst size of our fingerprint range over an incoming range whose upper bound is upper_len bytes:
+ * what answering it costs at most when it is deferred (a SKIP costs less). */
+static size_t echo_len(size_t upper_len)
+{
+    return range_wire_len(upper_len, RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT, RK_SYNC_MAX_COUNT, 0);
+}
+
+/* The incoming ranges after the one being answered, as what they may need in our message: one range
+ * and echo_len bytes each. A split or a listing is made only while this stays free, so every range
+ * behind it can still be answered over its own bounds: nothing the other side settled (sent as SKIP)
+ * is ever covered by a range of ours again, and no range is collapsed into one the other side would
+ * split from the top. */
+typedef struct pending {
+    size_t ranges, bytes;
+    size_t expect; /* ranges the other side's answer to our splits so far will likely need */
+    bool answered; /* a differing range of this message got split or listed: progress is made */
+} pending;
+
+static bool fits_with_pending(const builder *b, const pending *p, size_t max_ranges, size_t ranges, size_t bytes)
+{
+    return b->m->n_ranges + ranges + p->ranges + 2 <= max_ranges && room(b, bytes + p->bytes + COLLAPSE_LEN) > 0;
+}
 
 /* The answer when both sides must look closer at [lo, hi): list it when either side has few items,
- * split it otherwise. 1 when the message got completed by a collapse. */
+ * split it otherwise. With p (answering a message), a range whose split or listing would crowd out
+ * the pending ones is deferred instead: our own fingerprint of it (ours, fp), which differs from
+ * theirs, so the other side takes it up in its answer. The first differing range of a message is
+ * never deferred, so every round makes progress: everything before it was answered by one SKIP, so
+ * its split or listing fits (if what is pending then no longer does, add_rest ends the message). */
 static int answer_difference(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN],
                              const uint8_t hi[RK_ITEM_LEN], const uint8_t *upper, size_t upper_len, uint64_t ours,
-                             uint64_t theirs, rk_error *err)
+                             uint64_t theirs, const uint8_t fp[RK_FP_LEN], pending *p, rk_error *err)
 {
-    if (ours <= RK_SYNC_ITEMS_THRESHOLD || theirs <= RK_SYNC_ITEMS_THRESHOLD)
-        return add_items(src, b, lo, hi, upper, upper_len, err);
-    if (room(b, SPLIT_LEN + COLLAPSE_LEN) == 0)
-        return add_collapse(src, b, lo, err) == 0 ? 1 : -1;
+    bool list = ours <= RK_SYNC_ITEMS_THRESHOLD || theirs <= RK_SYNC_ITEMS_THRESHOLD;
+    size_t list_len = ours < RK_SYNC_MAX_BYTES / RK_ITEM_LEN ? 64 + (size_t)ours * RK_ITEM_LEN : RK_SYNC_MAX_BYTES;
+    size_t ranges = list ? 2 : RK_SYNC_BRANCH;
+    /* what the other side's answer to this split will likely need: a split of each sub-range too
+     * large to list, or a listing and a SKIP */
+    size_t expect = list                                              ? 0
+                    : ours / RK_SYNC_BRANCH > RK_SYNC_ITEMS_THRESHOLD ? RK_SYNC_BRANCH * RK_SYNC_BRANCH
+                                                                      : 2 * RK_SYNC_BRANCH;
+    if (p && p->answered &&
+        (!fits_with_pending(b, p, OUT_MAX_RANGES, ranges, list ? list_len : SPLIT_LEN) ||
+         p->expect + expect > EXPECT_MAX))
+        return add_range(b, upper, upper_len, RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT, fp, ours, NULL, 0, err);
+    if (p)
+        p->expect += expect;
+    if (p)
+        p->answered = true;
+    if (list)
+        return add_items(src, b, lo, hi, upper, upper_len, p ? p->bytes : 0, err);
     return add_split(src, b, lo, hi, upper, upper_len, ours, err);
+}
+
+/* Ends a message that cannot answer range i of msg (lower bound lo) and those after it one by one:
+ * only when msg holds more ranges or bytes than ours ever do (an older node's). Each stretch of
+ * ranges between the other side's SKIPs becomes one fingerprint of ours, and the SKIPs stay SKIPs,
+ * when that fits; otherwise the rest of the space [lo, +inf) becomes one fingerprint (the collapse
+ * of docs/reconciliation.md). */
+static int add_rest(const rk_set_source *src, builder *b, const Renkei__Reconcile *msg, size_t i,
+                    const uint8_t lo[RK_ITEM_LEN], rk_error *err)
+{
+    size_t ranges = 0, bytes = 0;
+    for (size_t j = i; j < msg->n_ranges; j++) {
+        bool skip = msg->ranges[j]->mode == RENKEI__RANGE_MODE__RANGE_MODE_SKIP;
+        if (skip || j == i || msg->ranges[j - 1]->mode == RENKEI__RANGE_MODE__RANGE_MODE_SKIP) {
+            ranges++;
+            bytes += echo_len(RK_ITEM_LEN);
+        }
+    }
+    if (b->m->n_ranges + ranges > RK_SYNC_MAX_RANGES || room(b, bytes + COLLAPSE_LEN) == 0)
+        return add_collapse(src, b, lo, err);
+    uint8_t from[RK_ITEM_LEN], hi[RK_ITEM_LEN];
+    memcpy(from, lo, RK_ITEM_LEN);
+    for (size_t j = i; j < msg->n_ranges; j++) {
+        const Renkei__SyncRange *r = msg->ranges[j];
+        bound_from_wire(&r->upper, hi);
+        if (r->mode == RENKEI__RANGE_MODE__RANGE_MODE_SKIP) {
+            if (add_range(b, r->upper.data, r->upper.len, RENKEI__RANGE_MODE__RANGE_MODE_SKIP, NULL, 0, NULL, 0, err) !=
+                0)
+                return -1;
+            memcpy(from, hi, RK_ITEM_LEN);
+        } else if (j + 1 == msg->n_ranges || msg->ranges[j + 1]->mode == RENKEI__RANGE_MODE__RANGE_MODE_SKIP) {
+            if (add_fingerprint(src, b, from, hi, r->upper.data, r->upper.len, err) != 0)
+                return -1;
+        }
+    }
+    return 0;
 }
 
 int rk_sync_initiate(const rk_set_source *src, uint32_t set, Renkei__Reconcile **out, rk_error *err)
@@ -626,7 +715,7 @@ int rk_sync_initiate(const rk_set_source *src, uint32_t set, Renkei__Reconcile *
         goto fail;
     /* Unknown peer count: list a small set outright, else split it so the first reply can already
      * narrow down. */
-    if (answer_difference(src, &b, ZERO_BOUND, hi, NULL, 0, count, UINT64_MAX, err) < 0)
+    if (answer_difference(src, &b, ZERO_BOUND, hi, NULL, 0, count, UINT64_MAX, fp, NULL, err) < 0)
         goto fail;
     *out = b.m;
     return 0;
@@ -651,14 +740,19 @@ int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reco
     bool only_skips = true;
     run ahead; /* about 4.5 KB: kept on the stack, a message is answered in one call */
     ahead.from = ahead.valid = ahead.end = 0;
+    pending p = {msg->n_ranges, 0, 0, false};
+    for (size_t i = 0; i < msg->n_ranges; i++)
+        p.bytes += echo_len(msg->ranges[i]->upper.len);
     for (size_t i = 0; i < msg->n_ranges; i++) {
         const Renkei__SyncRange *r = msg->ranges[i];
         const uint8_t *upper = r->upper.data;
         size_t upper_len = r->upper.len;
         bound_from_wire(&r->upper, hi);
-        /* Full: the rest of the space becomes one fingerprint and the next round goes on from there. */
-        if (b.m->n_ranges + RK_SYNC_BRANCH + 2 > RK_SYNC_MAX_RANGES || room(&b, SKIP_LEN + COLLAPSE_LEN) == 0) {
-            if (add_collapse(src, &b, lo, err) != 0)
+        p.ranges--;
+        p.bytes -= echo_len(upper_len);
+        /* Only a message larger than ours can leave too little room to answer range by range. */
+        if (!fits_with_pending(&b, &p, RK_SYNC_MAX_RANGES, 1, echo_len(upper_len))) {
+            if (add_rest(src, &b, msg, i, lo, err) != 0)
                 goto fail;
             only_skips = false;
             break;
@@ -680,7 +774,7 @@ int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reco
             if (count == r->count && memcmp(fp, r->fingerprint.data, RK_FP_LEN) == 0) {
                 rc = add_range(&b, upper, upper_len, RENKEI__RANGE_MODE__RANGE_MODE_SKIP, NULL, 0, NULL, 0, err);
             } else {
-                rc = answer_difference(src, &b, lo, hi, upper, upper_len, count, r->count, err);
+                rc = answer_difference(src, &b, lo, hi, upper, upper_len, count, r->count, fp, &p, err);
                 only_skips = false;
             }
         } else if (initiator) {
@@ -689,14 +783,14 @@ int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reco
                 goto fail;
             rc = add_range(&b, upper, upper_len, RENKEI__RANGE_MODE__RANGE_MODE_SKIP, NULL, 0, NULL, 0, err);
         } else {
-            /* ITEMS to the responder: it answers with its own so the initiator learns both sides. */
-            rc = add_items(src, &b, lo, hi, upper, upper_len, err);
+            /* ITEMS to the responder: it answers with its own so the initiator learns both sides (what
+             * does not fit as our fingerprint, which the initiator answers by listing again). */
+            rc = add_items(src, &b, lo, hi, upper, upper_len, p.bytes, err);
+            p.answered = true;
             only_skips = false;
         }
         if (rc < 0)
             goto fail;
-        if (rc == 1)
-            break; /* completed by a collapse */
         memcpy(lo, hi, RK_ITEM_LEN);
     }
     if (initiator && only_skips) {

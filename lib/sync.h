@@ -24,7 +24,7 @@
 /* Our messages stay under this (encoded size). Receivers bound a message by its ranges and items, not
  * its bytes (up to the transport's 8 MiB), so the size is the sender's choice: 1 MiB lists about
  * 26,000 items, inside RK_SYNC_MAX_IN_ITEMS, and needs about half the rounds 256 KiB did when many
- * small ranges differ (each round re-splits the rest of the space that its sender had to collapse). */
+ * small ranges differ (each round carries at most one message's worth of the finest ranges). */
 #define RK_SYNC_MAX_BYTES (1024 * 1024)
 #define RK_SYNC_MAX_IN_ITEMS 32768            /* items accepted in one incoming message, all ranges together */
 #define RK_SYNC_MAX_COUNT (UINT64_C(1) << 48) /* largest count accepted in a FINGERPRINT range */

@@ -17,6 +17,8 @@ static Renkei__Reconcile *wire(Renkei__Reconcile *m, uint64_t *bytes, reconcile_
     }
     size_t packed = renkei__reconcile__pack(m, buf);
     size_t n_ranges = m->n_ranges;
+    if (n_ranges > st->max_ranges)
+        st->max_ranges = n_ranges;
     for (size_t i = 0; i < m->n_ranges; i++)
         if (m->ranges[i]->upper.len > st->max_upper)
             st->max_upper = m->ranges[i]->upper.len;

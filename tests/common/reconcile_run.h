@@ -12,6 +12,7 @@ typedef struct reconcile_stats {
     uint64_t bytes_out, bytes_back; /* initiator to responder, and back */
     size_t max_message;             /* the largest packed message either way */
     size_t max_upper;               /* the longest range bound sent */
+    size_t max_ranges;              /* the most ranges in one message either way */
 } reconcile_stats;
 
 /* The responder's side of one round: answers `in` with *reply as rk_sync_process does for a responder
