@@ -16,12 +16,12 @@
  */
 #include "sync.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fpagg.h"
 #include "grow.h"
+#include "syncbound.h"
 
 _Static_assert(RK_SYNC_ITEMS_THRESHOLD >= RK_SYNC_BRANCH, "a split needs at least one item per sub-range");
 
@@ -36,32 +36,6 @@ _Static_assert(RK_SYNC_ITEMS_THRESHOLD >= RK_SYNC_BRANCH, "a split needs at leas
 #define RUN_SCAN_PER_RANGE 128
 
 /* ---- bounds and items ------------------------------------------------------------------------ */
-
-static const uint8_t ZERO_BOUND[RK_ITEM_LEN] = {0};
-
-static void inf_bound(uint8_t b[RK_ITEM_LEN])
-{
-    memset(b, 0xff, RK_ITEM_LEN);
-}
-
-static bool is_inf(const uint8_t b[RK_ITEM_LEN])
-{
-    for (size_t i = 0; i < RK_ITEM_LEN; i++)
-        if (b[i] != 0xff)
-            return false;
-    return true;
-}
-
-/* A wire bound: empty means +infinity, otherwise a prefix padded with zero bytes. */
-static void bound_from_wire(const ProtobufCBinaryData *u, uint8_t out[RK_ITEM_LEN])
-{
-    if (u->len == 0) {
-        inf_bound(out);
-        return;
-    }
-    memset(out, 0, RK_ITEM_LEN);
-    memcpy(out, u->data, u->len);
-}
 
 /* The shortest prefix of `next` that is still greater than `prev` once padded with zeros: every
  * item <= prev sorts below it and `next` does not. */
@@ -293,7 +267,7 @@ static int add_fingerprint(const rk_set_source *src, builder *b, const uint8_t l
 static int add_collapse(const rk_set_source *src, builder *b, const uint8_t lo[RK_ITEM_LEN], rk_error *err)
 {
     uint8_t hi[RK_ITEM_LEN];
-    inf_bound(hi);
+    rk_sync_bound_inf(hi);
     return add_fingerprint(src, b, lo, hi, NULL, 0, err);
 }
 
@@ -496,7 +470,7 @@ static int run_scan(const rk_set_source *src, const Renkei__Reconcile *msg, size
     for (; j < msg->n_ranges && j - i < RUN_MAX && msg->ranges[j]->mode == RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT;
          j++) {
         theirs += msg->ranges[j]->count; /* each at most RK_SYNC_MAX_COUNT: no overflow */
-        bound_from_wire(&msg->ranges[j]->upper, r->hi[j - i]);
+        rk_sync_bound_from_wire(&msg->ranges[j]->upper, r->hi[j - i]);
     }
     r->from = r->valid = i;
     r->end = j;
@@ -511,85 +485,6 @@ static int run_scan(const rk_set_source *src, const Renkei__Reconcile *msg, size
         return -1;
     /* cut short by the limit: the range it was in may hold more than was read */
     r->valid = r->seen < limit ? j : i + r->cur;
-    return 0;
-}
-
-/* ---- validation -------------------------------------------------------------------------------- */
-
-/* Checks one range of a message: lo is the bound the previous one ended at (its upper bound goes into
- * hi), *total_items the items of the ranges before it. 0, or -1 with err (its field left for the
- * caller, which knows the range's index). */
-static int validate_range(const Renkei__SyncRange *r, bool last, const uint8_t lo[RK_ITEM_LEN], uint8_t hi[RK_ITEM_LEN],
-                          size_t *total_items, rk_error *err)
-{
-    if (!r)
-        return rk_fail(err, "malformed_range", "", "missing range");
-    if (r->mode != RENKEI__RANGE_MODE__RANGE_MODE_SKIP && r->mode != RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT &&
-        r->mode != RENKEI__RANGE_MODE__RANGE_MODE_ITEMS)
-        return rk_fail(err, "unknown_mode", "", "unknown range mode %d", (int)r->mode);
-    if (r->upper.len > RK_ITEM_LEN)
-        return rk_fail(err, "malformed_range", "", "upper bound longer than %d bytes", RK_ITEM_LEN);
-    if (last != (r->upper.len == 0))
-        return rk_fail(err, "malformed_range", "",
-                       last ? "the last range must end at infinity" : "only the last range may end at infinity");
-    bound_from_wire(&r->upper, hi);
-    if (!last && is_inf(hi))
-        return rk_fail(err, "malformed_range", "", "reserved upper bound");
-    if (memcmp(hi, lo, RK_ITEM_LEN) <= 0)
-        return rk_fail(err, "malformed_range", "", "ranges are not ascending");
-    if (r->mode == RENKEI__RANGE_MODE__RANGE_MODE_FINGERPRINT) {
-        if (r->fingerprint.len != RK_FP_LEN)
-            return rk_fail(err, "bad_fingerprint", "", "fingerprint must be %d bytes", RK_FP_LEN);
-        if (r->count > RK_SYNC_MAX_COUNT)
-            return rk_fail(err, "bad_count", "", "count out of range");
-    } else if (r->fingerprint.len != 0 || r->count != 0) {
-        return rk_fail(err, "malformed_range", "", "fingerprint or count outside a FINGERPRINT range");
-    }
-    if (r->mode == RENKEI__RANGE_MODE__RANGE_MODE_ITEMS) {
-        if (r->items.len % RK_ITEM_LEN != 0)
-            return rk_fail(err, "bad_items", "", "items must be a multiple of %d bytes", RK_ITEM_LEN);
-        size_t n = r->items.len / RK_ITEM_LEN;
-        if (n > RK_SYNC_MAX_IN_ITEMS - *total_items)
-            return rk_fail(err, "too_many_items", "", "more than %d items in one message", RK_SYNC_MAX_IN_ITEMS);
-        *total_items += n;
-        const uint8_t *prev = NULL;
-        for (size_t k = 0; k < n; k++) {
-            const uint8_t *it = r->items.data + k * RK_ITEM_LEN;
-            if (prev ? memcmp(prev, it, RK_ITEM_LEN) >= 0 : memcmp(lo, it, RK_ITEM_LEN) > 0)
-                return rk_fail(err, "bad_items", "", "items not ascending or below the range");
-            if (memcmp(it, hi, RK_ITEM_LEN) >= 0)
-                return rk_fail(err, "bad_items", "", "item above the range");
-            prev = it;
-        }
-    } else if (r->items.len != 0) {
-        return rk_fail(err, "malformed_range", "", "items outside an ITEMS range");
-    }
-    return 0;
-}
-
-int rk_sync_validate(const Renkei__Reconcile *msg, rk_error *err)
-{
-    if (!msg)
-        return rk_fail(err, "malformed_range", "", "no reconcile message");
-    if (msg->set != RK_SET_PUBLIC && msg->set != RK_SET_MEMBERS)
-        return rk_fail(err, "unknown_set", "set", "unknown set %u", (unsigned)msg->set);
-    if (msg->n_ranges == 0)
-        return rk_fail(err, "malformed_range", "ranges", "a reconcile message needs at least one range");
-    if (msg->n_ranges > RK_SYNC_MAX_RANGES)
-        return rk_fail(err, "too_many_ranges", "ranges", "%zu ranges, at most %d accepted", msg->n_ranges,
-                       RK_SYNC_MAX_RANGES);
-    uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN];
-    memcpy(lo, ZERO_BOUND, RK_ITEM_LEN);
-    size_t total_items = 0;
-    for (size_t i = 0; i < msg->n_ranges; i++) {
-        if (validate_range(msg->ranges[i], i + 1 == msg->n_ranges, lo, hi, &total_items, err) != 0) {
-            /* the field is named only on failure: formatting it for every range cost more than the checks */
-            if (err)
-                snprintf(err->field, sizeof err->field, "ranges[%zu]", i);
-            return -1;
-        }
-        memcpy(lo, hi, RK_ITEM_LEN);
-    }
     return 0;
 }
 
@@ -685,7 +580,7 @@ static int add_rest(const rk_set_source *src, builder *b, const Renkei__Reconcil
     memcpy(from, lo, RK_ITEM_LEN);
     for (size_t j = i; j < msg->n_ranges; j++) {
         const Renkei__SyncRange *r = msg->ranges[j];
-        bound_from_wire(&r->upper, hi);
+        rk_sync_bound_from_wire(&r->upper, hi);
         if (r->mode == RENKEI__RANGE_MODE__RANGE_MODE_SKIP) {
             if (add_range(b, r->upper.data, r->upper.len, RENKEI__RANGE_MODE__RANGE_MODE_SKIP, NULL, 0, NULL, 0, err) !=
                 0)
@@ -708,14 +603,14 @@ int rk_sync_initiate(const rk_set_source *src, uint32_t set, Renkei__Reconcile *
     if (builder_init(&b, set) != 0)
         return nomem(err);
     uint8_t hi[RK_ITEM_LEN];
-    inf_bound(hi);
+    rk_sync_bound_inf(hi);
     uint64_t count;
     uint8_t fp[RK_FP_LEN];
-    if (src->fingerprint(src->ctx, ZERO_BOUND, hi, &count, fp, err) != 0)
+    if (src->fingerprint(src->ctx, rk_sync_zero_bound, hi, &count, fp, err) != 0)
         goto fail;
     /* Unknown peer count: list a small set outright, else split it so the first reply can already
      * narrow down. */
-    if (answer_difference(src, &b, ZERO_BOUND, hi, NULL, 0, count, UINT64_MAX, fp, NULL, err) < 0)
+    if (answer_difference(src, &b, rk_sync_zero_bound, hi, NULL, 0, count, UINT64_MAX, fp, NULL, err) < 0)
         goto fail;
     *out = b.m;
     return 0;
@@ -736,7 +631,7 @@ int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reco
     if (builder_init(&b, msg->set) != 0)
         return nomem(err);
     uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN];
-    memcpy(lo, ZERO_BOUND, RK_ITEM_LEN);
+    memcpy(lo, rk_sync_zero_bound, RK_ITEM_LEN);
     bool only_skips = true;
     run ahead; /* about 4.5 KB: kept on the stack, a message is answered in one call */
     ahead.from = ahead.valid = ahead.end = 0;
@@ -747,7 +642,7 @@ int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reco
         const Renkei__SyncRange *r = msg->ranges[i];
         const uint8_t *upper = r->upper.data;
         size_t upper_len = r->upper.len;
-        bound_from_wire(&r->upper, hi);
+        rk_sync_bound_from_wire(&r->upper, hi);
         p.ranges--;
         p.bytes -= echo_len(upper_len);
         /* Only a message larger than ours can leave too little room to answer range by range. */

@@ -16,18 +16,16 @@
 #include "renkei.pb-c.h"
 #include "setsource.h"
 #include "store.h"
+#include "sync_validate.h"
 #include "util.h"
 
 #define RK_SYNC_BRANCH 16          /* sub-ranges per split */
 #define RK_SYNC_ITEMS_THRESHOLD 16 /* a differing range with this few items (either side) is listed */
-#define RK_SYNC_MAX_RANGES 8192    /* ranges per message, sent and accepted */
 /* Our messages stay under this (encoded size). Receivers bound a message by its ranges and items, not
  * its bytes (up to the transport's 8 MiB), so the size is the sender's choice: 1 MiB lists about
  * 26,000 items, inside RK_SYNC_MAX_IN_ITEMS, and needs about half the rounds 256 KiB did when many
  * small ranges differ (each round carries at most one message's worth of the finest ranges). */
 #define RK_SYNC_MAX_BYTES (1024 * 1024)
-#define RK_SYNC_MAX_IN_ITEMS 32768            /* items accepted in one incoming message, all ranges together */
-#define RK_SYNC_MAX_COUNT (UINT64_C(1) << 48) /* largest count accepted in a FINGERPRINT range */
 _Static_assert(RK_SYNC_MAX_BYTES / RK_ITEM_LEN < RK_SYNC_MAX_IN_ITEMS, "what we list must be accepted");
 
 /* What the initiator learned: need = hashes (32 bytes each) the peer has and we lack, to Fetch;
@@ -60,9 +58,6 @@ int rk_sync_initiate(const rk_set_source *src, uint32_t set, Renkei__Reconcile *
  * source or allocation failure returns -1 with the source's code or "no_memory". */
 int rk_sync_process(const rk_set_source *src, bool initiator, const Renkei__Reconcile *msg, Renkei__Reconcile **reply,
                     rk_sync_diff *diff, rk_error *err);
-
-/* Only the structural checks of rk_sync_process (same codes); needs no set. */
-int rk_sync_validate(const Renkei__Reconcile *msg, rk_error *err);
 
 /* Frees a message made by rk_sync_initiate or rk_sync_process (not one from renkei__reconcile__unpack,
  * which is freed with renkei__reconcile__free_unpacked). NULL is allowed. To send it, point
