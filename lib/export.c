@@ -8,10 +8,12 @@
  * The calendar keeps the future: `limit` drops the oldest past events first.
  *
  * Memory, whatever clients do: with a spool (spool.h; the daemon's), a body over SPOOL_FROM_BYTES is
- * not kept in memory. The CSV, the calendar and the Atom page move their output to a spool file every
- * SPOOL_PIECE bytes while rendering, the workbook as it is read back from libxlsxwriter's file; other
- * bodies go there once rendered. The HTTP server then reads the file one piece at a time as the client
- * takes it (daemon/http.c), with a Content-Length, so the bytes are exactly those rendered whole. Rendering is done in one read transaction, as fast as the CPU
+ * not kept in memory. The CSV, the calendar and the feed pages (Atom and JSON Feed) are rendered
+ * record by record from the store's walk and move their output to a spool file a piece at a time
+ * (bodysink.h), the workbook as it is read back from libxlsxwriter's file; the catalog, /v1/stats
+ * and /v1/regions are a few counts, rendered whole. The HTTP server then reads the file one piece at
+ * a time as the client takes it (daemon/http.c), with a Content-Length, so the bytes are exactly
+ * those rendered whole. Rendering is done in one read transaction, as fast as the CPU
  * allows and never at the pace of a client, so a slow client holds no snapshot; the file is that
  * snapshot, which a slow download gets complete and consistent with its ETag however the store
  * changes meanwhile. The file is found again by ETag while a client still downloads it, and a request
@@ -32,6 +34,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bodysink.h"
 #include "catalog.h"
 #include "conditional.h"
 #include "csvout.h"
@@ -53,10 +56,9 @@
 #define LIMIT_MAX 10000              /* largest feed page */
 #define EXPORT_MAX_ROWS 20000        /* most CSV rows or calendar events in one response */
 #define EXPORT_MAX_BYTES (64u << 20) /* a CSV or calendar stops after the record that passes this */
-/* With a spool, a body larger than this goes there rather than staying in memory, and rendering
- * moves its output there every SPOOL_PIECE bytes. */
+/* With a spool, a body larger than this goes there rather than staying in memory (rendering moves
+ * its output there every RK_BODYSINK_PIECE bytes). */
 #define SPOOL_FROM_BYTES (64u << 10)
-#define SPOOL_PIECE (256u << 10)
 /* events.ics without "from": events that ended in the last 180 days and everything later */
 #define ICS_PAST_DAYS 180
 
@@ -221,7 +223,7 @@ static void make_etag(int fmt_index, const export_query *q, const rk_feed_meta *
     snprintf(out, 80, "\"%s\"", hex);
 }
 
-/* ------------------------------------------------------------------------- record collection */
+/* ------------------------------------------------------------------------- servable records */
 
 /* Defence in depth, for every walk of an export: whatever the index says, nothing above the export's
  * visibility (and nothing local) is rendered. */
@@ -231,85 +233,11 @@ static bool export_servable(const rk_record *rec, int max_visibility)
            (int)rec->msg->visibility <= max_visibility;
 }
 
-typedef struct collected {
-    rk_record *v;
-    size_t n, cap;
-    int max_visibility;
-    int failed;
-} collected;
-
-static int collect(const rk_record *rec, void *ctx)
-{
-    collected *c = ctx;
-    if (!export_servable(rec, c->max_visibility))
-        return 0;
-    rk_record *v = rk_grow(c->v, &c->cap, c->n + 1, sizeof *v);
-    if (!v) {
-        c->failed = 1;
-        return 1;
-    }
-    c->v = v;
-    if (rk_record_clone(rec, &c->v[c->n]) != 0) {
-        c->failed = 1;
-        return 1;
-    }
-    c->n++;
-    return 0;
-}
-
-static void collected_free(collected *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        rk_record_free(&c->v[i]);
-    free(c->v);
-}
-
 static int fail500(rk_export_response *out, const char *msg)
 {
     out->status = 500;
     rk_buf_reset(&out->body);
     return rk_fail(&out->err, "internal", "", "%s", msg);
-}
-
-/* ------------------------------------------------------------------------------- the body */
-
-/* Where a complete export is rendered: buf, moved to the spool's file every SPOOL_PIECE bytes when
- * there is a spool, so rendering holds one piece in memory however large the export. */
-typedef struct body_sink {
-    rk_buf *buf;
-    rk_spool *spool; /* NULL: everything stays in buf */
-    rk_spool_writer *w;
-    uint64_t flushed; /* bytes already in w */
-    rk_error *err;
-    bool failed; /* the spool refused or failed: err says why */
-} body_sink;
-
-static uint64_t sink_len(const body_sink *s)
-{
-    return s->flushed + s->buf->len;
-}
-
-/* Moves buf to the spool once it holds at least min bytes (0: whatever it holds). */
-static int sink_flush(body_sink *s, size_t min)
-{
-    if (s->failed)
-        return -1;
-    if (!s->spool || s->buf->len == 0 || s->buf->len < min)
-        return 0;
-    if ((!s->w && !(s->w = rk_spool_begin(s->spool, s->err))) ||
-        rk_spool_write(s->w, s->buf->data, s->buf->len, s->err) != 0) {
-        s->failed = true;
-        return -1;
-    }
-    s->flushed += s->buf->len;
-    rk_buf_reset(s->buf);
-    return 0;
-}
-
-/* What the renderers call between pieces of their output: moves a full piece to the spool. */
-static int sink_piece(void *ctx)
-{
-    return sink_flush(ctx, SPOOL_PIECE);
 }
 
 /* ------------------------------------------------------------------------------------ stats */
@@ -384,7 +312,7 @@ static int export_url(rk_buf *b, const rk_feed_meta *m, const char *name, const 
 
 typedef struct csv_stream {
     const rk_feed_meta *m;
-    body_sink *out;
+    rk_bodysink *out;
     rk_xlsx *xlsx; /* rows go to the workbook instead of out */
     uint64_t newest;
     size_t rows;
@@ -405,10 +333,76 @@ static int csv_cb(const rk_record *rec, void *ctx)
     c->rows++;
     if (c->xlsx) /* the workbook is on disk, and compresses: its bound is the row count alone */
         return 0;
-    if (sink_flush(c->out, SPOOL_PIECE) != 0)
+    if (rk_bodysink_flush(c->out, RK_BODYSINK_PIECE) != 0)
         return 1;
     /* the row that passes the byte bound is kept; the store's cursor then points after it */
-    return sink_len(c->out) >= EXPORT_MAX_BYTES;
+    return rk_bodysink_len(c->out) >= EXPORT_MAX_BYTES;
+}
+
+/* -------------------------------------------------------------------------------- the feeds */
+
+/* A feed page is walked twice in one read transaction. The first walk learns what the page's head
+ * says before any entry: the newest record's version (Atom's updated, and Last-Modified) and the next
+ * page's cursor, which the store gives only at the end of a walk. It loads the first servable match
+ * (the newest: the store answers newest first) and counts the others by their hash, unloaded where
+ * the index decides the match. The second walk renders each record as the store passes it and moves
+ * the output to the spool a piece at a time, so a page of LIMIT_MAX records holds one record and one
+ * piece rather than all of them and the whole body. */
+typedef struct feed_scan {
+    uint64_t newest;
+    bool seen; /* a servable match was loaded: the rest need not be */
+} feed_scan;
+
+static int feed_scan_record(const rk_record *rec, void *ctx)
+{
+    feed_scan *s = ctx;
+    if (export_servable(rec, RENKEI__VISIBILITY__VISIBILITY_PUBLIC)) {
+        s->seen = true;
+        if (rec->msg->version > s->newest)
+            s->newest = rec->msg->version;
+    }
+    return 0;
+}
+
+static int feed_scan_hash(const uint8_t hash[RK_HASH_LEN], int max_visibility, void *ctx)
+{
+    (void)hash;
+    (void)max_visibility;
+    return ((feed_scan *)ctx)->seen ? 1 : 0;
+}
+
+typedef struct feed_stream {
+    rk_feed_writer *w;
+    rk_bodysink *out;
+    int failed;
+} feed_stream;
+
+static int feed_record(const rk_record *rec, void *ctx)
+{
+    feed_stream *f = ctx;
+    if (!export_servable(rec, RENKEI__VISIBILITY__VISIBILITY_PUBLIC))
+        return 0;
+    if (rk_feed_entry(f->w, rec) != 0) {
+        f->failed = 1;
+        return 1;
+    }
+    return rk_bodysink_flush(f->out, RK_BODYSINK_PIECE) != 0;
+}
+
+/* The second walk: the page whose head the first one learnt (newest, and m->next_url). */
+static int render_feed(rk_txn *t, const rk_query *sq, bool json, const rk_feed_meta *m, uint64_t newest,
+                       rk_bodysink *sink, rk_error *err)
+{
+    rk_feed_writer w;
+    feed_stream fs = {.w = &w, .out = sink};
+    char cursor[RK_CURSOR_MAX];
+    int rc = rk_feed_begin(&w, json, m, newest, sink->buf) ? -2 : rk_store_query(t, sq, feed_record, &fs, cursor, err);
+    if (rc == 0 && sink->failed)
+        rc = -1; /* the spool said why */
+    else if (rc == 0 && (fs.failed || rk_feed_end(&w) != 0))
+        rc = -2;
+    rk_feed_writer_free(&w);
+    return rc == -2 ? rk_fail(err, "internal", "", "out of memory rendering the feed") : rc;
 }
 
 /* ------------------------------------------------------------------------------ the calendar */
@@ -428,7 +422,7 @@ static bool event_ends_before(const rk_record *rec, int64_t t)
 
 typedef struct ics_pass {
     const rk_feed_meta *m;
-    body_sink *out;      /* NULL: count only */
+    rk_bodysink *out;    /* NULL: count only */
     bool json;           /* schema.org JSON-LD rather than iCalendar */
     bool *first;         /* JSON-LD: no comma before the first event */
     int64_t past_before; /* INT64_MIN: every event counts; else only those ending before it */
@@ -457,9 +451,9 @@ static int ics_cb(const rk_record *rec, void *ctx)
         p->failed = 1;
         return 1;
     }
-    if (sink_flush(p->out, SPOOL_PIECE) != 0)
+    if (rk_bodysink_flush(p->out, RK_BODYSINK_PIECE) != 0)
         return 1;
-    return sink_len(p->out) >= EXPORT_MAX_BYTES;
+    return rk_bodysink_len(p->out) >= EXPORT_MAX_BYTES;
 }
 
 static int events_pass(rk_txn *t, const export_query *eq, int64_t from, int64_t to, size_t limit, ics_pass *p,
@@ -485,7 +479,7 @@ static int events_pass(rk_txn *t, const export_query *eq, int64_t from, int64_t 
 /* The window is [from, to]; events still going on at or after the split (today, JST) are the
  * future. The future is counted first (up to limit + 1), the past fills what room is left with its
  * latest events, and then both are rendered: past (the kept tail) then future, soonest first. */
-static int serve_ics(rk_txn *t, const export_query *eq, bool json, const rk_feed_meta *m, body_sink *body,
+static int serve_ics(rk_txn *t, const export_query *eq, bool json, const rk_feed_meta *m, rk_bodysink *body,
                      rk_export_response *out, uint64_t *newest, bool *truncated)
 {
     bool first = true;
@@ -512,7 +506,7 @@ static int serve_ics(rk_txn *t, const export_query *eq, bool json, const rk_feed
     if (room && events_pass(t, eq, eq->from, past_to, 0, &pr, &out->err) != 0)
         return -1;
     ics_pass fr = {.m = m, .out = body, .json = json, .first = &first, .past_before = INT64_MIN, .max = nf};
-    if (nf && sink_len(body) < EXPORT_MAX_BYTES && events_pass(t, eq, fut_from, eq->to, nf, &fr, &out->err) != 0)
+    if (nf && rk_bodysink_len(body) < EXPORT_MAX_BYTES && events_pass(t, eq, fut_from, eq->to, nf, &fr, &out->err) != 0)
         return -1;
     if (pr.rendered + fr.rendered < (room < pc.rendered ? room : pc.rendered) + nf)
         *truncated = true; /* stopped by the byte bound; too late for the calendar's own flag */
@@ -592,7 +586,7 @@ static int serve_shared(rk_spool_file *f, const char *if_none_match, const char 
 }
 
 /* The rendered body goes to the spool under its ETag when it is large (or already partly there). */
-static int spool_body(body_sink *sink, uint64_t newest, rk_export_response *out)
+static int spool_body(rk_bodysink *sink, uint64_t newest, rk_export_response *out)
 {
     if (!sink->spool || (!sink->w && sink->buf->len < SPOOL_FROM_BYTES))
         return 0;
@@ -603,7 +597,7 @@ static int spool_body(body_sink *sink, uint64_t newest, rk_export_response *out)
         rk_buf_free(&note);
         return fail500(out, "out of memory");
     }
-    int rc = sink_flush(sink, 0);
+    int rc = rk_bodysink_flush(sink, 0);
     if (rc == 0) {
         out->file = rk_spool_finish(sink->w, out->etag, note.data, &out->err);
         sink->w = NULL;
@@ -678,8 +672,14 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
     rk_buf self, next;
     rk_buf_init(&self);
     rk_buf_init(&next);
-    collected c = {.max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC};
-    body_sink sink = {.buf = &out->body, .spool = spool, .err = &out->err};
+    rk_query sq = {.kind = eq.kind,
+                   .industry = eq.industry,
+                   .q = eq.q,
+                   .cursor = eq.cursor,
+                   .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC,
+                   .limit = eq.limit};
+    memcpy(sq.prefecture, eq.prefecture, sizeof sq.prefecture);
+    rk_bodysink sink = {.buf = &out->body, .spool = spool, .err = &out->err};
     uint64_t newest = 0;
     bool truncated = false;
     char cursor[RK_CURSOR_MAX] = "";
@@ -694,13 +694,6 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
     } else if (f == F_CATALOG) {
         rc = serve_catalog(t, &page, out, &newest);
     } else {
-        rk_query sq = {.kind = eq.kind,
-                       .industry = eq.industry,
-                       .q = eq.q,
-                       .cursor = eq.cursor,
-                       .max_visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC,
-                       .limit = eq.limit};
-        memcpy(sq.prefecture, eq.prefecture, sizeof sq.prefecture);
         if (f == F_CSV) {
             csv_stream cs = {.m = &page, .out = &sink};
             rc = rk_csvout_header(&out->body) ? rk_fail(&out->err, "internal", "", "out of memory")
@@ -716,16 +709,15 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
             if (rc == 0 && cs.failed)
                 rc = rk_fail(&out->err, "internal", "", "writing the workbook failed");
             if (rc == 0)
-                rc = rk_xlsx_finish(cs.xlsx, &out->body, sink_piece, &sink, &out->err);
+                rc = rk_xlsx_finish(cs.xlsx, &out->body, rk_bodysink_piece, &sink, &out->err);
             rk_xlsx_free(cs.xlsx);
             newest = cs.newest;
         } else {
-            rc = rk_store_query(t, &sq, collect, &c, cursor, &out->err);
-            if (rc == 0 && c.failed)
-                rc = rk_fail(&out->err, "internal", "", "out of memory collecting records");
-            for (size_t i = 0; i < c.n; i++)
-                if (c.v[i].msg->version > newest)
-                    newest = c.v[i].msg->version;
+            feed_scan scan = {0};
+            rk_query sq_scan = sq;
+            sq_scan.cached = feed_scan_hash;
+            rc = rk_store_query(t, &sq_scan, feed_scan_record, &scan, cursor, &out->err);
+            newest = scan.newest;
         }
         if (rc == 0 && cursor[0]) {
             if (export_url(&next, m, exports[fi].name, &p, cursor)) {
@@ -747,22 +739,9 @@ int rk_export_serve(rk_txn *t, const char *name, const char *query, const char *
         rk_buf_reset(&out->body);
         goto done;
     }
-    if (f == F_ATOM || f == F_JSON) {
-        const rk_record **ptrs = malloc((c.n ? c.n : 1) * sizeof *ptrs);
-        if (!ptrs) {
-            rc = fail500(out, "out of memory");
-            goto done;
-        }
-        for (size_t i = 0; i < c.n; i++)
-            ptrs[i] = &c.v[i];
-        rc = f == F_ATOM ? rk_feed_atom_stream(ptrs, c.n, &page, &out->body, sink_piece, &sink)
-                         : rk_feed_json(ptrs, c.n, &page, &out->body);
-        free(ptrs);
-        if (rc != 0) {
-            /* the spool refused or failed (it said why in err), else the renderer did */
-            rc = sink.failed ? stopped(out) : fail500(out, "rendering the export failed");
-            goto done;
-        }
+    if ((f == F_ATOM || f == F_JSON) && render_feed(t, &sq, f == F_JSON, &page, newest, &sink, &out->err) != 0) {
+        rc = stopped(out);
+        goto done;
     }
     if ((page.next_url && (rk_buf_puts(&out->headers, "Link: <") || rk_buf_puts(&out->headers, page.next_url) ||
                            rk_buf_puts(&out->headers, ">; rel=\"next\"\r\n"))) ||
@@ -780,7 +759,6 @@ done:
     if (spool)
         rk_spool_unclaim(spool, out->etag);
     rk_params_free(&p);
-    collected_free(&c);
     rk_buf_free(&self);
     rk_buf_free(&next);
     return rc;

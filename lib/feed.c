@@ -8,7 +8,9 @@
  * because one stray byte makes a whole XML feed unreadable. Absolute links start with
  * meta->base_url ([api] public_url) and nothing else: a public export never links to the node's
  * API, which the reverse proxy does not expose, so entries carry no `alternate` link until a page
- * for people exists.
+ * for people exists. A page is written entry by entry (rk_feed_writer) so that the export renders it
+ * straight from the store's walk, holding one record at a time; the whole-page functions go through
+ * the same writer, so both give the same bytes.
  */
 #include "feed.h"
 
@@ -149,83 +151,39 @@ static int atom_entry(rk_buf *out, rk_buf *tmp, const rk_record *rec, const rk_f
     return rk_buf_puts(out, "  </entry>\n");
 }
 
-/* What both feeds start from: the current records newest first (v, k of them), the node's name, and
- * a scratch buffer. page_close frees them. */
-typedef struct feed_page {
-    const rk_record **v;
-    size_t k;
-    const char *node;
-    rk_buf tmp;
-} feed_page;
-
-static int page_open(feed_page *p, const rk_record *const *recs, size_t n, const rk_feed_meta *m)
+static int atom_begin(rk_feed_writer *w, uint64_t newest)
 {
-    p->v = rk_rtext_sorted_copy(recs, n);
-    if (!p->v)
-        return -1;
-    p->k = rk_rtext_count_sorted(p->v, n);
-    p->node = m && m->node_name ? m->node_name : "renkei";
-    rk_buf_init(&p->tmp);
-    return 0;
-}
-
-static void page_close(feed_page *p)
-{
-    rk_buf_free(&p->tmp);
-    free(p->v);
-}
-
-int rk_feed_atom(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out)
-{
-    return rk_feed_atom_stream(recs, n, m, out, NULL, NULL);
-}
-
-int rk_feed_atom_stream(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out,
-                        int (*flush)(void *ctx), void *ctx)
-{
-    feed_page p;
-    if (page_open(&p, recs, n, m))
-        return -1;
+    const rk_feed_meta *m = w->m;
+    rk_buf *out = w->out, *tmp = &w->tmp;
     char hex[2 * RK_KEY_LEN + 1] = "";
     if (m && m->node_key)
         rk_hex_encode(m->node_key, RK_KEY_LEN, hex);
     char updated[32];
     /* The feed changes exactly when its newest entry does; an empty feed has nothing newer than the epoch. */
-    rk_rtext_version_time(p.k ? p.v[0]->msg->version : 0, updated);
-    int rc = -1;
+    rk_rtext_version_time(newest, updated);
     if (rk_buf_puts(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" "
                          "xml:lang=\"ja\">\n"))
-        goto done;
-    rk_buf_reset(&p.tmp);
-    if (rk_buf_printf(&p.tmp, "urn:renkei:feed:%s", hex) || xml_elem(out, "  ", "id", p.tmp.data))
-        goto done;
-    rk_buf_reset(&p.tmp);
-    if (rk_buf_printf(&p.tmp, "renkei: %s", p.node) || xml_elem(out, "  ", "title", p.tmp.data) ||
+        return -1;
+    rk_buf_reset(tmp);
+    if (rk_buf_printf(tmp, "urn:renkei:feed:%s", hex) || xml_elem(out, "  ", "id", tmp->data))
+        return -1;
+    rk_buf_reset(tmp);
+    if (rk_buf_printf(tmp, "renkei: %s", w->node) || xml_elem(out, "  ", "title", tmp->data) ||
         xml_elem(out, "  ", "subtitle", "地域DX・リスキリング連携ネットワークの公開事例とイベント") ||
         xml_elem(out, "  ", "updated", updated) || rk_buf_puts(out, "  <author>\n") ||
-        xml_elem(out, "    ", "name", p.node) || rk_buf_puts(out, "  </author>\n"))
-        goto done;
-    rk_buf_reset(&p.tmp);
-    if (self_url(&p.tmp, m, "/v1/export/feed.atom") ||
-        rk_buf_puts(out, "  <link rel=\"self\" type=\"application/atom+xml\" href=\"") || xml_text(out, p.tmp.data) ||
+        xml_elem(out, "    ", "name", w->node) || rk_buf_puts(out, "  </author>\n"))
+        return -1;
+    rk_buf_reset(tmp);
+    if (self_url(tmp, m, "/v1/export/feed.atom") ||
+        rk_buf_puts(out, "  <link rel=\"self\" type=\"application/atom+xml\" href=\"") || xml_text(out, tmp->data) ||
         rk_buf_puts(out, "\"/>\n"))
-        goto done;
+        return -1;
     /* RFC 5005 paging: the next (older) page, absent on the last one */
     if (m && m->next_url &&
         (rk_buf_puts(out, "  <link rel=\"next\" type=\"application/atom+xml\" href=\"") || xml_text(out, m->next_url) ||
          rk_buf_puts(out, "\"/>\n")))
-        goto done;
-    if (rk_buf_printf(out, "  <generator uri=\"urn:renkei\" version=\"%s\">renkei</generator>\n", RENKEI_VERSION))
-        goto done;
-    for (size_t i = 0; i < p.k; i++)
-        if (atom_entry(out, &p.tmp, p.v[i], m) || (flush && flush(ctx)))
-            goto done;
-    if (rk_buf_puts(out, "</feed>\n"))
-        goto done;
-    rc = 0;
-done:
-    page_close(&p);
-    return rc;
+        return -1;
+    return rk_buf_printf(out, "  <generator uri=\"urn:renkei\" version=\"%s\">renkei</generator>\n", RENKEI_VERSION);
 }
 
 /* ---------------------------------------------------------------------------------- JSON Feed */
@@ -340,24 +298,24 @@ fail:
     return NULL;
 }
 
-int rk_feed_json(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out)
+static int json_begin(rk_feed_writer *w)
 {
-    feed_page p;
-    if (page_open(&p, recs, n, m))
-        return -1;
+    const rk_feed_meta *m = w->m;
     const char *base = m && m->base_url ? m->base_url : "";
-    int rc = -1;
+    rk_buf *tmp = &w->tmp;
     json_t *feed = json_object();
+    int rc = -1;
     if (!feed)
-        goto done;
-    if (rk_buf_printf(&p.tmp, "renkei: %s", p.node) ||
+        return -1;
+    rk_buf_reset(tmp);
+    if (rk_buf_printf(tmp, "renkei: %s", w->node) ||
         jset(feed, "version", json_string("https://jsonfeed.org/version/1.1")) ||
-        jset(feed, "title", clean_string(p.tmp.data)))
+        jset(feed, "title", clean_string(tmp->data)))
         goto done;
-    rk_buf_reset(&p.tmp);
+    rk_buf_reset(tmp);
     if (*base && jset(feed, "home_page_url", json_string(base)))
         goto done;
-    if (self_url(&p.tmp, m, "/v1/export/feed.json") || jset(feed, "feed_url", json_string(p.tmp.data)) ||
+    if (self_url(tmp, m, "/v1/export/feed.json") || jset(feed, "feed_url", json_string(tmp->data)) ||
         (m && m->next_url && jset(feed, "next_url", json_string(m->next_url))) ||
         jset(feed, "description", json_string("地域DX・リスキリング連携ネットワークの公開事例とイベント")) ||
         jset(feed, "language", json_string("ja")))
@@ -366,19 +324,73 @@ int rk_feed_json(const rk_record *const *recs, size_t n, const rk_feed_meta *m, 
     if (jset(feed, "authors", authors))
         goto done;
     json_t *author = json_object();
-    if (jpush(authors, author) || jset(author, "name", clean_string(p.node)))
+    if (jpush(authors, author) || jset(author, "name", clean_string(w->node)))
         goto done;
-    json_t *items = json_array();
-    if (jset(feed, "items", items))
-        goto done;
-    for (size_t i = 0; i < p.k; i++)
-        if (jpush(items, json_item(p.v[i], m, &p.tmp)))
-            goto done;
-    if (rk_jsonlist_document(feed, out))
-        goto done;
-    rc = 0;
+    rc = rk_jsonlist_document_open(&w->items, w->out, feed, "items");
 done:
     json_decref(feed);
-    page_close(&p);
     return rc;
+}
+
+/* ------------------------------------------------------------------------------- the writer */
+
+int rk_feed_begin(rk_feed_writer *w, bool json, const rk_feed_meta *m, uint64_t newest, rk_buf *out)
+{
+    memset(w, 0, sizeof *w);
+    w->json = json;
+    w->m = m;
+    w->out = out;
+    w->node = m && m->node_name ? m->node_name : "renkei";
+    rk_buf_init(&w->tmp);
+    return json ? json_begin(w) : atom_begin(w, newest);
+}
+
+int rk_feed_entry(rk_feed_writer *w, const rk_record *rec)
+{
+    if (!rk_rtext_shown(rec))
+        return 0;
+    if (!w->json)
+        return atom_entry(w->out, &w->tmp, rec, w->m);
+    json_t *it = json_item(rec, w->m, &w->tmp);
+    int rc = !it || rk_jsonlist_document_item(&w->items, it) ? -1 : 0;
+    json_decref(it);
+    return rc;
+}
+
+int rk_feed_end(rk_feed_writer *w)
+{
+    return w->json ? rk_jsonlist_document_close(&w->items) : rk_buf_puts(w->out, "</feed>\n");
+}
+
+void rk_feed_writer_free(rk_feed_writer *w)
+{
+    rk_buf_free(&w->tmp);
+}
+
+/* A whole page from records in any order: newest first, tombstones left out. */
+static int feed_whole(bool json, const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out)
+{
+    const rk_record **v = rk_rtext_sorted_copy(recs, n);
+    if (!v)
+        return -1;
+    size_t k = rk_rtext_count_sorted(v, n);
+    rk_feed_writer w;
+    int rc = rk_feed_begin(&w, json, m, k ? v[0]->msg->version : 0, out);
+    for (size_t i = 0; rc == 0 && i < k; i++)
+        rc = rk_feed_entry(&w, v[i]);
+    if (rc == 0)
+        rc = rk_feed_end(&w);
+    rk_feed_writer_free(&w);
+    free(v);
+    return rc;
+}
+
+int rk_feed_atom(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out)
+{
+    return feed_whole(false, recs, n, m, out);
+}
+
+int rk_feed_json(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out)
+{
+    return feed_whole(true, recs, n, m, out);
 }

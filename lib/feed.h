@@ -11,11 +11,29 @@
 
 #include "feed_meta.h"
 
+#include "jsonlist.h"
+
+/* A whole page of the records given, in any order (newest first on the page, tombstones left out). */
 int rk_feed_atom(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out);
-/* The same bytes, with flush(ctx) called after each entry so that the caller may move what out holds
- * elsewhere (the export spool) while the feed is rendered; a non-zero return stops rendering (-1). */
-int rk_feed_atom_stream(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out,
-                        int (*flush)(void *ctx), void *ctx);
 int rk_feed_json(const rk_record *const *recs, size_t n, const rk_feed_meta *m, rk_buf *out);
+
+/* The same page written entry by entry, so that the caller renders it from the store's walk and may
+ * move what out holds elsewhere (the export spool) between calls: rk_feed_begin with the version of
+ * the page's newest record (the Atom feed's updated; 0 for an empty page), rk_feed_entry for each
+ * record newest first (the store's order; a tombstone writes nothing), rk_feed_end, and
+ * rk_feed_writer_free in any case. Each returns 0, or -1 when out of memory. */
+typedef struct rk_feed_writer {
+    bool json; /* JSON Feed, else Atom */
+    const rk_feed_meta *m;
+    const char *node;
+    rk_buf *out;
+    rk_buf tmp;
+    rk_jsonlist items; /* JSON Feed */
+} rk_feed_writer;
+
+int rk_feed_begin(rk_feed_writer *w, bool json, const rk_feed_meta *m, uint64_t newest, rk_buf *out);
+int rk_feed_entry(rk_feed_writer *w, const rk_record *rec);
+int rk_feed_end(rk_feed_writer *w);
+void rk_feed_writer_free(rk_feed_writer *w);
 
 #endif

@@ -36,4 +36,14 @@ int rk_jsonlist_dump(const json_t *j, size_t flags, rk_buf *out);
  * members in the order they were set, and a final newline. 0, or -1 when out of memory. */
 int rk_jsonlist_document(const json_t *j, rk_buf *out);
 
+/* The same document written in pieces, for one whose last member is a list too large to hold as a
+ * tree (the JSON Feed's items): rk_jsonlist_document_open sets key in head (an object without it) to
+ * an empty list and appends the document up to that list's "["; each rk_jsonlist_document_item
+ * appends one item, indented at the list's depth; rk_jsonlist_document_close ends the list and the
+ * document. out may be emptied between calls. The bytes are rk_jsonlist_document's of head with the
+ * items set under key, whatever their number (none included). */
+int rk_jsonlist_document_open(rk_jsonlist *l, rk_buf *out, json_t *head, const char *key);
+int rk_jsonlist_document_item(rk_jsonlist *l, const json_t *item);
+int rk_jsonlist_document_close(rk_jsonlist *l);
+
 #endif

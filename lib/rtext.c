@@ -187,13 +187,22 @@ void rk_rtext_version_time(uint64_t ms, char out[32])
     rk_format_rfc3339((int64_t)(ms / 1000), 0, true, out);
 }
 
-/* Records newest version first, whatever order the caller used; ties by hash so the order is total. */
+/* Records newest version first, whatever order the caller used; ties by hash, lowest first, so the
+ * order is total and the store's (lib/index.c's sort key): a page rendered whole and one rendered
+ * from the store's walk list records alike. */
 static int cmp_newest(const void *a, const void *b)
 {
     const rk_record *x = *(const rk_record *const *)a, *y = *(const rk_record *const *)b;
     if (x->msg->version != y->msg->version)
         return x->msg->version < y->msg->version ? 1 : -1;
-    return -memcmp(x->hash, y->hash, RK_HASH_LEN);
+    return memcmp(x->hash, y->hash, RK_HASH_LEN);
+}
+
+bool rk_rtext_shown(const rk_record *rec)
+{
+    return rec && rec->msg && rec->msg->kind != RENKEI__KIND__KIND_TOMBSTONE &&
+           rec->msg->body_case != RENKEI__RECORD__BODY_TOMBSTONE &&
+           rec->msg->body_case != RENKEI__RECORD__BODY__NOT_SET;
 }
 
 const rk_record **rk_rtext_sorted_copy(const rk_record *const *recs, size_t n)
@@ -203,9 +212,7 @@ const rk_record **rk_rtext_sorted_copy(const rk_record *const *recs, size_t n)
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (recs[i] && recs[i]->msg && recs[i]->msg->kind != RENKEI__KIND__KIND_TOMBSTONE &&
-            recs[i]->msg->body_case != RENKEI__RECORD__BODY_TOMBSTONE &&
-            recs[i]->msg->body_case != RENKEI__RECORD__BODY__NOT_SET)
+        if (rk_rtext_shown(recs[i]))
             v[k++] = recs[i];
     qsort(v, k, sizeof *v, cmp_newest);
     if (k < n)

@@ -24,6 +24,8 @@ void rk_rtext_author_hex(const rk_record *rec, char out[2 * RK_KEY_LEN + 1]);
 /* The roster name of the author, or its key (hex) so an entry is never anonymous. */
 const char *rk_rtext_author_display(const rk_record *rec, const rk_feed_meta *m, const char *hex);
 void rk_rtext_version_time(uint64_t ms, char out[32]);
+/* Whether a record has an entry in the exports (not a tombstone, a body set). */
+bool rk_rtext_shown(const rk_record *rec);
 /* A malloc'd copy of recs without tombstones, newest version first (NULL-terminated when shorter),
  * and its length. */
 const rk_record **rk_rtext_sorted_copy(const rk_record *const *recs, size_t n);

@@ -5,6 +5,9 @@ throughout, and a second round adds nothing once the first has gone. A slow read
 body, byte for byte the one a fast reader gets, even when the store changes meanwhile; distinct
 exports beyond [api] export_spool are refused with 503 and Retry-After, and counted."""
 
+import csv
+import io
+import json
 import os
 import socket
 import sys
@@ -13,6 +16,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rk  # noqa: E402
+
+import feedparser  # noqa: E402
+from icalendar import Calendar  # noqa: E402
 
 CLIENTS = 120
 ROUND_S = 12
@@ -161,12 +167,28 @@ def _header(head, name):
     return None
 
 
+def _entries(path, body):
+    """The ids of an export's entries, read with the parser a subscriber uses."""
+    if "feed.json" in path:
+        return [it["id"] for it in json.loads(body)["items"]]
+    if "feed.atom" in path:
+        f = feedparser.parse(body)
+        assert not f.bozo, f.bozo_exception
+        return [e.id for e in f.entries]
+    if "events.ics" in path:
+        return [str(e["UID"]) for e in Calendar.from_ical(body).walk("VEVENT")]
+    return [row["id"] for row in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))]
+
+
 def test_slow_reader_gets_the_whole_body_of_its_snapshot():
-    """A client reading records.csv and events.ics slowly gets, byte for byte, what a fast reader got
-    with the same ETag, even though a record is published while it reads; the next request sees the
-    new record under a new ETag."""
+    """A client reading records.csv, events.ics and the largest feed pages (rendered entry by entry
+    from the store) slowly gets, byte for byte, what a fast reader got with the same ETag, even though
+    a record is published while it reads, and every record of the snapshot is in it once, as its
+    parser reads it; the next request sees the new record under a new ETag."""
     n = big_node()
-    for path in ("/v1/export/records.csv", "/v1/export/events.ics"):
+    published = 0
+    for path in ("/v1/export/records.csv", "/v1/export/events.ics", "/v1/export/feed.json?limit=10000",
+                 "/v1/export/feed.atom?limit=10000"):
         whole = n.get(path, timeout=60)
         assert whole.status == 200, whole
         got = {}
@@ -183,10 +205,15 @@ def test_slow_reader_gets_the_whole_body_of_its_snapshot():
         assert _header(head, "ETag") == whole.headers["etag"], (head, whole.headers)
         assert int(_header(head, "Content-Length")) == len(whole.body)
         assert got["body"] == whole.body, (len(got["body"]), len(whole.body))
+        ids = _entries(path, got["body"])
+        # every event, or every record and the cases this loop published before this export
+        want = RECORDS if "events.ics" in path else 2 * RECORDS + published
+        assert len(ids) == len(set(ids)) == want, (path, len(ids), len(set(ids)), want)
         print("%s: %d bytes read slowly in %.1fs, identical" % (path, len(whole.body), took), flush=True)
         after = n.get(path, timeout=60)
         assert after.headers["etag"] != whole.headers["etag"]
         assert (path.endswith(".ics") or "読んでいる間の公開".encode() in after.body)
+        published += 1
     # a HEAD has the GET's length and no body
     r = n.request("HEAD", "/v1/export/records.csv", timeout=60)
     assert r.status == 200 and r.body == b"" and int(r.headers["content-length"]) > 4 << 20, r.headers
