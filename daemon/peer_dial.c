@@ -484,12 +484,15 @@ static void peer_dial_ctl(void *arg, nng_ctx ctx, nng_aio *aio)
             rc = rk_peer_push_announce(dp, ctx, aio, items, n);
         free(items);
         if (rc == 0 && sync) {
-            next_sync = now + interval_ms;
             /* a node that holds almost nothing takes the peer's set in ranges first (peer_catchup.c) */
             rc = rk_peer_catchup_step(dp, ctx, aio);
             if (rc == 0)
                 rc = peer_dial_reconcile(dp, ctx, aio);
-            else if (rc > 0) {
+            /* The interval runs from the end of a reconciliation: one that outlasted it was followed at
+             * once by another, which found missing the records the peer had acknowledged in our last
+             * pushes but not stored yet, and pushed them again. */
+            next_sync = rk_monotonic_ns() / 1000000 + interval_ms;
+            if (rc > 0) {
                 next_sync = now + DIAL_CATCHUP_DEFER_MS; /* another dialer takes the same records now */
                 rc = 0;
             }
