@@ -199,6 +199,18 @@ class Node:
         return p
 
 
+def preload(shim):
+    """LD_PRELOAD for a process: the shim (a test library, tests/common), after the sanitizer runtime
+    when the shim is built with one (ASan must come first in the list of libraries)."""
+    libs = []
+    out = subprocess.run(["ldd", shim], capture_output=True, text=True, timeout=30).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if parts and parts[0].startswith("libasan") and len(parts) >= 3:
+            libs.append(parts[2])
+    return ":".join(libs + [os.path.abspath(shim)])
+
+
 def without_asan_quarantine():
     """The environment for Node.start(env=...) of a daemon whose RSS is measured: under
     AddressSanitizer (CI's second build) freed memory waits in a 256 MiB quarantine that RSS would

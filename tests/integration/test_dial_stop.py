@@ -20,15 +20,7 @@ SHIM = os.environ.get("RENKEI_NNG_SEND_HOLD", "build/tests/librk_nng_send_hold.s
 
 
 def preload():
-    """LD_PRELOAD for a process: the shim, after the sanitizer runtime when the shim is built with one
-    (ASan must come first in the list of libraries)."""
-    libs = []
-    out = subprocess.run(["ldd", SHIM], capture_output=True, text=True, timeout=30).stdout
-    for line in out.splitlines():
-        parts = line.split()
-        if parts and parts[0].startswith("libasan") and len(parts) >= 3:
-            libs.append(parts[2])
-    return ":".join(libs + [os.path.abspath(SHIM)])
+    return rk.preload(SHIM)
 
 
 def held_node(name):
