@@ -269,16 +269,22 @@ static int is_tail(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, MDB_val 
     return is_block_of(&k, l) ? 0 : 1;
 }
 
-/* Writes b; *writes (when not NULL) counts the blocks written, for rk_postings_cost. */
-static int block_write(rk_txn *t, MDB_cursor *c, const block *b, size_t *writes, rk_error *err)
+/* Writes b, over the entry c is on when here (whose key must be b's: MDB_CURRENT trusts it), else
+ * where its key belongs; *writes (when not NULL) counts the blocks written, for rk_postings_cost. */
+static int block_write_at(rk_txn *t, MDB_cursor *c, const block *b, bool here, size_t *writes, rk_error *err)
 {
     if (writes)
         ++*writes;
     uint8_t buf[VALUE_MAX];
     MDB_val k = {.mv_size = b->klen, .mv_data = (void *)b->key};
     MDB_val v = {.mv_size = block_encode(b, buf), .mv_data = buf};
-    int rc = mdb_cursor_put(c, &k, &v, 0);
+    int rc = mdb_cursor_put(c, &k, &v, here ? MDB_CURRENT : 0);
     return rc == 0 ? 0 : rk_txn_fail(t, rc, "writing a posting list", err);
+}
+
+static int block_write(rk_txn *t, MDB_cursor *c, const block *b, size_t *writes, rk_error *err)
+{
+    return block_write_at(t, c, b, false, writes, err);
 }
 
 static int block_delete(rk_txn *t, MDB_cursor *c, const block *b, rk_error *err)
@@ -642,13 +648,15 @@ int rk_postings_contains(rk_postings_probe *p, rk_txn *t, MDB_cursor *c, const r
 /* ---- writing ------------------------------------------------------------------------------------- */
 
 /* Appends v[0..n), all newer than every posting of the list, to its last block (cur, or none when the
- * list is empty), starting a new block whenever one is full. */
-static int append(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *cur, const rk_posting_new *v, size_t n,
-                  rk_postings_cost *cost, rk_error *err)
+ * list is empty), starting a new block whenever one is full. on_cur: c is still on cur's entry, as the
+ * read of cur left it, so cur is rewritten there (no second B-tree descent). */
+static int append(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *cur, bool on_cur, const rk_posting_new *v,
+                  size_t n, rk_postings_cost *cost, rk_error *err)
 {
     block fresh;
     uint64_t total = cur ? cur->total : 0;
     if (!cur) {
+        on_cur = false;
         cur = &fresh;
         cur->n = 0;
         cur->attrs = l->attrs;
@@ -662,8 +670,9 @@ static int append(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *cu
         /* Two entries that share a kp stay in one block, or the second could not be found by it. */
         bool same_kp = i > 0 && memcmp(kp, prev_kp, KP_LEN) == 0;
         if (cur->n == 0 || (bytes >= l->block_bytes && !same_kp)) {
-            if (dirty && block_write(t, c, cur, &cost->block_writes, err) != 0)
+            if (dirty && block_write_at(t, c, cur, on_cur, &cost->block_writes, err) != 0)
                 return -1;
+            on_cur = false; /* a new block, or c moved by the write */
             set_key(cur, l->prefix, l->plen, kp);
             cur->n = 0;
             cur->span = 0;
@@ -682,7 +691,7 @@ static int append(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *cu
         memcpy(prev_kp, kp, KP_LEN);
     }
     cur->total = total + n;
-    return block_write(t, c, cur, &cost->block_writes, err);
+    return block_write_at(t, c, cur, on_cur, &cost->block_writes, err);
 }
 
 /* The sort keys read for one batch (postings.h): sequence number -> sort key. */
@@ -994,7 +1003,7 @@ static int insert_older(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, blo
         if (found < 0)
             return -1;
         if (found == 0) /* an empty list: nothing is newer than x */
-            return append(t, c, l, NULL, x + i, g - i, cost, err);
+            return append(t, c, l, NULL, false, x + i, g - i, cost, err);
         /* The run's postings up to the next block's key go into this block. */
         MDB_val k, v;
         int rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
@@ -1023,6 +1032,27 @@ static int insert_older(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, blo
     return block_write(t, c, tail, &cost->block_writes, err);
 }
 
+/* rk_postings_list_add once the list's last block was read: tail when have is 1 (c still on it), none
+ * when have is 0 (the list is empty). */
+static int add_after_tail(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *tail, int have,
+                          const rk_posting_new *v, size_t n, rk_postings_sks *sks, rk_postings_cost *cost,
+                          rk_error *err)
+{
+    size_t i = 0;
+    bool on_tail = have == 1;
+    if (have) {
+        uint64_t newest = key_version(tail) + tail->span;
+        while (i < n && sk_version(v[i].sk) <= newest)
+            i++;
+        if (i > 0 && insert_older(t, c, l, tail, v, i, sks, cost, err) != 0)
+            return -1;
+        if (i > 0 && i < n && (have = seek_block(t, c, l, kp_top, tail, err)) < 0)
+            return -1;
+        on_tail = have == 1;
+    }
+    return i < n ? append(t, c, l, have ? tail : NULL, on_tail, v + i, n - i, cost, err) : 0;
+}
+
 int rk_postings_list_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, const rk_posting_new *v, size_t n,
                          rk_postings_sks *sks, rk_postings_cost *cost, rk_error *err)
 {
@@ -1035,17 +1065,7 @@ int rk_postings_list_add(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, co
     int have = seek_block(t, c, l, kp_top, &tail, err);
     if (have < 0)
         return -1;
-    size_t i = 0;
-    if (have) {
-        uint64_t newest = key_version(&tail) + tail.span;
-        while (i < n && sk_version(v[i].sk) <= newest)
-            i++;
-        if (i > 0 && insert_older(t, c, l, &tail, v, i, sks, cost, err) != 0)
-            return -1;
-        if (i > 0 && i < n && (have = seek_block(t, c, l, kp_top, &tail, err)) < 0)
-            return -1;
-    }
-    return i < n ? append(t, c, l, have ? &tail : NULL, v + i, n - i, cost, err) : 0;
+    return add_after_tail(t, c, l, &tail, have, v, n, sks, cost, err);
 }
 
 int rk_postings_add(rk_txn *t, MDB_cursor *c, const uint8_t *tok, size_t len, const rk_posting_new *v, size_t n,
@@ -1092,7 +1112,7 @@ int rk_postings_list_add_late(rk_txn *t, MDB_cursor *c, const rk_postings_list *
             break;
         late++;
     }
-    if (late < n && rk_postings_list_add(t, c, l, v + late, n - late, sks, cost, err) != 0)
+    if (late < n && add_after_tail(t, c, l, &tail, have, v + late, n - late, sks, cost, err) != 0)
         return -1;
     if (late == 0)
         return 0;
