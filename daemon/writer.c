@@ -3,25 +3,25 @@
  * Records from peers (rk_writer_submit) first go to the verify queue: one verifier thread per core
  * runs the store-free checks of rk_ingest_prepare (decode, schema, Ed25519 verification), computes
  * the record's full-text tokens and compresses its envelope for the store, and passes each item on
- * to the write queue, so the costliest check runs on every core while the writer
- * commits. The node's own sealed records (rk_writer_submit_own) go straight to the write queue.
- * Verifiers may pass items on out of submission order; the current-version rule makes the result
- * independent of the order in which versions arrive.
+ * to the write queue, so the costliest check runs on every core while the writer commits. The
+ * node's own sealed records (rk_writer_submit_own) go straight to the write queue. Verifiers may
+ * pass items on out of submission order; the current-version rule makes the result independent of
+ * the order in which versions arrive.
  *
- * The writer thread takes everything queued (up to BATCH_MAX items), runs each through the store
- * checks inside ONE write transaction, commits and passes the batch to the sync thread. A commit
- * flushes its data pages but only writes the page that makes it current (rk_store_options,
- * defer_meta_sync): the sync thread flushes that (one fdatasync for every batch committed since its
- * last one) while the writer already runs the next batch, and only then moves the batches to the
- * completed list and wakes the loop with uv_async_send. So one commit costs the writer one disk
- * flush instead of two, and completion callbacks and commit listeners run on the loop thread, in
- * commit order, never before the data is durable. Readers may see a batch in the milliseconds
- * between its commit and its flush; only a system crash in that window undoes it, and nothing of it
- * was acknowledged. If the store fails (an ingest reports RK_INGEST_FAILED, or the commit fails, e.g.
- * the map is full) the transaction is aborted and every item of the batch carries that error:
- * nothing of a failed batch is acknowledged, and nothing of it is in the database. Such failures are
- * logged at most once a second (a full store fails every batch) and the last one is kept for
- * GET /v1/status.
+ * The writer thread takes everything queued (up to BATCH_MAX items), puts the node's own records
+ * among them in version order (batchorder.h), runs each through the store checks inside ONE write
+ * transaction, commits and passes the batch to the sync thread. A commit flushes its data pages but
+ * only writes the page that makes it current (rk_store_options, defer_meta_sync): the sync thread
+ * flushes that (one fdatasync for every batch committed since its last one) while the writer
+ * already runs the next batch, and only then moves the batches to the completed list and wakes the
+ * loop with uv_async_send. So one commit costs the writer one disk flush instead of two, and
+ * completion callbacks and commit listeners run on the loop thread, in commit order, never before
+ * the data is durable. Readers may see a batch in the milliseconds between its commit and its
+ * flush; only a system crash in that window undoes it, and nothing of it was acknowledged. If the
+ * store fails (an ingest reports RK_INGEST_FAILED, or the commit fails, e.g. the map is full) the
+ * transaction is aborted and every item of the batch carries that error: nothing of a failed batch
+ * is acknowledged, and nothing of it is in the database. Such failures are logged at most once a
+ * second (a full store fails every batch) and the last one is kept for GET /v1/status.
  */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "writer.h"
@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batchorder.h"
 #include "drainrate.h"
 #include "envcodec.h"
 #include "invalidate.h"
@@ -41,7 +42,7 @@
 #include "metrics.h"
 #include "node.h"
 
-#define BATCH_MAX 1024
+#define BATCH_MAX RK_BATCHORDER_MAX
 #define VERIFY_CHUNK 32 /* items a verifier takes per lock: few lock round trips, still shared out */
 #define VERIFIERS_MAX 8
 
@@ -115,6 +116,7 @@ struct rk_writer {
     rk_writer_failure failure;
     uint64_t failure_log_ms;     /* writer thread only: when a failure was last logged */
     uint64_t failure_suppressed; /* failures not logged since */
+    rk_batchorder ord;           /* writer thread only: a batch in run order (order_batch) */
 };
 
 static void free_item(item *it)
@@ -403,6 +405,21 @@ static void *verifier_main(void *arg)
     return NULL;
 }
 
+/* Puts the items of batch in the order the writer runs them (batchorder.h): own records by version. */
+static void order_batch(rk_writer *w, item_queue *batch)
+{
+    w->ord.n = 0;
+    item *it;
+    STAILQ_FOREACH(it, batch, link)
+    if (!rk_batchorder_add(&w->ord, it, it->own && it->has_rec, it->has_rec ? it->rec.msg->version : 0))
+        return; /* cannot happen: a batch holds at most BATCH_MAX */
+    if (rk_batchorder_sort(&w->ord)) {
+        STAILQ_INIT(batch);
+        for (size_t i = 0; i < w->ord.n; i++)
+            STAILQ_INSERT_TAIL(batch, (item *)w->ord.item[w->ord.order[i]], link);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     rk_writer *w = arg;
@@ -417,6 +434,7 @@ static void *writer_main(void *arg)
         size_t n = queue_take(&w->write_queue, BATCH_MAX, &batch);
         pthread_mutex_unlock(&w->mu);
 
+        order_batch(w, &batch);
         run_batch(w, &batch, n);
 
         pthread_mutex_lock(&w->mu);
