@@ -1032,6 +1032,26 @@ static int insert_older(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, blo
     return block_write(t, c, tail, &cost->block_writes, err);
 }
 
+/* Whether the postings x (oldest first), of the version of tail's newest entry, all sort after its
+ * last entry: 1, 0, -1. At more than 1,000 publishes a second many records share a version
+ * (api_publish.c); one that sorts after the last entry is appended, with one read of that entry's
+ * sort key, instead of merged into the block. */
+static int after_last(rk_txn *t, const block *tail, const rk_posting_new *x, rk_postings_sks *sks,
+                      rk_postings_cost *cost, rk_error *err)
+{
+    uint64_t seq = tail->seq[tail->n - 1];
+    uint8_t sk[RK_SORT_KEY_LEN];
+    if (!sks_get(sks, seq, sk)) {
+        rk_posting p;
+        if (listed_sk(t, seq, &p, err) != 0)
+            return -1;
+        memcpy(sk, p.sk, RK_SORT_KEY_LEN);
+        sks_put(sks, seq, sk);
+        cost->change_reads++;
+    }
+    return memcmp(x->sk, sk, RK_SORT_KEY_LEN) < 0; /* sort keys ascend newest first */
+}
+
 /* rk_postings_list_add once the list's last block was read: tail when have is 1 (c still on it), none
  * when have is 0 (the list is empty). */
 static int add_after_tail(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, block *tail, int have,
@@ -1044,6 +1064,13 @@ static int add_after_tail(rk_txn *t, MDB_cursor *c, const rk_postings_list *l, b
         uint64_t newest = key_version(tail) + tail->span;
         while (i < n && sk_version(v[i].sk) <= newest)
             i++;
+        if (i > 0 && sk_version(v[0].sk) == newest) {
+            int after = after_last(t, tail, v, sks, cost, err);
+            if (after < 0)
+                return -1;
+            if (after)
+                i = 0;
+        }
         if (i > 0 && insert_older(t, c, l, tail, v, i, sks, cost, err) != 0)
             return -1;
         if (i > 0 && i < n && (have = seek_block(t, c, l, kp_top, tail, err)) < 0)

@@ -601,6 +601,78 @@ static void test_postings_late_postings_wait_in_a_side_list(void **state)
     assert_int_equal(check(f), after);
 }
 
+/* ---- postings of one version ------------------------------------------------------------------------ */
+
+#define SAME_N 120
+
+static int by_sk_desc(const void *a, const void *b)
+{
+    return memcmp(((const rk_posting_new *)b)->sk, ((const rk_posting_new *)a)->sk, RK_SORT_KEY_LEN);
+}
+
+/* Many records share a version when the API publishes more than 1,000 a second: added one at a
+ * time in list order (as the writer's batch order gives them), each is appended after the last entry
+ * with one read of its sort key, never merged into the block; added in the reverse order, each is
+ * merged. The lists hold the same postings either way. */
+static void test_postings_same_version_in_list_order_appends(void **state)
+{
+    fixture *f = *state;
+    static uint8_t sks[SAME_N][RK_SORT_KEY_LEN];
+    rk_posting_new v[SAME_N];
+    rk_error err;
+    rk_txn *t = fx_begin(&f->s, true);
+    for (size_t i = 0; i < SAME_N; i++) {
+        char rid[32];
+        snprintf(rid, sizeof rid, "same%zu", i);
+        rk_record rec;
+        fx_seal_case(&f->a, rid, 5000000, RENKEI__VISIBILITY__VISIBILITY_PUBLIC, rid, &rec);
+        rk_put_result res;
+        uint64_t seq;
+        assert_int_equal(rk_store_put(t, &rec, &res, &seq, &err), 0);
+        assert_int_equal(res, RK_PUT_STORED);
+        rk_put_be64(sks[i], ~UINT64_C(5000000));
+        memcpy(sks[i] + 8, rec.hash, RK_HASH_LEN);
+        v[i] = (rk_posting_new){.seq = seq, .sk = sks[i], .attr = 0};
+        rk_record_free(&rec);
+    }
+    qsort(v, SAME_N, sizeof *v, by_sk_desc); /* oldest first: the list's order */
+    rk_postings_list in_order, reversed;
+    assert_true(rk_postings_token_list(&in_order, (const uint8_t *)"\xff\xfd", 2));
+    assert_true(rk_postings_token_list(&reversed, (const uint8_t *)"\xff\xfc", 2));
+    MDB_cursor *c = fx_cursor(t, RK_DB_TOKENS);
+    for (size_t i = 0; i < SAME_N; i++) {
+        rk_postings_cost cost = {0};
+        assert_int_equal(rk_postings_list_add(t, c, &in_order, &v[i], 1, NULL, &cost, &err), 0);
+        assert_int_equal(cost.merged_blocks, 0);
+        assert_true(cost.change_reads <= 1);
+    }
+    size_t merged = 0;
+    for (size_t i = SAME_N; i-- > 0;) {
+        rk_postings_cost cost = {0};
+        assert_int_equal(rk_postings_list_add(t, c, &reversed, &v[i], 1, NULL, &cost, &err), 0);
+        merged += cost.merged_blocks;
+    }
+    assert_true(merged >= SAME_N - 1);
+    /* both lists walk the records newest first, each once */
+    static rk_postings_walk w;
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(rk_postings_list_walk_start(&w, t, c, pass ? &reversed : &in_order, NULL, &err), 0);
+        rk_posting p;
+        size_t i = SAME_N;
+        int r;
+        while ((r = rk_postings_walk_next(&w, &p, &err)) == 1) {
+            assert_true(i > 0);
+            i--;
+            assert_int_equal(p.seq, v[i].seq);
+            assert_memory_equal(p.sk, v[i].sk, RK_SORT_KEY_LEN);
+        }
+        assert_int_equal(r, 0);
+        assert_int_equal(i, 0);
+    }
+    mdb_cursor_close(c);
+    assert_int_equal(rk_txn_commit(t, &err), 0);
+}
+
 static int setup_filter(void **state)
 {
     setup(state);
@@ -619,5 +691,6 @@ int main(void)
         cmocka_unit_test(test_postings_merge_cuts_a_block_into_many),
         cmocka_unit_test(test_postings_spread_batch_writes_each_block_once),
         cmocka_unit_test(test_postings_late_postings_wait_in_a_side_list),
-        cmocka_unit_test_setup_teardown(test_postings_late_postings_wait_in_a_side_list, setup_filter, teardown));
+        cmocka_unit_test_setup_teardown(test_postings_late_postings_wait_in_a_side_list, setup_filter, teardown),
+        cmocka_unit_test(test_postings_same_version_in_list_order_appends));
 }
