@@ -10,7 +10,9 @@
  * and that order is the peers'.
  *
  * Invariants: order[0..n) is a permutation of 0..n-1; a position that held an item other than an own
- * record keeps it; own records come in ascending version, equal versions in their original order.
+ * record keeps it; own records come in the order of the posting lists (lib/postings.h): ascending
+ * version, then descending hash (many records share a version above 1,000 publishes a second), and
+ * a record listed twice in its original order.
  * Not thread-safe: one per writer thread.
  */
 #ifndef RENKEI_BATCHORDER_H
@@ -20,10 +22,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RK_BATCHORDER_MAX 1024 /* the writer's BATCH_MAX */
+#define RK_BATCHORDER_MAX 1024    /* the writer's BATCH_MAX */
+#define RK_BATCHORDER_HASH_LEN 32 /* a record's hash, SHA-256 (RK_HASH_LEN) */
 
 typedef struct rk_batchorder_own {
     uint64_t version;
+    const uint8_t *hash;
     size_t index;
 } rk_batchorder_own;
 
@@ -31,13 +35,15 @@ typedef struct rk_batchorder {
     size_t n;
     void *item[RK_BATCHORDER_MAX];
     bool own[RK_BATCHORDER_MAX];
-    uint64_t version[RK_BATCHORDER_MAX]; /* read only where own */
-    size_t order[RK_BATCHORDER_MAX];     /* rk_batchorder_sort's answer */
+    uint64_t version[RK_BATCHORDER_MAX];    /* read only where own */
+    const uint8_t *hash[RK_BATCHORDER_MAX]; /* RK_BATCHORDER_HASH_LEN bytes, read only where own */
+    size_t order[RK_BATCHORDER_MAX];        /* rk_batchorder_sort's answer */
     rk_batchorder_own scratch[RK_BATCHORDER_MAX];
 } rk_batchorder;
 
-/* Appends an item (own: a record of this node, of that version); false when the batch is full. */
-bool rk_batchorder_add(rk_batchorder *b, void *item, bool own, uint64_t version);
+/* Appends an item (own: a record of this node, of that version and hash, which must outlive the
+ * order); false when the batch is full. */
+bool rk_batchorder_add(rk_batchorder *b, void *item, bool own, uint64_t version, const uint8_t *hash);
 /* Fills b->order with the index of the item to run at each position: true, or false when that is the
  * order they were added in (order is then the identity). */
 bool rk_batchorder_sort(rk_batchorder *b);

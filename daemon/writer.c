@@ -411,7 +411,7 @@ static void order_batch(rk_writer *w, item_queue *batch)
     w->ord.n = 0;
     item *it;
     STAILQ_FOREACH(it, batch, link)
-    if (!rk_batchorder_add(&w->ord, it, it->own && it->has_rec, it->has_rec ? it->rec.msg->version : 0))
+    if (!rk_batchorder_add(&w->ord, it, it->own && it->has_rec, it->has_rec ? it->rec.msg->version : 0, it->rec.hash))
         return; /* cannot happen: a batch holds at most BATCH_MAX */
     if (rk_batchorder_sort(&w->ord)) {
         STAILQ_INIT(batch);

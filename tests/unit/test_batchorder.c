@@ -16,12 +16,16 @@
 static rk_batchorder b;
 
 /* The order rk_batchorder gives n items (item i is &items[i]), checked to be a permutation. */
-static void order_of(const uint64_t *version, const bool *own, size_t n, size_t *order)
+static const uint8_t zero_hash[RK_BATCHORDER_HASH_LEN];
+
+/* The order of n items of the given versions, all of the same hash. */
+static void order_of_hashed(const uint64_t *version, const bool *own, const uint8_t *const *hash, size_t n,
+                            size_t *order)
 {
     static int items[N_MAX];
     b.n = 0;
     for (size_t i = 0; i < n; i++)
-        assert_true(rk_batchorder_add(&b, &items[i], own[i], version[i]));
+        assert_true(rk_batchorder_add(&b, &items[i], own[i], version[i], hash ? hash[i] : zero_hash));
     bool moved = rk_batchorder_sort(&b);
     bool seen[N_MAX] = {false};
     bool identity = true;
@@ -36,14 +40,40 @@ static void order_of(const uint64_t *version, const bool *own, size_t n, size_t 
     assert_int_equal(moved, !identity);
 }
 
+static void order_of(const uint64_t *version, const bool *own, size_t n, size_t *order)
+{
+    order_of_hashed(version, own, NULL, n, order);
+}
+
+/* Records of one version (many share one above 1,000 publishes a second) come in the order of the
+ * posting lists: the larger hash first. */
+static void test_equal_versions_run_by_descending_hash(void **state)
+{
+    (void)state;
+    uint8_t h[4][RK_BATCHORDER_HASH_LEN] = {{0}};
+    h[0][0] = 0x10;
+    h[1][0] = 0x90;
+    h[2][0] = 0x10;
+    h[2][31] = 1; /* above h[0] by its last byte */
+    h[3][0] = 0x05;
+    const uint8_t *hash[4] = {h[0], h[1], h[2], h[3]};
+    uint64_t version[4] = {7, 7, 7, 6};
+    bool own[4] = {true, true, true, true};
+    size_t order[4];
+    order_of_hashed(version, own, hash, 4, order);
+    size_t want[4] = {3, 1, 2, 0};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(order[i], want[i]);
+}
+
 /* A batch holds at most RK_BATCHORDER_MAX items. */
 static void test_full_batch_refuses_more(void **state)
 {
     (void)state;
     b.n = 0;
     for (size_t i = 0; i < RK_BATCHORDER_MAX; i++)
-        assert_true(rk_batchorder_add(&b, NULL, true, RK_BATCHORDER_MAX - i));
-    assert_false(rk_batchorder_add(&b, NULL, true, 0));
+        assert_true(rk_batchorder_add(&b, NULL, true, RK_BATCHORDER_MAX - i, zero_hash));
+    assert_false(rk_batchorder_add(&b, NULL, true, 0, zero_hash));
     assert_true(rk_batchorder_sort(&b));
     for (size_t i = 0; i < RK_BATCHORDER_MAX; i++)
         assert_int_equal(b.order[i], RK_BATCHORDER_MAX - 1 - i);
@@ -76,7 +106,7 @@ static void test_peer_items_keep_their_places(void **state)
         assert_int_equal(order[i], want[i]);
 }
 
-/* Equal versions keep their order (a stable sort), and a sorted batch is left as it is. */
+/* Equal versions and hashes keep their order (a stable sort), and a sorted batch is left as it is. */
 static void test_equal_versions_and_sorted_batches_keep_their_order(void **state)
 {
     (void)state;
@@ -123,5 +153,6 @@ int main(void)
     return RK_RUN_TESTS(NULL, NULL, cmocka_unit_test(test_own_records_run_in_version_order),
                         cmocka_unit_test(test_peer_items_keep_their_places),
                         cmocka_unit_test(test_equal_versions_and_sorted_batches_keep_their_order),
-                        cmocka_unit_test(test_long_reversed_batch), cmocka_unit_test(test_full_batch_refuses_more));
+                        cmocka_unit_test(test_long_reversed_batch), cmocka_unit_test(test_full_batch_refuses_more),
+                        cmocka_unit_test(test_equal_versions_run_by_descending_hash));
 }
