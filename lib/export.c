@@ -39,7 +39,6 @@
 #include "conditional.h"
 #include "csvout.h"
 #include "export.h"
-#include "grow.h"
 #include "ical.h"
 #include "jsonlist.h"
 #include "params.h"
