@@ -14,7 +14,7 @@
 # time, the verified ingest rate (N / time) and the peak private memory of each node. Both daemons are killed and B's directory
 # removed on exit. Set KEEP=1 to keep B's directory and logs, VERBOSE=1 to print progress, PERF=S to
 # record a perf profile of B for S seconds from 5 s after its start (report in PERF_REPORT, by default
-# /tmp/rk-fullsync-perf.txt).
+# /tmp/rk-fullsync-perf.txt); PERF_NODE=A records the sending node A instead.
 # COMPRESS=yes or no sets [gossip] compress on both nodes (unset: the daemon's default).
 # Also prints the CPU time B's and A's threads used, by thread name (user + system, from /proc/PID/task;
 # threads that used none are left out): unlike the wall time, it hardly depends on what else shares
@@ -108,7 +108,9 @@ t0=$(date +%s.%N)
 "$build/renkeid" -c "$work/b.ini" 2>"$work/b.log" &
 pid_b=$!
 if [ -n "${PERF:-}" ]; then
-    (sleep 5; perf record -g -p "$pid_b" -o "$work/perf.data" -- sleep "$PERF" >/dev/null 2>&1 &&
+    perf_pid=$pid_b
+    [ "${PERF_NODE:-B}" = A ] && perf_pid=$pid_a
+    (sleep 5; perf record -g -p "$perf_pid" -o "$work/perf.data" -- sleep "$PERF" >/dev/null 2>&1 &&
         perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
         grep -v '^$' | head -80 >"${PERF_REPORT:-/tmp/rk-fullsync-perf.txt}") &
 fi
