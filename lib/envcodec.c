@@ -17,8 +17,8 @@
  * thread of a store, read-only once made.
  */
 #include "envcodec.h"
+#include "threadslot.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,45 +60,24 @@ static envdict *envdict_new(const void *bytes, size_t len)
 
 /* ---- per-thread contexts ------------------------------------------------------------------------- */
 
-/* A thread's contexts, made on first use and freed with the thread: one key for both. */
+/* A thread's contexts, made on first use and freed with the thread (threadslot.h). */
 typedef struct zstd_thread {
     ZSTD_CCtx *c;
     ZSTD_DCtx *d;
 } zstd_thread;
 
-static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
-static pthread_key_t ctx_key;
-
-static void zstd_thread_free(void *p)
+static void zstd_thread_release(void *p)
 {
     zstd_thread *z = p;
     ZSTD_freeCCtx(z->c);
     ZSTD_freeDCtx(z->d);
-    free(z);
 }
 
-static void ctx_key_create(void)
-{
-    pthread_key_create(&ctx_key, zstd_thread_free);
-}
-
-static zstd_thread *thread_state(void)
-{
-    pthread_once(&ctx_once, ctx_key_create);
-    zstd_thread *z = pthread_getspecific(ctx_key);
-    if (z)
-        return z;
-    z = calloc(1, sizeof *z);
-    if (z && pthread_setspecific(ctx_key, z) != 0) {
-        free(z);
-        return NULL;
-    }
-    return z;
-}
+static rk_thread_slot zstd_slot = RK_THREAD_SLOT_INIT(zstd_thread, zstd_thread_release);
 
 static ZSTD_CCtx *thread_cctx(void)
 {
-    zstd_thread *z = thread_state();
+    zstd_thread *z = rk_thread_slot_get(&zstd_slot);
     if (!z || z->c)
         return z ? z->c : NULL;
     ZSTD_CCtx *c = ZSTD_createCCtx();
@@ -116,7 +95,7 @@ static ZSTD_CCtx *thread_cctx(void)
 
 static ZSTD_DCtx *thread_dctx(void)
 {
-    zstd_thread *z = thread_state();
+    zstd_thread *z = rk_thread_slot_get(&zstd_slot);
     if (z && !z->d)
         z->d = ZSTD_createDCtx();
     return z ? z->d : NULL;

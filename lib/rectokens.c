@@ -7,9 +7,9 @@
  * nobody takes, which are still right for their hash and are dropped with the next batch.
  */
 #include "rectokens.h"
+#include "threadslot.h"
 #include "util.h"
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,11 +36,9 @@ typedef struct scratch {
     size_t seen_cap; /* elements */
 } scratch;
 
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-static pthread_key_t scratch_key;
-
-static void scratch_release(scratch *sc)
+static void scratch_release(void *p)
 {
+    scratch *sc = p;
     rk_buf_free(&sc->text);
     rk_buf_free(&sc->norm);
     free(sc->v);
@@ -48,32 +46,7 @@ static void scratch_release(scratch *sc)
     memset(sc, 0, sizeof *sc);
 }
 
-static void scratch_free(void *p)
-{
-    scratch_release(p);
-    free(p);
-}
-
-static void scratch_key_create(void)
-{
-    pthread_key_create(&scratch_key, scratch_free);
-}
-
-/* The calling thread's scratch; NULL when it cannot have one (out of memory), and the caller then
- * uses one of its own for this record. */
-static scratch *scratch_of_thread(void)
-{
-    pthread_once(&scratch_once, scratch_key_create);
-    scratch *sc = pthread_getspecific(scratch_key);
-    if (sc)
-        return sc;
-    sc = calloc(1, sizeof *sc);
-    if (sc && pthread_setspecific(scratch_key, sc) != 0) {
-        free(sc);
-        return NULL;
-    }
-    return sc;
-}
+static rk_thread_slot scratch_slot = RK_THREAD_SLOT_INIT(scratch, scratch_release);
 
 /* After a record: frees what grew too large to keep, or everything of a scratch that is not a
  * thread's. */
@@ -376,7 +349,7 @@ static rk_rectokens *tokens_of(scratch *sc, const char *norm, size_t len)
 
 rk_rectokens *rk_rectokens_of_text(const char *norm)
 {
-    scratch own = {0}, *sc = scratch_of_thread();
+    scratch own = {0}, *sc = rk_thread_slot_get(&scratch_slot);
     rk_rectokens *tok = tokens_of(sc ? sc : &own, norm, strlen(norm));
     scratch_done(sc ? sc : &own, sc != NULL);
     return tok;
@@ -384,7 +357,7 @@ rk_rectokens *rk_rectokens_of_text(const char *norm)
 
 rk_rectokens *rk_rectokens_of(const Renkei__Record *m)
 {
-    scratch own = {0}, *sc = scratch_of_thread();
+    scratch own = {0}, *sc = rk_thread_slot_get(&scratch_slot);
     if (!sc)
         sc = &own;
     rk_buf_reset(&sc->text);
