@@ -522,38 +522,29 @@ static int batch_add_record(rk_txn *t, flush_batch *b, const uint8_t sk[RK_SORT_
 /* Writes the batch's postings, one token's run at a time, the tokens in byte order. Records were
  * added in the order of "pending", ascending sort key, so a chain lists its records newest first and
  * is copied backwards: a list's order is oldest first (sort key descending, lib/postings.h). */
-static int batch_write(rk_txn *t, MDB_txn *txn, flush_batch *b, rk_error *err)
+static int batch_write(rk_txn *t, flush_batch *b, rk_error *err)
 {
     if (b->n_groups > 1)
         qsort(b->groups, b->n_groups, sizeof *b->groups, token_group_cmp);
-    rk_posting_new *run = malloc((b->n_recs ? b->n_recs : 1) * sizeof *run);
-    if (!run)
-        return rk_fail(err, "no_memory", "", "out of memory while indexing records");
-    MDB_cursor *tc;
-    int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_TOKENS), &tc);
-    if (rc != 0) {
-        free(run);
-        return rk_txn_fail(t, rc, "opening a cursor", err);
-    }
     /* Records spread over the versions of the lists (a repair's) go to each token's side list, small
      * enough that a batch rewrites few of its blocks, and are merged into the list later in bulk; they
      * are placed by the sort keys of the records around them, mostly the same in each list. */
-    rk_postings_sks *sks = rk_postings_sks_new();
+    rk_postings_runs w;
+    if (rk_postings_runs_open(t, RK_DB_TOKENS, b->n_recs, &w, err) != 0)
+        return -1;
     int result = 0;
     for (size_t g = 0; result == 0 && g < b->n_groups; g++) {
         const token_group *grp = &b->groups[g];
         size_t m = grp->n;
         for (uint32_t i = grp->first; i != UINT32_MAX; i = b->v[i].next) {
             const flush_record *r = &b->recs[b->v[i].rec];
-            run[--m] = (rk_posting_new){.seq = r->seq, .sk = r->sk};
+            w.run[--m] = (rk_posting_new){.seq = r->seq, .sk = r->sk};
         }
         rk_postings_list l;
         if (rk_postings_token_list(&l, (const uint8_t *)grp->tok, grp->len))
-            result = rk_postings_list_add_late(t, tc, &l, run, grp->n, sks, NULL, err);
+            result = rk_postings_list_add_late(t, w.c, &l, w.run, grp->n, w.sks, NULL, err);
     }
-    rk_postings_sks_free(sks);
-    rk_txn_cursor_close(t, tc);
-    free(run);
+    rk_postings_runs_close(t, &w);
     return result;
 }
 
@@ -585,7 +576,7 @@ int rk_index_flush(rk_txn *t, rk_error *err)
     if (result == 0 && rc != MDB_NOTFOUND)
         result = rk_txn_fail(t, rc, "reading the pending full-text list", err);
     if (result == 0)
-        result = batch_write(t, txn, &b, err);
+        result = batch_write(t, &b, err);
     batch_free(&b);
     /* every pending record was taken: what is left was offered for records not stored */
     rk_rectokens_forget(t);

@@ -50,33 +50,21 @@ static int set_write(rk_txn *t, void *ctx, rk_error *err)
     late_set *s = ctx;
     if (s->n == 0)
         return 0;
-    MDB_txn *txn = rk_txn_mdb(t, err);
-    if (!txn)
-        return -1;
     g_qsort_with_data(s->v, (gint)s->n, sizeof *s->v, posting_cmp, NULL);
-    rk_posting_new *run = malloc(s->n * sizeof *run);
-    if (!run)
-        return rk_fail(err, "no_memory", "", "out of memory while indexing records");
-    MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, rk_txn_dbi(t, RK_DB_INDEXES), &c);
-    if (rc != 0) {
-        free(run);
-        return rk_txn_fail(t, rc, "opening a cursor", err);
-    }
     /* the lists of one transaction's records hold many of the same records around the same places */
-    rk_postings_sks *sks = rk_postings_sks_new();
+    rk_postings_runs w;
+    if (rk_postings_runs_open(t, RK_DB_INDEXES, s->n, &w, err) != 0)
+        return -1;
     int result = 0;
     for (size_t i = 0, j; result == 0 && i < s->n; i = j) {
         size_t m = 0;
         for (j = i; j < s->n && same_list(&s->v[j], &s->v[i]); j++)
             if (!s->v[j].dropped)
-                run[m++] = (rk_posting_new){.seq = s->v[j].seq, .sk = s->v[j].sk, .attr = s->v[j].attr};
+                w.run[m++] = (rk_posting_new){.seq = s->v[j].seq, .sk = s->v[j].sk, .attr = s->v[j].attr};
         if (m > 0)
-            result = rk_postings_list_add_late(t, c, &s->v[i].l, run, m, sks, NULL, err);
+            result = rk_postings_list_add_late(t, w.c, &s->v[i].l, w.run, m, w.sks, NULL, err);
     }
-    rk_postings_sks_free(sks);
-    rk_txn_cursor_close(t, c);
-    free(run);
+    rk_postings_runs_close(t, &w);
     s->n = 0;
     return result;
 }

@@ -721,6 +721,30 @@ void rk_postings_sks_free(rk_postings_sks *s)
     free(s);
 }
 
+int rk_postings_runs_open(rk_txn *t, rk_db db, size_t max_run, rk_postings_runs *w, rk_error *err)
+{
+    MDB_txn *txn = rk_txn_mdb(t, err);
+    if (!txn)
+        return -1;
+    w->run = malloc((max_run ? max_run : 1) * sizeof *w->run);
+    if (!w->run)
+        return rk_fail(err, "no_memory", "", "out of memory while indexing records");
+    int rc = mdb_cursor_open(txn, rk_txn_dbi(t, db), &w->c);
+    if (rc != 0) {
+        free(w->run);
+        return rk_txn_fail(t, rc, "opening a cursor", err);
+    }
+    w->sks = rk_postings_sks_new();
+    return 0;
+}
+
+void rk_postings_runs_close(rk_txn *t, rk_postings_runs *w)
+{
+    rk_postings_sks_free(w->sks);
+    rk_txn_cursor_close(t, w->c);
+    free(w->run);
+}
+
 static bool sks_get(const rk_postings_sks *s, uint64_t seq, uint8_t sk[RK_SORT_KEY_LEN])
 {
     if (!s)

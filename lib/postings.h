@@ -120,6 +120,18 @@ typedef struct rk_postings_sks rk_postings_sks;
 rk_postings_sks *rk_postings_sks_new(void);
 void rk_postings_sks_free(rk_postings_sks *s);
 
+/* What writing a batch's runs into many lists of one database takes: a cursor on it, a buffer for the
+ * longest run, and the sort keys shared by the lists (the full-text batch and a transaction's late
+ * filter postings both write this way). */
+typedef struct rk_postings_runs {
+    MDB_cursor *c;
+    rk_posting_new *run; /* room for the max_run postings given to rk_postings_runs_open */
+    rk_postings_sks *sks;
+} rk_postings_runs;
+/* 0, or -1 with err filled (t is then aborted when the cursor could not be opened). */
+int rk_postings_runs_open(rk_txn *t, rk_db db, size_t max_run, rk_postings_runs *w, rk_error *err);
+void rk_postings_runs_close(rk_txn *t, rk_postings_runs *w);
+
 /* Adds v[0..n) to list l; v is sorted by pk (sort key descending) and names distinct records. c is a
  * cursor on the list's database in t, a write transaction; sks (may be NULL) shares the sort keys read
  * with other calls in t; cost (may be NULL) is added to. 0, or -1 with err filled (t is then aborted). */
