@@ -101,49 +101,45 @@ static void test_split_canonical(void **state)
     free(env);
 }
 
+/* Layouts that are valid protobuf (or nearly) but not the canonical envelope: a buffer of `fill`
+ * with each part's bytes at its offset, of which the first len bytes are split. */
+#define ODD_BUF_LEN (2 + 2 + RK_SIG_LEN + 16)
+#define BYTES(s) s, sizeof(s) - 1
+static const struct odd_layout {
+    const char *why;
+    uint8_t fill;
+    struct {
+        size_t at;
+        const char *bytes;
+        size_t n;
+    } part[2];
+    size_t len;
+} odd_layouts[] = {
+    {"signature first, then the record", 0, {{0, BYTES("\x12\x40")}, {66, BYTES("\x0a\x02\x08\x01")}}, 70},
+    {"an empty record", 0, {{0, BYTES("\x0a\x00\x12\x40")}}, 4 + RK_SIG_LEN},
+    {"a length varint that never ends", 0xff, {{0, BYTES("\x0a")}}, ODD_BUF_LEN},
+    {"a length that points beyond the end", 0, {{0, BYTES("\x0a\x7f")}}, 2 + 2 + RK_SIG_LEN},
+    /* 0x82 0x00 is 2: valid protobuf, not what protobuf-c writes */
+    {"a length padded with a continuation byte", 0, {{0, BYTES("\x0a\x82\x00\x08\x01\x12\x40")}}, 7 + RK_SIG_LEN},
+};
+
 static void test_split_refuses_odd_layouts(void **state)
 {
     (void)state;
     rk_envelope e;
-    uint8_t buf[2 + 2 + RK_SIG_LEN + 16];
+    uint8_t buf[ODD_BUF_LEN];
+    for (size_t i = 0; i < sizeof odd_layouts / sizeof odd_layouts[0]; i++) {
+        const struct odd_layout *o = &odd_layouts[i];
+        memset(buf, o->fill, sizeof buf);
+        for (size_t p = 0; p < 2; p++)
+            if (o->part[p].bytes)
+                memcpy(buf + o->part[p].at, o->part[p].bytes, o->part[p].n);
+        print_message("%s\n", o->why);
+        assert_false(rk_envelope_split(buf, o->len, &e));
+    }
+    /* the padded length unpadded is canonical */
     memset(buf, 0, sizeof buf);
-    /* signature first, then the record: valid protobuf, not canonical */
-    buf[0] = 0x12;
-    buf[1] = 0x40;
-    buf[66] = 0x0a;
-    buf[67] = 0x02;
-    buf[68] = 0x08;
-    buf[69] = 0x01;
-    assert_false(rk_envelope_split(buf, 70, &e));
-    /* an empty record */
-    memset(buf, 0, sizeof buf);
-    buf[0] = 0x0a;
-    buf[1] = 0x00;
-    buf[2] = 0x12;
-    buf[3] = 0x40;
-    assert_false(rk_envelope_split(buf, 4 + RK_SIG_LEN, &e));
-    /* a length varint that never ends */
-    memset(buf, 0xff, sizeof buf);
-    buf[0] = 0x0a;
-    assert_false(rk_envelope_split(buf, sizeof buf, &e));
-    /* a length that points beyond the end */
-    memset(buf, 0, sizeof buf);
-    buf[0] = 0x0a;
-    buf[1] = 0x7f;
-    assert_false(rk_envelope_split(buf, 2 + 2 + RK_SIG_LEN, &e));
-    /* a length padded with a continuation byte (0x82 0x00 is 2): valid protobuf, not what protobuf-c
-     * writes, so not canonical */
-    memset(buf, 0, sizeof buf);
-    buf[0] = 0x0a;
-    buf[1] = 0x82;
-    buf[2] = 0x00;
-    buf[3] = 0x08;
-    buf[4] = 0x01;
-    buf[5] = 0x12;
-    buf[6] = 0x40;
-    assert_false(rk_envelope_split(buf, 7 + RK_SIG_LEN, &e));
-    buf[1] = 0x02; /* the same, unpadded, is canonical once the bytes close up */
-    memmove(buf + 2, buf + 3, 4 + RK_SIG_LEN);
+    memcpy(buf, "\x0a\x02\x08\x01\x12\x40", 6);
     assert_true(rk_envelope_split(buf, 6 + RK_SIG_LEN, &e));
     assert_int_equal(e.record_len, 2);
 }
