@@ -19,16 +19,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import cluster  # noqa: E402
 import rk  # noqa: E402
 
+import privatemem  # noqa: E402
+
 TEXT = "地域のDX人材を育てる連携事業の報告です。" * 40
-
-
-def private_kib(n):
-    total = 0
-    with open("/proc/%d/smaps_rollup" % n.proc.pid) as f:
-        for line in f:
-            if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                total += int(line.split()[1])
-    return total
 
 
 def renders(n, name):
@@ -41,15 +34,6 @@ def renders(n, name):
 def one_round(n, path, clients):
     name = path.split("/")[-1].split("?")[0]
     before = renders(n, name)
-    base = private_kib(n)
-    peak = [base]
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], private_kib(n))
-            time.sleep(0.005)
-
     sizes = []
     barrier = threading.Barrier(clients)
 
@@ -59,22 +43,19 @@ def one_round(n, path, clients):
         assert r.status == 200, r
         sizes.append(len(r.body))
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
     threads = [threading.Thread(target=client) for _ in range(clients)]
-    t0 = time.time()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    secs = time.time() - t0
-    done.set()
-    sampler.join()
+    with privatemem.PeakPrivate(n.proc.pid, 0.005, store=True) as mem:
+        t0 = time.time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        secs = time.time() - t0
     after = renders(n, name)
     assert len(set(sizes)) == 1, sizes
     print("%-36s %d clients %10d bytes %6.2f s  renders %s  private %d KiB, peak %d KiB (+%d KiB)" % (
-        path, clients, sizes[0], secs, "-" if before is None else "%d" % (after - before), base, peak[0],
-        peak[0] - base), flush=True)
+        path, clients, sizes[0], secs, "-" if before is None else "%d" % (after - before), mem.base, mem.peak,
+        mem.peak - mem.base), flush=True)
 
 
 def main():

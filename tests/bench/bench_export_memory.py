@@ -15,27 +15,16 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import rk  # noqa: E402
 
+import privatemem  # noqa: E402
+
 BENCH_FILL = os.environ.get("BENCH_FILL", "build/tests/bench/bench_fill")
 EXPORTS = ("/v1/export/feed.json?limit=10000", "/v1/export/feed.atom?limit=10000", "/v1/export/records.csv",
            "/v1/export/records.xlsx")
-
-
-def private_kib(pid):
-    total, skip = 0, False
-    with open("/proc/%d/smaps" % pid) as f:
-        for line in f:
-            first = line.split(None, 1)[0]
-            if "-" in first and not first.endswith(":"):  # a mapping's header line
-                skip = line.rstrip().endswith("/data.mdb")
-            elif not skip and first in ("Private_Clean:", "Private_Dirty:"):
-                total += int(line.split()[1])
-    return total
 
 
 def read_slowly(n, path):
@@ -61,26 +50,11 @@ def read_slowly(n, path):
 
 
 def one(n, path):
-    pid = n.proc.pid
-    base = private_kib(pid)
-    peak = [base]
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], private_kib(pid))
-            time.sleep(0.01)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    t0 = time.time()
-    try:
+    with privatemem.PeakPrivate(n.proc.pid, 0.01) as mem:
+        t0 = time.time()
         size = read_slowly(n, path)
-    finally:
-        done.set()
-        sampler.join()
     print("%-36s %11d bytes %6.1f s  private %6d KiB, peak %6d KiB (+%d KiB)" % (
-        path, size, time.time() - t0, base, peak[0], peak[0] - base), flush=True)
+        path, size, time.time() - t0, mem.base, mem.peak, mem.peak - mem.base), flush=True)
 
 
 def main():
