@@ -18,7 +18,16 @@
  * versions spread over a year, the buckets below the 65-second byte hold one or two items at
  * 1,000,000 and a 4.6-hour bucket about 50 at 100,000, so this saves two to five B-tree descents per
  * bound. */
-#define FP_SCAN_ITEMS 48
+#define FP_SCAN_ITEMS RK_FPSET_SCAN_ITEMS
+
+/* The read paths take the children of the levels a read transaction keeps whole without a look at
+ * the parent's count (prefix_agg_cached, the nth descent): those parents must always have them. */
+_Static_assert(RK_FPCACHE_FULL_LEVELS <= RK_FPSET_WHOLE_LEVELS, "a whole kept level's parents keep their children");
+
+bool rk_fpset_keeps_children(int level, uint64_t count)
+{
+    return level < RK_FP_DEPTH && (level < RK_FPSET_WHOLE_LEVELS || count > FP_SCAN_ITEMS);
+}
 
 /* The LMDB transaction of t and the item and fingerprint tables of set; NULL with err if set is
  * unknown or t has failed. */
@@ -49,7 +58,101 @@ static int items_from_prefix(rk_txn *t, MDB_txn *txn, MDB_dbi items, const uint8
     return 0;
 }
 
-/* Adds (sign > 0) or removes one item, in the set and in every aggregate above it. */
+/* Deletes every bucket below the one of `level` over prefix (levels level+1 .. RK_FP_DEPTH). A bucket
+ * that became small no longer keeps them; one that grew past the bound may still have those a
+ * store of format 7 or older kept (fpset.h), which are stale. Each delete positions the cursor
+ * anew: there are at most a few dozen, once per crossing of the bound. */
+static int drop_below(MDB_cursor *c, const uint8_t *prefix, int level)
+{
+    for (int l = level + 1; l <= RK_FP_DEPTH; l++) {
+        uint8_t key[RK_FP_KEY_MAX] = {0};
+        key[0] = (uint8_t)l;
+        memcpy(key + 1, prefix, (size_t)level);
+        for (;;) {
+            MDB_val ck = rk_mdb_val(key, 1 + (size_t)level), cv;
+            int rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
+            if (rc == MDB_NOTFOUND)
+                break;
+            if (rc != 0)
+                return rc;
+            const uint8_t *k = ck.mv_data;
+            if (ck.mv_size < 1 + (size_t)level || k[0] != l || memcmp(k + 1, prefix, (size_t)level) != 0)
+                break;
+            if ((rc = mdb_cursor_del(c, 0)) != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* Writes the buckets below the one of `level` over item's prefix, which has just grown past
+ * FP_SCAN_ITEMS (the item among its items): from those items, read from the set, each bucket whose
+ * parent keeps its children (rk_fpset_keeps_children). What was below it is dropped first. On
+ * failure *mdb_rc is LMDB's error for the caller's rk_txn_fail, or 0 when t has been aborted. */
+static int build_below(rk_txn *t, MDB_txn *txn, MDB_dbi items, MDB_cursor *c, const uint8_t item[RK_ITEM_LEN],
+                       int level, uint64_t count, int *mdb_rc, rk_error *err)
+{
+    if ((*mdb_rc = drop_below(c, item, level)) != 0)
+        return -1;
+    uint8_t v[FP_SCAN_ITEMS + 1][RK_ITEM_LEN]; /* a bucket crosses the bound one item at a time */
+    MDB_cursor *ic;
+    MDB_val ik, iv;
+    int rc = 0;
+    size_t n = 0;
+    if (items_from_prefix(t, txn, items, item, (size_t)level, &ic, &ik, &iv, &rc, err) != 0)
+        return -1;
+    while (rc == 0 && ik.mv_size == RK_ITEM_LEN && memcmp(ik.mv_data, item, (size_t)level) == 0 && n < count &&
+           n < sizeof v / sizeof *v) {
+        memcpy(v[n++], ik.mv_data, RK_ITEM_LEN);
+        rc = mdb_cursor_get(ic, &ik, &iv, MDB_NEXT);
+    }
+    rk_txn_cursor_close(t, ic);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        *mdb_rc = rc;
+        return -1;
+    }
+    if (n != count) {
+        rk_fail(err, "store_corrupt", "", "the fingerprint index disagrees with the set");
+        rk_txn_poison(t, err);
+        return -1;
+    }
+    /* the items are sorted, so those under one prefix are a run; a bucket of level l is kept when
+     * the run of its parent (level l-1) keeps its children */
+    rc = 0;
+    for (int l = level + 1; rc == 0 && l <= RK_FP_DEPTH; l++) {
+        size_t parent_start = 0, parent_end = 0;
+        for (size_t i = 0; rc == 0 && i < n;) {
+            size_t j = i + 1;
+            while (j < n && memcmp(v[j], v[i], (size_t)l) == 0)
+                j++;
+            if (i >= parent_end) {
+                parent_start = i;
+                parent_end = j;
+                while (parent_end < n && memcmp(v[parent_end], v[i], (size_t)l - 1) == 0)
+                    parent_end++;
+            }
+            if (rk_fpset_keeps_children(l - 1, parent_end - parent_start)) {
+                rk_fpagg a = {0};
+                for (size_t x = i; x < j; x++) {
+                    rk_fpagg h;
+                    rk_fpagg_of_hash(&h, v[x] + 8);
+                    rk_fpagg_add(&a, &h);
+                }
+                uint8_t key[RK_FP_KEY_MAX], buf[RK_FP_VAL_LEN];
+                key[0] = (uint8_t)l;
+                memcpy(key + 1, v[i], (size_t)l);
+                rk_fpagg_encode(&a, buf);
+                MDB_val fk = rk_mdb_val(key, 1 + (size_t)l), fv = rk_mdb_val(buf, sizeof buf);
+                rc = mdb_cursor_put(c, &fk, &fv, 0);
+            }
+            i = j;
+        }
+    }
+    *mdb_rc = rc;
+    return rc == 0 ? 0 : -1;
+}
+
+/* Adds (sign > 0) or removes one item, in the set and in every aggregate above it that is kept. */
 static int set_update(rk_txn *t, int set, const uint8_t item[RK_ITEM_LEN], int sign, rk_error *err)
 {
     MDB_dbi items = 0, fps = 0;
@@ -83,6 +186,7 @@ static int set_update(rk_txn *t, int set, const uint8_t item[RK_ITEM_LEN], int s
             rk_fpagg_decode(&a, &fv);
         else if (rc != 0 && rc != MDB_NOTFOUND)
             break;
+        bool kept_before = rk_fpset_keeps_children(level, a.count);
         if (sign > 0)
             rk_fpagg_add(&a, &delta);
         else
@@ -96,6 +200,18 @@ static int set_update(rk_txn *t, int set, const uint8_t item[RK_ITEM_LEN], int s
             fv = rk_mdb_val(buf, sizeof buf);
             rc = mdb_cursor_put(c, &fk, &fv, found ? MDB_CURRENT : 0);
         }
+        bool kept_after = rk_fpset_keeps_children(level, a.count);
+        if (rc != 0 || (kept_before && kept_after))
+            continue; /* the bucket below on the item's path is updated next */
+        if (kept_after) {
+            if (build_below(t, txn, items, c, item, level, a.count, &rc, err) != 0) {
+                rk_txn_cursor_close(t, c);
+                return rc != 0 ? rk_txn_fail(t, rc, "writing a fingerprint bucket", err) : -1;
+            }
+        } else if (kept_before) {
+            rc = drop_below(c, item, level);
+        }
+        break; /* nothing below this bucket is kept, or it was all written from the items */
     }
     rk_txn_cursor_close(t, c);
     if (rc != 0)

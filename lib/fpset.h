@@ -9,6 +9,15 @@
  * transaction keeps the upper trie nodes it has read (bounded, freed with it), exact because its
  * snapshot never changes.
  *
+ * Invariant (store format 8): a bucket's children are in the index iff rk_fpset_keeps_children says
+ * so, which is always for the upper levels (0 to RK_FPSET_WHOLE_LEVELS - 1, whose nodes read
+ * transactions keep) and, below them, only for buckets of more than RK_FPSET_SCAN_ITEMS items: every reader takes a smaller bucket
+ * from its items in the set and never looks below it, so the four deepest levels, which with
+ * versions spread over time hold one item a bucket, are not written at all. A bucket that grows past
+ * the bound gets its children written from its items; one that shrinks to it loses them. A store of
+ * format 6 or 7 kept every level; opened as format 8 it is used as it is: what lies below a small
+ * bucket there is never read, and is dropped when that bucket next grows past the bound.
+ *
  * The public functions keep the rk_store_set_ names sync.c and the daemon call through store.h.
  */
 #ifndef RENKEI_FPSET_H
@@ -39,6 +48,11 @@ int rk_store_set_nth(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t
  * between them from memory (reconciliation splits a range between two such items). */
 int rk_store_set_nth_pair(rk_txn *t, int set, const uint8_t lo[RK_ITEM_LEN], uint64_t n, uint8_t out[RK_ITEM_LEN],
                           uint8_t next[RK_ITEM_LEN], rk_error *err);
+
+#define RK_FPSET_SCAN_ITEMS 48  /* a bucket of at most this many items is read from its items */
+#define RK_FPSET_WHOLE_LEVELS 6 /* buckets of levels 0 .. 5 keep their children whatever their count */
+/* Whether a bucket of `level` with `count` items keeps the buckets below it (the invariant above). */
+bool rk_fpset_keeps_children(int level, uint64_t count);
 
 /* Adds (sign > 0) or removes the item version || hash in every set a record of this visibility
  * belongs to (none for local). Needs a write transaction; on failure it has been aborted. */

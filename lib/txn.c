@@ -27,11 +27,14 @@ static const char *const db_names[RK_DB_COUNT] = {"records", "current", "changes
  * keeps the filter lists of "indexes" as such blocks too, instead of a key per posting; format 6
  * keeps envelopes compressed with a dictionary in meta (lib/envcodec.h); format 7 may keep a
  * token's late postings in a side list in "tokens" (lib/postings.h), which a format 6 reader would not
- * see. A store of another format is refused at open, before the databases whose layout it decides are
- * opened: formats 1 to 3 made "tokens" a DUPSORT database, which LMDB would corrupt if it were written
- * as another. A format 6 store is a format 7 store without side lists: it is marked 7 and opened. */
-#define STORE_FORMAT 7
-#define STORE_FORMAT_UPGRADABLE 6
+ * see; format 8 leaves out the fingerprint buckets below a small one (lib/fpset.h), which a format 7
+ * writer would keep up to date and read. A store of another format is refused at open, before the
+ * databases whose layout it decides are opened: formats 1 to 3 made "tokens" a DUPSORT database,
+ * which LMDB would corrupt if it were written as another. A format 6 or 7 store is a format 8 store
+ * with unused buckets (and, for 6, without side lists): it is marked 8 and opened. */
+#define STORE_FORMAT 8
+/* formats that this code reads as they are: they are marked STORE_FORMAT when opened */
+#define STORE_FORMAT_UPGRADABLE(f) ((f) == 6 || (f) == 7)
 #define FORMAT_KEY "_format"
 
 struct rk_store {
@@ -364,7 +367,7 @@ static int check_format(MDB_txn *txn, rk_store *s, int *rc)
         if (v.mv_size != 8)
             return -1;
         uint64_t f = rk_get_be64(v.mv_data);
-        if (f != STORE_FORMAT_UPGRADABLE)
+        if (!STORE_FORMAT_UPGRADABLE(f))
             return f > INT32_MAX ? -1 : (int)f;
         uint8_t b[8];
         rk_put_be64(b, STORE_FORMAT);

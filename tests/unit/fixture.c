@@ -278,3 +278,25 @@ int fx_writer_teardown(void **state)
     free(*state);
     return 0;
 }
+
+static int list_cb(const uint8_t item[RK_ITEM_LEN], void *ctx)
+{
+    fx_listing *l = ctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 1024;
+        l->items = realloc(l->items, l->cap * RK_ITEM_LEN);
+        assert_non_null(l->items);
+    }
+    memcpy(l->items + l->n++ * RK_ITEM_LEN, item, RK_ITEM_LEN);
+    return 0;
+}
+
+void fx_list_set(rk_txn *t, int set, fx_listing *l)
+{
+    uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN];
+    memset(lo, 0, sizeof lo);
+    memset(hi, 0xff, sizeof hi);
+    rk_error err;
+    l->n = 0;
+    assert_int_equal(rk_store_set_items(t, set, lo, hi, 0, list_cb, l, &err), 0);
+}

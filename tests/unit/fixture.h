@@ -115,6 +115,16 @@ typedef struct fx_roster {
 void fx_roster_init(fx_roster *r, const fx_author *member, const char *name, unsigned threshold);
 void fx_roster_free(fx_roster *r);
 
+/* The items of one reconciliation set as a transaction lists them (read from the set, not from the
+ * fingerprint index): the reference the tests of the index compare with. */
+typedef struct fx_listing {
+    uint8_t *items; /* n items of RK_ITEM_LEN bytes, in the set's order */
+    size_t n, cap;
+} fx_listing;
+
+/* Lists the whole set into l (replacing what it held); free l->items when done. */
+void fx_list_set(rk_txn *t, int set, fx_listing *l);
+
 /* What the writer has when it ingests: a store with a write transaction open, the roster (member is
  * its one founding member, threshold 2), an outsider who is no member, and the default limits. The
  * teardown aborts the transaction, so a test keeps only what it commits itself. */

@@ -75,35 +75,7 @@ static void put_case(fixture *f, rk_txn *t, const char *prefix, unsigned i, uint
     rk_record_free(&rec);
 }
 
-typedef struct listing {
-    uint8_t *items;
-    size_t n, cap;
-} listing;
-
-static int list_cb(const uint8_t item[RK_ITEM_LEN], void *ctx)
-{
-    listing *l = ctx;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 1024;
-        l->items = realloc(l->items, l->cap * RK_ITEM_LEN);
-        assert_non_null(l->items);
-    }
-    memcpy(l->items + l->n++ * RK_ITEM_LEN, item, RK_ITEM_LEN);
-    return 0;
-}
-
-/* The whole set as t sees it, read from the items themselves (not the index). */
-static void list_set(rk_txn *t, int set, listing *l)
-{
-    uint8_t lo[RK_ITEM_LEN], hi[RK_ITEM_LEN];
-    memset(lo, 0, sizeof lo);
-    memset(hi, 0xff, sizeof hi);
-    rk_error err;
-    l->n = 0;
-    assert_int_equal(rk_store_set_items(t, set, lo, hi, 0, list_cb, l, &err), 0);
-}
-
-static void expect_range(rk_txn *t, int set, const listing *l, const uint8_t *lo, const uint8_t *hi)
+static void expect_range(rk_txn *t, int set, const fx_listing *l, const uint8_t *lo, const uint8_t *hi)
 {
     uint64_t count, want;
     uint8_t fp[RK_FP_LEN], want_fp[RK_FP_LEN];
@@ -120,7 +92,7 @@ static void expect_range(rk_txn *t, int set, const listing *l, const uint8_t *lo
 
 /* A bound: a listed item, or one changed in a late byte (between two items, or just past one), or a
  * short prefix of one padded with zeros (as reconciliation sends them), or a random version. */
-static void random_bound(uint64_t *st, const listing *l, uint8_t out[RK_ITEM_LEN])
+static void random_bound(uint64_t *st, const fx_listing *l, uint8_t out[RK_ITEM_LEN])
 {
     unsigned pick = (unsigned)(rk_test_rand(st) % 5);
     if (l->n == 0 || pick == 4) {
@@ -142,10 +114,10 @@ static void random_bound(uint64_t *st, const listing *l, uint8_t out[RK_ITEM_LEN
  * the two items found, as a split asks for them (answered from what the descent remembered). */
 static void check_txn(rk_txn *t, uint64_t *st)
 {
-    listing l = {0};
+    fx_listing l = {0};
     rk_error err;
     for (int set = 0; set < 2; set++) {
-        list_set(t, set, &l);
+        fx_list_set(t, set, &l);
         uint8_t lo[RK_ITEM_LEN], mid[RK_ITEM_LEN], hi[RK_ITEM_LEN];
         for (int q = 0; q < 150; q++) {
             random_bound(st, &l, lo);
@@ -343,7 +315,7 @@ static int cmp_hash(const void *a, const void *b)
     return memcmp(a, b, RK_HASH_LEN);
 }
 
-static bool listed(const listing *l, const uint8_t item[RK_ITEM_LEN])
+static bool listed(const fx_listing *l, const uint8_t item[RK_ITEM_LEN])
 {
     return bsearch(item, l->items, l->n, RK_ITEM_LEN, cmp_item) != NULL;
 }
@@ -355,9 +327,9 @@ static void reconcile_and_check(fixture *f, size_t *only_a, size_t *only_b)
 {
     rk_error err;
     rk_txn *ta = fx_begin(&f->s, false), *tb = fx_begin(&f->peer, false);
-    listing la = {0}, lb = {0};
-    list_set(ta, RK_SET_PUBLIC, &la);
-    list_set(tb, RK_SET_PUBLIC, &lb);
+    fx_listing la = {0}, lb = {0};
+    fx_list_set(ta, RK_SET_PUBLIC, &la);
+    fx_list_set(tb, RK_SET_PUBLIC, &lb);
     rk_txn_abort(tb);
     rk_set_source src;
     rk_set_source_from_store(&src, ta, RK_SET_PUBLIC);
