@@ -431,7 +431,12 @@ bool rk_peer_dial_run(rk_peer_dial *dp, void (*body)(void *arg, nng_ctx ctx, nng
         body(arg, ctx, aio);
         nng_aio_free(aio);
     }
-    nng_ctx_close(ctx); /* always: the socket's close waits for it */
+    /* Closed by this thread while the socket is open; once rk_peer_dial_stop has begun to close the
+     * socket, by that close (NNG 1.5 panics when a context is closed during its socket's close). */
+    if (peer_dial_sock_enter(dp)) {
+        nng_ctx_close(ctx);
+        peer_dial_sock_leave(dp);
+    }
     return ran;
 }
 

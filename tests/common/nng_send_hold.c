@@ -11,6 +11,12 @@
  * on a REQ socket with a thread inside nng_ctx_send prints "nng_send_hold: socket N closed during
  * nng_ctx_send" and aborts, as NNG may; a correct stop waits for the send to return first.
  *
+ * The same NNG panics (pthread_mutex_unlock: Invalid argument, in nng_ctx_close) when a thread closes a
+ * context while its socket is being closed: the socket's close closes its contexts itself and frees
+ * the socket, under the other thread's feet. So nng_ctx_close on a context of a REQ socket whose
+ * nng_close has begun prints "nng_send_hold: context N closed after its socket M began closing" and
+ * aborts too; a correct stop leaves the contexts of a closed socket to its close.
+ *
  * Only REQ sockets (the dialers') are watched: nng_req0_open and nng_ctx_open record them. Every
  * function calls the real one, found with dlsym(RTLD_NEXT).
  */
@@ -30,6 +36,7 @@ static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t hold_req[HOLD_MAX_IDS];    /* REQ socket ids */
 static uint32_t hold_ctx[HOLD_MAX_IDS][2]; /* context id, its REQ socket id */
 static int hold_inside[HOLD_MAX_IDS];      /* threads inside nng_ctx_send, by index in hold_req */
+static bool hold_closing[HOLD_MAX_IDS];    /* nng_close has begun, by index in hold_req */
 static size_t hold_nreq, hold_nctx;
 static bool hold_done; /* the one held send has begun */
 
@@ -119,10 +126,33 @@ int nng_close(nng_socket s)
     pthread_mutex_lock(&hold_mu);
     int req = hold_req_index(s.id);
     int inside = req >= 0 ? hold_inside[req] : 0;
+    if (req >= 0)
+        hold_closing[req] = true;
     pthread_mutex_unlock(&hold_mu);
     if (inside > 0) {
         fprintf(stderr, "nng_send_hold: socket %u closed during nng_ctx_send\n", s.id);
         abort();
     }
     return real(s);
+}
+
+int nng_ctx_close(nng_ctx c)
+{
+    int (*real)(nng_ctx) = (int (*)(nng_ctx))hold_real("nng_ctx_close");
+    uint32_t sock = 0;
+    bool closing = false;
+    pthread_mutex_lock(&hold_mu);
+    for (size_t i = 0; i < hold_nctx; i++)
+        if (hold_ctx[i][0] == c.id) {
+            sock = hold_ctx[i][1];
+            int req = hold_req_index(sock);
+            closing = req >= 0 && hold_closing[req];
+            break;
+        }
+    pthread_mutex_unlock(&hold_mu);
+    if (closing) {
+        fprintf(stderr, "nng_send_hold: context %u closed after its socket %u began closing\n", c.id, sock);
+        abort();
+    }
+    return real(c);
 }

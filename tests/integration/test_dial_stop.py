@@ -1,4 +1,6 @@
-"""A dialer stopped while one of its threads is inside nng_ctx_send (the crash fixed in 5947b4e).
+"""A dialer stopped while one of its threads is inside nng_ctx_send (the crash fixed in 5947b4e), or
+waiting on its socket, after which it must not close its context itself (the crash of a roster peer
+dropped in test_roster_peers, fixed in rk_peer_dial_run).
 
 NNG 1.5 panics when a socket is closed while another thread is inside nng_ctx_send on it; the window is
 a few instructions wide, so test_roster_peers met it in one run of seven. Here renkeid runs with the
@@ -21,6 +23,15 @@ SHIM = os.environ.get("RENKEI_NNG_SEND_HOLD", "build/tests/librk_nng_send_hold.s
 
 def preload():
     return rk.preload(SHIM)
+
+
+def waiting_node(name):
+    """A node whose dialer to a peer nobody listens for waits on its socket (no send held)."""
+    n = rk.Node(name, gossip=True)
+    absent = rk.Node(name + "-absent", gossip=True)
+    with open(n.config, "a", encoding="utf-8") as f:
+        f.write('\n[peer "absent"]\nkey = %s\nurl = %s\n' % (absent.key, absent.url))
+    return n.start(env={"LD_PRELOAD": preload()})
 
 
 def held_node(name):
@@ -46,6 +57,38 @@ def test_a_dialer_stopped_during_a_send_closes_its_socket_after_the_send():
     assert rc == 0, (rc, log)
     # the stop waits for the held send, and no longer
     assert time.time() - t0 < HOLD_MS / 1000 + 20, log
+
+
+def test_a_dialer_stopped_while_waiting_leaves_its_contexts_to_the_socket_close():
+    """The dialer's threads wait on the socket (the handshake's Hello cannot be sent: no one listens);
+    the stop closes the socket, which ends their waits and closes their contexts. Before the fix each
+    thread then closed its context itself, during or after that close, which the shim reports."""
+    n = waiting_node("waitstop")
+    time.sleep(1.0)  # the dialer's threads start with the node and wait at once
+    rc = n.stop(timeout=30)
+    log = n.log()
+    assert "began closing" not in log, log
+    assert rc == 0, (rc, log)
+
+
+def test_the_shim_sees_a_context_closed_after_its_socket():
+    """The shim's second check, driven through ctypes: a context closed after its REQ socket's
+    nng_close is reported and aborts."""
+    code = r'''
+import ctypes
+ctypes.CDLL("libnng.so.1", mode=ctypes.RTLD_GLOBAL)
+nng = ctypes.CDLL(None)
+sock = ctypes.c_uint32()
+assert nng.nng_req0_open(ctypes.byref(sock)) == 0
+ctx = ctypes.c_uint32()
+assert nng.nng_ctx_open(ctypes.byref(ctx), sock) == 0
+nng.nng_close(sock)
+nng.nng_ctx_close(ctx)
+print("closed")
+'''
+    env = dict(os.environ, LD_PRELOAD=preload(), ASAN_OPTIONS="detect_leaks=0")
+    p = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert p.returncode == -signal.SIGABRT and "began closing" in p.stderr, (p.returncode, p.stderr)
 
 
 def test_the_shim_sees_a_socket_closed_during_a_send():
