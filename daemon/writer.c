@@ -459,7 +459,9 @@ static bool needs_flush(const item_queue *list)
 
 /* The sync thread: flushes the batches the writer committed, then hands them to the loop. A batch
  * whose flush failed was committed but may not survive a system crash: nothing of it is
- * acknowledged (its items fail with store_error), as when its commit fails. */
+ * acknowledged (its items fail with store_error), as when its commit fails. Its rejections fail so
+ * too: a conflict or a stale version may rest on a commit that the failed flush did not make
+ * durable, and a retry answers them again from what the store then holds. */
 static void *syncer_main(void *arg)
 {
     rk_writer *w = arg;
