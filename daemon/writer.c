@@ -457,11 +457,9 @@ static bool needs_flush(const item_queue *list)
     return false;
 }
 
-/* The sync thread: flushes the batches the writer committed, then hands them to the loop. A batch
- * whose flush failed was committed but may not survive a system crash: nothing of it is
- * acknowledged (its items fail with store_error), as when its commit fails. Its rejections fail so
- * too: a conflict or a stale version may rest on a commit that the failed flush did not make
- * durable, and a retry answers them again from what the store then holds. */
+/* The sync thread: flushes the batches the writer committed, then hands them to the loop. A batch whose
+ * flush failed may not survive a system crash: no item of it is acknowledged (all fail with store_error,
+ * refusals too, which may rest on what the flush did not make durable), as when its commit fails. */
 static void *syncer_main(void *arg)
 {
     rk_writer *w = arg;
