@@ -423,6 +423,23 @@ static const ProtobufCFieldDescriptor *body_field(const char *key)
     return f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ? f : NULL;
 }
 
+/* The rules of rk_record_validate on a rid that the JSON alone decides, so that a record accepted
+ * here stays valid once the node fills in author and version: a membership record's rid is the one
+ * derived from its key, and no other record may take a rid of that form. */
+static void check_membership_rid(const Renkei__Record *r, int kind, rk_sink *sink)
+{
+    if (!r->rid || !r->rid[0])
+        return;
+    char derived[RK_MEMBERSHIP_RID_MAX + 1];
+    if (!rk_membership_rid_kind(kind) && rk_membership_rid_reserved(r->rid))
+        rk_sink_note(sink, "invalid_rid", "rid", NULL,
+                     "rids starting endorse., rotate. or revoke. are membership records' (got \"%s\")",
+                     "endorse.・rotate.・revoke. で始まる rid はメンバーシップのレコードのものです（「%s」）", r->rid);
+    else if (rk_membership_rid_kind(kind) && rk_membership_rid(r, derived) == 0 && strcmp(derived, r->rid) != 0)
+        rk_sink_note(sink, "invalid_rid", "rid", NULL, "a membership record's rid must be %s",
+                     "メンバーシップのレコードの rid は %s です", derived);
+}
+
 /* A membership record's rid is derived from the key it is about (lib/membership.h). */
 static void set_membership_rid(Renkei__Record *r, rk_sink *sink)
 {
@@ -511,6 +528,7 @@ static void record_from_json(const json_t *j, Renkei__Record *r, rk_sink *sink)
     *(uint32_t *)((char *)r + f->quantifier_offset) = f->id;
     if (rk_membership_rid_kind(kind) && (!r->rid || !r->rid[0]))
         set_membership_rid(r, sink);
+    check_membership_rid(r, kind, sink);
 
     if (r->visibility == RENKEI__VISIBILITY__VISIBILITY_UNSPECIFIED)
         r->visibility = RENKEI__VISIBILITY__VISIBILITY_PUBLIC;
